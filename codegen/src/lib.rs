@@ -1,0 +1,1 @@
+//! kubegen: OpenAPI specs and CRDs in, typed Rust Kubernetes clients out.

@@ -1,0 +1,336 @@
+//! The apimachinery types every kind shares (`io.k8s.apimachinery.pkg.apis.meta.v1`
+//! and friends), written by hand because the runtime itself reads and builds them.
+//!
+//! The generator maps the spec's definitions of these types onto this module
+//! instead of emitting copies, so built-in kinds, CRD kinds and the runtime agree
+//! on one `ObjectMeta`. Field names and JSON shapes follow the Kubernetes API
+//! exactly: unset fields are absent from the JSON, maps serialize in key order
+//! (as Go's encoding/json does).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Standard object metadata that all persisted resources carry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    /// Unstructured key/value data set by external tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// When the server created the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<Time>,
+    /// Seconds allowed for graceful termination before the object is removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_grace_period_seconds: Option<i64>,
+    /// When the object will be (or was asked to be) deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_timestamp: Option<Time>,
+    /// Entries that must be removed before the object is deleted from the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalizers: Option<Vec<String>>,
+    /// Prefix the server uses to generate a unique name when `name` is unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate_name: Option<String>,
+    /// Sequence number of the desired state, set by the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// Key/value labels used to organize and select objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Which field manager owns which fields (server-side apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
+    /// Unique name within the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Namespace of the object; empty for cluster-scoped kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Objects this object depends on, for garbage collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_references: Option<Vec<OwnerReference>>,
+    /// Opaque version for optimistic concurrency and watches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// Deprecated; the server no longer sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_link: Option<String>,
+    /// Unique identity of this object over its lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// Metadata of list responses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListMeta {
+    /// Token to fetch the next page, when the list was limited.
+    #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
+    pub continue_: Option<String>,
+    /// Estimated number of items not yet returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_item_count: Option<i64>,
+    /// Resource version the list was served at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// Deprecated; the server no longer sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_link: Option<String>,
+}
+
+/// A reference to an owning object, in the same namespace or cluster-scoped.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerReference {
+    /// API version of the owner.
+    pub api_version: String,
+    /// If true, the owner cannot be deleted from the key-value store until this
+    /// reference is removed (foreground deletion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_owner_deletion: Option<bool>,
+    /// If true, this owner is the managing controller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<bool>,
+    /// Kind of the owner.
+    pub kind: String,
+    /// Name of the owner.
+    pub name: String,
+    /// UID of the owner.
+    pub uid: String,
+}
+
+/// One field manager's ownership record.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedFieldsEntry {
+    /// API version of the fields described.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// Format of `fields_v1`; only `FieldsV1` exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields_type: Option<String>,
+    /// The owned field set, in the `f:`/`k:`/`v:`/`i:` trie encoding.
+    #[serde(default, rename = "fieldsV1", skip_serializing_if = "Option::is_none")]
+    pub fields_v1: Option<FieldsV1>,
+    /// Name of the manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// `Apply` or `Update`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Subresource the fields were written through, empty for the main resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<String>,
+    /// When the entry last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Time>,
+}
+
+/// A field set in the server's JSON trie encoding, kept as raw JSON.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FieldsV1(pub serde_json::Value);
+
+/// The server's answer for anything that is not an object: errors, deletes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// Always `v1` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// HTTP status code of this status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    /// Extended data about the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<StatusDetails>,
+    /// Always `Status` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Human-readable description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// List metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ListMeta>,
+    /// Machine-readable reason, e.g. `NotFound`, `Conflict`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `Success` or `Failure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+/// Details attached to a [`Status`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusDetails {
+    /// Individual causes, e.g. one per invalid field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causes: Option<Vec<StatusCause>>,
+    /// Group of the resource the status is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Kind (or resource) the status is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name of the object the status is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Seconds the client should wait before retrying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<i32>,
+    /// UID of the object the status is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// One cause of an error, usually one field.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCause {
+    /// Field path, e.g. `spec.replicas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Human-readable description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Machine-readable reason, e.g. `FieldValueRequired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A timestamp with second precision, serialized as RFC 3339 in UTC
+/// (`2024-01-02T03:04:05Z`), as `metav1.Time` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Time(pub jiff::Timestamp);
+
+/// A timestamp with microsecond precision, serialized as RFC 3339 in UTC with
+/// exactly six fractional digits, as `metav1.MicroTime` is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MicroTime(pub jiff::Timestamp);
+
+impl Time {
+    /// The current time, truncated to the second as the server stores it.
+    pub fn now() -> Self {
+        let now = jiff::Timestamp::now();
+        Self(jiff::Timestamp::from_second(now.as_second()).unwrap_or(now))
+    }
+}
+
+impl MicroTime {
+    /// The current time, truncated to the microsecond as the server stores it.
+    pub fn now() -> Self {
+        let now = jiff::Timestamp::now();
+        Self(jiff::Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now))
+    }
+}
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    }
+}
+
+impl fmt::Display for MicroTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.strftime("%Y-%m-%dT%H:%M:%S.%6fZ"))
+    }
+}
+
+fn parse_rfc3339<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    s.parse::<jiff::Timestamp>()
+        .map_err(|e| serde::de::Error::custom(format_args!("invalid RFC 3339 time {s:?}: {e}")))
+}
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Time {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_rfc3339(d).map(Self)
+    }
+}
+
+impl Serialize for MicroTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MicroTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        parse_rfc3339(d).map(Self)
+    }
+}
+
+/// A fixed-point number with a suffix (`500m`, `1Gi`), kept exactly as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Quantity(pub String);
+
+/// A value that is either an integer or a string (`x-kubernetes-int-or-string`),
+/// e.g. a port number or name, or a count or percentage.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrString {
+    /// An integer value.
+    Int(i32),
+    /// A string value.
+    String(String),
+}
+
+impl Default for IntOrString {
+    fn default() -> Self {
+        Self::Int(0)
+    }
+}
+
+/// Embedded JSON of any shape (`runtime.RawExtension`, free-form fields).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawExtension(pub serde_json::Value);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_serializes_as_rfc3339_seconds_in_utc() {
+        let t: Time = serde_json::from_str(r#""2024-05-06T07:08:09+02:00""#).unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""2024-05-06T05:08:09Z""#);
+    }
+
+    #[test]
+    fn micro_time_always_has_six_fraction_digits() {
+        let t: MicroTime = serde_json::from_str(r#""2024-05-06T07:08:09.5Z""#).unwrap();
+        assert_eq!(serde_json::to_string(&t).unwrap(), r#""2024-05-06T07:08:09.500000Z""#);
+    }
+
+    #[test]
+    fn bad_time_is_an_error_naming_the_value() {
+        let err = serde_json::from_str::<Time>(r#""yesterday""#).unwrap_err();
+        assert!(err.to_string().contains("yesterday"), "{err}");
+    }
+
+    #[test]
+    fn int_or_string_keeps_its_json_type() {
+        let v: Vec<IntOrString> = serde_json::from_str(r#"[8080, "http", "25%"]"#).unwrap();
+        assert_eq!(v[0], IntOrString::Int(8080));
+        assert_eq!(v[1], IntOrString::String("http".into()));
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"[8080,"http","25%"]"#);
+    }
+
+    #[test]
+    fn unset_metadata_fields_are_absent_not_null() {
+        let m = ObjectMeta { name: Some("a".into()), ..Default::default() };
+        assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"name":"a"}"#);
+    }
+}
