@@ -8,8 +8,18 @@
 
 #![deny(missing_docs)]
 
+pub mod cache;
+pub mod client;
+pub mod error;
 pub mod meta;
+pub mod options;
 pub mod resource;
+pub mod selector;
 pub mod verbs;
 
+pub use client::{ObjectList, WatchEvent};
+pub use error::{Error, Result};
+pub use options::{
+    ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, UpdateOptions,
+};
 pub use resource::{ApiResource, Object, Resource, Scope, object_key};
