@@ -16,7 +16,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 state="$root/.cache/cluster"
 k8s_version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$here/go.mod")
-etcd_version=$(awk '$1 == "go.etcd.io/etcd/server/v3" { print $2; exit }' "$here/go.mod")
+etcd_version=$(sed -nE 's#^(require)?[[:space:]]*go\.etcd\.io/etcd/server/v3 (v[^ ]+).*#\2#p' "$here/go.mod" | head -n1)
 bin="$root/.cache/bin/k8s-$k8s_version-etcd-$etcd_version"
 
 need_go() {
@@ -86,6 +86,7 @@ start_apiserver() {
   source "$state/env"
   launch kube-apiserver "$bin/kube-apiserver" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+    --endpoint-reconciler-type=none \
     --etcd-servers="$ETCD_ENDPOINT" \
     --tls-cert-file="$state/pki/apiserver.crt" --tls-private-key-file="$state/pki/apiserver.key" \
     --client-ca-file="$state/pki/ca.crt" \
@@ -98,7 +99,7 @@ start_apiserver() {
     --allow-privileged=true \
     --profiling=false \
     --v=1
-  "$bin/harness" wait "$APISERVER_URL/readyz" "$state/pki/ca.crt" "$ADMIN_TOKEN" 120 ||
+  "$bin/harness" wait "$APISERVER_URL/readyz" "$state/pki/ca.crt" "$ADMIN_TOKEN" 120 "$state/kube-apiserver.pid" ||
     logs_and_fail "kube-apiserver did not become ready"
 }
 
@@ -156,7 +157,7 @@ KC
     --service-account-private-key-file="$state/pki/sa.key" --root-ca-file="$state/pki/ca.crt" \
     --cluster-signing-cert-file="$state/pki/ca.crt" --cluster-signing-key-file="$state/pki/ca.key" \
     --leader-elect=false --controllers='*' --v=1
-  "$bin/harness" wait "https://127.0.0.1:$KCM_PORT/healthz" "$state/pki/ca.crt" "$ADMIN_TOKEN" 60 ||
+  "$bin/harness" wait "https://127.0.0.1:$KCM_PORT/healthz" "$state/pki/ca.crt" "$ADMIN_TOKEN" 60 "$state/kube-controller-manager.pid" ||
     logs_and_fail "kube-controller-manager did not become healthy"
   # Pods need the default service account, which the controller-manager creates.
   "$bin/harness" wait "$APISERVER_URL/api/v1/namespaces/default/serviceaccounts/default" "$state/pki/ca.crt" "$ADMIN_TOKEN" 60 ||

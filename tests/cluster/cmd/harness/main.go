@@ -4,7 +4,7 @@
 //
 //	harness pki DIR             CA, apiserver serving cert, admin client cert, SA keys
 //	harness ports N             N free TCP ports on 127.0.0.1, one per line
-//	harness wait URL CA TOKEN SECONDS
+//	harness wait URL CA TOKEN SECONDS [PIDFILE]   fails early if the process in PIDFILE exits
 package main
 
 import (
@@ -23,6 +23,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
@@ -37,7 +39,11 @@ func main() {
 	case "ports":
 		err = ports(arg(2))
 	case "wait":
-		err = wait(arg(2), arg(3), arg(4), arg(5))
+		pidFile := ""
+		if len(os.Args) > 6 {
+			pidFile = os.Args[6]
+		}
+		err = wait(arg(2), arg(3), arg(4), arg(5), pidFile)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -165,7 +171,7 @@ func ports(n string) error {
 	return nil
 }
 
-func wait(url, caFile, token, seconds string) error {
+func wait(url, caFile, token, seconds, pidFile string) error {
 	secs, err := strconv.Atoi(seconds)
 	if err != nil {
 		return err
@@ -183,6 +189,9 @@ func wait(url, caFile, token, seconds string) error {
 	deadline := time.Now().Add(time.Duration(secs) * time.Second)
 	last := "no answer"
 	for time.Now().Before(deadline) {
+		if pidFile != "" && !alive(pidFile) {
+			return fmt.Errorf("the process of %s exited while waiting for %s", pidFile, url)
+		}
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := client.Do(req)
@@ -198,4 +207,16 @@ func wait(url, caFile, token, seconds string) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	return fmt.Errorf("%s not ready after %ss: %s", url, seconds, last)
+}
+
+func alive(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return false
+	}
+	return syscall.Kill(pid, 0) == nil
 }

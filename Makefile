@@ -1,0 +1,48 @@
+# kubegen — see README.md. Every target installs or builds what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+CLUSTER := tests/cluster/cluster.sh
+export KUBEGEN_TEST_KUBECONFIG ?= $(CURDIR)/.cache/cluster/kubeconfig
+SPEC := openapi-specs/v1.37
+
+.PHONY: all generate test test-unit bench cluster-up cluster-down specs fmt lint fidelity check-generated
+
+all: generate
+
+## generate: regenerate the kubegen-api crate (generated/) from the spec in openapi-specs/
+generate:
+	cargo run --quiet --release -p kubegen -- generate --spec $(SPEC)/swagger.json --out generated
+
+## test: start the test cluster, run every test of every crate, stop the cluster (also on failure)
+test:
+	$(CLUSTER) up
+	status=0; cargo test --workspace --all-features --no-fail-fast || status=$$?; \
+	$(CLUSTER) down; exit $$status
+
+## cluster-up / cluster-down: the real etcd + kube-apiserver + kube-controller-manager on 127.0.0.1
+cluster-up:
+	$(CLUSTER) up
+
+cluster-down:
+	$(CLUSTER) down
+
+## specs: refresh openapi-specs/ from the k8s.io/kubernetes module pinned in tests/cluster/go.mod
+specs:
+	tests/cluster/specs.sh
+
+## bench: side-by-side benchmarks (kubegen vs client-go vs kube-rs)
+bench:
+	@echo "make bench: the benchmark harness is not built yet (issue 8)" >&2; exit 1
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+## check-generated: fail if `make generate` changes generated/
+check-generated: generate
+	@git diff --exit-code --stat -- generated || { echo "generated/ is stale: run make generate and commit it" >&2; exit 1; }
+	@test -z "$$(git status --porcelain -- generated)" || { git status --porcelain -- generated; echo "generated/ has untracked output: run make generate and commit it" >&2; exit 1; }
