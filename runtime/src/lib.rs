@@ -16,6 +16,7 @@ pub mod options;
 pub mod resource;
 pub mod selector;
 pub mod verbs;
+pub mod workqueue;
 
 pub use client::{ObjectList, WatchEvent};
 pub use error::{Error, Result};
