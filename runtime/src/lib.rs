@@ -8,17 +8,24 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod cache;
 pub mod client;
+pub mod config;
+pub mod discovery;
+pub mod dynamic;
 pub mod error;
 pub mod meta;
 pub mod options;
 pub mod resource;
 pub mod selector;
+mod transport;
 pub mod verbs;
 pub mod workqueue;
 
-pub use client::{ObjectList, WatchEvent};
+pub use client::{Client, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream};
+pub use config::Config;
+pub use dynamic::DynamicObject;
 pub use error::{Error, Result};
 pub use options::{
     ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, UpdateOptions,

@@ -564,3 +564,50 @@ mod tests {
         );
     }
 }
+
+/// Options of `pods/{name}/log` (`corev1.PodLogOptions`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LogOptions {
+    /// Container; required when the pod has more than one.
+    pub container: Option<String>,
+    /// Keep the stream open and follow new output.
+    pub follow: bool,
+    /// The previous, terminated container instance.
+    pub previous: bool,
+    /// Only output newer than this many seconds.
+    pub since_seconds: Option<i64>,
+    /// Only the last N lines.
+    pub tail_lines: Option<i64>,
+    /// Prefix lines with RFC 3339 timestamps.
+    pub timestamps: bool,
+    /// Stop after this many bytes.
+    pub limit_bytes: Option<i64>,
+}
+
+impl LogOptions {
+    pub(crate) fn to_query(&self) -> Query {
+        let mut q = Query::new();
+        push(&mut q, "container", self.container.clone());
+        if self.follow {
+            q.push(("follow", "true".into()));
+        }
+        if self.previous {
+            q.push(("previous", "true".into()));
+        }
+        push(
+            &mut q,
+            "sinceSeconds",
+            self.since_seconds.map(|v| v.to_string()),
+        );
+        push(&mut q, "tailLines", self.tail_lines.map(|v| v.to_string()));
+        if self.timestamps {
+            q.push(("timestamps", "true".into()));
+        }
+        push(
+            &mut q,
+            "limitBytes",
+            self.limit_bytes.map(|v| v.to_string()),
+        );
+        q
+    }
+}

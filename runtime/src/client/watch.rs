@@ -32,6 +32,8 @@ use crate::meta::Status;
 pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
 
 /// One event of a watch.
+// Real kinds are larger than `Status`; boxing would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum WatchEvent<K> {
     /// The object was created (or is part of the initial state).

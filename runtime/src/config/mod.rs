@@ -1,0 +1,498 @@
+//! Where the API server is and how to talk to it: [`Config`], from a
+//! kubeconfig, from in-cluster files, or built by hand.
+//!
+//! [`Config::infer`] looks, in order, at `$KUBECONFIG` (a list of files merged
+//! as kubectl merges them), `~/.kube/config`, and the in-cluster service
+//! account, and uses the first that exists. Every error names the file and
+//! the entry (cluster, user, context, field) at fault.
+//!
+//! Transport defaults, and why:
+//! - TLS is verified against the kubeconfig's CA (or the webpki roots when the
+//!   cluster names none). `insecure-skip-tls-verify` is honoured only when the
+//!   kubeconfig asks for it, and then logged as a warning on every client build.
+//! - Client-side rate limiting is **off** by default: current API servers do
+//!   flow control themselves (API Priority and Fairness), and a 5 QPS default
+//!   throttles controllers for no gain. [`Config::rate_limit`] with
+//!   [`RateLimit::CLIENT_GO_DEFAULT`] (QPS 5, burst 10) restores client-go's.
+//! - Requests time out after 295 s waiting for response headers (watches are
+//!   exempt; their length is the server's `timeoutSeconds`); connects after 30 s.
+//! - 429 and 503 answers with `Retry-After` are retried up to `max_retries`
+//!   times (default 5; 503 only for GET/HEAD), waiting as the server asked.
+
+mod kubeconfig;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretSlice};
+
+pub use kubeconfig::{
+    AuthProvider, Cluster, Context, ExecConfig, ExecEnvVar, Kubeconfig, NamedCluster, NamedContext,
+    NamedUser, User,
+};
+
+use crate::auth::{AuthConfig, ClientCertificate, ExecAuth, Impersonate, InteractiveMode};
+use crate::error::{Error, Result};
+
+/// Where the in-cluster service account's files are mounted.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// Client-side token bucket: `qps` tokens per second, up to `burst` at once.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub qps: f32,
+    /// Requests allowed at once after an idle period.
+    pub burst: u32,
+}
+
+impl RateLimit {
+    /// client-go's `rest.Config` defaults (QPS 5, burst 10).
+    pub const CLIENT_GO_DEFAULT: RateLimit = RateLimit {
+        qps: 5.0,
+        burst: 10,
+    };
+}
+
+/// Called with the text of each `Warning:` header the server sends.
+#[derive(Clone)]
+pub struct WarningHandler(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for WarningHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WarningHandler")
+    }
+}
+
+/// Everything needed to build a [`RestClient`](crate::client::RestClient).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Base URL of the API server (`https://host:port[/prefix]`).
+    pub cluster_url: http::Uri,
+    /// Namespace used when a caller asks for "the default namespace".
+    pub default_namespace: String,
+    /// PEM CA bundle to verify the server with; `None` uses the webpki roots.
+    pub root_cert_pem: Option<Vec<u8>>,
+    /// Verify the server certificate against this name instead of the URL's host.
+    pub tls_server_name: Option<String>,
+    /// Skip server certificate verification. Dangerous; logged loudly.
+    pub insecure_skip_tls_verify: bool,
+    /// An `http://` proxy to tunnel through (HTTP CONNECT).
+    pub proxy_url: Option<http::Uri>,
+    /// Credentials.
+    pub auth: AuthConfig,
+    /// TCP connect timeout.
+    pub connect_timeout: Option<Duration>,
+    /// How long to wait for response headers (not applied to watches).
+    pub read_timeout: Option<Duration>,
+    /// Client-side rate limit; `None` (the default) for none.
+    pub rate_limit: Option<RateLimit>,
+    /// Retries of 429/503 answers that carry `Retry-After`.
+    pub max_retries: u32,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Receives `Warning:` headers; `None` logs them with `tracing::warn!`.
+    pub warning_handler: Option<WarningHandler>,
+}
+
+impl Config {
+    /// A config for `cluster_url` with no credentials and the defaults above.
+    pub fn new(cluster_url: http::Uri) -> Self {
+        Self {
+            cluster_url,
+            default_namespace: "default".into(),
+            root_cert_pem: None,
+            tls_server_name: None,
+            insecure_skip_tls_verify: false,
+            proxy_url: None,
+            auth: AuthConfig::default(),
+            connect_timeout: Some(Duration::from_secs(30)),
+            read_timeout: Some(Duration::from_secs(295)),
+            rate_limit: None,
+            max_retries: 5,
+            user_agent: format!("kubegen/{}", env!("CARGO_PKG_VERSION")),
+            warning_handler: None,
+        }
+    }
+
+    /// Set a client-side rate limit.
+    pub fn rate_limit(mut self, limit: RateLimit) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// Act as another user (`Impersonate-*` headers).
+    pub fn impersonate(mut self, imp: Impersonate) -> Self {
+        self.auth.impersonate = Some(imp);
+        self
+    }
+
+    /// Route server warnings to `handler` instead of the log.
+    pub fn warning_handler(mut self, handler: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.warning_handler = Some(WarningHandler(Arc::new(handler)));
+        self
+    }
+
+    /// `$KUBECONFIG` (merged), then `~/.kube/config`, then in-cluster.
+    pub async fn infer() -> Result<Self> {
+        if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+            let paths: Vec<PathBuf> = std::env::split_paths(&list)
+                .filter(|p| !p.as_os_str().is_empty() && p.exists())
+                .collect();
+            if paths.is_empty() {
+                return Err(Error::Config(format!(
+                    "KUBECONFIG={} names no existing file",
+                    list.to_string_lossy()
+                )));
+            }
+            return Self::from_kubeconfig_files(&paths, None);
+        }
+        let home = std::env::home_dir().map(|h| h.join(".kube").join("config"));
+        if let Some(p) = home.as_ref().filter(|p| p.exists()) {
+            return Self::from_kubeconfig(p, None);
+        }
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            return Self::incluster();
+        }
+        Err(Error::Config(format!(
+            "no configuration found: KUBECONFIG is unset, {} does not exist, and this is not a pod \
+             (KUBERNETES_SERVICE_HOST is unset)",
+            home.map(|h| h.display().to_string())
+                .unwrap_or_else(|| "~/.kube/config".into())
+        )))
+    }
+
+    /// One kubeconfig file, with `context` or its current context.
+    pub fn from_kubeconfig(path: impl AsRef<Path>, context: Option<&str>) -> Result<Self> {
+        Self::from_kubeconfig_files(&[path.as_ref().to_owned()], context)
+    }
+
+    /// Several kubeconfig files merged as kubectl does.
+    pub fn from_kubeconfig_files(paths: &[PathBuf], context: Option<&str>) -> Result<Self> {
+        Self::from_custom_kubeconfig(&Kubeconfig::read_merged(paths)?, context)
+    }
+
+    /// An already loaded kubeconfig.
+    pub fn from_custom_kubeconfig(kc: &Kubeconfig, context: Option<&str>) -> Result<Self> {
+        let ctx = kc.context(context)?;
+        let cluster = kc.cluster(&ctx.context.cluster)?;
+        let at = |what: &str| {
+            format!(
+                "kubeconfig {}: cluster {:?}: {what}",
+                cluster.source.display(),
+                cluster.name
+            )
+        };
+        let c = &cluster.cluster;
+        let server = c
+            .server
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Error::Config(at("`server` is not set")))?;
+        let url: http::Uri = server
+            .parse()
+            .map_err(|e| Error::Config(at(&format!("`server` {server:?} is not a URL: {e}"))))?;
+        let mut cfg = Config::new(url);
+        cfg.default_namespace = ctx
+            .context
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "default".into());
+        cfg.tls_server_name = c.tls_server_name.clone().filter(|s| !s.is_empty());
+        cfg.insecure_skip_tls_verify = c.insecure_skip_tls_verify.unwrap_or(false);
+        cfg.root_cert_pem =
+            match (&c.certificate_authority_data, &c.certificate_authority) {
+                (Some(d), _) if !d.is_empty() => Some(decode_b64(d).map_err(|e| {
+                    Error::Config(at(&format!("`certificate-authority-data`: {e}")))
+                })?),
+                (_, Some(p)) if !p.is_empty() => Some(std::fs::read(p).map_err(|e| {
+                    Error::Config(at(&format!("`certificate-authority` {p}: {e}")))
+                })?),
+                _ => None,
+            };
+        if cfg.insecure_skip_tls_verify && cfg.root_cert_pem.is_some() {
+            return Err(Error::Config(at(
+                "`insecure-skip-tls-verify` together with a certificate authority is not allowed (pick one)",
+            )));
+        }
+        if let Some(p) = c.proxy_url.as_deref().filter(|p| !p.is_empty()) {
+            cfg.proxy_url = Some(
+                p.parse()
+                    .map_err(|e| Error::Config(at(&format!("`proxy-url` {p:?}: {e}"))))?,
+            );
+        }
+        if !ctx.context.user.is_empty() {
+            let user = kc.user(&ctx.context.user)?;
+            cfg.auth = auth_from_user(user)?;
+        }
+        Ok(cfg)
+    }
+
+    /// The in-cluster service account (`KUBERNETES_SERVICE_HOST`/`_PORT`, and the
+    /// token, CA and namespace under [`SERVICE_ACCOUNT_DIR`]). The token file is
+    /// re-read when kubelet rotates it.
+    pub fn incluster() -> Result<Self> {
+        let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
+            Error::Config(
+                "in-cluster: KUBERNETES_SERVICE_HOST is not set (not running in a pod?)".into(),
+            )
+        })?;
+        let port = std::env::var("KUBERNETES_SERVICE_PORT")
+            .map_err(|_| Error::Config("in-cluster: KUBERNETES_SERVICE_PORT is not set".into()))?;
+        Self::incluster_from(&host, &port, Path::new(SERVICE_ACCOUNT_DIR))
+    }
+
+    pub(crate) fn incluster_from(host: &str, port: &str, dir: &Path) -> Result<Self> {
+        let host = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let url: http::Uri = format!("https://{host}:{port}").parse().map_err(|e| {
+            Error::Config(format!(
+                "in-cluster: bad KUBERNETES_SERVICE_HOST/PORT {host}:{port}: {e}"
+            ))
+        })?;
+        let mut cfg = Config::new(url);
+        let ca = dir.join("ca.crt");
+        cfg.root_cert_pem = Some(
+            std::fs::read(&ca)
+                .map_err(|e| Error::Config(format!("in-cluster: {}: {e}", ca.display())))?,
+        );
+        let token = dir.join("token");
+        if !token.exists() {
+            return Err(Error::Config(format!(
+                "in-cluster: {} does not exist",
+                token.display()
+            )));
+        }
+        cfg.auth.token_file = Some(token);
+        if let Ok(ns) = std::fs::read_to_string(dir.join("namespace")) {
+            let ns = ns.trim();
+            if !ns.is_empty() {
+                cfg.default_namespace = ns.to_owned();
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+fn decode_b64(s: &str) -> std::result::Result<Vec<u8>, String> {
+    let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(cleaned)
+        .map_err(|e| format!("invalid base64: {e}"))
+}
+
+fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
+    let at = |what: &str| {
+        format!(
+            "kubeconfig {}: user {:?}: {what}",
+            u.source.display(),
+            u.name
+        )
+    };
+    let user = &u.user;
+    if let Some(p) = &user.auth_provider {
+        let instead = match p.name.as_str() {
+            "gcp" => "gke-gcloud-auth-plugin",
+            "azure" => "kubelogin (github.com/Azure/kubelogin)",
+            "oidc" => "an OIDC exec plugin such as kubelogin (int128/kubelogin)",
+            _ => "the provider's exec credential plugin",
+        };
+        return Err(Error::Config(at(&format!(
+            "auth-provider {:?} was removed from Kubernetes clients (client-go 1.26); \
+             configure an `exec` credential plugin instead: {instead}",
+            p.name
+        ))));
+    }
+    let mut auth = AuthConfig::default();
+    let cert = match (&user.client_certificate_data, &user.client_certificate) {
+        (Some(d), _) if !d.is_empty() => Some(
+            decode_b64(d)
+                .map_err(|e| Error::Config(at(&format!("`client-certificate-data`: {e}"))))?,
+        ),
+        (_, Some(p)) if !p.is_empty() => Some(
+            std::fs::read(p)
+                .map_err(|e| Error::Config(at(&format!("`client-certificate` {p}: {e}"))))?,
+        ),
+        _ => None,
+    };
+    let key = match (&user.client_key_data, &user.client_key) {
+        (Some(d), _) if !d.expose_secret().is_empty() => Some(
+            decode_b64(d.expose_secret())
+                .map_err(|e| Error::Config(at(&format!("`client-key-data`: {e}"))))?,
+        ),
+        (_, Some(p)) if !p.is_empty() => Some(
+            std::fs::read(p).map_err(|e| Error::Config(at(&format!("`client-key` {p}: {e}"))))?,
+        ),
+        _ => None,
+    };
+    auth.client_certificate = match (cert, key) {
+        (Some(cert_pem), Some(key)) => Some(ClientCertificate {
+            cert_pem,
+            key_pem: SecretSlice::from(key),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(Error::Config(at(
+                "a client certificate is set but no client key",
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(Error::Config(at(
+                "a client key is set but no client certificate",
+            )));
+        }
+    };
+    auth.token = user.token.clone().filter(|t| !t.expose_secret().is_empty());
+    auth.token_file = user
+        .token_file
+        .as_ref()
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    if auth.token_file.is_some() {
+        // The file is the source of truth; a literal token beside it is its initial value.
+        auth.token = None;
+    }
+    if let Some(name) = user.username.as_ref().filter(|n| !n.is_empty()) {
+        let pass = user.password.clone().unwrap_or_default();
+        auth.basic = Some((name.clone(), pass));
+    }
+    if let Some(e) = &user.exec {
+        let api_version = e
+            .api_version
+            .clone()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::Config(at("`exec.apiVersion` is required")))?;
+        let interactive_mode = match e.interactive_mode.as_deref() {
+            None | Some("") => InteractiveMode::IfAvailable,
+            Some(m) => InteractiveMode::parse(m).map_err(|e| Error::Config(at(&e.to_string())))?,
+        };
+        auth.exec = Some(ExecAuth {
+            api_version,
+            command: e.command.clone(),
+            args: e.args.clone(),
+            env: e
+                .env
+                .iter()
+                .map(|v| (v.name.clone(), v.value.clone()))
+                .collect(),
+            install_hint: e.install_hint.clone(),
+            provide_cluster_info: e.provide_cluster_info,
+            interactive_mode,
+        });
+    }
+    if let Some(name) = user.impersonate.as_ref().filter(|n| !n.is_empty()) {
+        auth.impersonate = Some(Impersonate {
+            user: name.clone(),
+            uid: user.impersonate_uid.clone(),
+            groups: user.impersonate_groups.clone().unwrap_or_default(),
+            extra: user.impersonate_extra.clone().unwrap_or_default(),
+        });
+    }
+    Ok(auth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tempdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("kubegen-cfg-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn kubeconfig_user_becomes_auth_config() {
+        let d = tempdir("user");
+        std::fs::write(d.join("tok"), "file-token").unwrap();
+        let p = d.join("config");
+        std::fs::write(
+            &p,
+            r#"
+current-context: x
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: "Q0EK", tls-server-name: kubernetes}}]
+users: [{name: u, user: {tokenFile: tok, as: jane, as-groups: [devs]}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: ns1}}]
+"#,
+        )
+        .unwrap();
+        let cfg = Config::from_kubeconfig(&p, None).unwrap();
+        assert_eq!(cfg.cluster_url, "https://127.0.0.1:6443/");
+        assert_eq!(cfg.default_namespace, "ns1");
+        assert_eq!(cfg.root_cert_pem.as_deref(), Some(&b"CA\n"[..]));
+        assert_eq!(cfg.tls_server_name.as_deref(), Some("kubernetes"));
+        assert_eq!(
+            cfg.auth.token_file.as_deref(),
+            Some(d.join("tok").as_path())
+        );
+        let imp = cfg.auth.impersonate.unwrap();
+        assert_eq!(
+            (imp.user.as_str(), imp.groups),
+            ("jane", vec!["devs".to_owned()])
+        );
+    }
+
+    #[test]
+    fn auth_provider_error_says_what_to_use_instead() {
+        let kc = Kubeconfig::parse(
+            r#"
+clusters: [{name: c, cluster: {server: "https://x"}}]
+users: [{name: u, user: {auth-provider: {name: gcp, config: {access-token: abc}}}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+"#,
+        )
+        .unwrap();
+        let err = Config::from_custom_kubeconfig(&kc, Some("x"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("gke-gcloud-auth-plugin") && err.contains("exec"),
+            "{err}"
+        );
+        assert!(!err.contains("abc"), "{err}");
+    }
+
+    #[test]
+    fn bad_ca_data_names_the_cluster_and_field() {
+        let kc = Kubeconfig::parse(
+            r#"
+clusters: [{name: prod, cluster: {server: "https://x", certificate-authority-data: "%%%"}}]
+contexts: [{name: x, context: {cluster: prod}}]
+"#,
+        )
+        .unwrap();
+        let err = Config::from_custom_kubeconfig(&kc, Some("x"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"prod\"") && err.contains("certificate-authority-data"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn incluster_reads_the_service_account_files() {
+        let d = tempdir("sa");
+        std::fs::write(d.join("ca.crt"), "PEM").unwrap();
+        std::fs::write(d.join("token"), "sa-token").unwrap();
+        std::fs::write(d.join("namespace"), "kube-system\n").unwrap();
+        let cfg = Config::incluster_from("fd00::1", "443", &d).unwrap();
+        assert_eq!(cfg.cluster_url, "https://[fd00::1]:443/");
+        assert_eq!(cfg.default_namespace, "kube-system");
+        assert_eq!(
+            cfg.auth.token_file.as_deref(),
+            Some(d.join("token").as_path())
+        );
+        let err = Config::incluster_from("h", "1", &d.join("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ca.crt"), "{err}");
+    }
+}
