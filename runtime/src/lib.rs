@@ -15,6 +15,7 @@ pub mod config;
 pub mod discovery;
 pub mod dynamic;
 pub mod error;
+pub mod leaderelection;
 pub mod meta;
 pub mod options;
 pub mod resource;

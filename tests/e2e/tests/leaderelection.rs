@@ -1,0 +1,247 @@
+//! Leader election against the real kube-apiserver (a Lease in `default`).
+//!
+//! - `released_lease_is_taken_over_within_the_lease_duration`: two candidates
+//!   in one process; one leads; cancelling it (release on cancel) hands over to
+//!   the other within the lease duration; leadership intervals never overlap;
+//!   the Lease on the server names the new holder and counts the transition.
+//! - `unreleased_lease_is_taken_over_after_it_expires`: the leader stops
+//!   without releasing (as if it crashed); the other waits for the lease to
+//!   expire on its own clock, then leads, again without overlap.
+//! - `candidate_without_rights_never_leads`: the `limited` user (no RBAC) is
+//!   refused by the server (403) and never starts leading.
+//!
+//! Needs the test cluster: `make cluster-up`, then KUBEGEN_TEST_KUBECONFIG.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kubegen_runtime::leaderelection::{
+    CancellationToken, LeaderCallbacks, LeaderElectionConfig, LeaderElector, Lease, LeaseLock,
+};
+use kubegen_runtime::{Client, Config, DeleteOptions, GetOptions, RestClient};
+use tokio::time::Instant;
+
+/// A client for `context` of the test cluster's kubeconfig; panics (fails the
+/// test) with the reason when the cluster is not there.
+fn rest(context: &str) -> RestClient {
+    let path = std::env::var("KUBEGEN_TEST_KUBECONFIG").unwrap_or_else(|_| {
+        panic!("KUBEGEN_TEST_KUBECONFIG is not set: start the test cluster with `make cluster-up` and export it (make test does both)")
+    });
+    let config = Config::from_kubeconfig(&path, Some(context)).unwrap_or_else(|e| {
+        panic!("cannot load context {context} from {path}: {e} (is the test cluster up? `make cluster-up`)")
+    });
+    RestClient::new(config).unwrap_or_else(|e| panic!("cannot build a client from {path}: {e}"))
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// Leadership intervals as the candidates' guarded work saw them.
+#[derive(Clone, Default)]
+struct Intervals(Arc<Mutex<Vec<(String, Instant, Option<Instant>)>>>);
+
+impl Intervals {
+    fn callbacks(&self, name: &str) -> LeaderCallbacks {
+        let intervals = self.clone();
+        let name = name.to_owned();
+        LeaderCallbacks::new(
+            move |token: CancellationToken| {
+                let intervals = intervals.clone();
+                let name = name.clone();
+                async move {
+                    let index = {
+                        let mut list = intervals.0.lock().unwrap();
+                        list.push((name, Instant::now(), None));
+                        list.len() - 1
+                    };
+                    token.cancelled().await;
+                    intervals.0.lock().unwrap()[index].2 = Some(Instant::now());
+                }
+            },
+            || {},
+        )
+    }
+
+    fn snapshot(&self) -> Vec<(String, Instant, Option<Instant>)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Fails if two leadership intervals overlap.
+    fn assert_never_two_leaders(&self) {
+        let mut list = self.snapshot();
+        list.sort_by_key(|i| i.1);
+        for pair in list.windows(2) {
+            let (first, second) = (&pair[0], &pair[1]);
+            let end = first.2.unwrap_or_else(|| {
+                panic!("{} led until the end but {} also led", first.0, second.0)
+            });
+            assert!(
+                end <= second.1,
+                "{} started leading {:?} before {} stopped",
+                second.0,
+                end - second.1,
+                first.0
+            );
+        }
+    }
+}
+
+fn config(release_on_cancel: bool) -> LeaderElectionConfig {
+    LeaderElectionConfig {
+        lease_duration: Duration::from_secs(6),
+        renew_deadline: Duration::from_secs(4),
+        retry_period: Duration::from_secs(1),
+        release_on_cancel,
+        name: "e2e".into(),
+    }
+}
+
+async fn wait_for_leader(electors: &[&Arc<LeaderElector<LeaseLock>>], within: Duration) -> usize {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(i) = electors.iter().position(|e| e.is_leader()) {
+            return i;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no candidate became leader within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn hand_over(release_on_cancel: bool) {
+    let rest = rest("admin");
+    let lease_name = unique("kubegen-e2e-le");
+    let intervals = Intervals::default();
+    let make = |id: &str| {
+        let lock = LeaseLock::new(rest.clone(), "default", &lease_name, id);
+        Arc::new(
+            LeaderElector::new(config(release_on_cancel), lock, intervals.callbacks(id)).unwrap(),
+        )
+    };
+    let (a, b) = (make("candidate-a"), make("candidate-b"));
+    let (cancel_a, cancel_b) = (CancellationToken::new(), CancellationToken::new());
+    let run_a = tokio::spawn(Arc::clone(&a).run_shared(cancel_a.clone()));
+    let run_b = tokio::spawn(Arc::clone(&b).run_shared(cancel_b.clone()));
+
+    let first = wait_for_leader(&[&a, &b], Duration::from_secs(10)).await;
+    // Let the leader renew a few times while the other keeps trying.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (leader, follower, cancel_leader, run_leader, cancel_follower, run_follower) = if first == 0
+    {
+        (&a, &b, cancel_a, run_a, cancel_b, run_b)
+    } else {
+        (&b, &a, cancel_b, run_b, cancel_a, run_a)
+    };
+    assert!(
+        leader.is_leader() && !follower.is_leader(),
+        "exactly one leads"
+    );
+    let leader_id = leader.get_leader();
+    assert_eq!(
+        follower.get_leader(),
+        leader_id,
+        "the follower sees the leader"
+    );
+
+    let leases: Client<Lease> = Client::namespaced(rest.clone(), "default");
+    let before = leases
+        .get(&lease_name, &GetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        before.spec.holder_identity.as_deref(),
+        Some(leader_id.as_str())
+    );
+    assert_eq!(before.spec.lease_duration_seconds, Some(6));
+
+    let stopped_at = Instant::now();
+    cancel_leader.cancel();
+    run_leader.await.unwrap();
+    wait_for_leader(&[follower], Duration::from_secs(20)).await;
+    let took = stopped_at.elapsed();
+    eprintln!(
+        "release_on_cancel={release_on_cancel}: the follower led {took:?} after the leader stopped"
+    );
+    let limit = if release_on_cancel {
+        // Released: the follower's next try (retry period plus jitter) wins.
+        Duration::from_secs(6)
+    } else {
+        // Not released: the lease must expire on the follower's clock after the
+        // last renewal it saw (up to one retry period before the stop), and its
+        // next try comes up to 2.2 retry periods later.
+        Duration::from_secs(6 + 1 + 3)
+    };
+    assert!(took <= limit, "took over after {took:?}, limit {limit:?}");
+    if !release_on_cancel {
+        assert!(
+            took >= Duration::from_secs(4),
+            "took over after {took:?}, before the lease could expire"
+        );
+    }
+
+    let after = leases
+        .get(&lease_name, &GetOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(after.spec.holder_identity, Some(follower.get_leader()));
+    assert_ne!(follower.get_leader(), leader_id);
+    let transitions = |l: &Lease| l.spec.lease_transitions.unwrap_or_default();
+    assert_eq!(
+        transitions(&after),
+        transitions(&before) + 1,
+        "one transition"
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cancel_follower.cancel();
+    run_follower.await.unwrap();
+    intervals.assert_never_two_leaders();
+    let names: Vec<String> = intervals.snapshot().into_iter().map(|i| i.0).collect();
+    assert_eq!(names.len(), 2, "each candidate led once: {names:?}");
+
+    leases
+        .delete(&lease_name, &DeleteOptions::default())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn released_lease_is_taken_over_within_the_lease_duration() {
+    hand_over(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreleased_lease_is_taken_over_after_it_expires() {
+    hand_over(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn candidate_without_rights_never_leads() {
+    let lease_name = unique("kubegen-e2e-le-limited");
+    let lock = LeaseLock::new(rest("limited"), "default", &lease_name, "nobody");
+    let intervals = Intervals::default();
+    let elector =
+        Arc::new(LeaderElector::new(config(true), lock, intervals.callbacks("nobody")).unwrap());
+    let cancel = CancellationToken::new();
+    let run = tokio::spawn(Arc::clone(&elector).run_shared(cancel.clone()));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!elector.is_leader());
+    cancel.cancel();
+    run.await.unwrap();
+    assert!(intervals.snapshot().is_empty(), "a forbidden candidate led");
+    // And the server holds no such Lease.
+    let leases: Client<Lease> = Client::namespaced(rest("admin"), "default");
+    assert!(
+        leases
+            .get_opt(&lease_name, &GetOptions::default())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
