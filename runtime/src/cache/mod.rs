@@ -21,9 +21,13 @@
 //! - [`Lister`] ([`lister`]): typed read access to an indexer.
 //! - [`InformerFactory`] ([`factory`]): one shared informer per kind.
 
+pub mod backoff;
 pub mod delta_fifo;
 pub mod index;
 pub mod lister;
+pub mod listwatch;
+pub mod reflector;
+pub mod shared_informer;
 pub mod store;
 mod thread_safe_store;
 
@@ -38,5 +42,12 @@ pub use index::{
     IndexError, IndexFunc, Indexers, NAMESPACE_INDEX, default_indexers, label_index_func,
     namespace_index_func, owner_uid_index_func,
 };
+pub use backoff::Backoff;
 pub use lister::{Lister, NamespaceLister};
+pub use listwatch::{ListerWatcher, TweakFn, TweakListOptions};
+pub use reflector::{Reflector, ShouldResyncFn, WatchErrorHandler};
+pub use shared_informer::{
+    EventHandlerFuncs, InformerError, ResourceEventHandler, ResourceEventHandlerRegistration,
+    SharedIndexInformer, wait_for_cache_sync,
+};
 pub use store::{Indexer, KeyListerGetter, Store};
