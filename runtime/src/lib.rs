@@ -16,12 +16,13 @@ pub mod discovery;
 pub mod dynamic;
 pub mod error;
 pub mod leaderelection;
+pub mod managed_fields;
 pub mod meta;
 pub mod options;
 pub mod resource;
 pub mod selector;
-mod transport;
 pub mod verbs;
+mod transport;
 pub mod workqueue;
 
 pub use client::{Client, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream};
