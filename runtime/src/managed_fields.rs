@@ -277,11 +277,13 @@ pub fn owned_fields(
     for (n, entry) in managed.iter().enumerate() {
         let is_apply = entry.operation.as_deref() == Some("Apply");
         let same_subresource = entry.subresource.as_deref().unwrap_or("") == subresource;
-        if entry.manager.as_deref() == Some(manager) && is_apply && same_subresource {
-            if let Some(fields) = &entry.fields_v1 {
-                let at = format!("metadata.managedFields[{n}].fieldsV1");
-                set = set.union(&FieldSet::from_fields_v1(fields, &at)?);
-            }
+        if entry.manager.as_deref() == Some(manager)
+            && is_apply
+            && same_subresource
+            && let Some(fields) = &entry.fields_v1
+        {
+            let at = format!("metadata.managedFields[{n}].fieldsV1");
+            set = set.union(&FieldSet::from_fields_v1(fields, &at)?);
         }
     }
     Ok(set)
