@@ -1,0 +1,136 @@
+//! Discovery and the dynamic client see every group/version the server
+//! serves, and agree with the typed client.
+
+use std::collections::BTreeSet;
+
+use futures::TryStreamExt;
+use kubegen_e2e::{ConfigMap, admin, drop_namespace, test_namespace};
+use kubegen_runtime::client::Patch;
+use kubegen_runtime::discovery::Discovery;
+use kubegen_runtime::{
+    Client, CreateOptions, DynamicObject, GetOptions, ListOptions, PatchOptions, Scope,
+};
+use serde_json::json;
+
+#[tokio::test]
+async fn discovery_lists_every_group_version_and_each_is_listable() {
+    let rest = admin();
+    let disco = Discovery::new(rest.clone());
+    let groups = disco.run().await.unwrap();
+    let gvs: BTreeSet<String> = groups
+        .iter()
+        .flat_map(|g| {
+            g.versions.iter().map(move |v| {
+                if g.name.is_empty() {
+                    v.version.clone()
+                } else {
+                    format!("{}/{}", g.name, v.version)
+                }
+            })
+        })
+        .collect();
+    for want in [
+        "v1",
+        "apps/v1",
+        "batch/v1",
+        "rbac.authorization.k8s.io/v1",
+        "coordination.k8s.io/v1",
+        "apiextensions.k8s.io/v1",
+    ] {
+        assert!(gvs.contains(want), "{want} missing from {gvs:?}");
+    }
+    // Cached: the same Arc comes back.
+    assert!(std::sync::Arc::ptr_eq(&groups, &disco.run().await.unwrap()));
+
+    // For every group/version, list one listable resource through the dynamic client.
+    let mut listed = 0;
+    for g in groups.iter() {
+        for v in &g.versions {
+            let Some(r) = v.resources.iter().find(|r| r.supports("list")) else {
+                continue;
+            };
+            let c = Client::<DynamicObject>::new_with(rest.clone(), r.resource.clone(), None);
+            c.list(&ListOptions::default().limit(5))
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("list {}/{} {}: {e}", g.name, v.version, r.resource.plural)
+                });
+            listed += 1;
+        }
+    }
+    assert!(listed >= 10, "listed {listed} group/versions");
+
+    let mapper = disco.rest_mapper().await.unwrap();
+    let d = mapper.preferred_resource_for("apps", "Deployment").unwrap();
+    assert_eq!(
+        (d.resource.plural.as_str(), d.resource.scope),
+        ("deployments", Scope::Namespaced)
+    );
+    assert!(d.subresources.iter().any(|s| s == "scale"));
+    assert_eq!(
+        mapper
+            .kind_for("", "v1", "namespaces")
+            .unwrap()
+            .resource
+            .scope,
+        Scope::Cluster
+    );
+    assert_eq!(mapper.preferred_version("apps"), Some("v1"));
+}
+
+#[tokio::test]
+async fn dynamic_and_typed_clients_agree() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "dyn").await;
+    let ar = Discovery::new(rest.clone())
+        .rest_mapper()
+        .await
+        .unwrap()
+        .resource_for("", "v1", "ConfigMap")
+        .unwrap()
+        .resource
+        .clone();
+    let dynamic = Client::<DynamicObject>::new_with(rest.clone(), ar.clone(), Some(ns.clone()));
+    let typed = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+
+    let obj = DynamicObject::new("dyn", &ar).data(json!({"data": {"k": "v"}}));
+    dynamic
+        .create(&obj, &CreateOptions::default())
+        .await
+        .unwrap();
+    let t = typed.get("dyn", &GetOptions::default()).await.unwrap();
+    assert_eq!(t.rest["data"]["k"], "v");
+    let p = dynamic
+        .patch(
+            "dyn",
+            &Patch::Merge(json!({"data": {"k": "w"}})),
+            &PatchOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.data["data"]["k"], "w");
+    let back: ConfigMap = p.clone().try_parse().unwrap();
+    assert_eq!(back.metadata.uid, t.metadata.uid);
+
+    let typed_names: BTreeSet<_> = typed
+        .list_all(&ListOptions::default())
+        .map_ok(|c| c.metadata.name)
+        .try_collect()
+        .await
+        .unwrap();
+    let dyn_names: BTreeSet<_> = dynamic
+        .list_all(&ListOptions::default())
+        .map_ok(|c| c.metadata.name)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(typed_names, dyn_names);
+
+    // A DynamicObject client built without a resource says how to build it.
+    let err = Client::<DynamicObject>::all(rest.clone())
+        .list(&ListOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("new_with"), "{err}");
+    drop_namespace(&rest, &ns).await;
+}

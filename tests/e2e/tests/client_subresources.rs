@@ -1,0 +1,169 @@
+//! Subresources: status, scale, serviceaccount token, eviction, pod logs.
+
+use futures::StreamExt;
+use kubegen_e2e::{
+    Deployment, Eviction, Pod, ServiceAccount, TokenRequest, admin, drop_namespace, test_namespace,
+};
+use kubegen_runtime::client::Patch;
+use kubegen_runtime::options::LogOptions;
+use kubegen_runtime::{Client, CreateOptions, GetOptions, PatchOptions, UpdateOptions};
+use serde_json::json;
+
+fn deployment(name: &str) -> Deployment {
+    Deployment::new(
+        name,
+        json!({"spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "c", "image": "registry.invalid/none:1"}]}
+            }
+        }}),
+    )
+}
+
+#[tokio::test]
+async fn update_status_leaves_spec_alone_and_scale_round_trips() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "sub").await;
+    let deps = Client::<Deployment>::namespaced(rest.clone(), &ns);
+    let d = deps
+        .create(&deployment("web"), &CreateOptions::default())
+        .await
+        .unwrap();
+
+    let mut s = d.clone();
+    s.rest.insert("spec".into(), json!({"replicas": 7}));
+    s.rest.insert("status".into(), json!({"observedGeneration": 1, "replicas": 0, "conditions": [{"type": "Progressing", "status": "Unknown", "reason": "Test"}]}));
+    // A fresh read avoids a conflict with the controller updating status meanwhile.
+    let current = deps.get_status("web").await.unwrap();
+    s.metadata.resource_version = current.metadata.resource_version.clone();
+    let after = match deps.update_status(&s, &UpdateOptions::default()).await {
+        Ok(a) => a,
+        Err(e) if e.is_conflict() => {
+            let current = deps.get_status("web").await.unwrap();
+            s.metadata.resource_version = current.metadata.resource_version;
+            deps.update_status(&s, &UpdateOptions::default())
+                .await
+                .unwrap()
+        }
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(
+        after.rest["spec"]["replicas"], 1,
+        "spec is not changed through /status"
+    );
+
+    assert_eq!(
+        deps.get_scale("web").await.unwrap().rest["spec"]["replicas"],
+        1
+    );
+    // The deployment controller writes status meanwhile: retry on conflict, as client-go's RetryOnConflict.
+    let mut attempts = 0;
+    let updated = loop {
+        let mut want = deps.get_scale("web").await.unwrap();
+        want.rest.insert("spec".into(), json!({"replicas": 3}));
+        match deps
+            .update_scale("web", &want, &UpdateOptions::default())
+            .await
+        {
+            Ok(s) => break s,
+            Err(e) if e.is_conflict() && attempts < 10 => attempts += 1,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(updated.rest["spec"]["replicas"], 3);
+    let d2 = deps.get("web", &GetOptions::default()).await.unwrap();
+    assert_eq!(d2.rest["spec"]["replicas"], 3);
+    let patched = deps
+        .patch_status(
+            "web",
+            &Patch::Merge(json!({"status": {"observedGeneration": 9}})),
+            &PatchOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.rest["status"]["observedGeneration"], 9);
+    drop_namespace(&rest, &ns).await;
+}
+
+#[tokio::test]
+async fn serviceaccount_token_request_returns_a_jwt() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "token").await;
+    let sas = Client::<ServiceAccount>::namespaced(rest.clone(), &ns);
+    sas.create(&ServiceAccount::named("robot"), &CreateOptions::default())
+        .await
+        .unwrap();
+    let req = TokenRequest::new(
+        "robot",
+        json!({"spec": {"audiences": ["kubegen-e2e"], "expirationSeconds": 600}}),
+    );
+    let resp = sas
+        .create_token("robot", &req, &CreateOptions::default())
+        .await
+        .unwrap();
+    let token = resp.rest["status"]["token"].as_str().expect("status.token");
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "a JWT has three dot-separated parts"
+    );
+    drop_namespace(&rest, &ns).await;
+}
+
+#[tokio::test]
+async fn eviction_and_logs_of_a_pod_that_never_runs() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "evict").await;
+    let pods = Client::<Pod>::namespaced(rest.clone(), &ns);
+    let pod = Pod::new(
+        "p",
+        json!({"spec": {"containers": [{"name": "c", "image": "registry.invalid/none:1"}]}}),
+    );
+    pods.create(&pod, &CreateOptions::default()).await.unwrap();
+
+    // No node runs it: the log endpoint answers with a typed error, not a panic.
+    // No node runs it: the server answers with an empty log or a typed error, never a panic.
+    match pods.logs("p", &LogOptions::default()).await {
+        Ok(text) => assert!(text.is_empty(), "{text}"),
+        Err(e) => assert!(e.status().is_some(), "{e}"),
+    }
+    let opts = LogOptions {
+        follow: true,
+        tail_lines: Some(10),
+        ..Default::default()
+    };
+    match pods.log_stream("p", &opts).await {
+        Ok(stream) => {
+            let chunks: Vec<_> = tokio::time::timeout(
+                std::time::Duration::from_secs(30),
+                stream.collect::<Vec<_>>(),
+            )
+            .await
+            .expect("the log stream of a pod without a node ends");
+            assert!(
+                chunks
+                    .iter()
+                    .all(|c| c.as_ref().is_ok_and(|b| b.is_empty())),
+                "{chunks:?}"
+            );
+        }
+        Err(e) => assert!(e.status().is_some(), "{e}"),
+    }
+
+    let ev = Eviction::new("p", json!({"metadata": {"namespace": ns}}));
+    let status = pods
+        .evict("p", &ev, &CreateOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"), "{status:?}");
+    kubegen_e2e::eventually(
+        std::time::Duration::from_secs(30),
+        "the evicted pod to go",
+        || kubegen_e2e::is_gone(&pods, "p"),
+    )
+    .await;
+    drop_namespace(&rest, &ns).await;
+}
