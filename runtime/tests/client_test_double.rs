@@ -1,0 +1,197 @@
+//! The faults a real API server will not produce on demand, injected by a
+//! tiny HTTP/1.1 server on 127.0.0.1: a malformed body, a connection dropped
+//! mid-watch, 429 with Retry-After, and `Warning:` headers.
+
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use kubegen_runtime::{
+    ApiResource, Client, Config, DynamicObject, Error, ListOptions, RestClient, Scope, WatchEvent,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Serves `responses` in order, one per connection, and records request heads.
+async fn serve(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        for resp in responses {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                match sock.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let head = String::from_utf8_lossy(&buf);
+            log.lock().unwrap().push(head.into_owned());
+            let _ = sock.write_all(resp.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        }
+    });
+    (url, seen)
+}
+
+fn configmaps(url: &str, tweak: impl FnOnce(&mut Config)) -> Client<DynamicObject> {
+    let mut cfg = Config::new(url.parse().unwrap());
+    tweak(&mut cfg);
+    let rest = RestClient::new(cfg).unwrap();
+    let ar = ApiResource {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "ConfigMap".into(),
+        plural: "configmaps".into(),
+        scope: Scope::Namespaced,
+    };
+    Client::new_with(rest, ar, Some("d".into()))
+}
+
+fn ok(body: &str, extra_headers: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n{extra_headers}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn malformed_body_is_a_decode_error_naming_resource_and_path() {
+    let (url, _) = serve(vec![ok(
+        r#"{"metadata":{},"items":[{"metadata":{"name":7}}]}"#,
+        "",
+    )])
+    .await;
+    let err = configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Decode { request, path, .. } => {
+            assert_eq!(request, "GET /api/v1/namespaces/d/configmaps");
+            assert_eq!(path, "items[0].metadata.name");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn body_that_is_not_json_at_all_is_a_decode_error() {
+    let (url, _) = serve(vec![ok("<html>proxy error</html>", "")]).await;
+    let err = configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Decode { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn truncated_body_is_a_transport_error() {
+    let resp = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"items\":[";
+    let (url, _) = serve(vec![resp.into()]).await;
+    let err = configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("GET /api/v1/namespaces/d/configmaps"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn watch_connection_dropped_mid_stream_reports_then_ends() {
+    let ev = r#"{"type":"ADDED","object":{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}}"#;
+    // One complete chunk, then half of the next, then the socket closes.
+    let resp = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{ev}\n\r\n20\r\n{{\"type\":\"MODIFIED\"",
+        ev.len() + 1
+    );
+    let (url, _) = serve(vec![resp]).await;
+    let mut w = configmaps(&url, |_| {})
+        .watch(&ListOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(w.next().await, Some(Ok(WatchEvent::Added(_)))));
+    let mut rest = Vec::new();
+    while let Some(item) = w.next().await {
+        rest.push(item);
+    }
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert!(rest[0].is_err());
+}
+
+#[tokio::test]
+async fn too_many_requests_with_retry_after_is_retried() {
+    let throttled = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}";
+    let (url, seen) = serve(vec![
+        throttled.into(),
+        ok(r#"{"metadata":{},"items":[]}"#, ""),
+    ])
+    .await;
+    let list = configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap();
+    assert!(list.items.is_empty());
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn retries_are_bounded() {
+    let throttled = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    let (url, seen) = serve(vec![throttled.into(); 3]).await;
+    let err = configmaps(&url, |c| c.max_retries = 1)
+        .list(&ListOptions::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_too_many_requests(), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 2, "one try and one retry");
+}
+
+#[tokio::test]
+async fn warnings_reach_the_handler() {
+    let (url, _) = serve(vec![ok(
+        r#"{"metadata":{},"items":[]}"#,
+        "Warning: 299 - \"v1 ConfigMap is fine, really\"\r\n",
+    )])
+    .await;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let c = configmaps(&url, move |cfg| {
+        *cfg = cfg
+            .clone()
+            .warning_handler(move |w| sink.lock().unwrap().push(w.to_owned()));
+    });
+    c.list(&ListOptions::default()).await.unwrap();
+    assert_eq!(*got.lock().unwrap(), ["v1 ConfigMap is fine, really"]);
+}
+
+#[tokio::test]
+async fn requests_carry_the_kubegen_user_agent_and_accept_json() {
+    let (url, seen) = serve(vec![ok(r#"{"metadata":{},"items":[]}"#, "")]).await;
+    configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap();
+    let head = seen.lock().unwrap()[0].to_ascii_lowercase();
+    assert!(
+        head.starts_with("get /api/v1/namespaces/d/configmaps http/1.1"),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!(
+            "user-agent: kubegen/{}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{head}"
+    );
+    assert!(head.contains("accept: application/json"), "{head}");
+}
