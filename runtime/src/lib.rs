@@ -19,6 +19,7 @@ pub mod leaderelection;
 pub mod managed_fields;
 pub mod meta;
 pub mod options;
+pub mod record;
 pub mod resource;
 pub mod selector;
 pub mod verbs;
