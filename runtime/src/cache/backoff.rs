@@ -1,7 +1,7 @@
 //! The reflector's retry delay: client-go's exponential backoff manager as a
 //! small, separately testable piece.
 //!
-//! Each [`next`](Backoff::next) returns the current step plus up to
+//! Each [`next_backoff`](Backoff::next_backoff) returns the current step plus up to
 //! `jitter × step` of random jitter, then doubles the step up to `max`. If no
 //! backoff was asked for during `reset_after`, the step starts over at
 //! `initial`, so a long healthy period forgets old failures. The reflector
@@ -40,7 +40,13 @@ impl Default for Backoff {
 impl Backoff {
     /// A backoff starting at `initial`, multiplied by `factor` up to `max`, with
     /// `jitter` (0 = none, 1 = up to +100 %) and reset after `reset_after` of quiet.
-    pub fn new(initial: Duration, max: Duration, factor: f64, jitter: f64, reset_after: Duration) -> Self {
+    pub fn new(
+        initial: Duration,
+        max: Duration,
+        factor: f64,
+        jitter: f64,
+        reset_after: Duration,
+    ) -> Self {
         Self {
             initial,
             max,
@@ -53,9 +59,12 @@ impl Backoff {
     }
 
     /// The delay before the next attempt.
-    pub fn next(&mut self) -> Duration {
+    pub fn next_backoff(&mut self) -> Duration {
         let now = Instant::now();
-        if self.last.is_some_and(|l| now.duration_since(l) > self.reset_after) {
+        if self
+            .last
+            .is_some_and(|l| now.duration_since(l) > self.reset_after)
+        {
             self.current = self.initial;
         }
         self.last = Some(now);
@@ -85,8 +94,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn grows_exponentially_to_the_cap() {
-        let mut b = Backoff::new(Duration::from_millis(800), Duration::from_secs(30), 2.0, 0.0, Duration::from_secs(120));
-        let got: Vec<u128> = (0..8).map(|_| b.next().as_millis()).collect();
+        let mut b = Backoff::new(
+            Duration::from_millis(800),
+            Duration::from_secs(30),
+            2.0,
+            0.0,
+            Duration::from_secs(120),
+        );
+        let got: Vec<u128> = (0..8).map(|_| b.next_backoff().as_millis()).collect();
         assert_eq!(got, [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
     }
 
@@ -95,7 +110,7 @@ mod tests {
         let mut b = Backoff::default();
         let mut step = Duration::from_millis(800);
         for _ in 0..10 {
-            let d = b.next();
+            let d = b.next_backoff();
             assert!(d >= step && d <= step * 2, "{d:?} outside [{step:?}, 2×]");
             step = (step * 2).min(Duration::from_secs(30));
         }
@@ -103,11 +118,17 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn resets_after_quiet_period() {
-        let mut b = Backoff::new(Duration::from_millis(800), Duration::from_secs(30), 2.0, 0.0, Duration::from_secs(120));
-        b.next();
-        b.next();
-        assert_eq!(b.next(), Duration::from_millis(3200));
+        let mut b = Backoff::new(
+            Duration::from_millis(800),
+            Duration::from_secs(30),
+            2.0,
+            0.0,
+            Duration::from_secs(120),
+        );
+        b.next_backoff();
+        b.next_backoff();
+        assert_eq!(b.next_backoff(), Duration::from_millis(3200));
         tokio::time::advance(Duration::from_secs(121)).await;
-        assert_eq!(b.next(), Duration::from_millis(800));
+        assert_eq!(b.next_backoff(), Duration::from_millis(800));
     }
 }

@@ -235,7 +235,13 @@ impl<K: Object> DeltaFifo<K> {
 
     /// Append a delta for `key`, queueing the key if it was not queued. Callers
     /// transform objects new from the server first.
-    fn queue_action(&self, st: &mut State<K>, key: String, kind: DeltaType, object: DeltaObject<K>) {
+    fn queue_action(
+        &self,
+        st: &mut State<K>,
+        key: String,
+        kind: DeltaType,
+        object: DeltaObject<K>,
+    ) {
         let delta = Delta { kind, object };
         match st.items.get_mut(&key) {
             Some(deltas) => {
@@ -256,7 +262,10 @@ impl<K: Object> DeltaFifo<K> {
     ///
     /// Returns [`FifoClosed`] once the queue is closed and empty; items queued
     /// before `close` are still handed out, as in client-go.
-    pub async fn pop<R>(&self, process: impl FnOnce(Deltas<K>, bool) -> R) -> Result<R, FifoClosed> {
+    pub async fn pop<R>(
+        &self,
+        process: impl FnOnce(Deltas<K>, bool) -> R,
+    ) -> Result<R, FifoClosed> {
         loop {
             let notified = self.notify.notified();
             tokio::pin!(notified);
@@ -327,7 +336,10 @@ impl<K: Object> DeltaFifo<K> {
 
     /// Queue a tombstone deletion for `key` (what a relist does for a missed delete).
     fn queue_tombstone(&self, st: &mut State<K>, key: String, obj: Arc<K>) {
-        let tomb = DeltaObject::Tombstone(DeletedFinalStateUnknown { key: key.clone(), obj });
+        let tomb = DeltaObject::Tombstone(DeletedFinalStateUnknown {
+            key: key.clone(),
+            obj,
+        });
         self.queue_action(st, key, DeltaType::Deleted, tomb);
     }
 }
@@ -514,7 +526,9 @@ mod tests {
     impl Known {
         fn new(objs: &[Arc<TestObj>]) -> Arc<Self> {
             Arc::new(Self(Mutex::new(
-                objs.iter().map(|o| (object_key(o.metadata()), o.clone())).collect(),
+                objs.iter()
+                    .map(|o| (object_key(o.metadata()), o.clone()))
+                    .collect(),
             )))
         }
     }
@@ -550,7 +564,14 @@ mod tests {
     fn shape(d: &Deltas<TestObj>) -> Vec<(DeltaType, String, i64, bool)> {
         d.deltas
             .iter()
-            .map(|x| (x.kind, x.object.key(), x.object.object().value, x.object.is_tombstone()))
+            .map(|x| {
+                (
+                    x.kind,
+                    x.object.key(),
+                    x.object.object().value,
+                    x.object.is_tombstone(),
+                )
+            })
             .collect()
     }
 
@@ -617,27 +638,47 @@ mod tests {
         // Queued key: the delete is appended.
         f.add(obj("ns", "a", 1));
         f.delete(obj("ns", "a", 1));
-        assert_eq!(shape(&pop(&f).await.0), [(Added, "ns/a".into(), 1, false), (Deleted, "ns/a".into(), 1, false)]);
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [
+                (Added, "ns/a".into(), 1, false),
+                (Deleted, "ns/a".into(), 1, false)
+            ]
+        );
 
         // With known objects: a key the consumer knows is reported even if not queued.
         let f = fifo_known(Known::new(&[obj("ns", "known", 5)]));
         f.delete(obj("ns", "unknown", 1));
         assert!(f.is_empty());
         f.delete(obj("ns", "known", 6));
-        assert_eq!(shape(&pop(&f).await.0), [(Deleted, "ns/known".into(), 6, false)]);
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [(Deleted, "ns/known".into(), 6, false)]
+        );
     }
 
     #[test]
     fn consecutive_deletes_are_deduplicated() {
-        let real = || Delta { kind: Deleted, object: DeltaObject::Object(obj("ns", "a", 1)) };
+        let real = || Delta {
+            kind: Deleted,
+            object: DeltaObject::Object(obj("ns", "a", 1)),
+        };
         let tomb = || Delta {
             kind: Deleted,
-            object: DeltaObject::Tombstone(DeletedFinalStateUnknown { key: "ns/a".into(), obj: obj("ns", "a", 2) }),
+            object: DeltaObject::Tombstone(DeletedFinalStateUnknown {
+                key: "ns/a".into(),
+                obj: obj("ns", "a", 2),
+            }),
         };
-        let added = || Delta { kind: Added, object: DeltaObject::Object(obj("ns", "a", 3)) };
+        let added = || Delta {
+            kind: Added,
+            object: DeltaObject::Object(obj("ns", "a", 3)),
+        };
         let run = |mut v: Vec<Delta<TestObj>>| {
             dedup_deltas(&mut v);
-            v.iter().map(|d| (d.kind, d.object.object().value, d.object.is_tombstone())).collect::<Vec<_>>()
+            v.iter()
+                .map(|d| (d.kind, d.object.object().value, d.object.is_tombstone()))
+                .collect::<Vec<_>>()
         };
         // real + tombstone -> real kept
         assert_eq!(run(vec![real(), tomb()]), [(Deleted, 1, false)]);
@@ -646,13 +687,20 @@ mod tests {
         // tombstone + tombstone -> older kept
         assert_eq!(run(vec![tomb(), tomb()]), [(Deleted, 2, true)]);
         // different types are not duplicates
-        assert_eq!(run(vec![added(), real()]), [(Added, 3, false), (Deleted, 1, false)]);
+        assert_eq!(
+            run(vec![added(), real()]),
+            [(Added, 3, false), (Deleted, 1, false)]
+        );
         assert_eq!(run(vec![real()]), [(Deleted, 1, false)]);
     }
 
     #[tokio::test]
     async fn replace_emits_tombstones_for_known_keys_gone_from_list() {
-        let f = fifo_known(Known::new(&[obj("ns", "foo", 5), obj("ns", "bar", 6), obj("ns", "baz", 7)]));
+        let f = fifo_known(Known::new(&[
+            obj("ns", "foo", 5),
+            obj("ns", "bar", 6),
+            obj("ns", "baz", 7),
+        ]));
         f.delete(obj("ns", "baz", 10));
         f.replace(vec![obj("ns", "foo", 5)], "0");
         let mut got = Vec::new();
@@ -688,7 +736,10 @@ mod tests {
                 (Deleted, "ns/queued".into(), 2, true),
             ]
         );
-        assert_eq!(shape(&pop(&f).await.0), [(Replaced, "ns/foo".into(), 5, false)]);
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [(Replaced, "ns/foo".into(), 5, false)]
+        );
     }
 
     #[tokio::test]
@@ -696,8 +747,17 @@ mod tests {
         let f = fifo();
         f.add(obj("ns", "a", 1));
         f.replace(vec![obj("ns", "b", 2)], "0");
-        assert_eq!(shape(&pop(&f).await.0), [(Added, "ns/a".into(), 1, false), (Deleted, "ns/a".into(), 1, true)]);
-        assert_eq!(shape(&pop(&f).await.0), [(Replaced, "ns/b".into(), 2, false)]);
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [
+                (Added, "ns/a".into(), 1, false),
+                (Deleted, "ns/a".into(), 1, true)
+            ]
+        );
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [(Replaced, "ns/b".into(), 2, false)]
+        );
     }
 
     #[tokio::test]
@@ -724,7 +784,13 @@ mod tests {
             got.extend(shape(&pop(&f).await.0));
         }
         got.sort_by(|a, b| a.1.cmp(&b.1));
-        assert_eq!(got, [(Sync, "ns/a".into(), 1, false), (Updated, "ns/b".into(), 2, false)]);
+        assert_eq!(
+            got,
+            [
+                (Sync, "ns/a".into(), 1, false),
+                (Updated, "ns/b".into(), 2, false)
+            ]
+        );
 
         // Resync with nothing known, or without a known-objects source, queues nothing.
         known.0.lock().clear();
@@ -743,7 +809,10 @@ mod tests {
         assert!(!f.has_synced());
         // 2 listed + 1 tombstone make up the initial population.
         for i in 0..3 {
-            let synced_during = f.pop(|_, initial| (initial, f_has_synced_probe())).await.unwrap();
+            let synced_during = f
+                .pop(|_, initial| (initial, f_has_synced_probe()))
+                .await
+                .unwrap();
             assert!(synced_during.0, "item {i} belongs to the initial list");
             assert_eq!(f.has_synced(), i == 2);
         }
@@ -775,7 +844,10 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         f.close();
-        let res = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        let res = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(res, Err(FifoClosed));
         assert!(f.is_closed());
 
@@ -807,11 +879,21 @@ mod tests {
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
         assert_eq!(
             shape(&pop(&f).await.0),
-            [(Added, "ns/a".into(), 10, false), (Updated, "ns/a".into(), 20, false), (Deleted, "ns/a".into(), 20, true)]
+            [
+                (Added, "ns/a".into(), 10, false),
+                (Updated, "ns/a".into(), 20, false),
+                (Deleted, "ns/a".into(), 20, true)
+            ]
         );
-        assert_eq!(shape(&pop(&f).await.0), [(Replaced, "ns/b".into(), 30, false)]);
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [(Replaced, "ns/b".into(), 30, false)]
+        );
         // The known-but-unlisted object's tombstone is not re-transformed.
-        assert_eq!(shape(&pop(&f).await.0), [(Deleted, "ns/k".into(), 100, true)]);
+        assert_eq!(
+            shape(&pop(&f).await.0),
+            [(Deleted, "ns/k".into(), 100, true)]
+        );
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 

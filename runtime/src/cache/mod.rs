@@ -23,6 +23,7 @@
 
 pub mod backoff;
 pub mod delta_fifo;
+pub mod factory;
 pub mod index;
 pub mod lister;
 pub mod listwatch;
@@ -34,15 +35,16 @@ mod thread_safe_store;
 #[cfg(test)]
 pub(crate) mod testing;
 
+pub use backoff::Backoff;
 pub use delta_fifo::{
     DeletedFinalStateUnknown, Delta, DeltaFifo, DeltaFifoOptions, DeltaObject, DeltaType, Deltas,
     FifoClosed, Transformer,
 };
+pub use factory::{FactoryOptions, InformerFactory, ResourceInformer};
 pub use index::{
     IndexError, IndexFunc, Indexers, NAMESPACE_INDEX, default_indexers, label_index_func,
     namespace_index_func, owner_uid_index_func,
 };
-pub use backoff::Backoff;
 pub use lister::{Lister, NamespaceLister};
 pub use listwatch::{ListerWatcher, TweakFn, TweakListOptions};
 pub use reflector::{Reflector, ShouldResyncFn, WatchErrorHandler};

@@ -101,7 +101,11 @@ impl<K: Object> Reflector<K> {
 
     pub(crate) fn from_dyn(lw: Arc<dyn DynListerWatcher<K>>, store: Arc<dyn Store<K>>) -> Self {
         Self {
-            name: std::any::type_name::<K>().rsplit("::").next().unwrap_or("object").to_owned(),
+            name: std::any::type_name::<K>()
+                .rsplit("::")
+                .next()
+                .unwrap_or("object")
+                .to_owned(),
             lw,
             store,
             resync_period: Duration::ZERO,
@@ -223,11 +227,13 @@ impl<K: Object> Reflector<K> {
                 }
                 match &self.watch_error_handler {
                     Some(h) => h(&e),
-                    None => tracing::warn!(reflector = %self.name, error = %e, "list and watch failed"),
+                    None => {
+                        tracing::warn!(reflector = %self.name, error = %e, "list and watch failed")
+                    }
                 }
             }
             // Always wait before the next round: never hot-loop a failing server.
-            if !sleep_or_cancel(backoff.next(), &cancel).await {
+            if !sleep_or_cancel(backoff.next_backoff(), &cancel).await {
                 break;
             }
         }
@@ -235,7 +241,11 @@ impl<K: Object> Reflector<K> {
     }
 
     /// One round: initial state (watch-list or list), then watch until it ends.
-    pub(crate) async fn list_and_watch(&self, cancel: &CancellationToken, backoff: &mut Backoff) -> Result<()> {
+    pub(crate) async fn list_and_watch(
+        &self,
+        cancel: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Result<()> {
         let mut stream = None;
         let mut fallback = !self.is_watch_list_enabled();
         if !fallback {
@@ -276,17 +286,19 @@ impl<K: Object> Reflector<K> {
         let rv = self.relist_resource_version();
         // A relist at a known version is served unpaged from the watch cache
         // (paging would force it to etcd); "0" and "" are paged.
-        let page_size = if !rv.is_empty() && rv != "0" && !self.paginated_result.load(Ordering::Relaxed) {
-            0
-        } else {
-            self.page_size
-        };
+        let page_size =
+            if !rv.is_empty() && rv != "0" && !self.paginated_result.load(Ordering::Relaxed) {
+                0
+            } else {
+                self.page_size
+            };
         let options = ListOptions::default().resource_version(rv);
         let listed = match self.list_pages(options, page_size, cancel).await {
             Err(e) if is_expired(&e) || is_too_large_resource_version(&e) => {
                 // The version is gone: list the latest state instead.
                 self.set_unavailable(true);
-                let options = ListOptions::default().resource_version(self.relist_resource_version());
+                let options =
+                    ListOptions::default().resource_version(self.relist_resource_version());
                 self.list_pages(options, page_size, cancel).await?
             }
             other => other?,
@@ -335,7 +347,10 @@ impl<K: Object> Reflector<K> {
                 }
                 Err(e) => return Err(e),
             };
-            let next = list.continue_token().filter(|c| !c.is_empty()).map(str::to_owned);
+            let next = list
+                .continue_token()
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned);
             let rv = list.resource_version().unwrap_or_default().to_owned();
             items.extend(list.items.into_iter().map(Arc::new));
             match next {
@@ -353,7 +368,11 @@ impl<K: Object> Reflector<K> {
 
     /// Stream the initial state with a watch-list request. Returns the watch
     /// to continue with, or None if cancelled.
-    async fn watch_list(&self, cancel: &CancellationToken, backoff: &mut Backoff) -> Result<Option<WatchStream<K>>> {
+    async fn watch_list(
+        &self,
+        cancel: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> Result<Option<WatchStream<K>>> {
         loop {
             if cancel.is_cancelled() {
                 return Ok(None);
@@ -381,7 +400,10 @@ impl<K: Object> Reflector<K> {
                 }
             };
             let temp: Indexer<K> = Indexer::default();
-            match self.handle_watch(&mut stream, &temp, true, start, cancel).await {
+            match self
+                .handle_watch(&mut stream, &temp, true, start, cancel)
+                .await
+            {
                 Ok(WatchOutcome::InitialEventsEnd(rv)) => {
                     self.set_unavailable(false);
                     let items = temp.list();
@@ -409,9 +431,14 @@ impl<K: Object> Reflector<K> {
 
     /// client-go's `isErrorRetriableWithSideEffects` for watch-list: back off on
     /// refused connections and 429; on expiry, forget the version and retry.
-    async fn retry_with_side_effects(&self, e: &Error, cancel: &CancellationToken, backoff: &mut Backoff) -> bool {
+    async fn retry_with_side_effects(
+        &self,
+        e: &Error,
+        cancel: &CancellationToken,
+        backoff: &mut Backoff,
+    ) -> bool {
         if is_retriable_watch_error(e) {
-            return sleep_or_cancel(backoff.next(), cancel).await;
+            return sleep_or_cancel(backoff.next_backoff(), cancel).await;
         }
         if is_expired(e) || is_too_large_resource_version(e) {
             self.set_unavailable(true);
@@ -452,7 +479,7 @@ impl<K: Object> Reflector<K> {
                             // The server is down or busy: the watch can resume
                             // where it stopped once it answers, no relist needed.
                             tracing::debug!(reflector = %self.name, error = %e, "watch not accepted; backing off");
-                            if !sleep_or_cancel(backoff.next(), cancel).await {
+                            if !sleep_or_cancel(backoff.next_backoff(), cancel).await {
                                 return Ok(());
                             }
                             continue;
@@ -461,7 +488,10 @@ impl<K: Object> Reflector<K> {
                     }
                 }
             };
-            match self.handle_watch(&mut s, self.store.as_ref(), false, start, cancel).await {
+            match self
+                .handle_watch(&mut s, self.store.as_ref(), false, start, cancel)
+                .await
+            {
                 Ok(WatchOutcome::Stopped) => return Ok(()),
                 Ok(_) => continue,
                 Err(e) if is_expired(&e) => {
@@ -471,7 +501,7 @@ impl<K: Object> Reflector<K> {
                     return Ok(());
                 }
                 Err(e) if e.is_too_many_requests() => {
-                    if !sleep_or_cancel(backoff.next(), cancel).await {
+                    if !sleep_or_cancel(backoff.next_backoff(), cancel).await {
                         return Ok(());
                     }
                     continue;
@@ -658,7 +688,9 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
-    use crate::cache::testing::{FakeServer, TestObj, api_error, connection_refused, gone_status, sorted};
+    use crate::cache::testing::{
+        FakeServer, TestObj, api_error, connection_refused, gone_status, sorted,
+    };
 
     fn values(store: &Indexer<TestObj>) -> Vec<(String, i64)> {
         let mut v: Vec<_> = store
@@ -671,7 +703,13 @@ mod tests {
     }
 
     fn server_values(server: &FakeServer) -> Vec<(String, i64)> {
-        server.state.lock().objects.iter().map(|(k, o)| (k.clone(), o.value)).collect()
+        server
+            .state
+            .lock()
+            .objects
+            .iter()
+            .map(|(k, o)| (k.clone(), o.value))
+            .collect()
     }
 
     async fn eventually(what: &str, f: impl Fn() -> bool) {
@@ -707,7 +745,11 @@ mod tests {
             let (r, c) = (reflector.clone(), cancel.clone());
             async move { r.run(c).await }
         });
-        Running { reflector, cancel, task }
+        Running {
+            reflector,
+            cancel,
+            task,
+        }
     }
 
     fn reflector(server: &FakeServer, store: &Indexer<TestObj>) -> Reflector<TestObj> {
@@ -736,7 +778,10 @@ mod tests {
         server.upsert("ns", "a", 10);
         server.upsert("ns", "c", 3);
         server.delete("ns", "b");
-        eventually("watch events applied", || values(&store) == server_values(&server)).await;
+        eventually("watch events applied", || {
+            values(&store) == server_values(&server)
+        })
+        .await;
         assert_eq!(r.reflector.last_sync_resource_version(), "6");
         r.stop().await;
     }
@@ -749,11 +794,21 @@ mod tests {
         let r = start(reflector(&server, &store));
         eventually("watch open", || server.open_watches() == 1).await;
         let rv = server.upsert("ns", "a", 2);
-        eventually("event applied", || values(&store) == [("ns/a".to_owned(), 2)]).await;
+        eventually("event applied", || {
+            values(&store) == [("ns/a".to_owned(), 2)]
+        })
+        .await;
         server.close_watches();
         eventually("second watch", || server.watch_calls().len() == 2).await;
-        assert_eq!(server.watch_calls()[1].resource_version, Some(rv.to_string()));
-        assert_eq!(server.list_calls().len(), 1, "a normal close does not relist");
+        assert_eq!(
+            server.watch_calls()[1].resource_version,
+            Some(rv.to_string())
+        );
+        assert_eq!(
+            server.list_calls().len(),
+            1,
+            "a normal close does not relist"
+        );
         // Changes made while reconnecting are not lost.
         server.upsert("ns", "b", 1);
         eventually("converged", || values(&store) == server_values(&server)).await;
@@ -770,10 +825,16 @@ mod tests {
         // Changes elsewhere move the version on; a bookmark tells us.
         server.state.lock().rv = 42;
         server.bookmark();
-        eventually("bookmark seen", || r.reflector.last_sync_resource_version() == "42").await;
+        eventually("bookmark seen", || {
+            r.reflector.last_sync_resource_version() == "42"
+        })
+        .await;
         server.close_watches();
         eventually("rewatch", || server.watch_calls().len() == 2).await;
-        assert_eq!(server.watch_calls()[1].resource_version.as_deref(), Some("42"));
+        assert_eq!(
+            server.watch_calls()[1].resource_version.as_deref(),
+            Some("42")
+        );
         r.stop().await;
     }
 
@@ -791,7 +852,11 @@ mod tests {
 
         // Disconnect; while away, objects change and history is compacted.
         {
-            server.state.lock().fail_watches.push_back(Some(connection_refused()));
+            server
+                .state
+                .lock()
+                .fail_watches
+                .push_back(Some(connection_refused()));
         }
         server.close_watches();
         server.delete("ns", "o1");
@@ -799,7 +864,10 @@ mod tests {
         server.upsert("ns", "new", 9);
         server.compact();
 
-        eventually("converged after relist", || values(&store) == server_values(&server)).await;
+        eventually("converged after relist", || {
+            values(&store) == server_values(&server)
+        })
+        .await;
         let lists = server.list_calls();
         assert_eq!(lists.len(), 3, "{lists:?}");
         // First relist tries the last known version, which is expired ...
@@ -857,23 +925,29 @@ mod tests {
         {
             let mut st = server.state.lock();
             for _ in 0..5 {
-                st.fail_lists.push_back(Some(api_error(500, "InternalError")));
+                st.fail_lists
+                    .push_back(Some(api_error(500, "InternalError")));
             }
         }
         let errors = Arc::new(AtomicUsize::new(0));
         let e2 = errors.clone();
         let store = Indexer::default();
         let started = Instant::now();
-        let r = start(reflector(&server, &store).watch_error_handler(Arc::new(move |e: &Error| {
-            assert!(e.is_internal_error());
-            e2.fetch_add(1, Ordering::SeqCst);
-        })));
+        let r = start(reflector(&server, &store).watch_error_handler(Arc::new(
+            move |e: &Error| {
+                assert!(e.is_internal_error());
+                e2.fetch_add(1, Ordering::SeqCst);
+            },
+        )));
         eventually("synced", || store.len() == 1).await;
         let waited = started.elapsed();
         assert_eq!(server.list_calls().len(), 6);
         assert_eq!(errors.load(Ordering::SeqCst), 5);
         // 0.8 + 1.6 + 3.2 + 6.4 + 12.8 s at least (jitter only adds).
-        assert!(waited >= Duration::from_millis(24_800), "retried too fast: {waited:?}");
+        assert!(
+            waited >= Duration::from_millis(24_800),
+            "retried too fast: {waited:?}"
+        );
         r.stop().await;
     }
 
@@ -883,7 +957,8 @@ mod tests {
         server.upsert("ns", "a", 1);
         {
             let mut st = server.state.lock();
-            st.fail_watches.push_back(Some(api_error(429, "TooManyRequests")));
+            st.fail_watches
+                .push_back(Some(api_error(429, "TooManyRequests")));
             st.fail_watches.push_back(Some(connection_refused()));
             st.fail_watches.push_back(Some(connection_refused()));
         }
@@ -894,7 +969,11 @@ mod tests {
         assert!(started.elapsed() >= Duration::from_millis(800 + 1600 + 3200));
         let watches = server.watch_calls();
         assert_eq!(watches.len(), 4);
-        assert!(watches.iter().all(|w| w.resource_version.as_deref() == Some("2")));
+        assert!(
+            watches
+                .iter()
+                .all(|w| w.resource_version.as_deref() == Some("2"))
+        );
         assert_eq!(server.list_calls().len(), 1, "the watch resumes; no relist");
         server.upsert("ns", "a", 2);
         eventually("event", || values(&store) == [("ns/a".to_owned(), 2)]).await;
@@ -941,7 +1020,10 @@ mod tests {
         assert!(server.list_calls().is_empty(), "watch-list needs no LIST");
         let w = &server.watch_calls()[0];
         assert_eq!(w.send_initial_events, Some(true));
-        assert_eq!(w.resource_version_match, Some(ResourceVersionMatch::NotOlderThan));
+        assert_eq!(
+            w.resource_version_match,
+            Some(ResourceVersionMatch::NotOlderThan)
+        );
         assert_eq!(w.resource_version.as_deref(), Some(""));
         assert!(w.allow_watch_bookmarks);
         assert_eq!(r.reflector.last_sync_resource_version(), "3");
@@ -962,7 +1044,10 @@ mod tests {
         eventually("synced", || values(&store).len() == 1).await;
         eventually("watch open", || server.open_watches() == 1).await;
         assert_eq!(server.list_calls().len(), 1);
-        assert!(!r.reflector.is_watch_list_enabled(), "an unsupported server is not asked again");
+        assert!(
+            !r.reflector.is_watch_list_enabled(),
+            "an unsupported server is not asked again"
+        );
         let watches = server.watch_calls();
         assert_eq!(watches[0].send_initial_events, Some(true));
         assert_eq!(watches[1].send_initial_events, None);
@@ -1004,7 +1089,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn resync_calls_store_resync_when_asked() {
         let server = FakeServer::new();
-        let store = Arc::new(CountingStore { inner: Indexer::default(), resyncs: AtomicUsize::new(0) });
+        let store = Arc::new(CountingStore {
+            inner: Indexer::default(),
+            resyncs: AtomicUsize::new(0),
+        });
         let allow = Arc::new(AtomicBool::new(true));
         let a2 = allow.clone();
         let r = start(
@@ -1018,7 +1106,11 @@ mod tests {
         assert_eq!(store.resyncs.load(Ordering::SeqCst), 3);
         allow.store(false, Ordering::SeqCst);
         tokio::time::sleep(Duration::from_secs(30)).await;
-        assert_eq!(store.resyncs.load(Ordering::SeqCst), 3, "should_resync=false skips resync");
+        assert_eq!(
+            store.resyncs.load(Ordering::SeqCst),
+            3,
+            "should_resync=false skips resync"
+        );
         r.stop().await;
     }
 
@@ -1034,7 +1126,11 @@ mod tests {
         // Also while backing off from a failing server.
         let failing = FakeServer::new();
         for _ in 0..100 {
-            failing.state.lock().fail_lists.push_back(Some(api_error(500, "InternalError")));
+            failing
+                .state
+                .lock()
+                .fail_lists
+                .push_back(Some(api_error(500, "InternalError")));
         }
         let r = start(reflector(&failing, &store));
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -281,7 +281,10 @@ impl ResourceEventHandlerRegistration {
 
 /// Wait until every check is true (polling as client-go does), or `cancel`
 /// fires; returns false if cancelled first.
-pub async fn wait_for_cache_sync(cancel: &CancellationToken, checks: &[&(dyn Fn() -> bool + Sync)]) -> bool {
+pub async fn wait_for_cache_sync(
+    cancel: &CancellationToken,
+    checks: &[&(dyn Fn() -> bool + Sync)],
+) -> bool {
     loop {
         if checks.iter().all(|c| c()) {
             return true;
@@ -298,7 +301,10 @@ fn determine_resync_period(desired: Duration, check: Duration) -> Duration {
     if desired.is_zero() {
         Duration::ZERO
     } else if check.is_zero() {
-        tracing::warn!(?desired, "resync requested but the informer does not resync; disabled");
+        tracing::warn!(
+            ?desired,
+            "resync requested but the informer does not resync; disabled"
+        );
         Duration::ZERO
     } else {
         desired.max(check)
@@ -335,7 +341,14 @@ impl<K> Processor<K> {
             let mut r = l.resync.lock();
             if !r.period.is_zero() && now >= r.next {
                 syncing.push(l.id);
-                r.next = now + r.period;
+                // Step from the schedule, not from `now`: ticks arrive a little
+                // late, and `now + period` would make a handler whose period
+                // equals the check period skip every other tick.
+                let period = r.period;
+                r.next += period;
+                if r.next <= now {
+                    r.next = now + period;
+                }
             }
         }
         !syncing.is_empty()
@@ -401,14 +414,26 @@ impl<K: Object> SharedIndexInformer<K> {
     }
 
     /// Like [`new`](Self::new) with these indexers instead of the default ones.
-    pub fn with_indexers(lw: impl ListerWatcher<K>, default_resync: Duration, indexers: Indexers<K>) -> Self {
+    pub fn with_indexers(
+        lw: impl ListerWatcher<K>,
+        default_resync: Duration,
+        indexers: Indexers<K>,
+    ) -> Self {
         Self::from_dyn(Arc::new(lw), default_resync, indexers)
     }
 
-    pub(crate) fn from_dyn(lw: Arc<dyn DynListerWatcher<K>>, default_resync: Duration, indexers: Indexers<K>) -> Self {
+    pub(crate) fn from_dyn(
+        lw: Arc<dyn DynListerWatcher<K>>,
+        default_resync: Duration,
+        indexers: Indexers<K>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                name: std::any::type_name::<K>().rsplit("::").next().unwrap_or("object").to_owned(),
+                name: std::any::type_name::<K>()
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("object")
+                    .to_owned(),
                 indexer: Indexer::new(indexers),
                 lw,
                 processor: Processor {
@@ -479,7 +504,10 @@ impl<K: Object> SharedIndexInformer<K> {
 
     /// Rewrite every object before it is cached (e.g. drop `managedFields`).
     /// Must be called before `run`; runs once per object entering the queue.
-    pub fn set_transform(&self, transform: impl Fn(K) -> K + Send + Sync + 'static) -> Result<(), InformerError> {
+    pub fn set_transform(
+        &self,
+        transform: impl Fn(K) -> K + Send + Sync + 'static,
+    ) -> Result<(), InformerError> {
         if self.is_started() {
             return Err(InformerError::AlreadyStarted("the transform"));
         }
@@ -529,7 +557,10 @@ impl<K: Object> SharedIndexInformer<K> {
         let mut desired = resync_period;
         if !desired.is_zero() {
             if desired < MINIMUM_RESYNC_PERIOD {
-                tracing::warn!(?desired, "resync period too short; using {MINIMUM_RESYNC_PERIOD:?}");
+                tracing::warn!(
+                    ?desired,
+                    "resync period too short; using {MINIMUM_RESYNC_PERIOD:?}"
+                );
                 desired = MINIMUM_RESYNC_PERIOD;
             }
             let mut check = inner.resync_check_period.lock();
@@ -542,7 +573,8 @@ impl<K: Object> SharedIndexInformer<K> {
                     *check = desired;
                     // Listeners registered so far are re-fitted to the new check period.
                     for l in inner.processor.listeners.read().iter() {
-                        l.resync.lock().period = determine_resync_period(l.requested_resync, desired);
+                        l.resync.lock().period =
+                            determine_resync_period(l.requested_resync, desired);
                     }
                 }
             }
@@ -565,7 +597,9 @@ impl<K: Object> SharedIndexInformer<K> {
             pending_initial: pending_initial.clone(),
             stopped: stopped.clone(),
         });
-        if let Err(e) = spawn_listener_thread(Box::new(handler), rx, pending_initial.clone(), stopped) {
+        if let Err(e) =
+            spawn_listener_thread(Box::new(handler), rx, pending_initial.clone(), stopped)
+        {
             tracing::error!(error = %e, "could not start a handler thread");
             return Err(InformerError::Stopped);
         }
@@ -700,11 +734,13 @@ impl<K: Object> Inner<K> {
                             // A relist that found the object unchanged is a resync.
                             DeltaType::Replaced => {
                                 old.metadata().resource_version.is_some()
-                                    && old.metadata().resource_version == new.metadata().resource_version
+                                    && old.metadata().resource_version
+                                        == new.metadata().resource_version
                             }
                             _ => false,
                         };
-                        self.processor.distribute(Notification::Update { old, new }, is_sync);
+                        self.processor
+                            .distribute(Notification::Update { old, new }, is_sync);
                     } else {
                         self.indexer.add(new.clone());
                         self.processor.distribute(
@@ -718,9 +754,518 @@ impl<K: Object> Inner<K> {
                 }
                 DeltaType::Deleted => {
                     self.indexer.delete_by_key(&deltas.key);
-                    self.processor.distribute(Notification::Delete(d.object), false);
+                    self.processor
+                        .distribute(Notification::Delete(d.object), false);
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Ports of client-go's shared_informer_test.go and controller_test.go
+    //! behaviours, against the in-memory fake server (real time: handlers run
+    //! on their own threads):
+    //! - `events_reach_handlers_in_order_and_cache_first`: controller_test
+    //!   TestUpdate (every change seen in order, final state correct) and
+    //!   the cache being updated before handlers are told.
+    //! - `late_handler_receives_every_existing_object_once`:
+    //!   TestSharedInformerInitializationRace / adding handlers after start.
+    //! - `registration_has_synced_waits_for_its_own_initial_events`:
+    //!   TestSharedInformerHandlerSyncs (per-handler HasSynced).
+    //! - `slow_handler_does_not_block_others`: the per-listener buffer
+    //!   (TestSharedInformerWatchDisruption's independent listeners).
+    //! - `removed_handler_receives_nothing_more`: TestRemoveWhileActive,
+    //!   TestSharedInformerRemoveHandler, removing twice.
+    //! - `stopped_informer_rejects_handlers_and_restart`: TestAddOnStoppedSharedInformer,
+    //!   TestSharedInformerMultipleRun.
+    //! - `transform_runs_before_caching`: TestSharedInformerTransformer.
+    //! - `relist_after_410_delivers_tombstones`: DeletedFinalStateUnknown
+    //!   delivery for deletions missed while disconnected.
+    //! - `listener_resync_periods`: TestListenerResyncPeriods (each handler
+    //!   resyncs on its own period; zero means never).
+    //! - `relist_with_unchanged_objects_is_not_an_update`: Replaced deltas
+    //!   with an unchanged resourceVersion only go to resyncing handlers.
+    //! - `watch_error_handler_receives_round_errors`: TestSharedInformerWatchErrorHandler.
+    //! - `set_transform_and_error_handler_after_start_fail`.
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::cache::testing::{FakeServer, TestObj, api_error, connection_refused, gone_status};
+
+    #[derive(Clone, Default)]
+    struct Recorder {
+        events: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Recorder {
+        fn events(&self) -> Vec<String> {
+            self.events.lock().clone()
+        }
+        fn count(&self, prefix: &str) -> usize {
+            self.events
+                .lock()
+                .iter()
+                .filter(|e| e.starts_with(prefix))
+                .count()
+        }
+    }
+
+    impl ResourceEventHandler<TestObj> for Recorder {
+        fn on_add(&self, obj: &Arc<TestObj>, initial: bool) {
+            let key = crate::resource::object_key(obj.metadata());
+            self.events
+                .lock()
+                .push(format!("add {key}={} initial={initial}", obj.value));
+        }
+        fn on_update(&self, old: &Arc<TestObj>, new: &Arc<TestObj>) {
+            let key = crate::resource::object_key(new.metadata());
+            self.events
+                .lock()
+                .push(format!("update {key} {}->{}", old.value, new.value));
+        }
+        fn on_delete(&self, obj: &DeltaObject<TestObj>) {
+            let kind = if obj.is_tombstone() {
+                "tombstone"
+            } else {
+                "object"
+            };
+            self.events
+                .lock()
+                .push(format!("delete {} {kind}", obj.key()));
+        }
+    }
+
+    async fn eventually(what: &str, f: impl Fn() -> bool) {
+        for _ in 0..1000 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for: {what}");
+    }
+
+    struct Running {
+        informer: SharedIndexInformer<TestObj>,
+        cancel: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    impl Running {
+        async fn stop(self) {
+            self.cancel.cancel();
+            tokio::time::timeout(Duration::from_secs(5), self.task)
+                .await
+                .expect("informer did not stop")
+                .expect("informer panicked");
+            assert!(self.informer.is_stopped());
+        }
+    }
+
+    fn informer(server: &FakeServer, resync: Duration) -> SharedIndexInformer<TestObj> {
+        let i = SharedIndexInformer::new(server.clone(), resync);
+        i.set_use_watch_list(false).unwrap();
+        i
+    }
+
+    fn start(informer: &SharedIndexInformer<TestObj>) -> Running {
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn({
+            let (i, c) = (informer.clone(), cancel.clone());
+            async move { i.run(c).await }
+        });
+        Running {
+            informer: informer.clone(),
+            cancel,
+            task,
+        }
+    }
+
+    fn cache_values(i: &SharedIndexInformer<TestObj>) -> Vec<(String, i64)> {
+        let mut v: Vec<_> = i
+            .indexer()
+            .list()
+            .iter()
+            .map(|o| (crate::resource::object_key(o.metadata()), o.value))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn server_values(server: &FakeServer) -> Vec<(String, i64)> {
+        server
+            .state
+            .lock()
+            .objects
+            .iter()
+            .map(|(k, o)| (k.clone(), o.value))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn events_reach_handlers_in_order_and_cache_first() {
+        let server = FakeServer::new();
+        server.upsert("ns", "a", 0);
+        let inf = informer(&server, Duration::ZERO);
+        let rec = Recorder::default();
+        // The cache already holds what the handler is told about.
+        let cache = inf.indexer().clone();
+        let stale = Arc::new(AtomicUsize::new(0));
+        let s2 = stale.clone();
+        inf.add_event_handler(rec.clone()).unwrap();
+        inf.add_event_handler(EventHandlerFuncs::new().update_func(
+            move |_old, new: &Arc<TestObj>| {
+                // Deleted meanwhile counts as newer.
+                let cached = cache.get(new).map_or(i64::MAX, |c| c.value);
+                if cached < new.value {
+                    s2.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        ))
+        .unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        for v in 1..=20 {
+            server.upsert("ns", "a", v);
+        }
+        server.delete("ns", "a");
+        eventually("delete seen", || rec.count("delete") == 1).await;
+        let ev = rec.events();
+        assert_eq!(ev[0], "add ns/a=0 initial=true");
+        for v in 1..=20 {
+            assert_eq!(ev[v as usize], format!("update ns/a {}->{v}", v - 1));
+        }
+        assert_eq!(ev[21], "delete ns/a object");
+        assert_eq!(stale.load(Ordering::SeqCst), 0);
+        assert!(inf.indexer().is_empty());
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn late_handler_receives_every_existing_object_once() {
+        let server = FakeServer::new();
+        for i in 0..50 {
+            server.upsert("ns", &format!("o{i}"), i);
+        }
+        let inf = informer(&server, Duration::ZERO);
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        // Keep writing while the late handler joins: no gap, no duplicate.
+        let writer = {
+            let server = server.clone();
+            tokio::spawn(async move {
+                for i in 50..100 {
+                    server.upsert("ns", &format!("o{i}"), i);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let late = Recorder::default();
+        let reg = inf.add_event_handler(late.clone()).unwrap();
+        writer.await.unwrap();
+        eventually("late handler saw all", || late.count("add") == 100).await;
+        eventually("cache", || inf.indexer().len() == 100).await;
+        let mut keys: Vec<String> = late
+            .events()
+            .iter()
+            .filter(|e| e.starts_with("add"))
+            .map(|e| {
+                e.split_whitespace()
+                    .nth(1)
+                    .unwrap()
+                    .split('=')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 100, "every object exactly once");
+        assert_eq!(late.count("update"), 0);
+        eventually("registration synced", || reg.has_synced()).await;
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn registration_has_synced_waits_for_its_own_initial_events() {
+        let server = FakeServer::new();
+        for i in 0..5 {
+            server.upsert("ns", &format!("o{i}"), i);
+        }
+        let inf = informer(&server, Duration::ZERO);
+        let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let g2 = gate.clone();
+        let slow = inf
+            .add_event_handler(
+                EventHandlerFuncs::new().add_func(move |_o: &Arc<TestObj>, _| {
+                    let (m, c) = &*g2;
+                    let mut open = m.lock().unwrap();
+                    while !*open {
+                        open = c.wait(open).unwrap();
+                    }
+                }),
+            )
+            .unwrap();
+        let fast = inf.add_event_handler(Recorder::default()).unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        eventually("fast handler synced", || fast.has_synced()).await;
+        assert!(
+            !slow.has_synced(),
+            "the blocked handler has not processed its initial list"
+        );
+        {
+            let (m, c) = &*gate;
+            *m.lock().unwrap() = true;
+            c.notify_all();
+        }
+        let cancel = CancellationToken::new();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), slow.wait_for_sync(&cancel))
+                .await
+                .unwrap()
+        );
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn slow_handler_does_not_block_others() {
+        let server = FakeServer::new();
+        let inf = informer(&server, Duration::ZERO);
+        let blocked = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let b2 = blocked.clone();
+        inf.add_event_handler(
+            EventHandlerFuncs::new().add_func(move |_o: &Arc<TestObj>, _| {
+                let (m, c) = &*b2;
+                let mut open = m.lock().unwrap();
+                while !*open {
+                    open = c.wait(open).unwrap();
+                }
+            }),
+        )
+        .unwrap();
+        let quick = Recorder::default();
+        inf.add_event_handler(quick.clone()).unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        for i in 0..200 {
+            server.upsert("ns", &format!("o{i}"), i);
+        }
+        eventually("quick handler got everything", || quick.count("add") == 200).await;
+        eventually("cache", || inf.indexer().len() == 200).await;
+        let (m, c) = &*blocked;
+        *m.lock().unwrap() = true;
+        c.notify_all();
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn removed_handler_receives_nothing_more() {
+        let server = FakeServer::new();
+        let inf = informer(&server, Duration::ZERO);
+        let keep = Recorder::default();
+        let gone = Recorder::default();
+        inf.add_event_handler(keep.clone()).unwrap();
+        let reg = inf.add_event_handler(gone.clone()).unwrap();
+        assert_eq!(inf.handler_count(), 2);
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        server.upsert("ns", "a", 1);
+        eventually("both saw a", || {
+            keep.count("add") == 1 && gone.count("add") == 1
+        })
+        .await;
+        inf.remove_event_handler(&reg);
+        inf.remove_event_handler(&reg); // twice is a no-op
+        assert_eq!(inf.handler_count(), 1);
+        server.upsert("ns", "b", 1);
+        eventually("kept handler saw b", || keep.count("add") == 2).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(gone.events(), ["add ns/a=1 initial=false"]);
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn stopped_informer_rejects_handlers_and_restart() {
+        let server = FakeServer::new();
+        let inf = informer(&server, Duration::ZERO);
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        // A second run while running returns at once.
+        tokio::time::timeout(Duration::from_secs(1), inf.run(CancellationToken::new()))
+            .await
+            .expect("second run must return immediately");
+        r.stop().await;
+        assert_eq!(
+            inf.add_event_handler(Recorder::default()).unwrap_err(),
+            InformerError::Stopped
+        );
+        tokio::time::timeout(Duration::from_secs(1), inf.run(CancellationToken::new()))
+            .await
+            .expect("run after stop must return immediately");
+        assert_eq!(server.open_watches(), 0);
+    }
+
+    #[tokio::test]
+    async fn transform_runs_before_caching() {
+        let server = FakeServer::new();
+        server.upsert("ns", "a", 1);
+        let inf = informer(&server, Duration::ZERO);
+        inf.set_transform(|mut o: TestObj| {
+            o.value *= 100;
+            o.metadata.labels = None;
+            o
+        })
+        .unwrap();
+        let rec = Recorder::default();
+        inf.add_event_handler(rec.clone()).unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        server.upsert("ns", "a", 2);
+        eventually("update", || rec.count("update") == 1).await;
+        assert_eq!(
+            rec.events(),
+            ["add ns/a=100 initial=true", "update ns/a 100->200"]
+        );
+        assert_eq!(cache_values(&inf), [("ns/a".to_owned(), 200)]);
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn relist_after_410_delivers_tombstones() {
+        let server = FakeServer::new();
+        for i in 0..3 {
+            server.upsert("ns", &format!("o{i}"), i);
+        }
+        let inf = informer(&server, Duration::ZERO);
+        let rec = Recorder::default();
+        inf.add_event_handler(rec.clone()).unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        eventually("watching", || server.open_watches() == 1).await;
+
+        // Disconnected: the delete happens, then history is compacted away.
+        server
+            .state
+            .lock()
+            .fail_watches
+            .push_back(Some(connection_refused()));
+        server.close_watches();
+        server.delete("ns", "o1");
+        server.upsert("ns", "o2", 22);
+        server.compact();
+
+        eventually("converged", || cache_values(&inf) == server_values(&server)).await;
+        eventually("tombstone", || rec.count("delete") == 1).await;
+        assert!(rec.events().contains(&"delete ns/o1 tombstone".to_owned()));
+        assert!(rec.events().contains(&"update ns/o2 2->22".to_owned()));
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn listener_resync_periods() {
+        let server = FakeServer::new();
+        server.upsert("ns", "a", 1);
+        let inf = informer(&server, Duration::from_secs(1));
+        let never = Recorder::default();
+        let every_1s = Recorder::default();
+        let every_2s = Recorder::default();
+        inf.add_event_handler_with_resync_period(never.clone(), Duration::ZERO)
+            .unwrap();
+        inf.add_event_handler_with_resync_period(every_1s.clone(), Duration::from_secs(1))
+            .unwrap();
+        inf.add_event_handler_with_resync_period(every_2s.clone(), Duration::from_secs(2))
+            .unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(never.count("update"), 0);
+        assert_eq!(every_1s.count("update"), 2, "{:?}", every_1s.events());
+        assert_eq!(every_2s.count("update"), 1, "{:?}", every_2s.events());
+        // A resync is an update with old == new.
+        assert_eq!(every_2s.events()[1], "update ns/a 1->1");
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn relist_with_unchanged_objects_is_not_an_update() {
+        let server = FakeServer::new();
+        server.upsert("ns", "a", 1);
+        server.upsert("ns", "b", 1);
+        let inf = informer(&server, Duration::ZERO);
+        let rec = Recorder::default();
+        inf.add_event_handler(rec.clone()).unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        eventually("watching", || server.open_watches() == 1).await;
+        server.error_watches(gone_status());
+        eventually("relisted", || server.list_calls().len() == 2).await;
+        eventually("watching again", || server.open_watches() == 1).await;
+        server.upsert("ns", "b", 2);
+        eventually("b update", || rec.count("update") == 1).await;
+        assert_eq!(rec.events()[2..], ["update ns/b 1->2".to_owned()]);
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn watch_error_handler_receives_round_errors() {
+        let server = FakeServer::new();
+        server
+            .state
+            .lock()
+            .fail_lists
+            .push_back(Some(api_error(403, "Forbidden")));
+        let inf = informer(&server, Duration::ZERO);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        inf.set_watch_error_handler(move |e| s2.lock().push(e.is_forbidden()))
+            .unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        assert_eq!(*seen.lock(), [true]);
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn set_transform_and_error_handler_after_start_fail() {
+        let server = FakeServer::new();
+        let inf = informer(&server, Duration::ZERO);
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        assert!(matches!(
+            inf.set_transform(|o| o),
+            Err(InformerError::AlreadyStarted(_))
+        ));
+        assert!(matches!(
+            inf.set_watch_error_handler(|_| {}),
+            Err(InformerError::AlreadyStarted(_))
+        ));
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn lister_reads_the_informer_cache() {
+        let server = FakeServer::new();
+        server.upsert("ns1", "a", 1);
+        server.upsert("ns2", "b", 2);
+        let inf = informer(&server, Duration::ZERO);
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        let lister = inf.lister();
+        let all = crate::selector::Selector::everything();
+        assert_eq!(lister.list(&all).len(), 2);
+        assert_eq!(lister.namespaced("ns1").list(&all).len(), 1);
+        assert_eq!(lister.namespaced("ns2").get("b").unwrap().value, 2);
+        let err = lister.namespaced("ns1").get("b").unwrap_err();
+        assert!(err.is_not_found());
+        assert!(
+            err.to_string()
+                .contains("testobjs.test.kubegen.io \"b\" not found"),
+            "{err}"
+        );
+        r.stop().await;
     }
 }

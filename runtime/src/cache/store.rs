@@ -245,7 +245,10 @@ mod tests {
 
         assert!(store.delete(&obj("ns", "bar", 0)).is_some());
         assert!(store.get_by_key("ns/bar").is_none());
-        assert!(store.delete(&obj("ns", "bar", 0)).is_none(), "second delete finds nothing");
+        assert!(
+            store.delete(&obj("ns", "bar", 0)).is_none(),
+            "second delete finds nothing"
+        );
 
         store.add(obj("ns", "a", 1));
         store.add(obj("ns", "c", 1));
@@ -291,7 +294,10 @@ mod tests {
 
     #[test]
     fn list_index_func_values_lists_current_values() {
-        let store = Indexer::new(HashMap::from([("app".to_owned(), label_index_func::<TestObj>("app"))]));
+        let store = Indexer::new(HashMap::from([(
+            "app".to_owned(),
+            label_index_func::<TestObj>("app"),
+        )]));
         store.add(obj_labels("ns", "a", &[("app", "web")]));
         store.add(obj_labels("ns", "b", &[("app", "db")]));
         store.add(obj_labels("ns", "c", &[("app", "web")]));
@@ -305,14 +311,25 @@ mod tests {
     fn multi_valued_index_tracks_updates_and_deletes() {
         // Each object is indexed under every label value it carries.
         let by_labels: IndexFunc<TestObj> = Arc::new(|o: &TestObj| {
-            o.metadata.labels.iter().flatten().map(|(_, v)| v.clone()).collect()
+            o.metadata
+                .labels
+                .iter()
+                .flatten()
+                .map(|(_, v)| v.clone())
+                .collect()
         });
         let store = Indexer::new(HashMap::from([("by_labels".to_owned(), by_labels)]));
         store.add(obj_labels("ns", "one", &[("a", "x"), ("b", "y")]));
         store.add(obj_labels("ns", "two", &[("a", "y"), ("b", "z")]));
         store.add(obj_labels("ns", "three", &[("a", "z")]));
-        assert_eq!(sorted(store.index_keys("by_labels", "y").unwrap()), ["ns/one", "ns/two"]);
-        assert_eq!(sorted(store.index_keys("by_labels", "z").unwrap()), ["ns/three", "ns/two"]);
+        assert_eq!(
+            sorted(store.index_keys("by_labels", "y").unwrap()),
+            ["ns/one", "ns/two"]
+        );
+        assert_eq!(
+            sorted(store.index_keys("by_labels", "z").unwrap()),
+            ["ns/three", "ns/two"]
+        );
 
         // An update moves the key between values.
         store.update(obj_labels("ns", "one", &[("a", "z")]));
@@ -325,7 +342,10 @@ mod tests {
 
         store.delete(&obj("ns", "two", 0));
         assert!(store.index_keys("by_labels", "y").unwrap().is_empty());
-        assert_eq!(keys(store.by_index("by_labels", "z").unwrap()), ["ns/one", "ns/three"]);
+        assert_eq!(
+            keys(store.by_index("by_labels", "z").unwrap()),
+            ["ns/one", "ns/three"]
+        );
     }
 
     #[test]

@@ -46,13 +46,6 @@ pub(crate) fn obj(ns: &str, name: &str, value: i64) -> Arc<TestObj> {
     })
 }
 
-/// Like [`obj`], with a resource version.
-pub(crate) fn obj_rv(ns: &str, name: &str, value: i64, rv: &str) -> Arc<TestObj> {
-    let mut o = Arc::unwrap_or_clone(obj(ns, name, value));
-    o.metadata.resource_version = Some(rv.into());
-    Arc::new(o)
-}
-
 /// Like [`obj`], with labels.
 pub(crate) fn obj_labels(ns: &str, name: &str, labels: &[(&str, &str)]) -> Arc<TestObj> {
     let mut o = Arc::unwrap_or_clone(obj(ns, name, 0));
@@ -101,7 +94,6 @@ pub(crate) struct ServerState {
     pub compacted: u64,
     watchers: Vec<EventTx>,
     pub supports_watch_list: bool,
-    pub send_bookmarks: bool,
     pub list_calls: Vec<ListOptions>,
     pub watch_calls: Vec<ListOptions>,
     /// Scripted answers of the next calls: `Some(err)` fails, `None` serves.
@@ -145,7 +137,9 @@ pub(crate) fn connection_refused() -> Error {
     Error::Transport {
         request: "GET fake".into(),
         message: "connection refused".into(),
-        source: Some(Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused))),
+        source: Some(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        ))),
     }
 }
 
@@ -169,7 +163,11 @@ impl FakeServer {
         o.metadata.resource_version = Some(st.rv.to_string());
         let key = object_key(&o.metadata);
         let existed = st.objects.insert(key, o.clone()).is_some();
-        let ev = if existed { WatchEvent::Modified(o) } else { WatchEvent::Added(o) };
+        let ev = if existed {
+            WatchEvent::Modified(o)
+        } else {
+            WatchEvent::Added(o)
+        };
         self.record(&mut st, ev);
         st.rv
     }
@@ -177,7 +175,11 @@ impl FakeServer {
     /// Delete `ns/name` if it exists.
     pub fn delete(&self, ns: &str, name: &str) -> bool {
         let mut st = self.state.lock();
-        let key = if ns.is_empty() { name.to_owned() } else { format!("{ns}/{name}") };
+        let key = if ns.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{ns}/{name}")
+        };
         let Some(mut o) = st.objects.remove(&key) else {
             return false;
         };
@@ -234,7 +236,8 @@ impl FakeServer {
     }
 
     fn parse_rv(rv: Option<&str>) -> Option<u64> {
-        rv.filter(|r| !r.is_empty() && *r != "0").and_then(|r| r.parse().ok())
+        rv.filter(|r| !r.is_empty() && *r != "0")
+            .and_then(|r| r.parse().ok())
     }
 }
 
@@ -255,13 +258,19 @@ impl crate::cache::ListerWatcher<TestObj> for FakeServer {
                 let (rv, off) = token.split_once(':').unwrap_or(("0", "0"));
                 (rv.parse().unwrap_or(0), off.parse().unwrap_or(0))
             }
-            None => (Self::parse_rv(options.resource_version.as_deref()).unwrap_or(st.rv), 0usize),
+            None => (
+                Self::parse_rv(options.resource_version.as_deref()).unwrap_or(st.rv),
+                0usize,
+            ),
         };
         if at_rv < st.compacted {
             return Err(api_error(410, "Expired"));
         }
         let all: Vec<TestObj> = st.objects.values().cloned().collect();
-        let limit = options.limit.filter(|l| *l > 0).map_or(all.len(), |l| l as usize);
+        let limit = options
+            .limit
+            .filter(|l| *l > 0)
+            .map_or(all.len(), |l| l as usize);
         let page: Vec<TestObj> = all.iter().skip(offset).take(limit).cloned().collect();
         let next = offset + page.len();
         Ok(ObjectList {
@@ -294,7 +303,10 @@ impl crate::cache::ListerWatcher<TestObj> for FakeServer {
             }
             let _ = tx.send(Ok(WatchEvent::Bookmark(Bookmark {
                 resource_version: st.rv.to_string(),
-                annotations: BTreeMap::from([(INITIAL_EVENTS_END_ANNOTATION.to_owned(), "true".to_owned())]),
+                annotations: BTreeMap::from([(
+                    INITIAL_EVENTS_END_ANNOTATION.to_owned(),
+                    "true".to_owned(),
+                )]),
             })));
             st.watchers.push(tx);
             return Ok(stream_of(rx));

@@ -134,7 +134,11 @@ impl<K> ThreadSafeStore<K> {
             .collect())
     }
 
-    pub(crate) fn by_index(&self, index_name: &str, value: &str) -> Result<Vec<Arc<K>>, IndexError> {
+    pub(crate) fn by_index(
+        &self,
+        index_name: &str,
+        value: &str,
+    ) -> Result<Vec<Arc<K>>, IndexError> {
         let inner = self.inner.read();
         if !inner.indexers.contains_key(index_name) {
             return Err(IndexError::NotFound(index_name.to_owned()));
@@ -149,7 +153,11 @@ impl<K> ThreadSafeStore<K> {
             .collect())
     }
 
-    pub(crate) fn index_keys(&self, index_name: &str, value: &str) -> Result<Vec<String>, IndexError> {
+    pub(crate) fn index_keys(
+        &self,
+        index_name: &str,
+        value: &str,
+    ) -> Result<Vec<String>, IndexError> {
         let inner = self.inner.read();
         if !inner.indexers.contains_key(index_name) {
             return Err(IndexError::NotFound(index_name.to_owned()));
@@ -236,7 +244,11 @@ mod tests {
         store.update("ns/x".into(), obj_labels("ns", "x", &[("a", "1")]));
         assert_eq!(index_len(&store, "a"), 1);
         store.delete("ns/x");
-        assert_eq!(index_len(&store, "a"), 0, "the value's empty set must be dropped");
+        assert_eq!(
+            index_len(&store, "a"),
+            0,
+            "the value's empty set must be dropped"
+        );
     }
 
     #[test]
@@ -260,9 +272,15 @@ mod tests {
                 .collect()
         });
         let store = ThreadSafeStore::new(HashMap::from([("m".to_owned(), multi)]));
-        store.update("ns/one".into(), obj_labels("ns", "one", &[("v1", "foo"), ("v2", "bar")]));
+        store.update(
+            "ns/one".into(),
+            obj_labels("ns", "one", &[("v1", "foo"), ("v2", "bar")]),
+        );
         store.update("ns/two".into(), obj_labels("ns", "two", &[("v1", "bar")]));
-        assert_eq!(sorted(store.index_keys("m", "bar").unwrap()), ["ns/one", "ns/two"]);
+        assert_eq!(
+            sorted(store.index_keys("m", "bar").unwrap()),
+            ["ns/one", "ns/two"]
+        );
         assert_eq!(store.index_keys("m", "foo").unwrap(), ["ns/one"]);
 
         store.update("ns/one".into(), obj_labels("ns", "one", &[("v1", "baz")]));
@@ -276,11 +294,16 @@ mod tests {
     fn add_indexers_indexes_existing_items_and_rejects_conflicts() {
         let store: ThreadSafeStore<TestObj> = ThreadSafeStore::new(HashMap::new());
         store.update("ns/x".into(), obj_labels("ns", "x", &[("a", "1")]));
-        store.add_indexers(HashMap::from([("a".to_owned(), by_label_a())])).unwrap();
+        store
+            .add_indexers(HashMap::from([("a".to_owned(), by_label_a())]))
+            .unwrap();
         assert_eq!(store.index_keys("a", "1").unwrap(), ["ns/x"]);
         // New items are indexed too.
         store.update("ns/y".into(), obj_labels("ns", "y", &[("a", "1")]));
-        assert_eq!(sorted(store.index_keys("a", "1").unwrap()), ["ns/x", "ns/y"]);
+        assert_eq!(
+            sorted(store.index_keys("a", "1").unwrap()),
+            ["ns/x", "ns/y"]
+        );
         assert_eq!(
             store.add_indexers(HashMap::from([("a".to_owned(), by_label_a())])),
             Err(IndexError::Conflict("a".into()))

@@ -1,0 +1,425 @@
+//! InformerFactory: one shared informer per kind for a whole program — the
+//! runtime-generic half of client-go's generated `SharedInformerFactory`
+//! (`informers/factory.go`).
+//!
+//! Contract:
+//! - [`informer_for::<K>()`](InformerFactory::informer_for) returns the
+//!   **same** [`SharedIndexInformer<K>`] on every call (keyed by `K`'s type),
+//!   so every controller in a program shares one watch and one cache per kind.
+//!   [`dynamic_informer_for`](InformerFactory::dynamic_informer_for) does the
+//!   same for untyped [`DynamicObject`]s, keyed by the [`ApiResource`] (GVR).
+//! - Informers list and watch through the factory's [`RestClient`], in the
+//!   factory's namespace (all namespaces when unset; cluster-scoped kinds
+//!   ignore it), with the tweak function applied to every request's
+//!   [`ListOptions`] (selectors), the per-kind resync period (else the
+//!   default) and the per-kind transform, as set in [`FactoryOptions`].
+//! - [`start`](InformerFactory::start) runs every informer requested so far
+//!   that is not yet running (call it again after requesting more);
+//!   [`wait_for_cache_sync`](InformerFactory::wait_for_cache_sync) waits until
+//!   all started informers synced; [`shutdown`](InformerFactory::shutdown)
+//!   stops them all and waits for them to finish. After shutdown, `start`
+//!   does nothing.
+//!
+//! ## What generated code emits on top (informer-gen's shape)
+//!
+//! ```ignore
+//! pub struct SharedInformerFactory { factory: InformerFactory }
+//! impl SharedInformerFactory {
+//!     pub fn new(cs: Clientset, resync: Duration) -> Self {
+//!         Self { factory: InformerFactory::new(cs.rest().clone(), resync) }
+//!     }
+//!     pub fn with_options(cs: Clientset, resync: Duration, o: FactoryOptions) -> Self { .. }
+//!     pub fn core(&self) -> core::Group<'_> { core::Group(&self.factory) }
+//!     pub fn start(&self) { self.factory.start() }
+//!     pub async fn wait_for_cache_sync(&self) -> bool { self.factory.wait_for_cache_sync().await }
+//!     pub async fn shutdown(&self) { self.factory.shutdown().await }
+//!     pub fn factory(&self) -> &InformerFactory { &self.factory }
+//! }
+//! // per group / version: core::Group(&InformerFactory).v1() -> core::v1::Version(&InformerFactory)
+//! // per resource:
+//! pub type PodInformer = ResourceInformer<Pod>;
+//! impl core::v1::Version<'_> {
+//!     pub fn pods(&self) -> PodInformer { self.0.resource_informer::<Pod>() }
+//! }
+//! ```
+//!
+//! [`ResourceInformer<K>`] carries `informer()` and `lister()`; `Lister<K>`
+//! gives `namespaced(ns)`, which a generated `pods(ns)` forwards to.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::delta_fifo::Transformer;
+use super::index::default_indexers;
+use super::lister::Lister;
+use super::listwatch::{DynListerWatcher, TweakFn, TweakListOptions};
+use super::shared_informer::SharedIndexInformer;
+use crate::client::{Client, RestClient};
+use crate::dynamic::DynamicObject;
+use crate::options::ListOptions;
+use crate::resource::{ApiResource, Object, Resource, Scope};
+use crate::verbs;
+
+/// Options of an [`InformerFactory`] (client-go's `SharedInformerOption`s).
+#[derive(Default, Clone)]
+pub struct FactoryOptions {
+    namespace: Option<String>,
+    tweak_list_options: Option<TweakFn>,
+    custom_resync: HashMap<TypeId, Duration>,
+    transforms: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for FactoryOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FactoryOptions")
+            .field("namespace", &self.namespace)
+            .field("tweak_list_options", &self.tweak_list_options.is_some())
+            .field("custom_resync", &self.custom_resync.len())
+            .field("transforms", &self.transforms.len())
+            .finish()
+    }
+}
+
+impl FactoryOptions {
+    /// Options with nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Watch only this namespace (`WithNamespace`).
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Edit every list and watch request (`WithTweakListOptions`).
+    pub fn tweak_list_options(
+        mut self,
+        tweak: impl Fn(&mut ListOptions) + Send + Sync + 'static,
+    ) -> Self {
+        self.tweak_list_options = Some(Arc::new(tweak));
+        self
+    }
+
+    /// Resync period for kind `K` instead of the default (`WithCustomResyncConfig`).
+    pub fn custom_resync<K: 'static>(mut self, period: Duration) -> Self {
+        self.custom_resync.insert(TypeId::of::<K>(), period);
+        self
+    }
+
+    /// Transform for kind `K`'s objects before caching (`WithTransform`, per kind).
+    pub fn transform<K: Object>(mut self, f: impl Fn(K) -> K + Send + Sync + 'static) -> Self {
+        let t: Transformer<K> = Arc::new(f);
+        self.transforms.insert(TypeId::of::<K>(), Arc::new(t));
+        self
+    }
+
+    fn transform_for<K: Object>(&self) -> Option<Transformer<K>> {
+        self.transforms
+            .get(&TypeId::of::<K>())
+            .and_then(|t| t.downcast_ref::<Transformer<K>>().cloned())
+    }
+}
+
+/// What the factory needs from an informer without knowing its kind.
+trait Control: Send + Sync {
+    fn has_synced(&self) -> bool;
+    fn is_stopped(&self) -> bool;
+    fn run(&self, cancel: CancellationToken) -> BoxFuture<'static, ()>;
+}
+
+impl<K: Object> Control for SharedIndexInformer<K> {
+    fn has_synced(&self) -> bool {
+        SharedIndexInformer::has_synced(self)
+    }
+    fn is_stopped(&self) -> bool {
+        SharedIndexInformer::is_stopped(self)
+    }
+    fn run(&self, cancel: CancellationToken) -> BoxFuture<'static, ()> {
+        let informer = self.clone();
+        Box::pin(async move { informer.run(cancel).await })
+    }
+}
+
+struct Entry {
+    informer: Box<dyn Any + Send + Sync>,
+    control: Arc<dyn Control>,
+    started: bool,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Type(TypeId),
+    Dynamic(ApiResource),
+}
+
+struct Inner {
+    rest: RestClient,
+    default_resync: Duration,
+    options: FactoryOptions,
+    informers: Mutex<HashMap<Key, Entry>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    cancel: CancellationToken,
+    shutting_down: AtomicBool,
+}
+
+/// One shared informer per kind; see the module docs. Cheap to clone.
+#[derive(Clone)]
+pub struct InformerFactory {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for InformerFactory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InformerFactory")
+            .field("default_resync", &self.inner.default_resync)
+            .field("options", &self.inner.options)
+            .field("informers", &self.inner.informers.lock().len())
+            .finish()
+    }
+}
+
+/// A kind's shared informer with its lister: what generated `pods()` returns.
+pub struct ResourceInformer<K> {
+    informer: SharedIndexInformer<K>,
+    lister: Lister<K>,
+}
+
+impl<K> Clone for ResourceInformer<K> {
+    fn clone(&self) -> Self {
+        Self {
+            informer: self.informer.clone(),
+            lister: self.lister.clone(),
+        }
+    }
+}
+
+impl<K: Object> ResourceInformer<K> {
+    /// The shared informer (add handlers here).
+    pub fn informer(&self) -> &SharedIndexInformer<K> {
+        &self.informer
+    }
+    /// A lister over the informer's cache.
+    pub fn lister(&self) -> Lister<K> {
+        self.lister.clone()
+    }
+}
+
+impl InformerFactory {
+    /// A factory whose informers resync every `default_resync` (zero: never).
+    pub fn new(rest: RestClient, default_resync: Duration) -> Self {
+        Self::with_options(rest, default_resync, FactoryOptions::default())
+    }
+
+    /// A factory with namespace, tweak, per-kind resync and transforms.
+    pub fn with_options(
+        rest: RestClient,
+        default_resync: Duration,
+        options: FactoryOptions,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                rest,
+                default_resync,
+                options,
+                informers: Mutex::new(HashMap::new()),
+                tasks: Mutex::new(Vec::new()),
+                cancel: CancellationToken::new(),
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The client informers are built on.
+    pub fn rest(&self) -> &RestClient {
+        &self.inner.rest
+    }
+
+    /// The namespace informers are limited to, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.inner.options.namespace.as_deref()
+    }
+
+    /// The shared informer of kind `K`: created on the first call, the same
+    /// one afterwards.
+    pub fn informer_for<K>(&self) -> SharedIndexInformer<K>
+    where
+        K: Object + Resource + verbs::List + verbs::Watch,
+    {
+        self.informer_for_with(|f| {
+            let rest = f.inner.rest.clone();
+            let client = match (K::SCOPE, f.namespace()) {
+                (Scope::Namespaced, Some(ns)) => Client::<K>::namespaced(rest, ns),
+                (Scope::Namespaced, None) => Client::<K>::all(rest),
+                (Scope::Cluster, _) => Client::<K>::cluster(rest),
+            };
+            f.new_informer::<K>(f.wrap(client))
+        })
+    }
+
+    /// The shared informer of kind `K`, created by `new_informer` on the first
+    /// call (client-go's `InformerFor`; for kinds with a custom lister-watcher).
+    pub fn informer_for_with<K: Object>(
+        &self,
+        new_informer: impl FnOnce(&Self) -> SharedIndexInformer<K>,
+    ) -> SharedIndexInformer<K> {
+        let key = Key::Type(TypeId::of::<K>());
+        if let Some(existing) = self.lookup::<K>(&key) {
+            return existing;
+        }
+        // Built outside the lock; if another caller won the race, theirs is kept.
+        let created = new_informer(self);
+        self.insert(key, created)
+    }
+
+    /// [`informer_for`](Self::informer_for) plus a lister.
+    pub fn resource_informer<K>(&self) -> ResourceInformer<K>
+    where
+        K: Object + Resource + verbs::List + verbs::Watch,
+    {
+        let informer = self.informer_for::<K>();
+        let lister = Lister::new(informer.indexer().clone());
+        ResourceInformer { informer, lister }
+    }
+
+    /// The shared informer of untyped objects of `resource`, keyed by the
+    /// resource (the dynamic informer factory's `ForResource`).
+    pub fn dynamic_informer_for(&self, resource: &ApiResource) -> ResourceInformer<DynamicObject> {
+        let key = Key::Dynamic(resource.clone());
+        let informer = match self.lookup::<DynamicObject>(&key) {
+            Some(i) => i,
+            None => {
+                let ns = match resource.scope {
+                    Scope::Namespaced => self.namespace().map(str::to_owned),
+                    Scope::Cluster => None,
+                };
+                let client = Client::<DynamicObject>::new_with(
+                    self.inner.rest.clone(),
+                    resource.clone(),
+                    ns,
+                );
+                let informer = self.new_informer::<DynamicObject>(self.wrap(client));
+                self.insert(key, informer)
+            }
+        };
+        let lister = Lister::for_resource(informer.indexer().clone(), resource);
+        ResourceInformer { informer, lister }
+    }
+
+    fn wrap<K: Object>(&self, client: Client<K>) -> Arc<dyn DynListerWatcher<K>>
+    where
+        Client<K>: super::listwatch::ListerWatcher<K>,
+    {
+        match &self.inner.options.tweak_list_options {
+            Some(t) => Arc::new(TweakListOptions::new(client, t.clone())),
+            None => Arc::new(client),
+        }
+    }
+
+    fn new_informer<K: Object>(&self, lw: Arc<dyn DynListerWatcher<K>>) -> SharedIndexInformer<K> {
+        let resync = self
+            .inner
+            .options
+            .custom_resync
+            .get(&TypeId::of::<K>())
+            .copied()
+            .unwrap_or(self.inner.default_resync);
+        let informer = SharedIndexInformer::from_dyn(lw, resync, default_indexers());
+        if let Some(t) = self.inner.options.transform_for::<K>() {
+            // A fresh informer has not started, so this cannot fail.
+            let _ = informer.set_transform(move |o| t(o));
+        }
+        informer
+    }
+
+    fn lookup<K: Object>(&self, key: &Key) -> Option<SharedIndexInformer<K>> {
+        self.inner
+            .informers
+            .lock()
+            .get(key)
+            .and_then(|e| e.informer.downcast_ref::<SharedIndexInformer<K>>().cloned())
+    }
+
+    fn insert<K: Object>(
+        &self,
+        key: Key,
+        informer: SharedIndexInformer<K>,
+    ) -> SharedIndexInformer<K> {
+        let mut map = self.inner.informers.lock();
+        let entry = map.entry(key).or_insert_with(|| Entry {
+            control: Arc::new(informer.clone()),
+            informer: Box::new(informer.clone()),
+            started: false,
+        });
+        entry
+            .informer
+            .downcast_ref::<SharedIndexInformer<K>>()
+            .cloned()
+            .unwrap_or(informer)
+    }
+
+    /// Run every requested informer that is not running yet. Must be called
+    /// inside a Tokio runtime (otherwise nothing starts and an error is logged).
+    pub fn start(&self) {
+        if self.inner.shutting_down.load(Ordering::SeqCst) {
+            return;
+        }
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            tracing::error!(
+                "InformerFactory::start must be called inside a Tokio runtime; nothing started"
+            );
+            return;
+        };
+        let mut map = self.inner.informers.lock();
+        let mut tasks = self.inner.tasks.lock();
+        for entry in map.values_mut().filter(|e| !e.started) {
+            entry.started = true;
+            tasks.push(handle.spawn(entry.control.run(self.inner.cancel.child_token())));
+        }
+    }
+
+    /// Wait until every started informer has synced. Returns false if the
+    /// factory was shut down (or an informer stopped) first.
+    pub async fn wait_for_cache_sync(&self) -> bool {
+        let controls: Vec<Arc<dyn Control>> = self
+            .inner
+            .informers
+            .lock()
+            .values()
+            .filter(|e| e.started)
+            .map(|e| e.control.clone())
+            .collect();
+        loop {
+            if controls.iter().all(|c| c.has_synced()) {
+                return true;
+            }
+            if self.inner.cancel.is_cancelled() || controls.iter().any(|c| c.is_stopped()) {
+                return false;
+            }
+            tokio::select! {
+                _ = self.inner.cancel.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    }
+
+    /// Stop every informer and wait until all have finished.
+    pub async fn shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+        self.inner.cancel.cancel();
+        let tasks: Vec<JoinHandle<()>> = self.inner.tasks.lock().drain(..).collect();
+        for t in tasks {
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "informer task failed");
+            }
+        }
+    }
+}
