@@ -147,7 +147,10 @@ impl Requirement {
             Operator::GreaterThan | Operator::LessThan => {
                 let (Some(have), Some(want)) = (
                     value.and_then(|v| v.parse::<i64>().ok()),
-                    self.values.iter().next().and_then(|v| v.parse::<i64>().ok()),
+                    self.values
+                        .iter()
+                        .next()
+                        .and_then(|v| v.parse::<i64>().ok()),
                 ) else {
                     return false;
                 };
@@ -164,7 +167,13 @@ impl Requirement {
 impl fmt::Display for Requirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let first = self.values.iter().next().map(String::as_str).unwrap_or("");
-        let joined = || self.values.iter().map(String::as_str).collect::<Vec<_>>().join(",");
+        let joined = || {
+            self.values
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         match self.operator {
             Operator::Equals => write!(f, "{}={first}", self.key),
             Operator::NotEquals => write!(f, "{}!={first}", self.key),
@@ -201,7 +210,11 @@ impl Selector {
     ) -> Result<Self, SelectorError> {
         let mut sel = Self::default();
         for (k, v) in labels {
-            sel = sel.and(Requirement::new(k.as_str(), Operator::Equals, [v.as_str()])?);
+            sel = sel.and(Requirement::new(
+                k.as_str(),
+                Operator::Equals,
+                [v.as_str()],
+            )?);
         }
         Ok(sel)
     }
@@ -521,7 +534,9 @@ impl<'a> Parser<'a> {
                     }
                     break;
                 }
-                (t, at) => return self.err(at, format!("expected a value, `,` or `)`, found {t:?}")),
+                (t, at) => {
+                    return self.err(at, format!("expected a value, `,` or `)`, found {t:?}"));
+                }
             }
         }
         Ok(values)
@@ -631,7 +646,10 @@ mod tests {
             assert!(Selector::parse(s).unwrap().matches(&l), "{s} should match");
         }
         for s in no {
-            assert!(!Selector::parse(s).unwrap().matches(&l), "{s} should not match");
+            assert!(
+                !Selector::parse(s).unwrap().matches(&l),
+                "{s} should not match"
+            );
         }
     }
 

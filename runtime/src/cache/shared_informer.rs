@@ -455,6 +455,11 @@ impl<K: Object> SharedIndexInformer<K> {
         }
     }
 
+    /// Whether `self` and `other` are handles to the same informer.
+    pub fn is_same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The cache. Read it; writing to it would desynchronise the informer.
     pub fn indexer(&self) -> &Indexer<K> {
         &self.inner.indexer
