@@ -79,6 +79,17 @@ pub struct ListMeta {
     /// Deprecated; the server no longer sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub self_link: Option<String>,
+    /// Set when the list is one shard of the collection (alpha,
+    /// `ShardedListAndWatch`): echoes the shard selector of the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard_info: Option<ShardInfo>,
+}
+
+/// The shard selector that produced a list response (a filtered subset).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// The shard selector from the request.
+    pub selector: String,
 }
 
 /// A reference to an owning object, in the same namespace or cluster-scoped.
