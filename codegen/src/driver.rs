@@ -1,0 +1,234 @@
+//! The `generate` pipeline: load, build, emit, write.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::emit::{self, EmitOptions, Files};
+use crate::error::{Error, Result};
+use crate::model::{self, BuildOptions, Model};
+use crate::spec;
+
+/// What to generate.
+#[derive(Clone, Debug, Default)]
+pub struct GenerateOptions {
+    /// OpenAPI documents: `swagger.json`, a v3 document, or a directory of v3
+    /// documents.
+    pub specs: Vec<PathBuf>,
+    /// CRD manifests: files or directories.
+    pub crds: Vec<PathBuf>,
+    /// Output crate directory.
+    pub out: PathBuf,
+    /// Keep only these API groups.
+    pub groups: Vec<String>,
+    /// Keep only these resources.
+    pub resources: Vec<String>,
+    /// Skip broken inputs instead of failing.
+    pub keep_going: bool,
+    /// Package name (default `kubegen-api` for specs, `kubegen-crds` for CRDs alone).
+    pub crate_name: Option<String>,
+    /// Write a workspace-member Cargo.toml.
+    pub in_workspace: bool,
+    /// Dependency spec for kubegen-runtime in a standalone crate.
+    pub runtime_dep: Option<String>,
+    /// Dependency spec for kubegen-api in a standalone crate.
+    pub api_dep: Option<String>,
+    /// Print progress to stderr.
+    pub progress: bool,
+    /// Types only: no clientset.
+    pub no_clientset: bool,
+}
+
+/// What `generate` did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Types emitted.
+    pub types: usize,
+    /// Resources with a typed client.
+    pub resources: usize,
+    /// Group/version modules.
+    pub modules: usize,
+    /// Files written because they changed.
+    pub written: usize,
+    /// Files left alone because they were already up to date.
+    pub unchanged: usize,
+    /// Stale generated files removed.
+    pub removed: usize,
+    /// What `--keep-going` skipped.
+    pub skipped: Vec<Error>,
+}
+
+fn progress(on: bool, start: Instant, msg: &str) {
+    if on {
+        eprintln!("[{:>6.2}s] {msg}", start.elapsed().as_secs_f64());
+    }
+}
+
+/// Loads all inputs and builds the model.
+pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
+    let start = Instant::now();
+    let mut docs = Vec::new();
+    let mut load_errors = Vec::new();
+    for s in &opts.specs {
+        match spec::openapi::load(s) {
+            Ok(d) => docs.extend(d),
+            Err(e) if opts.keep_going => load_errors.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    progress(
+        opts.progress,
+        start,
+        &format!("loaded {} OpenAPI document(s)", docs.len()),
+    );
+    let mut crds = Vec::new();
+    for c in &opts.crds {
+        if opts.keep_going {
+            let (ok, errs) = spec::crd::load_keep_going(c)?;
+            crds.extend(ok);
+            load_errors.extend(errs);
+        } else {
+            crds.extend(spec::crd::load(c)?);
+        }
+    }
+    if !opts.crds.is_empty() {
+        progress(
+            opts.progress,
+            start,
+            &format!("loaded {} CRD(s)", crds.len()),
+        );
+    }
+    if docs.is_empty() && crds.is_empty() {
+        return Err(Error::Usage(
+            "nothing to generate: give at least one --spec or --crd input".into(),
+        ));
+    }
+    let inputs: Vec<String> = opts
+        .specs
+        .iter()
+        .chain(&opts.crds)
+        .map(|p| p.display().to_string())
+        .collect();
+    let mut model = model::build(
+        &docs,
+        &crds,
+        &BuildOptions {
+            keep_going: opts.keep_going,
+            groups: opts.groups.clone(),
+            resources: opts.resources.clone(),
+            inputs,
+        },
+    )?;
+    model.skipped.splice(0..0, load_errors);
+    progress(
+        opts.progress,
+        start,
+        &format!(
+            "model: {} types, {} resources",
+            model.types.len(),
+            model.resources.len()
+        ),
+    );
+    Ok(model)
+}
+
+/// Emits the model into files (in memory).
+pub fn emit_files(model: &Model, opts: &GenerateOptions) -> Result<Files> {
+    let crds_only = opts.specs.is_empty();
+    let mut e = EmitOptions {
+        crate_name: opts.crate_name.clone().unwrap_or_else(|| {
+            if crds_only {
+                "kubegen-crds".into()
+            } else {
+                "kubegen-api".into()
+            }
+        }),
+        in_workspace: opts.in_workspace,
+        clientset: !opts.no_clientset,
+        ..EmitOptions::default()
+    };
+    if let Some(r) = &opts.runtime_dep {
+        e.runtime_dep.clone_from(r);
+    }
+    if let Some(a) = &opts.api_dep {
+        e.api_dep.clone_from(a);
+    }
+    emit::emit(model, &e)
+}
+
+/// Runs the whole pipeline and writes the crate to `opts.out`.
+pub fn generate(opts: &GenerateOptions) -> Result<Report> {
+    let start = Instant::now();
+    let model = load_model(opts)?;
+    let files = emit_files(&model, opts)?;
+    progress(
+        opts.progress,
+        start,
+        &format!("emitted {} files", files.len()),
+    );
+    let mut report = write_files(&opts.out, &files)?;
+    progress(
+        opts.progress,
+        start,
+        &format!(
+            "wrote {} changed, {} unchanged, {} removed",
+            report.written, report.unchanged, report.removed
+        ),
+    );
+    report.types = model.types.values().filter(|t| t.emitted()).count();
+    report.resources = model
+        .resources
+        .iter()
+        .filter(|r| r.type_id.is_some())
+        .count();
+    report.modules = model.modules().len();
+    report.skipped = model.skipped;
+    Ok(report)
+}
+
+/// Writes files that changed and removes generated files that are no longer
+/// produced (only files carrying the kubegen header, so hand-written files in
+/// the directory are never touched).
+pub fn write_files(out: &Path, files: &Files) -> Result<Report> {
+    let mut report = Report::default();
+    for (rel, content) in files {
+        let path = out.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        if std::fs::read_to_string(&path).is_ok_and(|old| &old == content) {
+            report.unchanged += 1;
+            continue;
+        }
+        std::fs::write(&path, content).map_err(|e| Error::io(&path, e))?;
+        report.written += 1;
+    }
+    let src = out.join("src");
+    if src.is_dir() {
+        for f in spec::files_under(&src, &["rs"])? {
+            let rel = f.strip_prefix(out).unwrap_or(&f).to_owned();
+            if files.contains_key(&rel) {
+                continue;
+            }
+            let is_ours =
+                std::fs::read_to_string(&f).is_ok_and(|t| t.starts_with("// Generated by kubegen"));
+            if is_ours {
+                std::fs::remove_file(&f).map_err(|e| Error::io(&f, e))?;
+                report.removed += 1;
+            }
+        }
+        remove_empty_dirs(&src);
+    }
+    Ok(report)
+}
+
+fn remove_empty_dirs(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                remove_empty_dirs(&e.path());
+                // Fails (harmlessly) unless empty.
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! One type per file: structs with serde attributes for the server's exact
+//! JSON shape, aliases, and the runtime trait impls of top-level kinds.
+//!
+//! Shape rules (why they are what they are):
+//! - Non-required fields are `Option<T>` with `skip_serializing_if`, so an
+//!   unset field is absent from the JSON, not `null`.
+//! - Enums are `String`s with the allowed values in the docs. Kubernetes enums
+//!   are open (releases add values; clients must keep values they do not
+//!   know), a `String` round-trips any value exactly, and it costs nothing to
+//!   compile, where ~300 Rust enums with an "unknown" variant would.
+//! - `metadata: ObjectMeta` of top-level kinds is not optional, so the
+//!   runtime's `Object::metadata` can return a reference; it is omitted from
+//!   the JSON when empty.
+//! - Top-level kinds get a `Default` that fills `apiVersion` and `kind`, so
+//!   `Pod { spec, ..Default::default() }` is ready to send; decoding leaves
+//!   them as the server sent them (list items carry none).
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::doc_attrs;
+use super::names::field_names;
+use crate::error::Result;
+use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind};
+
+/// The path of a type as seen from `from` (the module being written).
+pub(crate) fn type_path(model: &Model, id: &TypeId, from: &TypeDef) -> TokenStream {
+    let Some(t) = model.types.get(id) else {
+        // Unreachable after the model's dangling-reference pass; JSON keeps
+        // the data intact if it ever happens.
+        return quote! { serde_json::Value };
+    };
+    let name = format_ident!("{}", t.name);
+    if let TypeKind::Runtime(rt) = t.kind {
+        let rt = format_ident!("{}", rt);
+        return quote! { kubegen_runtime::meta::#rt };
+    }
+    let segs = t.module.0.iter().map(|s| format_ident!("{}", s));
+    if t.external {
+        quote! { kubegen_api:: #( #segs :: )* #name }
+    } else if t.module == from.module {
+        quote! { super::#name }
+    } else {
+        quote! { crate:: #( #segs :: )* #name }
+    }
+}
+
+fn shape_tokens(model: &Model, shape: &Shape, from: &TypeDef, boxed: bool) -> TokenStream {
+    let inner = match shape {
+        Shape::Bool => quote! { bool },
+        Shape::I32 => quote! { i32 },
+        Shape::I64 => quote! { i64 },
+        Shape::F64 => quote! { f64 },
+        Shape::String => quote! { String },
+        Shape::Any => quote! { serde_json::Value },
+        Shape::Array(i) => {
+            let i = shape_tokens(model, i, from, false);
+            quote! { Vec<#i> }
+        }
+        Shape::Map(i) => {
+            let i = shape_tokens(model, i, from, false);
+            quote! { std::collections::BTreeMap<String, #i> }
+        }
+        Shape::Ref(id) => type_path(model, id, from),
+    };
+    if boxed {
+        quote! { Box<#inner> }
+    } else {
+        inner
+    }
+}
+
+/// Whether this type is a top-level kind with standard object metadata
+/// (implements the runtime's `Object`).
+pub(crate) fn is_object(t: &TypeDef) -> bool {
+    !t.gvks.is_empty() && t.has_object_meta()
+}
+
+fn field_doc(f: &Field) -> TokenStream {
+    let mut text = f.description.clone().unwrap_or_default();
+    let facts = &f.facts;
+    if !facts.enum_values.is_empty() {
+        let vals: Vec<String> = facts
+            .enum_values
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(s) => format!("`{s}`"),
+                None => format!("`{v}`"),
+            })
+            .collect();
+        text.push_str(&format!("\n\nKnown values: {}.", vals.join(", ")));
+    }
+    if let Some(d) = &facts.default {
+        let d = d.to_string();
+        if d.len() <= 120 {
+            text.push_str(&format!("\n\nServer default: `{d}`."));
+        }
+    }
+    for v in &facts.validations {
+        match &v.message {
+            Some(m) => text.push_str(&format!(
+                "\n\nValidation: `{}` ({m})",
+                v.rule.replace('\n', " ")
+            )),
+            None => text.push_str(&format!("\n\nValidation: `{}`", v.rule.replace('\n', " "))),
+        }
+    }
+    doc_attrs(&text)
+}
+
+/// The tokens of one type's file.
+pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
+    let name = format_ident!("{}", t.name);
+    let mut doc = t.description.clone().unwrap_or_default();
+    if let Some(g) = t.single_gvk() {
+        let av = if g.group.is_empty() {
+            g.version.clone()
+        } else {
+            format!("{}/{}", g.group, g.version)
+        };
+        doc.push_str(&format!("\n\nKind `{}` of `{av}`.", g.kind));
+    }
+    let docs = doc_attrs(&doc);
+    match &t.kind {
+        TypeKind::Runtime(_) => Ok(TokenStream::new()),
+        TypeKind::Alias(shape) => {
+            let ty = shape_tokens(model, shape, t, false);
+            Ok(quote! { #docs pub type #name = #ty; })
+        }
+        TypeKind::Struct(s) => {
+            let object = is_object(t);
+            let names = field_names(&s.fields);
+            let mut fields = Vec::new();
+            for (f, fname) in s.fields.iter().zip(&names) {
+                let ident = format_ident!("{}", fname);
+                let fdoc = field_doc(f);
+                let json = &f.json_name;
+                let rename = (fname != json).then(|| quote! { rename = #json, });
+                let is_meta = object
+                    && f.json_name == "metadata"
+                    && matches!(&f.shape, Shape::Ref(r) if r == OBJECT_META);
+                let ty = shape_tokens(model, &f.shape, t, f.boxed);
+                let (ty, attrs) = if is_meta {
+                    (
+                        ty,
+                        quote! { #[serde(#rename default, skip_serializing_if = "crate::is_default")] },
+                    )
+                } else if f.required {
+                    (
+                        ty,
+                        if rename.is_some() {
+                            quote! { #[serde(#rename)] }
+                        } else {
+                            quote! {}
+                        },
+                    )
+                } else {
+                    (
+                        quote! { Option<#ty> },
+                        quote! { #[serde(#rename default, skip_serializing_if = "Option::is_none")] },
+                    )
+                };
+                fields.push(quote! { #fdoc #attrs pub #ident: #ty, });
+            }
+            if s.facts.preserve_unknown_fields {
+                // Fields the schema does not name are kept, so nothing is lost
+                // on a round trip.
+                let mut extra = "additional_properties".to_owned();
+                while names.contains(&extra) {
+                    extra.push('_');
+                }
+                let extra = format_ident!("{}", extra);
+                fields.push(quote! {
+                    /// Fields not named by the schema (`x-kubernetes-preserve-unknown-fields`).
+                    #[serde(flatten)]
+                    pub #extra: std::collections::BTreeMap<String, serde_json::Value>,
+                });
+            }
+            let api_version_kind = object
+                && t.single_gvk().is_some()
+                && s.fields
+                    .iter()
+                    .any(|f| f.json_name == "apiVersion" && !f.required)
+                && s.fields
+                    .iter()
+                    .any(|f| f.json_name == "kind" && !f.required);
+            let derive_default = t.defaultable && !api_version_kind;
+            let derives = if derive_default {
+                quote! { #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)] }
+            } else {
+                quote! { #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)] }
+            };
+            let mut out = quote! {
+                #docs
+                #derives
+                pub struct #name { #( #fields )* }
+            };
+            if api_version_kind
+                && t.defaultable
+                && let Some(g) = t.single_gvk()
+            {
+                let av = if g.group.is_empty() {
+                    g.version.clone()
+                } else {
+                    format!("{}/{}", g.group, g.version)
+                };
+                let kind = &g.kind;
+                let mut inits: Vec<TokenStream> = s
+                    .fields
+                    .iter()
+                    .zip(&names)
+                    .map(|(f, n)| {
+                        let ident = format_ident!("{}", n);
+                        match f.json_name.as_str() {
+                            "apiVersion" => quote! { #ident: Some(#av.to_owned()), },
+                            "kind" => quote! { #ident: Some(#kind.to_owned()), },
+                            _ => quote! { #ident: Default::default(), },
+                        }
+                    })
+                    .collect();
+                if s.facts.preserve_unknown_fields {
+                    let mut extra = "additional_properties".to_owned();
+                    while names.contains(&extra) {
+                        extra.push('_');
+                    }
+                    let extra = format_ident!("{}", extra);
+                    inits.push(quote! { #extra: Default::default(), });
+                }
+                out.extend(quote! {
+                    impl Default for #name {
+                        /// An empty object with `apiVersion` and `kind` set.
+                        fn default() -> Self { Self { #( #inits )* } }
+                    }
+                });
+            }
+            if object {
+                let meta = s
+                    .fields
+                    .iter()
+                    .zip(&names)
+                    .find(|(f, _)| f.json_name == "metadata")
+                    .map(|(_, n)| format_ident!("{}", n));
+                out.extend(quote! {
+                    impl kubegen_runtime::Object for #name {
+                        fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta { &self.#meta }
+                        fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta { &mut self.#meta }
+                    }
+                });
+                if let Some(r) = model.resource_for(&t.id) {
+                    out.extend(resource_impls(model, t, r));
+                }
+            }
+            Ok(out)
+        }
+    }
+}
+
+fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> TokenStream {
+    use crate::model::Verb;
+    let name = format_ident!("{}", t.name);
+    let (group, version, kind, plural) = (&r.group, &r.version, &r.kind, &r.plural);
+    let api_version = if group.is_empty() {
+        version.clone()
+    } else {
+        format!("{group}/{version}")
+    };
+    let scope = if r.namespaced {
+        quote! { Namespaced }
+    } else {
+        quote! { Cluster }
+    };
+    let mut out = quote! {
+        impl kubegen_runtime::Resource for #name {
+            const GROUP: &'static str = #group;
+            const VERSION: &'static str = #version;
+            const API_VERSION: &'static str = #api_version;
+            const KIND: &'static str = #kind;
+            const PLURAL: &'static str = #plural;
+            const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::#scope;
+        }
+    };
+    let mut traits: Vec<&str> = Vec::new();
+    for v in &r.verbs {
+        traits.push(match v {
+            Verb::Get => "Get",
+            Verb::List => "List",
+            Verb::Watch => "Watch",
+            Verb::Create => "Create",
+            Verb::Update => "Update",
+            Verb::Patch => "Patch",
+            Verb::Delete => "Delete",
+            Verb::DeleteCollection => "DeleteCollection",
+            Verb::Connect => continue,
+        });
+    }
+    if r.strategic_merge_patch {
+        traits.push("StrategicMergePatch");
+    }
+    for (sub, s) in &r.subresources {
+        let marker = match sub.as_str() {
+            "status" => Some("Status"),
+            "log" => Some("Log"),
+            "ephemeralcontainers" => Some("EphemeralContainers"),
+            "resize" => Some("Resize"),
+            "exec" => Some("Exec"),
+            "attach" => Some("Attach"),
+            "portforward" => Some("PortForward"),
+            _ => None,
+        };
+        if let Some(m) = marker {
+            traits.push(m);
+            continue;
+        }
+        let assoc = match sub.as_str() {
+            "scale" => Some(("Scale", "Scale")),
+            "eviction" => Some(("Eviction", "Eviction")),
+            "binding" => Some(("Binding", "Binding")),
+            "token" => Some(("Token", "TokenRequest")),
+            _ => None,
+        };
+        if let (Some((tr, assoc)), Some(id)) = (assoc, &s.type_id) {
+            // The associated type must be a full object kind.
+            if model
+                .types
+                .get(id)
+                .is_some_and(|st| st.external || is_object(st))
+            {
+                let tr = format_ident!("{}", tr);
+                let assoc = format_ident!("{}", assoc);
+                let path = type_path(model, id, t);
+                out.extend(
+                    quote! { impl kubegen_runtime::verbs::#tr for #name { type #assoc = #path; } },
+                );
+            }
+        }
+    }
+    let traits = traits.into_iter().map(|tr| format_ident!("{}", tr));
+    out.extend(quote! { #( impl kubegen_runtime::verbs::#traits for #name {} )* });
+    out
+}

@@ -1,0 +1,550 @@
+//! Building the [`Model`] from loaded inputs.
+//!
+//! Order of work: merge the named schemas of all documents (first one wins,
+//! documents in the order given), register the well-known runtime types,
+//! convert every definition, convert every served CRD version, derive
+//! resources from paths and link them to their types by GVK, apply the
+//! `--group`/`--resource` filters, drop what `--keep-going` skipped (and
+//! what depends on it), then run the cycle pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::cycles;
+use super::names::{module_for_definition, sanitize_module};
+use super::resources::from_operations;
+use super::schema::{Converter, Inline, description, facts};
+use super::{
+    AUTOSCALING_V1_SCALE, Field, Gvk, Model, ModuleId, OBJECT_META, RUNTIME_TYPES, Resource,
+    SchemaFacts, Shape, Subresource, TypeDef, TypeId, TypeKind, Verb,
+};
+use crate::error::{Error, Location, Result};
+use crate::spec::{Crd, OpenApiDoc};
+
+/// What to build.
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// Skip broken definitions and CRD versions (reported in
+    /// [`Model::skipped`]) instead of failing.
+    pub keep_going: bool,
+    /// Keep only these API groups (`core` or empty for the core group).
+    pub groups: Vec<String>,
+    /// Keep only these resources (plural or kind, case-insensitive).
+    pub resources: Vec<String>,
+    /// Input names for headers.
+    pub inputs: Vec<String>,
+}
+
+/// Builds the model. Without `keep_going`, all errors found are returned
+/// together.
+pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<Model> {
+    let mut errors: Vec<Error> = Vec::new();
+
+    // 1. Named schemas from all documents.
+    let mut schemas: BTreeMap<&str, (&Value, Location)> = BTreeMap::new();
+    for doc in docs {
+        for (name, schema) in &doc.schemas {
+            schemas
+                .entry(name.as_str())
+                .or_insert_with(|| (schema, doc.schema_location(name)));
+        }
+    }
+    let mut named: BTreeSet<String> = schemas.keys().map(|s| (*s).to_owned()).collect();
+    named.extend(RUNTIME_TYPES.iter().map(|(id, _)| (*id).to_owned()));
+
+    let mut types: BTreeMap<TypeId, TypeDef> = BTreeMap::new();
+    let mut taken: BTreeMap<ModuleId, BTreeSet<String>> = BTreeMap::new();
+    for (id, rt) in RUNTIME_TYPES {
+        let (module, name) = module_for_definition(id);
+        let location = schemas.get(id).map(|(_, l)| l.clone()).unwrap_or_default();
+        types.insert(
+            (*id).to_owned(),
+            runtime_def(id, module, name, rt, location),
+        );
+    }
+    // Definition names are claimed before inline types can take them.
+    for name in schemas.keys() {
+        if !types.contains_key(*name) {
+            let (module, tname) = module_for_definition(name);
+            taken.entry(module).or_default().insert(tname);
+        }
+    }
+
+    // 2. Definitions.
+    let mut conv = Converter {
+        named: &named,
+        types: BTreeMap::new(),
+        taken: &mut taken,
+    };
+    for (name, (schema, loc)) in &schemas {
+        if types.contains_key(*name) {
+            continue;
+        }
+        match definition(&mut conv, name, schema, loc) {
+            Ok(t) => {
+                types.insert((*name).to_owned(), t);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    types.append(&mut conv.types);
+
+    // 3. Resources from paths, merged across documents.
+    let mut resources: BTreeMap<(String, String, String), Resource> = BTreeMap::new();
+    for r in from_operations(docs.iter().flat_map(|d| d.operations.iter())) {
+        let key = (r.group.clone(), r.version.clone(), r.plural.clone());
+        match resources.get_mut(&key) {
+            Some(have) => {
+                have.verbs.extend(r.verbs);
+                have.namespaced |= r.namespaced;
+                have.strategic_merge_patch |= r.strategic_merge_patch;
+                for (n, s) in r.subresources {
+                    have.subresources.entry(n).or_insert(s);
+                }
+            }
+            None => {
+                resources.insert(key, r);
+            }
+        }
+    }
+    let by_gvk: BTreeMap<Gvk, TypeId> = types
+        .values()
+        .filter(|t| !matches!(t.kind, TypeKind::Runtime(_)))
+        .flat_map(|t| t.gvks.iter().map(move |g| (g.clone(), t.id.clone())))
+        .collect();
+    for r in resources.values_mut() {
+        let gvk = Gvk {
+            group: r.group.clone(),
+            version: r.version.clone(),
+            kind: r.kind.clone(),
+        };
+        r.type_id = by_gvk.get(&gvk).cloned();
+        for s in r.subresources.values_mut() {
+            s.type_id = s.gvk.as_ref().and_then(|g| by_gvk.get(g).cloned());
+        }
+    }
+
+    // 4. CRDs.
+    let spec_modules: BTreeSet<String> = types.values().map(|t| t.module.0[0].clone()).collect();
+    let crd_modules = crd_module_names(crds, &spec_modules);
+    let mut seen_crd_kinds: BTreeMap<Gvk, Location> = BTreeMap::new();
+    for crd in crds {
+        for v in &crd.versions {
+            let gvk = Gvk {
+                group: crd.group.clone(),
+                version: v.name.clone(),
+                kind: crd.names.kind.clone(),
+            };
+            if let Some(first) = seen_crd_kinds.get(&gvk) {
+                errors.push(Error::schema(
+                    &v.schema_location,
+                    format!(
+                        "{}/{} {} is defined twice (first at {first})",
+                        gvk.group, gvk.version, gvk.kind
+                    ),
+                ));
+                continue;
+            }
+            seen_crd_kinds.insert(gvk.clone(), v.schema_location.clone());
+            let module = ModuleId(vec![
+                crd_modules
+                    .get(&crd.group)
+                    .cloned()
+                    .unwrap_or_else(|| sanitize_module(&crd.group)),
+                sanitize_module(&v.name),
+            ]);
+            let mut conv = Converter {
+                named: &named,
+                types: BTreeMap::new(),
+                taken: &mut taken,
+            };
+            match crd_root(&mut conv, crd, v, &module, gvk) {
+                Ok(root) => {
+                    let id = root.id.clone();
+                    types.insert(id.clone(), root);
+                    types.append(&mut conv.types);
+                    let mut subresources = BTreeMap::new();
+                    let rw: BTreeSet<Verb> = [Verb::Get, Verb::Update, Verb::Patch].into();
+                    if v.status {
+                        subresources.insert(
+                            "status".to_owned(),
+                            Subresource {
+                                verbs: rw.clone(),
+                                ..Default::default()
+                            },
+                        );
+                    }
+                    if v.scale.is_some() {
+                        subresources.insert(
+                            "scale".to_owned(),
+                            Subresource {
+                                verbs: rw,
+                                gvk: Some(Gvk {
+                                    group: "autoscaling".into(),
+                                    version: "v1".into(),
+                                    kind: "Scale".into(),
+                                }),
+                                type_id: Some(AUTOSCALING_V1_SCALE.to_owned()),
+                            },
+                        );
+                        if !types.contains_key(AUTOSCALING_V1_SCALE) {
+                            types.insert(AUTOSCALING_V1_SCALE.to_owned(), external_scale());
+                        }
+                    }
+                    let r = Resource {
+                        group: crd.group.clone(),
+                        version: v.name.clone(),
+                        kind: crd.names.kind.clone(),
+                        plural: crd.names.plural.clone(),
+                        singular: crd.names.singular.clone(),
+                        short_names: crd.names.short_names.clone(),
+                        categories: crd.names.categories.clone(),
+                        namespaced: crd.namespaced,
+                        list_kind: crd.names.list_kind.clone(),
+                        type_id: Some(id),
+                        verbs: [
+                            Verb::Get,
+                            Verb::List,
+                            Verb::Watch,
+                            Verb::Create,
+                            Verb::Update,
+                            Verb::Patch,
+                            Verb::Delete,
+                            Verb::DeleteCollection,
+                        ]
+                        .into(),
+                        subresources,
+                        strategic_merge_patch: false,
+                        deprecated: v.deprecated,
+                        from_crd: true,
+                    };
+                    resources.insert((r.group.clone(), r.version.clone(), r.plural.clone()), r);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+
+    if !errors.is_empty() && !opts.keep_going {
+        return Err(if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            Error::Many(errors)
+        });
+    }
+    let mut model = Model {
+        types,
+        resources: resources.into_values().collect(),
+        inputs: opts.inputs.clone(),
+        skipped: errors,
+    };
+
+    // 5. Filters, then drop types whose references were skipped.
+    apply_filters(&mut model, opts);
+    drop_dangling(&mut model);
+
+    // 6. Cycles.
+    cycles::check_alias_cycles(&model.types)?;
+    cycles::box_recursive_fields(&mut model.types);
+    cycles::mark_defaultable(&mut model.types);
+    Ok(model)
+}
+
+fn runtime_def(
+    id: &str,
+    module: ModuleId,
+    name: String,
+    rt: &'static str,
+    location: Location,
+) -> TypeDef {
+    TypeDef {
+        id: id.to_owned(),
+        module,
+        name,
+        description: None,
+        gvks: Vec::new(),
+        kind: TypeKind::Runtime(rt),
+        location,
+        defaultable: true,
+        external: false,
+    }
+}
+
+/// autoscaling/v1 Scale when a CRD crate needs it but the inputs lack it: it
+/// is taken from kubegen-api.
+fn external_scale() -> TypeDef {
+    let (module, name) = module_for_definition(AUTOSCALING_V1_SCALE);
+    TypeDef {
+        id: AUTOSCALING_V1_SCALE.to_owned(),
+        module,
+        name,
+        description: None,
+        gvks: vec![Gvk {
+            group: "autoscaling".into(),
+            version: "v1".into(),
+            kind: "Scale".into(),
+        }],
+        kind: TypeKind::Alias(Shape::Any),
+        location: Location::default(),
+        defaultable: true,
+        external: true,
+    }
+}
+
+fn definition(
+    conv: &mut Converter<'_>,
+    name: &str,
+    schema: &Value,
+    loc: &Location,
+) -> Result<TypeDef> {
+    let Some(obj) = schema.as_object() else {
+        return Err(Error::schema(loc, "a schema must be a JSON object"));
+    };
+    let (module, tname) = module_for_definition(name);
+    let gvks = obj
+        .get("x-kubernetes-group-version-kind")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Gvk::from_value).collect())
+        .unwrap_or_default();
+    let has_props = obj
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty());
+    let kind = if has_props {
+        TypeKind::Struct(Box::new(conv.struct_def(
+            obj,
+            loc,
+            &Inline {
+                module: module.clone(),
+                base: tname.clone(),
+            },
+        )?))
+    } else {
+        TypeKind::Alias(conv.shape(
+            schema,
+            loc,
+            &Inline {
+                module: module.clone(),
+                base: tname.clone(),
+            },
+            "",
+        )?)
+    };
+    Ok(TypeDef {
+        id: name.to_owned(),
+        module,
+        name: tname,
+        description: description(obj),
+        gvks,
+        kind,
+        location: loc.clone(),
+        defaultable: true,
+        external: false,
+    })
+}
+
+fn string_field(name: &str, description: &str) -> Field {
+    Field {
+        json_name: name.to_owned(),
+        description: Some(description.to_owned()),
+        required: false,
+        shape: Shape::String,
+        boxed: false,
+        facts: SchemaFacts::default(),
+    }
+}
+
+fn crd_root(
+    conv: &mut Converter<'_>,
+    crd: &Crd,
+    v: &crate::spec::CrdVersion,
+    module: &ModuleId,
+    gvk: Gvk,
+) -> Result<TypeDef> {
+    let loc = &v.schema_location;
+    let Some(schema) = &v.schema else {
+        return Err(Error::schema(
+            loc,
+            "this served version has no schema.openAPIV3Schema; kubegen needs a structural schema to generate a type",
+        ));
+    };
+    let Some(obj) = schema.as_object() else {
+        return Err(Error::schema(loc, "openAPIV3Schema must be a JSON object"));
+    };
+    if let Some(t) = obj.get("type").and_then(Value::as_str)
+        && t != "object"
+    {
+        return Err(Error::schema(
+            &loc.child("type"),
+            format!("the root of a CRD schema must be type object, not {t:?}"),
+        ));
+    }
+    let name = conv.unique_name(module, &crd.names.kind);
+    let mut def = conv.struct_def(
+        obj,
+        loc,
+        &Inline {
+            module: module.clone(),
+            base: name.clone(),
+        },
+    )?;
+    // apiVersion, kind and metadata are the server's, whatever the schema
+    // says (it may omit them or declare metadata as a bare object).
+    def.fields
+        .retain(|f| !matches!(f.json_name.as_str(), "apiVersion" | "kind" | "metadata"));
+    def.fields.push(string_field(
+        "apiVersion",
+        "APIVersion defines the versioned schema of this representation of an object.",
+    ));
+    def.fields.push(string_field(
+        "kind",
+        "Kind is a string value representing the REST resource this object represents.",
+    ));
+    def.fields.push(Field {
+        json_name: "metadata".to_owned(),
+        description: Some("Standard object's metadata.".to_owned()),
+        required: false,
+        shape: Shape::Ref(OBJECT_META.to_owned()),
+        boxed: false,
+        facts: SchemaFacts::default(),
+    });
+    def.fields.sort_by(|a, b| a.json_name.cmp(&b.json_name));
+    def.facts = facts(obj);
+    Ok(TypeDef {
+        id: format!("{}/{}", module.0.join("/"), name),
+        module: module.clone(),
+        name,
+        description: description(obj).or_else(|| {
+            Some(format!(
+                "{} is the Schema for the {} API ({}).",
+                crd.names.kind, crd.names.plural, crd.name
+            ))
+        }),
+        gvks: vec![gvk],
+        kind: TypeKind::Struct(Box::new(def)),
+        location: loc.clone(),
+        defaultable: true,
+        external: false,
+    })
+}
+
+/// Module names for CRD groups: the group's first label (`cert-manager.io` ->
+/// `cert_manager`), or the whole group when that label is taken by a built-in
+/// module or shared with another CRD group in the same run.
+fn crd_module_names(crds: &[Crd], spec_modules: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let groups: BTreeSet<&str> = crds.iter().map(|c| c.group.as_str()).collect();
+    let mut label_count: BTreeMap<String, usize> = BTreeMap::new();
+    for g in &groups {
+        *label_count
+            .entry(sanitize_module(g.split('.').next().unwrap_or(g)))
+            .or_default() += 1;
+    }
+    groups
+        .iter()
+        .map(|g| {
+            let label = sanitize_module(g.split('.').next().unwrap_or(g));
+            let name = if spec_modules.contains(&label)
+                || label_count.get(&label).copied().unwrap_or(0) > 1
+            {
+                sanitize_module(g)
+            } else {
+                label
+            };
+            ((*g).to_owned(), name)
+        })
+        .collect()
+}
+
+fn apply_filters(model: &mut Model, opts: &BuildOptions) {
+    if opts.groups.is_empty() && opts.resources.is_empty() {
+        return;
+    }
+    let group_ok = |g: &str| {
+        opts.groups.is_empty()
+            || opts
+                .groups
+                .iter()
+                .any(|want| want == g || (g.is_empty() && (want == "core" || want.is_empty())))
+    };
+    let res_ok = |r: &Resource| {
+        opts.resources.is_empty()
+            || opts
+                .resources
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case(&r.plural) || w.eq_ignore_ascii_case(&r.kind))
+    };
+    model.resources.retain(|r| group_ok(&r.group) && res_ok(r));
+    // Keep what the remaining resources reach.
+    let mut keep: BTreeSet<TypeId> = BTreeSet::new();
+    let mut todo: Vec<TypeId> = Vec::new();
+    for r in &model.resources {
+        todo.extend(r.type_id.iter().cloned());
+        todo.extend(r.subresources.values().filter_map(|s| s.type_id.clone()));
+        // The list type goes with the kind.
+        if let Some(t) = r.type_id.as_ref().and_then(|t| model.types.get(t)) {
+            let list =
+                t.id.strip_suffix(&t.name)
+                    .map(|p| format!("{p}{}", r.list_kind));
+            todo.extend(list.filter(|l| model.types.contains_key(l)));
+        }
+    }
+    while let Some(id) = todo.pop() {
+        if !keep.insert(id.clone()) {
+            continue;
+        }
+        if let Some(t) = model.types.get(&id) {
+            let mut refs = BTreeSet::new();
+            match &t.kind {
+                TypeKind::Struct(s) => s.fields.iter().for_each(|f| f.shape.refs(&mut refs)),
+                TypeKind::Alias(s) => s.refs(&mut refs),
+                TypeKind::Runtime(_) => {}
+            }
+            todo.extend(refs);
+        }
+    }
+    model
+        .types
+        .retain(|id, t| keep.contains(id) || matches!(t.kind, TypeKind::Runtime(_)));
+}
+
+/// Removes types that name a type that is not in the model (because it was
+/// skipped), transitively, recording why.
+fn drop_dangling(model: &mut Model) {
+    loop {
+        let mut gone: Vec<(TypeId, TypeId)> = Vec::new();
+        for (id, t) in &model.types {
+            let mut refs = BTreeSet::new();
+            match &t.kind {
+                TypeKind::Struct(s) => s.fields.iter().for_each(|f| f.shape.refs(&mut refs)),
+                TypeKind::Alias(s) => s.refs(&mut refs),
+                TypeKind::Runtime(_) => {}
+            }
+            if let Some(missing) = refs.into_iter().find(|r| !model.types.contains_key(r)) {
+                gone.push((id.clone(), missing));
+            }
+        }
+        if gone.is_empty() {
+            break;
+        }
+        for (id, missing) in gone {
+            if let Some(t) = model.types.remove(&id) {
+                model.skipped.push(Error::schema(
+                    &t.location,
+                    format!("skipped {id}: it uses {missing}, which was skipped"),
+                ));
+            }
+        }
+    }
+    let types = &model.types;
+    for r in &mut model.resources {
+        if r.type_id.as_ref().is_some_and(|t| !types.contains_key(t)) {
+            r.type_id = None;
+        }
+        for s in r.subresources.values_mut() {
+            if s.type_id.as_ref().is_some_and(|t| !types.contains_key(t)) {
+                s.type_id = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Every Kubernetes release spec generates, from v2 and from v3 inputs.
+
+mod common;
+
+use kubegen::GenerateOptions;
+
+fn generate_in_memory(specs: Vec<std::path::PathBuf>) -> (usize, usize) {
+    let opts = GenerateOptions {
+        specs,
+        ..Default::default()
+    };
+    let model = kubegen::load_model(&opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(model.skipped.is_empty());
+    let files = kubegen::emit_files(&model, &opts).unwrap_or_else(|e| panic!("{e}"));
+    (
+        model
+            .resources
+            .iter()
+            .filter(|r| r.type_id.is_some())
+            .count(),
+        files.len(),
+    )
+}
+
+#[test]
+fn every_release_spec_generates_without_error() {
+    let root = common::shared_dir().join("openapi-specs");
+    let mut releases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    releases.sort();
+    assert!(
+        releases.len() >= 10,
+        "expected the v1.27..v1.36 specs under {}",
+        root.display()
+    );
+    let mut checked = 0;
+    for rel in releases {
+        for input in [rel.join("swagger.json"), rel.join("v3")] {
+            if !input.exists() {
+                continue;
+            }
+            let (resources, files) = generate_in_memory(vec![input.clone()]);
+            assert!(
+                resources > 50,
+                "{}: only {resources} resources",
+                input.display()
+            );
+            assert!(files > 500, "{}: only {files} files", input.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 18, "only {checked} spec inputs found");
+}
+
+#[test]
+fn v137_v2_and_v3_inputs_agree_on_resources() {
+    let v2 = generate_in_memory(vec![common::v137_swagger()]);
+    let v3 = generate_in_memory(vec![
+        common::workspace_root().join("openapi-specs/v1.37/v3"),
+    ]);
+    assert_eq!(v2.0, v3.0, "resources with types from swagger.json vs v3/");
+}
+
+#[test]
+fn v137_resources_have_the_verbs_and_subresources_the_server_serves() {
+    let opts = GenerateOptions {
+        specs: vec![common::v137_swagger()],
+        ..Default::default()
+    };
+    let model = kubegen::load_model(&opts).unwrap();
+    let find = |g: &str, p: &str| {
+        model
+            .resources
+            .iter()
+            .find(|r| r.group == g && r.plural == p)
+            .unwrap_or_else(|| panic!("no {g}/{p}"))
+    };
+    use kubegen::model::Verb::*;
+    let pods = find("", "pods");
+    assert!(pods.namespaced);
+    assert!(pods.strategic_merge_patch);
+    for v in [
+        Get,
+        List,
+        Watch,
+        Create,
+        Update,
+        Patch,
+        Delete,
+        DeleteCollection,
+    ] {
+        assert!(pods.verbs.contains(&v), "pods lacks {v:?}");
+    }
+    for s in [
+        "status",
+        "log",
+        "eviction",
+        "binding",
+        "exec",
+        "attach",
+        "portforward",
+        "ephemeralcontainers",
+        "resize",
+        "proxy",
+    ] {
+        assert!(
+            pods.subresources.contains_key(s),
+            "pods lacks subresource {s}"
+        );
+    }
+    assert_eq!(
+        pods.subresources["eviction"].type_id.as_deref(),
+        Some("io.k8s.api.policy.v1.Eviction")
+    );
+    let deploy = find("apps", "deployments");
+    assert_eq!(
+        deploy.subresources["scale"].type_id.as_deref(),
+        Some("io.k8s.api.autoscaling.v1.Scale")
+    );
+    assert_eq!(
+        find("", "serviceaccounts").subresources["token"]
+            .type_id
+            .as_deref(),
+        Some("io.k8s.api.authentication.v1.TokenRequest")
+    );
+    assert!(!find("", "nodes").namespaced);
+    // Review kinds are create-only.
+    let tr = find("authentication.k8s.io", "tokenreviews");
+    assert_eq!(tr.verbs.iter().copied().collect::<Vec<_>>(), vec![Create]);
+    // Strategic merge patch is offered where the spec says so, not everywhere.
+    assert!(find("apps", "deployments").strategic_merge_patch);
+    assert!(
+        !find("", "serviceaccounts").subresources["token"]
+            .verbs
+            .contains(&Patch)
+    );
+}
