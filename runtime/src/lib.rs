@@ -37,6 +37,7 @@ pub use options::{
     ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, UpdateOptions,
 };
 pub use resource::{ApiResource, Object, Resource, Scope, object_key};
+pub use selector::Selector;
 
 /// `#[derive(CustomResource)]` and the `#[schema]` field-attribute macro; see [`crd`].
 #[cfg(feature = "derive")]

@@ -22,7 +22,7 @@
 //!
 //! ## What generated code emits on top (informer-gen's shape)
 //!
-//! ```ignore
+//! ```text
 //! pub struct SharedInformerFactory { factory: InformerFactory }
 //! impl SharedInformerFactory {
 //!     pub fn new(cs: Clientset, resync: Duration) -> Self {
