@@ -118,11 +118,13 @@ impl LeaderElectionConfig {
 type StartedFn =
     Box<dyn Fn(CancellationToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
+type NewLeaderFn = Box<dyn Fn(&str) + Send + Sync>;
+
 /// What the elector calls on transitions (client-go's `LeaderCallbacks`).
 pub struct LeaderCallbacks {
     on_started_leading: StartedFn,
     on_stopped_leading: Box<dyn Fn() + Send + Sync>,
-    on_new_leader: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    on_new_leader: Option<NewLeaderFn>,
 }
 
 impl fmt::Debug for LeaderCallbacks {
@@ -482,11 +484,8 @@ impl<L: Lock> LeaderElector<L> {
 /// Runs an elector that is shared with others (for health checks).
 impl<L: Lock> LeaderElector<L> {
     /// Like [`run`](Self::run) on a shared elector, as a `'static` future to spawn.
-    pub fn run_shared(
-        self: Arc<Self>,
-        cancel: CancellationToken,
-    ) -> impl Future<Output = ()> + Send + 'static {
-        async move { self.run(cancel).await }
+    pub async fn run_shared(self: Arc<Self>, cancel: CancellationToken) {
+        self.run(cancel).await;
     }
 }
 
@@ -756,7 +755,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn two_candidates_never_lead_at_once() {
         let server = FakeServer::default();
-        let intervals: Arc<Mutex<Vec<(&'static str, Instant, Option<Instant>)>>> = Arc::default();
+        type Intervals = Vec<(&'static str, Instant, Option<Instant>)>;
+        let intervals: Arc<Mutex<Intervals>> = Arc::default();
         let make = |name: &'static str| {
             let intervals = Arc::clone(&intervals);
             let callbacks = LeaderCallbacks::new(

@@ -307,7 +307,7 @@ impl EventRecorder {
 }
 
 enum Outcome {
-    Written(Event),
+    Written(Box<Event>),
     GiveUp,
     Retry,
 }
@@ -363,7 +363,7 @@ async fn write_event(sink: &impl EventSink, correlated: &Correlated) -> Outcome 
         None => sink.create(&correlated.event).await,
     };
     match result {
-        Ok(written) => Outcome::Written(written),
+        Ok(written) => Outcome::Written(Box::new(written)),
         Err(e @ Error::Api(_)) => {
             if !e.is_already_exists() {
                 tracing::error!("server rejected event (will not retry): {e}");
