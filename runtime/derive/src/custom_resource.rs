@@ -93,7 +93,7 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
     for f in fields {
         if let Some(a) = f.attrs.iter().find(|a| a.path().is_ident("kubegen")) {
             return Err(Error::new(
-                a.span(),
+                a.path().span(),
                 "field attributes #[kubegen(...)] take effect only through the schema macro: \
                  put #[kubegen_runtime::schema] above #[derive(...)]",
             ));
@@ -103,7 +103,7 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
     let mut opts = Opts::default();
     let mut first_attr: Option<Span> = None;
     for attr in input.attrs.iter().filter(|a| a.path().is_ident("kubegen")) {
-        first_attr.get_or_insert(attr.span());
+        first_attr.get_or_insert(attr.path().span());
         attr.parse_nested_meta(|meta| parse_key(&mut opts, &meta))?;
     }
     let at = first_attr.unwrap_or_else(Span::call_site);

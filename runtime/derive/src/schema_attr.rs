@@ -346,29 +346,26 @@ fn json_kind(ty: &Type) -> Option<&'static str> {
 }
 
 fn check_untagged(e: &syn::ItemEnum) -> Result<()> {
-    let untagged = e
-        .attrs
-        .iter()
-        .filter(|a| a.path().is_ident("serde"))
-        .find(|a| {
-            let mut found = false;
-            let _ = a.parse_nested_meta(|m| {
-                found |= m.path.is_ident("untagged");
-                // Skip values of other keys (rename = "..." and the like).
-                if m.input.peek(Token![=]) {
-                    let _: Expr = m.value()?.parse()?;
-                } else if m.input.peek(syn::token::Paren) {
-                    let _ = m.parse_nested_meta(|inner| {
-                        if inner.input.peek(Token![=]) {
-                            let _: Expr = inner.value()?.parse()?;
-                        }
-                        Ok(())
-                    });
-                }
-                Ok(())
-            });
-            found
+    let mut untagged: Option<Span> = None;
+    for a in e.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = a.parse_nested_meta(|m| {
+            if m.path.is_ident("untagged") {
+                untagged = Some(m.path.span());
+            }
+            // Skip values of other keys (rename = "..." and the like).
+            if m.input.peek(Token![=]) {
+                let _: Expr = m.value()?.parse()?;
+            } else if m.input.peek(syn::token::Paren) {
+                let _ = m.parse_nested_meta(|inner| {
+                    if inner.input.peek(Token![=]) {
+                        let _: Expr = inner.value()?.parse()?;
+                    }
+                    Ok(())
+                });
+            }
+            Ok(())
         });
+    }
     let Some(untagged) = untagged else {
         return Ok(());
     };
@@ -394,7 +391,7 @@ fn check_untagged(e: &syn::ItemEnum) -> Result<()> {
             .map(|(k, v)| format!("{k} (variant `{v}`)"))
             .collect();
         return Err(Error::new(
-            untagged.span(),
+            untagged,
             format!(
                 "this untagged enum serializes as {}; a CRD's structural schema gives every field one JSON type. \
                  Use a tagged enum, IntOrString for integer-or-string, or #[kubegen(preserve_unknown_fields)] on the enum",
