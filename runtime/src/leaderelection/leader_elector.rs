@@ -336,9 +336,22 @@ impl<L: Lock> LeaderElector<L> {
                 ..LeaderElectionRecord::default()
             }
         };
-        let update =
-            tokio::time::timeout(self.config.renew_deadline, self.lock.update(record.clone()));
-        match update.await {
+        let deadline = self.config.renew_deadline;
+        let mut result = tokio::time::timeout(deadline, self.lock.update(record.clone())).await;
+        if let Ok(Err(e)) = &result
+            && e.is_conflict()
+        {
+            // A renewal cut off by the cancellation may have been applied by
+            // the server after all, leaving the lock's version stale: re-read,
+            // and release only if the lease is still ours.
+            match tokio::time::timeout(deadline, self.lock.get()).await {
+                Ok(Ok(Some(current))) if current.holder_identity == self.lock.identity() => {
+                    result = tokio::time::timeout(deadline, self.lock.update(record.clone())).await;
+                }
+                _ => {}
+            }
+        }
+        match result {
             Ok(Ok(())) => {
                 self.set_observed(record);
                 self.maybe_report_transition();
@@ -504,7 +517,8 @@ mod tests {
     //!   (also shows the record's own times are ignored: clock-skew safety);
     //!   "renew already acquired object" -> `renew_already_acquired_object`
     //!   (fast path without a known version falls back to get + update).
-    //! - `TestReleaseLeaseLeases` -> `release_clears_the_holder`
+    //! - `TestReleaseLeaseLeases` -> `release_clears_the_holder`,
+    //!   `release_after_an_interrupted_renewal_still_releases`
     //! - `TestReleaseOnCancellation_Leases` -> `release_on_cancel_frees_the_lock`
     //! - `NewLeaderElector` validation -> `config_validation_matches_client_go`
     //!
@@ -692,6 +706,29 @@ mod tests {
         // Releasing what we do not hold is a no-op.
         assert!(le.release().await);
         assert_eq!(server.actions().len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn release_after_an_interrupted_renewal_still_releases() {
+        let server = FakeServer::default();
+        let (le, _) = elector(&server, "baz");
+        assert!(le.try_acquire_or_renew().await);
+        // A renewal the server applied but whose answer never arrived: the
+        // record is still ours, its version moved on.
+        let mut ours = server.record().unwrap();
+        ours.renew_time = Some(MicroTime::now());
+        server.put(ours);
+        assert!(le.release().await);
+        assert_eq!(
+            server.actions(),
+            ["get", "create", "update", "get", "update"]
+        );
+        assert_eq!(server.record().unwrap().holder_identity, "");
+        // But a lease someone else took meanwhile is left alone.
+        assert!(le.try_acquire_or_renew().await);
+        server.put(held_by("other", 10));
+        assert!(!le.release().await);
+        assert_eq!(server.record().unwrap().holder_identity, "other");
     }
 
     #[tokio::test(start_paused = true)]

@@ -42,7 +42,10 @@ fn unique(prefix: &str) -> String {
 
 /// Leadership intervals as the candidates' guarded work saw them.
 #[derive(Clone, Default)]
-struct Intervals(Arc<Mutex<Vec<(String, Instant, Option<Instant>)>>>);
+struct Intervals(Arc<Mutex<Vec<Interval>>>);
+
+/// Who led, from when, until when (`None` while leading).
+type Interval = (String, Instant, Option<Instant>);
 
 impl Intervals {
     fn callbacks(&self, name: &str) -> LeaderCallbacks {
@@ -66,7 +69,7 @@ impl Intervals {
         )
     }
 
-    fn snapshot(&self) -> Vec<(String, Instant, Option<Instant>)> {
+    fn snapshot(&self) -> Vec<Interval> {
         self.0.lock().unwrap().clone()
     }
 
@@ -172,10 +175,11 @@ async fn hand_over(release_on_cancel: bool) {
         // Released: the follower's next try (retry period plus jitter) wins.
         Duration::from_secs(6)
     } else {
-        // Not released: the lease must expire on the follower's clock after the
-        // last renewal it saw (up to one retry period before the stop), and its
-        // next try comes up to 2.2 retry periods later.
-        Duration::from_secs(6 + 1 + 3)
+        // Not released: the follower sees the leader's last renewal on one of
+        // its tries (up to 2.2 retry periods after the stop), waits the lease
+        // duration on its own clock, and wins on the next try (up to 2.2 retry
+        // periods later): 6 + 2.2 + 2.2 s, plus request time.
+        Duration::from_secs(12)
     };
     assert!(took <= limit, "took over after {took:?}, limit {limit:?}");
     if !release_on_cancel {
