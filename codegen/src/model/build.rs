@@ -5,7 +5,8 @@
 //! convert every definition, convert every served CRD version, derive
 //! resources from paths and link them to their types by GVK, apply the
 //! `--group`/`--resource` filters, drop what `--keep-going` skipped (and
-//! what depends on it), then run the cycle pass.
+//! what depends on it), merge identical inline types, then run the cycle
+//! pass.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -244,7 +245,8 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
     apply_filters(&mut model, opts);
     drop_dangling(&mut model);
 
-    // 6. Cycles.
+    // 6. Identical inline types, then cycles.
+    super::dedup::merge_identical(&mut model.types);
     cycles::check_alias_cycles(&model.types)?;
     cycles::box_recursive_fields(&mut model.types);
     cycles::mark_defaultable(&mut model.types);

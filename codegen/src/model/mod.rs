@@ -13,6 +13,7 @@
 
 mod build;
 mod cycles;
+mod dedup;
 mod names;
 mod resources;
 mod schema;
