@@ -27,7 +27,9 @@ fn canonical(shape: &Shape, rep: &BTreeMap<TypeId, TypeId>) -> Shape {
 /// The parts of a type that do not change while merging (everything but
 /// the referenced ids), and the referenced ids in field order.
 fn split_key(t: &TypeDef) -> Option<(String, Vec<TypeId>)> {
-    let TypeKind::Struct(s) = &t.kind else { return None };
+    let TypeKind::Struct(s) = &t.kind else {
+        return None;
+    };
     let mut k = format!("{:?}|{:?}|{:?}", t.module, t.description, s.facts);
     let mut refs = Vec::new();
     for f in &s.fields {
@@ -44,15 +46,21 @@ fn split_key(t: &TypeDef) -> Option<(String, Vec<TypeId>)> {
                 _ => break,
             }
         }
-        k.push_str(&format!("|{}|{}|{:?}|{:?}|{:?}", f.json_name, f.required, shape, f.description, f.facts));
+        k.push_str(&format!(
+            "|{}|{}|{:?}|{:?}|{:?}",
+            f.json_name, f.required, shape, f.description, f.facts
+        ));
     }
     Some((k, refs))
 }
 
 /// Merges identical inline types; returns how many were removed.
 pub(crate) fn merge_identical(types: &mut BTreeMap<TypeId, TypeDef>) -> usize {
-    let candidates: Vec<TypeId> =
-        types.iter().filter(|(id, t)| id.contains('/') && t.gvks.is_empty()).map(|(id, _)| id.clone()).collect();
+    let candidates: Vec<TypeId> = types
+        .iter()
+        .filter(|(id, t)| id.contains('/') && t.gvks.is_empty())
+        .map(|(id, _)| id.clone())
+        .collect();
     // Static parts are interned once; each round only maps the references.
     let mut interned: BTreeMap<String, usize> = BTreeMap::new();
     let mut parts: Vec<(&TypeId, usize, Vec<TypeId>)> = Vec::new();
@@ -67,7 +75,10 @@ pub(crate) fn merge_identical(types: &mut BTreeMap<TypeId, TypeDef>) -> usize {
     loop {
         let mut groups: BTreeMap<(usize, Vec<TypeId>), Vec<&TypeId>> = BTreeMap::new();
         for (id, idx, refs) in &parts {
-            let mapped: Vec<TypeId> = refs.iter().map(|r| rep.get(r).unwrap_or(r).clone()).collect();
+            let mapped: Vec<TypeId> = refs
+                .iter()
+                .map(|r| rep.get(r).unwrap_or(r).clone())
+                .collect();
             groups.entry((*idx, mapped)).or_default().push(id);
         }
         let mut changed = false;
