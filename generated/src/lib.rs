@@ -127,6 +127,9 @@ pub mod storagemigration;
 #[cfg(feature = "version")]
 #[rustfmt::skip]
 pub mod version;
+#[rustfmt::skip]
+pub mod clientset;
+pub use clientset::Clientset;
 /// Used by `skip_serializing_if`: a value equal to its default is left
 /// out of the JSON, as the server leaves it out.
 #[doc(hidden)]

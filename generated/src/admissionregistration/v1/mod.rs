@@ -71,3 +71,5 @@ pub use self::validating_webhook_configuration_list::ValidatingWebhookConfigurat
 pub use self::validation::Validation;
 pub use self::variable::Variable;
 pub use self::webhook_client_config::WebhookClientConfig;
+mod client;
+pub use self::client::AdmissionregistrationV1Client;

@@ -31,3 +31,5 @@ pub use self::named_rule_with_operations::NamedRuleWithOperations;
 pub use self::param_kind::ParamKind;
 pub use self::param_ref::ParamRef;
 pub use self::variable::Variable;
+mod client;
+pub use self::client::AdmissionregistrationV1beta1Client;

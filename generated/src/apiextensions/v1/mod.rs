@@ -49,3 +49,5 @@ pub use self::service_reference::ServiceReference;
 pub use self::validation_rule::ValidationRule;
 pub use self::webhook_client_config::WebhookClientConfig;
 pub use self::webhook_conversion::WebhookConversion;
+mod client;
+pub use self::client::ApiextensionsV1Client;

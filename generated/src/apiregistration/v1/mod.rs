@@ -13,3 +13,5 @@ pub use self::api_service_list::APIServiceList;
 pub use self::api_service_spec::APIServiceSpec;
 pub use self::api_service_status::APIServiceStatus;
 pub use self::service_reference::ServiceReference;
+mod client;
+pub use self::client::ApiregistrationV1Client;

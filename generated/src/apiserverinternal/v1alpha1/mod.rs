@@ -13,3 +13,5 @@ pub use self::storage_version_condition::StorageVersionCondition;
 pub use self::storage_version_list::StorageVersionList;
 pub use self::storage_version_spec::StorageVersionSpec;
 pub use self::storage_version_status::StorageVersionStatus;
+mod client;
+pub use self::client::ApiserverinternalV1alpha1Client;

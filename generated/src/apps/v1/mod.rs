@@ -61,3 +61,5 @@ pub use self::stateful_set_persistent_volume_claim_retention_policy::StatefulSet
 pub use self::stateful_set_spec::StatefulSetSpec;
 pub use self::stateful_set_status::StatefulSetStatus;
 pub use self::stateful_set_update_strategy::StatefulSetUpdateStrategy;
+mod client;
+pub use self::client::AppsV1Client;

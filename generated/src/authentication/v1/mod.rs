@@ -21,3 +21,5 @@ pub use self::token_review::TokenReview;
 pub use self::token_review_spec::TokenReviewSpec;
 pub use self::token_review_status::TokenReviewStatus;
 pub use self::user_info::UserInfo;
+mod client;
+pub use self::client::AuthenticationV1Client;

@@ -31,3 +31,5 @@ pub use self::subject_access_review::SubjectAccessReview;
 pub use self::subject_access_review_spec::SubjectAccessReviewSpec;
 pub use self::subject_access_review_status::SubjectAccessReviewStatus;
 pub use self::subject_rules_review_status::SubjectRulesReviewStatus;
+mod client;
+pub use self::client::AuthorizationV1Client;

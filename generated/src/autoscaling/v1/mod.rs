@@ -17,3 +17,5 @@ pub use self::horizontal_pod_autoscaler_status::HorizontalPodAutoscalerStatus;
 pub use self::scale::Scale;
 pub use self::scale_spec::ScaleSpec;
 pub use self::scale_status::ScaleStatus;
+mod client;
+pub use self::client::AutoscalingV1Client;

@@ -49,3 +49,5 @@ pub use self::pods_metric_source::PodsMetricSource;
 pub use self::pods_metric_status::PodsMetricStatus;
 pub use self::resource_metric_source::ResourceMetricSource;
 pub use self::resource_metric_status::ResourceMetricStatus;
+mod client;
+pub use self::client::AutoscalingV2Client;

@@ -37,3 +37,5 @@ pub use self::pod_failure_policy_rule::PodFailurePolicyRule;
 pub use self::success_policy::SuccessPolicy;
 pub use self::success_policy_rule::SuccessPolicyRule;
 pub use self::uncounted_terminated_pods::UncountedTerminatedPods;
+mod client;
+pub use self::client::BatchV1Client;

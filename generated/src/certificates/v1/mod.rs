@@ -25,3 +25,5 @@ pub use self::pod_certificate_request::PodCertificateRequest;
 pub use self::pod_certificate_request_list::PodCertificateRequestList;
 pub use self::pod_certificate_request_spec::PodCertificateRequestSpec;
 pub use self::pod_certificate_request_status::PodCertificateRequestStatus;
+mod client;
+pub use self::client::CertificatesV1Client;

@@ -7,3 +7,5 @@ mod lease_spec;
 pub use self::lease::Lease;
 pub use self::lease_list::LeaseList;
 pub use self::lease_spec::LeaseSpec;
+mod client;
+pub use self::client::CoordinationV1Client;

@@ -459,3 +459,5 @@ pub use self::volume_status::VolumeStatus;
 pub use self::vsphere_virtual_disk_volume_source::VsphereVirtualDiskVolumeSource;
 pub use self::weighted_pod_affinity_term::WeightedPodAffinityTerm;
 pub use self::windows_security_context_options::WindowsSecurityContextOptions;
+mod client;
+pub use self::client::CoreV1Client;

@@ -17,3 +17,5 @@ pub use self::endpoint_slice::EndpointSlice;
 pub use self::endpoint_slice_list::EndpointSliceList;
 pub use self::for_node::ForNode;
 pub use self::for_zone::ForZone;
+mod client;
+pub use self::client::DiscoveryV1Client;

@@ -7,3 +7,5 @@ mod event_series;
 pub use self::event::Event;
 pub use self::event_list::EventList;
 pub use self::event_series::EventSeries;
+mod client;
+pub use self::client::EventsV1Client;

@@ -47,3 +47,5 @@ pub use self::resource_policy_rule::ResourcePolicyRule;
 pub use self::service_account_subject::ServiceAccountSubject;
 pub use self::subject::Subject;
 pub use self::user_subject::UserSubject;
+mod client;
+pub use self::client::FlowcontrolV1Client;

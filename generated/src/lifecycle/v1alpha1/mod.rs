@@ -31,3 +31,5 @@ pub use self::eviction_target::EvictionTarget;
 pub use self::requester::Requester;
 pub use self::responder_status::ResponderStatus;
 pub use self::target_responder::TargetResponder;
+mod client;
+pub use self::client::LifecycleV1alpha1Client;

@@ -69,3 +69,5 @@ pub use self::service_cidr::ServiceCIDR;
 pub use self::service_cidr_list::ServiceCIDRList;
 pub use self::service_cidr_spec::ServiceCIDRSpec;
 pub use self::service_cidr_status::ServiceCIDRStatus;
+mod client;
+pub use self::client::NetworkingV1Client;

@@ -9,3 +9,5 @@ pub use self::overhead::Overhead;
 pub use self::runtime_class::RuntimeClass;
 pub use self::runtime_class_list::RuntimeClassList;
 pub use self::scheduling::Scheduling;
+mod client;
+pub use self::client::NodeV1Client;

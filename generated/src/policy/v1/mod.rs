@@ -11,3 +11,5 @@ pub use self::pod_disruption_budget::PodDisruptionBudget;
 pub use self::pod_disruption_budget_list::PodDisruptionBudgetList;
 pub use self::pod_disruption_budget_spec::PodDisruptionBudgetSpec;
 pub use self::pod_disruption_budget_status::PodDisruptionBudgetStatus;
+mod client;
+pub use self::client::PolicyV1Client;

@@ -25,3 +25,5 @@ pub use self::role_binding_list::RoleBindingList;
 pub use self::role_list::RoleList;
 pub use self::role_ref::RoleRef;
 pub use self::subject::Subject;
+mod client;
+pub use self::client::RbacV1Client;

@@ -103,3 +103,5 @@ pub use self::resource_pool::ResourcePool;
 pub use self::resource_slice::ResourceSlice;
 pub use self::resource_slice_list::ResourceSliceList;
 pub use self::resource_slice_spec::ResourceSliceSpec;
+mod client;
+pub use self::client::ResourceV1Client;

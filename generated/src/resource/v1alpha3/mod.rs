@@ -29,3 +29,5 @@ pub use self::resource_pool_status_request_spec::ResourcePoolStatusRequestSpec;
 pub use self::resource_pool_status_request_status::ResourcePoolStatusRequestStatus;
 pub use self::shareable_capacity_status::ShareableCapacityStatus;
 pub use self::shareable_summary_status::ShareableSummaryStatus;
+mod client;
+pub use self::client::ResourceV1alpha3Client;

@@ -93,3 +93,5 @@ pub use self::resource_pool::ResourcePool;
 pub use self::resource_slice::ResourceSlice;
 pub use self::resource_slice_list::ResourceSliceList;
 pub use self::resource_slice_spec::ResourceSliceSpec;
+mod client;
+pub use self::client::ResourceV1beta1Client;

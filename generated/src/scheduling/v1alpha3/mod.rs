@@ -81,3 +81,5 @@ pub use self::workload_pod_group_scheduling_policy::WorkloadPodGroupSchedulingPo
 pub use self::workload_pod_group_single_disruption_mode::WorkloadPodGroupSingleDisruptionMode;
 pub use self::workload_reference::WorkloadReference;
 pub use self::workload_spec::WorkloadSpec;
+mod client;
+pub use self::client::SchedulingV1alpha3Client;

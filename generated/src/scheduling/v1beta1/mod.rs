@@ -57,3 +57,5 @@ pub use self::workload::Workload;
 pub use self::workload_list::WorkloadList;
 pub use self::workload_reference::WorkloadReference;
 pub use self::workload_spec::WorkloadSpec;
+mod client;
+pub use self::client::SchedulingV1beta1Client;

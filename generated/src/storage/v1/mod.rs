@@ -49,3 +49,5 @@ pub use self::volume_attributes_class::VolumeAttributesClass;
 pub use self::volume_attributes_class_list::VolumeAttributesClassList;
 pub use self::volume_error::VolumeError;
 pub use self::volume_node_resources::VolumeNodeResources;
+mod client;
+pub use self::client::StorageV1Client;

@@ -9,3 +9,5 @@ pub use self::storage_version_migration::StorageVersionMigration;
 pub use self::storage_version_migration_list::StorageVersionMigrationList;
 pub use self::storage_version_migration_spec::StorageVersionMigrationSpec;
 pub use self::storage_version_migration_status::StorageVersionMigrationStatus;
+mod client;
+pub use self::client::StoragemigrationV1beta1Client;
