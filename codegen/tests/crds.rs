@@ -1,0 +1,193 @@
+//! Every CRD file in ../shared/crds generates, and all of them compile.
+//!
+//! The compile test puts all CRDs into as few crates as possible (a CRD
+//! published in two variants, such as gateway-api's standard and experimental
+//! channels, cannot share a crate with itself), generates them into a small
+//! workspace under the target directory and runs `cargo check` on it. The
+//! workspace is kept between runs so unchanged output compiles incrementally.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kubegen::GenerateOptions;
+
+fn crd_files() -> Vec<PathBuf> {
+    let dir = common::shared_dir().join("crds");
+    let files = kubegen::spec::files_under(&dir, &["yaml", "yml", "json"]).unwrap();
+    assert!(
+        files.len() >= 190,
+        "expected the ~195 CRD files under {}",
+        dir.display()
+    );
+    files
+}
+
+fn gvks(file: &Path) -> BTreeSet<(String, String, String)> {
+    kubegen::spec::crd::load(file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .flat_map(|c| {
+            c.versions
+                .iter()
+                .map(|v| (c.group.clone(), v.name.clone(), c.names.kind.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_shared_crd_file_generates() {
+    let files = crd_files();
+    let mut ok = 0;
+    for f in &files {
+        let opts = GenerateOptions {
+            crds: vec![f.clone()],
+            ..Default::default()
+        };
+        let model = kubegen::load_model(&opts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            model.skipped.is_empty(),
+            "{}: {:?}",
+            f.display(),
+            model.skipped
+        );
+        assert!(!model.resources.is_empty(), "{}: no resources", f.display());
+        let files =
+            kubegen::emit_files(&model, &opts).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(
+            files.keys().any(|p| p.ends_with("client.rs")),
+            "{}: no clients",
+            f.display()
+        );
+        ok += 1;
+    }
+    eprintln!("{ok} of {} CRD files generate", files.len());
+    assert_eq!(ok, files.len());
+}
+
+#[test]
+fn custom_resources_get_crd_verbs_and_subresources() {
+    let f =
+        common::shared_dir().join("crds/cluster-api/core/cluster.x-k8s.io_machinedeployments.yaml");
+    let model = kubegen::load_model(&GenerateOptions {
+        crds: vec![f],
+        ..Default::default()
+    })
+    .unwrap();
+    let r = model
+        .resources
+        .iter()
+        .find(|r| r.version == "v1beta2")
+        .expect("v1beta2 MachineDeployment");
+    assert!(r.from_crd && r.namespaced && !r.strategic_merge_patch);
+    assert!(r.subresources.contains_key("status"));
+    assert_eq!(
+        r.subresources["scale"].type_id.as_deref(),
+        Some("io.k8s.api.autoscaling.v1.Scale")
+    );
+    assert!(
+        r.short_names.contains(&"md".to_owned()),
+        "{:?}",
+        r.short_names
+    );
+}
+
+#[test]
+fn all_shared_crds_compile() {
+    let files = crd_files();
+    // Greedy partition into crates whose kinds do not clash.
+    let mut crates: Vec<(Vec<PathBuf>, BTreeSet<(String, String, String)>)> = Vec::new();
+    for f in &files {
+        let g = gvks(f);
+        match crates.iter_mut().find(|(_, have)| have.is_disjoint(&g)) {
+            Some((fs, have)) => {
+                fs.push(f.clone());
+                have.extend(g);
+            }
+            None => crates.push((vec![f.clone()], g)),
+        }
+    }
+    let root = common::workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let ws = target.join("crd-check");
+    std::fs::create_dir_all(&ws).unwrap();
+    let mut members = Vec::new();
+    for (i, (fs, _)) in crates.iter().enumerate() {
+        // Each crate reads the CRD files through a directory of links, so the
+        // generator sees exactly this partition.
+        let inputs = ws.join(format!("inputs{i}"));
+        let _ = std::fs::remove_dir_all(&inputs);
+        std::fs::create_dir_all(&inputs).unwrap();
+        for (j, f) in fs.iter().enumerate() {
+            std::fs::copy(
+                f,
+                inputs.join(format!(
+                    "{j:03}-{}",
+                    f.file_name().unwrap().to_string_lossy()
+                )),
+            )
+            .unwrap();
+        }
+        let name = format!("crds{i}");
+        let opts = GenerateOptions {
+            crds: vec![inputs],
+            out: ws.join(&name),
+            crate_name: Some(format!("kubegen-crd-check-{i}")),
+            runtime_dep: Some(format!(
+                "{{ path = {:?} }}",
+                root.join("runtime").canonicalize().unwrap()
+            )),
+            api_dep: Some(format!(
+                "{{ path = {:?}, default-features = false }}",
+                root.join("generated").canonicalize().unwrap()
+            )),
+            ..Default::default()
+        };
+        let report = kubegen::generate(&opts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        members.push(format!("{name:?}"));
+    }
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        format!(
+            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n",
+            members.join(", ")
+        ),
+    )
+    .unwrap();
+    // Same dependency versions as the repository.
+    std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "check",
+            "--workspace",
+            "--quiet",
+            "--message-format",
+            "short",
+        ])
+        .current_dir(&ws)
+        .env("CARGO_TARGET_DIR", ws.join("target"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "cargo check of the generated CRD crates failed:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning:"),
+        "generated CRD crates have warnings:\n{stderr}"
+    );
+    eprintln!(
+        "{} of {} CRD files compile (in {} crates)",
+        files.len(),
+        files.len(),
+        crates.len()
+    );
+}
