@@ -16,6 +16,8 @@ pub struct GenerateOptions {
     pub specs: Vec<PathBuf>,
     /// CRD manifests: files or directories.
     pub crds: Vec<PathBuf>,
+    /// Also read the OpenAPI documents a live cluster serves.
+    pub from_cluster: Option<spec::cluster::ClusterSource>,
     /// Output crate directory.
     pub out: PathBuf,
     /// Keep only these API groups.
@@ -75,6 +77,23 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
             Err(e) => return Err(e),
         }
     }
+    let mut cluster_label = None;
+    if let Some(src) = &opts.from_cluster {
+        let fetched = spec::cluster::fetch_blocking(src)?;
+        cluster_label = Some(match &src.context {
+            Some(c) => format!("the cluster of context {c}"),
+            None => "the current cluster".to_owned(),
+        });
+        progress(
+            opts.progress,
+            start,
+            &format!(
+                "fetched {} OpenAPI document(s) from the cluster",
+                fetched.len()
+            ),
+        );
+        docs.extend(fetched);
+    }
     progress(
         opts.progress,
         start,
@@ -107,6 +126,7 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         .iter()
         .chain(&opts.crds)
         .map(|p| p.display().to_string())
+        .chain(cluster_label)
         .collect();
     let mut model = model::build(
         &docs,
@@ -133,7 +153,7 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
 
 /// Emits the model into files (in memory).
 pub fn emit_files(model: &Model, opts: &GenerateOptions) -> Result<Files> {
-    let crds_only = opts.specs.is_empty();
+    let crds_only = opts.specs.is_empty() && opts.from_cluster.is_none();
     let mut e = EmitOptions {
         crate_name: opts.crate_name.clone().unwrap_or_else(|| {
             if crds_only {

@@ -21,6 +21,7 @@ enum Command {
     /// Examples:
     ///   kubegen generate --spec openapi-specs/v1.37/swagger.json --out generated --in-workspace
     ///   kubegen generate --crd crds/ --out my-crds --crate-name my-crds
+    ///   kubegen generate --from-cluster --context prod --out cluster-api
     #[command(verbatim_doc_comment)]
     Generate(GenerateArgs),
 }
@@ -36,6 +37,18 @@ struct GenerateArgs {
     /// standalone crate for the CRDs.
     #[arg(long, value_name = "PATH")]
     crd: Vec<PathBuf>,
+    /// Also read the OpenAPI documents of a live cluster (/openapi/v3, or
+    /// /openapi/v2 on old servers), so aggregated APIs and installed CRDs come
+    /// along. Uses --kubeconfig/--context, else $KUBECONFIG, ~/.kube/config,
+    /// then in-cluster config.
+    #[arg(long)]
+    from_cluster: bool,
+    /// Kubeconfig file for --from-cluster.
+    #[arg(long, value_name = "FILE", requires = "from_cluster")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for --from-cluster.
+    #[arg(long, value_name = "NAME", requires = "from_cluster")]
+    context: Option<String>,
     /// Output crate directory (created if missing; stale generated files in it
     /// are removed, other files are left alone).
     #[arg(long, value_name = "DIR")]
@@ -81,6 +94,12 @@ fn main() -> ExitCode {
             let opts = kubegen::GenerateOptions {
                 specs: a.spec,
                 crds: a.crd,
+                from_cluster: a
+                    .from_cluster
+                    .then_some(kubegen::spec::cluster::ClusterSource {
+                        kubeconfig: a.kubeconfig,
+                        context: a.context,
+                    }),
                 out: a.out,
                 groups: a.group,
                 resources: a.resource,

@@ -25,7 +25,10 @@ fn crd_files() -> Vec<PathBuf> {
     files
 }
 
-fn gvks(file: &Path) -> BTreeSet<(String, String, String)> {
+/// Group, version, kind.
+type Gvk = (String, String, String);
+
+fn gvks(file: &Path) -> BTreeSet<Gvk> {
     kubegen::spec::crd::load(file)
         .unwrap_or_else(|e| panic!("{e}"))
         .into_iter()
@@ -99,7 +102,7 @@ fn custom_resources_get_crd_verbs_and_subresources() {
 fn all_shared_crds_compile() {
     let files = crd_files();
     // Greedy partition into crates whose kinds do not clash.
-    let mut crates: Vec<(Vec<PathBuf>, BTreeSet<(String, String, String)>)> = Vec::new();
+    let mut crates: Vec<(Vec<PathBuf>, BTreeSet<Gvk>)> = Vec::new();
     for f in &files {
         let g = gvks(f);
         match crates.iter_mut().find(|(_, have)| have.is_disjoint(&g)) {

@@ -8,6 +8,7 @@
 //! Contract: loaders never panic on any byte input; every failure is an
 //! [`Error`](crate::Error) naming the file (and pointer where one exists).
 
+pub mod cluster;
 pub mod crd;
 pub mod openapi;
 

@@ -1,0 +1,138 @@
+//! Reading the OpenAPI documents a live cluster serves, so aggregated APIs
+//! and installed CRDs come along.
+//!
+//! `/openapi/v3` lists one document per group/version; each is fetched and
+//! read like a file. A server without it (404) is read through `/openapi/v2`
+//! instead. Connection, kubeconfig and auth are kubegen-runtime's, the same as
+//! any client of the generated crate uses.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::OpenApiDoc;
+use crate::error::{Error, Result};
+
+/// Where to connect.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterSource {
+    /// A kubeconfig file; `None` means `$KUBECONFIG`, `~/.kube/config`, then
+    /// in-cluster, as kubectl does.
+    pub kubeconfig: Option<PathBuf>,
+    /// A context name; `None` means the current context.
+    pub context: Option<String>,
+}
+
+fn cluster_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("--from-cluster: {what}: {e}"))
+}
+
+async fn config(src: &ClusterSource) -> Result<kubegen_runtime::Config> {
+    use kubegen_runtime::Config;
+    let cfg = match (&src.kubeconfig, &src.context) {
+        (Some(path), ctx) => Config::from_kubeconfig(path, ctx.as_deref()),
+        (None, Some(ctx)) => {
+            let paths: Vec<PathBuf> = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty())
+            {
+                Some(list) => std::env::split_paths(&list)
+                    .filter(|p| p.exists())
+                    .collect(),
+                None => std::env::home_dir()
+                    .map(|h| h.join(".kube/config"))
+                    .into_iter()
+                    .collect(),
+            };
+            Config::from_kubeconfig_files(&paths, Some(ctx))
+        }
+        (None, None) => Config::infer().await,
+    };
+    cfg.map_err(|e| cluster_err("loading the kubeconfig", e))
+}
+
+async fn get_json(
+    rest: &kubegen_runtime::RestClient,
+    path: &str,
+) -> std::result::Result<Value, kubegen_runtime::Error> {
+    let req = http::Request::get(path)
+        .header("Accept", "application/json")
+        .body(Bytes::new())
+        .map_err(|e| kubegen_runtime::Error::Config(format!("bad request path {path}: {e}")))?;
+    rest.request::<Value>(req).await
+}
+
+/// Whether an `/openapi/v3` entry is a group/version document
+/// (`api/v1`, `apis/apps/v1`), not a group or discovery index.
+fn is_group_version(path: &str) -> bool {
+    let segs: Vec<&str> = path.split('/').collect();
+    matches!(segs.as_slice(), ["api", _] | ["apis", _, _])
+}
+
+/// Fetches the cluster's OpenAPI documents. Each document's `source` is the
+/// URL it came from, so errors name it.
+pub async fn fetch(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
+    let cfg = config(src).await?;
+    let rest = kubegen_runtime::RestClient::new(cfg).map_err(|e| cluster_err("connecting", e))?;
+    let base = rest.base_url().to_string();
+    let base = base.trim_end_matches('/');
+    match get_json(&rest, "/openapi/v3").await {
+        Ok(index) => {
+            let Some(paths) = index.get("paths").and_then(Value::as_object) else {
+                return Err(cluster_err(
+                    "reading /openapi/v3",
+                    "the index has no \"paths\" object",
+                ));
+            };
+            let mut docs = Vec::new();
+            // The index is a JSON object, so paths come sorted.
+            for (path, entry) in paths.iter().filter(|(p, _)| is_group_version(p)) {
+                let url = entry
+                    .get("serverRelativeURL")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("/openapi/v3/{path}"));
+                let doc = get_json(&rest, &url)
+                    .await
+                    .map_err(|e| cluster_err(&format!("fetching {url}"), e))?;
+                docs.push(OpenApiDoc::from_value(
+                    &PathBuf::from(format!("{base}/openapi/v3/{path}")),
+                    doc,
+                )?);
+            }
+            Ok(docs)
+        }
+        Err(e) if e.is_not_found() => {
+            let doc = get_json(&rest, "/openapi/v2")
+                .await
+                .map_err(|e| cluster_err("fetching /openapi/v2", e))?;
+            Ok(vec![OpenApiDoc::from_value(
+                &PathBuf::from(format!("{base}/openapi/v2")),
+                doc,
+            )?])
+        }
+        Err(e) => Err(cluster_err("fetching /openapi/v3", e)),
+    }
+}
+
+/// [`fetch`] on a private single-threaded runtime, for callers that are not
+/// async (the CLI).
+pub fn fetch_blocking(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| cluster_err("starting the I/O runtime", e))?;
+    rt.block_on(fetch(src))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_group_version_documents_are_read() {
+        assert!(super::is_group_version("api/v1"));
+        assert!(super::is_group_version("apis/apps/v1"));
+        assert!(!super::is_group_version("apis/apps"));
+        assert!(!super::is_group_version("apis"));
+        assert!(!super::is_group_version(".well-known/openid-configuration"));
+        assert!(!super::is_group_version("version"));
+    }
+}
