@@ -22,7 +22,7 @@ use std::collections::BTreeSet;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::names::{field_names, ident_for};
+use super::names::{extra_field_name, field_names, ident_for};
 use super::types::{is_object, type_path};
 use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind, Verb};
 
@@ -39,7 +39,9 @@ pub(crate) fn reachable(model: &Model) -> BTreeSet<TypeId> {
         .filter_map(|r| r.type_id.clone())
         .collect();
     while let Some(id) = todo.pop() {
-        let Some(t) = model.types.get(&id) else { continue };
+        let Some(t) = model.types.get(&id) else {
+            continue;
+        };
         if !matches!(t.kind, TypeKind::Struct(_)) || !seen.insert(id) {
             continue;
         }
@@ -60,7 +62,12 @@ fn config_name(type_name: &str) -> String {
 }
 
 /// The Rust type a value of `shape` has inside an apply configuration.
-fn config_shape(model: &Model, shape: &Shape, from: &TypeDef, reach: &BTreeSet<TypeId>) -> TokenStream {
+fn config_shape(
+    model: &Model,
+    shape: &Shape,
+    from: &TypeDef,
+    reach: &BTreeSet<TypeId>,
+) -> TokenStream {
     match shape {
         Shape::Array(i) => {
             let i = config_shape(model, i, from, reach);
@@ -128,7 +135,9 @@ pub(crate) fn emit_apply_configuration(
     t: &TypeDef,
     reach: &BTreeSet<TypeId>,
 ) -> TokenStream {
-    let TypeKind::Struct(s) = &t.kind else { return TokenStream::new() };
+    let TypeKind::Struct(s) = &t.kind else {
+        return TokenStream::new();
+    };
     if !reach.contains(&t.id) {
         return TokenStream::new();
     }
@@ -142,7 +151,11 @@ pub(crate) fn emit_apply_configuration(
         let json = &f.json_name;
         let rename = (fname != json).then(|| quote! { rename = #json, });
         let value = config_shape(model, &f.shape, t, reach);
-        let stored = if f.boxed { quote! { Box<#value> } } else { value.clone() };
+        let stored = if f.boxed {
+            quote! { Box<#value> }
+        } else {
+            value.clone()
+        };
         let doc = format!(" `{json}`: see [`{}::{fname}`].", t.name);
         fields.push(quote! {
             #[doc = #doc]
@@ -155,11 +168,7 @@ pub(crate) fn emit_apply_configuration(
     }
     if s.facts.preserve_unknown_fields {
         // As in the type: fields the schema does not name survive extract.
-        let mut extra = "additional_properties".to_owned();
-        while names.contains(&extra) {
-            extra.push('_');
-        }
-        let extra = format_ident!("{}", extra);
+        let extra = format_ident!("{}", extra_field_name(&names));
         fields.push(quote! {
             /// Fields not named by the schema (`x-kubernetes-preserve-unknown-fields`).
             #[serde(flatten)]
@@ -221,7 +230,9 @@ pub(crate) fn emit_apply_configuration(
             pub fn new() -> Self { Self::default() }
         },
     };
-    let shortcuts = kind.map(|_| metadata_shortcuts(s, &names)).unwrap_or_default();
+    let shortcuts = kind
+        .map(|_| metadata_shortcuts(s, &names))
+        .unwrap_or_default();
     out.extend(quote! {
         impl #name {
             #constructor
@@ -260,7 +271,12 @@ pub(crate) fn emit_apply_configuration(
 }
 
 fn field_ident(s: &crate::model::StructDef, names: &[String], json: &str) -> TokenStream {
-    let n = s.fields.iter().zip(names).find(|(f, _)| f.json_name == json).map(|(_, n)| n);
+    let n = s
+        .fields
+        .iter()
+        .zip(names)
+        .find(|(f, _)| f.json_name == json)
+        .map(|(_, n)| n);
     let n = format_ident!("{}", n.map(String::as_str).unwrap_or(json));
     quote! { #n }
 }
@@ -296,7 +312,8 @@ fn field_builder(
         }
         (Builder::Merge, Shape::Map(v)) => {
             let v = item(v);
-            let doc = format!(" Add entries to `{json}`, overwriting earlier values of the same keys.");
+            let doc =
+                format!(" Add entries to `{json}`, overwriting earlier values of the same keys.");
             quote! {
                 #[doc = #doc]
                 pub fn #with<K: Into<String>>(mut self, entries: impl IntoIterator<Item = (K, #v)>) -> Self {
@@ -314,7 +331,11 @@ fn field_builder(
         }
         _ => {
             let doc = format!(" Set `{json}`.");
-            let stored = if f.boxed { quote! { Box::new(value) } } else { quote! { value } };
+            let stored = if f.boxed {
+                quote! { Box::new(value) }
+            } else {
+                quote! { value }
+            };
             quote! {
                 #[doc = #doc]
                 pub fn #with(mut self, value: #value) -> Self { self.#ident = Some(#stored); self }

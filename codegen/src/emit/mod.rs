@@ -14,6 +14,7 @@
 //! the generator version and the inputs. Emission is a pure function of the
 //! model, so the same model gives byte-identical files.
 
+mod applyconfigurations;
 mod clientset;
 mod features;
 mod names;
@@ -117,6 +118,7 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
     for t in model.types.values().filter(|t| t.emitted()) {
         by_module.entry(&t.module).or_default().push(t);
     }
+    let apply_reach = applyconfigurations::reachable(model);
     for (module, tys) in &by_module {
         let dir = module_dir(module);
         let mut decls = Vec::new();
@@ -126,7 +128,12 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         for t in sorted {
             let file = file_names.unique(&type_file_name(&t.name));
             let path = format!("{dir}/{file}.rs");
-            let tokens = types::emit_type(model, t)?;
+            let mut tokens = types::emit_type(model, t)?;
+            tokens.extend(applyconfigurations::emit_apply_configuration(
+                model,
+                t,
+                &apply_reach,
+            ));
             files.insert(PathBuf::from(&path), format_file(model, &path, tokens)?);
             decls.push((file, t.name.clone()));
         }
@@ -136,7 +143,7 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         let uses = decls.iter().map(|(f, n)| {
             let f = quote::format_ident!("{}", f);
             let n = quote::format_ident!("{}", n);
-            quote! { pub use self::#f::#n; }
+            quote! { pub use self::#f::*; }
         });
         let client = has_client.then(|| {
             let c = clientset::client_struct_ident(module);

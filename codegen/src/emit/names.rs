@@ -124,3 +124,14 @@ mod tests {
         );
     }
 }
+
+/// The field that keeps properties a schema does not name
+/// (`x-kubernetes-preserve-unknown-fields`): `additional_properties`, with
+/// `_` appended until it collides with no field.
+pub fn extra_field_name(names: &[String]) -> String {
+    let mut extra = "additional_properties".to_owned();
+    while names.contains(&extra) {
+        extra.push('_');
+    }
+    extra
+}

@@ -19,7 +19,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::doc_attrs;
-use super::names::field_names;
+use super::names::{extra_field_name, field_names};
 use crate::error::Result;
 use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind};
 
@@ -165,11 +165,7 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
             if s.facts.preserve_unknown_fields {
                 // Fields the schema does not name are kept, so nothing is lost
                 // on a round trip.
-                let mut extra = "additional_properties".to_owned();
-                while names.contains(&extra) {
-                    extra.push('_');
-                }
-                let extra = format_ident!("{}", extra);
+                let extra = format_ident!("{}", extra_field_name(&names));
                 fields.push(quote! {
                     /// Fields not named by the schema (`x-kubernetes-preserve-unknown-fields`).
                     #[serde(flatten)]
@@ -219,11 +215,7 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     })
                     .collect();
                 if s.facts.preserve_unknown_fields {
-                    let mut extra = "additional_properties".to_owned();
-                    while names.contains(&extra) {
-                        extra.push('_');
-                    }
-                    let extra = format_ident!("{}", extra);
+                    let extra = format_ident!("{}", extra_field_name(&names));
                     inits.push(quote! { #extra: Default::default(), });
                 }
                 out.extend(quote! {

@@ -2,4 +2,4 @@
 
 //! Types of `version`.
 mod info;
-pub use self::info::Info;
+pub use self::info::*;

@@ -19,3 +19,33 @@ pub struct AuditAnnotation {
     #[serde(rename = "valueExpression")]
     pub value_expression: String,
 }
+/// Apply configuration of [`AuditAnnotation`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditAnnotationApplyConfiguration {
+    /// `key`: see [`AuditAnnotation::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `valueExpression`: see [`AuditAnnotation::value_expression`].
+    #[serde(
+        rename = "valueExpression",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value_expression: Option<String>,
+}
+impl AuditAnnotationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `valueExpression`.
+    pub fn with_value_expression(mut self, value: impl Into<String>) -> Self {
+        self.value_expression = Some(value.into());
+        self
+    }
+}

@@ -9,3 +9,29 @@ pub struct ExpressionWarning {
     /// warning contains the content of type checking information in a human-readable form. Each line of the warning contains the type that the expression is checked against, followed by the type check error from the compiler.
     pub warning: String,
 }
+/// Apply configuration of [`ExpressionWarning`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExpressionWarningApplyConfiguration {
+    /// `fieldRef`: see [`ExpressionWarning::field_ref`].
+    #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<String>,
+    /// `warning`: see [`ExpressionWarning::warning`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+impl ExpressionWarningApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fieldRef`.
+    pub fn with_field_ref(mut self, value: impl Into<String>) -> Self {
+        self.field_ref = Some(value.into());
+        self
+    }
+    /// Set `warning`.
+    pub fn with_warning(mut self, value: impl Into<String>) -> Self {
+        self.warning = Some(value.into());
+        self
+    }
+}

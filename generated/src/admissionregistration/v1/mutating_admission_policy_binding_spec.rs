@@ -13,3 +13,40 @@ pub struct MutatingAdmissionPolicyBindingSpec {
     #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
 }
+/// Apply configuration of [`MutatingAdmissionPolicyBindingSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MutatingAdmissionPolicyBindingSpecApplyConfiguration {
+    /// `matchResources`: see [`MutatingAdmissionPolicyBindingSpec::match_resources`].
+    #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
+    pub match_resources: Option<super::MatchResourcesApplyConfiguration>,
+    /// `paramRef`: see [`MutatingAdmissionPolicyBindingSpec::param_ref`].
+    #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
+    pub param_ref: Option<super::ParamRefApplyConfiguration>,
+    /// `policyName`: see [`MutatingAdmissionPolicyBindingSpec::policy_name`].
+    #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+}
+impl MutatingAdmissionPolicyBindingSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `matchResources`.
+    pub fn with_match_resources(
+        mut self,
+        value: super::MatchResourcesApplyConfiguration,
+    ) -> Self {
+        self.match_resources = Some(value);
+        self
+    }
+    /// Set `paramRef`.
+    pub fn with_param_ref(mut self, value: super::ParamRefApplyConfiguration) -> Self {
+        self.param_ref = Some(value);
+        self
+    }
+    /// Set `policyName`.
+    pub fn with_policy_name(mut self, value: impl Into<String>) -> Self {
+        self.policy_name = Some(value.into());
+        self
+    }
+}

@@ -100,3 +100,143 @@ pub struct MutatingWebhook {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
 }
+/// Apply configuration of [`MutatingWebhook`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MutatingWebhookApplyConfiguration {
+    /// `admissionReviewVersions`: see [`MutatingWebhook::admission_review_versions`].
+    #[serde(
+        rename = "admissionReviewVersions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub admission_review_versions: Option<Vec<String>>,
+    /// `clientConfig`: see [`MutatingWebhook::client_config`].
+    #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
+    pub client_config: Option<super::WebhookClientConfigApplyConfiguration>,
+    /// `failurePolicy`: see [`MutatingWebhook::failure_policy`].
+    #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub failure_policy: Option<String>,
+    /// `matchConditions`: see [`MutatingWebhook::match_conditions`].
+    #[serde(
+        rename = "matchConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_conditions: Option<Vec<super::MatchConditionApplyConfiguration>>,
+    /// `matchPolicy`: see [`MutatingWebhook::match_policy`].
+    #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub match_policy: Option<String>,
+    /// `name`: see [`MutatingWebhook::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `namespaceSelector`: see [`MutatingWebhook::namespace_selector`].
+    #[serde(
+        rename = "namespaceSelector",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `objectSelector`: see [`MutatingWebhook::object_selector`].
+    #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
+    pub object_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `reinvocationPolicy`: see [`MutatingWebhook::reinvocation_policy`].
+    #[serde(
+        rename = "reinvocationPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reinvocation_policy: Option<String>,
+    /// `rules`: see [`MutatingWebhook::rules`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<super::RuleWithOperationsApplyConfiguration>>,
+    /// `sideEffects`: see [`MutatingWebhook::side_effects`].
+    #[serde(rename = "sideEffects", default, skip_serializing_if = "Option::is_none")]
+    pub side_effects: Option<String>,
+    /// `timeoutSeconds`: see [`MutatingWebhook::timeout_seconds`].
+    #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<i32>,
+}
+impl MutatingWebhookApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `admissionReviewVersions` (an atomic list: a later call replaces it).
+    pub fn with_admission_review_versions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.admission_review_versions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `clientConfig`.
+    pub fn with_client_config(
+        mut self,
+        value: super::WebhookClientConfigApplyConfiguration,
+    ) -> Self {
+        self.client_config = Some(value);
+        self
+    }
+    /// Set `failurePolicy`.
+    pub fn with_failure_policy(mut self, value: impl Into<String>) -> Self {
+        self.failure_policy = Some(value.into());
+        self
+    }
+    /// Append to `matchConditions` (a keyed or set list: repeated calls add).
+    pub fn with_match_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
+    ) -> Self {
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `matchPolicy`.
+    pub fn with_match_policy(mut self, value: impl Into<String>) -> Self {
+        self.match_policy = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `namespaceSelector`.
+    pub fn with_namespace_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.namespace_selector = Some(value);
+        self
+    }
+    /// Set `objectSelector`.
+    pub fn with_object_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.object_selector = Some(value);
+        self
+    }
+    /// Set `reinvocationPolicy`.
+    pub fn with_reinvocation_policy(mut self, value: impl Into<String>) -> Self {
+        self.reinvocation_policy = Some(value.into());
+        self
+    }
+    /// Set `rules` (an atomic list: a later call replaces it).
+    pub fn with_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::RuleWithOperationsApplyConfiguration>,
+    ) -> Self {
+        self.rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `sideEffects`.
+    pub fn with_side_effects(mut self, value: impl Into<String>) -> Self {
+        self.side_effects = Some(value.into());
+        self
+    }
+    /// Set `timeoutSeconds`.
+    pub fn with_timeout_seconds(mut self, value: i32) -> Self {
+        self.timeout_seconds = Some(value);
+        self
+    }
+}

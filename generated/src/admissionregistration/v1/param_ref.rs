@@ -38,3 +38,52 @@ pub struct ParamRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<crate::meta::v1::LabelSelector>,
 }
+/// Apply configuration of [`ParamRef`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParamRefApplyConfiguration {
+    /// `name`: see [`ParamRef::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `namespace`: see [`ParamRef::namespace`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `parameterNotFoundAction`: see [`ParamRef::parameter_not_found_action`].
+    #[serde(
+        rename = "parameterNotFoundAction",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub parameter_not_found_action: Option<String>,
+    /// `selector`: see [`ParamRef::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+}
+impl ParamRefApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `namespace`.
+    pub fn with_namespace(mut self, value: impl Into<String>) -> Self {
+        self.namespace = Some(value.into());
+        self
+    }
+    /// Set `parameterNotFoundAction`.
+    pub fn with_parameter_not_found_action(mut self, value: impl Into<String>) -> Self {
+        self.parameter_not_found_action = Some(value.into());
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+}

@@ -25,3 +25,53 @@ pub struct RuleWithOperations {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
+/// Apply configuration of [`RuleWithOperations`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RuleWithOperationsApplyConfiguration {
+    /// `apiGroups`: see [`RuleWithOperations::api_groups`].
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    pub api_groups: Option<Vec<String>>,
+    /// `apiVersions`: see [`RuleWithOperations::api_versions`].
+    #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
+    pub api_versions: Option<Vec<String>>,
+    /// `operations`: see [`RuleWithOperations::operations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<Vec<String>>,
+    /// `resources`: see [`RuleWithOperations::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+    /// `scope`: see [`RuleWithOperations::scope`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+impl RuleWithOperationsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `apiGroups` (an atomic list: a later call replaces it).
+    pub fn with_api_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.api_groups = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `apiVersions` (an atomic list: a later call replaces it).
+    pub fn with_api_versions(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.api_versions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `operations` (an atomic list: a later call replaces it).
+    pub fn with_operations(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.operations = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `resources` (an atomic list: a later call replaces it).
+    pub fn with_resources(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.resources = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `scope`.
+    pub fn with_scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+}

@@ -11,3 +11,28 @@ pub struct TypeChecking {
     )]
     pub expression_warnings: Option<Vec<super::ExpressionWarning>>,
 }
+/// Apply configuration of [`TypeChecking`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TypeCheckingApplyConfiguration {
+    /// `expressionWarnings`: see [`TypeChecking::expression_warnings`].
+    #[serde(
+        rename = "expressionWarnings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expression_warnings: Option<Vec<super::ExpressionWarningApplyConfiguration>>,
+}
+impl TypeCheckingApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `expressionWarnings` (an atomic list: a later call replaces it).
+    pub fn with_expression_warnings(
+        mut self,
+        items: impl IntoIterator<Item = super::ExpressionWarningApplyConfiguration>,
+    ) -> Self {
+        self.expression_warnings = Some(items.into_iter().collect());
+        self
+    }
+}

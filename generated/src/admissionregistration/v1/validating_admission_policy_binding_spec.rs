@@ -34,3 +34,55 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     #[serde(rename = "validationActions")]
     pub validation_actions: Vec<String>,
 }
+/// Apply configuration of [`ValidatingAdmissionPolicyBindingSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
+    /// `matchResources`: see [`ValidatingAdmissionPolicyBindingSpec::match_resources`].
+    #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
+    pub match_resources: Option<super::MatchResourcesApplyConfiguration>,
+    /// `paramRef`: see [`ValidatingAdmissionPolicyBindingSpec::param_ref`].
+    #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
+    pub param_ref: Option<super::ParamRefApplyConfiguration>,
+    /// `policyName`: see [`ValidatingAdmissionPolicyBindingSpec::policy_name`].
+    #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
+    pub policy_name: Option<String>,
+    /// `validationActions`: see [`ValidatingAdmissionPolicyBindingSpec::validation_actions`].
+    #[serde(
+        rename = "validationActions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub validation_actions: Option<Vec<String>>,
+}
+impl ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `matchResources`.
+    pub fn with_match_resources(
+        mut self,
+        value: super::MatchResourcesApplyConfiguration,
+    ) -> Self {
+        self.match_resources = Some(value);
+        self
+    }
+    /// Set `paramRef`.
+    pub fn with_param_ref(mut self, value: super::ParamRefApplyConfiguration) -> Self {
+        self.param_ref = Some(value);
+        self
+    }
+    /// Set `policyName`.
+    pub fn with_policy_name(mut self, value: impl Into<String>) -> Self {
+        self.policy_name = Some(value.into());
+        self
+    }
+    /// Append to `validationActions` (a keyed or set list: repeated calls add).
+    pub fn with_validation_actions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.validation_actions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

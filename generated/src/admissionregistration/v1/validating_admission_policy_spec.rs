@@ -56,3 +56,96 @@ pub struct ValidatingAdmissionPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<super::Variable>>,
 }
+/// Apply configuration of [`ValidatingAdmissionPolicySpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValidatingAdmissionPolicySpecApplyConfiguration {
+    /// `auditAnnotations`: see [`ValidatingAdmissionPolicySpec::audit_annotations`].
+    #[serde(
+        rename = "auditAnnotations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub audit_annotations: Option<Vec<super::AuditAnnotationApplyConfiguration>>,
+    /// `failurePolicy`: see [`ValidatingAdmissionPolicySpec::failure_policy`].
+    #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub failure_policy: Option<String>,
+    /// `matchConditions`: see [`ValidatingAdmissionPolicySpec::match_conditions`].
+    #[serde(
+        rename = "matchConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_conditions: Option<Vec<super::MatchConditionApplyConfiguration>>,
+    /// `matchConstraints`: see [`ValidatingAdmissionPolicySpec::match_constraints`].
+    #[serde(
+        rename = "matchConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_constraints: Option<super::MatchResourcesApplyConfiguration>,
+    /// `paramKind`: see [`ValidatingAdmissionPolicySpec::param_kind`].
+    #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
+    pub param_kind: Option<super::ParamKindApplyConfiguration>,
+    /// `validations`: see [`ValidatingAdmissionPolicySpec::validations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validations: Option<Vec<super::ValidationApplyConfiguration>>,
+    /// `variables`: see [`ValidatingAdmissionPolicySpec::variables`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<Vec<super::VariableApplyConfiguration>>,
+}
+impl ValidatingAdmissionPolicySpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `auditAnnotations` (an atomic list: a later call replaces it).
+    pub fn with_audit_annotations(
+        mut self,
+        items: impl IntoIterator<Item = super::AuditAnnotationApplyConfiguration>,
+    ) -> Self {
+        self.audit_annotations = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `failurePolicy`.
+    pub fn with_failure_policy(mut self, value: impl Into<String>) -> Self {
+        self.failure_policy = Some(value.into());
+        self
+    }
+    /// Append to `matchConditions` (a keyed or set list: repeated calls add).
+    pub fn with_match_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
+    ) -> Self {
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `matchConstraints`.
+    pub fn with_match_constraints(
+        mut self,
+        value: super::MatchResourcesApplyConfiguration,
+    ) -> Self {
+        self.match_constraints = Some(value);
+        self
+    }
+    /// Set `paramKind`.
+    pub fn with_param_kind(mut self, value: super::ParamKindApplyConfiguration) -> Self {
+        self.param_kind = Some(value);
+        self
+    }
+    /// Set `validations` (an atomic list: a later call replaces it).
+    pub fn with_validations(
+        mut self,
+        items: impl IntoIterator<Item = super::ValidationApplyConfiguration>,
+    ) -> Self {
+        self.validations = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `variables` (a keyed or set list: repeated calls add).
+    pub fn with_variables(
+        mut self,
+        items: impl IntoIterator<Item = super::VariableApplyConfiguration>,
+    ) -> Self {
+        self.variables.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -17,3 +17,47 @@ pub struct ValidatingAdmissionPolicyStatus {
     #[serde(rename = "typeChecking", default, skip_serializing_if = "Option::is_none")]
     pub type_checking: Option<super::TypeChecking>,
 }
+/// Apply configuration of [`ValidatingAdmissionPolicyStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValidatingAdmissionPolicyStatusApplyConfiguration {
+    /// `conditions`: see [`ValidatingAdmissionPolicyStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `observedGeneration`: see [`ValidatingAdmissionPolicyStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `typeChecking`: see [`ValidatingAdmissionPolicyStatus::type_checking`].
+    #[serde(rename = "typeChecking", default, skip_serializing_if = "Option::is_none")]
+    pub type_checking: Option<super::TypeCheckingApplyConfiguration>,
+}
+impl ValidatingAdmissionPolicyStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `typeChecking`.
+    pub fn with_type_checking(
+        mut self,
+        value: super::TypeCheckingApplyConfiguration,
+    ) -> Self {
+        self.type_checking = Some(value);
+        self
+    }
+}

@@ -87,3 +87,131 @@ pub struct ValidatingWebhook {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
 }
+/// Apply configuration of [`ValidatingWebhook`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValidatingWebhookApplyConfiguration {
+    /// `admissionReviewVersions`: see [`ValidatingWebhook::admission_review_versions`].
+    #[serde(
+        rename = "admissionReviewVersions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub admission_review_versions: Option<Vec<String>>,
+    /// `clientConfig`: see [`ValidatingWebhook::client_config`].
+    #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
+    pub client_config: Option<super::WebhookClientConfigApplyConfiguration>,
+    /// `failurePolicy`: see [`ValidatingWebhook::failure_policy`].
+    #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub failure_policy: Option<String>,
+    /// `matchConditions`: see [`ValidatingWebhook::match_conditions`].
+    #[serde(
+        rename = "matchConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_conditions: Option<Vec<super::MatchConditionApplyConfiguration>>,
+    /// `matchPolicy`: see [`ValidatingWebhook::match_policy`].
+    #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub match_policy: Option<String>,
+    /// `name`: see [`ValidatingWebhook::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `namespaceSelector`: see [`ValidatingWebhook::namespace_selector`].
+    #[serde(
+        rename = "namespaceSelector",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `objectSelector`: see [`ValidatingWebhook::object_selector`].
+    #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
+    pub object_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `rules`: see [`ValidatingWebhook::rules`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<super::RuleWithOperationsApplyConfiguration>>,
+    /// `sideEffects`: see [`ValidatingWebhook::side_effects`].
+    #[serde(rename = "sideEffects", default, skip_serializing_if = "Option::is_none")]
+    pub side_effects: Option<String>,
+    /// `timeoutSeconds`: see [`ValidatingWebhook::timeout_seconds`].
+    #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<i32>,
+}
+impl ValidatingWebhookApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `admissionReviewVersions` (an atomic list: a later call replaces it).
+    pub fn with_admission_review_versions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.admission_review_versions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `clientConfig`.
+    pub fn with_client_config(
+        mut self,
+        value: super::WebhookClientConfigApplyConfiguration,
+    ) -> Self {
+        self.client_config = Some(value);
+        self
+    }
+    /// Set `failurePolicy`.
+    pub fn with_failure_policy(mut self, value: impl Into<String>) -> Self {
+        self.failure_policy = Some(value.into());
+        self
+    }
+    /// Append to `matchConditions` (a keyed or set list: repeated calls add).
+    pub fn with_match_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
+    ) -> Self {
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `matchPolicy`.
+    pub fn with_match_policy(mut self, value: impl Into<String>) -> Self {
+        self.match_policy = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `namespaceSelector`.
+    pub fn with_namespace_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.namespace_selector = Some(value);
+        self
+    }
+    /// Set `objectSelector`.
+    pub fn with_object_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.object_selector = Some(value);
+        self
+    }
+    /// Set `rules` (an atomic list: a later call replaces it).
+    pub fn with_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::RuleWithOperationsApplyConfiguration>,
+    ) -> Self {
+        self.rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `sideEffects`.
+    pub fn with_side_effects(mut self, value: impl Into<String>) -> Self {
+        self.side_effects = Some(value.into());
+        self
+    }
+    /// Set `timeoutSeconds`.
+    pub fn with_timeout_seconds(mut self, value: i32) -> Self {
+        self.timeout_seconds = Some(value);
+        self
+    }
+}

@@ -60,3 +60,21 @@ pub struct JSONPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expression: Option<String>,
 }
+/// Apply configuration of [`JSONPatch`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JSONPatchApplyConfiguration {
+    /// `expression`: see [`JSONPatch::expression`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+}
+impl JSONPatchApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `expression`.
+    pub fn with_expression(mut self, value: impl Into<String>) -> Self {
+        self.expression = Some(value.into());
+        self
+    }
+}

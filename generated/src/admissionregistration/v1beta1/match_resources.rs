@@ -63,3 +63,75 @@ pub struct MatchResources {
     #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
     pub resource_rules: Option<Vec<super::NamedRuleWithOperations>>,
 }
+/// Apply configuration of [`MatchResources`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MatchResourcesApplyConfiguration {
+    /// `excludeResourceRules`: see [`MatchResources::exclude_resource_rules`].
+    #[serde(
+        rename = "excludeResourceRules",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exclude_resource_rules: Option<
+        Vec<super::NamedRuleWithOperationsApplyConfiguration>,
+    >,
+    /// `matchPolicy`: see [`MatchResources::match_policy`].
+    #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub match_policy: Option<String>,
+    /// `namespaceSelector`: see [`MatchResources::namespace_selector`].
+    #[serde(
+        rename = "namespaceSelector",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `objectSelector`: see [`MatchResources::object_selector`].
+    #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
+    pub object_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `resourceRules`: see [`MatchResources::resource_rules`].
+    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
+    pub resource_rules: Option<Vec<super::NamedRuleWithOperationsApplyConfiguration>>,
+}
+impl MatchResourcesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `excludeResourceRules` (an atomic list: a later call replaces it).
+    pub fn with_exclude_resource_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::NamedRuleWithOperationsApplyConfiguration>,
+    ) -> Self {
+        self.exclude_resource_rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `matchPolicy`.
+    pub fn with_match_policy(mut self, value: impl Into<String>) -> Self {
+        self.match_policy = Some(value.into());
+        self
+    }
+    /// Set `namespaceSelector`.
+    pub fn with_namespace_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.namespace_selector = Some(value);
+        self
+    }
+    /// Set `objectSelector`.
+    pub fn with_object_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.object_selector = Some(value);
+        self
+    }
+    /// Set `resourceRules` (an atomic list: a later call replaces it).
+    pub fn with_resource_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::NamedRuleWithOperationsApplyConfiguration>,
+    ) -> Self {
+        self.resource_rules = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -58,3 +58,93 @@ pub struct MutatingAdmissionPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<Vec<super::Variable>>,
 }
+/// Apply configuration of [`MutatingAdmissionPolicySpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MutatingAdmissionPolicySpecApplyConfiguration {
+    /// `failurePolicy`: see [`MutatingAdmissionPolicySpec::failure_policy`].
+    #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub failure_policy: Option<String>,
+    /// `matchConditions`: see [`MutatingAdmissionPolicySpec::match_conditions`].
+    #[serde(
+        rename = "matchConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_conditions: Option<Vec<super::MatchConditionApplyConfiguration>>,
+    /// `matchConstraints`: see [`MutatingAdmissionPolicySpec::match_constraints`].
+    #[serde(
+        rename = "matchConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_constraints: Option<super::MatchResourcesApplyConfiguration>,
+    /// `mutations`: see [`MutatingAdmissionPolicySpec::mutations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mutations: Option<Vec<super::MutationApplyConfiguration>>,
+    /// `paramKind`: see [`MutatingAdmissionPolicySpec::param_kind`].
+    #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
+    pub param_kind: Option<super::ParamKindApplyConfiguration>,
+    /// `reinvocationPolicy`: see [`MutatingAdmissionPolicySpec::reinvocation_policy`].
+    #[serde(
+        rename = "reinvocationPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reinvocation_policy: Option<String>,
+    /// `variables`: see [`MutatingAdmissionPolicySpec::variables`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<Vec<super::VariableApplyConfiguration>>,
+}
+impl MutatingAdmissionPolicySpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `failurePolicy`.
+    pub fn with_failure_policy(mut self, value: impl Into<String>) -> Self {
+        self.failure_policy = Some(value.into());
+        self
+    }
+    /// Append to `matchConditions` (a keyed or set list: repeated calls add).
+    pub fn with_match_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
+    ) -> Self {
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `matchConstraints`.
+    pub fn with_match_constraints(
+        mut self,
+        value: super::MatchResourcesApplyConfiguration,
+    ) -> Self {
+        self.match_constraints = Some(value);
+        self
+    }
+    /// Set `mutations` (an atomic list: a later call replaces it).
+    pub fn with_mutations(
+        mut self,
+        items: impl IntoIterator<Item = super::MutationApplyConfiguration>,
+    ) -> Self {
+        self.mutations = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `paramKind`.
+    pub fn with_param_kind(mut self, value: super::ParamKindApplyConfiguration) -> Self {
+        self.param_kind = Some(value);
+        self
+    }
+    /// Set `reinvocationPolicy`.
+    pub fn with_reinvocation_policy(mut self, value: impl Into<String>) -> Self {
+        self.reinvocation_policy = Some(value.into());
+        self
+    }
+    /// Set `variables` (an atomic list: a later call replaces it).
+    pub fn with_variables(
+        mut self,
+        items: impl IntoIterator<Item = super::VariableApplyConfiguration>,
+    ) -> Self {
+        self.variables = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -17,3 +17,44 @@ pub struct Mutation {
     #[serde(rename = "patchType")]
     pub patch_type: String,
 }
+/// Apply configuration of [`Mutation`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MutationApplyConfiguration {
+    /// `applyConfiguration`: see [`Mutation::apply_configuration`].
+    #[serde(
+        rename = "applyConfiguration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub apply_configuration: Option<super::ApplyConfigurationApplyConfiguration>,
+    /// `jsonPatch`: see [`Mutation::json_patch`].
+    #[serde(rename = "jsonPatch", default, skip_serializing_if = "Option::is_none")]
+    pub json_patch: Option<super::JSONPatchApplyConfiguration>,
+    /// `patchType`: see [`Mutation::patch_type`].
+    #[serde(rename = "patchType", default, skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+}
+impl MutationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `applyConfiguration`.
+    pub fn with_apply_configuration(
+        mut self,
+        value: super::ApplyConfigurationApplyConfiguration,
+    ) -> Self {
+        self.apply_configuration = Some(value);
+        self
+    }
+    /// Set `jsonPatch`.
+    pub fn with_json_patch(mut self, value: super::JSONPatchApplyConfiguration) -> Self {
+        self.json_patch = Some(value);
+        self
+    }
+    /// Set `patchType`.
+    pub fn with_patch_type(mut self, value: impl Into<String>) -> Self {
+        self.patch_type = Some(value.into());
+        self
+    }
+}

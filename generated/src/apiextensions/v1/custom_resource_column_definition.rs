@@ -21,3 +21,61 @@ pub struct CustomResourceColumnDefinition {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`CustomResourceColumnDefinition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceColumnDefinitionApplyConfiguration {
+    /// `description`: see [`CustomResourceColumnDefinition::description`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `format`: see [`CustomResourceColumnDefinition::format`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `jsonPath`: see [`CustomResourceColumnDefinition::json_path`].
+    #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// `name`: see [`CustomResourceColumnDefinition::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `priority`: see [`CustomResourceColumnDefinition::priority`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// `type`: see [`CustomResourceColumnDefinition::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl CustomResourceColumnDefinitionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `description`.
+    pub fn with_description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Set `format`.
+    pub fn with_format(mut self, value: impl Into<String>) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+    /// Set `jsonPath`.
+    pub fn with_json_path(mut self, value: impl Into<String>) -> Self {
+        self.json_path = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `priority`.
+    pub fn with_priority(mut self, value: i32) -> Self {
+        self.priority = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

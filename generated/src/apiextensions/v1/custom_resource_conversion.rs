@@ -10,3 +10,32 @@ pub struct CustomResourceConversion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook: Option<super::WebhookConversion>,
 }
+/// Apply configuration of [`CustomResourceConversion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceConversionApplyConfiguration {
+    /// `strategy`: see [`CustomResourceConversion::strategy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// `webhook`: see [`CustomResourceConversion::webhook`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<super::WebhookConversionApplyConfiguration>,
+}
+impl CustomResourceConversionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `strategy`.
+    pub fn with_strategy(mut self, value: impl Into<String>) -> Self {
+        self.strategy = Some(value.into());
+        self
+    }
+    /// Set `webhook`.
+    pub fn with_webhook(
+        mut self,
+        value: super::WebhookConversionApplyConfiguration,
+    ) -> Self {
+        self.webhook = Some(value);
+        self
+    }
+}

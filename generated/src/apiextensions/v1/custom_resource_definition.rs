@@ -58,3 +58,126 @@ impl kubegen_runtime::verbs::Delete for CustomResourceDefinition {}
 impl kubegen_runtime::verbs::DeleteCollection for CustomResourceDefinition {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CustomResourceDefinition {}
 impl kubegen_runtime::verbs::Status for CustomResourceDefinition {}
+/// Apply configuration of [`CustomResourceDefinition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceDefinitionApplyConfiguration {
+    /// `apiVersion`: see [`CustomResourceDefinition::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `kind`: see [`CustomResourceDefinition::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`CustomResourceDefinition::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `spec`: see [`CustomResourceDefinition::spec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<super::CustomResourceDefinitionSpecApplyConfiguration>,
+    /// `status`: see [`CustomResourceDefinition::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::CustomResourceDefinitionStatusApplyConfiguration>,
+}
+impl CustomResourceDefinitionApplyConfiguration {
+    /// A `CustomResourceDefinition` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("apiextensions.k8s.io/v1".to_owned()),
+            kind: Some("CustomResourceDefinition".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `spec`.
+    pub fn with_spec(
+        mut self,
+        value: super::CustomResourceDefinitionSpecApplyConfiguration,
+    ) -> Self {
+        self.spec = Some(value);
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(
+        mut self,
+        value: super::CustomResourceDefinitionStatusApplyConfiguration,
+    ) -> Self {
+        self.status = Some(value);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `CustomResourceDefinition` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCustomResourceDefinition`).
+pub fn extract_custom_resource_definition(
+    object: &CustomResourceDefinition,
+    field_manager: &str,
+) -> kubegen_runtime::Result<CustomResourceDefinitionApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}
+/// Like [`extract_custom_resource_definition`], for the fields owned through the status subresource.
+pub fn extract_custom_resource_definition_status(
+    object: &CustomResourceDefinition,
+    field_manager: &str,
+) -> kubegen_runtime::Result<CustomResourceDefinitionApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "status")
+}

@@ -20,3 +20,61 @@ pub struct CustomResourceDefinitionNames {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub singular: Option<String>,
 }
+/// Apply configuration of [`CustomResourceDefinitionNames`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceDefinitionNamesApplyConfiguration {
+    /// `categories`: see [`CustomResourceDefinitionNames::categories`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+    /// `kind`: see [`CustomResourceDefinitionNames::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `listKind`: see [`CustomResourceDefinitionNames::list_kind`].
+    #[serde(rename = "listKind", default, skip_serializing_if = "Option::is_none")]
+    pub list_kind: Option<String>,
+    /// `plural`: see [`CustomResourceDefinitionNames::plural`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plural: Option<String>,
+    /// `shortNames`: see [`CustomResourceDefinitionNames::short_names`].
+    #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
+    pub short_names: Option<Vec<String>>,
+    /// `singular`: see [`CustomResourceDefinitionNames::singular`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub singular: Option<String>,
+}
+impl CustomResourceDefinitionNamesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `categories` (an atomic list: a later call replaces it).
+    pub fn with_categories(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.categories = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `listKind`.
+    pub fn with_list_kind(mut self, value: impl Into<String>) -> Self {
+        self.list_kind = Some(value.into());
+        self
+    }
+    /// Set `plural`.
+    pub fn with_plural(mut self, value: impl Into<String>) -> Self {
+        self.plural = Some(value.into());
+        self
+    }
+    /// Set `shortNames` (an atomic list: a later call replaces it).
+    pub fn with_short_names(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.short_names = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `singular`.
+    pub fn with_singular(mut self, value: impl Into<String>) -> Self {
+        self.singular = Some(value.into());
+        self
+    }
+}

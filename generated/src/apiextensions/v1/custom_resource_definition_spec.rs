@@ -22,3 +22,76 @@ pub struct CustomResourceDefinitionSpec {
     /// versions is the list of all API versions of the defined custom resource. Version names are used to compute the order in which served versions are listed in API discovery. If the version string is "kube-like", it will sort above non "kube-like" version strings, which are ordered lexicographically. "Kube-like" versions start with a "v", then are followed by a number (the major version), then optionally the string "alpha" or "beta" and another number (the minor version). These are sorted first by GA > beta > alpha (where GA is a version with no suffix such as beta or alpha), and then by comparing major version, then minor version. An example sorted list of versions: v10, v2, v1, v11beta2, v10beta3, v3beta1, v12alpha1, v11alpha2, foo1, foo10.
     pub versions: Vec<super::CustomResourceDefinitionVersion>,
 }
+/// Apply configuration of [`CustomResourceDefinitionSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceDefinitionSpecApplyConfiguration {
+    /// `conversion`: see [`CustomResourceDefinitionSpec::conversion`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<super::CustomResourceConversionApplyConfiguration>,
+    /// `group`: see [`CustomResourceDefinitionSpec::group`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `names`: see [`CustomResourceDefinitionSpec::names`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<super::CustomResourceDefinitionNamesApplyConfiguration>,
+    /// `preserveUnknownFields`: see [`CustomResourceDefinitionSpec::preserve_unknown_fields`].
+    #[serde(
+        rename = "preserveUnknownFields",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preserve_unknown_fields: Option<bool>,
+    /// `scope`: see [`CustomResourceDefinitionSpec::scope`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// `versions`: see [`CustomResourceDefinitionSpec::versions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<super::CustomResourceDefinitionVersionApplyConfiguration>>,
+}
+impl CustomResourceDefinitionSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `conversion`.
+    pub fn with_conversion(
+        mut self,
+        value: super::CustomResourceConversionApplyConfiguration,
+    ) -> Self {
+        self.conversion = Some(value);
+        self
+    }
+    /// Set `group`.
+    pub fn with_group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Set `names`.
+    pub fn with_names(
+        mut self,
+        value: super::CustomResourceDefinitionNamesApplyConfiguration,
+    ) -> Self {
+        self.names = Some(value);
+        self
+    }
+    /// Set `preserveUnknownFields`.
+    pub fn with_preserve_unknown_fields(mut self, value: bool) -> Self {
+        self.preserve_unknown_fields = Some(value);
+        self
+    }
+    /// Set `scope`.
+    pub fn with_scope(mut self, value: impl Into<String>) -> Self {
+        self.scope = Some(value.into());
+        self
+    }
+    /// Set `versions` (an atomic list: a later call replaces it).
+    pub fn with_versions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::CustomResourceDefinitionVersionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.versions = Some(items.into_iter().collect());
+        self
+    }
+}

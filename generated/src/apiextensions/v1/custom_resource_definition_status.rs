@@ -20,3 +20,62 @@ pub struct CustomResourceDefinitionStatus {
     #[serde(rename = "storedVersions", default, skip_serializing_if = "Option::is_none")]
     pub stored_versions: Option<Vec<String>>,
 }
+/// Apply configuration of [`CustomResourceDefinitionStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceDefinitionStatusApplyConfiguration {
+    /// `acceptedNames`: see [`CustomResourceDefinitionStatus::accepted_names`].
+    #[serde(rename = "acceptedNames", default, skip_serializing_if = "Option::is_none")]
+    pub accepted_names: Option<super::CustomResourceDefinitionNamesApplyConfiguration>,
+    /// `conditions`: see [`CustomResourceDefinitionStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<
+        Vec<super::CustomResourceDefinitionConditionApplyConfiguration>,
+    >,
+    /// `observedGeneration`: see [`CustomResourceDefinitionStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `storedVersions`: see [`CustomResourceDefinitionStatus::stored_versions`].
+    #[serde(rename = "storedVersions", default, skip_serializing_if = "Option::is_none")]
+    pub stored_versions: Option<Vec<String>>,
+}
+impl CustomResourceDefinitionStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `acceptedNames`.
+    pub fn with_accepted_names(
+        mut self,
+        value: super::CustomResourceDefinitionNamesApplyConfiguration,
+    ) -> Self {
+        self.accepted_names = Some(value);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::CustomResourceDefinitionConditionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `storedVersions` (an atomic list: a later call replaces it).
+    pub fn with_stored_versions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.stored_versions = Some(items.into_iter().collect());
+        self
+    }
+}

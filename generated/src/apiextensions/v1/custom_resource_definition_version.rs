@@ -40,3 +40,113 @@ pub struct CustomResourceDefinitionVersion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subresources: Option<super::CustomResourceSubresources>,
 }
+/// Apply configuration of [`CustomResourceDefinitionVersion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceDefinitionVersionApplyConfiguration {
+    /// `additionalPrinterColumns`: see [`CustomResourceDefinitionVersion::additional_printer_columns`].
+    #[serde(
+        rename = "additionalPrinterColumns",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_printer_columns: Option<
+        Vec<super::CustomResourceColumnDefinitionApplyConfiguration>,
+    >,
+    /// `deprecated`: see [`CustomResourceDefinitionVersion::deprecated`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<bool>,
+    /// `deprecationWarning`: see [`CustomResourceDefinitionVersion::deprecation_warning`].
+    #[serde(
+        rename = "deprecationWarning",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deprecation_warning: Option<String>,
+    /// `name`: see [`CustomResourceDefinitionVersion::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `schema`: see [`CustomResourceDefinitionVersion::schema`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<super::CustomResourceValidationApplyConfiguration>,
+    /// `selectableFields`: see [`CustomResourceDefinitionVersion::selectable_fields`].
+    #[serde(
+        rename = "selectableFields",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub selectable_fields: Option<Vec<super::SelectableFieldApplyConfiguration>>,
+    /// `served`: see [`CustomResourceDefinitionVersion::served`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served: Option<bool>,
+    /// `storage`: see [`CustomResourceDefinitionVersion::storage`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<bool>,
+    /// `subresources`: see [`CustomResourceDefinitionVersion::subresources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subresources: Option<super::CustomResourceSubresourcesApplyConfiguration>,
+}
+impl CustomResourceDefinitionVersionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `additionalPrinterColumns` (an atomic list: a later call replaces it).
+    pub fn with_additional_printer_columns(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::CustomResourceColumnDefinitionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.additional_printer_columns = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `deprecated`.
+    pub fn with_deprecated(mut self, value: bool) -> Self {
+        self.deprecated = Some(value);
+        self
+    }
+    /// Set `deprecationWarning`.
+    pub fn with_deprecation_warning(mut self, value: impl Into<String>) -> Self {
+        self.deprecation_warning = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `schema`.
+    pub fn with_schema(
+        mut self,
+        value: super::CustomResourceValidationApplyConfiguration,
+    ) -> Self {
+        self.schema = Some(value);
+        self
+    }
+    /// Set `selectableFields` (an atomic list: a later call replaces it).
+    pub fn with_selectable_fields(
+        mut self,
+        items: impl IntoIterator<Item = super::SelectableFieldApplyConfiguration>,
+    ) -> Self {
+        self.selectable_fields = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `served`.
+    pub fn with_served(mut self, value: bool) -> Self {
+        self.served = Some(value);
+        self
+    }
+    /// Set `storage`.
+    pub fn with_storage(mut self, value: bool) -> Self {
+        self.storage = Some(value);
+        self
+    }
+    /// Set `subresources`.
+    pub fn with_subresources(
+        mut self,
+        value: super::CustomResourceSubresourcesApplyConfiguration,
+    ) -> Self {
+        self.subresources = Some(value);
+        self
+    }
+}

@@ -17,3 +17,49 @@ pub struct CustomResourceSubresourceScale {
     #[serde(rename = "statusReplicasPath")]
     pub status_replicas_path: String,
 }
+/// Apply configuration of [`CustomResourceSubresourceScale`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceSubresourceScaleApplyConfiguration {
+    /// `labelSelectorPath`: see [`CustomResourceSubresourceScale::label_selector_path`].
+    #[serde(
+        rename = "labelSelectorPath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub label_selector_path: Option<String>,
+    /// `specReplicasPath`: see [`CustomResourceSubresourceScale::spec_replicas_path`].
+    #[serde(
+        rename = "specReplicasPath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub spec_replicas_path: Option<String>,
+    /// `statusReplicasPath`: see [`CustomResourceSubresourceScale::status_replicas_path`].
+    #[serde(
+        rename = "statusReplicasPath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status_replicas_path: Option<String>,
+}
+impl CustomResourceSubresourceScaleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `labelSelectorPath`.
+    pub fn with_label_selector_path(mut self, value: impl Into<String>) -> Self {
+        self.label_selector_path = Some(value.into());
+        self
+    }
+    /// Set `specReplicasPath`.
+    pub fn with_spec_replicas_path(mut self, value: impl Into<String>) -> Self {
+        self.spec_replicas_path = Some(value.into());
+        self
+    }
+    /// Set `statusReplicasPath`.
+    pub fn with_status_replicas_path(mut self, value: impl Into<String>) -> Self {
+        self.status_replicas_path = Some(value.into());
+        self
+    }
+}

@@ -10,3 +10,32 @@ pub struct CustomResourceSubresources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CustomResourceSubresourceStatus>,
 }
+/// Apply configuration of [`CustomResourceSubresources`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceSubresourcesApplyConfiguration {
+    /// `scale`: see [`CustomResourceSubresources::scale`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<super::CustomResourceSubresourceScaleApplyConfiguration>,
+    /// `status`: see [`CustomResourceSubresources::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::CustomResourceSubresourceStatus>,
+}
+impl CustomResourceSubresourcesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `scale`.
+    pub fn with_scale(
+        mut self,
+        value: super::CustomResourceSubresourceScaleApplyConfiguration,
+    ) -> Self {
+        self.scale = Some(value);
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: super::CustomResourceSubresourceStatus) -> Self {
+        self.status = Some(value);
+        self
+    }
+}

@@ -11,3 +11,28 @@ pub struct CustomResourceValidation {
     )]
     pub open_apiv3_schema: Option<super::JSONSchemaProps>,
 }
+/// Apply configuration of [`CustomResourceValidation`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomResourceValidationApplyConfiguration {
+    /// `openAPIV3Schema`: see [`CustomResourceValidation::open_apiv3_schema`].
+    #[serde(
+        rename = "openAPIV3Schema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub open_apiv3_schema: Option<super::JSONSchemaPropsApplyConfiguration>,
+}
+impl CustomResourceValidationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `openAPIV3Schema`.
+    pub fn with_open_apiv3_schema(
+        mut self,
+        value: super::JSONSchemaPropsApplyConfiguration,
+    ) -> Self {
+        self.open_apiv3_schema = Some(value);
+        self
+    }
+}

@@ -188,3 +188,454 @@ pub struct JSONSchemaProps {
     )]
     pub x_kubernetes_validations: Option<Vec<super::ValidationRule>>,
 }
+/// Apply configuration of [`JSONSchemaProps`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JSONSchemaPropsApplyConfiguration {
+    /// `$ref`: see [`JSONSchemaProps::ref_`].
+    #[serde(rename = "$ref", default, skip_serializing_if = "Option::is_none")]
+    pub ref_: Option<String>,
+    /// `$schema`: see [`JSONSchemaProps::schema`].
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `additionalItems`: see [`JSONSchemaProps::additional_items`].
+    #[serde(
+        rename = "additionalItems",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_items: Option<super::JSONSchemaPropsOrBool>,
+    /// `additionalProperties`: see [`JSONSchemaProps::additional_properties`].
+    #[serde(
+        rename = "additionalProperties",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_properties: Option<super::JSONSchemaPropsOrBool>,
+    /// `allOf`: see [`JSONSchemaProps::all_of`].
+    #[serde(rename = "allOf", default, skip_serializing_if = "Option::is_none")]
+    pub all_of: Option<Vec<super::JSONSchemaPropsApplyConfiguration>>,
+    /// `anyOf`: see [`JSONSchemaProps::any_of`].
+    #[serde(rename = "anyOf", default, skip_serializing_if = "Option::is_none")]
+    pub any_of: Option<Vec<super::JSONSchemaPropsApplyConfiguration>>,
+    /// `default`: see [`JSONSchemaProps::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<super::JSON>,
+    /// `definitions`: see [`JSONSchemaProps::definitions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definitions: Option<
+        std::collections::BTreeMap<String, super::JSONSchemaPropsApplyConfiguration>,
+    >,
+    /// `dependencies`: see [`JSONSchemaProps::dependencies`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<
+        std::collections::BTreeMap<String, super::JSONSchemaPropsOrStringArray>,
+    >,
+    /// `description`: see [`JSONSchemaProps::description`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `enum`: see [`JSONSchemaProps::enum_`].
+    #[serde(rename = "enum", default, skip_serializing_if = "Option::is_none")]
+    pub enum_: Option<Vec<super::JSON>>,
+    /// `example`: see [`JSONSchemaProps::example`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<super::JSON>,
+    /// `exclusiveMaximum`: see [`JSONSchemaProps::exclusive_maximum`].
+    #[serde(
+        rename = "exclusiveMaximum",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exclusive_maximum: Option<bool>,
+    /// `exclusiveMinimum`: see [`JSONSchemaProps::exclusive_minimum`].
+    #[serde(
+        rename = "exclusiveMinimum",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub exclusive_minimum: Option<bool>,
+    /// `externalDocs`: see [`JSONSchemaProps::external_docs`].
+    #[serde(rename = "externalDocs", default, skip_serializing_if = "Option::is_none")]
+    pub external_docs: Option<super::ExternalDocumentationApplyConfiguration>,
+    /// `format`: see [`JSONSchemaProps::format`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// `id`: see [`JSONSchemaProps::id`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `items`: see [`JSONSchemaProps::items`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<super::JSONSchemaPropsOrArray>,
+    /// `maxItems`: see [`JSONSchemaProps::max_items`].
+    #[serde(rename = "maxItems", default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<i64>,
+    /// `maxLength`: see [`JSONSchemaProps::max_length`].
+    #[serde(rename = "maxLength", default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<i64>,
+    /// `maxProperties`: see [`JSONSchemaProps::max_properties`].
+    #[serde(rename = "maxProperties", default, skip_serializing_if = "Option::is_none")]
+    pub max_properties: Option<i64>,
+    /// `maximum`: see [`JSONSchemaProps::maximum`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maximum: Option<f64>,
+    /// `minItems`: see [`JSONSchemaProps::min_items`].
+    #[serde(rename = "minItems", default, skip_serializing_if = "Option::is_none")]
+    pub min_items: Option<i64>,
+    /// `minLength`: see [`JSONSchemaProps::min_length`].
+    #[serde(rename = "minLength", default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<i64>,
+    /// `minProperties`: see [`JSONSchemaProps::min_properties`].
+    #[serde(rename = "minProperties", default, skip_serializing_if = "Option::is_none")]
+    pub min_properties: Option<i64>,
+    /// `minimum`: see [`JSONSchemaProps::minimum`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<f64>,
+    /// `multipleOf`: see [`JSONSchemaProps::multiple_of`].
+    #[serde(rename = "multipleOf", default, skip_serializing_if = "Option::is_none")]
+    pub multiple_of: Option<f64>,
+    /// `not`: see [`JSONSchemaProps::not`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<super::JSONSchemaPropsApplyConfiguration>>,
+    /// `nullable`: see [`JSONSchemaProps::nullable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nullable: Option<bool>,
+    /// `oneOf`: see [`JSONSchemaProps::one_of`].
+    #[serde(rename = "oneOf", default, skip_serializing_if = "Option::is_none")]
+    pub one_of: Option<Vec<super::JSONSchemaPropsApplyConfiguration>>,
+    /// `pattern`: see [`JSONSchemaProps::pattern`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// `patternProperties`: see [`JSONSchemaProps::pattern_properties`].
+    #[serde(
+        rename = "patternProperties",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pattern_properties: Option<
+        std::collections::BTreeMap<String, super::JSONSchemaPropsApplyConfiguration>,
+    >,
+    /// `properties`: see [`JSONSchemaProps::properties`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<
+        std::collections::BTreeMap<String, super::JSONSchemaPropsApplyConfiguration>,
+    >,
+    /// `required`: see [`JSONSchemaProps::required`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<Vec<String>>,
+    /// `title`: see [`JSONSchemaProps::title`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `type`: see [`JSONSchemaProps::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// `uniqueItems`: see [`JSONSchemaProps::unique_items`].
+    #[serde(rename = "uniqueItems", default, skip_serializing_if = "Option::is_none")]
+    pub unique_items: Option<bool>,
+    /// `x-kubernetes-embedded-resource`: see [`JSONSchemaProps::x_kubernetes_embedded_resource`].
+    #[serde(
+        rename = "x-kubernetes-embedded-resource",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_embedded_resource: Option<bool>,
+    /// `x-kubernetes-int-or-string`: see [`JSONSchemaProps::x_kubernetes_int_or_string`].
+    #[serde(
+        rename = "x-kubernetes-int-or-string",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_int_or_string: Option<bool>,
+    /// `x-kubernetes-list-map-keys`: see [`JSONSchemaProps::x_kubernetes_list_map_keys`].
+    #[serde(
+        rename = "x-kubernetes-list-map-keys",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_list_map_keys: Option<Vec<String>>,
+    /// `x-kubernetes-list-type`: see [`JSONSchemaProps::x_kubernetes_list_type`].
+    #[serde(
+        rename = "x-kubernetes-list-type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_list_type: Option<String>,
+    /// `x-kubernetes-map-type`: see [`JSONSchemaProps::x_kubernetes_map_type`].
+    #[serde(
+        rename = "x-kubernetes-map-type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_map_type: Option<String>,
+    /// `x-kubernetes-preserve-unknown-fields`: see [`JSONSchemaProps::x_kubernetes_preserve_unknown_fields`].
+    #[serde(
+        rename = "x-kubernetes-preserve-unknown-fields",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_preserve_unknown_fields: Option<bool>,
+    /// `x-kubernetes-validations`: see [`JSONSchemaProps::x_kubernetes_validations`].
+    #[serde(
+        rename = "x-kubernetes-validations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub x_kubernetes_validations: Option<Vec<super::ValidationRuleApplyConfiguration>>,
+}
+impl JSONSchemaPropsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `$ref`.
+    pub fn with_ref(mut self, value: impl Into<String>) -> Self {
+        self.ref_ = Some(value.into());
+        self
+    }
+    /// Set `$schema`.
+    pub fn with_schema(mut self, value: impl Into<String>) -> Self {
+        self.schema = Some(value.into());
+        self
+    }
+    /// Set `additionalItems`.
+    pub fn with_additional_items(mut self, value: super::JSONSchemaPropsOrBool) -> Self {
+        self.additional_items = Some(value);
+        self
+    }
+    /// Set `additionalProperties`.
+    pub fn with_additional_properties(
+        mut self,
+        value: super::JSONSchemaPropsOrBool,
+    ) -> Self {
+        self.additional_properties = Some(value);
+        self
+    }
+    /// Set `allOf` (an atomic list: a later call replaces it).
+    pub fn with_all_of(
+        mut self,
+        items: impl IntoIterator<Item = super::JSONSchemaPropsApplyConfiguration>,
+    ) -> Self {
+        self.all_of = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `anyOf` (an atomic list: a later call replaces it).
+    pub fn with_any_of(
+        mut self,
+        items: impl IntoIterator<Item = super::JSONSchemaPropsApplyConfiguration>,
+    ) -> Self {
+        self.any_of = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `default`.
+    pub fn with_default(mut self, value: super::JSON) -> Self {
+        self.default = Some(value);
+        self
+    }
+    /// Add entries to `definitions`, overwriting earlier values of the same keys.
+    pub fn with_definitions<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.definitions, entries);
+        self
+    }
+    /// Add entries to `dependencies`, overwriting earlier values of the same keys.
+    pub fn with_dependencies<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsOrStringArray)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.dependencies, entries);
+        self
+    }
+    /// Set `description`.
+    pub fn with_description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Set `enum` (an atomic list: a later call replaces it).
+    pub fn with_enum(mut self, items: impl IntoIterator<Item = super::JSON>) -> Self {
+        self.enum_ = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `example`.
+    pub fn with_example(mut self, value: super::JSON) -> Self {
+        self.example = Some(value);
+        self
+    }
+    /// Set `exclusiveMaximum`.
+    pub fn with_exclusive_maximum(mut self, value: bool) -> Self {
+        self.exclusive_maximum = Some(value);
+        self
+    }
+    /// Set `exclusiveMinimum`.
+    pub fn with_exclusive_minimum(mut self, value: bool) -> Self {
+        self.exclusive_minimum = Some(value);
+        self
+    }
+    /// Set `externalDocs`.
+    pub fn with_external_docs(
+        mut self,
+        value: super::ExternalDocumentationApplyConfiguration,
+    ) -> Self {
+        self.external_docs = Some(value);
+        self
+    }
+    /// Set `format`.
+    pub fn with_format(mut self, value: impl Into<String>) -> Self {
+        self.format = Some(value.into());
+        self
+    }
+    /// Set `id`.
+    pub fn with_id(mut self, value: impl Into<String>) -> Self {
+        self.id = Some(value.into());
+        self
+    }
+    /// Set `items`.
+    pub fn with_items(mut self, value: super::JSONSchemaPropsOrArray) -> Self {
+        self.items = Some(value);
+        self
+    }
+    /// Set `maxItems`.
+    pub fn with_max_items(mut self, value: i64) -> Self {
+        self.max_items = Some(value);
+        self
+    }
+    /// Set `maxLength`.
+    pub fn with_max_length(mut self, value: i64) -> Self {
+        self.max_length = Some(value);
+        self
+    }
+    /// Set `maxProperties`.
+    pub fn with_max_properties(mut self, value: i64) -> Self {
+        self.max_properties = Some(value);
+        self
+    }
+    /// Set `maximum`.
+    pub fn with_maximum(mut self, value: f64) -> Self {
+        self.maximum = Some(value);
+        self
+    }
+    /// Set `minItems`.
+    pub fn with_min_items(mut self, value: i64) -> Self {
+        self.min_items = Some(value);
+        self
+    }
+    /// Set `minLength`.
+    pub fn with_min_length(mut self, value: i64) -> Self {
+        self.min_length = Some(value);
+        self
+    }
+    /// Set `minProperties`.
+    pub fn with_min_properties(mut self, value: i64) -> Self {
+        self.min_properties = Some(value);
+        self
+    }
+    /// Set `minimum`.
+    pub fn with_minimum(mut self, value: f64) -> Self {
+        self.minimum = Some(value);
+        self
+    }
+    /// Set `multipleOf`.
+    pub fn with_multiple_of(mut self, value: f64) -> Self {
+        self.multiple_of = Some(value);
+        self
+    }
+    /// Set `not`.
+    pub fn with_not(mut self, value: super::JSONSchemaPropsApplyConfiguration) -> Self {
+        self.not = Some(Box::new(value));
+        self
+    }
+    /// Set `nullable`.
+    pub fn with_nullable(mut self, value: bool) -> Self {
+        self.nullable = Some(value);
+        self
+    }
+    /// Set `oneOf` (an atomic list: a later call replaces it).
+    pub fn with_one_of(
+        mut self,
+        items: impl IntoIterator<Item = super::JSONSchemaPropsApplyConfiguration>,
+    ) -> Self {
+        self.one_of = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `pattern`.
+    pub fn with_pattern(mut self, value: impl Into<String>) -> Self {
+        self.pattern = Some(value.into());
+        self
+    }
+    /// Add entries to `patternProperties`, overwriting earlier values of the same keys.
+    pub fn with_pattern_properties<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.pattern_properties, entries);
+        self
+    }
+    /// Add entries to `properties`, overwriting earlier values of the same keys.
+    pub fn with_properties<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.properties, entries);
+        self
+    }
+    /// Set `required` (an atomic list: a later call replaces it).
+    pub fn with_required(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.required = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `title`.
+    pub fn with_title(mut self, value: impl Into<String>) -> Self {
+        self.title = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Set `uniqueItems`.
+    pub fn with_unique_items(mut self, value: bool) -> Self {
+        self.unique_items = Some(value);
+        self
+    }
+    /// Set `x-kubernetes-embedded-resource`.
+    pub fn with_x_kubernetes_embedded_resource(mut self, value: bool) -> Self {
+        self.x_kubernetes_embedded_resource = Some(value);
+        self
+    }
+    /// Set `x-kubernetes-int-or-string`.
+    pub fn with_x_kubernetes_int_or_string(mut self, value: bool) -> Self {
+        self.x_kubernetes_int_or_string = Some(value);
+        self
+    }
+    /// Set `x-kubernetes-list-map-keys` (an atomic list: a later call replaces it).
+    pub fn with_x_kubernetes_list_map_keys(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.x_kubernetes_list_map_keys = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `x-kubernetes-list-type`.
+    pub fn with_x_kubernetes_list_type(mut self, value: impl Into<String>) -> Self {
+        self.x_kubernetes_list_type = Some(value.into());
+        self
+    }
+    /// Set `x-kubernetes-map-type`.
+    pub fn with_x_kubernetes_map_type(mut self, value: impl Into<String>) -> Self {
+        self.x_kubernetes_map_type = Some(value.into());
+        self
+    }
+    /// Set `x-kubernetes-preserve-unknown-fields`.
+    pub fn with_x_kubernetes_preserve_unknown_fields(mut self, value: bool) -> Self {
+        self.x_kubernetes_preserve_unknown_fields = Some(value);
+        self
+    }
+    /// Append to `x-kubernetes-validations` (a keyed or set list: repeated calls add).
+    pub fn with_x_kubernetes_validations(
+        mut self,
+        items: impl IntoIterator<Item = super::ValidationRuleApplyConfiguration>,
+    ) -> Self {
+        self.x_kubernetes_validations.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct SelectableField {
     #[serde(rename = "jsonPath")]
     pub json_path: String,
 }
+/// Apply configuration of [`SelectableField`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SelectableFieldApplyConfiguration {
+    /// `jsonPath`: see [`SelectableField::json_path`].
+    #[serde(rename = "jsonPath", default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+}
+impl SelectableFieldApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `jsonPath`.
+    pub fn with_json_path(mut self, value: impl Into<String>) -> Self {
+        self.json_path = Some(value.into());
+        self
+    }
+}

@@ -67,3 +67,69 @@ pub struct ValidationRule {
     /// Transition rules by default are applied only on UPDATE requests and are skipped if an old value could not be found. You can opt a transition rule into unconditional evaluation by setting `optionalOldSelf` to true.
     pub rule: String,
 }
+/// Apply configuration of [`ValidationRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ValidationRuleApplyConfiguration {
+    /// `fieldPath`: see [`ValidationRule::field_path`].
+    #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
+    pub field_path: Option<String>,
+    /// `message`: see [`ValidationRule::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `messageExpression`: see [`ValidationRule::message_expression`].
+    #[serde(
+        rename = "messageExpression",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub message_expression: Option<String>,
+    /// `optionalOldSelf`: see [`ValidationRule::optional_old_self`].
+    #[serde(
+        rename = "optionalOldSelf",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub optional_old_self: Option<bool>,
+    /// `reason`: see [`ValidationRule::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `rule`: see [`ValidationRule::rule`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+impl ValidationRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fieldPath`.
+    pub fn with_field_path(mut self, value: impl Into<String>) -> Self {
+        self.field_path = Some(value.into());
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `messageExpression`.
+    pub fn with_message_expression(mut self, value: impl Into<String>) -> Self {
+        self.message_expression = Some(value.into());
+        self
+    }
+    /// Set `optionalOldSelf`.
+    pub fn with_optional_old_self(mut self, value: bool) -> Self {
+        self.optional_old_self = Some(value);
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `rule`.
+    pub fn with_rule(mut self, value: impl Into<String>) -> Self {
+        self.rule = Some(value.into());
+        self
+    }
+}

@@ -25,3 +25,40 @@ pub struct WebhookClientConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+/// Apply configuration of [`WebhookClientConfig`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookClientConfigApplyConfiguration {
+    /// `caBundle`: see [`WebhookClientConfig::ca_bundle`].
+    #[serde(rename = "caBundle", default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
+    /// `service`: see [`WebhookClientConfig::service`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<super::ServiceReferenceApplyConfiguration>,
+    /// `url`: see [`WebhookClientConfig::url`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+impl WebhookClientConfigApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `caBundle`.
+    pub fn with_ca_bundle(mut self, value: impl Into<String>) -> Self {
+        self.ca_bundle = Some(value.into());
+        self
+    }
+    /// Set `service`.
+    pub fn with_service(
+        mut self,
+        value: super::ServiceReferenceApplyConfiguration,
+    ) -> Self {
+        self.service = Some(value);
+        self
+    }
+    /// Set `url`.
+    pub fn with_url(mut self, value: impl Into<String>) -> Self {
+        self.url = Some(value.into());
+        self
+    }
+}

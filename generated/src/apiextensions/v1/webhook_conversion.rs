@@ -10,3 +10,39 @@ pub struct WebhookConversion {
     #[serde(rename = "conversionReviewVersions")]
     pub conversion_review_versions: Vec<String>,
 }
+/// Apply configuration of [`WebhookConversion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WebhookConversionApplyConfiguration {
+    /// `clientConfig`: see [`WebhookConversion::client_config`].
+    #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
+    pub client_config: Option<super::WebhookClientConfigApplyConfiguration>,
+    /// `conversionReviewVersions`: see [`WebhookConversion::conversion_review_versions`].
+    #[serde(
+        rename = "conversionReviewVersions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub conversion_review_versions: Option<Vec<String>>,
+}
+impl WebhookConversionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `clientConfig`.
+    pub fn with_client_config(
+        mut self,
+        value: super::WebhookClientConfigApplyConfiguration,
+    ) -> Self {
+        self.client_config = Some(value);
+        self
+    }
+    /// Set `conversionReviewVersions` (an atomic list: a later call replaces it).
+    pub fn with_conversion_review_versions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.conversion_review_versions = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -29,3 +29,84 @@ pub struct APIServiceSpec {
     #[serde(rename = "versionPriority")]
     pub version_priority: i32,
 }
+/// Apply configuration of [`APIServiceSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct APIServiceSpecApplyConfiguration {
+    /// `caBundle`: see [`APIServiceSpec::ca_bundle`].
+    #[serde(rename = "caBundle", default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
+    /// `group`: see [`APIServiceSpec::group`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `groupPriorityMinimum`: see [`APIServiceSpec::group_priority_minimum`].
+    #[serde(
+        rename = "groupPriorityMinimum",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub group_priority_minimum: Option<i32>,
+    /// `insecureSkipTLSVerify`: see [`APIServiceSpec::insecure_skip_tls_verify`].
+    #[serde(
+        rename = "insecureSkipTLSVerify",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub insecure_skip_tls_verify: Option<bool>,
+    /// `service`: see [`APIServiceSpec::service`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<super::ServiceReferenceApplyConfiguration>,
+    /// `version`: see [`APIServiceSpec::version`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `versionPriority`: see [`APIServiceSpec::version_priority`].
+    #[serde(
+        rename = "versionPriority",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub version_priority: Option<i32>,
+}
+impl APIServiceSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `caBundle`.
+    pub fn with_ca_bundle(mut self, value: impl Into<String>) -> Self {
+        self.ca_bundle = Some(value.into());
+        self
+    }
+    /// Set `group`.
+    pub fn with_group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Set `groupPriorityMinimum`.
+    pub fn with_group_priority_minimum(mut self, value: i32) -> Self {
+        self.group_priority_minimum = Some(value);
+        self
+    }
+    /// Set `insecureSkipTLSVerify`.
+    pub fn with_insecure_skip_tls_verify(mut self, value: bool) -> Self {
+        self.insecure_skip_tls_verify = Some(value);
+        self
+    }
+    /// Set `service`.
+    pub fn with_service(
+        mut self,
+        value: super::ServiceReferenceApplyConfiguration,
+    ) -> Self {
+        self.service = Some(value);
+        self
+    }
+    /// Set `version`.
+    pub fn with_version(mut self, value: impl Into<String>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Set `versionPriority`.
+    pub fn with_version_priority(mut self, value: i32) -> Self {
+        self.version_priority = Some(value);
+        self
+    }
+}

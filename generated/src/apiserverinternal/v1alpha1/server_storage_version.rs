@@ -16,3 +16,59 @@ pub struct ServerStorageVersion {
     #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
     pub served_versions: Option<Vec<String>>,
 }
+/// Apply configuration of [`ServerStorageVersion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServerStorageVersionApplyConfiguration {
+    /// `apiServerID`: see [`ServerStorageVersion::api_server_id`].
+    #[serde(rename = "apiServerID", default, skip_serializing_if = "Option::is_none")]
+    pub api_server_id: Option<String>,
+    /// `decodableVersions`: see [`ServerStorageVersion::decodable_versions`].
+    #[serde(
+        rename = "decodableVersions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub decodable_versions: Option<Vec<String>>,
+    /// `encodingVersion`: see [`ServerStorageVersion::encoding_version`].
+    #[serde(
+        rename = "encodingVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub encoding_version: Option<String>,
+    /// `servedVersions`: see [`ServerStorageVersion::served_versions`].
+    #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
+    pub served_versions: Option<Vec<String>>,
+}
+impl ServerStorageVersionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `apiServerID`.
+    pub fn with_api_server_id(mut self, value: impl Into<String>) -> Self {
+        self.api_server_id = Some(value.into());
+        self
+    }
+    /// Append to `decodableVersions` (a keyed or set list: repeated calls add).
+    pub fn with_decodable_versions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.decodable_versions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `encodingVersion`.
+    pub fn with_encoding_version(mut self, value: impl Into<String>) -> Self {
+        self.encoding_version = Some(value.into());
+        self
+    }
+    /// Append to `servedVersions` (a keyed or set list: repeated calls add).
+    pub fn with_served_versions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.served_versions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -21,3 +21,51 @@ pub struct StorageVersionStatus {
     )]
     pub storage_versions: Option<Vec<super::ServerStorageVersion>>,
 }
+/// Apply configuration of [`StorageVersionStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StorageVersionStatusApplyConfiguration {
+    /// `commonEncodingVersion`: see [`StorageVersionStatus::common_encoding_version`].
+    #[serde(
+        rename = "commonEncodingVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub common_encoding_version: Option<String>,
+    /// `conditions`: see [`StorageVersionStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::StorageVersionConditionApplyConfiguration>>,
+    /// `storageVersions`: see [`StorageVersionStatus::storage_versions`].
+    #[serde(
+        rename = "storageVersions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_versions: Option<Vec<super::ServerStorageVersionApplyConfiguration>>,
+}
+impl StorageVersionStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `commonEncodingVersion`.
+    pub fn with_common_encoding_version(mut self, value: impl Into<String>) -> Self {
+        self.common_encoding_version = Some(value.into());
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::StorageVersionConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `storageVersions` (a keyed or set list: repeated calls add).
+    pub fn with_storage_versions(
+        mut self,
+        items: impl IntoIterator<Item = super::ServerStorageVersionApplyConfiguration>,
+    ) -> Self {
+        self.storage_versions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -57,3 +57,114 @@ impl kubegen_runtime::verbs::Patch for ControllerRevision {}
 impl kubegen_runtime::verbs::Delete for ControllerRevision {}
 impl kubegen_runtime::verbs::DeleteCollection for ControllerRevision {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ControllerRevision {}
+/// Apply configuration of [`ControllerRevision`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ControllerRevisionApplyConfiguration {
+    /// `apiVersion`: see [`ControllerRevision::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `data`: see [`ControllerRevision::data`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<kubegen_runtime::meta::RawExtension>,
+    /// `kind`: see [`ControllerRevision::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`ControllerRevision::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `revision`: see [`ControllerRevision::revision`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+}
+impl ControllerRevisionApplyConfiguration {
+    /// A `ControllerRevision` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("apps/v1".to_owned()),
+            kind: Some("ControllerRevision".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `data`.
+    pub fn with_data(mut self, value: kubegen_runtime::meta::RawExtension) -> Self {
+        self.data = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `revision`.
+    pub fn with_revision(mut self, value: i64) -> Self {
+        self.revision = Some(value);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `ControllerRevision` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractControllerRevision`).
+pub fn extract_controller_revision(
+    object: &ControllerRevision,
+    field_manager: &str,
+) -> kubegen_runtime::Result<ControllerRevisionApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -25,3 +25,70 @@ pub struct DaemonSetSpec {
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
     pub update_strategy: Option<super::DaemonSetUpdateStrategy>,
 }
+/// Apply configuration of [`DaemonSetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DaemonSetSpecApplyConfiguration {
+    /// `minReadySeconds`: see [`DaemonSetSpec::min_ready_seconds`].
+    #[serde(
+        rename = "minReadySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_ready_seconds: Option<i32>,
+    /// `revisionHistoryLimit`: see [`DaemonSetSpec::revision_history_limit`].
+    #[serde(
+        rename = "revisionHistoryLimit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revision_history_limit: Option<i32>,
+    /// `selector`: see [`DaemonSetSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `template`: see [`DaemonSetSpec::template`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
+    /// `updateStrategy`: see [`DaemonSetSpec::update_strategy`].
+    #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
+    pub update_strategy: Option<super::DaemonSetUpdateStrategyApplyConfiguration>,
+}
+impl DaemonSetSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `minReadySeconds`.
+    pub fn with_min_ready_seconds(mut self, value: i32) -> Self {
+        self.min_ready_seconds = Some(value);
+        self
+    }
+    /// Set `revisionHistoryLimit`.
+    pub fn with_revision_history_limit(mut self, value: i32) -> Self {
+        self.revision_history_limit = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `template`.
+    pub fn with_template(
+        mut self,
+        value: crate::core::v1::PodTemplateSpecApplyConfiguration,
+    ) -> Self {
+        self.template = Some(value);
+        self
+    }
+    /// Set `updateStrategy`.
+    pub fn with_update_strategy(
+        mut self,
+        value: super::DaemonSetUpdateStrategyApplyConfiguration,
+    ) -> Self {
+        self.update_strategy = Some(value);
+        self
+    }
+}

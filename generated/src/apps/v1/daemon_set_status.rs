@@ -50,3 +50,124 @@ pub struct DaemonSetStatus {
     )]
     pub updated_number_scheduled: Option<i32>,
 }
+/// Apply configuration of [`DaemonSetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DaemonSetStatusApplyConfiguration {
+    /// `collisionCount`: see [`DaemonSetStatus::collision_count`].
+    #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
+    pub collision_count: Option<i32>,
+    /// `conditions`: see [`DaemonSetStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::DaemonSetConditionApplyConfiguration>>,
+    /// `currentNumberScheduled`: see [`DaemonSetStatus::current_number_scheduled`].
+    #[serde(
+        rename = "currentNumberScheduled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_number_scheduled: Option<i32>,
+    /// `desiredNumberScheduled`: see [`DaemonSetStatus::desired_number_scheduled`].
+    #[serde(
+        rename = "desiredNumberScheduled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub desired_number_scheduled: Option<i32>,
+    /// `numberAvailable`: see [`DaemonSetStatus::number_available`].
+    #[serde(
+        rename = "numberAvailable",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number_available: Option<i32>,
+    /// `numberMisscheduled`: see [`DaemonSetStatus::number_misscheduled`].
+    #[serde(
+        rename = "numberMisscheduled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number_misscheduled: Option<i32>,
+    /// `numberReady`: see [`DaemonSetStatus::number_ready`].
+    #[serde(rename = "numberReady", default, skip_serializing_if = "Option::is_none")]
+    pub number_ready: Option<i32>,
+    /// `numberUnavailable`: see [`DaemonSetStatus::number_unavailable`].
+    #[serde(
+        rename = "numberUnavailable",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number_unavailable: Option<i32>,
+    /// `observedGeneration`: see [`DaemonSetStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `updatedNumberScheduled`: see [`DaemonSetStatus::updated_number_scheduled`].
+    #[serde(
+        rename = "updatedNumberScheduled",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_number_scheduled: Option<i32>,
+}
+impl DaemonSetStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `collisionCount`.
+    pub fn with_collision_count(mut self, value: i32) -> Self {
+        self.collision_count = Some(value);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::DaemonSetConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `currentNumberScheduled`.
+    pub fn with_current_number_scheduled(mut self, value: i32) -> Self {
+        self.current_number_scheduled = Some(value);
+        self
+    }
+    /// Set `desiredNumberScheduled`.
+    pub fn with_desired_number_scheduled(mut self, value: i32) -> Self {
+        self.desired_number_scheduled = Some(value);
+        self
+    }
+    /// Set `numberAvailable`.
+    pub fn with_number_available(mut self, value: i32) -> Self {
+        self.number_available = Some(value);
+        self
+    }
+    /// Set `numberMisscheduled`.
+    pub fn with_number_misscheduled(mut self, value: i32) -> Self {
+        self.number_misscheduled = Some(value);
+        self
+    }
+    /// Set `numberReady`.
+    pub fn with_number_ready(mut self, value: i32) -> Self {
+        self.number_ready = Some(value);
+        self
+    }
+    /// Set `numberUnavailable`.
+    pub fn with_number_unavailable(mut self, value: i32) -> Self {
+        self.number_unavailable = Some(value);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `updatedNumberScheduled`.
+    pub fn with_updated_number_scheduled(mut self, value: i32) -> Self {
+        self.updated_number_scheduled = Some(value);
+        self
+    }
+}

@@ -10,3 +10,32 @@ pub struct DaemonSetUpdateStrategy {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+/// Apply configuration of [`DaemonSetUpdateStrategy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DaemonSetUpdateStrategyApplyConfiguration {
+    /// `rollingUpdate`: see [`DaemonSetUpdateStrategy::rolling_update`].
+    #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<super::RollingUpdateDaemonSetApplyConfiguration>,
+    /// `type`: see [`DaemonSetUpdateStrategy::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl DaemonSetUpdateStrategyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `rollingUpdate`.
+    pub fn with_rolling_update(
+        mut self,
+        value: super::RollingUpdateDaemonSetApplyConfiguration,
+    ) -> Self {
+        self.rolling_update = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

@@ -38,3 +38,98 @@ pub struct DeploymentSpec {
     /// Template describes the pods that will be created. The only allowed template.spec.restartPolicy value is "Always".
     pub template: crate::core::v1::PodTemplateSpec,
 }
+/// Apply configuration of [`DeploymentSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentSpecApplyConfiguration {
+    /// `minReadySeconds`: see [`DeploymentSpec::min_ready_seconds`].
+    #[serde(
+        rename = "minReadySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_ready_seconds: Option<i32>,
+    /// `paused`: see [`DeploymentSpec::paused`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+    /// `progressDeadlineSeconds`: see [`DeploymentSpec::progress_deadline_seconds`].
+    #[serde(
+        rename = "progressDeadlineSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub progress_deadline_seconds: Option<i32>,
+    /// `replicas`: see [`DeploymentSpec::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// `revisionHistoryLimit`: see [`DeploymentSpec::revision_history_limit`].
+    #[serde(
+        rename = "revisionHistoryLimit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revision_history_limit: Option<i32>,
+    /// `selector`: see [`DeploymentSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `strategy`: see [`DeploymentSpec::strategy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<super::DeploymentStrategyApplyConfiguration>,
+    /// `template`: see [`DeploymentSpec::template`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
+}
+impl DeploymentSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `minReadySeconds`.
+    pub fn with_min_ready_seconds(mut self, value: i32) -> Self {
+        self.min_ready_seconds = Some(value);
+        self
+    }
+    /// Set `paused`.
+    pub fn with_paused(mut self, value: bool) -> Self {
+        self.paused = Some(value);
+        self
+    }
+    /// Set `progressDeadlineSeconds`.
+    pub fn with_progress_deadline_seconds(mut self, value: i32) -> Self {
+        self.progress_deadline_seconds = Some(value);
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+    /// Set `revisionHistoryLimit`.
+    pub fn with_revision_history_limit(mut self, value: i32) -> Self {
+        self.revision_history_limit = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `strategy`.
+    pub fn with_strategy(
+        mut self,
+        value: super::DeploymentStrategyApplyConfiguration,
+    ) -> Self {
+        self.strategy = Some(value);
+        self
+    }
+    /// Set `template`.
+    pub fn with_template(
+        mut self,
+        value: crate::core::v1::PodTemplateSpecApplyConfiguration,
+    ) -> Self {
+        self.template = Some(value);
+        self
+    }
+}

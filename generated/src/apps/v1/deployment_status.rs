@@ -53,3 +53,108 @@ pub struct DeploymentStatus {
     )]
     pub updated_replicas: Option<i32>,
 }
+/// Apply configuration of [`DeploymentStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentStatusApplyConfiguration {
+    /// `availableReplicas`: see [`DeploymentStatus::available_replicas`].
+    #[serde(
+        rename = "availableReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub available_replicas: Option<i32>,
+    /// `collisionCount`: see [`DeploymentStatus::collision_count`].
+    #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
+    pub collision_count: Option<i32>,
+    /// `conditions`: see [`DeploymentStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::DeploymentConditionApplyConfiguration>>,
+    /// `observedGeneration`: see [`DeploymentStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `readyReplicas`: see [`DeploymentStatus::ready_replicas`].
+    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// `replicas`: see [`DeploymentStatus::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// `terminatingReplicas`: see [`DeploymentStatus::terminating_replicas`].
+    #[serde(
+        rename = "terminatingReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub terminating_replicas: Option<i32>,
+    /// `unavailableReplicas`: see [`DeploymentStatus::unavailable_replicas`].
+    #[serde(
+        rename = "unavailableReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unavailable_replicas: Option<i32>,
+    /// `updatedReplicas`: see [`DeploymentStatus::updated_replicas`].
+    #[serde(
+        rename = "updatedReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_replicas: Option<i32>,
+}
+impl DeploymentStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `availableReplicas`.
+    pub fn with_available_replicas(mut self, value: i32) -> Self {
+        self.available_replicas = Some(value);
+        self
+    }
+    /// Set `collisionCount`.
+    pub fn with_collision_count(mut self, value: i32) -> Self {
+        self.collision_count = Some(value);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::DeploymentConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `readyReplicas`.
+    pub fn with_ready_replicas(mut self, value: i32) -> Self {
+        self.ready_replicas = Some(value);
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+    /// Set `terminatingReplicas`.
+    pub fn with_terminating_replicas(mut self, value: i32) -> Self {
+        self.terminating_replicas = Some(value);
+        self
+    }
+    /// Set `unavailableReplicas`.
+    pub fn with_unavailable_replicas(mut self, value: i32) -> Self {
+        self.unavailable_replicas = Some(value);
+        self
+    }
+    /// Set `updatedReplicas`.
+    pub fn with_updated_replicas(mut self, value: i32) -> Self {
+        self.updated_replicas = Some(value);
+        self
+    }
+}

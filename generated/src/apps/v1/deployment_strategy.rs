@@ -10,3 +10,32 @@ pub struct DeploymentStrategy {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+/// Apply configuration of [`DeploymentStrategy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentStrategyApplyConfiguration {
+    /// `rollingUpdate`: see [`DeploymentStrategy::rolling_update`].
+    #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<super::RollingUpdateDeploymentApplyConfiguration>,
+    /// `type`: see [`DeploymentStrategy::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl DeploymentStrategyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `rollingUpdate`.
+    pub fn with_rolling_update(
+        mut self,
+        value: super::RollingUpdateDeploymentApplyConfiguration,
+    ) -> Self {
+        self.rolling_update = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

@@ -42,3 +42,88 @@ pub struct ReplicaSetStatus {
     )]
     pub terminating_replicas: Option<i32>,
 }
+/// Apply configuration of [`ReplicaSetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ReplicaSetStatusApplyConfiguration {
+    /// `availableReplicas`: see [`ReplicaSetStatus::available_replicas`].
+    #[serde(
+        rename = "availableReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub available_replicas: Option<i32>,
+    /// `conditions`: see [`ReplicaSetStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::ReplicaSetConditionApplyConfiguration>>,
+    /// `fullyLabeledReplicas`: see [`ReplicaSetStatus::fully_labeled_replicas`].
+    #[serde(
+        rename = "fullyLabeledReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fully_labeled_replicas: Option<i32>,
+    /// `observedGeneration`: see [`ReplicaSetStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `readyReplicas`: see [`ReplicaSetStatus::ready_replicas`].
+    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// `replicas`: see [`ReplicaSetStatus::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// `terminatingReplicas`: see [`ReplicaSetStatus::terminating_replicas`].
+    #[serde(
+        rename = "terminatingReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub terminating_replicas: Option<i32>,
+}
+impl ReplicaSetStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `availableReplicas`.
+    pub fn with_available_replicas(mut self, value: i32) -> Self {
+        self.available_replicas = Some(value);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::ReplicaSetConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `fullyLabeledReplicas`.
+    pub fn with_fully_labeled_replicas(mut self, value: i32) -> Self {
+        self.fully_labeled_replicas = Some(value);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `readyReplicas`.
+    pub fn with_ready_replicas(mut self, value: i32) -> Self {
+        self.ready_replicas = Some(value);
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+    /// Set `terminatingReplicas`.
+    pub fn with_terminating_replicas(mut self, value: i32) -> Self {
+        self.terminating_replicas = Some(value);
+        self
+    }
+}

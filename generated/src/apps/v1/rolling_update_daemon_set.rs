@@ -10,3 +10,32 @@ pub struct RollingUpdateDaemonSet {
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
     pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
 }
+/// Apply configuration of [`RollingUpdateDaemonSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RollingUpdateDaemonSetApplyConfiguration {
+    /// `maxSurge`: see [`RollingUpdateDaemonSet::max_surge`].
+    #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
+    pub max_surge: Option<kubegen_runtime::meta::IntOrString>,
+    /// `maxUnavailable`: see [`RollingUpdateDaemonSet::max_unavailable`].
+    #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+}
+impl RollingUpdateDaemonSetApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `maxSurge`.
+    pub fn with_max_surge(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+        self.max_surge = Some(value);
+        self
+    }
+    /// Set `maxUnavailable`.
+    pub fn with_max_unavailable(
+        mut self,
+        value: kubegen_runtime::meta::IntOrString,
+    ) -> Self {
+        self.max_unavailable = Some(value);
+        self
+    }
+}

@@ -10,3 +10,32 @@ pub struct RollingUpdateStatefulSetStrategy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<i32>,
 }
+/// Apply configuration of [`RollingUpdateStatefulSetStrategy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RollingUpdateStatefulSetStrategyApplyConfiguration {
+    /// `maxUnavailable`: see [`RollingUpdateStatefulSetStrategy::max_unavailable`].
+    #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    /// `partition`: see [`RollingUpdateStatefulSetStrategy::partition`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+}
+impl RollingUpdateStatefulSetStrategyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `maxUnavailable`.
+    pub fn with_max_unavailable(
+        mut self,
+        value: kubegen_runtime::meta::IntOrString,
+    ) -> Self {
+        self.max_unavailable = Some(value);
+        self
+    }
+    /// Set `partition`.
+    pub fn with_partition(mut self, value: i32) -> Self {
+        self.partition = Some(value);
+        self
+    }
+}

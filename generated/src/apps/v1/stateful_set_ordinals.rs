@@ -10,3 +10,21 @@ pub struct StatefulSetOrdinals {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<i32>,
 }
+/// Apply configuration of [`StatefulSetOrdinals`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatefulSetOrdinalsApplyConfiguration {
+    /// `start`: see [`StatefulSetOrdinals::start`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<i32>,
+}
+impl StatefulSetOrdinalsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `start`.
+    pub fn with_start(mut self, value: i32) -> Self {
+        self.start = Some(value);
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct StatefulSetPersistentVolumeClaimRetentionPolicy {
     #[serde(rename = "whenScaled", default, skip_serializing_if = "Option::is_none")]
     pub when_scaled: Option<String>,
 }
+/// Apply configuration of [`StatefulSetPersistentVolumeClaimRetentionPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration {
+    /// `whenDeleted`: see [`StatefulSetPersistentVolumeClaimRetentionPolicy::when_deleted`].
+    #[serde(rename = "whenDeleted", default, skip_serializing_if = "Option::is_none")]
+    pub when_deleted: Option<String>,
+    /// `whenScaled`: see [`StatefulSetPersistentVolumeClaimRetentionPolicy::when_scaled`].
+    #[serde(rename = "whenScaled", default, skip_serializing_if = "Option::is_none")]
+    pub when_scaled: Option<String>,
+}
+impl StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `whenDeleted`.
+    pub fn with_when_deleted(mut self, value: impl Into<String>) -> Self {
+        self.when_deleted = Some(value.into());
+        self
+    }
+    /// Set `whenScaled`.
+    pub fn with_when_scaled(mut self, value: impl Into<String>) -> Self {
+        self.when_scaled = Some(value.into());
+        self
+    }
+}

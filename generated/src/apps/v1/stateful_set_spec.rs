@@ -57,3 +57,145 @@ pub struct StatefulSetSpec {
     )]
     pub volume_claim_templates: Option<Vec<crate::core::v1::PersistentVolumeClaim>>,
 }
+/// Apply configuration of [`StatefulSetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatefulSetSpecApplyConfiguration {
+    /// `minReadySeconds`: see [`StatefulSetSpec::min_ready_seconds`].
+    #[serde(
+        rename = "minReadySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_ready_seconds: Option<i32>,
+    /// `ordinals`: see [`StatefulSetSpec::ordinals`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ordinals: Option<super::StatefulSetOrdinalsApplyConfiguration>,
+    /// `persistentVolumeClaimRetentionPolicy`: see [`StatefulSetSpec::persistent_volume_claim_retention_policy`].
+    #[serde(
+        rename = "persistentVolumeClaimRetentionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub persistent_volume_claim_retention_policy: Option<
+        super::StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration,
+    >,
+    /// `podManagementPolicy`: see [`StatefulSetSpec::pod_management_policy`].
+    #[serde(
+        rename = "podManagementPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_management_policy: Option<String>,
+    /// `replicas`: see [`StatefulSetSpec::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// `revisionHistoryLimit`: see [`StatefulSetSpec::revision_history_limit`].
+    #[serde(
+        rename = "revisionHistoryLimit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub revision_history_limit: Option<i32>,
+    /// `selector`: see [`StatefulSetSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `serviceName`: see [`StatefulSetSpec::service_name`].
+    #[serde(rename = "serviceName", default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// `template`: see [`StatefulSetSpec::template`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
+    /// `updateStrategy`: see [`StatefulSetSpec::update_strategy`].
+    #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
+    pub update_strategy: Option<super::StatefulSetUpdateStrategyApplyConfiguration>,
+    /// `volumeClaimTemplates`: see [`StatefulSetSpec::volume_claim_templates`].
+    #[serde(
+        rename = "volumeClaimTemplates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_claim_templates: Option<
+        Vec<crate::core::v1::PersistentVolumeClaimApplyConfiguration>,
+    >,
+}
+impl StatefulSetSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `minReadySeconds`.
+    pub fn with_min_ready_seconds(mut self, value: i32) -> Self {
+        self.min_ready_seconds = Some(value);
+        self
+    }
+    /// Set `ordinals`.
+    pub fn with_ordinals(
+        mut self,
+        value: super::StatefulSetOrdinalsApplyConfiguration,
+    ) -> Self {
+        self.ordinals = Some(value);
+        self
+    }
+    /// Set `persistentVolumeClaimRetentionPolicy`.
+    pub fn with_persistent_volume_claim_retention_policy(
+        mut self,
+        value: super::StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration,
+    ) -> Self {
+        self.persistent_volume_claim_retention_policy = Some(value);
+        self
+    }
+    /// Set `podManagementPolicy`.
+    pub fn with_pod_management_policy(mut self, value: impl Into<String>) -> Self {
+        self.pod_management_policy = Some(value.into());
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+    /// Set `revisionHistoryLimit`.
+    pub fn with_revision_history_limit(mut self, value: i32) -> Self {
+        self.revision_history_limit = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `serviceName`.
+    pub fn with_service_name(mut self, value: impl Into<String>) -> Self {
+        self.service_name = Some(value.into());
+        self
+    }
+    /// Set `template`.
+    pub fn with_template(
+        mut self,
+        value: crate::core::v1::PodTemplateSpecApplyConfiguration,
+    ) -> Self {
+        self.template = Some(value);
+        self
+    }
+    /// Set `updateStrategy`.
+    pub fn with_update_strategy(
+        mut self,
+        value: super::StatefulSetUpdateStrategyApplyConfiguration,
+    ) -> Self {
+        self.update_strategy = Some(value);
+        self
+    }
+    /// Set `volumeClaimTemplates` (an atomic list: a later call replaces it).
+    pub fn with_volume_claim_templates(
+        mut self,
+        items: impl IntoIterator<
+            Item = crate::core::v1::PersistentVolumeClaimApplyConfiguration,
+        >,
+    ) -> Self {
+        self.volume_claim_templates = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -53,3 +53,116 @@ pub struct StatefulSetStatus {
     )]
     pub updated_replicas: Option<i32>,
 }
+/// Apply configuration of [`StatefulSetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatefulSetStatusApplyConfiguration {
+    /// `availableReplicas`: see [`StatefulSetStatus::available_replicas`].
+    #[serde(
+        rename = "availableReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub available_replicas: Option<i32>,
+    /// `collisionCount`: see [`StatefulSetStatus::collision_count`].
+    #[serde(rename = "collisionCount", default, skip_serializing_if = "Option::is_none")]
+    pub collision_count: Option<i32>,
+    /// `conditions`: see [`StatefulSetStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::StatefulSetConditionApplyConfiguration>>,
+    /// `currentReplicas`: see [`StatefulSetStatus::current_replicas`].
+    #[serde(
+        rename = "currentReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_replicas: Option<i32>,
+    /// `currentRevision`: see [`StatefulSetStatus::current_revision`].
+    #[serde(
+        rename = "currentRevision",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_revision: Option<String>,
+    /// `observedGeneration`: see [`StatefulSetStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `readyReplicas`: see [`StatefulSetStatus::ready_replicas`].
+    #[serde(rename = "readyReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub ready_replicas: Option<i32>,
+    /// `replicas`: see [`StatefulSetStatus::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// `updateRevision`: see [`StatefulSetStatus::update_revision`].
+    #[serde(rename = "updateRevision", default, skip_serializing_if = "Option::is_none")]
+    pub update_revision: Option<String>,
+    /// `updatedReplicas`: see [`StatefulSetStatus::updated_replicas`].
+    #[serde(
+        rename = "updatedReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_replicas: Option<i32>,
+}
+impl StatefulSetStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `availableReplicas`.
+    pub fn with_available_replicas(mut self, value: i32) -> Self {
+        self.available_replicas = Some(value);
+        self
+    }
+    /// Set `collisionCount`.
+    pub fn with_collision_count(mut self, value: i32) -> Self {
+        self.collision_count = Some(value);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::StatefulSetConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `currentReplicas`.
+    pub fn with_current_replicas(mut self, value: i32) -> Self {
+        self.current_replicas = Some(value);
+        self
+    }
+    /// Set `currentRevision`.
+    pub fn with_current_revision(mut self, value: impl Into<String>) -> Self {
+        self.current_revision = Some(value.into());
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `readyReplicas`.
+    pub fn with_ready_replicas(mut self, value: i32) -> Self {
+        self.ready_replicas = Some(value);
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+    /// Set `updateRevision`.
+    pub fn with_update_revision(mut self, value: impl Into<String>) -> Self {
+        self.update_revision = Some(value.into());
+        self
+    }
+    /// Set `updatedReplicas`.
+    pub fn with_updated_replicas(mut self, value: i32) -> Self {
+        self.updated_replicas = Some(value);
+        self
+    }
+}

@@ -10,3 +10,34 @@ pub struct StatefulSetUpdateStrategy {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+/// Apply configuration of [`StatefulSetUpdateStrategy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StatefulSetUpdateStrategyApplyConfiguration {
+    /// `rollingUpdate`: see [`StatefulSetUpdateStrategy::rolling_update`].
+    #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<
+        super::RollingUpdateStatefulSetStrategyApplyConfiguration,
+    >,
+    /// `type`: see [`StatefulSetUpdateStrategy::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl StatefulSetUpdateStrategyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `rollingUpdate`.
+    pub fn with_rolling_update(
+        mut self,
+        value: super::RollingUpdateStatefulSetStrategyApplyConfiguration,
+    ) -> Self {
+        self.rolling_update = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

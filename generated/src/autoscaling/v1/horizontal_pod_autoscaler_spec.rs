@@ -20,3 +20,52 @@ pub struct HorizontalPodAutoscalerSpec {
     )]
     pub target_cpu_utilization_percentage: Option<i32>,
 }
+/// Apply configuration of [`HorizontalPodAutoscalerSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HorizontalPodAutoscalerSpecApplyConfiguration {
+    /// `maxReplicas`: see [`HorizontalPodAutoscalerSpec::max_replicas`].
+    #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
+    /// `minReplicas`: see [`HorizontalPodAutoscalerSpec::min_replicas`].
+    #[serde(rename = "minReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    /// `scaleTargetRef`: see [`HorizontalPodAutoscalerSpec::scale_target_ref`].
+    #[serde(rename = "scaleTargetRef", default, skip_serializing_if = "Option::is_none")]
+    pub scale_target_ref: Option<super::CrossVersionObjectReferenceApplyConfiguration>,
+    /// `targetCPUUtilizationPercentage`: see [`HorizontalPodAutoscalerSpec::target_cpu_utilization_percentage`].
+    #[serde(
+        rename = "targetCPUUtilizationPercentage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_cpu_utilization_percentage: Option<i32>,
+}
+impl HorizontalPodAutoscalerSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `maxReplicas`.
+    pub fn with_max_replicas(mut self, value: i32) -> Self {
+        self.max_replicas = Some(value);
+        self
+    }
+    /// Set `minReplicas`.
+    pub fn with_min_replicas(mut self, value: i32) -> Self {
+        self.min_replicas = Some(value);
+        self
+    }
+    /// Set `scaleTargetRef`.
+    pub fn with_scale_target_ref(
+        mut self,
+        value: super::CrossVersionObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.scale_target_ref = Some(value);
+        self
+    }
+    /// Set `targetCPUUtilizationPercentage`.
+    pub fn with_target_cpu_utilization_percentage(mut self, value: i32) -> Self {
+        self.target_cpu_utilization_percentage = Some(value);
+        self
+    }
+}

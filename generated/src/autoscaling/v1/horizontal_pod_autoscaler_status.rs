@@ -27,3 +27,69 @@ pub struct HorizontalPodAutoscalerStatus {
     )]
     pub observed_generation: Option<i64>,
 }
+/// Apply configuration of [`HorizontalPodAutoscalerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HorizontalPodAutoscalerStatusApplyConfiguration {
+    /// `currentCPUUtilizationPercentage`: see [`HorizontalPodAutoscalerStatus::current_cpu_utilization_percentage`].
+    #[serde(
+        rename = "currentCPUUtilizationPercentage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_cpu_utilization_percentage: Option<i32>,
+    /// `currentReplicas`: see [`HorizontalPodAutoscalerStatus::current_replicas`].
+    #[serde(
+        rename = "currentReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_replicas: Option<i32>,
+    /// `desiredReplicas`: see [`HorizontalPodAutoscalerStatus::desired_replicas`].
+    #[serde(
+        rename = "desiredReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub desired_replicas: Option<i32>,
+    /// `lastScaleTime`: see [`HorizontalPodAutoscalerStatus::last_scale_time`].
+    #[serde(rename = "lastScaleTime", default, skip_serializing_if = "Option::is_none")]
+    pub last_scale_time: Option<kubegen_runtime::meta::Time>,
+    /// `observedGeneration`: see [`HorizontalPodAutoscalerStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+}
+impl HorizontalPodAutoscalerStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `currentCPUUtilizationPercentage`.
+    pub fn with_current_cpu_utilization_percentage(mut self, value: i32) -> Self {
+        self.current_cpu_utilization_percentage = Some(value);
+        self
+    }
+    /// Set `currentReplicas`.
+    pub fn with_current_replicas(mut self, value: i32) -> Self {
+        self.current_replicas = Some(value);
+        self
+    }
+    /// Set `desiredReplicas`.
+    pub fn with_desired_replicas(mut self, value: i32) -> Self {
+        self.desired_replicas = Some(value);
+        self
+    }
+    /// Set `lastScaleTime`.
+    pub fn with_last_scale_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.last_scale_time = Some(value);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+}

@@ -10,3 +10,37 @@ pub struct ContainerResourceMetricSource {
     /// target specifies the target value for the given metric
     pub target: super::MetricTarget,
 }
+/// Apply configuration of [`ContainerResourceMetricSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerResourceMetricSourceApplyConfiguration {
+    /// `container`: see [`ContainerResourceMetricSource::container`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// `name`: see [`ContainerResourceMetricSource::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `target`: see [`ContainerResourceMetricSource::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::MetricTargetApplyConfiguration>,
+}
+impl ContainerResourceMetricSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `container`.
+    pub fn with_container(mut self, value: impl Into<String>) -> Self {
+        self.container = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `target`.
+    pub fn with_target(mut self, value: super::MetricTargetApplyConfiguration) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

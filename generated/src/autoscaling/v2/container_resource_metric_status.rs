@@ -10,3 +10,40 @@ pub struct ContainerResourceMetricStatus {
     /// name is the name of the resource in question.
     pub name: String,
 }
+/// Apply configuration of [`ContainerResourceMetricStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerResourceMetricStatusApplyConfiguration {
+    /// `container`: see [`ContainerResourceMetricStatus::container`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// `current`: see [`ContainerResourceMetricStatus::current`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<super::MetricValueStatusApplyConfiguration>,
+    /// `name`: see [`ContainerResourceMetricStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl ContainerResourceMetricStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `container`.
+    pub fn with_container(mut self, value: impl Into<String>) -> Self {
+        self.container = Some(value.into());
+        self
+    }
+    /// Set `current`.
+    pub fn with_current(
+        mut self,
+        value: super::MetricValueStatusApplyConfiguration,
+    ) -> Self {
+        self.current = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

@@ -8,3 +8,35 @@ pub struct ExternalMetricStatus {
     /// metric identifies the target metric by name and selector
     pub metric: super::MetricIdentifier,
 }
+/// Apply configuration of [`ExternalMetricStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExternalMetricStatusApplyConfiguration {
+    /// `current`: see [`ExternalMetricStatus::current`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<super::MetricValueStatusApplyConfiguration>,
+    /// `metric`: see [`ExternalMetricStatus::metric`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<super::MetricIdentifierApplyConfiguration>,
+}
+impl ExternalMetricStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `current`.
+    pub fn with_current(
+        mut self,
+        value: super::MetricValueStatusApplyConfiguration,
+    ) -> Self {
+        self.current = Some(value);
+        self
+    }
+    /// Set `metric`.
+    pub fn with_metric(
+        mut self,
+        value: super::MetricIdentifierApplyConfiguration,
+    ) -> Self {
+        self.metric = Some(value);
+        self
+    }
+}

@@ -13,3 +13,35 @@ pub struct HorizontalPodAutoscalerBehavior {
     #[serde(rename = "scaleUp", default, skip_serializing_if = "Option::is_none")]
     pub scale_up: Option<super::HPAScalingRules>,
 }
+/// Apply configuration of [`HorizontalPodAutoscalerBehavior`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HorizontalPodAutoscalerBehaviorApplyConfiguration {
+    /// `scaleDown`: see [`HorizontalPodAutoscalerBehavior::scale_down`].
+    #[serde(rename = "scaleDown", default, skip_serializing_if = "Option::is_none")]
+    pub scale_down: Option<super::HPAScalingRulesApplyConfiguration>,
+    /// `scaleUp`: see [`HorizontalPodAutoscalerBehavior::scale_up`].
+    #[serde(rename = "scaleUp", default, skip_serializing_if = "Option::is_none")]
+    pub scale_up: Option<super::HPAScalingRulesApplyConfiguration>,
+}
+impl HorizontalPodAutoscalerBehaviorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `scaleDown`.
+    pub fn with_scale_down(
+        mut self,
+        value: super::HPAScalingRulesApplyConfiguration,
+    ) -> Self {
+        self.scale_down = Some(value);
+        self
+    }
+    /// Set `scaleUp`.
+    pub fn with_scale_up(
+        mut self,
+        value: super::HPAScalingRulesApplyConfiguration,
+    ) -> Self {
+        self.scale_up = Some(value);
+        self
+    }
+}

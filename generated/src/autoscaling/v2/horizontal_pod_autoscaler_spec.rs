@@ -19,3 +19,62 @@ pub struct HorizontalPodAutoscalerSpec {
     #[serde(rename = "scaleTargetRef")]
     pub scale_target_ref: super::CrossVersionObjectReference,
 }
+/// Apply configuration of [`HorizontalPodAutoscalerSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HorizontalPodAutoscalerSpecApplyConfiguration {
+    /// `behavior`: see [`HorizontalPodAutoscalerSpec::behavior`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behavior: Option<super::HorizontalPodAutoscalerBehaviorApplyConfiguration>,
+    /// `maxReplicas`: see [`HorizontalPodAutoscalerSpec::max_replicas`].
+    #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
+    /// `metrics`: see [`HorizontalPodAutoscalerSpec::metrics`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<super::MetricSpecApplyConfiguration>>,
+    /// `minReplicas`: see [`HorizontalPodAutoscalerSpec::min_replicas`].
+    #[serde(rename = "minReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub min_replicas: Option<i32>,
+    /// `scaleTargetRef`: see [`HorizontalPodAutoscalerSpec::scale_target_ref`].
+    #[serde(rename = "scaleTargetRef", default, skip_serializing_if = "Option::is_none")]
+    pub scale_target_ref: Option<super::CrossVersionObjectReferenceApplyConfiguration>,
+}
+impl HorizontalPodAutoscalerSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `behavior`.
+    pub fn with_behavior(
+        mut self,
+        value: super::HorizontalPodAutoscalerBehaviorApplyConfiguration,
+    ) -> Self {
+        self.behavior = Some(value);
+        self
+    }
+    /// Set `maxReplicas`.
+    pub fn with_max_replicas(mut self, value: i32) -> Self {
+        self.max_replicas = Some(value);
+        self
+    }
+    /// Set `metrics` (an atomic list: a later call replaces it).
+    pub fn with_metrics(
+        mut self,
+        items: impl IntoIterator<Item = super::MetricSpecApplyConfiguration>,
+    ) -> Self {
+        self.metrics = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `minReplicas`.
+    pub fn with_min_replicas(mut self, value: i32) -> Self {
+        self.min_replicas = Some(value);
+        self
+    }
+    /// Set `scaleTargetRef`.
+    pub fn with_scale_target_ref(
+        mut self,
+        value: super::CrossVersionObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.scale_target_ref = Some(value);
+        self
+    }
+}

@@ -30,3 +30,83 @@ pub struct HorizontalPodAutoscalerStatus {
     )]
     pub observed_generation: Option<i64>,
 }
+/// Apply configuration of [`HorizontalPodAutoscalerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HorizontalPodAutoscalerStatusApplyConfiguration {
+    /// `conditions`: see [`HorizontalPodAutoscalerStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<
+        Vec<super::HorizontalPodAutoscalerConditionApplyConfiguration>,
+    >,
+    /// `currentMetrics`: see [`HorizontalPodAutoscalerStatus::current_metrics`].
+    #[serde(rename = "currentMetrics", default, skip_serializing_if = "Option::is_none")]
+    pub current_metrics: Option<Vec<super::MetricStatusApplyConfiguration>>,
+    /// `currentReplicas`: see [`HorizontalPodAutoscalerStatus::current_replicas`].
+    #[serde(
+        rename = "currentReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_replicas: Option<i32>,
+    /// `desiredReplicas`: see [`HorizontalPodAutoscalerStatus::desired_replicas`].
+    #[serde(
+        rename = "desiredReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub desired_replicas: Option<i32>,
+    /// `lastScaleTime`: see [`HorizontalPodAutoscalerStatus::last_scale_time`].
+    #[serde(rename = "lastScaleTime", default, skip_serializing_if = "Option::is_none")]
+    pub last_scale_time: Option<kubegen_runtime::meta::Time>,
+    /// `observedGeneration`: see [`HorizontalPodAutoscalerStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+}
+impl HorizontalPodAutoscalerStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::HorizontalPodAutoscalerConditionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `currentMetrics` (an atomic list: a later call replaces it).
+    pub fn with_current_metrics(
+        mut self,
+        items: impl IntoIterator<Item = super::MetricStatusApplyConfiguration>,
+    ) -> Self {
+        self.current_metrics = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `currentReplicas`.
+    pub fn with_current_replicas(mut self, value: i32) -> Self {
+        self.current_replicas = Some(value);
+        self
+    }
+    /// Set `desiredReplicas`.
+    pub fn with_desired_replicas(mut self, value: i32) -> Self {
+        self.desired_replicas = Some(value);
+        self
+    }
+    /// Set `lastScaleTime`.
+    pub fn with_last_scale_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.last_scale_time = Some(value);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+}

@@ -12,3 +12,37 @@ pub struct HPAScalingPolicy {
     /// value contains the amount of change which is permitted by the policy. It must be greater than zero
     pub value: i32,
 }
+/// Apply configuration of [`HPAScalingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HPAScalingPolicyApplyConfiguration {
+    /// `periodSeconds`: see [`HPAScalingPolicy::period_seconds`].
+    #[serde(rename = "periodSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub period_seconds: Option<i32>,
+    /// `type`: see [`HPAScalingPolicy::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// `value`: see [`HPAScalingPolicy::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i32>,
+}
+impl HPAScalingPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `periodSeconds`.
+    pub fn with_period_seconds(mut self, value: i32) -> Self {
+        self.period_seconds = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: i32) -> Self {
+        self.value = Some(value);
+        self
+    }
+}

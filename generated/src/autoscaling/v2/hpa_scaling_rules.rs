@@ -26,3 +26,52 @@ pub struct HPAScalingRules {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`HPAScalingRules`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HPAScalingRulesApplyConfiguration {
+    /// `policies`: see [`HPAScalingRules::policies`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<Vec<super::HPAScalingPolicyApplyConfiguration>>,
+    /// `selectPolicy`: see [`HPAScalingRules::select_policy`].
+    #[serde(rename = "selectPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub select_policy: Option<String>,
+    /// `stabilizationWindowSeconds`: see [`HPAScalingRules::stabilization_window_seconds`].
+    #[serde(
+        rename = "stabilizationWindowSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stabilization_window_seconds: Option<i32>,
+    /// `tolerance`: see [`HPAScalingRules::tolerance`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<kubegen_runtime::meta::Quantity>,
+}
+impl HPAScalingRulesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `policies` (an atomic list: a later call replaces it).
+    pub fn with_policies(
+        mut self,
+        items: impl IntoIterator<Item = super::HPAScalingPolicyApplyConfiguration>,
+    ) -> Self {
+        self.policies = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `selectPolicy`.
+    pub fn with_select_policy(mut self, value: impl Into<String>) -> Self {
+        self.select_policy = Some(value.into());
+        self
+    }
+    /// Set `stabilizationWindowSeconds`.
+    pub fn with_stabilization_window_seconds(mut self, value: i32) -> Self {
+        self.stabilization_window_seconds = Some(value);
+        self
+    }
+    /// Set `tolerance`.
+    pub fn with_tolerance(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.tolerance = Some(value);
+        self
+    }
+}

@@ -9,3 +9,32 @@ pub struct MetricIdentifier {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<crate::meta::v1::LabelSelector>,
 }
+/// Apply configuration of [`MetricIdentifier`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricIdentifierApplyConfiguration {
+    /// `name`: see [`MetricIdentifier::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `selector`: see [`MetricIdentifier::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+}
+impl MetricIdentifierApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+}

@@ -26,3 +26,82 @@ pub struct MetricSpec {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`MetricSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricSpecApplyConfiguration {
+    /// `containerResource`: see [`MetricSpec::container_resource`].
+    #[serde(
+        rename = "containerResource",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container_resource: Option<
+        super::ContainerResourceMetricSourceApplyConfiguration,
+    >,
+    /// `external`: see [`MetricSpec::external`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::ExternalMetricSourceApplyConfiguration>,
+    /// `object`: see [`MetricSpec::object`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<super::ObjectMetricSourceApplyConfiguration>,
+    /// `pods`: see [`MetricSpec::pods`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<super::PodsMetricSourceApplyConfiguration>,
+    /// `resource`: see [`MetricSpec::resource`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<super::ResourceMetricSourceApplyConfiguration>,
+    /// `type`: see [`MetricSpec::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl MetricSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerResource`.
+    pub fn with_container_resource(
+        mut self,
+        value: super::ContainerResourceMetricSourceApplyConfiguration,
+    ) -> Self {
+        self.container_resource = Some(value);
+        self
+    }
+    /// Set `external`.
+    pub fn with_external(
+        mut self,
+        value: super::ExternalMetricSourceApplyConfiguration,
+    ) -> Self {
+        self.external = Some(value);
+        self
+    }
+    /// Set `object`.
+    pub fn with_object(
+        mut self,
+        value: super::ObjectMetricSourceApplyConfiguration,
+    ) -> Self {
+        self.object = Some(value);
+        self
+    }
+    /// Set `pods`.
+    pub fn with_pods(
+        mut self,
+        value: super::PodsMetricSourceApplyConfiguration,
+    ) -> Self {
+        self.pods = Some(value);
+        self
+    }
+    /// Set `resource`.
+    pub fn with_resource(
+        mut self,
+        value: super::ResourceMetricSourceApplyConfiguration,
+    ) -> Self {
+        self.resource = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

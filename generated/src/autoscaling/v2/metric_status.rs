@@ -26,3 +26,82 @@ pub struct MetricStatus {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`MetricStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricStatusApplyConfiguration {
+    /// `containerResource`: see [`MetricStatus::container_resource`].
+    #[serde(
+        rename = "containerResource",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container_resource: Option<
+        super::ContainerResourceMetricStatusApplyConfiguration,
+    >,
+    /// `external`: see [`MetricStatus::external`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<super::ExternalMetricStatusApplyConfiguration>,
+    /// `object`: see [`MetricStatus::object`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<super::ObjectMetricStatusApplyConfiguration>,
+    /// `pods`: see [`MetricStatus::pods`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<super::PodsMetricStatusApplyConfiguration>,
+    /// `resource`: see [`MetricStatus::resource`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<super::ResourceMetricStatusApplyConfiguration>,
+    /// `type`: see [`MetricStatus::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl MetricStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerResource`.
+    pub fn with_container_resource(
+        mut self,
+        value: super::ContainerResourceMetricStatusApplyConfiguration,
+    ) -> Self {
+        self.container_resource = Some(value);
+        self
+    }
+    /// Set `external`.
+    pub fn with_external(
+        mut self,
+        value: super::ExternalMetricStatusApplyConfiguration,
+    ) -> Self {
+        self.external = Some(value);
+        self
+    }
+    /// Set `object`.
+    pub fn with_object(
+        mut self,
+        value: super::ObjectMetricStatusApplyConfiguration,
+    ) -> Self {
+        self.object = Some(value);
+        self
+    }
+    /// Set `pods`.
+    pub fn with_pods(
+        mut self,
+        value: super::PodsMetricStatusApplyConfiguration,
+    ) -> Self {
+        self.pods = Some(value);
+        self
+    }
+    /// Set `resource`.
+    pub fn with_resource(
+        mut self,
+        value: super::ResourceMetricStatusApplyConfiguration,
+    ) -> Self {
+        self.resource = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

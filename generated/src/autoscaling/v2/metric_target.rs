@@ -20,3 +20,49 @@ pub struct MetricTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`MetricTarget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricTargetApplyConfiguration {
+    /// `averageUtilization`: see [`MetricTarget::average_utilization`].
+    #[serde(
+        rename = "averageUtilization",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub average_utilization: Option<i32>,
+    /// `averageValue`: see [`MetricTarget::average_value`].
+    #[serde(rename = "averageValue", default, skip_serializing_if = "Option::is_none")]
+    pub average_value: Option<kubegen_runtime::meta::Quantity>,
+    /// `type`: see [`MetricTarget::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+    /// `value`: see [`MetricTarget::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<kubegen_runtime::meta::Quantity>,
+}
+impl MetricTargetApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `averageUtilization`.
+    pub fn with_average_utilization(mut self, value: i32) -> Self {
+        self.average_utilization = Some(value);
+        self
+    }
+    /// Set `averageValue`.
+    pub fn with_average_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.average_value = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.value = Some(value);
+        self
+    }
+}

@@ -17,3 +17,41 @@ pub struct MetricValueStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`MetricValueStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MetricValueStatusApplyConfiguration {
+    /// `averageUtilization`: see [`MetricValueStatus::average_utilization`].
+    #[serde(
+        rename = "averageUtilization",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub average_utilization: Option<i32>,
+    /// `averageValue`: see [`MetricValueStatus::average_value`].
+    #[serde(rename = "averageValue", default, skip_serializing_if = "Option::is_none")]
+    pub average_value: Option<kubegen_runtime::meta::Quantity>,
+    /// `value`: see [`MetricValueStatus::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<kubegen_runtime::meta::Quantity>,
+}
+impl MetricValueStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `averageUtilization`.
+    pub fn with_average_utilization(mut self, value: i32) -> Self {
+        self.average_utilization = Some(value);
+        self
+    }
+    /// Set `averageValue`.
+    pub fn with_average_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.average_value = Some(value);
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.value = Some(value);
+        self
+    }
+}

@@ -11,3 +11,47 @@ pub struct ObjectMetricSource {
     /// target specifies the target value for the given metric
     pub target: super::MetricTarget,
 }
+/// Apply configuration of [`ObjectMetricSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectMetricSourceApplyConfiguration {
+    /// `describedObject`: see [`ObjectMetricSource::described_object`].
+    #[serde(
+        rename = "describedObject",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub described_object: Option<super::CrossVersionObjectReferenceApplyConfiguration>,
+    /// `metric`: see [`ObjectMetricSource::metric`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<super::MetricIdentifierApplyConfiguration>,
+    /// `target`: see [`ObjectMetricSource::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::MetricTargetApplyConfiguration>,
+}
+impl ObjectMetricSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `describedObject`.
+    pub fn with_described_object(
+        mut self,
+        value: super::CrossVersionObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.described_object = Some(value);
+        self
+    }
+    /// Set `metric`.
+    pub fn with_metric(
+        mut self,
+        value: super::MetricIdentifierApplyConfiguration,
+    ) -> Self {
+        self.metric = Some(value);
+        self
+    }
+    /// Set `target`.
+    pub fn with_target(mut self, value: super::MetricTargetApplyConfiguration) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

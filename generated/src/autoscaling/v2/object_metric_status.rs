@@ -11,3 +11,50 @@ pub struct ObjectMetricStatus {
     /// metric identifies the target metric by name and selector
     pub metric: super::MetricIdentifier,
 }
+/// Apply configuration of [`ObjectMetricStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectMetricStatusApplyConfiguration {
+    /// `current`: see [`ObjectMetricStatus::current`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<super::MetricValueStatusApplyConfiguration>,
+    /// `describedObject`: see [`ObjectMetricStatus::described_object`].
+    #[serde(
+        rename = "describedObject",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub described_object: Option<super::CrossVersionObjectReferenceApplyConfiguration>,
+    /// `metric`: see [`ObjectMetricStatus::metric`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<super::MetricIdentifierApplyConfiguration>,
+}
+impl ObjectMetricStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `current`.
+    pub fn with_current(
+        mut self,
+        value: super::MetricValueStatusApplyConfiguration,
+    ) -> Self {
+        self.current = Some(value);
+        self
+    }
+    /// Set `describedObject`.
+    pub fn with_described_object(
+        mut self,
+        value: super::CrossVersionObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.described_object = Some(value);
+        self
+    }
+    /// Set `metric`.
+    pub fn with_metric(
+        mut self,
+        value: super::MetricIdentifierApplyConfiguration,
+    ) -> Self {
+        self.metric = Some(value);
+        self
+    }
+}

@@ -8,3 +8,32 @@ pub struct PodsMetricSource {
     /// target specifies the target value for the given metric
     pub target: super::MetricTarget,
 }
+/// Apply configuration of [`PodsMetricSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodsMetricSourceApplyConfiguration {
+    /// `metric`: see [`PodsMetricSource::metric`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<super::MetricIdentifierApplyConfiguration>,
+    /// `target`: see [`PodsMetricSource::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::MetricTargetApplyConfiguration>,
+}
+impl PodsMetricSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `metric`.
+    pub fn with_metric(
+        mut self,
+        value: super::MetricIdentifierApplyConfiguration,
+    ) -> Self {
+        self.metric = Some(value);
+        self
+    }
+    /// Set `target`.
+    pub fn with_target(mut self, value: super::MetricTargetApplyConfiguration) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

@@ -8,3 +8,29 @@ pub struct ResourceMetricSource {
     /// target specifies the target value for the given metric
     pub target: super::MetricTarget,
 }
+/// Apply configuration of [`ResourceMetricSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceMetricSourceApplyConfiguration {
+    /// `name`: see [`ResourceMetricSource::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `target`: see [`ResourceMetricSource::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::MetricTargetApplyConfiguration>,
+}
+impl ResourceMetricSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `target`.
+    pub fn with_target(mut self, value: super::MetricTargetApplyConfiguration) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

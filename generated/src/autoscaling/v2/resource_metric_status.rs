@@ -8,3 +8,32 @@ pub struct ResourceMetricStatus {
     /// name is the name of the resource in question.
     pub name: String,
 }
+/// Apply configuration of [`ResourceMetricStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceMetricStatusApplyConfiguration {
+    /// `current`: see [`ResourceMetricStatus::current`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<super::MetricValueStatusApplyConfiguration>,
+    /// `name`: see [`ResourceMetricStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl ResourceMetricStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `current`.
+    pub fn with_current(
+        mut self,
+        value: super::MetricValueStatusApplyConfiguration,
+    ) -> Self {
+        self.current = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

@@ -45,3 +45,96 @@ pub struct CronJobSpec {
     #[serde(rename = "timeZone", default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
 }
+/// Apply configuration of [`CronJobSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CronJobSpecApplyConfiguration {
+    /// `concurrencyPolicy`: see [`CronJobSpec::concurrency_policy`].
+    #[serde(
+        rename = "concurrencyPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub concurrency_policy: Option<String>,
+    /// `failedJobsHistoryLimit`: see [`CronJobSpec::failed_jobs_history_limit`].
+    #[serde(
+        rename = "failedJobsHistoryLimit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub failed_jobs_history_limit: Option<i32>,
+    /// `jobTemplate`: see [`CronJobSpec::job_template`].
+    #[serde(rename = "jobTemplate", default, skip_serializing_if = "Option::is_none")]
+    pub job_template: Option<super::JobTemplateSpecApplyConfiguration>,
+    /// `schedule`: see [`CronJobSpec::schedule`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// `startingDeadlineSeconds`: see [`CronJobSpec::starting_deadline_seconds`].
+    #[serde(
+        rename = "startingDeadlineSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub starting_deadline_seconds: Option<i64>,
+    /// `successfulJobsHistoryLimit`: see [`CronJobSpec::successful_jobs_history_limit`].
+    #[serde(
+        rename = "successfulJobsHistoryLimit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub successful_jobs_history_limit: Option<i32>,
+    /// `suspend`: see [`CronJobSpec::suspend`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// `timeZone`: see [`CronJobSpec::time_zone`].
+    #[serde(rename = "timeZone", default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+}
+impl CronJobSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `concurrencyPolicy`.
+    pub fn with_concurrency_policy(mut self, value: impl Into<String>) -> Self {
+        self.concurrency_policy = Some(value.into());
+        self
+    }
+    /// Set `failedJobsHistoryLimit`.
+    pub fn with_failed_jobs_history_limit(mut self, value: i32) -> Self {
+        self.failed_jobs_history_limit = Some(value);
+        self
+    }
+    /// Set `jobTemplate`.
+    pub fn with_job_template(
+        mut self,
+        value: super::JobTemplateSpecApplyConfiguration,
+    ) -> Self {
+        self.job_template = Some(value);
+        self
+    }
+    /// Set `schedule`.
+    pub fn with_schedule(mut self, value: impl Into<String>) -> Self {
+        self.schedule = Some(value.into());
+        self
+    }
+    /// Set `startingDeadlineSeconds`.
+    pub fn with_starting_deadline_seconds(mut self, value: i64) -> Self {
+        self.starting_deadline_seconds = Some(value);
+        self
+    }
+    /// Set `successfulJobsHistoryLimit`.
+    pub fn with_successful_jobs_history_limit(mut self, value: i32) -> Self {
+        self.successful_jobs_history_limit = Some(value);
+        self
+    }
+    /// Set `suspend`.
+    pub fn with_suspend(mut self, value: bool) -> Self {
+        self.suspend = Some(value);
+        self
+    }
+    /// Set `timeZone`.
+    pub fn with_time_zone(mut self, value: impl Into<String>) -> Self {
+        self.time_zone = Some(value.into());
+        self
+    }
+}

@@ -21,3 +21,56 @@ pub struct CronJobStatus {
     )]
     pub last_successful_time: Option<kubegen_runtime::meta::Time>,
 }
+/// Apply configuration of [`CronJobStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CronJobStatusApplyConfiguration {
+    /// `active`: see [`CronJobStatus::active`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<Vec<crate::core::v1::ObjectReferenceApplyConfiguration>>,
+    /// `lastScheduleTime`: see [`CronJobStatus::last_schedule_time`].
+    #[serde(
+        rename = "lastScheduleTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_schedule_time: Option<kubegen_runtime::meta::Time>,
+    /// `lastSuccessfulTime`: see [`CronJobStatus::last_successful_time`].
+    #[serde(
+        rename = "lastSuccessfulTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_successful_time: Option<kubegen_runtime::meta::Time>,
+}
+impl CronJobStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `active` (an atomic list: a later call replaces it).
+    pub fn with_active(
+        mut self,
+        items: impl IntoIterator<
+            Item = crate::core::v1::ObjectReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.active = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `lastScheduleTime`.
+    pub fn with_last_schedule_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_schedule_time = Some(value);
+        self
+    }
+    /// Set `lastSuccessfulTime`.
+    pub fn with_last_successful_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_successful_time = Some(value);
+        self
+    }
+}

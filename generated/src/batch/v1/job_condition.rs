@@ -25,3 +25,68 @@ pub struct JobCondition {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`JobCondition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobConditionApplyConfiguration {
+    /// `lastProbeTime`: see [`JobCondition::last_probe_time`].
+    #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_time: Option<kubegen_runtime::meta::Time>,
+    /// `lastTransitionTime`: see [`JobCondition::last_transition_time`].
+    #[serde(
+        rename = "lastTransitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`JobCondition::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `reason`: see [`JobCondition::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `status`: see [`JobCondition::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `type`: see [`JobCondition::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl JobConditionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `lastProbeTime`.
+    pub fn with_last_probe_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.last_probe_time = Some(value);
+        self
+    }
+    /// Set `lastTransitionTime`.
+    pub fn with_last_transition_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_transition_time = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

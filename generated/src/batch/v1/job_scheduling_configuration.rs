@@ -32,3 +32,75 @@ pub struct JobSchedulingConfiguration {
         crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicy,
     >,
 }
+/// Apply configuration of [`JobSchedulingConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobSchedulingConfigurationApplyConfiguration {
+    /// `disruptionMode`: see [`JobSchedulingConfiguration::disruption_mode`].
+    #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
+    pub disruption_mode: Option<
+        crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionModeApplyConfiguration,
+    >,
+    /// `resourceClaims`: see [`JobSchedulingConfiguration::resource_claims`].
+    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
+    pub resource_claims: Option<
+        Vec<crate::scheduling::v1alpha3::WorkloadPodGroupResourceClaimApplyConfiguration>,
+    >,
+    /// `schedulingConstraints`: see [`JobSchedulingConfiguration::scheduling_constraints`].
+    #[serde(
+        rename = "schedulingConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_constraints: Option<
+        crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingConstraintsApplyConfiguration,
+    >,
+    /// `schedulingPolicy`: see [`JobSchedulingConfiguration::scheduling_policy`].
+    #[serde(
+        rename = "schedulingPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_policy: Option<
+        crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicyApplyConfiguration,
+    >,
+}
+impl JobSchedulingConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `disruptionMode`.
+    pub fn with_disruption_mode(
+        mut self,
+        value: crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionModeApplyConfiguration,
+    ) -> Self {
+        self.disruption_mode = Some(value);
+        self
+    }
+    /// Append to `resourceClaims` (a keyed or set list: repeated calls add).
+    pub fn with_resource_claims(
+        mut self,
+        items: impl IntoIterator<
+            Item = crate::scheduling::v1alpha3::WorkloadPodGroupResourceClaimApplyConfiguration,
+        >,
+    ) -> Self {
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `schedulingConstraints`.
+    pub fn with_scheduling_constraints(
+        mut self,
+        value: crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingConstraintsApplyConfiguration,
+    ) -> Self {
+        self.scheduling_constraints = Some(value);
+        self
+    }
+    /// Set `schedulingPolicy`.
+    pub fn with_scheduling_policy(
+        mut self,
+        value: crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicyApplyConfiguration,
+    ) -> Self {
+        self.scheduling_policy = Some(value);
+        self
+    }
+}

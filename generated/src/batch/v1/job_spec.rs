@@ -89,3 +89,188 @@ pub struct JobSpec {
     )]
     pub ttl_seconds_after_finished: Option<i32>,
 }
+/// Apply configuration of [`JobSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobSpecApplyConfiguration {
+    /// `activeDeadlineSeconds`: see [`JobSpec::active_deadline_seconds`].
+    #[serde(
+        rename = "activeDeadlineSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub active_deadline_seconds: Option<i64>,
+    /// `backoffLimit`: see [`JobSpec::backoff_limit`].
+    #[serde(rename = "backoffLimit", default, skip_serializing_if = "Option::is_none")]
+    pub backoff_limit: Option<i32>,
+    /// `backoffLimitPerIndex`: see [`JobSpec::backoff_limit_per_index`].
+    #[serde(
+        rename = "backoffLimitPerIndex",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub backoff_limit_per_index: Option<i32>,
+    /// `completionMode`: see [`JobSpec::completion_mode`].
+    #[serde(rename = "completionMode", default, skip_serializing_if = "Option::is_none")]
+    pub completion_mode: Option<String>,
+    /// `completions`: see [`JobSpec::completions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completions: Option<i32>,
+    /// `managedBy`: see [`JobSpec::managed_by`].
+    #[serde(rename = "managedBy", default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
+    /// `manualSelector`: see [`JobSpec::manual_selector`].
+    #[serde(rename = "manualSelector", default, skip_serializing_if = "Option::is_none")]
+    pub manual_selector: Option<bool>,
+    /// `maxFailedIndexes`: see [`JobSpec::max_failed_indexes`].
+    #[serde(
+        rename = "maxFailedIndexes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_failed_indexes: Option<i32>,
+    /// `parallelism`: see [`JobSpec::parallelism`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<i32>,
+    /// `podFailurePolicy`: see [`JobSpec::pod_failure_policy`].
+    #[serde(
+        rename = "podFailurePolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_failure_policy: Option<super::PodFailurePolicyApplyConfiguration>,
+    /// `podReplacementPolicy`: see [`JobSpec::pod_replacement_policy`].
+    #[serde(
+        rename = "podReplacementPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_replacement_policy: Option<String>,
+    /// `scheduling`: see [`JobSpec::scheduling`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<super::JobSchedulingConfigurationApplyConfiguration>,
+    /// `selector`: see [`JobSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `successPolicy`: see [`JobSpec::success_policy`].
+    #[serde(rename = "successPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub success_policy: Option<super::SuccessPolicyApplyConfiguration>,
+    /// `suspend`: see [`JobSpec::suspend`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<bool>,
+    /// `template`: see [`JobSpec::template`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
+    /// `ttlSecondsAfterFinished`: see [`JobSpec::ttl_seconds_after_finished`].
+    #[serde(
+        rename = "ttlSecondsAfterFinished",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ttl_seconds_after_finished: Option<i32>,
+}
+impl JobSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `activeDeadlineSeconds`.
+    pub fn with_active_deadline_seconds(mut self, value: i64) -> Self {
+        self.active_deadline_seconds = Some(value);
+        self
+    }
+    /// Set `backoffLimit`.
+    pub fn with_backoff_limit(mut self, value: i32) -> Self {
+        self.backoff_limit = Some(value);
+        self
+    }
+    /// Set `backoffLimitPerIndex`.
+    pub fn with_backoff_limit_per_index(mut self, value: i32) -> Self {
+        self.backoff_limit_per_index = Some(value);
+        self
+    }
+    /// Set `completionMode`.
+    pub fn with_completion_mode(mut self, value: impl Into<String>) -> Self {
+        self.completion_mode = Some(value.into());
+        self
+    }
+    /// Set `completions`.
+    pub fn with_completions(mut self, value: i32) -> Self {
+        self.completions = Some(value);
+        self
+    }
+    /// Set `managedBy`.
+    pub fn with_managed_by(mut self, value: impl Into<String>) -> Self {
+        self.managed_by = Some(value.into());
+        self
+    }
+    /// Set `manualSelector`.
+    pub fn with_manual_selector(mut self, value: bool) -> Self {
+        self.manual_selector = Some(value);
+        self
+    }
+    /// Set `maxFailedIndexes`.
+    pub fn with_max_failed_indexes(mut self, value: i32) -> Self {
+        self.max_failed_indexes = Some(value);
+        self
+    }
+    /// Set `parallelism`.
+    pub fn with_parallelism(mut self, value: i32) -> Self {
+        self.parallelism = Some(value);
+        self
+    }
+    /// Set `podFailurePolicy`.
+    pub fn with_pod_failure_policy(
+        mut self,
+        value: super::PodFailurePolicyApplyConfiguration,
+    ) -> Self {
+        self.pod_failure_policy = Some(value);
+        self
+    }
+    /// Set `podReplacementPolicy`.
+    pub fn with_pod_replacement_policy(mut self, value: impl Into<String>) -> Self {
+        self.pod_replacement_policy = Some(value.into());
+        self
+    }
+    /// Set `scheduling`.
+    pub fn with_scheduling(
+        mut self,
+        value: super::JobSchedulingConfigurationApplyConfiguration,
+    ) -> Self {
+        self.scheduling = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `successPolicy`.
+    pub fn with_success_policy(
+        mut self,
+        value: super::SuccessPolicyApplyConfiguration,
+    ) -> Self {
+        self.success_policy = Some(value);
+        self
+    }
+    /// Set `suspend`.
+    pub fn with_suspend(mut self, value: bool) -> Self {
+        self.suspend = Some(value);
+        self
+    }
+    /// Set `template`.
+    pub fn with_template(
+        mut self,
+        value: crate::core::v1::PodTemplateSpecApplyConfiguration,
+    ) -> Self {
+        self.template = Some(value);
+        self
+    }
+    /// Set `ttlSecondsAfterFinished`.
+    pub fn with_ttl_seconds_after_finished(mut self, value: i32) -> Self {
+        self.ttl_seconds_after_finished = Some(value);
+        self
+    }
+}

@@ -58,3 +58,117 @@ pub struct JobStatus {
     )]
     pub uncounted_terminated_pods: Option<super::UncountedTerminatedPods>,
 }
+/// Apply configuration of [`JobStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobStatusApplyConfiguration {
+    /// `active`: see [`JobStatus::active`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<i32>,
+    /// `completedIndexes`: see [`JobStatus::completed_indexes`].
+    #[serde(
+        rename = "completedIndexes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub completed_indexes: Option<String>,
+    /// `completionTime`: see [`JobStatus::completion_time`].
+    #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<kubegen_runtime::meta::Time>,
+    /// `conditions`: see [`JobStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::JobConditionApplyConfiguration>>,
+    /// `failed`: see [`JobStatus::failed`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<i32>,
+    /// `failedIndexes`: see [`JobStatus::failed_indexes`].
+    #[serde(rename = "failedIndexes", default, skip_serializing_if = "Option::is_none")]
+    pub failed_indexes: Option<String>,
+    /// `ready`: see [`JobStatus::ready`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<i32>,
+    /// `startTime`: see [`JobStatus::start_time`].
+    #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<kubegen_runtime::meta::Time>,
+    /// `succeeded`: see [`JobStatus::succeeded`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<i32>,
+    /// `terminating`: see [`JobStatus::terminating`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminating: Option<i32>,
+    /// `uncountedTerminatedPods`: see [`JobStatus::uncounted_terminated_pods`].
+    #[serde(
+        rename = "uncountedTerminatedPods",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub uncounted_terminated_pods: Option<
+        super::UncountedTerminatedPodsApplyConfiguration,
+    >,
+}
+impl JobStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `active`.
+    pub fn with_active(mut self, value: i32) -> Self {
+        self.active = Some(value);
+        self
+    }
+    /// Set `completedIndexes`.
+    pub fn with_completed_indexes(mut self, value: impl Into<String>) -> Self {
+        self.completed_indexes = Some(value.into());
+        self
+    }
+    /// Set `completionTime`.
+    pub fn with_completion_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.completion_time = Some(value);
+        self
+    }
+    /// Set `conditions` (an atomic list: a later call replaces it).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::JobConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `failed`.
+    pub fn with_failed(mut self, value: i32) -> Self {
+        self.failed = Some(value);
+        self
+    }
+    /// Set `failedIndexes`.
+    pub fn with_failed_indexes(mut self, value: impl Into<String>) -> Self {
+        self.failed_indexes = Some(value.into());
+        self
+    }
+    /// Set `ready`.
+    pub fn with_ready(mut self, value: i32) -> Self {
+        self.ready = Some(value);
+        self
+    }
+    /// Set `startTime`.
+    pub fn with_start_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.start_time = Some(value);
+        self
+    }
+    /// Set `succeeded`.
+    pub fn with_succeeded(mut self, value: i32) -> Self {
+        self.succeeded = Some(value);
+        self
+    }
+    /// Set `terminating`.
+    pub fn with_terminating(mut self, value: i32) -> Self {
+        self.terminating = Some(value);
+        self
+    }
+    /// Set `uncountedTerminatedPods`.
+    pub fn with_uncounted_terminated_pods(
+        mut self,
+        value: super::UncountedTerminatedPodsApplyConfiguration,
+    ) -> Self {
+        self.uncounted_terminated_pods = Some(value);
+        self
+    }
+}

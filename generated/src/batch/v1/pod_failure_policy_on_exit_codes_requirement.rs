@@ -19,3 +19,37 @@ pub struct PodFailurePolicyOnExitCodesRequirement {
     /// Specifies the set of values. Each returned container exit code (might be multiple in case of multiple containers) is checked against this set of values with respect to the operator. The list of values must be ordered and must not contain duplicates. Value '0' cannot be used for the In operator. At least one element is required. At most 255 elements are allowed.
     pub values: Vec<i32>,
 }
+/// Apply configuration of [`PodFailurePolicyOnExitCodesRequirement`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodFailurePolicyOnExitCodesRequirementApplyConfiguration {
+    /// `containerName`: see [`PodFailurePolicyOnExitCodesRequirement::container_name`].
+    #[serde(rename = "containerName", default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// `operator`: see [`PodFailurePolicyOnExitCodesRequirement::operator`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// `values`: see [`PodFailurePolicyOnExitCodesRequirement::values`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<i32>>,
+}
+impl PodFailurePolicyOnExitCodesRequirementApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerName`.
+    pub fn with_container_name(mut self, value: impl Into<String>) -> Self {
+        self.container_name = Some(value.into());
+        self
+    }
+    /// Set `operator`.
+    pub fn with_operator(mut self, value: impl Into<String>) -> Self {
+        self.operator = Some(value.into());
+        self
+    }
+    /// Append to `values` (a keyed or set list: repeated calls add).
+    pub fn with_values(mut self, items: impl IntoIterator<Item = i32>) -> Self {
+        self.values.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct PodFailurePolicyOnPodConditionsPattern {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`PodFailurePolicyOnPodConditionsPattern`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodFailurePolicyOnPodConditionsPatternApplyConfiguration {
+    /// `status`: see [`PodFailurePolicyOnPodConditionsPattern::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `type`: see [`PodFailurePolicyOnPodConditionsPattern::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl PodFailurePolicyOnPodConditionsPatternApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

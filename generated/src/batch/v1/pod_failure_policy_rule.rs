@@ -26,3 +26,53 @@ pub struct PodFailurePolicyRule {
     )]
     pub on_pod_conditions: Option<Vec<super::PodFailurePolicyOnPodConditionsPattern>>,
 }
+/// Apply configuration of [`PodFailurePolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodFailurePolicyRuleApplyConfiguration {
+    /// `action`: see [`PodFailurePolicyRule::action`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `onExitCodes`: see [`PodFailurePolicyRule::on_exit_codes`].
+    #[serde(rename = "onExitCodes", default, skip_serializing_if = "Option::is_none")]
+    pub on_exit_codes: Option<
+        super::PodFailurePolicyOnExitCodesRequirementApplyConfiguration,
+    >,
+    /// `onPodConditions`: see [`PodFailurePolicyRule::on_pod_conditions`].
+    #[serde(
+        rename = "onPodConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub on_pod_conditions: Option<
+        Vec<super::PodFailurePolicyOnPodConditionsPatternApplyConfiguration>,
+    >,
+}
+impl PodFailurePolicyRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `action`.
+    pub fn with_action(mut self, value: impl Into<String>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Set `onExitCodes`.
+    pub fn with_on_exit_codes(
+        mut self,
+        value: super::PodFailurePolicyOnExitCodesRequirementApplyConfiguration,
+    ) -> Self {
+        self.on_exit_codes = Some(value);
+        self
+    }
+    /// Set `onPodConditions` (an atomic list: a later call replaces it).
+    pub fn with_on_pod_conditions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::PodFailurePolicyOnPodConditionsPatternApplyConfiguration,
+        >,
+    ) -> Self {
+        self.on_pod_conditions = Some(items.into_iter().collect());
+        self
+    }
+}

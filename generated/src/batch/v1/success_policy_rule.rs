@@ -14,3 +14,33 @@ pub struct SuccessPolicyRule {
     )]
     pub succeeded_indexes: Option<String>,
 }
+/// Apply configuration of [`SuccessPolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SuccessPolicyRuleApplyConfiguration {
+    /// `succeededCount`: see [`SuccessPolicyRule::succeeded_count`].
+    #[serde(rename = "succeededCount", default, skip_serializing_if = "Option::is_none")]
+    pub succeeded_count: Option<i32>,
+    /// `succeededIndexes`: see [`SuccessPolicyRule::succeeded_indexes`].
+    #[serde(
+        rename = "succeededIndexes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub succeeded_indexes: Option<String>,
+}
+impl SuccessPolicyRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `succeededCount`.
+    pub fn with_succeeded_count(mut self, value: i32) -> Self {
+        self.succeeded_count = Some(value);
+        self
+    }
+    /// Set `succeededIndexes`.
+    pub fn with_succeeded_indexes(mut self, value: impl Into<String>) -> Self {
+        self.succeeded_indexes = Some(value.into());
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct UncountedTerminatedPods {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<Vec<String>>,
 }
+/// Apply configuration of [`UncountedTerminatedPods`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UncountedTerminatedPodsApplyConfiguration {
+    /// `failed`: see [`UncountedTerminatedPods::failed`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<Vec<String>>,
+    /// `succeeded`: see [`UncountedTerminatedPods::succeeded`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<Vec<String>>,
+}
+impl UncountedTerminatedPodsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `failed` (a keyed or set list: repeated calls add).
+    pub fn with_failed(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.failed.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `succeeded` (a keyed or set list: repeated calls add).
+    pub fn with_succeeded(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.succeeded.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

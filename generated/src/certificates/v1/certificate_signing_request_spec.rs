@@ -75,3 +75,84 @@ pub struct CertificateSigningRequestSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
 }
+/// Apply configuration of [`CertificateSigningRequestSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CertificateSigningRequestSpecApplyConfiguration {
+    /// `expirationSeconds`: see [`CertificateSigningRequestSpec::expiration_seconds`].
+    #[serde(
+        rename = "expirationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_seconds: Option<i32>,
+    /// `extra`: see [`CertificateSigningRequestSpec::extra`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// `groups`: see [`CertificateSigningRequestSpec::groups`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    /// `request`: see [`CertificateSigningRequestSpec::request`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// `signerName`: see [`CertificateSigningRequestSpec::signer_name`].
+    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// `uid`: see [`CertificateSigningRequestSpec::uid`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// `usages`: see [`CertificateSigningRequestSpec::usages`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usages: Option<Vec<String>>,
+    /// `username`: see [`CertificateSigningRequestSpec::username`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+}
+impl CertificateSigningRequestSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `expirationSeconds`.
+    pub fn with_expiration_seconds(mut self, value: i32) -> Self {
+        self.expiration_seconds = Some(value);
+        self
+    }
+    /// Add entries to `extra`, overwriting earlier values of the same keys.
+    pub fn with_extra<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, Vec<String>)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.extra, entries);
+        self
+    }
+    /// Set `groups` (an atomic list: a later call replaces it).
+    pub fn with_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.groups = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `request`.
+    pub fn with_request(mut self, value: impl Into<String>) -> Self {
+        self.request = Some(value.into());
+        self
+    }
+    /// Set `signerName`.
+    pub fn with_signer_name(mut self, value: impl Into<String>) -> Self {
+        self.signer_name = Some(value.into());
+        self
+    }
+    /// Set `uid`.
+    pub fn with_uid(mut self, value: impl Into<String>) -> Self {
+        self.uid = Some(value.into());
+        self
+    }
+    /// Set `usages` (an atomic list: a later call replaces it).
+    pub fn with_usages(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.usages = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `username`.
+    pub fn with_username(mut self, value: impl Into<String>) -> Self {
+        self.username = Some(value.into());
+        self
+    }
+}

@@ -31,3 +31,36 @@ pub struct CertificateSigningRequestStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::CertificateSigningRequestCondition>>,
 }
+/// Apply configuration of [`CertificateSigningRequestStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CertificateSigningRequestStatusApplyConfiguration {
+    /// `certificate`: see [`CertificateSigningRequestStatus::certificate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// `conditions`: see [`CertificateSigningRequestStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<
+        Vec<super::CertificateSigningRequestConditionApplyConfiguration>,
+    >,
+}
+impl CertificateSigningRequestStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `certificate`.
+    pub fn with_certificate(mut self, value: impl Into<String>) -> Self {
+        self.certificate = Some(value.into());
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::CertificateSigningRequestConditionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

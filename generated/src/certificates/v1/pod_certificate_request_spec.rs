@@ -58,3 +58,119 @@ pub struct PodCertificateRequestSpec {
     )]
     pub unverified_user_annotations: Option<std::collections::BTreeMap<String, String>>,
 }
+/// Apply configuration of [`PodCertificateRequestSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodCertificateRequestSpecApplyConfiguration {
+    /// `maxExpirationSeconds`: see [`PodCertificateRequestSpec::max_expiration_seconds`].
+    #[serde(
+        rename = "maxExpirationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_expiration_seconds: Option<i32>,
+    /// `nodeName`: see [`PodCertificateRequestSpec::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `nodeUID`: see [`PodCertificateRequestSpec::node_uid`].
+    #[serde(rename = "nodeUID", default, skip_serializing_if = "Option::is_none")]
+    pub node_uid: Option<String>,
+    /// `podName`: see [`PodCertificateRequestSpec::pod_name`].
+    #[serde(rename = "podName", default, skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<String>,
+    /// `podUID`: see [`PodCertificateRequestSpec::pod_uid`].
+    #[serde(rename = "podUID", default, skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
+    /// `serviceAccountName`: see [`PodCertificateRequestSpec::service_account_name`].
+    #[serde(
+        rename = "serviceAccountName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_name: Option<String>,
+    /// `serviceAccountUID`: see [`PodCertificateRequestSpec::service_account_uid`].
+    #[serde(
+        rename = "serviceAccountUID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_uid: Option<String>,
+    /// `signerName`: see [`PodCertificateRequestSpec::signer_name`].
+    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// `stubPKCS10Request`: see [`PodCertificateRequestSpec::stub_pkcs10_request`].
+    #[serde(
+        rename = "stubPKCS10Request",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stub_pkcs10_request: Option<String>,
+    /// `unverifiedUserAnnotations`: see [`PodCertificateRequestSpec::unverified_user_annotations`].
+    #[serde(
+        rename = "unverifiedUserAnnotations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unverified_user_annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+impl PodCertificateRequestSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `maxExpirationSeconds`.
+    pub fn with_max_expiration_seconds(mut self, value: i32) -> Self {
+        self.max_expiration_seconds = Some(value);
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `nodeUID`.
+    pub fn with_node_uid(mut self, value: impl Into<String>) -> Self {
+        self.node_uid = Some(value.into());
+        self
+    }
+    /// Set `podName`.
+    pub fn with_pod_name(mut self, value: impl Into<String>) -> Self {
+        self.pod_name = Some(value.into());
+        self
+    }
+    /// Set `podUID`.
+    pub fn with_pod_uid(mut self, value: impl Into<String>) -> Self {
+        self.pod_uid = Some(value.into());
+        self
+    }
+    /// Set `serviceAccountName`.
+    pub fn with_service_account_name(mut self, value: impl Into<String>) -> Self {
+        self.service_account_name = Some(value.into());
+        self
+    }
+    /// Set `serviceAccountUID`.
+    pub fn with_service_account_uid(mut self, value: impl Into<String>) -> Self {
+        self.service_account_uid = Some(value.into());
+        self
+    }
+    /// Set `signerName`.
+    pub fn with_signer_name(mut self, value: impl Into<String>) -> Self {
+        self.signer_name = Some(value.into());
+        self
+    }
+    /// Set `stubPKCS10Request`.
+    pub fn with_stub_pkcs10_request(mut self, value: impl Into<String>) -> Self {
+        self.stub_pkcs10_request = Some(value.into());
+        self
+    }
+    /// Add entries to `unverifiedUserAnnotations`, overwriting earlier values of the same keys.
+    pub fn with_unverified_user_annotations<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(
+            &mut self.unverified_user_annotations,
+            entries,
+        );
+        self
+    }
+}

@@ -38,3 +38,60 @@ pub struct PodCertificateRequestStatus {
     #[serde(rename = "notBefore", default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<kubegen_runtime::meta::Time>,
 }
+/// Apply configuration of [`PodCertificateRequestStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodCertificateRequestStatusApplyConfiguration {
+    /// `beginRefreshAt`: see [`PodCertificateRequestStatus::begin_refresh_at`].
+    #[serde(rename = "beginRefreshAt", default, skip_serializing_if = "Option::is_none")]
+    pub begin_refresh_at: Option<kubegen_runtime::meta::Time>,
+    /// `certificateChain`: see [`PodCertificateRequestStatus::certificate_chain`].
+    #[serde(
+        rename = "certificateChain",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub certificate_chain: Option<String>,
+    /// `conditions`: see [`PodCertificateRequestStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `notAfter`: see [`PodCertificateRequestStatus::not_after`].
+    #[serde(rename = "notAfter", default, skip_serializing_if = "Option::is_none")]
+    pub not_after: Option<kubegen_runtime::meta::Time>,
+    /// `notBefore`: see [`PodCertificateRequestStatus::not_before`].
+    #[serde(rename = "notBefore", default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<kubegen_runtime::meta::Time>,
+}
+impl PodCertificateRequestStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `beginRefreshAt`.
+    pub fn with_begin_refresh_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.begin_refresh_at = Some(value);
+        self
+    }
+    /// Set `certificateChain`.
+    pub fn with_certificate_chain(mut self, value: impl Into<String>) -> Self {
+        self.certificate_chain = Some(value.into());
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `notAfter`.
+    pub fn with_not_after(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.not_after = Some(value);
+        self
+    }
+    /// Set `notBefore`.
+    pub fn with_not_before(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.not_before = Some(value);
+        self
+    }
+}

@@ -22,3 +22,29 @@ pub struct ClusterTrustBundleSpec {
     #[serde(rename = "trustBundle")]
     pub trust_bundle: String,
 }
+/// Apply configuration of [`ClusterTrustBundleSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterTrustBundleSpecApplyConfiguration {
+    /// `signerName`: see [`ClusterTrustBundleSpec::signer_name`].
+    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// `trustBundle`: see [`ClusterTrustBundleSpec::trust_bundle`].
+    #[serde(rename = "trustBundle", default, skip_serializing_if = "Option::is_none")]
+    pub trust_bundle: Option<String>,
+}
+impl ClusterTrustBundleSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `signerName`.
+    pub fn with_signer_name(mut self, value: impl Into<String>) -> Self {
+        self.signer_name = Some(value.into());
+        self
+    }
+    /// Set `trustBundle`.
+    pub fn with_trust_bundle(mut self, value: impl Into<String>) -> Self {
+        self.trust_bundle = Some(value.into());
+        self
+    }
+}

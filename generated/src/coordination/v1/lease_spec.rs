@@ -37,3 +37,81 @@ pub struct LeaseSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
 }
+/// Apply configuration of [`LeaseSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseSpecApplyConfiguration {
+    /// `acquireTime`: see [`LeaseSpec::acquire_time`].
+    #[serde(rename = "acquireTime", default, skip_serializing_if = "Option::is_none")]
+    pub acquire_time: Option<kubegen_runtime::meta::MicroTime>,
+    /// `holderIdentity`: see [`LeaseSpec::holder_identity`].
+    #[serde(rename = "holderIdentity", default, skip_serializing_if = "Option::is_none")]
+    pub holder_identity: Option<String>,
+    /// `leaseDurationSeconds`: see [`LeaseSpec::lease_duration_seconds`].
+    #[serde(
+        rename = "leaseDurationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lease_duration_seconds: Option<i32>,
+    /// `leaseTransitions`: see [`LeaseSpec::lease_transitions`].
+    #[serde(
+        rename = "leaseTransitions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lease_transitions: Option<i32>,
+    /// `preferredHolder`: see [`LeaseSpec::preferred_holder`].
+    #[serde(
+        rename = "preferredHolder",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preferred_holder: Option<String>,
+    /// `renewTime`: see [`LeaseSpec::renew_time`].
+    #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
+    pub renew_time: Option<kubegen_runtime::meta::MicroTime>,
+    /// `strategy`: see [`LeaseSpec::strategy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+}
+impl LeaseSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `acquireTime`.
+    pub fn with_acquire_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+        self.acquire_time = Some(value);
+        self
+    }
+    /// Set `holderIdentity`.
+    pub fn with_holder_identity(mut self, value: impl Into<String>) -> Self {
+        self.holder_identity = Some(value.into());
+        self
+    }
+    /// Set `leaseDurationSeconds`.
+    pub fn with_lease_duration_seconds(mut self, value: i32) -> Self {
+        self.lease_duration_seconds = Some(value);
+        self
+    }
+    /// Set `leaseTransitions`.
+    pub fn with_lease_transitions(mut self, value: i32) -> Self {
+        self.lease_transitions = Some(value);
+        self
+    }
+    /// Set `preferredHolder`.
+    pub fn with_preferred_holder(mut self, value: impl Into<String>) -> Self {
+        self.preferred_holder = Some(value.into());
+        self
+    }
+    /// Set `renewTime`.
+    pub fn with_renew_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+        self.renew_time = Some(value);
+        self
+    }
+    /// Set `strategy`.
+    pub fn with_strategy(mut self, value: impl Into<String>) -> Self {
+        self.strategy = Some(value.into());
+        self
+    }
+}

@@ -4,8 +4,8 @@
 mod lease;
 mod lease_list;
 mod lease_spec;
-pub use self::lease::Lease;
-pub use self::lease_list::LeaseList;
-pub use self::lease_spec::LeaseSpec;
+pub use self::lease::*;
+pub use self::lease_list::*;
+pub use self::lease_spec::*;
 mod client;
 pub use self::client::CoordinationV1Client;

@@ -25,3 +25,65 @@ pub struct LeaseCandidateSpec {
     /// strategy is the strategy that coordinated leader election will use for picking the leader. If multiple candidates for the same Lease return different strategies, the strategy provided by the candidate with the latest BinaryVersion will be used. If there is still conflict, this is a user error and coordinated leader election will not operate the Lease until resolved.
     pub strategy: String,
 }
+/// Apply configuration of [`LeaseCandidateSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LeaseCandidateSpecApplyConfiguration {
+    /// `binaryVersion`: see [`LeaseCandidateSpec::binary_version`].
+    #[serde(rename = "binaryVersion", default, skip_serializing_if = "Option::is_none")]
+    pub binary_version: Option<String>,
+    /// `emulationVersion`: see [`LeaseCandidateSpec::emulation_version`].
+    #[serde(
+        rename = "emulationVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub emulation_version: Option<String>,
+    /// `leaseName`: see [`LeaseCandidateSpec::lease_name`].
+    #[serde(rename = "leaseName", default, skip_serializing_if = "Option::is_none")]
+    pub lease_name: Option<String>,
+    /// `pingTime`: see [`LeaseCandidateSpec::ping_time`].
+    #[serde(rename = "pingTime", default, skip_serializing_if = "Option::is_none")]
+    pub ping_time: Option<kubegen_runtime::meta::MicroTime>,
+    /// `renewTime`: see [`LeaseCandidateSpec::renew_time`].
+    #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
+    pub renew_time: Option<kubegen_runtime::meta::MicroTime>,
+    /// `strategy`: see [`LeaseCandidateSpec::strategy`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+}
+impl LeaseCandidateSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `binaryVersion`.
+    pub fn with_binary_version(mut self, value: impl Into<String>) -> Self {
+        self.binary_version = Some(value.into());
+        self
+    }
+    /// Set `emulationVersion`.
+    pub fn with_emulation_version(mut self, value: impl Into<String>) -> Self {
+        self.emulation_version = Some(value.into());
+        self
+    }
+    /// Set `leaseName`.
+    pub fn with_lease_name(mut self, value: impl Into<String>) -> Self {
+        self.lease_name = Some(value.into());
+        self
+    }
+    /// Set `pingTime`.
+    pub fn with_ping_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+        self.ping_time = Some(value);
+        self
+    }
+    /// Set `renewTime`.
+    pub fn with_renew_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+        self.renew_time = Some(value);
+        self
+    }
+    /// Set `strategy`.
+    pub fn with_strategy(mut self, value: impl Into<String>) -> Self {
+        self.strategy = Some(value.into());
+        self
+    }
+}

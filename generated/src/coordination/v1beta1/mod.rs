@@ -4,8 +4,8 @@
 mod lease_candidate;
 mod lease_candidate_list;
 mod lease_candidate_spec;
-pub use self::lease_candidate::LeaseCandidate;
-pub use self::lease_candidate_list::LeaseCandidateList;
-pub use self::lease_candidate_spec::LeaseCandidateSpec;
+pub use self::lease_candidate::*;
+pub use self::lease_candidate_list::*;
+pub use self::lease_candidate_spec::*;
 mod client;
 pub use self::client::CoordinationV1beta1Client;

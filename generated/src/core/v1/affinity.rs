@@ -17,3 +17,50 @@ pub struct Affinity {
     )]
     pub pod_anti_affinity: Option<super::PodAntiAffinity>,
 }
+/// Apply configuration of [`Affinity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AffinityApplyConfiguration {
+    /// `nodeAffinity`: see [`Affinity::node_affinity`].
+    #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity: Option<super::NodeAffinityApplyConfiguration>,
+    /// `podAffinity`: see [`Affinity::pod_affinity`].
+    #[serde(rename = "podAffinity", default, skip_serializing_if = "Option::is_none")]
+    pub pod_affinity: Option<super::PodAffinityApplyConfiguration>,
+    /// `podAntiAffinity`: see [`Affinity::pod_anti_affinity`].
+    #[serde(
+        rename = "podAntiAffinity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_anti_affinity: Option<super::PodAntiAffinityApplyConfiguration>,
+}
+impl AffinityApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `nodeAffinity`.
+    pub fn with_node_affinity(
+        mut self,
+        value: super::NodeAffinityApplyConfiguration,
+    ) -> Self {
+        self.node_affinity = Some(value);
+        self
+    }
+    /// Set `podAffinity`.
+    pub fn with_pod_affinity(
+        mut self,
+        value: super::PodAffinityApplyConfiguration,
+    ) -> Self {
+        self.pod_affinity = Some(value);
+        self
+    }
+    /// Set `podAntiAffinity`.
+    pub fn with_pod_anti_affinity(
+        mut self,
+        value: super::PodAntiAffinityApplyConfiguration,
+    ) -> Self {
+        self.pod_anti_affinity = Some(value);
+        self
+    }
+}

@@ -17,3 +17,33 @@ pub struct AppArmorProfile {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`AppArmorProfile`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AppArmorProfileApplyConfiguration {
+    /// `localhostProfile`: see [`AppArmorProfile::localhost_profile`].
+    #[serde(
+        rename = "localhostProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub localhost_profile: Option<String>,
+    /// `type`: see [`AppArmorProfile::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl AppArmorProfileApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `localhostProfile`.
+    pub fn with_localhost_profile(mut self, value: impl Into<String>) -> Self {
+        self.localhost_profile = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

@@ -18,3 +18,45 @@ pub struct AWSElasticBlockStoreVolumeSource {
     #[serde(rename = "volumeID")]
     pub volume_id: String,
 }
+/// Apply configuration of [`AWSElasticBlockStoreVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AWSElasticBlockStoreVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`AWSElasticBlockStoreVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `partition`: see [`AWSElasticBlockStoreVolumeSource::partition`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+    /// `readOnly`: see [`AWSElasticBlockStoreVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `volumeID`: see [`AWSElasticBlockStoreVolumeSource::volume_id`].
+    #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
+}
+impl AWSElasticBlockStoreVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `partition`.
+    pub fn with_partition(mut self, value: i32) -> Self {
+        self.partition = Some(value);
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `volumeID`.
+    pub fn with_volume_id(mut self, value: impl Into<String>) -> Self {
+        self.volume_id = Some(value.into());
+        self
+    }
+}

@@ -22,3 +22,61 @@ pub struct AzureDiskVolumeSource {
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
+/// Apply configuration of [`AzureDiskVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AzureDiskVolumeSourceApplyConfiguration {
+    /// `cachingMode`: see [`AzureDiskVolumeSource::caching_mode`].
+    #[serde(rename = "cachingMode", default, skip_serializing_if = "Option::is_none")]
+    pub caching_mode: Option<String>,
+    /// `diskName`: see [`AzureDiskVolumeSource::disk_name`].
+    #[serde(rename = "diskName", default, skip_serializing_if = "Option::is_none")]
+    pub disk_name: Option<String>,
+    /// `diskURI`: see [`AzureDiskVolumeSource::disk_uri`].
+    #[serde(rename = "diskURI", default, skip_serializing_if = "Option::is_none")]
+    pub disk_uri: Option<String>,
+    /// `fsType`: see [`AzureDiskVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `kind`: see [`AzureDiskVolumeSource::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `readOnly`: see [`AzureDiskVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+impl AzureDiskVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `cachingMode`.
+    pub fn with_caching_mode(mut self, value: impl Into<String>) -> Self {
+        self.caching_mode = Some(value.into());
+        self
+    }
+    /// Set `diskName`.
+    pub fn with_disk_name(mut self, value: impl Into<String>) -> Self {
+        self.disk_name = Some(value.into());
+        self
+    }
+    /// Set `diskURI`.
+    pub fn with_disk_uri(mut self, value: impl Into<String>) -> Self {
+        self.disk_uri = Some(value.into());
+        self
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+}

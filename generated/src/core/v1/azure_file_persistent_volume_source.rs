@@ -20,3 +20,49 @@ pub struct AzureFilePersistentVolumeSource {
     #[serde(rename = "shareName")]
     pub share_name: String,
 }
+/// Apply configuration of [`AzureFilePersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AzureFilePersistentVolumeSourceApplyConfiguration {
+    /// `readOnly`: see [`AzureFilePersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretName`: see [`AzureFilePersistentVolumeSource::secret_name`].
+    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// `secretNamespace`: see [`AzureFilePersistentVolumeSource::secret_namespace`].
+    #[serde(
+        rename = "secretNamespace",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub secret_namespace: Option<String>,
+    /// `shareName`: see [`AzureFilePersistentVolumeSource::share_name`].
+    #[serde(rename = "shareName", default, skip_serializing_if = "Option::is_none")]
+    pub share_name: Option<String>,
+}
+impl AzureFilePersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretName`.
+    pub fn with_secret_name(mut self, value: impl Into<String>) -> Self {
+        self.secret_name = Some(value.into());
+        self
+    }
+    /// Set `secretNamespace`.
+    pub fn with_secret_namespace(mut self, value: impl Into<String>) -> Self {
+        self.secret_namespace = Some(value.into());
+        self
+    }
+    /// Set `shareName`.
+    pub fn with_share_name(mut self, value: impl Into<String>) -> Self {
+        self.share_name = Some(value.into());
+        self
+    }
+}

@@ -13,3 +13,37 @@ pub struct AzureFileVolumeSource {
     #[serde(rename = "shareName")]
     pub share_name: String,
 }
+/// Apply configuration of [`AzureFileVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AzureFileVolumeSourceApplyConfiguration {
+    /// `readOnly`: see [`AzureFileVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretName`: see [`AzureFileVolumeSource::secret_name`].
+    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// `shareName`: see [`AzureFileVolumeSource::share_name`].
+    #[serde(rename = "shareName", default, skip_serializing_if = "Option::is_none")]
+    pub share_name: Option<String>,
+}
+impl AzureFileVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretName`.
+    pub fn with_secret_name(mut self, value: impl Into<String>) -> Self {
+        self.secret_name = Some(value.into());
+        self
+    }
+    /// Set `shareName`.
+    pub fn with_share_name(mut self, value: impl Into<String>) -> Self {
+        self.share_name = Some(value.into());
+        self
+    }
+}

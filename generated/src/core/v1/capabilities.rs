@@ -10,3 +10,29 @@ pub struct Capabilities {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drop: Option<Vec<String>>,
 }
+/// Apply configuration of [`Capabilities`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CapabilitiesApplyConfiguration {
+    /// `add`: see [`Capabilities::add`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add: Option<Vec<String>>,
+    /// `drop`: see [`Capabilities::drop`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop: Option<Vec<String>>,
+}
+impl CapabilitiesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `add` (an atomic list: a later call replaces it).
+    pub fn with_add(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.add = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `drop` (an atomic list: a later call replaces it).
+    pub fn with_drop(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.drop = Some(items.into_iter().collect());
+        self
+    }
+}

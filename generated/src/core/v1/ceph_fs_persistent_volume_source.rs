@@ -21,3 +21,64 @@ pub struct CephFSPersistentVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
+/// Apply configuration of [`CephFSPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CephFSPersistentVolumeSourceApplyConfiguration {
+    /// `monitors`: see [`CephFSPersistentVolumeSource::monitors`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitors: Option<Vec<String>>,
+    /// `path`: see [`CephFSPersistentVolumeSource::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `readOnly`: see [`CephFSPersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretFile`: see [`CephFSPersistentVolumeSource::secret_file`].
+    #[serde(rename = "secretFile", default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<String>,
+    /// `secretRef`: see [`CephFSPersistentVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `user`: see [`CephFSPersistentVolumeSource::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+impl CephFSPersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `monitors` (an atomic list: a later call replaces it).
+    pub fn with_monitors(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.monitors = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretFile`.
+    pub fn with_secret_file(mut self, value: impl Into<String>) -> Self {
+        self.secret_file = Some(value.into());
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: impl Into<String>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+}

@@ -16,3 +16,48 @@ pub struct CinderVolumeSource {
     #[serde(rename = "volumeID")]
     pub volume_id: String,
 }
+/// Apply configuration of [`CinderVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CinderVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`CinderVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `readOnly`: see [`CinderVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretRef`: see [`CinderVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::LocalObjectReferenceApplyConfiguration>,
+    /// `volumeID`: see [`CinderVolumeSource::volume_id`].
+    #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<String>,
+}
+impl CinderVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::LocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+    /// Set `volumeID`.
+    pub fn with_volume_id(mut self, value: impl Into<String>) -> Self {
+        self.volume_id = Some(value.into());
+        self
+    }
+}

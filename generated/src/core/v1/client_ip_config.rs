@@ -7,3 +7,21 @@ pub struct ClientIPConfig {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
 }
+/// Apply configuration of [`ClientIPConfig`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClientIPConfigApplyConfiguration {
+    /// `timeoutSeconds`: see [`ClientIPConfig::timeout_seconds`].
+    #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<i32>,
+}
+impl ClientIPConfigApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `timeoutSeconds`.
+    pub fn with_timeout_seconds(mut self, value: i32) -> Self {
+        self.timeout_seconds = Some(value);
+        self
+    }
+}

@@ -21,3 +21,64 @@ pub struct ClusterTrustBundleProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
 }
+/// Apply configuration of [`ClusterTrustBundleProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterTrustBundleProjectionApplyConfiguration {
+    /// `labelSelector`: see [`ClusterTrustBundleProjection::label_selector`].
+    #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `name`: see [`ClusterTrustBundleProjection::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `optional`: see [`ClusterTrustBundleProjection::optional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+    /// `path`: see [`ClusterTrustBundleProjection::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `signerName`: see [`ClusterTrustBundleProjection::signer_name`].
+    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// `user`: see [`ClusterTrustBundleProjection::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
+}
+impl ClusterTrustBundleProjectionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `labelSelector`.
+    pub fn with_label_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.label_selector = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `optional`.
+    pub fn with_optional(mut self, value: bool) -> Self {
+        self.optional = Some(value);
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `signerName`.
+    pub fn with_signer_name(mut self, value: impl Into<String>) -> Self {
+        self.signer_name = Some(value.into());
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: i64) -> Self {
+        self.user = Some(value);
+        self
+    }
+}

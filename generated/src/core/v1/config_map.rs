@@ -62,3 +62,128 @@ impl kubegen_runtime::verbs::Patch for ConfigMap {}
 impl kubegen_runtime::verbs::Delete for ConfigMap {}
 impl kubegen_runtime::verbs::DeleteCollection for ConfigMap {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ConfigMap {}
+/// Apply configuration of [`ConfigMap`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigMapApplyConfiguration {
+    /// `apiVersion`: see [`ConfigMap::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `binaryData`: see [`ConfigMap::binary_data`].
+    #[serde(rename = "binaryData", default, skip_serializing_if = "Option::is_none")]
+    pub binary_data: Option<std::collections::BTreeMap<String, String>>,
+    /// `data`: see [`ConfigMap::data`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<std::collections::BTreeMap<String, String>>,
+    /// `immutable`: see [`ConfigMap::immutable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub immutable: Option<bool>,
+    /// `kind`: see [`ConfigMap::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`ConfigMap::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+}
+impl ConfigMapApplyConfiguration {
+    /// A `ConfigMap` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("v1".to_owned()),
+            kind: Some("ConfigMap".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Add entries to `binaryData`, overwriting earlier values of the same keys.
+    pub fn with_binary_data<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.binary_data, entries);
+        self
+    }
+    /// Add entries to `data`, overwriting earlier values of the same keys.
+    pub fn with_data<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.data, entries);
+        self
+    }
+    /// Set `immutable`.
+    pub fn with_immutable(mut self, value: bool) -> Self {
+        self.immutable = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `ConfigMap` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractConfigMap`).
+pub fn extract_config_map(
+    object: &ConfigMap,
+    field_manager: &str,
+) -> kubegen_runtime::Result<ConfigMapApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -21,3 +21,61 @@ pub struct ConfigMapNodeConfigSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
 }
+/// Apply configuration of [`ConfigMapNodeConfigSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigMapNodeConfigSourceApplyConfiguration {
+    /// `kubeletConfigKey`: see [`ConfigMapNodeConfigSource::kubelet_config_key`].
+    #[serde(
+        rename = "kubeletConfigKey",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kubelet_config_key: Option<String>,
+    /// `name`: see [`ConfigMapNodeConfigSource::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `namespace`: see [`ConfigMapNodeConfigSource::namespace`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// `resourceVersion`: see [`ConfigMapNodeConfigSource::resource_version`].
+    #[serde(
+        rename = "resourceVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_version: Option<String>,
+    /// `uid`: see [`ConfigMapNodeConfigSource::uid`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+impl ConfigMapNodeConfigSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `kubeletConfigKey`.
+    pub fn with_kubelet_config_key(mut self, value: impl Into<String>) -> Self {
+        self.kubelet_config_key = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `namespace`.
+    pub fn with_namespace(mut self, value: impl Into<String>) -> Self {
+        self.namespace = Some(value.into());
+        self
+    }
+    /// Set `resourceVersion`.
+    pub fn with_resource_version(mut self, value: impl Into<String>) -> Self {
+        self.resource_version = Some(value.into());
+        self
+    }
+    /// Set `uid`.
+    pub fn with_uid(mut self, value: impl Into<String>) -> Self {
+        self.uid = Some(value.into());
+        self
+    }
+}

@@ -15,3 +15,40 @@ pub struct ConfigMapProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
+/// Apply configuration of [`ConfigMapProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigMapProjectionApplyConfiguration {
+    /// `items`: see [`ConfigMapProjection::items`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<super::KeyToPathApplyConfiguration>>,
+    /// `name`: see [`ConfigMapProjection::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `optional`: see [`ConfigMapProjection::optional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+impl ConfigMapProjectionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `items` (an atomic list: a later call replaces it).
+    pub fn with_items(
+        mut self,
+        items: impl IntoIterator<Item = super::KeyToPathApplyConfiguration>,
+    ) -> Self {
+        self.items = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `optional`.
+    pub fn with_optional(mut self, value: bool) -> Self {
+        self.optional = Some(value);
+        self
+    }
+}

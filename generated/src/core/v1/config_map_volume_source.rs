@@ -21,3 +21,56 @@ pub struct ConfigMapVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
+/// Apply configuration of [`ConfigMapVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigMapVolumeSourceApplyConfiguration {
+    /// `defaultMode`: see [`ConfigMapVolumeSource::default_mode`].
+    #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
+    pub default_mode: Option<i32>,
+    /// `defaultUser`: see [`ConfigMapVolumeSource::default_user`].
+    #[serde(rename = "defaultUser", default, skip_serializing_if = "Option::is_none")]
+    pub default_user: Option<i64>,
+    /// `items`: see [`ConfigMapVolumeSource::items`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<super::KeyToPathApplyConfiguration>>,
+    /// `name`: see [`ConfigMapVolumeSource::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `optional`: see [`ConfigMapVolumeSource::optional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+impl ConfigMapVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `defaultMode`.
+    pub fn with_default_mode(mut self, value: i32) -> Self {
+        self.default_mode = Some(value);
+        self
+    }
+    /// Set `defaultUser`.
+    pub fn with_default_user(mut self, value: i64) -> Self {
+        self.default_user = Some(value);
+        self
+    }
+    /// Set `items` (an atomic list: a later call replaces it).
+    pub fn with_items(
+        mut self,
+        items: impl IntoIterator<Item = super::KeyToPathApplyConfiguration>,
+    ) -> Self {
+        self.items = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `optional`.
+    pub fn with_optional(mut self, value: bool) -> Self {
+        self.optional = Some(value);
+        self
+    }
+}

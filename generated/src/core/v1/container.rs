@@ -98,3 +98,263 @@ pub struct Container {
     #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
 }
+/// Apply configuration of [`Container`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerApplyConfiguration {
+    /// `args`: see [`Container::args`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    /// `command`: see [`Container::command`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `env`: see [`Container::env`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<super::EnvVarApplyConfiguration>>,
+    /// `envFrom`: see [`Container::env_from`].
+    #[serde(rename = "envFrom", default, skip_serializing_if = "Option::is_none")]
+    pub env_from: Option<Vec<super::EnvFromSourceApplyConfiguration>>,
+    /// `image`: see [`Container::image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `imagePullPolicy`: see [`Container::image_pull_policy`].
+    #[serde(
+        rename = "imagePullPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub image_pull_policy: Option<String>,
+    /// `lifecycle`: see [`Container::lifecycle`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<super::LifecycleApplyConfiguration>,
+    /// `livenessProbe`: see [`Container::liveness_probe`].
+    #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
+    pub liveness_probe: Option<super::ProbeApplyConfiguration>,
+    /// `name`: see [`Container::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ports`: see [`Container::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::ContainerPortApplyConfiguration>>,
+    /// `readinessProbe`: see [`Container::readiness_probe`].
+    #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
+    pub readiness_probe: Option<super::ProbeApplyConfiguration>,
+    /// `resizePolicy`: see [`Container::resize_policy`].
+    #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
+    pub resize_policy: Option<Vec<super::ContainerResizePolicyApplyConfiguration>>,
+    /// `resources`: see [`Container::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    /// `restartPolicy`: see [`Container::restart_policy`].
+    #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
+    /// `restartPolicyRules`: see [`Container::restart_policy_rules`].
+    #[serde(
+        rename = "restartPolicyRules",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub restart_policy_rules: Option<Vec<super::ContainerRestartRuleApplyConfiguration>>,
+    /// `securityContext`: see [`Container::security_context`].
+    #[serde(
+        rename = "securityContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub security_context: Option<super::SecurityContextApplyConfiguration>,
+    /// `startupProbe`: see [`Container::startup_probe`].
+    #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
+    pub startup_probe: Option<super::ProbeApplyConfiguration>,
+    /// `stdin`: see [`Container::stdin`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<bool>,
+    /// `stdinOnce`: see [`Container::stdin_once`].
+    #[serde(rename = "stdinOnce", default, skip_serializing_if = "Option::is_none")]
+    pub stdin_once: Option<bool>,
+    /// `terminationMessagePath`: see [`Container::termination_message_path`].
+    #[serde(
+        rename = "terminationMessagePath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub termination_message_path: Option<String>,
+    /// `terminationMessagePolicy`: see [`Container::termination_message_policy`].
+    #[serde(
+        rename = "terminationMessagePolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub termination_message_policy: Option<String>,
+    /// `tty`: see [`Container::tty`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    /// `volumeDevices`: see [`Container::volume_devices`].
+    #[serde(rename = "volumeDevices", default, skip_serializing_if = "Option::is_none")]
+    pub volume_devices: Option<Vec<super::VolumeDeviceApplyConfiguration>>,
+    /// `volumeMounts`: see [`Container::volume_mounts`].
+    #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
+    pub volume_mounts: Option<Vec<super::VolumeMountApplyConfiguration>>,
+    /// `workingDir`: see [`Container::working_dir`].
+    #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+}
+impl ContainerApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `args` (an atomic list: a later call replaces it).
+    pub fn with_args(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.args = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `command` (an atomic list: a later call replaces it).
+    pub fn with_command(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.command = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `env` (a keyed or set list: repeated calls add).
+    pub fn with_env(
+        mut self,
+        items: impl IntoIterator<Item = super::EnvVarApplyConfiguration>,
+    ) -> Self {
+        self.env.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `envFrom` (an atomic list: a later call replaces it).
+    pub fn with_env_from(
+        mut self,
+        items: impl IntoIterator<Item = super::EnvFromSourceApplyConfiguration>,
+    ) -> Self {
+        self.env_from = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `image`.
+    pub fn with_image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Set `imagePullPolicy`.
+    pub fn with_image_pull_policy(mut self, value: impl Into<String>) -> Self {
+        self.image_pull_policy = Some(value.into());
+        self
+    }
+    /// Set `lifecycle`.
+    pub fn with_lifecycle(mut self, value: super::LifecycleApplyConfiguration) -> Self {
+        self.lifecycle = Some(value);
+        self
+    }
+    /// Set `livenessProbe`.
+    pub fn with_liveness_probe(mut self, value: super::ProbeApplyConfiguration) -> Self {
+        self.liveness_probe = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Append to `ports` (a keyed or set list: repeated calls add).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerPortApplyConfiguration>,
+    ) -> Self {
+        self.ports.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `readinessProbe`.
+    pub fn with_readiness_probe(
+        mut self,
+        value: super::ProbeApplyConfiguration,
+    ) -> Self {
+        self.readiness_probe = Some(value);
+        self
+    }
+    /// Set `resizePolicy` (an atomic list: a later call replaces it).
+    pub fn with_resize_policy(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerResizePolicyApplyConfiguration>,
+    ) -> Self {
+        self.resize_policy = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `resources`.
+    pub fn with_resources(
+        mut self,
+        value: super::ResourceRequirementsApplyConfiguration,
+    ) -> Self {
+        self.resources = Some(value);
+        self
+    }
+    /// Set `restartPolicy`.
+    pub fn with_restart_policy(mut self, value: impl Into<String>) -> Self {
+        self.restart_policy = Some(value.into());
+        self
+    }
+    /// Set `restartPolicyRules` (an atomic list: a later call replaces it).
+    pub fn with_restart_policy_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerRestartRuleApplyConfiguration>,
+    ) -> Self {
+        self.restart_policy_rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `securityContext`.
+    pub fn with_security_context(
+        mut self,
+        value: super::SecurityContextApplyConfiguration,
+    ) -> Self {
+        self.security_context = Some(value);
+        self
+    }
+    /// Set `startupProbe`.
+    pub fn with_startup_probe(mut self, value: super::ProbeApplyConfiguration) -> Self {
+        self.startup_probe = Some(value);
+        self
+    }
+    /// Set `stdin`.
+    pub fn with_stdin(mut self, value: bool) -> Self {
+        self.stdin = Some(value);
+        self
+    }
+    /// Set `stdinOnce`.
+    pub fn with_stdin_once(mut self, value: bool) -> Self {
+        self.stdin_once = Some(value);
+        self
+    }
+    /// Set `terminationMessagePath`.
+    pub fn with_termination_message_path(mut self, value: impl Into<String>) -> Self {
+        self.termination_message_path = Some(value.into());
+        self
+    }
+    /// Set `terminationMessagePolicy`.
+    pub fn with_termination_message_policy(mut self, value: impl Into<String>) -> Self {
+        self.termination_message_policy = Some(value.into());
+        self
+    }
+    /// Set `tty`.
+    pub fn with_tty(mut self, value: bool) -> Self {
+        self.tty = Some(value);
+        self
+    }
+    /// Append to `volumeDevices` (a keyed or set list: repeated calls add).
+    pub fn with_volume_devices(
+        mut self,
+        items: impl IntoIterator<Item = super::VolumeDeviceApplyConfiguration>,
+    ) -> Self {
+        self.volume_devices.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `volumeMounts` (a keyed or set list: repeated calls add).
+    pub fn with_volume_mounts(
+        mut self,
+        items: impl IntoIterator<Item = super::VolumeMountApplyConfiguration>,
+    ) -> Self {
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `workingDir`.
+    pub fn with_working_dir(mut self, value: impl Into<String>) -> Self {
+        self.working_dir = Some(value.into());
+        self
+    }
+}

@@ -13,3 +13,37 @@ pub struct ContainerExtendedResourceRequest {
     #[serde(rename = "resourceName")]
     pub resource_name: String,
 }
+/// Apply configuration of [`ContainerExtendedResourceRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerExtendedResourceRequestApplyConfiguration {
+    /// `containerName`: see [`ContainerExtendedResourceRequest::container_name`].
+    #[serde(rename = "containerName", default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// `requestName`: see [`ContainerExtendedResourceRequest::request_name`].
+    #[serde(rename = "requestName", default, skip_serializing_if = "Option::is_none")]
+    pub request_name: Option<String>,
+    /// `resourceName`: see [`ContainerExtendedResourceRequest::resource_name`].
+    #[serde(rename = "resourceName", default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+}
+impl ContainerExtendedResourceRequestApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerName`.
+    pub fn with_container_name(mut self, value: impl Into<String>) -> Self {
+        self.container_name = Some(value.into());
+        self
+    }
+    /// Set `requestName`.
+    pub fn with_request_name(mut self, value: impl Into<String>) -> Self {
+        self.request_name = Some(value.into());
+        self
+    }
+    /// Set `resourceName`.
+    pub fn with_resource_name(mut self, value: impl Into<String>) -> Self {
+        self.resource_name = Some(value.into());
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct ContainerImage {
     #[serde(rename = "sizeBytes", default, skip_serializing_if = "Option::is_none")]
     pub size_bytes: Option<i64>,
 }
+/// Apply configuration of [`ContainerImage`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerImageApplyConfiguration {
+    /// `names`: see [`ContainerImage::names`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<Vec<String>>,
+    /// `sizeBytes`: see [`ContainerImage::size_bytes`].
+    #[serde(rename = "sizeBytes", default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<i64>,
+}
+impl ContainerImageApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `names` (an atomic list: a later call replaces it).
+    pub fn with_names(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.names = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `sizeBytes`.
+    pub fn with_size_bytes(mut self, value: i64) -> Self {
+        self.size_bytes = Some(value);
+        self
+    }
+}

@@ -19,3 +19,53 @@ pub struct ContainerPort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
 }
+/// Apply configuration of [`ContainerPort`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerPortApplyConfiguration {
+    /// `containerPort`: see [`ContainerPort::container_port`].
+    #[serde(rename = "containerPort", default, skip_serializing_if = "Option::is_none")]
+    pub container_port: Option<i32>,
+    /// `hostIP`: see [`ContainerPort::host_ip`].
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    /// `hostPort`: see [`ContainerPort::host_port`].
+    #[serde(rename = "hostPort", default, skip_serializing_if = "Option::is_none")]
+    pub host_port: Option<i32>,
+    /// `name`: see [`ContainerPort::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `protocol`: see [`ContainerPort::protocol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+impl ContainerPortApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerPort`.
+    pub fn with_container_port(mut self, value: i32) -> Self {
+        self.container_port = Some(value);
+        self
+    }
+    /// Set `hostIP`.
+    pub fn with_host_ip(mut self, value: impl Into<String>) -> Self {
+        self.host_ip = Some(value.into());
+        self
+    }
+    /// Set `hostPort`.
+    pub fn with_host_port(mut self, value: i32) -> Self {
+        self.host_port = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `protocol`.
+    pub fn with_protocol(mut self, value: impl Into<String>) -> Self {
+        self.protocol = Some(value.into());
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct ContainerResizePolicy {
     #[serde(rename = "restartPolicy")]
     pub restart_policy: String,
 }
+/// Apply configuration of [`ContainerResizePolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerResizePolicyApplyConfiguration {
+    /// `resourceName`: see [`ContainerResizePolicy::resource_name`].
+    #[serde(rename = "resourceName", default, skip_serializing_if = "Option::is_none")]
+    pub resource_name: Option<String>,
+    /// `restartPolicy`: see [`ContainerResizePolicy::restart_policy`].
+    #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
+}
+impl ContainerResizePolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `resourceName`.
+    pub fn with_resource_name(mut self, value: impl Into<String>) -> Self {
+        self.resource_name = Some(value.into());
+        self
+    }
+    /// Set `restartPolicy`.
+    pub fn with_restart_policy(mut self, value: impl Into<String>) -> Self {
+        self.restart_policy = Some(value.into());
+        self
+    }
+}

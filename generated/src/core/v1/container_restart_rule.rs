@@ -9,3 +9,32 @@ pub struct ContainerRestartRule {
     #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
     pub exit_codes: Option<super::ContainerRestartRuleOnExitCodes>,
 }
+/// Apply configuration of [`ContainerRestartRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerRestartRuleApplyConfiguration {
+    /// `action`: see [`ContainerRestartRule::action`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `exitCodes`: see [`ContainerRestartRule::exit_codes`].
+    #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
+    pub exit_codes: Option<super::ContainerRestartRuleOnExitCodesApplyConfiguration>,
+}
+impl ContainerRestartRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `action`.
+    pub fn with_action(mut self, value: impl Into<String>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Set `exitCodes`.
+    pub fn with_exit_codes(
+        mut self,
+        value: super::ContainerRestartRuleOnExitCodesApplyConfiguration,
+    ) -> Self {
+        self.exit_codes = Some(value);
+        self
+    }
+}

@@ -12,3 +12,29 @@ pub struct ContainerRestartRuleOnExitCodes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<i32>>,
 }
+/// Apply configuration of [`ContainerRestartRuleOnExitCodes`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerRestartRuleOnExitCodesApplyConfiguration {
+    /// `operator`: see [`ContainerRestartRuleOnExitCodes::operator`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// `values`: see [`ContainerRestartRuleOnExitCodes::values`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<i32>>,
+}
+impl ContainerRestartRuleOnExitCodesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `operator`.
+    pub fn with_operator(mut self, value: impl Into<String>) -> Self {
+        self.operator = Some(value.into());
+        self
+    }
+    /// Append to `values` (a keyed or set list: repeated calls add).
+    pub fn with_values(mut self, items: impl IntoIterator<Item = i32>) -> Self {
+        self.values.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

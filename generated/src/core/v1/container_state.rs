@@ -13,3 +13,46 @@ pub struct ContainerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<super::ContainerStateWaiting>,
 }
+/// Apply configuration of [`ContainerState`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerStateApplyConfiguration {
+    /// `running`: see [`ContainerState::running`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<super::ContainerStateRunningApplyConfiguration>,
+    /// `terminated`: see [`ContainerState::terminated`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated: Option<super::ContainerStateTerminatedApplyConfiguration>,
+    /// `waiting`: see [`ContainerState::waiting`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<super::ContainerStateWaitingApplyConfiguration>,
+}
+impl ContainerStateApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `running`.
+    pub fn with_running(
+        mut self,
+        value: super::ContainerStateRunningApplyConfiguration,
+    ) -> Self {
+        self.running = Some(value);
+        self
+    }
+    /// Set `terminated`.
+    pub fn with_terminated(
+        mut self,
+        value: super::ContainerStateTerminatedApplyConfiguration,
+    ) -> Self {
+        self.terminated = Some(value);
+        self
+    }
+    /// Set `waiting`.
+    pub fn with_waiting(
+        mut self,
+        value: super::ContainerStateWaitingApplyConfiguration,
+    ) -> Self {
+        self.waiting = Some(value);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct ContainerStateRunning {
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<kubegen_runtime::meta::Time>,
 }
+/// Apply configuration of [`ContainerStateRunning`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerStateRunningApplyConfiguration {
+    /// `startedAt`: see [`ContainerStateRunning::started_at`].
+    #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<kubegen_runtime::meta::Time>,
+}
+impl ContainerStateRunningApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `startedAt`.
+    pub fn with_started_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.started_at = Some(value);
+        self
+    }
+}

@@ -25,3 +25,69 @@ pub struct ContainerStateTerminated {
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<kubegen_runtime::meta::Time>,
 }
+/// Apply configuration of [`ContainerStateTerminated`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerStateTerminatedApplyConfiguration {
+    /// `containerID`: see [`ContainerStateTerminated::container_id`].
+    #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// `exitCode`: see [`ContainerStateTerminated::exit_code`].
+    #[serde(rename = "exitCode", default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// `finishedAt`: see [`ContainerStateTerminated::finished_at`].
+    #[serde(rename = "finishedAt", default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`ContainerStateTerminated::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `reason`: see [`ContainerStateTerminated::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `signal`: see [`ContainerStateTerminated::signal`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// `startedAt`: see [`ContainerStateTerminated::started_at`].
+    #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<kubegen_runtime::meta::Time>,
+}
+impl ContainerStateTerminatedApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerID`.
+    pub fn with_container_id(mut self, value: impl Into<String>) -> Self {
+        self.container_id = Some(value.into());
+        self
+    }
+    /// Set `exitCode`.
+    pub fn with_exit_code(mut self, value: i32) -> Self {
+        self.exit_code = Some(value);
+        self
+    }
+    /// Set `finishedAt`.
+    pub fn with_finished_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.finished_at = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `signal`.
+    pub fn with_signal(mut self, value: i32) -> Self {
+        self.signal = Some(value);
+        self
+    }
+    /// Set `startedAt`.
+    pub fn with_started_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.started_at = Some(value);
+        self
+    }
+}

@@ -58,3 +58,158 @@ pub struct ContainerStatus {
     #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
     pub volume_mounts: Option<Vec<super::VolumeMountStatus>>,
 }
+/// Apply configuration of [`ContainerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerStatusApplyConfiguration {
+    /// `allocatedResources`: see [`ContainerStatus::allocated_resources`].
+    #[serde(
+        rename = "allocatedResources",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocated_resources: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `allocatedResourcesStatus`: see [`ContainerStatus::allocated_resources_status`].
+    #[serde(
+        rename = "allocatedResourcesStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocated_resources_status: Option<Vec<super::ResourceStatusApplyConfiguration>>,
+    /// `containerID`: see [`ContainerStatus::container_id`].
+    #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    /// `image`: see [`ContainerStatus::image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `imageID`: see [`ContainerStatus::image_id`].
+    #[serde(rename = "imageID", default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// `lastState`: see [`ContainerStatus::last_state`].
+    #[serde(rename = "lastState", default, skip_serializing_if = "Option::is_none")]
+    pub last_state: Option<super::ContainerStateApplyConfiguration>,
+    /// `name`: see [`ContainerStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `ready`: see [`ContainerStatus::ready`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+    /// `resources`: see [`ContainerStatus::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    /// `restartCount`: see [`ContainerStatus::restart_count`].
+    #[serde(rename = "restartCount", default, skip_serializing_if = "Option::is_none")]
+    pub restart_count: Option<i32>,
+    /// `started`: see [`ContainerStatus::started`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
+    /// `state`: see [`ContainerStatus::state`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<super::ContainerStateApplyConfiguration>,
+    /// `stopSignal`: see [`ContainerStatus::stop_signal`].
+    #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// `user`: see [`ContainerStatus::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<super::ContainerUserApplyConfiguration>,
+    /// `volumeMounts`: see [`ContainerStatus::volume_mounts`].
+    #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
+    pub volume_mounts: Option<Vec<super::VolumeMountStatusApplyConfiguration>>,
+}
+impl ContainerStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
+    pub fn with_allocated_resources<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
+        self
+    }
+    /// Append to `allocatedResourcesStatus` (a keyed or set list: repeated calls add).
+    pub fn with_allocated_resources_status(
+        mut self,
+        items: impl IntoIterator<Item = super::ResourceStatusApplyConfiguration>,
+    ) -> Self {
+        self.allocated_resources_status.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `containerID`.
+    pub fn with_container_id(mut self, value: impl Into<String>) -> Self {
+        self.container_id = Some(value.into());
+        self
+    }
+    /// Set `image`.
+    pub fn with_image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Set `imageID`.
+    pub fn with_image_id(mut self, value: impl Into<String>) -> Self {
+        self.image_id = Some(value.into());
+        self
+    }
+    /// Set `lastState`.
+    pub fn with_last_state(
+        mut self,
+        value: super::ContainerStateApplyConfiguration,
+    ) -> Self {
+        self.last_state = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `ready`.
+    pub fn with_ready(mut self, value: bool) -> Self {
+        self.ready = Some(value);
+        self
+    }
+    /// Set `resources`.
+    pub fn with_resources(
+        mut self,
+        value: super::ResourceRequirementsApplyConfiguration,
+    ) -> Self {
+        self.resources = Some(value);
+        self
+    }
+    /// Set `restartCount`.
+    pub fn with_restart_count(mut self, value: i32) -> Self {
+        self.restart_count = Some(value);
+        self
+    }
+    /// Set `started`.
+    pub fn with_started(mut self, value: bool) -> Self {
+        self.started = Some(value);
+        self
+    }
+    /// Set `state`.
+    pub fn with_state(mut self, value: super::ContainerStateApplyConfiguration) -> Self {
+        self.state = Some(value);
+        self
+    }
+    /// Set `stopSignal`.
+    pub fn with_stop_signal(mut self, value: impl Into<String>) -> Self {
+        self.stop_signal = Some(value.into());
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: super::ContainerUserApplyConfiguration) -> Self {
+        self.user = Some(value);
+        self
+    }
+    /// Append to `volumeMounts` (a keyed or set list: repeated calls add).
+    pub fn with_volume_mounts(
+        mut self,
+        items: impl IntoIterator<Item = super::VolumeMountStatusApplyConfiguration>,
+    ) -> Self {
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct ContainerUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub linux: Option<super::LinuxContainerUser>,
 }
+/// Apply configuration of [`ContainerUser`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ContainerUserApplyConfiguration {
+    /// `linux`: see [`ContainerUser::linux`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux: Option<super::LinuxContainerUserApplyConfiguration>,
+}
+impl ContainerUserApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `linux`.
+    pub fn with_linux(
+        mut self,
+        value: super::LinuxContainerUserApplyConfiguration,
+    ) -> Self {
+        self.linux = Some(value);
+        self
+    }
+}

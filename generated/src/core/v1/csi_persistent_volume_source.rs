@@ -57,3 +57,135 @@ pub struct CSIPersistentVolumeSource {
     #[serde(rename = "volumeHandle")]
     pub volume_handle: String,
 }
+/// Apply configuration of [`CSIPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSIPersistentVolumeSourceApplyConfiguration {
+    /// `controllerExpandSecretRef`: see [`CSIPersistentVolumeSource::controller_expand_secret_ref`].
+    #[serde(
+        rename = "controllerExpandSecretRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub controller_expand_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `controllerPublishSecretRef`: see [`CSIPersistentVolumeSource::controller_publish_secret_ref`].
+    #[serde(
+        rename = "controllerPublishSecretRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub controller_publish_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `driver`: see [`CSIPersistentVolumeSource::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `fsType`: see [`CSIPersistentVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `nodeExpandSecretRef`: see [`CSIPersistentVolumeSource::node_expand_secret_ref`].
+    #[serde(
+        rename = "nodeExpandSecretRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_expand_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `nodePublishSecretRef`: see [`CSIPersistentVolumeSource::node_publish_secret_ref`].
+    #[serde(
+        rename = "nodePublishSecretRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_publish_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `nodeStageSecretRef`: see [`CSIPersistentVolumeSource::node_stage_secret_ref`].
+    #[serde(
+        rename = "nodeStageSecretRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_stage_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `readOnly`: see [`CSIPersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `volumeAttributes`: see [`CSIPersistentVolumeSource::volume_attributes`].
+    #[serde(
+        rename = "volumeAttributes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_attributes: Option<std::collections::BTreeMap<String, String>>,
+    /// `volumeHandle`: see [`CSIPersistentVolumeSource::volume_handle`].
+    #[serde(rename = "volumeHandle", default, skip_serializing_if = "Option::is_none")]
+    pub volume_handle: Option<String>,
+}
+impl CSIPersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `controllerExpandSecretRef`.
+    pub fn with_controller_expand_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.controller_expand_secret_ref = Some(value);
+        self
+    }
+    /// Set `controllerPublishSecretRef`.
+    pub fn with_controller_publish_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.controller_publish_secret_ref = Some(value);
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `nodeExpandSecretRef`.
+    pub fn with_node_expand_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.node_expand_secret_ref = Some(value);
+        self
+    }
+    /// Set `nodePublishSecretRef`.
+    pub fn with_node_publish_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.node_publish_secret_ref = Some(value);
+        self
+    }
+    /// Set `nodeStageSecretRef`.
+    pub fn with_node_stage_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.node_stage_secret_ref = Some(value);
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Add entries to `volumeAttributes`, overwriting earlier values of the same keys.
+    pub fn with_volume_attributes<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.volume_attributes, entries);
+        self
+    }
+    /// Set `volumeHandle`.
+    pub fn with_volume_handle(mut self, value: impl Into<String>) -> Self {
+        self.volume_handle = Some(value.into());
+        self
+    }
+}

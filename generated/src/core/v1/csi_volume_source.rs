@@ -26,3 +26,67 @@ pub struct CSIVolumeSource {
     )]
     pub volume_attributes: Option<std::collections::BTreeMap<String, String>>,
 }
+/// Apply configuration of [`CSIVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSIVolumeSourceApplyConfiguration {
+    /// `driver`: see [`CSIVolumeSource::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `fsType`: see [`CSIVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `nodePublishSecretRef`: see [`CSIVolumeSource::node_publish_secret_ref`].
+    #[serde(
+        rename = "nodePublishSecretRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_publish_secret_ref: Option<super::LocalObjectReferenceApplyConfiguration>,
+    /// `readOnly`: see [`CSIVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `volumeAttributes`: see [`CSIVolumeSource::volume_attributes`].
+    #[serde(
+        rename = "volumeAttributes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_attributes: Option<std::collections::BTreeMap<String, String>>,
+}
+impl CSIVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `nodePublishSecretRef`.
+    pub fn with_node_publish_secret_ref(
+        mut self,
+        value: super::LocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.node_publish_secret_ref = Some(value);
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Add entries to `volumeAttributes`, overwriting earlier values of the same keys.
+    pub fn with_volume_attributes<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.volume_attributes, entries);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct DaemonEndpoint {
     #[serde(rename = "Port")]
     pub port: i32,
 }
+/// Apply configuration of [`DaemonEndpoint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DaemonEndpointApplyConfiguration {
+    /// `Port`: see [`DaemonEndpoint::port`].
+    #[serde(rename = "Port", default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+}
+impl DaemonEndpointApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `Port`.
+    pub fn with_port(mut self, value: i32) -> Self {
+        self.port = Some(value);
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct DownwardAPIProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<super::DownwardAPIVolumeFile>>,
 }
+/// Apply configuration of [`DownwardAPIProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DownwardAPIProjectionApplyConfiguration {
+    /// `items`: see [`DownwardAPIProjection::items`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<super::DownwardAPIVolumeFileApplyConfiguration>>,
+}
+impl DownwardAPIProjectionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `items` (an atomic list: a later call replaces it).
+    pub fn with_items(
+        mut self,
+        items: impl IntoIterator<Item = super::DownwardAPIVolumeFileApplyConfiguration>,
+    ) -> Self {
+        self.items = Some(items.into_iter().collect());
+        self
+    }
+}

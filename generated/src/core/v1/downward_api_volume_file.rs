@@ -22,3 +22,63 @@ pub struct DownwardAPIVolumeFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
 }
+/// Apply configuration of [`DownwardAPIVolumeFile`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DownwardAPIVolumeFileApplyConfiguration {
+    /// `fieldRef`: see [`DownwardAPIVolumeFile::field_ref`].
+    #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<super::ObjectFieldSelectorApplyConfiguration>,
+    /// `mode`: see [`DownwardAPIVolumeFile::mode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<i32>,
+    /// `path`: see [`DownwardAPIVolumeFile::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `resourceFieldRef`: see [`DownwardAPIVolumeFile::resource_field_ref`].
+    #[serde(
+        rename = "resourceFieldRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_field_ref: Option<super::ResourceFieldSelectorApplyConfiguration>,
+    /// `user`: see [`DownwardAPIVolumeFile::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
+}
+impl DownwardAPIVolumeFileApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fieldRef`.
+    pub fn with_field_ref(
+        mut self,
+        value: super::ObjectFieldSelectorApplyConfiguration,
+    ) -> Self {
+        self.field_ref = Some(value);
+        self
+    }
+    /// Set `mode`.
+    pub fn with_mode(mut self, value: i32) -> Self {
+        self.mode = Some(value);
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `resourceFieldRef`.
+    pub fn with_resource_field_ref(
+        mut self,
+        value: super::ResourceFieldSelectorApplyConfiguration,
+    ) -> Self {
+        self.resource_field_ref = Some(value);
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: i64) -> Self {
+        self.user = Some(value);
+        self
+    }
+}

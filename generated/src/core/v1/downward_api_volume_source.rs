@@ -13,3 +13,40 @@ pub struct DownwardAPIVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<super::DownwardAPIVolumeFile>>,
 }
+/// Apply configuration of [`DownwardAPIVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DownwardAPIVolumeSourceApplyConfiguration {
+    /// `defaultMode`: see [`DownwardAPIVolumeSource::default_mode`].
+    #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
+    pub default_mode: Option<i32>,
+    /// `defaultUser`: see [`DownwardAPIVolumeSource::default_user`].
+    #[serde(rename = "defaultUser", default, skip_serializing_if = "Option::is_none")]
+    pub default_user: Option<i64>,
+    /// `items`: see [`DownwardAPIVolumeSource::items`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<super::DownwardAPIVolumeFileApplyConfiguration>>,
+}
+impl DownwardAPIVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `defaultMode`.
+    pub fn with_default_mode(mut self, value: i32) -> Self {
+        self.default_mode = Some(value);
+        self
+    }
+    /// Set `defaultUser`.
+    pub fn with_default_user(mut self, value: i64) -> Self {
+        self.default_user = Some(value);
+        self
+    }
+    /// Set `items` (an atomic list: a later call replaces it).
+    pub fn with_items(
+        mut self,
+        items: impl IntoIterator<Item = super::DownwardAPIVolumeFileApplyConfiguration>,
+    ) -> Self {
+        self.items = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -13,3 +13,37 @@ pub struct EmptyDirVolumeSource {
     #[serde(rename = "sizeLimit", default, skip_serializing_if = "Option::is_none")]
     pub size_limit: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`EmptyDirVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EmptyDirVolumeSourceApplyConfiguration {
+    /// `medium`: see [`EmptyDirVolumeSource::medium`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    /// `mode`: see [`EmptyDirVolumeSource::mode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<i32>,
+    /// `sizeLimit`: see [`EmptyDirVolumeSource::size_limit`].
+    #[serde(rename = "sizeLimit", default, skip_serializing_if = "Option::is_none")]
+    pub size_limit: Option<kubegen_runtime::meta::Quantity>,
+}
+impl EmptyDirVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `medium`.
+    pub fn with_medium(mut self, value: impl Into<String>) -> Self {
+        self.medium = Some(value.into());
+        self
+    }
+    /// Set `mode`.
+    pub fn with_mode(mut self, value: i32) -> Self {
+        self.mode = Some(value);
+        self
+    }
+    /// Set `sizeLimit`.
+    pub fn with_size_limit(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.size_limit = Some(value);
+        self
+    }
+}

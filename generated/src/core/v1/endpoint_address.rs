@@ -15,3 +15,48 @@ pub struct EndpointAddress {
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
     pub target_ref: Option<super::ObjectReference>,
 }
+/// Apply configuration of [`EndpointAddress`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointAddressApplyConfiguration {
+    /// `hostname`: see [`EndpointAddress::hostname`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `ip`: see [`EndpointAddress::ip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `nodeName`: see [`EndpointAddress::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `targetRef`: see [`EndpointAddress::target_ref`].
+    #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
+    pub target_ref: Option<super::ObjectReferenceApplyConfiguration>,
+}
+impl EndpointAddressApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `hostname`.
+    pub fn with_hostname(mut self, value: impl Into<String>) -> Self {
+        self.hostname = Some(value.into());
+        self
+    }
+    /// Set `ip`.
+    pub fn with_ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `targetRef`.
+    pub fn with_target_ref(
+        mut self,
+        value: super::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.target_ref = Some(value);
+        self
+    }
+}

@@ -29,3 +29,50 @@ pub struct EndpointSubset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::EndpointPort>>,
 }
+/// Apply configuration of [`EndpointSubset`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointSubsetApplyConfiguration {
+    /// `addresses`: see [`EndpointSubset::addresses`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<super::EndpointAddressApplyConfiguration>>,
+    /// `notReadyAddresses`: see [`EndpointSubset::not_ready_addresses`].
+    #[serde(
+        rename = "notReadyAddresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub not_ready_addresses: Option<Vec<super::EndpointAddressApplyConfiguration>>,
+    /// `ports`: see [`EndpointSubset::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::EndpointPortApplyConfiguration>>,
+}
+impl EndpointSubsetApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `addresses` (an atomic list: a later call replaces it).
+    pub fn with_addresses(
+        mut self,
+        items: impl IntoIterator<Item = super::EndpointAddressApplyConfiguration>,
+    ) -> Self {
+        self.addresses = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `notReadyAddresses` (an atomic list: a later call replaces it).
+    pub fn with_not_ready_addresses(
+        mut self,
+        items: impl IntoIterator<Item = super::EndpointAddressApplyConfiguration>,
+    ) -> Self {
+        self.not_ready_addresses = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `ports` (an atomic list: a later call replaces it).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::EndpointPortApplyConfiguration>,
+    ) -> Self {
+        self.ports = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -13,3 +13,43 @@ pub struct EnvFromSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<super::SecretEnvSource>,
 }
+/// Apply configuration of [`EnvFromSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnvFromSourceApplyConfiguration {
+    /// `configMapRef`: see [`EnvFromSource::config_map_ref`].
+    #[serde(rename = "configMapRef", default, skip_serializing_if = "Option::is_none")]
+    pub config_map_ref: Option<super::ConfigMapEnvSourceApplyConfiguration>,
+    /// `prefix`: see [`EnvFromSource::prefix`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `secretRef`: see [`EnvFromSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::SecretEnvSourceApplyConfiguration>,
+}
+impl EnvFromSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `configMapRef`.
+    pub fn with_config_map_ref(
+        mut self,
+        value: super::ConfigMapEnvSourceApplyConfiguration,
+    ) -> Self {
+        self.config_map_ref = Some(value);
+        self
+    }
+    /// Set `prefix`.
+    pub fn with_prefix(mut self, value: impl Into<String>) -> Self {
+        self.prefix = Some(value.into());
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::SecretEnvSourceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+}

@@ -12,3 +12,40 @@ pub struct EnvVar {
     #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
     pub value_from: Option<super::EnvVarSource>,
 }
+/// Apply configuration of [`EnvVar`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnvVarApplyConfiguration {
+    /// `name`: see [`EnvVar::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `value`: see [`EnvVar::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `valueFrom`: see [`EnvVar::value_from`].
+    #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<super::EnvVarSourceApplyConfiguration>,
+}
+impl EnvVarApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+    /// Set `valueFrom`.
+    pub fn with_value_from(
+        mut self,
+        value: super::EnvVarSourceApplyConfiguration,
+    ) -> Self {
+        self.value_from = Some(value);
+        self
+    }
+}

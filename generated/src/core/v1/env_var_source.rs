@@ -27,3 +27,76 @@ pub struct EnvVarSource {
     #[serde(rename = "secretKeyRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_key_ref: Option<super::SecretKeySelector>,
 }
+/// Apply configuration of [`EnvVarSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EnvVarSourceApplyConfiguration {
+    /// `configMapKeyRef`: see [`EnvVarSource::config_map_key_ref`].
+    #[serde(
+        rename = "configMapKeyRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub config_map_key_ref: Option<super::ConfigMapKeySelectorApplyConfiguration>,
+    /// `fieldRef`: see [`EnvVarSource::field_ref`].
+    #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<super::ObjectFieldSelectorApplyConfiguration>,
+    /// `fileKeyRef`: see [`EnvVarSource::file_key_ref`].
+    #[serde(rename = "fileKeyRef", default, skip_serializing_if = "Option::is_none")]
+    pub file_key_ref: Option<super::FileKeySelectorApplyConfiguration>,
+    /// `resourceFieldRef`: see [`EnvVarSource::resource_field_ref`].
+    #[serde(
+        rename = "resourceFieldRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_field_ref: Option<super::ResourceFieldSelectorApplyConfiguration>,
+    /// `secretKeyRef`: see [`EnvVarSource::secret_key_ref`].
+    #[serde(rename = "secretKeyRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<super::SecretKeySelectorApplyConfiguration>,
+}
+impl EnvVarSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `configMapKeyRef`.
+    pub fn with_config_map_key_ref(
+        mut self,
+        value: super::ConfigMapKeySelectorApplyConfiguration,
+    ) -> Self {
+        self.config_map_key_ref = Some(value);
+        self
+    }
+    /// Set `fieldRef`.
+    pub fn with_field_ref(
+        mut self,
+        value: super::ObjectFieldSelectorApplyConfiguration,
+    ) -> Self {
+        self.field_ref = Some(value);
+        self
+    }
+    /// Set `fileKeyRef`.
+    pub fn with_file_key_ref(
+        mut self,
+        value: super::FileKeySelectorApplyConfiguration,
+    ) -> Self {
+        self.file_key_ref = Some(value);
+        self
+    }
+    /// Set `resourceFieldRef`.
+    pub fn with_resource_field_ref(
+        mut self,
+        value: super::ResourceFieldSelectorApplyConfiguration,
+    ) -> Self {
+        self.resource_field_ref = Some(value);
+        self
+    }
+    /// Set `secretKeyRef`.
+    pub fn with_secret_key_ref(
+        mut self,
+        value: super::SecretKeySelectorApplyConfiguration,
+    ) -> Self {
+        self.secret_key_ref = Some(value);
+        self
+    }
+}

@@ -17,3 +17,30 @@ pub struct EphemeralVolumeSource {
     )]
     pub volume_claim_template: Option<super::PersistentVolumeClaimTemplate>,
 }
+/// Apply configuration of [`EphemeralVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EphemeralVolumeSourceApplyConfiguration {
+    /// `volumeClaimTemplate`: see [`EphemeralVolumeSource::volume_claim_template`].
+    #[serde(
+        rename = "volumeClaimTemplate",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_claim_template: Option<
+        super::PersistentVolumeClaimTemplateApplyConfiguration,
+    >,
+}
+impl EphemeralVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `volumeClaimTemplate`.
+    pub fn with_volume_claim_template(
+        mut self,
+        value: super::PersistentVolumeClaimTemplateApplyConfiguration,
+    ) -> Self {
+        self.volume_claim_template = Some(value);
+        self
+    }
+}

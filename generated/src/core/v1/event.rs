@@ -114,3 +114,224 @@ impl kubegen_runtime::verbs::Patch for Event {}
 impl kubegen_runtime::verbs::Delete for Event {}
 impl kubegen_runtime::verbs::DeleteCollection for Event {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Event {}
+/// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventApplyConfiguration {
+    /// `action`: see [`Event::action`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `apiVersion`: see [`Event::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `count`: see [`Event::count`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i32>,
+    /// `eventTime`: see [`Event::event_time`].
+    #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<kubegen_runtime::meta::MicroTime>,
+    /// `firstTimestamp`: see [`Event::first_timestamp`].
+    #[serde(rename = "firstTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub first_timestamp: Option<kubegen_runtime::meta::Time>,
+    /// `involvedObject`: see [`Event::involved_object`].
+    #[serde(rename = "involvedObject", default, skip_serializing_if = "Option::is_none")]
+    pub involved_object: Option<super::ObjectReferenceApplyConfiguration>,
+    /// `kind`: see [`Event::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `lastTimestamp`: see [`Event::last_timestamp`].
+    #[serde(rename = "lastTimestamp", default, skip_serializing_if = "Option::is_none")]
+    pub last_timestamp: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`Event::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `metadata`: see [`Event::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `reason`: see [`Event::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `related`: see [`Event::related`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<super::ObjectReferenceApplyConfiguration>,
+    /// `reportingComponent`: see [`Event::reporting_component`].
+    #[serde(
+        rename = "reportingComponent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reporting_component: Option<String>,
+    /// `reportingInstance`: see [`Event::reporting_instance`].
+    #[serde(
+        rename = "reportingInstance",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reporting_instance: Option<String>,
+    /// `series`: see [`Event::series`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<super::EventSeriesApplyConfiguration>,
+    /// `source`: see [`Event::source`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<super::EventSourceApplyConfiguration>,
+    /// `type`: see [`Event::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl EventApplyConfiguration {
+    /// A `Event` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("v1".to_owned()),
+            kind: Some("Event".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `action`.
+    pub fn with_action(mut self, value: impl Into<String>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `count`.
+    pub fn with_count(mut self, value: i32) -> Self {
+        self.count = Some(value);
+        self
+    }
+    /// Set `eventTime`.
+    pub fn with_event_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+        self.event_time = Some(value);
+        self
+    }
+    /// Set `firstTimestamp`.
+    pub fn with_first_timestamp(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.first_timestamp = Some(value);
+        self
+    }
+    /// Set `involvedObject`.
+    pub fn with_involved_object(
+        mut self,
+        value: super::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.involved_object = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `lastTimestamp`.
+    pub fn with_last_timestamp(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.last_timestamp = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `related`.
+    pub fn with_related(
+        mut self,
+        value: super::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.related = Some(value);
+        self
+    }
+    /// Set `reportingComponent`.
+    pub fn with_reporting_component(mut self, value: impl Into<String>) -> Self {
+        self.reporting_component = Some(value.into());
+        self
+    }
+    /// Set `reportingInstance`.
+    pub fn with_reporting_instance(mut self, value: impl Into<String>) -> Self {
+        self.reporting_instance = Some(value.into());
+        self
+    }
+    /// Set `series`.
+    pub fn with_series(mut self, value: super::EventSeriesApplyConfiguration) -> Self {
+        self.series = Some(value);
+        self
+    }
+    /// Set `source`.
+    pub fn with_source(mut self, value: super::EventSourceApplyConfiguration) -> Self {
+        self.source = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `Event` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEvent`).
+pub fn extract_event(
+    object: &Event,
+    field_manager: &str,
+) -> kubegen_runtime::Result<EventApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -10,3 +10,29 @@ pub struct EventSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
 }
+/// Apply configuration of [`EventSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventSourceApplyConfiguration {
+    /// `component`: see [`EventSource::component`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// `host`: see [`EventSource::host`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+impl EventSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `component`.
+    pub fn with_component(mut self, value: impl Into<String>) -> Self {
+        self.component = Some(value.into());
+        self
+    }
+    /// Set `host`.
+    pub fn with_host(mut self, value: impl Into<String>) -> Self {
+        self.host = Some(value.into());
+        self
+    }
+}

@@ -14,3 +14,29 @@ pub struct EvictionResponder {
     /// The minimum value is 0 and the maximum value is 100000. The interval 0-999 is reserved for responders with *.k8s.io suffix. This field is required.
     pub priority: i32,
 }
+/// Apply configuration of [`EvictionResponder`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionResponderApplyConfiguration {
+    /// `name`: see [`EvictionResponder::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `priority`: see [`EvictionResponder::priority`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+}
+impl EvictionResponderApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `priority`.
+    pub fn with_priority(mut self, value: i32) -> Self {
+        self.priority = Some(value);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct ExecAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
 }
+/// Apply configuration of [`ExecAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExecActionApplyConfiguration {
+    /// `command`: see [`ExecAction::command`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+}
+impl ExecActionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `command` (an atomic list: a later call replaces it).
+    pub fn with_command(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.command = Some(items.into_iter().collect());
+        self
+    }
+}

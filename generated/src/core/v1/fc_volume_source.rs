@@ -19,3 +19,53 @@ pub struct FCVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wwids: Option<Vec<String>>,
 }
+/// Apply configuration of [`FCVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FCVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`FCVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `lun`: see [`FCVolumeSource::lun`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lun: Option<i32>,
+    /// `readOnly`: see [`FCVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `targetWWNs`: see [`FCVolumeSource::target_wwns`].
+    #[serde(rename = "targetWWNs", default, skip_serializing_if = "Option::is_none")]
+    pub target_wwns: Option<Vec<String>>,
+    /// `wwids`: see [`FCVolumeSource::wwids`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wwids: Option<Vec<String>>,
+}
+impl FCVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `lun`.
+    pub fn with_lun(mut self, value: i32) -> Self {
+        self.lun = Some(value);
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `targetWWNs` (an atomic list: a later call replaces it).
+    pub fn with_target_wwns(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.target_wwns = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `wwids` (an atomic list: a later call replaces it).
+    pub fn with_wwids(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.wwids = Some(items.into_iter().collect());
+        self
+    }
+}

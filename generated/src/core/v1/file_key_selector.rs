@@ -16,3 +16,45 @@ pub struct FileKeySelector {
     #[serde(rename = "volumeName")]
     pub volume_name: String,
 }
+/// Apply configuration of [`FileKeySelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FileKeySelectorApplyConfiguration {
+    /// `key`: see [`FileKeySelector::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `optional`: see [`FileKeySelector::optional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+    /// `path`: see [`FileKeySelector::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `volumeName`: see [`FileKeySelector::volume_name`].
+    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
+}
+impl FileKeySelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `optional`.
+    pub fn with_optional(mut self, value: bool) -> Self {
+        self.optional = Some(value);
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `volumeName`.
+    pub fn with_volume_name(mut self, value: impl Into<String>) -> Self {
+        self.volume_name = Some(value.into());
+        self
+    }
+}

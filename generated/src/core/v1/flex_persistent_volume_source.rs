@@ -18,3 +18,59 @@ pub struct FlexPersistentVolumeSource {
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<super::SecretReference>,
 }
+/// Apply configuration of [`FlexPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FlexPersistentVolumeSourceApplyConfiguration {
+    /// `driver`: see [`FlexPersistentVolumeSource::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `fsType`: see [`FlexPersistentVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `options`: see [`FlexPersistentVolumeSource::options`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<std::collections::BTreeMap<String, String>>,
+    /// `readOnly`: see [`FlexPersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretRef`: see [`FlexPersistentVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+}
+impl FlexPersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Add entries to `options`, overwriting earlier values of the same keys.
+    pub fn with_options<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.options, entries);
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+}

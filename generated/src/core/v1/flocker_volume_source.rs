@@ -10,3 +10,29 @@ pub struct FlockerVolumeSource {
     #[serde(rename = "datasetUUID", default, skip_serializing_if = "Option::is_none")]
     pub dataset_uuid: Option<String>,
 }
+/// Apply configuration of [`FlockerVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FlockerVolumeSourceApplyConfiguration {
+    /// `datasetName`: see [`FlockerVolumeSource::dataset_name`].
+    #[serde(rename = "datasetName", default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    /// `datasetUUID`: see [`FlockerVolumeSource::dataset_uuid`].
+    #[serde(rename = "datasetUUID", default, skip_serializing_if = "Option::is_none")]
+    pub dataset_uuid: Option<String>,
+}
+impl FlockerVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `datasetName`.
+    pub fn with_dataset_name(mut self, value: impl Into<String>) -> Self {
+        self.dataset_name = Some(value.into());
+        self
+    }
+    /// Set `datasetUUID`.
+    pub fn with_dataset_uuid(mut self, value: impl Into<String>) -> Self {
+        self.dataset_uuid = Some(value.into());
+        self
+    }
+}

@@ -18,3 +18,45 @@ pub struct GCEPersistentDiskVolumeSource {
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
+/// Apply configuration of [`GCEPersistentDiskVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GCEPersistentDiskVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`GCEPersistentDiskVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `partition`: see [`GCEPersistentDiskVolumeSource::partition`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+    /// `pdName`: see [`GCEPersistentDiskVolumeSource::pd_name`].
+    #[serde(rename = "pdName", default, skip_serializing_if = "Option::is_none")]
+    pub pd_name: Option<String>,
+    /// `readOnly`: see [`GCEPersistentDiskVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+impl GCEPersistentDiskVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `partition`.
+    pub fn with_partition(mut self, value: i32) -> Self {
+        self.partition = Some(value);
+        self
+    }
+    /// Set `pdName`.
+    pub fn with_pd_name(mut self, value: impl Into<String>) -> Self {
+        self.pd_name = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+}

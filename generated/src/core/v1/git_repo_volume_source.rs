@@ -14,3 +14,37 @@ pub struct GitRepoVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
 }
+/// Apply configuration of [`GitRepoVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GitRepoVolumeSourceApplyConfiguration {
+    /// `directory`: see [`GitRepoVolumeSource::directory`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    /// `repository`: see [`GitRepoVolumeSource::repository`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// `revision`: see [`GitRepoVolumeSource::revision`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+impl GitRepoVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `directory`.
+    pub fn with_directory(mut self, value: impl Into<String>) -> Self {
+        self.directory = Some(value.into());
+        self
+    }
+    /// Set `repository`.
+    pub fn with_repository(mut self, value: impl Into<String>) -> Self {
+        self.repository = Some(value.into());
+        self
+    }
+    /// Set `revision`.
+    pub fn with_revision(mut self, value: impl Into<String>) -> Self {
+        self.revision = Some(value.into());
+        self
+    }
+}

@@ -18,3 +18,49 @@ pub struct GlusterfsPersistentVolumeSource {
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
+/// Apply configuration of [`GlusterfsPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GlusterfsPersistentVolumeSourceApplyConfiguration {
+    /// `endpoints`: see [`GlusterfsPersistentVolumeSource::endpoints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<String>,
+    /// `endpointsNamespace`: see [`GlusterfsPersistentVolumeSource::endpoints_namespace`].
+    #[serde(
+        rename = "endpointsNamespace",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub endpoints_namespace: Option<String>,
+    /// `path`: see [`GlusterfsPersistentVolumeSource::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `readOnly`: see [`GlusterfsPersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+impl GlusterfsPersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `endpoints`.
+    pub fn with_endpoints(mut self, value: impl Into<String>) -> Self {
+        self.endpoints = Some(value.into());
+        self
+    }
+    /// Set `endpointsNamespace`.
+    pub fn with_endpoints_namespace(mut self, value: impl Into<String>) -> Self {
+        self.endpoints_namespace = Some(value.into());
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+}

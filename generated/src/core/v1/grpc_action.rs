@@ -14,3 +14,37 @@ pub struct GRPCAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
 }
+/// Apply configuration of [`GRPCAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GRPCActionApplyConfiguration {
+    /// `mode`: see [`GRPCAction::mode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `port`: see [`GRPCAction::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// `service`: see [`GRPCAction::service`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+}
+impl GRPCActionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `mode`.
+    pub fn with_mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: i32) -> Self {
+        self.port = Some(value);
+        self
+    }
+    /// Set `service`.
+    pub fn with_service(mut self, value: impl Into<String>) -> Self {
+        self.service = Some(value.into());
+        self
+    }
+}

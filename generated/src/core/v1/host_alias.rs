@@ -9,3 +9,29 @@ pub struct HostAlias {
     /// IP address of the host file entry.
     pub ip: String,
 }
+/// Apply configuration of [`HostAlias`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HostAliasApplyConfiguration {
+    /// `hostnames`: see [`HostAlias::hostnames`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostnames: Option<Vec<String>>,
+    /// `ip`: see [`HostAlias::ip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+impl HostAliasApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `hostnames` (an atomic list: a later call replaces it).
+    pub fn with_hostnames(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.hostnames = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `ip`.
+    pub fn with_ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+}

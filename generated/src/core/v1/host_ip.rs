@@ -6,3 +6,21 @@ pub struct HostIP {
     /// IP is the IP address assigned to the host
     pub ip: String,
 }
+/// Apply configuration of [`HostIP`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HostIPApplyConfiguration {
+    /// `ip`: see [`HostIP::ip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+impl HostIPApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ip`.
+    pub fn with_ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+}

@@ -21,3 +21,64 @@ pub struct HTTPGetAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheme: Option<String>,
 }
+/// Apply configuration of [`HTTPGetAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HTTPGetActionApplyConfiguration {
+    /// `host`: see [`HTTPGetAction::host`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `httpHeaders`: see [`HTTPGetAction::http_headers`].
+    #[serde(rename = "httpHeaders", default, skip_serializing_if = "Option::is_none")]
+    pub http_headers: Option<Vec<super::HTTPHeaderApplyConfiguration>>,
+    /// `path`: see [`HTTPGetAction::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `port`: see [`HTTPGetAction::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<kubegen_runtime::meta::IntOrString>,
+    /// `protocol`: see [`HTTPGetAction::protocol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// `scheme`: see [`HTTPGetAction::scheme`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+}
+impl HTTPGetActionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `host`.
+    pub fn with_host(mut self, value: impl Into<String>) -> Self {
+        self.host = Some(value.into());
+        self
+    }
+    /// Set `httpHeaders` (an atomic list: a later call replaces it).
+    pub fn with_http_headers(
+        mut self,
+        items: impl IntoIterator<Item = super::HTTPHeaderApplyConfiguration>,
+    ) -> Self {
+        self.http_headers = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+        self.port = Some(value);
+        self
+    }
+    /// Set `protocol`.
+    pub fn with_protocol(mut self, value: impl Into<String>) -> Self {
+        self.protocol = Some(value.into());
+        self
+    }
+    /// Set `scheme`.
+    pub fn with_scheme(mut self, value: impl Into<String>) -> Self {
+        self.scheme = Some(value.into());
+        self
+    }
+}

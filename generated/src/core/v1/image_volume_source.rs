@@ -10,3 +10,29 @@ pub struct ImageVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
 }
+/// Apply configuration of [`ImageVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImageVolumeSourceApplyConfiguration {
+    /// `pullPolicy`: see [`ImageVolumeSource::pull_policy`].
+    #[serde(rename = "pullPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<String>,
+    /// `reference`: see [`ImageVolumeSource::reference`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+impl ImageVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `pullPolicy`.
+    pub fn with_pull_policy(mut self, value: impl Into<String>) -> Self {
+        self.pull_policy = Some(value.into());
+        self
+    }
+    /// Set `reference`.
+    pub fn with_reference(mut self, value: impl Into<String>) -> Self {
+        self.reference = Some(value.into());
+        self
+    }
+}

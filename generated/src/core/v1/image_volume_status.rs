@@ -7,3 +7,21 @@ pub struct ImageVolumeStatus {
     #[serde(rename = "imageRef")]
     pub image_ref: String,
 }
+/// Apply configuration of [`ImageVolumeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ImageVolumeStatusApplyConfiguration {
+    /// `imageRef`: see [`ImageVolumeStatus::image_ref`].
+    #[serde(rename = "imageRef", default, skip_serializing_if = "Option::is_none")]
+    pub image_ref: Option<String>,
+}
+impl ImageVolumeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `imageRef`.
+    pub fn with_image_ref(mut self, value: impl Into<String>) -> Self {
+        self.image_ref = Some(value.into());
+        self
+    }
+}

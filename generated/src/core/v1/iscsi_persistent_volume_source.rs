@@ -43,3 +43,112 @@ pub struct ISCSIPersistentVolumeSource {
     #[serde(rename = "targetPortal")]
     pub target_portal: String,
 }
+/// Apply configuration of [`ISCSIPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ISCSIPersistentVolumeSourceApplyConfiguration {
+    /// `chapAuthDiscovery`: see [`ISCSIPersistentVolumeSource::chap_auth_discovery`].
+    #[serde(
+        rename = "chapAuthDiscovery",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub chap_auth_discovery: Option<bool>,
+    /// `chapAuthSession`: see [`ISCSIPersistentVolumeSource::chap_auth_session`].
+    #[serde(
+        rename = "chapAuthSession",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub chap_auth_session: Option<bool>,
+    /// `fsType`: see [`ISCSIPersistentVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `initiatorName`: see [`ISCSIPersistentVolumeSource::initiator_name`].
+    #[serde(rename = "initiatorName", default, skip_serializing_if = "Option::is_none")]
+    pub initiator_name: Option<String>,
+    /// `iqn`: see [`ISCSIPersistentVolumeSource::iqn`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iqn: Option<String>,
+    /// `iscsiInterface`: see [`ISCSIPersistentVolumeSource::iscsi_interface`].
+    #[serde(rename = "iscsiInterface", default, skip_serializing_if = "Option::is_none")]
+    pub iscsi_interface: Option<String>,
+    /// `lun`: see [`ISCSIPersistentVolumeSource::lun`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lun: Option<i32>,
+    /// `portals`: see [`ISCSIPersistentVolumeSource::portals`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portals: Option<Vec<String>>,
+    /// `readOnly`: see [`ISCSIPersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretRef`: see [`ISCSIPersistentVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `targetPortal`: see [`ISCSIPersistentVolumeSource::target_portal`].
+    #[serde(rename = "targetPortal", default, skip_serializing_if = "Option::is_none")]
+    pub target_portal: Option<String>,
+}
+impl ISCSIPersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `chapAuthDiscovery`.
+    pub fn with_chap_auth_discovery(mut self, value: bool) -> Self {
+        self.chap_auth_discovery = Some(value);
+        self
+    }
+    /// Set `chapAuthSession`.
+    pub fn with_chap_auth_session(mut self, value: bool) -> Self {
+        self.chap_auth_session = Some(value);
+        self
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `initiatorName`.
+    pub fn with_initiator_name(mut self, value: impl Into<String>) -> Self {
+        self.initiator_name = Some(value.into());
+        self
+    }
+    /// Set `iqn`.
+    pub fn with_iqn(mut self, value: impl Into<String>) -> Self {
+        self.iqn = Some(value.into());
+        self
+    }
+    /// Set `iscsiInterface`.
+    pub fn with_iscsi_interface(mut self, value: impl Into<String>) -> Self {
+        self.iscsi_interface = Some(value.into());
+        self
+    }
+    /// Set `lun`.
+    pub fn with_lun(mut self, value: i32) -> Self {
+        self.lun = Some(value);
+        self
+    }
+    /// Set `portals` (an atomic list: a later call replaces it).
+    pub fn with_portals(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.portals = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+    /// Set `targetPortal`.
+    pub fn with_target_portal(mut self, value: impl Into<String>) -> Self {
+        self.target_portal = Some(value.into());
+        self
+    }
+}

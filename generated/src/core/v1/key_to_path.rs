@@ -14,3 +14,45 @@ pub struct KeyToPath {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
 }
+/// Apply configuration of [`KeyToPath`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyToPathApplyConfiguration {
+    /// `key`: see [`KeyToPath::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `mode`: see [`KeyToPath::mode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<i32>,
+    /// `path`: see [`KeyToPath::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `user`: see [`KeyToPath::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
+}
+impl KeyToPathApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `mode`.
+    pub fn with_mode(mut self, value: i32) -> Self {
+        self.mode = Some(value);
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: i64) -> Self {
+        self.user = Some(value);
+        self
+    }
+}

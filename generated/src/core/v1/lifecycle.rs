@@ -13,3 +13,43 @@ pub struct Lifecycle {
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
 }
+/// Apply configuration of [`Lifecycle`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LifecycleApplyConfiguration {
+    /// `postStart`: see [`Lifecycle::post_start`].
+    #[serde(rename = "postStart", default, skip_serializing_if = "Option::is_none")]
+    pub post_start: Option<super::LifecycleHandlerApplyConfiguration>,
+    /// `preStop`: see [`Lifecycle::pre_stop`].
+    #[serde(rename = "preStop", default, skip_serializing_if = "Option::is_none")]
+    pub pre_stop: Option<super::LifecycleHandlerApplyConfiguration>,
+    /// `stopSignal`: see [`Lifecycle::stop_signal`].
+    #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+}
+impl LifecycleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `postStart`.
+    pub fn with_post_start(
+        mut self,
+        value: super::LifecycleHandlerApplyConfiguration,
+    ) -> Self {
+        self.post_start = Some(value);
+        self
+    }
+    /// Set `preStop`.
+    pub fn with_pre_stop(
+        mut self,
+        value: super::LifecycleHandlerApplyConfiguration,
+    ) -> Self {
+        self.pre_stop = Some(value);
+        self
+    }
+    /// Set `stopSignal`.
+    pub fn with_stop_signal(mut self, value: impl Into<String>) -> Self {
+        self.stop_signal = Some(value.into());
+        self
+    }
+}

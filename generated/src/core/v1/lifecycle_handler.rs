@@ -16,3 +16,51 @@ pub struct LifecycleHandler {
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
     pub tcp_socket: Option<super::TCPSocketAction>,
 }
+/// Apply configuration of [`LifecycleHandler`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LifecycleHandlerApplyConfiguration {
+    /// `exec`: see [`LifecycleHandler::exec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<super::ExecActionApplyConfiguration>,
+    /// `httpGet`: see [`LifecycleHandler::http_get`].
+    #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
+    pub http_get: Option<super::HTTPGetActionApplyConfiguration>,
+    /// `sleep`: see [`LifecycleHandler::sleep`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sleep: Option<super::SleepActionApplyConfiguration>,
+    /// `tcpSocket`: see [`LifecycleHandler::tcp_socket`].
+    #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
+    pub tcp_socket: Option<super::TCPSocketActionApplyConfiguration>,
+}
+impl LifecycleHandlerApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `exec`.
+    pub fn with_exec(mut self, value: super::ExecActionApplyConfiguration) -> Self {
+        self.exec = Some(value);
+        self
+    }
+    /// Set `httpGet`.
+    pub fn with_http_get(
+        mut self,
+        value: super::HTTPGetActionApplyConfiguration,
+    ) -> Self {
+        self.http_get = Some(value);
+        self
+    }
+    /// Set `sleep`.
+    pub fn with_sleep(mut self, value: super::SleepActionApplyConfiguration) -> Self {
+        self.sleep = Some(value);
+        self
+    }
+    /// Set `tcpSocket`.
+    pub fn with_tcp_socket(
+        mut self,
+        value: super::TCPSocketActionApplyConfiguration,
+    ) -> Self {
+        self.tcp_socket = Some(value);
+        self
+    }
+}

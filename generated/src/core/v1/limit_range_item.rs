@@ -32,3 +32,86 @@ pub struct LimitRangeItem {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`LimitRangeItem`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimitRangeItemApplyConfiguration {
+    /// `default`: see [`LimitRangeItem::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `defaultRequest`: see [`LimitRangeItem::default_request`].
+    #[serde(rename = "defaultRequest", default, skip_serializing_if = "Option::is_none")]
+    pub default_request: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `max`: see [`LimitRangeItem::max`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>>,
+    /// `maxLimitRequestRatio`: see [`LimitRangeItem::max_limit_request_ratio`].
+    #[serde(
+        rename = "maxLimitRequestRatio",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_limit_request_ratio: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `min`: see [`LimitRangeItem::min`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>>,
+    /// `type`: see [`LimitRangeItem::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl LimitRangeItemApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `default`, overwriting earlier values of the same keys.
+    pub fn with_default<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.default, entries);
+        self
+    }
+    /// Add entries to `defaultRequest`, overwriting earlier values of the same keys.
+    pub fn with_default_request<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.default_request, entries);
+        self
+    }
+    /// Add entries to `max`, overwriting earlier values of the same keys.
+    pub fn with_max<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.max, entries);
+        self
+    }
+    /// Add entries to `maxLimitRequestRatio`, overwriting earlier values of the same keys.
+    pub fn with_max_limit_request_ratio<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.max_limit_request_ratio, entries);
+        self
+    }
+    /// Add entries to `min`, overwriting earlier values of the same keys.
+    pub fn with_min<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.min, entries);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

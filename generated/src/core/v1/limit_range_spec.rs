@@ -6,3 +6,24 @@ pub struct LimitRangeSpec {
     /// Limits is the list of LimitRangeItem objects that are enforced.
     pub limits: Vec<super::LimitRangeItem>,
 }
+/// Apply configuration of [`LimitRangeSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimitRangeSpecApplyConfiguration {
+    /// `limits`: see [`LimitRangeSpec::limits`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Vec<super::LimitRangeItemApplyConfiguration>>,
+}
+impl LimitRangeSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `limits` (an atomic list: a later call replaces it).
+    pub fn with_limits(
+        mut self,
+        items: impl IntoIterator<Item = super::LimitRangeItemApplyConfiguration>,
+    ) -> Self {
+        self.limits = Some(items.into_iter().collect());
+        self
+    }
+}

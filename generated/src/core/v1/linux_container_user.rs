@@ -15,3 +15,44 @@ pub struct LinuxContainerUser {
     /// UID is the primary uid initially attached to the first process in the container
     pub uid: i64,
 }
+/// Apply configuration of [`LinuxContainerUser`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LinuxContainerUserApplyConfiguration {
+    /// `gid`: see [`LinuxContainerUser::gid`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<i64>,
+    /// `supplementalGroups`: see [`LinuxContainerUser::supplemental_groups`].
+    #[serde(
+        rename = "supplementalGroups",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supplemental_groups: Option<Vec<i64>>,
+    /// `uid`: see [`LinuxContainerUser::uid`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<i64>,
+}
+impl LinuxContainerUserApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `gid`.
+    pub fn with_gid(mut self, value: i64) -> Self {
+        self.gid = Some(value);
+        self
+    }
+    /// Set `supplementalGroups` (an atomic list: a later call replaces it).
+    pub fn with_supplemental_groups(
+        mut self,
+        items: impl IntoIterator<Item = i64>,
+    ) -> Self {
+        self.supplemental_groups = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `uid`.
+    pub fn with_uid(mut self, value: i64) -> Self {
+        self.uid = Some(value);
+        self
+    }
+}

@@ -16,3 +16,48 @@ pub struct LoadBalancerIngress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::PortStatus>>,
 }
+/// Apply configuration of [`LoadBalancerIngress`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LoadBalancerIngressApplyConfiguration {
+    /// `hostname`: see [`LoadBalancerIngress::hostname`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `ip`: see [`LoadBalancerIngress::ip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `ipMode`: see [`LoadBalancerIngress::ip_mode`].
+    #[serde(rename = "ipMode", default, skip_serializing_if = "Option::is_none")]
+    pub ip_mode: Option<String>,
+    /// `ports`: see [`LoadBalancerIngress::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::PortStatusApplyConfiguration>>,
+}
+impl LoadBalancerIngressApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `hostname`.
+    pub fn with_hostname(mut self, value: impl Into<String>) -> Self {
+        self.hostname = Some(value.into());
+        self
+    }
+    /// Set `ip`.
+    pub fn with_ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+    /// Set `ipMode`.
+    pub fn with_ip_mode(mut self, value: impl Into<String>) -> Self {
+        self.ip_mode = Some(value.into());
+        self
+    }
+    /// Set `ports` (an atomic list: a later call replaces it).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::PortStatusApplyConfiguration>,
+    ) -> Self {
+        self.ports = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct LoadBalancerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<super::LoadBalancerIngress>>,
 }
+/// Apply configuration of [`LoadBalancerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LoadBalancerStatusApplyConfiguration {
+    /// `ingress`: see [`LoadBalancerStatus::ingress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<super::LoadBalancerIngressApplyConfiguration>>,
+}
+impl LoadBalancerStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ingress` (an atomic list: a later call replaces it).
+    pub fn with_ingress(
+        mut self,
+        items: impl IntoIterator<Item = super::LoadBalancerIngressApplyConfiguration>,
+    ) -> Self {
+        self.ingress = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -9,3 +9,29 @@ pub struct LocalVolumeSource {
     /// path of the full path to the volume on the node. It can be either a directory or block device (disk, partition, ...).
     pub path: String,
 }
+/// Apply configuration of [`LocalVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LocalVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`LocalVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `path`: see [`LocalVolumeSource::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+impl LocalVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+}

@@ -22,3 +22,36 @@ pub struct ModifyVolumeStatus {
     )]
     pub target_volume_attributes_class_name: Option<String>,
 }
+/// Apply configuration of [`ModifyVolumeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ModifyVolumeStatusApplyConfiguration {
+    /// `status`: see [`ModifyVolumeStatus::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `targetVolumeAttributesClassName`: see [`ModifyVolumeStatus::target_volume_attributes_class_name`].
+    #[serde(
+        rename = "targetVolumeAttributesClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_volume_attributes_class_name: Option<String>,
+}
+impl ModifyVolumeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Set `targetVolumeAttributesClassName`.
+    pub fn with_target_volume_attributes_class_name(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.target_volume_attributes_class_name = Some(value.into());
+        self
+    }
+}

@@ -22,3 +22,60 @@ pub struct NamespaceCondition {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`NamespaceCondition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NamespaceConditionApplyConfiguration {
+    /// `lastTransitionTime`: see [`NamespaceCondition::last_transition_time`].
+    #[serde(
+        rename = "lastTransitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`NamespaceCondition::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `reason`: see [`NamespaceCondition::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `status`: see [`NamespaceCondition::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `type`: see [`NamespaceCondition::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl NamespaceConditionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `lastTransitionTime`.
+    pub fn with_last_transition_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_transition_time = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

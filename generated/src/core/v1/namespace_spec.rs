@@ -7,3 +7,21 @@ pub struct NamespaceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finalizers: Option<Vec<String>>,
 }
+/// Apply configuration of [`NamespaceSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NamespaceSpecApplyConfiguration {
+    /// `finalizers`: see [`NamespaceSpec::finalizers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finalizers: Option<Vec<String>>,
+}
+impl NamespaceSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `finalizers` (an atomic list: a later call replaces it).
+    pub fn with_finalizers(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.finalizers = Some(items.into_iter().collect());
+        self
+    }
+}

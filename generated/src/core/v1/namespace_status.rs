@@ -10,3 +10,32 @@ pub struct NamespaceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
 }
+/// Apply configuration of [`NamespaceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NamespaceStatusApplyConfiguration {
+    /// `conditions`: see [`NamespaceStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::NamespaceConditionApplyConfiguration>>,
+    /// `phase`: see [`NamespaceStatus::phase`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
+impl NamespaceStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::NamespaceConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `phase`.
+    pub fn with_phase(mut self, value: impl Into<String>) -> Self {
+        self.phase = Some(value.into());
+        self
+    }
+}

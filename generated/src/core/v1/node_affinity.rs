@@ -20,3 +20,49 @@ pub struct NodeAffinity {
     )]
     pub required_during_scheduling_ignored_during_execution: Option<super::NodeSelector>,
 }
+/// Apply configuration of [`NodeAffinity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAffinityApplyConfiguration {
+    /// `preferredDuringSchedulingIgnoredDuringExecution`: see [`NodeAffinity::preferred_during_scheduling_ignored_during_execution`].
+    #[serde(
+        rename = "preferredDuringSchedulingIgnoredDuringExecution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preferred_during_scheduling_ignored_during_execution: Option<
+        Vec<super::PreferredSchedulingTermApplyConfiguration>,
+    >,
+    /// `requiredDuringSchedulingIgnoredDuringExecution`: see [`NodeAffinity::required_during_scheduling_ignored_during_execution`].
+    #[serde(
+        rename = "requiredDuringSchedulingIgnoredDuringExecution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub required_during_scheduling_ignored_during_execution: Option<
+        super::NodeSelectorApplyConfiguration,
+    >,
+}
+impl NodeAffinityApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `preferredDuringSchedulingIgnoredDuringExecution` (an atomic list: a later call replaces it).
+    pub fn with_preferred_during_scheduling_ignored_during_execution(
+        mut self,
+        items: impl IntoIterator<Item = super::PreferredSchedulingTermApplyConfiguration>,
+    ) -> Self {
+        self.preferred_during_scheduling_ignored_during_execution = Some(
+            items.into_iter().collect(),
+        );
+        self
+    }
+    /// Set `requiredDuringSchedulingIgnoredDuringExecution`.
+    pub fn with_required_during_scheduling_ignored_during_execution(
+        mut self,
+        value: super::NodeSelectorApplyConfiguration,
+    ) -> Self {
+        self.required_during_scheduling_ignored_during_execution = Some(value);
+        self
+    }
+}

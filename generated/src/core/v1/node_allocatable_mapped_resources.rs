@@ -8,3 +8,29 @@ pub struct NodeAllocatableMappedResources {
     /// Quantity is the total node allocatable resource capacity allocated for the claim. This claim's allocated devices is shared by all the containers referencing the claim. Kubelet adds this value to both requests and limits at the pod-level cgroup, and to limits at the container-level cgroup for each container referencing the claim.
     pub quantity: kubegen_runtime::meta::Quantity,
 }
+/// Apply configuration of [`NodeAllocatableMappedResources`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAllocatableMappedResourcesApplyConfiguration {
+    /// `name`: see [`NodeAllocatableMappedResources::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `quantity`: see [`NodeAllocatableMappedResources::quantity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<kubegen_runtime::meta::Quantity>,
+}
+impl NodeAllocatableMappedResourcesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `quantity`.
+    pub fn with_quantity(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.quantity = Some(value);
+        self
+    }
+}

@@ -12,3 +12,37 @@ pub struct NodeAllocatableOverheadResources {
     #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
     pub per_pod: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`NodeAllocatableOverheadResources`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAllocatableOverheadResourcesApplyConfiguration {
+    /// `name`: see [`NodeAllocatableOverheadResources::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `perContainer`: see [`NodeAllocatableOverheadResources::per_container`].
+    #[serde(rename = "perContainer", default, skip_serializing_if = "Option::is_none")]
+    pub per_container: Option<kubegen_runtime::meta::Quantity>,
+    /// `perPod`: see [`NodeAllocatableOverheadResources::per_pod`].
+    #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
+    pub per_pod: Option<kubegen_runtime::meta::Quantity>,
+}
+impl NodeAllocatableOverheadResourcesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `perContainer`.
+    pub fn with_per_container(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.per_container = Some(value);
+        self
+    }
+    /// Set `perPod`.
+    pub fn with_per_pod(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.per_pod = Some(value);
+        self
+    }
+}

@@ -16,3 +16,59 @@ pub struct NodeAllocatableResourceClaimStatus {
     #[serde(rename = "resourceClaimName")]
     pub resource_claim_name: String,
 }
+/// Apply configuration of [`NodeAllocatableResourceClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAllocatableResourceClaimStatusApplyConfiguration {
+    /// `containers`: see [`NodeAllocatableResourceClaimStatus::containers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<Vec<String>>,
+    /// `mapping`: see [`NodeAllocatableResourceClaimStatus::mapping`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<Vec<super::NodeAllocatableMappedResourcesApplyConfiguration>>,
+    /// `overhead`: see [`NodeAllocatableResourceClaimStatus::overhead`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead: Option<Vec<super::NodeAllocatableOverheadResourcesApplyConfiguration>>,
+    /// `resourceClaimName`: see [`NodeAllocatableResourceClaimStatus::resource_claim_name`].
+    #[serde(
+        rename = "resourceClaimName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_name: Option<String>,
+}
+impl NodeAllocatableResourceClaimStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `containers` (a keyed or set list: repeated calls add).
+    pub fn with_containers(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.containers.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `mapping` (a keyed or set list: repeated calls add).
+    pub fn with_mapping(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::NodeAllocatableMappedResourcesApplyConfiguration,
+        >,
+    ) -> Self {
+        self.mapping.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `overhead` (a keyed or set list: repeated calls add).
+    pub fn with_overhead(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::NodeAllocatableOverheadResourcesApplyConfiguration,
+        >,
+    ) -> Self {
+        self.overhead.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `resourceClaimName`.
+    pub fn with_resource_claim_name(mut self, value: impl Into<String>) -> Self {
+        self.resource_claim_name = Some(value.into());
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct NodeConfigSource {
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<super::ConfigMapNodeConfigSource>,
 }
+/// Apply configuration of [`NodeConfigSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeConfigSourceApplyConfiguration {
+    /// `configMap`: see [`NodeConfigSource::config_map`].
+    #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<super::ConfigMapNodeConfigSourceApplyConfiguration>,
+}
+impl NodeConfigSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `configMap`.
+    pub fn with_config_map(
+        mut self,
+        value: super::ConfigMapNodeConfigSourceApplyConfiguration,
+    ) -> Self {
+        self.config_map = Some(value);
+        self
+    }
+}

@@ -16,3 +16,54 @@ pub struct NodeConfigStatus {
     #[serde(rename = "lastKnownGood", default, skip_serializing_if = "Option::is_none")]
     pub last_known_good: Option<super::NodeConfigSource>,
 }
+/// Apply configuration of [`NodeConfigStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeConfigStatusApplyConfiguration {
+    /// `active`: see [`NodeConfigStatus::active`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<super::NodeConfigSourceApplyConfiguration>,
+    /// `assigned`: see [`NodeConfigStatus::assigned`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<super::NodeConfigSourceApplyConfiguration>,
+    /// `error`: see [`NodeConfigStatus::error`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// `lastKnownGood`: see [`NodeConfigStatus::last_known_good`].
+    #[serde(rename = "lastKnownGood", default, skip_serializing_if = "Option::is_none")]
+    pub last_known_good: Option<super::NodeConfigSourceApplyConfiguration>,
+}
+impl NodeConfigStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `active`.
+    pub fn with_active(
+        mut self,
+        value: super::NodeConfigSourceApplyConfiguration,
+    ) -> Self {
+        self.active = Some(value);
+        self
+    }
+    /// Set `assigned`.
+    pub fn with_assigned(
+        mut self,
+        value: super::NodeConfigSourceApplyConfiguration,
+    ) -> Self {
+        self.assigned = Some(value);
+        self
+    }
+    /// Set `error`.
+    pub fn with_error(mut self, value: impl Into<String>) -> Self {
+        self.error = Some(value.into());
+        self
+    }
+    /// Set `lastKnownGood`.
+    pub fn with_last_known_good(
+        mut self,
+        value: super::NodeConfigSourceApplyConfiguration,
+    ) -> Self {
+        self.last_known_good = Some(value);
+        self
+    }
+}

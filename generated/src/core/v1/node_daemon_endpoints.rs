@@ -11,3 +11,28 @@ pub struct NodeDaemonEndpoints {
     )]
     pub kubelet_endpoint: Option<super::DaemonEndpoint>,
 }
+/// Apply configuration of [`NodeDaemonEndpoints`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeDaemonEndpointsApplyConfiguration {
+    /// `kubeletEndpoint`: see [`NodeDaemonEndpoints::kubelet_endpoint`].
+    #[serde(
+        rename = "kubeletEndpoint",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kubelet_endpoint: Option<super::DaemonEndpointApplyConfiguration>,
+}
+impl NodeDaemonEndpointsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `kubeletEndpoint`.
+    pub fn with_kubelet_endpoint(
+        mut self,
+        value: super::DaemonEndpointApplyConfiguration,
+    ) -> Self {
+        self.kubelet_endpoint = Some(value);
+        self
+    }
+}

@@ -11,3 +11,25 @@ pub struct NodeFeatures {
     )]
     pub supplemental_groups_policy: Option<bool>,
 }
+/// Apply configuration of [`NodeFeatures`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeFeaturesApplyConfiguration {
+    /// `supplementalGroupsPolicy`: see [`NodeFeatures::supplemental_groups_policy`].
+    #[serde(
+        rename = "supplementalGroupsPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supplemental_groups_policy: Option<bool>,
+}
+impl NodeFeaturesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `supplementalGroupsPolicy`.
+    pub fn with_supplemental_groups_policy(mut self, value: bool) -> Self {
+        self.supplemental_groups_policy = Some(value);
+        self
+    }
+}

@@ -11,3 +11,28 @@ pub struct NodePodPreemptionPolicy {
     )]
     pub disable_resize_preemption: Option<Vec<String>>,
 }
+/// Apply configuration of [`NodePodPreemptionPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodePodPreemptionPolicyApplyConfiguration {
+    /// `disableResizePreemption`: see [`NodePodPreemptionPolicy::disable_resize_preemption`].
+    #[serde(
+        rename = "disableResizePreemption",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disable_resize_preemption: Option<Vec<String>>,
+}
+impl NodePodPreemptionPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `disableResizePreemption` (a keyed or set list: repeated calls add).
+    pub fn with_disable_resize_preemption(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.disable_resize_preemption.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

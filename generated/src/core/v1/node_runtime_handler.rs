@@ -10,3 +10,32 @@ pub struct NodeRuntimeHandler {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
+/// Apply configuration of [`NodeRuntimeHandler`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeRuntimeHandlerApplyConfiguration {
+    /// `features`: see [`NodeRuntimeHandler::features`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<super::NodeRuntimeHandlerFeaturesApplyConfiguration>,
+    /// `name`: see [`NodeRuntimeHandler::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl NodeRuntimeHandlerApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `features`.
+    pub fn with_features(
+        mut self,
+        value: super::NodeRuntimeHandlerFeaturesApplyConfiguration,
+    ) -> Self {
+        self.features = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

@@ -14,3 +14,33 @@ pub struct NodeRuntimeHandlerFeatures {
     #[serde(rename = "userNamespaces", default, skip_serializing_if = "Option::is_none")]
     pub user_namespaces: Option<bool>,
 }
+/// Apply configuration of [`NodeRuntimeHandlerFeatures`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeRuntimeHandlerFeaturesApplyConfiguration {
+    /// `recursiveReadOnlyMounts`: see [`NodeRuntimeHandlerFeatures::recursive_read_only_mounts`].
+    #[serde(
+        rename = "recursiveReadOnlyMounts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recursive_read_only_mounts: Option<bool>,
+    /// `userNamespaces`: see [`NodeRuntimeHandlerFeatures::user_namespaces`].
+    #[serde(rename = "userNamespaces", default, skip_serializing_if = "Option::is_none")]
+    pub user_namespaces: Option<bool>,
+}
+impl NodeRuntimeHandlerFeaturesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `recursiveReadOnlyMounts`.
+    pub fn with_recursive_read_only_mounts(mut self, value: bool) -> Self {
+        self.recursive_read_only_mounts = Some(value);
+        self
+    }
+    /// Set `userNamespaces`.
+    pub fn with_user_namespaces(mut self, value: bool) -> Self {
+        self.user_namespaces = Some(value);
+        self
+    }
+}

@@ -7,3 +7,28 @@ pub struct NodeSelector {
     #[serde(rename = "nodeSelectorTerms")]
     pub node_selector_terms: Vec<super::NodeSelectorTerm>,
 }
+/// Apply configuration of [`NodeSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeSelectorApplyConfiguration {
+    /// `nodeSelectorTerms`: see [`NodeSelector::node_selector_terms`].
+    #[serde(
+        rename = "nodeSelectorTerms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_selector_terms: Option<Vec<super::NodeSelectorTermApplyConfiguration>>,
+}
+impl NodeSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `nodeSelectorTerms` (an atomic list: a later call replaces it).
+    pub fn with_node_selector_terms(
+        mut self,
+        items: impl IntoIterator<Item = super::NodeSelectorTermApplyConfiguration>,
+    ) -> Self {
+        self.node_selector_terms = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -14,3 +14,39 @@ pub struct NodeSelectorTerm {
     #[serde(rename = "matchFields", default, skip_serializing_if = "Option::is_none")]
     pub match_fields: Option<Vec<super::NodeSelectorRequirement>>,
 }
+/// Apply configuration of [`NodeSelectorTerm`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeSelectorTermApplyConfiguration {
+    /// `matchExpressions`: see [`NodeSelectorTerm::match_expressions`].
+    #[serde(
+        rename = "matchExpressions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_expressions: Option<Vec<super::NodeSelectorRequirementApplyConfiguration>>,
+    /// `matchFields`: see [`NodeSelectorTerm::match_fields`].
+    #[serde(rename = "matchFields", default, skip_serializing_if = "Option::is_none")]
+    pub match_fields: Option<Vec<super::NodeSelectorRequirementApplyConfiguration>>,
+}
+impl NodeSelectorTermApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `matchExpressions` (an atomic list: a later call replaces it).
+    pub fn with_match_expressions(
+        mut self,
+        items: impl IntoIterator<Item = super::NodeSelectorRequirementApplyConfiguration>,
+    ) -> Self {
+        self.match_expressions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `matchFields` (an atomic list: a later call replaces it).
+    pub fn with_match_fields(
+        mut self,
+        items: impl IntoIterator<Item = super::NodeSelectorRequirementApplyConfiguration>,
+    ) -> Self {
+        self.match_fields = Some(items.into_iter().collect());
+        self
+    }
+}

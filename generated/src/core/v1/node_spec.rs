@@ -32,3 +32,90 @@ pub struct NodeSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unschedulable: Option<bool>,
 }
+/// Apply configuration of [`NodeSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeSpecApplyConfiguration {
+    /// `configSource`: see [`NodeSpec::config_source`].
+    #[serde(rename = "configSource", default, skip_serializing_if = "Option::is_none")]
+    pub config_source: Option<super::NodeConfigSourceApplyConfiguration>,
+    /// `externalID`: see [`NodeSpec::external_id`].
+    #[serde(rename = "externalID", default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// `podCIDR`: see [`NodeSpec::pod_cidr`].
+    #[serde(rename = "podCIDR", default, skip_serializing_if = "Option::is_none")]
+    pub pod_cidr: Option<String>,
+    /// `podCIDRs`: see [`NodeSpec::pod_cidrs`].
+    #[serde(rename = "podCIDRs", default, skip_serializing_if = "Option::is_none")]
+    pub pod_cidrs: Option<Vec<String>>,
+    /// `podPreemptionPolicy`: see [`NodeSpec::pod_preemption_policy`].
+    #[serde(
+        rename = "podPreemptionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_preemption_policy: Option<super::NodePodPreemptionPolicyApplyConfiguration>,
+    /// `providerID`: see [`NodeSpec::provider_id`].
+    #[serde(rename = "providerID", default, skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// `taints`: see [`NodeSpec::taints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taints: Option<Vec<super::TaintApplyConfiguration>>,
+    /// `unschedulable`: see [`NodeSpec::unschedulable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unschedulable: Option<bool>,
+}
+impl NodeSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `configSource`.
+    pub fn with_config_source(
+        mut self,
+        value: super::NodeConfigSourceApplyConfiguration,
+    ) -> Self {
+        self.config_source = Some(value);
+        self
+    }
+    /// Set `externalID`.
+    pub fn with_external_id(mut self, value: impl Into<String>) -> Self {
+        self.external_id = Some(value.into());
+        self
+    }
+    /// Set `podCIDR`.
+    pub fn with_pod_cidr(mut self, value: impl Into<String>) -> Self {
+        self.pod_cidr = Some(value.into());
+        self
+    }
+    /// Append to `podCIDRs` (a keyed or set list: repeated calls add).
+    pub fn with_pod_cidrs(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.pod_cidrs.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `podPreemptionPolicy`.
+    pub fn with_pod_preemption_policy(
+        mut self,
+        value: super::NodePodPreemptionPolicyApplyConfiguration,
+    ) -> Self {
+        self.pod_preemption_policy = Some(value);
+        self
+    }
+    /// Set `providerID`.
+    pub fn with_provider_id(mut self, value: impl Into<String>) -> Self {
+        self.provider_id = Some(value.into());
+        self
+    }
+    /// Set `taints` (an atomic list: a later call replaces it).
+    pub fn with_taints(
+        mut self,
+        items: impl IntoIterator<Item = super::TaintApplyConfiguration>,
+    ) -> Self {
+        self.taints = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `unschedulable`.
+    pub fn with_unschedulable(mut self, value: bool) -> Self {
+        self.unschedulable = Some(value);
+        self
+    }
+}

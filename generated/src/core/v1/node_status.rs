@@ -66,3 +66,184 @@ pub struct NodeStatus {
     #[serde(rename = "volumesInUse", default, skip_serializing_if = "Option::is_none")]
     pub volumes_in_use: Option<Vec<String>>,
 }
+/// Apply configuration of [`NodeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeStatusApplyConfiguration {
+    /// `addresses`: see [`NodeStatus::addresses`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<super::NodeAddressApplyConfiguration>>,
+    /// `allocatable`: see [`NodeStatus::allocatable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocatable: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `capacity`: see [`NodeStatus::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `conditions`: see [`NodeStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::NodeConditionApplyConfiguration>>,
+    /// `config`: see [`NodeStatus::config`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<super::NodeConfigStatusApplyConfiguration>,
+    /// `daemonEndpoints`: see [`NodeStatus::daemon_endpoints`].
+    #[serde(
+        rename = "daemonEndpoints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub daemon_endpoints: Option<super::NodeDaemonEndpointsApplyConfiguration>,
+    /// `declaredFeatures`: see [`NodeStatus::declared_features`].
+    #[serde(
+        rename = "declaredFeatures",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub declared_features: Option<Vec<String>>,
+    /// `features`: see [`NodeStatus::features`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<super::NodeFeaturesApplyConfiguration>,
+    /// `images`: see [`NodeStatus::images`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<super::ContainerImageApplyConfiguration>>,
+    /// `nodeInfo`: see [`NodeStatus::node_info`].
+    #[serde(rename = "nodeInfo", default, skip_serializing_if = "Option::is_none")]
+    pub node_info: Option<super::NodeSystemInfoApplyConfiguration>,
+    /// `phase`: see [`NodeStatus::phase`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `runtimeHandlers`: see [`NodeStatus::runtime_handlers`].
+    #[serde(
+        rename = "runtimeHandlers",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_handlers: Option<Vec<super::NodeRuntimeHandlerApplyConfiguration>>,
+    /// `volumesAttached`: see [`NodeStatus::volumes_attached`].
+    #[serde(
+        rename = "volumesAttached",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volumes_attached: Option<Vec<super::AttachedVolumeApplyConfiguration>>,
+    /// `volumesInUse`: see [`NodeStatus::volumes_in_use`].
+    #[serde(rename = "volumesInUse", default, skip_serializing_if = "Option::is_none")]
+    pub volumes_in_use: Option<Vec<String>>,
+}
+impl NodeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `addresses` (a keyed or set list: repeated calls add).
+    pub fn with_addresses(
+        mut self,
+        items: impl IntoIterator<Item = super::NodeAddressApplyConfiguration>,
+    ) -> Self {
+        self.addresses.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Add entries to `allocatable`, overwriting earlier values of the same keys.
+    pub fn with_allocatable<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.allocatable, entries);
+        self
+    }
+    /// Add entries to `capacity`, overwriting earlier values of the same keys.
+    pub fn with_capacity<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::NodeConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `config`.
+    pub fn with_config(
+        mut self,
+        value: super::NodeConfigStatusApplyConfiguration,
+    ) -> Self {
+        self.config = Some(value);
+        self
+    }
+    /// Set `daemonEndpoints`.
+    pub fn with_daemon_endpoints(
+        mut self,
+        value: super::NodeDaemonEndpointsApplyConfiguration,
+    ) -> Self {
+        self.daemon_endpoints = Some(value);
+        self
+    }
+    /// Set `declaredFeatures` (an atomic list: a later call replaces it).
+    pub fn with_declared_features(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.declared_features = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `features`.
+    pub fn with_features(
+        mut self,
+        value: super::NodeFeaturesApplyConfiguration,
+    ) -> Self {
+        self.features = Some(value);
+        self
+    }
+    /// Set `images` (an atomic list: a later call replaces it).
+    pub fn with_images(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerImageApplyConfiguration>,
+    ) -> Self {
+        self.images = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `nodeInfo`.
+    pub fn with_node_info(
+        mut self,
+        value: super::NodeSystemInfoApplyConfiguration,
+    ) -> Self {
+        self.node_info = Some(value);
+        self
+    }
+    /// Set `phase`.
+    pub fn with_phase(mut self, value: impl Into<String>) -> Self {
+        self.phase = Some(value.into());
+        self
+    }
+    /// Set `runtimeHandlers` (an atomic list: a later call replaces it).
+    pub fn with_runtime_handlers(
+        mut self,
+        items: impl IntoIterator<Item = super::NodeRuntimeHandlerApplyConfiguration>,
+    ) -> Self {
+        self.runtime_handlers = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `volumesAttached` (an atomic list: a later call replaces it).
+    pub fn with_volumes_attached(
+        mut self,
+        items: impl IntoIterator<Item = super::AttachedVolumeApplyConfiguration>,
+    ) -> Self {
+        self.volumes_attached = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `volumesInUse` (an atomic list: a later call replaces it).
+    pub fn with_volumes_in_use(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.volumes_in_use = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct NodeSwapStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<i64>,
 }
+/// Apply configuration of [`NodeSwapStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeSwapStatusApplyConfiguration {
+    /// `capacity`: see [`NodeSwapStatus::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<i64>,
+}
+impl NodeSwapStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `capacity`.
+    pub fn with_capacity(mut self, value: i64) -> Self {
+        self.capacity = Some(value);
+        self
+    }
+}

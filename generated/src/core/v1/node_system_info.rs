@@ -43,3 +43,125 @@ pub struct NodeSystemInfo {
     #[serde(rename = "systemUUID")]
     pub system_uuid: String,
 }
+/// Apply configuration of [`NodeSystemInfo`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeSystemInfoApplyConfiguration {
+    /// `architecture`: see [`NodeSystemInfo::architecture`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// `bootID`: see [`NodeSystemInfo::boot_id`].
+    #[serde(rename = "bootID", default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+    /// `containerRuntimeVersion`: see [`NodeSystemInfo::container_runtime_version`].
+    #[serde(
+        rename = "containerRuntimeVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container_runtime_version: Option<String>,
+    /// `kernelVersion`: see [`NodeSystemInfo::kernel_version`].
+    #[serde(rename = "kernelVersion", default, skip_serializing_if = "Option::is_none")]
+    pub kernel_version: Option<String>,
+    /// `kubeProxyVersion`: see [`NodeSystemInfo::kube_proxy_version`].
+    #[serde(
+        rename = "kubeProxyVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kube_proxy_version: Option<String>,
+    /// `kubeletVersion`: see [`NodeSystemInfo::kubelet_version`].
+    #[serde(rename = "kubeletVersion", default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_version: Option<String>,
+    /// `machineID`: see [`NodeSystemInfo::machine_id`].
+    #[serde(rename = "machineID", default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
+    /// `operatingSystem`: see [`NodeSystemInfo::operating_system`].
+    #[serde(
+        rename = "operatingSystem",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub operating_system: Option<String>,
+    /// `osImage`: see [`NodeSystemInfo::os_image`].
+    #[serde(rename = "osImage", default, skip_serializing_if = "Option::is_none")]
+    pub os_image: Option<String>,
+    /// `runningInUserNamespace`: see [`NodeSystemInfo::running_in_user_namespace`].
+    #[serde(
+        rename = "runningInUserNamespace",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub running_in_user_namespace: Option<bool>,
+    /// `swap`: see [`NodeSystemInfo::swap`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swap: Option<super::NodeSwapStatusApplyConfiguration>,
+    /// `systemUUID`: see [`NodeSystemInfo::system_uuid`].
+    #[serde(rename = "systemUUID", default, skip_serializing_if = "Option::is_none")]
+    pub system_uuid: Option<String>,
+}
+impl NodeSystemInfoApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `architecture`.
+    pub fn with_architecture(mut self, value: impl Into<String>) -> Self {
+        self.architecture = Some(value.into());
+        self
+    }
+    /// Set `bootID`.
+    pub fn with_boot_id(mut self, value: impl Into<String>) -> Self {
+        self.boot_id = Some(value.into());
+        self
+    }
+    /// Set `containerRuntimeVersion`.
+    pub fn with_container_runtime_version(mut self, value: impl Into<String>) -> Self {
+        self.container_runtime_version = Some(value.into());
+        self
+    }
+    /// Set `kernelVersion`.
+    pub fn with_kernel_version(mut self, value: impl Into<String>) -> Self {
+        self.kernel_version = Some(value.into());
+        self
+    }
+    /// Set `kubeProxyVersion`.
+    pub fn with_kube_proxy_version(mut self, value: impl Into<String>) -> Self {
+        self.kube_proxy_version = Some(value.into());
+        self
+    }
+    /// Set `kubeletVersion`.
+    pub fn with_kubelet_version(mut self, value: impl Into<String>) -> Self {
+        self.kubelet_version = Some(value.into());
+        self
+    }
+    /// Set `machineID`.
+    pub fn with_machine_id(mut self, value: impl Into<String>) -> Self {
+        self.machine_id = Some(value.into());
+        self
+    }
+    /// Set `operatingSystem`.
+    pub fn with_operating_system(mut self, value: impl Into<String>) -> Self {
+        self.operating_system = Some(value.into());
+        self
+    }
+    /// Set `osImage`.
+    pub fn with_os_image(mut self, value: impl Into<String>) -> Self {
+        self.os_image = Some(value.into());
+        self
+    }
+    /// Set `runningInUserNamespace`.
+    pub fn with_running_in_user_namespace(mut self, value: bool) -> Self {
+        self.running_in_user_namespace = Some(value);
+        self
+    }
+    /// Set `swap`.
+    pub fn with_swap(mut self, value: super::NodeSwapStatusApplyConfiguration) -> Self {
+        self.swap = Some(value);
+        self
+    }
+    /// Set `systemUUID`.
+    pub fn with_system_uuid(mut self, value: impl Into<String>) -> Self {
+        self.system_uuid = Some(value.into());
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct ObjectFieldSelector {
     #[serde(rename = "fieldPath")]
     pub field_path: String,
 }
+/// Apply configuration of [`ObjectFieldSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ObjectFieldSelectorApplyConfiguration {
+    /// `apiVersion`: see [`ObjectFieldSelector::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `fieldPath`: see [`ObjectFieldSelector::field_path`].
+    #[serde(rename = "fieldPath", default, skip_serializing_if = "Option::is_none")]
+    pub field_path: Option<String>,
+}
+impl ObjectFieldSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `fieldPath`.
+    pub fn with_field_path(mut self, value: impl Into<String>) -> Self {
+        self.field_path = Some(value.into());
+        self
+    }
+}

@@ -46,3 +46,108 @@ pub struct PersistentVolumeClaimSpec {
     #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
     pub volume_name: Option<String>,
 }
+/// Apply configuration of [`PersistentVolumeClaimSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistentVolumeClaimSpecApplyConfiguration {
+    /// `accessModes`: see [`PersistentVolumeClaimSpec::access_modes`].
+    #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
+    pub access_modes: Option<Vec<String>>,
+    /// `dataSource`: see [`PersistentVolumeClaimSpec::data_source`].
+    #[serde(rename = "dataSource", default, skip_serializing_if = "Option::is_none")]
+    pub data_source: Option<super::TypedLocalObjectReferenceApplyConfiguration>,
+    /// `dataSourceRef`: see [`PersistentVolumeClaimSpec::data_source_ref`].
+    #[serde(rename = "dataSourceRef", default, skip_serializing_if = "Option::is_none")]
+    pub data_source_ref: Option<super::TypedObjectReferenceApplyConfiguration>,
+    /// `resources`: see [`PersistentVolumeClaimSpec::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<super::VolumeResourceRequirementsApplyConfiguration>,
+    /// `selector`: see [`PersistentVolumeClaimSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `storageClassName`: see [`PersistentVolumeClaimSpec::storage_class_name`].
+    #[serde(
+        rename = "storageClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_class_name: Option<String>,
+    /// `volumeAttributesClassName`: see [`PersistentVolumeClaimSpec::volume_attributes_class_name`].
+    #[serde(
+        rename = "volumeAttributesClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_attributes_class_name: Option<String>,
+    /// `volumeMode`: see [`PersistentVolumeClaimSpec::volume_mode`].
+    #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
+    pub volume_mode: Option<String>,
+    /// `volumeName`: see [`PersistentVolumeClaimSpec::volume_name`].
+    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
+}
+impl PersistentVolumeClaimSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `accessModes` (an atomic list: a later call replaces it).
+    pub fn with_access_modes(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.access_modes = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `dataSource`.
+    pub fn with_data_source(
+        mut self,
+        value: super::TypedLocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.data_source = Some(value);
+        self
+    }
+    /// Set `dataSourceRef`.
+    pub fn with_data_source_ref(
+        mut self,
+        value: super::TypedObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.data_source_ref = Some(value);
+        self
+    }
+    /// Set `resources`.
+    pub fn with_resources(
+        mut self,
+        value: super::VolumeResourceRequirementsApplyConfiguration,
+    ) -> Self {
+        self.resources = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `storageClassName`.
+    pub fn with_storage_class_name(mut self, value: impl Into<String>) -> Self {
+        self.storage_class_name = Some(value.into());
+        self
+    }
+    /// Set `volumeAttributesClassName`.
+    pub fn with_volume_attributes_class_name(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.volume_attributes_class_name = Some(value.into());
+        self
+    }
+    /// Set `volumeMode`.
+    pub fn with_volume_mode(mut self, value: impl Into<String>) -> Self {
+        self.volume_mode = Some(value.into());
+        self
+    }
+    /// Set `volumeName`.
+    pub fn with_volume_name(mut self, value: impl Into<String>) -> Self {
+        self.volume_name = Some(value.into());
+        self
+    }
+}

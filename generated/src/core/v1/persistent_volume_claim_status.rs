@@ -86,3 +86,131 @@ pub struct PersistentVolumeClaimStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
 }
+/// Apply configuration of [`PersistentVolumeClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistentVolumeClaimStatusApplyConfiguration {
+    /// `accessModes`: see [`PersistentVolumeClaimStatus::access_modes`].
+    #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
+    pub access_modes: Option<Vec<String>>,
+    /// `allocatedResourceStatuses`: see [`PersistentVolumeClaimStatus::allocated_resource_statuses`].
+    #[serde(
+        rename = "allocatedResourceStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocated_resource_statuses: Option<std::collections::BTreeMap<String, String>>,
+    /// `allocatedResources`: see [`PersistentVolumeClaimStatus::allocated_resources`].
+    #[serde(
+        rename = "allocatedResources",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocated_resources: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `capacity`: see [`PersistentVolumeClaimStatus::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `conditions`: see [`PersistentVolumeClaimStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::PersistentVolumeClaimConditionApplyConfiguration>>,
+    /// `currentVolumeAttributesClassName`: see [`PersistentVolumeClaimStatus::current_volume_attributes_class_name`].
+    #[serde(
+        rename = "currentVolumeAttributesClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_volume_attributes_class_name: Option<String>,
+    /// `healthStatus`: see [`PersistentVolumeClaimStatus::health_status`].
+    #[serde(rename = "healthStatus", default, skip_serializing_if = "Option::is_none")]
+    pub health_status: Option<super::VolumeHealthStatusApplyConfiguration>,
+    /// `modifyVolumeStatus`: see [`PersistentVolumeClaimStatus::modify_volume_status`].
+    #[serde(
+        rename = "modifyVolumeStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub modify_volume_status: Option<super::ModifyVolumeStatusApplyConfiguration>,
+    /// `phase`: see [`PersistentVolumeClaimStatus::phase`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+}
+impl PersistentVolumeClaimStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `accessModes` (an atomic list: a later call replaces it).
+    pub fn with_access_modes(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.access_modes = Some(items.into_iter().collect());
+        self
+    }
+    /// Add entries to `allocatedResourceStatuses`, overwriting earlier values of the same keys.
+    pub fn with_allocated_resource_statuses<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(
+            &mut self.allocated_resource_statuses,
+            entries,
+        );
+        self
+    }
+    /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
+    pub fn with_allocated_resources<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
+        self
+    }
+    /// Add entries to `capacity`, overwriting earlier values of the same keys.
+    pub fn with_capacity<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::PersistentVolumeClaimConditionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `currentVolumeAttributesClassName`.
+    pub fn with_current_volume_attributes_class_name(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.current_volume_attributes_class_name = Some(value.into());
+        self
+    }
+    /// Set `healthStatus`.
+    pub fn with_health_status(
+        mut self,
+        value: super::VolumeHealthStatusApplyConfiguration,
+    ) -> Self {
+        self.health_status = Some(value);
+        self
+    }
+    /// Set `modifyVolumeStatus`.
+    pub fn with_modify_volume_status(
+        mut self,
+        value: super::ModifyVolumeStatusApplyConfiguration,
+    ) -> Self {
+        self.modify_volume_status = Some(value);
+        self
+    }
+    /// Set `phase`.
+    pub fn with_phase(mut self, value: impl Into<String>) -> Self {
+        self.phase = Some(value.into());
+        self
+    }
+}

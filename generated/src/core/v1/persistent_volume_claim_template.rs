@@ -9,3 +9,35 @@ pub struct PersistentVolumeClaimTemplate {
     /// The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here.
     pub spec: super::PersistentVolumeClaimSpec,
 }
+/// Apply configuration of [`PersistentVolumeClaimTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistentVolumeClaimTemplateApplyConfiguration {
+    /// `metadata`: see [`PersistentVolumeClaimTemplate::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `spec`: see [`PersistentVolumeClaimTemplate::spec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<super::PersistentVolumeClaimSpecApplyConfiguration>,
+}
+impl PersistentVolumeClaimTemplateApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `spec`.
+    pub fn with_spec(
+        mut self,
+        value: super::PersistentVolumeClaimSpecApplyConfiguration,
+    ) -> Self {
+        self.spec = Some(value);
+        self
+    }
+}

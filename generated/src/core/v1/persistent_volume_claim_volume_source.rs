@@ -10,3 +10,29 @@ pub struct PersistentVolumeClaimVolumeSource {
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
+/// Apply configuration of [`PersistentVolumeClaimVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistentVolumeClaimVolumeSourceApplyConfiguration {
+    /// `claimName`: see [`PersistentVolumeClaimVolumeSource::claim_name`].
+    #[serde(rename = "claimName", default, skip_serializing_if = "Option::is_none")]
+    pub claim_name: Option<String>,
+    /// `readOnly`: see [`PersistentVolumeClaimVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+impl PersistentVolumeClaimVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `claimName`.
+    pub fn with_claim_name(mut self, value: impl Into<String>) -> Self {
+        self.claim_name = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+}

@@ -123,3 +123,371 @@ pub struct PersistentVolumeSpec {
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
     pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSource>,
 }
+/// Apply configuration of [`PersistentVolumeSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistentVolumeSpecApplyConfiguration {
+    /// `accessModes`: see [`PersistentVolumeSpec::access_modes`].
+    #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
+    pub access_modes: Option<Vec<String>>,
+    /// `awsElasticBlockStore`: see [`PersistentVolumeSpec::aws_elastic_block_store`].
+    #[serde(
+        rename = "awsElasticBlockStore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub aws_elastic_block_store: Option<
+        super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
+    >,
+    /// `azureDisk`: see [`PersistentVolumeSpec::azure_disk`].
+    #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
+    pub azure_disk: Option<super::AzureDiskVolumeSourceApplyConfiguration>,
+    /// `azureFile`: see [`PersistentVolumeSpec::azure_file`].
+    #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
+    pub azure_file: Option<super::AzureFilePersistentVolumeSourceApplyConfiguration>,
+    /// `capacity`: see [`PersistentVolumeSpec::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `cephfs`: see [`PersistentVolumeSpec::cephfs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cephfs: Option<super::CephFSPersistentVolumeSourceApplyConfiguration>,
+    /// `cinder`: see [`PersistentVolumeSpec::cinder`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cinder: Option<super::CinderPersistentVolumeSourceApplyConfiguration>,
+    /// `claimRef`: see [`PersistentVolumeSpec::claim_ref`].
+    #[serde(rename = "claimRef", default, skip_serializing_if = "Option::is_none")]
+    pub claim_ref: Option<super::ObjectReferenceApplyConfiguration>,
+    /// `csi`: see [`PersistentVolumeSpec::csi`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi: Option<super::CSIPersistentVolumeSourceApplyConfiguration>,
+    /// `fc`: see [`PersistentVolumeSpec::fc`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fc: Option<super::FCVolumeSourceApplyConfiguration>,
+    /// `flexVolume`: see [`PersistentVolumeSpec::flex_volume`].
+    #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
+    pub flex_volume: Option<super::FlexPersistentVolumeSourceApplyConfiguration>,
+    /// `flocker`: see [`PersistentVolumeSpec::flocker`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flocker: Option<super::FlockerVolumeSourceApplyConfiguration>,
+    /// `gcePersistentDisk`: see [`PersistentVolumeSpec::gce_persistent_disk`].
+    #[serde(
+        rename = "gcePersistentDisk",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gce_persistent_disk: Option<
+        super::GCEPersistentDiskVolumeSourceApplyConfiguration,
+    >,
+    /// `glusterfs`: see [`PersistentVolumeSpec::glusterfs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glusterfs: Option<super::GlusterfsPersistentVolumeSourceApplyConfiguration>,
+    /// `hostPath`: see [`PersistentVolumeSpec::host_path`].
+    #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
+    pub host_path: Option<super::HostPathVolumeSourceApplyConfiguration>,
+    /// `iscsi`: see [`PersistentVolumeSpec::iscsi`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iscsi: Option<super::ISCSIPersistentVolumeSourceApplyConfiguration>,
+    /// `local`: see [`PersistentVolumeSpec::local`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<super::LocalVolumeSourceApplyConfiguration>,
+    /// `mountOptions`: see [`PersistentVolumeSpec::mount_options`].
+    #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
+    pub mount_options: Option<Vec<String>>,
+    /// `nfs`: see [`PersistentVolumeSpec::nfs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfs: Option<super::NFSVolumeSourceApplyConfiguration>,
+    /// `nodeAffinity`: see [`PersistentVolumeSpec::node_affinity`].
+    #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
+    pub node_affinity: Option<super::VolumeNodeAffinityApplyConfiguration>,
+    /// `persistentVolumeReclaimPolicy`: see [`PersistentVolumeSpec::persistent_volume_reclaim_policy`].
+    #[serde(
+        rename = "persistentVolumeReclaimPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub persistent_volume_reclaim_policy: Option<String>,
+    /// `photonPersistentDisk`: see [`PersistentVolumeSpec::photon_persistent_disk`].
+    #[serde(
+        rename = "photonPersistentDisk",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub photon_persistent_disk: Option<
+        super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
+    >,
+    /// `portworxVolume`: see [`PersistentVolumeSpec::portworx_volume`].
+    #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
+    pub portworx_volume: Option<super::PortworxVolumeSourceApplyConfiguration>,
+    /// `quobyte`: see [`PersistentVolumeSpec::quobyte`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quobyte: Option<super::QuobyteVolumeSourceApplyConfiguration>,
+    /// `rbd`: see [`PersistentVolumeSpec::rbd`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbd: Option<super::RBDPersistentVolumeSourceApplyConfiguration>,
+    /// `scaleIO`: see [`PersistentVolumeSpec::scale_io`].
+    #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
+    pub scale_io: Option<super::ScaleIOPersistentVolumeSourceApplyConfiguration>,
+    /// `storageClassName`: see [`PersistentVolumeSpec::storage_class_name`].
+    #[serde(
+        rename = "storageClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_class_name: Option<String>,
+    /// `storageos`: see [`PersistentVolumeSpec::storageos`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storageos: Option<super::StorageOSPersistentVolumeSourceApplyConfiguration>,
+    /// `volumeAttributesClassName`: see [`PersistentVolumeSpec::volume_attributes_class_name`].
+    #[serde(
+        rename = "volumeAttributesClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_attributes_class_name: Option<String>,
+    /// `volumeMode`: see [`PersistentVolumeSpec::volume_mode`].
+    #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
+    pub volume_mode: Option<String>,
+    /// `vsphereVolume`: see [`PersistentVolumeSpec::vsphere_volume`].
+    #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
+    pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSourceApplyConfiguration>,
+}
+impl PersistentVolumeSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `accessModes` (an atomic list: a later call replaces it).
+    pub fn with_access_modes(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.access_modes = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `awsElasticBlockStore`.
+    pub fn with_aws_elastic_block_store(
+        mut self,
+        value: super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.aws_elastic_block_store = Some(value);
+        self
+    }
+    /// Set `azureDisk`.
+    pub fn with_azure_disk(
+        mut self,
+        value: super::AzureDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.azure_disk = Some(value);
+        self
+    }
+    /// Set `azureFile`.
+    pub fn with_azure_file(
+        mut self,
+        value: super::AzureFilePersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.azure_file = Some(value);
+        self
+    }
+    /// Add entries to `capacity`, overwriting earlier values of the same keys.
+    pub fn with_capacity<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        self
+    }
+    /// Set `cephfs`.
+    pub fn with_cephfs(
+        mut self,
+        value: super::CephFSPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.cephfs = Some(value);
+        self
+    }
+    /// Set `cinder`.
+    pub fn with_cinder(
+        mut self,
+        value: super::CinderPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.cinder = Some(value);
+        self
+    }
+    /// Set `claimRef`.
+    pub fn with_claim_ref(
+        mut self,
+        value: super::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.claim_ref = Some(value);
+        self
+    }
+    /// Set `csi`.
+    pub fn with_csi(
+        mut self,
+        value: super::CSIPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.csi = Some(value);
+        self
+    }
+    /// Set `fc`.
+    pub fn with_fc(mut self, value: super::FCVolumeSourceApplyConfiguration) -> Self {
+        self.fc = Some(value);
+        self
+    }
+    /// Set `flexVolume`.
+    pub fn with_flex_volume(
+        mut self,
+        value: super::FlexPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.flex_volume = Some(value);
+        self
+    }
+    /// Set `flocker`.
+    pub fn with_flocker(
+        mut self,
+        value: super::FlockerVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.flocker = Some(value);
+        self
+    }
+    /// Set `gcePersistentDisk`.
+    pub fn with_gce_persistent_disk(
+        mut self,
+        value: super::GCEPersistentDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.gce_persistent_disk = Some(value);
+        self
+    }
+    /// Set `glusterfs`.
+    pub fn with_glusterfs(
+        mut self,
+        value: super::GlusterfsPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.glusterfs = Some(value);
+        self
+    }
+    /// Set `hostPath`.
+    pub fn with_host_path(
+        mut self,
+        value: super::HostPathVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.host_path = Some(value);
+        self
+    }
+    /// Set `iscsi`.
+    pub fn with_iscsi(
+        mut self,
+        value: super::ISCSIPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.iscsi = Some(value);
+        self
+    }
+    /// Set `local`.
+    pub fn with_local(
+        mut self,
+        value: super::LocalVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.local = Some(value);
+        self
+    }
+    /// Set `mountOptions` (an atomic list: a later call replaces it).
+    pub fn with_mount_options(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.mount_options = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `nfs`.
+    pub fn with_nfs(mut self, value: super::NFSVolumeSourceApplyConfiguration) -> Self {
+        self.nfs = Some(value);
+        self
+    }
+    /// Set `nodeAffinity`.
+    pub fn with_node_affinity(
+        mut self,
+        value: super::VolumeNodeAffinityApplyConfiguration,
+    ) -> Self {
+        self.node_affinity = Some(value);
+        self
+    }
+    /// Set `persistentVolumeReclaimPolicy`.
+    pub fn with_persistent_volume_reclaim_policy(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.persistent_volume_reclaim_policy = Some(value.into());
+        self
+    }
+    /// Set `photonPersistentDisk`.
+    pub fn with_photon_persistent_disk(
+        mut self,
+        value: super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.photon_persistent_disk = Some(value);
+        self
+    }
+    /// Set `portworxVolume`.
+    pub fn with_portworx_volume(
+        mut self,
+        value: super::PortworxVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.portworx_volume = Some(value);
+        self
+    }
+    /// Set `quobyte`.
+    pub fn with_quobyte(
+        mut self,
+        value: super::QuobyteVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.quobyte = Some(value);
+        self
+    }
+    /// Set `rbd`.
+    pub fn with_rbd(
+        mut self,
+        value: super::RBDPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.rbd = Some(value);
+        self
+    }
+    /// Set `scaleIO`.
+    pub fn with_scale_io(
+        mut self,
+        value: super::ScaleIOPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.scale_io = Some(value);
+        self
+    }
+    /// Set `storageClassName`.
+    pub fn with_storage_class_name(mut self, value: impl Into<String>) -> Self {
+        self.storage_class_name = Some(value.into());
+        self
+    }
+    /// Set `storageos`.
+    pub fn with_storageos(
+        mut self,
+        value: super::StorageOSPersistentVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.storageos = Some(value);
+        self
+    }
+    /// Set `volumeAttributesClassName`.
+    pub fn with_volume_attributes_class_name(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.volume_attributes_class_name = Some(value.into());
+        self
+    }
+    /// Set `volumeMode`.
+    pub fn with_volume_mode(mut self, value: impl Into<String>) -> Self {
+        self.volume_mode = Some(value.into());
+        self
+    }
+    /// Set `vsphereVolume`.
+    pub fn with_vsphere_volume(
+        mut self,
+        value: super::VsphereVirtualDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.vsphere_volume = Some(value);
+        self
+    }
+}

@@ -20,3 +20,52 @@ pub struct PersistentVolumeStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
+/// Apply configuration of [`PersistentVolumeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PersistentVolumeStatusApplyConfiguration {
+    /// `lastPhaseTransitionTime`: see [`PersistentVolumeStatus::last_phase_transition_time`].
+    #[serde(
+        rename = "lastPhaseTransitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_phase_transition_time: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`PersistentVolumeStatus::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `phase`: see [`PersistentVolumeStatus::phase`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `reason`: see [`PersistentVolumeStatus::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+impl PersistentVolumeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `lastPhaseTransitionTime`.
+    pub fn with_last_phase_transition_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_phase_transition_time = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `phase`.
+    pub fn with_phase(mut self, value: impl Into<String>) -> Self {
+        self.phase = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+}

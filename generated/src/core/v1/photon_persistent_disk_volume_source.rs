@@ -10,3 +10,29 @@ pub struct PhotonPersistentDiskVolumeSource {
     #[serde(rename = "pdID")]
     pub pd_id: String,
 }
+/// Apply configuration of [`PhotonPersistentDiskVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PhotonPersistentDiskVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`PhotonPersistentDiskVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `pdID`: see [`PhotonPersistentDiskVolumeSource::pd_id`].
+    #[serde(rename = "pdID", default, skip_serializing_if = "Option::is_none")]
+    pub pd_id: Option<String>,
+}
+impl PhotonPersistentDiskVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `pdID`.
+    pub fn with_pd_id(mut self, value: impl Into<String>) -> Self {
+        self.pd_id = Some(value.into());
+        self
+    }
+}

@@ -22,3 +22,51 @@ pub struct PodAffinity {
         Vec<super::PodAffinityTerm>,
     >,
 }
+/// Apply configuration of [`PodAffinity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodAffinityApplyConfiguration {
+    /// `preferredDuringSchedulingIgnoredDuringExecution`: see [`PodAffinity::preferred_during_scheduling_ignored_during_execution`].
+    #[serde(
+        rename = "preferredDuringSchedulingIgnoredDuringExecution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preferred_during_scheduling_ignored_during_execution: Option<
+        Vec<super::WeightedPodAffinityTermApplyConfiguration>,
+    >,
+    /// `requiredDuringSchedulingIgnoredDuringExecution`: see [`PodAffinity::required_during_scheduling_ignored_during_execution`].
+    #[serde(
+        rename = "requiredDuringSchedulingIgnoredDuringExecution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub required_during_scheduling_ignored_during_execution: Option<
+        Vec<super::PodAffinityTermApplyConfiguration>,
+    >,
+}
+impl PodAffinityApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `preferredDuringSchedulingIgnoredDuringExecution` (an atomic list: a later call replaces it).
+    pub fn with_preferred_during_scheduling_ignored_during_execution(
+        mut self,
+        items: impl IntoIterator<Item = super::WeightedPodAffinityTermApplyConfiguration>,
+    ) -> Self {
+        self.preferred_during_scheduling_ignored_during_execution = Some(
+            items.into_iter().collect(),
+        );
+        self
+    }
+    /// Set `requiredDuringSchedulingIgnoredDuringExecution` (an atomic list: a later call replaces it).
+    pub fn with_required_during_scheduling_ignored_during_execution(
+        mut self,
+        items: impl IntoIterator<Item = super::PodAffinityTermApplyConfiguration>,
+    ) -> Self {
+        self.required_during_scheduling_ignored_during_execution = Some(
+            items.into_iter().collect(),
+        );
+        self
+    }
+}

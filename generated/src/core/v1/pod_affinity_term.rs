@@ -30,3 +30,81 @@ pub struct PodAffinityTerm {
     #[serde(rename = "topologyKey")]
     pub topology_key: String,
 }
+/// Apply configuration of [`PodAffinityTerm`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodAffinityTermApplyConfiguration {
+    /// `labelSelector`: see [`PodAffinityTerm::label_selector`].
+    #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `matchLabelKeys`: see [`PodAffinityTerm::match_label_keys`].
+    #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
+    pub match_label_keys: Option<Vec<String>>,
+    /// `mismatchLabelKeys`: see [`PodAffinityTerm::mismatch_label_keys`].
+    #[serde(
+        rename = "mismatchLabelKeys",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mismatch_label_keys: Option<Vec<String>>,
+    /// `namespaceSelector`: see [`PodAffinityTerm::namespace_selector`].
+    #[serde(
+        rename = "namespaceSelector",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `namespaces`: see [`PodAffinityTerm::namespaces`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<String>>,
+    /// `topologyKey`: see [`PodAffinityTerm::topology_key`].
+    #[serde(rename = "topologyKey", default, skip_serializing_if = "Option::is_none")]
+    pub topology_key: Option<String>,
+}
+impl PodAffinityTermApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `labelSelector`.
+    pub fn with_label_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.label_selector = Some(value);
+        self
+    }
+    /// Set `matchLabelKeys` (an atomic list: a later call replaces it).
+    pub fn with_match_label_keys(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.match_label_keys = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `mismatchLabelKeys` (an atomic list: a later call replaces it).
+    pub fn with_mismatch_label_keys(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.mismatch_label_keys = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `namespaceSelector`.
+    pub fn with_namespace_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.namespace_selector = Some(value);
+        self
+    }
+    /// Set `namespaces` (an atomic list: a later call replaces it).
+    pub fn with_namespaces(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.namespaces = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `topologyKey`.
+    pub fn with_topology_key(mut self, value: impl Into<String>) -> Self {
+        self.topology_key = Some(value.into());
+        self
+    }
+}

@@ -68,3 +68,96 @@ pub struct PodCertificateProjection {
     )]
     pub user_annotations: Option<std::collections::BTreeMap<String, String>>,
 }
+/// Apply configuration of [`PodCertificateProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodCertificateProjectionApplyConfiguration {
+    /// `certificateChainPath`: see [`PodCertificateProjection::certificate_chain_path`].
+    #[serde(
+        rename = "certificateChainPath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub certificate_chain_path: Option<String>,
+    /// `credentialBundlePath`: see [`PodCertificateProjection::credential_bundle_path`].
+    #[serde(
+        rename = "credentialBundlePath",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub credential_bundle_path: Option<String>,
+    /// `keyPath`: see [`PodCertificateProjection::key_path`].
+    #[serde(rename = "keyPath", default, skip_serializing_if = "Option::is_none")]
+    pub key_path: Option<String>,
+    /// `keyType`: see [`PodCertificateProjection::key_type`].
+    #[serde(rename = "keyType", default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<String>,
+    /// `maxExpirationSeconds`: see [`PodCertificateProjection::max_expiration_seconds`].
+    #[serde(
+        rename = "maxExpirationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_expiration_seconds: Option<i32>,
+    /// `signerName`: see [`PodCertificateProjection::signer_name`].
+    #[serde(rename = "signerName", default, skip_serializing_if = "Option::is_none")]
+    pub signer_name: Option<String>,
+    /// `user`: see [`PodCertificateProjection::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
+    /// `userAnnotations`: see [`PodCertificateProjection::user_annotations`].
+    #[serde(
+        rename = "userAnnotations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+impl PodCertificateProjectionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `certificateChainPath`.
+    pub fn with_certificate_chain_path(mut self, value: impl Into<String>) -> Self {
+        self.certificate_chain_path = Some(value.into());
+        self
+    }
+    /// Set `credentialBundlePath`.
+    pub fn with_credential_bundle_path(mut self, value: impl Into<String>) -> Self {
+        self.credential_bundle_path = Some(value.into());
+        self
+    }
+    /// Set `keyPath`.
+    pub fn with_key_path(mut self, value: impl Into<String>) -> Self {
+        self.key_path = Some(value.into());
+        self
+    }
+    /// Set `keyType`.
+    pub fn with_key_type(mut self, value: impl Into<String>) -> Self {
+        self.key_type = Some(value.into());
+        self
+    }
+    /// Set `maxExpirationSeconds`.
+    pub fn with_max_expiration_seconds(mut self, value: i32) -> Self {
+        self.max_expiration_seconds = Some(value);
+        self
+    }
+    /// Set `signerName`.
+    pub fn with_signer_name(mut self, value: impl Into<String>) -> Self {
+        self.signer_name = Some(value.into());
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: i64) -> Self {
+        self.user = Some(value);
+        self
+    }
+    /// Add entries to `userAnnotations`, overwriting earlier values of the same keys.
+    pub fn with_user_annotations<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.user_annotations, entries);
+        self
+    }
+}

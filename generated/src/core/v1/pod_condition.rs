@@ -32,3 +32,80 @@ pub struct PodCondition {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`PodCondition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodConditionApplyConfiguration {
+    /// `lastProbeTime`: see [`PodCondition::last_probe_time`].
+    #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
+    pub last_probe_time: Option<kubegen_runtime::meta::Time>,
+    /// `lastTransitionTime`: see [`PodCondition::last_transition_time`].
+    #[serde(
+        rename = "lastTransitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`PodCondition::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `observedGeneration`: see [`PodCondition::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `reason`: see [`PodCondition::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `status`: see [`PodCondition::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `type`: see [`PodCondition::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl PodConditionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `lastProbeTime`.
+    pub fn with_last_probe_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.last_probe_time = Some(value);
+        self
+    }
+    /// Set `lastTransitionTime`.
+    pub fn with_last_transition_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_transition_time = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

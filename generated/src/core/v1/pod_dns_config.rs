@@ -13,3 +13,40 @@ pub struct PodDNSConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub searches: Option<Vec<String>>,
 }
+/// Apply configuration of [`PodDNSConfig`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodDNSConfigApplyConfiguration {
+    /// `nameservers`: see [`PodDNSConfig::nameservers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nameservers: Option<Vec<String>>,
+    /// `options`: see [`PodDNSConfig::options`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<super::PodDNSConfigOptionApplyConfiguration>>,
+    /// `searches`: see [`PodDNSConfig::searches`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub searches: Option<Vec<String>>,
+}
+impl PodDNSConfigApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `nameservers` (an atomic list: a later call replaces it).
+    pub fn with_nameservers(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.nameservers = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `options` (an atomic list: a later call replaces it).
+    pub fn with_options(
+        mut self,
+        items: impl IntoIterator<Item = super::PodDNSConfigOptionApplyConfiguration>,
+    ) -> Self {
+        self.options = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `searches` (an atomic list: a later call replaces it).
+    pub fn with_searches(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.searches = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -10,3 +10,44 @@ pub struct PodExtendedResourceClaimStatus {
     #[serde(rename = "resourceClaimName")]
     pub resource_claim_name: String,
 }
+/// Apply configuration of [`PodExtendedResourceClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodExtendedResourceClaimStatusApplyConfiguration {
+    /// `requestMappings`: see [`PodExtendedResourceClaimStatus::request_mappings`].
+    #[serde(
+        rename = "requestMappings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub request_mappings: Option<
+        Vec<super::ContainerExtendedResourceRequestApplyConfiguration>,
+    >,
+    /// `resourceClaimName`: see [`PodExtendedResourceClaimStatus::resource_claim_name`].
+    #[serde(
+        rename = "resourceClaimName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_name: Option<String>,
+}
+impl PodExtendedResourceClaimStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `requestMappings` (an atomic list: a later call replaces it).
+    pub fn with_request_mappings(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::ContainerExtendedResourceRequestApplyConfiguration,
+        >,
+    ) -> Self {
+        self.request_mappings = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `resourceClaimName`.
+    pub fn with_resource_claim_name(mut self, value: impl Into<String>) -> Self {
+        self.resource_claim_name = Some(value.into());
+        self
+    }
+}

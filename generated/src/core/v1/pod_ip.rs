@@ -6,3 +6,21 @@ pub struct PodIP {
     /// IP is the IP address assigned to the pod
     pub ip: String,
 }
+/// Apply configuration of [`PodIP`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodIPApplyConfiguration {
+    /// `ip`: see [`PodIP::ip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+impl PodIPApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ip`.
+    pub fn with_ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct PodReadinessGate {
     #[serde(rename = "conditionType")]
     pub condition_type: String,
 }
+/// Apply configuration of [`PodReadinessGate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodReadinessGateApplyConfiguration {
+    /// `conditionType`: see [`PodReadinessGate::condition_type`].
+    #[serde(rename = "conditionType", default, skip_serializing_if = "Option::is_none")]
+    pub condition_type: Option<String>,
+}
+impl PodReadinessGateApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `conditionType`.
+    pub fn with_condition_type(mut self, value: impl Into<String>) -> Self {
+        self.condition_type = Some(value.into());
+        self
+    }
+}

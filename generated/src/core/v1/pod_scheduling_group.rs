@@ -7,3 +7,21 @@ pub struct PodSchedulingGroup {
     #[serde(rename = "podGroupName", default, skip_serializing_if = "Option::is_none")]
     pub pod_group_name: Option<String>,
 }
+/// Apply configuration of [`PodSchedulingGroup`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodSchedulingGroupApplyConfiguration {
+    /// `podGroupName`: see [`PodSchedulingGroup::pod_group_name`].
+    #[serde(rename = "podGroupName", default, skip_serializing_if = "Option::is_none")]
+    pub pod_group_name: Option<String>,
+}
+impl PodSchedulingGroupApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `podGroupName`.
+    pub fn with_pod_group_name(mut self, value: impl Into<String>) -> Self {
+        self.pod_group_name = Some(value.into());
+        self
+    }
+}

@@ -77,3 +77,155 @@ pub struct PodSecurityContext {
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
     pub windows_options: Option<super::WindowsSecurityContextOptions>,
 }
+/// Apply configuration of [`PodSecurityContext`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodSecurityContextApplyConfiguration {
+    /// `appArmorProfile`: see [`PodSecurityContext::app_armor_profile`].
+    #[serde(
+        rename = "appArmorProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub app_armor_profile: Option<super::AppArmorProfileApplyConfiguration>,
+    /// `fsGroup`: see [`PodSecurityContext::fs_group`].
+    #[serde(rename = "fsGroup", default, skip_serializing_if = "Option::is_none")]
+    pub fs_group: Option<i64>,
+    /// `fsGroupChangePolicy`: see [`PodSecurityContext::fs_group_change_policy`].
+    #[serde(
+        rename = "fsGroupChangePolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fs_group_change_policy: Option<String>,
+    /// `runAsGroup`: see [`PodSecurityContext::run_as_group`].
+    #[serde(rename = "runAsGroup", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<i64>,
+    /// `runAsNonRoot`: see [`PodSecurityContext::run_as_non_root`].
+    #[serde(rename = "runAsNonRoot", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_non_root: Option<bool>,
+    /// `runAsUser`: see [`PodSecurityContext::run_as_user`].
+    #[serde(rename = "runAsUser", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<i64>,
+    /// `seLinuxChangePolicy`: see [`PodSecurityContext::se_linux_change_policy`].
+    #[serde(
+        rename = "seLinuxChangePolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub se_linux_change_policy: Option<String>,
+    /// `seLinuxOptions`: see [`PodSecurityContext::se_linux_options`].
+    #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
+    pub se_linux_options: Option<super::SELinuxOptionsApplyConfiguration>,
+    /// `seccompProfile`: see [`PodSecurityContext::seccomp_profile`].
+    #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::SeccompProfileApplyConfiguration>,
+    /// `supplementalGroups`: see [`PodSecurityContext::supplemental_groups`].
+    #[serde(
+        rename = "supplementalGroups",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supplemental_groups: Option<Vec<i64>>,
+    /// `supplementalGroupsPolicy`: see [`PodSecurityContext::supplemental_groups_policy`].
+    #[serde(
+        rename = "supplementalGroupsPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub supplemental_groups_policy: Option<String>,
+    /// `sysctls`: see [`PodSecurityContext::sysctls`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysctls: Option<Vec<super::SysctlApplyConfiguration>>,
+    /// `windowsOptions`: see [`PodSecurityContext::windows_options`].
+    #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
+    pub windows_options: Option<super::WindowsSecurityContextOptionsApplyConfiguration>,
+}
+impl PodSecurityContextApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `appArmorProfile`.
+    pub fn with_app_armor_profile(
+        mut self,
+        value: super::AppArmorProfileApplyConfiguration,
+    ) -> Self {
+        self.app_armor_profile = Some(value);
+        self
+    }
+    /// Set `fsGroup`.
+    pub fn with_fs_group(mut self, value: i64) -> Self {
+        self.fs_group = Some(value);
+        self
+    }
+    /// Set `fsGroupChangePolicy`.
+    pub fn with_fs_group_change_policy(mut self, value: impl Into<String>) -> Self {
+        self.fs_group_change_policy = Some(value.into());
+        self
+    }
+    /// Set `runAsGroup`.
+    pub fn with_run_as_group(mut self, value: i64) -> Self {
+        self.run_as_group = Some(value);
+        self
+    }
+    /// Set `runAsNonRoot`.
+    pub fn with_run_as_non_root(mut self, value: bool) -> Self {
+        self.run_as_non_root = Some(value);
+        self
+    }
+    /// Set `runAsUser`.
+    pub fn with_run_as_user(mut self, value: i64) -> Self {
+        self.run_as_user = Some(value);
+        self
+    }
+    /// Set `seLinuxChangePolicy`.
+    pub fn with_se_linux_change_policy(mut self, value: impl Into<String>) -> Self {
+        self.se_linux_change_policy = Some(value.into());
+        self
+    }
+    /// Set `seLinuxOptions`.
+    pub fn with_se_linux_options(
+        mut self,
+        value: super::SELinuxOptionsApplyConfiguration,
+    ) -> Self {
+        self.se_linux_options = Some(value);
+        self
+    }
+    /// Set `seccompProfile`.
+    pub fn with_seccomp_profile(
+        mut self,
+        value: super::SeccompProfileApplyConfiguration,
+    ) -> Self {
+        self.seccomp_profile = Some(value);
+        self
+    }
+    /// Set `supplementalGroups` (an atomic list: a later call replaces it).
+    pub fn with_supplemental_groups(
+        mut self,
+        items: impl IntoIterator<Item = i64>,
+    ) -> Self {
+        self.supplemental_groups = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `supplementalGroupsPolicy`.
+    pub fn with_supplemental_groups_policy(mut self, value: impl Into<String>) -> Self {
+        self.supplemental_groups_policy = Some(value.into());
+        self
+    }
+    /// Set `sysctls` (an atomic list: a later call replaces it).
+    pub fn with_sysctls(
+        mut self,
+        items: impl IntoIterator<Item = super::SysctlApplyConfiguration>,
+    ) -> Self {
+        self.sysctls = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `windowsOptions`.
+    pub fn with_windows_options(
+        mut self,
+        value: super::WindowsSecurityContextOptionsApplyConfiguration,
+    ) -> Self {
+        self.windows_options = Some(value);
+        self
+    }
+}

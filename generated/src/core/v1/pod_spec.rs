@@ -226,3 +226,489 @@ pub struct PodSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volumes: Option<Vec<super::Volume>>,
 }
+/// Apply configuration of [`PodSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodSpecApplyConfiguration {
+    /// `activeDeadlineSeconds`: see [`PodSpec::active_deadline_seconds`].
+    #[serde(
+        rename = "activeDeadlineSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub active_deadline_seconds: Option<i64>,
+    /// `affinity`: see [`PodSpec::affinity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<super::AffinityApplyConfiguration>,
+    /// `automountServiceAccountToken`: see [`PodSpec::automount_service_account_token`].
+    #[serde(
+        rename = "automountServiceAccountToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub automount_service_account_token: Option<bool>,
+    /// `containers`: see [`PodSpec::containers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub containers: Option<Vec<super::ContainerApplyConfiguration>>,
+    /// `dnsConfig`: see [`PodSpec::dns_config`].
+    #[serde(rename = "dnsConfig", default, skip_serializing_if = "Option::is_none")]
+    pub dns_config: Option<super::PodDNSConfigApplyConfiguration>,
+    /// `dnsPolicy`: see [`PodSpec::dns_policy`].
+    #[serde(rename = "dnsPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub dns_policy: Option<String>,
+    /// `enableServiceLinks`: see [`PodSpec::enable_service_links`].
+    #[serde(
+        rename = "enableServiceLinks",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enable_service_links: Option<bool>,
+    /// `ephemeralContainers`: see [`PodSpec::ephemeral_containers`].
+    #[serde(
+        rename = "ephemeralContainers",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ephemeral_containers: Option<Vec<super::EphemeralContainerApplyConfiguration>>,
+    /// `evictionResponders`: see [`PodSpec::eviction_responders`].
+    #[serde(
+        rename = "evictionResponders",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub eviction_responders: Option<Vec<super::EvictionResponderApplyConfiguration>>,
+    /// `hostAliases`: see [`PodSpec::host_aliases`].
+    #[serde(rename = "hostAliases", default, skip_serializing_if = "Option::is_none")]
+    pub host_aliases: Option<Vec<super::HostAliasApplyConfiguration>>,
+    /// `hostIPC`: see [`PodSpec::host_ipc`].
+    #[serde(rename = "hostIPC", default, skip_serializing_if = "Option::is_none")]
+    pub host_ipc: Option<bool>,
+    /// `hostNetwork`: see [`PodSpec::host_network`].
+    #[serde(rename = "hostNetwork", default, skip_serializing_if = "Option::is_none")]
+    pub host_network: Option<bool>,
+    /// `hostPID`: see [`PodSpec::host_pid`].
+    #[serde(rename = "hostPID", default, skip_serializing_if = "Option::is_none")]
+    pub host_pid: Option<bool>,
+    /// `hostUsers`: see [`PodSpec::host_users`].
+    #[serde(rename = "hostUsers", default, skip_serializing_if = "Option::is_none")]
+    pub host_users: Option<bool>,
+    /// `hostname`: see [`PodSpec::hostname`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `hostnameOverride`: see [`PodSpec::hostname_override`].
+    #[serde(
+        rename = "hostnameOverride",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hostname_override: Option<String>,
+    /// `imagePullSecrets`: see [`PodSpec::image_pull_secrets`].
+    #[serde(
+        rename = "imagePullSecrets",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub image_pull_secrets: Option<Vec<super::LocalObjectReferenceApplyConfiguration>>,
+    /// `initContainers`: see [`PodSpec::init_containers`].
+    #[serde(rename = "initContainers", default, skip_serializing_if = "Option::is_none")]
+    pub init_containers: Option<Vec<super::ContainerApplyConfiguration>>,
+    /// `nodeName`: see [`PodSpec::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `nodeSelector`: see [`PodSpec::node_selector`].
+    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<std::collections::BTreeMap<String, String>>,
+    /// `os`: see [`PodSpec::os`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<super::PodOSApplyConfiguration>,
+    /// `overhead`: see [`PodSpec::overhead`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `preemptionPolicy`: see [`PodSpec::preemption_policy`].
+    #[serde(
+        rename = "preemptionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preemption_policy: Option<String>,
+    /// `priority`: see [`PodSpec::priority`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// `priorityClassName`: see [`PodSpec::priority_class_name`].
+    #[serde(
+        rename = "priorityClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub priority_class_name: Option<String>,
+    /// `readinessGates`: see [`PodSpec::readiness_gates`].
+    #[serde(rename = "readinessGates", default, skip_serializing_if = "Option::is_none")]
+    pub readiness_gates: Option<Vec<super::PodReadinessGateApplyConfiguration>>,
+    /// `resourceClaims`: see [`PodSpec::resource_claims`].
+    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
+    pub resource_claims: Option<Vec<super::PodResourceClaimApplyConfiguration>>,
+    /// `resources`: see [`PodSpec::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    /// `restartPolicy`: see [`PodSpec::restart_policy`].
+    #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub restart_policy: Option<String>,
+    /// `runtimeClassName`: see [`PodSpec::runtime_class_name`].
+    #[serde(
+        rename = "runtimeClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub runtime_class_name: Option<String>,
+    /// `schedulerName`: see [`PodSpec::scheduler_name`].
+    #[serde(rename = "schedulerName", default, skip_serializing_if = "Option::is_none")]
+    pub scheduler_name: Option<String>,
+    /// `schedulingGates`: see [`PodSpec::scheduling_gates`].
+    #[serde(
+        rename = "schedulingGates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_gates: Option<Vec<super::PodSchedulingGateApplyConfiguration>>,
+    /// `schedulingGroup`: see [`PodSpec::scheduling_group`].
+    #[serde(
+        rename = "schedulingGroup",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_group: Option<super::PodSchedulingGroupApplyConfiguration>,
+    /// `securityContext`: see [`PodSpec::security_context`].
+    #[serde(
+        rename = "securityContext",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub security_context: Option<super::PodSecurityContextApplyConfiguration>,
+    /// `serviceAccount`: see [`PodSpec::service_account`].
+    #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// `serviceAccountName`: see [`PodSpec::service_account_name`].
+    #[serde(
+        rename = "serviceAccountName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_name: Option<String>,
+    /// `setHostnameAsFQDN`: see [`PodSpec::set_hostname_as_fqdn`].
+    #[serde(
+        rename = "setHostnameAsFQDN",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub set_hostname_as_fqdn: Option<bool>,
+    /// `shareProcessNamespace`: see [`PodSpec::share_process_namespace`].
+    #[serde(
+        rename = "shareProcessNamespace",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub share_process_namespace: Option<bool>,
+    /// `subdomain`: see [`PodSpec::subdomain`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subdomain: Option<String>,
+    /// `terminationGracePeriodSeconds`: see [`PodSpec::termination_grace_period_seconds`].
+    #[serde(
+        rename = "terminationGracePeriodSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub termination_grace_period_seconds: Option<i64>,
+    /// `tolerations`: see [`PodSpec::tolerations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<super::TolerationApplyConfiguration>>,
+    /// `topologySpreadConstraints`: see [`PodSpec::topology_spread_constraints`].
+    #[serde(
+        rename = "topologySpreadConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub topology_spread_constraints: Option<
+        Vec<super::TopologySpreadConstraintApplyConfiguration>,
+    >,
+    /// `volumes`: see [`PodSpec::volumes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volumes: Option<Vec<super::VolumeApplyConfiguration>>,
+}
+impl PodSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `activeDeadlineSeconds`.
+    pub fn with_active_deadline_seconds(mut self, value: i64) -> Self {
+        self.active_deadline_seconds = Some(value);
+        self
+    }
+    /// Set `affinity`.
+    pub fn with_affinity(mut self, value: super::AffinityApplyConfiguration) -> Self {
+        self.affinity = Some(value);
+        self
+    }
+    /// Set `automountServiceAccountToken`.
+    pub fn with_automount_service_account_token(mut self, value: bool) -> Self {
+        self.automount_service_account_token = Some(value);
+        self
+    }
+    /// Append to `containers` (a keyed or set list: repeated calls add).
+    pub fn with_containers(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerApplyConfiguration>,
+    ) -> Self {
+        self.containers.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `dnsConfig`.
+    pub fn with_dns_config(
+        mut self,
+        value: super::PodDNSConfigApplyConfiguration,
+    ) -> Self {
+        self.dns_config = Some(value);
+        self
+    }
+    /// Set `dnsPolicy`.
+    pub fn with_dns_policy(mut self, value: impl Into<String>) -> Self {
+        self.dns_policy = Some(value.into());
+        self
+    }
+    /// Set `enableServiceLinks`.
+    pub fn with_enable_service_links(mut self, value: bool) -> Self {
+        self.enable_service_links = Some(value);
+        self
+    }
+    /// Append to `ephemeralContainers` (a keyed or set list: repeated calls add).
+    pub fn with_ephemeral_containers(
+        mut self,
+        items: impl IntoIterator<Item = super::EphemeralContainerApplyConfiguration>,
+    ) -> Self {
+        self.ephemeral_containers.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `evictionResponders` (a keyed or set list: repeated calls add).
+    pub fn with_eviction_responders(
+        mut self,
+        items: impl IntoIterator<Item = super::EvictionResponderApplyConfiguration>,
+    ) -> Self {
+        self.eviction_responders.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `hostAliases` (a keyed or set list: repeated calls add).
+    pub fn with_host_aliases(
+        mut self,
+        items: impl IntoIterator<Item = super::HostAliasApplyConfiguration>,
+    ) -> Self {
+        self.host_aliases.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `hostIPC`.
+    pub fn with_host_ipc(mut self, value: bool) -> Self {
+        self.host_ipc = Some(value);
+        self
+    }
+    /// Set `hostNetwork`.
+    pub fn with_host_network(mut self, value: bool) -> Self {
+        self.host_network = Some(value);
+        self
+    }
+    /// Set `hostPID`.
+    pub fn with_host_pid(mut self, value: bool) -> Self {
+        self.host_pid = Some(value);
+        self
+    }
+    /// Set `hostUsers`.
+    pub fn with_host_users(mut self, value: bool) -> Self {
+        self.host_users = Some(value);
+        self
+    }
+    /// Set `hostname`.
+    pub fn with_hostname(mut self, value: impl Into<String>) -> Self {
+        self.hostname = Some(value.into());
+        self
+    }
+    /// Set `hostnameOverride`.
+    pub fn with_hostname_override(mut self, value: impl Into<String>) -> Self {
+        self.hostname_override = Some(value.into());
+        self
+    }
+    /// Append to `imagePullSecrets` (a keyed or set list: repeated calls add).
+    pub fn with_image_pull_secrets(
+        mut self,
+        items: impl IntoIterator<Item = super::LocalObjectReferenceApplyConfiguration>,
+    ) -> Self {
+        self.image_pull_secrets.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `initContainers` (a keyed or set list: repeated calls add).
+    pub fn with_init_containers(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerApplyConfiguration>,
+    ) -> Self {
+        self.init_containers.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `nodeSelector`.
+    pub fn with_node_selector(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.node_selector = Some(value);
+        self
+    }
+    /// Set `os`.
+    pub fn with_os(mut self, value: super::PodOSApplyConfiguration) -> Self {
+        self.os = Some(value);
+        self
+    }
+    /// Add entries to `overhead`, overwriting earlier values of the same keys.
+    pub fn with_overhead<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.overhead, entries);
+        self
+    }
+    /// Set `preemptionPolicy`.
+    pub fn with_preemption_policy(mut self, value: impl Into<String>) -> Self {
+        self.preemption_policy = Some(value.into());
+        self
+    }
+    /// Set `priority`.
+    pub fn with_priority(mut self, value: i32) -> Self {
+        self.priority = Some(value);
+        self
+    }
+    /// Set `priorityClassName`.
+    pub fn with_priority_class_name(mut self, value: impl Into<String>) -> Self {
+        self.priority_class_name = Some(value.into());
+        self
+    }
+    /// Set `readinessGates` (an atomic list: a later call replaces it).
+    pub fn with_readiness_gates(
+        mut self,
+        items: impl IntoIterator<Item = super::PodReadinessGateApplyConfiguration>,
+    ) -> Self {
+        self.readiness_gates = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `resourceClaims` (a keyed or set list: repeated calls add).
+    pub fn with_resource_claims(
+        mut self,
+        items: impl IntoIterator<Item = super::PodResourceClaimApplyConfiguration>,
+    ) -> Self {
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `resources`.
+    pub fn with_resources(
+        mut self,
+        value: super::ResourceRequirementsApplyConfiguration,
+    ) -> Self {
+        self.resources = Some(value);
+        self
+    }
+    /// Set `restartPolicy`.
+    pub fn with_restart_policy(mut self, value: impl Into<String>) -> Self {
+        self.restart_policy = Some(value.into());
+        self
+    }
+    /// Set `runtimeClassName`.
+    pub fn with_runtime_class_name(mut self, value: impl Into<String>) -> Self {
+        self.runtime_class_name = Some(value.into());
+        self
+    }
+    /// Set `schedulerName`.
+    pub fn with_scheduler_name(mut self, value: impl Into<String>) -> Self {
+        self.scheduler_name = Some(value.into());
+        self
+    }
+    /// Append to `schedulingGates` (a keyed or set list: repeated calls add).
+    pub fn with_scheduling_gates(
+        mut self,
+        items: impl IntoIterator<Item = super::PodSchedulingGateApplyConfiguration>,
+    ) -> Self {
+        self.scheduling_gates.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `schedulingGroup`.
+    pub fn with_scheduling_group(
+        mut self,
+        value: super::PodSchedulingGroupApplyConfiguration,
+    ) -> Self {
+        self.scheduling_group = Some(value);
+        self
+    }
+    /// Set `securityContext`.
+    pub fn with_security_context(
+        mut self,
+        value: super::PodSecurityContextApplyConfiguration,
+    ) -> Self {
+        self.security_context = Some(value);
+        self
+    }
+    /// Set `serviceAccount`.
+    pub fn with_service_account(mut self, value: impl Into<String>) -> Self {
+        self.service_account = Some(value.into());
+        self
+    }
+    /// Set `serviceAccountName`.
+    pub fn with_service_account_name(mut self, value: impl Into<String>) -> Self {
+        self.service_account_name = Some(value.into());
+        self
+    }
+    /// Set `setHostnameAsFQDN`.
+    pub fn with_set_hostname_as_fqdn(mut self, value: bool) -> Self {
+        self.set_hostname_as_fqdn = Some(value);
+        self
+    }
+    /// Set `shareProcessNamespace`.
+    pub fn with_share_process_namespace(mut self, value: bool) -> Self {
+        self.share_process_namespace = Some(value);
+        self
+    }
+    /// Set `subdomain`.
+    pub fn with_subdomain(mut self, value: impl Into<String>) -> Self {
+        self.subdomain = Some(value.into());
+        self
+    }
+    /// Set `terminationGracePeriodSeconds`.
+    pub fn with_termination_grace_period_seconds(mut self, value: i64) -> Self {
+        self.termination_grace_period_seconds = Some(value);
+        self
+    }
+    /// Set `tolerations` (an atomic list: a later call replaces it).
+    pub fn with_tolerations(
+        mut self,
+        items: impl IntoIterator<Item = super::TolerationApplyConfiguration>,
+    ) -> Self {
+        self.tolerations = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `topologySpreadConstraints` (a keyed or set list: repeated calls add).
+    pub fn with_topology_spread_constraints(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::TopologySpreadConstraintApplyConfiguration,
+        >,
+    ) -> Self {
+        self.topology_spread_constraints.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `volumes` (a keyed or set list: repeated calls add).
+    pub fn with_volumes(
+        mut self,
+        items: impl IntoIterator<Item = super::VolumeApplyConfiguration>,
+    ) -> Self {
+        self.volumes.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -114,3 +114,275 @@ pub struct PodStatus {
     #[serde(rename = "volumeHealth", default, skip_serializing_if = "Option::is_none")]
     pub volume_health: Option<Vec<super::PodVolumeHealth>>,
 }
+/// Apply configuration of [`PodStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodStatusApplyConfiguration {
+    /// `allocatedResources`: see [`PodStatus::allocated_resources`].
+    #[serde(
+        rename = "allocatedResources",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocated_resources: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `conditions`: see [`PodStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<super::PodConditionApplyConfiguration>>,
+    /// `containerStatuses`: see [`PodStatus::container_statuses`].
+    #[serde(
+        rename = "containerStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub container_statuses: Option<Vec<super::ContainerStatusApplyConfiguration>>,
+    /// `ephemeralContainerStatuses`: see [`PodStatus::ephemeral_container_statuses`].
+    #[serde(
+        rename = "ephemeralContainerStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ephemeral_container_statuses: Option<
+        Vec<super::ContainerStatusApplyConfiguration>,
+    >,
+    /// `extendedResourceClaimStatus`: see [`PodStatus::extended_resource_claim_status`].
+    #[serde(
+        rename = "extendedResourceClaimStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub extended_resource_claim_status: Option<
+        super::PodExtendedResourceClaimStatusApplyConfiguration,
+    >,
+    /// `hostIP`: see [`PodStatus::host_ip`].
+    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<String>,
+    /// `hostIPs`: see [`PodStatus::host_ips`].
+    #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
+    pub host_ips: Option<Vec<super::HostIPApplyConfiguration>>,
+    /// `initContainerStatuses`: see [`PodStatus::init_container_statuses`].
+    #[serde(
+        rename = "initContainerStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub init_container_statuses: Option<Vec<super::ContainerStatusApplyConfiguration>>,
+    /// `message`: see [`PodStatus::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `nodeAllocatableResourceClaimStatuses`: see [`PodStatus::node_allocatable_resource_claim_statuses`].
+    #[serde(
+        rename = "nodeAllocatableResourceClaimStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_allocatable_resource_claim_statuses: Option<
+        Vec<super::NodeAllocatableResourceClaimStatusApplyConfiguration>,
+    >,
+    /// `nominatedNodeName`: see [`PodStatus::nominated_node_name`].
+    #[serde(
+        rename = "nominatedNodeName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nominated_node_name: Option<String>,
+    /// `observedGeneration`: see [`PodStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `phase`: see [`PodStatus::phase`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// `podIP`: see [`PodStatus::pod_ip`].
+    #[serde(rename = "podIP", default, skip_serializing_if = "Option::is_none")]
+    pub pod_ip: Option<String>,
+    /// `podIPs`: see [`PodStatus::pod_ips`].
+    #[serde(rename = "podIPs", default, skip_serializing_if = "Option::is_none")]
+    pub pod_ips: Option<Vec<super::PodIPApplyConfiguration>>,
+    /// `qosClass`: see [`PodStatus::qos_class`].
+    #[serde(rename = "qosClass", default, skip_serializing_if = "Option::is_none")]
+    pub qos_class: Option<String>,
+    /// `reason`: see [`PodStatus::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `resize`: see [`PodStatus::resize`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resize: Option<String>,
+    /// `resourceClaimStatuses`: see [`PodStatus::resource_claim_statuses`].
+    #[serde(
+        rename = "resourceClaimStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_statuses: Option<
+        Vec<super::PodResourceClaimStatusApplyConfiguration>,
+    >,
+    /// `resources`: see [`PodStatus::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    /// `startTime`: see [`PodStatus::start_time`].
+    #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<kubegen_runtime::meta::Time>,
+    /// `volumeHealth`: see [`PodStatus::volume_health`].
+    #[serde(rename = "volumeHealth", default, skip_serializing_if = "Option::is_none")]
+    pub volume_health: Option<Vec<super::PodVolumeHealthApplyConfiguration>>,
+}
+impl PodStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
+    pub fn with_allocated_resources<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
+        self
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::PodConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `containerStatuses` (an atomic list: a later call replaces it).
+    pub fn with_container_statuses(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerStatusApplyConfiguration>,
+    ) -> Self {
+        self.container_statuses = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `ephemeralContainerStatuses` (an atomic list: a later call replaces it).
+    pub fn with_ephemeral_container_statuses(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerStatusApplyConfiguration>,
+    ) -> Self {
+        self.ephemeral_container_statuses = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `extendedResourceClaimStatus`.
+    pub fn with_extended_resource_claim_status(
+        mut self,
+        value: super::PodExtendedResourceClaimStatusApplyConfiguration,
+    ) -> Self {
+        self.extended_resource_claim_status = Some(value);
+        self
+    }
+    /// Set `hostIP`.
+    pub fn with_host_ip(mut self, value: impl Into<String>) -> Self {
+        self.host_ip = Some(value.into());
+        self
+    }
+    /// Set `hostIPs` (an atomic list: a later call replaces it).
+    pub fn with_host_ips(
+        mut self,
+        items: impl IntoIterator<Item = super::HostIPApplyConfiguration>,
+    ) -> Self {
+        self.host_ips = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `initContainerStatuses` (an atomic list: a later call replaces it).
+    pub fn with_init_container_statuses(
+        mut self,
+        items: impl IntoIterator<Item = super::ContainerStatusApplyConfiguration>,
+    ) -> Self {
+        self.init_container_statuses = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Append to `nodeAllocatableResourceClaimStatuses` (a keyed or set list: repeated calls add).
+    pub fn with_node_allocatable_resource_claim_statuses(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::NodeAllocatableResourceClaimStatusApplyConfiguration,
+        >,
+    ) -> Self {
+        self.node_allocatable_resource_claim_statuses
+            .get_or_insert_with(Vec::new)
+            .extend(items);
+        self
+    }
+    /// Set `nominatedNodeName`.
+    pub fn with_nominated_node_name(mut self, value: impl Into<String>) -> Self {
+        self.nominated_node_name = Some(value.into());
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Set `phase`.
+    pub fn with_phase(mut self, value: impl Into<String>) -> Self {
+        self.phase = Some(value.into());
+        self
+    }
+    /// Set `podIP`.
+    pub fn with_pod_ip(mut self, value: impl Into<String>) -> Self {
+        self.pod_ip = Some(value.into());
+        self
+    }
+    /// Append to `podIPs` (a keyed or set list: repeated calls add).
+    pub fn with_pod_ips(
+        mut self,
+        items: impl IntoIterator<Item = super::PodIPApplyConfiguration>,
+    ) -> Self {
+        self.pod_ips.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `qosClass`.
+    pub fn with_qos_class(mut self, value: impl Into<String>) -> Self {
+        self.qos_class = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `resize`.
+    pub fn with_resize(mut self, value: impl Into<String>) -> Self {
+        self.resize = Some(value.into());
+        self
+    }
+    /// Append to `resourceClaimStatuses` (a keyed or set list: repeated calls add).
+    pub fn with_resource_claim_statuses(
+        mut self,
+        items: impl IntoIterator<Item = super::PodResourceClaimStatusApplyConfiguration>,
+    ) -> Self {
+        self.resource_claim_statuses.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `resources`.
+    pub fn with_resources(
+        mut self,
+        value: super::ResourceRequirementsApplyConfiguration,
+    ) -> Self {
+        self.resources = Some(value);
+        self
+    }
+    /// Set `startTime`.
+    pub fn with_start_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.start_time = Some(value);
+        self
+    }
+    /// Append to `volumeHealth` (a keyed or set list: repeated calls add).
+    pub fn with_volume_health(
+        mut self,
+        items: impl IntoIterator<Item = super::PodVolumeHealthApplyConfiguration>,
+    ) -> Self {
+        self.volume_health.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -20,3 +20,51 @@ pub struct PodVolumeHealth {
     /// name matches an entry in pod.spec.volumes.
     pub name: String,
 }
+/// Apply configuration of [`PodVolumeHealth`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodVolumeHealthApplyConfiguration {
+    /// `healthConditions`: see [`PodVolumeHealth::health_conditions`].
+    #[serde(
+        rename = "healthConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub health_conditions: Option<Vec<super::VolumeHealthConditionApplyConfiguration>>,
+    /// `lastTransitionTime`: see [`PodVolumeHealth::last_transition_time`].
+    #[serde(
+        rename = "lastTransitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    /// `name`: see [`PodVolumeHealth::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl PodVolumeHealthApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `healthConditions` (a keyed or set list: repeated calls add).
+    pub fn with_health_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::VolumeHealthConditionApplyConfiguration>,
+    ) -> Self {
+        self.health_conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `lastTransitionTime`.
+    pub fn with_last_transition_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_transition_time = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

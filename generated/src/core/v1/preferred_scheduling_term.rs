@@ -8,3 +8,32 @@ pub struct PreferredSchedulingTerm {
     /// Weight associated with matching the corresponding nodeSelectorTerm, in the range 1-100.
     pub weight: i32,
 }
+/// Apply configuration of [`PreferredSchedulingTerm`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PreferredSchedulingTermApplyConfiguration {
+    /// `preference`: see [`PreferredSchedulingTerm::preference`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preference: Option<super::NodeSelectorTermApplyConfiguration>,
+    /// `weight`: see [`PreferredSchedulingTerm::weight`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+}
+impl PreferredSchedulingTermApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `preference`.
+    pub fn with_preference(
+        mut self,
+        value: super::NodeSelectorTermApplyConfiguration,
+    ) -> Self {
+        self.preference = Some(value);
+        self
+    }
+    /// Set `weight`.
+    pub fn with_weight(mut self, value: i32) -> Self {
+        self.weight = Some(value);
+        self
+    }
+}

@@ -50,3 +50,115 @@ pub struct Probe {
     #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<i32>,
 }
+/// Apply configuration of [`Probe`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProbeApplyConfiguration {
+    /// `exec`: see [`Probe::exec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<super::ExecActionApplyConfiguration>,
+    /// `failureThreshold`: see [`Probe::failure_threshold`].
+    #[serde(
+        rename = "failureThreshold",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub failure_threshold: Option<i32>,
+    /// `grpc`: see [`Probe::grpc`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<super::GRPCActionApplyConfiguration>,
+    /// `httpGet`: see [`Probe::http_get`].
+    #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
+    pub http_get: Option<super::HTTPGetActionApplyConfiguration>,
+    /// `initialDelaySeconds`: see [`Probe::initial_delay_seconds`].
+    #[serde(
+        rename = "initialDelaySeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub initial_delay_seconds: Option<i32>,
+    /// `periodSeconds`: see [`Probe::period_seconds`].
+    #[serde(rename = "periodSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub period_seconds: Option<i32>,
+    /// `successThreshold`: see [`Probe::success_threshold`].
+    #[serde(
+        rename = "successThreshold",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub success_threshold: Option<i32>,
+    /// `tcpSocket`: see [`Probe::tcp_socket`].
+    #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
+    pub tcp_socket: Option<super::TCPSocketActionApplyConfiguration>,
+    /// `terminationGracePeriodSeconds`: see [`Probe::termination_grace_period_seconds`].
+    #[serde(
+        rename = "terminationGracePeriodSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub termination_grace_period_seconds: Option<i64>,
+    /// `timeoutSeconds`: see [`Probe::timeout_seconds`].
+    #[serde(rename = "timeoutSeconds", default, skip_serializing_if = "Option::is_none")]
+    pub timeout_seconds: Option<i32>,
+}
+impl ProbeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `exec`.
+    pub fn with_exec(mut self, value: super::ExecActionApplyConfiguration) -> Self {
+        self.exec = Some(value);
+        self
+    }
+    /// Set `failureThreshold`.
+    pub fn with_failure_threshold(mut self, value: i32) -> Self {
+        self.failure_threshold = Some(value);
+        self
+    }
+    /// Set `grpc`.
+    pub fn with_grpc(mut self, value: super::GRPCActionApplyConfiguration) -> Self {
+        self.grpc = Some(value);
+        self
+    }
+    /// Set `httpGet`.
+    pub fn with_http_get(
+        mut self,
+        value: super::HTTPGetActionApplyConfiguration,
+    ) -> Self {
+        self.http_get = Some(value);
+        self
+    }
+    /// Set `initialDelaySeconds`.
+    pub fn with_initial_delay_seconds(mut self, value: i32) -> Self {
+        self.initial_delay_seconds = Some(value);
+        self
+    }
+    /// Set `periodSeconds`.
+    pub fn with_period_seconds(mut self, value: i32) -> Self {
+        self.period_seconds = Some(value);
+        self
+    }
+    /// Set `successThreshold`.
+    pub fn with_success_threshold(mut self, value: i32) -> Self {
+        self.success_threshold = Some(value);
+        self
+    }
+    /// Set `tcpSocket`.
+    pub fn with_tcp_socket(
+        mut self,
+        value: super::TCPSocketActionApplyConfiguration,
+    ) -> Self {
+        self.tcp_socket = Some(value);
+        self
+    }
+    /// Set `terminationGracePeriodSeconds`.
+    pub fn with_termination_grace_period_seconds(mut self, value: i64) -> Self {
+        self.termination_grace_period_seconds = Some(value);
+        self
+    }
+    /// Set `timeoutSeconds`.
+    pub fn with_timeout_seconds(mut self, value: i32) -> Self {
+        self.timeout_seconds = Some(value);
+        self
+    }
+}

@@ -20,3 +20,61 @@ pub struct QuobyteVolumeSource {
     /// volume is a string that references an already created Quobyte volume by name.
     pub volume: String,
 }
+/// Apply configuration of [`QuobyteVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QuobyteVolumeSourceApplyConfiguration {
+    /// `group`: see [`QuobyteVolumeSource::group`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `readOnly`: see [`QuobyteVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `registry`: see [`QuobyteVolumeSource::registry`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// `tenant`: see [`QuobyteVolumeSource::tenant`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `user`: see [`QuobyteVolumeSource::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `volume`: see [`QuobyteVolumeSource::volume`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume: Option<String>,
+}
+impl QuobyteVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `group`.
+    pub fn with_group(mut self, value: impl Into<String>) -> Self {
+        self.group = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `registry`.
+    pub fn with_registry(mut self, value: impl Into<String>) -> Self {
+        self.registry = Some(value.into());
+        self
+    }
+    /// Set `tenant`.
+    pub fn with_tenant(mut self, value: impl Into<String>) -> Self {
+        self.tenant = Some(value.into());
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: impl Into<String>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+    /// Set `volume`.
+    pub fn with_volume(mut self, value: impl Into<String>) -> Self {
+        self.volume = Some(value.into());
+        self
+    }
+}

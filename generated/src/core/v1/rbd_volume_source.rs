@@ -26,3 +26,80 @@ pub struct RBDVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
 }
+/// Apply configuration of [`RBDVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RBDVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`RBDVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `image`: see [`RBDVolumeSource::image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// `keyring`: see [`RBDVolumeSource::keyring`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyring: Option<String>,
+    /// `monitors`: see [`RBDVolumeSource::monitors`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitors: Option<Vec<String>>,
+    /// `pool`: see [`RBDVolumeSource::pool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// `readOnly`: see [`RBDVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretRef`: see [`RBDVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::LocalObjectReferenceApplyConfiguration>,
+    /// `user`: see [`RBDVolumeSource::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+impl RBDVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `image`.
+    pub fn with_image(mut self, value: impl Into<String>) -> Self {
+        self.image = Some(value.into());
+        self
+    }
+    /// Set `keyring`.
+    pub fn with_keyring(mut self, value: impl Into<String>) -> Self {
+        self.keyring = Some(value.into());
+        self
+    }
+    /// Set `monitors` (an atomic list: a later call replaces it).
+    pub fn with_monitors(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.monitors = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `pool`.
+    pub fn with_pool(mut self, value: impl Into<String>) -> Self {
+        self.pool = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::LocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: impl Into<String>) -> Self {
+        self.user = Some(value.into());
+        self
+    }
+}

@@ -9,3 +9,29 @@ pub struct ResourceClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<String>,
 }
+/// Apply configuration of [`ResourceClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceClaimApplyConfiguration {
+    /// `name`: see [`ResourceClaim::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `request`: see [`ResourceClaim::request`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+}
+impl ResourceClaimApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `request`.
+    pub fn with_request(mut self, value: impl Into<String>) -> Self {
+        self.request = Some(value.into());
+        self
+    }
+}

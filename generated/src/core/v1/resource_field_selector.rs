@@ -12,3 +12,37 @@ pub struct ResourceFieldSelector {
     /// Required: resource to select
     pub resource: String,
 }
+/// Apply configuration of [`ResourceFieldSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceFieldSelectorApplyConfiguration {
+    /// `containerName`: see [`ResourceFieldSelector::container_name`].
+    #[serde(rename = "containerName", default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    /// `divisor`: see [`ResourceFieldSelector::divisor`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divisor: Option<kubegen_runtime::meta::Quantity>,
+    /// `resource`: see [`ResourceFieldSelector::resource`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+impl ResourceFieldSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `containerName`.
+    pub fn with_container_name(mut self, value: impl Into<String>) -> Self {
+        self.container_name = Some(value.into());
+        self
+    }
+    /// Set `divisor`.
+    pub fn with_divisor(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.divisor = Some(value);
+        self
+    }
+    /// Set `resource`.
+    pub fn with_resource(mut self, value: impl Into<String>) -> Self {
+        self.resource = Some(value.into());
+        self
+    }
+}

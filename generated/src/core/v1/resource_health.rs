@@ -21,3 +21,37 @@ pub struct ResourceHealth {
     #[serde(rename = "resourceID")]
     pub resource_id: String,
 }
+/// Apply configuration of [`ResourceHealth`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceHealthApplyConfiguration {
+    /// `health`: see [`ResourceHealth::health`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
+    /// `message`: see [`ResourceHealth::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `resourceID`: see [`ResourceHealth::resource_id`].
+    #[serde(rename = "resourceID", default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+}
+impl ResourceHealthApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `health`.
+    pub fn with_health(mut self, value: impl Into<String>) -> Self {
+        self.health = Some(value.into());
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `resourceID`.
+    pub fn with_resource_id(mut self, value: impl Into<String>) -> Self {
+        self.resource_id = Some(value.into());
+        self
+    }
+}

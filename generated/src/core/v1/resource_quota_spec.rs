@@ -15,3 +15,45 @@ pub struct ResourceQuotaSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scopes: Option<Vec<String>>,
 }
+/// Apply configuration of [`ResourceQuotaSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceQuotaSpecApplyConfiguration {
+    /// `hard`: see [`ResourceQuotaSpec::hard`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `scopeSelector`: see [`ResourceQuotaSpec::scope_selector`].
+    #[serde(rename = "scopeSelector", default, skip_serializing_if = "Option::is_none")]
+    pub scope_selector: Option<super::ScopeSelectorApplyConfiguration>,
+    /// `scopes`: see [`ResourceQuotaSpec::scopes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+}
+impl ResourceQuotaSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `hard`, overwriting earlier values of the same keys.
+    pub fn with_hard<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.hard, entries);
+        self
+    }
+    /// Set `scopeSelector`.
+    pub fn with_scope_selector(
+        mut self,
+        value: super::ScopeSelectorApplyConfiguration,
+    ) -> Self {
+        self.scope_selector = Some(value);
+        self
+    }
+    /// Set `scopes` (an atomic list: a later call replaces it).
+    pub fn with_scopes(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.scopes = Some(items.into_iter().collect());
+        self
+    }
+}

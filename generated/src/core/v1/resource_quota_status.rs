@@ -14,3 +14,39 @@ pub struct ResourceQuotaStatus {
         std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
     >,
 }
+/// Apply configuration of [`ResourceQuotaStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceQuotaStatusApplyConfiguration {
+    /// `hard`: see [`ResourceQuotaStatus::hard`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hard: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `used`: see [`ResourceQuotaStatus::used`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+}
+impl ResourceQuotaStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `hard`, overwriting earlier values of the same keys.
+    pub fn with_hard<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.hard, entries);
+        self
+    }
+    /// Add entries to `used`, overwriting earlier values of the same keys.
+    pub fn with_used<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.used, entries);
+        self
+    }
+}

@@ -21,3 +21,50 @@ pub struct ResourceRequirements {
         std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
     >,
 }
+/// Apply configuration of [`ResourceRequirements`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceRequirementsApplyConfiguration {
+    /// `claims`: see [`ResourceRequirements::claims`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<Vec<super::ResourceClaimApplyConfiguration>>,
+    /// `limits`: see [`ResourceRequirements::limits`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `requests`: see [`ResourceRequirements::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+}
+impl ResourceRequirementsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `claims` (a keyed or set list: repeated calls add).
+    pub fn with_claims(
+        mut self,
+        items: impl IntoIterator<Item = super::ResourceClaimApplyConfiguration>,
+    ) -> Self {
+        self.claims.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Add entries to `limits`, overwriting earlier values of the same keys.
+    pub fn with_limits<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.limits, entries);
+        self
+    }
+    /// Add entries to `requests`, overwriting earlier values of the same keys.
+    pub fn with_requests<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.requests, entries);
+        self
+    }
+}

@@ -9,3 +9,32 @@ pub struct ResourceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<Vec<super::ResourceHealth>>,
 }
+/// Apply configuration of [`ResourceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceStatusApplyConfiguration {
+    /// `name`: see [`ResourceStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `resources`: see [`ResourceStatus::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<super::ResourceHealthApplyConfiguration>>,
+}
+impl ResourceStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Append to `resources` (a keyed or set list: repeated calls add).
+    pub fn with_resources(
+        mut self,
+        items: impl IntoIterator<Item = super::ResourceHealthApplyConfiguration>,
+    ) -> Self {
+        self.resources.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -36,3 +36,100 @@ pub struct ScaleIOPersistentVolumeSource {
     #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
     pub volume_name: Option<String>,
 }
+/// Apply configuration of [`ScaleIOPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScaleIOPersistentVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`ScaleIOPersistentVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `gateway`: see [`ScaleIOPersistentVolumeSource::gateway`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// `protectionDomain`: see [`ScaleIOPersistentVolumeSource::protection_domain`].
+    #[serde(
+        rename = "protectionDomain",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub protection_domain: Option<String>,
+    /// `readOnly`: see [`ScaleIOPersistentVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretRef`: see [`ScaleIOPersistentVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    /// `sslEnabled`: see [`ScaleIOPersistentVolumeSource::ssl_enabled`].
+    #[serde(rename = "sslEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub ssl_enabled: Option<bool>,
+    /// `storageMode`: see [`ScaleIOPersistentVolumeSource::storage_mode`].
+    #[serde(rename = "storageMode", default, skip_serializing_if = "Option::is_none")]
+    pub storage_mode: Option<String>,
+    /// `storagePool`: see [`ScaleIOPersistentVolumeSource::storage_pool`].
+    #[serde(rename = "storagePool", default, skip_serializing_if = "Option::is_none")]
+    pub storage_pool: Option<String>,
+    /// `system`: see [`ScaleIOPersistentVolumeSource::system`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// `volumeName`: see [`ScaleIOPersistentVolumeSource::volume_name`].
+    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
+}
+impl ScaleIOPersistentVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `gateway`.
+    pub fn with_gateway(mut self, value: impl Into<String>) -> Self {
+        self.gateway = Some(value.into());
+        self
+    }
+    /// Set `protectionDomain`.
+    pub fn with_protection_domain(mut self, value: impl Into<String>) -> Self {
+        self.protection_domain = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::SecretReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+    /// Set `sslEnabled`.
+    pub fn with_ssl_enabled(mut self, value: bool) -> Self {
+        self.ssl_enabled = Some(value);
+        self
+    }
+    /// Set `storageMode`.
+    pub fn with_storage_mode(mut self, value: impl Into<String>) -> Self {
+        self.storage_mode = Some(value.into());
+        self
+    }
+    /// Set `storagePool`.
+    pub fn with_storage_pool(mut self, value: impl Into<String>) -> Self {
+        self.storage_pool = Some(value.into());
+        self
+    }
+    /// Set `system`.
+    pub fn with_system(mut self, value: impl Into<String>) -> Self {
+        self.system = Some(value.into());
+        self
+    }
+    /// Set `volumeName`.
+    pub fn with_volume_name(mut self, value: impl Into<String>) -> Self {
+        self.volume_name = Some(value.into());
+        self
+    }
+}

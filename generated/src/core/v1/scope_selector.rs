@@ -11,3 +11,32 @@ pub struct ScopeSelector {
     )]
     pub match_expressions: Option<Vec<super::ScopedResourceSelectorRequirement>>,
 }
+/// Apply configuration of [`ScopeSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScopeSelectorApplyConfiguration {
+    /// `matchExpressions`: see [`ScopeSelector::match_expressions`].
+    #[serde(
+        rename = "matchExpressions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_expressions: Option<
+        Vec<super::ScopedResourceSelectorRequirementApplyConfiguration>,
+    >,
+}
+impl ScopeSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `matchExpressions` (an atomic list: a later call replaces it).
+    pub fn with_match_expressions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::ScopedResourceSelectorRequirementApplyConfiguration,
+        >,
+    ) -> Self {
+        self.match_expressions = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -12,3 +12,37 @@ pub struct ScopedResourceSelectorRequirement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
 }
+/// Apply configuration of [`ScopedResourceSelectorRequirement`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ScopedResourceSelectorRequirementApplyConfiguration {
+    /// `operator`: see [`ScopedResourceSelectorRequirement::operator`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// `scopeName`: see [`ScopedResourceSelectorRequirement::scope_name`].
+    #[serde(rename = "scopeName", default, skip_serializing_if = "Option::is_none")]
+    pub scope_name: Option<String>,
+    /// `values`: see [`ScopedResourceSelectorRequirement::values`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+impl ScopedResourceSelectorRequirementApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `operator`.
+    pub fn with_operator(mut self, value: impl Into<String>) -> Self {
+        self.operator = Some(value.into());
+        self
+    }
+    /// Set `scopeName`.
+    pub fn with_scope_name(mut self, value: impl Into<String>) -> Self {
+        self.scope_name = Some(value.into());
+        self
+    }
+    /// Set `values` (an atomic list: a later call replaces it).
+    pub fn with_values(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.values = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -12,3 +12,29 @@ pub struct SecretEnvSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
 }
+/// Apply configuration of [`SecretEnvSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SecretEnvSourceApplyConfiguration {
+    /// `name`: see [`SecretEnvSource::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `optional`: see [`SecretEnvSource::optional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+impl SecretEnvSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `optional`.
+    pub fn with_optional(mut self, value: bool) -> Self {
+        self.optional = Some(value);
+        self
+    }
+}

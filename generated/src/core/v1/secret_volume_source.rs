@@ -21,3 +21,56 @@ pub struct SecretVolumeSource {
     #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
 }
+/// Apply configuration of [`SecretVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SecretVolumeSourceApplyConfiguration {
+    /// `defaultMode`: see [`SecretVolumeSource::default_mode`].
+    #[serde(rename = "defaultMode", default, skip_serializing_if = "Option::is_none")]
+    pub default_mode: Option<i32>,
+    /// `defaultUser`: see [`SecretVolumeSource::default_user`].
+    #[serde(rename = "defaultUser", default, skip_serializing_if = "Option::is_none")]
+    pub default_user: Option<i64>,
+    /// `items`: see [`SecretVolumeSource::items`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<super::KeyToPathApplyConfiguration>>,
+    /// `optional`: see [`SecretVolumeSource::optional`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+    /// `secretName`: see [`SecretVolumeSource::secret_name`].
+    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+impl SecretVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `defaultMode`.
+    pub fn with_default_mode(mut self, value: i32) -> Self {
+        self.default_mode = Some(value);
+        self
+    }
+    /// Set `defaultUser`.
+    pub fn with_default_user(mut self, value: i64) -> Self {
+        self.default_user = Some(value);
+        self
+    }
+    /// Set `items` (an atomic list: a later call replaces it).
+    pub fn with_items(
+        mut self,
+        items: impl IntoIterator<Item = super::KeyToPathApplyConfiguration>,
+    ) -> Self {
+        self.items = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `optional`.
+    pub fn with_optional(mut self, value: bool) -> Self {
+        self.optional = Some(value);
+        self
+    }
+    /// Set `secretName`.
+    pub fn with_secret_name(mut self, value: impl Into<String>) -> Self {
+        self.secret_name = Some(value.into());
+        self
+    }
+}

@@ -52,3 +52,136 @@ pub struct SecurityContext {
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
     pub windows_options: Option<super::WindowsSecurityContextOptions>,
 }
+/// Apply configuration of [`SecurityContext`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SecurityContextApplyConfiguration {
+    /// `allowPrivilegeEscalation`: see [`SecurityContext::allow_privilege_escalation`].
+    #[serde(
+        rename = "allowPrivilegeEscalation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_privilege_escalation: Option<bool>,
+    /// `appArmorProfile`: see [`SecurityContext::app_armor_profile`].
+    #[serde(
+        rename = "appArmorProfile",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub app_armor_profile: Option<super::AppArmorProfileApplyConfiguration>,
+    /// `capabilities`: see [`SecurityContext::capabilities`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<super::CapabilitiesApplyConfiguration>,
+    /// `privileged`: see [`SecurityContext::privileged`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privileged: Option<bool>,
+    /// `procMount`: see [`SecurityContext::proc_mount`].
+    #[serde(rename = "procMount", default, skip_serializing_if = "Option::is_none")]
+    pub proc_mount: Option<String>,
+    /// `readOnlyRootFilesystem`: see [`SecurityContext::read_only_root_filesystem`].
+    #[serde(
+        rename = "readOnlyRootFilesystem",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub read_only_root_filesystem: Option<bool>,
+    /// `runAsGroup`: see [`SecurityContext::run_as_group`].
+    #[serde(rename = "runAsGroup", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<i64>,
+    /// `runAsNonRoot`: see [`SecurityContext::run_as_non_root`].
+    #[serde(rename = "runAsNonRoot", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_non_root: Option<bool>,
+    /// `runAsUser`: see [`SecurityContext::run_as_user`].
+    #[serde(rename = "runAsUser", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<i64>,
+    /// `seLinuxOptions`: see [`SecurityContext::se_linux_options`].
+    #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
+    pub se_linux_options: Option<super::SELinuxOptionsApplyConfiguration>,
+    /// `seccompProfile`: see [`SecurityContext::seccomp_profile`].
+    #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::SeccompProfileApplyConfiguration>,
+    /// `windowsOptions`: see [`SecurityContext::windows_options`].
+    #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
+    pub windows_options: Option<super::WindowsSecurityContextOptionsApplyConfiguration>,
+}
+impl SecurityContextApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allowPrivilegeEscalation`.
+    pub fn with_allow_privilege_escalation(mut self, value: bool) -> Self {
+        self.allow_privilege_escalation = Some(value);
+        self
+    }
+    /// Set `appArmorProfile`.
+    pub fn with_app_armor_profile(
+        mut self,
+        value: super::AppArmorProfileApplyConfiguration,
+    ) -> Self {
+        self.app_armor_profile = Some(value);
+        self
+    }
+    /// Set `capabilities`.
+    pub fn with_capabilities(
+        mut self,
+        value: super::CapabilitiesApplyConfiguration,
+    ) -> Self {
+        self.capabilities = Some(value);
+        self
+    }
+    /// Set `privileged`.
+    pub fn with_privileged(mut self, value: bool) -> Self {
+        self.privileged = Some(value);
+        self
+    }
+    /// Set `procMount`.
+    pub fn with_proc_mount(mut self, value: impl Into<String>) -> Self {
+        self.proc_mount = Some(value.into());
+        self
+    }
+    /// Set `readOnlyRootFilesystem`.
+    pub fn with_read_only_root_filesystem(mut self, value: bool) -> Self {
+        self.read_only_root_filesystem = Some(value);
+        self
+    }
+    /// Set `runAsGroup`.
+    pub fn with_run_as_group(mut self, value: i64) -> Self {
+        self.run_as_group = Some(value);
+        self
+    }
+    /// Set `runAsNonRoot`.
+    pub fn with_run_as_non_root(mut self, value: bool) -> Self {
+        self.run_as_non_root = Some(value);
+        self
+    }
+    /// Set `runAsUser`.
+    pub fn with_run_as_user(mut self, value: i64) -> Self {
+        self.run_as_user = Some(value);
+        self
+    }
+    /// Set `seLinuxOptions`.
+    pub fn with_se_linux_options(
+        mut self,
+        value: super::SELinuxOptionsApplyConfiguration,
+    ) -> Self {
+        self.se_linux_options = Some(value);
+        self
+    }
+    /// Set `seccompProfile`.
+    pub fn with_seccomp_profile(
+        mut self,
+        value: super::SeccompProfileApplyConfiguration,
+    ) -> Self {
+        self.seccomp_profile = Some(value);
+        self
+    }
+    /// Set `windowsOptions`.
+    pub fn with_windows_options(
+        mut self,
+        value: super::WindowsSecurityContextOptionsApplyConfiguration,
+    ) -> Self {
+        self.windows_options = Some(value);
+        self
+    }
+}

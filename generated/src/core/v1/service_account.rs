@@ -73,3 +73,136 @@ impl kubegen_runtime::verbs::Patch for ServiceAccount {}
 impl kubegen_runtime::verbs::Delete for ServiceAccount {}
 impl kubegen_runtime::verbs::DeleteCollection for ServiceAccount {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ServiceAccount {}
+/// Apply configuration of [`ServiceAccount`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceAccountApplyConfiguration {
+    /// `apiVersion`: see [`ServiceAccount::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `automountServiceAccountToken`: see [`ServiceAccount::automount_service_account_token`].
+    #[serde(
+        rename = "automountServiceAccountToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub automount_service_account_token: Option<bool>,
+    /// `imagePullSecrets`: see [`ServiceAccount::image_pull_secrets`].
+    #[serde(
+        rename = "imagePullSecrets",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub image_pull_secrets: Option<Vec<super::LocalObjectReferenceApplyConfiguration>>,
+    /// `kind`: see [`ServiceAccount::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`ServiceAccount::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `secrets`: see [`ServiceAccount::secrets`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<Vec<super::ObjectReferenceApplyConfiguration>>,
+}
+impl ServiceAccountApplyConfiguration {
+    /// A `ServiceAccount` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("v1".to_owned()),
+            kind: Some("ServiceAccount".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `automountServiceAccountToken`.
+    pub fn with_automount_service_account_token(mut self, value: bool) -> Self {
+        self.automount_service_account_token = Some(value);
+        self
+    }
+    /// Set `imagePullSecrets` (an atomic list: a later call replaces it).
+    pub fn with_image_pull_secrets(
+        mut self,
+        items: impl IntoIterator<Item = super::LocalObjectReferenceApplyConfiguration>,
+    ) -> Self {
+        self.image_pull_secrets = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Append to `secrets` (a keyed or set list: repeated calls add).
+    pub fn with_secrets(
+        mut self,
+        items: impl IntoIterator<Item = super::ObjectReferenceApplyConfiguration>,
+    ) -> Self {
+        self.secrets.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `ServiceAccount` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractServiceAccount`).
+pub fn extract_service_account(
+    object: &ServiceAccount,
+    field_manager: &str,
+) -> kubegen_runtime::Result<ServiceAccountApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

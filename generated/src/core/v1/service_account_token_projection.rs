@@ -19,3 +19,49 @@ pub struct ServiceAccountTokenProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
 }
+/// Apply configuration of [`ServiceAccountTokenProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceAccountTokenProjectionApplyConfiguration {
+    /// `audience`: see [`ServiceAccountTokenProjection::audience`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// `expirationSeconds`: see [`ServiceAccountTokenProjection::expiration_seconds`].
+    #[serde(
+        rename = "expirationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_seconds: Option<i64>,
+    /// `path`: see [`ServiceAccountTokenProjection::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `user`: see [`ServiceAccountTokenProjection::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<i64>,
+}
+impl ServiceAccountTokenProjectionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `audience`.
+    pub fn with_audience(mut self, value: impl Into<String>) -> Self {
+        self.audience = Some(value.into());
+        self
+    }
+    /// Set `expirationSeconds`.
+    pub fn with_expiration_seconds(mut self, value: i64) -> Self {
+        self.expiration_seconds = Some(value);
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: i64) -> Self {
+        self.user = Some(value);
+        self
+    }
+}

@@ -30,3 +30,64 @@ pub struct ServicePort {
     #[serde(rename = "targetPort", default, skip_serializing_if = "Option::is_none")]
     pub target_port: Option<kubegen_runtime::meta::IntOrString>,
 }
+/// Apply configuration of [`ServicePort`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServicePortApplyConfiguration {
+    /// `appProtocol`: see [`ServicePort::app_protocol`].
+    #[serde(rename = "appProtocol", default, skip_serializing_if = "Option::is_none")]
+    pub app_protocol: Option<String>,
+    /// `name`: see [`ServicePort::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `nodePort`: see [`ServicePort::node_port`].
+    #[serde(rename = "nodePort", default, skip_serializing_if = "Option::is_none")]
+    pub node_port: Option<i32>,
+    /// `port`: see [`ServicePort::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// `protocol`: see [`ServicePort::protocol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    /// `targetPort`: see [`ServicePort::target_port`].
+    #[serde(rename = "targetPort", default, skip_serializing_if = "Option::is_none")]
+    pub target_port: Option<kubegen_runtime::meta::IntOrString>,
+}
+impl ServicePortApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `appProtocol`.
+    pub fn with_app_protocol(mut self, value: impl Into<String>) -> Self {
+        self.app_protocol = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `nodePort`.
+    pub fn with_node_port(mut self, value: i32) -> Self {
+        self.node_port = Some(value);
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: i32) -> Self {
+        self.port = Some(value);
+        self
+    }
+    /// Set `protocol`.
+    pub fn with_protocol(mut self, value: impl Into<String>) -> Self {
+        self.protocol = Some(value.into());
+        self
+    }
+    /// Set `targetPort`.
+    pub fn with_target_port(
+        mut self,
+        value: kubegen_runtime::meta::IntOrString,
+    ) -> Self {
+        self.target_port = Some(value);
+        self
+    }
+}

@@ -108,3 +108,225 @@ pub struct ServiceSpec {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+/// Apply configuration of [`ServiceSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceSpecApplyConfiguration {
+    /// `allocateLoadBalancerNodePorts`: see [`ServiceSpec::allocate_load_balancer_node_ports`].
+    #[serde(
+        rename = "allocateLoadBalancerNodePorts",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocate_load_balancer_node_ports: Option<bool>,
+    /// `clusterIP`: see [`ServiceSpec::cluster_ip`].
+    #[serde(rename = "clusterIP", default, skip_serializing_if = "Option::is_none")]
+    pub cluster_ip: Option<String>,
+    /// `clusterIPs`: see [`ServiceSpec::cluster_ips`].
+    #[serde(rename = "clusterIPs", default, skip_serializing_if = "Option::is_none")]
+    pub cluster_ips: Option<Vec<String>>,
+    /// `externalIPs`: see [`ServiceSpec::external_ips`].
+    #[serde(rename = "externalIPs", default, skip_serializing_if = "Option::is_none")]
+    pub external_ips: Option<Vec<String>>,
+    /// `externalName`: see [`ServiceSpec::external_name`].
+    #[serde(rename = "externalName", default, skip_serializing_if = "Option::is_none")]
+    pub external_name: Option<String>,
+    /// `externalTrafficPolicy`: see [`ServiceSpec::external_traffic_policy`].
+    #[serde(
+        rename = "externalTrafficPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub external_traffic_policy: Option<String>,
+    /// `healthCheckNodePort`: see [`ServiceSpec::health_check_node_port`].
+    #[serde(
+        rename = "healthCheckNodePort",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub health_check_node_port: Option<i32>,
+    /// `internalTrafficPolicy`: see [`ServiceSpec::internal_traffic_policy`].
+    #[serde(
+        rename = "internalTrafficPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub internal_traffic_policy: Option<String>,
+    /// `ipFamilies`: see [`ServiceSpec::ip_families`].
+    #[serde(rename = "ipFamilies", default, skip_serializing_if = "Option::is_none")]
+    pub ip_families: Option<Vec<String>>,
+    /// `ipFamilyPolicy`: see [`ServiceSpec::ip_family_policy`].
+    #[serde(rename = "ipFamilyPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub ip_family_policy: Option<String>,
+    /// `loadBalancerClass`: see [`ServiceSpec::load_balancer_class`].
+    #[serde(
+        rename = "loadBalancerClass",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub load_balancer_class: Option<String>,
+    /// `loadBalancerIP`: see [`ServiceSpec::load_balancer_ip`].
+    #[serde(rename = "loadBalancerIP", default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_ip: Option<String>,
+    /// `loadBalancerSourceRanges`: see [`ServiceSpec::load_balancer_source_ranges`].
+    #[serde(
+        rename = "loadBalancerSourceRanges",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub load_balancer_source_ranges: Option<Vec<String>>,
+    /// `ports`: see [`ServiceSpec::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::ServicePortApplyConfiguration>>,
+    /// `publishNotReadyAddresses`: see [`ServiceSpec::publish_not_ready_addresses`].
+    #[serde(
+        rename = "publishNotReadyAddresses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub publish_not_ready_addresses: Option<bool>,
+    /// `selector`: see [`ServiceSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<std::collections::BTreeMap<String, String>>,
+    /// `sessionAffinity`: see [`ServiceSpec::session_affinity`].
+    #[serde(
+        rename = "sessionAffinity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_affinity: Option<String>,
+    /// `sessionAffinityConfig`: see [`ServiceSpec::session_affinity_config`].
+    #[serde(
+        rename = "sessionAffinityConfig",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_affinity_config: Option<super::SessionAffinityConfigApplyConfiguration>,
+    /// `trafficDistribution`: see [`ServiceSpec::traffic_distribution`].
+    #[serde(
+        rename = "trafficDistribution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub traffic_distribution: Option<String>,
+    /// `type`: see [`ServiceSpec::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl ServiceSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allocateLoadBalancerNodePorts`.
+    pub fn with_allocate_load_balancer_node_ports(mut self, value: bool) -> Self {
+        self.allocate_load_balancer_node_ports = Some(value);
+        self
+    }
+    /// Set `clusterIP`.
+    pub fn with_cluster_ip(mut self, value: impl Into<String>) -> Self {
+        self.cluster_ip = Some(value.into());
+        self
+    }
+    /// Set `clusterIPs` (an atomic list: a later call replaces it).
+    pub fn with_cluster_ips(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.cluster_ips = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `externalIPs` (an atomic list: a later call replaces it).
+    pub fn with_external_ips(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.external_ips = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `externalName`.
+    pub fn with_external_name(mut self, value: impl Into<String>) -> Self {
+        self.external_name = Some(value.into());
+        self
+    }
+    /// Set `externalTrafficPolicy`.
+    pub fn with_external_traffic_policy(mut self, value: impl Into<String>) -> Self {
+        self.external_traffic_policy = Some(value.into());
+        self
+    }
+    /// Set `healthCheckNodePort`.
+    pub fn with_health_check_node_port(mut self, value: i32) -> Self {
+        self.health_check_node_port = Some(value);
+        self
+    }
+    /// Set `internalTrafficPolicy`.
+    pub fn with_internal_traffic_policy(mut self, value: impl Into<String>) -> Self {
+        self.internal_traffic_policy = Some(value.into());
+        self
+    }
+    /// Set `ipFamilies` (an atomic list: a later call replaces it).
+    pub fn with_ip_families(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.ip_families = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `ipFamilyPolicy`.
+    pub fn with_ip_family_policy(mut self, value: impl Into<String>) -> Self {
+        self.ip_family_policy = Some(value.into());
+        self
+    }
+    /// Set `loadBalancerClass`.
+    pub fn with_load_balancer_class(mut self, value: impl Into<String>) -> Self {
+        self.load_balancer_class = Some(value.into());
+        self
+    }
+    /// Set `loadBalancerIP`.
+    pub fn with_load_balancer_ip(mut self, value: impl Into<String>) -> Self {
+        self.load_balancer_ip = Some(value.into());
+        self
+    }
+    /// Set `loadBalancerSourceRanges` (an atomic list: a later call replaces it).
+    pub fn with_load_balancer_source_ranges(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.load_balancer_source_ranges = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `ports` (a keyed or set list: repeated calls add).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::ServicePortApplyConfiguration>,
+    ) -> Self {
+        self.ports.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `publishNotReadyAddresses`.
+    pub fn with_publish_not_ready_addresses(mut self, value: bool) -> Self {
+        self.publish_not_ready_addresses = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `sessionAffinity`.
+    pub fn with_session_affinity(mut self, value: impl Into<String>) -> Self {
+        self.session_affinity = Some(value.into());
+        self
+    }
+    /// Set `sessionAffinityConfig`.
+    pub fn with_session_affinity_config(
+        mut self,
+        value: super::SessionAffinityConfigApplyConfiguration,
+    ) -> Self {
+        self.session_affinity_config = Some(value);
+        self
+    }
+    /// Set `trafficDistribution`.
+    pub fn with_traffic_distribution(mut self, value: impl Into<String>) -> Self {
+        self.traffic_distribution = Some(value.into());
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

@@ -10,3 +10,35 @@ pub struct ServiceStatus {
     #[serde(rename = "loadBalancer", default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<super::LoadBalancerStatus>,
 }
+/// Apply configuration of [`ServiceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceStatusApplyConfiguration {
+    /// `conditions`: see [`ServiceStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `loadBalancer`: see [`ServiceStatus::load_balancer`].
+    #[serde(rename = "loadBalancer", default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<super::LoadBalancerStatusApplyConfiguration>,
+}
+impl ServiceStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `loadBalancer`.
+    pub fn with_load_balancer(
+        mut self,
+        value: super::LoadBalancerStatusApplyConfiguration,
+    ) -> Self {
+        self.load_balancer = Some(value);
+        self
+    }
+}

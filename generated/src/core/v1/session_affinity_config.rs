@@ -7,3 +7,24 @@ pub struct SessionAffinityConfig {
     #[serde(rename = "clientIP", default, skip_serializing_if = "Option::is_none")]
     pub client_ip: Option<super::ClientIPConfig>,
 }
+/// Apply configuration of [`SessionAffinityConfig`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SessionAffinityConfigApplyConfiguration {
+    /// `clientIP`: see [`SessionAffinityConfig::client_ip`].
+    #[serde(rename = "clientIP", default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<super::ClientIPConfigApplyConfiguration>,
+}
+impl SessionAffinityConfigApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `clientIP`.
+    pub fn with_client_ip(
+        mut self,
+        value: super::ClientIPConfigApplyConfiguration,
+    ) -> Self {
+        self.client_ip = Some(value);
+        self
+    }
+}

@@ -6,3 +6,21 @@ pub struct SleepAction {
     /// Seconds is the number of seconds to sleep.
     pub seconds: i64,
 }
+/// Apply configuration of [`SleepAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SleepActionApplyConfiguration {
+    /// `seconds`: see [`SleepAction::seconds`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<i64>,
+}
+impl SleepActionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `seconds`.
+    pub fn with_seconds(mut self, value: i64) -> Self {
+        self.seconds = Some(value);
+        self
+    }
+}

@@ -23,3 +23,60 @@ pub struct StorageOSVolumeSource {
     )]
     pub volume_namespace: Option<String>,
 }
+/// Apply configuration of [`StorageOSVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StorageOSVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`StorageOSVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `readOnly`: see [`StorageOSVolumeSource::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `secretRef`: see [`StorageOSVolumeSource::secret_ref`].
+    #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<super::LocalObjectReferenceApplyConfiguration>,
+    /// `volumeName`: see [`StorageOSVolumeSource::volume_name`].
+    #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
+    pub volume_name: Option<String>,
+    /// `volumeNamespace`: see [`StorageOSVolumeSource::volume_namespace`].
+    #[serde(
+        rename = "volumeNamespace",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_namespace: Option<String>,
+}
+impl StorageOSVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `secretRef`.
+    pub fn with_secret_ref(
+        mut self,
+        value: super::LocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.secret_ref = Some(value);
+        self
+    }
+    /// Set `volumeName`.
+    pub fn with_volume_name(mut self, value: impl Into<String>) -> Self {
+        self.volume_name = Some(value.into());
+        self
+    }
+    /// Set `volumeNamespace`.
+    pub fn with_volume_namespace(mut self, value: impl Into<String>) -> Self {
+        self.volume_namespace = Some(value.into());
+        self
+    }
+}

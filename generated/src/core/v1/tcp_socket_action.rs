@@ -9,3 +9,29 @@ pub struct TCPSocketAction {
     /// Number or name of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.
     pub port: kubegen_runtime::meta::IntOrString,
 }
+/// Apply configuration of [`TCPSocketAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TCPSocketActionApplyConfiguration {
+    /// `host`: see [`TCPSocketAction::host`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `port`: see [`TCPSocketAction::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<kubegen_runtime::meta::IntOrString>,
+}
+impl TCPSocketActionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `host`.
+    pub fn with_host(mut self, value: impl Into<String>) -> Self {
+        self.host = Some(value.into());
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+        self.port = Some(value);
+        self
+    }
+}

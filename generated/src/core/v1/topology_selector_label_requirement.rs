@@ -8,3 +8,29 @@ pub struct TopologySelectorLabelRequirement {
     /// An array of string values. One value must match the label to be selected. Each entry in Values is ORed.
     pub values: Vec<String>,
 }
+/// Apply configuration of [`TopologySelectorLabelRequirement`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TopologySelectorLabelRequirementApplyConfiguration {
+    /// `key`: see [`TopologySelectorLabelRequirement::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `values`: see [`TopologySelectorLabelRequirement::values`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+impl TopologySelectorLabelRequirementApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `values` (an atomic list: a later call replaces it).
+    pub fn with_values(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.values = Some(items.into_iter().collect());
+        self
+    }
+}

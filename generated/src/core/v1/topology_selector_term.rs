@@ -11,3 +11,32 @@ pub struct TopologySelectorTerm {
     )]
     pub match_label_expressions: Option<Vec<super::TopologySelectorLabelRequirement>>,
 }
+/// Apply configuration of [`TopologySelectorTerm`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TopologySelectorTermApplyConfiguration {
+    /// `matchLabelExpressions`: see [`TopologySelectorTerm::match_label_expressions`].
+    #[serde(
+        rename = "matchLabelExpressions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_label_expressions: Option<
+        Vec<super::TopologySelectorLabelRequirementApplyConfiguration>,
+    >,
+}
+impl TopologySelectorTermApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `matchLabelExpressions` (an atomic list: a later call replaces it).
+    pub fn with_match_label_expressions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::TopologySelectorLabelRequirementApplyConfiguration,
+        >,
+    ) -> Self {
+        self.match_label_expressions = Some(items.into_iter().collect());
+        self
+    }
+}

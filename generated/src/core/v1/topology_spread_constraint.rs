@@ -47,3 +47,95 @@ pub struct TopologySpreadConstraint {
     #[serde(rename = "whenUnsatisfiable")]
     pub when_unsatisfiable: String,
 }
+/// Apply configuration of [`TopologySpreadConstraint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TopologySpreadConstraintApplyConfiguration {
+    /// `labelSelector`: see [`TopologySpreadConstraint::label_selector`].
+    #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `matchLabelKeys`: see [`TopologySpreadConstraint::match_label_keys`].
+    #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
+    pub match_label_keys: Option<Vec<String>>,
+    /// `maxSkew`: see [`TopologySpreadConstraint::max_skew`].
+    #[serde(rename = "maxSkew", default, skip_serializing_if = "Option::is_none")]
+    pub max_skew: Option<i32>,
+    /// `minDomains`: see [`TopologySpreadConstraint::min_domains`].
+    #[serde(rename = "minDomains", default, skip_serializing_if = "Option::is_none")]
+    pub min_domains: Option<i32>,
+    /// `nodeAffinityPolicy`: see [`TopologySpreadConstraint::node_affinity_policy`].
+    #[serde(
+        rename = "nodeAffinityPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_affinity_policy: Option<String>,
+    /// `nodeTaintsPolicy`: see [`TopologySpreadConstraint::node_taints_policy`].
+    #[serde(
+        rename = "nodeTaintsPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_taints_policy: Option<String>,
+    /// `topologyKey`: see [`TopologySpreadConstraint::topology_key`].
+    #[serde(rename = "topologyKey", default, skip_serializing_if = "Option::is_none")]
+    pub topology_key: Option<String>,
+    /// `whenUnsatisfiable`: see [`TopologySpreadConstraint::when_unsatisfiable`].
+    #[serde(
+        rename = "whenUnsatisfiable",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub when_unsatisfiable: Option<String>,
+}
+impl TopologySpreadConstraintApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `labelSelector`.
+    pub fn with_label_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.label_selector = Some(value);
+        self
+    }
+    /// Set `matchLabelKeys` (an atomic list: a later call replaces it).
+    pub fn with_match_label_keys(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.match_label_keys = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `maxSkew`.
+    pub fn with_max_skew(mut self, value: i32) -> Self {
+        self.max_skew = Some(value);
+        self
+    }
+    /// Set `minDomains`.
+    pub fn with_min_domains(mut self, value: i32) -> Self {
+        self.min_domains = Some(value);
+        self
+    }
+    /// Set `nodeAffinityPolicy`.
+    pub fn with_node_affinity_policy(mut self, value: impl Into<String>) -> Self {
+        self.node_affinity_policy = Some(value.into());
+        self
+    }
+    /// Set `nodeTaintsPolicy`.
+    pub fn with_node_taints_policy(mut self, value: impl Into<String>) -> Self {
+        self.node_taints_policy = Some(value.into());
+        self
+    }
+    /// Set `topologyKey`.
+    pub fn with_topology_key(mut self, value: impl Into<String>) -> Self {
+        self.topology_key = Some(value.into());
+        self
+    }
+    /// Set `whenUnsatisfiable`.
+    pub fn with_when_unsatisfiable(mut self, value: impl Into<String>) -> Self {
+        self.when_unsatisfiable = Some(value.into());
+        self
+    }
+}

@@ -129,3 +129,363 @@ pub struct Volume {
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
     pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSource>,
 }
+/// Apply configuration of [`Volume`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeApplyConfiguration {
+    /// `awsElasticBlockStore`: see [`Volume::aws_elastic_block_store`].
+    #[serde(
+        rename = "awsElasticBlockStore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub aws_elastic_block_store: Option<
+        super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
+    >,
+    /// `azureDisk`: see [`Volume::azure_disk`].
+    #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
+    pub azure_disk: Option<super::AzureDiskVolumeSourceApplyConfiguration>,
+    /// `azureFile`: see [`Volume::azure_file`].
+    #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
+    pub azure_file: Option<super::AzureFileVolumeSourceApplyConfiguration>,
+    /// `cephfs`: see [`Volume::cephfs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cephfs: Option<super::CephFSVolumeSourceApplyConfiguration>,
+    /// `cinder`: see [`Volume::cinder`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cinder: Option<super::CinderVolumeSourceApplyConfiguration>,
+    /// `configMap`: see [`Volume::config_map`].
+    #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<super::ConfigMapVolumeSourceApplyConfiguration>,
+    /// `csi`: see [`Volume::csi`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csi: Option<super::CSIVolumeSourceApplyConfiguration>,
+    /// `downwardAPI`: see [`Volume::downward_api`].
+    #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
+    pub downward_api: Option<super::DownwardAPIVolumeSourceApplyConfiguration>,
+    /// `emptyDir`: see [`Volume::empty_dir`].
+    #[serde(rename = "emptyDir", default, skip_serializing_if = "Option::is_none")]
+    pub empty_dir: Option<super::EmptyDirVolumeSourceApplyConfiguration>,
+    /// `ephemeral`: see [`Volume::ephemeral`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ephemeral: Option<super::EphemeralVolumeSourceApplyConfiguration>,
+    /// `fc`: see [`Volume::fc`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fc: Option<super::FCVolumeSourceApplyConfiguration>,
+    /// `flexVolume`: see [`Volume::flex_volume`].
+    #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
+    pub flex_volume: Option<super::FlexVolumeSourceApplyConfiguration>,
+    /// `flocker`: see [`Volume::flocker`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flocker: Option<super::FlockerVolumeSourceApplyConfiguration>,
+    /// `gcePersistentDisk`: see [`Volume::gce_persistent_disk`].
+    #[serde(
+        rename = "gcePersistentDisk",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gce_persistent_disk: Option<
+        super::GCEPersistentDiskVolumeSourceApplyConfiguration,
+    >,
+    /// `gitRepo`: see [`Volume::git_repo`].
+    #[serde(rename = "gitRepo", default, skip_serializing_if = "Option::is_none")]
+    pub git_repo: Option<super::GitRepoVolumeSourceApplyConfiguration>,
+    /// `glusterfs`: see [`Volume::glusterfs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub glusterfs: Option<super::GlusterfsVolumeSourceApplyConfiguration>,
+    /// `hostPath`: see [`Volume::host_path`].
+    #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
+    pub host_path: Option<super::HostPathVolumeSourceApplyConfiguration>,
+    /// `image`: see [`Volume::image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<super::ImageVolumeSourceApplyConfiguration>,
+    /// `iscsi`: see [`Volume::iscsi`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iscsi: Option<super::ISCSIVolumeSourceApplyConfiguration>,
+    /// `name`: see [`Volume::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `nfs`: see [`Volume::nfs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nfs: Option<super::NFSVolumeSourceApplyConfiguration>,
+    /// `persistentVolumeClaim`: see [`Volume::persistent_volume_claim`].
+    #[serde(
+        rename = "persistentVolumeClaim",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub persistent_volume_claim: Option<
+        super::PersistentVolumeClaimVolumeSourceApplyConfiguration,
+    >,
+    /// `photonPersistentDisk`: see [`Volume::photon_persistent_disk`].
+    #[serde(
+        rename = "photonPersistentDisk",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub photon_persistent_disk: Option<
+        super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
+    >,
+    /// `portworxVolume`: see [`Volume::portworx_volume`].
+    #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
+    pub portworx_volume: Option<super::PortworxVolumeSourceApplyConfiguration>,
+    /// `projected`: see [`Volume::projected`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected: Option<super::ProjectedVolumeSourceApplyConfiguration>,
+    /// `quobyte`: see [`Volume::quobyte`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quobyte: Option<super::QuobyteVolumeSourceApplyConfiguration>,
+    /// `rbd`: see [`Volume::rbd`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbd: Option<super::RBDVolumeSourceApplyConfiguration>,
+    /// `scaleIO`: see [`Volume::scale_io`].
+    #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
+    pub scale_io: Option<super::ScaleIOVolumeSourceApplyConfiguration>,
+    /// `secret`: see [`Volume::secret`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<super::SecretVolumeSourceApplyConfiguration>,
+    /// `storageos`: see [`Volume::storageos`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storageos: Option<super::StorageOSVolumeSourceApplyConfiguration>,
+    /// `vsphereVolume`: see [`Volume::vsphere_volume`].
+    #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
+    pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSourceApplyConfiguration>,
+}
+impl VolumeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `awsElasticBlockStore`.
+    pub fn with_aws_elastic_block_store(
+        mut self,
+        value: super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.aws_elastic_block_store = Some(value);
+        self
+    }
+    /// Set `azureDisk`.
+    pub fn with_azure_disk(
+        mut self,
+        value: super::AzureDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.azure_disk = Some(value);
+        self
+    }
+    /// Set `azureFile`.
+    pub fn with_azure_file(
+        mut self,
+        value: super::AzureFileVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.azure_file = Some(value);
+        self
+    }
+    /// Set `cephfs`.
+    pub fn with_cephfs(
+        mut self,
+        value: super::CephFSVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.cephfs = Some(value);
+        self
+    }
+    /// Set `cinder`.
+    pub fn with_cinder(
+        mut self,
+        value: super::CinderVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.cinder = Some(value);
+        self
+    }
+    /// Set `configMap`.
+    pub fn with_config_map(
+        mut self,
+        value: super::ConfigMapVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.config_map = Some(value);
+        self
+    }
+    /// Set `csi`.
+    pub fn with_csi(mut self, value: super::CSIVolumeSourceApplyConfiguration) -> Self {
+        self.csi = Some(value);
+        self
+    }
+    /// Set `downwardAPI`.
+    pub fn with_downward_api(
+        mut self,
+        value: super::DownwardAPIVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.downward_api = Some(value);
+        self
+    }
+    /// Set `emptyDir`.
+    pub fn with_empty_dir(
+        mut self,
+        value: super::EmptyDirVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.empty_dir = Some(value);
+        self
+    }
+    /// Set `ephemeral`.
+    pub fn with_ephemeral(
+        mut self,
+        value: super::EphemeralVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.ephemeral = Some(value);
+        self
+    }
+    /// Set `fc`.
+    pub fn with_fc(mut self, value: super::FCVolumeSourceApplyConfiguration) -> Self {
+        self.fc = Some(value);
+        self
+    }
+    /// Set `flexVolume`.
+    pub fn with_flex_volume(
+        mut self,
+        value: super::FlexVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.flex_volume = Some(value);
+        self
+    }
+    /// Set `flocker`.
+    pub fn with_flocker(
+        mut self,
+        value: super::FlockerVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.flocker = Some(value);
+        self
+    }
+    /// Set `gcePersistentDisk`.
+    pub fn with_gce_persistent_disk(
+        mut self,
+        value: super::GCEPersistentDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.gce_persistent_disk = Some(value);
+        self
+    }
+    /// Set `gitRepo`.
+    pub fn with_git_repo(
+        mut self,
+        value: super::GitRepoVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.git_repo = Some(value);
+        self
+    }
+    /// Set `glusterfs`.
+    pub fn with_glusterfs(
+        mut self,
+        value: super::GlusterfsVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.glusterfs = Some(value);
+        self
+    }
+    /// Set `hostPath`.
+    pub fn with_host_path(
+        mut self,
+        value: super::HostPathVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.host_path = Some(value);
+        self
+    }
+    /// Set `image`.
+    pub fn with_image(
+        mut self,
+        value: super::ImageVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.image = Some(value);
+        self
+    }
+    /// Set `iscsi`.
+    pub fn with_iscsi(
+        mut self,
+        value: super::ISCSIVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.iscsi = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `nfs`.
+    pub fn with_nfs(mut self, value: super::NFSVolumeSourceApplyConfiguration) -> Self {
+        self.nfs = Some(value);
+        self
+    }
+    /// Set `persistentVolumeClaim`.
+    pub fn with_persistent_volume_claim(
+        mut self,
+        value: super::PersistentVolumeClaimVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.persistent_volume_claim = Some(value);
+        self
+    }
+    /// Set `photonPersistentDisk`.
+    pub fn with_photon_persistent_disk(
+        mut self,
+        value: super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.photon_persistent_disk = Some(value);
+        self
+    }
+    /// Set `portworxVolume`.
+    pub fn with_portworx_volume(
+        mut self,
+        value: super::PortworxVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.portworx_volume = Some(value);
+        self
+    }
+    /// Set `projected`.
+    pub fn with_projected(
+        mut self,
+        value: super::ProjectedVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.projected = Some(value);
+        self
+    }
+    /// Set `quobyte`.
+    pub fn with_quobyte(
+        mut self,
+        value: super::QuobyteVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.quobyte = Some(value);
+        self
+    }
+    /// Set `rbd`.
+    pub fn with_rbd(mut self, value: super::RBDVolumeSourceApplyConfiguration) -> Self {
+        self.rbd = Some(value);
+        self
+    }
+    /// Set `scaleIO`.
+    pub fn with_scale_io(
+        mut self,
+        value: super::ScaleIOVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.scale_io = Some(value);
+        self
+    }
+    /// Set `secret`.
+    pub fn with_secret(
+        mut self,
+        value: super::SecretVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.secret = Some(value);
+        self
+    }
+    /// Set `storageos`.
+    pub fn with_storageos(
+        mut self,
+        value: super::StorageOSVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.storageos = Some(value);
+        self
+    }
+    /// Set `vsphereVolume`.
+    pub fn with_vsphere_volume(
+        mut self,
+        value: super::VsphereVirtualDiskVolumeSourceApplyConfiguration,
+    ) -> Self {
+        self.vsphere_volume = Some(value);
+        self
+    }
+}

@@ -9,3 +9,29 @@ pub struct VolumeDevice {
     /// name must match the name of a persistentVolumeClaim in the pod
     pub name: String,
 }
+/// Apply configuration of [`VolumeDevice`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeDeviceApplyConfiguration {
+    /// `devicePath`: see [`VolumeDevice::device_path`].
+    #[serde(rename = "devicePath", default, skip_serializing_if = "Option::is_none")]
+    pub device_path: Option<String>,
+    /// `name`: see [`VolumeDevice::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl VolumeDeviceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `devicePath`.
+    pub fn with_device_path(mut self, value: impl Into<String>) -> Self {
+        self.device_path = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

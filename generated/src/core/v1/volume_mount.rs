@@ -47,3 +47,92 @@ pub struct VolumeMount {
     #[serde(rename = "subPathExpr", default, skip_serializing_if = "Option::is_none")]
     pub sub_path_expr: Option<String>,
 }
+/// Apply configuration of [`VolumeMount`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeMountApplyConfiguration {
+    /// `bindMountOptions`: see [`VolumeMount::bind_mount_options`].
+    #[serde(
+        rename = "bindMountOptions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub bind_mount_options: Option<Vec<String>>,
+    /// `mountPath`: see [`VolumeMount::mount_path`].
+    #[serde(rename = "mountPath", default, skip_serializing_if = "Option::is_none")]
+    pub mount_path: Option<String>,
+    /// `mountPropagation`: see [`VolumeMount::mount_propagation`].
+    #[serde(
+        rename = "mountPropagation",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mount_propagation: Option<String>,
+    /// `name`: see [`VolumeMount::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `readOnly`: see [`VolumeMount::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `recursiveReadOnly`: see [`VolumeMount::recursive_read_only`].
+    #[serde(
+        rename = "recursiveReadOnly",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recursive_read_only: Option<String>,
+    /// `subPath`: see [`VolumeMount::sub_path`].
+    #[serde(rename = "subPath", default, skip_serializing_if = "Option::is_none")]
+    pub sub_path: Option<String>,
+    /// `subPathExpr`: see [`VolumeMount::sub_path_expr`].
+    #[serde(rename = "subPathExpr", default, skip_serializing_if = "Option::is_none")]
+    pub sub_path_expr: Option<String>,
+}
+impl VolumeMountApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `bindMountOptions` (a keyed or set list: repeated calls add).
+    pub fn with_bind_mount_options(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.bind_mount_options.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `mountPath`.
+    pub fn with_mount_path(mut self, value: impl Into<String>) -> Self {
+        self.mount_path = Some(value.into());
+        self
+    }
+    /// Set `mountPropagation`.
+    pub fn with_mount_propagation(mut self, value: impl Into<String>) -> Self {
+        self.mount_propagation = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `recursiveReadOnly`.
+    pub fn with_recursive_read_only(mut self, value: impl Into<String>) -> Self {
+        self.recursive_read_only = Some(value.into());
+        self
+    }
+    /// Set `subPath`.
+    pub fn with_sub_path(mut self, value: impl Into<String>) -> Self {
+        self.sub_path = Some(value.into());
+        self
+    }
+    /// Set `subPathExpr`.
+    pub fn with_sub_path_expr(mut self, value: impl Into<String>) -> Self {
+        self.sub_path_expr = Some(value.into());
+        self
+    }
+}

@@ -22,3 +22,60 @@ pub struct VolumeMountStatus {
     #[serde(rename = "volumeStatus", default, skip_serializing_if = "Option::is_none")]
     pub volume_status: Option<super::VolumeStatus>,
 }
+/// Apply configuration of [`VolumeMountStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeMountStatusApplyConfiguration {
+    /// `mountPath`: see [`VolumeMountStatus::mount_path`].
+    #[serde(rename = "mountPath", default, skip_serializing_if = "Option::is_none")]
+    pub mount_path: Option<String>,
+    /// `name`: see [`VolumeMountStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `readOnly`: see [`VolumeMountStatus::read_only`].
+    #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// `recursiveReadOnly`: see [`VolumeMountStatus::recursive_read_only`].
+    #[serde(
+        rename = "recursiveReadOnly",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub recursive_read_only: Option<String>,
+    /// `volumeStatus`: see [`VolumeMountStatus::volume_status`].
+    #[serde(rename = "volumeStatus", default, skip_serializing_if = "Option::is_none")]
+    pub volume_status: Option<super::VolumeStatusApplyConfiguration>,
+}
+impl VolumeMountStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `mountPath`.
+    pub fn with_mount_path(mut self, value: impl Into<String>) -> Self {
+        self.mount_path = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `readOnly`.
+    pub fn with_read_only(mut self, value: bool) -> Self {
+        self.read_only = Some(value);
+        self
+    }
+    /// Set `recursiveReadOnly`.
+    pub fn with_recursive_read_only(mut self, value: impl Into<String>) -> Self {
+        self.recursive_read_only = Some(value.into());
+        self
+    }
+    /// Set `volumeStatus`.
+    pub fn with_volume_status(
+        mut self,
+        value: super::VolumeStatusApplyConfiguration,
+    ) -> Self {
+        self.volume_status = Some(value);
+        self
+    }
+}

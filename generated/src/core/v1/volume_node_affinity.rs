@@ -7,3 +7,24 @@ pub struct VolumeNodeAffinity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub required: Option<super::NodeSelector>,
 }
+/// Apply configuration of [`VolumeNodeAffinity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeNodeAffinityApplyConfiguration {
+    /// `required`: see [`VolumeNodeAffinity::required`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<super::NodeSelectorApplyConfiguration>,
+}
+impl VolumeNodeAffinityApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `required`.
+    pub fn with_required(
+        mut self,
+        value: super::NodeSelectorApplyConfiguration,
+    ) -> Self {
+        self.required = Some(value);
+        self
+    }
+}

@@ -48,3 +48,91 @@ pub struct VolumeProjection {
     )]
     pub service_account_token: Option<super::ServiceAccountTokenProjection>,
 }
+/// Apply configuration of [`VolumeProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeProjectionApplyConfiguration {
+    /// `clusterTrustBundle`: see [`VolumeProjection::cluster_trust_bundle`].
+    #[serde(
+        rename = "clusterTrustBundle",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cluster_trust_bundle: Option<
+        super::ClusterTrustBundleProjectionApplyConfiguration,
+    >,
+    /// `configMap`: see [`VolumeProjection::config_map`].
+    #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<super::ConfigMapProjectionApplyConfiguration>,
+    /// `downwardAPI`: see [`VolumeProjection::downward_api`].
+    #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
+    pub downward_api: Option<super::DownwardAPIProjectionApplyConfiguration>,
+    /// `podCertificate`: see [`VolumeProjection::pod_certificate`].
+    #[serde(rename = "podCertificate", default, skip_serializing_if = "Option::is_none")]
+    pub pod_certificate: Option<super::PodCertificateProjectionApplyConfiguration>,
+    /// `secret`: see [`VolumeProjection::secret`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<super::SecretProjectionApplyConfiguration>,
+    /// `serviceAccountToken`: see [`VolumeProjection::service_account_token`].
+    #[serde(
+        rename = "serviceAccountToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_token: Option<
+        super::ServiceAccountTokenProjectionApplyConfiguration,
+    >,
+}
+impl VolumeProjectionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `clusterTrustBundle`.
+    pub fn with_cluster_trust_bundle(
+        mut self,
+        value: super::ClusterTrustBundleProjectionApplyConfiguration,
+    ) -> Self {
+        self.cluster_trust_bundle = Some(value);
+        self
+    }
+    /// Set `configMap`.
+    pub fn with_config_map(
+        mut self,
+        value: super::ConfigMapProjectionApplyConfiguration,
+    ) -> Self {
+        self.config_map = Some(value);
+        self
+    }
+    /// Set `downwardAPI`.
+    pub fn with_downward_api(
+        mut self,
+        value: super::DownwardAPIProjectionApplyConfiguration,
+    ) -> Self {
+        self.downward_api = Some(value);
+        self
+    }
+    /// Set `podCertificate`.
+    pub fn with_pod_certificate(
+        mut self,
+        value: super::PodCertificateProjectionApplyConfiguration,
+    ) -> Self {
+        self.pod_certificate = Some(value);
+        self
+    }
+    /// Set `secret`.
+    pub fn with_secret(
+        mut self,
+        value: super::SecretProjectionApplyConfiguration,
+    ) -> Self {
+        self.secret = Some(value);
+        self
+    }
+    /// Set `serviceAccountToken`.
+    pub fn with_service_account_token(
+        mut self,
+        value: super::ServiceAccountTokenProjectionApplyConfiguration,
+    ) -> Self {
+        self.service_account_token = Some(value);
+        self
+    }
+}

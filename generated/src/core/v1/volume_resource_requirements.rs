@@ -14,3 +14,39 @@ pub struct VolumeResourceRequirements {
         std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
     >,
 }
+/// Apply configuration of [`VolumeResourceRequirements`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeResourceRequirementsApplyConfiguration {
+    /// `limits`: see [`VolumeResourceRequirements::limits`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `requests`: see [`VolumeResourceRequirements::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+}
+impl VolumeResourceRequirementsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `limits`, overwriting earlier values of the same keys.
+    pub fn with_limits<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.limits, entries);
+        self
+    }
+    /// Add entries to `requests`, overwriting earlier values of the same keys.
+    pub fn with_requests<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.requests, entries);
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct VolumeStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<super::ImageVolumeStatus>,
 }
+/// Apply configuration of [`VolumeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeStatusApplyConfiguration {
+    /// `image`: see [`VolumeStatus::image`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<super::ImageVolumeStatusApplyConfiguration>,
+}
+impl VolumeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `image`.
+    pub fn with_image(
+        mut self,
+        value: super::ImageVolumeStatusApplyConfiguration,
+    ) -> Self {
+        self.image = Some(value);
+        self
+    }
+}

@@ -24,3 +24,53 @@ pub struct VsphereVirtualDiskVolumeSource {
     #[serde(rename = "volumePath")]
     pub volume_path: String,
 }
+/// Apply configuration of [`VsphereVirtualDiskVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VsphereVirtualDiskVolumeSourceApplyConfiguration {
+    /// `fsType`: see [`VsphereVirtualDiskVolumeSource::fs_type`].
+    #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// `storagePolicyID`: see [`VsphereVirtualDiskVolumeSource::storage_policy_id`].
+    #[serde(
+        rename = "storagePolicyID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_policy_id: Option<String>,
+    /// `storagePolicyName`: see [`VsphereVirtualDiskVolumeSource::storage_policy_name`].
+    #[serde(
+        rename = "storagePolicyName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_policy_name: Option<String>,
+    /// `volumePath`: see [`VsphereVirtualDiskVolumeSource::volume_path`].
+    #[serde(rename = "volumePath", default, skip_serializing_if = "Option::is_none")]
+    pub volume_path: Option<String>,
+}
+impl VsphereVirtualDiskVolumeSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `fsType`.
+    pub fn with_fs_type(mut self, value: impl Into<String>) -> Self {
+        self.fs_type = Some(value.into());
+        self
+    }
+    /// Set `storagePolicyID`.
+    pub fn with_storage_policy_id(mut self, value: impl Into<String>) -> Self {
+        self.storage_policy_id = Some(value.into());
+        self
+    }
+    /// Set `storagePolicyName`.
+    pub fn with_storage_policy_name(mut self, value: impl Into<String>) -> Self {
+        self.storage_policy_name = Some(value.into());
+        self
+    }
+    /// Set `volumePath`.
+    pub fn with_volume_path(mut self, value: impl Into<String>) -> Self {
+        self.volume_path = Some(value.into());
+        self
+    }
+}

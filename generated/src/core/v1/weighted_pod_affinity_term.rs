@@ -9,3 +9,36 @@ pub struct WeightedPodAffinityTerm {
     /// weight associated with matching the corresponding podAffinityTerm, in the range 1-100.
     pub weight: i32,
 }
+/// Apply configuration of [`WeightedPodAffinityTerm`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WeightedPodAffinityTermApplyConfiguration {
+    /// `podAffinityTerm`: see [`WeightedPodAffinityTerm::pod_affinity_term`].
+    #[serde(
+        rename = "podAffinityTerm",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_affinity_term: Option<super::PodAffinityTermApplyConfiguration>,
+    /// `weight`: see [`WeightedPodAffinityTerm::weight`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+}
+impl WeightedPodAffinityTermApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `podAffinityTerm`.
+    pub fn with_pod_affinity_term(
+        mut self,
+        value: super::PodAffinityTermApplyConfiguration,
+    ) -> Self {
+        self.pod_affinity_term = Some(value);
+        self
+    }
+    /// Set `weight`.
+    pub fn with_weight(mut self, value: i32) -> Self {
+        self.weight = Some(value);
+        self
+    }
+}

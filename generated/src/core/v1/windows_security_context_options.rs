@@ -24,3 +24,53 @@ pub struct WindowsSecurityContextOptions {
     #[serde(rename = "runAsUserName", default, skip_serializing_if = "Option::is_none")]
     pub run_as_user_name: Option<String>,
 }
+/// Apply configuration of [`WindowsSecurityContextOptions`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WindowsSecurityContextOptionsApplyConfiguration {
+    /// `gmsaCredentialSpec`: see [`WindowsSecurityContextOptions::gmsa_credential_spec`].
+    #[serde(
+        rename = "gmsaCredentialSpec",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gmsa_credential_spec: Option<String>,
+    /// `gmsaCredentialSpecName`: see [`WindowsSecurityContextOptions::gmsa_credential_spec_name`].
+    #[serde(
+        rename = "gmsaCredentialSpecName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gmsa_credential_spec_name: Option<String>,
+    /// `hostProcess`: see [`WindowsSecurityContextOptions::host_process`].
+    #[serde(rename = "hostProcess", default, skip_serializing_if = "Option::is_none")]
+    pub host_process: Option<bool>,
+    /// `runAsUserName`: see [`WindowsSecurityContextOptions::run_as_user_name`].
+    #[serde(rename = "runAsUserName", default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user_name: Option<String>,
+}
+impl WindowsSecurityContextOptionsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `gmsaCredentialSpec`.
+    pub fn with_gmsa_credential_spec(mut self, value: impl Into<String>) -> Self {
+        self.gmsa_credential_spec = Some(value.into());
+        self
+    }
+    /// Set `gmsaCredentialSpecName`.
+    pub fn with_gmsa_credential_spec_name(mut self, value: impl Into<String>) -> Self {
+        self.gmsa_credential_spec_name = Some(value.into());
+        self
+    }
+    /// Set `hostProcess`.
+    pub fn with_host_process(mut self, value: bool) -> Self {
+        self.host_process = Some(value);
+        self
+    }
+    /// Set `runAsUserName`.
+    pub fn with_run_as_user_name(mut self, value: impl Into<String>) -> Self {
+        self.run_as_user_name = Some(value.into());
+        self
+    }
+}

@@ -31,3 +31,90 @@ pub struct Endpoint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
 }
+/// Apply configuration of [`Endpoint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointApplyConfiguration {
+    /// `addresses`: see [`Endpoint::addresses`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<String>>,
+    /// `conditions`: see [`Endpoint::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<super::EndpointConditionsApplyConfiguration>,
+    /// `deprecatedTopology`: see [`Endpoint::deprecated_topology`].
+    #[serde(
+        rename = "deprecatedTopology",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deprecated_topology: Option<std::collections::BTreeMap<String, String>>,
+    /// `hints`: see [`Endpoint::hints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hints: Option<super::EndpointHintsApplyConfiguration>,
+    /// `hostname`: see [`Endpoint::hostname`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `nodeName`: see [`Endpoint::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `targetRef`: see [`Endpoint::target_ref`].
+    #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
+    pub target_ref: Option<crate::core::v1::ObjectReferenceApplyConfiguration>,
+    /// `zone`: see [`Endpoint::zone`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+}
+impl EndpointApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `addresses` (a keyed or set list: repeated calls add).
+    pub fn with_addresses(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.addresses.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `conditions`.
+    pub fn with_conditions(
+        mut self,
+        value: super::EndpointConditionsApplyConfiguration,
+    ) -> Self {
+        self.conditions = Some(value);
+        self
+    }
+    /// Add entries to `deprecatedTopology`, overwriting earlier values of the same keys.
+    pub fn with_deprecated_topology<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.deprecated_topology, entries);
+        self
+    }
+    /// Set `hints`.
+    pub fn with_hints(mut self, value: super::EndpointHintsApplyConfiguration) -> Self {
+        self.hints = Some(value);
+        self
+    }
+    /// Set `hostname`.
+    pub fn with_hostname(mut self, value: impl Into<String>) -> Self {
+        self.hostname = Some(value.into());
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `targetRef`.
+    pub fn with_target_ref(
+        mut self,
+        value: crate::core::v1::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.target_ref = Some(value);
+        self
+    }
+    /// Set `zone`.
+    pub fn with_zone(mut self, value: impl Into<String>) -> Self {
+        self.zone = Some(value.into());
+        self
+    }
+}

@@ -13,3 +13,37 @@ pub struct EndpointConditions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminating: Option<bool>,
 }
+/// Apply configuration of [`EndpointConditions`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointConditionsApplyConfiguration {
+    /// `ready`: see [`EndpointConditions::ready`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+    /// `serving`: see [`EndpointConditions::serving`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving: Option<bool>,
+    /// `terminating`: see [`EndpointConditions::terminating`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminating: Option<bool>,
+}
+impl EndpointConditionsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ready`.
+    pub fn with_ready(mut self, value: bool) -> Self {
+        self.ready = Some(value);
+        self
+    }
+    /// Set `serving`.
+    pub fn with_serving(mut self, value: bool) -> Self {
+        self.serving = Some(value);
+        self
+    }
+    /// Set `terminating`.
+    pub fn with_terminating(mut self, value: bool) -> Self {
+        self.terminating = Some(value);
+        self
+    }
+}

@@ -10,3 +10,35 @@ pub struct EndpointHints {
     #[serde(rename = "forZones", default, skip_serializing_if = "Option::is_none")]
     pub for_zones: Option<Vec<super::ForZone>>,
 }
+/// Apply configuration of [`EndpointHints`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointHintsApplyConfiguration {
+    /// `forNodes`: see [`EndpointHints::for_nodes`].
+    #[serde(rename = "forNodes", default, skip_serializing_if = "Option::is_none")]
+    pub for_nodes: Option<Vec<super::ForNodeApplyConfiguration>>,
+    /// `forZones`: see [`EndpointHints::for_zones`].
+    #[serde(rename = "forZones", default, skip_serializing_if = "Option::is_none")]
+    pub for_zones: Option<Vec<super::ForZoneApplyConfiguration>>,
+}
+impl EndpointHintsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `forNodes` (an atomic list: a later call replaces it).
+    pub fn with_for_nodes(
+        mut self,
+        items: impl IntoIterator<Item = super::ForNodeApplyConfiguration>,
+    ) -> Self {
+        self.for_nodes = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `forZones` (an atomic list: a later call replaces it).
+    pub fn with_for_zones(
+        mut self,
+        items: impl IntoIterator<Item = super::ForZoneApplyConfiguration>,
+    ) -> Self {
+        self.for_zones = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -62,3 +62,128 @@ impl kubegen_runtime::verbs::Patch for EndpointSlice {}
 impl kubegen_runtime::verbs::Delete for EndpointSlice {}
 impl kubegen_runtime::verbs::DeleteCollection for EndpointSlice {}
 impl kubegen_runtime::verbs::StrategicMergePatch for EndpointSlice {}
+/// Apply configuration of [`EndpointSlice`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EndpointSliceApplyConfiguration {
+    /// `addressType`: see [`EndpointSlice::address_type`].
+    #[serde(rename = "addressType", default, skip_serializing_if = "Option::is_none")]
+    pub address_type: Option<String>,
+    /// `apiVersion`: see [`EndpointSlice::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `endpoints`: see [`EndpointSlice::endpoints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Vec<super::EndpointApplyConfiguration>>,
+    /// `kind`: see [`EndpointSlice::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`EndpointSlice::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `ports`: see [`EndpointSlice::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::EndpointPortApplyConfiguration>>,
+}
+impl EndpointSliceApplyConfiguration {
+    /// A `EndpointSlice` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("discovery.k8s.io/v1".to_owned()),
+            kind: Some("EndpointSlice".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `addressType`.
+    pub fn with_address_type(mut self, value: impl Into<String>) -> Self {
+        self.address_type = Some(value.into());
+        self
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `endpoints` (an atomic list: a later call replaces it).
+    pub fn with_endpoints(
+        mut self,
+        items: impl IntoIterator<Item = super::EndpointApplyConfiguration>,
+    ) -> Self {
+        self.endpoints = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `ports` (an atomic list: a later call replaces it).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::EndpointPortApplyConfiguration>,
+    ) -> Self {
+        self.ports = Some(items.into_iter().collect());
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `EndpointSlice` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEndpointSlice`).
+pub fn extract_endpoint_slice(
+    object: &EndpointSlice,
+    field_manager: &str,
+) -> kubegen_runtime::Result<EndpointSliceApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

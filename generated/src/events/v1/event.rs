@@ -106,3 +106,249 @@ impl kubegen_runtime::verbs::Patch for Event {}
 impl kubegen_runtime::verbs::Delete for Event {}
 impl kubegen_runtime::verbs::DeleteCollection for Event {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Event {}
+/// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventApplyConfiguration {
+    /// `action`: see [`Event::action`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `apiVersion`: see [`Event::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `deprecatedCount`: see [`Event::deprecated_count`].
+    #[serde(
+        rename = "deprecatedCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deprecated_count: Option<i32>,
+    /// `deprecatedFirstTimestamp`: see [`Event::deprecated_first_timestamp`].
+    #[serde(
+        rename = "deprecatedFirstTimestamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deprecated_first_timestamp: Option<kubegen_runtime::meta::Time>,
+    /// `deprecatedLastTimestamp`: see [`Event::deprecated_last_timestamp`].
+    #[serde(
+        rename = "deprecatedLastTimestamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deprecated_last_timestamp: Option<kubegen_runtime::meta::Time>,
+    /// `deprecatedSource`: see [`Event::deprecated_source`].
+    #[serde(
+        rename = "deprecatedSource",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deprecated_source: Option<crate::core::v1::EventSourceApplyConfiguration>,
+    /// `eventTime`: see [`Event::event_time`].
+    #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<kubegen_runtime::meta::MicroTime>,
+    /// `kind`: see [`Event::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`Event::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `note`: see [`Event::note`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// `reason`: see [`Event::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `regarding`: see [`Event::regarding`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regarding: Option<crate::core::v1::ObjectReferenceApplyConfiguration>,
+    /// `related`: see [`Event::related`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<crate::core::v1::ObjectReferenceApplyConfiguration>,
+    /// `reportingController`: see [`Event::reporting_controller`].
+    #[serde(
+        rename = "reportingController",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reporting_controller: Option<String>,
+    /// `reportingInstance`: see [`Event::reporting_instance`].
+    #[serde(
+        rename = "reportingInstance",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reporting_instance: Option<String>,
+    /// `series`: see [`Event::series`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<super::EventSeriesApplyConfiguration>,
+    /// `type`: see [`Event::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl EventApplyConfiguration {
+    /// A `Event` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("events.k8s.io/v1".to_owned()),
+            kind: Some("Event".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `action`.
+    pub fn with_action(mut self, value: impl Into<String>) -> Self {
+        self.action = Some(value.into());
+        self
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `deprecatedCount`.
+    pub fn with_deprecated_count(mut self, value: i32) -> Self {
+        self.deprecated_count = Some(value);
+        self
+    }
+    /// Set `deprecatedFirstTimestamp`.
+    pub fn with_deprecated_first_timestamp(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.deprecated_first_timestamp = Some(value);
+        self
+    }
+    /// Set `deprecatedLastTimestamp`.
+    pub fn with_deprecated_last_timestamp(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.deprecated_last_timestamp = Some(value);
+        self
+    }
+    /// Set `deprecatedSource`.
+    pub fn with_deprecated_source(
+        mut self,
+        value: crate::core::v1::EventSourceApplyConfiguration,
+    ) -> Self {
+        self.deprecated_source = Some(value);
+        self
+    }
+    /// Set `eventTime`.
+    pub fn with_event_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+        self.event_time = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `note`.
+    pub fn with_note(mut self, value: impl Into<String>) -> Self {
+        self.note = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `regarding`.
+    pub fn with_regarding(
+        mut self,
+        value: crate::core::v1::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.regarding = Some(value);
+        self
+    }
+    /// Set `related`.
+    pub fn with_related(
+        mut self,
+        value: crate::core::v1::ObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.related = Some(value);
+        self
+    }
+    /// Set `reportingController`.
+    pub fn with_reporting_controller(mut self, value: impl Into<String>) -> Self {
+        self.reporting_controller = Some(value.into());
+        self
+    }
+    /// Set `reportingInstance`.
+    pub fn with_reporting_instance(mut self, value: impl Into<String>) -> Self {
+        self.reporting_instance = Some(value.into());
+        self
+    }
+    /// Set `series`.
+    pub fn with_series(mut self, value: super::EventSeriesApplyConfiguration) -> Self {
+        self.series = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `Event` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEvent`).
+pub fn extract_event(
+    object: &Event,
+    field_manager: &str,
+) -> kubegen_runtime::Result<EventApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

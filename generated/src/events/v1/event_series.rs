@@ -9,3 +9,36 @@ pub struct EventSeries {
     #[serde(rename = "lastObservedTime")]
     pub last_observed_time: kubegen_runtime::meta::MicroTime,
 }
+/// Apply configuration of [`EventSeries`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EventSeriesApplyConfiguration {
+    /// `count`: see [`EventSeries::count`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i32>,
+    /// `lastObservedTime`: see [`EventSeries::last_observed_time`].
+    #[serde(
+        rename = "lastObservedTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_observed_time: Option<kubegen_runtime::meta::MicroTime>,
+}
+impl EventSeriesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `count`.
+    pub fn with_count(mut self, value: i32) -> Self {
+        self.count = Some(value);
+        self
+    }
+    /// Set `lastObservedTime`.
+    pub fn with_last_observed_time(
+        mut self,
+        value: kubegen_runtime::meta::MicroTime,
+    ) -> Self {
+        self.last_observed_time = Some(value);
+        self
+    }
+}

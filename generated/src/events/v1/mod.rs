@@ -4,8 +4,8 @@
 mod event;
 mod event_list;
 mod event_series;
-pub use self::event::Event;
-pub use self::event_list::EventList;
-pub use self::event_series::EventSeries;
+pub use self::event::*;
+pub use self::event_list::*;
+pub use self::event_series::*;
 mod client;
 pub use self::client::EventsV1Client;

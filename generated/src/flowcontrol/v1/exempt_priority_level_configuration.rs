@@ -24,3 +24,37 @@ pub struct ExemptPriorityLevelConfiguration {
     )]
     pub nominal_concurrency_shares: Option<i32>,
 }
+/// Apply configuration of [`ExemptPriorityLevelConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExemptPriorityLevelConfigurationApplyConfiguration {
+    /// `lendablePercent`: see [`ExemptPriorityLevelConfiguration::lendable_percent`].
+    #[serde(
+        rename = "lendablePercent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lendable_percent: Option<i32>,
+    /// `nominalConcurrencyShares`: see [`ExemptPriorityLevelConfiguration::nominal_concurrency_shares`].
+    #[serde(
+        rename = "nominalConcurrencyShares",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nominal_concurrency_shares: Option<i32>,
+}
+impl ExemptPriorityLevelConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `lendablePercent`.
+    pub fn with_lendable_percent(mut self, value: i32) -> Self {
+        self.lendable_percent = Some(value);
+        self
+    }
+    /// Set `nominalConcurrencyShares`.
+    pub fn with_nominal_concurrency_shares(mut self, value: i32) -> Self {
+        self.nominal_concurrency_shares = Some(value);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct FlowDistinguisherMethod {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`FlowDistinguisherMethod`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FlowDistinguisherMethodApplyConfiguration {
+    /// `type`: see [`FlowDistinguisherMethod::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl FlowDistinguisherMethodApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

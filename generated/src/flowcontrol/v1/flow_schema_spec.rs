@@ -24,3 +24,68 @@ pub struct FlowSchemaSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRulesWithSubjects>>,
 }
+/// Apply configuration of [`FlowSchemaSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FlowSchemaSpecApplyConfiguration {
+    /// `distinguisherMethod`: see [`FlowSchemaSpec::distinguisher_method`].
+    #[serde(
+        rename = "distinguisherMethod",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub distinguisher_method: Option<super::FlowDistinguisherMethodApplyConfiguration>,
+    /// `matchingPrecedence`: see [`FlowSchemaSpec::matching_precedence`].
+    #[serde(
+        rename = "matchingPrecedence",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub matching_precedence: Option<i32>,
+    /// `priorityLevelConfiguration`: see [`FlowSchemaSpec::priority_level_configuration`].
+    #[serde(
+        rename = "priorityLevelConfiguration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub priority_level_configuration: Option<
+        super::PriorityLevelConfigurationReferenceApplyConfiguration,
+    >,
+    /// `rules`: see [`FlowSchemaSpec::rules`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<super::PolicyRulesWithSubjectsApplyConfiguration>>,
+}
+impl FlowSchemaSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `distinguisherMethod`.
+    pub fn with_distinguisher_method(
+        mut self,
+        value: super::FlowDistinguisherMethodApplyConfiguration,
+    ) -> Self {
+        self.distinguisher_method = Some(value);
+        self
+    }
+    /// Set `matchingPrecedence`.
+    pub fn with_matching_precedence(mut self, value: i32) -> Self {
+        self.matching_precedence = Some(value);
+        self
+    }
+    /// Set `priorityLevelConfiguration`.
+    pub fn with_priority_level_configuration(
+        mut self,
+        value: super::PriorityLevelConfigurationReferenceApplyConfiguration,
+    ) -> Self {
+        self.priority_level_configuration = Some(value);
+        self
+    }
+    /// Set `rules` (an atomic list: a later call replaces it).
+    pub fn with_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::PolicyRulesWithSubjectsApplyConfiguration>,
+    ) -> Self {
+        self.rules = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -10,3 +10,32 @@ pub struct LimitResponse {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`LimitResponse`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimitResponseApplyConfiguration {
+    /// `queuing`: see [`LimitResponse::queuing`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queuing: Option<super::QueuingConfigurationApplyConfiguration>,
+    /// `type`: see [`LimitResponse::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl LimitResponseApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `queuing`.
+    pub fn with_queuing(
+        mut self,
+        value: super::QueuingConfigurationApplyConfiguration,
+    ) -> Self {
+        self.queuing = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

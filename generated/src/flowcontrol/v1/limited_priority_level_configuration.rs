@@ -44,3 +44,60 @@ pub struct LimitedPriorityLevelConfiguration {
     )]
     pub nominal_concurrency_shares: Option<i32>,
 }
+/// Apply configuration of [`LimitedPriorityLevelConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LimitedPriorityLevelConfigurationApplyConfiguration {
+    /// `borrowingLimitPercent`: see [`LimitedPriorityLevelConfiguration::borrowing_limit_percent`].
+    #[serde(
+        rename = "borrowingLimitPercent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub borrowing_limit_percent: Option<i32>,
+    /// `lendablePercent`: see [`LimitedPriorityLevelConfiguration::lendable_percent`].
+    #[serde(
+        rename = "lendablePercent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub lendable_percent: Option<i32>,
+    /// `limitResponse`: see [`LimitedPriorityLevelConfiguration::limit_response`].
+    #[serde(rename = "limitResponse", default, skip_serializing_if = "Option::is_none")]
+    pub limit_response: Option<super::LimitResponseApplyConfiguration>,
+    /// `nominalConcurrencyShares`: see [`LimitedPriorityLevelConfiguration::nominal_concurrency_shares`].
+    #[serde(
+        rename = "nominalConcurrencyShares",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub nominal_concurrency_shares: Option<i32>,
+}
+impl LimitedPriorityLevelConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `borrowingLimitPercent`.
+    pub fn with_borrowing_limit_percent(mut self, value: i32) -> Self {
+        self.borrowing_limit_percent = Some(value);
+        self
+    }
+    /// Set `lendablePercent`.
+    pub fn with_lendable_percent(mut self, value: i32) -> Self {
+        self.lendable_percent = Some(value);
+        self
+    }
+    /// Set `limitResponse`.
+    pub fn with_limit_response(
+        mut self,
+        value: super::LimitResponseApplyConfiguration,
+    ) -> Self {
+        self.limit_response = Some(value);
+        self
+    }
+    /// Set `nominalConcurrencyShares`.
+    pub fn with_nominal_concurrency_shares(mut self, value: i32) -> Self {
+        self.nominal_concurrency_shares = Some(value);
+        self
+    }
+}

@@ -15,3 +15,36 @@ pub struct NonResourcePolicyRule {
     /// `verbs` is a list of matching verbs and may not be empty. "*" matches all verbs. If it is present, it must be the only entry. Required.
     pub verbs: Vec<String>,
 }
+/// Apply configuration of [`NonResourcePolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NonResourcePolicyRuleApplyConfiguration {
+    /// `nonResourceURLs`: see [`NonResourcePolicyRule::non_resource_urls`].
+    #[serde(
+        rename = "nonResourceURLs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub non_resource_urls: Option<Vec<String>>,
+    /// `verbs`: see [`NonResourcePolicyRule::verbs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbs: Option<Vec<String>>,
+}
+impl NonResourcePolicyRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `nonResourceURLs` (a keyed or set list: repeated calls add).
+    pub fn with_non_resource_urls(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.non_resource_urls.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `verbs` (a keyed or set list: repeated calls add).
+    pub fn with_verbs(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.verbs.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -16,3 +16,50 @@ pub struct PolicyRulesWithSubjects {
     /// subjects is the list of normal user, serviceaccount, or group that this rule cares about. There must be at least one member in this slice. A slice that includes both the system:authenticated and system:unauthenticated user groups matches every request. Required.
     pub subjects: Vec<super::Subject>,
 }
+/// Apply configuration of [`PolicyRulesWithSubjects`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyRulesWithSubjectsApplyConfiguration {
+    /// `nonResourceRules`: see [`PolicyRulesWithSubjects::non_resource_rules`].
+    #[serde(
+        rename = "nonResourceRules",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub non_resource_rules: Option<Vec<super::NonResourcePolicyRuleApplyConfiguration>>,
+    /// `resourceRules`: see [`PolicyRulesWithSubjects::resource_rules`].
+    #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
+    pub resource_rules: Option<Vec<super::ResourcePolicyRuleApplyConfiguration>>,
+    /// `subjects`: see [`PolicyRulesWithSubjects::subjects`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subjects: Option<Vec<super::SubjectApplyConfiguration>>,
+}
+impl PolicyRulesWithSubjectsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `nonResourceRules` (an atomic list: a later call replaces it).
+    pub fn with_non_resource_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::NonResourcePolicyRuleApplyConfiguration>,
+    ) -> Self {
+        self.non_resource_rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `resourceRules` (an atomic list: a later call replaces it).
+    pub fn with_resource_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::ResourcePolicyRuleApplyConfiguration>,
+    ) -> Self {
+        self.resource_rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `subjects` (an atomic list: a later call replaces it).
+    pub fn with_subjects(
+        mut self,
+        items: impl IntoIterator<Item = super::SubjectApplyConfiguration>,
+    ) -> Self {
+        self.subjects = Some(items.into_iter().collect());
+        self
+    }
+}

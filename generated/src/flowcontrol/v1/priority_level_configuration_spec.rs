@@ -13,3 +13,43 @@ pub struct PriorityLevelConfigurationSpec {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`PriorityLevelConfigurationSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PriorityLevelConfigurationSpecApplyConfiguration {
+    /// `exempt`: see [`PriorityLevelConfigurationSpec::exempt`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<super::ExemptPriorityLevelConfigurationApplyConfiguration>,
+    /// `limited`: see [`PriorityLevelConfigurationSpec::limited`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limited: Option<super::LimitedPriorityLevelConfigurationApplyConfiguration>,
+    /// `type`: see [`PriorityLevelConfigurationSpec::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl PriorityLevelConfigurationSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `exempt`.
+    pub fn with_exempt(
+        mut self,
+        value: super::ExemptPriorityLevelConfigurationApplyConfiguration,
+    ) -> Self {
+        self.exempt = Some(value);
+        self
+    }
+    /// Set `limited`.
+    pub fn with_limited(
+        mut self,
+        value: super::LimitedPriorityLevelConfigurationApplyConfiguration,
+    ) -> Self {
+        self.limited = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

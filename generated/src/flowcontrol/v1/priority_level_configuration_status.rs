@@ -7,3 +7,28 @@ pub struct PriorityLevelConfigurationStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::PriorityLevelConfigurationCondition>>,
 }
+/// Apply configuration of [`PriorityLevelConfigurationStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PriorityLevelConfigurationStatusApplyConfiguration {
+    /// `conditions`: see [`PriorityLevelConfigurationStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<
+        Vec<super::PriorityLevelConfigurationConditionApplyConfiguration>,
+    >,
+}
+impl PriorityLevelConfigurationStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::PriorityLevelConfigurationConditionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -17,3 +17,41 @@ pub struct QueuingConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queues: Option<i32>,
 }
+/// Apply configuration of [`QueuingConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct QueuingConfigurationApplyConfiguration {
+    /// `handSize`: see [`QueuingConfiguration::hand_size`].
+    #[serde(rename = "handSize", default, skip_serializing_if = "Option::is_none")]
+    pub hand_size: Option<i32>,
+    /// `queueLengthLimit`: see [`QueuingConfiguration::queue_length_limit`].
+    #[serde(
+        rename = "queueLengthLimit",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub queue_length_limit: Option<i32>,
+    /// `queues`: see [`QueuingConfiguration::queues`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queues: Option<i32>,
+}
+impl QueuingConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `handSize`.
+    pub fn with_hand_size(mut self, value: i32) -> Self {
+        self.hand_size = Some(value);
+        self
+    }
+    /// Set `queueLengthLimit`.
+    pub fn with_queue_length_limit(mut self, value: i32) -> Self {
+        self.queue_length_limit = Some(value);
+        self
+    }
+    /// Set `queues`.
+    pub fn with_queues(mut self, value: i32) -> Self {
+        self.queues = Some(value);
+        self
+    }
+}

@@ -17,3 +17,53 @@ pub struct ResourcePolicyRule {
     /// `verbs` is a list of matching verbs and may not be empty. "*" matches all verbs and, if present, must be the only entry. Required.
     pub verbs: Vec<String>,
 }
+/// Apply configuration of [`ResourcePolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourcePolicyRuleApplyConfiguration {
+    /// `apiGroups`: see [`ResourcePolicyRule::api_groups`].
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    pub api_groups: Option<Vec<String>>,
+    /// `clusterScope`: see [`ResourcePolicyRule::cluster_scope`].
+    #[serde(rename = "clusterScope", default, skip_serializing_if = "Option::is_none")]
+    pub cluster_scope: Option<bool>,
+    /// `namespaces`: see [`ResourcePolicyRule::namespaces`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<String>>,
+    /// `resources`: see [`ResourcePolicyRule::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+    /// `verbs`: see [`ResourcePolicyRule::verbs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbs: Option<Vec<String>>,
+}
+impl ResourcePolicyRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `apiGroups` (a keyed or set list: repeated calls add).
+    pub fn with_api_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.api_groups.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `clusterScope`.
+    pub fn with_cluster_scope(mut self, value: bool) -> Self {
+        self.cluster_scope = Some(value);
+        self
+    }
+    /// Append to `namespaces` (a keyed or set list: repeated calls add).
+    pub fn with_namespaces(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.namespaces.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `resources` (a keyed or set list: repeated calls add).
+    pub fn with_resources(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.resources.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `verbs` (a keyed or set list: repeated calls add).
+    pub fn with_verbs(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.verbs.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

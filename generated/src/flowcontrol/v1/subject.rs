@@ -15,3 +15,48 @@ pub struct Subject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<super::UserSubject>,
 }
+/// Apply configuration of [`Subject`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SubjectApplyConfiguration {
+    /// `group`: see [`Subject::group`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<super::GroupSubjectApplyConfiguration>,
+    /// `kind`: see [`Subject::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `serviceAccount`: see [`Subject::service_account`].
+    #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<super::ServiceAccountSubjectApplyConfiguration>,
+    /// `user`: see [`Subject::user`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<super::UserSubjectApplyConfiguration>,
+}
+impl SubjectApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `group`.
+    pub fn with_group(mut self, value: super::GroupSubjectApplyConfiguration) -> Self {
+        self.group = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `serviceAccount`.
+    pub fn with_service_account(
+        mut self,
+        value: super::ServiceAccountSubjectApplyConfiguration,
+    ) -> Self {
+        self.service_account = Some(value);
+        self
+    }
+    /// Set `user`.
+    pub fn with_user(mut self, value: super::UserSubjectApplyConfiguration) -> Self {
+        self.user = Some(value);
+        self
+    }
+}

@@ -19,3 +19,40 @@ pub struct EvictionRequestSpec {
     /// target contains a reference to an object (e.g. a pod) that should be evicted. This field is required and immutable.
     pub target: super::EvictionRequestTarget,
 }
+/// Apply configuration of [`EvictionRequestSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionRequestSpecApplyConfiguration {
+    /// `intent`: see [`EvictionRequestSpec::intent`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    /// `requester`: see [`EvictionRequestSpec::requester`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// `target`: see [`EvictionRequestSpec::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::EvictionRequestTargetApplyConfiguration>,
+}
+impl EvictionRequestSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `intent`.
+    pub fn with_intent(mut self, value: impl Into<String>) -> Self {
+        self.intent = Some(value.into());
+        self
+    }
+    /// Set `requester`.
+    pub fn with_requester(mut self, value: impl Into<String>) -> Self {
+        self.requester = Some(value.into());
+        self
+    }
+    /// Set `target`.
+    pub fn with_target(
+        mut self,
+        value: super::EvictionRequestTargetApplyConfiguration,
+    ) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

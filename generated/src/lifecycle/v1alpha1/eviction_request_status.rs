@@ -23,3 +23,36 @@ pub struct EvictionRequestStatus {
     )]
     pub observed_generation: Option<i64>,
 }
+/// Apply configuration of [`EvictionRequestStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionRequestStatusApplyConfiguration {
+    /// `conditions`: see [`EvictionRequestStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `observedGeneration`: see [`EvictionRequestStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+}
+impl EvictionRequestStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct EvictionRequestTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<super::EvictionRequestPodReference>,
 }
+/// Apply configuration of [`EvictionRequestTarget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionRequestTargetApplyConfiguration {
+    /// `pod`: see [`EvictionRequestTarget::pod`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<super::EvictionRequestPodReferenceApplyConfiguration>,
+}
+impl EvictionRequestTargetApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `pod`.
+    pub fn with_pod(
+        mut self,
+        value: super::EvictionRequestPodReferenceApplyConfiguration,
+    ) -> Self {
+        self.pod = Some(value);
+        self
+    }
+}

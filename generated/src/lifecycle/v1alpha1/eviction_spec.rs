@@ -6,3 +6,24 @@ pub struct EvictionSpec {
     /// target contains a reference to an object (e.g. a pod) that should be evicted. This field is required and immutable.
     pub target: super::EvictionTarget,
 }
+/// Apply configuration of [`EvictionSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionSpecApplyConfiguration {
+    /// `target`: see [`EvictionSpec::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<super::EvictionTargetApplyConfiguration>,
+}
+impl EvictionSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `target`.
+    pub fn with_target(
+        mut self,
+        value: super::EvictionTargetApplyConfiguration,
+    ) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

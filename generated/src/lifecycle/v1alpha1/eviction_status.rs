@@ -49,3 +49,73 @@ pub struct EvictionStatus {
     )]
     pub target_responders: Option<Vec<super::TargetResponder>>,
 }
+/// Apply configuration of [`EvictionStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionStatusApplyConfiguration {
+    /// `conditions`: see [`EvictionStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `observedGeneration`: see [`EvictionStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+    /// `requesters`: see [`EvictionStatus::requesters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requesters: Option<Vec<super::RequesterApplyConfiguration>>,
+    /// `responders`: see [`EvictionStatus::responders`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responders: Option<Vec<super::ResponderStatusApplyConfiguration>>,
+    /// `targetResponders`: see [`EvictionStatus::target_responders`].
+    #[serde(
+        rename = "targetResponders",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub target_responders: Option<Vec<super::TargetResponderApplyConfiguration>>,
+}
+impl EvictionStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+    /// Append to `requesters` (a keyed or set list: repeated calls add).
+    pub fn with_requesters(
+        mut self,
+        items: impl IntoIterator<Item = super::RequesterApplyConfiguration>,
+    ) -> Self {
+        self.requesters.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `responders` (a keyed or set list: repeated calls add).
+    pub fn with_responders(
+        mut self,
+        items: impl IntoIterator<Item = super::ResponderStatusApplyConfiguration>,
+    ) -> Self {
+        self.responders.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `targetResponders` (a keyed or set list: repeated calls add).
+    pub fn with_target_responders(
+        mut self,
+        items: impl IntoIterator<Item = super::TargetResponderApplyConfiguration>,
+    ) -> Self {
+        self.target_responders.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct EvictionTarget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod: Option<super::EvictionPodReference>,
 }
+/// Apply configuration of [`EvictionTarget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvictionTargetApplyConfiguration {
+    /// `pod`: see [`EvictionTarget::pod`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<super::EvictionPodReferenceApplyConfiguration>,
+}
+impl EvictionTargetApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `pod`.
+    pub fn with_pod(
+        mut self,
+        value: super::EvictionPodReferenceApplyConfiguration,
+    ) -> Self {
+        self.pod = Some(value);
+        self
+    }
+}

@@ -17,3 +17,29 @@ pub struct Requester {
     /// It must be a valid domain-prefixed key (such as "acme.io/foo"). This field must be unique for each requester. This field is required.
     pub name: String,
 }
+/// Apply configuration of [`Requester`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RequesterApplyConfiguration {
+    /// `intent`: see [`Requester::intent`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    /// `name`: see [`Requester::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl RequesterApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `intent`.
+    pub fn with_intent(mut self, value: impl Into<String>) -> Self {
+        self.intent = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

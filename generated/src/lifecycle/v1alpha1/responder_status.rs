@@ -27,3 +27,68 @@ pub struct ResponderStatus {
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<kubegen_runtime::meta::Time>,
 }
+/// Apply configuration of [`ResponderStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResponderStatusApplyConfiguration {
+    /// `completionTime`: see [`ResponderStatus::completion_time`].
+    #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
+    pub completion_time: Option<kubegen_runtime::meta::Time>,
+    /// `expectedCompletionTime`: see [`ResponderStatus::expected_completion_time`].
+    #[serde(
+        rename = "expectedCompletionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expected_completion_time: Option<kubegen_runtime::meta::Time>,
+    /// `heartbeatTime`: see [`ResponderStatus::heartbeat_time`].
+    #[serde(rename = "heartbeatTime", default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_time: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`ResponderStatus::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `name`: see [`ResponderStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `startTime`: see [`ResponderStatus::start_time`].
+    #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<kubegen_runtime::meta::Time>,
+}
+impl ResponderStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `completionTime`.
+    pub fn with_completion_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.completion_time = Some(value);
+        self
+    }
+    /// Set `expectedCompletionTime`.
+    pub fn with_expected_completion_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.expected_completion_time = Some(value);
+        self
+    }
+    /// Set `heartbeatTime`.
+    pub fn with_heartbeat_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.heartbeat_time = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `startTime`.
+    pub fn with_start_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.start_time = Some(value);
+        self
+    }
+}

@@ -14,3 +14,43 @@ pub struct LabelSelector {
     #[serde(rename = "matchLabels", default, skip_serializing_if = "Option::is_none")]
     pub match_labels: Option<std::collections::BTreeMap<String, String>>,
 }
+/// Apply configuration of [`LabelSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LabelSelectorApplyConfiguration {
+    /// `matchExpressions`: see [`LabelSelector::match_expressions`].
+    #[serde(
+        rename = "matchExpressions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub match_expressions: Option<
+        Vec<super::LabelSelectorRequirementApplyConfiguration>,
+    >,
+    /// `matchLabels`: see [`LabelSelector::match_labels`].
+    #[serde(rename = "matchLabels", default, skip_serializing_if = "Option::is_none")]
+    pub match_labels: Option<std::collections::BTreeMap<String, String>>,
+}
+impl LabelSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `matchExpressions` (an atomic list: a later call replaces it).
+    pub fn with_match_expressions(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::LabelSelectorRequirementApplyConfiguration,
+        >,
+    ) -> Self {
+        self.match_expressions = Some(items.into_iter().collect());
+        self
+    }
+    /// Add entries to `matchLabels`, overwriting earlier values of the same keys.
+    pub fn with_match_labels<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.match_labels, entries);
+        self
+    }
+}

@@ -11,3 +11,37 @@ pub struct LabelSelectorRequirement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
 }
+/// Apply configuration of [`LabelSelectorRequirement`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LabelSelectorRequirementApplyConfiguration {
+    /// `key`: see [`LabelSelectorRequirement::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `operator`: see [`LabelSelectorRequirement::operator`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// `values`: see [`LabelSelectorRequirement::values`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+impl LabelSelectorRequirementApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `operator`.
+    pub fn with_operator(mut self, value: impl Into<String>) -> Self {
+        self.operator = Some(value.into());
+        self
+    }
+    /// Set `values` (an atomic list: a later call replaces it).
+    pub fn with_values(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.values = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -22,3 +22,40 @@ pub struct HTTPIngressPath {
     #[serde(rename = "pathType")]
     pub path_type: String,
 }
+/// Apply configuration of [`HTTPIngressPath`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HTTPIngressPathApplyConfiguration {
+    /// `backend`: see [`HTTPIngressPath::backend`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<super::IngressBackendApplyConfiguration>,
+    /// `path`: see [`HTTPIngressPath::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `pathType`: see [`HTTPIngressPath::path_type`].
+    #[serde(rename = "pathType", default, skip_serializing_if = "Option::is_none")]
+    pub path_type: Option<String>,
+}
+impl HTTPIngressPathApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `backend`.
+    pub fn with_backend(
+        mut self,
+        value: super::IngressBackendApplyConfiguration,
+    ) -> Self {
+        self.backend = Some(value);
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `pathType`.
+    pub fn with_path_type(mut self, value: impl Into<String>) -> Self {
+        self.path_type = Some(value.into());
+        self
+    }
+}

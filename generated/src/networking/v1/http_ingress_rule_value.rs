@@ -6,3 +6,24 @@ pub struct HTTPIngressRuleValue {
     /// paths is a collection of paths that map requests to backends.
     pub paths: Vec<super::HTTPIngressPath>,
 }
+/// Apply configuration of [`HTTPIngressRuleValue`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HTTPIngressRuleValueApplyConfiguration {
+    /// `paths`: see [`HTTPIngressRuleValue::paths`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<super::HTTPIngressPathApplyConfiguration>>,
+}
+impl HTTPIngressRuleValueApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `paths` (an atomic list: a later call replaces it).
+    pub fn with_paths(
+        mut self,
+        items: impl IntoIterator<Item = super::HTTPIngressPathApplyConfiguration>,
+    ) -> Self {
+        self.paths = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -10,3 +10,35 @@ pub struct IngressBackend {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<super::IngressServiceBackend>,
 }
+/// Apply configuration of [`IngressBackend`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressBackendApplyConfiguration {
+    /// `resource`: see [`IngressBackend::resource`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<crate::core::v1::TypedLocalObjectReferenceApplyConfiguration>,
+    /// `service`: see [`IngressBackend::service`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<super::IngressServiceBackendApplyConfiguration>,
+}
+impl IngressBackendApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `resource`.
+    pub fn with_resource(
+        mut self,
+        value: crate::core::v1::TypedLocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.resource = Some(value);
+        self
+    }
+    /// Set `service`.
+    pub fn with_service(
+        mut self,
+        value: super::IngressServiceBackendApplyConfiguration,
+    ) -> Self {
+        self.service = Some(value);
+        self
+    }
+}

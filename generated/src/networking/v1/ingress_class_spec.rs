@@ -10,3 +10,32 @@ pub struct IngressClassSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<super::IngressClassParametersReference>,
 }
+/// Apply configuration of [`IngressClassSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressClassSpecApplyConfiguration {
+    /// `controller`: see [`IngressClassSpec::controller`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub controller: Option<String>,
+    /// `parameters`: see [`IngressClassSpec::parameters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<super::IngressClassParametersReferenceApplyConfiguration>,
+}
+impl IngressClassSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `controller`.
+    pub fn with_controller(mut self, value: impl Into<String>) -> Self {
+        self.controller = Some(value.into());
+        self
+    }
+    /// Set `parameters`.
+    pub fn with_parameters(
+        mut self,
+        value: super::IngressClassParametersReferenceApplyConfiguration,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+}

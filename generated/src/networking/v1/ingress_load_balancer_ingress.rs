@@ -13,3 +13,40 @@ pub struct IngressLoadBalancerIngress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::IngressPortStatus>>,
 }
+/// Apply configuration of [`IngressLoadBalancerIngress`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressLoadBalancerIngressApplyConfiguration {
+    /// `hostname`: see [`IngressLoadBalancerIngress::hostname`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// `ip`: see [`IngressLoadBalancerIngress::ip`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// `ports`: see [`IngressLoadBalancerIngress::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::IngressPortStatusApplyConfiguration>>,
+}
+impl IngressLoadBalancerIngressApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `hostname`.
+    pub fn with_hostname(mut self, value: impl Into<String>) -> Self {
+        self.hostname = Some(value.into());
+        self
+    }
+    /// Set `ip`.
+    pub fn with_ip(mut self, value: impl Into<String>) -> Self {
+        self.ip = Some(value.into());
+        self
+    }
+    /// Set `ports` (an atomic list: a later call replaces it).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::IngressPortStatusApplyConfiguration>,
+    ) -> Self {
+        self.ports = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -7,3 +7,26 @@ pub struct IngressLoadBalancerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Vec<super::IngressLoadBalancerIngress>>,
 }
+/// Apply configuration of [`IngressLoadBalancerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressLoadBalancerStatusApplyConfiguration {
+    /// `ingress`: see [`IngressLoadBalancerStatus::ingress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<super::IngressLoadBalancerIngressApplyConfiguration>>,
+}
+impl IngressLoadBalancerStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ingress` (an atomic list: a later call replaces it).
+    pub fn with_ingress(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::IngressLoadBalancerIngressApplyConfiguration,
+        >,
+    ) -> Self {
+        self.ingress = Some(items.into_iter().collect());
+        self
+    }
+}

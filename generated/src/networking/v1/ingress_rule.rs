@@ -17,3 +17,32 @@ pub struct IngressRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<super::HTTPIngressRuleValue>,
 }
+/// Apply configuration of [`IngressRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressRuleApplyConfiguration {
+    /// `host`: see [`IngressRule::host`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// `http`: see [`IngressRule::http`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<super::HTTPIngressRuleValueApplyConfiguration>,
+}
+impl IngressRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `host`.
+    pub fn with_host(mut self, value: impl Into<String>) -> Self {
+        self.host = Some(value.into());
+        self
+    }
+    /// Set `http`.
+    pub fn with_http(
+        mut self,
+        value: super::HTTPIngressRuleValueApplyConfiguration,
+    ) -> Self {
+        self.http = Some(value);
+        self
+    }
+}

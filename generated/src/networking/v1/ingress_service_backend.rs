@@ -9,3 +9,32 @@ pub struct IngressServiceBackend {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<super::ServiceBackendPort>,
 }
+/// Apply configuration of [`IngressServiceBackend`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressServiceBackendApplyConfiguration {
+    /// `name`: see [`IngressServiceBackend::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `port`: see [`IngressServiceBackend::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<super::ServiceBackendPortApplyConfiguration>,
+}
+impl IngressServiceBackendApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(
+        mut self,
+        value: super::ServiceBackendPortApplyConfiguration,
+    ) -> Self {
+        self.port = Some(value);
+        self
+    }
+}

@@ -20,3 +20,58 @@ pub struct IngressSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Vec<super::IngressTLS>>,
 }
+/// Apply configuration of [`IngressSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressSpecApplyConfiguration {
+    /// `defaultBackend`: see [`IngressSpec::default_backend`].
+    #[serde(rename = "defaultBackend", default, skip_serializing_if = "Option::is_none")]
+    pub default_backend: Option<super::IngressBackendApplyConfiguration>,
+    /// `ingressClassName`: see [`IngressSpec::ingress_class_name`].
+    #[serde(
+        rename = "ingressClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ingress_class_name: Option<String>,
+    /// `rules`: see [`IngressSpec::rules`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<super::IngressRuleApplyConfiguration>>,
+    /// `tls`: see [`IngressSpec::tls`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Vec<super::IngressTLSApplyConfiguration>>,
+}
+impl IngressSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `defaultBackend`.
+    pub fn with_default_backend(
+        mut self,
+        value: super::IngressBackendApplyConfiguration,
+    ) -> Self {
+        self.default_backend = Some(value);
+        self
+    }
+    /// Set `ingressClassName`.
+    pub fn with_ingress_class_name(mut self, value: impl Into<String>) -> Self {
+        self.ingress_class_name = Some(value.into());
+        self
+    }
+    /// Set `rules` (an atomic list: a later call replaces it).
+    pub fn with_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::IngressRuleApplyConfiguration>,
+    ) -> Self {
+        self.rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `tls` (an atomic list: a later call replaces it).
+    pub fn with_tls(
+        mut self,
+        items: impl IntoIterator<Item = super::IngressTLSApplyConfiguration>,
+    ) -> Self {
+        self.tls = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct IngressStatus {
     #[serde(rename = "loadBalancer", default, skip_serializing_if = "Option::is_none")]
     pub load_balancer: Option<super::IngressLoadBalancerStatus>,
 }
+/// Apply configuration of [`IngressStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressStatusApplyConfiguration {
+    /// `loadBalancer`: see [`IngressStatus::load_balancer`].
+    #[serde(rename = "loadBalancer", default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<super::IngressLoadBalancerStatusApplyConfiguration>,
+}
+impl IngressStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `loadBalancer`.
+    pub fn with_load_balancer(
+        mut self,
+        value: super::IngressLoadBalancerStatusApplyConfiguration,
+    ) -> Self {
+        self.load_balancer = Some(value);
+        self
+    }
+}

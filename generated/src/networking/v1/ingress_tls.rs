@@ -10,3 +10,29 @@ pub struct IngressTLS {
     #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
     pub secret_name: Option<String>,
 }
+/// Apply configuration of [`IngressTLS`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IngressTLSApplyConfiguration {
+    /// `hosts`: see [`IngressTLS::hosts`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts: Option<Vec<String>>,
+    /// `secretName`: see [`IngressTLS::secret_name`].
+    #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+}
+impl IngressTLSApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `hosts` (an atomic list: a later call replaces it).
+    pub fn with_hosts(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.hosts = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `secretName`.
+    pub fn with_secret_name(mut self, value: impl Into<String>) -> Self {
+        self.secret_name = Some(value.into());
+        self
+    }
+}

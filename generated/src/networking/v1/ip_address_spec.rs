@@ -7,3 +7,24 @@ pub struct IPAddressSpec {
     #[serde(rename = "parentRef")]
     pub parent_ref: super::ParentReference,
 }
+/// Apply configuration of [`IPAddressSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IPAddressSpecApplyConfiguration {
+    /// `parentRef`: see [`IPAddressSpec::parent_ref`].
+    #[serde(rename = "parentRef", default, skip_serializing_if = "Option::is_none")]
+    pub parent_ref: Option<super::ParentReferenceApplyConfiguration>,
+}
+impl IPAddressSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `parentRef`.
+    pub fn with_parent_ref(
+        mut self,
+        value: super::ParentReferenceApplyConfiguration,
+    ) -> Self {
+        self.parent_ref = Some(value);
+        self
+    }
+}

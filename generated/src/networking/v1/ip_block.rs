@@ -9,3 +9,29 @@ pub struct IPBlock {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub except: Option<Vec<String>>,
 }
+/// Apply configuration of [`IPBlock`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IPBlockApplyConfiguration {
+    /// `cidr`: see [`IPBlock::cidr`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    /// `except`: see [`IPBlock::except`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except: Option<Vec<String>>,
+}
+impl IPBlockApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `cidr`.
+    pub fn with_cidr(mut self, value: impl Into<String>) -> Self {
+        self.cidr = Some(value.into());
+        self
+    }
+    /// Set `except` (an atomic list: a later call replaces it).
+    pub fn with_except(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.except = Some(items.into_iter().collect());
+        self
+    }
+}

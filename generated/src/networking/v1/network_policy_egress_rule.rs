@@ -10,3 +10,35 @@ pub struct NetworkPolicyEgressRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<Vec<super::NetworkPolicyPeer>>,
 }
+/// Apply configuration of [`NetworkPolicyEgressRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkPolicyEgressRuleApplyConfiguration {
+    /// `ports`: see [`NetworkPolicyEgressRule::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::NetworkPolicyPortApplyConfiguration>>,
+    /// `to`: see [`NetworkPolicyEgressRule::to`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Vec<super::NetworkPolicyPeerApplyConfiguration>>,
+}
+impl NetworkPolicyEgressRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ports` (an atomic list: a later call replaces it).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::NetworkPolicyPortApplyConfiguration>,
+    ) -> Self {
+        self.ports = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `to` (an atomic list: a later call replaces it).
+    pub fn with_to(
+        mut self,
+        items: impl IntoIterator<Item = super::NetworkPolicyPeerApplyConfiguration>,
+    ) -> Self {
+        self.to = Some(items.into_iter().collect());
+        self
+    }
+}

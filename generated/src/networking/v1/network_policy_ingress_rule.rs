@@ -10,3 +10,35 @@ pub struct NetworkPolicyIngressRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::NetworkPolicyPort>>,
 }
+/// Apply configuration of [`NetworkPolicyIngressRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkPolicyIngressRuleApplyConfiguration {
+    /// `from`: see [`NetworkPolicyIngressRule::from`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Vec<super::NetworkPolicyPeerApplyConfiguration>>,
+    /// `ports`: see [`NetworkPolicyIngressRule::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::NetworkPolicyPortApplyConfiguration>>,
+}
+impl NetworkPolicyIngressRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `from` (an atomic list: a later call replaces it).
+    pub fn with_from(
+        mut self,
+        items: impl IntoIterator<Item = super::NetworkPolicyPeerApplyConfiguration>,
+    ) -> Self {
+        self.from = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `ports` (an atomic list: a later call replaces it).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::NetworkPolicyPortApplyConfiguration>,
+    ) -> Self {
+        self.ports = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -21,3 +21,47 @@ pub struct NetworkPolicyPeer {
     #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
     pub pod_selector: Option<crate::meta::v1::LabelSelector>,
 }
+/// Apply configuration of [`NetworkPolicyPeer`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkPolicyPeerApplyConfiguration {
+    /// `ipBlock`: see [`NetworkPolicyPeer::ip_block`].
+    #[serde(rename = "ipBlock", default, skip_serializing_if = "Option::is_none")]
+    pub ip_block: Option<super::IPBlockApplyConfiguration>,
+    /// `namespaceSelector`: see [`NetworkPolicyPeer::namespace_selector`].
+    #[serde(
+        rename = "namespaceSelector",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `podSelector`: see [`NetworkPolicyPeer::pod_selector`].
+    #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+}
+impl NetworkPolicyPeerApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `ipBlock`.
+    pub fn with_ip_block(mut self, value: super::IPBlockApplyConfiguration) -> Self {
+        self.ip_block = Some(value);
+        self
+    }
+    /// Set `namespaceSelector`.
+    pub fn with_namespace_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.namespace_selector = Some(value);
+        self
+    }
+    /// Set `podSelector`.
+    pub fn with_pod_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.pod_selector = Some(value);
+        self
+    }
+}

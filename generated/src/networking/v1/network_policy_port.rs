@@ -13,3 +13,37 @@ pub struct NetworkPolicyPort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
 }
+/// Apply configuration of [`NetworkPolicyPort`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkPolicyPortApplyConfiguration {
+    /// `endPort`: see [`NetworkPolicyPort::end_port`].
+    #[serde(rename = "endPort", default, skip_serializing_if = "Option::is_none")]
+    pub end_port: Option<i32>,
+    /// `port`: see [`NetworkPolicyPort::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<kubegen_runtime::meta::IntOrString>,
+    /// `protocol`: see [`NetworkPolicyPort::protocol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+impl NetworkPolicyPortApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `endPort`.
+    pub fn with_end_port(mut self, value: i32) -> Self {
+        self.end_port = Some(value);
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+        self.port = Some(value);
+        self
+    }
+    /// Set `protocol`.
+    pub fn with_protocol(mut self, value: impl Into<String>) -> Self {
+        self.protocol = Some(value.into());
+        self
+    }
+}

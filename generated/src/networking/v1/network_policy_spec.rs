@@ -16,3 +16,56 @@ pub struct NetworkPolicySpec {
     #[serde(rename = "policyTypes", default, skip_serializing_if = "Option::is_none")]
     pub policy_types: Option<Vec<String>>,
 }
+/// Apply configuration of [`NetworkPolicySpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkPolicySpecApplyConfiguration {
+    /// `egress`: see [`NetworkPolicySpec::egress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<Vec<super::NetworkPolicyEgressRuleApplyConfiguration>>,
+    /// `ingress`: see [`NetworkPolicySpec::ingress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Vec<super::NetworkPolicyIngressRuleApplyConfiguration>>,
+    /// `podSelector`: see [`NetworkPolicySpec::pod_selector`].
+    #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
+    pub pod_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `policyTypes`: see [`NetworkPolicySpec::policy_types`].
+    #[serde(rename = "policyTypes", default, skip_serializing_if = "Option::is_none")]
+    pub policy_types: Option<Vec<String>>,
+}
+impl NetworkPolicySpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `egress` (an atomic list: a later call replaces it).
+    pub fn with_egress(
+        mut self,
+        items: impl IntoIterator<Item = super::NetworkPolicyEgressRuleApplyConfiguration>,
+    ) -> Self {
+        self.egress = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `ingress` (an atomic list: a later call replaces it).
+    pub fn with_ingress(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::NetworkPolicyIngressRuleApplyConfiguration,
+        >,
+    ) -> Self {
+        self.ingress = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `podSelector`.
+    pub fn with_pod_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.pod_selector = Some(value);
+        self
+    }
+    /// Set `policyTypes` (an atomic list: a later call replaces it).
+    pub fn with_policy_types(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.policy_types = Some(items.into_iter().collect());
+        self
+    }
+}

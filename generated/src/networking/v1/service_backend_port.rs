@@ -10,3 +10,29 @@ pub struct ServiceBackendPort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<i32>,
 }
+/// Apply configuration of [`ServiceBackendPort`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceBackendPortApplyConfiguration {
+    /// `name`: see [`ServiceBackendPort::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `number`: see [`ServiceBackendPort::number`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i32>,
+}
+impl ServiceBackendPortApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `number`.
+    pub fn with_number(mut self, value: i32) -> Self {
+        self.number = Some(value);
+        self
+    }
+}

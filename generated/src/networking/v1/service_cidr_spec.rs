@@ -7,3 +7,21 @@ pub struct ServiceCIDRSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cidrs: Option<Vec<String>>,
 }
+/// Apply configuration of [`ServiceCIDRSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceCIDRSpecApplyConfiguration {
+    /// `cidrs`: see [`ServiceCIDRSpec::cidrs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidrs: Option<Vec<String>>,
+}
+impl ServiceCIDRSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `cidrs` (an atomic list: a later call replaces it).
+    pub fn with_cidrs(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.cidrs = Some(items.into_iter().collect());
+        self
+    }
+}

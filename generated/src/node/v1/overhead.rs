@@ -9,3 +9,26 @@ pub struct Overhead {
         std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
     >,
 }
+/// Apply configuration of [`Overhead`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OverheadApplyConfiguration {
+    /// `podFixed`: see [`Overhead::pod_fixed`].
+    #[serde(rename = "podFixed", default, skip_serializing_if = "Option::is_none")]
+    pub pod_fixed: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+}
+impl OverheadApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `podFixed`, overwriting earlier values of the same keys.
+    pub fn with_pod_fixed<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.pod_fixed, entries);
+        self
+    }
+}

@@ -10,3 +10,35 @@ pub struct Scheduling {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<crate::core::v1::Toleration>>,
 }
+/// Apply configuration of [`Scheduling`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SchedulingApplyConfiguration {
+    /// `nodeSelector`: see [`Scheduling::node_selector`].
+    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<std::collections::BTreeMap<String, String>>,
+    /// `tolerations`: see [`Scheduling::tolerations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<crate::core::v1::TolerationApplyConfiguration>>,
+}
+impl SchedulingApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `nodeSelector`.
+    pub fn with_node_selector(
+        mut self,
+        value: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        self.node_selector = Some(value);
+        self
+    }
+    /// Set `tolerations` (an atomic list: a later call replaces it).
+    pub fn with_tolerations(
+        mut self,
+        items: impl IntoIterator<Item = crate::core::v1::TolerationApplyConfiguration>,
+    ) -> Self {
+        self.tolerations = Some(items.into_iter().collect());
+        self
+    }
+}

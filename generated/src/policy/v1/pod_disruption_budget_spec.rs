@@ -28,3 +28,61 @@ pub struct PodDisruptionBudgetSpec {
     )]
     pub unhealthy_pod_eviction_policy: Option<String>,
 }
+/// Apply configuration of [`PodDisruptionBudgetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodDisruptionBudgetSpecApplyConfiguration {
+    /// `maxUnavailable`: see [`PodDisruptionBudgetSpec::max_unavailable`].
+    #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
+    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    /// `minAvailable`: see [`PodDisruptionBudgetSpec::min_available`].
+    #[serde(rename = "minAvailable", default, skip_serializing_if = "Option::is_none")]
+    pub min_available: Option<kubegen_runtime::meta::IntOrString>,
+    /// `selector`: see [`PodDisruptionBudgetSpec::selector`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `unhealthyPodEvictionPolicy`: see [`PodDisruptionBudgetSpec::unhealthy_pod_eviction_policy`].
+    #[serde(
+        rename = "unhealthyPodEvictionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unhealthy_pod_eviction_policy: Option<String>,
+}
+impl PodDisruptionBudgetSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `maxUnavailable`.
+    pub fn with_max_unavailable(
+        mut self,
+        value: kubegen_runtime::meta::IntOrString,
+    ) -> Self {
+        self.max_unavailable = Some(value);
+        self
+    }
+    /// Set `minAvailable`.
+    pub fn with_min_available(
+        mut self,
+        value: kubegen_runtime::meta::IntOrString,
+    ) -> Self {
+        self.min_available = Some(value);
+        self
+    }
+    /// Set `selector`.
+    pub fn with_selector(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.selector = Some(value);
+        self
+    }
+    /// Set `unhealthyPodEvictionPolicy`.
+    pub fn with_unhealthy_pod_eviction_policy(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.unhealthy_pod_eviction_policy = Some(value.into());
+        self
+    }
+}

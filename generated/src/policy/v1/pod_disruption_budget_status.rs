@@ -43,3 +43,85 @@ pub struct PodDisruptionBudgetStatus {
     )]
     pub observed_generation: Option<i64>,
 }
+/// Apply configuration of [`PodDisruptionBudgetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodDisruptionBudgetStatusApplyConfiguration {
+    /// `conditions`: see [`PodDisruptionBudgetStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `currentHealthy`: see [`PodDisruptionBudgetStatus::current_healthy`].
+    #[serde(rename = "currentHealthy", default, skip_serializing_if = "Option::is_none")]
+    pub current_healthy: Option<i32>,
+    /// `desiredHealthy`: see [`PodDisruptionBudgetStatus::desired_healthy`].
+    #[serde(rename = "desiredHealthy", default, skip_serializing_if = "Option::is_none")]
+    pub desired_healthy: Option<i32>,
+    /// `disruptedPods`: see [`PodDisruptionBudgetStatus::disrupted_pods`].
+    #[serde(rename = "disruptedPods", default, skip_serializing_if = "Option::is_none")]
+    pub disrupted_pods: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Time>,
+    >,
+    /// `disruptionsAllowed`: see [`PodDisruptionBudgetStatus::disruptions_allowed`].
+    #[serde(
+        rename = "disruptionsAllowed",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disruptions_allowed: Option<i32>,
+    /// `expectedPods`: see [`PodDisruptionBudgetStatus::expected_pods`].
+    #[serde(rename = "expectedPods", default, skip_serializing_if = "Option::is_none")]
+    pub expected_pods: Option<i32>,
+    /// `observedGeneration`: see [`PodDisruptionBudgetStatus::observed_generation`].
+    #[serde(
+        rename = "observedGeneration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub observed_generation: Option<i64>,
+}
+impl PodDisruptionBudgetStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `currentHealthy`.
+    pub fn with_current_healthy(mut self, value: i32) -> Self {
+        self.current_healthy = Some(value);
+        self
+    }
+    /// Set `desiredHealthy`.
+    pub fn with_desired_healthy(mut self, value: i32) -> Self {
+        self.desired_healthy = Some(value);
+        self
+    }
+    /// Add entries to `disruptedPods`, overwriting earlier values of the same keys.
+    pub fn with_disrupted_pods<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Time)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.disrupted_pods, entries);
+        self
+    }
+    /// Set `disruptionsAllowed`.
+    pub fn with_disruptions_allowed(mut self, value: i32) -> Self {
+        self.disruptions_allowed = Some(value);
+        self
+    }
+    /// Set `expectedPods`.
+    pub fn with_expected_pods(mut self, value: i32) -> Self {
+        self.expected_pods = Some(value);
+        self
+    }
+    /// Set `observedGeneration`.
+    pub fn with_observed_generation(mut self, value: i64) -> Self {
+        self.observed_generation = Some(value);
+        self
+    }
+}

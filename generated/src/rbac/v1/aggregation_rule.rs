@@ -11,3 +11,30 @@ pub struct AggregationRule {
     )]
     pub cluster_role_selectors: Option<Vec<crate::meta::v1::LabelSelector>>,
 }
+/// Apply configuration of [`AggregationRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AggregationRuleApplyConfiguration {
+    /// `clusterRoleSelectors`: see [`AggregationRule::cluster_role_selectors`].
+    #[serde(
+        rename = "clusterRoleSelectors",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cluster_role_selectors: Option<
+        Vec<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    >,
+}
+impl AggregationRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `clusterRoleSelectors` (an atomic list: a later call replaces it).
+    pub fn with_cluster_role_selectors(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::LabelSelectorApplyConfiguration>,
+    ) -> Self {
+        self.cluster_role_selectors = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -62,3 +62,123 @@ impl kubegen_runtime::verbs::Patch for ClusterRole {}
 impl kubegen_runtime::verbs::Delete for ClusterRole {}
 impl kubegen_runtime::verbs::DeleteCollection for ClusterRole {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ClusterRole {}
+/// Apply configuration of [`ClusterRole`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ClusterRoleApplyConfiguration {
+    /// `aggregationRule`: see [`ClusterRole::aggregation_rule`].
+    #[serde(
+        rename = "aggregationRule",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub aggregation_rule: Option<super::AggregationRuleApplyConfiguration>,
+    /// `apiVersion`: see [`ClusterRole::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `kind`: see [`ClusterRole::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`ClusterRole::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `rules`: see [`ClusterRole::rules`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<super::PolicyRuleApplyConfiguration>>,
+}
+impl ClusterRoleApplyConfiguration {
+    /// A `ClusterRole` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("rbac.authorization.k8s.io/v1".to_owned()),
+            kind: Some("ClusterRole".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `aggregationRule`.
+    pub fn with_aggregation_rule(
+        mut self,
+        value: super::AggregationRuleApplyConfiguration,
+    ) -> Self {
+        self.aggregation_rule = Some(value);
+        self
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `rules` (an atomic list: a later call replaces it).
+    pub fn with_rules(
+        mut self,
+        items: impl IntoIterator<Item = super::PolicyRuleApplyConfiguration>,
+    ) -> Self {
+        self.rules = Some(items.into_iter().collect());
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `ClusterRole` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractClusterRole`).
+pub fn extract_cluster_role(
+    object: &ClusterRole,
+    field_manager: &str,
+) -> kubegen_runtime::Result<ClusterRoleApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

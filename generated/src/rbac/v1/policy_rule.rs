@@ -22,3 +22,63 @@ pub struct PolicyRule {
     /// verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' represents all verbs.
     pub verbs: Vec<String>,
 }
+/// Apply configuration of [`PolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PolicyRuleApplyConfiguration {
+    /// `apiGroups`: see [`PolicyRule::api_groups`].
+    #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
+    pub api_groups: Option<Vec<String>>,
+    /// `nonResourceURLs`: see [`PolicyRule::non_resource_urls`].
+    #[serde(
+        rename = "nonResourceURLs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub non_resource_urls: Option<Vec<String>>,
+    /// `resourceNames`: see [`PolicyRule::resource_names`].
+    #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
+    pub resource_names: Option<Vec<String>>,
+    /// `resources`: see [`PolicyRule::resources`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<String>>,
+    /// `verbs`: see [`PolicyRule::verbs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbs: Option<Vec<String>>,
+}
+impl PolicyRuleApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `apiGroups` (an atomic list: a later call replaces it).
+    pub fn with_api_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.api_groups = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `nonResourceURLs` (an atomic list: a later call replaces it).
+    pub fn with_non_resource_urls(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.non_resource_urls = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `resourceNames` (an atomic list: a later call replaces it).
+    pub fn with_resource_names(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.resource_names = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `resources` (an atomic list: a later call replaces it).
+    pub fn with_resources(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.resources = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `verbs` (an atomic list: a later call replaces it).
+    pub fn with_verbs(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.verbs = Some(items.into_iter().collect());
+        self
+    }
+}

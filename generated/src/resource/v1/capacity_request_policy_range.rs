@@ -27,3 +27,37 @@ pub struct CapacityRequestPolicyRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`CapacityRequestPolicyRange`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CapacityRequestPolicyRangeApplyConfiguration {
+    /// `max`: see [`CapacityRequestPolicyRange::max`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<kubegen_runtime::meta::Quantity>,
+    /// `min`: see [`CapacityRequestPolicyRange::min`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<kubegen_runtime::meta::Quantity>,
+    /// `step`: see [`CapacityRequestPolicyRange::step`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<kubegen_runtime::meta::Quantity>,
+}
+impl CapacityRequestPolicyRangeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `max`.
+    pub fn with_max(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.max = Some(value);
+        self
+    }
+    /// Set `min`.
+    pub fn with_min(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.min = Some(value);
+        self
+    }
+    /// Set `step`.
+    pub fn with_step(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.step = Some(value);
+        self
+    }
+}

@@ -19,3 +19,26 @@ pub struct CapacityRequirements {
         std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
     >,
 }
+/// Apply configuration of [`CapacityRequirements`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CapacityRequirementsApplyConfiguration {
+    /// `requests`: see [`CapacityRequirements::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+}
+impl CapacityRequirementsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `requests`, overwriting earlier values of the same keys.
+    pub fn with_requests<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.requests, entries);
+        self
+    }
+}

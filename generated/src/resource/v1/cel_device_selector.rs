@@ -47,3 +47,21 @@ pub struct CELDeviceSelector {
     /// The length of the expression must be smaller or equal to 10 Ki. The cost of evaluating it is also limited based on the estimated number of logical steps.
     pub expression: String,
 }
+/// Apply configuration of [`CELDeviceSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CELDeviceSelectorApplyConfiguration {
+    /// `expression`: see [`CELDeviceSelector::expression`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+}
+impl CELDeviceSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `expression`.
+    pub fn with_expression(mut self, value: impl Into<String>) -> Self {
+        self.expression = Some(value.into());
+        self
+    }
+}

@@ -6,3 +6,21 @@ pub struct Counter {
     /// Value defines how much of a certain device counter is available.
     pub value: kubegen_runtime::meta::Quantity,
 }
+/// Apply configuration of [`Counter`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CounterApplyConfiguration {
+    /// `value`: see [`Counter::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<kubegen_runtime::meta::Quantity>,
+}
+impl CounterApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.value = Some(value);
+        self
+    }
+}

@@ -15,3 +15,32 @@ pub struct DeviceCapacity {
     /// This field reflects the fixed total capacity and does not change. The consumed amount is tracked separately by scheduler and does not affect this value.
     pub value: kubegen_runtime::meta::Quantity,
 }
+/// Apply configuration of [`DeviceCapacity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceCapacityApplyConfiguration {
+    /// `requestPolicy`: see [`DeviceCapacity::request_policy`].
+    #[serde(rename = "requestPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub request_policy: Option<super::CapacityRequestPolicyApplyConfiguration>,
+    /// `value`: see [`DeviceCapacity::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<kubegen_runtime::meta::Quantity>,
+}
+impl DeviceCapacityApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `requestPolicy`.
+    pub fn with_request_policy(
+        mut self,
+        value: super::CapacityRequestPolicyApplyConfiguration,
+    ) -> Self {
+        self.request_policy = Some(value);
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.value = Some(value);
+        self
+    }
+}

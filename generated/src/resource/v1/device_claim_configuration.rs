@@ -12,3 +12,32 @@ pub struct DeviceClaimConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<String>>,
 }
+/// Apply configuration of [`DeviceClaimConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceClaimConfigurationApplyConfiguration {
+    /// `opaque`: see [`DeviceClaimConfiguration::opaque`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opaque: Option<super::OpaqueDeviceConfigurationApplyConfiguration>,
+    /// `requests`: see [`DeviceClaimConfiguration::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<String>>,
+}
+impl DeviceClaimConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `opaque`.
+    pub fn with_opaque(
+        mut self,
+        value: super::OpaqueDeviceConfigurationApplyConfiguration,
+    ) -> Self {
+        self.opaque = Some(value);
+        self
+    }
+    /// Set `requests` (an atomic list: a later call replaces it).
+    pub fn with_requests(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.requests = Some(items.into_iter().collect());
+        self
+    }
+}

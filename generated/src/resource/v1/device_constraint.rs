@@ -33,3 +33,41 @@ pub struct DeviceConstraint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<String>>,
 }
+/// Apply configuration of [`DeviceConstraint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceConstraintApplyConfiguration {
+    /// `distinctAttribute`: see [`DeviceConstraint::distinct_attribute`].
+    #[serde(
+        rename = "distinctAttribute",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub distinct_attribute: Option<String>,
+    /// `matchAttribute`: see [`DeviceConstraint::match_attribute`].
+    #[serde(rename = "matchAttribute", default, skip_serializing_if = "Option::is_none")]
+    pub match_attribute: Option<String>,
+    /// `requests`: see [`DeviceConstraint::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<String>>,
+}
+impl DeviceConstraintApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `distinctAttribute`.
+    pub fn with_distinct_attribute(mut self, value: impl Into<String>) -> Self {
+        self.distinct_attribute = Some(value.into());
+        self
+    }
+    /// Set `matchAttribute`.
+    pub fn with_match_attribute(mut self, value: impl Into<String>) -> Self {
+        self.match_attribute = Some(value.into());
+        self
+    }
+    /// Set `requests` (an atomic list: a later call replaces it).
+    pub fn with_requests(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.requests = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -17,3 +17,37 @@ pub struct DeviceTaintSelector {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
 }
+/// Apply configuration of [`DeviceTaintSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceTaintSelectorApplyConfiguration {
+    /// `device`: see [`DeviceTaintSelector::device`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// `driver`: see [`DeviceTaintSelector::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `pool`: see [`DeviceTaintSelector::pool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+}
+impl DeviceTaintSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `device`.
+    pub fn with_device(mut self, value: impl Into<String>) -> Self {
+        self.device = Some(value.into());
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `pool`.
+    pub fn with_pool(mut self, value: impl Into<String>) -> Self {
+        self.pool = Some(value.into());
+        self
+    }
+}

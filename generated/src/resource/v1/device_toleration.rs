@@ -23,3 +23,57 @@ pub struct DeviceToleration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+/// Apply configuration of [`DeviceToleration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceTolerationApplyConfiguration {
+    /// `effect`: see [`DeviceToleration::effect`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    /// `key`: see [`DeviceToleration::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `operator`: see [`DeviceToleration::operator`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// `tolerationSeconds`: see [`DeviceToleration::toleration_seconds`].
+    #[serde(
+        rename = "tolerationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub toleration_seconds: Option<i64>,
+    /// `value`: see [`DeviceToleration::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+impl DeviceTolerationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `effect`.
+    pub fn with_effect(mut self, value: impl Into<String>) -> Self {
+        self.effect = Some(value.into());
+        self
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `operator`.
+    pub fn with_operator(mut self, value: impl Into<String>) -> Self {
+        self.operator = Some(value.into());
+        self
+    }
+    /// Set `tolerationSeconds`.
+    pub fn with_toleration_seconds(mut self, value: i64) -> Self {
+        self.toleration_seconds = Some(value);
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+}

@@ -21,3 +21,41 @@ pub struct NetworkDeviceData {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ips: Option<Vec<String>>,
 }
+/// Apply configuration of [`NetworkDeviceData`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkDeviceDataApplyConfiguration {
+    /// `hardwareAddress`: see [`NetworkDeviceData::hardware_address`].
+    #[serde(
+        rename = "hardwareAddress",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub hardware_address: Option<String>,
+    /// `interfaceName`: see [`NetworkDeviceData::interface_name`].
+    #[serde(rename = "interfaceName", default, skip_serializing_if = "Option::is_none")]
+    pub interface_name: Option<String>,
+    /// `ips`: see [`NetworkDeviceData::ips`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ips: Option<Vec<String>>,
+}
+impl NetworkDeviceDataApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `hardwareAddress`.
+    pub fn with_hardware_address(mut self, value: impl Into<String>) -> Self {
+        self.hardware_address = Some(value.into());
+        self
+    }
+    /// Set `interfaceName`.
+    pub fn with_interface_name(mut self, value: impl Into<String>) -> Self {
+        self.interface_name = Some(value.into());
+        self
+    }
+    /// Set `ips` (an atomic list: a later call replaces it).
+    pub fn with_ips(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.ips = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -14,3 +14,32 @@ pub struct OpaqueDeviceConfiguration {
     /// The length of the raw data must be smaller or equal to 10 Ki.
     pub parameters: kubegen_runtime::meta::RawExtension,
 }
+/// Apply configuration of [`OpaqueDeviceConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OpaqueDeviceConfigurationApplyConfiguration {
+    /// `driver`: see [`OpaqueDeviceConfiguration::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `parameters`: see [`OpaqueDeviceConfiguration::parameters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<kubegen_runtime::meta::RawExtension>,
+}
+impl OpaqueDeviceConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `parameters`.
+    pub fn with_parameters(
+        mut self,
+        value: kubegen_runtime::meta::RawExtension,
+    ) -> Self {
+        self.parameters = Some(value);
+        self
+    }
+}

@@ -17,3 +17,41 @@ pub struct ResourcePool {
     #[serde(rename = "resourceSliceCount")]
     pub resource_slice_count: i64,
 }
+/// Apply configuration of [`ResourcePool`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourcePoolApplyConfiguration {
+    /// `generation`: see [`ResourcePool::generation`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// `name`: see [`ResourcePool::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `resourceSliceCount`: see [`ResourcePool::resource_slice_count`].
+    #[serde(
+        rename = "resourceSliceCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_slice_count: Option<i64>,
+}
+impl ResourcePoolApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `generation`.
+    pub fn with_generation(mut self, value: i64) -> Self {
+        self.generation = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `resourceSliceCount`.
+    pub fn with_resource_slice_count(mut self, value: i64) -> Self {
+        self.resource_slice_count = Some(value);
+        self
+    }
+}

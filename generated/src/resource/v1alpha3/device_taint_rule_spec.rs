@@ -9,3 +9,32 @@ pub struct DeviceTaintRuleSpec {
     /// The taint that gets applied to matching devices.
     pub taint: super::DeviceTaint,
 }
+/// Apply configuration of [`DeviceTaintRuleSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceTaintRuleSpecApplyConfiguration {
+    /// `deviceSelector`: see [`DeviceTaintRuleSpec::device_selector`].
+    #[serde(rename = "deviceSelector", default, skip_serializing_if = "Option::is_none")]
+    pub device_selector: Option<super::DeviceTaintSelectorApplyConfiguration>,
+    /// `taint`: see [`DeviceTaintRuleSpec::taint`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taint: Option<super::DeviceTaintApplyConfiguration>,
+}
+impl DeviceTaintRuleSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `deviceSelector`.
+    pub fn with_device_selector(
+        mut self,
+        value: super::DeviceTaintSelectorApplyConfiguration,
+    ) -> Self {
+        self.device_selector = Some(value);
+        self
+    }
+    /// Set `taint`.
+    pub fn with_taint(mut self, value: super::DeviceTaintApplyConfiguration) -> Self {
+        self.taint = Some(value);
+        self
+    }
+}

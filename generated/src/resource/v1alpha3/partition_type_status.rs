@@ -13,3 +13,45 @@ pub struct PartitionTypeStatus {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`PartitionTypeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PartitionTypeStatusApplyConfiguration {
+    /// `allocatable`: see [`PartitionTypeStatus::allocatable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocatable: Option<i32>,
+    /// `attribute`: see [`PartitionTypeStatus::attribute`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// `total`: see [`PartitionTypeStatus::total`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i32>,
+    /// `type`: see [`PartitionTypeStatus::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl PartitionTypeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allocatable`.
+    pub fn with_allocatable(mut self, value: i32) -> Self {
+        self.allocatable = Some(value);
+        self
+    }
+    /// Set `attribute`.
+    pub fn with_attribute(mut self, value: impl Into<String>) -> Self {
+        self.attribute = Some(value.into());
+        self
+    }
+    /// Set `total`.
+    pub fn with_total(mut self, value: i32) -> Self {
+        self.total = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,143 @@ pub struct PoolStatus {
     )]
     pub validation_error: Option<String>,
 }
+/// Apply configuration of [`PoolStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PoolStatusApplyConfiguration {
+    /// `allocatedDevices`: see [`PoolStatus::allocated_devices`].
+    #[serde(
+        rename = "allocatedDevices",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocated_devices: Option<i32>,
+    /// `availableDevices`: see [`PoolStatus::available_devices`].
+    #[serde(
+        rename = "availableDevices",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub available_devices: Option<i32>,
+    /// `driver`: see [`PoolStatus::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `generation`: see [`PoolStatus::generation`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
+    /// `nodeName`: see [`PoolStatus::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `partitionSummary`: see [`PoolStatus::partition_summary`].
+    #[serde(
+        rename = "partitionSummary",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub partition_summary: Option<Vec<super::PartitionTypeStatusApplyConfiguration>>,
+    /// `poolName`: see [`PoolStatus::pool_name`].
+    #[serde(rename = "poolName", default, skip_serializing_if = "Option::is_none")]
+    pub pool_name: Option<String>,
+    /// `resourceSliceCount`: see [`PoolStatus::resource_slice_count`].
+    #[serde(
+        rename = "resourceSliceCount",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_slice_count: Option<i32>,
+    /// `shareableSummary`: see [`PoolStatus::shareable_summary`].
+    #[serde(
+        rename = "shareableSummary",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shareable_summary: Option<super::ShareableSummaryStatusApplyConfiguration>,
+    /// `totalDevices`: see [`PoolStatus::total_devices`].
+    #[serde(rename = "totalDevices", default, skip_serializing_if = "Option::is_none")]
+    pub total_devices: Option<i32>,
+    /// `unavailableDevices`: see [`PoolStatus::unavailable_devices`].
+    #[serde(
+        rename = "unavailableDevices",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub unavailable_devices: Option<i32>,
+    /// `validationError`: see [`PoolStatus::validation_error`].
+    #[serde(
+        rename = "validationError",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub validation_error: Option<String>,
+}
+impl PoolStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allocatedDevices`.
+    pub fn with_allocated_devices(mut self, value: i32) -> Self {
+        self.allocated_devices = Some(value);
+        self
+    }
+    /// Set `availableDevices`.
+    pub fn with_available_devices(mut self, value: i32) -> Self {
+        self.available_devices = Some(value);
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `generation`.
+    pub fn with_generation(mut self, value: i64) -> Self {
+        self.generation = Some(value);
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `partitionSummary` (an atomic list: a later call replaces it).
+    pub fn with_partition_summary(
+        mut self,
+        items: impl IntoIterator<Item = super::PartitionTypeStatusApplyConfiguration>,
+    ) -> Self {
+        self.partition_summary = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `poolName`.
+    pub fn with_pool_name(mut self, value: impl Into<String>) -> Self {
+        self.pool_name = Some(value.into());
+        self
+    }
+    /// Set `resourceSliceCount`.
+    pub fn with_resource_slice_count(mut self, value: i32) -> Self {
+        self.resource_slice_count = Some(value);
+        self
+    }
+    /// Set `shareableSummary`.
+    pub fn with_shareable_summary(
+        mut self,
+        value: super::ShareableSummaryStatusApplyConfiguration,
+    ) -> Self {
+        self.shareable_summary = Some(value);
+        self
+    }
+    /// Set `totalDevices`.
+    pub fn with_total_devices(mut self, value: i32) -> Self {
+        self.total_devices = Some(value);
+        self
+    }
+    /// Set `unavailableDevices`.
+    pub fn with_unavailable_devices(mut self, value: i32) -> Self {
+        self.unavailable_devices = Some(value);
+        self
+    }
+    /// Set `validationError`.
+    pub fn with_validation_error(mut self, value: impl Into<String>) -> Self {
+        self.validation_error = Some(value.into());
+        self
+    }
+}

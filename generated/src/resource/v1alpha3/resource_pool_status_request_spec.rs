@@ -25,3 +25,52 @@ pub struct ResourcePoolStatusRequestSpec {
     #[serde(rename = "poolName", default, skip_serializing_if = "Option::is_none")]
     pub pool_name: Option<String>,
 }
+/// Apply configuration of [`ResourcePoolStatusRequestSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourcePoolStatusRequestSpecApplyConfiguration {
+    /// `defaultPartitionTypeAttribute`: see [`ResourcePoolStatusRequestSpec::default_partition_type_attribute`].
+    #[serde(
+        rename = "defaultPartitionTypeAttribute",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_partition_type_attribute: Option<String>,
+    /// `driver`: see [`ResourcePoolStatusRequestSpec::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `limit`: see [`ResourcePoolStatusRequestSpec::limit`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i32>,
+    /// `poolName`: see [`ResourcePoolStatusRequestSpec::pool_name`].
+    #[serde(rename = "poolName", default, skip_serializing_if = "Option::is_none")]
+    pub pool_name: Option<String>,
+}
+impl ResourcePoolStatusRequestSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `defaultPartitionTypeAttribute`.
+    pub fn with_default_partition_type_attribute(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.default_partition_type_attribute = Some(value.into());
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `limit`.
+    pub fn with_limit(mut self, value: i32) -> Self {
+        self.limit = Some(value);
+        self
+    }
+    /// Set `poolName`.
+    pub fn with_pool_name(mut self, value: impl Into<String>) -> Self {
+        self.pool_name = Some(value.into());
+        self
+    }
+}

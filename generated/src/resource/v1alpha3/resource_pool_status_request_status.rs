@@ -15,3 +15,43 @@ pub struct ResourcePoolStatusRequestStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pools: Option<Vec<super::PoolStatus>>,
 }
+/// Apply configuration of [`ResourcePoolStatusRequestStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourcePoolStatusRequestStatusApplyConfiguration {
+    /// `conditions`: see [`ResourcePoolStatusRequestStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `poolCount`: see [`ResourcePoolStatusRequestStatus::pool_count`].
+    #[serde(rename = "poolCount", default, skip_serializing_if = "Option::is_none")]
+    pub pool_count: Option<i32>,
+    /// `pools`: see [`ResourcePoolStatusRequestStatus::pools`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pools: Option<Vec<super::PoolStatusApplyConfiguration>>,
+}
+impl ResourcePoolStatusRequestStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `poolCount`.
+    pub fn with_pool_count(mut self, value: i32) -> Self {
+        self.pool_count = Some(value);
+        self
+    }
+    /// Set `pools` (an atomic list: a later call replaces it).
+    pub fn with_pools(
+        mut self,
+        items: impl IntoIterator<Item = super::PoolStatusApplyConfiguration>,
+    ) -> Self {
+        self.pools = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -12,3 +12,45 @@ pub struct ShareableCapacityStatus {
     /// Total is the sum of this capacity across shareable devices in the pool.
     pub total: kubegen_runtime::meta::Quantity,
 }
+/// Apply configuration of [`ShareableCapacityStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShareableCapacityStatusApplyConfiguration {
+    /// `available`: see [`ShareableCapacityStatus::available`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<kubegen_runtime::meta::Quantity>,
+    /// `consumed`: see [`ShareableCapacityStatus::consumed`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumed: Option<kubegen_runtime::meta::Quantity>,
+    /// `name`: see [`ShareableCapacityStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `total`: see [`ShareableCapacityStatus::total`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<kubegen_runtime::meta::Quantity>,
+}
+impl ShareableCapacityStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `available`.
+    pub fn with_available(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.available = Some(value);
+        self
+    }
+    /// Set `consumed`.
+    pub fn with_consumed(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.consumed = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `total`.
+    pub fn with_total(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.total = Some(value);
+        self
+    }
+}

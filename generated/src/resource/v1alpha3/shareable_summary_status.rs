@@ -13,3 +13,48 @@ pub struct ShareableSummaryStatus {
     #[serde(rename = "partiallyAvailableDevices")]
     pub partially_available_devices: i32,
 }
+/// Apply configuration of [`ShareableSummaryStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ShareableSummaryStatusApplyConfiguration {
+    /// `capacity`: see [`ShareableSummaryStatus::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Vec<super::ShareableCapacityStatusApplyConfiguration>>,
+    /// `fullyAvailableDevices`: see [`ShareableSummaryStatus::fully_available_devices`].
+    #[serde(
+        rename = "fullyAvailableDevices",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fully_available_devices: Option<i32>,
+    /// `partiallyAvailableDevices`: see [`ShareableSummaryStatus::partially_available_devices`].
+    #[serde(
+        rename = "partiallyAvailableDevices",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub partially_available_devices: Option<i32>,
+}
+impl ShareableSummaryStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `capacity` (an atomic list: a later call replaces it).
+    pub fn with_capacity(
+        mut self,
+        items: impl IntoIterator<Item = super::ShareableCapacityStatusApplyConfiguration>,
+    ) -> Self {
+        self.capacity = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `fullyAvailableDevices`.
+    pub fn with_fully_available_devices(mut self, value: i32) -> Self {
+        self.fully_available_devices = Some(value);
+        self
+    }
+    /// Set `partiallyAvailableDevices`.
+    pub fn with_partially_available_devices(mut self, value: i32) -> Self {
+        self.partially_available_devices = Some(value);
+        self
+    }
+}

@@ -19,3 +19,50 @@ pub struct AllocationResult {
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<crate::core::v1::NodeSelector>,
 }
+/// Apply configuration of [`AllocationResult`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AllocationResultApplyConfiguration {
+    /// `allocationTimestamp`: see [`AllocationResult::allocation_timestamp`].
+    #[serde(
+        rename = "allocationTimestamp",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allocation_timestamp: Option<kubegen_runtime::meta::Time>,
+    /// `devices`: see [`AllocationResult::devices`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<super::DeviceAllocationResultApplyConfiguration>,
+    /// `nodeSelector`: see [`AllocationResult::node_selector`].
+    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<crate::core::v1::NodeSelectorApplyConfiguration>,
+}
+impl AllocationResultApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allocationTimestamp`.
+    pub fn with_allocation_timestamp(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.allocation_timestamp = Some(value);
+        self
+    }
+    /// Set `devices`.
+    pub fn with_devices(
+        mut self,
+        value: super::DeviceAllocationResultApplyConfiguration,
+    ) -> Self {
+        self.devices = Some(value);
+        self
+    }
+    /// Set `nodeSelector`.
+    pub fn with_node_selector(
+        mut self,
+        value: crate::core::v1::NodeSelectorApplyConfiguration,
+    ) -> Self {
+        self.node_selector = Some(value);
+        self
+    }
+}

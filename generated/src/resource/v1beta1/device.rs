@@ -9,3 +9,29 @@ pub struct Device {
     /// Name is unique identifier among all devices managed by the driver in the pool. It must be a DNS label.
     pub name: String,
 }
+/// Apply configuration of [`Device`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceApplyConfiguration {
+    /// `basic`: see [`Device::basic`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<super::BasicDeviceApplyConfiguration>,
+    /// `name`: see [`Device::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl DeviceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `basic`.
+    pub fn with_basic(mut self, value: super::BasicDeviceApplyConfiguration) -> Self {
+        self.basic = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

@@ -14,3 +14,40 @@ pub struct DeviceAllocationConfiguration {
     /// Source records whether the configuration comes from a class and thus is not something that a normal user would have been able to set or from a claim.
     pub source: String,
 }
+/// Apply configuration of [`DeviceAllocationConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceAllocationConfigurationApplyConfiguration {
+    /// `opaque`: see [`DeviceAllocationConfiguration::opaque`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opaque: Option<super::OpaqueDeviceConfigurationApplyConfiguration>,
+    /// `requests`: see [`DeviceAllocationConfiguration::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<String>>,
+    /// `source`: see [`DeviceAllocationConfiguration::source`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+impl DeviceAllocationConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `opaque`.
+    pub fn with_opaque(
+        mut self,
+        value: super::OpaqueDeviceConfigurationApplyConfiguration,
+    ) -> Self {
+        self.opaque = Some(value);
+        self
+    }
+    /// Set `requests` (an atomic list: a later call replaces it).
+    pub fn with_requests(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.requests = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `source`.
+    pub fn with_source(mut self, value: impl Into<String>) -> Self {
+        self.source = Some(value.into());
+        self
+    }
+}

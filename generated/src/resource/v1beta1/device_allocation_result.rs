@@ -12,3 +12,39 @@ pub struct DeviceAllocationResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<Vec<super::DeviceRequestAllocationResult>>,
 }
+/// Apply configuration of [`DeviceAllocationResult`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceAllocationResultApplyConfiguration {
+    /// `config`: see [`DeviceAllocationResult::config`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<super::DeviceAllocationConfigurationApplyConfiguration>>,
+    /// `results`: see [`DeviceAllocationResult::results`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<super::DeviceRequestAllocationResultApplyConfiguration>>,
+}
+impl DeviceAllocationResultApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `config` (an atomic list: a later call replaces it).
+    pub fn with_config(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::DeviceAllocationConfigurationApplyConfiguration,
+        >,
+    ) -> Self {
+        self.config = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `results` (an atomic list: a later call replaces it).
+    pub fn with_results(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::DeviceRequestAllocationResultApplyConfiguration,
+        >,
+    ) -> Self {
+        self.results = Some(items.into_iter().collect());
+        self
+    }
+}

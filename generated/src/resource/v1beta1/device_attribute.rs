@@ -34,3 +34,77 @@ pub struct DeviceAttribute {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Vec<String>>,
 }
+/// Apply configuration of [`DeviceAttribute`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceAttributeApplyConfiguration {
+    /// `bool`: see [`DeviceAttribute::bool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bool: Option<bool>,
+    /// `bools`: see [`DeviceAttribute::bools`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bools: Option<Vec<bool>>,
+    /// `int`: see [`DeviceAttribute::int`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub int: Option<i64>,
+    /// `ints`: see [`DeviceAttribute::ints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ints: Option<Vec<i64>>,
+    /// `string`: see [`DeviceAttribute::string`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub string: Option<String>,
+    /// `strings`: see [`DeviceAttribute::strings`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strings: Option<Vec<String>>,
+    /// `version`: see [`DeviceAttribute::version`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// `versions`: see [`DeviceAttribute::versions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<String>>,
+}
+impl DeviceAttributeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `bool`.
+    pub fn with_bool(mut self, value: bool) -> Self {
+        self.bool = Some(value);
+        self
+    }
+    /// Set `bools` (an atomic list: a later call replaces it).
+    pub fn with_bools(mut self, items: impl IntoIterator<Item = bool>) -> Self {
+        self.bools = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `int`.
+    pub fn with_int(mut self, value: i64) -> Self {
+        self.int = Some(value);
+        self
+    }
+    /// Set `ints` (an atomic list: a later call replaces it).
+    pub fn with_ints(mut self, items: impl IntoIterator<Item = i64>) -> Self {
+        self.ints = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `string`.
+    pub fn with_string(mut self, value: impl Into<String>) -> Self {
+        self.string = Some(value.into());
+        self
+    }
+    /// Set `strings` (an atomic list: a later call replaces it).
+    pub fn with_strings(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.strings = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `version`.
+    pub fn with_version(mut self, value: impl Into<String>) -> Self {
+        self.version = Some(value.into());
+        self
+    }
+    /// Set `versions` (an atomic list: a later call replaces it).
+    pub fn with_versions(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.versions = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -13,3 +13,48 @@ pub struct DeviceClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<super::DeviceRequest>>,
 }
+/// Apply configuration of [`DeviceClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceClaimApplyConfiguration {
+    /// `config`: see [`DeviceClaim::config`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<super::DeviceClaimConfigurationApplyConfiguration>>,
+    /// `constraints`: see [`DeviceClaim::constraints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraints: Option<Vec<super::DeviceConstraintApplyConfiguration>>,
+    /// `requests`: see [`DeviceClaim::requests`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<Vec<super::DeviceRequestApplyConfiguration>>,
+}
+impl DeviceClaimApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `config` (an atomic list: a later call replaces it).
+    pub fn with_config(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::DeviceClaimConfigurationApplyConfiguration,
+        >,
+    ) -> Self {
+        self.config = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `constraints` (an atomic list: a later call replaces it).
+    pub fn with_constraints(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceConstraintApplyConfiguration>,
+    ) -> Self {
+        self.constraints = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `requests` (an atomic list: a later call replaces it).
+    pub fn with_requests(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceRequestApplyConfiguration>,
+    ) -> Self {
+        self.requests = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -19,3 +19,49 @@ pub struct DeviceClassSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<super::DeviceSelector>>,
 }
+/// Apply configuration of [`DeviceClassSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceClassSpecApplyConfiguration {
+    /// `config`: see [`DeviceClassSpec::config`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Vec<super::DeviceClassConfigurationApplyConfiguration>>,
+    /// `extendedResourceName`: see [`DeviceClassSpec::extended_resource_name`].
+    #[serde(
+        rename = "extendedResourceName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub extended_resource_name: Option<String>,
+    /// `selectors`: see [`DeviceClassSpec::selectors`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selectors: Option<Vec<super::DeviceSelectorApplyConfiguration>>,
+}
+impl DeviceClassSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `config` (an atomic list: a later call replaces it).
+    pub fn with_config(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::DeviceClassConfigurationApplyConfiguration,
+        >,
+    ) -> Self {
+        self.config = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `extendedResourceName`.
+    pub fn with_extended_resource_name(mut self, value: impl Into<String>) -> Self {
+        self.extended_resource_name = Some(value.into());
+        self
+    }
+    /// Set `selectors` (an atomic list: a later call replaces it).
+    pub fn with_selectors(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceSelectorApplyConfiguration>,
+    ) -> Self {
+        self.selectors = Some(items.into_iter().collect());
+        self
+    }
+}

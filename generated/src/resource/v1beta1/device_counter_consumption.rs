@@ -26,3 +26,49 @@ pub struct DeviceCounterConsumption {
     /// The maximum number of counters is 32.
     pub counters: std::collections::BTreeMap<String, super::Counter>,
 }
+/// Apply configuration of [`DeviceCounterConsumption`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceCounterConsumptionApplyConfiguration {
+    /// `compatibilityGroups`: see [`DeviceCounterConsumption::compatibility_groups`].
+    #[serde(
+        rename = "compatibilityGroups",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub compatibility_groups: Option<Vec<String>>,
+    /// `counterSet`: see [`DeviceCounterConsumption::counter_set`].
+    #[serde(rename = "counterSet", default, skip_serializing_if = "Option::is_none")]
+    pub counter_set: Option<String>,
+    /// `counters`: see [`DeviceCounterConsumption::counters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<
+        std::collections::BTreeMap<String, super::CounterApplyConfiguration>,
+    >,
+}
+impl DeviceCounterConsumptionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `compatibilityGroups` (an atomic list: a later call replaces it).
+    pub fn with_compatibility_groups(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.compatibility_groups = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `counterSet`.
+    pub fn with_counter_set(mut self, value: impl Into<String>) -> Self {
+        self.counter_set = Some(value.into());
+        self
+    }
+    /// Add entries to `counters`, overwriting earlier values of the same keys.
+    pub fn with_counters<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::CounterApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.counters, entries);
+        self
+    }
+}

@@ -18,3 +18,45 @@ pub struct DeviceTaint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
+/// Apply configuration of [`DeviceTaint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceTaintApplyConfiguration {
+    /// `effect`: see [`DeviceTaint::effect`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    /// `key`: see [`DeviceTaint::key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `timeAdded`: see [`DeviceTaint::time_added`].
+    #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
+    pub time_added: Option<kubegen_runtime::meta::Time>,
+    /// `value`: see [`DeviceTaint::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+impl DeviceTaintApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `effect`.
+    pub fn with_effect(mut self, value: impl Into<String>) -> Self {
+        self.effect = Some(value.into());
+        self
+    }
+    /// Set `key`.
+    pub fn with_key(mut self, value: impl Into<String>) -> Self {
+        self.key = Some(value.into());
+        self
+    }
+    /// Set `timeAdded`.
+    pub fn with_time_added(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.time_added = Some(value);
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: impl Into<String>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+}

@@ -21,3 +21,51 @@ pub struct NodeAllocatableMapping {
     )]
     pub device_multiplier: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`NodeAllocatableMapping`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAllocatableMappingApplyConfiguration {
+    /// `capacityKey`: see [`NodeAllocatableMapping::capacity_key`].
+    #[serde(rename = "capacityKey", default, skip_serializing_if = "Option::is_none")]
+    pub capacity_key: Option<String>,
+    /// `capacityMultiplier`: see [`NodeAllocatableMapping::capacity_multiplier`].
+    #[serde(
+        rename = "capacityMultiplier",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity_multiplier: Option<kubegen_runtime::meta::Quantity>,
+    /// `deviceMultiplier`: see [`NodeAllocatableMapping::device_multiplier`].
+    #[serde(
+        rename = "deviceMultiplier",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_multiplier: Option<kubegen_runtime::meta::Quantity>,
+}
+impl NodeAllocatableMappingApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `capacityKey`.
+    pub fn with_capacity_key(mut self, value: impl Into<String>) -> Self {
+        self.capacity_key = Some(value.into());
+        self
+    }
+    /// Set `capacityMultiplier`.
+    pub fn with_capacity_multiplier(
+        mut self,
+        value: kubegen_runtime::meta::Quantity,
+    ) -> Self {
+        self.capacity_multiplier = Some(value);
+        self
+    }
+    /// Set `deviceMultiplier`.
+    pub fn with_device_multiplier(
+        mut self,
+        value: kubegen_runtime::meta::Quantity,
+    ) -> Self {
+        self.device_multiplier = Some(value);
+        self
+    }
+}

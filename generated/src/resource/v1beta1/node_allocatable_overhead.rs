@@ -10,3 +10,29 @@ pub struct NodeAllocatableOverhead {
     #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
     pub per_pod: Option<kubegen_runtime::meta::Quantity>,
 }
+/// Apply configuration of [`NodeAllocatableOverhead`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAllocatableOverheadApplyConfiguration {
+    /// `perContainer`: see [`NodeAllocatableOverhead::per_container`].
+    #[serde(rename = "perContainer", default, skip_serializing_if = "Option::is_none")]
+    pub per_container: Option<kubegen_runtime::meta::Quantity>,
+    /// `perPod`: see [`NodeAllocatableOverhead::per_pod`].
+    #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
+    pub per_pod: Option<kubegen_runtime::meta::Quantity>,
+}
+impl NodeAllocatableOverheadApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `perContainer`.
+    pub fn with_per_container(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.per_container = Some(value);
+        self
+    }
+    /// Set `perPod`.
+    pub fn with_per_pod(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.per_pod = Some(value);
+        self
+    }
+}

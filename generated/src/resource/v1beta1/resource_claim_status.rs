@@ -19,3 +19,50 @@ pub struct ResourceClaimStatus {
     #[serde(rename = "reservedFor", default, skip_serializing_if = "Option::is_none")]
     pub reserved_for: Option<Vec<super::ResourceClaimConsumerReference>>,
 }
+/// Apply configuration of [`ResourceClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceClaimStatusApplyConfiguration {
+    /// `allocation`: see [`ResourceClaimStatus::allocation`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<super::AllocationResultApplyConfiguration>,
+    /// `devices`: see [`ResourceClaimStatus::devices`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<super::AllocatedDeviceStatusApplyConfiguration>>,
+    /// `reservedFor`: see [`ResourceClaimStatus::reserved_for`].
+    #[serde(rename = "reservedFor", default, skip_serializing_if = "Option::is_none")]
+    pub reserved_for: Option<
+        Vec<super::ResourceClaimConsumerReferenceApplyConfiguration>,
+    >,
+}
+impl ResourceClaimStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allocation`.
+    pub fn with_allocation(
+        mut self,
+        value: super::AllocationResultApplyConfiguration,
+    ) -> Self {
+        self.allocation = Some(value);
+        self
+    }
+    /// Append to `devices` (a keyed or set list: repeated calls add).
+    pub fn with_devices(
+        mut self,
+        items: impl IntoIterator<Item = super::AllocatedDeviceStatusApplyConfiguration>,
+    ) -> Self {
+        self.devices.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `reservedFor` (a keyed or set list: repeated calls add).
+    pub fn with_reserved_for(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::ResourceClaimConsumerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.reserved_for.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -77,3 +77,117 @@ pub struct ResourceSliceSpec {
     )]
     pub skip_node_operations: Option<Vec<String>>,
 }
+/// Apply configuration of [`ResourceSliceSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceSliceSpecApplyConfiguration {
+    /// `allNodes`: see [`ResourceSliceSpec::all_nodes`].
+    #[serde(rename = "allNodes", default, skip_serializing_if = "Option::is_none")]
+    pub all_nodes: Option<bool>,
+    /// `devices`: see [`ResourceSliceSpec::devices`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<super::DeviceApplyConfiguration>>,
+    /// `driver`: see [`ResourceSliceSpec::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `nodeName`: see [`ResourceSliceSpec::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `nodeSelector`: see [`ResourceSliceSpec::node_selector`].
+    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<crate::core::v1::NodeSelectorApplyConfiguration>,
+    /// `partitionTypeAttribute`: see [`ResourceSliceSpec::partition_type_attribute`].
+    #[serde(
+        rename = "partitionTypeAttribute",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub partition_type_attribute: Option<String>,
+    /// `perDeviceNodeSelection`: see [`ResourceSliceSpec::per_device_node_selection`].
+    #[serde(
+        rename = "perDeviceNodeSelection",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub per_device_node_selection: Option<bool>,
+    /// `pool`: see [`ResourceSliceSpec::pool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<super::ResourcePoolApplyConfiguration>,
+    /// `sharedCounters`: see [`ResourceSliceSpec::shared_counters`].
+    #[serde(rename = "sharedCounters", default, skip_serializing_if = "Option::is_none")]
+    pub shared_counters: Option<Vec<super::CounterSetApplyConfiguration>>,
+    /// `skipNodeOperations`: see [`ResourceSliceSpec::skip_node_operations`].
+    #[serde(
+        rename = "skipNodeOperations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub skip_node_operations: Option<Vec<String>>,
+}
+impl ResourceSliceSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allNodes`.
+    pub fn with_all_nodes(mut self, value: bool) -> Self {
+        self.all_nodes = Some(value);
+        self
+    }
+    /// Set `devices` (an atomic list: a later call replaces it).
+    pub fn with_devices(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceApplyConfiguration>,
+    ) -> Self {
+        self.devices = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `nodeSelector`.
+    pub fn with_node_selector(
+        mut self,
+        value: crate::core::v1::NodeSelectorApplyConfiguration,
+    ) -> Self {
+        self.node_selector = Some(value);
+        self
+    }
+    /// Set `partitionTypeAttribute`.
+    pub fn with_partition_type_attribute(mut self, value: impl Into<String>) -> Self {
+        self.partition_type_attribute = Some(value.into());
+        self
+    }
+    /// Set `perDeviceNodeSelection`.
+    pub fn with_per_device_node_selection(mut self, value: bool) -> Self {
+        self.per_device_node_selection = Some(value);
+        self
+    }
+    /// Set `pool`.
+    pub fn with_pool(mut self, value: super::ResourcePoolApplyConfiguration) -> Self {
+        self.pool = Some(value);
+        self
+    }
+    /// Set `sharedCounters` (an atomic list: a later call replaces it).
+    pub fn with_shared_counters(
+        mut self,
+        items: impl IntoIterator<Item = super::CounterSetApplyConfiguration>,
+    ) -> Self {
+        self.shared_counters = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `skipNodeOperations` (a keyed or set list: repeated calls add).
+    pub fn with_skip_node_operations(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.skip_node_operations.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

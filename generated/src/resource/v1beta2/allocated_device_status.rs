@@ -32,3 +32,75 @@ pub struct AllocatedDeviceStatus {
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
     pub share_id: Option<String>,
 }
+/// Apply configuration of [`AllocatedDeviceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AllocatedDeviceStatusApplyConfiguration {
+    /// `conditions`: see [`AllocatedDeviceStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `data`: see [`AllocatedDeviceStatus::data`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<kubegen_runtime::meta::RawExtension>,
+    /// `device`: see [`AllocatedDeviceStatus::device`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// `driver`: see [`AllocatedDeviceStatus::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `networkData`: see [`AllocatedDeviceStatus::network_data`].
+    #[serde(rename = "networkData", default, skip_serializing_if = "Option::is_none")]
+    pub network_data: Option<super::NetworkDeviceDataApplyConfiguration>,
+    /// `pool`: see [`AllocatedDeviceStatus::pool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// `shareID`: see [`AllocatedDeviceStatus::share_id`].
+    #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
+    pub share_id: Option<String>,
+}
+impl AllocatedDeviceStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `data`.
+    pub fn with_data(mut self, value: kubegen_runtime::meta::RawExtension) -> Self {
+        self.data = Some(value);
+        self
+    }
+    /// Set `device`.
+    pub fn with_device(mut self, value: impl Into<String>) -> Self {
+        self.device = Some(value.into());
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `networkData`.
+    pub fn with_network_data(
+        mut self,
+        value: super::NetworkDeviceDataApplyConfiguration,
+    ) -> Self {
+        self.network_data = Some(value);
+        self
+    }
+    /// Set `pool`.
+    pub fn with_pool(mut self, value: impl Into<String>) -> Self {
+        self.pool = Some(value.into());
+        self
+    }
+    /// Set `shareID`.
+    pub fn with_share_id(mut self, value: impl Into<String>) -> Self {
+        self.share_id = Some(value.into());
+        self
+    }
+}

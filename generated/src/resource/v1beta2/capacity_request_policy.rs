@@ -29,3 +29,43 @@ pub struct CapacityRequestPolicy {
     #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
     pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
 }
+/// Apply configuration of [`CapacityRequestPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CapacityRequestPolicyApplyConfiguration {
+    /// `default`: see [`CapacityRequestPolicy::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<kubegen_runtime::meta::Quantity>,
+    /// `validRange`: see [`CapacityRequestPolicy::valid_range`].
+    #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
+    pub valid_range: Option<super::CapacityRequestPolicyRangeApplyConfiguration>,
+    /// `validValues`: see [`CapacityRequestPolicy::valid_values`].
+    #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
+    pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
+}
+impl CapacityRequestPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `default`.
+    pub fn with_default(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.default = Some(value);
+        self
+    }
+    /// Set `validRange`.
+    pub fn with_valid_range(
+        mut self,
+        value: super::CapacityRequestPolicyRangeApplyConfiguration,
+    ) -> Self {
+        self.valid_range = Some(value);
+        self
+    }
+    /// Set `validValues` (an atomic list: a later call replaces it).
+    pub fn with_valid_values(
+        mut self,
+        items: impl IntoIterator<Item = kubegen_runtime::meta::Quantity>,
+    ) -> Self {
+        self.valid_values = Some(items.into_iter().collect());
+        self
+    }
+}

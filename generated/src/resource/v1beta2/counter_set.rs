@@ -12,3 +12,34 @@ pub struct CounterSet {
     /// Name defines the name of the counter set. It must be a DNS label.
     pub name: String,
 }
+/// Apply configuration of [`CounterSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CounterSetApplyConfiguration {
+    /// `counters`: see [`CounterSet::counters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<
+        std::collections::BTreeMap<String, super::CounterApplyConfiguration>,
+    >,
+    /// `name`: see [`CounterSet::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl CounterSetApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Add entries to `counters`, overwriting earlier values of the same keys.
+    pub fn with_counters<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::CounterApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.counters, entries);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

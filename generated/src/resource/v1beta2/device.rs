@@ -100,3 +100,176 @@ pub struct Device {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taints: Option<Vec<super::DeviceTaint>>,
 }
+/// Apply configuration of [`Device`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceApplyConfiguration {
+    /// `allNodes`: see [`Device::all_nodes`].
+    #[serde(rename = "allNodes", default, skip_serializing_if = "Option::is_none")]
+    pub all_nodes: Option<bool>,
+    /// `allowMultipleAllocations`: see [`Device::allow_multiple_allocations`].
+    #[serde(
+        rename = "allowMultipleAllocations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_multiple_allocations: Option<bool>,
+    /// `attributes`: see [`Device::attributes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<
+        std::collections::BTreeMap<String, super::DeviceAttributeApplyConfiguration>,
+    >,
+    /// `bindingConditions`: see [`Device::binding_conditions`].
+    #[serde(
+        rename = "bindingConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub binding_conditions: Option<Vec<String>>,
+    /// `bindingFailureConditions`: see [`Device::binding_failure_conditions`].
+    #[serde(
+        rename = "bindingFailureConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub binding_failure_conditions: Option<Vec<String>>,
+    /// `bindsToNode`: see [`Device::binds_to_node`].
+    #[serde(rename = "bindsToNode", default, skip_serializing_if = "Option::is_none")]
+    pub binds_to_node: Option<bool>,
+    /// `capacity`: see [`Device::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<
+        std::collections::BTreeMap<String, super::DeviceCapacityApplyConfiguration>,
+    >,
+    /// `consumesCounters`: see [`Device::consumes_counters`].
+    #[serde(
+        rename = "consumesCounters",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub consumes_counters: Option<
+        Vec<super::DeviceCounterConsumptionApplyConfiguration>,
+    >,
+    /// `name`: see [`Device::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `nodeAllocatableResources`: see [`Device::node_allocatable_resources`].
+    #[serde(
+        rename = "nodeAllocatableResources",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_allocatable_resources: Option<
+        std::collections::BTreeMap<
+            String,
+            super::NodeAllocatableResourceApplyConfiguration,
+        >,
+    >,
+    /// `nodeName`: see [`Device::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `nodeSelector`: see [`Device::node_selector`].
+    #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<crate::core::v1::NodeSelectorApplyConfiguration>,
+    /// `taints`: see [`Device::taints`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taints: Option<Vec<super::DeviceTaintApplyConfiguration>>,
+}
+impl DeviceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allNodes`.
+    pub fn with_all_nodes(mut self, value: bool) -> Self {
+        self.all_nodes = Some(value);
+        self
+    }
+    /// Set `allowMultipleAllocations`.
+    pub fn with_allow_multiple_allocations(mut self, value: bool) -> Self {
+        self.allow_multiple_allocations = Some(value);
+        self
+    }
+    /// Add entries to `attributes`, overwriting earlier values of the same keys.
+    pub fn with_attributes<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::DeviceAttributeApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.attributes, entries);
+        self
+    }
+    /// Set `bindingConditions` (an atomic list: a later call replaces it).
+    pub fn with_binding_conditions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.binding_conditions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `bindingFailureConditions` (an atomic list: a later call replaces it).
+    pub fn with_binding_failure_conditions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.binding_failure_conditions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `bindsToNode`.
+    pub fn with_binds_to_node(mut self, value: bool) -> Self {
+        self.binds_to_node = Some(value);
+        self
+    }
+    /// Add entries to `capacity`, overwriting earlier values of the same keys.
+    pub fn with_capacity<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, super::DeviceCapacityApplyConfiguration)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        self
+    }
+    /// Set `consumesCounters` (an atomic list: a later call replaces it).
+    pub fn with_consumes_counters(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::DeviceCounterConsumptionApplyConfiguration,
+        >,
+    ) -> Self {
+        self.consumes_counters = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Add entries to `nodeAllocatableResources`, overwriting earlier values of the same keys.
+    pub fn with_node_allocatable_resources<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<
+            Item = (K, super::NodeAllocatableResourceApplyConfiguration),
+        >,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.node_allocatable_resources, entries);
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `nodeSelector`.
+    pub fn with_node_selector(
+        mut self,
+        value: crate::core::v1::NodeSelectorApplyConfiguration,
+    ) -> Self {
+        self.node_selector = Some(value);
+        self
+    }
+    /// Set `taints` (an atomic list: a later call replaces it).
+    pub fn with_taints(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceTaintApplyConfiguration>,
+    ) -> Self {
+        self.taints = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -7,3 +7,24 @@ pub struct DeviceClassConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opaque: Option<super::OpaqueDeviceConfiguration>,
 }
+/// Apply configuration of [`DeviceClassConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceClassConfigurationApplyConfiguration {
+    /// `opaque`: see [`DeviceClassConfiguration::opaque`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opaque: Option<super::OpaqueDeviceConfigurationApplyConfiguration>,
+}
+impl DeviceClassConfigurationApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `opaque`.
+    pub fn with_opaque(
+        mut self,
+        value: super::OpaqueDeviceConfigurationApplyConfiguration,
+    ) -> Self {
+        self.opaque = Some(value);
+        self
+    }
+}

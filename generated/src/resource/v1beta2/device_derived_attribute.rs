@@ -22,3 +22,29 @@ pub struct DeviceDerivedAttribute {
     /// It is not valid to define a derived attribute that isn't used in at least one constraint.
     pub name: String,
 }
+/// Apply configuration of [`DeviceDerivedAttribute`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceDerivedAttributeApplyConfiguration {
+    /// `expression`: see [`DeviceDerivedAttribute::expression`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
+    /// `name`: see [`DeviceDerivedAttribute::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl DeviceDerivedAttributeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `expression`.
+    pub fn with_expression(mut self, value: impl Into<String>) -> Self {
+        self.expression = Some(value.into());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

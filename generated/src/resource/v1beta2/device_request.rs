@@ -20,3 +20,43 @@ pub struct DeviceRequest {
     /// Must be a DNS label.
     pub name: String,
 }
+/// Apply configuration of [`DeviceRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceRequestApplyConfiguration {
+    /// `exactly`: see [`DeviceRequest::exactly`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exactly: Option<super::ExactDeviceRequestApplyConfiguration>,
+    /// `firstAvailable`: see [`DeviceRequest::first_available`].
+    #[serde(rename = "firstAvailable", default, skip_serializing_if = "Option::is_none")]
+    pub first_available: Option<Vec<super::DeviceSubRequestApplyConfiguration>>,
+    /// `name`: see [`DeviceRequest::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl DeviceRequestApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `exactly`.
+    pub fn with_exactly(
+        mut self,
+        value: super::ExactDeviceRequestApplyConfiguration,
+    ) -> Self {
+        self.exactly = Some(value);
+        self
+    }
+    /// Set `firstAvailable` (an atomic list: a later call replaces it).
+    pub fn with_first_available(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceSubRequestApplyConfiguration>,
+    ) -> Self {
+        self.first_available = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

@@ -71,3 +71,134 @@ pub struct DeviceRequestAllocationResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<super::DeviceToleration>>,
 }
+/// Apply configuration of [`DeviceRequestAllocationResult`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceRequestAllocationResultApplyConfiguration {
+    /// `adminAccess`: see [`DeviceRequestAllocationResult::admin_access`].
+    #[serde(rename = "adminAccess", default, skip_serializing_if = "Option::is_none")]
+    pub admin_access: Option<bool>,
+    /// `bindingConditions`: see [`DeviceRequestAllocationResult::binding_conditions`].
+    #[serde(
+        rename = "bindingConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub binding_conditions: Option<Vec<String>>,
+    /// `bindingFailureConditions`: see [`DeviceRequestAllocationResult::binding_failure_conditions`].
+    #[serde(
+        rename = "bindingFailureConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub binding_failure_conditions: Option<Vec<String>>,
+    /// `consumedCapacity`: see [`DeviceRequestAllocationResult::consumed_capacity`].
+    #[serde(
+        rename = "consumedCapacity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub consumed_capacity: Option<
+        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+    >,
+    /// `device`: see [`DeviceRequestAllocationResult::device`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    /// `driver`: see [`DeviceRequestAllocationResult::driver`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    /// `pool`: see [`DeviceRequestAllocationResult::pool`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    /// `request`: see [`DeviceRequestAllocationResult::request`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    /// `shareID`: see [`DeviceRequestAllocationResult::share_id`].
+    #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
+    pub share_id: Option<String>,
+    /// `skipNodeOperations`: see [`DeviceRequestAllocationResult::skip_node_operations`].
+    #[serde(
+        rename = "skipNodeOperations",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub skip_node_operations: Option<Vec<String>>,
+    /// `tolerations`: see [`DeviceRequestAllocationResult::tolerations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<super::DeviceTolerationApplyConfiguration>>,
+}
+impl DeviceRequestAllocationResultApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `adminAccess`.
+    pub fn with_admin_access(mut self, value: bool) -> Self {
+        self.admin_access = Some(value);
+        self
+    }
+    /// Set `bindingConditions` (an atomic list: a later call replaces it).
+    pub fn with_binding_conditions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.binding_conditions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `bindingFailureConditions` (an atomic list: a later call replaces it).
+    pub fn with_binding_failure_conditions(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.binding_failure_conditions = Some(items.into_iter().collect());
+        self
+    }
+    /// Add entries to `consumedCapacity`, overwriting earlier values of the same keys.
+    pub fn with_consumed_capacity<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.consumed_capacity, entries);
+        self
+    }
+    /// Set `device`.
+    pub fn with_device(mut self, value: impl Into<String>) -> Self {
+        self.device = Some(value.into());
+        self
+    }
+    /// Set `driver`.
+    pub fn with_driver(mut self, value: impl Into<String>) -> Self {
+        self.driver = Some(value.into());
+        self
+    }
+    /// Set `pool`.
+    pub fn with_pool(mut self, value: impl Into<String>) -> Self {
+        self.pool = Some(value.into());
+        self
+    }
+    /// Set `request`.
+    pub fn with_request(mut self, value: impl Into<String>) -> Self {
+        self.request = Some(value.into());
+        self
+    }
+    /// Set `shareID`.
+    pub fn with_share_id(mut self, value: impl Into<String>) -> Self {
+        self.share_id = Some(value.into());
+        self
+    }
+    /// Append to `skipNodeOperations` (a keyed or set list: repeated calls add).
+    pub fn with_skip_node_operations(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.skip_node_operations.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `tolerations` (an atomic list: a later call replaces it).
+    pub fn with_tolerations(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceTolerationApplyConfiguration>,
+    ) -> Self {
+        self.tolerations = Some(items.into_iter().collect());
+        self
+    }
+}

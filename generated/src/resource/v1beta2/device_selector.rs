@@ -7,3 +7,24 @@ pub struct DeviceSelector {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cel: Option<super::CELDeviceSelector>,
 }
+/// Apply configuration of [`DeviceSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceSelectorApplyConfiguration {
+    /// `cel`: see [`DeviceSelector::cel`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cel: Option<super::CELDeviceSelectorApplyConfiguration>,
+}
+impl DeviceSelectorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `cel`.
+    pub fn with_cel(
+        mut self,
+        value: super::CELDeviceSelectorApplyConfiguration,
+    ) -> Self {
+        self.cel = Some(value);
+        self
+    }
+}

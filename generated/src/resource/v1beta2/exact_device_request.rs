@@ -71,3 +71,97 @@ pub struct ExactDeviceRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<super::DeviceToleration>>,
 }
+/// Apply configuration of [`ExactDeviceRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExactDeviceRequestApplyConfiguration {
+    /// `adminAccess`: see [`ExactDeviceRequest::admin_access`].
+    #[serde(rename = "adminAccess", default, skip_serializing_if = "Option::is_none")]
+    pub admin_access: Option<bool>,
+    /// `allocationMode`: see [`ExactDeviceRequest::allocation_mode`].
+    #[serde(rename = "allocationMode", default, skip_serializing_if = "Option::is_none")]
+    pub allocation_mode: Option<String>,
+    /// `capacity`: see [`ExactDeviceRequest::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<super::CapacityRequirementsApplyConfiguration>,
+    /// `count`: see [`ExactDeviceRequest::count`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    /// `derivedAttributes`: see [`ExactDeviceRequest::derived_attributes`].
+    #[serde(
+        rename = "derivedAttributes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub derived_attributes: Option<Vec<super::DeviceDerivedAttributeApplyConfiguration>>,
+    /// `deviceClassName`: see [`ExactDeviceRequest::device_class_name`].
+    #[serde(
+        rename = "deviceClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub device_class_name: Option<String>,
+    /// `selectors`: see [`ExactDeviceRequest::selectors`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selectors: Option<Vec<super::DeviceSelectorApplyConfiguration>>,
+    /// `tolerations`: see [`ExactDeviceRequest::tolerations`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<super::DeviceTolerationApplyConfiguration>>,
+}
+impl ExactDeviceRequestApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `adminAccess`.
+    pub fn with_admin_access(mut self, value: bool) -> Self {
+        self.admin_access = Some(value);
+        self
+    }
+    /// Set `allocationMode`.
+    pub fn with_allocation_mode(mut self, value: impl Into<String>) -> Self {
+        self.allocation_mode = Some(value.into());
+        self
+    }
+    /// Set `capacity`.
+    pub fn with_capacity(
+        mut self,
+        value: super::CapacityRequirementsApplyConfiguration,
+    ) -> Self {
+        self.capacity = Some(value);
+        self
+    }
+    /// Set `count`.
+    pub fn with_count(mut self, value: i64) -> Self {
+        self.count = Some(value);
+        self
+    }
+    /// Set `derivedAttributes` (an atomic list: a later call replaces it).
+    pub fn with_derived_attributes(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceDerivedAttributeApplyConfiguration>,
+    ) -> Self {
+        self.derived_attributes = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `deviceClassName`.
+    pub fn with_device_class_name(mut self, value: impl Into<String>) -> Self {
+        self.device_class_name = Some(value.into());
+        self
+    }
+    /// Set `selectors` (an atomic list: a later call replaces it).
+    pub fn with_selectors(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceSelectorApplyConfiguration>,
+    ) -> Self {
+        self.selectors = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `tolerations` (an atomic list: a later call replaces it).
+    pub fn with_tolerations(
+        mut self,
+        items: impl IntoIterator<Item = super::DeviceTolerationApplyConfiguration>,
+    ) -> Self {
+        self.tolerations = Some(items.into_iter().collect());
+        self
+    }
+}

@@ -10,3 +10,35 @@ pub struct NodeAllocatableResource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<super::NodeAllocatableOverhead>,
 }
+/// Apply configuration of [`NodeAllocatableResource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NodeAllocatableResourceApplyConfiguration {
+    /// `mapping`: see [`NodeAllocatableResource::mapping`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<super::NodeAllocatableMappingApplyConfiguration>,
+    /// `overhead`: see [`NodeAllocatableResource::overhead`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead: Option<super::NodeAllocatableOverheadApplyConfiguration>,
+}
+impl NodeAllocatableResourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `mapping`.
+    pub fn with_mapping(
+        mut self,
+        value: super::NodeAllocatableMappingApplyConfiguration,
+    ) -> Self {
+        self.mapping = Some(value);
+        self
+    }
+    /// Set `overhead`.
+    pub fn with_overhead(
+        mut self,
+        value: super::NodeAllocatableOverheadApplyConfiguration,
+    ) -> Self {
+        self.overhead = Some(value);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct ResourceClaimSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<super::DeviceClaim>,
 }
+/// Apply configuration of [`ResourceClaimSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResourceClaimSpecApplyConfiguration {
+    /// `devices`: see [`ResourceClaimSpec::devices`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<super::DeviceClaimApplyConfiguration>,
+}
+impl ResourceClaimSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `devices`.
+    pub fn with_devices(mut self, value: super::DeviceClaimApplyConfiguration) -> Self {
+        self.devices = Some(value);
+        self
+    }
+}

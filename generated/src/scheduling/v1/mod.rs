@@ -3,7 +3,7 @@
 //! Types of `scheduling/v1`.
 mod priority_class;
 mod priority_class_list;
-pub use self::priority_class::PriorityClass;
-pub use self::priority_class_list::PriorityClassList;
+pub use self::priority_class::*;
+pub use self::priority_class_list::*;
 mod client;
 pub use self::client::SchedulingV1Client;

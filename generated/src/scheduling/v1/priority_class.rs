@@ -70,3 +70,133 @@ impl kubegen_runtime::verbs::Patch for PriorityClass {}
 impl kubegen_runtime::verbs::Delete for PriorityClass {}
 impl kubegen_runtime::verbs::DeleteCollection for PriorityClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for PriorityClass {}
+/// Apply configuration of [`PriorityClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PriorityClassApplyConfiguration {
+    /// `apiVersion`: see [`PriorityClass::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `description`: see [`PriorityClass::description`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `globalDefault`: see [`PriorityClass::global_default`].
+    #[serde(rename = "globalDefault", default, skip_serializing_if = "Option::is_none")]
+    pub global_default: Option<bool>,
+    /// `kind`: see [`PriorityClass::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`PriorityClass::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `preemptionPolicy`: see [`PriorityClass::preemption_policy`].
+    #[serde(
+        rename = "preemptionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preemption_policy: Option<String>,
+    /// `value`: see [`PriorityClass::value`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i32>,
+}
+impl PriorityClassApplyConfiguration {
+    /// A `PriorityClass` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("scheduling.k8s.io/v1".to_owned()),
+            kind: Some("PriorityClass".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `description`.
+    pub fn with_description(mut self, value: impl Into<String>) -> Self {
+        self.description = Some(value.into());
+        self
+    }
+    /// Set `globalDefault`.
+    pub fn with_global_default(mut self, value: bool) -> Self {
+        self.global_default = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `preemptionPolicy`.
+    pub fn with_preemption_policy(mut self, value: impl Into<String>) -> Self {
+        self.preemption_policy = Some(value.into());
+        self
+    }
+    /// Set `value`.
+    pub fn with_value(mut self, value: i32) -> Self {
+        self.value = Some(value);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `PriorityClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractPriorityClass`).
+pub fn extract_priority_class(
+    object: &PriorityClass,
+    field_manager: &str,
+) -> kubegen_runtime::Result<PriorityClassApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -10,3 +10,29 @@ pub struct CompositeDisruptionMode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single: Option<super::SingleCompositeDisruptionMode>,
 }
+/// Apply configuration of [`CompositeDisruptionMode`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompositeDisruptionModeApplyConfiguration {
+    /// `all`: see [`CompositeDisruptionMode::all`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<super::AllCompositeDisruptionMode>,
+    /// `single`: see [`CompositeDisruptionMode::single`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single: Option<super::SingleCompositeDisruptionMode>,
+}
+impl CompositeDisruptionModeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `all`.
+    pub fn with_all(mut self, value: super::AllCompositeDisruptionMode) -> Self {
+        self.all = Some(value);
+        self
+    }
+    /// Set `single`.
+    pub fn with_single(mut self, value: super::SingleCompositeDisruptionMode) -> Self {
+        self.single = Some(value);
+        self
+    }
+}

@@ -50,3 +50,132 @@ pub struct CompositePodGroupTemplate {
     #[serde(rename = "schedulingPolicy")]
     pub scheduling_policy: super::CompositePodGroupSchedulingPolicy,
 }
+/// Apply configuration of [`CompositePodGroupTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompositePodGroupTemplateApplyConfiguration {
+    /// `compositePodGroupTemplates`: see [`CompositePodGroupTemplate::composite_pod_group_templates`].
+    #[serde(
+        rename = "compositePodGroupTemplates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub composite_pod_group_templates: Option<
+        Vec<super::CompositePodGroupTemplateApplyConfiguration>,
+    >,
+    /// `disruptionMode`: see [`CompositePodGroupTemplate::disruption_mode`].
+    #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
+    pub disruption_mode: Option<super::CompositeDisruptionModeApplyConfiguration>,
+    /// `name`: see [`CompositePodGroupTemplate::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `podGroupTemplates`: see [`CompositePodGroupTemplate::pod_group_templates`].
+    #[serde(
+        rename = "podGroupTemplates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_group_templates: Option<Vec<super::PodGroupTemplateApplyConfiguration>>,
+    /// `preemptionPolicy`: see [`CompositePodGroupTemplate::preemption_policy`].
+    #[serde(
+        rename = "preemptionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preemption_policy: Option<String>,
+    /// `priority`: see [`CompositePodGroupTemplate::priority`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// `priorityClassName`: see [`CompositePodGroupTemplate::priority_class_name`].
+    #[serde(
+        rename = "priorityClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub priority_class_name: Option<String>,
+    /// `schedulingConstraints`: see [`CompositePodGroupTemplate::scheduling_constraints`].
+    #[serde(
+        rename = "schedulingConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_constraints: Option<
+        super::CompositePodGroupSchedulingConstraintsApplyConfiguration,
+    >,
+    /// `schedulingPolicy`: see [`CompositePodGroupTemplate::scheduling_policy`].
+    #[serde(
+        rename = "schedulingPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_policy: Option<
+        super::CompositePodGroupSchedulingPolicyApplyConfiguration,
+    >,
+}
+impl CompositePodGroupTemplateApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `compositePodGroupTemplates` (a keyed or set list: repeated calls add).
+    pub fn with_composite_pod_group_templates(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::CompositePodGroupTemplateApplyConfiguration,
+        >,
+    ) -> Self {
+        self.composite_pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `disruptionMode`.
+    pub fn with_disruption_mode(
+        mut self,
+        value: super::CompositeDisruptionModeApplyConfiguration,
+    ) -> Self {
+        self.disruption_mode = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Append to `podGroupTemplates` (a keyed or set list: repeated calls add).
+    pub fn with_pod_group_templates(
+        mut self,
+        items: impl IntoIterator<Item = super::PodGroupTemplateApplyConfiguration>,
+    ) -> Self {
+        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `preemptionPolicy`.
+    pub fn with_preemption_policy(mut self, value: impl Into<String>) -> Self {
+        self.preemption_policy = Some(value.into());
+        self
+    }
+    /// Set `priority`.
+    pub fn with_priority(mut self, value: i32) -> Self {
+        self.priority = Some(value);
+        self
+    }
+    /// Set `priorityClassName`.
+    pub fn with_priority_class_name(mut self, value: impl Into<String>) -> Self {
+        self.priority_class_name = Some(value.into());
+        self
+    }
+    /// Set `schedulingConstraints`.
+    pub fn with_scheduling_constraints(
+        mut self,
+        value: super::CompositePodGroupSchedulingConstraintsApplyConfiguration,
+    ) -> Self {
+        self.scheduling_constraints = Some(value);
+        self
+    }
+    /// Set `schedulingPolicy`.
+    pub fn with_scheduling_policy(
+        mut self,
+        value: super::CompositePodGroupSchedulingPolicyApplyConfiguration,
+    ) -> Self {
+        self.scheduling_policy = Some(value);
+        self
+    }
+}

@@ -10,3 +10,32 @@ pub struct PodGroupSchedulingPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gang: Option<super::GangSchedulingPolicy>,
 }
+/// Apply configuration of [`PodGroupSchedulingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodGroupSchedulingPolicyApplyConfiguration {
+    /// `basic`: see [`PodGroupSchedulingPolicy::basic`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<super::BasicSchedulingPolicy>,
+    /// `gang`: see [`PodGroupSchedulingPolicy::gang`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang: Option<super::GangSchedulingPolicyApplyConfiguration>,
+}
+impl PodGroupSchedulingPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `basic`.
+    pub fn with_basic(mut self, value: super::BasicSchedulingPolicy) -> Self {
+        self.basic = Some(value);
+        self
+    }
+    /// Set `gang`.
+    pub fn with_gang(
+        mut self,
+        value: super::GangSchedulingPolicyApplyConfiguration,
+    ) -> Self {
+        self.gang = Some(value);
+        self
+    }
+}

@@ -25,3 +25,43 @@ pub struct PodGroupStatus {
     )]
     pub resource_claim_statuses: Option<Vec<super::PodGroupResourceClaimStatus>>,
 }
+/// Apply configuration of [`PodGroupStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodGroupStatusApplyConfiguration {
+    /// `conditions`: see [`PodGroupStatus::conditions`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
+    /// `resourceClaimStatuses`: see [`PodGroupStatus::resource_claim_statuses`].
+    #[serde(
+        rename = "resourceClaimStatuses",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_statuses: Option<
+        Vec<super::PodGroupResourceClaimStatusApplyConfiguration>,
+    >,
+}
+impl PodGroupStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `conditions` (a keyed or set list: repeated calls add).
+    pub fn with_conditions(
+        mut self,
+        items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
+    ) -> Self {
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Append to `resourceClaimStatuses` (a keyed or set list: repeated calls add).
+    pub fn with_resource_claim_statuses(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::PodGroupResourceClaimStatusApplyConfiguration,
+        >,
+    ) -> Self {
+        self.resource_claim_statuses.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -43,3 +43,107 @@ pub struct PodGroupTemplate {
     #[serde(rename = "schedulingPolicy")]
     pub scheduling_policy: super::PodGroupSchedulingPolicy,
 }
+/// Apply configuration of [`PodGroupTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodGroupTemplateApplyConfiguration {
+    /// `disruptionMode`: see [`PodGroupTemplate::disruption_mode`].
+    #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
+    pub disruption_mode: Option<super::DisruptionModeApplyConfiguration>,
+    /// `name`: see [`PodGroupTemplate::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `preemptionPolicy`: see [`PodGroupTemplate::preemption_policy`].
+    #[serde(
+        rename = "preemptionPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub preemption_policy: Option<String>,
+    /// `priority`: see [`PodGroupTemplate::priority`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// `priorityClassName`: see [`PodGroupTemplate::priority_class_name`].
+    #[serde(
+        rename = "priorityClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub priority_class_name: Option<String>,
+    /// `resourceClaims`: see [`PodGroupTemplate::resource_claims`].
+    #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
+    pub resource_claims: Option<Vec<super::PodGroupResourceClaimApplyConfiguration>>,
+    /// `schedulingConstraints`: see [`PodGroupTemplate::scheduling_constraints`].
+    #[serde(
+        rename = "schedulingConstraints",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_constraints: Option<
+        super::PodGroupSchedulingConstraintsApplyConfiguration,
+    >,
+    /// `schedulingPolicy`: see [`PodGroupTemplate::scheduling_policy`].
+    #[serde(
+        rename = "schedulingPolicy",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub scheduling_policy: Option<super::PodGroupSchedulingPolicyApplyConfiguration>,
+}
+impl PodGroupTemplateApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `disruptionMode`.
+    pub fn with_disruption_mode(
+        mut self,
+        value: super::DisruptionModeApplyConfiguration,
+    ) -> Self {
+        self.disruption_mode = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `preemptionPolicy`.
+    pub fn with_preemption_policy(mut self, value: impl Into<String>) -> Self {
+        self.preemption_policy = Some(value.into());
+        self
+    }
+    /// Set `priority`.
+    pub fn with_priority(mut self, value: i32) -> Self {
+        self.priority = Some(value);
+        self
+    }
+    /// Set `priorityClassName`.
+    pub fn with_priority_class_name(mut self, value: impl Into<String>) -> Self {
+        self.priority_class_name = Some(value.into());
+        self
+    }
+    /// Append to `resourceClaims` (a keyed or set list: repeated calls add).
+    pub fn with_resource_claims(
+        mut self,
+        items: impl IntoIterator<Item = super::PodGroupResourceClaimApplyConfiguration>,
+    ) -> Self {
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `schedulingConstraints`.
+    pub fn with_scheduling_constraints(
+        mut self,
+        value: super::PodGroupSchedulingConstraintsApplyConfiguration,
+    ) -> Self {
+        self.scheduling_constraints = Some(value);
+        self
+    }
+    /// Set `schedulingPolicy`.
+    pub fn with_scheduling_policy(
+        mut self,
+        value: super::PodGroupSchedulingPolicyApplyConfiguration,
+    ) -> Self {
+        self.scheduling_policy = Some(value);
+        self
+    }
+}

@@ -10,3 +10,32 @@ pub struct WorkloadPodGroupDisruptionMode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single: Option<super::WorkloadPodGroupSingleDisruptionMode>,
 }
+/// Apply configuration of [`WorkloadPodGroupDisruptionMode`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadPodGroupDisruptionModeApplyConfiguration {
+    /// `all`: see [`WorkloadPodGroupDisruptionMode::all`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<super::WorkloadPodGroupAllDisruptionMode>,
+    /// `single`: see [`WorkloadPodGroupDisruptionMode::single`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single: Option<super::WorkloadPodGroupSingleDisruptionMode>,
+}
+impl WorkloadPodGroupDisruptionModeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `all`.
+    pub fn with_all(mut self, value: super::WorkloadPodGroupAllDisruptionMode) -> Self {
+        self.all = Some(value);
+        self
+    }
+    /// Set `single`.
+    pub fn with_single(
+        mut self,
+        value: super::WorkloadPodGroupSingleDisruptionMode,
+    ) -> Self {
+        self.single = Some(value);
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct WorkloadPodGroupGangSchedulingPolicy {
     #[serde(rename = "minCount", default, skip_serializing_if = "Option::is_none")]
     pub min_count: Option<i32>,
 }
+/// Apply configuration of [`WorkloadPodGroupGangSchedulingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadPodGroupGangSchedulingPolicyApplyConfiguration {
+    /// `minCount`: see [`WorkloadPodGroupGangSchedulingPolicy::min_count`].
+    #[serde(rename = "minCount", default, skip_serializing_if = "Option::is_none")]
+    pub min_count: Option<i32>,
+}
+impl WorkloadPodGroupGangSchedulingPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `minCount`.
+    pub fn with_min_count(mut self, value: i32) -> Self {
+        self.min_count = Some(value);
+        self
+    }
+}

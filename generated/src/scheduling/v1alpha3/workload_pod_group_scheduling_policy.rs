@@ -10,3 +10,35 @@ pub struct WorkloadPodGroupSchedulingPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gang: Option<super::WorkloadPodGroupGangSchedulingPolicy>,
 }
+/// Apply configuration of [`WorkloadPodGroupSchedulingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadPodGroupSchedulingPolicyApplyConfiguration {
+    /// `basic`: see [`WorkloadPodGroupSchedulingPolicy::basic`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<super::WorkloadPodGroupBasicSchedulingPolicy>,
+    /// `gang`: see [`WorkloadPodGroupSchedulingPolicy::gang`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang: Option<super::WorkloadPodGroupGangSchedulingPolicyApplyConfiguration>,
+}
+impl WorkloadPodGroupSchedulingPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `basic`.
+    pub fn with_basic(
+        mut self,
+        value: super::WorkloadPodGroupBasicSchedulingPolicy,
+    ) -> Self {
+        self.basic = Some(value);
+        self
+    }
+    /// Set `gang`.
+    pub fn with_gang(
+        mut self,
+        value: super::WorkloadPodGroupGangSchedulingPolicyApplyConfiguration,
+    ) -> Self {
+        self.gang = Some(value);
+        self
+    }
+}

@@ -10,3 +10,29 @@ pub struct WorkloadReference {
     #[serde(rename = "workloadName")]
     pub workload_name: String,
 }
+/// Apply configuration of [`WorkloadReference`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadReferenceApplyConfiguration {
+    /// `templateName`: see [`WorkloadReference::template_name`].
+    #[serde(rename = "templateName", default, skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
+    /// `workloadName`: see [`WorkloadReference::workload_name`].
+    #[serde(rename = "workloadName", default, skip_serializing_if = "Option::is_none")]
+    pub workload_name: Option<String>,
+}
+impl WorkloadReferenceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `templateName`.
+    pub fn with_template_name(mut self, value: impl Into<String>) -> Self {
+        self.template_name = Some(value.into());
+        self
+    }
+    /// Set `workloadName`.
+    pub fn with_workload_name(mut self, value: impl Into<String>) -> Self {
+        self.workload_name = Some(value.into());
+        self
+    }
+}

@@ -7,3 +7,21 @@ pub struct CompositeGangSchedulingPolicy {
     #[serde(rename = "minGroupCount")]
     pub min_group_count: i32,
 }
+/// Apply configuration of [`CompositeGangSchedulingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompositeGangSchedulingPolicyApplyConfiguration {
+    /// `minGroupCount`: see [`CompositeGangSchedulingPolicy::min_group_count`].
+    #[serde(rename = "minGroupCount", default, skip_serializing_if = "Option::is_none")]
+    pub min_group_count: Option<i32>,
+}
+impl CompositeGangSchedulingPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `minGroupCount`.
+    pub fn with_min_group_count(mut self, value: i32) -> Self {
+        self.min_group_count = Some(value);
+        self
+    }
+}

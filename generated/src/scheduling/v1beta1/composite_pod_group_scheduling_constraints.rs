@@ -7,3 +7,24 @@ pub struct CompositePodGroupSchedulingConstraints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<Vec<super::TopologyConstraint>>,
 }
+/// Apply configuration of [`CompositePodGroupSchedulingConstraints`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompositePodGroupSchedulingConstraintsApplyConfiguration {
+    /// `topology`: see [`CompositePodGroupSchedulingConstraints::topology`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<Vec<super::TopologyConstraintApplyConfiguration>>,
+}
+impl CompositePodGroupSchedulingConstraintsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `topology` (an atomic list: a later call replaces it).
+    pub fn with_topology(
+        mut self,
+        items: impl IntoIterator<Item = super::TopologyConstraintApplyConfiguration>,
+    ) -> Self {
+        self.topology = Some(items.into_iter().collect());
+        self
+    }
+}

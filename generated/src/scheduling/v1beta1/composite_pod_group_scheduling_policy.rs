@@ -10,3 +10,32 @@ pub struct CompositePodGroupSchedulingPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gang: Option<super::CompositeGangSchedulingPolicy>,
 }
+/// Apply configuration of [`CompositePodGroupSchedulingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CompositePodGroupSchedulingPolicyApplyConfiguration {
+    /// `basic`: see [`CompositePodGroupSchedulingPolicy::basic`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<super::CompositeBasicSchedulingPolicy>,
+    /// `gang`: see [`CompositePodGroupSchedulingPolicy::gang`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gang: Option<super::CompositeGangSchedulingPolicyApplyConfiguration>,
+}
+impl CompositePodGroupSchedulingPolicyApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `basic`.
+    pub fn with_basic(mut self, value: super::CompositeBasicSchedulingPolicy) -> Self {
+        self.basic = Some(value);
+        self
+    }
+    /// Set `gang`.
+    pub fn with_gang(
+        mut self,
+        value: super::CompositeGangSchedulingPolicyApplyConfiguration,
+    ) -> Self {
+        self.gang = Some(value);
+        self
+    }
+}

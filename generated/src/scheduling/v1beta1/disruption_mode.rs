@@ -10,3 +10,29 @@ pub struct DisruptionMode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single: Option<super::SingleDisruptionMode>,
 }
+/// Apply configuration of [`DisruptionMode`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DisruptionModeApplyConfiguration {
+    /// `all`: see [`DisruptionMode::all`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<super::AllDisruptionMode>,
+    /// `single`: see [`DisruptionMode::single`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single: Option<super::SingleDisruptionMode>,
+}
+impl DisruptionModeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `all`.
+    pub fn with_all(mut self, value: super::AllDisruptionMode) -> Self {
+        self.all = Some(value);
+        self
+    }
+    /// Set `single`.
+    pub fn with_single(mut self, value: super::SingleDisruptionMode) -> Self {
+        self.single = Some(value);
+        self
+    }
+}

@@ -30,3 +30,48 @@ pub struct PodGroupResourceClaim {
     )]
     pub resource_claim_template_name: Option<String>,
 }
+/// Apply configuration of [`PodGroupResourceClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodGroupResourceClaimApplyConfiguration {
+    /// `name`: see [`PodGroupResourceClaim::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `resourceClaimName`: see [`PodGroupResourceClaim::resource_claim_name`].
+    #[serde(
+        rename = "resourceClaimName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_name: Option<String>,
+    /// `resourceClaimTemplateName`: see [`PodGroupResourceClaim::resource_claim_template_name`].
+    #[serde(
+        rename = "resourceClaimTemplateName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_template_name: Option<String>,
+}
+impl PodGroupResourceClaimApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `resourceClaimName`.
+    pub fn with_resource_claim_name(mut self, value: impl Into<String>) -> Self {
+        self.resource_claim_name = Some(value.into());
+        self
+    }
+    /// Set `resourceClaimTemplateName`.
+    pub fn with_resource_claim_template_name(
+        mut self,
+        value: impl Into<String>,
+    ) -> Self {
+        self.resource_claim_template_name = Some(value.into());
+        self
+    }
+}

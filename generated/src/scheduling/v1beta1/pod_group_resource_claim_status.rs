@@ -13,3 +13,33 @@ pub struct PodGroupResourceClaimStatus {
     )]
     pub resource_claim_name: Option<String>,
 }
+/// Apply configuration of [`PodGroupResourceClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PodGroupResourceClaimStatusApplyConfiguration {
+    /// `name`: see [`PodGroupResourceClaimStatus::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `resourceClaimName`: see [`PodGroupResourceClaimStatus::resource_claim_name`].
+    #[serde(
+        rename = "resourceClaimName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub resource_claim_name: Option<String>,
+}
+impl PodGroupResourceClaimStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `resourceClaimName`.
+    pub fn with_resource_claim_name(mut self, value: impl Into<String>) -> Self {
+        self.resource_claim_name = Some(value.into());
+        self
+    }
+}

@@ -23,3 +23,58 @@ pub struct WorkloadSpec {
     )]
     pub pod_group_templates: Option<Vec<super::PodGroupTemplate>>,
 }
+/// Apply configuration of [`WorkloadSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadSpecApplyConfiguration {
+    /// `compositePodGroupTemplates`: see [`WorkloadSpec::composite_pod_group_templates`].
+    #[serde(
+        rename = "compositePodGroupTemplates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub composite_pod_group_templates: Option<
+        Vec<super::CompositePodGroupTemplateApplyConfiguration>,
+    >,
+    /// `controllerRef`: see [`WorkloadSpec::controller_ref`].
+    #[serde(rename = "controllerRef", default, skip_serializing_if = "Option::is_none")]
+    pub controller_ref: Option<super::TypedLocalObjectReferenceApplyConfiguration>,
+    /// `podGroupTemplates`: see [`WorkloadSpec::pod_group_templates`].
+    #[serde(
+        rename = "podGroupTemplates",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pod_group_templates: Option<Vec<super::PodGroupTemplateApplyConfiguration>>,
+}
+impl WorkloadSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `compositePodGroupTemplates` (a keyed or set list: repeated calls add).
+    pub fn with_composite_pod_group_templates(
+        mut self,
+        items: impl IntoIterator<
+            Item = super::CompositePodGroupTemplateApplyConfiguration,
+        >,
+    ) -> Self {
+        self.composite_pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `controllerRef`.
+    pub fn with_controller_ref(
+        mut self,
+        value: super::TypedLocalObjectReferenceApplyConfiguration,
+    ) -> Self {
+        self.controller_ref = Some(value);
+        self
+    }
+    /// Append to `podGroupTemplates` (a keyed or set list: repeated calls add).
+    pub fn with_pod_group_templates(
+        mut self,
+        items: impl IntoIterator<Item = super::PodGroupTemplateApplyConfiguration>,
+    ) -> Self {
+        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

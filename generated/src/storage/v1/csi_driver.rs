@@ -53,3 +53,105 @@ impl kubegen_runtime::verbs::Patch for CSIDriver {}
 impl kubegen_runtime::verbs::Delete for CSIDriver {}
 impl kubegen_runtime::verbs::DeleteCollection for CSIDriver {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CSIDriver {}
+/// Apply configuration of [`CSIDriver`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSIDriverApplyConfiguration {
+    /// `apiVersion`: see [`CSIDriver::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `kind`: see [`CSIDriver::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`CSIDriver::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `spec`: see [`CSIDriver::spec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<super::CSIDriverSpecApplyConfiguration>,
+}
+impl CSIDriverApplyConfiguration {
+    /// A `CSIDriver` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("storage.k8s.io/v1".to_owned()),
+            kind: Some("CSIDriver".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `spec`.
+    pub fn with_spec(mut self, value: super::CSIDriverSpecApplyConfiguration) -> Self {
+        self.spec = Some(value);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `CSIDriver` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCSIDriver`).
+pub fn extract_csi_driver(
+    object: &CSIDriver,
+    field_manager: &str,
+) -> kubegen_runtime::Result<CSIDriverApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -122,3 +122,131 @@ pub struct CSIDriverSpec {
     )]
     pub volume_lifecycle_modes: Option<Vec<String>>,
 }
+/// Apply configuration of [`CSIDriverSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSIDriverSpecApplyConfiguration {
+    /// `attachRequired`: see [`CSIDriverSpec::attach_required`].
+    #[serde(rename = "attachRequired", default, skip_serializing_if = "Option::is_none")]
+    pub attach_required: Option<bool>,
+    /// `fsGroupPolicy`: see [`CSIDriverSpec::fs_group_policy`].
+    #[serde(rename = "fsGroupPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub fs_group_policy: Option<String>,
+    /// `nodeAllocatableUpdatePeriodSeconds`: see [`CSIDriverSpec::node_allocatable_update_period_seconds`].
+    #[serde(
+        rename = "nodeAllocatableUpdatePeriodSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub node_allocatable_update_period_seconds: Option<i64>,
+    /// `podInfoOnMount`: see [`CSIDriverSpec::pod_info_on_mount`].
+    #[serde(rename = "podInfoOnMount", default, skip_serializing_if = "Option::is_none")]
+    pub pod_info_on_mount: Option<bool>,
+    /// `preventPodSchedulingIfMissing`: see [`CSIDriverSpec::prevent_pod_scheduling_if_missing`].
+    #[serde(
+        rename = "preventPodSchedulingIfMissing",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub prevent_pod_scheduling_if_missing: Option<bool>,
+    /// `requiresRepublish`: see [`CSIDriverSpec::requires_republish`].
+    #[serde(
+        rename = "requiresRepublish",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requires_republish: Option<bool>,
+    /// `seLinuxMount`: see [`CSIDriverSpec::se_linux_mount`].
+    #[serde(rename = "seLinuxMount", default, skip_serializing_if = "Option::is_none")]
+    pub se_linux_mount: Option<bool>,
+    /// `serviceAccountTokenInSecrets`: see [`CSIDriverSpec::service_account_token_in_secrets`].
+    #[serde(
+        rename = "serviceAccountTokenInSecrets",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub service_account_token_in_secrets: Option<bool>,
+    /// `storageCapacity`: see [`CSIDriverSpec::storage_capacity`].
+    #[serde(
+        rename = "storageCapacity",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_capacity: Option<bool>,
+    /// `tokenRequests`: see [`CSIDriverSpec::token_requests`].
+    #[serde(rename = "tokenRequests", default, skip_serializing_if = "Option::is_none")]
+    pub token_requests: Option<Vec<super::TokenRequestApplyConfiguration>>,
+    /// `volumeLifecycleModes`: see [`CSIDriverSpec::volume_lifecycle_modes`].
+    #[serde(
+        rename = "volumeLifecycleModes",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_lifecycle_modes: Option<Vec<String>>,
+}
+impl CSIDriverSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `attachRequired`.
+    pub fn with_attach_required(mut self, value: bool) -> Self {
+        self.attach_required = Some(value);
+        self
+    }
+    /// Set `fsGroupPolicy`.
+    pub fn with_fs_group_policy(mut self, value: impl Into<String>) -> Self {
+        self.fs_group_policy = Some(value.into());
+        self
+    }
+    /// Set `nodeAllocatableUpdatePeriodSeconds`.
+    pub fn with_node_allocatable_update_period_seconds(mut self, value: i64) -> Self {
+        self.node_allocatable_update_period_seconds = Some(value);
+        self
+    }
+    /// Set `podInfoOnMount`.
+    pub fn with_pod_info_on_mount(mut self, value: bool) -> Self {
+        self.pod_info_on_mount = Some(value);
+        self
+    }
+    /// Set `preventPodSchedulingIfMissing`.
+    pub fn with_prevent_pod_scheduling_if_missing(mut self, value: bool) -> Self {
+        self.prevent_pod_scheduling_if_missing = Some(value);
+        self
+    }
+    /// Set `requiresRepublish`.
+    pub fn with_requires_republish(mut self, value: bool) -> Self {
+        self.requires_republish = Some(value);
+        self
+    }
+    /// Set `seLinuxMount`.
+    pub fn with_se_linux_mount(mut self, value: bool) -> Self {
+        self.se_linux_mount = Some(value);
+        self
+    }
+    /// Set `serviceAccountTokenInSecrets`.
+    pub fn with_service_account_token_in_secrets(mut self, value: bool) -> Self {
+        self.service_account_token_in_secrets = Some(value);
+        self
+    }
+    /// Set `storageCapacity`.
+    pub fn with_storage_capacity(mut self, value: bool) -> Self {
+        self.storage_capacity = Some(value);
+        self
+    }
+    /// Set `tokenRequests` (an atomic list: a later call replaces it).
+    pub fn with_token_requests(
+        mut self,
+        items: impl IntoIterator<Item = super::TokenRequestApplyConfiguration>,
+    ) -> Self {
+        self.token_requests = Some(items.into_iter().collect());
+        self
+    }
+    /// Append to `volumeLifecycleModes` (a keyed or set list: repeated calls add).
+    pub fn with_volume_lifecycle_modes(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.volume_lifecycle_modes.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

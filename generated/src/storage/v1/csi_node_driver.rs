@@ -15,3 +15,51 @@ pub struct CSINodeDriver {
     #[serde(rename = "topologyKeys", default, skip_serializing_if = "Option::is_none")]
     pub topology_keys: Option<Vec<String>>,
 }
+/// Apply configuration of [`CSINodeDriver`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSINodeDriverApplyConfiguration {
+    /// `allocatable`: see [`CSINodeDriver::allocatable`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocatable: Option<super::VolumeNodeResourcesApplyConfiguration>,
+    /// `name`: see [`CSINodeDriver::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `nodeID`: see [`CSINodeDriver::node_id`].
+    #[serde(rename = "nodeID", default, skip_serializing_if = "Option::is_none")]
+    pub node_id: Option<String>,
+    /// `topologyKeys`: see [`CSINodeDriver::topology_keys`].
+    #[serde(rename = "topologyKeys", default, skip_serializing_if = "Option::is_none")]
+    pub topology_keys: Option<Vec<String>>,
+}
+impl CSINodeDriverApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `allocatable`.
+    pub fn with_allocatable(
+        mut self,
+        value: super::VolumeNodeResourcesApplyConfiguration,
+    ) -> Self {
+        self.allocatable = Some(value);
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `nodeID`.
+    pub fn with_node_id(mut self, value: impl Into<String>) -> Self {
+        self.node_id = Some(value.into());
+        self
+    }
+    /// Set `topologyKeys` (an atomic list: a later call replaces it).
+    pub fn with_topology_keys(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.topology_keys = Some(items.into_iter().collect());
+        self
+    }
+}

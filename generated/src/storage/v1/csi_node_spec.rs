@@ -6,3 +6,24 @@ pub struct CSINodeSpec {
     /// drivers is a list of information of all CSI Drivers existing on a node. If all drivers in the list are uninstalled, this can become empty.
     pub drivers: Vec<super::CSINodeDriver>,
 }
+/// Apply configuration of [`CSINodeSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSINodeSpecApplyConfiguration {
+    /// `drivers`: see [`CSINodeSpec::drivers`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drivers: Option<Vec<super::CSINodeDriverApplyConfiguration>>,
+}
+impl CSINodeSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `drivers` (a keyed or set list: repeated calls add).
+    pub fn with_drivers(
+        mut self,
+        items: impl IntoIterator<Item = super::CSINodeDriverApplyConfiguration>,
+    ) -> Self {
+        self.drivers.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

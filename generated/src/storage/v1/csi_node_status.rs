@@ -7,3 +7,24 @@ pub struct CSINodeStatus {
     #[serde(rename = "storageHealth", default, skip_serializing_if = "Option::is_none")]
     pub storage_health: Option<Vec<super::StorageHealth>>,
 }
+/// Apply configuration of [`CSINodeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSINodeStatusApplyConfiguration {
+    /// `storageHealth`: see [`CSINodeStatus::storage_health`].
+    #[serde(rename = "storageHealth", default, skip_serializing_if = "Option::is_none")]
+    pub storage_health: Option<Vec<super::StorageHealthApplyConfiguration>>,
+}
+impl CSINodeStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append to `storageHealth` (a keyed or set list: repeated calls add).
+    pub fn with_storage_health(
+        mut self,
+        items: impl IntoIterator<Item = super::StorageHealthApplyConfiguration>,
+    ) -> Self {
+        self.storage_health.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+}

@@ -86,3 +86,144 @@ impl kubegen_runtime::verbs::Patch for CSIStorageCapacity {}
 impl kubegen_runtime::verbs::Delete for CSIStorageCapacity {}
 impl kubegen_runtime::verbs::DeleteCollection for CSIStorageCapacity {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CSIStorageCapacity {}
+/// Apply configuration of [`CSIStorageCapacity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CSIStorageCapacityApplyConfiguration {
+    /// `apiVersion`: see [`CSIStorageCapacity::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `capacity`: see [`CSIStorageCapacity::capacity`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<kubegen_runtime::meta::Quantity>,
+    /// `kind`: see [`CSIStorageCapacity::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `maximumVolumeSize`: see [`CSIStorageCapacity::maximum_volume_size`].
+    #[serde(
+        rename = "maximumVolumeSize",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub maximum_volume_size: Option<kubegen_runtime::meta::Quantity>,
+    /// `metadata`: see [`CSIStorageCapacity::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `nodeTopology`: see [`CSIStorageCapacity::node_topology`].
+    #[serde(rename = "nodeTopology", default, skip_serializing_if = "Option::is_none")]
+    pub node_topology: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    /// `storageClassName`: see [`CSIStorageCapacity::storage_class_name`].
+    #[serde(
+        rename = "storageClassName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub storage_class_name: Option<String>,
+}
+impl CSIStorageCapacityApplyConfiguration {
+    /// A `CSIStorageCapacity` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("storage.k8s.io/v1".to_owned()),
+            kind: Some("CSIStorageCapacity".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `capacity`.
+    pub fn with_capacity(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+        self.capacity = Some(value);
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `maximumVolumeSize`.
+    pub fn with_maximum_volume_size(
+        mut self,
+        value: kubegen_runtime::meta::Quantity,
+    ) -> Self {
+        self.maximum_volume_size = Some(value);
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `nodeTopology`.
+    pub fn with_node_topology(
+        mut self,
+        value: crate::meta::v1::LabelSelectorApplyConfiguration,
+    ) -> Self {
+        self.node_topology = Some(value);
+        self
+    }
+    /// Set `storageClassName`.
+    pub fn with_storage_class_name(mut self, value: impl Into<String>) -> Self {
+        self.storage_class_name = Some(value.into());
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `CSIStorageCapacity` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCSIStorageCapacity`).
+pub fn extract_csi_storage_capacity(
+    object: &CSIStorageCapacity,
+    field_manager: &str,
+) -> kubegen_runtime::Result<CSIStorageCapacityApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -91,3 +91,178 @@ impl kubegen_runtime::verbs::Patch for StorageClass {}
 impl kubegen_runtime::verbs::Delete for StorageClass {}
 impl kubegen_runtime::verbs::DeleteCollection for StorageClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for StorageClass {}
+/// Apply configuration of [`StorageClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StorageClassApplyConfiguration {
+    /// `allowVolumeExpansion`: see [`StorageClass::allow_volume_expansion`].
+    #[serde(
+        rename = "allowVolumeExpansion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allow_volume_expansion: Option<bool>,
+    /// `allowedTopologies`: see [`StorageClass::allowed_topologies`].
+    #[serde(
+        rename = "allowedTopologies",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub allowed_topologies: Option<
+        Vec<crate::core::v1::TopologySelectorTermApplyConfiguration>,
+    >,
+    /// `apiVersion`: see [`StorageClass::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `kind`: see [`StorageClass::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`StorageClass::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `mountOptions`: see [`StorageClass::mount_options`].
+    #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
+    pub mount_options: Option<Vec<String>>,
+    /// `parameters`: see [`StorageClass::parameters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
+    /// `provisioner`: see [`StorageClass::provisioner`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioner: Option<String>,
+    /// `reclaimPolicy`: see [`StorageClass::reclaim_policy`].
+    #[serde(rename = "reclaimPolicy", default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_policy: Option<String>,
+    /// `volumeBindingMode`: see [`StorageClass::volume_binding_mode`].
+    #[serde(
+        rename = "volumeBindingMode",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub volume_binding_mode: Option<String>,
+}
+impl StorageClassApplyConfiguration {
+    /// A `StorageClass` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("storage.k8s.io/v1".to_owned()),
+            kind: Some("StorageClass".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `allowVolumeExpansion`.
+    pub fn with_allow_volume_expansion(mut self, value: bool) -> Self {
+        self.allow_volume_expansion = Some(value);
+        self
+    }
+    /// Set `allowedTopologies` (an atomic list: a later call replaces it).
+    pub fn with_allowed_topologies(
+        mut self,
+        items: impl IntoIterator<
+            Item = crate::core::v1::TopologySelectorTermApplyConfiguration,
+        >,
+    ) -> Self {
+        self.allowed_topologies = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `mountOptions` (an atomic list: a later call replaces it).
+    pub fn with_mount_options(
+        mut self,
+        items: impl IntoIterator<Item = String>,
+    ) -> Self {
+        self.mount_options = Some(items.into_iter().collect());
+        self
+    }
+    /// Add entries to `parameters`, overwriting earlier values of the same keys.
+    pub fn with_parameters<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.parameters, entries);
+        self
+    }
+    /// Set `provisioner`.
+    pub fn with_provisioner(mut self, value: impl Into<String>) -> Self {
+        self.provisioner = Some(value.into());
+        self
+    }
+    /// Set `reclaimPolicy`.
+    pub fn with_reclaim_policy(mut self, value: impl Into<String>) -> Self {
+        self.reclaim_policy = Some(value.into());
+        self
+    }
+    /// Set `volumeBindingMode`.
+    pub fn with_volume_binding_mode(mut self, value: impl Into<String>) -> Self {
+        self.volume_binding_mode = Some(value.into());
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `StorageClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractStorageClass`).
+pub fn extract_storage_class(
+    object: &StorageClass,
+    field_manager: &str,
+) -> kubegen_runtime::Result<StorageClassApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

@@ -13,3 +13,36 @@ pub struct StorageHealth {
     /// name is the CSI driver name, matching CSINodeDriver.name.
     pub name: String,
 }
+/// Apply configuration of [`StorageHealth`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StorageHealthApplyConfiguration {
+    /// `healthConditions`: see [`StorageHealth::health_conditions`].
+    #[serde(
+        rename = "healthConditions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub health_conditions: Option<Vec<super::StorageHealthConditionApplyConfiguration>>,
+    /// `name`: see [`StorageHealth::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+impl StorageHealthApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `healthConditions` (an atomic list: a later call replaces it).
+    pub fn with_health_conditions(
+        mut self,
+        items: impl IntoIterator<Item = super::StorageHealthConditionApplyConfiguration>,
+    ) -> Self {
+        self.health_conditions = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+}

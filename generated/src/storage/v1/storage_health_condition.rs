@@ -24,3 +24,68 @@ pub struct StorageHealthCondition {
     #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
     pub volume_mode: Option<String>,
 }
+/// Apply configuration of [`StorageHealthCondition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StorageHealthConditionApplyConfiguration {
+    /// `accessMode`: see [`StorageHealthCondition::access_mode`].
+    #[serde(rename = "accessMode", default, skip_serializing_if = "Option::is_none")]
+    pub access_mode: Option<String>,
+    /// `lastTransitionTime`: see [`StorageHealthCondition::last_transition_time`].
+    #[serde(
+        rename = "lastTransitionTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    /// `message`: see [`StorageHealthCondition::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `reason`: see [`StorageHealthCondition::reason`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `status`: see [`StorageHealthCondition::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `volumeMode`: see [`StorageHealthCondition::volume_mode`].
+    #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
+    pub volume_mode: Option<String>,
+}
+impl StorageHealthConditionApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `accessMode`.
+    pub fn with_access_mode(mut self, value: impl Into<String>) -> Self {
+        self.access_mode = Some(value.into());
+        self
+    }
+    /// Set `lastTransitionTime`.
+    pub fn with_last_transition_time(
+        mut self,
+        value: kubegen_runtime::meta::Time,
+    ) -> Self {
+        self.last_transition_time = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `reason`.
+    pub fn with_reason(mut self, value: impl Into<String>) -> Self {
+        self.reason = Some(value.into());
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: impl Into<String>) -> Self {
+        self.status = Some(value.into());
+        self
+    }
+    /// Set `volumeMode`.
+    pub fn with_volume_mode(mut self, value: impl Into<String>) -> Self {
+        self.volume_mode = Some(value.into());
+        self
+    }
+}

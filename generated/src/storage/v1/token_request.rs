@@ -13,3 +13,33 @@ pub struct TokenRequest {
     )]
     pub expiration_seconds: Option<i64>,
 }
+/// Apply configuration of [`TokenRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TokenRequestApplyConfiguration {
+    /// `audience`: see [`TokenRequest::audience`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// `expirationSeconds`: see [`TokenRequest::expiration_seconds`].
+    #[serde(
+        rename = "expirationSeconds",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration_seconds: Option<i64>,
+}
+impl TokenRequestApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `audience`.
+    pub fn with_audience(mut self, value: impl Into<String>) -> Self {
+        self.audience = Some(value.into());
+        self
+    }
+    /// Set `expirationSeconds`.
+    pub fn with_expiration_seconds(mut self, value: i64) -> Self {
+        self.expiration_seconds = Some(value);
+        self
+    }
+}

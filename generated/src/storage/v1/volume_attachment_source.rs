@@ -18,3 +18,42 @@ pub struct VolumeAttachmentSource {
     )]
     pub persistent_volume_name: Option<String>,
 }
+/// Apply configuration of [`VolumeAttachmentSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeAttachmentSourceApplyConfiguration {
+    /// `inlineVolumeSpec`: see [`VolumeAttachmentSource::inline_volume_spec`].
+    #[serde(
+        rename = "inlineVolumeSpec",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inline_volume_spec: Option<
+        crate::core::v1::PersistentVolumeSpecApplyConfiguration,
+    >,
+    /// `persistentVolumeName`: see [`VolumeAttachmentSource::persistent_volume_name`].
+    #[serde(
+        rename = "persistentVolumeName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub persistent_volume_name: Option<String>,
+}
+impl VolumeAttachmentSourceApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `inlineVolumeSpec`.
+    pub fn with_inline_volume_spec(
+        mut self,
+        value: crate::core::v1::PersistentVolumeSpecApplyConfiguration,
+    ) -> Self {
+        self.inline_volume_spec = Some(value);
+        self
+    }
+    /// Set `persistentVolumeName`.
+    pub fn with_persistent_volume_name(mut self, value: impl Into<String>) -> Self {
+        self.persistent_volume_name = Some(value.into());
+        self
+    }
+}

@@ -11,3 +11,40 @@ pub struct VolumeAttachmentSpec {
     /// source represents the volume that should be attached.
     pub source: super::VolumeAttachmentSource,
 }
+/// Apply configuration of [`VolumeAttachmentSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeAttachmentSpecApplyConfiguration {
+    /// `attacher`: see [`VolumeAttachmentSpec::attacher`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attacher: Option<String>,
+    /// `nodeName`: see [`VolumeAttachmentSpec::node_name`].
+    #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
+    pub node_name: Option<String>,
+    /// `source`: see [`VolumeAttachmentSpec::source`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<super::VolumeAttachmentSourceApplyConfiguration>,
+}
+impl VolumeAttachmentSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `attacher`.
+    pub fn with_attacher(mut self, value: impl Into<String>) -> Self {
+        self.attacher = Some(value.into());
+        self
+    }
+    /// Set `nodeName`.
+    pub fn with_node_name(mut self, value: impl Into<String>) -> Self {
+        self.node_name = Some(value.into());
+        self
+    }
+    /// Set `source`.
+    pub fn with_source(
+        mut self,
+        value: super::VolumeAttachmentSourceApplyConfiguration,
+    ) -> Self {
+        self.source = Some(value);
+        self
+    }
+}

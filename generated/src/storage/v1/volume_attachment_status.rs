@@ -19,3 +19,58 @@ pub struct VolumeAttachmentStatus {
     #[serde(rename = "detachError", default, skip_serializing_if = "Option::is_none")]
     pub detach_error: Option<super::VolumeError>,
 }
+/// Apply configuration of [`VolumeAttachmentStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeAttachmentStatusApplyConfiguration {
+    /// `attachError`: see [`VolumeAttachmentStatus::attach_error`].
+    #[serde(rename = "attachError", default, skip_serializing_if = "Option::is_none")]
+    pub attach_error: Option<super::VolumeErrorApplyConfiguration>,
+    /// `attached`: see [`VolumeAttachmentStatus::attached`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached: Option<bool>,
+    /// `attachmentMetadata`: see [`VolumeAttachmentStatus::attachment_metadata`].
+    #[serde(
+        rename = "attachmentMetadata",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub attachment_metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// `detachError`: see [`VolumeAttachmentStatus::detach_error`].
+    #[serde(rename = "detachError", default, skip_serializing_if = "Option::is_none")]
+    pub detach_error: Option<super::VolumeErrorApplyConfiguration>,
+}
+impl VolumeAttachmentStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `attachError`.
+    pub fn with_attach_error(
+        mut self,
+        value: super::VolumeErrorApplyConfiguration,
+    ) -> Self {
+        self.attach_error = Some(value);
+        self
+    }
+    /// Set `attached`.
+    pub fn with_attached(mut self, value: bool) -> Self {
+        self.attached = Some(value);
+        self
+    }
+    /// Add entries to `attachmentMetadata`, overwriting earlier values of the same keys.
+    pub fn with_attachment_metadata<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.attachment_metadata, entries);
+        self
+    }
+    /// Set `detachError`.
+    pub fn with_detach_error(
+        mut self,
+        value: super::VolumeErrorApplyConfiguration,
+    ) -> Self {
+        self.detach_error = Some(value);
+        self
+    }
+}

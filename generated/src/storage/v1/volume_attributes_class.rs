@@ -60,3 +60,116 @@ impl kubegen_runtime::verbs::Patch for VolumeAttributesClass {}
 impl kubegen_runtime::verbs::Delete for VolumeAttributesClass {}
 impl kubegen_runtime::verbs::DeleteCollection for VolumeAttributesClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for VolumeAttributesClass {}
+/// Apply configuration of [`VolumeAttributesClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeAttributesClassApplyConfiguration {
+    /// `apiVersion`: see [`VolumeAttributesClass::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `driverName`: see [`VolumeAttributesClass::driver_name`].
+    #[serde(rename = "driverName", default, skip_serializing_if = "Option::is_none")]
+    pub driver_name: Option<String>,
+    /// `kind`: see [`VolumeAttributesClass::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`VolumeAttributesClass::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `parameters`: see [`VolumeAttributesClass::parameters`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+impl VolumeAttributesClassApplyConfiguration {
+    /// A `VolumeAttributesClass` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("storage.k8s.io/v1".to_owned()),
+            kind: Some("VolumeAttributesClass".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `driverName`.
+    pub fn with_driver_name(mut self, value: impl Into<String>) -> Self {
+        self.driver_name = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Add entries to `parameters`, overwriting earlier values of the same keys.
+    pub fn with_parameters<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.parameters, entries);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `VolumeAttributesClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractVolumeAttributesClass`).
+pub fn extract_volume_attributes_class(
+    object: &VolumeAttributesClass,
+    field_manager: &str,
+) -> kubegen_runtime::Result<VolumeAttributesClassApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}

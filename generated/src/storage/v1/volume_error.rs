@@ -15,3 +15,37 @@ pub struct VolumeError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<kubegen_runtime::meta::Time>,
 }
+/// Apply configuration of [`VolumeError`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeErrorApplyConfiguration {
+    /// `errorCode`: see [`VolumeError::error_code`].
+    #[serde(rename = "errorCode", default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<i32>,
+    /// `message`: see [`VolumeError::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `time`: see [`VolumeError::time`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<kubegen_runtime::meta::Time>,
+}
+impl VolumeErrorApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `errorCode`.
+    pub fn with_error_code(mut self, value: i32) -> Self {
+        self.error_code = Some(value);
+        self
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `time`.
+    pub fn with_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+        self.time = Some(value);
+        self
+    }
+}

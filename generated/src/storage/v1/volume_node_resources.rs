@@ -7,3 +7,21 @@ pub struct VolumeNodeResources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
 }
+/// Apply configuration of [`VolumeNodeResources`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VolumeNodeResourcesApplyConfiguration {
+    /// `count`: see [`VolumeNodeResources::count`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i32>,
+}
+impl VolumeNodeResourcesApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `count`.
+    pub fn with_count(mut self, value: i32) -> Self {
+        self.count = Some(value);
+        self
+    }
+}

@@ -6,3 +6,24 @@ pub struct StorageVersionMigrationSpec {
     /// The resource that is being migrated. The migrator sends requests to the endpoint serving the resource. Immutable.
     pub resource: crate::meta::v1::GroupResource,
 }
+/// Apply configuration of [`StorageVersionMigrationSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StorageVersionMigrationSpecApplyConfiguration {
+    /// `resource`: see [`StorageVersionMigrationSpec::resource`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<crate::meta::v1::GroupResourceApplyConfiguration>,
+}
+impl StorageVersionMigrationSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `resource`.
+    pub fn with_resource(
+        mut self,
+        value: crate::meta::v1::GroupResourceApplyConfiguration,
+    ) -> Self {
+        self.resource = Some(value);
+        self
+    }
+}
