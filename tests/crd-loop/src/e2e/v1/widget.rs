@@ -62,3 +62,121 @@ impl kubegen_runtime::verbs::Patch for Widget {}
 impl kubegen_runtime::verbs::Delete for Widget {}
 impl kubegen_runtime::verbs::DeleteCollection for Widget {}
 impl kubegen_runtime::verbs::Status for Widget {}
+/// Apply configuration of [`Widget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WidgetApplyConfiguration {
+    /// `apiVersion`: see [`Widget::api_version`].
+    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// `kind`: see [`Widget::kind`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `metadata`: see [`Widget::metadata`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    /// `spec`: see [`Widget::spec`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<super::WidgetSpecApplyConfiguration>,
+    /// `status`: see [`Widget::status`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<super::WidgetStatusApplyConfiguration>,
+}
+impl WidgetApplyConfiguration {
+    /// A `Widget` named `name` with apiVersion and kind set.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>) -> Self {
+        Self {
+            api_version: Some("e2e.kubegen.dev/v1".to_owned()),
+            kind: Some("Widget".to_owned()),
+            metadata: Some(
+                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                    .with_name(name)
+                    .with_namespace(namespace),
+            ),
+            ..Default::default()
+        }
+    }
+    /// Set `apiVersion`.
+    pub fn with_api_version(mut self, value: impl Into<String>) -> Self {
+        self.api_version = Some(value.into());
+        self
+    }
+    /// Set `kind`.
+    pub fn with_kind(mut self, value: impl Into<String>) -> Self {
+        self.kind = Some(value.into());
+        self
+    }
+    /// Set `metadata`.
+    pub fn with_metadata(
+        mut self,
+        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+    ) -> Self {
+        self.metadata = Some(value);
+        self
+    }
+    /// Set `spec`.
+    pub fn with_spec(mut self, value: super::WidgetSpecApplyConfiguration) -> Self {
+        self.spec = Some(value);
+        self
+    }
+    /// Set `status`.
+    pub fn with_status(mut self, value: super::WidgetStatusApplyConfiguration) -> Self {
+        self.status = Some(value);
+        self
+    }
+    /// Add labels (merged per key).
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_labels(entries),
+        );
+        self
+    }
+    /// Add annotations (merged per key).
+    pub fn with_annotations<K: Into<String>, V: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_annotations(entries),
+        );
+        self
+    }
+    /// Append owner references.
+    pub fn with_owner_references(
+        mut self,
+        refs: impl IntoIterator<
+            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+        >,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_owner_references(refs),
+        );
+        self
+    }
+    /// Append finalizers.
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.metadata = Some(
+            self.metadata.take().unwrap_or_default().with_finalizers(names),
+        );
+        self
+    }
+}
+/// The fields of `Widget` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractWidget`).
+pub fn extract_widget(
+    object: &Widget,
+    field_manager: &str,
+) -> kubegen_runtime::Result<WidgetApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "")
+}
+/// Like [`extract_widget`], for the fields owned through the status subresource.
+pub fn extract_widget_status(
+    object: &Widget,
+    field_manager: &str,
+) -> kubegen_runtime::Result<WidgetApplyConfiguration> {
+    kubegen_runtime::apply::extract(object, field_manager, "status")
+}

@@ -31,3 +31,86 @@ pub struct WidgetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<kubegen_runtime::meta::IntOrString>,
 }
+/// Apply configuration of [`WidgetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WidgetSpecApplyConfiguration {
+    /// `extra`: see [`WidgetSpec::extra`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+    /// `labels`: see [`WidgetSpec::labels`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// `maxReplicas`: see [`WidgetSpec::max_replicas`].
+    #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
+    pub max_replicas: Option<i32>,
+    /// `mode`: see [`WidgetSpec::mode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `ports`: see [`WidgetSpec::ports`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<super::WidgetSpecPortsApplyConfiguration>>,
+    /// `probe`: see [`WidgetSpec::probe`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<super::WidgetSpecProbeApplyConfiguration>,
+    /// `replicas`: see [`WidgetSpec::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// `target`: see [`WidgetSpec::target`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<kubegen_runtime::meta::IntOrString>,
+}
+impl WidgetSpecApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `extra`.
+    pub fn with_extra(mut self, value: serde_json::Value) -> Self {
+        self.extra = Some(value);
+        self
+    }
+    /// Add entries to `labels`, overwriting earlier values of the same keys.
+    pub fn with_labels<K: Into<String>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, String)>,
+    ) -> Self {
+        kubegen_runtime::apply::merge_map(&mut self.labels, entries);
+        self
+    }
+    /// Set `maxReplicas`.
+    pub fn with_max_replicas(mut self, value: i32) -> Self {
+        self.max_replicas = Some(value);
+        self
+    }
+    /// Set `mode`.
+    pub fn with_mode(mut self, value: impl Into<String>) -> Self {
+        self.mode = Some(value.into());
+        self
+    }
+    /// Append to `ports` (a keyed or set list: repeated calls add).
+    pub fn with_ports(
+        mut self,
+        items: impl IntoIterator<Item = super::WidgetSpecPortsApplyConfiguration>,
+    ) -> Self {
+        self.ports.get_or_insert_with(Vec::new).extend(items);
+        self
+    }
+    /// Set `probe`.
+    pub fn with_probe(
+        mut self,
+        value: super::WidgetSpecProbeApplyConfiguration,
+    ) -> Self {
+        self.probe = Some(value);
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+    /// Set `target`.
+    pub fn with_target(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+        self.target = Some(value);
+        self
+    }
+}

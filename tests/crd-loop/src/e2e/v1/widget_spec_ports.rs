@@ -15,3 +15,37 @@ pub struct WidgetSpecPorts {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
 }
+/// Apply configuration of [`WidgetSpecPorts`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WidgetSpecPortsApplyConfiguration {
+    /// `name`: see [`WidgetSpecPorts::name`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `port`: see [`WidgetSpecPorts::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// `protocol`: see [`WidgetSpecPorts::protocol`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+}
+impl WidgetSpecPortsApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `name`.
+    pub fn with_name(mut self, value: impl Into<String>) -> Self {
+        self.name = Some(value.into());
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: i32) -> Self {
+        self.port = Some(value);
+        self
+    }
+    /// Set `protocol`.
+    pub fn with_protocol(mut self, value: impl Into<String>) -> Self {
+        self.protocol = Some(value.into());
+        self
+    }
+}

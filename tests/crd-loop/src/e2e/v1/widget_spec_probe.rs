@@ -16,3 +16,45 @@ pub struct WidgetSpecProbe {
     #[serde(rename = "type")]
     pub type_: String,
 }
+/// Apply configuration of [`WidgetSpecProbe`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WidgetSpecProbeApplyConfiguration {
+    /// `command`: see [`WidgetSpecProbe::command`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// `path`: see [`WidgetSpecProbe::path`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `port`: see [`WidgetSpecProbe::port`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// `type`: see [`WidgetSpecProbe::type_`].
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub type_: Option<String>,
+}
+impl WidgetSpecProbeApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `command` (an atomic list: a later call replaces it).
+    pub fn with_command(mut self, items: impl IntoIterator<Item = String>) -> Self {
+        self.command = Some(items.into_iter().collect());
+        self
+    }
+    /// Set `path`.
+    pub fn with_path(mut self, value: impl Into<String>) -> Self {
+        self.path = Some(value.into());
+        self
+    }
+    /// Set `port`.
+    pub fn with_port(mut self, value: i32) -> Self {
+        self.port = Some(value);
+        self
+    }
+    /// Set `type`.
+    pub fn with_type(mut self, value: impl Into<String>) -> Self {
+        self.type_ = Some(value.into());
+        self
+    }
+}

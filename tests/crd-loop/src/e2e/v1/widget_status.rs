@@ -9,3 +9,29 @@ pub struct WidgetStatus {
     /// Copies running.
     pub replicas: i32,
 }
+/// Apply configuration of [`WidgetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WidgetStatusApplyConfiguration {
+    /// `message`: see [`WidgetStatus::message`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `replicas`: see [`WidgetStatus::replicas`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+}
+impl WidgetStatusApplyConfiguration {
+    /// An empty configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Set `message`.
+    pub fn with_message(mut self, value: impl Into<String>) -> Self {
+        self.message = Some(value.into());
+        self
+    }
+    /// Set `replicas`.
+    pub fn with_replicas(mut self, value: i32) -> Self {
+        self.replicas = Some(value);
+        self
+    }
+}
