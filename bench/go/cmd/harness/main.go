@@ -1,0 +1,253 @@
+// Command harness runs the side-by-side benchmark of issue 8: kubegen vs
+// client-go vs kube-rs against the test cluster of `make cluster-up`.
+//
+// It creates the fixtures (ConfigMaps and Pods in bench-* namespaces, with
+// many concurrent client-go requests), runs every workload `--runs` times
+// with the clients interleaved (run r starts with a different client), takes
+// wall time, CPU time and peak RSS of every process from wait4, measures the
+// build times of workload f with fresh target directories, writes
+// results/latest.md and results/latest.json, and deletes the namespaces it
+// made. The whole run stops by itself at --deadline: later runs are skipped
+// and reported as missing, never waited for.
+//
+// bench/run.sh builds the three client binaries and calls this; see
+// bench/README.md for what each workload measures.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kubegen/kubegen/bench/go/internal/fixture"
+)
+
+// params are the sizes of the run; --scale sets them all in proportion.
+type params struct {
+	scale         int // ConfigMaps listed (a), Pods synced (b) and decoded (g)
+	watchObjects  int // ConfigMaps the writer of c spreads its updates over
+	watchUpdates  int // updates the writer of c makes per run
+	crud          int // objects created, updated and deleted per run of e
+	adds          int // workqueue adds per run of d
+	parallel      int // concurrent requests of the fixture loader and writer
+	writerThreads int
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func main() {
+	var (
+		kubeconfig   = flag.String("kubeconfig", ".cache/cluster/kubeconfig", "kubeconfig of the test cluster")
+		kubeContext  = flag.String("context", "admin", "kubeconfig context")
+		repo         = flag.String("repo", ".", "repository root (for workload f and README.md)")
+		out          = flag.String("out", "bench/results", "directory for latest.md and latest.json")
+		scale        = flag.Int("scale", 10000, "objects for a, b, g; the other sizes follow (c: scale updates, e: scale/5, d: 100*scale adds)")
+		runs         = flag.Int("runs", 3, "runs of each workload per client")
+		workloads    = flag.String("workloads", "a,b,c,d,e,f,g", "workloads to run")
+		kubegenBin   = flag.String("kubegen", "", "kubegen bench binary (empty: column left out)")
+		kubeRsBin    = flag.String("kube-rs", "", "kube-rs bench binary (empty: column left out)")
+		clientGoBin  = flag.String("client-go", "", "client-go bench binary (empty: column left out)")
+		deadlineUnix = flag.Int64("deadline-unix", 0, "stop starting work after this Unix time (0: now + --budget)")
+		budget       = flag.Duration("budget", 28*time.Minute, "time budget when --deadline-unix is not given")
+		keep         = flag.Bool("keep-fixtures", false, "leave the bench namespaces in place (for repeated development runs)")
+		cacheDir     = flag.String("cache", filepath.Join(os.TempDir(), "kubegen-bench"), "scratch directory (decode file)")
+		updateReadme = flag.Bool("update-readme", true, "replace the headline block of README.md between the bench markers")
+	)
+	flag.Parse()
+	deadline := time.Now().Add(*budget)
+	if *deadlineUnix > 0 {
+		deadline = time.Unix(*deadlineUnix, 0)
+	}
+	p := params{
+		scale:         *scale,
+		watchObjects:  min(500, *scale),
+		watchUpdates:  *scale,
+		crud:          max(1, *scale/5),
+		adds:          100 * *scale,
+		parallel:      48,
+		writerThreads: 16,
+	}
+	var clients []client
+	for _, c := range []client{{"kubegen", *kubegenBin}, {"client-go", *clientGoBin}, {"kube-rs", *kubeRsBin}} {
+		if c.bin == "" {
+			logf("no %s binary given: its column stays empty", c.name)
+			continue
+		}
+		abs, err := filepath.Abs(c.bin)
+		if err != nil {
+			fail(err)
+		}
+		c.bin = abs
+		clients = append(clients, c)
+	}
+	selected, err := parseWorkloads(*workloads)
+	if err != nil {
+		fail(err)
+	}
+	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
+		fail(fmt.Errorf("scratch directory %s: %w", *cacheDir, err))
+	}
+	kubeconfigAbs, err := filepath.Abs(*kubeconfig)
+	if err != nil {
+		fail(err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithDeadline(ctx, deadline.Add(2*time.Minute))
+	defer cancel()
+
+	rep := newReport(p, *runs, clients, selected)
+	needCluster := selected["a"] || selected["b"] || selected["c"] || selected["e"] || selected["g"]
+	var cs *kubernetes.Clientset
+	if needCluster {
+		cs, err = connect(ctx, kubeconfigAbs, *kubeContext)
+		if err != nil {
+			fail(err)
+		}
+		rep.Machine.Server = serverVersion(cs)
+		if !*keep {
+			defer deleteNamespaces(cs, 2*time.Minute)
+			cleanup = func() { deleteNamespaces(cs, 2*time.Minute) }
+		}
+		logf("creating fixtures (scale %d)", p.scale)
+		if err := createFixtures(ctx, cs, p); err != nil {
+			rep.note("fixtures failed: %v", err)
+			finish(rep, *out, *repo, *updateReadme)
+			fail(err)
+		}
+	}
+	decodeFile := filepath.Join(*cacheDir, "pods.json")
+	if selected["g"] {
+		n, err := dumpPodList(ctx, cs, decodeFile)
+		if err != nil {
+			fail(err)
+		}
+		logf("decode file %s: %d bytes", decodeFile, n)
+		rep.Config["decode_file_bytes"] = n
+	}
+
+	common := []string{"--kubeconfig", kubeconfigAbs, "--context", *kubeContext}
+	cases := []benchCase{
+		{id: "a", args: append([]string{"list", "--namespace", fixture.NamespaceList, "--count", strconv.Itoa(p.scale)}, common...)},
+		{id: "b", args: append([]string{"informer", "--namespace", fixture.NamespacePods, "--count", strconv.Itoa(p.scale)}, common...)},
+		{id: "c", args: append([]string{"watch", "--namespace", fixture.NamespaceWatch, "--count", strconv.Itoa(p.watchUpdates)}, common...),
+			onReady: func(ctx context.Context) error {
+				rate, err := writeUpdates(ctx, cs, p.watchObjects, p.watchUpdates, p.writerThreads)
+				if err == nil {
+					rep.writerRates = append(rep.writerRates, rate)
+				}
+				return err
+			}},
+		{id: "d1", args: []string{"workqueue", "--workers", "1", "--adds", strconv.Itoa(p.adds)}},
+		{id: "d2", args: []string{"workqueue", "--workers", "2", "--adds", strconv.Itoa(p.adds)}},
+		{id: "d8", args: []string{"workqueue", "--workers", "8", "--adds", strconv.Itoa(p.adds)}},
+		{id: "e", args: append([]string{"crud", "--namespace", fixture.NamespaceCrud, "--count", strconv.Itoa(p.crud)}, common...)},
+		{id: "g", args: []string{"decode", "--file", decodeFile, "--count", strconv.Itoa(p.scale)}},
+	}
+
+	for r := 0; r < *runs; r++ {
+		for _, bc := range cases {
+			if !selected[bc.id[:1]] {
+				continue
+			}
+			for i := range clients {
+				c := clients[(i+r)%len(clients)] // interleave: each run starts with another client
+				if time.Now().After(deadline) {
+					rep.note("deadline reached: %s run %d of %s skipped", bc.id, r+1, c.name)
+					continue
+				}
+				if ctx.Err() != nil {
+					rep.note("interrupted: %s run %d of %s skipped", bc.id, r+1, c.name)
+					continue
+				}
+				logf("run %d/%d: %s %s", r+1, *runs, c.name, bc.id)
+				res, err := runClient(ctx, c, 5*time.Minute, bc.args, bc.onReady)
+				if err != nil {
+					rep.note("%s run %d of %s failed: %v", bc.id, r+1, c.name, err)
+					logf("FAILED: %v", err)
+					continue
+				}
+				res.Case, res.Run = bc.id, r+1
+				rep.Runs = append(rep.Runs, res)
+			}
+		}
+	}
+	if selected["f"] {
+		rep.Builds = buildTimes(ctx, *repo, deadline, rep)
+	}
+	finish(rep, *out, *repo, *updateReadme)
+}
+
+// benchCase is one row group: a workload with its arguments; onReady runs
+// when the client prints READY (the writer of c).
+type benchCase struct {
+	id      string
+	args    []string
+	onReady func(context.Context) error
+}
+
+func parseWorkloads(s string) (map[string]bool, error) {
+	sel := map[string]bool{}
+	for _, w := range splitComma(s) {
+		switch w {
+		case "a", "b", "c", "d", "e", "f", "g":
+			sel[w] = true
+		default:
+			return nil, fmt.Errorf("--workloads: unknown workload %q (want letters a..g)", w)
+		}
+	}
+	return sel, nil
+}
+
+func connect(ctx context.Context, kubeconfig, kubeContext string) (*kubernetes.Clientset, error) {
+	if _, err := os.Stat(kubeconfig); err != nil {
+		return nil, fmt.Errorf("no test cluster: %s not found; run `make cluster-up` first", kubeconfig)
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: kubeContext},
+	).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+	}
+	cfg.QPS = -1
+	cfg.Timeout = time.Minute
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
+		return nil, fmt.Errorf("test cluster at %s does not answer (run `make cluster-up`): %w", cfg.Host, err)
+	}
+	return cs, nil
+}
+
+func serverVersion(cs *kubernetes.Clientset) string {
+	v, err := cs.Discovery().ServerVersion()
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	return v.GitVersion
+}
+
+// cleanup deletes the fixtures; fail runs it, since os.Exit skips defers.
+var cleanup = func() {}
+
+func fail(err error) {
+	logf("error: %v", err)
+	cleanup()
+	os.Exit(1)
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// report is everything latest.json holds: the machine, the sizes, every raw
+// run, the summary rows and notes about anything that did not run.
+type report struct {
+	Date        string         `json:"date"`
+	Machine     machineInfo    `json:"machine"`
+	Config      map[string]any `json:"config"`
+	Clients     []string       `json:"clients"`
+	Rows        []summaryRow   `json:"rows"`
+	Builds      []buildResult  `json:"builds"`
+	Notes       []string       `json:"notes"`
+	Runs        []runResult    `json:"runs"`
+	WriterRates []float64      `json:"writer_updates_per_s"`
+
+	p           params
+	selected    map[string]bool
+	writerRates []float64
+}
+
+// stat is the median with min and max of one metric over the runs.
+type stat struct {
+	Median float64   `json:"median"`
+	Min    float64   `json:"min"`
+	Max    float64   `json:"max"`
+	Values []float64 `json:"values"`
+}
+
+type summaryRow struct {
+	Case   string           `json:"case"`
+	Metric string           `json:"metric"`
+	Unit   string           `json:"unit"`
+	Better string           `json:"better"` // "lower" or "higher"
+	Stats  map[string]*stat `json:"stats"`  // by client
+	// Ratios are kubegen's median / the peer's median, by peer.
+	Ratios map[string]float64 `json:"ratios"`
+}
+
+func newReport(p params, runs int, clients []client, selected map[string]bool) *report {
+	r := &report{
+		Date:     time.Now().UTC().Format(time.RFC3339),
+		Machine:  collectMachine(),
+		p:        p,
+		selected: selected,
+		Config: map[string]any{
+			"runs":               runs,
+			"scale":              p.scale,
+			"watch_objects":      p.watchObjects,
+			"watch_updates":      p.watchUpdates,
+			"writer_parallelism": p.writerThreads,
+			"crud_objects":       p.crud,
+			"workqueue_adds":     p.adds,
+			"list_page_size":     500,
+		},
+	}
+	for _, c := range clients {
+		r.Clients = append(r.Clients, c.name)
+	}
+	return r
+}
+
+func (r *report) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// metric says how to read one number out of a run.
+type metric struct {
+	caseID, name, unit, better string
+	get                        func(runResult) (float64, bool)
+}
+
+func reported(key string) func(runResult) (float64, bool) {
+	return func(r runResult) (float64, bool) {
+		v, ok := r.Reported[key].(float64)
+		return v, ok && !math.IsNaN(v)
+	}
+}
+
+func reportedMB(key string) func(runResult) (float64, bool) {
+	return func(r runResult) (float64, bool) {
+		v, ok := r.Reported[key].(float64)
+		return v / (1 << 20), ok
+	}
+}
+
+func cpuMS(r runResult) (float64, bool)  { return r.CPUMS, true }
+func peakMB(r runResult) (float64, bool) { return float64(r.MaxRSSKB) / 1024, r.MaxRSSKB > 0 }
+
+func (r *report) metrics() []metric {
+	p := r.p
+	return []metric{
+		{"a", fmt.Sprintf("a. list %d ConfigMaps, pages of 500: time", p.scale), "ms", "lower", reported("elapsed_ms")},
+		{"a", "a. list: process CPU time", "ms", "lower", cpuMS},
+		{"a", "a. list: peak RSS", "MiB", "lower", peakMB},
+		{"b", fmt.Sprintf("b. informer cold sync of %d Pods: time to synced", p.scale), "ms", "lower", reported("sync_ms")},
+		{"b", "b. informer: RSS per cached Pod", "bytes", "lower", reported("bytes_per_object")},
+		{"b", "b. informer: RSS after sync", "MiB", "lower", reportedMB("rss_after")},
+		{"b", "b. informer: process CPU time", "ms", "lower", cpuMS},
+		{"c", fmt.Sprintf("c. watch %d updates: events/s applied to the cache", p.watchUpdates), "1/s", "higher", reported("events_per_s")},
+		{"c", "c. watch: lag p50", "ms", "lower", reported("lag_p50_ms")},
+		{"c", "c. watch: lag p99", "ms", "lower", reported("lag_p99_ms")},
+		{"c", "c. watch: process CPU time", "ms", "lower", cpuMS},
+		{"d1", "d. workqueue, 1 worker: ops/s", "1/s", "higher", reported("ops_per_s")},
+		{"d2", "d. workqueue, 2 workers: ops/s", "1/s", "higher", reported("ops_per_s")},
+		{"d8", "d. workqueue, 8 workers: ops/s", "1/s", "higher", reported("ops_per_s")},
+		{"e", fmt.Sprintf("e. create %d ConfigMaps: p50", p.crud), "ms", "lower", reported("create_p50_ms")},
+		{"e", "e. create: p99", "ms", "lower", reported("create_p99_ms")},
+		{"e", "e. update: p50", "ms", "lower", reported("update_p50_ms")},
+		{"e", "e. update: p99", "ms", "lower", reported("update_p99_ms")},
+		{"e", "e. delete: p50", "ms", "lower", reported("delete_p50_ms")},
+		{"e", "e. delete: p99", "ms", "lower", reported("delete_p99_ms")},
+		{"e", "e. crud: process CPU time", "ms", "lower", cpuMS},
+		{"g", fmt.Sprintf("g. decode a %d-Pod list from a file: time", p.scale), "ms", "lower", reported("elapsed_ms")},
+		{"g", "g. decode: peak RSS", "MiB", "lower", peakMB},
+	}
+}
+
+func summarize(values []float64) *stat {
+	v := append([]float64(nil), values...)
+	sort.Float64s(v)
+	n := len(v)
+	med := v[n/2]
+	if n%2 == 0 {
+		med = (v[n/2-1] + v[n/2]) / 2
+	}
+	return &stat{Median: med, Min: v[0], Max: v[n-1], Values: values}
+}
+
+func (r *report) computeRows() {
+	r.Rows = nil
+	for _, m := range r.metrics() {
+		if !r.selected[m.caseID[:1]] {
+			continue
+		}
+		row := summaryRow{Case: m.caseID, Metric: m.name, Unit: m.unit, Better: m.better, Stats: map[string]*stat{}, Ratios: map[string]float64{}}
+		for _, c := range r.Clients {
+			var vals []float64
+			for _, run := range r.Runs {
+				if run.Client == c && run.Case == m.caseID {
+					if v, ok := m.get(run); ok {
+						vals = append(vals, v)
+					}
+				}
+			}
+			if len(vals) > 0 {
+				row.Stats[c] = summarize(vals)
+			}
+		}
+		if kg, ok := row.Stats["kubegen"]; ok {
+			for _, peer := range []string{"client-go", "kube-rs"} {
+				if ps, ok := row.Stats[peer]; ok && ps.Median != 0 {
+					row.Ratios[peer] = kg.Median / ps.Median
+				}
+			}
+		}
+		r.Rows = append(r.Rows, row)
+	}
+}
+
+func fmtNum(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 100000:
+		return fmt.Sprintf("%.3g", v)
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+func cell(s *stat) string {
+	if s == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%s (%s–%s)", fmtNum(s.Median), fmtNum(s.Min), fmtNum(s.Max))
+}
+
+func ratioCell(row summaryRow, peer string) string {
+	v, ok := row.Ratios[peer]
+	if !ok {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", v)
+}
+
+// markdown renders the report; headline=true renders only the README block.
+func (r *report) markdown(headline bool) string {
+	var b strings.Builder
+	col := func(name string) bool {
+		for _, c := range r.Clients {
+			if c == name {
+				return true
+			}
+		}
+		return false
+	}
+	if !headline {
+		b.WriteString("# kubegen benchmark: kubegen vs client-go vs kube-rs\n\n")
+		b.WriteString("Written by `make bench` (bench/run.sh); do not edit by hand. What each row measures: bench/README.md.\n\n")
+	}
+	m := r.Machine
+	fmt.Fprintf(&b, "Run %s on %d cores (%s), %s memory, Linux %s; kube-apiserver %s; %s; %s; %s.\n",
+		r.Date, m.Cores, m.CPUModel, m.Memory, m.Kernel, m.Server, m.Go, m.Rust, m.Versions)
+	fmt.Fprintf(&b, "Median of %v runs per client (min–max in brackets), clients interleaved. Ratio = kubegen / peer; the *better* column says which way is good.\n\n",
+		r.Config["runs"])
+	b.WriteString("| metric | better | kubegen | client-go | kube-rs | kubegen / client-go | kubegen / kube-rs |\n|---|---|---|---|---|---|---|\n")
+	for _, row := range r.Rows {
+		if headline && !isHeadline(row) {
+			continue
+		}
+		cells := []string{}
+		for _, c := range []string{"kubegen", "client-go", "kube-rs"} {
+			if !col(c) {
+				cells = append(cells, "not run")
+				continue
+			}
+			cells = append(cells, cell(row.Stats[c]))
+		}
+		fmt.Fprintf(&b, "| %s (%s) | %s | %s | %s | %s | %s | %s |\n", row.Metric, row.Unit, row.Better,
+			cells[0], cells[1], cells[2], ratioCell(row, "client-go"), ratioCell(row, "kube-rs"))
+	}
+	if len(r.Builds) > 0 {
+		b.WriteString("\n**f. Generator and cold release builds** (one run each: a cold build takes minutes on this machine).\n\n")
+		b.WriteString("| build | cold build incl. dependencies (s) | the crate alone, dependencies built (s) |\n|---|---|---|\n")
+		for _, br := range r.Builds {
+			if headline && br.Name == "kubegen generate (v1.37 spec)" {
+				continue
+			}
+			crate := "—"
+			if br.CrateSeconds > 0 {
+				crate = fmtNum(br.CrateSeconds)
+			}
+			total := "failed"
+			if br.Seconds > 0 {
+				total = fmtNum(br.Seconds)
+			}
+			if len(br.Values) > 1 {
+				total = cell(summarize(br.Values))
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", br.Name, total, crate)
+		}
+	}
+	if !headline {
+		if len(r.WriterRates) > 0 {
+			fmt.Fprintf(&b, "\nWriter of c (shared by all clients): %s updates/s median over all runs.\n", fmtNum(summarize(r.WriterRates).Median))
+		}
+		if len(r.Notes) > 0 {
+			b.WriteString("\n## Notes\n\n")
+			for _, n := range r.Notes {
+				fmt.Fprintf(&b, "- %s\n", n)
+			}
+		}
+	}
+	return b.String()
+}
+
+func isHeadline(row summaryRow) bool {
+	switch {
+	case strings.HasSuffix(row.Metric, ": time") && (row.Case == "a" || row.Case == "g"):
+		return true
+	case strings.Contains(row.Metric, "time to synced"), strings.Contains(row.Metric, "per cached Pod"):
+		return true
+	case strings.Contains(row.Metric, "events/s"), row.Case == "d8", strings.HasSuffix(row.Metric, "ConfigMaps: p50"):
+		return true
+	}
+	return false
+}
+
+const (
+	readmeBegin = "<!-- bench:begin -->"
+	readmeEnd   = "<!-- bench:end -->"
+)
+
+// finish computes the summary and writes latest.md, latest.json, the table
+// on stdout and (if README.md has the markers) the README headline block.
+func finish(r *report, out, repo string, updateReadme bool) {
+	r.WriterRates = r.writerRates
+	r.computeRows()
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		logf("results directory %s: %v", out, err)
+		return
+	}
+	md := r.markdown(false)
+	if err := writeAtomic(filepath.Join(out, "latest.md"), []byte(md)); err != nil {
+		logf("%v", err)
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err == nil {
+		err = writeAtomic(filepath.Join(out, "latest.json"), append(js, '\n'))
+	}
+	if err != nil {
+		logf("%v", err)
+	}
+	fmt.Println(md)
+	logf("wrote %s and %s", filepath.Join(out, "latest.md"), filepath.Join(out, "latest.json"))
+	if updateReadme {
+		writeReadmeHeadline(filepath.Join(repo, "README.md"), r.markdown(true))
+	}
+}
+
+func writeReadmeHeadline(path, block string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		logf("README headline not written: %v", err)
+		return
+	}
+	s := string(data)
+	i := strings.Index(s, readmeBegin)
+	j := strings.Index(s, readmeEnd)
+	if i < 0 || j < i {
+		logf("README headline not written: %s has no %s ... %s block", path, readmeBegin, readmeEnd)
+		return
+	}
+	s = s[:i+len(readmeBegin)] + "\n" + block + s[j:]
+	if err := writeAtomic(path, []byte(s)); err != nil {
+		logf("%v", err)
+	}
+}
+
+// writeAtomic writes through a .tmp file and a rename, so an interrupted run
+// never leaves a half-written result.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("renaming %s: %w", tmp, err)
+	}
+	return nil
+}
+
+func splitComma(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,385 @@
+//! kubegen-bench: the kubegen column of the benchmark (issue 8).
+//!
+//! Runs one workload with kubegen-api (the generated `Clientset` and types)
+//! and kubegen-runtime (the shared informer factory, listers and the
+//! rate-limiting workqueue), written the way a kubegen user would.
+//!
+//! ```text
+//! kubegen-bench <list|informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
+//! ```
+//!
+//! Each workload prints one JSON line of results on stdout (and `watch`
+//! prints `READY` once its cache is synced); the definitions are shared with
+//! the client-go and kube-rs programs (see bench/README.md).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use bench_common::{
+    Flags, SENT_ANNOTATION, configmap_fixture, ms, nanos_now, per_object, percentile, settled_rss,
+    workqueue_keys,
+};
+use kubegen_api::Clientset;
+use kubegen_api::core::v1::{ConfigMap, Pod};
+use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions, InformerFactory};
+use kubegen_runtime::selector::Selector;
+use kubegen_runtime::workqueue::{RateLimitingQueue, default_controller_rate_limiter};
+use kubegen_runtime::{
+    Config, CreateOptions, DeleteOptions, ListOptions, ObjectList, UpdateOptions,
+};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(workload) = args.get(1).cloned() else {
+        eprintln!(
+            "usage: kubegen-bench <list|informer|watch|workqueue|crud|decode> [--name value]..."
+        );
+        std::process::exit(2);
+    };
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")
+        .and_then(|rt| rt.block_on(run(&workload, &args[2..])));
+    match result {
+        Ok(mut v) => {
+            v["client"] = json!("kubegen");
+            v["workload"] = json!(workload);
+            println!("{v}");
+        }
+        Err(e) => {
+            eprintln!("{workload}: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn run(workload: &str, args: &[String]) -> Result<Value> {
+    let flags = Flags::parse(args)?;
+    let timeout = Duration::from_secs(flags.num("timeout-secs", 300)? as u64);
+    let work = async {
+        match workload {
+            "list" => list(&flags).await,
+            "informer" => informer(&flags).await,
+            "watch" => watch(&flags).await,
+            "workqueue" => workqueue(&flags).await,
+            "crud" => crud(&flags).await,
+            "decode" => decode(&flags),
+            other => bail!(
+                "unknown workload {other:?} (want list, informer, watch, workqueue, crud or decode)"
+            ),
+        }
+    };
+    tokio::time::timeout(timeout, work)
+        .await
+        .with_context(|| format!("did not finish within {timeout:?}"))?
+}
+
+fn clientset(flags: &Flags) -> Result<Clientset> {
+    let path = flags.str("kubeconfig")?;
+    // kubegen's Config has client-side rate limiting off by default.
+    let config = Config::from_kubeconfig(path, flags.opt("context"))
+        .with_context(|| format!("kubeconfig {path}"))?;
+    Clientset::new(config).context("building the clientset")
+}
+
+/// Workload a: list every ConfigMap of the namespace in pages of 500,
+/// keeping all decoded items.
+async fn list(flags: &Flags) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let want = flags.num("count", 0)?;
+    let cms = clientset(flags)?.core_v1().config_maps(ns);
+    let start = Instant::now();
+    let mut items = Vec::new();
+    let mut pages = 0;
+    let mut opts = ListOptions::default().limit(500);
+    loop {
+        let page = cms
+            .list(&opts)
+            .await
+            .with_context(|| format!("listing configmaps in {ns} (page {})", pages + 1))?;
+        pages += 1;
+        items.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => opts = opts.continue_token(token),
+            _ => break,
+        }
+    }
+    let elapsed = start.elapsed();
+    if items.len() < want {
+        bail!(
+            "listed {} configmaps in {ns}, want at least {want}",
+            items.len()
+        );
+    }
+    Ok(json!({"items": items.len(), "pages": pages, "elapsed_ms": ms(elapsed)}))
+}
+
+/// Workload b: cold sync of a shared Pod informer of the namespace; time to
+/// synced and memory per cached object.
+async fn informer(flags: &Flags) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let want = flags.num("count", 0)?;
+    let cs = clientset(flags)?;
+    let rss_before = settled_rss()?;
+    let start = Instant::now();
+    let factory = InformerFactory::with_options(
+        cs.rest().clone(),
+        Duration::ZERO,
+        FactoryOptions::new().namespace(ns),
+    );
+    let pods = factory.resource_informer::<Pod>();
+    let lister = pods.lister();
+    factory.start();
+    if !factory.wait_for_cache_sync().await {
+        bail!("the pod informer stopped before it synced");
+    }
+    let sync = start.elapsed();
+    let n = lister.namespaced(ns).list(&Selector::everything()).len();
+    if n < want {
+        bail!("cache holds {n} pods of {ns}, want {want}");
+    }
+    let rss_after = settled_rss()?;
+    factory.shutdown().await;
+    Ok(json!({
+        "items": n,
+        "sync_ms": ms(sync),
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "bytes_per_object": per_object(rss_after, rss_before, n),
+    }))
+}
+
+/// What the watch handler collects: lags (ms) and the first/last event time.
+struct Seen {
+    lags: Vec<f64>,
+    first: Option<Instant>,
+    last: Option<Instant>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// Workload c: a synced ConfigMap informer counts the writer's updates in
+/// its update handler (called after the cache applied them).
+async fn watch(flags: &Flags) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let want = flags.num("count", 0)?;
+    if want == 0 {
+        bail!("--count (the number of updates to wait for) must be > 0");
+    }
+    let cs = clientset(flags)?;
+    let factory = InformerFactory::with_options(
+        cs.rest().clone(),
+        Duration::ZERO,
+        FactoryOptions::new().namespace(ns),
+    );
+    let informer = factory.resource_informer::<ConfigMap>();
+    let (tx, rx) = oneshot::channel();
+    let seen = Arc::new(Mutex::new(Seen {
+        lags: Vec::with_capacity(want),
+        first: None,
+        last: None,
+        done: Some(tx),
+    }));
+    let handler_seen = seen.clone();
+    informer
+        .informer()
+        .add_event_handler(EventHandlerFuncs::new().update_func(
+            move |_old, new: &Arc<ConfigMap>| {
+                let Some(sent) = new
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(SENT_ANNOTATION))
+                else {
+                    return;
+                };
+                let Ok(sent) = sent.parse::<i128>() else {
+                    return;
+                };
+                let now = Instant::now();
+                let lag = (nanos_now() - sent) as f64 / 1e6;
+                let Ok(mut s) = handler_seen.lock() else {
+                    return;
+                };
+                s.first.get_or_insert(now);
+                s.last = Some(now);
+                s.lags.push(lag);
+                if s.lags.len() == want
+                    && let Some(done) = s.done.take()
+                {
+                    let _ = done.send(());
+                }
+            },
+        ))
+        .context("adding the update handler")?;
+    factory.start();
+    if !factory.wait_for_cache_sync().await {
+        bail!("the configmap informer stopped before it synced");
+    }
+    println!("READY");
+    rx.await
+        .context("the informer stopped before all updates arrived")?;
+    factory.shutdown().await;
+    let mut s = seen
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the update handler panicked"))?;
+    let span = match (s.first, s.last) {
+        (Some(f), Some(l)) => l - f,
+        _ => Duration::ZERO,
+    };
+    let events = s.lags.len();
+    Ok(json!({
+        "events": events,
+        "elapsed_ms": ms(span),
+        "events_per_s": events as f64 / span.as_secs_f64(),
+        "lag_p50_ms": percentile(&mut s.lags, 50.0),
+        "lag_p99_ms": percentile(&mut s.lags, 99.0),
+    }))
+}
+
+/// Workload d: one producer adds the shared key sequence (50% duplicates)
+/// to a rate-limiting queue while N worker tasks get, forget and done, as
+/// sample-controller's workers do; then the queue is shut down and drained.
+async fn workqueue(flags: &Flags) -> Result<Value> {
+    let workers = flags.num("workers", 1)?;
+    let adds = flags.num("adds", 1_000_000)?;
+    if workers == 0 {
+        bail!("--workers must be >= 1");
+    }
+    let keys: Vec<String> = workqueue_keys(adds)
+        .into_iter()
+        .map(|k| format!("bench-ns/object-{k}"))
+        .collect();
+    let queue: RateLimitingQueue<String> =
+        RateLimitingQueue::new(default_controller_rate_limiter());
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                let mut n = 0usize;
+                while let Some(key) = queue.get().await {
+                    queue.forget(&key);
+                    queue.done(&key);
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    for key in keys {
+        queue.add(key);
+    }
+    queue.shut_down_with_drain().await;
+    let mut gets = 0;
+    for t in tasks {
+        gets += t.await.context("a worker panicked")?;
+    }
+    let elapsed = start.elapsed();
+    let ops = adds + 2 * gets;
+    Ok(json!({
+        "workers": workers,
+        "adds": adds,
+        "gets": gets,
+        "elapsed_ms": ms(elapsed),
+        "ops_per_s": ops as f64 / elapsed.as_secs_f64(),
+    }))
+}
+
+/// The ~1 KB fixture ConfigMap (bench_common::configmap_fixture).
+fn fixture_configmap(ns: &str, name: &str, i: usize) -> ConfigMap {
+    let (labels, data) = configmap_fixture(i);
+    let mut cm = ConfigMap::default();
+    cm.metadata.name = Some(name.to_owned());
+    cm.metadata.namespace = Some(ns.to_owned());
+    cm.metadata.labels = Some(labels);
+    cm.data = Some(data);
+    cm
+}
+
+/// Workload e: create, then update, then delete N ConfigMaps one request at
+/// a time; latency percentiles per verb.
+async fn crud(flags: &Flags) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let n = flags.num("count", 0)?;
+    if n == 0 {
+        bail!("--count must be > 0");
+    }
+    let cms = clientset(flags)?.core_v1().config_maps(ns);
+    let prefix = format!("crud-{}-", std::process::id());
+    let (mut create, mut update, mut delete) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let start = Instant::now();
+    let mut created = Vec::with_capacity(n);
+    let (co, uo, dopts) = (
+        CreateOptions::default(),
+        UpdateOptions::default(),
+        DeleteOptions::default(),
+    );
+    for i in 0..n {
+        let name = format!("{prefix}{i}");
+        let t = Instant::now();
+        let cm = cms
+            .create(&fixture_configmap(ns, &name, i), &co)
+            .await
+            .with_context(|| format!("create {name}"))?;
+        create.push(ms(t.elapsed()));
+        created.push(cm);
+    }
+    for mut cm in created {
+        cm.data
+            .get_or_insert_with(Default::default)
+            .insert("seq".to_owned(), "1".to_owned());
+        let t = Instant::now();
+        cms.update(&cm, &uo)
+            .await
+            .with_context(|| format!("update {:?}", cm.metadata.name))?;
+        update.push(ms(t.elapsed()));
+    }
+    for i in 0..n {
+        let name = format!("{prefix}{i}");
+        let t = Instant::now();
+        cms.delete(&name, &dopts)
+            .await
+            .with_context(|| format!("delete {name}"))?;
+        delete.push(ms(t.elapsed()));
+    }
+    let elapsed = start.elapsed();
+    Ok(json!({
+        "objects": n,
+        "elapsed_ms": ms(elapsed),
+        "create_p50_ms": percentile(&mut create, 50.0),
+        "create_p99_ms": percentile(&mut create, 99.0),
+        "update_p50_ms": percentile(&mut update, 50.0),
+        "update_p99_ms": percentile(&mut update, 99.0),
+        "delete_p50_ms": percentile(&mut delete, 50.0),
+        "delete_p99_ms": percentile(&mut delete, 99.0),
+    }))
+}
+
+/// Workload g: decode a PodList JSON file into kubegen's typed
+/// `ObjectList<Pod>` with serde_json. The file is read before the clock starts.
+fn decode(flags: &Flags) -> Result<Value> {
+    let path = flags.str("file")?;
+    let want = flags.num("count", 0)?;
+    let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    let start = Instant::now();
+    let list: ObjectList<Pod> =
+        serde_json::from_slice(&data).with_context(|| format!("decoding {path}"))?;
+    let elapsed = start.elapsed();
+    if want > 0 && list.items.len() != want {
+        bail!("{path} holds {} pods, want {want}", list.items.len());
+    }
+    Ok(json!({
+        "items": list.items.len(),
+        "bytes": data.len(),
+        "elapsed_ms": ms(elapsed),
+        "mb_per_s": data.len() as f64 / 1e6 / elapsed.as_secs_f64(),
+    }))
+}
