@@ -129,7 +129,10 @@ pub mod storagemigration;
 pub mod version;
 #[rustfmt::skip]
 pub mod clientset;
+#[rustfmt::skip]
+pub mod informers;
 pub use clientset::Clientset;
+pub use informers::SharedInformerFactory;
 /// Used by `skip_serializing_if`: a value equal to its default is left
 /// out of the JSON, as the server leaves it out.
 #[doc(hidden)]

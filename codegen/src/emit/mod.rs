@@ -17,6 +17,7 @@
 mod applyconfigurations;
 mod clientset;
 mod features;
+mod informers;
 mod names;
 mod types;
 
@@ -140,23 +141,37 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         let has_client = opts.clientset && model.resources_in(module).any(|r| r.type_id.is_some());
         let path = format!("{dir}/mod.rs");
         let mods = decls.iter().map(|(f, _)| quote::format_ident!("{}", f));
-        let uses = decls.iter().map(|(f, n)| {
+        let uses = decls.iter().map(|(f, _)| {
             let f = quote::format_ident!("{}", f);
-            let n = quote::format_ident!("{}", n);
             quote! { pub use self::#f::*; }
         });
         let client = has_client.then(|| {
             let c = clientset::client_struct_ident(module);
             quote! { mod client; pub use self::client::#c; }
         });
+        let has_informers = has_client && informers::has_informers(model, module);
+        let informers_mod =
+            has_informers.then(|| quote! { mod informers; pub use self::informers::*; });
         let doc = format!(" Types of `{}`.", module.0.join("/"));
         let tokens = quote! {
             #![doc = #doc]
             #( mod #mods; )*
             #( #uses )*
             #client
+            #informers_mod
         };
         files.insert(PathBuf::from(&path), format_file(model, &path, tokens)?);
+        if has_informers {
+            let path = format!("{dir}/informers.rs");
+            files.insert(
+                PathBuf::from(&path),
+                format_file(
+                    model,
+                    &path,
+                    informers::emit_version_informers(model, module),
+                )?,
+            );
+        }
         if has_client {
             let path = format!("{dir}/client.rs");
             files.insert(
@@ -191,6 +206,10 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
             PathBuf::from("src/clientset.rs"),
             format_file(model, "src/clientset.rs", clientset::emit_clientset(model))?,
         );
+        files.insert(
+            PathBuf::from("src/informers.rs"),
+            format_file(model, "src/informers.rs", informers::emit_factory(model))?,
+        );
     }
     files.insert(
         PathBuf::from("src/lib.rs"),
@@ -208,6 +227,15 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
     Ok(files)
 }
 
+/// `#[cfg(feature = "a")]`, or `#[cfg(any(feature = "a", ...))]` for several.
+pub(crate) fn cfg_any_feature(features: impl IntoIterator<Item = String>) -> TokenStream {
+    let features: Vec<String> = features.into_iter().collect();
+    match features.as_slice() {
+        [one] => quote! { #[cfg(feature = #one)] },
+        _ => quote! { #[cfg(any( #( feature = #features ),* ))] },
+    }
+}
+
 fn module_dir(module: &ModuleId) -> String {
     format!("src/{}", module.0.join("/"))
 }
@@ -220,15 +248,9 @@ fn lib_rs(
 ) -> Result<String> {
     let mut items = Vec::new();
     for (pkg, mods) in packages {
-        let feats: Vec<String> = mods.iter().map(|m| m.feature()).collect();
         let p = quote::format_ident!("{}", pkg);
-        let cfg = if feats.len() == 1 {
-            let f = &feats[0];
-            quote! { feature = #f }
-        } else {
-            quote! { any( #( feature = #feats ),* ) }
-        };
-        items.push(quote! { #[cfg(#cfg)] #[rustfmt::skip] pub mod #p; });
+        let cfg = cfg_any_feature(mods.iter().map(|m| m.feature()));
+        items.push(quote! { #cfg #[rustfmt::skip] pub mod #p; });
     }
     for m in modules.iter().filter(|m| m.0.len() == 1) {
         let feat = m.feature();
@@ -252,9 +274,14 @@ fn lib_rs(
             }
         })
         .collect();
-    let clientset = opts
-        .clientset
-        .then(|| quote! { #[rustfmt::skip] pub mod clientset; pub use clientset::Clientset; });
+    let clientset = opts.clientset.then(|| {
+        quote! {
+            #[rustfmt::skip] pub mod clientset;
+            #[rustfmt::skip] pub mod informers;
+            pub use clientset::Clientset;
+            pub use informers::SharedInformerFactory;
+        }
+    });
     let tokens = quote! {
         #( #![doc = #doc_lines] )*
         #![allow(clippy::doc_lazy_continuation, clippy::doc_overindented_list_items, clippy::upper_case_acronyms, clippy::large_enum_variant, clippy::too_many_lines, rustdoc::bare_urls, rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]

@@ -73,3 +73,5 @@ pub use self::variable::*;
 pub use self::webhook_client_config::*;
 mod client;
 pub use self::client::AdmissionregistrationV1Client;
+mod informers;
+pub use self::informers::*;

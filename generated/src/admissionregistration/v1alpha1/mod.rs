@@ -33,3 +33,5 @@ pub use self::param_ref::*;
 pub use self::variable::*;
 mod client;
 pub use self::client::AdmissionregistrationV1alpha1Client;
+mod informers;
+pub use self::informers::*;

@@ -51,3 +51,5 @@ pub use self::webhook_client_config::*;
 pub use self::webhook_conversion::*;
 mod client;
 pub use self::client::ApiextensionsV1Client;
+mod informers;
+pub use self::informers::*;

@@ -15,3 +15,5 @@ pub use self::api_service_status::*;
 pub use self::service_reference::*;
 mod client;
 pub use self::client::ApiregistrationV1Client;
+mod informers;
+pub use self::informers::*;

@@ -15,3 +15,5 @@ pub use self::storage_version_spec::*;
 pub use self::storage_version_status::*;
 mod client;
 pub use self::client::ApiserverinternalV1alpha1Client;
+mod informers;
+pub use self::informers::*;

@@ -63,3 +63,5 @@ pub use self::stateful_set_status::*;
 pub use self::stateful_set_update_strategy::*;
 mod client;
 pub use self::client::AppsV1Client;
+mod informers;
+pub use self::informers::*;

@@ -19,3 +19,5 @@ pub use self::scale_spec::*;
 pub use self::scale_status::*;
 mod client;
 pub use self::client::AutoscalingV1Client;
+mod informers;
+pub use self::informers::*;

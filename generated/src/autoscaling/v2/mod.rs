@@ -51,3 +51,5 @@ pub use self::resource_metric_source::*;
 pub use self::resource_metric_status::*;
 mod client;
 pub use self::client::AutoscalingV2Client;
+mod informers;
+pub use self::informers::*;

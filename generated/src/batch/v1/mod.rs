@@ -39,3 +39,5 @@ pub use self::success_policy_rule::*;
 pub use self::uncounted_terminated_pods::*;
 mod client;
 pub use self::client::BatchV1Client;
+mod informers;
+pub use self::informers::*;

@@ -27,3 +27,5 @@ pub use self::pod_certificate_request_spec::*;
 pub use self::pod_certificate_request_status::*;
 mod client;
 pub use self::client::CertificatesV1Client;
+mod informers;
+pub use self::informers::*;

@@ -9,3 +9,5 @@ pub use self::lease_list::*;
 pub use self::lease_spec::*;
 mod client;
 pub use self::client::CoordinationV1Client;
+mod informers;
+pub use self::informers::*;

@@ -9,3 +9,5 @@ pub use self::lease_candidate_list::*;
 pub use self::lease_candidate_spec::*;
 mod client;
 pub use self::client::CoordinationV1alpha2Client;
+mod informers;
+pub use self::informers::*;

@@ -461,3 +461,5 @@ pub use self::weighted_pod_affinity_term::*;
 pub use self::windows_security_context_options::*;
 mod client;
 pub use self::client::CoreV1Client;
+mod informers;
+pub use self::informers::*;

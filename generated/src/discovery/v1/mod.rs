@@ -19,3 +19,5 @@ pub use self::for_node::*;
 pub use self::for_zone::*;
 mod client;
 pub use self::client::DiscoveryV1Client;
+mod informers;
+pub use self::informers::*;

@@ -9,3 +9,5 @@ pub use self::event_list::*;
 pub use self::event_series::*;
 mod client;
 pub use self::client::EventsV1Client;
+mod informers;
+pub use self::informers::*;

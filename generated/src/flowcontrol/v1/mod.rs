@@ -49,3 +49,5 @@ pub use self::subject::*;
 pub use self::user_subject::*;
 mod client;
 pub use self::client::FlowcontrolV1Client;
+mod informers;
+pub use self::informers::*;

@@ -33,3 +33,5 @@ pub use self::responder_status::*;
 pub use self::target_responder::*;
 mod client;
 pub use self::client::LifecycleV1alpha1Client;
+mod informers;
+pub use self::informers::*;

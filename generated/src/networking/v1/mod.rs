@@ -71,3 +71,5 @@ pub use self::service_cidr_spec::*;
 pub use self::service_cidr_status::*;
 mod client;
 pub use self::client::NetworkingV1Client;
+mod informers;
+pub use self::informers::*;

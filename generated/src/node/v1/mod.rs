@@ -11,3 +11,5 @@ pub use self::runtime_class_list::*;
 pub use self::scheduling::*;
 mod client;
 pub use self::client::NodeV1Client;
+mod informers;
+pub use self::informers::*;

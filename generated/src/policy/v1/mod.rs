@@ -13,3 +13,5 @@ pub use self::pod_disruption_budget_spec::*;
 pub use self::pod_disruption_budget_status::*;
 mod client;
 pub use self::client::PolicyV1Client;
+mod informers;
+pub use self::informers::*;

@@ -27,3 +27,5 @@ pub use self::role_ref::*;
 pub use self::subject::*;
 mod client;
 pub use self::client::RbacV1Client;
+mod informers;
+pub use self::informers::*;

@@ -105,3 +105,5 @@ pub use self::resource_slice_list::*;
 pub use self::resource_slice_spec::*;
 mod client;
 pub use self::client::ResourceV1Client;
+mod informers;
+pub use self::informers::*;

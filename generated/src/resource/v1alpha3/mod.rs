@@ -31,3 +31,5 @@ pub use self::shareable_capacity_status::*;
 pub use self::shareable_summary_status::*;
 mod client;
 pub use self::client::ResourceV1alpha3Client;
+mod informers;
+pub use self::informers::*;

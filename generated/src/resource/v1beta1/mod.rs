@@ -95,3 +95,5 @@ pub use self::resource_slice_list::*;
 pub use self::resource_slice_spec::*;
 mod client;
 pub use self::client::ResourceV1beta1Client;
+mod informers;
+pub use self::informers::*;

@@ -7,3 +7,5 @@ pub use self::priority_class::*;
 pub use self::priority_class_list::*;
 mod client;
 pub use self::client::SchedulingV1Client;
+mod informers;
+pub use self::informers::*;

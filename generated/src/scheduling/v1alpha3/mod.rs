@@ -83,3 +83,5 @@ pub use self::workload_reference::*;
 pub use self::workload_spec::*;
 mod client;
 pub use self::client::SchedulingV1alpha3Client;
+mod informers;
+pub use self::informers::*;

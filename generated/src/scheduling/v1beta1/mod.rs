@@ -59,3 +59,5 @@ pub use self::workload_reference::*;
 pub use self::workload_spec::*;
 mod client;
 pub use self::client::SchedulingV1beta1Client;
+mod informers;
+pub use self::informers::*;

@@ -51,3 +51,5 @@ pub use self::volume_error::*;
 pub use self::volume_node_resources::*;
 mod client;
 pub use self::client::StorageV1Client;
+mod informers;
+pub use self::informers::*;

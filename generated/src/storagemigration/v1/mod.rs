@@ -11,3 +11,5 @@ pub use self::storage_version_migration_spec::*;
 pub use self::storage_version_migration_status::*;
 mod client;
 pub use self::client::StoragemigrationV1Client;
+mod informers;
+pub use self::informers::*;

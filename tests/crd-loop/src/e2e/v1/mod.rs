@@ -13,3 +13,5 @@ pub use self::widget_spec_probe::*;
 pub use self::widget_status::*;
 mod client;
 pub use self::client::E2eV1Client;
+mod informers;
+pub use self::informers::*;

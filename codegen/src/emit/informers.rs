@@ -1,0 +1,214 @@
+//! Informers and listers, like client-go's informer-gen and lister-gen, for
+//! every resource the server lets clients list and watch.
+//!
+//! All behaviour lives in the runtime (`InformerFactory`, `ResourceInformer`,
+//! `Lister`); per resource the generator writes two aliases and one accessor,
+//! and for namespaced kinds a one-method extension trait so
+//! `lister.pods("default")` reads as in client-go:
+//!
+//! ```text
+//! let factory = SharedInformerFactory::new(cs, resync);
+//! let pods = factory.core().v1().pods();        // PodInformer
+//! let lister: PodLister = pods.lister();
+//! lister.pods("default").get("web-0")?;         // via PodListerExt
+//! ```
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::names::resource_method;
+use crate::model::{Model, ModuleId, Resource, Verb};
+
+/// Resources of a module that get an informer: listable and watchable.
+fn informable<'m>(model: &'m Model, module: &ModuleId) -> Vec<&'m Resource> {
+    model
+        .resources_in(module)
+        .filter(|r| {
+            r.type_id.is_some() && r.verbs.contains(&Verb::List) && r.verbs.contains(&Verb::Watch)
+        })
+        .collect()
+}
+
+/// Whether the module gets an `informers.rs`.
+pub(crate) fn has_informers(model: &Model, module: &ModuleId) -> bool {
+    !informable(model, module).is_empty()
+}
+
+/// `AppsV1Informers` for `apps/v1`.
+fn version_struct(module: &ModuleId) -> Ident {
+    let name: String = module
+        .0
+        .iter()
+        .map(|s| crate::model::pascal_case(s))
+        .collect();
+    format_ident!("{}Informers", name)
+}
+
+/// `AppsInformers` for the `apps` package.
+fn group_struct(pkg: &str) -> Ident {
+    format_ident!("{}Informers", crate::model::pascal_case(pkg))
+}
+
+/// `src/<pkg>/<ver>/informers.rs`.
+pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenStream {
+    let ident = version_struct(module);
+    let gv = module.0.join("/");
+    let mut accessors = Vec::new();
+    let mut items = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for r in informable(model, module) {
+        let t = &model.types[r
+            .type_id
+            .as_ref()
+            .expect("informable resources have a type")];
+        let mut m = resource_method(&r.kind, &r.plural);
+        while !seen.insert(m.clone()) {
+            m.push('_');
+        }
+        let method = format_ident!("{}", m);
+        let ty = format_ident!("{}", t.name);
+        let informer = format_ident!("{}Informer", t.name);
+        let lister = format_ident!("{}Lister", t.name);
+        let plural = &r.plural;
+        let doc = format!(" The shared informer of `{plural}`: the same one on every call.");
+        accessors.push(quote! {
+            #[doc = #doc]
+            pub fn #method(&self) -> #informer { self.0.resource_informer::<super::#ty>() }
+        });
+        let informer_doc = format!(" Shared informer of `{gv}` `{}`.", r.kind);
+        let lister_doc = format!(" Lister of `{gv}` `{}` over an informer's cache.", r.kind);
+        items.push(quote! {
+            #[doc = #informer_doc]
+            pub type #informer = kubegen_runtime::cache::ResourceInformer<super::#ty>;
+            #[doc = #lister_doc]
+            pub type #lister = kubegen_runtime::cache::Lister<super::#ty>;
+        });
+        if r.namespaced {
+            let ext = format_ident!("{}ListerExt", t.name);
+            let doc = format!(
+                " `lister.{m}(namespace)`: the `{plural}` of one namespace, as client-go's lister."
+            );
+            items.push(quote! {
+                #[doc = #doc]
+                pub trait #ext {
+                    #[doc = #doc]
+                    fn #method(&self, namespace: &str) -> kubegen_runtime::cache::NamespaceLister<super::#ty>;
+                }
+                impl #ext for #lister {
+                    fn #method(&self, namespace: &str) -> kubegen_runtime::cache::NamespaceLister<super::#ty> {
+                        self.namespaced(namespace)
+                    }
+                }
+            });
+        }
+    }
+    let doc = format!(" Shared informers of `{gv}`, from `SharedInformerFactory`.");
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Copy)]
+        pub struct #ident<'a>(&'a kubegen_runtime::cache::InformerFactory);
+
+        impl<'a> #ident<'a> {
+            /// Informers of this group/version over `factory`.
+            pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self { Self(factory) }
+
+            #( #accessors )*
+        }
+
+        #( #items )*
+    }
+}
+
+/// `src/informers.rs`: the `SharedInformerFactory` and one struct per package.
+pub(crate) fn emit_factory(model: &Model) -> TokenStream {
+    let mut packages: std::collections::BTreeMap<String, Vec<ModuleId>> = Default::default();
+    for module in model.modules() {
+        if module.0.len() == 2 && has_informers(model, &module) {
+            packages
+                .entry(module.0[0].clone())
+                .or_default()
+                .push(module.clone());
+        }
+    }
+    let mut group_accessors = Vec::new();
+    let mut group_structs = Vec::new();
+    for (pkg, modules) in &packages {
+        let cfg = super::cfg_any_feature(modules.iter().map(ModuleId::feature));
+        let pkg_ident = format_ident!("{}", pkg);
+        let group = group_struct(pkg);
+        let doc = format!(" Informers of the `{pkg}` API package.");
+        group_accessors.push(quote! {
+            #[doc = #doc]
+            #cfg
+            pub fn #pkg_ident(&self) -> #group<'_> { #group(&self.factory) }
+        });
+        let versions = modules.iter().map(|m| {
+            let v = format_ident!("{}", m.0[1]);
+            let feature = m.feature();
+            let st = version_struct(m);
+            let doc = format!(" `{}` (feature `{feature}`).", m.0.join("/"));
+            quote! {
+                #[doc = #doc]
+                #[cfg(feature = #feature)]
+                pub fn #v(&self) -> crate::#pkg_ident::#v::#st<'a> { crate::#pkg_ident::#v::#st::new(self.0) }
+            }
+        });
+        group_structs.push(quote! {
+            #[doc = #doc]
+            #cfg
+            #[derive(Clone, Copy)]
+            pub struct #group<'a>(&'a kubegen_runtime::cache::InformerFactory);
+
+            #cfg
+            impl<'a> #group<'a> { #( #versions )* }
+        });
+    }
+    quote! {
+        //! `SharedInformerFactory`: one shared informer (one watch, one cache)
+        //! per kind for a whole program, as client-go's informer-gen factory.
+
+        /// Shared informers for every group/version of this crate:
+        /// `factory.apps().v1().deployments()`. Informers requested before
+        /// [`start`](Self::start) run when it is called.
+        #[derive(Clone, Debug)]
+        pub struct SharedInformerFactory {
+            factory: kubegen_runtime::cache::InformerFactory,
+        }
+
+        impl SharedInformerFactory {
+            /// Informers over `clientset`'s connection in all namespaces,
+            /// resynced every `default_resync` (zero: never).
+            pub fn new(clientset: crate::Clientset, default_resync: std::time::Duration) -> Self {
+                Self::with_options(clientset, default_resync, Default::default())
+            }
+
+            /// With client-go's factory options: one namespace, tweaked list
+            /// options, per-kind resync and transform.
+            pub fn with_options(
+                clientset: crate::Clientset,
+                default_resync: std::time::Duration,
+                options: kubegen_runtime::cache::FactoryOptions,
+            ) -> Self {
+                let factory = kubegen_runtime::cache::InformerFactory::with_options(
+                    clientset.rest().clone(), default_resync, options);
+                Self { factory }
+            }
+
+            /// Start every informer requested so far (within a Tokio runtime).
+            pub fn start(&self) { self.factory.start() }
+
+            /// Wait until every started informer has synced; false if one stopped first.
+            pub async fn wait_for_cache_sync(&self) -> bool { self.factory.wait_for_cache_sync().await }
+
+            /// Stop every informer and wait for them to finish.
+            pub async fn shutdown(&self) { self.factory.shutdown().await }
+
+            /// The runtime factory underneath (dynamic informers, kinds of other crates).
+            pub fn factory(&self) -> &kubegen_runtime::cache::InformerFactory { &self.factory }
+
+            #( #group_accessors )*
+        }
+
+        #( #group_structs )*
+    }
+}
