@@ -90,6 +90,17 @@ pub fn resource_method(kind: &str, plural: &str) -> String {
     s
 }
 
+/// The field that keeps properties a schema does not name
+/// (`x-kubernetes-preserve-unknown-fields`): `additional_properties`, with
+/// `_` appended until it collides with no field.
+pub fn extra_field_name(names: &[String]) -> String {
+    let mut extra = "additional_properties".to_owned();
+    while names.contains(&extra) {
+        extra.push('_');
+    }
+    extra
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,15 +134,4 @@ mod tests {
             "x_kubernetes_list_type"
         );
     }
-}
-
-/// The field that keeps properties a schema does not name
-/// (`x-kubernetes-preserve-unknown-fields`): `additional_properties`, with
-/// `_` appended until it collides with no field.
-pub fn extra_field_name(names: &[String]) -> String {
-    let mut extra = "additional_properties".to_owned();
-    while names.contains(&extra) {
-        extra.push('_');
-    }
-    extra
 }
