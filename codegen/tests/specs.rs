@@ -139,3 +139,30 @@ fn v137_resources_have_the_verbs_and_subresources_the_server_serves() {
             .contains(&Patch)
     );
 }
+
+#[test]
+fn group_and_resource_filters_keep_only_what_the_resources_reach() {
+    let opts = GenerateOptions {
+        specs: vec![common::v137_swagger()],
+        groups: vec!["apps".into()],
+        resources: vec!["deployments".into()],
+        ..Default::default()
+    };
+    let model = kubegen::load_model(&opts).unwrap();
+    let plurals: Vec<&str> = model.resources.iter().map(|r| r.plural.as_str()).collect();
+    assert_eq!(plurals, vec!["deployments"]);
+    let has = |id: &str| model.types.contains_key(id);
+    assert!(has("io.k8s.api.apps.v1.Deployment") && has("io.k8s.api.apps.v1.DeploymentList"));
+    assert!(
+        has("io.k8s.api.core.v1.PodSpec"),
+        "reached through the pod template"
+    );
+    assert!(
+        has("io.k8s.api.autoscaling.v1.Scale"),
+        "reached through the scale subresource"
+    );
+    assert!(!has("io.k8s.api.batch.v1.Job") && !has("io.k8s.api.apps.v1.StatefulSet"));
+    let files = kubegen::emit_files(&model, &opts).unwrap();
+    assert!(files.contains_key(std::path::Path::new("src/apps/v1/deployment.rs")));
+    assert!(!files.contains_key(std::path::Path::new("src/batch/v1/job.rs")));
+}
