@@ -146,7 +146,7 @@ async fn cache_equals_fresh_list_after_random_writes() {
     for w in 0..WRITERS {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (w + 1) * 0x1000_0001);
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ ((w + 1) * 0x1000_0001));
             // This writer's objects: name -> last object the server returned.
             let mut mine: HashMap<String, ConfigMap> = HashMap::new();
             for op in 0..OPS {
