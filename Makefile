@@ -33,7 +33,7 @@ specs:
 
 ## bench: side-by-side benchmarks (kubegen vs client-go vs kube-rs)
 bench:
-	@echo "make bench: the benchmark harness is not built yet (issue 8)" >&2; exit 1
+	bench/run.sh
 
 fmt:
 	cargo fmt --all

@@ -64,8 +64,18 @@ func main() {
 		keep         = flag.Bool("keep-fixtures", false, "leave the bench namespaces in place (for repeated development runs)")
 		cacheDir     = flag.String("cache", filepath.Join(os.TempDir(), "kubegen-bench"), "scratch directory (decode file)")
 		updateReadme = flag.Bool("update-readme", true, "replace the headline block of README.md between the bench markers")
+		checkOnly    = flag.Bool("check-cluster", false, "only check that the test cluster answers; exit 0 if it does")
 	)
 	flag.Parse()
+	if *checkOnly {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := connect(ctx, *kubeconfig, *kubeContext); err != nil {
+			logf("%v", err)
+			os.Exit(1)
+		}
+		return
+	}
 	deadline := time.Now().Add(*budget)
 	if *deadlineUnix > 0 {
 		deadline = time.Unix(*deadlineUnix, 0)
@@ -119,7 +129,11 @@ func main() {
 		}
 		rep.Machine.Server = serverVersion(cs)
 		if !*keep {
-			defer deleteNamespaces(cs, 2*time.Minute)
+			defer func() {
+				if !*keep {
+					deleteNamespaces(cs, 2*time.Minute)
+				}
+			}()
 			cleanup = func() { deleteNamespaces(cs, 2*time.Minute) }
 		}
 		logf("creating fixtures (scale %d)", p.scale)
@@ -184,6 +198,14 @@ func main() {
 				rep.Runs = append(rep.Runs, res)
 			}
 		}
+	}
+	if cs != nil && !*keep {
+		// Free the server before the builds, so f is not measured beside
+		// the namespace controller's deletions, and so that a time-out in f still
+		// leaves the cluster clean.
+		deleteNamespaces(cs, 2*time.Minute)
+		cleanup = func() {}
+		*keep = true
 	}
 	if selected["f"] {
 		rep.Builds = buildTimes(ctx, *repo, deadline, rep)
