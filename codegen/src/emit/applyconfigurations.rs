@@ -7,7 +7,9 @@
 //!
 //! - `x-kubernetes-list-type: map | set` lists append (`with_containers`
 //!   twice keeps both batches), atomic (or unmarked) lists replace;
-//! - maps merge per key unless `x-kubernetes-map-type: atomic`;
+//! - maps merge per key unless `x-kubernetes-map-type: atomic` (then a later
+//!   call replaces the map);
+//! - string items and values take anything `Into<String>`;
 //! - nested structs take their own apply configuration.
 //!
 //! Kinds also get `new(name[, namespace])` with apiVersion/kind set, the
@@ -112,7 +114,7 @@ enum Builder {
     Set,
     /// Append items (associative and set lists).
     Append,
-    /// Replace the whole list (atomic lists).
+    /// Replace the whole list or map (atomic lists and maps).
     Replace,
     /// Merge entries per key (granular maps).
     Merge,
@@ -124,7 +126,10 @@ fn builder_for(f: &Field) -> Builder {
             Some("map") | Some("set") => Builder::Append,
             _ => Builder::Replace,
         },
-        Shape::Map(_) if f.facts.map_type.as_deref() != Some("atomic") => Builder::Merge,
+        Shape::Map(_) => match f.facts.map_type.as_deref() {
+            Some("atomic") => Builder::Replace,
+            _ => Builder::Merge,
+        },
         _ => Builder::Set,
     }
 }
@@ -293,31 +298,54 @@ fn field_builder(
     let json = &f.json_name;
     match (builder_for(f), &f.shape) {
         (builder @ (Builder::Append | Builder::Replace), Shape::Array(i)) => {
-            let item = item(i);
+            // String items take anything `Into<String>` (`with_args(["-v"])`);
+            // other items their own type, so an empty `[]` still infers.
+            let (generics, item_ty, convert) = if matches!(**i, Shape::String) {
+                (
+                    quote! { <S: Into<String>> },
+                    quote! { S },
+                    quote! { .map(Into::into) },
+                )
+            } else {
+                (TokenStream::new(), item(i), TokenStream::new())
+            };
             let (doc, body) = if matches!(builder, Builder::Append) {
                 (
                     format!(" Append to `{json}` (a keyed or set list: repeated calls add)."),
-                    quote! { self.#ident.get_or_insert_with(Vec::new).extend(items); },
+                    quote! { self.#ident.get_or_insert_with(Vec::new).extend(items.into_iter() #convert); },
                 )
             } else {
                 (
                     format!(" Set `{json}` (an atomic list: a later call replaces it)."),
-                    quote! { self.#ident = Some(items.into_iter().collect()); },
+                    quote! { self.#ident = Some(items.into_iter() #convert .collect()); },
                 )
             };
             quote! {
                 #[doc = #doc]
-                pub fn #with(mut self, items: impl IntoIterator<Item = #item>) -> Self { #body self }
+                pub fn #with #generics (mut self, items: impl IntoIterator<Item = #item_ty>) -> Self { #body self }
             }
         }
-        (Builder::Merge, Shape::Map(v)) => {
+        (builder @ (Builder::Merge | Builder::Replace), Shape::Map(v)) => {
             let v = item(v);
-            let doc =
-                format!(" Add entries to `{json}`, overwriting earlier values of the same keys.");
+            let (doc, body) = if matches!(builder, Builder::Merge) {
+                (
+                    format!(
+                        " Add entries to `{json}`, overwriting earlier values of the same keys."
+                    ),
+                    quote! { kubegen_runtime::apply::merge_map(&mut self.#ident, entries); },
+                )
+            } else {
+                (
+                    format!(" Set `{json}` (an atomic map: a later call replaces it)."),
+                    quote! {
+                        self.#ident = Some(entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+                    },
+                )
+            };
             quote! {
                 #[doc = #doc]
-                pub fn #with<K: Into<String>>(mut self, entries: impl IntoIterator<Item = (K, #v)>) -> Self {
-                    kubegen_runtime::apply::merge_map(&mut self.#ident, entries);
+                pub fn #with<K: Into<String>, V: Into<#v>>(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
+                    #body
                     self
                 }
             }

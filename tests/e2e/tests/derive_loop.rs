@@ -127,6 +127,7 @@ fn generated_and_derived_types_serialize_every_shape_identically() {
             command: vec!["true".into()],
         }),
         extra: None,
+        template: None,
     };
     assert_same_json(&Widget::new("w2", spec));
     let bare = WidgetSpec {
@@ -134,6 +135,7 @@ fn generated_and_derived_types_serialize_every_shape_identically() {
         ports: vec![],
         target: None,
         probe: None,
+        template: None,
         ..full_spec()
     };
     assert_same_json(&Widget::new("w3", bare));

@@ -162,11 +162,13 @@ impl MutatingWebhookApplyConfiguration {
         Self::default()
     }
     /// Set `admissionReviewVersions` (an atomic list: a later call replaces it).
-    pub fn with_admission_review_versions(
+    pub fn with_admission_review_versions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.admission_review_versions = Some(items.into_iter().collect());
+        self.admission_review_versions = Some(
+            items.into_iter().map(Into::into).collect(),
+        );
         self
     }
     /// Set `clientConfig`.
@@ -187,7 +189,7 @@ impl MutatingWebhookApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
     ) -> Self {
-        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `matchPolicy`.

@@ -78,11 +78,13 @@ impl ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
         self
     }
     /// Append to `validationActions` (a keyed or set list: repeated calls add).
-    pub fn with_validation_actions(
+    pub fn with_validation_actions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.validation_actions.get_or_insert_with(Vec::new).extend(items);
+        self.validation_actions
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

@@ -56,31 +56,43 @@ impl NamedRuleWithOperationsApplyConfiguration {
         Self::default()
     }
     /// Set `apiGroups` (an atomic list: a later call replaces it).
-    pub fn with_api_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.api_groups = Some(items.into_iter().collect());
+    pub fn with_api_groups<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.api_groups = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `apiVersions` (an atomic list: a later call replaces it).
-    pub fn with_api_versions(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.api_versions = Some(items.into_iter().collect());
+    pub fn with_api_versions<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.api_versions = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `operations` (an atomic list: a later call replaces it).
-    pub fn with_operations(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.operations = Some(items.into_iter().collect());
+    pub fn with_operations<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.operations = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `resourceNames` (an atomic list: a later call replaces it).
-    pub fn with_resource_names(
+    pub fn with_resource_names<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.resource_names = Some(items.into_iter().collect());
+        self.resource_names = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `resources` (an atomic list: a later call replaces it).
-    pub fn with_resources(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.resources = Some(items.into_iter().collect());
+    pub fn with_resources<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.resources = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `scope`.

@@ -48,8 +48,11 @@ impl CustomResourceDefinitionNamesApplyConfiguration {
         Self::default()
     }
     /// Set `categories` (an atomic list: a later call replaces it).
-    pub fn with_categories(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.categories = Some(items.into_iter().collect());
+    pub fn with_categories<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.categories = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `kind`.
@@ -68,8 +71,11 @@ impl CustomResourceDefinitionNamesApplyConfiguration {
         self
     }
     /// Set `shortNames` (an atomic list: a later call replaces it).
-    pub fn with_short_names(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.short_names = Some(items.into_iter().collect());
+    pub fn with_short_names<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.short_names = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `singular`.

@@ -62,7 +62,7 @@ impl CustomResourceDefinitionStatusApplyConfiguration {
             Item = super::CustomResourceDefinitionConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `observedGeneration`.
@@ -71,11 +71,11 @@ impl CustomResourceDefinitionStatusApplyConfiguration {
         self
     }
     /// Set `storedVersions` (an atomic list: a later call replaces it).
-    pub fn with_stored_versions(
+    pub fn with_stored_versions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.stored_versions = Some(items.into_iter().collect());
+        self.stored_versions = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

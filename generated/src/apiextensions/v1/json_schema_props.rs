@@ -430,18 +430,18 @@ impl JSONSchemaPropsApplyConfiguration {
         self
     }
     /// Add entries to `definitions`, overwriting earlier values of the same keys.
-    pub fn with_definitions<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsApplyConfiguration)>,
-    ) -> Self {
+    pub fn with_definitions<
+        K: Into<String>,
+        V: Into<super::JSONSchemaPropsApplyConfiguration>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.definitions, entries);
         self
     }
     /// Add entries to `dependencies`, overwriting earlier values of the same keys.
-    pub fn with_dependencies<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsOrStringArray)>,
-    ) -> Self {
+    pub fn with_dependencies<
+        K: Into<String>,
+        V: Into<super::JSONSchemaPropsOrStringArray>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.dependencies, entries);
         self
     }
@@ -562,24 +562,27 @@ impl JSONSchemaPropsApplyConfiguration {
         self
     }
     /// Add entries to `patternProperties`, overwriting earlier values of the same keys.
-    pub fn with_pattern_properties<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsApplyConfiguration)>,
-    ) -> Self {
+    pub fn with_pattern_properties<
+        K: Into<String>,
+        V: Into<super::JSONSchemaPropsApplyConfiguration>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.pattern_properties, entries);
         self
     }
     /// Add entries to `properties`, overwriting earlier values of the same keys.
-    pub fn with_properties<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, super::JSONSchemaPropsApplyConfiguration)>,
-    ) -> Self {
+    pub fn with_properties<
+        K: Into<String>,
+        V: Into<super::JSONSchemaPropsApplyConfiguration>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.properties, entries);
         self
     }
     /// Set `required` (an atomic list: a later call replaces it).
-    pub fn with_required(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.required = Some(items.into_iter().collect());
+    pub fn with_required<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.required = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `title`.
@@ -608,11 +611,13 @@ impl JSONSchemaPropsApplyConfiguration {
         self
     }
     /// Set `x-kubernetes-list-map-keys` (an atomic list: a later call replaces it).
-    pub fn with_x_kubernetes_list_map_keys(
+    pub fn with_x_kubernetes_list_map_keys<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.x_kubernetes_list_map_keys = Some(items.into_iter().collect());
+        self.x_kubernetes_list_map_keys = Some(
+            items.into_iter().map(Into::into).collect(),
+        );
         self
     }
     /// Set `x-kubernetes-list-type`.
@@ -635,7 +640,9 @@ impl JSONSchemaPropsApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ValidationRuleApplyConfiguration>,
     ) -> Self {
-        self.x_kubernetes_validations.get_or_insert_with(Vec::new).extend(items);
+        self.x_kubernetes_validations
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
 }

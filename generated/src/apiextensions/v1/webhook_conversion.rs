@@ -38,11 +38,13 @@ impl WebhookConversionApplyConfiguration {
         self
     }
     /// Set `conversionReviewVersions` (an atomic list: a later call replaces it).
-    pub fn with_conversion_review_versions(
+    pub fn with_conversion_review_versions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.conversion_review_versions = Some(items.into_iter().collect());
+        self.conversion_review_versions = Some(
+            items.into_iter().map(Into::into).collect(),
+        );
         self
     }
 }

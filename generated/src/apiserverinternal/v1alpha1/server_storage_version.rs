@@ -51,11 +51,13 @@ impl ServerStorageVersionApplyConfiguration {
         self
     }
     /// Append to `decodableVersions` (a keyed or set list: repeated calls add).
-    pub fn with_decodable_versions(
+    pub fn with_decodable_versions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.decodable_versions.get_or_insert_with(Vec::new).extend(items);
+        self.decodable_versions
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Set `encodingVersion`.
@@ -64,11 +66,13 @@ impl ServerStorageVersionApplyConfiguration {
         self
     }
     /// Append to `servedVersions` (a keyed or set list: repeated calls add).
-    pub fn with_served_versions(
+    pub fn with_served_versions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.served_versions.get_or_insert_with(Vec::new).extend(items);
+        self.served_versions
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

@@ -26,13 +26,23 @@ impl UncountedTerminatedPodsApplyConfiguration {
         Self::default()
     }
     /// Append to `failed` (a keyed or set list: repeated calls add).
-    pub fn with_failed(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.failed.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_failed<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.failed
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Append to `succeeded` (a keyed or set list: repeated calls add).
-    pub fn with_succeeded(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.succeeded.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_succeeded<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.succeeded
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

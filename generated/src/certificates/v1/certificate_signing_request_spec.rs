@@ -118,16 +118,19 @@ impl CertificateSigningRequestSpecApplyConfiguration {
         self
     }
     /// Add entries to `extra`, overwriting earlier values of the same keys.
-    pub fn with_extra<K: Into<String>>(
+    pub fn with_extra<K: Into<String>, V: Into<Vec<String>>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, Vec<String>)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.extra, entries);
         self
     }
     /// Set `groups` (an atomic list: a later call replaces it).
-    pub fn with_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.groups = Some(items.into_iter().collect());
+    pub fn with_groups<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.groups = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `request`.
@@ -146,8 +149,11 @@ impl CertificateSigningRequestSpecApplyConfiguration {
         self
     }
     /// Set `usages` (an atomic list: a later call replaces it).
-    pub fn with_usages(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.usages = Some(items.into_iter().collect());
+    pub fn with_usages<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.usages = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `username`.

@@ -211,9 +211,9 @@ impl PodCertificateRequestSpecApplyConfiguration {
         self
     }
     /// Add entries to `unverifiedUserAnnotations`, overwriting earlier values of the same keys.
-    pub fn with_unverified_user_annotations<K: Into<String>>(
+    pub fn with_unverified_user_annotations<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(
             &mut self.unverified_user_annotations,

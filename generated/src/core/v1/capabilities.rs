@@ -26,13 +26,19 @@ impl CapabilitiesApplyConfiguration {
         Self::default()
     }
     /// Set `add` (an atomic list: a later call replaces it).
-    pub fn with_add(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.add = Some(items.into_iter().collect());
+    pub fn with_add<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.add = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `drop` (an atomic list: a later call replaces it).
-    pub fn with_drop(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.drop = Some(items.into_iter().collect());
+    pub fn with_drop<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.drop = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -104,17 +104,17 @@ impl ConfigMapApplyConfiguration {
         self
     }
     /// Add entries to `binaryData`, overwriting earlier values of the same keys.
-    pub fn with_binary_data<K: Into<String>>(
+    pub fn with_binary_data<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.binary_data, entries);
         self
     }
     /// Add entries to `data`, overwriting earlier values of the same keys.
-    pub fn with_data<K: Into<String>>(
+    pub fn with_data<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.data, entries);
         self

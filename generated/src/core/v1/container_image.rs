@@ -26,8 +26,11 @@ impl ContainerImageApplyConfiguration {
         Self::default()
     }
     /// Set `names` (an atomic list: a later call replaces it).
-    pub fn with_names(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.names = Some(items.into_iter().collect());
+    pub fn with_names<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.names = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `sizeBytes`.

@@ -123,10 +123,10 @@ impl ContainerStatusApplyConfiguration {
         Self::default()
     }
     /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
-    pub fn with_allocated_resources<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
-    ) -> Self {
+    pub fn with_allocated_resources<
+        K: Into<String>,
+        V: Into<kubegen_runtime::meta::Quantity>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
         self
     }
@@ -135,7 +135,9 @@ impl ContainerStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ResourceStatusApplyConfiguration>,
     ) -> Self {
-        self.allocated_resources_status.get_or_insert_with(Vec::new).extend(items);
+        self.allocated_resources_status
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
     /// Set `containerID`.
@@ -209,7 +211,7 @@ impl ContainerStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeMountStatusApplyConfiguration>,
     ) -> Self {
-        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
 }

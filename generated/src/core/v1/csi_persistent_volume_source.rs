@@ -176,9 +176,9 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         self
     }
     /// Add entries to `volumeAttributes`, overwriting earlier values of the same keys.
-    pub fn with_volume_attributes<K: Into<String>>(
+    pub fn with_volume_attributes<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.volume_attributes, entries);
         self

@@ -221,13 +221,19 @@ impl EphemeralContainerApplyConfiguration {
         Self::default()
     }
     /// Set `args` (an atomic list: a later call replaces it).
-    pub fn with_args(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.args = Some(items.into_iter().collect());
+    pub fn with_args<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.args = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `command` (an atomic list: a later call replaces it).
-    pub fn with_command(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.command = Some(items.into_iter().collect());
+    pub fn with_command<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.command = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Append to `env` (a keyed or set list: repeated calls add).
@@ -235,7 +241,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EnvVarApplyConfiguration>,
     ) -> Self {
-        self.env.get_or_insert_with(Vec::new).extend(items);
+        self.env.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `envFrom` (an atomic list: a later call replaces it).
@@ -276,7 +282,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerPortApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items);
+        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `readinessProbe`.
@@ -364,7 +370,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeDeviceApplyConfiguration>,
     ) -> Self {
-        self.volume_devices.get_or_insert_with(Vec::new).extend(items);
+        self.volume_devices.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Append to `volumeMounts` (a keyed or set list: repeated calls add).
@@ -372,7 +378,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeMountApplyConfiguration>,
     ) -> Self {
-        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `workingDir`.

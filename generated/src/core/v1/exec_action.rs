@@ -20,8 +20,11 @@ impl ExecActionApplyConfiguration {
         Self::default()
     }
     /// Set `command` (an atomic list: a later call replaces it).
-    pub fn with_command(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.command = Some(items.into_iter().collect());
+    pub fn with_command<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.command = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

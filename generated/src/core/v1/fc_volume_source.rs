@@ -59,13 +59,19 @@ impl FCVolumeSourceApplyConfiguration {
         self
     }
     /// Set `targetWWNs` (an atomic list: a later call replaces it).
-    pub fn with_target_wwns(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.target_wwns = Some(items.into_iter().collect());
+    pub fn with_target_wwns<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.target_wwns = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `wwids` (an atomic list: a later call replaces it).
-    pub fn with_wwids(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.wwids = Some(items.into_iter().collect());
+    pub fn with_wwids<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.wwids = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

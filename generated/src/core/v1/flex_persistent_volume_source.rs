@@ -53,9 +53,9 @@ impl FlexPersistentVolumeSourceApplyConfiguration {
         self
     }
     /// Add entries to `options`, overwriting earlier values of the same keys.
-    pub fn with_options<K: Into<String>>(
+    pub fn with_options<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.options, entries);
         self

@@ -25,8 +25,11 @@ impl HostAliasApplyConfiguration {
         Self::default()
     }
     /// Set `hostnames` (an atomic list: a later call replaces it).
-    pub fn with_hostnames(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.hostnames = Some(items.into_iter().collect());
+    pub fn with_hostnames<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.hostnames = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `ip`.

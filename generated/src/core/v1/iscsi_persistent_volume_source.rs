@@ -129,8 +129,11 @@ impl ISCSIPersistentVolumeSourceApplyConfiguration {
         self
     }
     /// Set `portals` (an atomic list: a later call replaces it).
-    pub fn with_portals(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.portals = Some(items.into_iter().collect());
+    pub fn with_portals<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.portals = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `readOnly`.

@@ -70,41 +70,41 @@ impl LimitRangeItemApplyConfiguration {
         Self::default()
     }
     /// Add entries to `default`, overwriting earlier values of the same keys.
-    pub fn with_default<K: Into<String>>(
+    pub fn with_default<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.default, entries);
         self
     }
     /// Add entries to `defaultRequest`, overwriting earlier values of the same keys.
-    pub fn with_default_request<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
-    ) -> Self {
+    pub fn with_default_request<
+        K: Into<String>,
+        V: Into<kubegen_runtime::meta::Quantity>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.default_request, entries);
         self
     }
     /// Add entries to `max`, overwriting earlier values of the same keys.
-    pub fn with_max<K: Into<String>>(
+    pub fn with_max<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.max, entries);
         self
     }
     /// Add entries to `maxLimitRequestRatio`, overwriting earlier values of the same keys.
-    pub fn with_max_limit_request_ratio<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
-    ) -> Self {
+    pub fn with_max_limit_request_ratio<
+        K: Into<String>,
+        V: Into<kubegen_runtime::meta::Quantity>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.max_limit_request_ratio, entries);
         self
     }
     /// Add entries to `min`, overwriting earlier values of the same keys.
-    pub fn with_min<K: Into<String>>(
+    pub fn with_min<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.min, entries);
         self

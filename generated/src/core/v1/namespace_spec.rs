@@ -20,8 +20,11 @@ impl NamespaceSpecApplyConfiguration {
         Self::default()
     }
     /// Set `finalizers` (an atomic list: a later call replaces it).
-    pub fn with_finalizers(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.finalizers = Some(items.into_iter().collect());
+    pub fn with_finalizers<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.finalizers = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

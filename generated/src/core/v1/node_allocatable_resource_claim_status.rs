@@ -42,8 +42,13 @@ impl NodeAllocatableResourceClaimStatusApplyConfiguration {
         Self::default()
     }
     /// Append to `containers` (a keyed or set list: repeated calls add).
-    pub fn with_containers(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.containers.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_containers<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.containers
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Append to `mapping` (a keyed or set list: repeated calls add).
@@ -53,7 +58,7 @@ impl NodeAllocatableResourceClaimStatusApplyConfiguration {
             Item = super::NodeAllocatableMappedResourcesApplyConfiguration,
         >,
     ) -> Self {
-        self.mapping.get_or_insert_with(Vec::new).extend(items);
+        self.mapping.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Append to `overhead` (a keyed or set list: repeated calls add).
@@ -63,7 +68,7 @@ impl NodeAllocatableResourceClaimStatusApplyConfiguration {
             Item = super::NodeAllocatableOverheadResourcesApplyConfiguration,
         >,
     ) -> Self {
-        self.overhead.get_or_insert_with(Vec::new).extend(items);
+        self.overhead.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `resourceClaimName`.

@@ -28,11 +28,13 @@ impl NodePodPreemptionPolicyApplyConfiguration {
         Self::default()
     }
     /// Append to `disableResizePreemption` (a keyed or set list: repeated calls add).
-    pub fn with_disable_resize_preemption(
+    pub fn with_disable_resize_preemption<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.disable_resize_preemption.get_or_insert_with(Vec::new).extend(items);
+        self.disable_resize_preemption
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

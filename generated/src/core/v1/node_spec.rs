@@ -88,8 +88,13 @@ impl NodeSpecApplyConfiguration {
         self
     }
     /// Append to `podCIDRs` (a keyed or set list: repeated calls add).
-    pub fn with_pod_cidrs(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.pod_cidrs.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_pod_cidrs<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.pod_cidrs
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Set `podPreemptionPolicy`.

@@ -142,21 +142,21 @@ impl NodeStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::NodeAddressApplyConfiguration>,
     ) -> Self {
-        self.addresses.get_or_insert_with(Vec::new).extend(items);
+        self.addresses.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Add entries to `allocatable`, overwriting earlier values of the same keys.
-    pub fn with_allocatable<K: Into<String>>(
+    pub fn with_allocatable<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.allocatable, entries);
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>>(
+    pub fn with_capacity<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
         self
@@ -166,7 +166,7 @@ impl NodeStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::NodeConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `config`.
@@ -186,11 +186,11 @@ impl NodeStatusApplyConfiguration {
         self
     }
     /// Set `declaredFeatures` (an atomic list: a later call replaces it).
-    pub fn with_declared_features(
+    pub fn with_declared_features<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.declared_features = Some(items.into_iter().collect());
+        self.declared_features = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `features`.
@@ -239,11 +239,11 @@ impl NodeStatusApplyConfiguration {
         self
     }
     /// Set `volumesInUse` (an atomic list: a later call replaces it).
-    pub fn with_volumes_in_use(
+    pub fn with_volumes_in_use<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.volumes_in_use = Some(items.into_iter().collect());
+        self.volumes_in_use = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

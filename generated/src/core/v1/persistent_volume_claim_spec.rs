@@ -91,8 +91,11 @@ impl PersistentVolumeClaimSpecApplyConfiguration {
         Self::default()
     }
     /// Set `accessModes` (an atomic list: a later call replaces it).
-    pub fn with_access_modes(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.access_modes = Some(items.into_iter().collect());
+    pub fn with_access_modes<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.access_modes = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `dataSource`.

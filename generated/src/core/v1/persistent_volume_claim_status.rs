@@ -143,14 +143,17 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
         Self::default()
     }
     /// Set `accessModes` (an atomic list: a later call replaces it).
-    pub fn with_access_modes(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.access_modes = Some(items.into_iter().collect());
+    pub fn with_access_modes<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.access_modes = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Add entries to `allocatedResourceStatuses`, overwriting earlier values of the same keys.
-    pub fn with_allocated_resource_statuses<K: Into<String>>(
+    pub fn with_allocated_resource_statuses<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(
             &mut self.allocated_resource_statuses,
@@ -159,17 +162,17 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
         self
     }
     /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
-    pub fn with_allocated_resources<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
-    ) -> Self {
+    pub fn with_allocated_resources<
+        K: Into<String>,
+        V: Into<kubegen_runtime::meta::Quantity>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>>(
+    pub fn with_capacity<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
         self
@@ -181,7 +184,7 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
             Item = super::PersistentVolumeClaimConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `currentVolumeAttributesClassName`.

@@ -258,8 +258,11 @@ impl PersistentVolumeSpecApplyConfiguration {
         Self::default()
     }
     /// Set `accessModes` (an atomic list: a later call replaces it).
-    pub fn with_access_modes(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.access_modes = Some(items.into_iter().collect());
+    pub fn with_access_modes<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.access_modes = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `awsElasticBlockStore`.
@@ -287,9 +290,9 @@ impl PersistentVolumeSpecApplyConfiguration {
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>>(
+    pub fn with_capacity<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
         self
@@ -388,11 +391,11 @@ impl PersistentVolumeSpecApplyConfiguration {
         self
     }
     /// Set `mountOptions` (an atomic list: a later call replaces it).
-    pub fn with_mount_options(
+    pub fn with_mount_options<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.mount_options = Some(items.into_iter().collect());
+        self.mount_options = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `nfs`.

@@ -74,19 +74,19 @@ impl PodAffinityTermApplyConfiguration {
         self
     }
     /// Set `matchLabelKeys` (an atomic list: a later call replaces it).
-    pub fn with_match_label_keys(
+    pub fn with_match_label_keys<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.match_label_keys = Some(items.into_iter().collect());
+        self.match_label_keys = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `mismatchLabelKeys` (an atomic list: a later call replaces it).
-    pub fn with_mismatch_label_keys(
+    pub fn with_mismatch_label_keys<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.mismatch_label_keys = Some(items.into_iter().collect());
+        self.mismatch_label_keys = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `namespaceSelector`.
@@ -98,8 +98,11 @@ impl PodAffinityTermApplyConfiguration {
         self
     }
     /// Set `namespaces` (an atomic list: a later call replaces it).
-    pub fn with_namespaces(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.namespaces = Some(items.into_iter().collect());
+    pub fn with_namespaces<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.namespaces = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `topologyKey`.

@@ -153,9 +153,9 @@ impl PodCertificateProjectionApplyConfiguration {
         self
     }
     /// Add entries to `userAnnotations`, overwriting earlier values of the same keys.
-    pub fn with_user_annotations<K: Into<String>>(
+    pub fn with_user_annotations<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.user_annotations, entries);
         self

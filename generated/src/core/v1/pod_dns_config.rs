@@ -32,8 +32,11 @@ impl PodDNSConfigApplyConfiguration {
         Self::default()
     }
     /// Set `nameservers` (an atomic list: a later call replaces it).
-    pub fn with_nameservers(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.nameservers = Some(items.into_iter().collect());
+    pub fn with_nameservers<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.nameservers = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `options` (an atomic list: a later call replaces it).
@@ -45,8 +48,11 @@ impl PodDNSConfigApplyConfiguration {
         self
     }
     /// Set `searches` (an atomic list: a later call replaces it).
-    pub fn with_searches(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.searches = Some(items.into_iter().collect());
+    pub fn with_searches<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.searches = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -460,7 +460,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerApplyConfiguration>,
     ) -> Self {
-        self.containers.get_or_insert_with(Vec::new).extend(items);
+        self.containers.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `dnsConfig`.
@@ -486,7 +486,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EphemeralContainerApplyConfiguration>,
     ) -> Self {
-        self.ephemeral_containers.get_or_insert_with(Vec::new).extend(items);
+        self.ephemeral_containers.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Append to `evictionResponders` (a keyed or set list: repeated calls add).
@@ -494,7 +494,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EvictionResponderApplyConfiguration>,
     ) -> Self {
-        self.eviction_responders.get_or_insert_with(Vec::new).extend(items);
+        self.eviction_responders.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Append to `hostAliases` (a keyed or set list: repeated calls add).
@@ -502,7 +502,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::HostAliasApplyConfiguration>,
     ) -> Self {
-        self.host_aliases.get_or_insert_with(Vec::new).extend(items);
+        self.host_aliases.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `hostIPC`.
@@ -540,7 +540,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::LocalObjectReferenceApplyConfiguration>,
     ) -> Self {
-        self.image_pull_secrets.get_or_insert_with(Vec::new).extend(items);
+        self.image_pull_secrets.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Append to `initContainers` (a keyed or set list: repeated calls add).
@@ -548,7 +548,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerApplyConfiguration>,
     ) -> Self {
-        self.init_containers.get_or_insert_with(Vec::new).extend(items);
+        self.init_containers.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `nodeName`.
@@ -556,12 +556,14 @@ impl PodSpecApplyConfiguration {
         self.node_name = Some(value.into());
         self
     }
-    /// Set `nodeSelector`.
-    pub fn with_node_selector(
+    /// Set `nodeSelector` (an atomic map: a later call replaces it).
+    pub fn with_node_selector<K: Into<String>, V: Into<String>>(
         mut self,
-        value: std::collections::BTreeMap<String, String>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.node_selector = Some(value);
+        self.node_selector = Some(
+            entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        );
         self
     }
     /// Set `os`.
@@ -570,9 +572,9 @@ impl PodSpecApplyConfiguration {
         self
     }
     /// Add entries to `overhead`, overwriting earlier values of the same keys.
-    pub fn with_overhead<K: Into<String>>(
+    pub fn with_overhead<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.overhead, entries);
         self
@@ -605,7 +607,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodResourceClaimApplyConfiguration>,
     ) -> Self {
-        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `resources`.
@@ -636,7 +638,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodSchedulingGateApplyConfiguration>,
     ) -> Self {
-        self.scheduling_gates.get_or_insert_with(Vec::new).extend(items);
+        self.scheduling_gates.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `schedulingGroup`.
@@ -700,7 +702,9 @@ impl PodSpecApplyConfiguration {
             Item = super::TopologySpreadConstraintApplyConfiguration,
         >,
     ) -> Self {
-        self.topology_spread_constraints.get_or_insert_with(Vec::new).extend(items);
+        self.topology_spread_constraints
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
     /// Append to `volumes` (a keyed or set list: repeated calls add).
@@ -708,7 +712,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeApplyConfiguration>,
     ) -> Self {
-        self.volumes.get_or_insert_with(Vec::new).extend(items);
+        self.volumes.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
 }

@@ -236,10 +236,10 @@ impl PodStatusApplyConfiguration {
         Self::default()
     }
     /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
-    pub fn with_allocated_resources<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
-    ) -> Self {
+    pub fn with_allocated_resources<
+        K: Into<String>,
+        V: Into<kubegen_runtime::meta::Quantity>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
         self
     }
@@ -248,7 +248,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `containerStatuses` (an atomic list: a later call replaces it).
@@ -310,7 +310,7 @@ impl PodStatusApplyConfiguration {
     ) -> Self {
         self.node_allocatable_resource_claim_statuses
             .get_or_insert_with(Vec::new)
-            .extend(items);
+            .extend(items.into_iter());
         self
     }
     /// Set `nominatedNodeName`.
@@ -338,7 +338,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodIPApplyConfiguration>,
     ) -> Self {
-        self.pod_ips.get_or_insert_with(Vec::new).extend(items);
+        self.pod_ips.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `qosClass`.
@@ -361,7 +361,9 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodResourceClaimStatusApplyConfiguration>,
     ) -> Self {
-        self.resource_claim_statuses.get_or_insert_with(Vec::new).extend(items);
+        self.resource_claim_statuses
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
     /// Set `resources`.
@@ -382,7 +384,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodVolumeHealthApplyConfiguration>,
     ) -> Self {
-        self.volume_health.get_or_insert_with(Vec::new).extend(items);
+        self.volume_health.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
 }

@@ -75,8 +75,11 @@ impl RBDVolumeSourceApplyConfiguration {
         self
     }
     /// Set `monitors` (an atomic list: a later call replaces it).
-    pub fn with_monitors(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.monitors = Some(items.into_iter().collect());
+    pub fn with_monitors<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.monitors = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `pool`.

@@ -55,12 +55,14 @@ impl ReplicationControllerSpecApplyConfiguration {
         self.replicas = Some(value);
         self
     }
-    /// Set `selector`.
-    pub fn with_selector(
+    /// Set `selector` (an atomic map: a later call replaces it).
+    pub fn with_selector<K: Into<String>, V: Into<String>>(
         mut self,
-        value: std::collections::BTreeMap<String, String>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(
+            entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        );
         self
     }
     /// Set `template`.

@@ -36,9 +36,9 @@ impl ResourceQuotaSpecApplyConfiguration {
         Self::default()
     }
     /// Add entries to `hard`, overwriting earlier values of the same keys.
-    pub fn with_hard<K: Into<String>>(
+    pub fn with_hard<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.hard, entries);
         self
@@ -52,8 +52,11 @@ impl ResourceQuotaSpecApplyConfiguration {
         self
     }
     /// Set `scopes` (an atomic list: a later call replaces it).
-    pub fn with_scopes(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.scopes = Some(items.into_iter().collect());
+    pub fn with_scopes<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.scopes = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

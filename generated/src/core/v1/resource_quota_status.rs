@@ -34,17 +34,17 @@ impl ResourceQuotaStatusApplyConfiguration {
         Self::default()
     }
     /// Add entries to `hard`, overwriting earlier values of the same keys.
-    pub fn with_hard<K: Into<String>>(
+    pub fn with_hard<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.hard, entries);
         self
     }
     /// Add entries to `used`, overwriting earlier values of the same keys.
-    pub fn with_used<K: Into<String>>(
+    pub fn with_used<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.used, entries);
         self

@@ -111,9 +111,9 @@ impl SecretApplyConfiguration {
         self
     }
     /// Add entries to `data`, overwriting earlier values of the same keys.
-    pub fn with_data<K: Into<String>>(
+    pub fn with_data<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.data, entries);
         self
@@ -137,9 +137,9 @@ impl SecretApplyConfiguration {
         self
     }
     /// Add entries to `stringData`, overwriting earlier values of the same keys.
-    pub fn with_string_data<K: Into<String>>(
+    pub fn with_string_data<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.string_data, entries);
         self

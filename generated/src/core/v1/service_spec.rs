@@ -228,13 +228,19 @@ impl ServiceSpecApplyConfiguration {
         self
     }
     /// Set `clusterIPs` (an atomic list: a later call replaces it).
-    pub fn with_cluster_ips(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.cluster_ips = Some(items.into_iter().collect());
+    pub fn with_cluster_ips<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.cluster_ips = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `externalIPs` (an atomic list: a later call replaces it).
-    pub fn with_external_ips(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.external_ips = Some(items.into_iter().collect());
+    pub fn with_external_ips<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.external_ips = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `externalName`.
@@ -258,8 +264,11 @@ impl ServiceSpecApplyConfiguration {
         self
     }
     /// Set `ipFamilies` (an atomic list: a later call replaces it).
-    pub fn with_ip_families(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.ip_families = Some(items.into_iter().collect());
+    pub fn with_ip_families<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.ip_families = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `ipFamilyPolicy`.
@@ -278,11 +287,13 @@ impl ServiceSpecApplyConfiguration {
         self
     }
     /// Set `loadBalancerSourceRanges` (an atomic list: a later call replaces it).
-    pub fn with_load_balancer_source_ranges(
+    pub fn with_load_balancer_source_ranges<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.load_balancer_source_ranges = Some(items.into_iter().collect());
+        self.load_balancer_source_ranges = Some(
+            items.into_iter().map(Into::into).collect(),
+        );
         self
     }
     /// Append to `ports` (a keyed or set list: repeated calls add).
@@ -290,7 +301,7 @@ impl ServiceSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ServicePortApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items);
+        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `publishNotReadyAddresses`.
@@ -298,12 +309,14 @@ impl ServiceSpecApplyConfiguration {
         self.publish_not_ready_addresses = Some(value);
         self
     }
-    /// Set `selector`.
-    pub fn with_selector(
+    /// Set `selector` (an atomic map: a later call replaces it).
+    pub fn with_selector<K: Into<String>, V: Into<String>>(
         mut self,
-        value: std::collections::BTreeMap<String, String>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(
+            entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        );
         self
     }
     /// Set `sessionAffinity`.

@@ -101,11 +101,11 @@ impl TopologySpreadConstraintApplyConfiguration {
         self
     }
     /// Set `matchLabelKeys` (an atomic list: a later call replaces it).
-    pub fn with_match_label_keys(
+    pub fn with_match_label_keys<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.match_label_keys = Some(items.into_iter().collect());
+        self.match_label_keys = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `maxSkew`.

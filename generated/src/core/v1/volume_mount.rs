@@ -93,11 +93,13 @@ impl VolumeMountApplyConfiguration {
         Self::default()
     }
     /// Append to `bindMountOptions` (a keyed or set list: repeated calls add).
-    pub fn with_bind_mount_options(
+    pub fn with_bind_mount_options<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.bind_mount_options.get_or_insert_with(Vec::new).extend(items);
+        self.bind_mount_options
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Set `mountPath`.

@@ -34,17 +34,17 @@ impl VolumeResourceRequirementsApplyConfiguration {
         Self::default()
     }
     /// Add entries to `limits`, overwriting earlier values of the same keys.
-    pub fn with_limits<K: Into<String>>(
+    pub fn with_limits<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.limits, entries);
         self
     }
     /// Add entries to `requests`, overwriting earlier values of the same keys.
-    pub fn with_requests<K: Into<String>>(
+    pub fn with_requests<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.requests, entries);
         self

@@ -69,8 +69,13 @@ impl EndpointApplyConfiguration {
         Self::default()
     }
     /// Append to `addresses` (a keyed or set list: repeated calls add).
-    pub fn with_addresses(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.addresses.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_addresses<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.addresses
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Set `conditions`.
@@ -82,9 +87,9 @@ impl EndpointApplyConfiguration {
         self
     }
     /// Add entries to `deprecatedTopology`, overwriting earlier values of the same keys.
-    pub fn with_deprecated_topology<K: Into<String>>(
+    pub fn with_deprecated_topology<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.deprecated_topology, entries);
         self

@@ -35,16 +35,23 @@ impl NonResourcePolicyRuleApplyConfiguration {
         Self::default()
     }
     /// Append to `nonResourceURLs` (a keyed or set list: repeated calls add).
-    pub fn with_non_resource_urls(
+    pub fn with_non_resource_urls<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.non_resource_urls.get_or_insert_with(Vec::new).extend(items);
+        self.non_resource_urls
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Append to `verbs` (a keyed or set list: repeated calls add).
-    pub fn with_verbs(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.verbs.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_verbs<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.verbs
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

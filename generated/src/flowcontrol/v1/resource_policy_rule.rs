@@ -42,8 +42,13 @@ impl ResourcePolicyRuleApplyConfiguration {
         Self::default()
     }
     /// Append to `apiGroups` (a keyed or set list: repeated calls add).
-    pub fn with_api_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.api_groups.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_api_groups<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.api_groups
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Set `clusterScope`.
@@ -52,18 +57,33 @@ impl ResourcePolicyRuleApplyConfiguration {
         self
     }
     /// Append to `namespaces` (a keyed or set list: repeated calls add).
-    pub fn with_namespaces(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.namespaces.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_namespaces<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.namespaces
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Append to `resources` (a keyed or set list: repeated calls add).
-    pub fn with_resources(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.resources.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_resources<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.resources
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Append to `verbs` (a keyed or set list: repeated calls add).
-    pub fn with_verbs(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.verbs.get_or_insert_with(Vec::new).extend(items);
+    pub fn with_verbs<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.verbs
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

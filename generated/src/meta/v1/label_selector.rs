@@ -46,9 +46,9 @@ impl LabelSelectorApplyConfiguration {
         self
     }
     /// Add entries to `matchLabels`, overwriting earlier values of the same keys.
-    pub fn with_match_labels<K: Into<String>>(
+    pub fn with_match_labels<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.match_labels, entries);
         self

@@ -40,8 +40,11 @@ impl LabelSelectorRequirementApplyConfiguration {
         self
     }
     /// Set `values` (an atomic list: a later call replaces it).
-    pub fn with_values(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.values = Some(items.into_iter().collect());
+    pub fn with_values<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.values = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -26,8 +26,11 @@ impl IngressTLSApplyConfiguration {
         Self::default()
     }
     /// Set `hosts` (an atomic list: a later call replaces it).
-    pub fn with_hosts(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.hosts = Some(items.into_iter().collect());
+    pub fn with_hosts<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.hosts = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `secretName`.

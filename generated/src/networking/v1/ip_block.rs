@@ -30,8 +30,11 @@ impl IPBlockApplyConfiguration {
         self
     }
     /// Set `except` (an atomic list: a later call replaces it).
-    pub fn with_except(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.except = Some(items.into_iter().collect());
+    pub fn with_except<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.except = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -64,8 +64,11 @@ impl NetworkPolicySpecApplyConfiguration {
         self
     }
     /// Set `policyTypes` (an atomic list: a later call replaces it).
-    pub fn with_policy_types(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.policy_types = Some(items.into_iter().collect());
+    pub fn with_policy_types<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.policy_types = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

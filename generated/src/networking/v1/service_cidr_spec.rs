@@ -20,8 +20,11 @@ impl ServiceCIDRSpecApplyConfiguration {
         Self::default()
     }
     /// Set `cidrs` (an atomic list: a later call replaces it).
-    pub fn with_cidrs(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.cidrs = Some(items.into_iter().collect());
+    pub fn with_cidrs<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.cidrs = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -24,9 +24,9 @@ impl OverheadApplyConfiguration {
         Self::default()
     }
     /// Add entries to `podFixed`, overwriting earlier values of the same keys.
-    pub fn with_pod_fixed<K: Into<String>>(
+    pub fn with_pod_fixed<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.pod_fixed, entries);
         self

@@ -25,12 +25,14 @@ impl SchedulingApplyConfiguration {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Set `nodeSelector`.
-    pub fn with_node_selector(
+    /// Set `nodeSelector` (an atomic map: a later call replaces it).
+    pub fn with_node_selector<K: Into<String>, V: Into<String>>(
         mut self,
-        value: std::collections::BTreeMap<String, String>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        self.node_selector = Some(value);
+        self.node_selector = Some(
+            entries.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+        );
         self
     }
     /// Set `tolerations` (an atomic list: a later call replaces it).

@@ -88,7 +88,7 @@ impl PodDisruptionBudgetStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `currentHealthy`.
@@ -102,9 +102,9 @@ impl PodDisruptionBudgetStatusApplyConfiguration {
         self
     }
     /// Add entries to `disruptedPods`, overwriting earlier values of the same keys.
-    pub fn with_disrupted_pods<K: Into<String>>(
+    pub fn with_disrupted_pods<K: Into<String>, V: Into<kubegen_runtime::meta::Time>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Time)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.disrupted_pods, entries);
         self

@@ -51,34 +51,43 @@ impl PolicyRuleApplyConfiguration {
         Self::default()
     }
     /// Set `apiGroups` (an atomic list: a later call replaces it).
-    pub fn with_api_groups(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.api_groups = Some(items.into_iter().collect());
+    pub fn with_api_groups<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.api_groups = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `nonResourceURLs` (an atomic list: a later call replaces it).
-    pub fn with_non_resource_urls(
+    pub fn with_non_resource_urls<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.non_resource_urls = Some(items.into_iter().collect());
+        self.non_resource_urls = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `resourceNames` (an atomic list: a later call replaces it).
-    pub fn with_resource_names(
+    pub fn with_resource_names<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.resource_names = Some(items.into_iter().collect());
+        self.resource_names = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `resources` (an atomic list: a later call replaces it).
-    pub fn with_resources(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.resources = Some(items.into_iter().collect());
+    pub fn with_resources<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.resources = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `verbs` (an atomic list: a later call replaces it).
-    pub fn with_verbs(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.verbs = Some(items.into_iter().collect());
+    pub fn with_verbs<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.verbs = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -30,9 +30,9 @@ impl CounterSetApplyConfiguration {
         Self::default()
     }
     /// Add entries to `counters`, overwriting earlier values of the same keys.
-    pub fn with_counters<K: Into<String>>(
+    pub fn with_counters<K: Into<String>, V: Into<super::CounterApplyConfiguration>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, super::CounterApplyConfiguration)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.counters, entries);
         self

@@ -93,8 +93,11 @@ impl DeviceAttributeApplyConfiguration {
         self
     }
     /// Set `strings` (an atomic list: a later call replaces it).
-    pub fn with_strings(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.strings = Some(items.into_iter().collect());
+    pub fn with_strings<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.strings = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `version`.
@@ -103,8 +106,11 @@ impl DeviceAttributeApplyConfiguration {
         self
     }
     /// Set `versions` (an atomic list: a later call replaces it).
-    pub fn with_versions(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.versions = Some(items.into_iter().collect());
+    pub fn with_versions<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.versions = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

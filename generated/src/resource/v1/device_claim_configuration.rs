@@ -36,8 +36,11 @@ impl DeviceClaimConfigurationApplyConfiguration {
         self
     }
     /// Set `requests` (an atomic list: a later call replaces it).
-    pub fn with_requests(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.requests = Some(items.into_iter().collect());
+    pub fn with_requests<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.requests = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -137,26 +137,28 @@ impl DeviceRequestAllocationResultApplyConfiguration {
         self
     }
     /// Set `bindingConditions` (an atomic list: a later call replaces it).
-    pub fn with_binding_conditions(
+    pub fn with_binding_conditions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.binding_conditions = Some(items.into_iter().collect());
+        self.binding_conditions = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `bindingFailureConditions` (an atomic list: a later call replaces it).
-    pub fn with_binding_failure_conditions(
+    pub fn with_binding_failure_conditions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.binding_failure_conditions = Some(items.into_iter().collect());
+        self.binding_failure_conditions = Some(
+            items.into_iter().map(Into::into).collect(),
+        );
         self
     }
     /// Add entries to `consumedCapacity`, overwriting earlier values of the same keys.
-    pub fn with_consumed_capacity<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
-    ) -> Self {
+    pub fn with_consumed_capacity<
+        K: Into<String>,
+        V: Into<kubegen_runtime::meta::Quantity>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.consumed_capacity, entries);
         self
     }
@@ -186,11 +188,13 @@ impl DeviceRequestAllocationResultApplyConfiguration {
         self
     }
     /// Append to `skipNodeOperations` (a keyed or set list: repeated calls add).
-    pub fn with_skip_node_operations(
+    pub fn with_skip_node_operations<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.skip_node_operations.get_or_insert_with(Vec::new).extend(items);
+        self.skip_node_operations
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
     /// Set `tolerations` (an atomic list: a later call replaces it).

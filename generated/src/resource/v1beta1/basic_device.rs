@@ -185,27 +185,29 @@ impl BasicDeviceApplyConfiguration {
         self
     }
     /// Add entries to `attributes`, overwriting earlier values of the same keys.
-    pub fn with_attributes<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, super::DeviceAttributeApplyConfiguration)>,
-    ) -> Self {
+    pub fn with_attributes<
+        K: Into<String>,
+        V: Into<super::DeviceAttributeApplyConfiguration>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.attributes, entries);
         self
     }
     /// Set `bindingConditions` (an atomic list: a later call replaces it).
-    pub fn with_binding_conditions(
+    pub fn with_binding_conditions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.binding_conditions = Some(items.into_iter().collect());
+        self.binding_conditions = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `bindingFailureConditions` (an atomic list: a later call replaces it).
-    pub fn with_binding_failure_conditions(
+    pub fn with_binding_failure_conditions<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.binding_failure_conditions = Some(items.into_iter().collect());
+        self.binding_failure_conditions = Some(
+            items.into_iter().map(Into::into).collect(),
+        );
         self
     }
     /// Set `bindsToNode`.
@@ -214,10 +216,10 @@ impl BasicDeviceApplyConfiguration {
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<Item = (K, super::DeviceCapacityApplyConfiguration)>,
-    ) -> Self {
+    pub fn with_capacity<
+        K: Into<String>,
+        V: Into<super::DeviceCapacityApplyConfiguration>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
         self
     }
@@ -232,12 +234,10 @@ impl BasicDeviceApplyConfiguration {
         self
     }
     /// Add entries to `nodeAllocatableResources`, overwriting earlier values of the same keys.
-    pub fn with_node_allocatable_resources<K: Into<String>>(
-        mut self,
-        entries: impl IntoIterator<
-            Item = (K, super::NodeAllocatableResourceApplyConfiguration),
-        >,
-    ) -> Self {
+    pub fn with_node_allocatable_resources<
+        K: Into<String>,
+        V: Into<super::NodeAllocatableResourceApplyConfiguration>,
+    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.node_allocatable_resources, entries);
         self
     }

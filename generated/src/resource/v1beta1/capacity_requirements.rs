@@ -34,9 +34,9 @@ impl CapacityRequirementsApplyConfiguration {
         Self::default()
     }
     /// Add entries to `requests`, overwriting earlier values of the same keys.
-    pub fn with_requests<K: Into<String>>(
+    pub fn with_requests<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, kubegen_runtime::meta::Quantity)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.requests, entries);
         self

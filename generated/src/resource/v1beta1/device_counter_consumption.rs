@@ -51,11 +51,11 @@ impl DeviceCounterConsumptionApplyConfiguration {
         Self::default()
     }
     /// Set `compatibilityGroups` (an atomic list: a later call replaces it).
-    pub fn with_compatibility_groups(
+    pub fn with_compatibility_groups<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.compatibility_groups = Some(items.into_iter().collect());
+        self.compatibility_groups = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Set `counterSet`.
@@ -64,9 +64,9 @@ impl DeviceCounterConsumptionApplyConfiguration {
         self
     }
     /// Add entries to `counters`, overwriting earlier values of the same keys.
-    pub fn with_counters<K: Into<String>>(
+    pub fn with_counters<K: Into<String>, V: Into<super::CounterApplyConfiguration>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, super::CounterApplyConfiguration)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.counters, entries);
         self

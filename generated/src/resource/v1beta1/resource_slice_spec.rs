@@ -183,11 +183,13 @@ impl ResourceSliceSpecApplyConfiguration {
         self
     }
     /// Append to `skipNodeOperations` (a keyed or set list: repeated calls add).
-    pub fn with_skip_node_operations(
+    pub fn with_skip_node_operations<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.skip_node_operations.get_or_insert_with(Vec::new).extend(items);
+        self.skip_node_operations
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

@@ -54,8 +54,11 @@ impl NetworkDeviceDataApplyConfiguration {
         self
     }
     /// Set `ips` (an atomic list: a later call replaces it).
-    pub fn with_ips(mut self, items: impl IntoIterator<Item = String>) -> Self {
-        self.ips = Some(items.into_iter().collect());
+    pub fn with_ips<S: Into<String>>(
+        mut self,
+        items: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.ips = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -51,7 +51,7 @@ impl PodGroupStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items);
+        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Append to `resourceClaimStatuses` (a keyed or set list: repeated calls add).
@@ -61,7 +61,9 @@ impl PodGroupStatusApplyConfiguration {
             Item = super::PodGroupResourceClaimStatusApplyConfiguration,
         >,
     ) -> Self {
-        self.resource_claim_statuses.get_or_insert_with(Vec::new).extend(items);
+        self.resource_claim_statuses
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
 }

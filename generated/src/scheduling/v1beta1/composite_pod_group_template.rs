@@ -123,7 +123,9 @@ impl CompositePodGroupTemplateApplyConfiguration {
             Item = super::CompositePodGroupTemplateApplyConfiguration,
         >,
     ) -> Self {
-        self.composite_pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self.composite_pod_group_templates
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
     /// Set `disruptionMode`.
@@ -144,7 +146,7 @@ impl CompositePodGroupTemplateApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodGroupTemplateApplyConfiguration>,
     ) -> Self {
-        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `preemptionPolicy`.

@@ -58,7 +58,9 @@ impl WorkloadSpecApplyConfiguration {
             Item = super::CompositePodGroupTemplateApplyConfiguration,
         >,
     ) -> Self {
-        self.composite_pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self.composite_pod_group_templates
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter());
         self
     }
     /// Set `controllerRef`.
@@ -74,7 +76,7 @@ impl WorkloadSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodGroupTemplateApplyConfiguration>,
     ) -> Self {
-        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items);
+        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
 }

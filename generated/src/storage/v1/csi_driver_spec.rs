@@ -242,11 +242,13 @@ impl CSIDriverSpecApplyConfiguration {
         self
     }
     /// Append to `volumeLifecycleModes` (a keyed or set list: repeated calls add).
-    pub fn with_volume_lifecycle_modes(
+    pub fn with_volume_lifecycle_modes<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.volume_lifecycle_modes.get_or_insert_with(Vec::new).extend(items);
+        self.volume_lifecycle_modes
+            .get_or_insert_with(Vec::new)
+            .extend(items.into_iter().map(Into::into));
         self
     }
 }

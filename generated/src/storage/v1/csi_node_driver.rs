@@ -55,11 +55,11 @@ impl CSINodeDriverApplyConfiguration {
         self
     }
     /// Set `topologyKeys` (an atomic list: a later call replaces it).
-    pub fn with_topology_keys(
+    pub fn with_topology_keys<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.topology_keys = Some(items.into_iter().collect());
+        self.topology_keys = Some(items.into_iter().map(Into::into).collect());
         self
     }
 }

@@ -186,17 +186,17 @@ impl StorageClassApplyConfiguration {
         self
     }
     /// Set `mountOptions` (an atomic list: a later call replaces it).
-    pub fn with_mount_options(
+    pub fn with_mount_options<S: Into<String>>(
         mut self,
-        items: impl IntoIterator<Item = String>,
+        items: impl IntoIterator<Item = S>,
     ) -> Self {
-        self.mount_options = Some(items.into_iter().collect());
+        self.mount_options = Some(items.into_iter().map(Into::into).collect());
         self
     }
     /// Add entries to `parameters`, overwriting earlier values of the same keys.
-    pub fn with_parameters<K: Into<String>>(
+    pub fn with_parameters<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.parameters, entries);
         self

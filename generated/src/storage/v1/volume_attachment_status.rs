@@ -58,9 +58,9 @@ impl VolumeAttachmentStatusApplyConfiguration {
         self
     }
     /// Add entries to `attachmentMetadata`, overwriting earlier values of the same keys.
-    pub fn with_attachment_metadata<K: Into<String>>(
+    pub fn with_attachment_metadata<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.attachment_metadata, entries);
         self

@@ -116,9 +116,9 @@ impl VolumeAttributesClassApplyConfiguration {
         self
     }
     /// Add entries to `parameters`, overwriting earlier values of the same keys.
-    pub fn with_parameters<K: Into<String>>(
+    pub fn with_parameters<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.parameters, entries);
         self

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use kubegen_runtime::CustomResource;
-use kubegen_runtime::meta::IntOrString;
+use kubegen_runtime::meta::{IntOrString, ObjectMeta};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,29 @@ pub struct WidgetSpec {
     /// Anything at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra: Option<serde_json::Value>,
+    /// An object the widget stamps out, carried whole with its own
+    /// apiVersion, kind and metadata.
+    #[kubegen(embedded_resource)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+}
+
+/// An embedded resource (`x-kubernetes-embedded-resource`): a ConfigMap-like
+/// object inside the spec.
+#[kubegen_runtime::schema]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    /// The embedded object's apiVersion.
+    pub api_version: String,
+    /// The embedded object's kind.
+    pub kind: String,
+    /// The embedded object's metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<ObjectMeta>,
+    /// Payload.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
 }
 
 /// One port.
@@ -147,5 +170,15 @@ pub fn full_spec() -> WidgetSpec {
             port: 8080,
         }),
         extra: Some(serde_json::json!({"anything": [1, "two", {"three": true}]})),
+        template: Some(Template {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            metadata: Some(ObjectMeta {
+                name: Some("stamped".into()),
+                labels: Some(BTreeMap::from([("from".to_owned(), "widget".to_owned())])),
+                ..Default::default()
+            }),
+            data: BTreeMap::from([("key".to_owned(), "value".to_owned())]),
+        }),
     }
 }

@@ -30,6 +30,10 @@ pub struct WidgetSpec {
     /// A port number or name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<kubegen_runtime::meta::IntOrString>,
+    /// An object the widget stamps out, carried whole with its own
+    /// apiVersion, kind and metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<super::WidgetSpecTemplate>,
 }
 /// Apply configuration of [`WidgetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,6 +62,9 @@ pub struct WidgetSpecApplyConfiguration {
     /// `target`: see [`WidgetSpec::target`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<kubegen_runtime::meta::IntOrString>,
+    /// `template`: see [`WidgetSpec::template`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<super::WidgetSpecTemplateApplyConfiguration>,
 }
 impl WidgetSpecApplyConfiguration {
     /// An empty configuration.
@@ -70,9 +77,9 @@ impl WidgetSpecApplyConfiguration {
         self
     }
     /// Add entries to `labels`, overwriting earlier values of the same keys.
-    pub fn with_labels<K: Into<String>>(
+    pub fn with_labels<K: Into<String>, V: Into<String>>(
         mut self,
-        entries: impl IntoIterator<Item = (K, String)>,
+        entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
         kubegen_runtime::apply::merge_map(&mut self.labels, entries);
         self
@@ -92,7 +99,7 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::WidgetSpecPortsApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items);
+        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
         self
     }
     /// Set `probe`.
@@ -111,6 +118,14 @@ impl WidgetSpecApplyConfiguration {
     /// Set `target`.
     pub fn with_target(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
         self.target = Some(value);
+        self
+    }
+    /// Set `template`.
+    pub fn with_template(
+        mut self,
+        value: super::WidgetSpecTemplateApplyConfiguration,
+    ) -> Self {
+        self.template = Some(value);
         self
     }
 }
