@@ -214,15 +214,11 @@ impl Controller {
         })
     }
 
-    /// The controller's workqueue (for inspection; handlers fill it).
-    pub fn workqueue(&self) -> &RateLimitingQueue<ObjectName> {
-        &self.workqueue
-    }
-
     /// Waits for the caches to sync, runs `workers` workers until `cancel`
     /// fires, then shuts the queue down, waits for the workers and flushes
-    /// the recorded events. The informers' factories are started (and shut
-    /// down) by the caller, as in the Go original.
+    /// the recorded events. Runs once: the queue and the recorder are closed
+    /// afterwards. The informers' factories are started (and shut down) by
+    /// the caller, as in the Go original.
     pub async fn run(
         self: Arc<Self>,
         workers: usize,
