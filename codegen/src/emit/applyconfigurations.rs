@@ -300,24 +300,27 @@ fn field_builder(
         (builder @ (Builder::Append | Builder::Replace), Shape::Array(i)) => {
             // String items take anything `Into<String>` (`with_args(["-v"])`);
             // other items their own type, so an empty `[]` still infers.
-            let (generics, item_ty, convert) = if matches!(**i, Shape::String) {
+            let (generics, item_ty, extend, iter) = if matches!(**i, Shape::String) {
+                let iter = quote! { items.into_iter().map(Into::into) };
                 (
                     quote! { <S: Into<String>> },
                     quote! { S },
-                    quote! { .map(Into::into) },
+                    iter.clone(),
+                    iter,
                 )
             } else {
-                (TokenStream::new(), item(i), TokenStream::new())
+                let iter = quote! { items.into_iter() };
+                (TokenStream::new(), item(i), quote! { items }, iter)
             };
             let (doc, body) = if matches!(builder, Builder::Append) {
                 (
                     format!(" Append to `{json}` (a keyed or set list: repeated calls add)."),
-                    quote! { self.#ident.get_or_insert_with(Vec::new).extend(items.into_iter() #convert); },
+                    quote! { self.#ident.get_or_insert_with(Vec::new).extend(#extend); },
                 )
             } else {
                 (
                     format!(" Set `{json}` (an atomic list: a later call replaces it)."),
-                    quote! { self.#ident = Some(items.into_iter() #convert .collect()); },
+                    quote! { self.#ident = Some(#iter.collect()); },
                 )
             };
             quote! {

@@ -189,7 +189,7 @@ impl MutatingWebhookApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
     ) -> Self {
-        self.match_conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `matchPolicy`.

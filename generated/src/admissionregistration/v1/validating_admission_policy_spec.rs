@@ -116,7 +116,7 @@ impl ValidatingAdmissionPolicySpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
     ) -> Self {
-        self.match_conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `matchConstraints`.
@@ -145,7 +145,7 @@ impl ValidatingAdmissionPolicySpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VariableApplyConfiguration>,
     ) -> Self {
-        self.variables.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.variables.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

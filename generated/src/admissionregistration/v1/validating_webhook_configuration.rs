@@ -106,7 +106,7 @@ impl ValidatingWebhookConfigurationApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ValidatingWebhookApplyConfiguration>,
     ) -> Self {
-        self.webhooks.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.webhooks.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Add labels (merged per key).

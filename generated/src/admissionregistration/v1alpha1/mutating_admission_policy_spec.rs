@@ -110,7 +110,7 @@ impl MutatingAdmissionPolicySpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::MatchConditionApplyConfiguration>,
     ) -> Self {
-        self.match_conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.match_conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `matchConstraints`.

@@ -62,7 +62,7 @@ impl CustomResourceDefinitionStatusApplyConfiguration {
             Item = super::CustomResourceDefinitionConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `observedGeneration`.

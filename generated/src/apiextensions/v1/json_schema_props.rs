@@ -640,9 +640,7 @@ impl JSONSchemaPropsApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ValidationRuleApplyConfiguration>,
     ) -> Self {
-        self.x_kubernetes_validations
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.x_kubernetes_validations.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -24,7 +24,7 @@ impl APIServiceStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::APIServiceConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

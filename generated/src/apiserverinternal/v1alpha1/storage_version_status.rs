@@ -57,7 +57,7 @@ impl StorageVersionStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::StorageVersionConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `storageVersions` (a keyed or set list: repeated calls add).
@@ -65,7 +65,7 @@ impl StorageVersionStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ServerStorageVersionApplyConfiguration>,
     ) -> Self {
-        self.storage_versions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.storage_versions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

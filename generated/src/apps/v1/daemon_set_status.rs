@@ -127,7 +127,7 @@ impl DaemonSetStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::DaemonSetConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `currentNumberScheduled`.

@@ -124,7 +124,7 @@ impl DeploymentStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::DeploymentConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `observedGeneration`.

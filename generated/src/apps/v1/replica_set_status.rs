@@ -98,7 +98,7 @@ impl ReplicaSetStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ReplicaSetConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `fullyLabeledReplicas`.

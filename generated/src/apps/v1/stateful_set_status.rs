@@ -127,7 +127,7 @@ impl StatefulSetStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::StatefulSetConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `currentReplicas`.

@@ -78,7 +78,7 @@ impl HorizontalPodAutoscalerStatusApplyConfiguration {
             Item = super::HorizontalPodAutoscalerConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `currentMetrics` (an atomic list: a later call replaces it).

@@ -84,7 +84,7 @@ impl JobSchedulingConfigurationApplyConfiguration {
             Item = crate::scheduling::v1alpha3::WorkloadPodGroupResourceClaimApplyConfiguration,
         >,
     ) -> Self {
-        self.resource_claims.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `schedulingConstraints`.

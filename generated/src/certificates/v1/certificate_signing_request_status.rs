@@ -60,7 +60,7 @@ impl CertificateSigningRequestStatusApplyConfiguration {
             Item = super::CertificateSigningRequestConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -223,7 +223,7 @@ impl ContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EnvVarApplyConfiguration>,
     ) -> Self {
-        self.env.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.env.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `envFrom` (an atomic list: a later call replaces it).
@@ -264,7 +264,7 @@ impl ContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerPortApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.ports.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `readinessProbe`.
@@ -347,7 +347,7 @@ impl ContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeDeviceApplyConfiguration>,
     ) -> Self {
-        self.volume_devices.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volume_devices.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `volumeMounts` (a keyed or set list: repeated calls add).
@@ -355,7 +355,7 @@ impl ContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeMountApplyConfiguration>,
     ) -> Self {
-        self.volume_mounts.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `workingDir`.

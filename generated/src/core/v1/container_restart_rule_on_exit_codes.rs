@@ -34,7 +34,7 @@ impl ContainerRestartRuleOnExitCodesApplyConfiguration {
     }
     /// Append to `values` (a keyed or set list: repeated calls add).
     pub fn with_values(mut self, items: impl IntoIterator<Item = i32>) -> Self {
-        self.values.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.values.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

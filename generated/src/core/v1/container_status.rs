@@ -135,9 +135,7 @@ impl ContainerStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ResourceStatusApplyConfiguration>,
     ) -> Self {
-        self.allocated_resources_status
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.allocated_resources_status.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `containerID`.
@@ -211,7 +209,7 @@ impl ContainerStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeMountStatusApplyConfiguration>,
     ) -> Self {
-        self.volume_mounts.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

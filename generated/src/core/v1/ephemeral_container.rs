@@ -241,7 +241,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EnvVarApplyConfiguration>,
     ) -> Self {
-        self.env.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.env.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `envFrom` (an atomic list: a later call replaces it).
@@ -282,7 +282,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerPortApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.ports.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `readinessProbe`.
@@ -370,7 +370,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeDeviceApplyConfiguration>,
     ) -> Self {
-        self.volume_devices.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volume_devices.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `volumeMounts` (a keyed or set list: repeated calls add).
@@ -378,7 +378,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeMountApplyConfiguration>,
     ) -> Self {
-        self.volume_mounts.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volume_mounts.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `workingDir`.

@@ -30,7 +30,7 @@ impl NamespaceStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::NamespaceConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `phase`.

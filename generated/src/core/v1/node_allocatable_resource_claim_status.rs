@@ -58,7 +58,7 @@ impl NodeAllocatableResourceClaimStatusApplyConfiguration {
             Item = super::NodeAllocatableMappedResourcesApplyConfiguration,
         >,
     ) -> Self {
-        self.mapping.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.mapping.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `overhead` (a keyed or set list: repeated calls add).
@@ -68,7 +68,7 @@ impl NodeAllocatableResourceClaimStatusApplyConfiguration {
             Item = super::NodeAllocatableOverheadResourcesApplyConfiguration,
         >,
     ) -> Self {
-        self.overhead.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.overhead.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `resourceClaimName`.

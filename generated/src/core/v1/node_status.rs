@@ -142,7 +142,7 @@ impl NodeStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::NodeAddressApplyConfiguration>,
     ) -> Self {
-        self.addresses.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.addresses.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Add entries to `allocatable`, overwriting earlier values of the same keys.
@@ -166,7 +166,7 @@ impl NodeStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::NodeConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `config`.

@@ -184,7 +184,7 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
             Item = super::PersistentVolumeClaimConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `currentVolumeAttributesClassName`.

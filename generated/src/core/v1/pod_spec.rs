@@ -460,7 +460,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerApplyConfiguration>,
     ) -> Self {
-        self.containers.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.containers.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `dnsConfig`.
@@ -486,7 +486,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EphemeralContainerApplyConfiguration>,
     ) -> Self {
-        self.ephemeral_containers.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.ephemeral_containers.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `evictionResponders` (a keyed or set list: repeated calls add).
@@ -494,7 +494,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::EvictionResponderApplyConfiguration>,
     ) -> Self {
-        self.eviction_responders.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.eviction_responders.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `hostAliases` (a keyed or set list: repeated calls add).
@@ -502,7 +502,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::HostAliasApplyConfiguration>,
     ) -> Self {
-        self.host_aliases.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.host_aliases.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `hostIPC`.
@@ -540,7 +540,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::LocalObjectReferenceApplyConfiguration>,
     ) -> Self {
-        self.image_pull_secrets.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.image_pull_secrets.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `initContainers` (a keyed or set list: repeated calls add).
@@ -548,7 +548,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ContainerApplyConfiguration>,
     ) -> Self {
-        self.init_containers.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.init_containers.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `nodeName`.
@@ -607,7 +607,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodResourceClaimApplyConfiguration>,
     ) -> Self {
-        self.resource_claims.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `resources`.
@@ -638,7 +638,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodSchedulingGateApplyConfiguration>,
     ) -> Self {
-        self.scheduling_gates.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.scheduling_gates.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `schedulingGroup`.
@@ -702,9 +702,7 @@ impl PodSpecApplyConfiguration {
             Item = super::TopologySpreadConstraintApplyConfiguration,
         >,
     ) -> Self {
-        self.topology_spread_constraints
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.topology_spread_constraints.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `volumes` (a keyed or set list: repeated calls add).
@@ -712,7 +710,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeApplyConfiguration>,
     ) -> Self {
-        self.volumes.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volumes.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

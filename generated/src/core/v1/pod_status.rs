@@ -248,7 +248,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `containerStatuses` (an atomic list: a later call replaces it).
@@ -310,7 +310,7 @@ impl PodStatusApplyConfiguration {
     ) -> Self {
         self.node_allocatable_resource_claim_statuses
             .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+            .extend(items);
         self
     }
     /// Set `nominatedNodeName`.
@@ -338,7 +338,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodIPApplyConfiguration>,
     ) -> Self {
-        self.pod_ips.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.pod_ips.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `qosClass`.
@@ -361,9 +361,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodResourceClaimStatusApplyConfiguration>,
     ) -> Self {
-        self.resource_claim_statuses
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.resource_claim_statuses.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `resources`.
@@ -384,7 +382,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodVolumeHealthApplyConfiguration>,
     ) -> Self {
-        self.volume_health.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.volume_health.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -51,7 +51,7 @@ impl PodVolumeHealthApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeHealthConditionApplyConfiguration>,
     ) -> Self {
-        self.health_conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.health_conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `lastTransitionTime`.

@@ -84,7 +84,7 @@ impl ReplicationControllerStatusApplyConfiguration {
             Item = super::ReplicationControllerConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `fullyLabeledReplicas`.

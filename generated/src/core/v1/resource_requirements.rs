@@ -48,7 +48,7 @@ impl ResourceRequirementsApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ResourceClaimApplyConfiguration>,
     ) -> Self {
-        self.claims.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.claims.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Add entries to `limits`, overwriting earlier values of the same keys.

@@ -34,7 +34,7 @@ impl ResourceStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ResourceHealthApplyConfiguration>,
     ) -> Self {
-        self.resources.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.resources.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -153,7 +153,7 @@ impl ServiceAccountApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ObjectReferenceApplyConfiguration>,
     ) -> Self {
-        self.secrets.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.secrets.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Add labels (merged per key).

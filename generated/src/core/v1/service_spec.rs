@@ -301,7 +301,7 @@ impl ServiceSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ServicePortApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.ports.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `publishNotReadyAddresses`.

@@ -46,7 +46,7 @@ impl VolumeHealthStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::VolumeHealthConditionApplyConfiguration>,
     ) -> Self {
-        self.health_conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.health_conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `lastTransitionTime`.

@@ -24,7 +24,7 @@ impl FlowSchemaStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::FlowSchemaConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -28,7 +28,7 @@ impl PriorityLevelConfigurationStatusApplyConfiguration {
             Item = super::PriorityLevelConfigurationConditionApplyConfiguration,
         >,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -86,7 +86,7 @@ impl EvictionStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `observedGeneration`.
@@ -99,7 +99,7 @@ impl EvictionStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::RequesterApplyConfiguration>,
     ) -> Self {
-        self.requesters.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.requesters.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `responders` (a keyed or set list: repeated calls add).
@@ -107,7 +107,7 @@ impl EvictionStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::ResponderStatusApplyConfiguration>,
     ) -> Self {
-        self.responders.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.responders.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `targetResponders` (a keyed or set list: repeated calls add).
@@ -115,7 +115,7 @@ impl EvictionStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::TargetResponderApplyConfiguration>,
     ) -> Self {
-        self.target_responders.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.target_responders.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

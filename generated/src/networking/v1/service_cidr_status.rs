@@ -24,7 +24,7 @@ impl ServiceCIDRStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

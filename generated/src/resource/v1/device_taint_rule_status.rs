@@ -33,7 +33,7 @@ impl DeviceTaintRuleStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

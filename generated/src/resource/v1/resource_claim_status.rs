@@ -52,7 +52,7 @@ impl ResourceClaimStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::AllocatedDeviceStatusApplyConfiguration>,
     ) -> Self {
-        self.devices.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.devices.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `reservedFor` (a keyed or set list: repeated calls add).
@@ -62,7 +62,7 @@ impl ResourceClaimStatusApplyConfiguration {
             Item = super::ResourceClaimConsumerReferenceApplyConfiguration,
         >,
     ) -> Self {
-        self.reserved_for.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.reserved_for.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -123,9 +123,7 @@ impl CompositePodGroupTemplateApplyConfiguration {
             Item = super::CompositePodGroupTemplateApplyConfiguration,
         >,
     ) -> Self {
-        self.composite_pod_group_templates
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.composite_pod_group_templates.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `disruptionMode`.
@@ -146,7 +144,7 @@ impl CompositePodGroupTemplateApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodGroupTemplateApplyConfiguration>,
     ) -> Self {
-        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `preemptionPolicy`.

@@ -51,7 +51,7 @@ impl PodGroupStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = crate::meta::v1::ConditionApplyConfiguration>,
     ) -> Self {
-        self.conditions.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.conditions.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Append to `resourceClaimStatuses` (a keyed or set list: repeated calls add).
@@ -61,9 +61,7 @@ impl PodGroupStatusApplyConfiguration {
             Item = super::PodGroupResourceClaimStatusApplyConfiguration,
         >,
     ) -> Self {
-        self.resource_claim_statuses
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.resource_claim_statuses.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

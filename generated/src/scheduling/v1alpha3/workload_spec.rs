@@ -58,9 +58,7 @@ impl WorkloadSpecApplyConfiguration {
             Item = super::CompositePodGroupTemplateApplyConfiguration,
         >,
     ) -> Self {
-        self.composite_pod_group_templates
-            .get_or_insert_with(Vec::new)
-            .extend(items.into_iter());
+        self.composite_pod_group_templates.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `controllerRef`.
@@ -76,7 +74,7 @@ impl WorkloadSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodGroupTemplateApplyConfiguration>,
     ) -> Self {
-        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.pod_group_templates.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

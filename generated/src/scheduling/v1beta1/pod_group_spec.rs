@@ -145,7 +145,7 @@ impl PodGroupSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::PodGroupResourceClaimApplyConfiguration>,
     ) -> Self {
-        self.resource_claims.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.resource_claims.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `schedulingConstraints`.

@@ -23,7 +23,7 @@ impl CSINodeSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::CSINodeDriverApplyConfiguration>,
     ) -> Self {
-        self.drivers.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.drivers.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -24,7 +24,7 @@ impl CSINodeStatusApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::StorageHealthApplyConfiguration>,
     ) -> Self {
-        self.storage_health.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.storage_health.get_or_insert_with(Vec::new).extend(items);
         self
     }
 }

@@ -99,7 +99,7 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         items: impl IntoIterator<Item = super::WidgetSpecPortsApplyConfiguration>,
     ) -> Self {
-        self.ports.get_or_insert_with(Vec::new).extend(items.into_iter());
+        self.ports.get_or_insert_with(Vec::new).extend(items);
         self
     }
     /// Set `probe`.
