@@ -70,7 +70,10 @@ fn new_sets_api_version_kind_name_and_namespace_and_nothing_else() {
 fn unset_fields_are_absent_never_null_or_default() {
     // A configuration with nothing set is an empty object at every level.
     assert_eq!(body(&core::ContainerApplyConfiguration::new()), json!({}));
-    assert_eq!(body(&apps::DeploymentSpecApplyConfiguration::new()), json!({}));
+    assert_eq!(
+        body(&apps::DeploymentSpecApplyConfiguration::new()),
+        json!({})
+    );
     // Setting a zero value sends it: "unset" and "zero" differ.
     assert_eq!(
         body(
@@ -93,11 +96,11 @@ fn map_list_containers_append_across_calls() {
     let pod = core::PodApplyConfiguration::new("web", "prod").with_spec(
         core::PodSpecApplyConfiguration::new()
             .with_containers([container("app", "app:1")])
-            .with_containers([
-                container("sidecar", "proxy:2").with_ports([core::ContainerPortApplyConfiguration::new()
+            .with_containers([container("sidecar", "proxy:2").with_ports([
+                core::ContainerPortApplyConfiguration::new()
                     .with_container_port(8080)
-                    .with_protocol("TCP")]),
-            ]),
+                    .with_protocol("TCP"),
+            ])]),
     );
     assert_eq!(
         body(&pod),
