@@ -25,8 +25,8 @@ pub mod options;
 pub mod record;
 pub mod resource;
 pub mod selector;
-pub mod verbs;
 mod transport;
+pub mod verbs;
 pub mod workqueue;
 
 pub use client::{Client, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream};
@@ -34,7 +34,8 @@ pub use config::Config;
 pub use dynamic::DynamicObject;
 pub use error::{Error, Result};
 pub use options::{
-    ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions, UpdateOptions,
+    ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions,
+    UpdateOptions,
 };
 pub use resource::{ApiResource, Object, Resource, Scope, object_key};
 pub use selector::Selector;

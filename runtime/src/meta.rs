@@ -316,13 +316,19 @@ mod tests {
     #[test]
     fn time_serializes_as_rfc3339_seconds_in_utc() {
         let t: Time = serde_json::from_str(r#""2024-05-06T07:08:09+02:00""#).unwrap();
-        assert_eq!(serde_json::to_string(&t).unwrap(), r#""2024-05-06T05:08:09Z""#);
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#""2024-05-06T05:08:09Z""#
+        );
     }
 
     #[test]
     fn micro_time_always_has_six_fraction_digits() {
         let t: MicroTime = serde_json::from_str(r#""2024-05-06T07:08:09.5Z""#).unwrap();
-        assert_eq!(serde_json::to_string(&t).unwrap(), r#""2024-05-06T07:08:09.500000Z""#);
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            r#""2024-05-06T07:08:09.500000Z""#
+        );
     }
 
     #[test]
@@ -341,7 +347,10 @@ mod tests {
 
     #[test]
     fn unset_metadata_fields_are_absent_not_null() {
-        let m = ObjectMeta { name: Some("a".into()), ..Default::default() };
+        let m = ObjectMeta {
+            name: Some("a".into()),
+            ..Default::default()
+        };
         assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"name":"a"}"#);
     }
 }
