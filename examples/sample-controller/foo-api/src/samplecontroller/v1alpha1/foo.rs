@@ -4,7 +4,7 @@
 /// deployment `deploymentName`.
 ///
 /// Kind `Foo` of `samplecontroller.k8s.io/v1alpha1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Foo {
     /// APIVersion defines the versioned schema of this representation of an object.
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,56 +21,6 @@ pub struct Foo {
     /// FooStatus is the status for a Foo resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::FooStatus>,
-}
-impl<'de> serde::Deserialize<'de> for Foo {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Foo;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a Foo object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Foo, A::Error> {
-                let mut f0 = None;
-                let mut f1 = None;
-                let mut f2 = None;
-                let mut f3 = None;
-                let mut f4 = None;
-                while let Some(key) = map
-                    .next_key_seed(
-                        crate::__serde::FieldSeed(
-                            &["apiVersion", "kind", "metadata", "spec", "status"],
-                        ),
-                    )?
-                {
-                    match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = Some(map.next_value()?),
-                        Some(4) => f4 = map.next_value()?,
-                        _ => {
-                            map.next_value::<serde::de::IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(Foo {
-                    api_version: f0,
-                    kind: f1,
-                    metadata: f2.unwrap_or_default(),
-                    spec: f3
-                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
-                            "spec",
-                        ))?,
-                    status: f4,
-                })
-            }
-        }
-        d.deserialize_map(V)
-    }
 }
 impl Default for Foo {
     /// An empty object with `apiVersion` and `kind` set.
