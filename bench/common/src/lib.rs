@@ -69,14 +69,24 @@ pub fn nanos_now() -> i128 {
 
 /// Current VmRSS of this process, in bytes.
 pub fn rss_bytes() -> Result<u64> {
+    status_bytes("VmRSS:")
+}
+
+/// Peak RSS (VmHWM) of this process, in bytes. Unlike wait4's ru_maxrss it
+/// does not include the parent's RSS at fork time.
+pub fn peak_rss_bytes() -> Result<u64> {
+    status_bytes("VmHWM:")
+}
+
+fn status_bytes(key: &str) -> Result<u64> {
     let status =
         std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let line = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .context("/proc/self/status has no VmRSS line")?;
+        .find(|l| l.starts_with(key))
+        .with_context(|| format!("/proc/self/status has no {key} line"))?;
     let kb: u64 = line
-        .trim_start_matches("VmRSS:")
+        .trim_start_matches(key)
         .trim()
         .trim_end_matches("kB")
         .trim()

@@ -51,6 +51,9 @@ fn main() {
         Ok(mut v) => {
             v["client"] = json!("kube-rs");
             v["workload"] = json!(workload);
+            if let Ok(peak) = bench_common::peak_rss_bytes() {
+                v["peak_rss_bytes"] = json!(peak);
+            }
             println!("{v}");
         }
         Err(e) => {

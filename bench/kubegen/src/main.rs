@@ -48,6 +48,9 @@ fn main() {
         Ok(mut v) => {
             v["client"] = json!("kubegen");
             v["workload"] = json!(workload);
+            if let Ok(peak) = bench_common::peak_rss_bytes() {
+                v["peak_rss_bytes"] = json!(peak);
+            }
             println!("{v}");
         }
         Err(e) => {

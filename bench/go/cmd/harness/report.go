@@ -94,8 +94,16 @@ func reportedMB(key string) func(runResult) (float64, bool) {
 	}
 }
 
-func cpuMS(r runResult) (float64, bool)  { return r.CPUMS, true }
-func peakMB(r runResult) (float64, bool) { return float64(r.MaxRSSKB) / 1024, r.MaxRSSKB > 0 }
+func cpuMS(r runResult) (float64, bool) { return r.CPUMS, true }
+
+// peakMB prefers the program's own VmHWM: wait4's ru_maxrss of a child
+// starts at the harness's RSS at fork time (Linux keeps the pre-exec peak).
+func peakMB(r runResult) (float64, bool) {
+	if v, ok := r.Reported["peak_rss_bytes"].(float64); ok && v > 0 {
+		return v / (1 << 20), true
+	}
+	return float64(r.MaxRSSKB) / 1024, r.MaxRSSKB > 0
+}
 
 func (r *report) metrics() []metric {
 	p := r.p

@@ -18,7 +18,13 @@ import (
 )
 
 // RSSBytes returns the current resident set size (VmRSS) of this process.
-func RSSBytes() (uint64, error) {
+func RSSBytes() (uint64, error) { return statusBytes("VmRSS:") }
+
+// PeakRSSBytes returns this process's peak resident set size (VmHWM). Unlike
+// wait4's ru_maxrss it does not include the parent's RSS at fork time.
+func PeakRSSBytes() (uint64, error) { return statusBytes("VmHWM:") }
+
+func statusBytes(key string) (uint64, error) {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		return 0, fmt.Errorf("reading /proc/self/status: %w", err)
@@ -27,14 +33,14 @@ func RSSBytes() (uint64, error) {
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		line := s.Text()
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			fields := strings.Fields(rest)
 			if len(fields) != 2 || fields[1] != "kB" {
-				return 0, fmt.Errorf("/proc/self/status: unexpected VmRSS line %q", line)
+				return 0, fmt.Errorf("/proc/self/status: unexpected %s line %q", key, line)
 			}
 			kb, err := strconv.ParseUint(fields[0], 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("/proc/self/status: VmRSS %q: %w", fields[0], err)
+				return 0, fmt.Errorf("/proc/self/status: %s %q: %w", key, fields[0], err)
 			}
 			return kb * 1024, nil
 		}
@@ -42,7 +48,7 @@ func RSSBytes() (uint64, error) {
 	if err := s.Err(); err != nil {
 		return 0, fmt.Errorf("reading /proc/self/status: %w", err)
 	}
-	return 0, fmt.Errorf("/proc/self/status has no VmRSS line")
+	return 0, fmt.Errorf("/proc/self/status has no %s line", key)
 }
 
 // Percentile returns the nearest-rank percentile p (0..100] of values, which
@@ -93,6 +99,9 @@ func WorkqueueKeys(adds int) []string {
 // Emit prints one result as a single JSON line on stdout: the harness reads
 // the last line that parses as a JSON object.
 func Emit(result map[string]any) {
+	if peak, err := PeakRSSBytes(); err == nil {
+		result["peak_rss_bytes"] = peak
+	}
 	b, err := json.Marshal(result)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "encoding result: %v\n", err)
