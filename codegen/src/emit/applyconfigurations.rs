@@ -58,9 +58,24 @@ pub(crate) fn reachable(model: &Model) -> BTreeSet<TypeId> {
     seen
 }
 
-/// The name of a type's apply configuration.
-fn config_name(type_name: &str) -> String {
-    format!("{type_name}ApplyConfiguration")
+/// The name of a type's apply configuration: `<Type>ApplyConfiguration`, or
+/// with a number appended when the schema already has a type of that name in
+/// the module (Kyverno's `...MutationsApplyConfiguration`).
+fn config_name(model: &Model, t: &TypeDef) -> String {
+    let base = format!("{}ApplyConfiguration", t.name);
+    let taken = |n: &str| {
+        model
+            .types
+            .values()
+            .any(|o| o.module == t.module && o.name == n)
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken(&name) {
+        name = format!("{base}{n}");
+        n += 1;
+    }
+    name
 }
 
 /// The Rust type a value of `shape` has inside an apply configuration.
@@ -87,7 +102,7 @@ fn config_shape(
         }
         Shape::Ref(id) if reach.contains(id) => {
             let t = &model.types[id];
-            let name = format_ident!("{}", config_name(&t.name));
+            let name = format_ident!("{}", config_name(model, t));
             let segs = t.module.0.iter().map(|s| format_ident!("{}", s));
             if t.external {
                 quote! { kubegen_api:: #( #segs :: )* #name }
@@ -147,7 +162,7 @@ pub(crate) fn emit_apply_configuration(
         return TokenStream::new();
     }
     let type_name = format_ident!("{}", t.name);
-    let name = format_ident!("{}", config_name(&t.name));
+    let name = format_ident!("{}", config_name(model, t));
     let names = field_names(&s.fields);
     let mut fields = Vec::new();
     let mut builders = Vec::new();

@@ -36,6 +36,11 @@ use kubegen_runtime::{ApiResource, Client, DeleteOptions, ListOptions, Object, S
 /// Name -> (resourceVersion, data) of what the server has.
 type State = BTreeMap<String, (String, serde_json::Value)>;
 
+/// The kill test stops the shared kube-apiserver; the other tests of this
+/// binary (which cargo runs in parallel) hold the read side so they never
+/// overlap with it.
+static APISERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn state_of<'a>(objs: impl IntoIterator<Item = &'a ConfigMap>) -> State {
     objs.into_iter()
         .map(|o| {
@@ -117,6 +122,7 @@ fn factory_in(ns: &str, options: FactoryOptions) -> InformerFactory {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_equals_fresh_list_after_random_writes() {
+    let _apiserver = APISERVER.read().await;
     let rest = admin();
     let ns = test_namespace(&rest, "informer-random").await;
     let client = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
@@ -222,6 +228,7 @@ async fn cache_equals_fresh_list_after_random_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_handler_receives_every_existing_object_once() {
+    let _apiserver = APISERVER.read().await;
     let rest = admin();
     let ns = test_namespace(&rest, "informer-late").await;
     let client = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
@@ -275,6 +282,7 @@ async fn late_handler_receives_every_existing_object_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn factory_shares_informers_and_serves_dynamic_objects() {
+    let _apiserver = APISERVER.read().await;
     let rest = admin();
     let ns = test_namespace(&rest, "informer-factory").await;
     let client = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
@@ -427,6 +435,7 @@ fn cluster_script(arg: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_converges_across_apiserver_kill() {
+    let _apiserver = APISERVER.write().await;
     let rest = admin();
     let ns = test_namespace(&rest, "informer-kill").await;
     let client = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
