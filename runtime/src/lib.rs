@@ -24,6 +24,7 @@ pub mod meta;
 pub mod options;
 pub mod record;
 pub mod resource;
+pub mod retry;
 pub mod selector;
 mod transport;
 pub mod verbs;

@@ -6,6 +6,7 @@ use kubegen_e2e::{
 };
 use kubegen_runtime::client::Patch;
 use kubegen_runtime::options::LogOptions;
+use kubegen_runtime::retry::{DEFAULT_BACKOFF, retry_on_conflict};
 use kubegen_runtime::{Client, CreateOptions, GetOptions, PatchOptions, UpdateOptions};
 use serde_json::json;
 
@@ -28,28 +29,20 @@ async fn update_status_leaves_spec_alone_and_scale_round_trips() {
     let rest = admin();
     let ns = test_namespace(&rest, "sub").await;
     let deps = Client::<Deployment>::namespaced(rest.clone(), &ns);
-    let d = deps
-        .create(&deployment("web"), &CreateOptions::default())
+    deps.create(&deployment("web"), &CreateOptions::default())
         .await
         .unwrap();
 
-    let mut s = d.clone();
-    s.rest.insert("spec".into(), json!({"replicas": 7}));
-    s.rest.insert("status".into(), json!({"observedGeneration": 1, "replicas": 0, "conditions": [{"type": "Progressing", "status": "Unknown", "reason": "Test"}]}));
-    // A fresh read avoids a conflict with the controller updating status meanwhile.
-    let current = deps.get_status("web").await.unwrap();
-    s.metadata.resource_version = current.metadata.resource_version.clone();
-    let after = match deps.update_status(&s, &UpdateOptions::default()).await {
-        Ok(a) => a,
-        Err(e) if e.is_conflict() => {
-            let current = deps.get_status("web").await.unwrap();
-            s.metadata.resource_version = current.metadata.resource_version;
-            deps.update_status(&s, &UpdateOptions::default())
-                .await
-                .unwrap()
-        }
-        Err(e) => panic!("{e}"),
-    };
+    // The deployment controller writes status meanwhile: each attempt starts
+    // from a fresh read, as client-go's RetryOnConflict.
+    let after = retry_on_conflict(DEFAULT_BACKOFF, || async {
+        let mut s = deps.get_status("web").await?;
+        s.rest.insert("spec".into(), json!({"replicas": 7}));
+        s.rest.insert("status".into(), json!({"observedGeneration": 1, "replicas": 0, "conditions": [{"type": "Progressing", "status": "Unknown", "reason": "Test"}]}));
+        deps.update_status(&s, &UpdateOptions::default()).await
+    })
+    .await
+    .unwrap();
     assert_eq!(
         after.rest["spec"]["replicas"], 1,
         "spec is not changed through /status"
@@ -59,20 +52,14 @@ async fn update_status_leaves_spec_alone_and_scale_round_trips() {
         deps.get_scale("web").await.unwrap().rest["spec"]["replicas"],
         1
     );
-    // The deployment controller writes status meanwhile: retry on conflict, as client-go's RetryOnConflict.
-    let mut attempts = 0;
-    let updated = loop {
-        let mut want = deps.get_scale("web").await.unwrap();
+    let updated = retry_on_conflict(DEFAULT_BACKOFF, || async {
+        let mut want = deps.get_scale("web").await?;
         want.rest.insert("spec".into(), json!({"replicas": 3}));
-        match deps
-            .update_scale("web", &want, &UpdateOptions::default())
+        deps.update_scale("web", &want, &UpdateOptions::default())
             .await
-        {
-            Ok(s) => break s,
-            Err(e) if e.is_conflict() && attempts < 10 => attempts += 1,
-            Err(e) => panic!("{e}"),
-        }
-    };
+    })
+    .await
+    .unwrap();
     assert_eq!(updated.rest["spec"]["replicas"], 3);
     let d2 = deps.get("web", &GetOptions::default()).await.unwrap();
     assert_eq!(d2.rest["spec"]["replicas"], 3);
