@@ -611,3 +611,97 @@ impl LogOptions {
         q
     }
 }
+
+/// Options of `pods/{name}/exec` and `pods/{name}/attach`
+/// (`corev1.PodExecOptions` / `PodAttachOptions`), as kube-rs's `AttachParams`.
+///
+/// The default attaches stdout and stderr, without stdin or a terminal.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttachParams {
+    /// Container; required when the pod has more than one.
+    pub container: Option<String>,
+    /// Attach stdin: the process handle then offers a writer.
+    pub stdin: bool,
+    /// Attach stdout.
+    pub stdout: bool,
+    /// Attach stderr (not with `tty`: a terminal merges it into stdout).
+    pub stderr: bool,
+    /// Allocate a terminal: the process handle then offers a resize sender.
+    pub tty: bool,
+}
+
+impl Default for AttachParams {
+    fn default() -> Self {
+        Self {
+            container: None,
+            stdin: false,
+            stdout: true,
+            stderr: true,
+            tty: false,
+        }
+    }
+}
+
+impl AttachParams {
+    /// stdin, stdout and a terminal, no stderr: an interactive shell.
+    pub fn interactive_tty() -> Self {
+        Self {
+            container: None,
+            stdin: true,
+            stdout: true,
+            stderr: false,
+            tty: true,
+        }
+    }
+    /// Set the container.
+    pub fn container(mut self, name: impl Into<String>) -> Self {
+        self.container = Some(name.into());
+        self
+    }
+    /// Attach stdin or not.
+    pub fn stdin(mut self, on: bool) -> Self {
+        self.stdin = on;
+        self
+    }
+    /// Attach stdout or not.
+    pub fn stdout(mut self, on: bool) -> Self {
+        self.stdout = on;
+        self
+    }
+    /// Attach stderr or not.
+    pub fn stderr(mut self, on: bool) -> Self {
+        self.stderr = on;
+        self
+    }
+    /// Allocate a terminal or not.
+    pub fn tty(mut self, on: bool) -> Self {
+        self.tty = on;
+        self
+    }
+
+    /// The query, after the checks the server would make (so the mistake is
+    /// reported before a connection is opened).
+    pub(crate) fn to_query(&self, what: &str) -> Result<Query, crate::Error> {
+        if !(self.stdin || self.stdout || self.stderr) {
+            return Err(crate::Error::InvalidRequest(format!(
+                "{what}: attach at least one of stdin, stdout and stderr"
+            )));
+        }
+        if self.tty && self.stderr {
+            return Err(crate::Error::InvalidRequest(format!(
+                "{what}: stderr cannot be attached with tty (the terminal merges it into stdout)"
+            )));
+        }
+        let mut q = Query::new();
+        push(&mut q, "container", self.container.clone());
+        for (key, on) in [
+            ("stdin", self.stdin),
+            ("stdout", self.stdout),
+            ("stderr", self.stderr),
+            ("tty", self.tty),
+        ] {
+            q.push((key, on.to_string()));
+        }
+        Ok(q)
+    }
+}

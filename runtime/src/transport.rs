@@ -6,7 +6,9 @@
 //!   `insecure_skip_tls_verify` swaps in a verifier that accepts any
 //!   certificate (signatures are still checked) and warns on every build.
 //! - ALPN offers `h2` and `http/1.1`; hyper-util uses HTTP/2 when the server
-//!   picks it, multiplexing requests over one pooled connection.
+//!   picks it, multiplexing requests over one pooled connection. A second,
+//!   HTTP/1.1-only pool (same TLS, proxy and server name) carries WebSocket
+//!   upgrades (exec, attach, portforward), which HTTP/2 cannot.
 //! - A client certificate, when configured, is presented in the handshake;
 //!   keys may be RSA (PKCS#1), EC (SEC1) or PKCS#8, in PEM.
 
@@ -35,8 +37,17 @@ use crate::error::{BoxError, Error, Result};
 pub(crate) type HttpClient =
     hyper_util::client::legacy::Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
-pub(crate) fn build_http_client(cfg: &Config) -> Result<HttpClient> {
+/// The pooled client (HTTP/2 when the server offers it) and the HTTP/1.1-only
+/// one for upgrades, sharing one TLS configuration.
+pub(crate) fn build_http_clients(cfg: &Config) -> Result<(HttpClient, HttpClient)> {
     let tls = tls_config(cfg)?;
+    Ok((
+        build_http_client(cfg, tls.clone(), true)?,
+        build_http_client(cfg, tls, false)?,
+    ))
+}
+
+fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Result<HttpClient> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(cfg.connect_timeout);
@@ -56,7 +67,12 @@ pub(crate) fn build_http_client(cfg: &Config) -> Result<HttpClient> {
         }
         None => builder,
     };
-    let connector = builder.enable_http1().enable_http2().wrap_connector(inner);
+    // ALPN follows the enabled protocols, so the HTTP/1.1 pool never negotiates h2.
+    let connector = if http2 {
+        builder.enable_http1().enable_http2().wrap_connector(inner)
+    } else {
+        builder.enable_http1().wrap_connector(inner)
+    };
     Ok(
         hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(std::time::Duration::from_secs(90))

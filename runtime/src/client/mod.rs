@@ -16,9 +16,12 @@
 //! # Ok(()) }
 //! ```
 
+mod exec;
 mod list;
+mod portforward;
 mod rest;
 mod watch;
+mod ws;
 
 use std::marker::PhantomData;
 
@@ -28,15 +31,18 @@ use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use exec::{AttachedProcess, ExitStatus, TerminalSize};
 pub use list::ObjectList;
+pub use portforward::{PortStream, Portforwarder};
 pub use rest::RestClient;
 pub use watch::{Bookmark, INITIAL_EVENTS_END_ANNOTATION, WatchEvent, WatchStream};
+pub use ws::{V4_CHANNEL, V5_CHANNEL};
 
 use crate::error::{Error, Result};
 use crate::meta::Status;
 use crate::options::{
-    ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, LogOptions, PatchOptions,
-    Query, UpdateOptions,
+    ApplyOptions, AttachParams, CreateOptions, DeleteOptions, GetOptions, ListOptions, LogOptions,
+    PatchOptions, Query, UpdateOptions,
 };
 use crate::resource::{ApiResource, Object, Resource, Scope};
 use crate::verbs;
@@ -710,6 +716,88 @@ impl<K: Object> Client<K> {
             with_query(self.object_path(name, Some("log"))?, &opts.to_query()),
         )?;
         self.rest.request_stream(req).await
+    }
+
+    /// `pods/{name}/exec` over WebSocket: run `command` (program and
+    /// arguments, no shell) in the pod's container. The handle gives the
+    /// streams attached in `params` and the exit status; see
+    /// [`AttachedProcess`]. Errors before the process starts (no such pod,
+    /// forbidden, pod not yet on a node) are the server's typed [`Error::Api`].
+    pub async fn exec<I, S>(
+        &self,
+        name: &str,
+        command: I,
+        params: &AttachParams,
+    ) -> Result<AttachedProcess>
+    where
+        K: verbs::Exec,
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let path = self.object_path(name, Some("exec"))?;
+        let mut q: Query = command.into_iter().map(|c| ("command", c.into())).collect();
+        if q.is_empty() {
+            return Err(Error::InvalidRequest(format!(
+                "{path}: exec needs a command"
+            )));
+        }
+        q.extend(params.to_query(&path)?);
+        self.connect_process(with_query(path, &q), params).await
+    }
+
+    /// `pods/{name}/attach` over WebSocket: attach to the running process of
+    /// the pod's container (as `kubectl attach`); see [`exec`](Self::exec).
+    pub async fn attach(&self, name: &str, params: &AttachParams) -> Result<AttachedProcess>
+    where
+        K: verbs::Attach,
+    {
+        let path = self.object_path(name, Some("attach"))?;
+        let q = params.to_query(&path)?;
+        self.connect_process(with_query(path, &q), params).await
+    }
+
+    async fn connect_process(&self, uri: String, params: &AttachParams) -> Result<AttachedProcess> {
+        let (ws, protocol) = ws::connect(&self.rest, &uri, exec::PROTOCOLS).await?;
+        Ok(exec::start(
+            ws,
+            protocol,
+            format!("GET {}", uri_path(&uri)),
+            params.stdin,
+            params.stdout,
+            params.stderr,
+            params.tty,
+        ))
+    }
+
+    /// `pods/{name}/portforward` over WebSocket: one bidirectional stream per
+    /// port of the pod (ports need not be declared in its spec); see
+    /// [`Portforwarder`].
+    pub async fn portforward(&self, name: &str, ports: &[u16]) -> Result<Portforwarder>
+    where
+        K: verbs::PortForward,
+    {
+        let path = self.object_path(name, Some("portforward"))?;
+        // Two channels per port, numbered by one byte.
+        if ports.is_empty() || ports.len() > 128 {
+            return Err(Error::InvalidRequest(format!(
+                "{path}: port-forward needs 1 to 128 ports, got {}",
+                ports.len()
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(p) = ports.iter().find(|p| **p == 0 || !seen.insert(**p)) {
+            return Err(Error::InvalidRequest(format!(
+                "{path}: port {p} is 0 or given twice"
+            )));
+        }
+        let q: Query = ports.iter().map(|p| ("ports", p.to_string())).collect();
+        let uri = with_query(path, &q);
+        let (ws, _) = ws::connect(&self.rest, &uri, portforward::PROTOCOLS).await?;
+        Ok(portforward::start(
+            ws,
+            ports,
+            format!("GET {}", uri_path(&uri)),
+        ))
     }
 
     /// `POST pods/{name}/eviction`: evict, honouring disruption budgets

@@ -28,7 +28,7 @@ use tracing::Instrument;
 use crate::auth::{Authenticator, ClusterInfo};
 use crate::config::{Config, WarningHandler};
 use crate::error::{Error, Result, api_error_from_body, decode_json};
-use crate::transport::{HttpClient, build_http_client};
+use crate::transport::{HttpClient, build_http_clients};
 
 /// Longest `Retry-After` wait honoured.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
@@ -42,6 +42,8 @@ pub struct RestClient {
 
 struct Inner {
     http: HttpClient,
+    /// HTTP/1.1 only: WebSocket upgrades.
+    http1: HttpClient,
     base: http::Uri,
     base_path: String,
     auth: Authenticator,
@@ -66,7 +68,7 @@ impl RestClient {
     /// Build the client: TLS, connection pool, credentials, limiter.
     /// Must be called within a Tokio runtime when the config uses a proxy or exec plugin.
     pub fn new(config: Config) -> Result<Self> {
-        let http = build_http_client(&config)?;
+        let (http, http1) = build_http_clients(&config)?;
         let cluster = ClusterInfo {
             server: config.cluster_url.to_string(),
             tls_server_name: config.tls_server_name.clone(),
@@ -111,6 +113,7 @@ impl RestClient {
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                http1,
                 base: url.clone(),
                 base_path,
                 auth,
@@ -185,7 +188,20 @@ impl RestClient {
             .map_err(move |e| Error::transport(what.clone(), e)))
     }
 
+    /// Send an HTTP/1.1 upgrade request (headers already set by the caller)
+    /// over the HTTP/1.1-only pool; returns the `101 Switching Protocols`
+    /// response, or any other 2xx for the caller to reject. Failures are typed
+    /// errors as for every request.
+    pub(crate) async fn upgrade(&self, req: Request<Bytes>) -> Result<Response<Incoming>> {
+        self.execute_mode(req, Mode::Upgrade).await
+    }
+
     async fn execute(&self, req: Request<Bytes>, timed: bool) -> Result<Response<Incoming>> {
+        let mode = if timed { Mode::Timed } else { Mode::Stream };
+        self.execute_mode(req, mode).await
+    }
+
+    async fn execute_mode(&self, req: Request<Bytes>, mode: Mode) -> Result<Response<Incoming>> {
         let what = describe(&req);
         let span = tracing::debug_span!(
             "kube_request",
@@ -193,13 +209,13 @@ impl RestClient {
             path = %req.uri().path(),
             status = tracing::field::Empty
         );
-        self.execute_inner(req, timed, what).instrument(span).await
+        self.execute_inner(req, mode, what).instrument(span).await
     }
 
     async fn execute_inner(
         &self,
         req: Request<Bytes>,
-        timed: bool,
+        mode: Mode,
         what: String,
     ) -> Result<Response<Incoming>> {
         let inner = &*self.inner;
@@ -230,7 +246,11 @@ impl RestClient {
             let hreq = builder
                 .body(Full::new(body.clone()))
                 .map_err(|e| Error::InvalidRequest(format!("{what}: {e}")))?;
-            let fut = inner.http.request(hreq);
+            let (fut, timed) = match mode {
+                Mode::Upgrade => (inner.http1.request(hreq), true),
+                Mode::Timed => (inner.http.request(hreq), true),
+                Mode::Stream => (inner.http.request(hreq), false),
+            };
             let resp = match (timed, inner.read_timeout) {
                 (true, Some(d)) => {
                     tokio::time::timeout(d, fut)
@@ -246,7 +266,9 @@ impl RestClient {
             let status = resp.status();
             tracing::Span::current().record("status", status.as_u16());
             self.handle_warnings(resp.headers());
-            if status.is_success() {
+            if status.is_success()
+                || (mode == Mode::Upgrade && status == http::StatusCode::SWITCHING_PROTOCOLS)
+            {
                 return Ok(resp);
             }
             if status == http::StatusCode::UNAUTHORIZED {
@@ -306,6 +328,17 @@ impl RestClient {
             }
         }
     }
+}
+
+/// How a request's response is awaited.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Headers and body within the read timeout.
+    Timed,
+    /// Headers within no timeout; the body streams for as long as it lasts.
+    Stream,
+    /// An HTTP/1.1 upgrade: headers within the read timeout, then the connection is handed over.
+    Upgrade,
 }
 
 /// `299 - "message"` -> `message` (RFC 7234 warn-text, as the API server sends).
