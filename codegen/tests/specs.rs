@@ -166,3 +166,28 @@ fn group_and_resource_filters_keep_only_what_the_resources_reach() {
     assert!(files.contains_key(std::path::Path::new("src/apps/v1/deployment.rs")));
     assert!(!files.contains_key(std::path::Path::new("src/batch/v1/job.rs")));
 }
+
+/// The `connect` subresources with a client (exec, attach, portforward) become
+/// verb markers on the kinds whose spec serves them: pods only in v1.37.
+/// `nodes/proxy` and `services/proxy` are connect operations too, without one.
+#[test]
+fn v137_connect_subresources_become_markers_on_pods_only() {
+    let opts = GenerateOptions {
+        specs: vec![common::v137_swagger()],
+        ..Default::default()
+    };
+    let model = kubegen::load_model(&opts).unwrap();
+    let files = kubegen::emit_files(&model, &opts).unwrap();
+    for verb in ["Exec", "Attach", "PortForward"] {
+        let needle = format!("impl kubegen_runtime::verbs::{verb} for ");
+        let kinds: Vec<String> = files
+            .values()
+            .flat_map(|text| {
+                text.match_indices(&needle)
+                    .map(|(i, _)| i + needle.len())
+                    .map(move |i| text[i..].split(' ').next().unwrap_or("").to_owned())
+            })
+            .collect();
+        assert_eq!(kinds, ["Pod"], "kinds with verbs::{verb}");
+    }
+}
