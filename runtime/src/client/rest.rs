@@ -335,7 +335,7 @@ impl RestClient {
 enum Mode {
     /// Headers and body within the read timeout.
     Timed,
-    /// Headers within no timeout; the body streams for as long as it lasts.
+    /// No timeout: watches and log streams last as long as the server keeps them open.
     Stream,
     /// An HTTP/1.1 upgrade: headers within the read timeout, then the connection is handed over.
     Upgrade,
