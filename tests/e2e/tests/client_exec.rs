@@ -1,15 +1,24 @@
 //! exec / attach / portforward against the real API server.
 //!
-//! The test cluster has no nodes, so no process can run: these tests prove the
-//! request path up to the kubelet (URL and query, the HTTP/1.1 WebSocket
-//! upgrade, credentials) by the server's typed answers. The protocol itself
-//! (streams, exit codes, resize, half-close, port data) is tested against a
-//! local WebSocket server in `kubegen-runtime`'s `tests/remote_command.rs`.
+//! The test cluster has no nodes, so no process can run. Against the bare
+//! cluster these tests prove the request path (URL and query, the HTTP/1.1
+//! WebSocket upgrade, credentials) by the server's typed answers: 400 for a
+//! pod without a node, NotFound, Forbidden. Then a Node object whose "kubelet"
+//! is a local TLS double takes the API server all the way: port-forward data
+//! flows client -> API server -> double and back; exec gets a real 101 (v5)
+//! and the API server's failure `Status` on the error channel. The protocol
+//! in detail (streams, exit codes, resize, half-close) is tested against a
+//! double alone in `kubegen-runtime`'s `tests/remote_command.rs`.
 
+// tungstenite's handshake callback returns its (large) `ErrorResponse` by value.
+#![allow(clippy::result_large_err)]
+
+use kubegen_api::core::v1::Node;
 use kubegen_api::core::v1::Pod;
 use kubegen_e2e::{admin, drop_namespace, rest, test_namespace};
 use kubegen_runtime::options::AttachParams;
-use kubegen_runtime::{Client, CreateOptions, Error};
+use kubegen_runtime::{Client, CreateOptions, DeleteOptions, Error};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A pod the scheduler never places (there are no nodes).
 fn unscheduled(name: &str) -> Pod {
@@ -118,4 +127,191 @@ async fn the_limited_user_is_forbidden() {
         assert!(err.is_forbidden(), "{err}");
     }
     drop_namespace(&admin, &ns).await;
+}
+
+/// A kubelet double: one TLS connection (the API server's certificate, which
+/// the API server does not check for kubelets here) speaking the WebSocket
+/// port-forward protocol; each data frame is answered `port P: <data>`.
+/// Returns its port and a receiver of the request line it got.
+fn kubelet_double(websocket: bool) -> (u16, std::sync::mpsc::Receiver<String>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_tungstenite::tungstenite;
+
+    let pki = kubegen_e2e::kubeconfig_path().with_file_name("pki");
+    let certs = CertificateDer::pem_file_iter(pki.join("apiserver.crt"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(pki.join("apiserver.key")).unwrap();
+    let tls = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let conn = rustls::ServerConnection::new(tls).unwrap();
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        if !websocket {
+            // Record the request head and hang up: whatever the API server
+            // wanted from the kubelet, it does not get it.
+            use std::io::Read;
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = seen_tx.send(String::from_utf8_lossy(&head).into_owned());
+            return;
+        }
+        let callback = |req: &tungstenite::handshake::server::Request,
+                        mut resp: tungstenite::handshake::server::Response| {
+            let _ = seen_tx.send(req.uri().to_string());
+            let offered = req
+                .headers()
+                .get("sec-websocket-protocol")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if offered.split(',').any(|p| p.trim() == "v4.channel.k8s.io") {
+                resp.headers_mut().insert(
+                    "sec-websocket-protocol",
+                    http::HeaderValue::from_static("v4.channel.k8s.io"),
+                );
+            }
+            Ok(resp)
+        };
+        let Ok(mut ws) = tungstenite::accept_hdr(stream, callback) else {
+            return;
+        };
+        // One port: data channel 0 and error channel 1 announce it first.
+        let frame = |ch: u8, data: &[u8]| {
+            let mut v = vec![ch];
+            v.extend_from_slice(data);
+            tungstenite::Message::binary(v)
+        };
+        let announce = 8080u16.to_le_bytes();
+        if ws.send(frame(0, &announce)).is_err() || ws.send(frame(1, &announce)).is_err() {
+            return;
+        }
+        while let Ok(tungstenite::Message::Binary(b)) = ws.read() {
+            let reply = format!("port 8080: {}", String::from_utf8_lossy(&b[1..]));
+            if ws.send(frame(b[0], reply.as_bytes())).is_err() {
+                return;
+            }
+        }
+    });
+    (port, seen_rx)
+}
+
+/// A Node whose kubelet is at 127.0.0.1:`port`, and pod `p` bound to it in a
+/// fresh namespace. Returns the namespace and the node's name.
+async fn pod_on_a_double_node(rest: &kubegen_runtime::RestClient, port: u16) -> (String, String) {
+    let ns = test_namespace(rest, "via-kubelet").await;
+    let node_name = kubegen_e2e::unique("kubegen-e2e-node");
+    let node: Node = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": node_name},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}
+        }
+    }))
+    .unwrap();
+    Client::<Node>::cluster(rest.clone())
+        .create(&node, &CreateOptions::default())
+        .await
+        .unwrap();
+    let mut pod = unscheduled("p");
+    pod.spec.as_mut().unwrap().node_name = Some(node_name.clone());
+    Client::<Pod>::namespaced(rest.clone(), &ns)
+        .create(&pod, &CreateOptions::default())
+        .await
+        .unwrap();
+    (ns, node_name)
+}
+
+async fn drop_node_and_namespace(rest: &kubegen_runtime::RestClient, node: &str, ns: &str) {
+    let _ = Client::<Node>::cluster(rest.clone())
+        .delete(node, &DeleteOptions::default())
+        .await;
+    drop_namespace(rest, ns).await;
+}
+
+/// The whole path through the real API server: a Node whose kubelet is the
+/// double above, a pod bound to it, and a port-forward that the API server
+/// authorizes, resolves to the node and proxies (TLS, HTTP/1.1 upgrade, 101)
+/// to the double.
+#[tokio::test]
+async fn portforward_through_the_api_server_to_a_kubelet_double() {
+    let rest = admin();
+    let (port, seen) = kubelet_double(true);
+    let (ns, node) = pod_on_a_double_node(&rest, port).await;
+    let pods = Client::<Pod>::namespaced(rest.clone(), &ns);
+    let result = async {
+        let mut pf = pods.portforward("p", &[8080]).await?;
+        let mut conn = pf.take_stream(8080).unwrap();
+        conn.write_all(b"ping").await?;
+        let mut got = vec![0u8; "port 8080: ping".len()];
+        conn.read_exact(&mut got).await?;
+        drop(conn);
+        pf.join().await?;
+        Ok::<_, Box<dyn std::error::Error>>(String::from_utf8(got)?)
+    }
+    .await;
+    drop_node_and_namespace(&rest, &node, &ns).await;
+    assert_eq!(result.unwrap(), "port 8080: ping");
+    assert_eq!(
+        seen.recv().unwrap(),
+        // The API server renames the client's `ports` to the kubelet's `port`.
+        format!("/portForward/{ns}/p?port=8080"),
+        "the API server's request to the kubelet"
+    );
+}
+
+/// exec through the real API server: it upgrades the client to v5 (101) and,
+/// since 1.30, translates to SPDY towards the kubelet. The double hangs up on
+/// that, so the API server reports an InternalError `Status` on the error
+/// channel, which the exit-status future returns as a typed error.
+#[tokio::test]
+async fn exec_through_the_api_server_reports_a_kubelet_failure_as_a_status() {
+    let rest = admin();
+    let (port, seen) = kubelet_double(false);
+    let (ns, node) = pod_on_a_double_node(&rest, port).await;
+    let pods = Client::<Pod>::namespaced(rest.clone(), &ns);
+    let result = async {
+        let mut proc = pods
+            .exec("p", ["echo", "hi"], &AttachParams::default())
+            .await?;
+        let protocol = proc.protocol();
+        let status = proc.take_status().unwrap().await;
+        Ok::<_, Error>((protocol, status))
+    }
+    .await;
+    drop_node_and_namespace(&rest, &node, &ns).await;
+    let (protocol, status) = result.unwrap();
+    assert_eq!(protocol, kubegen_runtime::client::V5_CHANNEL);
+    match status {
+        Err(Error::Api(a)) => {
+            assert_eq!(a.code, 500, "{a}");
+            assert_eq!(a.status.reason.as_deref(), Some("InternalError"), "{a}");
+            assert!(a.request.ends_with("/pods/p/exec"), "{a}");
+        }
+        other => panic!("expected the API server's InternalError status, got {other:?}"),
+    }
+    let head = seen.recv().unwrap();
+    assert!(
+        head.starts_with(&format!(
+            "POST /exec/{ns}/p/c?command=echo&command=hi&error=1&output=1 HTTP/1.1\r\n"
+        )),
+        "{head}"
+    );
+    assert!(head.contains("Upgrade: SPDY/3.1"), "{head}");
 }
