@@ -66,7 +66,10 @@ pub struct FieldSet {
 impl FieldSet {
     /// Parse a `fieldsV1` trie. `at` names where it came from, for errors.
     pub fn from_fields_v1(fields: &FieldsV1, at: &str) -> Result<Self> {
-        Self::parse(&fields.0, at)
+        let value = fields
+            .to_value()
+            .map_err(|e| Error::InvalidRequest(format!("{at}: fieldsV1: {e}")))?;
+        Self::parse(&value, at)
     }
 
     fn parse(value: &Value, at: &str) -> Result<Self> {
@@ -95,7 +98,7 @@ impl FieldSet {
 
     /// Encode back into the server's trie format.
     pub fn to_fields_v1(&self) -> FieldsV1 {
-        FieldsV1(self.to_value())
+        FieldsV1::from_value(&self.to_value())
     }
 
     fn to_value(&self) -> Value {
@@ -370,7 +373,7 @@ mod tests {
     use serde_json::json;
 
     fn set(v: Value) -> FieldSet {
-        FieldSet::from_fields_v1(&FieldsV1(v), "test").unwrap()
+        FieldSet::from_fields_v1(&FieldsV1::from(v), "test").unwrap()
     }
 
     fn deployment_fields() -> Value {
@@ -388,7 +391,7 @@ mod tests {
     #[test]
     fn fields_v1_round_trips_through_the_trie() {
         let raw = deployment_fields();
-        assert_eq!(set(raw.clone()).to_fields_v1().0, raw);
+        assert_eq!(set(raw.clone()).to_fields_v1().to_value().unwrap(), raw);
     }
 
     #[test]
@@ -423,10 +426,12 @@ mod tests {
 
     #[test]
     fn malformed_fields_v1_names_the_place() {
-        let err = FieldSet::from_fields_v1(&FieldsV1(json!({"f:spec": {"x:odd": {}}})), "here")
-            .unwrap_err();
+        let err =
+            FieldSet::from_fields_v1(&FieldsV1::from(json!({"f:spec": {"x:odd": {}}})), "here")
+                .unwrap_err();
         assert!(err.to_string().contains("here/f:spec/x:odd"), "{err}");
-        let err = FieldSet::from_fields_v1(&FieldsV1(json!({"f:spec": 3})), "here").unwrap_err();
+        let err =
+            FieldSet::from_fields_v1(&FieldsV1::from(json!({"f:spec": 3})), "here").unwrap_err();
         assert!(err.to_string().contains("here/f:spec"), "{err}");
     }
 
