@@ -25,7 +25,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::names::{extra_field_name, field_names, ident_for};
-use super::types::{is_object, type_path};
+use super::types::{Presence, is_object, lean_deserialize, type_path};
 use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind, Verb};
 
 const OWNER_REFERENCE: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference";
@@ -200,11 +200,23 @@ pub(crate) fn emit_apply_configuration(
          Every field is optional and an unset field is absent from the JSON.",
         t.name
     );
+    // As for the types: a written-out `Deserialize` unless a flattened map
+    // needs serde's buffering.
+    let lean = !s.facts.preserve_unknown_fields;
+    let de = (!lean).then(|| quote! { serde::Deserialize });
     let mut out = quote! {
         #[doc = #doc]
-        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, #de)]
         pub struct #name { #( #fields )* }
     };
+    if lean {
+        out.extend(lean_deserialize(
+            &name.to_string(),
+            &s.fields,
+            &names,
+            Presence::AllOptional,
+        ));
+    }
     let kind = is_object(t).then(|| model.resource_for(&t.id)).flatten();
     let constructor = match (kind, t.single_gvk()) {
         (Some(r), Some(g)) => {
@@ -268,8 +280,12 @@ pub(crate) fn emit_apply_configuration(
              as an apply configuration to change and apply again (client-go's `Extract{}`).",
             t.name, t.name
         );
+        // `#[inline]`: a non-generic wrapper would be compiled here, with the
+        // whole serde_json encode/decode of the kind's type tree, whether or
+        // not a program calls it; inline, only the programs that call it do.
         out.extend(quote! {
             #[doc = #doc]
+            #[inline]
             pub fn #extract(object: &#type_name, field_manager: &str) -> kubegen_runtime::Result<#name> {
                 kubegen_runtime::apply::extract(object, field_manager, "")
             }
@@ -281,6 +297,7 @@ pub(crate) fn emit_apply_configuration(
             );
             out.extend(quote! {
                 #[doc = #doc]
+                #[inline]
                 pub fn #extract_status(object: &#type_name, field_manager: &str) -> kubegen_runtime::Result<#name> {
                     kubegen_runtime::apply::extract(object, field_manager, "status")
                 }

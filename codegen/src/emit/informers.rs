@@ -71,8 +71,11 @@ pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenS
         let lister = format_ident!("{}Lister", t.name);
         let plural = &r.plural;
         let doc = format!(" The shared informer of `{plural}`: the same one on every call.");
+        // `#[inline]`: compiled only in programs that ask for the informer, not
+        // here for every kind (each pulls in the list/watch and decode code).
         accessors.push(quote! {
             #[doc = #doc]
+            #[inline]
             pub fn #method(&self) -> #informer { self.0.resource_informer::<super::#ty>() }
         });
         let informer_doc = format!(" Shared informer of `{gv}` `{}`.", r.kind);

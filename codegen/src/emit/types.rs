@@ -181,16 +181,28 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     .iter()
                     .any(|f| f.json_name == "kind" && !f.required);
             let derive_default = t.defaultable && !api_version_kind;
+            // Deserialize is written out (see `lean_deserialize`) unless a
+            // flattened map needs serde's buffering.
+            let lean = !s.facts.preserve_unknown_fields;
+            let de = (!lean).then(|| quote! { serde::Deserialize });
             let derives = if derive_default {
-                quote! { #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)] }
+                quote! { #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, #de)] }
             } else {
-                quote! { #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)] }
+                quote! { #[derive(Clone, Debug, PartialEq, serde::Serialize, #de)] }
             };
             let mut out = quote! {
                 #docs
                 #derives
                 pub struct #name { #( #fields )* }
             };
+            if lean {
+                out.extend(lean_deserialize(
+                    &t.name,
+                    &s.fields,
+                    &names,
+                    Presence::Schema { object },
+                ));
+            }
             if api_version_kind
                 && t.defaultable
                 && let Some(g) = t.single_gvk()
@@ -243,6 +255,92 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                 }
             }
             Ok(out)
+        }
+    }
+}
+
+/// Which fields a `lean_deserialize` impl requires.
+#[derive(Clone, Copy)]
+pub(crate) enum Presence {
+    /// As the schema says; `object` for a kind whose `metadata` defaults.
+    Schema { object: bool },
+    /// Every field is an `Option` (apply configurations).
+    AllOptional,
+}
+
+/// A `Deserialize` impl that only does what JSON and YAML need: a map whose
+/// keys are matched against the field names. serde's derive also emits a
+/// sequence form, an index and a bytes path for field names, and a field
+/// enum with its own `Deserialize`; none of that is used for Kubernetes
+/// objects, and across ~800 types it is a large part of the crate's build
+/// time. The shared key lookup is `crate::__serde::FieldSeed`, monomorphized
+/// once per deserializer rather than per type.
+pub(crate) fn lean_deserialize(
+    type_name: &str,
+    fields: &[Field],
+    names: &[String],
+    presence: Presence,
+) -> TokenStream {
+    let name = format_ident!("{}", type_name);
+    let expecting = format!("a {type_name} object");
+    let json_names: Vec<&str> = fields.iter().map(|f| f.json_name.as_str()).collect();
+    let vars: Vec<_> = (0..fields.len()).map(|i| format_ident!("f{}", i)).collect();
+    let idx: Vec<usize> = (0..fields.len()).collect();
+    let mut arms = Vec::new();
+    let mut inits = Vec::new();
+    for ((f, n), (v, i)) in fields.iter().zip(names).zip(vars.iter().zip(&idx)) {
+        let ident = format_ident!("{}", n);
+        let json = &f.json_name;
+        let (required, is_meta) = match presence {
+            Presence::AllOptional => (false, false),
+            Presence::Schema { object } => (
+                f.required,
+                object
+                    && f.json_name == "metadata"
+                    && matches!(&f.shape, Shape::Ref(r) if r == OBJECT_META),
+            ),
+        };
+        if required || is_meta {
+            let i = proc_macro2::Literal::usize_unsuffixed(*i);
+            arms.push(quote! { Some(#i) => #v = Some(map.next_value()?), });
+            if is_meta {
+                inits.push(quote! { #ident: #v.unwrap_or_default(), });
+            } else {
+                inits.push(quote! {
+                    #ident: #v.ok_or_else(|| <A::Error as serde::de::Error>::missing_field(#json))?,
+                });
+            }
+        } else {
+            // `null` decodes to `None`, as serde's `Option` does.
+            let i = proc_macro2::Literal::usize_unsuffixed(*i);
+            arms.push(quote! { Some(#i) => #v = map.next_value()?, });
+            inits.push(quote! { #ident: #v, });
+        }
+    }
+    quote! {
+        impl<'de> serde::Deserialize<'de> for #name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = #name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(#expecting)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
+                        #( let mut #vars = None; )*
+                        while let Some(key) = map.next_key_seed(crate::__serde::FieldSeed(&[ #( #json_names ),* ]))? {
+                            match key {
+                                #( #arms )*
+                                _ => {
+                                    map.next_value::<serde::de::IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(#name { #( #inits )* })
+                    }
+                }
+                d.deserialize_map(V)
+            }
         }
     }
 }
