@@ -1,0 +1,489 @@
+//! Round trip of generated CRD types against the real server, for one CRD of
+//! each of the 19 projects in `<workspace>/../shared/crds`.
+//!
+//! The types come from `kubegen-shared-crds`, whose build script runs the
+//! generator on the CRD files in place. For each project:
+//! 1. the CRD is installed (apiextensions/v1 create; reused when it is
+//!    already there, removed at the end only when this test created it) and
+//!    waited on until Established;
+//! 2. an object is synthesized from the storage version's openAPIV3Schema
+//!    with every property set, and created as raw JSON with
+//!    `fieldValidation=Strict`; while the server answers Invalid, the fields
+//!    its `causes[].field` name are pruned and the create retried (bounded).
+//!    With a status subresource the same is done for `status` via PUT
+//!    `/status`;
+//! 3. the object is read back as raw JSON, decoded into the generated type
+//!    and encoded again: the JSON must equal the server's (every difference
+//!    is reported as a JSON pointer);
+//! 4. the object keeps at least [`FLOOR`] leaf fields (or every leaf the
+//!    schema has, when it has fewer), so a synthesizer that sets nothing fails.
+//!
+//! A table (project, CRD, kind/version, fields set, result) is printed.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kubegen_e2e::{admin, drop_namespace, test_namespace, unique};
+use kubegen_runtime::{Resource, RestClient, Scope};
+use kubegen_shared_crds::synth::{self, Pruned};
+use kubegen_shared_crds::{CHOSEN, Chosen};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::{Value, json};
+
+/// Leaf fields every object must keep (fewer only when the schema has fewer).
+const FLOOR: usize = 10;
+/// Creates (or status updates) tried before giving up on pruning.
+const MAX_ATTEMPTS: usize = 200;
+/// Projects left out, each with the reason. Empty: all 19 run.
+const EXCLUDED: &[(&str, &str)] = &[];
+
+type Outcome = Result<Row, String>;
+type Check = for<'a> fn(
+    &'a RestClient,
+    &'a str,
+    &'a Chosen,
+) -> Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// One line of the report.
+struct Row {
+    version: String,
+    fields: usize,
+    status_fields: Option<usize>,
+    pruned: usize,
+}
+
+/// The generated type of each project's chosen kind, at its storage version.
+fn check_for(project: &str) -> Check {
+    use kubegen_shared_crds as g;
+    macro_rules! check {
+        ($t:ty) => {
+            |rest, ns, c| Box::pin(round_trip::<$t>(rest, ns, c))
+        };
+    }
+    match project {
+        "argo-cd" => check!(g::argoproj::v1alpha1::AppProject),
+        "argo-workflows" => check!(g::argoproj::v1alpha1::WorkflowEventBinding),
+        "cert-manager" => check!(g::cert_manager::v1::Certificate),
+        "cluster-api" => check!(g::cluster::v1beta2::MachineDrainRule),
+        "crossplane" => check!(g::apiextensions::v1::Composition),
+        "external-secrets" => check!(g::external_secrets::v1::ExternalSecret),
+        "flux-helm-controller" => check!(g::helm::v2::HelmRelease),
+        "flux-source-controller" => check!(g::source::v1::GitRepository),
+        "gateway-api" => check!(g::gateway::v1::GRPCRoute),
+        "istio" => check!(g::networking::v1::ServiceEntry),
+        "jobset" => check!(g::jobset::v1alpha2::JobSet),
+        "keda" => check!(g::keda::v1alpha1::ScaledObject),
+        "knative-serving" => check!(g::serving::v1::Route),
+        "kueue" => check!(g::kueue::v1beta2::ResourceFlavor),
+        "kyverno" => check!(g::wgpolicyk8s::v1alpha2::PolicyReport),
+        "prometheus-operator" => check!(g::monitoring::v1::ServiceMonitor),
+        "sample-controller" => check!(g::samplecontroller::v1alpha1::Foo),
+        "tekton-pipeline" => check!(g::tekton::v1alpha1::VerificationPolicy),
+        "velero" => check!(g::velero::v1::Backup),
+        other => panic!("no generated type mapped for project {other}: add it to check_for"),
+    }
+}
+
+async fn send(
+    rest: &RestClient,
+    method: http::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> kubegen_runtime::Result<Value> {
+    let req = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("Accept", "application/json")
+        .header("Content-Type", "application/json")
+        .body(
+            body.map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON encodes")))
+                .unwrap_or_default(),
+        )
+        .expect("a valid request");
+    rest.request::<Value>(req).await
+}
+
+/// The CRD document of `c.kind` in its file (a file may hold several).
+fn crd_document(c: &Chosen) -> Result<Value, String> {
+    let path = kubegen_shared_crds::shared_crds_dir().join(c.file);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+        let v = serde_json::to_value(
+            serde_yaml_ng::Value::deserialize(doc)
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        )
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+        if v.pointer("/spec/names/kind").and_then(Value::as_str) == Some(c.kind) {
+            return Ok(v);
+        }
+    }
+    Err(format!(
+        "{} holds no CRD of kind {}",
+        path.display(),
+        c.kind
+    ))
+}
+
+const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+
+/// Creates the CRD unless it exists; true when this call created it.
+async fn install(rest: &RestClient, crd: &Value) -> Result<bool, String> {
+    let name = crd["metadata"]["name"]
+        .as_str()
+        .ok_or("the CRD has no name")?
+        .to_owned();
+    let mut body = crd.clone();
+    if let Some(m) = body.as_object_mut() {
+        m.remove("status");
+    }
+    let created = match send(rest, http::Method::POST, CRDS, Some(&body)).await {
+        Ok(_) => true,
+        Err(e) if e.is_already_exists() => false,
+        Err(e) => return Err(format!("the server refused CRD {name}: {e}")),
+    };
+    for _ in 0..240 {
+        let got = send(rest, http::Method::GET, &format!("{CRDS}/{name}"), None)
+            .await
+            .map_err(|e| format!("get CRD {name}: {e}"))?;
+        let established = got
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Established" && c["status"] == "True")
+            });
+        if established {
+            return Ok(created);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!("CRD {name} was not Established within 60 s"))
+}
+
+/// A cause the pruning can act on: its field path and message.
+fn causes(e: &kubegen_runtime::Error) -> Vec<(String, String)> {
+    e.causes()
+        .iter()
+        .filter_map(|c| Some((c.field.clone()?, c.message.clone().unwrap_or_default())))
+        .filter(|(f, _)| f != "<nil>" && !f.is_empty())
+        .collect()
+}
+
+/// Every cause as (field, message), `<nil>` ones included.
+fn all_causes(e: &kubegen_runtime::Error) -> Vec<(String, String)> {
+    e.causes()
+        .iter()
+        .map(|c| {
+            (
+                c.field.clone().unwrap_or_default(),
+                c.message.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Sends `body` until the server accepts it, pruning what it rejects.
+/// Returns the server's answer and what was pruned (with the server's reason).
+///
+/// A cause naming a scalar (or a missing member) prunes that field (or the
+/// parent of the missing member). A cause naming an object or list as a whole
+/// (a CEL rule such as "exactly one of a or b", an enum checked by a rule on
+/// the list) is resolved by a search, each trial sent with `dryRun=All`: a
+/// value the message quotes, put into a string below the field; else the
+/// smallest single removal below it that makes the cause go away without
+/// adding new ones; only if neither works does the whole node go.
+async fn accept(
+    rest: &RestClient,
+    method: http::Method,
+    path: &str,
+    body: &mut Value,
+    prunable: &[&str],
+) -> Result<(Value, Vec<String>), String> {
+    let mut pruned = Vec::new();
+    let mut not_served = 0;
+    let dry = format!("{path}&dryRun=All");
+    for _ in 0..MAX_ATTEMPTS {
+        let e = match send(rest, method.clone(), path, Some(body)).await {
+            Ok(v) => return Ok((v, pruned)),
+            // Established, but the handler may lag a moment behind.
+            Err(e) if e.is_not_found() && method == http::Method::POST && not_served < 40 => {
+                not_served += 1;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            Err(e) if e.is_invalid() => e,
+            Err(e) => return Err(format!("{method} {path}: {e}")),
+        };
+        let all = causes(&e);
+        let is_whole = |f: &str| {
+            synth::lookup(body, f).is_some_and(|n| match n {
+                Value::Object(m) => !m.is_empty(),
+                Value::Array(a) => !a.is_empty(),
+                _ => false,
+            })
+        };
+        let (whole, simple): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|(f, _)| is_whole(f));
+        let mut any = false;
+        // Later paths first, so earlier array indices stay valid.
+        for (field, message) in simple.iter().rev() {
+            match synth::prune_at(body, field, prunable) {
+                Pruned::Removed(f) | Pruned::Shrunk(f) => {
+                    any = true;
+                    pruned.push(format!("removed {f} ({field}: {message})"));
+                }
+                Pruned::Nothing => {}
+            }
+        }
+        if !any && let Some((field, message)) = whole.first() {
+            let top = synth::parse_field_path(field).len() <= 1;
+            let before = all_causes(&e);
+            // A trial fixes the cause when it is gone and nothing new
+            // appeared (a removed required member would trade a rule
+            // failure for "Required value" and skip the rules).
+            let fixes = |r: kubegen_runtime::Result<Value>| match r {
+                Ok(_) => true,
+                Err(e) if e.is_invalid() => {
+                    let now = all_causes(&e);
+                    !now.iter().any(|(f, m)| f == field && m == message)
+                        && now.iter().all(|c| before.contains(c))
+                }
+                Err(_) => false,
+            };
+            let mut fixed = None;
+            // First a value the message quotes ("must be 'NoExecute'",
+            // "supported values: 'A', 'B'") in a string below the field.
+            let quoted: Vec<&str> = message.split('\'').skip(1).step_by(2).take(6).collect();
+            'values: for leaf in synth::descendants(body, field) {
+                if !synth::lookup(body, &leaf).is_some_and(Value::is_string) {
+                    continue;
+                }
+                for q in &quoted {
+                    let mut trial = body.clone();
+                    synth::set(&mut trial, &leaf, json!(q));
+                    if fixes(send(rest, method.clone(), &dry, Some(&trial)).await) {
+                        fixed = Some((trial, format!("set {leaf} = '{q}'")));
+                        break 'values;
+                    }
+                }
+            }
+            if fixed.is_none() {
+                for candidate in synth::descendants(body, field).into_iter().take(400) {
+                    let mut trial = body.clone();
+                    synth::remove(&mut trial, &candidate);
+                    if fixes(send(rest, method.clone(), &dry, Some(&trial)).await) {
+                        fixed = Some((trial, format!("removed {candidate}")));
+                        break;
+                    }
+                }
+            }
+            match fixed {
+                Some((trial, what)) => {
+                    *body = trial;
+                    pruned.push(format!("{what} ({field}: {message})"));
+                    any = true;
+                }
+                None if !top && prunable.iter().any(|p| field.starts_with(p)) => {
+                    synth::remove(body, field);
+                    pruned.push(format!("removed {field} ({field}: {message})"));
+                    any = true;
+                }
+                None => {}
+            }
+        }
+        if !any {
+            return Err(format!(
+                "{method} {path}: Invalid, and nothing left to prune: {e}; pruned before: {pruned:#?}"
+            ));
+        }
+    }
+    Err(format!(
+        "{method} {path}: still Invalid after {MAX_ATTEMPTS} attempts (pruned {pruned:?})"
+    ))
+}
+
+fn data_leaves(v: &Value, keys: &[&str]) -> usize {
+    keys.iter()
+        .filter_map(|k| v.get(*k))
+        .map(synth::count_leaves)
+        .sum()
+}
+
+async fn round_trip<K>(rest: &RestClient, ns: &str, c: &Chosen) -> Outcome
+where
+    K: Resource + Serialize + DeserializeOwned,
+{
+    let crd = crd_document(c)?;
+    let versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .ok_or("CRD without versions")?;
+    let storage = versions
+        .iter()
+        .find(|v| v["storage"] == true)
+        .ok_or("CRD without a storage version")?;
+    let version = storage["name"].as_str().unwrap_or_default();
+    if K::VERSION != version || K::KIND != c.kind {
+        return Err(format!(
+            "the test maps {} to {}/{}, but the storage version is {version}",
+            c.project,
+            K::VERSION,
+            K::KIND
+        ));
+    }
+    let schema = storage
+        .pointer("/schema/openAPIV3Schema")
+        .ok_or("no openAPIV3Schema")?;
+    let has_status = storage.pointer("/subresources/status").is_some();
+    let created_crd = install(rest, &crd).await?;
+
+    let result = async {
+        let ar = K::api_resource();
+        let collection = match K::SCOPE {
+            Scope::Namespaced => format!("{}/namespaces/{ns}/{}", ar.group_version_path(), ar.plural),
+            Scope::Cluster => format!("{}/{}", ar.group_version_path(), ar.plural),
+        };
+        let name = unique("rt");
+        let mut body = synth::synthesize(schema);
+        let obj = body.as_object_mut().ok_or("the root schema is not an object")?;
+        let status = obj.remove("status");
+        obj.insert("apiVersion".into(), json!(K::API_VERSION));
+        obj.insert("kind".into(), json!(K::KIND));
+        let mut meta = json!({"name": name, "labels": {"kubegen.test/roundtrip": "shared-crds"}, "annotations": {"kubegen.test/note": "synthesized"}});
+        if K::SCOPE == Scope::Namespaced {
+            meta["namespace"] = json!(ns);
+        }
+        obj.insert("metadata".into(), meta);
+        // Top-level data keys: everything but apiVersion/kind/metadata.
+        let data_keys: Vec<String> = obj.keys().filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata")).cloned().collect();
+        let keys: Vec<&str> = data_keys.iter().map(String::as_str).collect();
+        let path = format!("{collection}/{name}");
+        let (server, mut pruned) =
+            accept(rest, http::Method::POST, &format!("{collection}?fieldValidation=Strict"), &mut body, &keys).await?;
+        let fields = data_leaves(&body, &keys);
+
+        let mut status_fields = None;
+        if let (true, Some(status)) = (has_status, status) {
+            let mut sbody = server.clone();
+            sbody["status"] = status;
+            let (_, more) =
+                accept(rest, http::Method::PUT, &format!("{path}/status?fieldValidation=Strict"), &mut sbody, &["status"]).await?;
+            status_fields = Some(data_leaves(&sbody, &["status"]));
+            pruned.extend(more);
+        }
+
+        let got = send(rest, http::Method::GET, &path, None).await.map_err(|e| format!("GET {path}: {e}"))?;
+        let typed: K = serde_json::from_value(got.clone()).map_err(|e| format!("decode into {}: {e}", std::any::type_name::<K>()))?;
+        let again = serde_json::to_value(&typed).map_err(|e| format!("encode {}: {e}", std::any::type_name::<K>()))?;
+        let diffs = synth::differences(&got, &again);
+        if !diffs.is_empty() {
+            return Err(format!("round trip differs (server vs generated) at {} place(s):\n      {}", diffs.len(), diffs.join("\n      ")));
+        }
+        let schema_leaves = {
+            let mut s = synth::synthesize(schema);
+            if let Some(m) = s.as_object_mut() {
+                m.remove("apiVersion");
+                m.remove("kind");
+                m.remove("metadata");
+            }
+            synth::count_leaves(&s)
+        };
+        let kept = fields + status_fields.unwrap_or(0);
+        let floor = FLOOR.min(schema_leaves);
+        if kept < floor {
+            return Err(format!("only {kept} leaf fields kept (floor {floor}); pruned {pruned:?}"));
+        }
+        let _ = send(rest, http::Method::DELETE, &path, None).await;
+        Ok(Row { version: K::API_VERSION.to_owned(), fields, status_fields, pruned: pruned.len() })
+    }
+    .await;
+
+    if created_crd {
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+        let _ = send(rest, http::Method::DELETE, &format!("{CRDS}/{name}"), None).await;
+    }
+    result
+}
+
+#[tokio::test]
+async fn every_shared_crd_project_round_trips_through_its_generated_type() {
+    let rest = admin();
+    assert!(
+        Path::new(&kubegen_shared_crds::shared_crds_dir())
+            .join("MANIFEST.tsv")
+            .exists(),
+        "the shared CRD corpus is missing at {}",
+        kubegen_shared_crds::shared_crds_dir().display()
+    );
+    // Every project of the corpus has a chosen CRD.
+    let manifest =
+        std::fs::read_to_string(kubegen_shared_crds::shared_crds_dir().join("MANIFEST.tsv"))
+            .unwrap();
+    let mut projects: Vec<&str> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    projects.dedup();
+    let chosen: Vec<&str> = CHOSEN.iter().map(|c| c.project).collect();
+    assert_eq!(
+        chosen, projects,
+        "one chosen CRD per project of MANIFEST.tsv, in its order"
+    );
+
+    let ns = test_namespace(&rest, "crd-rt").await;
+    let mut rows = Vec::new();
+    for c in CHOSEN {
+        if let Some((_, why)) = EXCLUDED.iter().find(|(p, _)| *p == c.project) {
+            rows.push((c, Err(format!("EXCLUDED: {why}"))));
+            continue;
+        }
+        let outcome = check_for(c.project)(&rest, &ns, c).await;
+        rows.push((c, outcome));
+    }
+    drop_namespace(&rest, &ns).await;
+
+    println!(
+        "\n{:<24} {:<72} {:<48} {:>6} {:>6} {:>6}  result",
+        "project", "CRD file", "kind (apiVersion)", "spec", "status", "fixes"
+    );
+    let mut failures = Vec::new();
+    for (c, outcome) in &rows {
+        match outcome {
+            Ok(r) => println!(
+                "{:<24} {:<72} {:<48} {:>6} {:>6} {:>6}  ok",
+                c.project,
+                c.file,
+                format!("{} ({})", c.kind, r.version),
+                r.fields,
+                r.status_fields
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                r.pruned
+            ),
+            Err(e) => {
+                println!(
+                    "{:<24} {:<72} {:<48} {:>6} {:>6} {:>6}  FAIL: {e}",
+                    c.project, c.file, c.kind, "", "", ""
+                );
+                if !e.starts_with("EXCLUDED") {
+                    failures.push(format!("{}: {e}", c.project));
+                }
+            }
+        }
+    }
+    let passed = rows.iter().filter(|(_, o)| o.is_ok()).count();
+    println!(
+        "{passed} of {} projects round-trip; {} excluded",
+        rows.len(),
+        EXCLUDED.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} project(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
