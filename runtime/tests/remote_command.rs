@@ -410,3 +410,27 @@ async fn portforward_streams_each_port_and_reports_port_errors() {
         "/api/v1/namespaces/ns/pods/web/portforward?ports=80&ports=9999"
     );
 }
+
+#[tokio::test]
+async fn a_dropped_output_stream_is_discarded_without_stalling_the_session() {
+    let (pods, _) = double(&[V5_CHANNEL], Play::Process).await;
+    let mut proc = pods
+        .exec("web", ["cat"], &AttachParams::default().stdin(true))
+        .await
+        .unwrap();
+    // The double copies all input to stderr too: more than its pipe holds.
+    drop(proc.stderr());
+    let mut stdin = proc.stdin().unwrap();
+    let mut stdout = proc.stdout().unwrap();
+    let input = vec![b'x'; 300 * 1024];
+    let writer = tokio::spawn(async move {
+        for chunk in input.chunks(10_000) {
+            stdin.write_all(chunk).await.unwrap();
+        }
+        stdin.shutdown().await.unwrap();
+    });
+    let out = read_to_string(&mut stdout).await;
+    writer.await.unwrap();
+    assert_eq!(out.len(), 300 * 1024);
+    assert_eq!(proc.take_status().unwrap().await.unwrap().code, 3);
+}

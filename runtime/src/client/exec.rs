@@ -70,7 +70,9 @@ impl ExitStatus {
 /// Each stream can be taken once; a stream not attached in the
 /// [`AttachParams`](crate::options::AttachParams) is `None`. The session ends
 /// when the server closes it (the process exited) or on [`abort`](Self::abort);
-/// dropping the handle does not end it.
+/// dropping the handle does not end it. Output streams are buffered
+/// (64 KiB each) and then stall the session until read: take and drop any
+/// attached stream you do not read, so its output is discarded instead.
 pub struct AttachedProcess {
     stdin: Option<DuplexStream>,
     stdout: Option<DuplexStream>,
