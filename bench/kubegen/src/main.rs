@@ -1,8 +1,9 @@
 //! kubegen-bench: the kubegen column of the benchmark (issue 8).
 //!
 //! Runs one workload with kubegen-api (the generated `Clientset` and types)
-//! and kubegen-runtime (the shared informer factory, listers and the
-//! rate-limiting workqueue), written the way a kubegen user would.
+//! (its `SharedInformerFactory` of typed informers and listers) and
+//! kubegen-runtime (the rate-limiting workqueue), written the way a kubegen
+//! user would (as examples/sample-controller).
 //!
 //! ```text
 //! kubegen-bench <list|informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
@@ -20,9 +21,9 @@ use bench_common::{
     Flags, SENT_ANNOTATION, configmap_fixture, ms, nanos_now, per_object, percentile, settled_rss,
     workqueue_keys,
 };
-use kubegen_api::Clientset;
-use kubegen_api::core::v1::{ConfigMap, Pod};
-use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions, InformerFactory};
+use kubegen_api::core::v1::{ConfigMap, Pod, PodListerExt as _};
+use kubegen_api::{Clientset, SharedInformerFactory};
+use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions};
 use kubegen_runtime::selector::Selector;
 use kubegen_runtime::workqueue::{RateLimitingQueue, default_controller_rate_limiter};
 use kubegen_runtime::{
@@ -129,19 +130,18 @@ async fn informer(flags: &Flags) -> Result<Value> {
     let cs = clientset(flags)?;
     let rss_before = settled_rss()?;
     let start = Instant::now();
-    let factory = InformerFactory::with_options(
-        cs.rest().clone(),
+    let factory = SharedInformerFactory::with_options(
+        cs,
         Duration::ZERO,
         FactoryOptions::new().namespace(ns),
     );
-    let pods = factory.resource_informer::<Pod>();
-    let lister = pods.lister();
+    let lister = factory.core().v1().pods().lister();
     factory.start();
     if !factory.wait_for_cache_sync().await {
         bail!("the pod informer stopped before it synced");
     }
     let sync = start.elapsed();
-    let n = lister.namespaced(ns).list(&Selector::everything()).len();
+    let n = lister.pods(ns).list(&Selector::everything()).len();
     if n < want {
         bail!("cache holds {n} pods of {ns}, want at least {want}");
     }
@@ -173,12 +173,12 @@ async fn watch(flags: &Flags) -> Result<Value> {
         bail!("--count (the number of updates to wait for) must be > 0");
     }
     let cs = clientset(flags)?;
-    let factory = InformerFactory::with_options(
-        cs.rest().clone(),
+    let factory = SharedInformerFactory::with_options(
+        cs,
         Duration::ZERO,
         FactoryOptions::new().namespace(ns),
     );
-    let informer = factory.resource_informer::<ConfigMap>();
+    let informer = factory.core().v1().config_maps();
     let (tx, rx) = oneshot::channel();
     let seen = Arc::new(Mutex::new(Seen {
         lags: Vec::with_capacity(want),
