@@ -24,12 +24,12 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
 use kubegen_e2e::{admin, drop_namespace, test_namespace, unique};
 use kubegen_runtime::{Resource, RestClient, Scope};
+use kubegen_shared_crds::crd_install::{crd_document, install, send, uninstall};
 use kubegen_shared_crds::synth::{self, Pruned};
 use kubegen_shared_crds::{CHOSEN, Chosen};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 /// Leaf fields every object must keep (fewer only when the schema has fewer).
@@ -84,83 +84,6 @@ fn check_for(project: &str) -> Check {
         "velero" => check!(g::velero::v1::Backup),
         other => panic!("no generated type mapped for project {other}: add it to check_for"),
     }
-}
-
-async fn send(
-    rest: &RestClient,
-    method: http::Method,
-    path: &str,
-    body: Option<&Value>,
-) -> kubegen_runtime::Result<Value> {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Accept", "application/json")
-        .header("Content-Type", "application/json")
-        .body(
-            body.map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON encodes")))
-                .unwrap_or_default(),
-        )
-        .expect("a valid request");
-    rest.request::<Value>(req).await
-}
-
-/// The CRD document of `c.kind` in its file (a file may hold several).
-fn crd_document(c: &Chosen) -> Result<Value, String> {
-    let path = kubegen_shared_crds::shared_crds_dir().join(c.file);
-    let text =
-        std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
-    for doc in serde_yaml_ng::Deserializer::from_str(&text) {
-        let v = serde_json::to_value(
-            serde_yaml_ng::Value::deserialize(doc)
-                .map_err(|e| format!("{}: {e}", path.display()))?,
-        )
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-        if v.pointer("/spec/names/kind").and_then(Value::as_str) == Some(c.kind) {
-            return Ok(v);
-        }
-    }
-    Err(format!(
-        "{} holds no CRD of kind {}",
-        path.display(),
-        c.kind
-    ))
-}
-
-const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-
-/// Creates the CRD unless it exists; true when this call created it.
-async fn install(rest: &RestClient, crd: &Value) -> Result<bool, String> {
-    let name = crd["metadata"]["name"]
-        .as_str()
-        .ok_or("the CRD has no name")?
-        .to_owned();
-    let mut body = crd.clone();
-    if let Some(m) = body.as_object_mut() {
-        m.remove("status");
-    }
-    let created = match send(rest, http::Method::POST, CRDS, Some(&body)).await {
-        Ok(_) => true,
-        Err(e) if e.is_already_exists() => false,
-        Err(e) => return Err(format!("the server refused CRD {name}: {e}")),
-    };
-    for _ in 0..240 {
-        let got = send(rest, http::Method::GET, &format!("{CRDS}/{name}"), None)
-            .await
-            .map_err(|e| format!("get CRD {name}: {e}"))?;
-        let established = got
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Established" && c["status"] == "True")
-            });
-        if established {
-            return Ok(created);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    Err(format!("CRD {name} was not Established within 60 s"))
 }
 
 /// A cause the pruning can act on: its field path and message.
@@ -401,8 +324,7 @@ where
     .await;
 
     if created_crd {
-        let name = crd["metadata"]["name"].as_str().unwrap_or_default();
-        let _ = send(rest, http::Method::DELETE, &format!("{CRDS}/{name}"), None).await;
+        uninstall(rest, &crd).await;
     }
     result
 }

@@ -19,6 +19,8 @@
 )]
 
 mod chosen;
+// Not `cluster`: that name belongs to a generated module (cluster-api's group).
+pub mod crd_install;
 pub mod synth;
 
 pub use chosen::{CHOSEN, Chosen};
