@@ -35,6 +35,10 @@ specs:
 bench:
 	bench/run.sh
 
+## fidelity: generate and compile every release spec in ../shared/openapi-specs (slow)
+fidelity:
+	cargo test -p kubegen --test release_compile -- --include-ignored
+
 fmt:
 	cargo fmt --all
 
