@@ -11,32 +11,38 @@ impl<'a> AdmissionregistrationV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `mutatingadmissionpolicies`: the same one on every call.
+    #[inline]
     pub fn mutating_admission_policies(&self) -> MutatingAdmissionPolicyInformer {
         self.0.resource_informer::<super::MutatingAdmissionPolicy>()
     }
     /// The shared informer of `mutatingadmissionpolicybindings`: the same one on every call.
+    #[inline]
     pub fn mutating_admission_policy_bindings(
         &self,
     ) -> MutatingAdmissionPolicyBindingInformer {
         self.0.resource_informer::<super::MutatingAdmissionPolicyBinding>()
     }
     /// The shared informer of `mutatingwebhookconfigurations`: the same one on every call.
+    #[inline]
     pub fn mutating_webhook_configurations(
         &self,
     ) -> MutatingWebhookConfigurationInformer {
         self.0.resource_informer::<super::MutatingWebhookConfiguration>()
     }
     /// The shared informer of `validatingadmissionpolicies`: the same one on every call.
+    #[inline]
     pub fn validating_admission_policies(&self) -> ValidatingAdmissionPolicyInformer {
         self.0.resource_informer::<super::ValidatingAdmissionPolicy>()
     }
     /// The shared informer of `validatingadmissionpolicybindings`: the same one on every call.
+    #[inline]
     pub fn validating_admission_policy_bindings(
         &self,
     ) -> ValidatingAdmissionPolicyBindingInformer {
         self.0.resource_informer::<super::ValidatingAdmissionPolicyBinding>()
     }
     /// The shared informer of `validatingwebhookconfigurations`: the same one on every call.
+    #[inline]
     pub fn validating_webhook_configurations(
         &self,
     ) -> ValidatingWebhookConfigurationInformer {

@@ -3,7 +3,7 @@
 /// ValidatingAdmissionPolicy describes the definition of an admission validation policy that accepts or rejects an object without changing it.
 ///
 /// Kind `ValidatingAdmissionPolicy` of `admissionregistration.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ValidatingAdmissionPolicy {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct ValidatingAdmissionPolicy {
     /// status represents the current status of the ValidatingAdmissionPolicy, including warnings that are useful to determine if the policy behaves in the expected way. Populated by the system. Read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ValidatingAdmissionPolicyStatus>,
+}
+impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidatingAdmissionPolicy;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ValidatingAdmissionPolicy object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidatingAdmissionPolicy, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ValidatingAdmissionPolicy {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ValidatingAdmissionPolicy {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for ValidatingAdmissionPolicy {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ValidatingAdmissionPolicy {}
 impl kubegen_runtime::verbs::Status for ValidatingAdmissionPolicy {}
 /// Apply configuration of [`ValidatingAdmissionPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ValidatingAdmissionPolicyApplyConfiguration {
     /// `apiVersion`: see [`ValidatingAdmissionPolicy::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct ValidatingAdmissionPolicyApplyConfiguration {
     /// `status`: see [`ValidatingAdmissionPolicy::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ValidatingAdmissionPolicyStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidatingAdmissionPolicyApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ValidatingAdmissionPolicyApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidatingAdmissionPolicyApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ValidatingAdmissionPolicyApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ValidatingAdmissionPolicyApplyConfiguration {
     /// A `ValidatingAdmissionPolicy` named `name` with apiVersion and kind set.
@@ -169,6 +263,7 @@ impl ValidatingAdmissionPolicyApplyConfiguration {
     }
 }
 /// The fields of `ValidatingAdmissionPolicy` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractValidatingAdmissionPolicy`).
+#[inline]
 pub fn extract_validating_admission_policy(
     object: &ValidatingAdmissionPolicy,
     field_manager: &str,
@@ -176,6 +271,7 @@ pub fn extract_validating_admission_policy(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_validating_admission_policy`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_validating_admission_policy_status(
     object: &ValidatingAdmissionPolicy,
     field_manager: &str,

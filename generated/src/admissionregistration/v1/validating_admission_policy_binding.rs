@@ -7,7 +7,7 @@
 /// The CEL expressions of a policy must have a computed CEL cost below the maximum CEL budget. Each evaluation of the policy is given an independent CEL cost budget. Adding/removing policies, bindings, or params can not affect whether a given (policy, binding, param) combination is within its own CEL budget.
 ///
 /// Kind `ValidatingAdmissionPolicyBinding` of `admissionregistration.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ValidatingAdmissionPolicyBinding {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct ValidatingAdmissionPolicyBinding {
     pub metadata: kubegen_runtime::meta::ObjectMeta,
     /// spec defines the desired behavior of the ValidatingAdmissionPolicyBinding.
     pub spec: super::ValidatingAdmissionPolicyBindingSpec,
+}
+impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidatingAdmissionPolicyBinding;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ValidatingAdmissionPolicyBinding object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidatingAdmissionPolicyBinding, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ValidatingAdmissionPolicyBinding {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ValidatingAdmissionPolicyBinding {
     /// An empty object with `apiVersion` and `kind` set.
@@ -58,7 +105,7 @@ impl kubegen_runtime::verbs::Delete for ValidatingAdmissionPolicyBinding {}
 impl kubegen_runtime::verbs::DeleteCollection for ValidatingAdmissionPolicyBinding {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ValidatingAdmissionPolicyBinding {}
 /// Apply configuration of [`ValidatingAdmissionPolicyBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ValidatingAdmissionPolicyBindingApplyConfiguration {
     /// `apiVersion`: see [`ValidatingAdmissionPolicyBinding::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +119,53 @@ pub struct ValidatingAdmissionPolicyBindingApplyConfiguration {
     /// `spec`: see [`ValidatingAdmissionPolicyBinding::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ValidatingAdmissionPolicyBindingSpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de>
+for ValidatingAdmissionPolicyBindingApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidatingAdmissionPolicyBindingApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a ValidatingAdmissionPolicyBindingApplyConfiguration object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidatingAdmissionPolicyBindingApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ValidatingAdmissionPolicyBindingApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ValidatingAdmissionPolicyBindingApplyConfiguration {
     /// A `ValidatingAdmissionPolicyBinding` named `name` with apiVersion and kind set.
@@ -156,6 +250,7 @@ impl ValidatingAdmissionPolicyBindingApplyConfiguration {
     }
 }
 /// The fields of `ValidatingAdmissionPolicyBinding` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractValidatingAdmissionPolicyBinding`).
+#[inline]
 pub fn extract_validating_admission_policy_binding(
     object: &ValidatingAdmissionPolicyBinding,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// ValidatingWebhookConfiguration describes the configuration of and admission webhook that accept or reject and object without changing it.
 ///
 /// Kind `ValidatingWebhookConfiguration` of `admissionregistration.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ValidatingWebhookConfiguration {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +17,50 @@ pub struct ValidatingWebhookConfiguration {
     /// webhooks is a list of webhooks and the affected resources and operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<super::ValidatingWebhook>>,
+}
+impl<'de> serde::Deserialize<'de> for ValidatingWebhookConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidatingWebhookConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ValidatingWebhookConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidatingWebhookConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "webhooks"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ValidatingWebhookConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    webhooks: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ValidatingWebhookConfiguration {
     /// An empty object with `apiVersion` and `kind` set.
@@ -55,7 +99,7 @@ impl kubegen_runtime::verbs::Delete for ValidatingWebhookConfiguration {}
 impl kubegen_runtime::verbs::DeleteCollection for ValidatingWebhookConfiguration {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ValidatingWebhookConfiguration {}
 /// Apply configuration of [`ValidatingWebhookConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ValidatingWebhookConfigurationApplyConfiguration {
     /// `apiVersion`: see [`ValidatingWebhookConfiguration::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +113,50 @@ pub struct ValidatingWebhookConfigurationApplyConfiguration {
     /// `webhooks`: see [`ValidatingWebhookConfiguration::webhooks`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<super::ValidatingWebhookApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for ValidatingWebhookConfigurationApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ValidatingWebhookConfigurationApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ValidatingWebhookConfigurationApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ValidatingWebhookConfigurationApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "webhooks"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ValidatingWebhookConfigurationApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    webhooks: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ValidatingWebhookConfigurationApplyConfiguration {
     /// A `ValidatingWebhookConfiguration` named `name` with apiVersion and kind set.
@@ -153,6 +241,7 @@ impl ValidatingWebhookConfigurationApplyConfiguration {
     }
 }
 /// The fields of `ValidatingWebhookConfiguration` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractValidatingWebhookConfiguration`).
+#[inline]
 pub fn extract_validating_webhook_configuration(
     object: &ValidatingWebhookConfiguration,
     field_manager: &str,

@@ -11,10 +11,12 @@ impl<'a> AdmissionregistrationV1alpha1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `mutatingadmissionpolicies`: the same one on every call.
+    #[inline]
     pub fn mutating_admission_policies(&self) -> MutatingAdmissionPolicyInformer {
         self.0.resource_informer::<super::MutatingAdmissionPolicy>()
     }
     /// The shared informer of `mutatingadmissionpolicybindings`: the same one on every call.
+    #[inline]
     pub fn mutating_admission_policy_bindings(
         &self,
     ) -> MutatingAdmissionPolicyBindingInformer {

@@ -3,7 +3,7 @@
 /// MutatingAdmissionPolicy describes the definition of an admission mutation policy that mutates the object coming into admission chain.
 ///
 /// Kind `MutatingAdmissionPolicy` of `admissionregistration.k8s.io/v1alpha1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MutatingAdmissionPolicy {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +17,50 @@ pub struct MutatingAdmissionPolicy {
     /// spec defines the desired behavior of the MutatingAdmissionPolicy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicySpec>,
+}
+impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MutatingAdmissionPolicy;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a MutatingAdmissionPolicy object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MutatingAdmissionPolicy, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MutatingAdmissionPolicy {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for MutatingAdmissionPolicy {
     /// An empty object with `apiVersion` and `kind` set.
@@ -55,7 +99,7 @@ impl kubegen_runtime::verbs::Delete for MutatingAdmissionPolicy {}
 impl kubegen_runtime::verbs::DeleteCollection for MutatingAdmissionPolicy {}
 impl kubegen_runtime::verbs::StrategicMergePatch for MutatingAdmissionPolicy {}
 /// Apply configuration of [`MutatingAdmissionPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MutatingAdmissionPolicyApplyConfiguration {
     /// `apiVersion`: see [`MutatingAdmissionPolicy::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +113,50 @@ pub struct MutatingAdmissionPolicyApplyConfiguration {
     /// `spec`: see [`MutatingAdmissionPolicy::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicySpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MutatingAdmissionPolicyApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a MutatingAdmissionPolicyApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MutatingAdmissionPolicyApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MutatingAdmissionPolicyApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl MutatingAdmissionPolicyApplyConfiguration {
     /// A `MutatingAdmissionPolicy` named `name` with apiVersion and kind set.
@@ -153,6 +241,7 @@ impl MutatingAdmissionPolicyApplyConfiguration {
     }
 }
 /// The fields of `MutatingAdmissionPolicy` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractMutatingAdmissionPolicy`).
+#[inline]
 pub fn extract_mutating_admission_policy(
     object: &MutatingAdmissionPolicy,
     field_manager: &str,

@@ -7,7 +7,7 @@
 /// Adding/removing policies, bindings, or params can not affect whether a given (policy, binding, param) combination is within its own CEL budget.
 ///
 /// Kind `MutatingAdmissionPolicyBinding` of `admissionregistration.k8s.io/v1beta1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MutatingAdmissionPolicyBinding {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,6 +21,50 @@ pub struct MutatingAdmissionPolicyBinding {
     /// spec defines the desired behavior of the MutatingAdmissionPolicyBinding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicyBindingSpec>,
+}
+impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MutatingAdmissionPolicyBinding;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a MutatingAdmissionPolicyBinding object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MutatingAdmissionPolicyBinding, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MutatingAdmissionPolicyBinding {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for MutatingAdmissionPolicyBinding {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +103,7 @@ impl kubegen_runtime::verbs::Delete for MutatingAdmissionPolicyBinding {}
 impl kubegen_runtime::verbs::DeleteCollection for MutatingAdmissionPolicyBinding {}
 impl kubegen_runtime::verbs::StrategicMergePatch for MutatingAdmissionPolicyBinding {}
 /// Apply configuration of [`MutatingAdmissionPolicyBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MutatingAdmissionPolicyBindingApplyConfiguration {
     /// `apiVersion`: see [`MutatingAdmissionPolicyBinding::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -73,6 +117,50 @@ pub struct MutatingAdmissionPolicyBindingApplyConfiguration {
     /// `spec`: see [`MutatingAdmissionPolicyBinding::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicyBindingSpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBindingApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MutatingAdmissionPolicyBindingApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a MutatingAdmissionPolicyBindingApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MutatingAdmissionPolicyBindingApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(MutatingAdmissionPolicyBindingApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl MutatingAdmissionPolicyBindingApplyConfiguration {
     /// A `MutatingAdmissionPolicyBinding` named `name` with apiVersion and kind set.
@@ -157,6 +245,7 @@ impl MutatingAdmissionPolicyBindingApplyConfiguration {
     }
 }
 /// The fields of `MutatingAdmissionPolicyBinding` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractMutatingAdmissionPolicyBinding`).
+#[inline]
 pub fn extract_mutating_admission_policy_binding(
     object: &MutatingAdmissionPolicyBinding,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// CustomResourceDefinition represents a resource that should be exposed on the API server.  Its name MUST be in the format <.spec.name>.<.spec.group>.
 ///
 /// Kind `CustomResourceDefinition` of `apiextensions.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CustomResourceDefinition {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct CustomResourceDefinition {
     /// status indicates the actual state of the CustomResourceDefinition
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CustomResourceDefinitionStatus>,
+}
+impl<'de> serde::Deserialize<'de> for CustomResourceDefinition {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CustomResourceDefinition;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CustomResourceDefinition object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomResourceDefinition, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CustomResourceDefinition {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for CustomResourceDefinition {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::DeleteCollection for CustomResourceDefinition {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CustomResourceDefinition {}
 impl kubegen_runtime::verbs::Status for CustomResourceDefinition {}
 /// Apply configuration of [`CustomResourceDefinition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CustomResourceDefinitionApplyConfiguration {
     /// `apiVersion`: see [`CustomResourceDefinition::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct CustomResourceDefinitionApplyConfiguration {
     /// `status`: see [`CustomResourceDefinition::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CustomResourceDefinitionStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CustomResourceDefinitionApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CustomResourceDefinitionApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CustomResourceDefinitionApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CustomResourceDefinitionApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CustomResourceDefinitionApplyConfiguration {
     /// A `CustomResourceDefinition` named `name` with apiVersion and kind set.
@@ -168,6 +265,7 @@ impl CustomResourceDefinitionApplyConfiguration {
     }
 }
 /// The fields of `CustomResourceDefinition` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCustomResourceDefinition`).
+#[inline]
 pub fn extract_custom_resource_definition(
     object: &CustomResourceDefinition,
     field_manager: &str,
@@ -175,6 +273,7 @@ pub fn extract_custom_resource_definition(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_custom_resource_definition`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_custom_resource_definition_status(
     object: &CustomResourceDefinition,
     field_manager: &str,

@@ -9,6 +9,7 @@ impl<'a> ApiextensionsV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `customresourcedefinitions`: the same one on every call.
+    #[inline]
     pub fn custom_resource_definitions(&self) -> CustomResourceDefinitionInformer {
         self.0.resource_informer::<super::CustomResourceDefinition>()
     }

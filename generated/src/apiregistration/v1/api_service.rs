@@ -3,7 +3,7 @@
 /// APIService represents a server for a particular GroupVersion. Name must be "version.group".
 ///
 /// Kind `APIService` of `apiregistration.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct APIService {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct APIService {
     /// Status contains derived information about an API server
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::APIServiceStatus>,
+}
+impl<'de> serde::Deserialize<'de> for APIService {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = APIService;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a APIService object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<APIService, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(APIService {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for APIService {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for APIService {}
 impl kubegen_runtime::verbs::StrategicMergePatch for APIService {}
 impl kubegen_runtime::verbs::Status for APIService {}
 /// Apply configuration of [`APIService`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct APIServiceApplyConfiguration {
     /// `apiVersion`: see [`APIService::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct APIServiceApplyConfiguration {
     /// `status`: see [`APIService::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::APIServiceStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for APIServiceApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = APIServiceApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a APIServiceApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<APIServiceApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(APIServiceApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl APIServiceApplyConfiguration {
     /// A `APIService` named `name` with apiVersion and kind set.
@@ -166,6 +260,7 @@ impl APIServiceApplyConfiguration {
     }
 }
 /// The fields of `APIService` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractAPIService`).
+#[inline]
 pub fn extract_api_service(
     object: &APIService,
     field_manager: &str,
@@ -173,6 +268,7 @@ pub fn extract_api_service(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_api_service`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_api_service_status(
     object: &APIService,
     field_manager: &str,

@@ -9,6 +9,7 @@ impl<'a> ApiregistrationV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `apiservices`: the same one on every call.
+    #[inline]
     pub fn api_services(&self) -> APIServiceInformer {
         self.0.resource_informer::<super::APIService>()
     }

@@ -11,6 +11,7 @@ impl<'a> ApiserverinternalV1alpha1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `storageversions`: the same one on every call.
+    #[inline]
     pub fn storage_versions(&self) -> StorageVersionInformer {
         self.0.resource_informer::<super::StorageVersion>()
     }

@@ -3,7 +3,7 @@
 /// Storage version of a specific resource.
 ///
 /// Kind `StorageVersion` of `internal.apiserver.k8s.io/v1alpha1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StorageVersion {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct StorageVersion {
     /// status on the version the API server instance can decode from and encode objects to when persisting objects in the backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::StorageVersionStatus>,
+}
+impl<'de> serde::Deserialize<'de> for StorageVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StorageVersion;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StorageVersion object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StorageVersion, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StorageVersion {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for StorageVersion {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for StorageVersion {}
 impl kubegen_runtime::verbs::StrategicMergePatch for StorageVersion {}
 impl kubegen_runtime::verbs::Status for StorageVersion {}
 /// Apply configuration of [`StorageVersion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StorageVersionApplyConfiguration {
     /// `apiVersion`: see [`StorageVersion::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct StorageVersionApplyConfiguration {
     /// `status`: see [`StorageVersion::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::StorageVersionStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for StorageVersionApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StorageVersionApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StorageVersionApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StorageVersionApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StorageVersionApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl StorageVersionApplyConfiguration {
     /// A `StorageVersion` named `name` with apiVersion and kind set.
@@ -166,6 +260,7 @@ impl StorageVersionApplyConfiguration {
     }
 }
 /// The fields of `StorageVersion` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractStorageVersion`).
+#[inline]
 pub fn extract_storage_version(
     object: &StorageVersion,
     field_manager: &str,
@@ -173,6 +268,7 @@ pub fn extract_storage_version(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_storage_version`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_storage_version_status(
     object: &StorageVersion,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// ControllerRevision implements an immutable snapshot of state data. Clients are responsible for serializing and deserializing the objects that contain their internal state. Once a ControllerRevision has been successfully created, it can not be updated. The API Server will fail validation of all requests that attempt to mutate the Data field. ControllerRevisions may, however, be deleted. Note that, due to its use by both the DaemonSet and StatefulSet controllers for update and rollback, this object is beta. However, it may be subject to name and representation changes in future releases, and clients should not depend on its stability. It is primarily for internal use by controllers.
 ///
 /// Kind `ControllerRevision` of `apps/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ControllerRevision {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct ControllerRevision {
     /// Revision indicates the revision of the state represented by Data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
+}
+impl<'de> serde::Deserialize<'de> for ControllerRevision {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ControllerRevision;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ControllerRevision object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ControllerRevision, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "data", "kind", "metadata", "revision"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ControllerRevision {
+                    api_version: f0,
+                    data: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "data",
+                        ))?,
+                    kind: f2,
+                    metadata: f3.unwrap_or_default(),
+                    revision: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ControllerRevision {
     /// An empty object with `apiVersion` and `kind` set.
@@ -58,7 +108,7 @@ impl kubegen_runtime::verbs::Delete for ControllerRevision {}
 impl kubegen_runtime::verbs::DeleteCollection for ControllerRevision {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ControllerRevision {}
 /// Apply configuration of [`ControllerRevision`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ControllerRevisionApplyConfiguration {
     /// `apiVersion`: see [`ControllerRevision::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +125,53 @@ pub struct ControllerRevisionApplyConfiguration {
     /// `revision`: see [`ControllerRevision::revision`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
+}
+impl<'de> serde::Deserialize<'de> for ControllerRevisionApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ControllerRevisionApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ControllerRevisionApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ControllerRevisionApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "data", "kind", "metadata", "revision"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ControllerRevisionApplyConfiguration {
+                    api_version: f0,
+                    data: f1,
+                    kind: f2,
+                    metadata: f3,
+                    revision: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ControllerRevisionApplyConfiguration {
     /// A `ControllerRevision` named `name` with apiVersion and kind set.
@@ -162,6 +259,7 @@ impl ControllerRevisionApplyConfiguration {
     }
 }
 /// The fields of `ControllerRevision` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractControllerRevision`).
+#[inline]
 pub fn extract_controller_revision(
     object: &ControllerRevision,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// Deployment enables declarative updates for Pods and ReplicaSets.
 ///
 /// Kind `Deployment` of `apps/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Deployment {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct Deployment {
     /// Most recently observed status of the Deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::DeploymentStatus>,
+}
+impl<'de> serde::Deserialize<'de> for Deployment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Deployment;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Deployment object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Deployment, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Deployment {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Deployment {
     /// An empty object with `apiVersion` and `kind` set.
@@ -62,7 +112,7 @@ impl kubegen_runtime::verbs::DeleteCollection for Deployment {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Deployment {}
 impl kubegen_runtime::verbs::Status for Deployment {}
 /// Apply configuration of [`Deployment`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeploymentApplyConfiguration {
     /// `apiVersion`: see [`Deployment::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +129,53 @@ pub struct DeploymentApplyConfiguration {
     /// `status`: see [`Deployment::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::DeploymentStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for DeploymentApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeploymentApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a DeploymentApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeploymentApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeploymentApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl DeploymentApplyConfiguration {
     /// A `Deployment` named `name` with apiVersion and kind set.
@@ -169,6 +266,7 @@ impl DeploymentApplyConfiguration {
     }
 }
 /// The fields of `Deployment` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractDeployment`).
+#[inline]
 pub fn extract_deployment(
     object: &Deployment,
     field_manager: &str,
@@ -176,6 +274,7 @@ pub fn extract_deployment(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_deployment`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_deployment_status(
     object: &Deployment,
     field_manager: &str,

@@ -9,22 +9,27 @@ impl<'a> AppsV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `controllerrevisions`: the same one on every call.
+    #[inline]
     pub fn controller_revisions(&self) -> ControllerRevisionInformer {
         self.0.resource_informer::<super::ControllerRevision>()
     }
     /// The shared informer of `daemonsets`: the same one on every call.
+    #[inline]
     pub fn daemon_sets(&self) -> DaemonSetInformer {
         self.0.resource_informer::<super::DaemonSet>()
     }
     /// The shared informer of `deployments`: the same one on every call.
+    #[inline]
     pub fn deployments(&self) -> DeploymentInformer {
         self.0.resource_informer::<super::Deployment>()
     }
     /// The shared informer of `replicasets`: the same one on every call.
+    #[inline]
     pub fn replica_sets(&self) -> ReplicaSetInformer {
         self.0.resource_informer::<super::ReplicaSet>()
     }
     /// The shared informer of `statefulsets`: the same one on every call.
+    #[inline]
     pub fn stateful_sets(&self) -> StatefulSetInformer {
         self.0.resource_informer::<super::StatefulSet>()
     }

@@ -3,7 +3,7 @@
 /// ReplicaSet ensures that a specified number of pod replicas are running at any given time.
 ///
 /// Kind `ReplicaSet` of `apps/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ReplicaSet {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct ReplicaSet {
     /// Status is the most recently observed status of the ReplicaSet. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ReplicaSetStatus>,
+}
+impl<'de> serde::Deserialize<'de> for ReplicaSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ReplicaSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ReplicaSet object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReplicaSet, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReplicaSet {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ReplicaSet {
     /// An empty object with `apiVersion` and `kind` set.
@@ -62,7 +112,7 @@ impl kubegen_runtime::verbs::DeleteCollection for ReplicaSet {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ReplicaSet {}
 impl kubegen_runtime::verbs::Status for ReplicaSet {}
 /// Apply configuration of [`ReplicaSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ReplicaSetApplyConfiguration {
     /// `apiVersion`: see [`ReplicaSet::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +129,53 @@ pub struct ReplicaSetApplyConfiguration {
     /// `status`: see [`ReplicaSet::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ReplicaSetStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ReplicaSetApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ReplicaSetApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ReplicaSetApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReplicaSetApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReplicaSetApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ReplicaSetApplyConfiguration {
     /// A `ReplicaSet` named `name` with apiVersion and kind set.
@@ -169,6 +266,7 @@ impl ReplicaSetApplyConfiguration {
     }
 }
 /// The fields of `ReplicaSet` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractReplicaSet`).
+#[inline]
 pub fn extract_replica_set(
     object: &ReplicaSet,
     field_manager: &str,
@@ -176,6 +274,7 @@ pub fn extract_replica_set(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_replica_set`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_replica_set_status(
     object: &ReplicaSet,
     field_manager: &str,

@@ -7,7 +7,7 @@
 /// The StatefulSet guarantees that a given network identity will always map to the same storage identity.
 ///
 /// Kind `StatefulSet` of `apps/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StatefulSet {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +23,56 @@ pub struct StatefulSet {
     /// Status is the current status of Pods in this StatefulSet. This data may be out of date by some window of time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::StatefulSetStatus>,
+}
+impl<'de> serde::Deserialize<'de> for StatefulSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StatefulSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StatefulSet object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatefulSet, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatefulSet {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for StatefulSet {
     /// An empty object with `apiVersion` and `kind` set.
@@ -66,7 +116,7 @@ impl kubegen_runtime::verbs::DeleteCollection for StatefulSet {}
 impl kubegen_runtime::verbs::StrategicMergePatch for StatefulSet {}
 impl kubegen_runtime::verbs::Status for StatefulSet {}
 /// Apply configuration of [`StatefulSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StatefulSetApplyConfiguration {
     /// `apiVersion`: see [`StatefulSet::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +133,53 @@ pub struct StatefulSetApplyConfiguration {
     /// `status`: see [`StatefulSet::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::StatefulSetStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for StatefulSetApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StatefulSetApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StatefulSetApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StatefulSetApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StatefulSetApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl StatefulSetApplyConfiguration {
     /// A `StatefulSet` named `name` with apiVersion and kind set.
@@ -173,6 +270,7 @@ impl StatefulSetApplyConfiguration {
     }
 }
 /// The fields of `StatefulSet` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractStatefulSet`).
+#[inline]
 pub fn extract_stateful_set(
     object: &StatefulSet,
     field_manager: &str,
@@ -180,6 +278,7 @@ pub fn extract_stateful_set(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_stateful_set`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_stateful_set_status(
     object: &StatefulSet,
     field_manager: &str,

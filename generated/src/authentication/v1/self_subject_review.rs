@@ -3,7 +3,7 @@
 /// SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request. When using impersonation, users will receive the user info of the user being impersonated.  If impersonation or request header authentication is used, any extra keys will have their case ignored and returned as lowercase.
 ///
 /// Kind `SelfSubjectReview` of `authentication.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SelfSubjectReview {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +17,50 @@ pub struct SelfSubjectReview {
     /// status is filled in by the server with the user attributes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::SelfSubjectReviewStatus>,
+}
+impl<'de> serde::Deserialize<'de> for SelfSubjectReview {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SelfSubjectReview;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a SelfSubjectReview object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SelfSubjectReview, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SelfSubjectReview {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    status: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for SelfSubjectReview {
     /// An empty object with `apiVersion` and `kind` set.

@@ -3,7 +3,7 @@
 /// configuration of a horizontal pod autoscaler.
 ///
 /// Kind `HorizontalPodAutoscaler` of `autoscaling/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct HorizontalPodAutoscaler {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct HorizontalPodAutoscaler {
     /// status is the current information about the autoscaler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::HorizontalPodAutoscalerStatus>,
+}
+impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscaler {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HorizontalPodAutoscaler;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a HorizontalPodAutoscaler object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HorizontalPodAutoscaler, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(HorizontalPodAutoscaler {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for HorizontalPodAutoscaler {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::DeleteCollection for HorizontalPodAutoscaler {}
 impl kubegen_runtime::verbs::StrategicMergePatch for HorizontalPodAutoscaler {}
 impl kubegen_runtime::verbs::Status for HorizontalPodAutoscaler {}
 /// Apply configuration of [`HorizontalPodAutoscaler`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HorizontalPodAutoscalerApplyConfiguration {
     /// `apiVersion`: see [`HorizontalPodAutoscaler::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct HorizontalPodAutoscalerApplyConfiguration {
     /// `status`: see [`HorizontalPodAutoscaler::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::HorizontalPodAutoscalerStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HorizontalPodAutoscalerApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a HorizontalPodAutoscalerApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HorizontalPodAutoscalerApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(HorizontalPodAutoscalerApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl HorizontalPodAutoscalerApplyConfiguration {
     /// A `HorizontalPodAutoscaler` named `name` with apiVersion and kind set.
@@ -169,6 +266,7 @@ impl HorizontalPodAutoscalerApplyConfiguration {
     }
 }
 /// The fields of `HorizontalPodAutoscaler` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractHorizontalPodAutoscaler`).
+#[inline]
 pub fn extract_horizontal_pod_autoscaler(
     object: &HorizontalPodAutoscaler,
     field_manager: &str,
@@ -176,6 +274,7 @@ pub fn extract_horizontal_pod_autoscaler(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_horizontal_pod_autoscaler`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_horizontal_pod_autoscaler_status(
     object: &HorizontalPodAutoscaler,
     field_manager: &str,

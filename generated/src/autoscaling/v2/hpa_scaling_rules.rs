@@ -5,7 +5,7 @@
 /// Scaling Policy Rules are applied after calculating DesiredReplicas from metrics for the HPA. They can limit the scaling velocity by specifying scaling policies. They can prevent flapping by specifying the stabilization window, so that the number of replicas is not set instantly, instead, the safest value from the stabilization window is chosen.
 ///
 /// The tolerance is applied to the metric values and prevents scaling too eagerly for small metric variations.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HPAScalingRules {
     /// policies is a list of potential scaling polices which can be used during scaling. If not set, use the default values: - For scale up: allow doubling the number of pods, or an absolute change of 4 pods in a 15s window. - For scale down: allow all pods to be removed in a 15s window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -26,8 +26,57 @@ pub struct HPAScalingRules {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<kubegen_runtime::meta::Quantity>,
 }
+impl<'de> serde::Deserialize<'de> for HPAScalingRules {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HPAScalingRules;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a HPAScalingRules object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HPAScalingRules, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "policies",
+                                "selectPolicy",
+                                "stabilizationWindowSeconds",
+                                "tolerance",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(HPAScalingRules {
+                    policies: f0,
+                    select_policy: f1,
+                    stabilization_window_seconds: f2,
+                    tolerance: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`HPAScalingRules`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HPAScalingRulesApplyConfiguration {
     /// `policies`: see [`HPAScalingRules::policies`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +94,55 @@ pub struct HPAScalingRulesApplyConfiguration {
     /// `tolerance`: see [`HPAScalingRules::tolerance`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerance: Option<kubegen_runtime::meta::Quantity>,
+}
+impl<'de> serde::Deserialize<'de> for HPAScalingRulesApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = HPAScalingRulesApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a HPAScalingRulesApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<HPAScalingRulesApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "policies",
+                                "selectPolicy",
+                                "stabilizationWindowSeconds",
+                                "tolerance",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(HPAScalingRulesApplyConfiguration {
+                    policies: f0,
+                    select_policy: f1,
+                    stabilization_window_seconds: f2,
+                    tolerance: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl HPAScalingRulesApplyConfiguration {
     /// An empty configuration.

@@ -9,6 +9,7 @@ impl<'a> AutoscalingV2Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `horizontalpodautoscalers`: the same one on every call.
+    #[inline]
     pub fn horizontal_pod_autoscalers(&self) -> HorizontalPodAutoscalerInformer {
         self.0.resource_informer::<super::HorizontalPodAutoscaler>()
     }

@@ -3,7 +3,7 @@
 /// CronJob represents the configuration of a single cron job.
 ///
 /// Kind `CronJob` of `batch/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CronJob {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct CronJob {
     /// Current status of a cron job. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CronJobStatus>,
+}
+impl<'de> serde::Deserialize<'de> for CronJob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CronJob;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CronJob object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CronJob, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CronJob {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for CronJob {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::DeleteCollection for CronJob {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CronJob {}
 impl kubegen_runtime::verbs::Status for CronJob {}
 /// Apply configuration of [`CronJob`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CronJobApplyConfiguration {
     /// `apiVersion`: see [`CronJob::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct CronJobApplyConfiguration {
     /// `status`: see [`CronJob::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CronJobStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for CronJobApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CronJobApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CronJobApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CronJobApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CronJobApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CronJobApplyConfiguration {
     /// A `CronJob` named `name` with apiVersion and kind set.
@@ -163,6 +260,7 @@ impl CronJobApplyConfiguration {
     }
 }
 /// The fields of `CronJob` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCronJob`).
+#[inline]
 pub fn extract_cron_job(
     object: &CronJob,
     field_manager: &str,
@@ -170,6 +268,7 @@ pub fn extract_cron_job(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_cron_job`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_cron_job_status(
     object: &CronJob,
     field_manager: &str,

@@ -9,10 +9,12 @@ impl<'a> BatchV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `cronjobs`: the same one on every call.
+    #[inline]
     pub fn cron_jobs(&self) -> CronJobInformer {
         self.0.resource_informer::<super::CronJob>()
     }
     /// The shared informer of `jobs`: the same one on every call.
+    #[inline]
     pub fn jobs(&self) -> JobInformer {
         self.0.resource_informer::<super::Job>()
     }

@@ -9,7 +9,7 @@
 /// This API can be used to request client certificates to authenticate to kube-apiserver (with the "kubernetes.io/kube-apiserver-client" signerName), or to obtain certificates from custom non-Kubernetes signers.
 ///
 /// Kind `CertificateSigningRequest` of `certificates.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CertificateSigningRequest {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -24,6 +24,56 @@ pub struct CertificateSigningRequest {
     /// status contains information about whether the request is approved or denied, and the certificate issued by the signer, or the failure condition indicating signer failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CertificateSigningRequestStatus>,
+}
+impl<'de> serde::Deserialize<'de> for CertificateSigningRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CertificateSigningRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CertificateSigningRequest object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CertificateSigningRequest, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CertificateSigningRequest {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for CertificateSigningRequest {
     /// An empty object with `apiVersion` and `kind` set.
@@ -64,7 +114,7 @@ impl kubegen_runtime::verbs::DeleteCollection for CertificateSigningRequest {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CertificateSigningRequest {}
 impl kubegen_runtime::verbs::Status for CertificateSigningRequest {}
 /// Apply configuration of [`CertificateSigningRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CertificateSigningRequestApplyConfiguration {
     /// `apiVersion`: see [`CertificateSigningRequest::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -81,6 +131,53 @@ pub struct CertificateSigningRequestApplyConfiguration {
     /// `status`: see [`CertificateSigningRequest::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CertificateSigningRequestStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for CertificateSigningRequestApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CertificateSigningRequestApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CertificateSigningRequestApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CertificateSigningRequestApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CertificateSigningRequestApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CertificateSigningRequestApplyConfiguration {
     /// A `CertificateSigningRequest` named `name` with apiVersion and kind set.
@@ -173,6 +270,7 @@ impl CertificateSigningRequestApplyConfiguration {
     }
 }
 /// The fields of `CertificateSigningRequest` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCertificateSigningRequest`).
+#[inline]
 pub fn extract_certificate_signing_request(
     object: &CertificateSigningRequest,
     field_manager: &str,
@@ -180,6 +278,7 @@ pub fn extract_certificate_signing_request(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_certificate_signing_request`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_certificate_signing_request_status(
     object: &CertificateSigningRequest,
     field_manager: &str,

@@ -7,7 +7,7 @@
 /// It can be optionally associated with a particular signer, in which case it contains one valid set of trust anchors for that signer. Signers may have multiple associated ClusterTrustBundles; each is an independent set of trust anchors for that signer. Admission control is used to enforce that only users with permissions on the signer can create or modify the corresponding bundle.
 ///
 /// Kind `ClusterTrustBundle` of `certificates.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ClusterTrustBundle {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct ClusterTrustBundle {
     pub metadata: kubegen_runtime::meta::ObjectMeta,
     /// spec contains the signer (if any) and trust anchors.
     pub spec: super::ClusterTrustBundleSpec,
+}
+impl<'de> serde::Deserialize<'de> for ClusterTrustBundle {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterTrustBundle;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClusterTrustBundle object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClusterTrustBundle, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClusterTrustBundle {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ClusterTrustBundle {
     /// An empty object with `apiVersion` and `kind` set.
@@ -58,7 +105,7 @@ impl kubegen_runtime::verbs::Delete for ClusterTrustBundle {}
 impl kubegen_runtime::verbs::DeleteCollection for ClusterTrustBundle {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ClusterTrustBundle {}
 /// Apply configuration of [`ClusterTrustBundle`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClusterTrustBundleApplyConfiguration {
     /// `apiVersion`: see [`ClusterTrustBundle::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +119,50 @@ pub struct ClusterTrustBundleApplyConfiguration {
     /// `spec`: see [`ClusterTrustBundle::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ClusterTrustBundleSpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ClusterTrustBundleApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterTrustBundleApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClusterTrustBundleApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClusterTrustBundleApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClusterTrustBundleApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ClusterTrustBundleApplyConfiguration {
     /// A `ClusterTrustBundle` named `name` with apiVersion and kind set.
@@ -156,6 +247,7 @@ impl ClusterTrustBundleApplyConfiguration {
     }
 }
 /// The fields of `ClusterTrustBundle` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractClusterTrustBundle`).
+#[inline]
 pub fn extract_cluster_trust_bundle(
     object: &ClusterTrustBundle,
     field_manager: &str,

@@ -9,14 +9,17 @@ impl<'a> CertificatesV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `certificatesigningrequests`: the same one on every call.
+    #[inline]
     pub fn certificate_signing_requests(&self) -> CertificateSigningRequestInformer {
         self.0.resource_informer::<super::CertificateSigningRequest>()
     }
     /// The shared informer of `clustertrustbundles`: the same one on every call.
+    #[inline]
     pub fn cluster_trust_bundles(&self) -> ClusterTrustBundleInformer {
         self.0.resource_informer::<super::ClusterTrustBundle>()
     }
     /// The shared informer of `podcertificaterequests`: the same one on every call.
+    #[inline]
     pub fn pod_certificate_requests(&self) -> PodCertificateRequestInformer {
         self.0.resource_informer::<super::PodCertificateRequest>()
     }

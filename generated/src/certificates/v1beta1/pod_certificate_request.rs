@@ -5,7 +5,7 @@
 /// Kubelets use this API to implement podCertificate projected volumes
 ///
 /// Kind `PodCertificateRequest` of `certificates.k8s.io/v1beta1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PodCertificateRequest {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,6 +21,56 @@ pub struct PodCertificateRequest {
     /// status contains the issued certificate, and a standard set of conditions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::PodCertificateRequestStatus>,
+}
+impl<'de> serde::Deserialize<'de> for PodCertificateRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PodCertificateRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PodCertificateRequest object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PodCertificateRequest, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PodCertificateRequest {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for PodCertificateRequest {
     /// An empty object with `apiVersion` and `kind` set.
@@ -61,7 +111,7 @@ impl kubegen_runtime::verbs::DeleteCollection for PodCertificateRequest {}
 impl kubegen_runtime::verbs::StrategicMergePatch for PodCertificateRequest {}
 impl kubegen_runtime::verbs::Status for PodCertificateRequest {}
 /// Apply configuration of [`PodCertificateRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodCertificateRequestApplyConfiguration {
     /// `apiVersion`: see [`PodCertificateRequest::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +128,53 @@ pub struct PodCertificateRequestApplyConfiguration {
     /// `status`: see [`PodCertificateRequest::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::PodCertificateRequestStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for PodCertificateRequestApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PodCertificateRequestApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PodCertificateRequestApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PodCertificateRequestApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PodCertificateRequestApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl PodCertificateRequestApplyConfiguration {
     /// A `PodCertificateRequest` named `name` with apiVersion and kind set.
@@ -171,6 +268,7 @@ impl PodCertificateRequestApplyConfiguration {
     }
 }
 /// The fields of `PodCertificateRequest` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractPodCertificateRequest`).
+#[inline]
 pub fn extract_pod_certificate_request(
     object: &PodCertificateRequest,
     field_manager: &str,
@@ -178,6 +276,7 @@ pub fn extract_pod_certificate_request(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_pod_certificate_request`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_pod_certificate_request_status(
     object: &PodCertificateRequest,
     field_manager: &str,

@@ -9,6 +9,7 @@ impl<'a> CoordinationV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `leases`: the same one on every call.
+    #[inline]
     pub fn leases(&self) -> LeaseInformer {
         self.0.resource_informer::<super::Lease>()
     }

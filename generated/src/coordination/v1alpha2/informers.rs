@@ -11,6 +11,7 @@ impl<'a> CoordinationV1alpha2Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `leasecandidates`: the same one on every call.
+    #[inline]
     pub fn lease_candidates(&self) -> LeaseCandidateInformer {
         self.0.resource_informer::<super::LeaseCandidate>()
     }

@@ -3,7 +3,7 @@
 /// LeaseCandidate defines a candidate for a Lease object. Candidates are created such that coordinated leader election will pick the best leader from the list of candidates.
 ///
 /// Kind `LeaseCandidate` of `coordination.k8s.io/v1alpha2`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct LeaseCandidate {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -16,6 +16,53 @@ pub struct LeaseCandidate {
     pub metadata: kubegen_runtime::meta::ObjectMeta,
     /// spec contains the specification of the Lease. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::LeaseCandidateSpec,
+}
+impl<'de> serde::Deserialize<'de> for LeaseCandidate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LeaseCandidate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a LeaseCandidate object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LeaseCandidate, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LeaseCandidate {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for LeaseCandidate {
     /// An empty object with `apiVersion` and `kind` set.
@@ -54,7 +101,7 @@ impl kubegen_runtime::verbs::Delete for LeaseCandidate {}
 impl kubegen_runtime::verbs::DeleteCollection for LeaseCandidate {}
 impl kubegen_runtime::verbs::StrategicMergePatch for LeaseCandidate {}
 /// Apply configuration of [`LeaseCandidate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LeaseCandidateApplyConfiguration {
     /// `apiVersion`: see [`LeaseCandidate::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +115,50 @@ pub struct LeaseCandidateApplyConfiguration {
     /// `spec`: see [`LeaseCandidate::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::LeaseCandidateSpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for LeaseCandidateApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LeaseCandidateApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a LeaseCandidateApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LeaseCandidateApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LeaseCandidateApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl LeaseCandidateApplyConfiguration {
     /// A `LeaseCandidate` named `name` with apiVersion and kind set.
@@ -153,6 +244,7 @@ impl LeaseCandidateApplyConfiguration {
     }
 }
 /// The fields of `LeaseCandidate` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractLeaseCandidate`).
+#[inline]
 pub fn extract_lease_candidate(
     object: &LeaseCandidate,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// Represents a Persistent Disk resource in AWS.
 ///
 /// An AWS EBS disk must exist before mounting to a container. The disk must also be in the same AWS zone as the kubelet. An AWS EBS disk can only be mounted as read/write once. AWS EBS volumes support ownership management and SELinux relabeling.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct AWSElasticBlockStoreVolumeSource {
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
@@ -18,8 +18,55 @@ pub struct AWSElasticBlockStoreVolumeSource {
     #[serde(rename = "volumeID")]
     pub volume_id: String,
 }
+impl<'de> serde::Deserialize<'de> for AWSElasticBlockStoreVolumeSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AWSElasticBlockStoreVolumeSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a AWSElasticBlockStoreVolumeSource object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AWSElasticBlockStoreVolumeSource, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["fsType", "partition", "readOnly", "volumeID"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AWSElasticBlockStoreVolumeSource {
+                    fs_type: f0,
+                    partition: f1,
+                    read_only: f2,
+                    volume_id: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "volumeID",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`AWSElasticBlockStoreVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct AWSElasticBlockStoreVolumeSourceApplyConfiguration {
     /// `fsType`: see [`AWSElasticBlockStoreVolumeSource::fs_type`].
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +80,53 @@ pub struct AWSElasticBlockStoreVolumeSourceApplyConfiguration {
     /// `volumeID`: see [`AWSElasticBlockStoreVolumeSource::volume_id`].
     #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
+}
+impl<'de> serde::Deserialize<'de>
+for AWSElasticBlockStoreVolumeSourceApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AWSElasticBlockStoreVolumeSourceApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a AWSElasticBlockStoreVolumeSourceApplyConfiguration object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AWSElasticBlockStoreVolumeSourceApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["fsType", "partition", "readOnly", "volumeID"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AWSElasticBlockStoreVolumeSourceApplyConfiguration {
+                    fs_type: f0,
+                    partition: f1,
+                    read_only: f2,
+                    volume_id: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl AWSElasticBlockStoreVolumeSourceApplyConfiguration {
     /// An empty configuration.

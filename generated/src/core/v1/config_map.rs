@@ -3,7 +3,7 @@
 /// ConfigMap holds configuration data for pods to consume.
 ///
 /// Kind `ConfigMap` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ConfigMap {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +23,63 @@ pub struct ConfigMap {
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "crate::is_default")]
     pub metadata: kubegen_runtime::meta::ObjectMeta,
+}
+impl<'de> serde::Deserialize<'de> for ConfigMap {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ConfigMap;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ConfigMap object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ConfigMap, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "binaryData",
+                                "data",
+                                "immutable",
+                                "kind",
+                                "metadata",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ConfigMap {
+                    api_version: f0,
+                    binary_data: f1,
+                    data: f2,
+                    immutable: f3,
+                    kind: f4,
+                    metadata: f5.unwrap_or_default(),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ConfigMap {
     /// An empty object with `apiVersion` and `kind` set.
@@ -63,7 +120,7 @@ impl kubegen_runtime::verbs::Delete for ConfigMap {}
 impl kubegen_runtime::verbs::DeleteCollection for ConfigMap {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ConfigMap {}
 /// Apply configuration of [`ConfigMap`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ConfigMapApplyConfiguration {
     /// `apiVersion`: see [`ConfigMap::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +140,63 @@ pub struct ConfigMapApplyConfiguration {
     /// `metadata`: see [`ConfigMap::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ConfigMapApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ConfigMapApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ConfigMapApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ConfigMapApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "binaryData",
+                                "data",
+                                "immutable",
+                                "kind",
+                                "metadata",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ConfigMapApplyConfiguration {
+                    api_version: f0,
+                    binary_data: f1,
+                    data: f2,
+                    immutable: f3,
+                    kind: f4,
+                    metadata: f5,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ConfigMapApplyConfiguration {
     /// A `ConfigMap` named `name` with apiVersion and kind set.
@@ -181,6 +295,7 @@ impl ConfigMapApplyConfiguration {
     }
 }
 /// The fields of `ConfigMap` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractConfigMap`).
+#[inline]
 pub fn extract_config_map(
     object: &ConfigMap,
     field_manager: &str,

@@ -13,7 +13,7 @@
 /// b: [ 10.10.1.1:309, 10.10.2.2:309 ]
 ///
 /// Deprecated: This API is deprecated in v1.33+.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EndpointSubset {
     /// IP addresses which offer the related ports that are marked as ready. These endpoints should be considered safe for load balancers and clients to utilize.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -29,8 +29,49 @@ pub struct EndpointSubset {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::EndpointPort>>,
 }
+impl<'de> serde::Deserialize<'de> for EndpointSubset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EndpointSubset;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EndpointSubset object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EndpointSubset, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["addresses", "notReadyAddresses", "ports"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EndpointSubset {
+                    addresses: f0,
+                    not_ready_addresses: f1,
+                    ports: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`EndpointSubset`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EndpointSubsetApplyConfiguration {
     /// `addresses`: see [`EndpointSubset::addresses`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,6 +86,47 @@ pub struct EndpointSubsetApplyConfiguration {
     /// `ports`: see [`EndpointSubset::ports`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::EndpointPortApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for EndpointSubsetApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EndpointSubsetApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EndpointSubsetApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EndpointSubsetApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["addresses", "notReadyAddresses", "ports"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EndpointSubsetApplyConfiguration {
+                    addresses: f0,
+                    not_ready_addresses: f1,
+                    ports: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl EndpointSubsetApplyConfiguration {
     /// An empty configuration.

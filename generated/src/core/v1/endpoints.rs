@@ -19,7 +19,7 @@
 /// Deprecated: This API is deprecated in v1.33+. Use discoveryv1.EndpointSlice.
 ///
 /// Kind `Endpoints` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Endpoints {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +33,50 @@ pub struct Endpoints {
     /// The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subsets: Option<Vec<super::EndpointSubset>>,
+}
+impl<'de> serde::Deserialize<'de> for Endpoints {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Endpoints;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Endpoints object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Endpoints, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "subsets"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Endpoints {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    subsets: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Endpoints {
     /// An empty object with `apiVersion` and `kind` set.
@@ -71,7 +115,7 @@ impl kubegen_runtime::verbs::Delete for Endpoints {}
 impl kubegen_runtime::verbs::DeleteCollection for Endpoints {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Endpoints {}
 /// Apply configuration of [`Endpoints`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EndpointsApplyConfiguration {
     /// `apiVersion`: see [`Endpoints::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +129,50 @@ pub struct EndpointsApplyConfiguration {
     /// `subsets`: see [`Endpoints::subsets`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subsets: Option<Vec<super::EndpointSubsetApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for EndpointsApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EndpointsApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EndpointsApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EndpointsApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "subsets"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EndpointsApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    subsets: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl EndpointsApplyConfiguration {
     /// A `Endpoints` named `name` with apiVersion and kind set.
@@ -170,6 +258,7 @@ impl EndpointsApplyConfiguration {
     }
 }
 /// The fields of `Endpoints` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEndpoints`).
+#[inline]
 pub fn extract_endpoints(
     object: &Endpoints,
     field_manager: &str,

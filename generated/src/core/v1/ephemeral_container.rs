@@ -3,7 +3,7 @@
 /// An EphemeralContainer is a temporary container that you may add to an existing Pod for user-initiated activities such as debugging. Ephemeral containers have no resource or scheduling guarantees, and they will not be restarted when they exit or when a Pod is removed or restarted. The kubelet may evict a Pod if an ephemeral container causes the Pod to exceed its resource allocation.
 ///
 /// To add an ephemeral container, use the ephemeralcontainers subresource of an existing Pod. Ephemeral containers may not be removed or restarted.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EphemeralContainer {
     /// Arguments to the entrypoint. The image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,8 +109,148 @@ pub struct EphemeralContainer {
     #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
 }
+impl<'de> serde::Deserialize<'de> for EphemeralContainer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EphemeralContainer;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EphemeralContainer object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EphemeralContainer, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                let mut f8 = None;
+                let mut f9 = None;
+                let mut f10 = None;
+                let mut f11 = None;
+                let mut f12 = None;
+                let mut f13 = None;
+                let mut f14 = None;
+                let mut f15 = None;
+                let mut f16 = None;
+                let mut f17 = None;
+                let mut f18 = None;
+                let mut f19 = None;
+                let mut f20 = None;
+                let mut f21 = None;
+                let mut f22 = None;
+                let mut f23 = None;
+                let mut f24 = None;
+                let mut f25 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "args",
+                                "command",
+                                "env",
+                                "envFrom",
+                                "image",
+                                "imagePullPolicy",
+                                "lifecycle",
+                                "livenessProbe",
+                                "name",
+                                "ports",
+                                "readinessProbe",
+                                "resizePolicy",
+                                "resources",
+                                "restartPolicy",
+                                "restartPolicyRules",
+                                "securityContext",
+                                "startupProbe",
+                                "stdin",
+                                "stdinOnce",
+                                "targetContainerName",
+                                "terminationMessagePath",
+                                "terminationMessagePolicy",
+                                "tty",
+                                "volumeDevices",
+                                "volumeMounts",
+                                "workingDir",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        Some(8) => f8 = Some(map.next_value()?),
+                        Some(9) => f9 = map.next_value()?,
+                        Some(10) => f10 = map.next_value()?,
+                        Some(11) => f11 = map.next_value()?,
+                        Some(12) => f12 = map.next_value()?,
+                        Some(13) => f13 = map.next_value()?,
+                        Some(14) => f14 = map.next_value()?,
+                        Some(15) => f15 = map.next_value()?,
+                        Some(16) => f16 = map.next_value()?,
+                        Some(17) => f17 = map.next_value()?,
+                        Some(18) => f18 = map.next_value()?,
+                        Some(19) => f19 = map.next_value()?,
+                        Some(20) => f20 = map.next_value()?,
+                        Some(21) => f21 = map.next_value()?,
+                        Some(22) => f22 = map.next_value()?,
+                        Some(23) => f23 = map.next_value()?,
+                        Some(24) => f24 = map.next_value()?,
+                        Some(25) => f25 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EphemeralContainer {
+                    args: f0,
+                    command: f1,
+                    env: f2,
+                    env_from: f3,
+                    image: f4,
+                    image_pull_policy: f5,
+                    lifecycle: f6,
+                    liveness_probe: f7,
+                    name: f8
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "name",
+                        ))?,
+                    ports: f9,
+                    readiness_probe: f10,
+                    resize_policy: f11,
+                    resources: f12,
+                    restart_policy: f13,
+                    restart_policy_rules: f14,
+                    security_context: f15,
+                    startup_probe: f16,
+                    stdin: f17,
+                    stdin_once: f18,
+                    target_container_name: f19,
+                    termination_message_path: f20,
+                    termination_message_policy: f21,
+                    tty: f22,
+                    volume_devices: f23,
+                    volume_mounts: f24,
+                    working_dir: f25,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`EphemeralContainer`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EphemeralContainerApplyConfiguration {
     /// `args`: see [`EphemeralContainer::args`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +354,143 @@ pub struct EphemeralContainerApplyConfiguration {
     /// `workingDir`: see [`EphemeralContainer::working_dir`].
     #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
     pub working_dir: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for EphemeralContainerApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EphemeralContainerApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EphemeralContainerApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EphemeralContainerApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                let mut f8 = None;
+                let mut f9 = None;
+                let mut f10 = None;
+                let mut f11 = None;
+                let mut f12 = None;
+                let mut f13 = None;
+                let mut f14 = None;
+                let mut f15 = None;
+                let mut f16 = None;
+                let mut f17 = None;
+                let mut f18 = None;
+                let mut f19 = None;
+                let mut f20 = None;
+                let mut f21 = None;
+                let mut f22 = None;
+                let mut f23 = None;
+                let mut f24 = None;
+                let mut f25 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "args",
+                                "command",
+                                "env",
+                                "envFrom",
+                                "image",
+                                "imagePullPolicy",
+                                "lifecycle",
+                                "livenessProbe",
+                                "name",
+                                "ports",
+                                "readinessProbe",
+                                "resizePolicy",
+                                "resources",
+                                "restartPolicy",
+                                "restartPolicyRules",
+                                "securityContext",
+                                "startupProbe",
+                                "stdin",
+                                "stdinOnce",
+                                "targetContainerName",
+                                "terminationMessagePath",
+                                "terminationMessagePolicy",
+                                "tty",
+                                "volumeDevices",
+                                "volumeMounts",
+                                "workingDir",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        Some(8) => f8 = map.next_value()?,
+                        Some(9) => f9 = map.next_value()?,
+                        Some(10) => f10 = map.next_value()?,
+                        Some(11) => f11 = map.next_value()?,
+                        Some(12) => f12 = map.next_value()?,
+                        Some(13) => f13 = map.next_value()?,
+                        Some(14) => f14 = map.next_value()?,
+                        Some(15) => f15 = map.next_value()?,
+                        Some(16) => f16 = map.next_value()?,
+                        Some(17) => f17 = map.next_value()?,
+                        Some(18) => f18 = map.next_value()?,
+                        Some(19) => f19 = map.next_value()?,
+                        Some(20) => f20 = map.next_value()?,
+                        Some(21) => f21 = map.next_value()?,
+                        Some(22) => f22 = map.next_value()?,
+                        Some(23) => f23 = map.next_value()?,
+                        Some(24) => f24 = map.next_value()?,
+                        Some(25) => f25 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EphemeralContainerApplyConfiguration {
+                    args: f0,
+                    command: f1,
+                    env: f2,
+                    env_from: f3,
+                    image: f4,
+                    image_pull_policy: f5,
+                    lifecycle: f6,
+                    liveness_probe: f7,
+                    name: f8,
+                    ports: f9,
+                    readiness_probe: f10,
+                    resize_policy: f11,
+                    resources: f12,
+                    restart_policy: f13,
+                    restart_policy_rules: f14,
+                    security_context: f15,
+                    startup_probe: f16,
+                    stdin: f17,
+                    stdin_once: f18,
+                    target_container_name: f19,
+                    termination_message_path: f20,
+                    termination_message_policy: f21,
+                    tty: f22,
+                    volume_devices: f23,
+                    volume_mounts: f24,
+                    working_dir: f25,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl EphemeralContainerApplyConfiguration {
     /// An empty configuration.

@@ -3,7 +3,7 @@
 /// Event is a report of an event somewhere in the cluster.  Events have a limited retention time and triggers and messages may evolve with time.  Event consumers should not rely on the timing of an event with a given Reason reflecting a consistent underlying trigger, or the continued existence of events with that Reason.  Events should be treated as informative, best-effort, supplemental data.
 ///
 /// Kind `Event` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Event {
     /// What action was taken/failed regarding to the Regarding object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +65,110 @@ pub struct Event {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
 }
+impl<'de> serde::Deserialize<'de> for Event {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Event;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Event object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Event, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                let mut f8 = None;
+                let mut f9 = None;
+                let mut f10 = None;
+                let mut f11 = None;
+                let mut f12 = None;
+                let mut f13 = None;
+                let mut f14 = None;
+                let mut f15 = None;
+                let mut f16 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "action",
+                                "apiVersion",
+                                "count",
+                                "eventTime",
+                                "firstTimestamp",
+                                "involvedObject",
+                                "kind",
+                                "lastTimestamp",
+                                "message",
+                                "metadata",
+                                "reason",
+                                "related",
+                                "reportingComponent",
+                                "reportingInstance",
+                                "series",
+                                "source",
+                                "type",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = Some(map.next_value()?),
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        Some(8) => f8 = map.next_value()?,
+                        Some(9) => f9 = Some(map.next_value()?),
+                        Some(10) => f10 = map.next_value()?,
+                        Some(11) => f11 = map.next_value()?,
+                        Some(12) => f12 = map.next_value()?,
+                        Some(13) => f13 = map.next_value()?,
+                        Some(14) => f14 = map.next_value()?,
+                        Some(15) => f15 = map.next_value()?,
+                        Some(16) => f16 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Event {
+                    action: f0,
+                    api_version: f1,
+                    count: f2,
+                    event_time: f3,
+                    first_timestamp: f4,
+                    involved_object: f5
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "involvedObject",
+                        ))?,
+                    kind: f6,
+                    last_timestamp: f7,
+                    message: f8,
+                    metadata: f9.unwrap_or_default(),
+                    reason: f10,
+                    related: f11,
+                    reporting_component: f12,
+                    reporting_instance: f13,
+                    series: f14,
+                    source: f15,
+                    type_: f16,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 impl Default for Event {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
@@ -115,7 +219,7 @@ impl kubegen_runtime::verbs::Delete for Event {}
 impl kubegen_runtime::verbs::DeleteCollection for Event {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Event {}
 /// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EventApplyConfiguration {
     /// `action`: see [`Event::action`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +280,107 @@ pub struct EventApplyConfiguration {
     /// `type`: see [`Event::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for EventApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EventApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EventApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EventApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                let mut f8 = None;
+                let mut f9 = None;
+                let mut f10 = None;
+                let mut f11 = None;
+                let mut f12 = None;
+                let mut f13 = None;
+                let mut f14 = None;
+                let mut f15 = None;
+                let mut f16 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "action",
+                                "apiVersion",
+                                "count",
+                                "eventTime",
+                                "firstTimestamp",
+                                "involvedObject",
+                                "kind",
+                                "lastTimestamp",
+                                "message",
+                                "metadata",
+                                "reason",
+                                "related",
+                                "reportingComponent",
+                                "reportingInstance",
+                                "series",
+                                "source",
+                                "type",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        Some(8) => f8 = map.next_value()?,
+                        Some(9) => f9 = map.next_value()?,
+                        Some(10) => f10 = map.next_value()?,
+                        Some(11) => f11 = map.next_value()?,
+                        Some(12) => f12 = map.next_value()?,
+                        Some(13) => f13 = map.next_value()?,
+                        Some(14) => f14 = map.next_value()?,
+                        Some(15) => f15 = map.next_value()?,
+                        Some(16) => f16 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EventApplyConfiguration {
+                    action: f0,
+                    api_version: f1,
+                    count: f2,
+                    event_time: f3,
+                    first_timestamp: f4,
+                    involved_object: f5,
+                    kind: f6,
+                    last_timestamp: f7,
+                    message: f8,
+                    metadata: f9,
+                    reason: f10,
+                    related: f11,
+                    reporting_component: f12,
+                    reporting_instance: f13,
+                    series: f14,
+                    source: f15,
+                    type_: f16,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl EventApplyConfiguration {
     /// A `Event` named `name` with apiVersion and kind set.
@@ -329,6 +534,7 @@ impl EventApplyConfiguration {
     }
 }
 /// The fields of `Event` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEvent`).
+#[inline]
 pub fn extract_event(
     object: &Event,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// Represents a Persistent Disk resource in Google Compute Engine.
 ///
 /// A GCE PD must exist before mounting to a container. The disk must also be in the same GCE project and zone as the kubelet. A GCE PD can only be mounted as read/write once or read-only many times. GCE PDs support ownership management and SELinux relabeling.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct GCEPersistentDiskVolumeSource {
     /// fsType is filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
@@ -18,8 +18,55 @@ pub struct GCEPersistentDiskVolumeSource {
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
 }
+impl<'de> serde::Deserialize<'de> for GCEPersistentDiskVolumeSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = GCEPersistentDiskVolumeSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a GCEPersistentDiskVolumeSource object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GCEPersistentDiskVolumeSource, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["fsType", "partition", "pdName", "readOnly"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GCEPersistentDiskVolumeSource {
+                    fs_type: f0,
+                    partition: f1,
+                    pd_name: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "pdName",
+                        ))?,
+                    read_only: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`GCEPersistentDiskVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct GCEPersistentDiskVolumeSourceApplyConfiguration {
     /// `fsType`: see [`GCEPersistentDiskVolumeSource::fs_type`].
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +80,50 @@ pub struct GCEPersistentDiskVolumeSourceApplyConfiguration {
     /// `readOnly`: see [`GCEPersistentDiskVolumeSource::read_only`].
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
+}
+impl<'de> serde::Deserialize<'de> for GCEPersistentDiskVolumeSourceApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = GCEPersistentDiskVolumeSourceApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a GCEPersistentDiskVolumeSourceApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<GCEPersistentDiskVolumeSourceApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["fsType", "partition", "pdName", "readOnly"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(GCEPersistentDiskVolumeSourceApplyConfiguration {
+                    fs_type: f0,
+                    partition: f1,
+                    pd_name: f2,
+                    read_only: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl GCEPersistentDiskVolumeSourceApplyConfiguration {
     /// An empty configuration.

@@ -9,62 +9,77 @@ impl<'a> CoreV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `configmaps`: the same one on every call.
+    #[inline]
     pub fn config_maps(&self) -> ConfigMapInformer {
         self.0.resource_informer::<super::ConfigMap>()
     }
     /// The shared informer of `endpoints`: the same one on every call.
+    #[inline]
     pub fn endpoints(&self) -> EndpointsInformer {
         self.0.resource_informer::<super::Endpoints>()
     }
     /// The shared informer of `events`: the same one on every call.
+    #[inline]
     pub fn events(&self) -> EventInformer {
         self.0.resource_informer::<super::Event>()
     }
     /// The shared informer of `limitranges`: the same one on every call.
+    #[inline]
     pub fn limit_ranges(&self) -> LimitRangeInformer {
         self.0.resource_informer::<super::LimitRange>()
     }
     /// The shared informer of `namespaces`: the same one on every call.
+    #[inline]
     pub fn namespaces(&self) -> NamespaceInformer {
         self.0.resource_informer::<super::Namespace>()
     }
     /// The shared informer of `nodes`: the same one on every call.
+    #[inline]
     pub fn nodes(&self) -> NodeInformer {
         self.0.resource_informer::<super::Node>()
     }
     /// The shared informer of `persistentvolumeclaims`: the same one on every call.
+    #[inline]
     pub fn persistent_volume_claims(&self) -> PersistentVolumeClaimInformer {
         self.0.resource_informer::<super::PersistentVolumeClaim>()
     }
     /// The shared informer of `persistentvolumes`: the same one on every call.
+    #[inline]
     pub fn persistent_volumes(&self) -> PersistentVolumeInformer {
         self.0.resource_informer::<super::PersistentVolume>()
     }
     /// The shared informer of `pods`: the same one on every call.
+    #[inline]
     pub fn pods(&self) -> PodInformer {
         self.0.resource_informer::<super::Pod>()
     }
     /// The shared informer of `podtemplates`: the same one on every call.
+    #[inline]
     pub fn pod_templates(&self) -> PodTemplateInformer {
         self.0.resource_informer::<super::PodTemplate>()
     }
     /// The shared informer of `replicationcontrollers`: the same one on every call.
+    #[inline]
     pub fn replication_controllers(&self) -> ReplicationControllerInformer {
         self.0.resource_informer::<super::ReplicationController>()
     }
     /// The shared informer of `resourcequotas`: the same one on every call.
+    #[inline]
     pub fn resource_quotas(&self) -> ResourceQuotaInformer {
         self.0.resource_informer::<super::ResourceQuota>()
     }
     /// The shared informer of `secrets`: the same one on every call.
+    #[inline]
     pub fn secrets(&self) -> SecretInformer {
         self.0.resource_informer::<super::Secret>()
     }
     /// The shared informer of `serviceaccounts`: the same one on every call.
+    #[inline]
     pub fn service_accounts(&self) -> ServiceAccountInformer {
         self.0.resource_informer::<super::ServiceAccount>()
     }
     /// The shared informer of `services`: the same one on every call.
+    #[inline]
     pub fn services(&self) -> ServiceInformer {
         self.0.resource_informer::<super::Service>()
     }

@@ -3,7 +3,7 @@
 /// PersistentVolumeClaim is a user's request for and claim to a persistent volume
 ///
 /// Kind `PersistentVolumeClaim` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PersistentVolumeClaim {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct PersistentVolumeClaim {
     /// status represents the current information/status of a persistent volume claim. Read-only. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::PersistentVolumeClaimStatus>,
+}
+impl<'de> serde::Deserialize<'de> for PersistentVolumeClaim {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PersistentVolumeClaim;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PersistentVolumeClaim object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PersistentVolumeClaim, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PersistentVolumeClaim {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for PersistentVolumeClaim {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for PersistentVolumeClaim {}
 impl kubegen_runtime::verbs::StrategicMergePatch for PersistentVolumeClaim {}
 impl kubegen_runtime::verbs::Status for PersistentVolumeClaim {}
 /// Apply configuration of [`PersistentVolumeClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PersistentVolumeClaimApplyConfiguration {
     /// `apiVersion`: see [`PersistentVolumeClaim::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct PersistentVolumeClaimApplyConfiguration {
     /// `status`: see [`PersistentVolumeClaim::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::PersistentVolumeClaimStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PersistentVolumeClaimApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PersistentVolumeClaimApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PersistentVolumeClaimApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PersistentVolumeClaimApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl PersistentVolumeClaimApplyConfiguration {
     /// A `PersistentVolumeClaim` named `name` with apiVersion and kind set.
@@ -170,6 +264,7 @@ impl PersistentVolumeClaimApplyConfiguration {
     }
 }
 /// The fields of `PersistentVolumeClaim` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractPersistentVolumeClaim`).
+#[inline]
 pub fn extract_persistent_volume_claim(
     object: &PersistentVolumeClaim,
     field_manager: &str,
@@ -177,6 +272,7 @@ pub fn extract_persistent_volume_claim(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_persistent_volume_claim`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_persistent_volume_claim_status(
     object: &PersistentVolumeClaim,
     field_manager: &str,

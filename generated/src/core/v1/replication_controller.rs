@@ -3,7 +3,7 @@
 /// ReplicationController represents the configuration of a replication controller.
 ///
 /// Kind `ReplicationController` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ReplicationController {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct ReplicationController {
     /// Status is the most recently observed status of the replication controller. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ReplicationControllerStatus>,
+}
+impl<'de> serde::Deserialize<'de> for ReplicationController {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ReplicationController;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ReplicationController object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReplicationController, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReplicationController {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ReplicationController {
     /// An empty object with `apiVersion` and `kind` set.
@@ -63,7 +110,7 @@ impl kubegen_runtime::verbs::DeleteCollection for ReplicationController {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ReplicationController {}
 impl kubegen_runtime::verbs::Status for ReplicationController {}
 /// Apply configuration of [`ReplicationController`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ReplicationControllerApplyConfiguration {
     /// `apiVersion`: see [`ReplicationController::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +127,53 @@ pub struct ReplicationControllerApplyConfiguration {
     /// `status`: see [`ReplicationController::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ReplicationControllerStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ReplicationControllerApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ReplicationControllerApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ReplicationControllerApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ReplicationControllerApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ReplicationControllerApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ReplicationControllerApplyConfiguration {
     /// A `ReplicationController` named `name` with apiVersion and kind set.
@@ -173,6 +267,7 @@ impl ReplicationControllerApplyConfiguration {
     }
 }
 /// The fields of `ReplicationController` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractReplicationController`).
+#[inline]
 pub fn extract_replication_controller(
     object: &ReplicationController,
     field_manager: &str,
@@ -180,6 +275,7 @@ pub fn extract_replication_controller(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_replication_controller`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_replication_controller_status(
     object: &ReplicationController,
     field_manager: &str,

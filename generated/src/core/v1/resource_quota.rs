@@ -3,7 +3,7 @@
 /// ResourceQuota sets aggregate quota restrictions enforced per namespace
 ///
 /// Kind `ResourceQuota` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ResourceQuota {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct ResourceQuota {
     /// Status defines the actual enforced quota and its current usage. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ResourceQuotaStatus>,
+}
+impl<'de> serde::Deserialize<'de> for ResourceQuota {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourceQuota;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourceQuota object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourceQuota, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourceQuota {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ResourceQuota {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for ResourceQuota {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ResourceQuota {}
 impl kubegen_runtime::verbs::Status for ResourceQuota {}
 /// Apply configuration of [`ResourceQuota`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceQuotaApplyConfiguration {
     /// `apiVersion`: see [`ResourceQuota::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct ResourceQuotaApplyConfiguration {
     /// `status`: see [`ResourceQuota::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ResourceQuotaStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ResourceQuotaApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourceQuotaApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourceQuotaApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourceQuotaApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourceQuotaApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ResourceQuotaApplyConfiguration {
     /// A `ResourceQuota` named `name` with apiVersion and kind set.
@@ -170,6 +264,7 @@ impl ResourceQuotaApplyConfiguration {
     }
 }
 /// The fields of `ResourceQuota` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractResourceQuota`).
+#[inline]
 pub fn extract_resource_quota(
     object: &ResourceQuota,
     field_manager: &str,
@@ -177,6 +272,7 @@ pub fn extract_resource_quota(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_resource_quota`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_resource_quota_status(
     object: &ResourceQuota,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// Secret holds secret data of a certain type. The total bytes of the values in the Data field must be less than MaxSecretSize bytes.
 ///
 /// Kind `Secret` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Secret {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -26,6 +26,67 @@ pub struct Secret {
     /// Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Secret;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Secret object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Secret, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "data",
+                                "immutable",
+                                "kind",
+                                "metadata",
+                                "stringData",
+                                "type",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Secret {
+                    api_version: f0,
+                    data: f1,
+                    immutable: f2,
+                    kind: f3,
+                    metadata: f4.unwrap_or_default(),
+                    string_data: f5,
+                    type_: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Secret {
     /// An empty object with `apiVersion` and `kind` set.
@@ -67,7 +128,7 @@ impl kubegen_runtime::verbs::Delete for Secret {}
 impl kubegen_runtime::verbs::DeleteCollection for Secret {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Secret {}
 /// Apply configuration of [`Secret`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct SecretApplyConfiguration {
     /// `apiVersion`: see [`Secret::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +151,67 @@ pub struct SecretApplyConfiguration {
     /// `type`: see [`Secret::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for SecretApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = SecretApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a SecretApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SecretApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "data",
+                                "immutable",
+                                "kind",
+                                "metadata",
+                                "stringData",
+                                "type",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(SecretApplyConfiguration {
+                    api_version: f0,
+                    data: f1,
+                    immutable: f2,
+                    kind: f3,
+                    metadata: f4,
+                    string_data: f5,
+                    type_: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl SecretApplyConfiguration {
     /// A `Secret` named `name` with apiVersion and kind set.
@@ -193,6 +315,7 @@ impl SecretApplyConfiguration {
     }
 }
 /// The fields of `Secret` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractSecret`).
+#[inline]
 pub fn extract_secret(
     object: &Secret,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// ServiceAccount binds together: * a name, understood by users, and perhaps by peripheral systems, for an identity * a principal that can be authenticated and authorized * a set of secrets
 ///
 /// Kind `ServiceAccount` of `v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ServiceAccount {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -31,6 +31,63 @@ pub struct ServiceAccount {
     /// Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a "kubernetes.io/enforce-mountable-secrets" annotation set to "true". The "kubernetes.io/enforce-mountable-secrets" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<super::ObjectReference>>,
+}
+impl<'de> serde::Deserialize<'de> for ServiceAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ServiceAccount;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ServiceAccount object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ServiceAccount, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "automountServiceAccountToken",
+                                "imagePullSecrets",
+                                "kind",
+                                "metadata",
+                                "secrets",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(5) => f5 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ServiceAccount {
+                    api_version: f0,
+                    automount_service_account_token: f1,
+                    image_pull_secrets: f2,
+                    kind: f3,
+                    metadata: f4.unwrap_or_default(),
+                    secrets: f5,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ServiceAccount {
     /// An empty object with `apiVersion` and `kind` set.
@@ -74,7 +131,7 @@ impl kubegen_runtime::verbs::Delete for ServiceAccount {}
 impl kubegen_runtime::verbs::DeleteCollection for ServiceAccount {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ServiceAccount {}
 /// Apply configuration of [`ServiceAccount`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceAccountApplyConfiguration {
     /// `apiVersion`: see [`ServiceAccount::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +159,63 @@ pub struct ServiceAccountApplyConfiguration {
     /// `secrets`: see [`ServiceAccount::secrets`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<super::ObjectReferenceApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for ServiceAccountApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ServiceAccountApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ServiceAccountApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ServiceAccountApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "automountServiceAccountToken",
+                                "imagePullSecrets",
+                                "kind",
+                                "metadata",
+                                "secrets",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ServiceAccountApplyConfiguration {
+                    api_version: f0,
+                    automount_service_account_token: f1,
+                    image_pull_secrets: f2,
+                    kind: f3,
+                    metadata: f4,
+                    secrets: f5,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ServiceAccountApplyConfiguration {
     /// A `ServiceAccount` named `name` with apiVersion and kind set.
@@ -200,6 +314,7 @@ impl ServiceAccountApplyConfiguration {
     }
 }
 /// The fields of `ServiceAccount` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractServiceAccount`).
+#[inline]
 pub fn extract_service_account(
     object: &ServiceAccount,
     field_manager: &str,

@@ -9,6 +9,7 @@ impl<'a> DiscoveryV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `endpointslices`: the same one on every call.
+    #[inline]
     pub fn endpoint_slices(&self) -> EndpointSliceInformer {
         self.0.resource_informer::<super::EndpointSlice>()
     }

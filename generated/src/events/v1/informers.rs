@@ -9,6 +9,7 @@ impl<'a> EventsV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `events`: the same one on every call.
+    #[inline]
     pub fn events(&self) -> EventInformer {
         self.0.resource_informer::<super::Event>()
     }

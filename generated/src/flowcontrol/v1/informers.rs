@@ -9,10 +9,12 @@ impl<'a> FlowcontrolV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `flowschemas`: the same one on every call.
+    #[inline]
     pub fn flow_schemas(&self) -> FlowSchemaInformer {
         self.0.resource_informer::<super::FlowSchema>()
     }
     /// The shared informer of `prioritylevelconfigurations`: the same one on every call.
+    #[inline]
     pub fn priority_level_configurations(&self) -> PriorityLevelConfigurationInformer {
         self.0.resource_informer::<super::PriorityLevelConfiguration>()
     }

@@ -3,7 +3,7 @@
 /// LimitedPriorityLevelConfiguration specifies how to handle requests that are subject to limits. It addresses two issues:
 /// - How are requests for this priority level limited?
 /// - What should be done with requests that exceed the limit?
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LimitedPriorityLevelConfiguration {
     /// `borrowingLimitPercent`, if present, configures a limit on how many seats this priority level can borrow from other priority levels. The limit is known as this level's BorrowingConcurrencyLimit (BorrowingCL) and is a limit on the total number of seats that this level may borrow at any one time. This field holds the ratio of that limit to the level's nominal concurrency limit. When this field is non-nil, it must hold a non-negative integer and the limit is calculated as follows.
     ///
@@ -44,8 +44,60 @@ pub struct LimitedPriorityLevelConfiguration {
     )]
     pub nominal_concurrency_shares: Option<i32>,
 }
+impl<'de> serde::Deserialize<'de> for LimitedPriorityLevelConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LimitedPriorityLevelConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a LimitedPriorityLevelConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LimitedPriorityLevelConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "borrowingLimitPercent",
+                                "lendablePercent",
+                                "limitResponse",
+                                "nominalConcurrencyShares",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LimitedPriorityLevelConfiguration {
+                    borrowing_limit_percent: f0,
+                    lendable_percent: f1,
+                    limit_response: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "limitResponse",
+                        ))?,
+                    nominal_concurrency_shares: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`LimitedPriorityLevelConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LimitedPriorityLevelConfigurationApplyConfiguration {
     /// `borrowingLimitPercent`: see [`LimitedPriorityLevelConfiguration::borrowing_limit_percent`].
     #[serde(
@@ -71,6 +123,58 @@ pub struct LimitedPriorityLevelConfigurationApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub nominal_concurrency_shares: Option<i32>,
+}
+impl<'de> serde::Deserialize<'de>
+for LimitedPriorityLevelConfigurationApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LimitedPriorityLevelConfigurationApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a LimitedPriorityLevelConfigurationApplyConfiguration object",
+                )
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<LimitedPriorityLevelConfigurationApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "borrowingLimitPercent",
+                                "lendablePercent",
+                                "limitResponse",
+                                "nominalConcurrencyShares",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(LimitedPriorityLevelConfigurationApplyConfiguration {
+                    borrowing_limit_percent: f0,
+                    lendable_percent: f1,
+                    limit_response: f2,
+                    nominal_concurrency_shares: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl LimitedPriorityLevelConfigurationApplyConfiguration {
     /// An empty configuration.

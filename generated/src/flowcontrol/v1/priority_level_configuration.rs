@@ -3,7 +3,7 @@
 /// PriorityLevelConfiguration represents the configuration of a priority level.
 ///
 /// Kind `PriorityLevelConfiguration` of `flowcontrol.apiserver.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PriorityLevelConfiguration {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct PriorityLevelConfiguration {
     /// `status` is the current status of a "request-priority". More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::PriorityLevelConfigurationStatus>,
+}
+impl<'de> serde::Deserialize<'de> for PriorityLevelConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PriorityLevelConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PriorityLevelConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PriorityLevelConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PriorityLevelConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for PriorityLevelConfiguration {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::DeleteCollection for PriorityLevelConfiguration {}
 impl kubegen_runtime::verbs::StrategicMergePatch for PriorityLevelConfiguration {}
 impl kubegen_runtime::verbs::Status for PriorityLevelConfiguration {}
 /// Apply configuration of [`PriorityLevelConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PriorityLevelConfigurationApplyConfiguration {
     /// `apiVersion`: see [`PriorityLevelConfiguration::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct PriorityLevelConfigurationApplyConfiguration {
     /// `status`: see [`PriorityLevelConfiguration::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::PriorityLevelConfigurationStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for PriorityLevelConfigurationApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PriorityLevelConfigurationApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PriorityLevelConfigurationApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PriorityLevelConfigurationApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PriorityLevelConfigurationApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl PriorityLevelConfigurationApplyConfiguration {
     /// A `PriorityLevelConfiguration` named `name` with apiVersion and kind set.
@@ -168,6 +265,7 @@ impl PriorityLevelConfigurationApplyConfiguration {
     }
 }
 /// The fields of `PriorityLevelConfiguration` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractPriorityLevelConfiguration`).
+#[inline]
 pub fn extract_priority_level_configuration(
     object: &PriorityLevelConfiguration,
     field_manager: &str,
@@ -175,6 +273,7 @@ pub fn extract_priority_level_configuration(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_priority_level_configuration`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_priority_level_configuration_status(
     object: &PriorityLevelConfiguration,
     field_manager: &str,

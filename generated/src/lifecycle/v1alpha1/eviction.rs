@@ -11,7 +11,7 @@
 /// If there are no other responders and the target is a pod, the last default imperative-eviction.k8s.io/evictor responder with a priority of 100 will evict the pod using the imperative Eviction API (pods/<name>/eviction subresource).
 ///
 /// Kind `Eviction` of `lifecycle.k8s.io/v1alpha1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Eviction {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -31,6 +31,56 @@ pub struct Eviction {
     /// status represents the most recently observed status of the eviction. Populated by responders and evictionrequest-controller. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::EvictionStatus>,
+}
+impl<'de> serde::Deserialize<'de> for Eviction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Eviction;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Eviction object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Eviction, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Eviction {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Eviction {
     /// An empty object with `apiVersion` and `kind` set.
@@ -71,7 +121,7 @@ impl kubegen_runtime::verbs::DeleteCollection for Eviction {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Eviction {}
 impl kubegen_runtime::verbs::Status for Eviction {}
 /// Apply configuration of [`Eviction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EvictionApplyConfiguration {
     /// `apiVersion`: see [`Eviction::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +138,53 @@ pub struct EvictionApplyConfiguration {
     /// `status`: see [`Eviction::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::EvictionStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for EvictionApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EvictionApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EvictionApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvictionApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EvictionApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl EvictionApplyConfiguration {
     /// A `Eviction` named `name` with apiVersion and kind set.
@@ -178,6 +275,7 @@ impl EvictionApplyConfiguration {
     }
 }
 /// The fields of `Eviction` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEviction`).
+#[inline]
 pub fn extract_eviction(
     object: &Eviction,
     field_manager: &str,
@@ -185,6 +283,7 @@ pub fn extract_eviction(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_eviction`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_eviction_status(
     object: &Eviction,
     field_manager: &str,

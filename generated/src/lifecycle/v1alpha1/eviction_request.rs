@@ -13,7 +13,7 @@
 /// If all requesters withdraw their eviction intent for a common target, the eviction will be canceled. Deleting an EvictionRequest also counts as a withdrawal. Once all EvictionRequest of a target are removed, the corresponding Evictions are eventually garbage collected.
 ///
 /// Kind `EvictionRequest` of `lifecycle.k8s.io/v1alpha1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct EvictionRequest {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -29,6 +29,56 @@ pub struct EvictionRequest {
     /// status represents the most recently observed status of the eviction request. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::EvictionRequestStatus>,
+}
+impl<'de> serde::Deserialize<'de> for EvictionRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EvictionRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EvictionRequest object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvictionRequest, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EvictionRequest {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for EvictionRequest {
     /// An empty object with `apiVersion` and `kind` set.
@@ -69,7 +119,7 @@ impl kubegen_runtime::verbs::DeleteCollection for EvictionRequest {}
 impl kubegen_runtime::verbs::StrategicMergePatch for EvictionRequest {}
 impl kubegen_runtime::verbs::Status for EvictionRequest {}
 /// Apply configuration of [`EvictionRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EvictionRequestApplyConfiguration {
     /// `apiVersion`: see [`EvictionRequest::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +136,53 @@ pub struct EvictionRequestApplyConfiguration {
     /// `status`: see [`EvictionRequest::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::EvictionRequestStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for EvictionRequestApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EvictionRequestApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a EvictionRequestApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EvictionRequestApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(EvictionRequestApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl EvictionRequestApplyConfiguration {
     /// A `EvictionRequest` named `name` with apiVersion and kind set.
@@ -179,6 +276,7 @@ impl EvictionRequestApplyConfiguration {
     }
 }
 /// The fields of `EvictionRequest` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractEvictionRequest`).
+#[inline]
 pub fn extract_eviction_request(
     object: &EvictionRequest,
     field_manager: &str,
@@ -186,6 +284,7 @@ pub fn extract_eviction_request(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_eviction_request`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_eviction_request_status(
     object: &EvictionRequest,
     field_manager: &str,

@@ -9,10 +9,12 @@ impl<'a> LifecycleV1alpha1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `evictionrequests`: the same one on every call.
+    #[inline]
     pub fn eviction_requests(&self) -> EvictionRequestInformer {
         self.0.resource_informer::<super::EvictionRequest>()
     }
     /// The shared informer of `evictions`: the same one on every call.
+    #[inline]
     pub fn evictions(&self) -> EvictionInformer {
         self.0.resource_informer::<super::Eviction>()
     }

@@ -3,7 +3,7 @@
 /// APIGroup contains the name, the supported versions, and the preferred version of a group.
 ///
 /// Kind `APIGroup` of `v1`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct APIGroup {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -29,4 +29,67 @@ pub struct APIGroup {
     pub server_address_by_client_cidrs: Option<Vec<super::ServerAddressByClientCIDR>>,
     /// versions are the versions supported in this group.
     pub versions: Vec<super::GroupVersionForDiscovery>,
+}
+impl<'de> serde::Deserialize<'de> for APIGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = APIGroup;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a APIGroup object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<APIGroup, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "kind",
+                                "name",
+                                "preferredVersion",
+                                "serverAddressByClientCIDRs",
+                                "versions",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(APIGroup {
+                    api_version: f0,
+                    kind: f1,
+                    name: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "name",
+                        ))?,
+                    preferred_version: f3,
+                    server_address_by_client_cidrs: f4,
+                    versions: f5
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "versions",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

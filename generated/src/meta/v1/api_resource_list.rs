@@ -3,7 +3,7 @@
 /// APIResourceList is a list of APIResource, it is used to expose the name of the resources supported in a specific group and version, and if the resource is namespaced.
 ///
 /// Kind `APIResourceList` of `v1`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct APIResourceList {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -16,4 +16,54 @@ pub struct APIResourceList {
     pub kind: Option<String>,
     /// resources contains the name of the resources and if they are namespaced.
     pub resources: Vec<super::APIResource>,
+}
+impl<'de> serde::Deserialize<'de> for APIResourceList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = APIResourceList;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a APIResourceList object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<APIResourceList, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "groupVersion", "kind", "resources"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(APIResourceList {
+                    api_version: f0,
+                    group_version: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "groupVersion",
+                        ))?,
+                    kind: f2,
+                    resources: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "resources",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

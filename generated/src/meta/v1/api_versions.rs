@@ -3,7 +3,7 @@
 /// APIVersions lists the versions that are available, to allow clients to discover the API at /api, which is the root path of the legacy v1 API.
 ///
 /// Kind `APIVersions` of `v1`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct APIVersions {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -16,4 +16,59 @@ pub struct APIVersions {
     pub server_address_by_client_cidrs: Vec<super::ServerAddressByClientCIDR>,
     /// versions are the api versions that are available.
     pub versions: Vec<String>,
+}
+impl<'de> serde::Deserialize<'de> for APIVersions {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = APIVersions;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a APIVersions object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<APIVersions, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "kind",
+                                "serverAddressByClientCIDRs",
+                                "versions",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(APIVersions {
+                    api_version: f0,
+                    kind: f1,
+                    server_address_by_client_cidrs: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "serverAddressByClientCIDRs",
+                        ))?,
+                    versions: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "versions",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }

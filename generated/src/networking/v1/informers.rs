@@ -9,22 +9,27 @@ impl<'a> NetworkingV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `ingressclasses`: the same one on every call.
+    #[inline]
     pub fn ingress_classes(&self) -> IngressClassInformer {
         self.0.resource_informer::<super::IngressClass>()
     }
     /// The shared informer of `ingresses`: the same one on every call.
+    #[inline]
     pub fn ingresses(&self) -> IngressInformer {
         self.0.resource_informer::<super::Ingress>()
     }
     /// The shared informer of `ipaddresses`: the same one on every call.
+    #[inline]
     pub fn ip_addresses(&self) -> IPAddressInformer {
         self.0.resource_informer::<super::IPAddress>()
     }
     /// The shared informer of `networkpolicies`: the same one on every call.
+    #[inline]
     pub fn network_policies(&self) -> NetworkPolicyInformer {
         self.0.resource_informer::<super::NetworkPolicy>()
     }
     /// The shared informer of `servicecidrs`: the same one on every call.
+    #[inline]
     pub fn service_cidrs(&self) -> ServiceCIDRInformer {
         self.0.resource_informer::<super::ServiceCIDR>()
     }

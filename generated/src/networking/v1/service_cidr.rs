@@ -3,7 +3,7 @@
 /// ServiceCIDR defines a range of IP addresses using CIDR format (e.g. 192.168.0.0/24 or 2001:db2::/64). This range is used to allocate ClusterIPs to Service objects.
 ///
 /// Kind `ServiceCIDR` of `networking.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ServiceCIDR {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct ServiceCIDR {
     /// status represents the current state of the ServiceCIDR. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ServiceCIDRStatus>,
+}
+impl<'de> serde::Deserialize<'de> for ServiceCIDR {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ServiceCIDR;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ServiceCIDR object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ServiceCIDR, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ServiceCIDR {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ServiceCIDR {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for ServiceCIDR {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ServiceCIDR {}
 impl kubegen_runtime::verbs::Status for ServiceCIDR {}
 /// Apply configuration of [`ServiceCIDR`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceCIDRApplyConfiguration {
     /// `apiVersion`: see [`ServiceCIDR::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct ServiceCIDRApplyConfiguration {
     /// `status`: see [`ServiceCIDR::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ServiceCIDRStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ServiceCIDRApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ServiceCIDRApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ServiceCIDRApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ServiceCIDRApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ServiceCIDRApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ServiceCIDRApplyConfiguration {
     /// A `ServiceCIDR` named `name` with apiVersion and kind set.
@@ -166,6 +260,7 @@ impl ServiceCIDRApplyConfiguration {
     }
 }
 /// The fields of `ServiceCIDR` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractServiceCIDR`).
+#[inline]
 pub fn extract_service_cidr(
     object: &ServiceCIDR,
     field_manager: &str,
@@ -173,6 +268,7 @@ pub fn extract_service_cidr(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_service_cidr`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_service_cidr_status(
     object: &ServiceCIDR,
     field_manager: &str,

@@ -9,6 +9,7 @@ impl<'a> NodeV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `runtimeclasses`: the same one on every call.
+    #[inline]
     pub fn runtime_classes(&self) -> RuntimeClassInformer {
         self.0.resource_informer::<super::RuntimeClass>()
     }

@@ -3,7 +3,7 @@
 /// RuntimeClass defines a class of container runtime supported in the cluster. The RuntimeClass is used to determine which container runtime is used to run all containers in a pod. RuntimeClasses are manually defined by a user or cluster provisioner, and referenced in the PodSpec. The Kubelet is responsible for resolving the RuntimeClassName reference before running the pod.  For more details, see https://kubernetes.io/docs/concepts/containers/runtime-class/
 ///
 /// Kind `RuntimeClass` of `node.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RuntimeClass {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +23,66 @@ pub struct RuntimeClass {
     /// scheduling holds the scheduling constraints to ensure that pods running with this RuntimeClass are scheduled to nodes that support it. If scheduling is nil, this RuntimeClass is assumed to be supported by all nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<super::Scheduling>,
+}
+impl<'de> serde::Deserialize<'de> for RuntimeClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RuntimeClass;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RuntimeClass object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RuntimeClass, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "handler",
+                                "kind",
+                                "metadata",
+                                "overhead",
+                                "scheduling",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RuntimeClass {
+                    api_version: f0,
+                    handler: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "handler",
+                        ))?,
+                    kind: f2,
+                    metadata: f3.unwrap_or_default(),
+                    overhead: f4,
+                    scheduling: f5,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for RuntimeClass {
     /// An empty object with `apiVersion` and `kind` set.
@@ -63,7 +123,7 @@ impl kubegen_runtime::verbs::Delete for RuntimeClass {}
 impl kubegen_runtime::verbs::DeleteCollection for RuntimeClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for RuntimeClass {}
 /// Apply configuration of [`RuntimeClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RuntimeClassApplyConfiguration {
     /// `apiVersion`: see [`RuntimeClass::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +143,63 @@ pub struct RuntimeClassApplyConfiguration {
     /// `scheduling`: see [`RuntimeClass::scheduling`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduling: Option<super::SchedulingApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for RuntimeClassApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RuntimeClassApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RuntimeClassApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RuntimeClassApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "handler",
+                                "kind",
+                                "metadata",
+                                "overhead",
+                                "scheduling",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RuntimeClassApplyConfiguration {
+                    api_version: f0,
+                    handler: f1,
+                    kind: f2,
+                    metadata: f3,
+                    overhead: f4,
+                    scheduling: f5,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl RuntimeClassApplyConfiguration {
     /// A `RuntimeClass` named `name` with apiVersion and kind set.
@@ -177,6 +294,7 @@ impl RuntimeClassApplyConfiguration {
     }
 }
 /// The fields of `RuntimeClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractRuntimeClass`).
+#[inline]
 pub fn extract_runtime_class(
     object: &RuntimeClass,
     field_manager: &str,

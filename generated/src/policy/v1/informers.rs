@@ -9,6 +9,7 @@ impl<'a> PolicyV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `poddisruptionbudgets`: the same one on every call.
+    #[inline]
     pub fn pod_disruption_budgets(&self) -> PodDisruptionBudgetInformer {
         self.0.resource_informer::<super::PodDisruptionBudget>()
     }

@@ -3,7 +3,7 @@
 /// ClusterRole is a cluster level, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding or ClusterRoleBinding.
 ///
 /// Kind `ClusterRole` of `rbac.authorization.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ClusterRole {
     /// aggregationRule is an optional field that describes how to build the Rules for this ClusterRole. If AggregationRule is set, then the Rules are controller managed and direct changes to Rules will be stomped by the controller.
     #[serde(
@@ -24,6 +24,59 @@ pub struct ClusterRole {
     /// rules holds all the PolicyRules for this ClusterRole
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRule>>,
+}
+impl<'de> serde::Deserialize<'de> for ClusterRole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterRole;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClusterRole object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClusterRole, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "aggregationRule",
+                                "apiVersion",
+                                "kind",
+                                "metadata",
+                                "rules",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClusterRole {
+                    aggregation_rule: f0,
+                    api_version: f1,
+                    kind: f2,
+                    metadata: f3.unwrap_or_default(),
+                    rules: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ClusterRole {
     /// An empty object with `apiVersion` and `kind` set.
@@ -63,7 +116,7 @@ impl kubegen_runtime::verbs::Delete for ClusterRole {}
 impl kubegen_runtime::verbs::DeleteCollection for ClusterRole {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ClusterRole {}
 /// Apply configuration of [`ClusterRole`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClusterRoleApplyConfiguration {
     /// `aggregationRule`: see [`ClusterRole::aggregation_rule`].
     #[serde(
@@ -84,6 +137,59 @@ pub struct ClusterRoleApplyConfiguration {
     /// `rules`: see [`ClusterRole::rules`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRuleApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for ClusterRoleApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterRoleApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClusterRoleApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClusterRoleApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "aggregationRule",
+                                "apiVersion",
+                                "kind",
+                                "metadata",
+                                "rules",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClusterRoleApplyConfiguration {
+                    aggregation_rule: f0,
+                    api_version: f1,
+                    kind: f2,
+                    metadata: f3,
+                    rules: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ClusterRoleApplyConfiguration {
     /// A `ClusterRole` named `name` with apiVersion and kind set.
@@ -176,6 +282,7 @@ impl ClusterRoleApplyConfiguration {
     }
 }
 /// The fields of `ClusterRole` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractClusterRole`).
+#[inline]
 pub fn extract_cluster_role(
     object: &ClusterRole,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// ClusterRoleBinding references a ClusterRole, but not contain it.  It can reference a ClusterRole in the global namespace, and adds who information via Subject.
 ///
 /// Kind `ClusterRoleBinding` of `rbac.authorization.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ClusterRoleBinding {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,56 @@ pub struct ClusterRoleBinding {
     /// subjects holds references to the objects the role applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<super::Subject>>,
+}
+impl<'de> serde::Deserialize<'de> for ClusterRoleBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterRoleBinding;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClusterRoleBinding object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClusterRoleBinding, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClusterRoleBinding {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    role_ref: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "roleRef",
+                        ))?,
+                    subjects: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ClusterRoleBinding {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::Delete for ClusterRoleBinding {}
 impl kubegen_runtime::verbs::DeleteCollection for ClusterRoleBinding {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ClusterRoleBinding {}
 /// Apply configuration of [`ClusterRoleBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClusterRoleBindingApplyConfiguration {
     /// `apiVersion`: see [`ClusterRoleBinding::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct ClusterRoleBindingApplyConfiguration {
     /// `subjects`: see [`ClusterRoleBinding::subjects`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<super::SubjectApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for ClusterRoleBindingApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ClusterRoleBindingApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ClusterRoleBindingApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ClusterRoleBindingApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ClusterRoleBindingApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    role_ref: f3,
+                    subjects: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ClusterRoleBindingApplyConfiguration {
     /// A `ClusterRoleBinding` named `name` with apiVersion and kind set.
@@ -165,6 +262,7 @@ impl ClusterRoleBindingApplyConfiguration {
     }
 }
 /// The fields of `ClusterRoleBinding` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractClusterRoleBinding`).
+#[inline]
 pub fn extract_cluster_role_binding(
     object: &ClusterRoleBinding,
     field_manager: &str,

@@ -9,18 +9,22 @@ impl<'a> RbacV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `clusterrolebindings`: the same one on every call.
+    #[inline]
     pub fn cluster_role_bindings(&self) -> ClusterRoleBindingInformer {
         self.0.resource_informer::<super::ClusterRoleBinding>()
     }
     /// The shared informer of `clusterroles`: the same one on every call.
+    #[inline]
     pub fn cluster_roles(&self) -> ClusterRoleInformer {
         self.0.resource_informer::<super::ClusterRole>()
     }
     /// The shared informer of `rolebindings`: the same one on every call.
+    #[inline]
     pub fn role_bindings(&self) -> RoleBindingInformer {
         self.0.resource_informer::<super::RoleBinding>()
     }
     /// The shared informer of `roles`: the same one on every call.
+    #[inline]
     pub fn roles(&self) -> RoleInformer {
         self.0.resource_informer::<super::Role>()
     }

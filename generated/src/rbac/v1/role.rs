@@ -3,7 +3,7 @@
 /// Role is a namespaced, logical grouping of PolicyRules that can be referenced as a unit by a RoleBinding.
 ///
 /// Kind `Role` of `rbac.authorization.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Role {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +17,50 @@ pub struct Role {
     /// rules holds all the PolicyRules for this Role
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRule>>,
+}
+impl<'de> serde::Deserialize<'de> for Role {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Role;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Role object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Role, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "rules"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Role {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    rules: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Role {
     /// An empty object with `apiVersion` and `kind` set.
@@ -55,7 +99,7 @@ impl kubegen_runtime::verbs::Delete for Role {}
 impl kubegen_runtime::verbs::DeleteCollection for Role {}
 impl kubegen_runtime::verbs::StrategicMergePatch for Role {}
 /// Apply configuration of [`Role`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RoleApplyConfiguration {
     /// `apiVersion`: see [`Role::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +113,50 @@ pub struct RoleApplyConfiguration {
     /// `rules`: see [`Role::rules`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRuleApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for RoleApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RoleApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RoleApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RoleApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "rules"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RoleApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    rules: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl RoleApplyConfiguration {
     /// A `Role` named `name` with apiVersion and kind set.
@@ -154,6 +242,7 @@ impl RoleApplyConfiguration {
     }
 }
 /// The fields of `Role` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractRole`).
+#[inline]
 pub fn extract_role(
     object: &Role,
     field_manager: &str,

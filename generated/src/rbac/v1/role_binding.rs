@@ -3,7 +3,7 @@
 /// RoleBinding references a role, but does not contain it.  It can reference a Role in the same namespace or a ClusterRole in the global namespace. It adds who information via Subjects and namespace information by which namespace it exists in.  RoleBindings in a given namespace only have effect in that namespace.
 ///
 /// Kind `RoleBinding` of `rbac.authorization.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct RoleBinding {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,56 @@ pub struct RoleBinding {
     /// subjects holds references to the objects the role applies to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<super::Subject>>,
+}
+impl<'de> serde::Deserialize<'de> for RoleBinding {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RoleBinding;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RoleBinding object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RoleBinding, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RoleBinding {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    role_ref: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "roleRef",
+                        ))?,
+                    subjects: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for RoleBinding {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::Delete for RoleBinding {}
 impl kubegen_runtime::verbs::DeleteCollection for RoleBinding {}
 impl kubegen_runtime::verbs::StrategicMergePatch for RoleBinding {}
 /// Apply configuration of [`RoleBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RoleBindingApplyConfiguration {
     /// `apiVersion`: see [`RoleBinding::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct RoleBindingApplyConfiguration {
     /// `subjects`: see [`RoleBinding::subjects`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subjects: Option<Vec<super::SubjectApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for RoleBindingApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RoleBindingApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a RoleBindingApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RoleBindingApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RoleBindingApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    role_ref: f3,
+                    subjects: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl RoleBindingApplyConfiguration {
     /// A `RoleBinding` named `name` with apiVersion and kind set.
@@ -166,6 +263,7 @@ impl RoleBindingApplyConfiguration {
     }
 }
 /// The fields of `RoleBinding` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractRoleBinding`).
+#[inline]
 pub fn extract_role_binding(
     object: &RoleBinding,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// CapacityRequestPolicy defines how requests consume device capacity.
 ///
 /// Must not set more than one ValidRequestValues.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CapacityRequestPolicy {
     /// Default specifies how much of this capacity is consumed by a request that does not contain an entry for it in DeviceRequest's Capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -29,8 +29,49 @@ pub struct CapacityRequestPolicy {
     #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
     pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
 }
+impl<'de> serde::Deserialize<'de> for CapacityRequestPolicy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CapacityRequestPolicy;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CapacityRequestPolicy object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CapacityRequestPolicy, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["default", "validRange", "validValues"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CapacityRequestPolicy {
+                    default: f0,
+                    valid_range: f1,
+                    valid_values: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`CapacityRequestPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CapacityRequestPolicyApplyConfiguration {
     /// `default`: see [`CapacityRequestPolicy::default`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,6 +82,47 @@ pub struct CapacityRequestPolicyApplyConfiguration {
     /// `validValues`: see [`CapacityRequestPolicy::valid_values`].
     #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
     pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
+}
+impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CapacityRequestPolicyApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CapacityRequestPolicyApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CapacityRequestPolicyApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["default", "validRange", "validValues"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CapacityRequestPolicyApplyConfiguration {
+                    default: f0,
+                    valid_range: f1,
+                    valid_values: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CapacityRequestPolicyApplyConfiguration {
     /// An empty configuration.

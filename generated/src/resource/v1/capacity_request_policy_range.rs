@@ -10,7 +10,7 @@
 /// - If Step is not set, the requested amount is used as-is if it falls within the range Min to Max (if set).
 /// - If the requested or rounded amount exceeds Max (if set), the request does not satisfy the policy,
 /// and the device cannot be allocated.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CapacityRequestPolicyRange {
     /// Max defines the upper limit for capacity that can be requested.
     ///
@@ -27,8 +27,48 @@ pub struct CapacityRequestPolicyRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<kubegen_runtime::meta::Quantity>,
 }
+impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CapacityRequestPolicyRange;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CapacityRequestPolicyRange object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CapacityRequestPolicyRange, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(crate::__serde::FieldSeed(&["max", "min", "step"]))?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CapacityRequestPolicyRange {
+                    max: f0,
+                    min: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "min",
+                        ))?,
+                    step: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`CapacityRequestPolicyRange`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CapacityRequestPolicyRangeApplyConfiguration {
     /// `max`: see [`CapacityRequestPolicyRange::max`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +79,43 @@ pub struct CapacityRequestPolicyRangeApplyConfiguration {
     /// `step`: see [`CapacityRequestPolicyRange::step`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<kubegen_runtime::meta::Quantity>,
+}
+impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRangeApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CapacityRequestPolicyRangeApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CapacityRequestPolicyRangeApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CapacityRequestPolicyRangeApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(crate::__serde::FieldSeed(&["max", "min", "step"]))?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CapacityRequestPolicyRangeApplyConfiguration {
+                    max: f0,
+                    min: f1,
+                    step: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CapacityRequestPolicyRangeApplyConfiguration {
     /// An empty configuration.

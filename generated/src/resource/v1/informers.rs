@@ -9,22 +9,27 @@ impl<'a> ResourceV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `deviceclasses`: the same one on every call.
+    #[inline]
     pub fn device_classes(&self) -> DeviceClassInformer {
         self.0.resource_informer::<super::DeviceClass>()
     }
     /// The shared informer of `devicetaintrules`: the same one on every call.
+    #[inline]
     pub fn device_taint_rules(&self) -> DeviceTaintRuleInformer {
         self.0.resource_informer::<super::DeviceTaintRule>()
     }
     /// The shared informer of `resourceclaims`: the same one on every call.
+    #[inline]
     pub fn resource_claims(&self) -> ResourceClaimInformer {
         self.0.resource_informer::<super::ResourceClaim>()
     }
     /// The shared informer of `resourceclaimtemplates`: the same one on every call.
+    #[inline]
     pub fn resource_claim_templates(&self) -> ResourceClaimTemplateInformer {
         self.0.resource_informer::<super::ResourceClaimTemplate>()
     }
     /// The shared informer of `resourceslices`: the same one on every call.
+    #[inline]
     pub fn resource_slices(&self) -> ResourceSliceInformer {
         self.0.resource_informer::<super::ResourceSlice>()
     }

@@ -3,7 +3,7 @@
 /// ResourceClaimTemplate is used to produce ResourceClaim objects.
 ///
 /// Kind `ResourceClaimTemplate` of `resource.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ResourceClaimTemplate {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,50 @@ pub struct ResourceClaimTemplate {
     /// This field is immutable. A ResourceClaim will get created by the control plane for a Pod when needed and then not get updated anymore.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceClaimTemplateSpec>,
+}
+impl<'de> serde::Deserialize<'de> for ResourceClaimTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourceClaimTemplate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourceClaimTemplate object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourceClaimTemplate, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourceClaimTemplate {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ResourceClaimTemplate {
     /// An empty object with `apiVersion` and `kind` set.
@@ -57,7 +101,7 @@ impl kubegen_runtime::verbs::Delete for ResourceClaimTemplate {}
 impl kubegen_runtime::verbs::DeleteCollection for ResourceClaimTemplate {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ResourceClaimTemplate {}
 /// Apply configuration of [`ResourceClaimTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceClaimTemplateApplyConfiguration {
     /// `apiVersion`: see [`ResourceClaimTemplate::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -71,6 +115,50 @@ pub struct ResourceClaimTemplateApplyConfiguration {
     /// `spec`: see [`ResourceClaimTemplate::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceClaimTemplateSpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourceClaimTemplateApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourceClaimTemplateApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourceClaimTemplateApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourceClaimTemplateApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ResourceClaimTemplateApplyConfiguration {
     /// A `ResourceClaimTemplate` named `name` with apiVersion and kind set.
@@ -156,6 +244,7 @@ impl ResourceClaimTemplateApplyConfiguration {
     }
 }
 /// The fields of `ResourceClaimTemplate` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractResourceClaimTemplate`).
+#[inline]
 pub fn extract_resource_claim_template(
     object: &ResourceClaimTemplate,
     field_manager: &str,

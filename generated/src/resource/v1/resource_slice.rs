@@ -11,7 +11,7 @@
 /// For resources that are not local to a node, the node name is not set. Instead, the driver may use a node selector to specify where the devices are available.
 ///
 /// Kind `ResourceSlice` of `resource.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ResourceSlice {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -26,6 +26,53 @@ pub struct ResourceSlice {
     ///
     /// Changing the spec automatically increments the metadata.generation number.
     pub spec: super::ResourceSliceSpec,
+}
+impl<'de> serde::Deserialize<'de> for ResourceSlice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourceSlice;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourceSlice object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourceSlice, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourceSlice {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ResourceSlice {
     /// An empty object with `apiVersion` and `kind` set.
@@ -64,7 +111,7 @@ impl kubegen_runtime::verbs::Delete for ResourceSlice {}
 impl kubegen_runtime::verbs::DeleteCollection for ResourceSlice {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ResourceSlice {}
 /// Apply configuration of [`ResourceSlice`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceSliceApplyConfiguration {
     /// `apiVersion`: see [`ResourceSlice::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +125,50 @@ pub struct ResourceSliceApplyConfiguration {
     /// `spec`: see [`ResourceSlice::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceSliceSpecApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ResourceSliceApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourceSliceApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourceSliceApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourceSliceApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourceSliceApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ResourceSliceApplyConfiguration {
     /// A `ResourceSlice` named `name` with apiVersion and kind set.
@@ -162,6 +253,7 @@ impl ResourceSliceApplyConfiguration {
     }
 }
 /// The fields of `ResourceSlice` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractResourceSlice`).
+#[inline]
 pub fn extract_resource_slice(
     object: &ResourceSlice,
     field_manager: &str,

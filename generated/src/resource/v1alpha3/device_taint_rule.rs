@@ -3,7 +3,7 @@
 /// DeviceTaintRule adds one taint to all devices which match the selector. This has the same effect as if the taint was specified directly in the ResourceSlice by the DRA driver.
 ///
 /// Kind `DeviceTaintRule` of `resource.k8s.io/v1alpha3`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct DeviceTaintRule {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,6 +21,56 @@ pub struct DeviceTaintRule {
     /// Status provides information about what was requested in the spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::DeviceTaintRuleStatus>,
+}
+impl<'de> serde::Deserialize<'de> for DeviceTaintRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeviceTaintRule;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a DeviceTaintRule object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeviceTaintRule, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeviceTaintRule {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for DeviceTaintRule {
     /// An empty object with `apiVersion` and `kind` set.
@@ -61,7 +111,7 @@ impl kubegen_runtime::verbs::DeleteCollection for DeviceTaintRule {}
 impl kubegen_runtime::verbs::StrategicMergePatch for DeviceTaintRule {}
 impl kubegen_runtime::verbs::Status for DeviceTaintRule {}
 /// Apply configuration of [`DeviceTaintRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTaintRuleApplyConfiguration {
     /// `apiVersion`: see [`DeviceTaintRule::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +128,53 @@ pub struct DeviceTaintRuleApplyConfiguration {
     /// `status`: see [`DeviceTaintRule::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::DeviceTaintRuleStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for DeviceTaintRuleApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeviceTaintRuleApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a DeviceTaintRuleApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeviceTaintRuleApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeviceTaintRuleApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl DeviceTaintRuleApplyConfiguration {
     /// A `DeviceTaintRule` named `name` with apiVersion and kind set.
@@ -170,6 +267,7 @@ impl DeviceTaintRuleApplyConfiguration {
     }
 }
 /// The fields of `DeviceTaintRule` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractDeviceTaintRule`).
+#[inline]
 pub fn extract_device_taint_rule(
     object: &DeviceTaintRule,
     field_manager: &str,
@@ -177,6 +275,7 @@ pub fn extract_device_taint_rule(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_device_taint_rule`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_device_taint_rule_status(
     object: &DeviceTaintRule,
     field_manager: &str,

@@ -9,10 +9,12 @@ impl<'a> ResourceV1alpha3Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `devicetaintrules`: the same one on every call.
+    #[inline]
     pub fn device_taint_rules(&self) -> DeviceTaintRuleInformer {
         self.0.resource_informer::<super::DeviceTaintRule>()
     }
     /// The shared informer of `resourcepoolstatusrequests`: the same one on every call.
+    #[inline]
     pub fn resource_pool_status_requests(&self) -> ResourcePoolStatusRequestInformer {
         self.0.resource_informer::<super::ResourcePoolStatusRequest>()
     }

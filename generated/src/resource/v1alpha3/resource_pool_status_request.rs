@@ -3,7 +3,7 @@
 /// ResourcePoolStatusRequest triggers a one-time calculation of resource pool status based on the provided filters. Once status is set, the request is considered complete and will not be reprocessed. Users should delete and recreate requests to get updated information.
 ///
 /// Kind `ResourcePoolStatusRequest` of `resource.k8s.io/v1alpha3`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ResourcePoolStatusRequest {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -19,6 +19,56 @@ pub struct ResourcePoolStatusRequest {
     /// Status is populated by the controller with the calculated pool status. When status is non-nil, the request is considered complete and the entire object becomes immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ResourcePoolStatusRequestStatus>,
+}
+impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourcePoolStatusRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourcePoolStatusRequest object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourcePoolStatusRequest, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourcePoolStatusRequest {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for ResourcePoolStatusRequest {
     /// An empty object with `apiVersion` and `kind` set.
@@ -59,7 +109,7 @@ impl kubegen_runtime::verbs::DeleteCollection for ResourcePoolStatusRequest {}
 impl kubegen_runtime::verbs::StrategicMergePatch for ResourcePoolStatusRequest {}
 impl kubegen_runtime::verbs::Status for ResourcePoolStatusRequest {}
 /// Apply configuration of [`ResourcePoolStatusRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourcePoolStatusRequestApplyConfiguration {
     /// `apiVersion`: see [`ResourcePoolStatusRequest::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -76,6 +126,53 @@ pub struct ResourcePoolStatusRequestApplyConfiguration {
     /// `status`: see [`ResourcePoolStatusRequest::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::ResourcePoolStatusRequestStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ResourcePoolStatusRequestApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a ResourcePoolStatusRequestApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ResourcePoolStatusRequestApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(ResourcePoolStatusRequestApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl ResourcePoolStatusRequestApplyConfiguration {
     /// A `ResourcePoolStatusRequest` named `name` with apiVersion and kind set.
@@ -168,6 +265,7 @@ impl ResourcePoolStatusRequestApplyConfiguration {
     }
 }
 /// The fields of `ResourcePoolStatusRequest` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractResourcePoolStatusRequest`).
+#[inline]
 pub fn extract_resource_pool_status_request(
     object: &ResourcePoolStatusRequest,
     field_manager: &str,
@@ -175,6 +273,7 @@ pub fn extract_resource_pool_status_request(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_resource_pool_status_request`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_resource_pool_status_request_status(
     object: &ResourcePoolStatusRequest,
     field_manager: &str,

@@ -3,7 +3,7 @@
 /// AllocatedDeviceStatus contains the status of an allocated device, if the driver chooses to report it. This may include driver-specific information.
 ///
 /// The combination of Driver, Pool, Device, and ShareID must match the corresponding key in Status.Allocation.Devices.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct AllocatedDeviceStatus {
     /// Conditions contains the latest observation of the device's state. If the device has been configured according to the class and claim config references, the `Ready` condition should be True.
     ///
@@ -32,8 +32,78 @@ pub struct AllocatedDeviceStatus {
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
     pub share_id: Option<String>,
 }
+impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AllocatedDeviceStatus;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a AllocatedDeviceStatus object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AllocatedDeviceStatus, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "conditions",
+                                "data",
+                                "device",
+                                "driver",
+                                "networkData",
+                                "pool",
+                                "shareID",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = Some(map.next_value()?),
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AllocatedDeviceStatus {
+                    conditions: f0,
+                    data: f1,
+                    device: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "device",
+                        ))?,
+                    driver: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "driver",
+                        ))?,
+                    network_data: f4,
+                    pool: f5
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "pool",
+                        ))?,
+                    share_id: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`AllocatedDeviceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct AllocatedDeviceStatusApplyConfiguration {
     /// `conditions`: see [`AllocatedDeviceStatus::conditions`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +126,67 @@ pub struct AllocatedDeviceStatusApplyConfiguration {
     /// `shareID`: see [`AllocatedDeviceStatus::share_id`].
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
     pub share_id: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatusApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AllocatedDeviceStatusApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a AllocatedDeviceStatusApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<AllocatedDeviceStatusApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "conditions",
+                                "data",
+                                "device",
+                                "driver",
+                                "networkData",
+                                "pool",
+                                "shareID",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(AllocatedDeviceStatusApplyConfiguration {
+                    conditions: f0,
+                    data: f1,
+                    device: f2,
+                    driver: f3,
+                    network_data: f4,
+                    pool: f5,
+                    share_id: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl AllocatedDeviceStatusApplyConfiguration {
     /// An empty configuration.

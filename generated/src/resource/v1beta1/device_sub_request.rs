@@ -3,7 +3,7 @@
 /// DeviceSubRequest describes a request for device provided in the claim.spec.devices.requests[].firstAvailable array. Each is typically a request for a single resource like a device, but can also ask for several identical devices.
 ///
 /// DeviceSubRequest is similar to Request, but doesn't expose the AdminAccess or FirstAvailable fields, as those can only be set on the top-level request. AdminAccess is not supported for requests with a prioritized list, and recursive FirstAvailable fields are not supported.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeviceSubRequest {
     /// AllocationMode and its related fields define how devices are allocated to satisfy this subrequest. Supported values are:
     ///
@@ -71,8 +71,79 @@ pub struct DeviceSubRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<super::DeviceToleration>>,
 }
+impl<'de> serde::Deserialize<'de> for DeviceSubRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeviceSubRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a DeviceSubRequest object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeviceSubRequest, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "allocationMode",
+                                "capacity",
+                                "count",
+                                "derivedAttributes",
+                                "deviceClassName",
+                                "name",
+                                "selectors",
+                                "tolerations",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(5) => f5 = Some(map.next_value()?),
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeviceSubRequest {
+                    allocation_mode: f0,
+                    capacity: f1,
+                    count: f2,
+                    derived_attributes: f3,
+                    device_class_name: f4
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "deviceClassName",
+                        ))?,
+                    name: f5
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "name",
+                        ))?,
+                    selectors: f6,
+                    tolerations: f7,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`DeviceSubRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeviceSubRequestApplyConfiguration {
     /// `allocationMode`: see [`DeviceSubRequest::allocation_mode`].
     #[serde(rename = "allocationMode", default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +177,71 @@ pub struct DeviceSubRequestApplyConfiguration {
     /// `tolerations`: see [`DeviceSubRequest::tolerations`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Vec<super::DeviceTolerationApplyConfiguration>>,
+}
+impl<'de> serde::Deserialize<'de> for DeviceSubRequestApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DeviceSubRequestApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a DeviceSubRequestApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<DeviceSubRequestApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "allocationMode",
+                                "capacity",
+                                "count",
+                                "derivedAttributes",
+                                "deviceClassName",
+                                "name",
+                                "selectors",
+                                "tolerations",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(DeviceSubRequestApplyConfiguration {
+                    allocation_mode: f0,
+                    capacity: f1,
+                    count: f2,
+                    derived_attributes: f3,
+                    device_class_name: f4,
+                    name: f5,
+                    selectors: f6,
+                    tolerations: f7,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl DeviceSubRequestApplyConfiguration {
     /// An empty configuration.

@@ -3,7 +3,7 @@
 /// CounterSet defines a named set of counters that are available to be used by devices defined in the ResourcePool.
 ///
 /// The counters are not allocatable by themselves, but can be referenced by devices. When a device is allocated, the portion of counters it uses will no longer be available for use by other devices.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CounterSet {
     /// Counters defines the set of counters for this CounterSet The name of each counter must be unique in that set and must be a DNS label.
     ///
@@ -12,8 +12,48 @@ pub struct CounterSet {
     /// Name defines the name of the counter set. It must be a DNS label.
     pub name: String,
 }
+impl<'de> serde::Deserialize<'de> for CounterSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CounterSet;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CounterSet object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CounterSet, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                while let Some(key) = map
+                    .next_key_seed(crate::__serde::FieldSeed(&["counters", "name"]))?
+                {
+                    match key {
+                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(1) => f1 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CounterSet {
+                    counters: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "counters",
+                        ))?,
+                    name: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "name",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`CounterSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CounterSetApplyConfiguration {
     /// `counters`: see [`CounterSet::counters`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,6 +63,40 @@ pub struct CounterSetApplyConfiguration {
     /// `name`: see [`CounterSet::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for CounterSetApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CounterSetApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CounterSetApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CounterSetApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                while let Some(key) = map
+                    .next_key_seed(crate::__serde::FieldSeed(&["counters", "name"]))?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CounterSetApplyConfiguration {
+                    counters: f0,
+                    name: f1,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CounterSetApplyConfiguration {
     /// An empty configuration.

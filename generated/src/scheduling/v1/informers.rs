@@ -9,6 +9,7 @@ impl<'a> SchedulingV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `priorityclasses`: the same one on every call.
+    #[inline]
     pub fn priority_classes(&self) -> PriorityClassInformer {
         self.0.resource_informer::<super::PriorityClass>()
     }

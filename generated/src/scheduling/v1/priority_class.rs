@@ -3,7 +3,7 @@
 /// PriorityClass defines mapping from a priority class name to the priority integer value. The value can be any valid integer.
 ///
 /// Kind `PriorityClass` of `scheduling.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PriorityClass {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -30,6 +30,67 @@ pub struct PriorityClass {
     /// value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
+}
+impl<'de> serde::Deserialize<'de> for PriorityClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PriorityClass;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PriorityClass object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PriorityClass, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "description",
+                                "globalDefault",
+                                "kind",
+                                "metadata",
+                                "preemptionPolicy",
+                                "value",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PriorityClass {
+                    api_version: f0,
+                    description: f1,
+                    global_default: f2,
+                    kind: f3,
+                    metadata: f4.unwrap_or_default(),
+                    preemption_policy: f5,
+                    value: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for PriorityClass {
     /// An empty object with `apiVersion` and `kind` set.
@@ -71,7 +132,7 @@ impl kubegen_runtime::verbs::Delete for PriorityClass {}
 impl kubegen_runtime::verbs::DeleteCollection for PriorityClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for PriorityClass {}
 /// Apply configuration of [`PriorityClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PriorityClassApplyConfiguration {
     /// `apiVersion`: see [`PriorityClass::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -98,6 +159,67 @@ pub struct PriorityClassApplyConfiguration {
     /// `value`: see [`PriorityClass::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
+}
+impl<'de> serde::Deserialize<'de> for PriorityClassApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PriorityClassApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PriorityClassApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PriorityClassApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "description",
+                                "globalDefault",
+                                "kind",
+                                "metadata",
+                                "preemptionPolicy",
+                                "value",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PriorityClassApplyConfiguration {
+                    api_version: f0,
+                    description: f1,
+                    global_default: f2,
+                    kind: f3,
+                    metadata: f4,
+                    preemption_policy: f5,
+                    value: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl PriorityClassApplyConfiguration {
     /// A `PriorityClass` named `name` with apiVersion and kind set.
@@ -194,6 +316,7 @@ impl PriorityClassApplyConfiguration {
     }
 }
 /// The fields of `PriorityClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractPriorityClass`).
+#[inline]
 pub fn extract_priority_class(
     object: &PriorityClass,
     field_manager: &str,

@@ -9,14 +9,17 @@ impl<'a> SchedulingV1alpha3Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `compositepodgroups`: the same one on every call.
+    #[inline]
     pub fn composite_pod_groups(&self) -> CompositePodGroupInformer {
         self.0.resource_informer::<super::CompositePodGroup>()
     }
     /// The shared informer of `podgroups`: the same one on every call.
+    #[inline]
     pub fn pod_groups(&self) -> PodGroupInformer {
         self.0.resource_informer::<super::PodGroup>()
     }
     /// The shared informer of `workloads`: the same one on every call.
+    #[inline]
     pub fn workloads(&self) -> WorkloadInformer {
         self.0.resource_informer::<super::Workload>()
     }

@@ -3,7 +3,7 @@
 /// PodGroupResourceClaim references exactly one ResourceClaim, either directly or by naming a ResourceClaimTemplate which is then turned into a ResourceClaim for the PodGroup.
 ///
 /// It adds a name to it that uniquely identifies the ResourceClaim inside the PodGroup. Pods that need access to the ResourceClaim define a matching reference in its own Spec.ResourceClaims. The Pod's claim must match all fields of the PodGroup's claim exactly.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodGroupResourceClaim {
     /// name uniquely identifies this resource claim inside the PodGroup. This must be a DNS_LABEL.
     pub name: String,
@@ -30,8 +30,52 @@ pub struct PodGroupResourceClaim {
     )]
     pub resource_claim_template_name: Option<String>,
 }
+impl<'de> serde::Deserialize<'de> for PodGroupResourceClaim {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PodGroupResourceClaim;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PodGroupResourceClaim object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PodGroupResourceClaim, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["name", "resourceClaimName", "resourceClaimTemplateName"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PodGroupResourceClaim {
+                    name: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "name",
+                        ))?,
+                    resource_claim_name: f1,
+                    resource_claim_template_name: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`PodGroupResourceClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodGroupResourceClaimApplyConfiguration {
     /// `name`: see [`PodGroupResourceClaim::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,6 +94,47 @@ pub struct PodGroupResourceClaimApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_claim_template_name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for PodGroupResourceClaimApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PodGroupResourceClaimApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a PodGroupResourceClaimApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PodGroupResourceClaimApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["name", "resourceClaimName", "resourceClaimTemplateName"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(PodGroupResourceClaimApplyConfiguration {
+                    name: f0,
+                    resource_claim_name: f1,
+                    resource_claim_template_name: f2,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl PodGroupResourceClaimApplyConfiguration {
     /// An empty configuration.

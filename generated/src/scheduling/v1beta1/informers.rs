@@ -9,10 +9,12 @@ impl<'a> SchedulingV1beta1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `podgroups`: the same one on every call.
+    #[inline]
     pub fn pod_groups(&self) -> PodGroupInformer {
         self.0.resource_informer::<super::PodGroup>()
     }
     /// The shared informer of `workloads`: the same one on every call.
+    #[inline]
     pub fn workloads(&self) -> WorkloadInformer {
         self.0.resource_informer::<super::Workload>()
     }

@@ -11,7 +11,7 @@
 /// They are consumed by the kube-scheduler when a CSI driver opts into capacity-aware scheduling with CSIDriverSpec.StorageCapacity. The scheduler compares the MaximumVolumeSize against the requested size of pending volumes to filter out unsuitable nodes. If MaximumVolumeSize is unset, it falls back to a comparison against the less precise Capacity. If that is also unset, the scheduler assumes that capacity is insufficient and tries some other node.
 ///
 /// Kind `CSIStorageCapacity` of `storage.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CSIStorageCapacity {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +46,70 @@ pub struct CSIStorageCapacity {
     /// storageClassName represents the name of the StorageClass that the reported capacity applies to. It must meet the same requirements as the name of a StorageClass object (non-empty, DNS subdomain). If that object no longer exists, the CSIStorageCapacity object is obsolete and should be removed by its creator. This field is immutable.
     #[serde(rename = "storageClassName")]
     pub storage_class_name: String,
+}
+impl<'de> serde::Deserialize<'de> for CSIStorageCapacity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CSIStorageCapacity;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CSIStorageCapacity object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CSIStorageCapacity, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "capacity",
+                                "kind",
+                                "maximumVolumeSize",
+                                "metadata",
+                                "nodeTopology",
+                                "storageClassName",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CSIStorageCapacity {
+                    api_version: f0,
+                    capacity: f1,
+                    kind: f2,
+                    maximum_volume_size: f3,
+                    metadata: f4.unwrap_or_default(),
+                    node_topology: f5,
+                    storage_class_name: f6
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "storageClassName",
+                        ))?,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for CSIStorageCapacity {
     /// An empty object with `apiVersion` and `kind` set.
@@ -87,7 +151,7 @@ impl kubegen_runtime::verbs::Delete for CSIStorageCapacity {}
 impl kubegen_runtime::verbs::DeleteCollection for CSIStorageCapacity {}
 impl kubegen_runtime::verbs::StrategicMergePatch for CSIStorageCapacity {}
 /// Apply configuration of [`CSIStorageCapacity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CSIStorageCapacityApplyConfiguration {
     /// `apiVersion`: see [`CSIStorageCapacity::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -118,6 +182,67 @@ pub struct CSIStorageCapacityApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub storage_class_name: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for CSIStorageCapacityApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CSIStorageCapacityApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a CSIStorageCapacityApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<CSIStorageCapacityApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "capacity",
+                                "kind",
+                                "maximumVolumeSize",
+                                "metadata",
+                                "nodeTopology",
+                                "storageClassName",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(CSIStorageCapacityApplyConfiguration {
+                    api_version: f0,
+                    capacity: f1,
+                    kind: f2,
+                    maximum_volume_size: f3,
+                    metadata: f4,
+                    node_topology: f5,
+                    storage_class_name: f6,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl CSIStorageCapacityApplyConfiguration {
     /// A `CSIStorageCapacity` named `name` with apiVersion and kind set.
@@ -221,6 +346,7 @@ impl CSIStorageCapacityApplyConfiguration {
     }
 }
 /// The fields of `CSIStorageCapacity` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractCSIStorageCapacity`).
+#[inline]
 pub fn extract_csi_storage_capacity(
     object: &CSIStorageCapacity,
     field_manager: &str,

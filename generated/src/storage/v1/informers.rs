@@ -9,26 +9,32 @@ impl<'a> StorageV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `csidrivers`: the same one on every call.
+    #[inline]
     pub fn csi_drivers(&self) -> CSIDriverInformer {
         self.0.resource_informer::<super::CSIDriver>()
     }
     /// The shared informer of `csinodes`: the same one on every call.
+    #[inline]
     pub fn csi_nodes(&self) -> CSINodeInformer {
         self.0.resource_informer::<super::CSINode>()
     }
     /// The shared informer of `csistoragecapacities`: the same one on every call.
+    #[inline]
     pub fn csi_storage_capacities(&self) -> CSIStorageCapacityInformer {
         self.0.resource_informer::<super::CSIStorageCapacity>()
     }
     /// The shared informer of `storageclasses`: the same one on every call.
+    #[inline]
     pub fn storage_classes(&self) -> StorageClassInformer {
         self.0.resource_informer::<super::StorageClass>()
     }
     /// The shared informer of `volumeattachments`: the same one on every call.
+    #[inline]
     pub fn volume_attachments(&self) -> VolumeAttachmentInformer {
         self.0.resource_informer::<super::VolumeAttachment>()
     }
     /// The shared informer of `volumeattributesclasses`: the same one on every call.
+    #[inline]
     pub fn volume_attributes_classes(&self) -> VolumeAttributesClassInformer {
         self.0.resource_informer::<super::VolumeAttributesClass>()
     }

@@ -5,7 +5,7 @@
 /// StorageClasses are non-namespaced; the name of the storage class according to etcd is in ObjectMeta.Name.
 ///
 /// Kind `StorageClass` of `storage.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StorageClass {
     /// allowVolumeExpansion shows whether the storage class allow volume expand.
     #[serde(
@@ -48,6 +48,82 @@ pub struct StorageClass {
         skip_serializing_if = "Option::is_none"
     )]
     pub volume_binding_mode: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for StorageClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StorageClass;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StorageClass object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StorageClass, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                let mut f8 = None;
+                let mut f9 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "allowVolumeExpansion",
+                                "allowedTopologies",
+                                "apiVersion",
+                                "kind",
+                                "metadata",
+                                "mountOptions",
+                                "parameters",
+                                "provisioner",
+                                "reclaimPolicy",
+                                "volumeBindingMode",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = Some(map.next_value()?),
+                        Some(8) => f8 = map.next_value()?,
+                        Some(9) => f9 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StorageClass {
+                    allow_volume_expansion: f0,
+                    allowed_topologies: f1,
+                    api_version: f2,
+                    kind: f3,
+                    metadata: f4.unwrap_or_default(),
+                    mount_options: f5,
+                    parameters: f6,
+                    provisioner: f7
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "provisioner",
+                        ))?,
+                    reclaim_policy: f8,
+                    volume_binding_mode: f9,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for StorageClass {
     /// An empty object with `apiVersion` and `kind` set.
@@ -92,7 +168,7 @@ impl kubegen_runtime::verbs::Delete for StorageClass {}
 impl kubegen_runtime::verbs::DeleteCollection for StorageClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for StorageClass {}
 /// Apply configuration of [`StorageClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StorageClassApplyConfiguration {
     /// `allowVolumeExpansion`: see [`StorageClass::allow_volume_expansion`].
     #[serde(
@@ -138,6 +214,79 @@ pub struct StorageClassApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub volume_binding_mode: Option<String>,
+}
+impl<'de> serde::Deserialize<'de> for StorageClassApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StorageClassApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StorageClassApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StorageClassApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                let mut f5 = None;
+                let mut f6 = None;
+                let mut f7 = None;
+                let mut f8 = None;
+                let mut f9 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "allowVolumeExpansion",
+                                "allowedTopologies",
+                                "apiVersion",
+                                "kind",
+                                "metadata",
+                                "mountOptions",
+                                "parameters",
+                                "provisioner",
+                                "reclaimPolicy",
+                                "volumeBindingMode",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        Some(5) => f5 = map.next_value()?,
+                        Some(6) => f6 = map.next_value()?,
+                        Some(7) => f7 = map.next_value()?,
+                        Some(8) => f8 = map.next_value()?,
+                        Some(9) => f9 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StorageClassApplyConfiguration {
+                    allow_volume_expansion: f0,
+                    allowed_topologies: f1,
+                    api_version: f2,
+                    kind: f3,
+                    metadata: f4,
+                    mount_options: f5,
+                    parameters: f6,
+                    provisioner: f7,
+                    reclaim_policy: f8,
+                    volume_binding_mode: f9,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl StorageClassApplyConfiguration {
     /// A `StorageClass` named `name` with apiVersion and kind set.
@@ -260,6 +409,7 @@ impl StorageClassApplyConfiguration {
     }
 }
 /// The fields of `StorageClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractStorageClass`).
+#[inline]
 pub fn extract_storage_class(
     object: &StorageClass,
     field_manager: &str,

@@ -5,7 +5,7 @@
 /// VolumeAttachment objects are non-namespaced.
 ///
 /// Kind `VolumeAttachment` of `storage.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct VolumeAttachment {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,6 +21,56 @@ pub struct VolumeAttachment {
     /// status represents status of the VolumeAttachment request. Populated by the entity completing the attach or detach operation, i.e. the external-attacher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::VolumeAttachmentStatus>,
+}
+impl<'de> serde::Deserialize<'de> for VolumeAttachment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VolumeAttachment;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a VolumeAttachment object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VolumeAttachment, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VolumeAttachment {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for VolumeAttachment {
     /// An empty object with `apiVersion` and `kind` set.
@@ -61,7 +111,7 @@ impl kubegen_runtime::verbs::DeleteCollection for VolumeAttachment {}
 impl kubegen_runtime::verbs::StrategicMergePatch for VolumeAttachment {}
 impl kubegen_runtime::verbs::Status for VolumeAttachment {}
 /// Apply configuration of [`VolumeAttachment`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct VolumeAttachmentApplyConfiguration {
     /// `apiVersion`: see [`VolumeAttachment::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +128,53 @@ pub struct VolumeAttachmentApplyConfiguration {
     /// `status`: see [`VolumeAttachment::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::VolumeAttachmentStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for VolumeAttachmentApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VolumeAttachmentApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a VolumeAttachmentApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VolumeAttachmentApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VolumeAttachmentApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl VolumeAttachmentApplyConfiguration {
     /// A `VolumeAttachment` named `name` with apiVersion and kind set.
@@ -170,6 +267,7 @@ impl VolumeAttachmentApplyConfiguration {
     }
 }
 /// The fields of `VolumeAttachment` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractVolumeAttachment`).
+#[inline]
 pub fn extract_volume_attachment(
     object: &VolumeAttachment,
     field_manager: &str,
@@ -177,6 +275,7 @@ pub fn extract_volume_attachment(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_volume_attachment`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_volume_attachment_status(
     object: &VolumeAttachment,
     field_manager: &str,

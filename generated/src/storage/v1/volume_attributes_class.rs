@@ -3,7 +3,7 @@
 /// VolumeAttributesClass represents a specification of mutable volume attributes defined by the CSI driver. The class can be specified during dynamic provisioning of PersistentVolumeClaims, and changed in the PersistentVolumeClaim spec after provisioning.
 ///
 /// Kind `VolumeAttributesClass` of `storage.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct VolumeAttributesClass {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +22,62 @@ pub struct VolumeAttributesClass {
     /// This field is required and must contain at least one key/value pair. The keys cannot be empty, and the maximum number of parameters is 512, with a cumulative max size of 256K. If the CSI driver rejects invalid parameters, the target PersistentVolumeClaim will be set to an "Infeasible" state in the modifyVolumeStatus field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+impl<'de> serde::Deserialize<'de> for VolumeAttributesClass {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VolumeAttributesClass;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a VolumeAttributesClass object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VolumeAttributesClass, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "driverName",
+                                "kind",
+                                "metadata",
+                                "parameters",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VolumeAttributesClass {
+                    api_version: f0,
+                    driver_name: f1
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "driverName",
+                        ))?,
+                    kind: f2,
+                    metadata: f3.unwrap_or_default(),
+                    parameters: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for VolumeAttributesClass {
     /// An empty object with `apiVersion` and `kind` set.
@@ -61,7 +117,7 @@ impl kubegen_runtime::verbs::Delete for VolumeAttributesClass {}
 impl kubegen_runtime::verbs::DeleteCollection for VolumeAttributesClass {}
 impl kubegen_runtime::verbs::StrategicMergePatch for VolumeAttributesClass {}
 /// Apply configuration of [`VolumeAttributesClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct VolumeAttributesClassApplyConfiguration {
     /// `apiVersion`: see [`VolumeAttributesClass::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -78,6 +134,59 @@ pub struct VolumeAttributesClassApplyConfiguration {
     /// `parameters`: see [`VolumeAttributesClass::parameters`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
+}
+impl<'de> serde::Deserialize<'de> for VolumeAttributesClassApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VolumeAttributesClassApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a VolumeAttributesClassApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VolumeAttributesClassApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &[
+                                "apiVersion",
+                                "driverName",
+                                "kind",
+                                "metadata",
+                                "parameters",
+                            ],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(VolumeAttributesClassApplyConfiguration {
+                    api_version: f0,
+                    driver_name: f1,
+                    kind: f2,
+                    metadata: f3,
+                    parameters: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl VolumeAttributesClassApplyConfiguration {
     /// A `VolumeAttributesClass` named `name` with apiVersion and kind set.
@@ -167,6 +276,7 @@ impl VolumeAttributesClassApplyConfiguration {
     }
 }
 /// The fields of `VolumeAttributesClass` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractVolumeAttributesClass`).
+#[inline]
 pub fn extract_volume_attributes_class(
     object: &VolumeAttributesClass,
     field_manager: &str,

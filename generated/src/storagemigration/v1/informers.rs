@@ -9,6 +9,7 @@ impl<'a> StoragemigrationV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `storageversionmigrations`: the same one on every call.
+    #[inline]
     pub fn storage_version_migrations(&self) -> StorageVersionMigrationInformer {
         self.0.resource_informer::<super::StorageVersionMigration>()
     }

@@ -3,7 +3,7 @@
 /// StorageVersionMigration represents a migration of stored data to the latest storage version.
 ///
 /// Kind `StorageVersionMigration` of `storagemigration.k8s.io/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct StorageVersionMigration {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -20,6 +20,53 @@ pub struct StorageVersionMigration {
     /// Status of the migration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::StorageVersionMigrationStatus>,
+}
+impl<'de> serde::Deserialize<'de> for StorageVersionMigration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StorageVersionMigration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StorageVersionMigration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StorageVersionMigration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StorageVersionMigration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for StorageVersionMigration {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +107,7 @@ impl kubegen_runtime::verbs::DeleteCollection for StorageVersionMigration {}
 impl kubegen_runtime::verbs::StrategicMergePatch for StorageVersionMigration {}
 impl kubegen_runtime::verbs::Status for StorageVersionMigration {}
 /// Apply configuration of [`StorageVersionMigration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StorageVersionMigrationApplyConfiguration {
     /// `apiVersion`: see [`StorageVersionMigration::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +124,53 @@ pub struct StorageVersionMigrationApplyConfiguration {
     /// `status`: see [`StorageVersionMigration::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::StorageVersionMigrationStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for StorageVersionMigrationApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = StorageVersionMigrationApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a StorageVersionMigrationApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<StorageVersionMigrationApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(StorageVersionMigrationApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl StorageVersionMigrationApplyConfiguration {
     /// A `StorageVersionMigration` named `name` with apiVersion and kind set.
@@ -169,6 +263,7 @@ impl StorageVersionMigrationApplyConfiguration {
     }
 }
 /// The fields of `StorageVersionMigration` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractStorageVersionMigration`).
+#[inline]
 pub fn extract_storage_version_migration(
     object: &StorageVersionMigration,
     field_manager: &str,
@@ -176,6 +271,7 @@ pub fn extract_storage_version_migration(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_storage_version_migration`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_storage_version_migration_status(
     object: &StorageVersionMigration,
     field_manager: &str,
