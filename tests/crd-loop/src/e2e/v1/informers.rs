@@ -9,6 +9,7 @@ impl<'a> E2eV1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `widgets`: the same one on every call.
+    #[inline]
     pub fn widgets(&self) -> WidgetInformer {
         self.0.resource_informer::<super::Widget>()
     }

@@ -3,7 +3,7 @@
 /// A Widget scales a set of ports up to a limit.
 ///
 /// Kind `Widget` of `e2e.kubegen.dev/v1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Widget {
     /// APIVersion defines the versioned schema of this representation of an object.
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,6 +21,56 @@ pub struct Widget {
     /// Observed state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::WidgetStatus>,
+}
+impl<'de> serde::Deserialize<'de> for Widget {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Widget;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Widget object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Widget, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Widget {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Widget {
     /// An empty object with `apiVersion` and `kind` set.
@@ -63,7 +113,7 @@ impl kubegen_runtime::verbs::Delete for Widget {}
 impl kubegen_runtime::verbs::DeleteCollection for Widget {}
 impl kubegen_runtime::verbs::Status for Widget {}
 /// Apply configuration of [`Widget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetApplyConfiguration {
     /// `apiVersion`: see [`Widget::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -80,6 +130,53 @@ pub struct WidgetApplyConfiguration {
     /// `status`: see [`Widget::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::WidgetStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for WidgetApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WidgetApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WidgetApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WidgetApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(WidgetApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl WidgetApplyConfiguration {
     /// A `Widget` named `name` with apiVersion and kind set.
@@ -167,6 +264,7 @@ impl WidgetApplyConfiguration {
     }
 }
 /// The fields of `Widget` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractWidget`).
+#[inline]
 pub fn extract_widget(
     object: &Widget,
     field_manager: &str,
@@ -174,6 +272,7 @@ pub fn extract_widget(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_widget`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_widget_status(
     object: &Widget,
     field_manager: &str,

@@ -2,7 +2,7 @@
 
 /// An object the widget stamps out, carried whole with its own
 /// apiVersion, kind and metadata.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetSpecTemplate {
     /// The embedded object's apiVersion.
     #[serde(rename = "apiVersion")]
@@ -16,8 +16,58 @@ pub struct WidgetSpecTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
 }
+impl<'de> serde::Deserialize<'de> for WidgetSpecTemplate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WidgetSpecTemplate;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WidgetSpecTemplate object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WidgetSpecTemplate, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "data", "kind", "metadata"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(WidgetSpecTemplate {
+                    api_version: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "apiVersion",
+                        ))?,
+                    data: f1,
+                    kind: f2
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "kind",
+                        ))?,
+                    metadata: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`WidgetSpecTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetSpecTemplateApplyConfiguration {
     /// `apiVersion`: see [`WidgetSpecTemplate::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -31,6 +81,50 @@ pub struct WidgetSpecTemplateApplyConfiguration {
     /// `metadata`: see [`WidgetSpecTemplate::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
+}
+impl<'de> serde::Deserialize<'de> for WidgetSpecTemplateApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WidgetSpecTemplateApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a WidgetSpecTemplateApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<WidgetSpecTemplateApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "data", "kind", "metadata"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(WidgetSpecTemplateApplyConfiguration {
+                    api_version: f0,
+                    data: f1,
+                    kind: f2,
+                    metadata: f3,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl WidgetSpecTemplateApplyConfiguration {
     /// An empty configuration.

@@ -4,7 +4,7 @@
 /// deployment `deploymentName`.
 ///
 /// Kind `Foo` of `samplecontroller.k8s.io/v1alpha1`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Foo {
     /// APIVersion defines the versioned schema of this representation of an object.
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -21,6 +21,56 @@ pub struct Foo {
     /// FooStatus is the status for a Foo resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::FooStatus>,
+}
+impl<'de> serde::Deserialize<'de> for Foo {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Foo;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Foo object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Foo, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
+                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Foo {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2.unwrap_or_default(),
+                    spec: f3
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "spec",
+                        ))?,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl Default for Foo {
     /// An empty object with `apiVersion` and `kind` set.
@@ -60,7 +110,7 @@ impl kubegen_runtime::verbs::Delete for Foo {}
 impl kubegen_runtime::verbs::DeleteCollection for Foo {}
 impl kubegen_runtime::verbs::Status for Foo {}
 /// Apply configuration of [`Foo`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FooApplyConfiguration {
     /// `apiVersion`: see [`Foo::api_version`].
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
@@ -77,6 +127,53 @@ pub struct FooApplyConfiguration {
     /// `status`: see [`Foo::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::FooStatusApplyConfiguration>,
+}
+impl<'de> serde::Deserialize<'de> for FooApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FooApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a FooApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FooApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                let mut f2 = None;
+                let mut f3 = None;
+                let mut f4 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(
+                            &["apiVersion", "kind", "metadata", "spec", "status"],
+                        ),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        Some(2) => f2 = map.next_value()?,
+                        Some(3) => f3 = map.next_value()?,
+                        Some(4) => f4 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FooApplyConfiguration {
+                    api_version: f0,
+                    kind: f1,
+                    metadata: f2,
+                    spec: f3,
+                    status: f4,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl FooApplyConfiguration {
     /// A `Foo` named `name` with apiVersion and kind set.
@@ -164,6 +261,7 @@ impl FooApplyConfiguration {
     }
 }
 /// The fields of `Foo` that `field_manager` owns through server-side apply, as an apply configuration to change and apply again (client-go's `ExtractFoo`).
+#[inline]
 pub fn extract_foo(
     object: &Foo,
     field_manager: &str,
@@ -171,6 +269,7 @@ pub fn extract_foo(
     kubegen_runtime::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_foo`], for the fields owned through the status subresource.
+#[inline]
 pub fn extract_foo_status(
     object: &Foo,
     field_manager: &str,

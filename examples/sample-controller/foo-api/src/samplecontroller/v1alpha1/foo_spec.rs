@@ -2,7 +2,7 @@
 
 /// FooSpec is the spec for a Foo resource: run `replicas` copies of the
 /// deployment `deploymentName`.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FooSpec {
     /// Name of the Deployment the Foo owns.
     #[serde(rename = "deploymentName")]
@@ -13,8 +13,47 @@ pub struct FooSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
 }
+impl<'de> serde::Deserialize<'de> for FooSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FooSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a FooSpec object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FooSpec, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(&["deploymentName", "replicas"]),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(1) => f1 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FooSpec {
+                    deployment_name: f0
+                        .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
+                            "deploymentName",
+                        ))?,
+                    replicas: f1,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 /// Apply configuration of [`FooSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FooSpecApplyConfiguration {
     /// `deploymentName`: see [`FooSpec::deployment_name`].
     #[serde(rename = "deploymentName", default, skip_serializing_if = "Option::is_none")]
@@ -22,6 +61,42 @@ pub struct FooSpecApplyConfiguration {
     /// `replicas`: see [`FooSpec::replicas`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
+}
+impl<'de> serde::Deserialize<'de> for FooSpecApplyConfiguration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = FooSpecApplyConfiguration;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a FooSpecApplyConfiguration object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FooSpecApplyConfiguration, A::Error> {
+                let mut f0 = None;
+                let mut f1 = None;
+                while let Some(key) = map
+                    .next_key_seed(
+                        crate::__serde::FieldSeed(&["deploymentName", "replicas"]),
+                    )?
+                {
+                    match key {
+                        Some(0) => f0 = map.next_value()?,
+                        Some(1) => f1 = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(FooSpecApplyConfiguration {
+                    deployment_name: f0,
+                    replicas: f1,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 impl FooSpecApplyConfiguration {
     /// An empty configuration.

@@ -11,6 +11,7 @@ impl<'a> SamplecontrollerV1alpha1Informers<'a> {
         Self(factory)
     }
     /// The shared informer of `foos`: the same one on every call.
+    #[inline]
     pub fn foos(&self) -> FooInformer {
         self.0.resource_informer::<super::Foo>()
     }
