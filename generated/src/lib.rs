@@ -135,6 +135,7 @@ pub use clientset::Clientset;
 pub use informers::SharedInformerFactory;
 /// Support for the generated `Deserialize` impls.
 #[doc(hidden)]
+#[rustfmt::skip]
 pub mod __serde {
     /// Looks a JSON key up in a type's field names: `Some(index)`, or
     /// `None` for a key the type does not know (skipped, as the

@@ -290,6 +290,7 @@ fn lib_rs(
 
         /// Support for the generated `Deserialize` impls.
         #[doc(hidden)]
+        #[rustfmt::skip] // prettyplease's layout, as every generated module
         pub mod __serde {
             /// Looks a JSON key up in a type's field names: `Some(index)`, or
             /// `None` for a key the type does not know (skipped, as the
