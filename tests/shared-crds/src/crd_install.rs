@@ -65,11 +65,29 @@ pub async fn install(rest: &RestClient, crd: &Value) -> Result<bool, String> {
     if let Some(m) = body.as_object_mut() {
         m.remove("status");
     }
-    let created = match send(rest, http::Method::POST, CRDS, Some(&body)).await {
-        Ok(_) => true,
-        Err(e) if e.is_already_exists() => false,
-        Err(e) => return Err(format!("the server refused CRD {name}: {e}")),
-    };
+    // A CRD an earlier test deleted may still be terminating: wait until it is
+    // gone and create it again, or its objects would be refused.
+    let mut created = None;
+    for _ in 0..240 {
+        match send(rest, http::Method::POST, CRDS, Some(&body)).await {
+            Ok(_) => created = Some(true),
+            Err(e) if e.is_already_exists() => {
+                let got = send(rest, http::Method::GET, &format!("{CRDS}/{name}"), None).await;
+                match got {
+                    Ok(existing) if existing.pointer("/metadata/deletionTimestamp").is_some() => {}
+                    Ok(_) => created = Some(false),
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(format!("get CRD {name}: {e}")),
+                }
+            }
+            Err(e) => return Err(format!("the server refused CRD {name}: {e}")),
+        }
+        if created.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let created = created.ok_or(format!("CRD {name} was still terminating after 60 s"))?;
     for _ in 0..240 {
         let got = send(rest, http::Method::GET, &format!("{CRDS}/{name}"), None)
             .await
