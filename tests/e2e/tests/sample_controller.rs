@@ -44,6 +44,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(30);
+/// The garbage collector learns of a newly installed CRD only at its next
+/// discovery resync (every 30 s in kube-controller-manager), so it may take
+/// that long before it even watches Foos.
+const GC_WAIT: Duration = Duration::from_secs(120);
 
 /// Apply the Foo CRD that `sample-controller --print-crd` prints (the derived
 /// one, equal to the checked-in `foo-crd.yaml`) and wait until it is established.
@@ -301,7 +305,7 @@ async fn foo_owns_a_deployment_that_follows_its_replicas_and_is_garbage_collecte
     foos.delete("example-foo", &Default::default())
         .await
         .unwrap_or_else(|e| panic!("delete Foo: {e}"));
-    eventually(WAIT, "the Deployment to be garbage collected", || {
+    eventually(GC_WAIT, "the Deployment to be garbage collected", || {
         let deployments = deployments.clone();
         async move { is_gone(&deployments, "example-foo-deploy").await }
     })
