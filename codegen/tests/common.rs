@@ -27,3 +27,55 @@ pub fn v137_swagger() -> PathBuf {
     assert!(p.is_file(), "missing {}", p.display());
     p
 }
+
+/// The target directory of this build (honours `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// `cargo check` with `args` in `dir` (a scratch workspace, or the repository),
+/// in the one target directory every generated-crate check shares, so
+/// dependencies build once. Panics naming `what` on an error or a warning.
+pub fn cargo_check(dir: &std::path::Path, args: &[&str], what: &str) {
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .arg("check")
+        .args(args)
+        .args(["--quiet", "--message-format", "short"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir().join("generated-check"))
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "cargo check of {what} failed:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("warning:"),
+        "{what} has warnings:\n{stderr}"
+    );
+}
+
+/// Writes a scratch workspace of `members` at `ws` with the repository's
+/// Cargo.lock (same dependency versions) and checks it with `args`.
+pub fn check_scratch_workspace(
+    ws: &std::path::Path,
+    members: &[String],
+    args: &[&str],
+    what: &str,
+) {
+    let members: Vec<String> = members.iter().map(|m| format!("{m:?}")).collect();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        format!(
+            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n",
+            members.join(", ")
+        ),
+    )
+    .unwrap();
+    std::fs::copy(workspace_root().join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
+    cargo_check(ws, args, what);
+}

@@ -10,7 +10,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use kubegen::GenerateOptions;
 
@@ -114,10 +113,7 @@ fn all_shared_crds_compile() {
         }
     }
     let root = common::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let ws = target.join("crd-check");
+    let ws = common::target_dir().join("crd-check");
     std::fs::create_dir_all(&ws).unwrap();
     let mut members = Vec::new();
     for (i, (fs, _)) in crates.iter().enumerate() {
@@ -153,41 +149,9 @@ fn all_shared_crds_compile() {
         };
         let report = kubegen::generate(&opts).unwrap_or_else(|e| panic!("{e}"));
         assert!(report.skipped.is_empty(), "{:?}", report.skipped);
-        members.push(format!("{name:?}"));
+        members.push(name);
     }
-    std::fs::write(
-        ws.join("Cargo.toml"),
-        format!(
-            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n",
-            members.join(", ")
-        ),
-    )
-    .unwrap();
-    // Same dependency versions as the repository.
-    std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "check",
-            "--workspace",
-            "--quiet",
-            "--message-format",
-            "short",
-        ])
-        .current_dir(&ws)
-        // One target directory for every generated-crate check: dependencies build once.
-        .env("CARGO_TARGET_DIR", target.join("generated-check"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "cargo check of the generated CRD crates failed:\n{stderr}"
-    );
-    assert!(
-        !stderr.contains("warning:"),
-        "generated CRD crates have warnings:\n{stderr}"
-    );
+    common::check_scratch_workspace(&ws, &members, &["--workspace"], "the generated CRD crates");
     eprintln!(
         "{} of {} CRD files compile (in {} crates)",
         files.len(),

@@ -50,50 +50,20 @@ fn release_inputs() -> Vec<(String, PathBuf)> {
 /// `cargo check --all-features` on them together.
 fn check_releases(releases: &[(String, PathBuf)]) {
     let root = common::workspace_root();
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let ws = target.join("release-check");
+    let names: Vec<&str> = releases.iter().map(|(n, _)| n.as_str()).collect();
+    let ws = common::target_dir().join("release-check");
     std::fs::create_dir_all(&ws).unwrap();
     let mut members = Vec::new();
     for (name, input) in releases {
         let dir = name.replace('.', "_");
         generate(input, &ws.join(&dir), &root);
-        members.push(format!("{dir:?}"));
+        members.push(dir);
     }
-    std::fs::write(
-        ws.join("Cargo.toml"),
-        format!(
-            "[workspace]\nresolver = \"3\"\nmembers = [{}]\n",
-            members.join(", ")
-        ),
-    )
-    .unwrap();
-    std::fs::copy(root.join("Cargo.lock"), ws.join("Cargo.lock")).unwrap();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "check",
-            "--workspace",
-            "--all-features",
-            "--quiet",
-            "--message-format",
-            "short",
-        ])
-        .current_dir(&ws)
-        // One target directory for every generated-crate check: dependencies build once.
-        .env("CARGO_TARGET_DIR", target.join("generated-check"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let names: Vec<&str> = releases.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(
-        out.status.success(),
-        "cargo check of the crates generated from {names:?} failed:\n{stderr}"
-    );
-    assert!(
-        !stderr.contains("warning:"),
-        "crates generated from {names:?} have warnings:\n{stderr}"
+    common::check_scratch_workspace(
+        &ws,
+        &members,
+        &["--workspace", "--all-features"],
+        &format!("the crates generated from {names:?}"),
     );
     eprintln!("{} release specs compile: {names:?}", releases.len());
 }
@@ -148,9 +118,7 @@ fn kubegen_api_compiles_with_each_single_feature() {
         .filter(|name| *name != "default")
         .collect();
     assert!(features.len() > 20, "features: {features:?}");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target = common::target_dir();
     let mut failed = Vec::new();
     for feature in &features {
         let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
