@@ -245,10 +245,11 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
     apply_filters(&mut model, opts);
     drop_dangling(&mut model);
 
-    // 6. Identical inline types, then cycles.
+    // 6. Identical inline types, then cycles and layout.
     super::dedup::merge_identical(&mut model.types);
     cycles::check_alias_cycles(&model.types)?;
     cycles::box_recursive_fields(&mut model.types);
+    super::layout::box_large_optional_fields(&mut model.types);
     cycles::mark_defaultable(&mut model.types);
     Ok(model)
 }

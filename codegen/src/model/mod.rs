@@ -14,6 +14,7 @@
 mod build;
 mod cycles;
 mod dedup;
+mod layout;
 mod names;
 mod resources;
 mod schema;
@@ -175,7 +176,8 @@ pub struct Field {
     pub required: bool,
     /// The value's shape.
     pub shape: Shape,
-    /// Set by the cycle pass: the field must be boxed to give the type a size.
+    /// Stored as `Box<T>`: set by the cycle pass (to give the type a size) and
+    /// by the layout pass (a large optional struct).
     pub boxed: bool,
     /// Everything else the schema says about the value.
     pub facts: SchemaFacts,

@@ -521,14 +521,14 @@ pub fn new_deployment(foo: &Foo) -> Result<Deployment, SyncError> {
                     labels: Some(labels),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(PodSpec {
+                spec: Some(Box::new(PodSpec {
                     containers: vec![Container {
                         name: "nginx".to_owned(),
                         image: Some("nginx:latest".to_owned()),
                         ..Container::default()
                     }],
                     ..PodSpec::default()
-                }),
+                })),
             },
             ..DeploymentSpec::default()
         },

@@ -55,10 +55,10 @@ pub struct MatchResources {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelector>,
+    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// objectSelector decides whether to run the validation based on if the object has matching labels. objectSelector is evaluated against both the oldObject and newObject that would be sent to the cel validation, and is considered to match if either object matches the selector. A null object (oldObject in the case of create, or newObject in the case of delete) or an object that cannot have labels (like a DeploymentRollback or a PodProxyOptions object) is not considered to match. Use the object selector only if the webhook is opt-in, because end users may skip the admission webhook by setting the labels. Default to the empty LabelSelector, which matches everything.
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<crate::meta::v1::LabelSelector>,
+    pub object_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// resourceRules describes what operations on what resources/subresources the ValidatingAdmissionPolicy matches. The policy cares about an operation if it matches _any_ Rule.
     #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
     pub resource_rules: Option<Vec<super::NamedRuleWithOperations>>,
@@ -137,10 +137,12 @@ pub struct MatchResourcesApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub namespace_selector: Option<
+        Box<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    >,
     /// `objectSelector`: see [`MatchResources::object_selector`].
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub object_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `resourceRules`: see [`MatchResources::resource_rules`].
     #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
     pub resource_rules: Option<Vec<super::NamedRuleWithOperationsApplyConfiguration>>,
@@ -221,7 +223,7 @@ impl MatchResourcesApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.namespace_selector = Some(value);
+        self.namespace_selector = Some(Box::new(value));
         self
     }
     /// Set `objectSelector`.
@@ -229,7 +231,7 @@ impl MatchResourcesApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.object_selector = Some(value);
+        self.object_selector = Some(Box::new(value));
         self
     }
     /// Set `resourceRules` (an atomic list: a later call replaces it).

@@ -73,10 +73,10 @@ pub struct MutatingWebhook {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelector>,
+    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// objectSelector decides whether to run the webhook based on if the object has matching labels. objectSelector is evaluated against both the oldObject and newObject that would be sent to the webhook, and is considered to match if either object matches the selector. A null object (oldObject in the case of create, or newObject in the case of delete) or an object that cannot have labels (like a DeploymentRollback or a PodProxyOptions object) is not considered to match. Use the object selector only if the webhook is opt-in, because end users may skip the admission webhook by setting the labels. Default to the empty LabelSelector, which matches everything.
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<crate::meta::v1::LabelSelector>,
+    pub object_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// reinvocationPolicy indicates whether this webhook should be called multiple times as part of a single admission evaluation. Allowed values are "Never" and "IfNeeded".
     ///
     /// Never: the webhook will not be called more than once in a single admission evaluation.
@@ -228,10 +228,12 @@ pub struct MutatingWebhookApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub namespace_selector: Option<
+        Box<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    >,
     /// `objectSelector`: see [`MutatingWebhook::object_selector`].
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub object_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `reinvocationPolicy`: see [`MutatingWebhook::reinvocation_policy`].
     #[serde(
         rename = "reinvocationPolicy",
@@ -381,7 +383,7 @@ impl MutatingWebhookApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.namespace_selector = Some(value);
+        self.namespace_selector = Some(Box::new(value));
         self
     }
     /// Set `objectSelector`.
@@ -389,7 +391,7 @@ impl MutatingWebhookApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.object_selector = Some(value);
+        self.object_selector = Some(Box::new(value));
         self
     }
     /// Set `reinvocationPolicy`.

@@ -5,10 +5,10 @@
 pub struct ValidatingAdmissionPolicyBindingSpec {
     /// matchResources declares what resources match this binding and will be validated by it. Note that this is intersected with the policy's matchConstraints, so only requests that are matched by the policy can be selected by this. If this is unset, all resources matched by the policy are validated by this binding When resourceRules is unset, it does not constrain resource matching. If a resource is matched by the other fields of this object, it will be validated. Note that this is differs from ValidatingAdmissionPolicy matchConstraints, where resourceRules are required.
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
-    pub match_resources: Option<super::MatchResources>,
+    pub match_resources: Option<Box<super::MatchResources>>,
     /// paramRef specifies the parameter resource used to configure the admission control policy. It should point to a resource of the type specified in ParamKind of the bound ValidatingAdmissionPolicy. If the policy specifies a ParamKind and the resource referred to by ParamRef does not exist, this binding is considered mis-configured and the FailurePolicy of the ValidatingAdmissionPolicy applied. If the policy does not specify a ParamKind then this field is ignored, and the rules are evaluated without a param.
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
-    pub param_ref: Option<super::ParamRef>,
+    pub param_ref: Option<Box<super::ParamRef>>,
     /// policyName references a ValidatingAdmissionPolicy name which the ValidatingAdmissionPolicyBinding binds to. If the referenced resource does not exist, this binding is considered invalid and will be ignored Required.
     #[serde(rename = "policyName")]
     pub policy_name: String,
@@ -94,10 +94,10 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBindingSpec {
 pub struct ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
     /// `matchResources`: see [`ValidatingAdmissionPolicyBindingSpec::match_resources`].
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
-    pub match_resources: Option<super::MatchResourcesApplyConfiguration>,
+    pub match_resources: Option<Box<super::MatchResourcesApplyConfiguration>>,
     /// `paramRef`: see [`ValidatingAdmissionPolicyBindingSpec::param_ref`].
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
-    pub param_ref: Option<super::ParamRefApplyConfiguration>,
+    pub param_ref: Option<Box<super::ParamRefApplyConfiguration>>,
     /// `policyName`: see [`ValidatingAdmissionPolicyBindingSpec::policy_name`].
     #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
@@ -174,12 +174,12 @@ impl ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
         mut self,
         value: super::MatchResourcesApplyConfiguration,
     ) -> Self {
-        self.match_resources = Some(value);
+        self.match_resources = Some(Box::new(value));
         self
     }
     /// Set `paramRef`.
     pub fn with_param_ref(mut self, value: super::ParamRefApplyConfiguration) -> Self {
-        self.param_ref = Some(value);
+        self.param_ref = Some(Box::new(value));
         self
     }
     /// Set `policyName`.

@@ -43,10 +43,10 @@ pub struct ValidatingAdmissionPolicySpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub match_constraints: Option<super::MatchResources>,
+    pub match_constraints: Option<Box<super::MatchResources>>,
     /// paramKind specifies the kind of resources used to parameterize this policy. If absent, there are no parameters for this policy and the param CEL variable will not be provided to validation expressions. If ParamKind refers to a non-existent kind, this policy definition is mis-configured and the FailurePolicy is applied. If paramKind is specified but paramRef is unset in ValidatingAdmissionPolicyBinding, the params variable will be null.
     #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
-    pub param_kind: Option<super::ParamKind>,
+    pub param_kind: Option<Box<super::ParamKind>>,
     /// validations contain CEL expressions which is used to apply the validation. Validations and AuditAnnotations may not both be empty; a minimum of one Validations or AuditAnnotations is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validations: Option<Vec<super::Validation>>,
@@ -143,10 +143,10 @@ pub struct ValidatingAdmissionPolicySpecApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub match_constraints: Option<super::MatchResourcesApplyConfiguration>,
+    pub match_constraints: Option<Box<super::MatchResourcesApplyConfiguration>>,
     /// `paramKind`: see [`ValidatingAdmissionPolicySpec::param_kind`].
     #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
-    pub param_kind: Option<super::ParamKindApplyConfiguration>,
+    pub param_kind: Option<Box<super::ParamKindApplyConfiguration>>,
     /// `validations`: see [`ValidatingAdmissionPolicySpec::validations`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validations: Option<Vec<super::ValidationApplyConfiguration>>,
@@ -246,12 +246,12 @@ impl ValidatingAdmissionPolicySpecApplyConfiguration {
         mut self,
         value: super::MatchResourcesApplyConfiguration,
     ) -> Self {
-        self.match_constraints = Some(value);
+        self.match_constraints = Some(Box::new(value));
         self
     }
     /// Set `paramKind`.
     pub fn with_param_kind(mut self, value: super::ParamKindApplyConfiguration) -> Self {
-        self.param_kind = Some(value);
+        self.param_kind = Some(Box::new(value));
         self
     }
     /// Set `validations` (an atomic list: a later call replaces it).

@@ -73,10 +73,10 @@ pub struct ValidatingWebhook {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelector>,
+    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// objectSelector decides whether to run the webhook based on if the object has matching labels. objectSelector is evaluated against both the oldObject and newObject that would be sent to the webhook, and is considered to match if either object matches the selector. A null object (oldObject in the case of create, or newObject in the case of delete) or an object that cannot have labels (like a DeploymentRollback or a PodProxyOptions object) is not considered to match. Use the object selector only if the webhook is opt-in, because end users may skip the admission webhook by setting the labels. Default to the empty LabelSelector, which matches everything.
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<crate::meta::v1::LabelSelector>,
+    pub object_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// rules describes what operations on what resources/subresources the webhook cares about. The webhook cares about an operation if it matches _any_ Rule. However, in order to prevent ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks from putting the cluster in a state which cannot be recovered from without completely disabling the plugin, ValidatingAdmissionWebhooks and MutatingAdmissionWebhooks are never called on admission requests for ValidatingWebhookConfiguration and MutatingWebhookConfiguration objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::RuleWithOperations>>,
@@ -211,10 +211,12 @@ pub struct ValidatingWebhookApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub namespace_selector: Option<
+        Box<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    >,
     /// `objectSelector`: see [`ValidatingWebhook::object_selector`].
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub object_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `rules`: see [`ValidatingWebhook::rules`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::RuleWithOperationsApplyConfiguration>>,
@@ -353,7 +355,7 @@ impl ValidatingWebhookApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.namespace_selector = Some(value);
+        self.namespace_selector = Some(Box::new(value));
         self
     }
     /// Set `objectSelector`.
@@ -361,7 +363,7 @@ impl ValidatingWebhookApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.object_selector = Some(value);
+        self.object_selector = Some(Box::new(value));
         self
     }
     /// Set `rules` (an atomic list: a later call replaces it).

@@ -34,13 +34,13 @@ pub struct MutatingAdmissionPolicySpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub match_constraints: Option<super::MatchResources>,
+    pub match_constraints: Option<Box<super::MatchResources>>,
     /// mutations contain operations to perform on matching objects. mutations may not be empty; a minimum of one mutation is required. mutations are evaluated in order, and are reinvoked according to the reinvocationPolicy. The mutations of a policy are invoked for each binding of this policy and reinvocation of mutations occurs on a per binding basis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutations: Option<Vec<super::Mutation>>,
     /// paramKind specifies the kind of resources used to parameterize this policy. If absent, there are no parameters for this policy and the param CEL variable will not be provided to validation expressions. If paramKind refers to a non-existent kind, this policy definition is mis-configured and the FailurePolicy is applied. If paramKind is specified but paramRef is unset in MutatingAdmissionPolicyBinding, the params variable will be null.
     #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
-    pub param_kind: Option<super::ParamKind>,
+    pub param_kind: Option<Box<super::ParamKind>>,
     /// reinvocationPolicy indicates whether mutations may be called multiple times per MutatingAdmissionPolicyBinding as part of a single admission evaluation. Allowed values are "Never" and "IfNeeded".
     ///
     /// Never: These mutations will not be called more than once per binding in a single admission evaluation.
@@ -138,13 +138,13 @@ pub struct MutatingAdmissionPolicySpecApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub match_constraints: Option<super::MatchResourcesApplyConfiguration>,
+    pub match_constraints: Option<Box<super::MatchResourcesApplyConfiguration>>,
     /// `mutations`: see [`MutatingAdmissionPolicySpec::mutations`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutations: Option<Vec<super::MutationApplyConfiguration>>,
     /// `paramKind`: see [`MutatingAdmissionPolicySpec::param_kind`].
     #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
-    pub param_kind: Option<super::ParamKindApplyConfiguration>,
+    pub param_kind: Option<Box<super::ParamKindApplyConfiguration>>,
     /// `reinvocationPolicy`: see [`MutatingAdmissionPolicySpec::reinvocation_policy`].
     #[serde(
         rename = "reinvocationPolicy",
@@ -240,7 +240,7 @@ impl MutatingAdmissionPolicySpecApplyConfiguration {
         mut self,
         value: super::MatchResourcesApplyConfiguration,
     ) -> Self {
-        self.match_constraints = Some(value);
+        self.match_constraints = Some(Box::new(value));
         self
     }
     /// Set `mutations` (an atomic list: a later call replaces it).
@@ -253,7 +253,7 @@ impl MutatingAdmissionPolicySpecApplyConfiguration {
     }
     /// Set `paramKind`.
     pub fn with_param_kind(mut self, value: super::ParamKindApplyConfiguration) -> Self {
-        self.param_kind = Some(value);
+        self.param_kind = Some(Box::new(value));
         self
     }
     /// Set `reinvocationPolicy`.

@@ -5,10 +5,10 @@
 pub struct MutatingAdmissionPolicyBindingSpec {
     /// matchResources limits what resources match this binding and may be mutated by it. Note that if matchResources matches a resource, the resource must also match a policy's matchConstraints and matchConditions before the resource may be mutated. When matchResources is unset, it does not constrain resource matching, and only the policy's matchConstraints and matchConditions must match for the resource to be mutated. Additionally, matchResources.resourceRules are optional and do not constraint matching when unset. Note that this is differs from MutatingAdmissionPolicy matchConstraints, where resourceRules are required. The CREATE, UPDATE and CONNECT operations are allowed.  The DELETE operation may not be matched. '*' matches CREATE, UPDATE and CONNECT.
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
-    pub match_resources: Option<super::MatchResources>,
+    pub match_resources: Option<Box<super::MatchResources>>,
     /// paramRef specifies the parameter resource used to configure the admission control policy. It should point to a resource of the type specified in spec.ParamKind of the bound MutatingAdmissionPolicy. If the policy specifies a ParamKind and the resource referred to by ParamRef does not exist, this binding is considered mis-configured and the FailurePolicy of the MutatingAdmissionPolicy applied. If the policy does not specify a ParamKind then this field is ignored, and the rules are evaluated without a param.
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
-    pub param_ref: Option<super::ParamRef>,
+    pub param_ref: Option<Box<super::ParamRef>>,
     /// policyName references a MutatingAdmissionPolicy name which the MutatingAdmissionPolicyBinding binds to. If the referenced resource does not exist, this binding is considered invalid and will be ignored Required.
     #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
@@ -59,10 +59,10 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBindingSpec {
 pub struct MutatingAdmissionPolicyBindingSpecApplyConfiguration {
     /// `matchResources`: see [`MutatingAdmissionPolicyBindingSpec::match_resources`].
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
-    pub match_resources: Option<super::MatchResourcesApplyConfiguration>,
+    pub match_resources: Option<Box<super::MatchResourcesApplyConfiguration>>,
     /// `paramRef`: see [`MutatingAdmissionPolicyBindingSpec::param_ref`].
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
-    pub param_ref: Option<super::ParamRefApplyConfiguration>,
+    pub param_ref: Option<Box<super::ParamRefApplyConfiguration>>,
     /// `policyName`: see [`MutatingAdmissionPolicyBindingSpec::policy_name`].
     #[serde(rename = "policyName", default, skip_serializing_if = "Option::is_none")]
     pub policy_name: Option<String>,
@@ -121,12 +121,12 @@ impl MutatingAdmissionPolicyBindingSpecApplyConfiguration {
         mut self,
         value: super::MatchResourcesApplyConfiguration,
     ) -> Self {
-        self.match_resources = Some(value);
+        self.match_resources = Some(Box::new(value));
         self
     }
     /// Set `paramRef`.
     pub fn with_param_ref(mut self, value: super::ParamRefApplyConfiguration) -> Self {
-        self.param_ref = Some(value);
+        self.param_ref = Some(Box::new(value));
         self
     }
     /// Set `policyName`.

@@ -36,7 +36,7 @@ pub struct ParamRef {
     ///
     /// One of `name` or `selector` must be set, but `name` and `selector` are mutually exclusive properties. If one is set, the other must be unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelector>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
 }
 impl<'de> serde::Deserialize<'de> for ParamRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -100,7 +100,7 @@ pub struct ParamRefApplyConfiguration {
     pub parameter_not_found_action: Option<String>,
     /// `selector`: see [`ParamRef::selector`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ParamRefApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -171,7 +171,7 @@ impl ParamRefApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(Box::new(value));
         self
     }
 }

@@ -8,7 +8,7 @@ pub struct CustomResourceConversion {
     pub strategy: String,
     /// webhook describes how to call the conversion webhook. Required when `strategy` is set to `"Webhook"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<super::WebhookConversion>,
+    pub webhook: Option<Box<super::WebhookConversion>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceConversion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -55,7 +55,7 @@ pub struct CustomResourceConversionApplyConfiguration {
     pub strategy: Option<String>,
     /// `webhook`: see [`CustomResourceConversion::webhook`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<super::WebhookConversionApplyConfiguration>,
+    pub webhook: Option<Box<super::WebhookConversionApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceConversionApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -106,7 +106,7 @@ impl CustomResourceConversionApplyConfiguration {
         mut self,
         value: super::WebhookConversionApplyConfiguration,
     ) -> Self {
-        self.webhook = Some(value);
+        self.webhook = Some(Box::new(value));
         self
     }
 }

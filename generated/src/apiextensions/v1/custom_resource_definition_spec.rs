@@ -5,7 +5,7 @@
 pub struct CustomResourceDefinitionSpec {
     /// conversion defines conversion settings for the CRD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversion: Option<super::CustomResourceConversion>,
+    pub conversion: Option<Box<super::CustomResourceConversion>>,
     /// group is the API group of the defined custom resource. The custom resources are served under `/apis/<group>/...`. Must match the name of the CustomResourceDefinition (in the form `<names.plural>.<group>`).
     pub group: String,
     /// names specify the resource and kind names for the custom resource.
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionSpec {
 pub struct CustomResourceDefinitionSpecApplyConfiguration {
     /// `conversion`: see [`CustomResourceDefinitionSpec::conversion`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversion: Option<super::CustomResourceConversionApplyConfiguration>,
+    pub conversion: Option<Box<super::CustomResourceConversionApplyConfiguration>>,
     /// `group`: see [`CustomResourceDefinitionSpec::group`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
@@ -184,7 +184,7 @@ impl CustomResourceDefinitionSpecApplyConfiguration {
         mut self,
         value: super::CustomResourceConversionApplyConfiguration,
     ) -> Self {
-        self.conversion = Some(value);
+        self.conversion = Some(Box::new(value));
         self
     }
     /// Set `group`.

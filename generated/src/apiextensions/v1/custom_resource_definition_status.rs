@@ -5,7 +5,7 @@
 pub struct CustomResourceDefinitionStatus {
     /// acceptedNames are the names that are actually being used to serve discovery. They may be different than the names in spec.
     #[serde(rename = "acceptedNames", default, skip_serializing_if = "Option::is_none")]
-    pub accepted_names: Option<super::CustomResourceDefinitionNames>,
+    pub accepted_names: Option<Box<super::CustomResourceDefinitionNames>>,
     /// conditions indicate state for particular aspects of a CustomResourceDefinition
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::CustomResourceDefinitionCondition>>,
@@ -74,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionStatus {
 pub struct CustomResourceDefinitionStatusApplyConfiguration {
     /// `acceptedNames`: see [`CustomResourceDefinitionStatus::accepted_names`].
     #[serde(rename = "acceptedNames", default, skip_serializing_if = "Option::is_none")]
-    pub accepted_names: Option<super::CustomResourceDefinitionNamesApplyConfiguration>,
+    pub accepted_names: Option<
+        Box<super::CustomResourceDefinitionNamesApplyConfiguration>,
+    >,
     /// `conditions`: see [`CustomResourceDefinitionStatus::conditions`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<
@@ -150,7 +152,7 @@ impl CustomResourceDefinitionStatusApplyConfiguration {
         mut self,
         value: super::CustomResourceDefinitionNamesApplyConfiguration,
     ) -> Self {
-        self.accepted_names = Some(value);
+        self.accepted_names = Some(Box::new(value));
         self
     }
     /// Append to `conditions` (a keyed or set list: repeated calls add).

@@ -24,7 +24,7 @@ pub struct CustomResourceDefinitionVersion {
     pub name: String,
     /// schema describes the schema used for validation, pruning, and defaulting of this version of the custom resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<super::CustomResourceValidation>,
+    pub schema: Option<Box<super::CustomResourceValidation>>,
     /// selectableFields specifies paths to fields that may be used as field selectors. A maximum of 8 selectable fields are allowed. See https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors
     #[serde(
         rename = "selectableFields",
@@ -38,7 +38,7 @@ pub struct CustomResourceDefinitionVersion {
     pub storage: bool,
     /// subresources specify what subresources this version of the defined custom resource have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subresources: Option<super::CustomResourceSubresources>,
+    pub subresources: Option<Box<super::CustomResourceSubresources>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -145,7 +145,7 @@ pub struct CustomResourceDefinitionVersionApplyConfiguration {
     pub name: Option<String>,
     /// `schema`: see [`CustomResourceDefinitionVersion::schema`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<super::CustomResourceValidationApplyConfiguration>,
+    pub schema: Option<Box<super::CustomResourceValidationApplyConfiguration>>,
     /// `selectableFields`: see [`CustomResourceDefinitionVersion::selectable_fields`].
     #[serde(
         rename = "selectableFields",
@@ -161,7 +161,7 @@ pub struct CustomResourceDefinitionVersionApplyConfiguration {
     pub storage: Option<bool>,
     /// `subresources`: see [`CustomResourceDefinitionVersion::subresources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subresources: Option<super::CustomResourceSubresourcesApplyConfiguration>,
+    pub subresources: Option<Box<super::CustomResourceSubresourcesApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersionApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -267,7 +267,7 @@ impl CustomResourceDefinitionVersionApplyConfiguration {
         mut self,
         value: super::CustomResourceValidationApplyConfiguration,
     ) -> Self {
-        self.schema = Some(value);
+        self.schema = Some(Box::new(value));
         self
     }
     /// Set `selectableFields` (an atomic list: a later call replaces it).
@@ -293,7 +293,7 @@ impl CustomResourceDefinitionVersionApplyConfiguration {
         mut self,
         value: super::CustomResourceSubresourcesApplyConfiguration,
     ) -> Self {
-        self.subresources = Some(value);
+        self.subresources = Some(Box::new(value));
         self
     }
 }

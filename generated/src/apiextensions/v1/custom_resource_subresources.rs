@@ -5,7 +5,7 @@
 pub struct CustomResourceSubresources {
     /// scale indicates the custom resource should serve a `/scale` subresource that returns an `autoscaling/v1` Scale object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<super::CustomResourceSubresourceScale>,
+    pub scale: Option<Box<super::CustomResourceSubresourceScale>>,
     /// status indicates the custom resource should serve a `/status` subresource. When enabled: 1. requests to the custom resource primary endpoint ignore changes to the `status` stanza of the object. 2. requests to the custom resource `/status` subresource ignore changes to anything other than the `status` stanza of the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CustomResourceSubresourceStatus>,
@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceSubresources {
 pub struct CustomResourceSubresourcesApplyConfiguration {
     /// `scale`: see [`CustomResourceSubresources::scale`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<super::CustomResourceSubresourceScaleApplyConfiguration>,
+    pub scale: Option<Box<super::CustomResourceSubresourceScaleApplyConfiguration>>,
     /// `status`: see [`CustomResourceSubresources::status`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CustomResourceSubresourceStatus>,
@@ -98,7 +98,7 @@ impl CustomResourceSubresourcesApplyConfiguration {
         mut self,
         value: super::CustomResourceSubresourceScaleApplyConfiguration,
     ) -> Self {
-        self.scale = Some(value);
+        self.scale = Some(Box::new(value));
         self
     }
     /// Set `status`.

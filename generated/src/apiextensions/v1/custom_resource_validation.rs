@@ -9,7 +9,7 @@ pub struct CustomResourceValidation {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub open_apiv3_schema: Option<super::JSONSchemaProps>,
+    pub open_apiv3_schema: Option<Box<super::JSONSchemaProps>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceValidation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -51,7 +51,7 @@ pub struct CustomResourceValidationApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub open_apiv3_schema: Option<super::JSONSchemaPropsApplyConfiguration>,
+    pub open_apiv3_schema: Option<Box<super::JSONSchemaPropsApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceValidationApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -94,7 +94,7 @@ impl CustomResourceValidationApplyConfiguration {
         mut self,
         value: super::JSONSchemaPropsApplyConfiguration,
     ) -> Self {
-        self.open_apiv3_schema = Some(value);
+        self.open_apiv3_schema = Some(Box::new(value));
         self
     }
 }

@@ -10,7 +10,7 @@ pub struct WebhookClientConfig {
     ///
     /// If the webhook is running within the cluster, then you should use `service`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::ServiceReference>,
+    pub service: Option<Box<super::ServiceReference>>,
     /// url gives the location of the webhook, in standard URL form (`scheme://host:port/path`). Exactly one of `url` or `service` must be specified.
     ///
     /// The `host` should not refer to a service running in the cluster; use the `service` field instead. The host might be resolved via external DNS in some apiservers (e.g., `kube-apiserver` cannot resolve in-cluster DNS as that would be a layering violation). `host` may also be an IP address.
@@ -72,7 +72,7 @@ pub struct WebhookClientConfigApplyConfiguration {
     pub ca_bundle: Option<String>,
     /// `service`: see [`WebhookClientConfig::service`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::ServiceReferenceApplyConfiguration>,
+    pub service: Option<Box<super::ServiceReferenceApplyConfiguration>>,
     /// `url`: see [`WebhookClientConfig::url`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -131,7 +131,7 @@ impl WebhookClientConfigApplyConfiguration {
         mut self,
         value: super::ServiceReferenceApplyConfiguration,
     ) -> Self {
-        self.service = Some(value);
+        self.service = Some(Box::new(value));
         self
     }
     /// Set `url`.

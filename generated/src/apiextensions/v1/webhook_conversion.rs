@@ -5,7 +5,7 @@
 pub struct WebhookConversion {
     /// clientConfig is the instructions for how to call the webhook if strategy is `Webhook`.
     #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
-    pub client_config: Option<super::WebhookClientConfig>,
+    pub client_config: Option<Box<super::WebhookClientConfig>>,
     /// conversionReviewVersions is an ordered list of preferred `ConversionReview` versions the Webhook expects. The API server will use the first version in the list which it supports. If none of the versions specified in this list are supported by API server, conversion will fail for the custom resource. If a persisted Webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail.
     #[serde(rename = "conversionReviewVersions")]
     pub conversion_review_versions: Vec<String>,
@@ -56,7 +56,7 @@ impl<'de> serde::Deserialize<'de> for WebhookConversion {
 pub struct WebhookConversionApplyConfiguration {
     /// `clientConfig`: see [`WebhookConversion::client_config`].
     #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
-    pub client_config: Option<super::WebhookClientConfigApplyConfiguration>,
+    pub client_config: Option<Box<super::WebhookClientConfigApplyConfiguration>>,
     /// `conversionReviewVersions`: see [`WebhookConversion::conversion_review_versions`].
     #[serde(
         rename = "conversionReviewVersions",
@@ -113,7 +113,7 @@ impl WebhookConversionApplyConfiguration {
         mut self,
         value: super::WebhookClientConfigApplyConfiguration,
     ) -> Self {
-        self.client_config = Some(value);
+        self.client_config = Some(Box::new(value));
         self
     }
     /// Set `conversionReviewVersions` (an atomic list: a later call replaces it).

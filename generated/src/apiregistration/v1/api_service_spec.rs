@@ -21,7 +21,7 @@ pub struct APIServiceSpec {
     pub insecure_skip_tls_verify: Option<bool>,
     /// Service is a reference to the service for this API server.  It must communicate on port 443. If the Service is nil, that means the handling for the API groupversion is handled locally on this server. The call will simply delegate to the normal handler chain to be fulfilled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::ServiceReference>,
+    pub service: Option<Box<super::ServiceReference>>,
     /// Version is the API version this server hosts.  For example, "v1"
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -121,7 +121,7 @@ pub struct APIServiceSpecApplyConfiguration {
     pub insecure_skip_tls_verify: Option<bool>,
     /// `service`: see [`APIServiceSpec::service`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::ServiceReferenceApplyConfiguration>,
+    pub service: Option<Box<super::ServiceReferenceApplyConfiguration>>,
     /// `version`: see [`APIServiceSpec::version`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
@@ -224,7 +224,7 @@ impl APIServiceSpecApplyConfiguration {
         mut self,
         value: super::ServiceReferenceApplyConfiguration,
     ) -> Self {
-        self.service = Some(value);
+        self.service = Some(Box::new(value));
         self
     }
     /// Set `version`.

@@ -23,7 +23,7 @@ pub struct DaemonSetSpec {
     pub template: crate::core::v1::PodTemplateSpec,
     /// An update strategy to replace existing DaemonSet pods with new pods.
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
-    pub update_strategy: Option<super::DaemonSetUpdateStrategy>,
+    pub update_strategy: Option<Box<super::DaemonSetUpdateStrategy>>,
 }
 impl<'de> serde::Deserialize<'de> for DaemonSetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -109,7 +109,7 @@ pub struct DaemonSetSpecApplyConfiguration {
     pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
     /// `updateStrategy`: see [`DaemonSetSpec::update_strategy`].
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
-    pub update_strategy: Option<super::DaemonSetUpdateStrategyApplyConfiguration>,
+    pub update_strategy: Option<Box<super::DaemonSetUpdateStrategyApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for DaemonSetSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -200,7 +200,7 @@ impl DaemonSetSpecApplyConfiguration {
         mut self,
         value: super::DaemonSetUpdateStrategyApplyConfiguration,
     ) -> Self {
-        self.update_strategy = Some(value);
+        self.update_strategy = Some(Box::new(value));
         self
     }
 }

@@ -5,7 +5,7 @@
 pub struct DaemonSetUpdateStrategy {
     /// Rolling update config params. Present only if type = "RollingUpdate".
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
-    pub rolling_update: Option<super::RollingUpdateDaemonSet>,
+    pub rolling_update: Option<Box<super::RollingUpdateDaemonSet>>,
     /// Type of daemon set update. Can be "RollingUpdate" or "OnDelete". Default is RollingUpdate.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -51,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetUpdateStrategy {
 pub struct DaemonSetUpdateStrategyApplyConfiguration {
     /// `rollingUpdate`: see [`DaemonSetUpdateStrategy::rolling_update`].
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
-    pub rolling_update: Option<super::RollingUpdateDaemonSetApplyConfiguration>,
+    pub rolling_update: Option<Box<super::RollingUpdateDaemonSetApplyConfiguration>>,
     /// `type`: see [`DaemonSetUpdateStrategy::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -102,7 +102,7 @@ impl DaemonSetUpdateStrategyApplyConfiguration {
         mut self,
         value: super::RollingUpdateDaemonSetApplyConfiguration,
     ) -> Self {
-        self.rolling_update = Some(value);
+        self.rolling_update = Some(Box::new(value));
         self
     }
     /// Set `type`.

@@ -34,7 +34,7 @@ pub struct DeploymentSpec {
     pub selector: crate::meta::v1::LabelSelector,
     /// The deployment strategy to use to replace existing pods with new ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<super::DeploymentStrategy>,
+    pub strategy: Option<Box<super::DeploymentStrategy>>,
     /// Template describes the pods that will be created. The only allowed template.spec.restartPolicy value is "Always".
     pub template: crate::core::v1::PodTemplateSpec,
 }
@@ -144,7 +144,7 @@ pub struct DeploymentSpecApplyConfiguration {
     pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
     /// `strategy`: see [`DeploymentSpec::strategy`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<super::DeploymentStrategyApplyConfiguration>,
+    pub strategy: Option<Box<super::DeploymentStrategyApplyConfiguration>>,
     /// `template`: see [`DeploymentSpec::template`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
@@ -257,7 +257,7 @@ impl DeploymentSpecApplyConfiguration {
         mut self,
         value: super::DeploymentStrategyApplyConfiguration,
     ) -> Self {
-        self.strategy = Some(value);
+        self.strategy = Some(Box::new(value));
         self
     }
     /// Set `template`.

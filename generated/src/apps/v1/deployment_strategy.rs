@@ -5,7 +5,7 @@
 pub struct DeploymentStrategy {
     /// Rolling update config params. Present only if DeploymentStrategyType = RollingUpdate.
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
-    pub rolling_update: Option<super::RollingUpdateDeployment>,
+    pub rolling_update: Option<Box<super::RollingUpdateDeployment>>,
     /// Type of deployment. Can be "Recreate" or "RollingUpdate". Default is RollingUpdate.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -51,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentStrategy {
 pub struct DeploymentStrategyApplyConfiguration {
     /// `rollingUpdate`: see [`DeploymentStrategy::rolling_update`].
     #[serde(rename = "rollingUpdate", default, skip_serializing_if = "Option::is_none")]
-    pub rolling_update: Option<super::RollingUpdateDeploymentApplyConfiguration>,
+    pub rolling_update: Option<Box<super::RollingUpdateDeploymentApplyConfiguration>>,
     /// `type`: see [`DeploymentStrategy::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -102,7 +102,7 @@ impl DeploymentStrategyApplyConfiguration {
         mut self,
         value: super::RollingUpdateDeploymentApplyConfiguration,
     ) -> Self {
-        self.rolling_update = Some(value);
+        self.rolling_update = Some(Box::new(value));
         self
     }
     /// Set `type`.

@@ -17,7 +17,7 @@ pub struct ReplicaSetSpec {
     pub selector: crate::meta::v1::LabelSelector,
     /// Template is the object that describes the pod that will be created if insufficient replicas are detected. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-template
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<crate::core::v1::PodTemplateSpec>,
+    pub template: Option<Box<crate::core::v1::PodTemplateSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for ReplicaSetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,7 +84,7 @@ pub struct ReplicaSetSpecApplyConfiguration {
     pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
     /// `template`: see [`ReplicaSetSpec::template`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
+    pub template: Option<Box<crate::core::v1::PodTemplateSpecApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ReplicaSetSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -158,7 +158,7 @@ impl ReplicaSetSpecApplyConfiguration {
         mut self,
         value: crate::core::v1::PodTemplateSpecApplyConfiguration,
     ) -> Self {
-        self.template = Some(value);
+        self.template = Some(Box::new(value));
         self
     }
 }

@@ -20,7 +20,7 @@ pub struct StatefulSetSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub persistent_volume_claim_retention_policy: Option<
-        super::StatefulSetPersistentVolumeClaimRetentionPolicy,
+        Box<super::StatefulSetPersistentVolumeClaimRetentionPolicy>,
     >,
     /// podManagementPolicy controls how pods are created during initial scale up, when replacing pods on nodes, or when scaling down. The default policy is `OrderedReady`, where pods are created in increasing order (pod-0, then pod-1, etc) and the controller will wait until each pod is ready before continuing. When scaling down, the pods are removed in the opposite order. The alternative policy is `Parallel` which will create pods in parallel to match the desired scale without waiting, and on scale down will delete all pods at once.
     #[serde(
@@ -48,7 +48,7 @@ pub struct StatefulSetSpec {
     pub template: crate::core::v1::PodTemplateSpec,
     /// updateStrategy indicates the StatefulSetUpdateStrategy that will be employed to update Pods in the StatefulSet when a revision is made to Template.
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
-    pub update_strategy: Option<super::StatefulSetUpdateStrategy>,
+    pub update_strategy: Option<Box<super::StatefulSetUpdateStrategy>>,
     /// volumeClaimTemplates is a list of claims that pods are allowed to reference. The StatefulSet controller is responsible for mapping network identities to claims in a way that maintains the identity of a pod. Every claim in this list must have at least one matching (by name) volumeMount in one container in the template. A claim in this list takes precedence over any volumes in the template, with the same name.
     #[serde(
         rename = "volumeClaimTemplates",
@@ -160,7 +160,7 @@ pub struct StatefulSetSpecApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub persistent_volume_claim_retention_policy: Option<
-        super::StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration,
+        Box<super::StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration>,
     >,
     /// `podManagementPolicy`: see [`StatefulSetSpec::pod_management_policy`].
     #[serde(
@@ -190,7 +190,7 @@ pub struct StatefulSetSpecApplyConfiguration {
     pub template: Option<crate::core::v1::PodTemplateSpecApplyConfiguration>,
     /// `updateStrategy`: see [`StatefulSetSpec::update_strategy`].
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
-    pub update_strategy: Option<super::StatefulSetUpdateStrategyApplyConfiguration>,
+    pub update_strategy: Option<Box<super::StatefulSetUpdateStrategyApplyConfiguration>>,
     /// `volumeClaimTemplates`: see [`StatefulSetSpec::volume_claim_templates`].
     #[serde(
         rename = "volumeClaimTemplates",
@@ -301,7 +301,7 @@ impl StatefulSetSpecApplyConfiguration {
         mut self,
         value: super::StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration,
     ) -> Self {
-        self.persistent_volume_claim_retention_policy = Some(value);
+        self.persistent_volume_claim_retention_policy = Some(Box::new(value));
         self
     }
     /// Set `podManagementPolicy`.
@@ -345,7 +345,7 @@ impl StatefulSetSpecApplyConfiguration {
         mut self,
         value: super::StatefulSetUpdateStrategyApplyConfiguration,
     ) -> Self {
-        self.update_strategy = Some(value);
+        self.update_strategy = Some(Box::new(value));
         self
     }
     /// Set `volumeClaimTemplates` (an atomic list: a later call replaces it).

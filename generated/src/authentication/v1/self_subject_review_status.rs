@@ -5,7 +5,7 @@
 pub struct SelfSubjectReviewStatus {
     /// userInfo is a set of attributes belonging to the user making this request.
     #[serde(rename = "userInfo", default, skip_serializing_if = "Option::is_none")]
-    pub user_info: Option<super::UserInfo>,
+    pub user_info: Option<Box<super::UserInfo>>,
 }
 impl<'de> serde::Deserialize<'de> for SelfSubjectReviewStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub struct TokenRequestSpec {
     pub audiences: Option<Vec<String>>,
     /// boundObjectRef is a reference to an object that the token will be bound to. The token will only be valid for as long as the bound object exists. NOTE: The API server's TokenReview endpoint will validate the BoundObjectRef, but other audiences may not. Keep ExpirationSeconds small if you want prompt revocation.
     #[serde(rename = "boundObjectRef", default, skip_serializing_if = "Option::is_none")]
-    pub bound_object_ref: Option<super::BoundObjectReference>,
+    pub bound_object_ref: Option<Box<super::BoundObjectReference>>,
     /// expirationSeconds is the requested duration of validity of the request. The token issuer may return a token with a different validity duration so a client needs to check the 'expiration' field in a response.
     #[serde(
         rename = "expirationSeconds",

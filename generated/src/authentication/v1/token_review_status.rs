@@ -14,7 +14,7 @@ pub struct TokenReviewStatus {
     pub error: Option<String>,
     /// user is the UserInfo associated with the provided token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<super::UserInfo>,
+    pub user: Option<Box<super::UserInfo>>,
 }
 impl<'de> serde::Deserialize<'de> for TokenReviewStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

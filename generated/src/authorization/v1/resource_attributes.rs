@@ -5,13 +5,13 @@
 pub struct ResourceAttributes {
     /// fieldSelector describes the limitation on access based on field.  It can only limit access, not broaden it.
     #[serde(rename = "fieldSelector", default, skip_serializing_if = "Option::is_none")]
-    pub field_selector: Option<super::FieldSelectorAttributes>,
+    pub field_selector: Option<Box<super::FieldSelectorAttributes>>,
     /// group is the API Group of the Resource.  "*" means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// labelSelector describes the limitation on access based on labels.  It can only limit access, not broaden it.
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<super::LabelSelectorAttributes>,
+    pub label_selector: Option<Box<super::LabelSelectorAttributes>>,
     /// name is the name of the resource being requested for a "get" or deleted for a "delete". "" (empty) means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

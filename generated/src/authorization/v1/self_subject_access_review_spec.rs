@@ -9,14 +9,14 @@ pub struct SelfSubjectAccessReviewSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub non_resource_attributes: Option<super::NonResourceAttributes>,
+    pub non_resource_attributes: Option<Box<super::NonResourceAttributes>>,
     /// resourceAttributes describes information for a resource access request
     #[serde(
         rename = "resourceAttributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_attributes: Option<super::ResourceAttributes>,
+    pub resource_attributes: Option<Box<super::ResourceAttributes>>,
 }
 impl<'de> serde::Deserialize<'de> for SelfSubjectAccessReviewSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

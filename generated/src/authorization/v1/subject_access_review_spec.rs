@@ -15,14 +15,14 @@ pub struct SubjectAccessReviewSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub non_resource_attributes: Option<super::NonResourceAttributes>,
+    pub non_resource_attributes: Option<Box<super::NonResourceAttributes>>,
     /// resourceAttributes describes information for a resource access request
     #[serde(
         rename = "resourceAttributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_attributes: Option<super::ResourceAttributes>,
+    pub resource_attributes: Option<Box<super::ResourceAttributes>>,
     /// uid information about the requesting user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,

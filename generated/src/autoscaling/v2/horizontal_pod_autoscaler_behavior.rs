@@ -5,13 +5,13 @@
 pub struct HorizontalPodAutoscalerBehavior {
     /// scaleDown is scaling policy for scaling Down. If not set, the default value is to allow to scale down to minReplicas pods, with a 300 second stabilization window (i.e., the highest recommendation for the last 300sec is used).
     #[serde(rename = "scaleDown", default, skip_serializing_if = "Option::is_none")]
-    pub scale_down: Option<super::HPAScalingRules>,
+    pub scale_down: Option<Box<super::HPAScalingRules>>,
     /// scaleUp is scaling policy for scaling Up. If not set, the default value is the higher of:
     /// * increase no more than 4 pods per 60 seconds
     /// * double the number of pods per 60 seconds
     /// No stabilization is used.
     #[serde(rename = "scaleUp", default, skip_serializing_if = "Option::is_none")]
-    pub scale_up: Option<super::HPAScalingRules>,
+    pub scale_up: Option<Box<super::HPAScalingRules>>,
 }
 impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehavior {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -52,10 +52,10 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehavior {
 pub struct HorizontalPodAutoscalerBehaviorApplyConfiguration {
     /// `scaleDown`: see [`HorizontalPodAutoscalerBehavior::scale_down`].
     #[serde(rename = "scaleDown", default, skip_serializing_if = "Option::is_none")]
-    pub scale_down: Option<super::HPAScalingRulesApplyConfiguration>,
+    pub scale_down: Option<Box<super::HPAScalingRulesApplyConfiguration>>,
     /// `scaleUp`: see [`HorizontalPodAutoscalerBehavior::scale_up`].
     #[serde(rename = "scaleUp", default, skip_serializing_if = "Option::is_none")]
-    pub scale_up: Option<super::HPAScalingRulesApplyConfiguration>,
+    pub scale_up: Option<Box<super::HPAScalingRulesApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehaviorApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -101,7 +101,7 @@ impl HorizontalPodAutoscalerBehaviorApplyConfiguration {
         mut self,
         value: super::HPAScalingRulesApplyConfiguration,
     ) -> Self {
-        self.scale_down = Some(value);
+        self.scale_down = Some(Box::new(value));
         self
     }
     /// Set `scaleUp`.
@@ -109,7 +109,7 @@ impl HorizontalPodAutoscalerBehaviorApplyConfiguration {
         mut self,
         value: super::HPAScalingRulesApplyConfiguration,
     ) -> Self {
-        self.scale_up = Some(value);
+        self.scale_up = Some(Box::new(value));
         self
     }
 }

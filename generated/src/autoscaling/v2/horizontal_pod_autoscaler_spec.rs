@@ -5,7 +5,7 @@
 pub struct HorizontalPodAutoscalerSpec {
     /// behavior configures the scaling behavior of the target in both Up and Down directions (scaleUp and scaleDown fields respectively). If not set, the default HPAScalingRules for scale up and scale down are used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub behavior: Option<super::HorizontalPodAutoscalerBehavior>,
+    pub behavior: Option<Box<super::HorizontalPodAutoscalerBehavior>>,
     /// maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas.
     #[serde(rename = "maxReplicas")]
     pub max_replicas: i32,
@@ -83,7 +83,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerSpec {
 pub struct HorizontalPodAutoscalerSpecApplyConfiguration {
     /// `behavior`: see [`HorizontalPodAutoscalerSpec::behavior`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub behavior: Option<super::HorizontalPodAutoscalerBehaviorApplyConfiguration>,
+    pub behavior: Option<Box<super::HorizontalPodAutoscalerBehaviorApplyConfiguration>>,
     /// `maxReplicas`: see [`HorizontalPodAutoscalerSpec::max_replicas`].
     #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
     pub max_replicas: Option<i32>,
@@ -160,7 +160,7 @@ impl HorizontalPodAutoscalerSpecApplyConfiguration {
         mut self,
         value: super::HorizontalPodAutoscalerBehaviorApplyConfiguration,
     ) -> Self {
-        self.behavior = Some(value);
+        self.behavior = Some(Box::new(value));
         self
     }
     /// Set `maxReplicas`.

@@ -7,7 +7,7 @@ pub struct MetricIdentifier {
     pub name: String,
     /// selector is the string-encoded form of a standard kubernetes label selector for the given metric When set, it is passed as an additional parameter to the metrics server for more specific metrics scoping. When unset, just the metricName will be used to gather metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelector>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
 }
 impl<'de> serde::Deserialize<'de> for MetricIdentifier {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -54,7 +54,7 @@ pub struct MetricIdentifierApplyConfiguration {
     pub name: Option<String>,
     /// `selector`: see [`MetricIdentifier::selector`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for MetricIdentifierApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -105,7 +105,7 @@ impl MetricIdentifierApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(Box::new(value));
         self
     }
 }

@@ -9,19 +9,19 @@ pub struct MetricSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub container_resource: Option<super::ContainerResourceMetricSource>,
+    pub container_resource: Option<Box<super::ContainerResourceMetricSource>>,
     /// external refers to a global metric that is not associated with any Kubernetes object. It allows autoscaling based on information coming from components running outside of cluster (for example length of queue in cloud messaging service, or QPS from loadbalancer running outside of cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external: Option<super::ExternalMetricSource>,
+    pub external: Option<Box<super::ExternalMetricSource>>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<super::ObjectMetricSource>,
+    pub object: Option<Box<super::ObjectMetricSource>>,
     /// pods refers to a metric describing each pod in the current scale target (for example, transactions-processed-per-second).  The values will be averaged together before being compared to the target value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pods: Option<super::PodsMetricSource>,
+    pub pods: Option<Box<super::PodsMetricSource>>,
     /// resource refers to a resource metric (such as those specified in requests and limits) known to Kubernetes describing each pod in the current scale target (e.g. CPU or memory). Such metrics are built in to Kubernetes, and have special scaling options on top of those available to normal per-pod metrics using the "pods" source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<super::ResourceMetricSource>,
+    pub resource: Option<Box<super::ResourceMetricSource>>,
     /// type is the type of metric source.  It should be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each mapping to a matching field in the object.
     #[serde(rename = "type")]
     pub type_: String,
@@ -96,20 +96,20 @@ pub struct MetricSpecApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub container_resource: Option<
-        super::ContainerResourceMetricSourceApplyConfiguration,
+        Box<super::ContainerResourceMetricSourceApplyConfiguration>,
     >,
     /// `external`: see [`MetricSpec::external`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external: Option<super::ExternalMetricSourceApplyConfiguration>,
+    pub external: Option<Box<super::ExternalMetricSourceApplyConfiguration>>,
     /// `object`: see [`MetricSpec::object`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<super::ObjectMetricSourceApplyConfiguration>,
+    pub object: Option<Box<super::ObjectMetricSourceApplyConfiguration>>,
     /// `pods`: see [`MetricSpec::pods`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pods: Option<super::PodsMetricSourceApplyConfiguration>,
+    pub pods: Option<Box<super::PodsMetricSourceApplyConfiguration>>,
     /// `resource`: see [`MetricSpec::resource`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<super::ResourceMetricSourceApplyConfiguration>,
+    pub resource: Option<Box<super::ResourceMetricSourceApplyConfiguration>>,
     /// `type`: see [`MetricSpec::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -181,7 +181,7 @@ impl MetricSpecApplyConfiguration {
         mut self,
         value: super::ContainerResourceMetricSourceApplyConfiguration,
     ) -> Self {
-        self.container_resource = Some(value);
+        self.container_resource = Some(Box::new(value));
         self
     }
     /// Set `external`.
@@ -189,7 +189,7 @@ impl MetricSpecApplyConfiguration {
         mut self,
         value: super::ExternalMetricSourceApplyConfiguration,
     ) -> Self {
-        self.external = Some(value);
+        self.external = Some(Box::new(value));
         self
     }
     /// Set `object`.
@@ -197,7 +197,7 @@ impl MetricSpecApplyConfiguration {
         mut self,
         value: super::ObjectMetricSourceApplyConfiguration,
     ) -> Self {
-        self.object = Some(value);
+        self.object = Some(Box::new(value));
         self
     }
     /// Set `pods`.
@@ -205,7 +205,7 @@ impl MetricSpecApplyConfiguration {
         mut self,
         value: super::PodsMetricSourceApplyConfiguration,
     ) -> Self {
-        self.pods = Some(value);
+        self.pods = Some(Box::new(value));
         self
     }
     /// Set `resource`.
@@ -213,7 +213,7 @@ impl MetricSpecApplyConfiguration {
         mut self,
         value: super::ResourceMetricSourceApplyConfiguration,
     ) -> Self {
-        self.resource = Some(value);
+        self.resource = Some(Box::new(value));
         self
     }
     /// Set `type`.

@@ -9,19 +9,19 @@ pub struct MetricStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub container_resource: Option<super::ContainerResourceMetricStatus>,
+    pub container_resource: Option<Box<super::ContainerResourceMetricStatus>>,
     /// external refers to a global metric that is not associated with any Kubernetes object. It allows autoscaling based on information coming from components running outside of cluster (for example length of queue in cloud messaging service, or QPS from loadbalancer running outside of cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external: Option<super::ExternalMetricStatus>,
+    pub external: Option<Box<super::ExternalMetricStatus>>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<super::ObjectMetricStatus>,
+    pub object: Option<Box<super::ObjectMetricStatus>>,
     /// pods refers to a metric describing each pod in the current scale target (for example, transactions-processed-per-second).  The values will be averaged together before being compared to the target value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pods: Option<super::PodsMetricStatus>,
+    pub pods: Option<Box<super::PodsMetricStatus>>,
     /// resource refers to a resource metric (such as those specified in requests and limits) known to Kubernetes describing each pod in the current scale target (e.g. CPU or memory). Such metrics are built in to Kubernetes, and have special scaling options on top of those available to normal per-pod metrics using the "pods" source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<super::ResourceMetricStatus>,
+    pub resource: Option<Box<super::ResourceMetricStatus>>,
     /// type is the type of metric source.  It will be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each corresponds to a matching field in the object.
     #[serde(rename = "type")]
     pub type_: String,
@@ -96,20 +96,20 @@ pub struct MetricStatusApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub container_resource: Option<
-        super::ContainerResourceMetricStatusApplyConfiguration,
+        Box<super::ContainerResourceMetricStatusApplyConfiguration>,
     >,
     /// `external`: see [`MetricStatus::external`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external: Option<super::ExternalMetricStatusApplyConfiguration>,
+    pub external: Option<Box<super::ExternalMetricStatusApplyConfiguration>>,
     /// `object`: see [`MetricStatus::object`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<super::ObjectMetricStatusApplyConfiguration>,
+    pub object: Option<Box<super::ObjectMetricStatusApplyConfiguration>>,
     /// `pods`: see [`MetricStatus::pods`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pods: Option<super::PodsMetricStatusApplyConfiguration>,
+    pub pods: Option<Box<super::PodsMetricStatusApplyConfiguration>>,
     /// `resource`: see [`MetricStatus::resource`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<super::ResourceMetricStatusApplyConfiguration>,
+    pub resource: Option<Box<super::ResourceMetricStatusApplyConfiguration>>,
     /// `type`: see [`MetricStatus::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -181,7 +181,7 @@ impl MetricStatusApplyConfiguration {
         mut self,
         value: super::ContainerResourceMetricStatusApplyConfiguration,
     ) -> Self {
-        self.container_resource = Some(value);
+        self.container_resource = Some(Box::new(value));
         self
     }
     /// Set `external`.
@@ -189,7 +189,7 @@ impl MetricStatusApplyConfiguration {
         mut self,
         value: super::ExternalMetricStatusApplyConfiguration,
     ) -> Self {
-        self.external = Some(value);
+        self.external = Some(Box::new(value));
         self
     }
     /// Set `object`.
@@ -197,7 +197,7 @@ impl MetricStatusApplyConfiguration {
         mut self,
         value: super::ObjectMetricStatusApplyConfiguration,
     ) -> Self {
-        self.object = Some(value);
+        self.object = Some(Box::new(value));
         self
     }
     /// Set `pods`.
@@ -205,7 +205,7 @@ impl MetricStatusApplyConfiguration {
         mut self,
         value: super::PodsMetricStatusApplyConfiguration,
     ) -> Self {
-        self.pods = Some(value);
+        self.pods = Some(Box::new(value));
         self
     }
     /// Set `resource`.
@@ -213,7 +213,7 @@ impl MetricStatusApplyConfiguration {
         mut self,
         value: super::ResourceMetricStatusApplyConfiguration,
     ) -> Self {
-        self.resource = Some(value);
+        self.resource = Some(Box::new(value));
         self
     }
     /// Set `type`.

@@ -6,7 +6,7 @@ pub struct JobSchedulingConfiguration {
     /// DisruptionMode defines the mode in which the Job's pods can be disrupted. One of Single, All. This field is immutable after creation: it may not be added or removed, and the selected mode may not be changed.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
     pub disruption_mode: Option<
-        crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionMode,
+        Box<crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionMode>,
     >,
     /// ResourceClaims defines which ResourceClaims may be shared among Pods in the Job. Pods consume the devices allocated to a PodGroup's claim by defining a claim in its own Spec.ResourceClaims that matches the PodGroup's claim exactly. The claim must have the same name and refer to the same ResourceClaim or ResourceClaimTemplate. At most 4 claims may be set, matching the limit on the resulting PodGroup. This list is immutable after creation: entries may neither be added, removed, nor modified.
     #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
@@ -29,7 +29,7 @@ pub struct JobSchedulingConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub scheduling_policy: Option<
-        crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicy,
+        Box<crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicy>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for JobSchedulingConfiguration {
@@ -87,7 +87,9 @@ pub struct JobSchedulingConfigurationApplyConfiguration {
     /// `disruptionMode`: see [`JobSchedulingConfiguration::disruption_mode`].
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
     pub disruption_mode: Option<
-        crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionModeApplyConfiguration,
+        Box<
+            crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionModeApplyConfiguration,
+        >,
     >,
     /// `resourceClaims`: see [`JobSchedulingConfiguration::resource_claims`].
     #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
@@ -110,7 +112,9 @@ pub struct JobSchedulingConfigurationApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub scheduling_policy: Option<
-        crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicyApplyConfiguration,
+        Box<
+            crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicyApplyConfiguration,
+        >,
     >,
 }
 impl<'de> serde::Deserialize<'de> for JobSchedulingConfigurationApplyConfiguration {
@@ -172,7 +176,7 @@ impl JobSchedulingConfigurationApplyConfiguration {
         mut self,
         value: crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionModeApplyConfiguration,
     ) -> Self {
-        self.disruption_mode = Some(value);
+        self.disruption_mode = Some(Box::new(value));
         self
     }
     /// Append to `resourceClaims` (a keyed or set list: repeated calls add).
@@ -198,7 +202,7 @@ impl JobSchedulingConfigurationApplyConfiguration {
         mut self,
         value: crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicyApplyConfiguration,
     ) -> Self {
-        self.scheduling_policy = Some(value);
+        self.scheduling_policy = Some(Box::new(value));
         self
     }
 }

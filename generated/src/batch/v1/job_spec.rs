@@ -69,10 +69,10 @@ pub struct JobSpec {
     pub pod_replacement_policy: Option<String>,
     /// scheduling defines the Workload-aware Scheduling configuration for this Job. When set, it specifies the scheduling policy (basic or gang), topology constraints, disruption mode, and shared resource claims. When omitted, the Job defaults to the basic scheduling policy, which behaves as standard pod-by-pod scheduling. This field is alpha-level and requires the WorkloadWithJob feature gate. This field is immutable, including whether it is set at all, only policy.gang.minCount may be changed after creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduling: Option<super::JobSchedulingConfiguration>,
+    pub scheduling: Option<Box<super::JobSchedulingConfiguration>>,
     /// A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelector>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// successPolicy specifies the policy when the Job can be declared as succeeded. If empty, the default behavior applies - the Job is declared as succeeded only when the number of succeeded pods equals to the completions. When the field is specified, it must be immutable and works only for the Indexed Jobs. Once the Job meets the SuccessPolicy, the lingering pods are terminated.
     #[serde(rename = "successPolicy", default, skip_serializing_if = "Option::is_none")]
     pub success_policy: Option<super::SuccessPolicy>,
@@ -251,10 +251,10 @@ pub struct JobSpecApplyConfiguration {
     pub pod_replacement_policy: Option<String>,
     /// `scheduling`: see [`JobSpec::scheduling`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduling: Option<super::JobSchedulingConfigurationApplyConfiguration>,
+    pub scheduling: Option<Box<super::JobSchedulingConfigurationApplyConfiguration>>,
     /// `selector`: see [`JobSpec::selector`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `successPolicy`: see [`JobSpec::success_policy`].
     #[serde(rename = "successPolicy", default, skip_serializing_if = "Option::is_none")]
     pub success_policy: Option<super::SuccessPolicyApplyConfiguration>,
@@ -441,7 +441,7 @@ impl JobSpecApplyConfiguration {
         mut self,
         value: super::JobSchedulingConfigurationApplyConfiguration,
     ) -> Self {
-        self.scheduling = Some(value);
+        self.scheduling = Some(Box::new(value));
         self
     }
     /// Set `selector`.
@@ -449,7 +449,7 @@ impl JobSpecApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(Box::new(value));
         self
     }
     /// Set `successPolicy`.

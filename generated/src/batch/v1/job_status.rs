@@ -56,7 +56,7 @@ pub struct JobStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub uncounted_terminated_pods: Option<super::UncountedTerminatedPods>,
+    pub uncounted_terminated_pods: Option<Box<super::UncountedTerminatedPods>>,
 }
 impl<'de> serde::Deserialize<'de> for JobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -179,7 +179,7 @@ pub struct JobStatusApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub uncounted_terminated_pods: Option<
-        super::UncountedTerminatedPodsApplyConfiguration,
+        Box<super::UncountedTerminatedPodsApplyConfiguration>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for JobStatusApplyConfiguration {
@@ -322,7 +322,7 @@ impl JobStatusApplyConfiguration {
         mut self,
         value: super::UncountedTerminatedPodsApplyConfiguration,
     ) -> Self {
-        self.uncounted_terminated_pods = Some(value);
+        self.uncounted_terminated_pods = Some(Box::new(value));
         self
     }
 }

@@ -8,7 +8,7 @@ pub struct JobTemplateSpec {
     pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
     /// Specification of the desired behavior of the job. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<super::JobSpec>,
+    pub spec: Option<Box<super::JobSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for JobTemplateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -52,7 +52,7 @@ pub struct JobTemplateSpecApplyConfiguration {
     pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`JobTemplateSpec::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<super::JobSpecApplyConfiguration>,
+    pub spec: Option<Box<super::JobSpecApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for JobTemplateSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -103,7 +103,7 @@ impl JobTemplateSpecApplyConfiguration {
     }
     /// Set `spec`.
     pub fn with_spec(mut self, value: super::JobSpecApplyConfiguration) -> Self {
-        self.spec = Some(value);
+        self.spec = Some(Box::new(value));
         self
     }
 }

@@ -17,7 +17,7 @@ pub struct PodFailurePolicyRule {
     pub action: String,
     /// Represents the requirement on the container exit codes.
     #[serde(rename = "onExitCodes", default, skip_serializing_if = "Option::is_none")]
-    pub on_exit_codes: Option<super::PodFailurePolicyOnExitCodesRequirement>,
+    pub on_exit_codes: Option<Box<super::PodFailurePolicyOnExitCodesRequirement>>,
     /// Represents the requirement on the pod conditions. The requirement is represented as a list of pod condition patterns. The requirement is satisfied if at least one pattern matches an actual pod condition. At most 20 elements are allowed.
     #[serde(
         rename = "onPodConditions",
@@ -79,7 +79,7 @@ pub struct PodFailurePolicyRuleApplyConfiguration {
     /// `onExitCodes`: see [`PodFailurePolicyRule::on_exit_codes`].
     #[serde(rename = "onExitCodes", default, skip_serializing_if = "Option::is_none")]
     pub on_exit_codes: Option<
-        super::PodFailurePolicyOnExitCodesRequirementApplyConfiguration,
+        Box<super::PodFailurePolicyOnExitCodesRequirementApplyConfiguration>,
     >,
     /// `onPodConditions`: see [`PodFailurePolicyRule::on_pod_conditions`].
     #[serde(
@@ -147,7 +147,7 @@ impl PodFailurePolicyRuleApplyConfiguration {
         mut self,
         value: super::PodFailurePolicyOnExitCodesRequirementApplyConfiguration,
     ) -> Self {
-        self.on_exit_codes = Some(value);
+        self.on_exit_codes = Some(Box::new(value));
         self
     }
     /// Set `onPodConditions` (an atomic list: a later call replaces it).

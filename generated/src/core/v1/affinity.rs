@@ -5,17 +5,17 @@
 pub struct Affinity {
     /// Describes node affinity scheduling rules for the pod.
     #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
-    pub node_affinity: Option<super::NodeAffinity>,
+    pub node_affinity: Option<Box<super::NodeAffinity>>,
     /// Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).
     #[serde(rename = "podAffinity", default, skip_serializing_if = "Option::is_none")]
-    pub pod_affinity: Option<super::PodAffinity>,
+    pub pod_affinity: Option<Box<super::PodAffinity>>,
     /// Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).
     #[serde(
         rename = "podAntiAffinity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub pod_anti_affinity: Option<super::PodAntiAffinity>,
+    pub pod_anti_affinity: Option<Box<super::PodAntiAffinity>>,
 }
 impl<'de> serde::Deserialize<'de> for Affinity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -63,17 +63,17 @@ impl<'de> serde::Deserialize<'de> for Affinity {
 pub struct AffinityApplyConfiguration {
     /// `nodeAffinity`: see [`Affinity::node_affinity`].
     #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
-    pub node_affinity: Option<super::NodeAffinityApplyConfiguration>,
+    pub node_affinity: Option<Box<super::NodeAffinityApplyConfiguration>>,
     /// `podAffinity`: see [`Affinity::pod_affinity`].
     #[serde(rename = "podAffinity", default, skip_serializing_if = "Option::is_none")]
-    pub pod_affinity: Option<super::PodAffinityApplyConfiguration>,
+    pub pod_affinity: Option<Box<super::PodAffinityApplyConfiguration>>,
     /// `podAntiAffinity`: see [`Affinity::pod_anti_affinity`].
     #[serde(
         rename = "podAntiAffinity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub pod_anti_affinity: Option<super::PodAntiAffinityApplyConfiguration>,
+    pub pod_anti_affinity: Option<Box<super::PodAntiAffinityApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for AffinityApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -126,7 +126,7 @@ impl AffinityApplyConfiguration {
         mut self,
         value: super::NodeAffinityApplyConfiguration,
     ) -> Self {
-        self.node_affinity = Some(value);
+        self.node_affinity = Some(Box::new(value));
         self
     }
     /// Set `podAffinity`.
@@ -134,7 +134,7 @@ impl AffinityApplyConfiguration {
         mut self,
         value: super::PodAffinityApplyConfiguration,
     ) -> Self {
-        self.pod_affinity = Some(value);
+        self.pod_affinity = Some(Box::new(value));
         self
     }
     /// Set `podAntiAffinity`.
@@ -142,7 +142,7 @@ impl AffinityApplyConfiguration {
         mut self,
         value: super::PodAntiAffinityApplyConfiguration,
     ) -> Self {
-        self.pod_anti_affinity = Some(value);
+        self.pod_anti_affinity = Some(Box::new(value));
         self
     }
 }

@@ -16,7 +16,7 @@ pub struct CephFSPersistentVolumeSource {
     pub secret_file: Option<String>,
     /// secretRef is Optional: SecretRef is reference to the authentication secret for User, default is empty. More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReference>,
+    pub secret_ref: Option<Box<super::SecretReference>>,
     /// user is Optional: User is the rados user name, default is admin More info: https://examples.k8s.io/volumes/cephfs/README.md#how-to-use-it
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -98,7 +98,7 @@ pub struct CephFSPersistentVolumeSourceApplyConfiguration {
     pub secret_file: Option<String>,
     /// `secretRef`: see [`CephFSPersistentVolumeSource::secret_ref`].
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `user`: see [`CephFSPersistentVolumeSource::user`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -193,7 +193,7 @@ impl CephFSPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.secret_ref = Some(value);
+        self.secret_ref = Some(Box::new(value));
         self
     }
     /// Set `user`.

@@ -11,7 +11,7 @@ pub struct CinderPersistentVolumeSource {
     pub read_only: Option<bool>,
     /// secretRef is Optional: points to a secret object containing parameters used to connect to OpenStack.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReference>,
+    pub secret_ref: Option<Box<super::SecretReference>>,
     /// volumeID used to identify the volume in cinder. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(rename = "volumeID")]
     pub volume_id: String,
@@ -74,7 +74,7 @@ pub struct CinderPersistentVolumeSourceApplyConfiguration {
     pub read_only: Option<bool>,
     /// `secretRef`: see [`CinderPersistentVolumeSource::secret_ref`].
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `volumeID`: see [`CinderPersistentVolumeSource::volume_id`].
     #[serde(rename = "volumeID", default, skip_serializing_if = "Option::is_none")]
     pub volume_id: Option<String>,
@@ -143,7 +143,7 @@ impl CinderPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.secret_ref = Some(value);
+        self.secret_ref = Some(Box::new(value));
         self
     }
     /// Set `volumeID`.

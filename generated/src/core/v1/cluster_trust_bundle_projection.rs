@@ -5,7 +5,7 @@
 pub struct ClusterTrustBundleProjection {
     /// Select all ClusterTrustBundles that match this label selector.  Only has effect if signerName is set.  Mutually-exclusive with name.  If unset, interpreted as "match nothing".  If set but empty, interpreted as "match everything".
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<crate::meta::v1::LabelSelector>,
+    pub label_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// Select a single ClusterTrustBundle by object name.  Mutually-exclusive with signerName and labelSelector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -86,7 +86,7 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundleProjection {
 pub struct ClusterTrustBundleProjectionApplyConfiguration {
     /// `labelSelector`: see [`ClusterTrustBundleProjection::label_selector`].
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub label_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `name`: see [`ClusterTrustBundleProjection::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -170,7 +170,7 @@ impl ClusterTrustBundleProjectionApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.label_selector = Some(value);
+        self.label_selector = Some(Box::new(value));
         self
     }
     /// Set `name`.

@@ -27,10 +27,10 @@ pub struct Container {
     pub image_pull_policy: Option<String>,
     /// Actions that the management system should take in response to container lifecycle events. Cannot be updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<super::Lifecycle>,
+    pub lifecycle: Option<Box<super::Lifecycle>>,
     /// Periodic probe of container liveness. Container will be restarted if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<super::Probe>,
+    pub liveness_probe: Option<Box<super::Probe>>,
     /// Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name (DNS_LABEL). Cannot be updated.
     pub name: String,
     /// List of ports to expose from the container. Not specifying a port here DOES NOT prevent that port from being exposed. Any port which is listening on the default "0.0.0.0" address inside a container will be accessible from the network. Modifying this array with strategic merge patch may corrupt the data. For more information See https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated.
@@ -38,13 +38,13 @@ pub struct Container {
     pub ports: Option<Vec<super::ContainerPort>>,
     /// Periodic probe of container service readiness. Container will be removed from service endpoints if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<super::Probe>,
+    pub readiness_probe: Option<Box<super::Probe>>,
     /// Resources resize policy for the container. This field cannot be set on ephemeral containers.
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
     pub resize_policy: Option<Vec<super::ContainerResizePolicy>>,
     /// Compute Resources required by this container. Cannot be updated. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirements>,
+    pub resources: Option<Box<super::ResourceRequirements>>,
     /// RestartPolicy defines the restart behavior of individual containers in a pod. This overrides the pod-level restart policy. When this field is not specified, the restart behavior is defined by the Pod's restart policy and the container type. Additionally, setting the RestartPolicy as "Always" for the init container will have the following effect: this init container will be continually restarted on exit until all regular containers have terminated. Once all regular containers have completed, all init containers with restartPolicy "Always" will be shut down. This lifecycle differs from normal init containers and is often referred to as a "sidecar" container. Although this init container still starts in the init container sequence, it does not wait for the container to complete before proceeding to the next init container. Instead, the next init container starts immediately after this init container is started, or after any startupProbe has successfully completed.
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
@@ -61,10 +61,10 @@ pub struct Container {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<super::SecurityContext>,
+    pub security_context: Option<Box<super::SecurityContext>>,
     /// StartupProbe indicates that the Pod has successfully initialized. If specified, no other probes are executed until this completes successfully. If this probe fails, the Pod will be restarted, just as if the livenessProbe failed. This can be used to provide different probe parameters at the beginning of a Pod's lifecycle, when it might take a long time to load data or warm a cache, than during steady-state operation. This cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<super::Probe>,
+    pub startup_probe: Option<Box<super::Probe>>,
     /// Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,
@@ -261,10 +261,10 @@ pub struct ContainerApplyConfiguration {
     pub image_pull_policy: Option<String>,
     /// `lifecycle`: see [`Container::lifecycle`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<super::LifecycleApplyConfiguration>,
+    pub lifecycle: Option<Box<super::LifecycleApplyConfiguration>>,
     /// `livenessProbe`: see [`Container::liveness_probe`].
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<super::ProbeApplyConfiguration>,
+    pub liveness_probe: Option<Box<super::ProbeApplyConfiguration>>,
     /// `name`: see [`Container::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -273,13 +273,13 @@ pub struct ContainerApplyConfiguration {
     pub ports: Option<Vec<super::ContainerPortApplyConfiguration>>,
     /// `readinessProbe`: see [`Container::readiness_probe`].
     #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<super::ProbeApplyConfiguration>,
+    pub readiness_probe: Option<Box<super::ProbeApplyConfiguration>>,
     /// `resizePolicy`: see [`Container::resize_policy`].
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
     pub resize_policy: Option<Vec<super::ContainerResizePolicyApplyConfiguration>>,
     /// `resources`: see [`Container::resources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    pub resources: Option<Box<super::ResourceRequirementsApplyConfiguration>>,
     /// `restartPolicy`: see [`Container::restart_policy`].
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
@@ -296,10 +296,10 @@ pub struct ContainerApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<super::SecurityContextApplyConfiguration>,
+    pub security_context: Option<Box<super::SecurityContextApplyConfiguration>>,
     /// `startupProbe`: see [`Container::startup_probe`].
     #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<super::ProbeApplyConfiguration>,
+    pub startup_probe: Option<Box<super::ProbeApplyConfiguration>>,
     /// `stdin`: see [`Container::stdin`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,
@@ -515,12 +515,12 @@ impl ContainerApplyConfiguration {
     }
     /// Set `lifecycle`.
     pub fn with_lifecycle(mut self, value: super::LifecycleApplyConfiguration) -> Self {
-        self.lifecycle = Some(value);
+        self.lifecycle = Some(Box::new(value));
         self
     }
     /// Set `livenessProbe`.
     pub fn with_liveness_probe(mut self, value: super::ProbeApplyConfiguration) -> Self {
-        self.liveness_probe = Some(value);
+        self.liveness_probe = Some(Box::new(value));
         self
     }
     /// Set `name`.
@@ -541,7 +541,7 @@ impl ContainerApplyConfiguration {
         mut self,
         value: super::ProbeApplyConfiguration,
     ) -> Self {
-        self.readiness_probe = Some(value);
+        self.readiness_probe = Some(Box::new(value));
         self
     }
     /// Set `resizePolicy` (an atomic list: a later call replaces it).
@@ -557,7 +557,7 @@ impl ContainerApplyConfiguration {
         mut self,
         value: super::ResourceRequirementsApplyConfiguration,
     ) -> Self {
-        self.resources = Some(value);
+        self.resources = Some(Box::new(value));
         self
     }
     /// Set `restartPolicy`.
@@ -578,12 +578,12 @@ impl ContainerApplyConfiguration {
         mut self,
         value: super::SecurityContextApplyConfiguration,
     ) -> Self {
-        self.security_context = Some(value);
+        self.security_context = Some(Box::new(value));
         self
     }
     /// Set `startupProbe`.
     pub fn with_startup_probe(mut self, value: super::ProbeApplyConfiguration) -> Self {
-        self.startup_probe = Some(value);
+        self.startup_probe = Some(Box::new(value));
         self
     }
     /// Set `stdin`.

@@ -7,7 +7,7 @@ pub struct ContainerRestartRule {
     pub action: String,
     /// Represents the exit codes to check on container exits.
     #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
-    pub exit_codes: Option<super::ContainerRestartRuleOnExitCodes>,
+    pub exit_codes: Option<Box<super::ContainerRestartRuleOnExitCodes>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerRestartRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -54,7 +54,9 @@ pub struct ContainerRestartRuleApplyConfiguration {
     pub action: Option<String>,
     /// `exitCodes`: see [`ContainerRestartRule::exit_codes`].
     #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
-    pub exit_codes: Option<super::ContainerRestartRuleOnExitCodesApplyConfiguration>,
+    pub exit_codes: Option<
+        Box<super::ContainerRestartRuleOnExitCodesApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for ContainerRestartRuleApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -105,7 +107,7 @@ impl ContainerRestartRuleApplyConfiguration {
         mut self,
         value: super::ContainerRestartRuleOnExitCodesApplyConfiguration,
     ) -> Self {
-        self.exit_codes = Some(value);
+        self.exit_codes = Some(Box::new(value));
         self
     }
 }

@@ -8,10 +8,10 @@ pub struct ContainerState {
     pub running: Option<super::ContainerStateRunning>,
     /// Details about a terminated container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub terminated: Option<super::ContainerStateTerminated>,
+    pub terminated: Option<Box<super::ContainerStateTerminated>>,
     /// Details about a waiting container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<super::ContainerStateWaiting>,
+    pub waiting: Option<Box<super::ContainerStateWaiting>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -60,10 +60,10 @@ pub struct ContainerStateApplyConfiguration {
     pub running: Option<super::ContainerStateRunningApplyConfiguration>,
     /// `terminated`: see [`ContainerState::terminated`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub terminated: Option<super::ContainerStateTerminatedApplyConfiguration>,
+    pub terminated: Option<Box<super::ContainerStateTerminatedApplyConfiguration>>,
     /// `waiting`: see [`ContainerState::waiting`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<super::ContainerStateWaitingApplyConfiguration>,
+    pub waiting: Option<Box<super::ContainerStateWaitingApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerStateApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -122,7 +122,7 @@ impl ContainerStateApplyConfiguration {
         mut self,
         value: super::ContainerStateTerminatedApplyConfiguration,
     ) -> Self {
-        self.terminated = Some(value);
+        self.terminated = Some(Box::new(value));
         self
     }
     /// Set `waiting`.
@@ -130,7 +130,7 @@ impl ContainerStateApplyConfiguration {
         mut self,
         value: super::ContainerStateWaitingApplyConfiguration,
     ) -> Self {
-        self.waiting = Some(value);
+        self.waiting = Some(Box::new(value));
         self
     }
 }

@@ -29,7 +29,7 @@ pub struct ContainerStatus {
     pub image_id: String,
     /// LastTerminationState holds the last termination state of the container to help debug container crashes and restarts. This field is not populated if the container is still running and RestartCount is 0.
     #[serde(rename = "lastState", default, skip_serializing_if = "Option::is_none")]
-    pub last_state: Option<super::ContainerState>,
+    pub last_state: Option<Box<super::ContainerState>>,
     /// Name is a DNS_LABEL representing the unique name of the container. Each container in a pod must have a unique name across all container types. Cannot be updated.
     pub name: String,
     /// Ready specifies whether the container is currently passing its readiness check. The value will change as readiness probes keep executing. If no readiness probes are specified, this field defaults to true once the container is fully started (see Started field).
@@ -38,7 +38,7 @@ pub struct ContainerStatus {
     pub ready: bool,
     /// Resources represents the compute resource requests and limits that have been successfully enacted on the running container after it has been started or has been successfully resized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirements>,
+    pub resources: Option<Box<super::ResourceRequirements>>,
     /// RestartCount holds the number of times the container has been restarted. Kubelet makes an effort to always increment the value, but there are cases when the state may be lost due to node restarts and then the value may be reset to 0. The value is never negative.
     #[serde(rename = "restartCount")]
     pub restart_count: i32,
@@ -47,13 +47,13 @@ pub struct ContainerStatus {
     pub started: Option<bool>,
     /// State holds details about the container's current condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<super::ContainerState>,
+    pub state: Option<Box<super::ContainerState>>,
     /// StopSignal reports the effective stop signal for this container
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// User represents user identity information initially attached to the first process of the container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<super::ContainerUser>,
+    pub user: Option<Box<super::ContainerUser>>,
     /// Status of volume mounts.
     #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
     pub volume_mounts: Option<Vec<super::VolumeMountStatus>>,
@@ -196,7 +196,7 @@ pub struct ContainerStatusApplyConfiguration {
     pub image_id: Option<String>,
     /// `lastState`: see [`ContainerStatus::last_state`].
     #[serde(rename = "lastState", default, skip_serializing_if = "Option::is_none")]
-    pub last_state: Option<super::ContainerStateApplyConfiguration>,
+    pub last_state: Option<Box<super::ContainerStateApplyConfiguration>>,
     /// `name`: see [`ContainerStatus::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -205,7 +205,7 @@ pub struct ContainerStatusApplyConfiguration {
     pub ready: Option<bool>,
     /// `resources`: see [`ContainerStatus::resources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    pub resources: Option<Box<super::ResourceRequirementsApplyConfiguration>>,
     /// `restartCount`: see [`ContainerStatus::restart_count`].
     #[serde(rename = "restartCount", default, skip_serializing_if = "Option::is_none")]
     pub restart_count: Option<i32>,
@@ -214,13 +214,13 @@ pub struct ContainerStatusApplyConfiguration {
     pub started: Option<bool>,
     /// `state`: see [`ContainerStatus::state`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<super::ContainerStateApplyConfiguration>,
+    pub state: Option<Box<super::ContainerStateApplyConfiguration>>,
     /// `stopSignal`: see [`ContainerStatus::stop_signal`].
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
     /// `user`: see [`ContainerStatus::user`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<super::ContainerUserApplyConfiguration>,
+    pub user: Option<Box<super::ContainerUserApplyConfiguration>>,
     /// `volumeMounts`: see [`ContainerStatus::volume_mounts`].
     #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
     pub volume_mounts: Option<Vec<super::VolumeMountStatusApplyConfiguration>>,
@@ -359,7 +359,7 @@ impl ContainerStatusApplyConfiguration {
         mut self,
         value: super::ContainerStateApplyConfiguration,
     ) -> Self {
-        self.last_state = Some(value);
+        self.last_state = Some(Box::new(value));
         self
     }
     /// Set `name`.
@@ -377,7 +377,7 @@ impl ContainerStatusApplyConfiguration {
         mut self,
         value: super::ResourceRequirementsApplyConfiguration,
     ) -> Self {
-        self.resources = Some(value);
+        self.resources = Some(Box::new(value));
         self
     }
     /// Set `restartCount`.
@@ -392,7 +392,7 @@ impl ContainerStatusApplyConfiguration {
     }
     /// Set `state`.
     pub fn with_state(mut self, value: super::ContainerStateApplyConfiguration) -> Self {
-        self.state = Some(value);
+        self.state = Some(Box::new(value));
         self
     }
     /// Set `stopSignal`.
@@ -402,7 +402,7 @@ impl ContainerStatusApplyConfiguration {
     }
     /// Set `user`.
     pub fn with_user(mut self, value: super::ContainerUserApplyConfiguration) -> Self {
-        self.user = Some(value);
+        self.user = Some(Box::new(value));
         self
     }
     /// Append to `volumeMounts` (a keyed or set list: repeated calls add).

@@ -5,7 +5,7 @@
 pub struct ContainerUser {
     /// Linux holds user identity information initially attached to the first process of the containers in Linux. Note that the actual running identity can be changed if the process has enough privilege to do so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linux: Option<super::LinuxContainerUser>,
+    pub linux: Option<Box<super::LinuxContainerUser>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerUser {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for ContainerUser {
 pub struct ContainerUserApplyConfiguration {
     /// `linux`: see [`ContainerUser::linux`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linux: Option<super::LinuxContainerUserApplyConfiguration>,
+    pub linux: Option<Box<super::LinuxContainerUserApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerUserApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,7 +84,7 @@ impl ContainerUserApplyConfiguration {
         mut self,
         value: super::LinuxContainerUserApplyConfiguration,
     ) -> Self {
-        self.linux = Some(value);
+        self.linux = Some(Box::new(value));
         self
     }
 }

@@ -9,14 +9,14 @@ pub struct CSIPersistentVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub controller_expand_secret_ref: Option<super::SecretReference>,
+    pub controller_expand_secret_ref: Option<Box<super::SecretReference>>,
     /// controllerPublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI ControllerPublishVolume and ControllerUnpublishVolume calls. This field is optional, and may be empty if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "controllerPublishSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub controller_publish_secret_ref: Option<super::SecretReference>,
+    pub controller_publish_secret_ref: Option<Box<super::SecretReference>>,
     /// driver is the name of the driver to use for this volume. Required.
     pub driver: String,
     /// fsType to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs".
@@ -28,21 +28,21 @@ pub struct CSIPersistentVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_expand_secret_ref: Option<super::SecretReference>,
+    pub node_expand_secret_ref: Option<Box<super::SecretReference>>,
     /// nodePublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls. This field is optional, and may be empty if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "nodePublishSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_publish_secret_ref: Option<super::SecretReference>,
+    pub node_publish_secret_ref: Option<Box<super::SecretReference>>,
     /// nodeStageSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodeStageVolume and NodeStageVolume and NodeUnstageVolume calls. This field is optional, and may be empty if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "nodeStageSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_stage_secret_ref: Option<super::SecretReference>,
+    pub node_stage_secret_ref: Option<Box<super::SecretReference>>,
     /// readOnly value to pass to ControllerPublishVolumeRequest. Defaults to false (read/write).
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
@@ -145,14 +145,18 @@ pub struct CSIPersistentVolumeSourceApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub controller_expand_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub controller_expand_secret_ref: Option<
+        Box<super::SecretReferenceApplyConfiguration>,
+    >,
     /// `controllerPublishSecretRef`: see [`CSIPersistentVolumeSource::controller_publish_secret_ref`].
     #[serde(
         rename = "controllerPublishSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub controller_publish_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub controller_publish_secret_ref: Option<
+        Box<super::SecretReferenceApplyConfiguration>,
+    >,
     /// `driver`: see [`CSIPersistentVolumeSource::driver`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<String>,
@@ -165,21 +169,21 @@ pub struct CSIPersistentVolumeSourceApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_expand_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub node_expand_secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `nodePublishSecretRef`: see [`CSIPersistentVolumeSource::node_publish_secret_ref`].
     #[serde(
         rename = "nodePublishSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_publish_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub node_publish_secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `nodeStageSecretRef`: see [`CSIPersistentVolumeSource::node_stage_secret_ref`].
     #[serde(
         rename = "nodeStageSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_stage_secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub node_stage_secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `readOnly`: see [`CSIPersistentVolumeSource::read_only`].
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
@@ -277,7 +281,7 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.controller_expand_secret_ref = Some(value);
+        self.controller_expand_secret_ref = Some(Box::new(value));
         self
     }
     /// Set `controllerPublishSecretRef`.
@@ -285,7 +289,7 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.controller_publish_secret_ref = Some(value);
+        self.controller_publish_secret_ref = Some(Box::new(value));
         self
     }
     /// Set `driver`.
@@ -303,7 +307,7 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.node_expand_secret_ref = Some(value);
+        self.node_expand_secret_ref = Some(Box::new(value));
         self
     }
     /// Set `nodePublishSecretRef`.
@@ -311,7 +315,7 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.node_publish_secret_ref = Some(value);
+        self.node_publish_secret_ref = Some(Box::new(value));
         self
     }
     /// Set `nodeStageSecretRef`.
@@ -319,7 +323,7 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.node_stage_secret_ref = Some(value);
+        self.node_stage_secret_ref = Some(Box::new(value));
         self
     }
     /// Set `readOnly`.

@@ -5,7 +5,7 @@
 pub struct DownwardAPIVolumeFile {
     /// Required: Selects a field of the pod: only annotations, labels, name, namespace and uid are supported.
     #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
-    pub field_ref: Option<super::ObjectFieldSelector>,
+    pub field_ref: Option<Box<super::ObjectFieldSelector>>,
     /// Optional: mode bits used to set permissions on this file, must be an octal value between 0000 and 0777 or a decimal value between 0 and 511. YAML accepts both octal and decimal values, JSON requires decimal values for mode bits. If not specified, the volume defaultMode will be used. This might be in conflict with other options that affect the file mode, like fsGroup, and the result can be other mode bits set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
@@ -17,7 +17,7 @@ pub struct DownwardAPIVolumeFile {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_field_ref: Option<super::ResourceFieldSelector>,
+    pub resource_field_ref: Option<Box<super::ResourceFieldSelector>>,
     /// user is Optional: The owner UID of the created file. If specified, the item-level user field takes precedence over defaultUser. (Alpha) This field requires the AtomicWriteVolumeUserFields feature gate to be enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
@@ -77,7 +77,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeFile {
 pub struct DownwardAPIVolumeFileApplyConfiguration {
     /// `fieldRef`: see [`DownwardAPIVolumeFile::field_ref`].
     #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
-    pub field_ref: Option<super::ObjectFieldSelectorApplyConfiguration>,
+    pub field_ref: Option<Box<super::ObjectFieldSelectorApplyConfiguration>>,
     /// `mode`: see [`DownwardAPIVolumeFile::mode`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<i32>,
@@ -90,7 +90,7 @@ pub struct DownwardAPIVolumeFileApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_field_ref: Option<super::ResourceFieldSelectorApplyConfiguration>,
+    pub resource_field_ref: Option<Box<super::ResourceFieldSelectorApplyConfiguration>>,
     /// `user`: see [`DownwardAPIVolumeFile::user`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
@@ -152,7 +152,7 @@ impl DownwardAPIVolumeFileApplyConfiguration {
         mut self,
         value: super::ObjectFieldSelectorApplyConfiguration,
     ) -> Self {
-        self.field_ref = Some(value);
+        self.field_ref = Some(Box::new(value));
         self
     }
     /// Set `mode`.
@@ -170,7 +170,7 @@ impl DownwardAPIVolumeFileApplyConfiguration {
         mut self,
         value: super::ResourceFieldSelectorApplyConfiguration,
     ) -> Self {
-        self.resource_field_ref = Some(value);
+        self.resource_field_ref = Some(Box::new(value));
         self
     }
     /// Set `user`.

@@ -13,7 +13,7 @@ pub struct EndpointAddress {
     pub node_name: Option<String>,
     /// Reference to object providing the endpoint.
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
-    pub target_ref: Option<super::ObjectReference>,
+    pub target_ref: Option<Box<super::ObjectReference>>,
 }
 impl<'de> serde::Deserialize<'de> for EndpointAddress {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -76,7 +76,7 @@ pub struct EndpointAddressApplyConfiguration {
     pub node_name: Option<String>,
     /// `targetRef`: see [`EndpointAddress::target_ref`].
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
-    pub target_ref: Option<super::ObjectReferenceApplyConfiguration>,
+    pub target_ref: Option<Box<super::ObjectReferenceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for EndpointAddressApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -147,7 +147,7 @@ impl EndpointAddressApplyConfiguration {
         mut self,
         value: super::ObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.target_ref = Some(value);
+        self.target_ref = Some(Box::new(value));
         self
     }
 }

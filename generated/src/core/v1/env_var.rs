@@ -10,7 +10,7 @@ pub struct EnvVar {
     pub value: Option<String>,
     /// Source for the environment variable's value. Cannot be used if value is not empty.
     #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<super::EnvVarSource>,
+    pub value_from: Option<Box<super::EnvVarSource>>,
 }
 impl<'de> serde::Deserialize<'de> for EnvVar {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -65,7 +65,7 @@ pub struct EnvVarApplyConfiguration {
     pub value: Option<String>,
     /// `valueFrom`: see [`EnvVar::value_from`].
     #[serde(rename = "valueFrom", default, skip_serializing_if = "Option::is_none")]
-    pub value_from: Option<super::EnvVarSourceApplyConfiguration>,
+    pub value_from: Option<Box<super::EnvVarSourceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for EnvVarApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -126,7 +126,7 @@ impl EnvVarApplyConfiguration {
         mut self,
         value: super::EnvVarSourceApplyConfiguration,
     ) -> Self {
-        self.value_from = Some(value);
+        self.value_from = Some(Box::new(value));
         self
     }
 }

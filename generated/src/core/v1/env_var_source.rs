@@ -9,23 +9,23 @@ pub struct EnvVarSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub config_map_key_ref: Option<super::ConfigMapKeySelector>,
+    pub config_map_key_ref: Option<Box<super::ConfigMapKeySelector>>,
     /// Selects a field of the pod: supports metadata.name, metadata.namespace, `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`, spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs.
     #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
-    pub field_ref: Option<super::ObjectFieldSelector>,
+    pub field_ref: Option<Box<super::ObjectFieldSelector>>,
     /// FileKeyRef selects a key of the env file. Requires the EnvFiles feature gate to be enabled.
     #[serde(rename = "fileKeyRef", default, skip_serializing_if = "Option::is_none")]
-    pub file_key_ref: Option<super::FileKeySelector>,
+    pub file_key_ref: Option<Box<super::FileKeySelector>>,
     /// Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory and requests.ephemeral-storage) are currently supported.
     #[serde(
         rename = "resourceFieldRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_field_ref: Option<super::ResourceFieldSelector>,
+    pub resource_field_ref: Option<Box<super::ResourceFieldSelector>>,
     /// Selects a key of a secret in the pod's namespace
     #[serde(rename = "secretKeyRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<super::SecretKeySelector>,
+    pub secret_key_ref: Option<Box<super::SecretKeySelector>>,
 }
 impl<'de> serde::Deserialize<'de> for EnvVarSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -89,23 +89,23 @@ pub struct EnvVarSourceApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub config_map_key_ref: Option<super::ConfigMapKeySelectorApplyConfiguration>,
+    pub config_map_key_ref: Option<Box<super::ConfigMapKeySelectorApplyConfiguration>>,
     /// `fieldRef`: see [`EnvVarSource::field_ref`].
     #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
-    pub field_ref: Option<super::ObjectFieldSelectorApplyConfiguration>,
+    pub field_ref: Option<Box<super::ObjectFieldSelectorApplyConfiguration>>,
     /// `fileKeyRef`: see [`EnvVarSource::file_key_ref`].
     #[serde(rename = "fileKeyRef", default, skip_serializing_if = "Option::is_none")]
-    pub file_key_ref: Option<super::FileKeySelectorApplyConfiguration>,
+    pub file_key_ref: Option<Box<super::FileKeySelectorApplyConfiguration>>,
     /// `resourceFieldRef`: see [`EnvVarSource::resource_field_ref`].
     #[serde(
         rename = "resourceFieldRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_field_ref: Option<super::ResourceFieldSelectorApplyConfiguration>,
+    pub resource_field_ref: Option<Box<super::ResourceFieldSelectorApplyConfiguration>>,
     /// `secretKeyRef`: see [`EnvVarSource::secret_key_ref`].
     #[serde(rename = "secretKeyRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<super::SecretKeySelectorApplyConfiguration>,
+    pub secret_key_ref: Option<Box<super::SecretKeySelectorApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for EnvVarSourceApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -170,7 +170,7 @@ impl EnvVarSourceApplyConfiguration {
         mut self,
         value: super::ConfigMapKeySelectorApplyConfiguration,
     ) -> Self {
-        self.config_map_key_ref = Some(value);
+        self.config_map_key_ref = Some(Box::new(value));
         self
     }
     /// Set `fieldRef`.
@@ -178,7 +178,7 @@ impl EnvVarSourceApplyConfiguration {
         mut self,
         value: super::ObjectFieldSelectorApplyConfiguration,
     ) -> Self {
-        self.field_ref = Some(value);
+        self.field_ref = Some(Box::new(value));
         self
     }
     /// Set `fileKeyRef`.
@@ -186,7 +186,7 @@ impl EnvVarSourceApplyConfiguration {
         mut self,
         value: super::FileKeySelectorApplyConfiguration,
     ) -> Self {
-        self.file_key_ref = Some(value);
+        self.file_key_ref = Some(Box::new(value));
         self
     }
     /// Set `resourceFieldRef`.
@@ -194,7 +194,7 @@ impl EnvVarSourceApplyConfiguration {
         mut self,
         value: super::ResourceFieldSelectorApplyConfiguration,
     ) -> Self {
-        self.resource_field_ref = Some(value);
+        self.resource_field_ref = Some(Box::new(value));
         self
     }
     /// Set `secretKeyRef`.
@@ -202,7 +202,7 @@ impl EnvVarSourceApplyConfiguration {
         mut self,
         value: super::SecretKeySelectorApplyConfiguration,
     ) -> Self {
-        self.secret_key_ref = Some(value);
+        self.secret_key_ref = Some(Box::new(value));
         self
     }
 }

@@ -29,10 +29,10 @@ pub struct EphemeralContainer {
     pub image_pull_policy: Option<String>,
     /// Lifecycle is not allowed for ephemeral containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<super::Lifecycle>,
+    pub lifecycle: Option<Box<super::Lifecycle>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<super::Probe>,
+    pub liveness_probe: Option<Box<super::Probe>>,
     /// Name of the ephemeral container specified as a DNS_LABEL. This name must be unique among all containers, init containers and ephemeral containers.
     pub name: String,
     /// Ports are not allowed for ephemeral containers.
@@ -40,13 +40,13 @@ pub struct EphemeralContainer {
     pub ports: Option<Vec<super::ContainerPort>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<super::Probe>,
+    pub readiness_probe: Option<Box<super::Probe>>,
     /// Resources resize policy for the container.
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
     pub resize_policy: Option<Vec<super::ContainerResizePolicy>>,
     /// Resources are not allowed for ephemeral containers. Ephemeral containers use spare resources already allocated to the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirements>,
+    pub resources: Option<Box<super::ResourceRequirements>>,
     /// Restart policy for the container to manage the restart behavior of each container within a pod. You cannot set this field on ephemeral containers.
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
@@ -63,10 +63,10 @@ pub struct EphemeralContainer {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<super::SecurityContext>,
+    pub security_context: Option<Box<super::SecurityContext>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<super::Probe>,
+    pub startup_probe: Option<Box<super::Probe>>,
     /// Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,
@@ -276,10 +276,10 @@ pub struct EphemeralContainerApplyConfiguration {
     pub image_pull_policy: Option<String>,
     /// `lifecycle`: see [`EphemeralContainer::lifecycle`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<super::LifecycleApplyConfiguration>,
+    pub lifecycle: Option<Box<super::LifecycleApplyConfiguration>>,
     /// `livenessProbe`: see [`EphemeralContainer::liveness_probe`].
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<super::ProbeApplyConfiguration>,
+    pub liveness_probe: Option<Box<super::ProbeApplyConfiguration>>,
     /// `name`: see [`EphemeralContainer::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -288,13 +288,13 @@ pub struct EphemeralContainerApplyConfiguration {
     pub ports: Option<Vec<super::ContainerPortApplyConfiguration>>,
     /// `readinessProbe`: see [`EphemeralContainer::readiness_probe`].
     #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<super::ProbeApplyConfiguration>,
+    pub readiness_probe: Option<Box<super::ProbeApplyConfiguration>>,
     /// `resizePolicy`: see [`EphemeralContainer::resize_policy`].
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
     pub resize_policy: Option<Vec<super::ContainerResizePolicyApplyConfiguration>>,
     /// `resources`: see [`EphemeralContainer::resources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    pub resources: Option<Box<super::ResourceRequirementsApplyConfiguration>>,
     /// `restartPolicy`: see [`EphemeralContainer::restart_policy`].
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
@@ -311,10 +311,10 @@ pub struct EphemeralContainerApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<super::SecurityContextApplyConfiguration>,
+    pub security_context: Option<Box<super::SecurityContextApplyConfiguration>>,
     /// `startupProbe`: see [`EphemeralContainer::startup_probe`].
     #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<super::ProbeApplyConfiguration>,
+    pub startup_probe: Option<Box<super::ProbeApplyConfiguration>>,
     /// `stdin`: see [`EphemeralContainer::stdin`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,
@@ -541,12 +541,12 @@ impl EphemeralContainerApplyConfiguration {
     }
     /// Set `lifecycle`.
     pub fn with_lifecycle(mut self, value: super::LifecycleApplyConfiguration) -> Self {
-        self.lifecycle = Some(value);
+        self.lifecycle = Some(Box::new(value));
         self
     }
     /// Set `livenessProbe`.
     pub fn with_liveness_probe(mut self, value: super::ProbeApplyConfiguration) -> Self {
-        self.liveness_probe = Some(value);
+        self.liveness_probe = Some(Box::new(value));
         self
     }
     /// Set `name`.
@@ -567,7 +567,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         value: super::ProbeApplyConfiguration,
     ) -> Self {
-        self.readiness_probe = Some(value);
+        self.readiness_probe = Some(Box::new(value));
         self
     }
     /// Set `resizePolicy` (an atomic list: a later call replaces it).
@@ -583,7 +583,7 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         value: super::ResourceRequirementsApplyConfiguration,
     ) -> Self {
-        self.resources = Some(value);
+        self.resources = Some(Box::new(value));
         self
     }
     /// Set `restartPolicy`.
@@ -604,12 +604,12 @@ impl EphemeralContainerApplyConfiguration {
         mut self,
         value: super::SecurityContextApplyConfiguration,
     ) -> Self {
-        self.security_context = Some(value);
+        self.security_context = Some(Box::new(value));
         self
     }
     /// Set `startupProbe`.
     pub fn with_startup_probe(mut self, value: super::ProbeApplyConfiguration) -> Self {
-        self.startup_probe = Some(value);
+        self.startup_probe = Some(Box::new(value));
         self
     }
     /// Set `stdin`.

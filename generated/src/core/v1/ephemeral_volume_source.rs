@@ -15,7 +15,7 @@ pub struct EphemeralVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_claim_template: Option<super::PersistentVolumeClaimTemplate>,
+    pub volume_claim_template: Option<Box<super::PersistentVolumeClaimTemplate>>,
 }
 impl<'de> serde::Deserialize<'de> for EphemeralVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -58,7 +58,7 @@ pub struct EphemeralVolumeSourceApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub volume_claim_template: Option<
-        super::PersistentVolumeClaimTemplateApplyConfiguration,
+        Box<super::PersistentVolumeClaimTemplateApplyConfiguration>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for EphemeralVolumeSourceApplyConfiguration {
@@ -102,7 +102,7 @@ impl EphemeralVolumeSourceApplyConfiguration {
         mut self,
         value: super::PersistentVolumeClaimTemplateApplyConfiguration,
     ) -> Self {
-        self.volume_claim_template = Some(value);
+        self.volume_claim_template = Some(Box::new(value));
         self
     }
 }

@@ -16,7 +16,7 @@ pub struct FlexPersistentVolumeSource {
     pub read_only: Option<bool>,
     /// secretRef is Optional: SecretRef is reference to the secret object containing sensitive information to pass to the plugin scripts. This may be empty if no secret object is specified. If the secret object contains more than one secret, all secrets are passed to the plugin scripts.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReference>,
+    pub secret_ref: Option<Box<super::SecretReference>>,
 }
 impl<'de> serde::Deserialize<'de> for FlexPersistentVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -85,7 +85,7 @@ pub struct FlexPersistentVolumeSourceApplyConfiguration {
     pub read_only: Option<bool>,
     /// `secretRef`: see [`FlexPersistentVolumeSource::secret_ref`].
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for FlexPersistentVolumeSourceApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -167,7 +167,7 @@ impl FlexPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.secret_ref = Some(value);
+        self.secret_ref = Some(Box::new(value));
         self
     }
 }

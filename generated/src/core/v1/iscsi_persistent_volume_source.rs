@@ -38,7 +38,7 @@ pub struct ISCSIPersistentVolumeSource {
     pub read_only: Option<bool>,
     /// secretRef is the CHAP Secret for iSCSI target and initiator authentication
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReference>,
+    pub secret_ref: Option<Box<super::SecretReference>>,
     /// targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
     #[serde(rename = "targetPortal")]
     pub target_portal: String,
@@ -169,7 +169,7 @@ pub struct ISCSIPersistentVolumeSourceApplyConfiguration {
     pub read_only: Option<bool>,
     /// `secretRef`: see [`ISCSIPersistentVolumeSource::secret_ref`].
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `targetPortal`: see [`ISCSIPersistentVolumeSource::target_portal`].
     #[serde(rename = "targetPortal", default, skip_serializing_if = "Option::is_none")]
     pub target_portal: Option<String>,
@@ -309,7 +309,7 @@ impl ISCSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.secret_ref = Some(value);
+        self.secret_ref = Some(Box::new(value));
         self
     }
     /// Set `targetPortal`.

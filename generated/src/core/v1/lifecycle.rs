@@ -5,10 +5,10 @@
 pub struct Lifecycle {
     /// PostStart is called immediately after a container is created. If the handler fails, the container is terminated and restarted according to its restart policy. Other management of the container blocks until the hook completes. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks
     #[serde(rename = "postStart", default, skip_serializing_if = "Option::is_none")]
-    pub post_start: Option<super::LifecycleHandler>,
+    pub post_start: Option<Box<super::LifecycleHandler>>,
     /// PreStop is called immediately before a container is terminated due to an API request or management event such as liveness/startup probe failure, preemption, resource contention, etc. The handler is not called if the container crashes or exits. The Pod's termination grace period countdown begins before the PreStop hook is executed. Regardless of the outcome of the handler, the container will eventually terminate within the Pod's termination grace period (unless delayed by finalizers). Other management of the container blocks until the hook completes or until the termination grace period is reached. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks
     #[serde(rename = "preStop", default, skip_serializing_if = "Option::is_none")]
-    pub pre_stop: Option<super::LifecycleHandler>,
+    pub pre_stop: Option<Box<super::LifecycleHandler>>,
     /// StopSignal defines which signal will be sent to a container when it is being stopped. If not specified, the default is defined by the container runtime in use. StopSignal can only be set for Pods with a non-empty .spec.os.name
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -59,10 +59,10 @@ impl<'de> serde::Deserialize<'de> for Lifecycle {
 pub struct LifecycleApplyConfiguration {
     /// `postStart`: see [`Lifecycle::post_start`].
     #[serde(rename = "postStart", default, skip_serializing_if = "Option::is_none")]
-    pub post_start: Option<super::LifecycleHandlerApplyConfiguration>,
+    pub post_start: Option<Box<super::LifecycleHandlerApplyConfiguration>>,
     /// `preStop`: see [`Lifecycle::pre_stop`].
     #[serde(rename = "preStop", default, skip_serializing_if = "Option::is_none")]
-    pub pre_stop: Option<super::LifecycleHandlerApplyConfiguration>,
+    pub pre_stop: Option<Box<super::LifecycleHandlerApplyConfiguration>>,
     /// `stopSignal`: see [`Lifecycle::stop_signal`].
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,
@@ -118,7 +118,7 @@ impl LifecycleApplyConfiguration {
         mut self,
         value: super::LifecycleHandlerApplyConfiguration,
     ) -> Self {
-        self.post_start = Some(value);
+        self.post_start = Some(Box::new(value));
         self
     }
     /// Set `preStop`.
@@ -126,7 +126,7 @@ impl LifecycleApplyConfiguration {
         mut self,
         value: super::LifecycleHandlerApplyConfiguration,
     ) -> Self {
-        self.pre_stop = Some(value);
+        self.pre_stop = Some(Box::new(value));
         self
     }
     /// Set `stopSignal`.

@@ -8,13 +8,13 @@ pub struct LifecycleHandler {
     pub exec: Option<super::ExecAction>,
     /// HTTPGet specifies an HTTP GET request to perform.
     #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<super::HTTPGetAction>,
+    pub http_get: Option<Box<super::HTTPGetAction>>,
     /// Sleep represents a duration that the container should sleep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sleep: Option<super::SleepAction>,
     /// Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for backward compatibility. There is no validation of this field and lifecycle hooks will fail at runtime when it is specified.
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<super::TCPSocketAction>,
+    pub tcp_socket: Option<Box<super::TCPSocketAction>>,
 }
 impl<'de> serde::Deserialize<'de> for LifecycleHandler {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -68,13 +68,13 @@ pub struct LifecycleHandlerApplyConfiguration {
     pub exec: Option<super::ExecActionApplyConfiguration>,
     /// `httpGet`: see [`LifecycleHandler::http_get`].
     #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<super::HTTPGetActionApplyConfiguration>,
+    pub http_get: Option<Box<super::HTTPGetActionApplyConfiguration>>,
     /// `sleep`: see [`LifecycleHandler::sleep`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sleep: Option<super::SleepActionApplyConfiguration>,
     /// `tcpSocket`: see [`LifecycleHandler::tcp_socket`].
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<super::TCPSocketActionApplyConfiguration>,
+    pub tcp_socket: Option<Box<super::TCPSocketActionApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for LifecycleHandlerApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -135,7 +135,7 @@ impl LifecycleHandlerApplyConfiguration {
         mut self,
         value: super::HTTPGetActionApplyConfiguration,
     ) -> Self {
-        self.http_get = Some(value);
+        self.http_get = Some(Box::new(value));
         self
     }
     /// Set `sleep`.
@@ -148,7 +148,7 @@ impl LifecycleHandlerApplyConfiguration {
         mut self,
         value: super::TCPSocketActionApplyConfiguration,
     ) -> Self {
-        self.tcp_socket = Some(value);
+        self.tcp_socket = Some(Box::new(value));
         self
     }
 }

@@ -5,7 +5,7 @@
 pub struct NodeConfigSource {
     /// ConfigMap is a reference to a Node's ConfigMap
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<super::ConfigMapNodeConfigSource>,
+    pub config_map: Option<Box<super::ConfigMapNodeConfigSource>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeConfigSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for NodeConfigSource {
 pub struct NodeConfigSourceApplyConfiguration {
     /// `configMap`: see [`NodeConfigSource::config_map`].
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<super::ConfigMapNodeConfigSourceApplyConfiguration>,
+    pub config_map: Option<Box<super::ConfigMapNodeConfigSourceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeConfigSourceApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,7 +84,7 @@ impl NodeConfigSourceApplyConfiguration {
         mut self,
         value: super::ConfigMapNodeConfigSourceApplyConfiguration,
     ) -> Self {
-        self.config_map = Some(value);
+        self.config_map = Some(Box::new(value));
         self
     }
 }

@@ -5,16 +5,16 @@
 pub struct NodeConfigStatus {
     /// Active reports the checkpointed config the node is actively using. Active will represent either the current version of the Assigned config, or the current LastKnownGood config, depending on whether attempting to use the Assigned config results in an error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<super::NodeConfigSource>,
+    pub active: Option<Box<super::NodeConfigSource>>,
     /// Assigned reports the checkpointed config the node will try to use. When Node.Spec.ConfigSource is updated, the node checkpoints the associated config payload to local disk, along with a record indicating intended config. The node refers to this record to choose its config checkpoint, and reports this record in Assigned. Assigned only updates in the status after the record has been checkpointed to disk. When the Kubelet is restarted, it tries to make the Assigned config the Active config by loading and validating the checkpointed payload identified by Assigned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assigned: Option<super::NodeConfigSource>,
+    pub assigned: Option<Box<super::NodeConfigSource>>,
     /// Error describes any problems reconciling the Spec.ConfigSource to the Active config. Errors may occur, for example, attempting to checkpoint Spec.ConfigSource to the local Assigned record, attempting to checkpoint the payload associated with Spec.ConfigSource, attempting to load or validate the Assigned config, etc. Errors may occur at different points while syncing config. Earlier errors (e.g. download or checkpointing errors) will not result in a rollback to LastKnownGood, and may resolve across Kubelet retries. Later errors (e.g. loading or validating a checkpointed config) will result in a rollback to LastKnownGood. In the latter case, it is usually possible to resolve the error by fixing the config assigned in Spec.ConfigSource. You can find additional information for debugging by searching the error message in the Kubelet log. Error is a human-readable description of the error state; machines can check whether or not Error is empty, but should not rely on the stability of the Error text across Kubelet versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// LastKnownGood reports the checkpointed config the node will fall back to when it encounters an error attempting to use the Assigned config. The Assigned config becomes the LastKnownGood config when the node determines that the Assigned config is stable and correct. This is currently implemented as a 10-minute soak period starting when the local record of Assigned config is updated. If the Assigned config is Active at the end of this period, it becomes the LastKnownGood. Note that if Spec.ConfigSource is reset to nil (use local defaults), the LastKnownGood is also immediately reset to nil, because the local default config is always assumed good. You should not make assumptions about the node's method of determining config stability and correctness, as this may change or become configurable in the future.
     #[serde(rename = "lastKnownGood", default, skip_serializing_if = "Option::is_none")]
-    pub last_known_good: Option<super::NodeConfigSource>,
+    pub last_known_good: Option<Box<super::NodeConfigSource>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeConfigStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -65,16 +65,16 @@ impl<'de> serde::Deserialize<'de> for NodeConfigStatus {
 pub struct NodeConfigStatusApplyConfiguration {
     /// `active`: see [`NodeConfigStatus::active`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<super::NodeConfigSourceApplyConfiguration>,
+    pub active: Option<Box<super::NodeConfigSourceApplyConfiguration>>,
     /// `assigned`: see [`NodeConfigStatus::assigned`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assigned: Option<super::NodeConfigSourceApplyConfiguration>,
+    pub assigned: Option<Box<super::NodeConfigSourceApplyConfiguration>>,
     /// `error`: see [`NodeConfigStatus::error`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `lastKnownGood`: see [`NodeConfigStatus::last_known_good`].
     #[serde(rename = "lastKnownGood", default, skip_serializing_if = "Option::is_none")]
-    pub last_known_good: Option<super::NodeConfigSourceApplyConfiguration>,
+    pub last_known_good: Option<Box<super::NodeConfigSourceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeConfigStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -130,7 +130,7 @@ impl NodeConfigStatusApplyConfiguration {
         mut self,
         value: super::NodeConfigSourceApplyConfiguration,
     ) -> Self {
-        self.active = Some(value);
+        self.active = Some(Box::new(value));
         self
     }
     /// Set `assigned`.
@@ -138,7 +138,7 @@ impl NodeConfigStatusApplyConfiguration {
         mut self,
         value: super::NodeConfigSourceApplyConfiguration,
     ) -> Self {
-        self.assigned = Some(value);
+        self.assigned = Some(Box::new(value));
         self
     }
     /// Set `error`.
@@ -151,7 +151,7 @@ impl NodeConfigStatusApplyConfiguration {
         mut self,
         value: super::NodeConfigSourceApplyConfiguration,
     ) -> Self {
-        self.last_known_good = Some(value);
+        self.last_known_good = Some(Box::new(value));
         self
     }
 }

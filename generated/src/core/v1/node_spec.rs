@@ -5,7 +5,7 @@
 pub struct NodeSpec {
     /// Deprecated: Previously used to specify the source of the node's configuration for the DynamicKubeletConfig feature. This feature is removed.
     #[serde(rename = "configSource", default, skip_serializing_if = "Option::is_none")]
-    pub config_source: Option<super::NodeConfigSource>,
+    pub config_source: Option<Box<super::NodeConfigSource>>,
     /// Deprecated. Not all kubelets will set this field. Remove field after 1.13. see: https://issues.k8s.io/61966
     #[serde(rename = "externalID", default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for NodeSpec {
 pub struct NodeSpecApplyConfiguration {
     /// `configSource`: see [`NodeSpec::config_source`].
     #[serde(rename = "configSource", default, skip_serializing_if = "Option::is_none")]
-    pub config_source: Option<super::NodeConfigSourceApplyConfiguration>,
+    pub config_source: Option<Box<super::NodeConfigSourceApplyConfiguration>>,
     /// `externalID`: see [`NodeSpec::external_id`].
     #[serde(rename = "externalID", default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -204,7 +204,7 @@ impl NodeSpecApplyConfiguration {
         mut self,
         value: super::NodeConfigSourceApplyConfiguration,
     ) -> Self {
-        self.config_source = Some(value);
+        self.config_source = Some(Box::new(value));
         self
     }
     /// Set `externalID`.

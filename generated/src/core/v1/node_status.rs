@@ -21,7 +21,7 @@ pub struct NodeStatus {
     pub conditions: Option<Vec<super::NodeCondition>>,
     /// Status of the config assigned to the node via the dynamic Kubelet config feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<super::NodeConfigStatus>,
+    pub config: Option<Box<super::NodeConfigStatus>>,
     /// Endpoints of daemons running on the Node.
     #[serde(
         rename = "daemonEndpoints",
@@ -44,7 +44,7 @@ pub struct NodeStatus {
     pub images: Option<Vec<super::ContainerImage>>,
     /// Set of ids/uuids to uniquely identify the node. More info: https://kubernetes.io/docs/reference/node/node-status/#info
     #[serde(rename = "nodeInfo", default, skip_serializing_if = "Option::is_none")]
-    pub node_info: Option<super::NodeSystemInfo>,
+    pub node_info: Option<Box<super::NodeSystemInfo>>,
     /// NodePhase is the recently observed lifecycle phase of the node. More info: https://kubernetes.io/docs/concepts/nodes/node/#phase The field is never populated, and now is deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
@@ -176,7 +176,7 @@ pub struct NodeStatusApplyConfiguration {
     pub conditions: Option<Vec<super::NodeConditionApplyConfiguration>>,
     /// `config`: see [`NodeStatus::config`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<super::NodeConfigStatusApplyConfiguration>,
+    pub config: Option<Box<super::NodeConfigStatusApplyConfiguration>>,
     /// `daemonEndpoints`: see [`NodeStatus::daemon_endpoints`].
     #[serde(
         rename = "daemonEndpoints",
@@ -199,7 +199,7 @@ pub struct NodeStatusApplyConfiguration {
     pub images: Option<Vec<super::ContainerImageApplyConfiguration>>,
     /// `nodeInfo`: see [`NodeStatus::node_info`].
     #[serde(rename = "nodeInfo", default, skip_serializing_if = "Option::is_none")]
-    pub node_info: Option<super::NodeSystemInfoApplyConfiguration>,
+    pub node_info: Option<Box<super::NodeSystemInfoApplyConfiguration>>,
     /// `phase`: see [`NodeStatus::phase`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
@@ -352,7 +352,7 @@ impl NodeStatusApplyConfiguration {
         mut self,
         value: super::NodeConfigStatusApplyConfiguration,
     ) -> Self {
-        self.config = Some(value);
+        self.config = Some(Box::new(value));
         self
     }
     /// Set `daemonEndpoints`.
@@ -392,7 +392,7 @@ impl NodeStatusApplyConfiguration {
         mut self,
         value: super::NodeSystemInfoApplyConfiguration,
     ) -> Self {
-        self.node_info = Some(value);
+        self.node_info = Some(Box::new(value));
         self
     }
     /// Set `phase`.

@@ -8,7 +8,7 @@ pub struct PersistentVolumeClaimSpec {
     pub access_modes: Option<Vec<String>>,
     /// dataSource field can be used to specify either: * An existing VolumeSnapshot object (snapshot.storage.k8s.io/VolumeSnapshot) * An existing PVC (PersistentVolumeClaim) If the provisioner or an external controller can support the specified data source, it will create a new volume based on the contents of the specified data source. dataSource contents will be copied to dataSourceRef, and dataSourceRef contents will be copied to dataSource when dataSourceRef.namespace is not specified. If the namespace is specified, then dataSourceRef will not be copied to dataSource.
     #[serde(rename = "dataSource", default, skip_serializing_if = "Option::is_none")]
-    pub data_source: Option<super::TypedLocalObjectReference>,
+    pub data_source: Option<Box<super::TypedLocalObjectReference>>,
     /// dataSourceRef specifies the object from which to populate the volume with data, if a non-empty volume is desired. This may be any object from a non-empty API group (non core object) or a PersistentVolumeClaim object. When this field is specified, volume binding will only succeed if the type of the specified object matches some installed volume populator or dynamic provisioner. This field will replace the functionality of the dataSource field and as such if both fields are non-empty, they must have the same value. For backwards compatibility, when namespace isn't specified in dataSourceRef, both fields (dataSource and dataSourceRef) will be set to the same value automatically if one of them is empty and the other is non-empty. When namespace is specified in dataSourceRef, dataSource isn't set to the same value and must be empty. There are three important differences between dataSource and dataSourceRef: * While dataSource only allows two specific types of objects, dataSourceRef
     /// allows any non-core object, as well as PersistentVolumeClaim objects.
     /// * While dataSource ignores disallowed values (dropping them), dataSourceRef
@@ -18,13 +18,13 @@ pub struct PersistentVolumeClaimSpec {
     /// in any namespaces.
     /// (Alpha) Using the namespace field of dataSourceRef requires the CrossNamespaceVolumeDataSource feature gate to be enabled.
     #[serde(rename = "dataSourceRef", default, skip_serializing_if = "Option::is_none")]
-    pub data_source_ref: Option<super::TypedObjectReference>,
+    pub data_source_ref: Option<Box<super::TypedObjectReference>>,
     /// resources represents the minimum resources the volume should have. Users are allowed to specify resource requirements that are lower than previous value but must still be higher than capacity recorded in the status field of the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#resources
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::VolumeResourceRequirements>,
+    pub resources: Option<Box<super::VolumeResourceRequirements>>,
     /// selector is a label query over volumes to consider for binding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelector>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// storageClassName is the name of the StorageClass required by the claim. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#class-1
     #[serde(
         rename = "storageClassName",
@@ -123,16 +123,16 @@ pub struct PersistentVolumeClaimSpecApplyConfiguration {
     pub access_modes: Option<Vec<String>>,
     /// `dataSource`: see [`PersistentVolumeClaimSpec::data_source`].
     #[serde(rename = "dataSource", default, skip_serializing_if = "Option::is_none")]
-    pub data_source: Option<super::TypedLocalObjectReferenceApplyConfiguration>,
+    pub data_source: Option<Box<super::TypedLocalObjectReferenceApplyConfiguration>>,
     /// `dataSourceRef`: see [`PersistentVolumeClaimSpec::data_source_ref`].
     #[serde(rename = "dataSourceRef", default, skip_serializing_if = "Option::is_none")]
-    pub data_source_ref: Option<super::TypedObjectReferenceApplyConfiguration>,
+    pub data_source_ref: Option<Box<super::TypedObjectReferenceApplyConfiguration>>,
     /// `resources`: see [`PersistentVolumeClaimSpec::resources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::VolumeResourceRequirementsApplyConfiguration>,
+    pub resources: Option<Box<super::VolumeResourceRequirementsApplyConfiguration>>,
     /// `selector`: see [`PersistentVolumeClaimSpec::selector`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `storageClassName`: see [`PersistentVolumeClaimSpec::storage_class_name`].
     #[serde(
         rename = "storageClassName",
@@ -241,7 +241,7 @@ impl PersistentVolumeClaimSpecApplyConfiguration {
         mut self,
         value: super::TypedLocalObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.data_source = Some(value);
+        self.data_source = Some(Box::new(value));
         self
     }
     /// Set `dataSourceRef`.
@@ -249,7 +249,7 @@ impl PersistentVolumeClaimSpecApplyConfiguration {
         mut self,
         value: super::TypedObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.data_source_ref = Some(value);
+        self.data_source_ref = Some(Box::new(value));
         self
     }
     /// Set `resources`.
@@ -257,7 +257,7 @@ impl PersistentVolumeClaimSpecApplyConfiguration {
         mut self,
         value: super::VolumeResourceRequirementsApplyConfiguration,
     ) -> Self {
-        self.resources = Some(value);
+        self.resources = Some(Box::new(value));
         self
     }
     /// Set `selector`.
@@ -265,7 +265,7 @@ impl PersistentVolumeClaimSpecApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(Box::new(value));
         self
     }
     /// Set `storageClassName`.

@@ -74,14 +74,14 @@ pub struct PersistentVolumeClaimStatus {
     pub current_volume_attributes_class_name: Option<String>,
     /// healthStatus contains the latest controller-reported health information for the volume bound to this claim.
     #[serde(rename = "healthStatus", default, skip_serializing_if = "Option::is_none")]
-    pub health_status: Option<super::VolumeHealthStatus>,
+    pub health_status: Option<Box<super::VolumeHealthStatus>>,
     /// ModifyVolumeStatus represents the status object of ControllerModifyVolume operation. When this is unset, there is no ModifyVolume operation being attempted.
     #[serde(
         rename = "modifyVolumeStatus",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub modify_volume_status: Option<super::ModifyVolumeStatus>,
+    pub modify_volume_status: Option<Box<super::ModifyVolumeStatus>>,
     /// phase represents the current phase of PersistentVolumeClaim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
@@ -194,14 +194,14 @@ pub struct PersistentVolumeClaimStatusApplyConfiguration {
     pub current_volume_attributes_class_name: Option<String>,
     /// `healthStatus`: see [`PersistentVolumeClaimStatus::health_status`].
     #[serde(rename = "healthStatus", default, skip_serializing_if = "Option::is_none")]
-    pub health_status: Option<super::VolumeHealthStatusApplyConfiguration>,
+    pub health_status: Option<Box<super::VolumeHealthStatusApplyConfiguration>>,
     /// `modifyVolumeStatus`: see [`PersistentVolumeClaimStatus::modify_volume_status`].
     #[serde(
         rename = "modifyVolumeStatus",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub modify_volume_status: Option<super::ModifyVolumeStatusApplyConfiguration>,
+    pub modify_volume_status: Option<Box<super::ModifyVolumeStatusApplyConfiguration>>,
     /// `phase`: see [`PersistentVolumeClaimStatus::phase`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
@@ -338,7 +338,7 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
         mut self,
         value: super::VolumeHealthStatusApplyConfiguration,
     ) -> Self {
-        self.health_status = Some(value);
+        self.health_status = Some(Box::new(value));
         self
     }
     /// Set `modifyVolumeStatus`.
@@ -346,7 +346,7 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
         mut self,
         value: super::ModifyVolumeStatusApplyConfiguration,
     ) -> Self {
-        self.modify_volume_status = Some(value);
+        self.modify_volume_status = Some(Box::new(value));
         self
     }
     /// Set `phase`.

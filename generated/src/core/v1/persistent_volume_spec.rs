@@ -12,13 +12,13 @@ pub struct PersistentVolumeSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub aws_elastic_block_store: Option<super::AWSElasticBlockStoreVolumeSource>,
+    pub aws_elastic_block_store: Option<Box<super::AWSElasticBlockStoreVolumeSource>>,
     /// azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type are redirected to the disk.csi.azure.com CSI driver.
     #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
-    pub azure_disk: Option<super::AzureDiskVolumeSource>,
+    pub azure_disk: Option<Box<super::AzureDiskVolumeSource>>,
     /// azureFile represents an Azure File Service mount on the host and bind mount to the pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type are redirected to the file.csi.azure.com CSI driver.
     #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
-    pub azure_file: Option<super::AzureFilePersistentVolumeSource>,
+    pub azure_file: Option<Box<super::AzureFilePersistentVolumeSource>>,
     /// capacity is the description of the persistent volume's resources and capacity. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
@@ -26,50 +26,50 @@ pub struct PersistentVolumeSpec {
     >,
     /// cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cephfs: Option<super::CephFSPersistentVolumeSource>,
+    pub cephfs: Option<Box<super::CephFSPersistentVolumeSource>>,
     /// cinder represents a cinder volume attached and mounted on kubelets host machine. Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are redirected to the cinder.csi.openstack.org CSI driver. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cinder: Option<super::CinderPersistentVolumeSource>,
+    pub cinder: Option<Box<super::CinderPersistentVolumeSource>>,
     /// claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim. Expected to be non-nil when bound. claim.VolumeName is the authoritative bind between PV and PVC. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding
     #[serde(rename = "claimRef", default, skip_serializing_if = "Option::is_none")]
-    pub claim_ref: Option<super::ObjectReference>,
+    pub claim_ref: Option<Box<super::ObjectReference>>,
     /// csi represents storage that is handled by an external CSI driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<super::CSIPersistentVolumeSource>,
+    pub csi: Option<Box<super::CSIPersistentVolumeSource>>,
     /// fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fc: Option<super::FCVolumeSource>,
+    pub fc: Option<Box<super::FCVolumeSource>>,
     /// flexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.
     #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
-    pub flex_volume: Option<super::FlexPersistentVolumeSource>,
+    pub flex_volume: Option<Box<super::FlexPersistentVolumeSource>>,
     /// flocker represents a Flocker volume attached to a kubelet's host machine and exposed to the pod for its usage. This depends on the Flocker control service being running. Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flocker: Option<super::FlockerVolumeSource>,
+    pub flocker: Option<Box<super::FlockerVolumeSource>>,
     /// gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Provisioned by an admin. Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
     #[serde(
         rename = "gcePersistentDisk",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub gce_persistent_disk: Option<super::GCEPersistentDiskVolumeSource>,
+    pub gce_persistent_disk: Option<Box<super::GCEPersistentDiskVolumeSource>>,
     /// glusterfs represents a Glusterfs volume that is attached to a host and exposed to the pod. Provisioned by an admin. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported. More info: https://examples.k8s.io/volumes/glusterfs/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glusterfs: Option<super::GlusterfsPersistentVolumeSource>,
+    pub glusterfs: Option<Box<super::GlusterfsPersistentVolumeSource>>,
     /// hostPath represents a directory on the host. Provisioned by a developer or tester. This is useful for single-node development and testing only! On-host storage is not supported in any way and WILL NOT WORK in a multi-node cluster. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<super::HostPathVolumeSource>,
+    pub host_path: Option<Box<super::HostPathVolumeSource>>,
     /// iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Provisioned by an admin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iscsi: Option<super::ISCSIPersistentVolumeSource>,
+    pub iscsi: Option<Box<super::ISCSIPersistentVolumeSource>>,
     /// local represents directly-attached storage with node affinity
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<super::LocalVolumeSource>,
+    pub local: Option<Box<super::LocalVolumeSource>>,
     /// mountOptions is the list of mount options, e.g. ["ro", "soft"]. Not validated - mount will simply fail if one is invalid. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes/#mount-options
     #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<Vec<String>>,
     /// nfs represents an NFS mount on the host. Provisioned by an admin. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nfs: Option<super::NFSVolumeSource>,
+    pub nfs: Option<Box<super::NFSVolumeSource>>,
     /// nodeAffinity defines constraints that limit what nodes this volume can be accessed from. This field influences the scheduling of pods that use this volume. This field is mutable if MutablePVNodeAffinity feature gate is enabled.
     #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
     pub node_affinity: Option<super::VolumeNodeAffinity>,
@@ -86,19 +86,19 @@ pub struct PersistentVolumeSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub photon_persistent_disk: Option<super::PhotonPersistentDiskVolumeSource>,
+    pub photon_persistent_disk: Option<Box<super::PhotonPersistentDiskVolumeSource>>,
     /// portworxVolume represents a portworx volume attached and mounted on kubelets host machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI driver.
     #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
-    pub portworx_volume: Option<super::PortworxVolumeSource>,
+    pub portworx_volume: Option<Box<super::PortworxVolumeSource>>,
     /// quobyte represents a Quobyte mount on the host that shares a pod's lifetime. Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quobyte: Option<super::QuobyteVolumeSource>,
+    pub quobyte: Option<Box<super::QuobyteVolumeSource>>,
     /// rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported. More info: https://examples.k8s.io/volumes/rbd/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rbd: Option<super::RBDPersistentVolumeSource>,
+    pub rbd: Option<Box<super::RBDPersistentVolumeSource>>,
     /// scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.
     #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
-    pub scale_io: Option<super::ScaleIOPersistentVolumeSource>,
+    pub scale_io: Option<Box<super::ScaleIOPersistentVolumeSource>>,
     /// storageClassName is the name of StorageClass to which this persistent volume belongs. Empty value means that this volume does not belong to any StorageClass.
     #[serde(
         rename = "storageClassName",
@@ -108,7 +108,7 @@ pub struct PersistentVolumeSpec {
     pub storage_class_name: Option<String>,
     /// storageOS represents a StorageOS volume that is attached to the kubelet's host machine and mounted into the pod. Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported. More info: https://examples.k8s.io/volumes/storageos/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storageos: Option<super::StorageOSPersistentVolumeSource>,
+    pub storageos: Option<Box<super::StorageOSPersistentVolumeSource>>,
     /// Name of VolumeAttributesClass to which this persistent volume belongs. Empty value is not allowed. When this field is not set, it indicates that this volume does not belong to any VolumeAttributesClass. This field is mutable and can be changed by the CSI driver after a volume has been updated successfully to a new class. For an unbound PersistentVolume, the volumeAttributesClassName will be matched with unbound PersistentVolumeClaims during the binding process.
     #[serde(
         rename = "volumeAttributesClassName",
@@ -121,7 +121,7 @@ pub struct PersistentVolumeSpec {
     pub volume_mode: Option<String>,
     /// vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver.
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
-    pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSource>,
+    pub vsphere_volume: Option<Box<super::VsphereVirtualDiskVolumeSource>>,
 }
 impl<'de> serde::Deserialize<'de> for PersistentVolumeSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -293,14 +293,16 @@ pub struct PersistentVolumeSpecApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub aws_elastic_block_store: Option<
-        super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
+        Box<super::AWSElasticBlockStoreVolumeSourceApplyConfiguration>,
     >,
     /// `azureDisk`: see [`PersistentVolumeSpec::azure_disk`].
     #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
-    pub azure_disk: Option<super::AzureDiskVolumeSourceApplyConfiguration>,
+    pub azure_disk: Option<Box<super::AzureDiskVolumeSourceApplyConfiguration>>,
     /// `azureFile`: see [`PersistentVolumeSpec::azure_file`].
     #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
-    pub azure_file: Option<super::AzureFilePersistentVolumeSourceApplyConfiguration>,
+    pub azure_file: Option<
+        Box<super::AzureFilePersistentVolumeSourceApplyConfiguration>,
+    >,
     /// `capacity`: see [`PersistentVolumeSpec::capacity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
@@ -308,25 +310,25 @@ pub struct PersistentVolumeSpecApplyConfiguration {
     >,
     /// `cephfs`: see [`PersistentVolumeSpec::cephfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cephfs: Option<super::CephFSPersistentVolumeSourceApplyConfiguration>,
+    pub cephfs: Option<Box<super::CephFSPersistentVolumeSourceApplyConfiguration>>,
     /// `cinder`: see [`PersistentVolumeSpec::cinder`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cinder: Option<super::CinderPersistentVolumeSourceApplyConfiguration>,
+    pub cinder: Option<Box<super::CinderPersistentVolumeSourceApplyConfiguration>>,
     /// `claimRef`: see [`PersistentVolumeSpec::claim_ref`].
     #[serde(rename = "claimRef", default, skip_serializing_if = "Option::is_none")]
-    pub claim_ref: Option<super::ObjectReferenceApplyConfiguration>,
+    pub claim_ref: Option<Box<super::ObjectReferenceApplyConfiguration>>,
     /// `csi`: see [`PersistentVolumeSpec::csi`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<super::CSIPersistentVolumeSourceApplyConfiguration>,
+    pub csi: Option<Box<super::CSIPersistentVolumeSourceApplyConfiguration>>,
     /// `fc`: see [`PersistentVolumeSpec::fc`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fc: Option<super::FCVolumeSourceApplyConfiguration>,
+    pub fc: Option<Box<super::FCVolumeSourceApplyConfiguration>>,
     /// `flexVolume`: see [`PersistentVolumeSpec::flex_volume`].
     #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
-    pub flex_volume: Option<super::FlexPersistentVolumeSourceApplyConfiguration>,
+    pub flex_volume: Option<Box<super::FlexPersistentVolumeSourceApplyConfiguration>>,
     /// `flocker`: see [`PersistentVolumeSpec::flocker`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flocker: Option<super::FlockerVolumeSourceApplyConfiguration>,
+    pub flocker: Option<Box<super::FlockerVolumeSourceApplyConfiguration>>,
     /// `gcePersistentDisk`: see [`PersistentVolumeSpec::gce_persistent_disk`].
     #[serde(
         rename = "gcePersistentDisk",
@@ -334,26 +336,26 @@ pub struct PersistentVolumeSpecApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub gce_persistent_disk: Option<
-        super::GCEPersistentDiskVolumeSourceApplyConfiguration,
+        Box<super::GCEPersistentDiskVolumeSourceApplyConfiguration>,
     >,
     /// `glusterfs`: see [`PersistentVolumeSpec::glusterfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glusterfs: Option<super::GlusterfsPersistentVolumeSourceApplyConfiguration>,
+    pub glusterfs: Option<Box<super::GlusterfsPersistentVolumeSourceApplyConfiguration>>,
     /// `hostPath`: see [`PersistentVolumeSpec::host_path`].
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<super::HostPathVolumeSourceApplyConfiguration>,
+    pub host_path: Option<Box<super::HostPathVolumeSourceApplyConfiguration>>,
     /// `iscsi`: see [`PersistentVolumeSpec::iscsi`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iscsi: Option<super::ISCSIPersistentVolumeSourceApplyConfiguration>,
+    pub iscsi: Option<Box<super::ISCSIPersistentVolumeSourceApplyConfiguration>>,
     /// `local`: see [`PersistentVolumeSpec::local`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<super::LocalVolumeSourceApplyConfiguration>,
+    pub local: Option<Box<super::LocalVolumeSourceApplyConfiguration>>,
     /// `mountOptions`: see [`PersistentVolumeSpec::mount_options`].
     #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<Vec<String>>,
     /// `nfs`: see [`PersistentVolumeSpec::nfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nfs: Option<super::NFSVolumeSourceApplyConfiguration>,
+    pub nfs: Option<Box<super::NFSVolumeSourceApplyConfiguration>>,
     /// `nodeAffinity`: see [`PersistentVolumeSpec::node_affinity`].
     #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
     pub node_affinity: Option<super::VolumeNodeAffinityApplyConfiguration>,
@@ -371,20 +373,20 @@ pub struct PersistentVolumeSpecApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub photon_persistent_disk: Option<
-        super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
+        Box<super::PhotonPersistentDiskVolumeSourceApplyConfiguration>,
     >,
     /// `portworxVolume`: see [`PersistentVolumeSpec::portworx_volume`].
     #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
-    pub portworx_volume: Option<super::PortworxVolumeSourceApplyConfiguration>,
+    pub portworx_volume: Option<Box<super::PortworxVolumeSourceApplyConfiguration>>,
     /// `quobyte`: see [`PersistentVolumeSpec::quobyte`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quobyte: Option<super::QuobyteVolumeSourceApplyConfiguration>,
+    pub quobyte: Option<Box<super::QuobyteVolumeSourceApplyConfiguration>>,
     /// `rbd`: see [`PersistentVolumeSpec::rbd`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rbd: Option<super::RBDPersistentVolumeSourceApplyConfiguration>,
+    pub rbd: Option<Box<super::RBDPersistentVolumeSourceApplyConfiguration>>,
     /// `scaleIO`: see [`PersistentVolumeSpec::scale_io`].
     #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
-    pub scale_io: Option<super::ScaleIOPersistentVolumeSourceApplyConfiguration>,
+    pub scale_io: Option<Box<super::ScaleIOPersistentVolumeSourceApplyConfiguration>>,
     /// `storageClassName`: see [`PersistentVolumeSpec::storage_class_name`].
     #[serde(
         rename = "storageClassName",
@@ -394,7 +396,7 @@ pub struct PersistentVolumeSpecApplyConfiguration {
     pub storage_class_name: Option<String>,
     /// `storageos`: see [`PersistentVolumeSpec::storageos`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storageos: Option<super::StorageOSPersistentVolumeSourceApplyConfiguration>,
+    pub storageos: Option<Box<super::StorageOSPersistentVolumeSourceApplyConfiguration>>,
     /// `volumeAttributesClassName`: see [`PersistentVolumeSpec::volume_attributes_class_name`].
     #[serde(
         rename = "volumeAttributesClassName",
@@ -407,7 +409,9 @@ pub struct PersistentVolumeSpecApplyConfiguration {
     pub volume_mode: Option<String>,
     /// `vsphereVolume`: see [`PersistentVolumeSpec::vsphere_volume`].
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
-    pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSourceApplyConfiguration>,
+    pub vsphere_volume: Option<
+        Box<super::VsphereVirtualDiskVolumeSourceApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for PersistentVolumeSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -584,7 +588,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.aws_elastic_block_store = Some(value);
+        self.aws_elastic_block_store = Some(Box::new(value));
         self
     }
     /// Set `azureDisk`.
@@ -592,7 +596,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::AzureDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.azure_disk = Some(value);
+        self.azure_disk = Some(Box::new(value));
         self
     }
     /// Set `azureFile`.
@@ -600,7 +604,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::AzureFilePersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.azure_file = Some(value);
+        self.azure_file = Some(Box::new(value));
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
@@ -616,7 +620,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::CephFSPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.cephfs = Some(value);
+        self.cephfs = Some(Box::new(value));
         self
     }
     /// Set `cinder`.
@@ -624,7 +628,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::CinderPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.cinder = Some(value);
+        self.cinder = Some(Box::new(value));
         self
     }
     /// Set `claimRef`.
@@ -632,7 +636,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::ObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.claim_ref = Some(value);
+        self.claim_ref = Some(Box::new(value));
         self
     }
     /// Set `csi`.
@@ -640,12 +644,12 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::CSIPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.csi = Some(value);
+        self.csi = Some(Box::new(value));
         self
     }
     /// Set `fc`.
     pub fn with_fc(mut self, value: super::FCVolumeSourceApplyConfiguration) -> Self {
-        self.fc = Some(value);
+        self.fc = Some(Box::new(value));
         self
     }
     /// Set `flexVolume`.
@@ -653,7 +657,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::FlexPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.flex_volume = Some(value);
+        self.flex_volume = Some(Box::new(value));
         self
     }
     /// Set `flocker`.
@@ -661,7 +665,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::FlockerVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.flocker = Some(value);
+        self.flocker = Some(Box::new(value));
         self
     }
     /// Set `gcePersistentDisk`.
@@ -669,7 +673,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::GCEPersistentDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.gce_persistent_disk = Some(value);
+        self.gce_persistent_disk = Some(Box::new(value));
         self
     }
     /// Set `glusterfs`.
@@ -677,7 +681,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::GlusterfsPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.glusterfs = Some(value);
+        self.glusterfs = Some(Box::new(value));
         self
     }
     /// Set `hostPath`.
@@ -685,7 +689,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::HostPathVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.host_path = Some(value);
+        self.host_path = Some(Box::new(value));
         self
     }
     /// Set `iscsi`.
@@ -693,7 +697,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::ISCSIPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.iscsi = Some(value);
+        self.iscsi = Some(Box::new(value));
         self
     }
     /// Set `local`.
@@ -701,7 +705,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::LocalVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.local = Some(value);
+        self.local = Some(Box::new(value));
         self
     }
     /// Set `mountOptions` (an atomic list: a later call replaces it).
@@ -714,7 +718,7 @@ impl PersistentVolumeSpecApplyConfiguration {
     }
     /// Set `nfs`.
     pub fn with_nfs(mut self, value: super::NFSVolumeSourceApplyConfiguration) -> Self {
-        self.nfs = Some(value);
+        self.nfs = Some(Box::new(value));
         self
     }
     /// Set `nodeAffinity`.
@@ -738,7 +742,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.photon_persistent_disk = Some(value);
+        self.photon_persistent_disk = Some(Box::new(value));
         self
     }
     /// Set `portworxVolume`.
@@ -746,7 +750,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::PortworxVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.portworx_volume = Some(value);
+        self.portworx_volume = Some(Box::new(value));
         self
     }
     /// Set `quobyte`.
@@ -754,7 +758,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::QuobyteVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.quobyte = Some(value);
+        self.quobyte = Some(Box::new(value));
         self
     }
     /// Set `rbd`.
@@ -762,7 +766,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::RBDPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.rbd = Some(value);
+        self.rbd = Some(Box::new(value));
         self
     }
     /// Set `scaleIO`.
@@ -770,7 +774,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::ScaleIOPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.scale_io = Some(value);
+        self.scale_io = Some(Box::new(value));
         self
     }
     /// Set `storageClassName`.
@@ -783,7 +787,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::StorageOSPersistentVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.storageos = Some(value);
+        self.storageos = Some(Box::new(value));
         self
     }
     /// Set `volumeAttributesClassName`.
@@ -804,7 +808,7 @@ impl PersistentVolumeSpecApplyConfiguration {
         mut self,
         value: super::VsphereVirtualDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.vsphere_volume = Some(value);
+        self.vsphere_volume = Some(Box::new(value));
         self
     }
 }

@@ -5,7 +5,7 @@
 pub struct PodAffinityTerm {
     /// A label query over a set of resources, in this case pods. If it's null, this PodAffinityTerm matches with no Pods.
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<crate::meta::v1::LabelSelector>,
+    pub label_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// MatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key in (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both matchLabelKeys and labelSelector. Also, matchLabelKeys cannot be set when labelSelector isn't set.
     #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
     pub match_label_keys: Option<Vec<String>>,
@@ -22,7 +22,7 @@ pub struct PodAffinityTerm {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelector>,
+    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// namespaces specifies a static list of namespace names that the term applies to. The term is applied to the union of the namespaces listed in this field and the ones selected by namespaceSelector. null or empty namespaces list and null namespaceSelector means "this pod's namespace".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Vec<String>>,
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for PodAffinityTerm {
 pub struct PodAffinityTermApplyConfiguration {
     /// `labelSelector`: see [`PodAffinityTerm::label_selector`].
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub label_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `matchLabelKeys`: see [`PodAffinityTerm::match_label_keys`].
     #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
     pub match_label_keys: Option<Vec<String>>,
@@ -112,7 +112,9 @@ pub struct PodAffinityTermApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub namespace_selector: Option<
+        Box<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    >,
     /// `namespaces`: see [`PodAffinityTerm::namespaces`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespaces: Option<Vec<String>>,
@@ -187,7 +189,7 @@ impl PodAffinityTermApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.label_selector = Some(value);
+        self.label_selector = Some(Box::new(value));
         self
     }
     /// Set `matchLabelKeys` (an atomic list: a later call replaces it).
@@ -211,7 +213,7 @@ impl PodAffinityTermApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.namespace_selector = Some(value);
+        self.namespace_selector = Some(Box::new(value));
         self
     }
     /// Set `namespaces` (an atomic list: a later call replaces it).

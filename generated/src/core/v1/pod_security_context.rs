@@ -9,7 +9,7 @@ pub struct PodSecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub app_armor_profile: Option<super::AppArmorProfile>,
+    pub app_armor_profile: Option<Box<super::AppArmorProfile>>,
     /// A special supplemental group that applies to all containers in a pod. Some volume types allow the Kubelet to change the ownership of that volume to be owned by the pod:
     ///
     /// 1. The owning GID will be the FSGroup 2. The setgid bit is set (new files created in the volume will be owned by FSGroup) 3. The permission bits are OR'd with rw-rw----
@@ -52,10 +52,10 @@ pub struct PodSecurityContext {
     pub se_linux_change_policy: Option<String>,
     /// The SELinux context to be applied to all containers. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<super::SELinuxOptions>,
+    pub se_linux_options: Option<Box<super::SELinuxOptions>>,
     /// The seccomp options to use by the containers in this pod. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<super::SeccompProfile>,
+    pub seccomp_profile: Option<Box<super::SeccompProfile>>,
     /// A list of groups applied to the first process run in each container, in addition to the container's primary GID and fsGroup (if specified).  If the SupplementalGroupsPolicy feature is enabled, the supplementalGroupsPolicy field determines whether these are in addition to or instead of any group memberships defined in the container image. If unspecified, no additional groups are added, though group memberships defined in the container image may still be used, depending on the supplementalGroupsPolicy field. Note that this field cannot be set when spec.os.name is windows.
     #[serde(
         rename = "supplementalGroups",
@@ -75,7 +75,7 @@ pub struct PodSecurityContext {
     pub sysctls: Option<Vec<super::Sysctl>>,
     /// The Windows specific settings applied to all containers. If unspecified, the options within a container's SecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<super::WindowsSecurityContextOptions>,
+    pub windows_options: Option<Box<super::WindowsSecurityContextOptions>>,
 }
 impl<'de> serde::Deserialize<'de> for PodSecurityContext {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -171,7 +171,7 @@ pub struct PodSecurityContextApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub app_armor_profile: Option<super::AppArmorProfileApplyConfiguration>,
+    pub app_armor_profile: Option<Box<super::AppArmorProfileApplyConfiguration>>,
     /// `fsGroup`: see [`PodSecurityContext::fs_group`].
     #[serde(rename = "fsGroup", default, skip_serializing_if = "Option::is_none")]
     pub fs_group: Option<i64>,
@@ -200,10 +200,10 @@ pub struct PodSecurityContextApplyConfiguration {
     pub se_linux_change_policy: Option<String>,
     /// `seLinuxOptions`: see [`PodSecurityContext::se_linux_options`].
     #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<super::SELinuxOptionsApplyConfiguration>,
+    pub se_linux_options: Option<Box<super::SELinuxOptionsApplyConfiguration>>,
     /// `seccompProfile`: see [`PodSecurityContext::seccomp_profile`].
     #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<super::SeccompProfileApplyConfiguration>,
+    pub seccomp_profile: Option<Box<super::SeccompProfileApplyConfiguration>>,
     /// `supplementalGroups`: see [`PodSecurityContext::supplemental_groups`].
     #[serde(
         rename = "supplementalGroups",
@@ -223,7 +223,9 @@ pub struct PodSecurityContextApplyConfiguration {
     pub sysctls: Option<Vec<super::SysctlApplyConfiguration>>,
     /// `windowsOptions`: see [`PodSecurityContext::windows_options`].
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<super::WindowsSecurityContextOptionsApplyConfiguration>,
+    pub windows_options: Option<
+        Box<super::WindowsSecurityContextOptionsApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for PodSecurityContextApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -320,7 +322,7 @@ impl PodSecurityContextApplyConfiguration {
         mut self,
         value: super::AppArmorProfileApplyConfiguration,
     ) -> Self {
-        self.app_armor_profile = Some(value);
+        self.app_armor_profile = Some(Box::new(value));
         self
     }
     /// Set `fsGroup`.
@@ -358,7 +360,7 @@ impl PodSecurityContextApplyConfiguration {
         mut self,
         value: super::SELinuxOptionsApplyConfiguration,
     ) -> Self {
-        self.se_linux_options = Some(value);
+        self.se_linux_options = Some(Box::new(value));
         self
     }
     /// Set `seccompProfile`.
@@ -366,7 +368,7 @@ impl PodSecurityContextApplyConfiguration {
         mut self,
         value: super::SeccompProfileApplyConfiguration,
     ) -> Self {
-        self.seccomp_profile = Some(value);
+        self.seccomp_profile = Some(Box::new(value));
         self
     }
     /// Set `supplementalGroups` (an atomic list: a later call replaces it).
@@ -395,7 +397,7 @@ impl PodSecurityContextApplyConfiguration {
         mut self,
         value: super::WindowsSecurityContextOptionsApplyConfiguration,
     ) -> Self {
-        self.windows_options = Some(value);
+        self.windows_options = Some(Box::new(value));
         self
     }
 }

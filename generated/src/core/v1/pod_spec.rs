@@ -12,7 +12,7 @@ pub struct PodSpec {
     pub active_deadline_seconds: Option<i64>,
     /// If specified, the pod's scheduling constraints
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<super::Affinity>,
+    pub affinity: Option<Box<super::Affinity>>,
     /// AutomountServiceAccountToken indicates whether a service account token should be automatically mounted.
     #[serde(
         rename = "automountServiceAccountToken",
@@ -24,7 +24,7 @@ pub struct PodSpec {
     pub containers: Vec<super::Container>,
     /// Specifies the DNS parameters of a pod. Parameters specified here will be merged to the generated DNS configuration based on DNSPolicy.
     #[serde(rename = "dnsConfig", default, skip_serializing_if = "Option::is_none")]
-    pub dns_config: Option<super::PodDNSConfig>,
+    pub dns_config: Option<Box<super::PodDNSConfig>>,
     /// Set DNS policy for the pod. Defaults to "ClusterFirst". Valid values are 'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS parameters given in DNSConfig will be merged with the policy selected with DNSPolicy. To have DNS options set along with hostNetwork, you have to specify DNS policy explicitly to 'ClusterFirstWithHostNet'.
     #[serde(rename = "dnsPolicy", default, skip_serializing_if = "Option::is_none")]
     pub dns_policy: Option<String>,
@@ -141,7 +141,7 @@ pub struct PodSpec {
     ///
     /// This is an alpha field and requires enabling the PodLevelResources feature gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirements>,
+    pub resources: Option<Box<super::ResourceRequirements>>,
     /// Restart policy for all containers within the pod. One of Always, OnFailure, Never. In some contexts, only a subset of those values may be permitted. Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
@@ -177,7 +177,7 @@ pub struct PodSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<super::PodSecurityContext>,
+    pub security_context: Option<Box<super::PodSecurityContext>>,
     /// DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: Use serviceAccountName instead.
     #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
@@ -446,7 +446,7 @@ pub struct PodSpecApplyConfiguration {
     pub active_deadline_seconds: Option<i64>,
     /// `affinity`: see [`PodSpec::affinity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<super::AffinityApplyConfiguration>,
+    pub affinity: Option<Box<super::AffinityApplyConfiguration>>,
     /// `automountServiceAccountToken`: see [`PodSpec::automount_service_account_token`].
     #[serde(
         rename = "automountServiceAccountToken",
@@ -459,7 +459,7 @@ pub struct PodSpecApplyConfiguration {
     pub containers: Option<Vec<super::ContainerApplyConfiguration>>,
     /// `dnsConfig`: see [`PodSpec::dns_config`].
     #[serde(rename = "dnsConfig", default, skip_serializing_if = "Option::is_none")]
-    pub dns_config: Option<super::PodDNSConfigApplyConfiguration>,
+    pub dns_config: Option<Box<super::PodDNSConfigApplyConfiguration>>,
     /// `dnsPolicy`: see [`PodSpec::dns_policy`].
     #[serde(rename = "dnsPolicy", default, skip_serializing_if = "Option::is_none")]
     pub dns_policy: Option<String>,
@@ -558,7 +558,7 @@ pub struct PodSpecApplyConfiguration {
     pub resource_claims: Option<Vec<super::PodResourceClaimApplyConfiguration>>,
     /// `resources`: see [`PodSpec::resources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    pub resources: Option<Box<super::ResourceRequirementsApplyConfiguration>>,
     /// `restartPolicy`: see [`PodSpec::restart_policy`].
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
     pub restart_policy: Option<String>,
@@ -592,7 +592,7 @@ pub struct PodSpecApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<super::PodSecurityContextApplyConfiguration>,
+    pub security_context: Option<Box<super::PodSecurityContextApplyConfiguration>>,
     /// `serviceAccount`: see [`PodSpec::service_account`].
     #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
@@ -860,7 +860,7 @@ impl PodSpecApplyConfiguration {
     }
     /// Set `affinity`.
     pub fn with_affinity(mut self, value: super::AffinityApplyConfiguration) -> Self {
-        self.affinity = Some(value);
+        self.affinity = Some(Box::new(value));
         self
     }
     /// Set `automountServiceAccountToken`.
@@ -881,7 +881,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         value: super::PodDNSConfigApplyConfiguration,
     ) -> Self {
-        self.dns_config = Some(value);
+        self.dns_config = Some(Box::new(value));
         self
     }
     /// Set `dnsPolicy`.
@@ -1028,7 +1028,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         value: super::ResourceRequirementsApplyConfiguration,
     ) -> Self {
-        self.resources = Some(value);
+        self.resources = Some(Box::new(value));
         self
     }
     /// Set `restartPolicy`.
@@ -1067,7 +1067,7 @@ impl PodSpecApplyConfiguration {
         mut self,
         value: super::PodSecurityContextApplyConfiguration,
     ) -> Self {
-        self.security_context = Some(value);
+        self.security_context = Some(Box::new(value));
         self
     }
     /// Set `serviceAccount`.

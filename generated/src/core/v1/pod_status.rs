@@ -35,7 +35,9 @@ pub struct PodStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub extended_resource_claim_status: Option<super::PodExtendedResourceClaimStatus>,
+    pub extended_resource_claim_status: Option<
+        Box<super::PodExtendedResourceClaimStatus>,
+    >,
     /// hostIP holds the IP address of the host to which the pod is assigned. Empty if the pod has not started yet. A pod can be assigned to a node that has a problem in kubelet which in turns mean that HostIP will not be updated even if there is a node is assigned to pod
     #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
@@ -106,7 +108,7 @@ pub struct PodStatus {
     pub resource_claim_statuses: Option<Vec<super::PodResourceClaimStatus>>,
     /// Resources represents the compute resource requests and limits that have been applied at the pod level if pod-level requests or limits are set in PodSpec.Resources
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirements>,
+    pub resources: Option<Box<super::ResourceRequirements>>,
     /// RFC 3339 date and time at which the object was acknowledged by the Kubelet. This is before the Kubelet pulled the container image(s) for the pod.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<kubegen_runtime::meta::Time>,
@@ -273,7 +275,7 @@ pub struct PodStatusApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub extended_resource_claim_status: Option<
-        super::PodExtendedResourceClaimStatusApplyConfiguration,
+        Box<super::PodExtendedResourceClaimStatusApplyConfiguration>,
     >,
     /// `hostIP`: see [`PodStatus::host_ip`].
     #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
@@ -343,7 +345,7 @@ pub struct PodStatusApplyConfiguration {
     >,
     /// `resources`: see [`PodStatus::resources`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<super::ResourceRequirementsApplyConfiguration>,
+    pub resources: Option<Box<super::ResourceRequirementsApplyConfiguration>>,
     /// `startTime`: see [`PodStatus::start_time`].
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<kubegen_runtime::meta::Time>,
@@ -514,7 +516,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         value: super::PodExtendedResourceClaimStatusApplyConfiguration,
     ) -> Self {
-        self.extended_resource_claim_status = Some(value);
+        self.extended_resource_claim_status = Some(Box::new(value));
         self
     }
     /// Set `hostIP`.
@@ -611,7 +613,7 @@ impl PodStatusApplyConfiguration {
         mut self,
         value: super::ResourceRequirementsApplyConfiguration,
     ) -> Self {
-        self.resources = Some(value);
+        self.resources = Some(Box::new(value));
         self
     }
     /// Set `startTime`.

@@ -8,7 +8,7 @@ pub struct PodTemplateSpec {
     pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
     /// Specification of the desired behavior of the pod. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<super::PodSpec>,
+    pub spec: Option<Box<super::PodSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for PodTemplateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -52,7 +52,7 @@ pub struct PodTemplateSpecApplyConfiguration {
     pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PodTemplateSpec::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<super::PodSpecApplyConfiguration>,
+    pub spec: Option<Box<super::PodSpecApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for PodTemplateSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -103,7 +103,7 @@ impl PodTemplateSpecApplyConfiguration {
     }
     /// Set `spec`.
     pub fn with_spec(mut self, value: super::PodSpecApplyConfiguration) -> Self {
-        self.spec = Some(value);
+        self.spec = Some(Box::new(value));
         self
     }
 }

@@ -15,10 +15,10 @@ pub struct Probe {
     pub failure_threshold: Option<i32>,
     /// GRPC specifies a GRPC HealthCheckRequest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grpc: Option<super::GRPCAction>,
+    pub grpc: Option<Box<super::GRPCAction>>,
     /// HTTPGet specifies an HTTP GET request to perform.
     #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<super::HTTPGetAction>,
+    pub http_get: Option<Box<super::HTTPGetAction>>,
     /// Number of seconds after the container has started before liveness probes are initiated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(
         rename = "initialDelaySeconds",
@@ -38,7 +38,7 @@ pub struct Probe {
     pub success_threshold: Option<i32>,
     /// TCPSocket specifies a connection to a TCP port.
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<super::TCPSocketAction>,
+    pub tcp_socket: Option<Box<super::TCPSocketAction>>,
     /// Optional duration in seconds the pod needs to terminate gracefully upon probe failure. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. If this value is nil, the pod's terminationGracePeriodSeconds will be used. Otherwise, this value overrides the value provided by the pod spec. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). This is a beta field and requires enabling ProbeTerminationGracePeriod feature gate. Minimum value is 1. spec.terminationGracePeriodSeconds is used if unset.
     #[serde(
         rename = "terminationGracePeriodSeconds",
@@ -138,10 +138,10 @@ pub struct ProbeApplyConfiguration {
     pub failure_threshold: Option<i32>,
     /// `grpc`: see [`Probe::grpc`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grpc: Option<super::GRPCActionApplyConfiguration>,
+    pub grpc: Option<Box<super::GRPCActionApplyConfiguration>>,
     /// `httpGet`: see [`Probe::http_get`].
     #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<super::HTTPGetActionApplyConfiguration>,
+    pub http_get: Option<Box<super::HTTPGetActionApplyConfiguration>>,
     /// `initialDelaySeconds`: see [`Probe::initial_delay_seconds`].
     #[serde(
         rename = "initialDelaySeconds",
@@ -161,7 +161,7 @@ pub struct ProbeApplyConfiguration {
     pub success_threshold: Option<i32>,
     /// `tcpSocket`: see [`Probe::tcp_socket`].
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<super::TCPSocketActionApplyConfiguration>,
+    pub tcp_socket: Option<Box<super::TCPSocketActionApplyConfiguration>>,
     /// `terminationGracePeriodSeconds`: see [`Probe::termination_grace_period_seconds`].
     #[serde(
         rename = "terminationGracePeriodSeconds",
@@ -263,7 +263,7 @@ impl ProbeApplyConfiguration {
     }
     /// Set `grpc`.
     pub fn with_grpc(mut self, value: super::GRPCActionApplyConfiguration) -> Self {
-        self.grpc = Some(value);
+        self.grpc = Some(Box::new(value));
         self
     }
     /// Set `httpGet`.
@@ -271,7 +271,7 @@ impl ProbeApplyConfiguration {
         mut self,
         value: super::HTTPGetActionApplyConfiguration,
     ) -> Self {
-        self.http_get = Some(value);
+        self.http_get = Some(Box::new(value));
         self
     }
     /// Set `initialDelaySeconds`.
@@ -294,7 +294,7 @@ impl ProbeApplyConfiguration {
         mut self,
         value: super::TCPSocketActionApplyConfiguration,
     ) -> Self {
-        self.tcp_socket = Some(value);
+        self.tcp_socket = Some(Box::new(value));
         self
     }
     /// Set `terminationGracePeriodSeconds`.

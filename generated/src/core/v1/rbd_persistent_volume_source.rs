@@ -21,7 +21,7 @@ pub struct RBDPersistentVolumeSource {
     pub read_only: Option<bool>,
     /// secretRef is name of the authentication secret for RBDUser. If provided overrides keyring. Default is nil. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReference>,
+    pub secret_ref: Option<Box<super::SecretReference>>,
     /// user is the rados user name. Default is admin. More info: https://examples.k8s.io/volumes/rbd/README.md#how-to-use-it
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -120,7 +120,7 @@ pub struct RBDPersistentVolumeSourceApplyConfiguration {
     pub read_only: Option<bool>,
     /// `secretRef`: see [`RBDPersistentVolumeSource::secret_ref`].
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::SecretReferenceApplyConfiguration>,
+    pub secret_ref: Option<Box<super::SecretReferenceApplyConfiguration>>,
     /// `user`: see [`RBDPersistentVolumeSource::user`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -233,7 +233,7 @@ impl RBDPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::SecretReferenceApplyConfiguration,
     ) -> Self {
-        self.secret_ref = Some(value);
+        self.secret_ref = Some(Box::new(value));
         self
     }
     /// Set `user`.

@@ -18,7 +18,7 @@ pub struct ReplicationControllerSpec {
     pub selector: Option<std::collections::BTreeMap<String, String>>,
     /// Template is the object that describes the pod that will be created if insufficient replicas are detected. This takes precedence over a TemplateRef. The only allowed template.spec.restartPolicy value is "Always". More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#pod-template
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::PodTemplateSpec>,
+    pub template: Option<Box<super::PodTemplateSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for ReplicationControllerSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -82,7 +82,7 @@ pub struct ReplicationControllerSpecApplyConfiguration {
     pub selector: Option<std::collections::BTreeMap<String, String>>,
     /// `template`: see [`ReplicationControllerSpec::template`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::PodTemplateSpecApplyConfiguration>,
+    pub template: Option<Box<super::PodTemplateSpecApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ReplicationControllerSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -158,7 +158,7 @@ impl ReplicationControllerSpecApplyConfiguration {
         mut self,
         value: super::PodTemplateSpecApplyConfiguration,
     ) -> Self {
-        self.template = Some(value);
+        self.template = Some(Box::new(value));
         self
     }
 }

@@ -16,10 +16,10 @@ pub struct SecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub app_armor_profile: Option<super::AppArmorProfile>,
+    pub app_armor_profile: Option<Box<super::AppArmorProfile>>,
     /// The capabilities to add/drop when running containers. Defaults to the default set of capabilities granted by the container runtime. Note that this field cannot be set when spec.os.name is windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<super::Capabilities>,
+    pub capabilities: Option<Box<super::Capabilities>>,
     /// Run container in privileged mode. Processes in privileged containers are essentially equivalent to root on the host. Defaults to false. Note that this field cannot be set when spec.os.name is windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
@@ -44,13 +44,13 @@ pub struct SecurityContext {
     pub run_as_user: Option<i64>,
     /// The SELinux context to be applied to the container. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<super::SELinuxOptions>,
+    pub se_linux_options: Option<Box<super::SELinuxOptions>>,
     /// The seccomp options to use by this container. If seccomp options are provided at both the pod & container level, the container options override the pod options. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<super::SeccompProfile>,
+    pub seccomp_profile: Option<Box<super::SeccompProfile>>,
     /// The Windows specific settings applied to all containers. If unspecified, the options from the PodSecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<super::WindowsSecurityContextOptions>,
+    pub windows_options: Option<Box<super::WindowsSecurityContextOptions>>,
 }
 impl<'de> serde::Deserialize<'de> for SecurityContext {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -149,10 +149,10 @@ pub struct SecurityContextApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub app_armor_profile: Option<super::AppArmorProfileApplyConfiguration>,
+    pub app_armor_profile: Option<Box<super::AppArmorProfileApplyConfiguration>>,
     /// `capabilities`: see [`SecurityContext::capabilities`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<super::CapabilitiesApplyConfiguration>,
+    pub capabilities: Option<Box<super::CapabilitiesApplyConfiguration>>,
     /// `privileged`: see [`SecurityContext::privileged`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
@@ -177,13 +177,15 @@ pub struct SecurityContextApplyConfiguration {
     pub run_as_user: Option<i64>,
     /// `seLinuxOptions`: see [`SecurityContext::se_linux_options`].
     #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<super::SELinuxOptionsApplyConfiguration>,
+    pub se_linux_options: Option<Box<super::SELinuxOptionsApplyConfiguration>>,
     /// `seccompProfile`: see [`SecurityContext::seccomp_profile`].
     #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<super::SeccompProfileApplyConfiguration>,
+    pub seccomp_profile: Option<Box<super::SeccompProfileApplyConfiguration>>,
     /// `windowsOptions`: see [`SecurityContext::windows_options`].
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<super::WindowsSecurityContextOptionsApplyConfiguration>,
+    pub windows_options: Option<
+        Box<super::WindowsSecurityContextOptionsApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for SecurityContextApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -281,7 +283,7 @@ impl SecurityContextApplyConfiguration {
         mut self,
         value: super::AppArmorProfileApplyConfiguration,
     ) -> Self {
-        self.app_armor_profile = Some(value);
+        self.app_armor_profile = Some(Box::new(value));
         self
     }
     /// Set `capabilities`.
@@ -289,7 +291,7 @@ impl SecurityContextApplyConfiguration {
         mut self,
         value: super::CapabilitiesApplyConfiguration,
     ) -> Self {
-        self.capabilities = Some(value);
+        self.capabilities = Some(Box::new(value));
         self
     }
     /// Set `privileged`.
@@ -327,7 +329,7 @@ impl SecurityContextApplyConfiguration {
         mut self,
         value: super::SELinuxOptionsApplyConfiguration,
     ) -> Self {
-        self.se_linux_options = Some(value);
+        self.se_linux_options = Some(Box::new(value));
         self
     }
     /// Set `seccompProfile`.
@@ -335,7 +337,7 @@ impl SecurityContextApplyConfiguration {
         mut self,
         value: super::SeccompProfileApplyConfiguration,
     ) -> Self {
-        self.seccomp_profile = Some(value);
+        self.seccomp_profile = Some(Box::new(value));
         self
     }
     /// Set `windowsOptions`.
@@ -343,7 +345,7 @@ impl SecurityContextApplyConfiguration {
         mut self,
         value: super::WindowsSecurityContextOptionsApplyConfiguration,
     ) -> Self {
-        self.windows_options = Some(value);
+        self.windows_options = Some(Box::new(value));
         self
     }
 }

@@ -11,7 +11,7 @@ pub struct StorageOSPersistentVolumeSource {
     pub read_only: Option<bool>,
     /// secretRef specifies the secret to use for obtaining the StorageOS API credentials.  If not specified, default values will be attempted.
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::ObjectReference>,
+    pub secret_ref: Option<Box<super::ObjectReference>>,
     /// volumeName is the human-readable name of the StorageOS volume.  Volume names are only unique within a namespace.
     #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
     pub volume_name: Option<String>,
@@ -87,7 +87,7 @@ pub struct StorageOSPersistentVolumeSourceApplyConfiguration {
     pub read_only: Option<bool>,
     /// `secretRef`: see [`StorageOSPersistentVolumeSource::secret_ref`].
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_ref: Option<super::ObjectReferenceApplyConfiguration>,
+    pub secret_ref: Option<Box<super::ObjectReferenceApplyConfiguration>>,
     /// `volumeName`: see [`StorageOSPersistentVolumeSource::volume_name`].
     #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
     pub volume_name: Option<String>,
@@ -172,7 +172,7 @@ impl StorageOSPersistentVolumeSourceApplyConfiguration {
         mut self,
         value: super::ObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.secret_ref = Some(value);
+        self.secret_ref = Some(Box::new(value));
         self
     }
     /// Set `volumeName`.

@@ -5,7 +5,7 @@
 pub struct TopologySpreadConstraint {
     /// LabelSelector is used to find matching pods. Pods that match this label selector are counted to determine the number of pods in their corresponding topology domain.
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<crate::meta::v1::LabelSelector>,
+    pub label_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// MatchLabelKeys is a set of pod label keys to select the pods over which spreading will be calculated. The keys are used to lookup values from the incoming pod labels, those key-value labels are ANDed with labelSelector to select the group of existing pods over which spreading will be calculated for the incoming pod. The same key is forbidden to exist in both MatchLabelKeys and LabelSelector. MatchLabelKeys cannot be set when LabelSelector isn't set. Keys that don't exist in the incoming pod labels will be ignored. A null or empty list means only match against labelSelector.
     ///
     /// This is a beta field and requires the MatchLabelKeysInPodTopologySpread feature gate to be enabled (enabled by default).
@@ -126,7 +126,7 @@ impl<'de> serde::Deserialize<'de> for TopologySpreadConstraint {
 pub struct TopologySpreadConstraintApplyConfiguration {
     /// `labelSelector`: see [`TopologySpreadConstraint::label_selector`].
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub label_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `matchLabelKeys`: see [`TopologySpreadConstraint::match_label_keys`].
     #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
     pub match_label_keys: Option<Vec<String>>,
@@ -236,7 +236,7 @@ impl TopologySpreadConstraintApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.label_selector = Some(value);
+        self.label_selector = Some(Box::new(value));
         self
     }
     /// Set `matchLabelKeys` (an atomic list: a later call replaces it).

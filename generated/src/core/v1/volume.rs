@@ -9,31 +9,31 @@ pub struct Volume {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub aws_elastic_block_store: Option<super::AWSElasticBlockStoreVolumeSource>,
+    pub aws_elastic_block_store: Option<Box<super::AWSElasticBlockStoreVolumeSource>>,
     /// azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type are redirected to the disk.csi.azure.com CSI driver.
     #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
-    pub azure_disk: Option<super::AzureDiskVolumeSource>,
+    pub azure_disk: Option<Box<super::AzureDiskVolumeSource>>,
     /// azureFile represents an Azure File Service mount on the host and bind mount to the pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type are redirected to the file.csi.azure.com CSI driver.
     #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
-    pub azure_file: Option<super::AzureFileVolumeSource>,
+    pub azure_file: Option<Box<super::AzureFileVolumeSource>>,
     /// cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cephfs: Option<super::CephFSVolumeSource>,
+    pub cephfs: Option<Box<super::CephFSVolumeSource>>,
     /// cinder represents a cinder volume attached and mounted on kubelets host machine. Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are redirected to the cinder.csi.openstack.org CSI driver. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cinder: Option<super::CinderVolumeSource>,
+    pub cinder: Option<Box<super::CinderVolumeSource>>,
     /// configMap represents a configMap that should populate this volume
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<super::ConfigMapVolumeSource>,
+    pub config_map: Option<Box<super::ConfigMapVolumeSource>>,
     /// csi (Container Storage Interface) represents ephemeral storage that is handled by certain external CSI drivers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<super::CSIVolumeSource>,
+    pub csi: Option<Box<super::CSIVolumeSource>>,
     /// downwardAPI represents downward API about the pod that should populate this volume
     #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
-    pub downward_api: Option<super::DownwardAPIVolumeSource>,
+    pub downward_api: Option<Box<super::DownwardAPIVolumeSource>>,
     /// emptyDir represents a temporary directory that shares a pod's lifetime. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir
     #[serde(rename = "emptyDir", default, skip_serializing_if = "Option::is_none")]
-    pub empty_dir: Option<super::EmptyDirVolumeSource>,
+    pub empty_dir: Option<Box<super::EmptyDirVolumeSource>>,
     /// ephemeral represents a volume that is handled by a cluster storage driver. The volume's lifecycle is tied to the pod that defines it - it will be created before the pod starts, and deleted when the pod is removed.
     ///
     /// Use this if: a) the volume is only needed while the pod runs, b) features of normal volumes like restoring from snapshot or capacity
@@ -49,47 +49,47 @@ pub struct Volume {
     ///
     /// A pod can use both types of ephemeral volumes and persistent volumes at the same time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral: Option<super::EphemeralVolumeSource>,
+    pub ephemeral: Option<Box<super::EphemeralVolumeSource>>,
     /// fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fc: Option<super::FCVolumeSource>,
+    pub fc: Option<Box<super::FCVolumeSource>>,
     /// flexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.
     #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
-    pub flex_volume: Option<super::FlexVolumeSource>,
+    pub flex_volume: Option<Box<super::FlexVolumeSource>>,
     /// flocker represents a Flocker volume attached to a kubelet's host machine. This depends on the Flocker control service being running. Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flocker: Option<super::FlockerVolumeSource>,
+    pub flocker: Option<Box<super::FlockerVolumeSource>>,
     /// gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
     #[serde(
         rename = "gcePersistentDisk",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub gce_persistent_disk: Option<super::GCEPersistentDiskVolumeSource>,
+    pub gce_persistent_disk: Option<Box<super::GCEPersistentDiskVolumeSource>>,
     /// gitRepo represents a git repository at a particular revision. Deprecated: GitRepo is deprecated. To provision a container with a git repo, mount an EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's container.
     #[serde(rename = "gitRepo", default, skip_serializing_if = "Option::is_none")]
-    pub git_repo: Option<super::GitRepoVolumeSource>,
+    pub git_repo: Option<Box<super::GitRepoVolumeSource>>,
     /// glusterfs represents a Glusterfs mount on the host that shares a pod's lifetime. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glusterfs: Option<super::GlusterfsVolumeSource>,
+    pub glusterfs: Option<Box<super::GlusterfsVolumeSource>>,
     /// hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container. This is generally used for system agents or other privileged things that are allowed to see the host machine. Most containers will NOT need this. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<super::HostPathVolumeSource>,
+    pub host_path: Option<Box<super::HostPathVolumeSource>>,
     /// image represents an OCI object (a container image or artifact) pulled and mounted on the kubelet's host machine. The volume is resolved at pod startup depending on which PullPolicy value is provided:
     ///
     /// - Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. - Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.
     ///
     /// The volume gets re-resolved if the pod gets deleted and recreated, which means that new remote content will become available on pod recreation. A failure to resolve or pull the image during pod startup will block containers from starting and may add significant latency. Failures will be retried using normal volume backoff and will be reported on the pod reason and message. The types of objects that may be mounted by this volume are defined by the container runtime implementation on a host machine and at minimum must include all valid types supported by the container image field. The OCI object gets mounted in a single directory (spec.containers[*].volumeMounts.mountPath) by merging the manifest layers in the same way as for container images. The volume will be mounted read-only (ro). Sub path mounts for containers are not supported (spec.containers[*].volumeMounts.subpath) before 1.33. The field spec.securityContext.fsGroupChangePolicy has no effect on this volume type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<super::ImageVolumeSource>,
+    pub image: Option<Box<super::ImageVolumeSource>>,
     /// iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod. More info: https://kubernetes.io/docs/concepts/storage/volumes/#iscsi
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iscsi: Option<super::ISCSIVolumeSource>,
+    pub iscsi: Option<Box<super::ISCSIVolumeSource>>,
     /// name of the volume. Must be a DNS_LABEL and unique within the pod. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
     pub name: String,
     /// nfs represents an NFS mount on the host that shares a pod's lifetime More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nfs: Option<super::NFSVolumeSource>,
+    pub nfs: Option<Box<super::NFSVolumeSource>>,
     /// persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim in the same namespace. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
     #[serde(
         rename = "persistentVolumeClaim",
@@ -103,31 +103,31 @@ pub struct Volume {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub photon_persistent_disk: Option<super::PhotonPersistentDiskVolumeSource>,
+    pub photon_persistent_disk: Option<Box<super::PhotonPersistentDiskVolumeSource>>,
     /// portworxVolume represents a portworx volume attached and mounted on kubelets host machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI driver.
     #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
-    pub portworx_volume: Option<super::PortworxVolumeSource>,
+    pub portworx_volume: Option<Box<super::PortworxVolumeSource>>,
     /// projected items for all in one resources secrets, configmaps, and downward API
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub projected: Option<super::ProjectedVolumeSource>,
+    pub projected: Option<Box<super::ProjectedVolumeSource>>,
     /// quobyte represents a Quobyte mount on the host that shares a pod's lifetime. Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quobyte: Option<super::QuobyteVolumeSource>,
+    pub quobyte: Option<Box<super::QuobyteVolumeSource>>,
     /// rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rbd: Option<super::RBDVolumeSource>,
+    pub rbd: Option<Box<super::RBDVolumeSource>>,
     /// scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.
     #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
-    pub scale_io: Option<super::ScaleIOVolumeSource>,
+    pub scale_io: Option<Box<super::ScaleIOVolumeSource>>,
     /// secret represents a secret that should populate this volume. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<super::SecretVolumeSource>,
+    pub secret: Option<Box<super::SecretVolumeSource>>,
     /// storageOS represents a StorageOS volume attached and mounted on Kubernetes nodes. Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storageos: Option<super::StorageOSVolumeSource>,
+    pub storageos: Option<Box<super::StorageOSVolumeSource>>,
     /// vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver.
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
-    pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSource>,
+    pub vsphere_volume: Option<Box<super::VsphereVirtualDiskVolumeSource>>,
 }
 impl<'de> serde::Deserialize<'de> for Volume {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -299,44 +299,44 @@ pub struct VolumeApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub aws_elastic_block_store: Option<
-        super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
+        Box<super::AWSElasticBlockStoreVolumeSourceApplyConfiguration>,
     >,
     /// `azureDisk`: see [`Volume::azure_disk`].
     #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
-    pub azure_disk: Option<super::AzureDiskVolumeSourceApplyConfiguration>,
+    pub azure_disk: Option<Box<super::AzureDiskVolumeSourceApplyConfiguration>>,
     /// `azureFile`: see [`Volume::azure_file`].
     #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
-    pub azure_file: Option<super::AzureFileVolumeSourceApplyConfiguration>,
+    pub azure_file: Option<Box<super::AzureFileVolumeSourceApplyConfiguration>>,
     /// `cephfs`: see [`Volume::cephfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cephfs: Option<super::CephFSVolumeSourceApplyConfiguration>,
+    pub cephfs: Option<Box<super::CephFSVolumeSourceApplyConfiguration>>,
     /// `cinder`: see [`Volume::cinder`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cinder: Option<super::CinderVolumeSourceApplyConfiguration>,
+    pub cinder: Option<Box<super::CinderVolumeSourceApplyConfiguration>>,
     /// `configMap`: see [`Volume::config_map`].
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<super::ConfigMapVolumeSourceApplyConfiguration>,
+    pub config_map: Option<Box<super::ConfigMapVolumeSourceApplyConfiguration>>,
     /// `csi`: see [`Volume::csi`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<super::CSIVolumeSourceApplyConfiguration>,
+    pub csi: Option<Box<super::CSIVolumeSourceApplyConfiguration>>,
     /// `downwardAPI`: see [`Volume::downward_api`].
     #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
-    pub downward_api: Option<super::DownwardAPIVolumeSourceApplyConfiguration>,
+    pub downward_api: Option<Box<super::DownwardAPIVolumeSourceApplyConfiguration>>,
     /// `emptyDir`: see [`Volume::empty_dir`].
     #[serde(rename = "emptyDir", default, skip_serializing_if = "Option::is_none")]
-    pub empty_dir: Option<super::EmptyDirVolumeSourceApplyConfiguration>,
+    pub empty_dir: Option<Box<super::EmptyDirVolumeSourceApplyConfiguration>>,
     /// `ephemeral`: see [`Volume::ephemeral`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral: Option<super::EphemeralVolumeSourceApplyConfiguration>,
+    pub ephemeral: Option<Box<super::EphemeralVolumeSourceApplyConfiguration>>,
     /// `fc`: see [`Volume::fc`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fc: Option<super::FCVolumeSourceApplyConfiguration>,
+    pub fc: Option<Box<super::FCVolumeSourceApplyConfiguration>>,
     /// `flexVolume`: see [`Volume::flex_volume`].
     #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
-    pub flex_volume: Option<super::FlexVolumeSourceApplyConfiguration>,
+    pub flex_volume: Option<Box<super::FlexVolumeSourceApplyConfiguration>>,
     /// `flocker`: see [`Volume::flocker`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flocker: Option<super::FlockerVolumeSourceApplyConfiguration>,
+    pub flocker: Option<Box<super::FlockerVolumeSourceApplyConfiguration>>,
     /// `gcePersistentDisk`: see [`Volume::gce_persistent_disk`].
     #[serde(
         rename = "gcePersistentDisk",
@@ -344,29 +344,29 @@ pub struct VolumeApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub gce_persistent_disk: Option<
-        super::GCEPersistentDiskVolumeSourceApplyConfiguration,
+        Box<super::GCEPersistentDiskVolumeSourceApplyConfiguration>,
     >,
     /// `gitRepo`: see [`Volume::git_repo`].
     #[serde(rename = "gitRepo", default, skip_serializing_if = "Option::is_none")]
-    pub git_repo: Option<super::GitRepoVolumeSourceApplyConfiguration>,
+    pub git_repo: Option<Box<super::GitRepoVolumeSourceApplyConfiguration>>,
     /// `glusterfs`: see [`Volume::glusterfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glusterfs: Option<super::GlusterfsVolumeSourceApplyConfiguration>,
+    pub glusterfs: Option<Box<super::GlusterfsVolumeSourceApplyConfiguration>>,
     /// `hostPath`: see [`Volume::host_path`].
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<super::HostPathVolumeSourceApplyConfiguration>,
+    pub host_path: Option<Box<super::HostPathVolumeSourceApplyConfiguration>>,
     /// `image`: see [`Volume::image`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<super::ImageVolumeSourceApplyConfiguration>,
+    pub image: Option<Box<super::ImageVolumeSourceApplyConfiguration>>,
     /// `iscsi`: see [`Volume::iscsi`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iscsi: Option<super::ISCSIVolumeSourceApplyConfiguration>,
+    pub iscsi: Option<Box<super::ISCSIVolumeSourceApplyConfiguration>>,
     /// `name`: see [`Volume::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `nfs`: see [`Volume::nfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nfs: Option<super::NFSVolumeSourceApplyConfiguration>,
+    pub nfs: Option<Box<super::NFSVolumeSourceApplyConfiguration>>,
     /// `persistentVolumeClaim`: see [`Volume::persistent_volume_claim`].
     #[serde(
         rename = "persistentVolumeClaim",
@@ -383,32 +383,34 @@ pub struct VolumeApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub photon_persistent_disk: Option<
-        super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
+        Box<super::PhotonPersistentDiskVolumeSourceApplyConfiguration>,
     >,
     /// `portworxVolume`: see [`Volume::portworx_volume`].
     #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
-    pub portworx_volume: Option<super::PortworxVolumeSourceApplyConfiguration>,
+    pub portworx_volume: Option<Box<super::PortworxVolumeSourceApplyConfiguration>>,
     /// `projected`: see [`Volume::projected`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub projected: Option<super::ProjectedVolumeSourceApplyConfiguration>,
+    pub projected: Option<Box<super::ProjectedVolumeSourceApplyConfiguration>>,
     /// `quobyte`: see [`Volume::quobyte`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quobyte: Option<super::QuobyteVolumeSourceApplyConfiguration>,
+    pub quobyte: Option<Box<super::QuobyteVolumeSourceApplyConfiguration>>,
     /// `rbd`: see [`Volume::rbd`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rbd: Option<super::RBDVolumeSourceApplyConfiguration>,
+    pub rbd: Option<Box<super::RBDVolumeSourceApplyConfiguration>>,
     /// `scaleIO`: see [`Volume::scale_io`].
     #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
-    pub scale_io: Option<super::ScaleIOVolumeSourceApplyConfiguration>,
+    pub scale_io: Option<Box<super::ScaleIOVolumeSourceApplyConfiguration>>,
     /// `secret`: see [`Volume::secret`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<super::SecretVolumeSourceApplyConfiguration>,
+    pub secret: Option<Box<super::SecretVolumeSourceApplyConfiguration>>,
     /// `storageos`: see [`Volume::storageos`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storageos: Option<super::StorageOSVolumeSourceApplyConfiguration>,
+    pub storageos: Option<Box<super::StorageOSVolumeSourceApplyConfiguration>>,
     /// `vsphereVolume`: see [`Volume::vsphere_volume`].
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
-    pub vsphere_volume: Option<super::VsphereVirtualDiskVolumeSourceApplyConfiguration>,
+    pub vsphere_volume: Option<
+        Box<super::VsphereVirtualDiskVolumeSourceApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for VolumeApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -577,7 +579,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::AWSElasticBlockStoreVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.aws_elastic_block_store = Some(value);
+        self.aws_elastic_block_store = Some(Box::new(value));
         self
     }
     /// Set `azureDisk`.
@@ -585,7 +587,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::AzureDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.azure_disk = Some(value);
+        self.azure_disk = Some(Box::new(value));
         self
     }
     /// Set `azureFile`.
@@ -593,7 +595,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::AzureFileVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.azure_file = Some(value);
+        self.azure_file = Some(Box::new(value));
         self
     }
     /// Set `cephfs`.
@@ -601,7 +603,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::CephFSVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.cephfs = Some(value);
+        self.cephfs = Some(Box::new(value));
         self
     }
     /// Set `cinder`.
@@ -609,7 +611,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::CinderVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.cinder = Some(value);
+        self.cinder = Some(Box::new(value));
         self
     }
     /// Set `configMap`.
@@ -617,12 +619,12 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::ConfigMapVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.config_map = Some(value);
+        self.config_map = Some(Box::new(value));
         self
     }
     /// Set `csi`.
     pub fn with_csi(mut self, value: super::CSIVolumeSourceApplyConfiguration) -> Self {
-        self.csi = Some(value);
+        self.csi = Some(Box::new(value));
         self
     }
     /// Set `downwardAPI`.
@@ -630,7 +632,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::DownwardAPIVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.downward_api = Some(value);
+        self.downward_api = Some(Box::new(value));
         self
     }
     /// Set `emptyDir`.
@@ -638,7 +640,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::EmptyDirVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.empty_dir = Some(value);
+        self.empty_dir = Some(Box::new(value));
         self
     }
     /// Set `ephemeral`.
@@ -646,12 +648,12 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::EphemeralVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.ephemeral = Some(value);
+        self.ephemeral = Some(Box::new(value));
         self
     }
     /// Set `fc`.
     pub fn with_fc(mut self, value: super::FCVolumeSourceApplyConfiguration) -> Self {
-        self.fc = Some(value);
+        self.fc = Some(Box::new(value));
         self
     }
     /// Set `flexVolume`.
@@ -659,7 +661,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::FlexVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.flex_volume = Some(value);
+        self.flex_volume = Some(Box::new(value));
         self
     }
     /// Set `flocker`.
@@ -667,7 +669,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::FlockerVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.flocker = Some(value);
+        self.flocker = Some(Box::new(value));
         self
     }
     /// Set `gcePersistentDisk`.
@@ -675,7 +677,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::GCEPersistentDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.gce_persistent_disk = Some(value);
+        self.gce_persistent_disk = Some(Box::new(value));
         self
     }
     /// Set `gitRepo`.
@@ -683,7 +685,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::GitRepoVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.git_repo = Some(value);
+        self.git_repo = Some(Box::new(value));
         self
     }
     /// Set `glusterfs`.
@@ -691,7 +693,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::GlusterfsVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.glusterfs = Some(value);
+        self.glusterfs = Some(Box::new(value));
         self
     }
     /// Set `hostPath`.
@@ -699,7 +701,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::HostPathVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.host_path = Some(value);
+        self.host_path = Some(Box::new(value));
         self
     }
     /// Set `image`.
@@ -707,7 +709,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::ImageVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.image = Some(value);
+        self.image = Some(Box::new(value));
         self
     }
     /// Set `iscsi`.
@@ -715,7 +717,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::ISCSIVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.iscsi = Some(value);
+        self.iscsi = Some(Box::new(value));
         self
     }
     /// Set `name`.
@@ -725,7 +727,7 @@ impl VolumeApplyConfiguration {
     }
     /// Set `nfs`.
     pub fn with_nfs(mut self, value: super::NFSVolumeSourceApplyConfiguration) -> Self {
-        self.nfs = Some(value);
+        self.nfs = Some(Box::new(value));
         self
     }
     /// Set `persistentVolumeClaim`.
@@ -741,7 +743,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::PhotonPersistentDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.photon_persistent_disk = Some(value);
+        self.photon_persistent_disk = Some(Box::new(value));
         self
     }
     /// Set `portworxVolume`.
@@ -749,7 +751,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::PortworxVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.portworx_volume = Some(value);
+        self.portworx_volume = Some(Box::new(value));
         self
     }
     /// Set `projected`.
@@ -757,7 +759,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::ProjectedVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.projected = Some(value);
+        self.projected = Some(Box::new(value));
         self
     }
     /// Set `quobyte`.
@@ -765,12 +767,12 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::QuobyteVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.quobyte = Some(value);
+        self.quobyte = Some(Box::new(value));
         self
     }
     /// Set `rbd`.
     pub fn with_rbd(mut self, value: super::RBDVolumeSourceApplyConfiguration) -> Self {
-        self.rbd = Some(value);
+        self.rbd = Some(Box::new(value));
         self
     }
     /// Set `scaleIO`.
@@ -778,7 +780,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::ScaleIOVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.scale_io = Some(value);
+        self.scale_io = Some(Box::new(value));
         self
     }
     /// Set `secret`.
@@ -786,7 +788,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::SecretVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.secret = Some(value);
+        self.secret = Some(Box::new(value));
         self
     }
     /// Set `storageos`.
@@ -794,7 +796,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::StorageOSVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.storageos = Some(value);
+        self.storageos = Some(Box::new(value));
         self
     }
     /// Set `vsphereVolume`.
@@ -802,7 +804,7 @@ impl VolumeApplyConfiguration {
         mut self,
         value: super::VsphereVirtualDiskVolumeSourceApplyConfiguration,
     ) -> Self {
-        self.vsphere_volume = Some(value);
+        self.vsphere_volume = Some(Box::new(value));
         self
     }
 }

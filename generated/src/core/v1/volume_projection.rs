@@ -15,10 +15,10 @@ pub struct VolumeProjection {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub cluster_trust_bundle: Option<super::ClusterTrustBundleProjection>,
+    pub cluster_trust_bundle: Option<Box<super::ClusterTrustBundleProjection>>,
     /// configMap information about the configMap data to project
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<super::ConfigMapProjection>,
+    pub config_map: Option<Box<super::ConfigMapProjection>>,
     /// downwardAPI information about the downwardAPI data to project
     #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
     pub downward_api: Option<super::DownwardAPIProjection>,
@@ -36,17 +36,17 @@ pub struct VolumeProjection {
     ///
     /// The named signer controls chooses the format of the certificate it issues; consult the signer implementation's documentation to learn how to use the certificates it issues.
     #[serde(rename = "podCertificate", default, skip_serializing_if = "Option::is_none")]
-    pub pod_certificate: Option<super::PodCertificateProjection>,
+    pub pod_certificate: Option<Box<super::PodCertificateProjection>>,
     /// secret information about the secret data to project
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<super::SecretProjection>,
+    pub secret: Option<Box<super::SecretProjection>>,
     /// serviceAccountToken is information about the serviceAccountToken data to project
     #[serde(
         rename = "serviceAccountToken",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_account_token: Option<super::ServiceAccountTokenProjection>,
+    pub service_account_token: Option<Box<super::ServiceAccountTokenProjection>>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeProjection {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -115,20 +115,20 @@ pub struct VolumeProjectionApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub cluster_trust_bundle: Option<
-        super::ClusterTrustBundleProjectionApplyConfiguration,
+        Box<super::ClusterTrustBundleProjectionApplyConfiguration>,
     >,
     /// `configMap`: see [`VolumeProjection::config_map`].
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<super::ConfigMapProjectionApplyConfiguration>,
+    pub config_map: Option<Box<super::ConfigMapProjectionApplyConfiguration>>,
     /// `downwardAPI`: see [`VolumeProjection::downward_api`].
     #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
     pub downward_api: Option<super::DownwardAPIProjectionApplyConfiguration>,
     /// `podCertificate`: see [`VolumeProjection::pod_certificate`].
     #[serde(rename = "podCertificate", default, skip_serializing_if = "Option::is_none")]
-    pub pod_certificate: Option<super::PodCertificateProjectionApplyConfiguration>,
+    pub pod_certificate: Option<Box<super::PodCertificateProjectionApplyConfiguration>>,
     /// `secret`: see [`VolumeProjection::secret`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<super::SecretProjectionApplyConfiguration>,
+    pub secret: Option<Box<super::SecretProjectionApplyConfiguration>>,
     /// `serviceAccountToken`: see [`VolumeProjection::service_account_token`].
     #[serde(
         rename = "serviceAccountToken",
@@ -136,7 +136,7 @@ pub struct VolumeProjectionApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub service_account_token: Option<
-        super::ServiceAccountTokenProjectionApplyConfiguration,
+        Box<super::ServiceAccountTokenProjectionApplyConfiguration>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for VolumeProjectionApplyConfiguration {
@@ -206,7 +206,7 @@ impl VolumeProjectionApplyConfiguration {
         mut self,
         value: super::ClusterTrustBundleProjectionApplyConfiguration,
     ) -> Self {
-        self.cluster_trust_bundle = Some(value);
+        self.cluster_trust_bundle = Some(Box::new(value));
         self
     }
     /// Set `configMap`.
@@ -214,7 +214,7 @@ impl VolumeProjectionApplyConfiguration {
         mut self,
         value: super::ConfigMapProjectionApplyConfiguration,
     ) -> Self {
-        self.config_map = Some(value);
+        self.config_map = Some(Box::new(value));
         self
     }
     /// Set `downwardAPI`.
@@ -230,7 +230,7 @@ impl VolumeProjectionApplyConfiguration {
         mut self,
         value: super::PodCertificateProjectionApplyConfiguration,
     ) -> Self {
-        self.pod_certificate = Some(value);
+        self.pod_certificate = Some(Box::new(value));
         self
     }
     /// Set `secret`.
@@ -238,7 +238,7 @@ impl VolumeProjectionApplyConfiguration {
         mut self,
         value: super::SecretProjectionApplyConfiguration,
     ) -> Self {
-        self.secret = Some(value);
+        self.secret = Some(Box::new(value));
         self
     }
     /// Set `serviceAccountToken`.
@@ -246,7 +246,7 @@ impl VolumeProjectionApplyConfiguration {
         mut self,
         value: super::ServiceAccountTokenProjectionApplyConfiguration,
     ) -> Self {
-        self.service_account_token = Some(value);
+        self.service_account_token = Some(Box::new(value));
         self
     }
 }

@@ -17,7 +17,7 @@ pub struct Endpoint {
     pub deprecated_topology: Option<std::collections::BTreeMap<String, String>>,
     /// hints contains information associated with how an endpoint should be consumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hints: Option<super::EndpointHints>,
+    pub hints: Option<Box<super::EndpointHints>>,
     /// hostname of this endpoint. This field may be used by consumers of endpoints to distinguish endpoints from each other (e.g. in DNS names). Multiple endpoints which use the same hostname should be considered fungible (e.g. multiple A values in DNS). Must be lowercase and pass DNS Label (RFC 1123) validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -26,7 +26,7 @@ pub struct Endpoint {
     pub node_name: Option<String>,
     /// targetRef is a reference to a Kubernetes object that represents this endpoint.
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
-    pub target_ref: Option<crate::core::v1::ObjectReference>,
+    pub target_ref: Option<Box<crate::core::v1::ObjectReference>>,
     /// zone is the name of the Zone this endpoint exists in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
@@ -117,7 +117,7 @@ pub struct EndpointApplyConfiguration {
     pub deprecated_topology: Option<std::collections::BTreeMap<String, String>>,
     /// `hints`: see [`Endpoint::hints`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hints: Option<super::EndpointHintsApplyConfiguration>,
+    pub hints: Option<Box<super::EndpointHintsApplyConfiguration>>,
     /// `hostname`: see [`Endpoint::hostname`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
@@ -126,7 +126,7 @@ pub struct EndpointApplyConfiguration {
     pub node_name: Option<String>,
     /// `targetRef`: see [`Endpoint::target_ref`].
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
-    pub target_ref: Option<crate::core::v1::ObjectReferenceApplyConfiguration>,
+    pub target_ref: Option<Box<crate::core::v1::ObjectReferenceApplyConfiguration>>,
     /// `zone`: see [`Endpoint::zone`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<String>,
@@ -229,7 +229,7 @@ impl EndpointApplyConfiguration {
     }
     /// Set `hints`.
     pub fn with_hints(mut self, value: super::EndpointHintsApplyConfiguration) -> Self {
-        self.hints = Some(value);
+        self.hints = Some(Box::new(value));
         self
     }
     /// Set `hostname`.
@@ -247,7 +247,7 @@ impl EndpointApplyConfiguration {
         mut self,
         value: crate::core::v1::ObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.target_ref = Some(value);
+        self.target_ref = Some(Box::new(value));
         self
     }
     /// Set `zone`.

@@ -8,7 +8,7 @@ pub struct PriorityLevelConfigurationSpec {
     pub exempt: Option<super::ExemptPriorityLevelConfiguration>,
     /// `limited` specifies how requests are handled for a Limited priority level. This field must be non-empty if and only if `type` is `"Limited"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limited: Option<super::LimitedPriorityLevelConfiguration>,
+    pub limited: Option<Box<super::LimitedPriorityLevelConfiguration>>,
     /// `type` indicates whether this priority level is subject to limitation on request execution.  A value of `"Exempt"` means that requests of this priority level are not subject to a limit (and thus are never queued) and do not detract from the capacity made available to other priority levels.  A value of `"Limited"` means that (a) requests of this priority level _are_ subject to limits and (b) some of the server's limited capacity is made available exclusively to this priority level. Required.
     #[serde(rename = "type")]
     pub type_: String,
@@ -63,7 +63,7 @@ pub struct PriorityLevelConfigurationSpecApplyConfiguration {
     pub exempt: Option<super::ExemptPriorityLevelConfigurationApplyConfiguration>,
     /// `limited`: see [`PriorityLevelConfigurationSpec::limited`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limited: Option<super::LimitedPriorityLevelConfigurationApplyConfiguration>,
+    pub limited: Option<Box<super::LimitedPriorityLevelConfigurationApplyConfiguration>>,
     /// `type`: see [`PriorityLevelConfigurationSpec::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -125,7 +125,7 @@ impl PriorityLevelConfigurationSpecApplyConfiguration {
         mut self,
         value: super::LimitedPriorityLevelConfigurationApplyConfiguration,
     ) -> Self {
-        self.limited = Some(value);
+        self.limited = Some(Box::new(value));
         self
     }
     /// Set `type`.

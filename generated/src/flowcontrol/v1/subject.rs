@@ -10,7 +10,7 @@ pub struct Subject {
     pub kind: String,
     /// `serviceAccount` matches ServiceAccounts.
     #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<super::ServiceAccountSubject>,
+    pub service_account: Option<Box<super::ServiceAccountSubject>>,
     /// `user` matches based on username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<super::UserSubject>,
@@ -73,7 +73,7 @@ pub struct SubjectApplyConfiguration {
     pub kind: Option<String>,
     /// `serviceAccount`: see [`Subject::service_account`].
     #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<super::ServiceAccountSubjectApplyConfiguration>,
+    pub service_account: Option<Box<super::ServiceAccountSubjectApplyConfiguration>>,
     /// `user`: see [`Subject::user`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<super::UserSubjectApplyConfiguration>,
@@ -142,7 +142,7 @@ impl SubjectApplyConfiguration {
         mut self,
         value: super::ServiceAccountSubjectApplyConfiguration,
     ) -> Self {
-        self.service_account = Some(value);
+        self.service_account = Some(Box::new(value));
         self
     }
     /// Set `user`.

@@ -5,7 +5,7 @@
 pub struct EvictionRequestTarget {
     /// pod references a pod that is subject to eviction/termination. Pods that are part of a PodGroup (.spec.schedulingGroup is set) are not supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<super::EvictionRequestPodReference>,
+    pub pod: Option<Box<super::EvictionRequestPodReference>>,
 }
 impl<'de> serde::Deserialize<'de> for EvictionRequestTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestTarget {
 pub struct EvictionRequestTargetApplyConfiguration {
     /// `pod`: see [`EvictionRequestTarget::pod`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<super::EvictionRequestPodReferenceApplyConfiguration>,
+    pub pod: Option<Box<super::EvictionRequestPodReferenceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for EvictionRequestTargetApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,7 +84,7 @@ impl EvictionRequestTargetApplyConfiguration {
         mut self,
         value: super::EvictionRequestPodReferenceApplyConfiguration,
     ) -> Self {
-        self.pod = Some(value);
+        self.pod = Some(Box::new(value));
         self
     }
 }

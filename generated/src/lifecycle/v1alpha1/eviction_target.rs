@@ -5,7 +5,7 @@
 pub struct EvictionTarget {
     /// pod references a pod that is subject to eviction/termination. Pods that are part of a PodGroup (.spec.schedulingGroup is set) are not supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<super::EvictionPodReference>,
+    pub pod: Option<Box<super::EvictionPodReference>>,
 }
 impl<'de> serde::Deserialize<'de> for EvictionTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for EvictionTarget {
 pub struct EvictionTargetApplyConfiguration {
     /// `pod`: see [`EvictionTarget::pod`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<super::EvictionPodReferenceApplyConfiguration>,
+    pub pod: Option<Box<super::EvictionPodReferenceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for EvictionTargetApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,7 +84,7 @@ impl EvictionTargetApplyConfiguration {
         mut self,
         value: super::EvictionPodReferenceApplyConfiguration,
     ) -> Self {
-        self.pod = Some(value);
+        self.pod = Some(Box::new(value));
         self
     }
 }

@@ -5,10 +5,10 @@
 pub struct IngressBackend {
     /// resource is an ObjectRef to another Kubernetes resource in the namespace of the Ingress object. If resource is specified, a service.Name and service.Port must not be specified. This is a mutually exclusive setting with "Service".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<crate::core::v1::TypedLocalObjectReference>,
+    pub resource: Option<Box<crate::core::v1::TypedLocalObjectReference>>,
     /// service references a service as a backend. This is a mutually exclusive setting with "Resource".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::IngressServiceBackend>,
+    pub service: Option<Box<super::IngressServiceBackend>>,
 }
 impl<'de> serde::Deserialize<'de> for IngressBackend {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -49,10 +49,12 @@ impl<'de> serde::Deserialize<'de> for IngressBackend {
 pub struct IngressBackendApplyConfiguration {
     /// `resource`: see [`IngressBackend::resource`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<crate::core::v1::TypedLocalObjectReferenceApplyConfiguration>,
+    pub resource: Option<
+        Box<crate::core::v1::TypedLocalObjectReferenceApplyConfiguration>,
+    >,
     /// `service`: see [`IngressBackend::service`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<super::IngressServiceBackendApplyConfiguration>,
+    pub service: Option<Box<super::IngressServiceBackendApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for IngressBackendApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -98,7 +100,7 @@ impl IngressBackendApplyConfiguration {
         mut self,
         value: crate::core::v1::TypedLocalObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.resource = Some(value);
+        self.resource = Some(Box::new(value));
         self
     }
     /// Set `service`.
@@ -106,7 +108,7 @@ impl IngressBackendApplyConfiguration {
         mut self,
         value: super::IngressServiceBackendApplyConfiguration,
     ) -> Self {
-        self.service = Some(value);
+        self.service = Some(Box::new(value));
         self
     }
 }

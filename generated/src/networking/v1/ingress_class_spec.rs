@@ -8,7 +8,7 @@ pub struct IngressClassSpec {
     pub controller: Option<String>,
     /// parameters is a link to a custom resource containing additional configuration for the controller. This is optional if the controller does not require extra parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<super::IngressClassParametersReference>,
+    pub parameters: Option<Box<super::IngressClassParametersReference>>,
 }
 impl<'de> serde::Deserialize<'de> for IngressClassSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -54,7 +54,9 @@ pub struct IngressClassSpecApplyConfiguration {
     pub controller: Option<String>,
     /// `parameters`: see [`IngressClassSpec::parameters`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<super::IngressClassParametersReferenceApplyConfiguration>,
+    pub parameters: Option<
+        Box<super::IngressClassParametersReferenceApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for IngressClassSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -107,7 +109,7 @@ impl IngressClassSpecApplyConfiguration {
         mut self,
         value: super::IngressClassParametersReferenceApplyConfiguration,
     ) -> Self {
-        self.parameters = Some(value);
+        self.parameters = Some(Box::new(value));
         self
     }
 }

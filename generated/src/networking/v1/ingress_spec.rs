@@ -5,7 +5,7 @@
 pub struct IngressSpec {
     /// defaultBackend is the backend that should handle requests that don't match any rule. If Rules are not specified, DefaultBackend must be specified. If DefaultBackend is not set, the handling of requests that do not match any of the rules will be up to the Ingress controller.
     #[serde(rename = "defaultBackend", default, skip_serializing_if = "Option::is_none")]
-    pub default_backend: Option<super::IngressBackend>,
+    pub default_backend: Option<Box<super::IngressBackend>>,
     /// ingressClassName is the name of an IngressClass cluster resource. Ingress controller implementations use this field to know whether they should be serving this Ingress resource, by a transitive connection (controller -> IngressClass -> Ingress resource). Although the `kubernetes.io/ingress.class` annotation (simple constant name) was never formally defined, it was widely supported by Ingress controllers to create a direct binding between Ingress controller and Ingress resources. Newly created Ingress resources should prefer using the field. However, even though the annotation is officially deprecated, for backwards compatibility reasons, ingress controllers should still honor that annotation if present.
     #[serde(
         rename = "ingressClassName",
@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for IngressSpec {
 pub struct IngressSpecApplyConfiguration {
     /// `defaultBackend`: see [`IngressSpec::default_backend`].
     #[serde(rename = "defaultBackend", default, skip_serializing_if = "Option::is_none")]
-    pub default_backend: Option<super::IngressBackendApplyConfiguration>,
+    pub default_backend: Option<Box<super::IngressBackendApplyConfiguration>>,
     /// `ingressClassName`: see [`IngressSpec::ingress_class_name`].
     #[serde(
         rename = "ingressClassName",
@@ -138,7 +138,7 @@ impl IngressSpecApplyConfiguration {
         mut self,
         value: super::IngressBackendApplyConfiguration,
     ) -> Self {
-        self.default_backend = Some(value);
+        self.default_backend = Some(Box::new(value));
         self
     }
     /// Set `ingressClassName`.

@@ -5,7 +5,7 @@
 pub struct NetworkPolicyPeer {
     /// ipBlock defines policy on a particular IPBlock. If this field is set then neither of the other fields can be.
     #[serde(rename = "ipBlock", default, skip_serializing_if = "Option::is_none")]
-    pub ip_block: Option<super::IPBlock>,
+    pub ip_block: Option<Box<super::IPBlock>>,
     /// namespaceSelector selects namespaces using cluster-scoped labels. This field follows standard label selector semantics; if present but empty, it selects all namespaces.
     ///
     /// If podSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the namespaces selected by namespaceSelector. Otherwise it selects all pods in the namespaces selected by namespaceSelector.
@@ -14,12 +14,12 @@ pub struct NetworkPolicyPeer {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelector>,
+    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// podSelector is a label selector which selects pods. This field follows standard label selector semantics; if present but empty, it selects all pods.
     ///
     /// If namespaceSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the Namespaces selected by NamespaceSelector. Otherwise it selects the pods matching podSelector in the policy's own namespace.
     #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
-    pub pod_selector: Option<crate::meta::v1::LabelSelector>,
+    pub pod_selector: Option<Box<crate::meta::v1::LabelSelector>>,
 }
 impl<'de> serde::Deserialize<'de> for NetworkPolicyPeer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -67,17 +67,19 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyPeer {
 pub struct NetworkPolicyPeerApplyConfiguration {
     /// `ipBlock`: see [`NetworkPolicyPeer::ip_block`].
     #[serde(rename = "ipBlock", default, skip_serializing_if = "Option::is_none")]
-    pub ip_block: Option<super::IPBlockApplyConfiguration>,
+    pub ip_block: Option<Box<super::IPBlockApplyConfiguration>>,
     /// `namespaceSelector`: see [`NetworkPolicyPeer::namespace_selector`].
     #[serde(
         rename = "namespaceSelector",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub namespace_selector: Option<
+        Box<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    >,
     /// `podSelector`: see [`NetworkPolicyPeer::pod_selector`].
     #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
-    pub pod_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub pod_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for NetworkPolicyPeerApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -127,7 +129,7 @@ impl NetworkPolicyPeerApplyConfiguration {
     }
     /// Set `ipBlock`.
     pub fn with_ip_block(mut self, value: super::IPBlockApplyConfiguration) -> Self {
-        self.ip_block = Some(value);
+        self.ip_block = Some(Box::new(value));
         self
     }
     /// Set `namespaceSelector`.
@@ -135,7 +137,7 @@ impl NetworkPolicyPeerApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.namespace_selector = Some(value);
+        self.namespace_selector = Some(Box::new(value));
         self
     }
     /// Set `podSelector`.
@@ -143,7 +145,7 @@ impl NetworkPolicyPeerApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.pod_selector = Some(value);
+        self.pod_selector = Some(Box::new(value));
         self
     }
 }

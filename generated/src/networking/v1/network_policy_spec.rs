@@ -11,7 +11,7 @@ pub struct NetworkPolicySpec {
     pub ingress: Option<Vec<super::NetworkPolicyIngressRule>>,
     /// podSelector selects the pods to which this NetworkPolicy object applies. The array of rules is applied to any pods selected by this field. An empty selector matches all pods in the policy's namespace. Multiple network policies can select the same set of pods. In this case, the ingress rules for each are combined additively. This field is optional. If it is not specified, it defaults to an empty selector.
     #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
-    pub pod_selector: Option<crate::meta::v1::LabelSelector>,
+    pub pod_selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// policyTypes is a list of rule types that the NetworkPolicy relates to. Valid options are ["Ingress"], ["Egress"], or ["Ingress", "Egress"]. If this field is not specified, it will default based on the existence of ingress or egress rules; policies that contain an egress section are assumed to affect egress, and all policies (whether or not they contain an ingress section) are assumed to affect ingress. If you want to write an egress-only policy, you must explicitly specify policyTypes [ "Egress" ]. Likewise, if you want to write a policy that specifies that no egress is allowed, you must specify a policyTypes value that include "Egress" (since such a policy would not include an egress section and would otherwise default to just [ "Ingress" ]). This field is beta-level in 1.8
     #[serde(rename = "policyTypes", default, skip_serializing_if = "Option::is_none")]
     pub policy_types: Option<Vec<String>>,
@@ -71,7 +71,7 @@ pub struct NetworkPolicySpecApplyConfiguration {
     pub ingress: Option<Vec<super::NetworkPolicyIngressRuleApplyConfiguration>>,
     /// `podSelector`: see [`NetworkPolicySpec::pod_selector`].
     #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
-    pub pod_selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub pod_selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `policyTypes`: see [`NetworkPolicySpec::policy_types`].
     #[serde(rename = "policyTypes", default, skip_serializing_if = "Option::is_none")]
     pub policy_types: Option<Vec<String>>,
@@ -148,7 +148,7 @@ impl NetworkPolicySpecApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.pod_selector = Some(value);
+        self.pod_selector = Some(Box::new(value));
         self
     }
     /// Set `policyTypes` (an atomic list: a later call replaces it).

@@ -11,7 +11,7 @@ pub struct PodDisruptionBudgetSpec {
     pub min_available: Option<kubegen_runtime::meta::IntOrString>,
     /// selector is a label query over pods whose evictions are managed by the disruption budget. A null selector will match no pods, while an empty ({}) selector will select all pods within the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelector>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
     /// unhealthyPodEvictionPolicy defines the criteria for when unhealthy pods should be considered for eviction. Current implementation considers healthy pods, as pods that have status.conditions item with type="Ready",status="True".
     ///
     /// Valid policies are IfHealthyBudget and AlwaysAllow. If no policy is specified, the default behavior will be used, which corresponds to the IfHealthyBudget policy.
@@ -88,7 +88,7 @@ pub struct PodDisruptionBudgetSpecApplyConfiguration {
     pub min_available: Option<kubegen_runtime::meta::IntOrString>,
     /// `selector`: see [`PodDisruptionBudgetSpec::selector`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
+    pub selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
     /// `unhealthyPodEvictionPolicy`: see [`PodDisruptionBudgetSpec::unhealthy_pod_eviction_policy`].
     #[serde(
         rename = "unhealthyPodEvictionPolicy",
@@ -172,7 +172,7 @@ impl PodDisruptionBudgetSpecApplyConfiguration {
         mut self,
         value: crate::meta::v1::LabelSelectorApplyConfiguration,
     ) -> Self {
-        self.selector = Some(value);
+        self.selector = Some(Box::new(value));
         self
     }
     /// Set `unhealthyPodEvictionPolicy`.

@@ -16,7 +16,7 @@ pub struct CapacityRequestPolicy {
     ///
     /// If the request doesn't contain this capacity entry, Default value is used.
     #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
-    pub valid_range: Option<super::CapacityRequestPolicyRange>,
+    pub valid_range: Option<Box<super::CapacityRequestPolicyRange>>,
     /// ValidValues defines a set of acceptable quantity values in consuming requests.
     ///
     /// Must not contain more than 10 entries. Must be sorted in ascending order.
@@ -78,7 +78,7 @@ pub struct CapacityRequestPolicyApplyConfiguration {
     pub default: Option<kubegen_runtime::meta::Quantity>,
     /// `validRange`: see [`CapacityRequestPolicy::valid_range`].
     #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
-    pub valid_range: Option<super::CapacityRequestPolicyRangeApplyConfiguration>,
+    pub valid_range: Option<Box<super::CapacityRequestPolicyRangeApplyConfiguration>>,
     /// `validValues`: see [`CapacityRequestPolicy::valid_values`].
     #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
     pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
@@ -139,7 +139,7 @@ impl CapacityRequestPolicyApplyConfiguration {
         mut self,
         value: super::CapacityRequestPolicyRangeApplyConfiguration,
     ) -> Self {
-        self.valid_range = Some(value);
+        self.valid_range = Some(Box::new(value));
         self
     }
     /// Set `validValues` (an atomic list: a later call replaces it).

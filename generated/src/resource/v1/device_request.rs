@@ -7,7 +7,7 @@ pub struct DeviceRequest {
     ///
     /// One of Exactly or FirstAvailable must be set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exactly: Option<super::ExactDeviceRequest>,
+    pub exactly: Option<Box<super::ExactDeviceRequest>>,
     /// FirstAvailable contains subrequests, of which exactly one will be selected by the scheduler. It tries to satisfy them in the order in which they are listed here. So if there are two entries in the list, the scheduler will only check the second one if it determines that the first one can not be used.
     ///
     /// DRA does not yet implement scoring, so the scheduler will select the first set of devices that satisfies all the requests in the claim. And if the requirements can be satisfied on more than one node, other scheduling features will determine which node is chosen. This means that the set of devices allocated to a claim might not be the optimal set available to the cluster. Scoring will be implemented later.
@@ -67,7 +67,7 @@ impl<'de> serde::Deserialize<'de> for DeviceRequest {
 pub struct DeviceRequestApplyConfiguration {
     /// `exactly`: see [`DeviceRequest::exactly`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exactly: Option<super::ExactDeviceRequestApplyConfiguration>,
+    pub exactly: Option<Box<super::ExactDeviceRequestApplyConfiguration>>,
     /// `firstAvailable`: see [`DeviceRequest::first_available`].
     #[serde(rename = "firstAvailable", default, skip_serializing_if = "Option::is_none")]
     pub first_available: Option<Vec<super::DeviceSubRequestApplyConfiguration>>,
@@ -124,7 +124,7 @@ impl DeviceRequestApplyConfiguration {
         mut self,
         value: super::ExactDeviceRequestApplyConfiguration,
     ) -> Self {
-        self.exactly = Some(value);
+        self.exactly = Some(Box::new(value));
         self
     }
     /// Set `firstAvailable` (an atomic list: a later call replaces it).

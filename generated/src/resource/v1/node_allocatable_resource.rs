@@ -5,10 +5,10 @@
 pub struct NodeAllocatableResource {
     /// Mapping is used when the device directly models a node allocatable resource like standard CPU or memory (e.g., with a CPU DRA driver). The calculated quantity is accounted for exactly once per claim instance on the node. To prevent node cgroup isolation friction, the scheduler explicitly blocks sharing mapped device claims across multiple pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<super::NodeAllocatableMapping>,
+    pub mapping: Option<Box<super::NodeAllocatableMapping>>,
     /// Overhead contains fields for modeling auxiliary overhead incurred on node allocatable resources when allocating devices that are not themselves modeling a node allocatable resource (e.g., host memory overhead for GPUs). Sharing overhead-mapped claims across multiple pods is allowed. The node allocatable overhead is accounted for individually for each pod referencing the claim. Overhead is always subtracted from the node's allocatable capacity for the resource, even when mapping is specified for the same resource. Eg: If a device models memory capacity per socket as a consumable capacity pool via Mapping (with CapacityKey), any overhead specified for the same resource will be subtracted from the node's general allocatable capacity and not from the per-socket capacity pool in Mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overhead: Option<super::NodeAllocatableOverhead>,
+    pub overhead: Option<Box<super::NodeAllocatableOverhead>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableResource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -49,10 +49,10 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableResource {
 pub struct NodeAllocatableResourceApplyConfiguration {
     /// `mapping`: see [`NodeAllocatableResource::mapping`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<super::NodeAllocatableMappingApplyConfiguration>,
+    pub mapping: Option<Box<super::NodeAllocatableMappingApplyConfiguration>>,
     /// `overhead`: see [`NodeAllocatableResource::overhead`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overhead: Option<super::NodeAllocatableOverheadApplyConfiguration>,
+    pub overhead: Option<Box<super::NodeAllocatableOverheadApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableResourceApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -98,7 +98,7 @@ impl NodeAllocatableResourceApplyConfiguration {
         mut self,
         value: super::NodeAllocatableMappingApplyConfiguration,
     ) -> Self {
-        self.mapping = Some(value);
+        self.mapping = Some(Box::new(value));
         self
     }
     /// Set `overhead`.
@@ -106,7 +106,7 @@ impl NodeAllocatableResourceApplyConfiguration {
         mut self,
         value: super::NodeAllocatableOverheadApplyConfiguration,
     ) -> Self {
-        self.overhead = Some(value);
+        self.overhead = Some(Box::new(value));
         self
     }
 }

@@ -5,7 +5,7 @@
 pub struct ResourceClaimStatus {
     /// Allocation is set once the claim has been allocated successfully.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allocation: Option<super::AllocationResult>,
+    pub allocation: Option<Box<super::AllocationResult>>,
     /// Devices contains the status of each device allocated for this claim, as reported by the driver. This can include driver-specific information. Entries are owned by their respective drivers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<super::AllocatedDeviceStatus>>,
@@ -65,7 +65,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimStatus {
 pub struct ResourceClaimStatusApplyConfiguration {
     /// `allocation`: see [`ResourceClaimStatus::allocation`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allocation: Option<super::AllocationResultApplyConfiguration>,
+    pub allocation: Option<Box<super::AllocationResultApplyConfiguration>>,
     /// `devices`: see [`ResourceClaimStatus::devices`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<super::AllocatedDeviceStatusApplyConfiguration>>,
@@ -126,7 +126,7 @@ impl ResourceClaimStatusApplyConfiguration {
         mut self,
         value: super::AllocationResultApplyConfiguration,
     ) -> Self {
-        self.allocation = Some(value);
+        self.allocation = Some(Box::new(value));
         self
     }
     /// Append to `devices` (a keyed or set list: repeated calls add).

@@ -5,7 +5,7 @@
 pub struct DeviceTaintRuleSpec {
     /// DeviceSelector defines which device(s) the taint is applied to. All selector criteria must be satisfied for a device to match. The empty selector matches all devices. Without a selector, no devices are matches.
     #[serde(rename = "deviceSelector", default, skip_serializing_if = "Option::is_none")]
-    pub device_selector: Option<super::DeviceTaintSelector>,
+    pub device_selector: Option<Box<super::DeviceTaintSelector>>,
     /// The taint that gets applied to matching devices.
     pub taint: super::DeviceTaint,
 }
@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleSpec {
 pub struct DeviceTaintRuleSpecApplyConfiguration {
     /// `deviceSelector`: see [`DeviceTaintRuleSpec::device_selector`].
     #[serde(rename = "deviceSelector", default, skip_serializing_if = "Option::is_none")]
-    pub device_selector: Option<super::DeviceTaintSelectorApplyConfiguration>,
+    pub device_selector: Option<Box<super::DeviceTaintSelectorApplyConfiguration>>,
     /// `taint`: see [`DeviceTaintRuleSpec::taint`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taint: Option<super::DeviceTaintApplyConfiguration>,
@@ -104,7 +104,7 @@ impl DeviceTaintRuleSpecApplyConfiguration {
         mut self,
         value: super::DeviceTaintSelectorApplyConfiguration,
     ) -> Self {
-        self.device_selector = Some(value);
+        self.device_selector = Some(Box::new(value));
         self
     }
     /// Set `taint`.

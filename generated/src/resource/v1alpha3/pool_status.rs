@@ -47,7 +47,7 @@ pub struct PoolStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub shareable_summary: Option<super::ShareableSummaryStatus>,
+    pub shareable_summary: Option<Box<super::ShareableSummaryStatus>>,
     /// TotalDevices is the total number of devices in the pool across all slices. A value of 0 means the pool has no devices. May be unset when validationError is set.
     #[serde(rename = "totalDevices", default, skip_serializing_if = "Option::is_none")]
     pub total_devices: Option<i32>,
@@ -205,7 +205,7 @@ pub struct PoolStatusApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub shareable_summary: Option<super::ShareableSummaryStatusApplyConfiguration>,
+    pub shareable_summary: Option<Box<super::ShareableSummaryStatusApplyConfiguration>>,
     /// `totalDevices`: see [`PoolStatus::total_devices`].
     #[serde(rename = "totalDevices", default, skip_serializing_if = "Option::is_none")]
     pub total_devices: Option<i32>,
@@ -358,7 +358,7 @@ impl PoolStatusApplyConfiguration {
         mut self,
         value: super::ShareableSummaryStatusApplyConfiguration,
     ) -> Self {
-        self.shareable_summary = Some(value);
+        self.shareable_summary = Some(Box::new(value));
         self
     }
     /// Set `totalDevices`.

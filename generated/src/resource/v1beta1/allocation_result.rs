@@ -14,7 +14,7 @@ pub struct AllocationResult {
     pub allocation_timestamp: Option<kubegen_runtime::meta::Time>,
     /// Devices is the result of allocating devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<super::DeviceAllocationResult>,
+    pub devices: Option<Box<super::DeviceAllocationResult>>,
     /// NodeSelector defines where the allocated resources are available. If unset, they are available everywhere.
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<crate::core::v1::NodeSelector>,
@@ -72,7 +72,7 @@ pub struct AllocationResultApplyConfiguration {
     pub allocation_timestamp: Option<kubegen_runtime::meta::Time>,
     /// `devices`: see [`AllocationResult::devices`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<super::DeviceAllocationResultApplyConfiguration>,
+    pub devices: Option<Box<super::DeviceAllocationResultApplyConfiguration>>,
     /// `nodeSelector`: see [`AllocationResult::node_selector`].
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<crate::core::v1::NodeSelectorApplyConfiguration>,
@@ -136,7 +136,7 @@ impl AllocationResultApplyConfiguration {
         mut self,
         value: super::DeviceAllocationResultApplyConfiguration,
     ) -> Self {
-        self.devices = Some(value);
+        self.devices = Some(Box::new(value));
         self
     }
     /// Set `nodeSelector`.

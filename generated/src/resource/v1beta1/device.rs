@@ -5,7 +5,7 @@
 pub struct Device {
     /// Basic defines one device instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub basic: Option<super::BasicDevice>,
+    pub basic: Option<Box<super::BasicDevice>>,
     /// Name is unique identifier among all devices managed by the driver in the pool. It must be a DNS label.
     pub name: String,
 }
@@ -51,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for Device {
 pub struct DeviceApplyConfiguration {
     /// `basic`: see [`Device::basic`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub basic: Option<super::BasicDeviceApplyConfiguration>,
+    pub basic: Option<Box<super::BasicDeviceApplyConfiguration>>,
     /// `name`: see [`Device::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -97,7 +97,7 @@ impl DeviceApplyConfiguration {
     }
     /// Set `basic`.
     pub fn with_basic(mut self, value: super::BasicDeviceApplyConfiguration) -> Self {
-        self.basic = Some(value);
+        self.basic = Some(Box::new(value));
         self
     }
     /// Set `name`.

@@ -5,7 +5,7 @@
 pub struct DeviceAllocationConfiguration {
     /// Opaque provides driver-specific configuration parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<super::OpaqueDeviceConfiguration>,
+    pub opaque: Option<Box<super::OpaqueDeviceConfiguration>>,
     /// Requests lists the names of requests where the configuration applies. If empty, its applies to all requests.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationConfiguration {
 pub struct DeviceAllocationConfigurationApplyConfiguration {
     /// `opaque`: see [`DeviceAllocationConfiguration::opaque`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<super::OpaqueDeviceConfigurationApplyConfiguration>,
+    pub opaque: Option<Box<super::OpaqueDeviceConfigurationApplyConfiguration>>,
     /// `requests`: see [`DeviceAllocationConfiguration::requests`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<Vec<String>>,
@@ -118,7 +118,7 @@ impl DeviceAllocationConfigurationApplyConfiguration {
         mut self,
         value: super::OpaqueDeviceConfigurationApplyConfiguration,
     ) -> Self {
-        self.opaque = Some(value);
+        self.opaque = Some(Box::new(value));
         self
     }
     /// Set `requests` (an atomic list: a later call replaces it).

@@ -5,7 +5,7 @@
 pub struct ResourceClaimSpec {
     /// Devices defines how to request devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<super::DeviceClaim>,
+    pub devices: Option<Box<super::DeviceClaim>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimSpec {
 pub struct ResourceClaimSpecApplyConfiguration {
     /// `devices`: see [`ResourceClaimSpec::devices`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<super::DeviceClaimApplyConfiguration>,
+    pub devices: Option<Box<super::DeviceClaimApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -81,7 +81,7 @@ impl ResourceClaimSpecApplyConfiguration {
     }
     /// Set `devices`.
     pub fn with_devices(mut self, value: super::DeviceClaimApplyConfiguration) -> Self {
-        self.devices = Some(value);
+        self.devices = Some(Box::new(value));
         self
     }
 }

@@ -8,7 +8,7 @@ pub struct ResourceClaimTemplateSpec {
     pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
     /// Spec for the ResourceClaim. The entire content is copied unchanged into the ResourceClaim that gets created from this template. The same fields as in a ResourceClaim are also valid here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<super::ResourceClaimSpec>,
+    pub spec: Option<Box<super::ResourceClaimSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -52,7 +52,7 @@ pub struct ResourceClaimTemplateSpecApplyConfiguration {
     pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourceClaimTemplateSpec::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<super::ResourceClaimSpecApplyConfiguration>,
+    pub spec: Option<Box<super::ResourceClaimSpecApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -106,7 +106,7 @@ impl ResourceClaimTemplateSpecApplyConfiguration {
         mut self,
         value: super::ResourceClaimSpecApplyConfiguration,
     ) -> Self {
-        self.spec = Some(value);
+        self.spec = Some(Box::new(value));
         self
     }
 }

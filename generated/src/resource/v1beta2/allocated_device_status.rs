@@ -23,7 +23,7 @@ pub struct AllocatedDeviceStatus {
     pub driver: String,
     /// NetworkData contains network-related information specific to the device.
     #[serde(rename = "networkData", default, skip_serializing_if = "Option::is_none")]
-    pub network_data: Option<super::NetworkDeviceData>,
+    pub network_data: Option<Box<super::NetworkDeviceData>>,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
@@ -119,7 +119,7 @@ pub struct AllocatedDeviceStatusApplyConfiguration {
     pub driver: Option<String>,
     /// `networkData`: see [`AllocatedDeviceStatus::network_data`].
     #[serde(rename = "networkData", default, skip_serializing_if = "Option::is_none")]
-    pub network_data: Option<super::NetworkDeviceDataApplyConfiguration>,
+    pub network_data: Option<Box<super::NetworkDeviceDataApplyConfiguration>>,
     /// `pool`: see [`AllocatedDeviceStatus::pool`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
@@ -221,7 +221,7 @@ impl AllocatedDeviceStatusApplyConfiguration {
         mut self,
         value: super::NetworkDeviceDataApplyConfiguration,
     ) -> Self {
-        self.network_data = Some(value);
+        self.network_data = Some(Box::new(value));
         self
     }
     /// Set `pool`.

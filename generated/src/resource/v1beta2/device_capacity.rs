@@ -9,7 +9,7 @@ pub struct DeviceCapacity {
     ///
     /// If unset, capacity requests are unconstrained: requests can consume any amount of capacity, as long as the total consumed across all allocations does not exceed the device's defined capacity. If request is also unset, default is the full capacity value.
     #[serde(rename = "requestPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub request_policy: Option<super::CapacityRequestPolicy>,
+    pub request_policy: Option<Box<super::CapacityRequestPolicy>>,
     /// Value defines how much of a certain capacity that device has.
     ///
     /// This field reflects the fixed total capacity and does not change. The consumed amount is tracked separately by scheduler and does not affect this value.
@@ -59,7 +59,7 @@ impl<'de> serde::Deserialize<'de> for DeviceCapacity {
 pub struct DeviceCapacityApplyConfiguration {
     /// `requestPolicy`: see [`DeviceCapacity::request_policy`].
     #[serde(rename = "requestPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub request_policy: Option<super::CapacityRequestPolicyApplyConfiguration>,
+    pub request_policy: Option<Box<super::CapacityRequestPolicyApplyConfiguration>>,
     /// `value`: see [`DeviceCapacity::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<kubegen_runtime::meta::Quantity>,
@@ -110,7 +110,7 @@ impl DeviceCapacityApplyConfiguration {
         mut self,
         value: super::CapacityRequestPolicyApplyConfiguration,
     ) -> Self {
-        self.request_policy = Some(value);
+        self.request_policy = Some(Box::new(value));
         self
     }
     /// Set `value`.

@@ -5,7 +5,7 @@
 pub struct DeviceClassConfiguration {
     /// Opaque provides driver-specific configuration parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<super::OpaqueDeviceConfiguration>,
+    pub opaque: Option<Box<super::OpaqueDeviceConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceClassConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassConfiguration {
 pub struct DeviceClassConfigurationApplyConfiguration {
     /// `opaque`: see [`DeviceClassConfiguration::opaque`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<super::OpaqueDeviceConfigurationApplyConfiguration>,
+    pub opaque: Option<Box<super::OpaqueDeviceConfigurationApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceClassConfigurationApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -86,7 +86,7 @@ impl DeviceClassConfigurationApplyConfiguration {
         mut self,
         value: super::OpaqueDeviceConfigurationApplyConfiguration,
     ) -> Self {
-        self.opaque = Some(value);
+        self.opaque = Some(Box::new(value));
         self
     }
 }

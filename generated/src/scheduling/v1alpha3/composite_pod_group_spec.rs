@@ -5,7 +5,7 @@
 pub struct CompositePodGroupSpec {
     /// disruptionMode defines the mode in which a given CompositePodGroup can be disrupted. Controllers are expected to fill this field by copying it from a CompositePodGroupTemplate. One of Single, All. Defaults to Single if unset. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::CompositeDisruptionMode>,
+    pub disruption_mode: Option<Box<super::CompositeDisruptionMode>>,
     /// parentCompositePodGroupName contains the name of the parent composite pod group within the same namespace as this composite pod group. It must be a DNS name. If it's nil, then this composite pod group is a root of a workload's hierarchy. This field is immutable.
     #[serde(
         rename = "parentCompositePodGroupName",
@@ -120,7 +120,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupSpec {
 pub struct CompositePodGroupSpecApplyConfiguration {
     /// `disruptionMode`: see [`CompositePodGroupSpec::disruption_mode`].
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::CompositeDisruptionModeApplyConfiguration>,
+    pub disruption_mode: Option<Box<super::CompositeDisruptionModeApplyConfiguration>>,
     /// `parentCompositePodGroupName`: see [`CompositePodGroupSpec::parent_composite_pod_group_name`].
     #[serde(
         rename = "parentCompositePodGroupName",
@@ -242,7 +242,7 @@ impl CompositePodGroupSpecApplyConfiguration {
         mut self,
         value: super::CompositeDisruptionModeApplyConfiguration,
     ) -> Self {
-        self.disruption_mode = Some(value);
+        self.disruption_mode = Some(Box::new(value));
         self
     }
     /// Set `parentCompositePodGroupName`.

@@ -5,7 +5,7 @@
 pub struct PodGroupSpec {
     /// disruptionMode defines the mode in which a given PodGroup can be disrupted. Controllers are expected to fill this field by copying it from a PodGroupTemplate. One of Single, All. Defaults to Single if unset. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::DisruptionMode>,
+    pub disruption_mode: Option<Box<super::DisruptionMode>>,
     /// parentCompositePodGroupName contains the name of the parent composite pod group within the same namespace as this pod group. If it's nil, then this pod group is a root of a workload's hierarchy. This field is used only when the CompositePodGroup feature gate is enabled. This field is immutable.
     #[serde(
         rename = "parentCompositePodGroupName",
@@ -49,7 +49,7 @@ pub struct PodGroupSpec {
     pub scheduling_policy: super::PodGroupSchedulingPolicy,
     /// workloadRef references an optional PodGroup template within the Workload object that was used to create the PodGroup. This field is immutable.
     #[serde(rename = "workloadRef", default, skip_serializing_if = "Option::is_none")]
-    pub workload_ref: Option<super::WorkloadReference>,
+    pub workload_ref: Option<Box<super::WorkloadReference>>,
 }
 impl<'de> serde::Deserialize<'de> for PodGroupSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -128,7 +128,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupSpec {
 pub struct PodGroupSpecApplyConfiguration {
     /// `disruptionMode`: see [`PodGroupSpec::disruption_mode`].
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::DisruptionModeApplyConfiguration>,
+    pub disruption_mode: Option<Box<super::DisruptionModeApplyConfiguration>>,
     /// `parentCompositePodGroupName`: see [`PodGroupSpec::parent_composite_pod_group_name`].
     #[serde(
         rename = "parentCompositePodGroupName",
@@ -174,7 +174,7 @@ pub struct PodGroupSpecApplyConfiguration {
     pub scheduling_policy: Option<super::PodGroupSchedulingPolicyApplyConfiguration>,
     /// `workloadRef`: see [`PodGroupSpec::workload_ref`].
     #[serde(rename = "workloadRef", default, skip_serializing_if = "Option::is_none")]
-    pub workload_ref: Option<super::WorkloadReferenceApplyConfiguration>,
+    pub workload_ref: Option<Box<super::WorkloadReferenceApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for PodGroupSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -255,7 +255,7 @@ impl PodGroupSpecApplyConfiguration {
         mut self,
         value: super::DisruptionModeApplyConfiguration,
     ) -> Self {
-        self.disruption_mode = Some(value);
+        self.disruption_mode = Some(Box::new(value));
         self
     }
     /// Set `parentCompositePodGroupName`.
@@ -310,7 +310,7 @@ impl PodGroupSpecApplyConfiguration {
         mut self,
         value: super::WorkloadReferenceApplyConfiguration,
     ) -> Self {
-        self.workload_ref = Some(value);
+        self.workload_ref = Some(Box::new(value));
         self
     }
 }

@@ -12,7 +12,7 @@ pub struct CompositePodGroupTemplate {
     pub composite_pod_group_templates: Option<Vec<super::CompositePodGroupTemplate>>,
     /// disruptionMode defines the mode in which a given CompositePodGroup can be disrupted. One of Single, All. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::CompositeDisruptionMode>,
+    pub disruption_mode: Option<Box<super::CompositeDisruptionMode>>,
     /// name is a unique identifier for the CompositePodGroupTemplate within the Workload. It must be a DNS label. This field is required.
     pub name: String,
     /// podGroupTemplates is the list of templates for children PodGroups. The maximum number of templates is 8. At least one entry in CompositePodGroupTemplates or PodGroupTemplates must be set.
@@ -139,7 +139,7 @@ pub struct CompositePodGroupTemplateApplyConfiguration {
     >,
     /// `disruptionMode`: see [`CompositePodGroupTemplate::disruption_mode`].
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::CompositeDisruptionModeApplyConfiguration>,
+    pub disruption_mode: Option<Box<super::CompositeDisruptionModeApplyConfiguration>>,
     /// `name`: see [`CompositePodGroupTemplate::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -275,7 +275,7 @@ impl CompositePodGroupTemplateApplyConfiguration {
         mut self,
         value: super::CompositeDisruptionModeApplyConfiguration,
     ) -> Self {
-        self.disruption_mode = Some(value);
+        self.disruption_mode = Some(Box::new(value));
         self
     }
     /// Set `name`.

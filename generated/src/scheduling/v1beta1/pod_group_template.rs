@@ -5,7 +5,7 @@
 pub struct PodGroupTemplate {
     /// disruptionMode defines the mode in which a given PodGroup can be disrupted. One of Single, All. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::DisruptionMode>,
+    pub disruption_mode: Option<Box<super::DisruptionMode>>,
     /// name is a unique identifier for the PodGroupTemplate within the Workload. It must be a DNS label. This field is immutable.
     pub name: String,
     /// preemptionPolicy is the Policy for preempting pods/podgroups with lower priority. One of Never, PreemptLowerPriority. This field is immutable. This field is available only when the PodGroupPreemptionPolicy feature gate is enabled.
@@ -119,7 +119,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupTemplate {
 pub struct PodGroupTemplateApplyConfiguration {
     /// `disruptionMode`: see [`PodGroupTemplate::disruption_mode`].
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<super::DisruptionModeApplyConfiguration>,
+    pub disruption_mode: Option<Box<super::DisruptionModeApplyConfiguration>>,
     /// `name`: see [`PodGroupTemplate::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -235,7 +235,7 @@ impl PodGroupTemplateApplyConfiguration {
         mut self,
         value: super::DisruptionModeApplyConfiguration,
     ) -> Self {
-        self.disruption_mode = Some(value);
+        self.disruption_mode = Some(Box::new(value));
         self
     }
     /// Set `name`.

@@ -14,7 +14,7 @@ pub struct WorkloadSpec {
     pub composite_pod_group_templates: Option<Vec<super::CompositePodGroupTemplate>>,
     /// controllerRef is an optional reference to the controlling object, such as a Deployment or Job. This field is intended for use by tools like CLIs to provide a link back to the original workload definition. This field is immutable.
     #[serde(rename = "controllerRef", default, skip_serializing_if = "Option::is_none")]
-    pub controller_ref: Option<super::TypedLocalObjectReference>,
+    pub controller_ref: Option<Box<super::TypedLocalObjectReference>>,
     /// podGroupTemplates is the list of templates that make up the Workload. The maximum number of templates is 8. Templates cannot be added or removed after the workload is created. Existing templates may still be updated where their individual fields allow it. Exactly one of CompositePodGroupTemplates and PodGroupTemplates must be set.
     #[serde(
         rename = "podGroupTemplates",
@@ -82,7 +82,7 @@ pub struct WorkloadSpecApplyConfiguration {
     >,
     /// `controllerRef`: see [`WorkloadSpec::controller_ref`].
     #[serde(rename = "controllerRef", default, skip_serializing_if = "Option::is_none")]
-    pub controller_ref: Option<super::TypedLocalObjectReferenceApplyConfiguration>,
+    pub controller_ref: Option<Box<super::TypedLocalObjectReferenceApplyConfiguration>>,
     /// `podGroupTemplates`: see [`WorkloadSpec::pod_group_templates`].
     #[serde(
         rename = "podGroupTemplates",
@@ -156,7 +156,7 @@ impl WorkloadSpecApplyConfiguration {
         mut self,
         value: super::TypedLocalObjectReferenceApplyConfiguration,
     ) -> Self {
-        self.controller_ref = Some(value);
+        self.controller_ref = Some(Box::new(value));
         self
     }
     /// Append to `podGroupTemplates` (a keyed or set list: repeated calls add).

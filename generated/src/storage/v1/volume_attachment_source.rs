@@ -9,7 +9,7 @@ pub struct VolumeAttachmentSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub inline_volume_spec: Option<crate::core::v1::PersistentVolumeSpec>,
+    pub inline_volume_spec: Option<Box<crate::core::v1::PersistentVolumeSpec>>,
     /// persistentVolumeName represents the name of the persistent volume to attach.
     #[serde(
         rename = "persistentVolumeName",
@@ -66,7 +66,7 @@ pub struct VolumeAttachmentSourceApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub inline_volume_spec: Option<
-        crate::core::v1::PersistentVolumeSpecApplyConfiguration,
+        Box<crate::core::v1::PersistentVolumeSpecApplyConfiguration>,
     >,
     /// `persistentVolumeName`: see [`VolumeAttachmentSource::persistent_volume_name`].
     #[serde(
@@ -124,7 +124,7 @@ impl VolumeAttachmentSourceApplyConfiguration {
         mut self,
         value: crate::core::v1::PersistentVolumeSpecApplyConfiguration,
     ) -> Self {
-        self.inline_volume_spec = Some(value);
+        self.inline_volume_spec = Some(Box::new(value));
         self
     }
     /// Set `persistentVolumeName`.

@@ -5,7 +5,7 @@
 pub struct VolumeAttachmentStatus {
     /// attachError represents the last error encountered during attach operation, if any. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
     #[serde(rename = "attachError", default, skip_serializing_if = "Option::is_none")]
-    pub attach_error: Option<super::VolumeError>,
+    pub attach_error: Option<Box<super::VolumeError>>,
     /// attached indicates the volume is successfully attached. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
     pub attached: bool,
     /// attachmentMetadata is populated with any information returned by the attach operation, upon successful attach, that must be passed into subsequent WaitForAttach or Mount calls. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
@@ -17,7 +17,7 @@ pub struct VolumeAttachmentStatus {
     pub attachment_metadata: Option<std::collections::BTreeMap<String, String>>,
     /// detachError represents the last error encountered during detach operation, if any. This field must only be set by the entity completing the detach operation, i.e. the external-attacher.
     #[serde(rename = "detachError", default, skip_serializing_if = "Option::is_none")]
-    pub detach_error: Option<super::VolumeError>,
+    pub detach_error: Option<Box<super::VolumeError>>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -76,7 +76,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatus {
 pub struct VolumeAttachmentStatusApplyConfiguration {
     /// `attachError`: see [`VolumeAttachmentStatus::attach_error`].
     #[serde(rename = "attachError", default, skip_serializing_if = "Option::is_none")]
-    pub attach_error: Option<super::VolumeErrorApplyConfiguration>,
+    pub attach_error: Option<Box<super::VolumeErrorApplyConfiguration>>,
     /// `attached`: see [`VolumeAttachmentStatus::attached`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attached: Option<bool>,
@@ -89,7 +89,7 @@ pub struct VolumeAttachmentStatusApplyConfiguration {
     pub attachment_metadata: Option<std::collections::BTreeMap<String, String>>,
     /// `detachError`: see [`VolumeAttachmentStatus::detach_error`].
     #[serde(rename = "detachError", default, skip_serializing_if = "Option::is_none")]
-    pub detach_error: Option<super::VolumeErrorApplyConfiguration>,
+    pub detach_error: Option<Box<super::VolumeErrorApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -150,7 +150,7 @@ impl VolumeAttachmentStatusApplyConfiguration {
         mut self,
         value: super::VolumeErrorApplyConfiguration,
     ) -> Self {
-        self.attach_error = Some(value);
+        self.attach_error = Some(Box::new(value));
         self
     }
     /// Set `attached`.
@@ -171,7 +171,7 @@ impl VolumeAttachmentStatusApplyConfiguration {
         mut self,
         value: super::VolumeErrorApplyConfiguration,
     ) -> Self {
-        self.detach_error = Some(value);
+        self.detach_error = Some(Box::new(value));
         self
     }
 }

@@ -24,7 +24,7 @@ pub struct WidgetSpec {
     pub ports: Option<Vec<super::WidgetSpecPorts>>,
     /// A health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<super::WidgetSpecProbe>,
+    pub probe: Option<Box<super::WidgetSpecProbe>>,
     /// Desired copies.
     pub replicas: i32,
     /// A port number or name.
@@ -33,7 +33,7 @@ pub struct WidgetSpec {
     /// An object the widget stamps out, carried whole with its own
     /// apiVersion, kind and metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::WidgetSpecTemplate>,
+    pub template: Option<Box<super::WidgetSpecTemplate>>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -130,7 +130,7 @@ pub struct WidgetSpecApplyConfiguration {
     pub ports: Option<Vec<super::WidgetSpecPortsApplyConfiguration>>,
     /// `probe`: see [`WidgetSpec::probe`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<super::WidgetSpecProbeApplyConfiguration>,
+    pub probe: Option<Box<super::WidgetSpecProbeApplyConfiguration>>,
     /// `replicas`: see [`WidgetSpec::replicas`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
@@ -139,7 +139,7 @@ pub struct WidgetSpecApplyConfiguration {
     pub target: Option<kubegen_runtime::meta::IntOrString>,
     /// `template`: see [`WidgetSpec::template`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<super::WidgetSpecTemplateApplyConfiguration>,
+    pub template: Option<Box<super::WidgetSpecTemplateApplyConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -251,7 +251,7 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         value: super::WidgetSpecProbeApplyConfiguration,
     ) -> Self {
-        self.probe = Some(value);
+        self.probe = Some(Box::new(value));
         self
     }
     /// Set `replicas`.
@@ -269,7 +269,7 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         value: super::WidgetSpecTemplateApplyConfiguration,
     ) -> Self {
-        self.template = Some(value);
+        self.template = Some(Box::new(value));
         self
     }
 }
