@@ -46,6 +46,9 @@ type options struct {
 	adds       int
 	file       string
 	timeout    time.Duration
+	// contentType, when set, replaces client-go's wire format (protobuf for
+	// built-in kinds) for requests and responses.
+	contentType string
 }
 
 func main() {
@@ -64,6 +67,7 @@ func main() {
 	fs.IntVar(&o.adds, "adds", 1_000_000, "workqueue adds (half of them duplicate keys)")
 	fs.StringVar(&o.file, "file", "", "decode: the PodList JSON file")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	fs.StringVar(&o.contentType, "content-type", "", "wire format, e.g. application/json (default: client-go's, protobuf for built-in kinds)")
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		benchutil.Fail(workload, err)
 	}
@@ -111,6 +115,10 @@ func clientset(o options) (*kubernetes.Clientset, error) {
 		return nil, fmt.Errorf("kubeconfig %s: %w", o.kubeconfig, err)
 	}
 	cfg.QPS = -1 // no client-side rate limit
+	if o.contentType != "" {
+		cfg.ContentType = o.contentType
+		cfg.AcceptContentTypes = o.contentType
+	}
 	return kubernetes.NewForConfig(cfg)
 }
 

@@ -90,7 +90,15 @@ func main() {
 		writerThreads: 16,
 	}
 	var clients []client
-	for _, c := range []client{{"kubegen", *kubegenBin}, {"client-go", *clientGoBin}, {"kube-rs", *kubeRsBin}} {
+	// client-go's typed clientset speaks protobuf to the server for built-in
+	// kinds; "client-go (JSON)" forces JSON, the wire format of the other two,
+	// for the workloads that talk to the server.
+	for _, c := range []client{
+		{name: "kubegen", bin: *kubegenBin},
+		{name: "client-go", bin: *clientGoBin},
+		{name: clientGoJSON, bin: *clientGoBin, flags: []string{"--content-type", "application/json"}, cases: "abce"},
+		{name: "kube-rs", bin: *kubeRsBin},
+	} {
 		if c.bin == "" {
 			logf("no %s binary given: its column stays empty", c.name)
 			continue
@@ -179,6 +187,9 @@ func main() {
 			}
 			for i := range clients {
 				c := clients[(i+r)%len(clients)] // interleave: each run starts with another client
+				if !c.runs(bc.id) {
+					continue
+				}
 				if time.Now().After(deadline) {
 					rep.note("deadline reached: %s run %d of %s skipped", bc.id, r+1, c.name)
 					continue

@@ -11,6 +11,12 @@ import (
 	"time"
 )
 
+// clientGoJSON is client-go forced to JSON (see main).
+const clientGoJSON = "client-go (JSON)"
+
+// peers are the columns kubegen is compared with, in table order.
+var peers = []string{"client-go", clientGoJSON, "kube-rs"}
+
 // report is everything latest.json holds: the machine, the sizes, every raw
 // run, the summary rows and notes about anything that did not run.
 type report struct {
@@ -166,7 +172,7 @@ func (r *report) computeRows() {
 			}
 		}
 		if kg, ok := row.Stats["kubegen"]; ok {
-			for _, peer := range []string{"client-go", "kube-rs"} {
+			for _, peer := range peers {
 				if ps, ok := row.Stats[peer]; ok && ps.Median != 0 {
 					row.Ratios[peer] = kg.Median / ps.Median
 				}
@@ -225,21 +231,30 @@ func (r *report) markdown(headline bool) string {
 		r.Date, m.Cores, m.CPUModel, m.Memory, m.Kernel, m.Server, m.Go, m.Rust, m.Versions)
 	fmt.Fprintf(&b, "Median of %v runs per client (min–max in brackets), clients interleaved. Ratio = kubegen / peer; the *better* column says which way is good.\n\n",
 		r.Config["runs"])
-	b.WriteString("| metric | better | kubegen | client-go | kube-rs | kubegen / client-go | kubegen / kube-rs |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| metric | better | kubegen")
+	for _, p := range peers {
+		b.WriteString(" | " + p)
+	}
+	for _, p := range peers {
+		b.WriteString(" | kubegen / " + p)
+	}
+	b.WriteString(" |\n|---|---" + strings.Repeat("|---", 1+2*len(peers)) + "|\n")
 	for _, row := range r.Rows {
 		if headline && !isHeadline(row) {
 			continue
 		}
-		cells := []string{}
-		for _, c := range []string{"kubegen", "client-go", "kube-rs"} {
+		fmt.Fprintf(&b, "| %s (%s) | %s", row.Metric, row.Unit, row.Better)
+		for _, c := range append([]string{"kubegen"}, peers...) {
 			if !col(c) {
-				cells = append(cells, "not run")
+				b.WriteString(" | not run")
 				continue
 			}
-			cells = append(cells, cell(row.Stats[c]))
+			b.WriteString(" | " + cell(row.Stats[c]))
 		}
-		fmt.Fprintf(&b, "| %s (%s) | %s | %s | %s | %s | %s | %s |\n", row.Metric, row.Unit, row.Better,
-			cells[0], cells[1], cells[2], ratioCell(row, "client-go"), ratioCell(row, "kube-rs"))
+		for _, p := range peers {
+			b.WriteString(" | " + ratioCell(row, p))
+		}
+		b.WriteString(" |\n")
 	}
 	if len(r.Builds) > 0 {
 		b.WriteString("\n**f. Generator and cold release builds** (one run each: a cold build takes minutes on this machine).\n\n")

@@ -16,8 +16,15 @@ import (
 // client is one benchmarked implementation: a binary with the shared CLI
 // shape `<bin> <workload> --kubeconfig F --namespace NS ...`.
 type client struct {
-	name string
-	bin  string
+	name  string
+	bin   string
+	flags []string // appended to every run's arguments
+	cases string   // workload letters it runs; empty: all
+}
+
+// runs says whether the client takes part in workload case id.
+func (c client) runs(id string) bool {
+	return c.cases == "" || strings.Contains(c.cases, id[:1])
 }
 
 // runResult is one process run: what the program reported plus what the
@@ -40,7 +47,7 @@ type runResult struct {
 func runClient(ctx context.Context, c client, timeout time.Duration, args []string, onReady func(context.Context) error) (runResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd := exec.CommandContext(ctx, c.bin, append(append([]string{}, args...), c.flags...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
