@@ -36,20 +36,23 @@ fi
 cleanup() { if [ "$started_cluster" = 1 ]; then tests/cluster/cluster.sh down || true; fi; }
 trap cleanup EXIT
 
-# Each Rust program is its own Cargo workspace; honour CARGO_TARGET_DIR.
-rust_bin() { # <project dir> <binary name> -> path of the release binary
-  echo "${CARGO_TARGET_DIR:-$repo/bench/$1/target}/release/$2"
+# Each Rust program is its own Cargo workspace; they share one target dir
+# (CARGO_TARGET_DIR if set), so the dependencies they have in common (tokio,
+# hyper, rustls, serde) are built once.
+bench_target=${CARGO_TARGET_DIR:-$repo/bench/target}
+rust_bin() { # <binary name> -> path of the release binary
+  echo "$bench_target/release/$1"
 }
 args=()
 log "building the kube-rs program (release)"
-if cargo build --release --quiet --manifest-path bench/kube-rs/Cargo.toml; then
-  args+=(--kube-rs "$(rust_bin kube-rs kube-rs-bench)")
+if cargo build --release --quiet --manifest-path bench/kube-rs/Cargo.toml --target-dir "$bench_target"; then
+  args+=(--kube-rs "$(rust_bin kube-rs-bench)")
 else
   log "kube-rs program did not build: its column stays empty"
 fi
 log "building the kubegen program (release)"
-if cargo build --release --quiet --manifest-path bench/kubegen/Cargo.toml; then
-  args+=(--kubegen "$(rust_bin kubegen kubegen-bench)")
+if cargo build --release --quiet --manifest-path bench/kubegen/Cargo.toml --target-dir "$bench_target"; then
+  args+=(--kubegen "$(rust_bin kubegen-bench)")
 else
   log "kubegen program did not build: its column stays empty"
 fi

@@ -205,7 +205,7 @@ impl ListOptions {
 
 /// Options shared by the write verbs: create, update and patch.
 macro_rules! write_options {
-    ($(#[$doc:meta])* $name:ident) => {
+    ($(#[$doc:meta])* $name:ident $(, $(#[$flag_doc:meta])* $flag:ident = $param:literal)*) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Default, PartialEq)]
         pub struct $name {
@@ -215,6 +215,7 @@ macro_rules! write_options {
             pub field_manager: Option<String>,
             /// How unknown or duplicate fields are handled.
             pub field_validation: Option<FieldValidation>,
+            $($(#[$flag_doc])* pub $flag: bool,)*
         }
 
         impl $name {
@@ -233,6 +234,13 @@ macro_rules! write_options {
                 self.field_validation = Some(v);
                 self
             }
+            $(
+                $(#[$flag_doc])*
+                pub fn $flag(mut self, $flag: bool) -> Self {
+                    self.$flag = $flag;
+                    self
+                }
+            )*
 
             pub(crate) fn to_query(&self) -> Query {
                 let mut q = Query::new();
@@ -241,6 +249,11 @@ macro_rules! write_options {
                 }
                 push(&mut q, "fieldManager", self.field_manager.clone());
                 push(&mut q, "fieldValidation", self.field_validation.map(|v| v.as_str().into()));
+                $(
+                    if self.$flag {
+                        q.push(($param, "true".into()));
+                    }
+                )*
                 q
             }
         }
@@ -255,53 +268,12 @@ write_options! {
     /// Options of `update` (`metav1.UpdateOptions`).
     UpdateOptions
 }
-
-/// Options of `patch` (`metav1.PatchOptions`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct PatchOptions {
-    /// Validate and admit, but do not persist (`dryRun=All`).
-    pub dry_run: bool,
-    /// Name of the actor making the change; required for apply patches.
-    pub field_manager: Option<String>,
-    /// How unknown or duplicate fields are handled.
-    pub field_validation: Option<FieldValidation>,
+write_options! {
+    /// Options of `patch` (`metav1.PatchOptions`); apply patches need a
+    /// field manager.
+    PatchOptions,
     /// Apply only: take ownership of fields other managers own.
-    pub force: bool,
-}
-
-impl PatchOptions {
-    /// Set `dryRun=All` when `dry_run` is true.
-    pub fn dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-    /// Set `fieldManager`.
-    pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
-        self.field_manager = Some(manager.into());
-        self
-    }
-    /// Set `fieldValidation`.
-    pub fn field_validation(mut self, v: FieldValidation) -> Self {
-        self.field_validation = Some(v);
-        self
-    }
-
-    pub(crate) fn to_query(&self) -> Query {
-        let mut q = Query::new();
-        if self.dry_run {
-            q.push(("dryRun", DRY_RUN_ALL.into()));
-        }
-        push(&mut q, "fieldManager", self.field_manager.clone());
-        push(
-            &mut q,
-            "fieldValidation",
-            self.field_validation.map(|v| v.as_str().into()),
-        );
-        if self.force {
-            q.push(("force", "true".into()));
-        }
-        q
-    }
+    force = "force"
 }
 
 /// Options of server-side apply: a field manager is required.

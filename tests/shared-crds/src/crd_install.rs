@@ -1,9 +1,11 @@
-//! Installing a chosen CRD into the test cluster, over raw JSON requests.
+//! Installing a chosen CRD into the test cluster (through kubegen-api's typed
+//! client), and raw JSON requests for the custom objects.
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use kubegen_runtime::RestClient;
+use kubegen_api::apiextensions::v1::CustomResourceDefinition;
+use kubegen_runtime::{Client, CreateOptions, DeleteOptions, GetOptions, RestClient};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -52,29 +54,22 @@ pub fn crd_document(c: &Chosen) -> Result<Value, String> {
     ))
 }
 
-/// The CRD collection.
-pub const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-
 /// Creates the CRD unless it exists; true when this call created it.
 pub async fn install(rest: &RestClient, crd: &Value) -> Result<bool, String> {
-    let name = crd["metadata"]["name"]
-        .as_str()
-        .ok_or("the CRD has no name")?
-        .to_owned();
-    let mut body = crd.clone();
-    if let Some(m) = body.as_object_mut() {
-        m.remove("status");
-    }
+    let mut crd: CustomResourceDefinition = serde_json::from_value(crd.clone())
+        .map_err(|e| format!("the CRD does not decode into CustomResourceDefinition: {e}"))?;
+    crd.status = None;
+    let name = crd.metadata.name.clone().ok_or("the CRD has no name")?;
+    let crds = Client::<CustomResourceDefinition>::cluster(rest.clone());
     // A CRD an earlier test deleted may still be terminating: wait until it is
     // gone and create it again, or its objects would be refused.
     let mut created = None;
     for _ in 0..240 {
-        match send(rest, http::Method::POST, CRDS, Some(&body)).await {
+        match crds.create(&crd, &CreateOptions::default()).await {
             Ok(_) => created = Some(true),
             Err(e) if e.is_already_exists() => {
-                let got = send(rest, http::Method::GET, &format!("{CRDS}/{name}"), None).await;
-                match got {
-                    Ok(existing) if existing.pointer("/metadata/deletionTimestamp").is_some() => {}
+                match crds.get(&name, &GetOptions::default()).await {
+                    Ok(existing) if existing.metadata.deletion_timestamp.is_some() => {}
                     Ok(_) => created = Some(false),
                     Err(e) if e.is_not_found() => {}
                     Err(e) => return Err(format!("get CRD {name}: {e}")),
@@ -89,16 +84,16 @@ pub async fn install(rest: &RestClient, crd: &Value) -> Result<bool, String> {
     }
     let created = created.ok_or(format!("CRD {name} was still terminating after 60 s"))?;
     for _ in 0..240 {
-        let got = send(rest, http::Method::GET, &format!("{CRDS}/{name}"), None)
+        let got = crds
+            .get(&name, &GetOptions::default())
             .await
             .map_err(|e| format!("get CRD {name}: {e}"))?;
-        let established = got
-            .pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Established" && c["status"] == "True")
-            });
+        let established = got.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .flatten()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+        });
         if established {
             return Ok(created);
         }
@@ -110,6 +105,7 @@ pub async fn install(rest: &RestClient, crd: &Value) -> Result<bool, String> {
 /// Deletes the CRD (and so every object of it).
 pub async fn uninstall(rest: &RestClient, crd: &Value) {
     if let Some(name) = crd["metadata"]["name"].as_str() {
-        let _ = send(rest, http::Method::DELETE, &format!("{CRDS}/{name}"), None).await;
+        let crds = Client::<CustomResourceDefinition>::cluster(rest.clone());
+        let _ = crds.delete(name, &DeleteOptions::default()).await;
     }
 }

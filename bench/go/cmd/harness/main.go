@@ -53,7 +53,7 @@ func main() {
 		kubeContext  = flag.String("context", "admin", "kubeconfig context")
 		repo         = flag.String("repo", ".", "repository root (for workload f and README.md)")
 		out          = flag.String("out", "bench/results", "directory for latest.md and latest.json")
-		scale        = flag.Int("scale", 10000, "objects for a, b, g; the other sizes follow (c: scale updates, e: scale/5, d: 100*scale adds)")
+		scale        = flag.Int("scale", 10000, "objects for a, b, g; the other sizes follow (c: scale/2 updates, e: scale/5, d: 100*scale adds)")
 		runs         = flag.Int("runs", 3, "runs of each workload per client")
 		workloads    = flag.String("workloads", "a,b,c,d,e,f,g", "workloads to run")
 		kubegenBin   = flag.String("kubegen", "", "kubegen bench binary (empty: column left out)")
@@ -83,7 +83,7 @@ func main() {
 	p := params{
 		scale:         *scale,
 		watchObjects:  min(500, *scale),
-		watchUpdates:  *scale,
+		watchUpdates:  max(1, *scale/2),
 		crud:          max(1, *scale/5),
 		adds:          100 * *scale,
 		parallel:      48,

@@ -5,7 +5,7 @@
 //! types that dominate it.
 //!
 //! ```text
-//! cargo run --release --manifest-path bench/kubegen/Cargo.toml --bin heap_profile -- /tmp/kubegen-bench/pods.json
+//! cargo run --release --manifest-path bench/kubegen/Cargo.toml --target-dir bench/target --bin heap_profile -- /tmp/kubegen-bench/pods.json
 //! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
