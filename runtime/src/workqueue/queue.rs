@@ -37,22 +37,23 @@
 //! # Why it is built this way
 //!
 //! The benchmark runs add/get/done from several workers with many duplicates,
-//! so each operation takes one short `parking_lot` lock and one hash lookup:
+//! so each operation takes one short lock and one hash lookup:
 //! the item's dirty/processing flags (and, with metrics on, its timestamps)
 //! live in one table entry instead of client-go's two sets and two maps, the
 //! hash is computed before the lock is taken, and a queued item carries its
 //! hash so `get` does not hash under the lock. An item is cloned once per
 //! round (into the table). Waiting workers park on a [`tokio::sync::Notify`].
+//! The lock is `std::sync::Mutex`: with 2 and 8 workers it did 30–80% more
+//! ops/s than `parking_lot`'s in workload d (1 worker: ~15% fewer).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::pin::pin;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
-use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -136,7 +137,7 @@ impl<T> Clone for Queue<T> {
 
 impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.state.lock();
+        let state = self.inner.state();
         f.debug_struct("Queue")
             .field("name", &self.inner.name)
             .field("len", &state.queue.len())
@@ -155,6 +156,14 @@ pub(crate) struct Inner<T> {
     /// Wakes `shut_down_with_drain` when the processing set may have emptied.
     drained: Notify,
     metrics: Option<QueueMetrics>,
+}
+
+impl<T> Inner<T> {
+    /// The queue's state. No code panics while holding it, so a poisoned lock
+    /// still holds consistent state.
+    fn state(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 struct State<T> {
@@ -234,7 +243,7 @@ where
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one(&item);
         let queued = {
-            let mut guard = inner.state.lock();
+            let mut guard = inner.state();
             let state = &mut *guard;
             if state.shutting_down {
                 return;
@@ -281,7 +290,7 @@ where
     /// The number of items waiting to be handed out. For information only:
     /// another task may change it right after.
     pub fn len(&self) -> usize {
-        self.inner.state.lock().queue.len()
+        self.inner.state().queue.len()
     }
 
     /// Whether no item is waiting (see [`len`](Self::len)).
@@ -312,7 +321,7 @@ where
     /// and empty, `None` when the caller has to wait.
     fn try_get(&self) -> Option<Option<T>> {
         let inner = &*self.inner;
-        let mut guard = inner.state.lock();
+        let mut guard = inner.state();
         let state = &mut *guard;
         let Some((hash, item)) = state.queue.pop_front() else {
             return state.shutting_down.then_some(None);
@@ -335,7 +344,7 @@ where
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one(item);
         let (requeued, drained) = {
-            let mut guard = inner.state.lock();
+            let mut guard = inner.state();
             let state = &mut *guard;
             let Ok(mut occupied) = state.table.find_entry(hash, |slot| slot.item == *item) else {
                 return;
@@ -369,7 +378,7 @@ where
     pub fn contains(&self, item: &T) -> bool {
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one(item);
-        let state = inner.state.lock();
+        let state = inner.state();
         state.table.find(hash, |slot| slot.item == *item).is_some()
     }
 
@@ -378,7 +387,7 @@ where
     /// [`shut_down_with_drain`](Self::shut_down_with_drain).
     pub fn shut_down(&self) {
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.inner.state();
             state.shutting_down = true;
             state.drain = false;
         }
@@ -397,7 +406,7 @@ where
     /// The synchronous half of `shut_down_with_drain`: shutdown starts now.
     pub(crate) fn start_shut_down_with_drain(&self) {
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.inner.state();
             state.shutting_down = true;
             state.drain = true;
         }
@@ -410,7 +419,7 @@ where
             let mut notified = pin!(self.inner.drained.notified());
             notified.as_mut().enable();
             {
-                let state = self.inner.state.lock();
+                let state = self.inner.state();
                 if state.processing == 0 || !state.drain {
                     return;
                 }
@@ -421,7 +430,7 @@ where
 
     /// Whether shutdown has started.
     pub fn shutting_down(&self) -> bool {
-        self.inner.state.lock().shutting_down
+        self.inner.state().shutting_down
     }
 
     /// The queue's name from its config.
@@ -456,7 +465,7 @@ where
         loop {
             ticker.tick().await;
             let Some(inner) = weak.upgrade() else { return };
-            let state = inner.state.lock();
+            let state = inner.state();
             if state.shutting_down {
                 return;
             }
@@ -572,7 +581,7 @@ mod tests {
                 .collect();
             // Let the workers go round before shutting down, as client-go's
             // test does by waiting for its producers.
-            while !queue.is_empty() || queue.inner.state.lock().processing > 0 {
+            while !queue.is_empty() || queue.inner.state().processing > 0 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             if drain {
