@@ -11,7 +11,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use kubegen::GenerateOptions;
 
@@ -118,28 +117,16 @@ fn kubegen_api_compiles_with_each_single_feature() {
         .filter(|name| *name != "default")
         .collect();
     assert!(features.len() > 20, "features: {features:?}");
-    let target = common::target_dir();
     let mut failed = Vec::new();
     for feature in &features {
-        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args([
-                "check",
-                "-p",
-                "kubegen-api",
-                "--no-default-features",
-                "--features",
-                feature,
-                "--quiet",
-                "--message-format",
-                "short",
-            ])
-            .current_dir(&root)
-            .env("CARGO_TARGET_DIR", target.join("generated-check"))
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("run cargo");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() || stderr.contains("warning:") {
+        let args = [
+            "-p",
+            "kubegen-api",
+            "--no-default-features",
+            "--features",
+            feature,
+        ];
+        if let Err(stderr) = common::try_cargo_check(&root, &args) {
             failed.push(format!("--features {feature}:\n{stderr}"));
         }
     }

@@ -81,7 +81,12 @@ pub(crate) fn box_recursive_fields(types: &mut BTreeMap<TypeId, TypeDef>) {
             }
         }
     }
-    for (id, i) in to_box {
+    set_boxed(types, to_box);
+}
+
+/// Sets `boxed` on each (struct, field index).
+pub(super) fn set_boxed(types: &mut BTreeMap<TypeId, TypeDef>, fields: Vec<(TypeId, usize)>) {
+    for (id, i) in fields {
         if let Some(TypeDef {
             kind: TypeKind::Struct(s),
             ..

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use super::{Shape, TypeDef, TypeId, TypeKind};
 
 /// Optional struct fields estimated larger than this many words are boxed.
-pub(crate) const BOX_ABOVE_WORDS: usize = 4;
+const BOX_ABOVE_WORDS: usize = 4;
 
 /// Words a container (`String`, `Vec`, `BTreeMap`) takes inline.
 const CONTAINER_WORDS: usize = 3;
@@ -61,15 +61,7 @@ pub(crate) fn box_large_optional_fields(types: &mut BTreeMap<TypeId, TypeDef>) {
             }
         }
     }
-    for (id, i) in to_box {
-        if let Some(TypeDef {
-            kind: TypeKind::Struct(s),
-            ..
-        }) = types.get_mut(&id)
-        {
-            s.fields[i].boxed = true;
-        }
-    }
+    super::cycles::set_boxed(types, to_box);
 }
 
 fn type_words(
