@@ -12,10 +12,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use kubegen_api::apiextensions::v1::CustomResourceDefinition;
 use kubegen_runtime::config::Kubeconfig;
 use kubegen_runtime::meta::ObjectMeta;
 use kubegen_runtime::{
-    Client, Config, DeleteOptions, GetOptions, Object, Resource, RestClient, Scope, verbs,
+    ApplyOptions, Client, Config, DeleteOptions, GetOptions, Object, Resource, RestClient, Scope,
+    verbs,
 };
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +102,47 @@ where
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// The status of a CRD's condition of type `ty`, if the server set it.
+pub fn crd_condition(crd: &CustomResourceDefinition, ty: &str) -> Option<String> {
+    crd.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_ == ty)
+        .map(|c| c.status.clone())
+}
+
+/// Applies a CRD (`body`: a `CustomResourceDefinition` or its JSON) as
+/// `manager`, forcing, so it is idempotent across tests and runs; waits until
+/// the server has Established it and returns it as the server has it.
+pub async fn apply_crd<B: Serialize>(
+    rest: &RestClient,
+    name: &str,
+    body: &B,
+    manager: &str,
+) -> CustomResourceDefinition {
+    let crds = Client::<CustomResourceDefinition>::cluster(rest.clone());
+    crds.apply(name, body, &ApplyOptions::new(manager).force(true))
+        .await
+        .unwrap_or_else(|e| panic!("the API server refused CRD {name}: {e}"));
+    eventually(
+        Duration::from_secs(30),
+        &format!("CRD {name} to be Established"),
+        || {
+            let crds = crds.clone();
+            async move {
+                let got = crds.get(name, &GetOptions::default()).await.ok();
+                got.is_some_and(|c| crd_condition(&c, "Established").as_deref() == Some("True"))
+            }
+        },
+    )
+    .await;
+    crds.get(name, &GetOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("read back CRD {name}: {e}"))
 }
 
 /// Whether `name` is gone.

@@ -18,11 +18,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kubegen_api::apiextensions::v1::CustomResourceDefinition;
 use kubegen_api::apps::v1 as apps;
 use kubegen_api::core::v1 as core;
 use kubegen_crd_loop::e2e::v1 as widgets;
-use kubegen_e2e::{admin, drop_namespace, eventually, test_namespace, unique};
+use kubegen_e2e::{admin, apply_crd, drop_namespace, eventually, test_namespace, unique};
 use kubegen_runtime::apply::ObjectMetaApplyConfiguration;
 use kubegen_runtime::managed_fields::owned_fields;
 use kubegen_runtime::meta::IntOrString;
@@ -405,31 +404,7 @@ async fn install_crd(rest: &RestClient, path: &Path) -> String {
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("{} has no metadata.name", path.display()))
         .to_owned();
-    let crds = Client::<CustomResourceDefinition>::cluster(rest.clone());
-    crds.apply(
-        &name,
-        &crd,
-        &ApplyOptions::new("kubegen-e2e-apply").force(true),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("install CRD {}: {e}", path.display()));
-    eventually(Duration::from_secs(30), "the CRD to be Established", || {
-        let crds = crds.clone();
-        let name = name.clone();
-        async move {
-            let Ok(got) = crds.get(&name, &GetOptions::default()).await else {
-                return false;
-            };
-            let v = serde_json::to_value(&got).unwrap_or_default();
-            v.pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter()
-                        .any(|c| c["type"] == "Established" && c["status"] == "True")
-                })
-        }
-    })
-    .await;
+    apply_crd(rest, &name, &crd, "kubegen-e2e-apply").await;
     name
 }
 

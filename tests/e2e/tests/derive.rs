@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use derive_types::{Mode, Port, Widget, WidgetStatus, full_spec};
 use kubegen_api::apiextensions::v1::CustomResourceDefinition;
-use kubegen_e2e::{admin, drop_namespace, eventually, test_namespace};
+use kubegen_e2e::{admin, apply_crd, crd_condition, drop_namespace, eventually, test_namespace};
 use kubegen_runtime::cache::InformerFactory;
 use kubegen_runtime::{
     ApplyOptions, Client, CreateOptions, DynamicObject, GetOptions, ListOptions, Resource,
@@ -19,53 +19,23 @@ use kubegen_runtime::{
 };
 use serde_json::json;
 
-/// Apply the derived CRD (idempotent across tests and runs) and wait until the
-/// server has established it.
+/// Apply the derived CRD and wait until the server has established it.
 async fn install_crd(rest: &RestClient) -> CustomResourceDefinition {
     let crd = Widget::crd().unwrap_or_else(|e| panic!("Widget::crd(): {e}"));
     let name = crd.metadata.name.clone().expect("the CRD has a name");
-    let crds = Client::<CustomResourceDefinition>::cluster(rest.clone());
-    crds.apply(
-        &name,
-        &crd,
-        &ApplyOptions::new("kubegen-e2e-derive").force(true),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("the API server refused the derived CRD: {e}"));
-    eventually(
-        Duration::from_secs(30),
-        "the derived CRD to be Established",
-        || {
-            let crds = crds.clone();
-            let name = name.clone();
-            async move {
-                let got = crds.get(&name, &GetOptions::default()).await.ok();
-                got.is_some_and(|c| condition(&c, "Established").as_deref() == Some("True"))
-            }
-        },
-    )
-    .await;
-    crds.get(&name, &GetOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("read back the CRD: {e}"))
-}
-
-fn condition(crd: &CustomResourceDefinition, ty: &str) -> Option<String> {
-    let v = serde_json::to_value(crd).ok()?;
-    v.pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == ty)
-        .and_then(|c| c["status"].as_str().map(str::to_owned))
+    apply_crd(rest, &name, &crd, "kubegen-e2e-derive").await
 }
 
 #[tokio::test]
 async fn derived_crd_is_accepted_as_structural_and_established() {
     let rest = admin();
     let crd = install_crd(&rest).await;
-    assert_eq!(condition(&crd, "NamesAccepted").as_deref(), Some("True"));
     assert_eq!(
-        condition(&crd, "NonStructuralSchema"),
+        crd_condition(&crd, "NamesAccepted").as_deref(),
+        Some("True")
+    );
+    assert_eq!(
+        crd_condition(&crd, "NonStructuralSchema"),
         None,
         "the server flagged the schema as non-structural"
     );

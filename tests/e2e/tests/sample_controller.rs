@@ -25,13 +25,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kubegen_api::apiextensions::v1::CustomResourceDefinition;
 use kubegen_api::apps::v1::Deployment;
 use kubegen_api::core::v1::Event;
-use kubegen_e2e::{admin, drop_namespace, eventually, is_gone, test_namespace};
+use kubegen_e2e::{admin, apply_crd, drop_namespace, eventually, is_gone, test_namespace};
 use kubegen_runtime::cache::FactoryOptions;
 use kubegen_runtime::{
-    ApplyOptions, Client, CreateOptions, GetOptions, ListOptions, Patch, PatchOptions, RestClient,
+    Client, CreateOptions, GetOptions, ListOptions, Patch, PatchOptions, RestClient,
 };
 use sample_controller::controller::{
     CONTROLLER_AGENT_NAME, ERR_RESOURCE_EXISTS, MESSAGE_RESOURCE_SYNCED, SUCCESS_SYNCED,
@@ -54,31 +53,7 @@ const GC_WAIT: Duration = Duration::from_secs(120);
 async fn install_foo_crd(rest: &RestClient) {
     let crd = derived::crd().unwrap_or_else(|e| panic!("the derived Foo CRD: {e}"));
     let name = crd.metadata.name.clone().expect("the CRD has a name");
-    let crds = Client::<CustomResourceDefinition>::cluster(rest.clone());
-    crds.apply(
-        &name,
-        &crd,
-        &ApplyOptions::new("kubegen-e2e-sample-controller").force(true),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("the API server refused the Foo CRD: {e}"));
-    eventually(WAIT, "the Foo CRD to be Established", || {
-        let crds = crds.clone();
-        let name = name.clone();
-        async move {
-            let Ok(crd) = crds.get(&name, &GetOptions::default()).await else {
-                return false;
-            };
-            let v = serde_json::to_value(&crd).unwrap_or_default();
-            v.pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Established" && c["status"] == "True")
-                })
-        }
-    })
-    .await;
+    apply_crd(rest, &name, &crd, "kubegen-e2e-sample-controller").await;
 }
 
 /// A controller running in the background on informers limited to `namespace`.
