@@ -11,6 +11,12 @@
 //!   upgrades (exec, attach, portforward), which HTTP/2 cannot.
 //! - A client certificate, when configured, is presented in the handshake;
 //!   keys may be RSA (PKCS#1), EC (SEC1) or PKCS#8, in PEM.
+//! - Dead connections are found without waiting for a reset: HTTP/2
+//!   connections are pinged once they have read nothing for
+//!   `http2_read_idle_timeout` (hyper's keep-alive measures from the last
+//!   frame read, as client-go's `ReadIdleTimeout` does) and closed, failing
+//!   their streams, when the ping is not answered; TCP keepalive probes run on
+//!   every connection. Idle pooled connections are dropped after 90 s.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,7 +29,7 @@ use http_body_util::Full;
 use hyper_rustls::{ConfigBuilderExt as _, FixedServerNameResolver, HttpsConnector};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -52,6 +58,7 @@ fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Re
     http.enforce_http(false);
     http.set_connect_timeout(cfg.connect_timeout);
     http.set_nodelay(true);
+    http.set_keepalive(cfg.tcp_keepalive);
     let inner = match &cfg.proxy_url {
         None => ProxyConnector::Direct(http),
         Some(proxy) => ProxyConnector::Tunnel(tunnel(proxy, http)?),
@@ -73,11 +80,20 @@ fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Re
     } else {
         builder.enable_http1().wrap_connector(inner)
     };
-    Ok(
-        hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(std::time::Duration::from_secs(90))
-            .build(connector),
-    )
+    let mut client = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+    // Both timers are needed: without them hyper silently ignores the idle
+    // timeout and the keep-alive pings.
+    client
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(90));
+    if let Some(idle) = cfg.http2_read_idle_timeout {
+        client
+            .http2_keep_alive_interval(idle)
+            .http2_keep_alive_timeout(cfg.http2_ping_timeout)
+            .http2_keep_alive_while_idle(true);
+    }
+    Ok(client.build(connector))
 }
 
 fn tunnel(proxy: &Uri, http: HttpConnector) -> Result<Tunnel<HttpConnector>> {

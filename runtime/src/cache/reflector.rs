@@ -59,6 +59,10 @@ pub type WatchErrorHandler = Arc<dyn Fn(&Error) + Send + Sync>;
 pub const DEFAULT_PAGE_SIZE: i64 = 500;
 /// Watches last between this and twice this (client-go's `minWatchTimeout`).
 pub const DEFAULT_MIN_WATCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// A watch silent for this long is restarted. The API server sends watchers
+/// that ask for bookmarks one about every minute, so a live watch is never
+/// this quiet.
+pub const DEFAULT_WATCH_PROGRESS_DEADLINE: Duration = Duration::from_secs(90);
 
 #[derive(Default)]
 struct RvState {
@@ -75,6 +79,7 @@ pub struct Reflector<K> {
     resync_period: Duration,
     page_size: i64,
     min_watch_timeout: Duration,
+    progress_deadline: Duration,
     backoff: Backoff,
     use_watch_list: AtomicBool,
     paginated_result: AtomicBool,
@@ -87,6 +92,8 @@ pub struct Reflector<K> {
 enum WatchOutcome {
     /// The server closed the stream (or the connection broke): rewatch.
     Closed,
+    /// Nothing arrived within the progress deadline: rewatch.
+    Stalled,
     /// The watch-list's initial events are complete, at this resource version.
     InitialEventsEnd(String),
     /// Cancelled.
@@ -111,6 +118,7 @@ impl<K: Object> Reflector<K> {
             resync_period: Duration::ZERO,
             page_size: DEFAULT_PAGE_SIZE,
             min_watch_timeout: DEFAULT_MIN_WATCH_TIMEOUT,
+            progress_deadline: DEFAULT_WATCH_PROGRESS_DEADLINE,
             backoff: Backoff::default(),
             use_watch_list: AtomicBool::new(true),
             paginated_result: AtomicBool::new(false),
@@ -141,6 +149,12 @@ impl<K: Object> Reflector<K> {
     /// Lower bound of the randomised watch timeout.
     pub fn min_watch_timeout(mut self, timeout: Duration) -> Self {
         self.min_watch_timeout = timeout;
+        self
+    }
+
+    /// Restart a watch that has delivered nothing for this long.
+    pub fn watch_progress_deadline(mut self, deadline: Duration) -> Self {
+        self.progress_deadline = deadline;
         self
     }
 
@@ -413,10 +427,10 @@ impl<K: Object> Reflector<K> {
                     return Ok(Some(stream));
                 }
                 Ok(WatchOutcome::Stopped) => return Ok(None),
-                Ok(WatchOutcome::Closed) => {
+                Ok(WatchOutcome::Closed | WatchOutcome::Stalled) => {
                     return Err(local_error(
                         &self.name,
-                        "watch-list ended before the initial-events-end bookmark",
+                        "watch-list ended or stalled before the initial-events-end bookmark",
                     ));
                 }
                 Err(e) => {
@@ -528,7 +542,12 @@ impl<K: Object> Reflector<K> {
         loop {
             let item = tokio::select! {
                 _ = cancel.cancelled() => return Ok(WatchOutcome::Stopped),
-                item = stream.next() => item,
+                item = tokio::time::timeout(self.progress_deadline, stream.next()) => item,
+            };
+            let Ok(item) = item else {
+                tracing::warn!(reflector = %self.name, deadline = ?self.progress_deadline,
+                    "watch made no progress; restarting it");
+                return Ok(WatchOutcome::Stalled);
             };
             let event = match item {
                 None => break,
@@ -812,6 +831,47 @@ mod tests {
         // Changes made while reconnecting are not lost.
         server.upsert("ns", "b", 1);
         eventually("converged", || values(&store) == server_values(&server)).await;
+        r.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silent_watch_is_restarted_after_the_progress_deadline() {
+        let server = FakeServer::new();
+        server.upsert("ns", "a", 1);
+        let store = Indexer::default();
+        let r = start(reflector(&server, &store).watch_progress_deadline(Duration::from_secs(20)));
+        eventually("watch open", || server.open_watches() == 1).await;
+        // The connection dies silently; a change made now never reaches it.
+        server.stall_watches();
+        let stalled_at = Instant::now();
+        let rv = server.upsert("ns", "a", 2);
+        eventually("second watch", || server.watch_calls().len() == 2).await;
+        let waited = stalled_at.elapsed();
+        assert!(
+            waited >= Duration::from_secs(20) && waited < Duration::from_secs(25),
+            "restarted after {waited:?}"
+        );
+        assert_eq!(
+            server.watch_calls()[1].resource_version.as_deref(),
+            Some("2"),
+            "resumed from the last version seen, not {rv}"
+        );
+        eventually("converged", || values(&store) == server_values(&server)).await;
+        assert_eq!(server.list_calls().len(), 1, "a stall does not relist");
+        r.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bookmarks_keep_a_quiet_watch_alive() {
+        let server = FakeServer::new();
+        let store = Indexer::default();
+        let r = start(reflector(&server, &store).watch_progress_deadline(Duration::from_secs(20)));
+        eventually("watch open", || server.open_watches() == 1).await;
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_secs(15)).await;
+            server.bookmark();
+        }
+        assert_eq!(server.watch_calls().len(), 1, "bookmarks are progress");
         r.stop().await;
     }
 

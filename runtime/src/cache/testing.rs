@@ -93,6 +93,8 @@ pub(crate) struct ServerState {
     /// Versions at or below this are gone.
     pub compacted: u64,
     watchers: Vec<EventTx>,
+    /// Watches kept open that get no more events (a dead connection).
+    stalled: Vec<EventTx>,
     pub supports_watch_list: bool,
     pub list_calls: Vec<ListOptions>,
     pub watch_calls: Vec<ListOptions>,
@@ -200,6 +202,14 @@ impl FakeServer {
     /// End every open watch as if the server closed it.
     pub fn close_watches(&self) {
         self.state.lock().watchers.clear();
+    }
+
+    /// Stop delivering to every open watch without closing it, as a
+    /// connection that died without a reset.
+    pub fn stall_watches(&self) {
+        let mut st = self.state.lock();
+        let open = std::mem::take(&mut st.watchers);
+        st.stalled.extend(open);
     }
 
     /// Send an event to every open watch (e.g. an ERROR), then close them.

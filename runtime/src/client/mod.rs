@@ -35,7 +35,9 @@ pub use exec::{AttachedProcess, ExitStatus, TerminalSize};
 pub use list::ObjectList;
 pub use portforward::{PortStream, Portforwarder};
 pub use rest::RestClient;
-pub use watch::{Bookmark, INITIAL_EVENTS_END_ANNOTATION, WatchEvent, WatchStream};
+pub use watch::{
+    Bookmark, INITIAL_EVENTS_END_ANNOTATION, MAX_WATCH_EVENT_BYTES, WatchEvent, WatchStream,
+};
 pub use ws::{V4_CHANNEL, V5_CHANNEL};
 
 use crate::error::{Error, Result};
@@ -181,7 +183,7 @@ impl<K: Object> Client<K> {
         let mut p = self.resource.group_version_path();
         if let Some(ns) = &self.namespace {
             p.push_str("/namespaces/");
-            p.push_str(ns);
+            p.push_str(&path_segment(&self.resource.plural, "namespace", ns)?);
         }
         p.push('/');
         p.push_str(&self.resource.plural);
@@ -189,12 +191,7 @@ impl<K: Object> Client<K> {
     }
 
     fn object_path(&self, name: &str, sub: Option<&str>) -> Result<String> {
-        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-            return Err(Error::InvalidRequest(format!(
-                "{}: object name {name:?} is empty or not a valid path segment",
-                self.resource.plural
-            )));
-        }
+        let name = path_segment(&self.resource.plural, "object name", name)?;
         if self.resource.scope == Scope::Namespaced && self.namespace.is_none() {
             return Err(Error::InvalidRequest(format!(
                 "{} {name:?}: a namespaced object needs a namespace (build the client with `namespaced`)",
@@ -435,6 +432,27 @@ fn object_or_status<T: DeserializeOwned>(
     }
     let o = serde_path_to_error::deserialize(v).map_err(|e| Error::decode(what, e))?;
     Ok(DeleteResponse::Object(o))
+}
+
+/// Bytes escaped in a path segment: all but RFC 3986's unreserved characters,
+/// so `?`, `#` and spaces in a name cannot reach the query or fragment.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A name or namespace as one escaped path segment. Rejects what the API
+/// server's path validation rejects (empty, `.`, `..`, `/`, `%`), as
+/// client-go's `Request.Name` does: such a value could only address another
+/// object.
+fn path_segment(plural: &str, what: &str, value: &str) -> Result<String> {
+    if value.is_empty() || value == "." || value == ".." || value.contains(['/', '%']) {
+        return Err(Error::InvalidRequest(format!(
+            "{plural}: {what} {value:?} is not a valid path segment (empty, \".\", \"..\", or contains '/' or '%')"
+        )));
+    }
+    Ok(percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string())
 }
 
 fn with_query(path: String, q: &Query) -> String {
@@ -932,5 +950,18 @@ mod tests {
             with_query("/api/v1/pods".into(), &q),
             "/api/v1/pods?labelSelector=app+in+%28a%2Cb%29&limit=5"
         );
+    }
+
+    #[test]
+    fn names_cannot_change_the_path_or_query() {
+        let seg = |v: &str| path_segment("configmaps", "object name", v);
+        assert_eq!(seg("victim#junk").unwrap(), "victim%23junk");
+        assert_eq!(seg("x?dryRun=All").unwrap(), "x%3FdryRun%3DAll");
+        assert_eq!(seg("a b").unwrap(), "a%20b");
+        assert_eq!(seg("web-0.v1_x~y").unwrap(), "web-0.v1_x~y");
+        for bad in ["", ".", "..", "a/b", "vic%74im", "../secrets"] {
+            let err = seg(bad).unwrap_err();
+            assert!(err.to_string().contains("configmaps"), "{err}");
+        }
     }
 }

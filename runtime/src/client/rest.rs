@@ -6,8 +6,17 @@
 //! handler, and turns any non-2xx answer into a typed [`Error::Api`]. 429
 //! (any verb: the server did not process it) and 503 (GET/HEAD only) answers
 //! that carry `Retry-After` are retried up to `max_retries` times after the
-//! wait the server asked for (capped at 60 s). A 401 drops cached exec/file
-//! credentials so the next request fetches fresh ones.
+//! wait the server asked for (capped at 60 s). Transport failures are retried
+//! within the same budget with exponential backoff (200 ms doubling, capped at
+//! 5 s) when repeating is safe: a refused connection (the request was never
+//! sent) for any verb, a broken one for GET/HEAD only, so a write whose fate
+//! is unknown surfaces as an error. A 401 drops cached exec/file credentials
+//! so the next request fetches fresh ones.
+//!
+//! Response headers are awaited at most `read_timeout` for every request,
+//! watches included; bodies are read within it too, except streams (watch,
+//! follow logs), which last as long as the server keeps them open and are
+//! guarded by the connection's health check instead.
 //!
 //! Each request runs in a `tracing` span `kube_request` with method, path and
 //! status; credentials never enter spans or logs (their header values are
@@ -32,6 +41,10 @@ use crate::transport::{HttpClient, build_http_clients};
 
 /// Longest `Retry-After` wait honoured.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// First wait before retrying a request that failed in transport; doubles per attempt.
+const CONNECTION_RETRY_BASE: Duration = Duration::from_millis(200);
+/// Longest wait between transport retries.
+const CONNECTION_RETRY_CAP: Duration = Duration::from_secs(5);
 
 /// A cheap-to-clone handle to one API server. Build it once from a [`Config`]
 /// and share it: clones share the connection pool, credentials and limiter.
@@ -141,14 +154,14 @@ impl RestClient {
     /// Send `req` (its URI is a path and query relative to the server) and
     /// return the raw successful response, headers received.
     pub async fn send(&self, req: Request<Bytes>) -> Result<Response<Incoming>> {
-        self.execute(req, true).await
+        self.execute_mode(req, Mode::Normal).await
     }
 
     /// Send and collect the body.
     pub async fn request_bytes(&self, req: Request<Bytes>) -> Result<Bytes> {
         let what = describe(&req);
         let read_timeout = self.inner.read_timeout;
-        let resp = self.execute(req, true).await?;
+        let resp = self.execute_mode(req, Mode::Normal).await?;
         let collect = async {
             resp.into_body()
                 .collect()
@@ -174,14 +187,15 @@ impl RestClient {
         decode_json(&what, &body)
     }
 
-    /// Send and return the body as a stream of chunks (watch, logs). No read
-    /// timeout applies: the stream lasts until the server ends it.
+    /// Send and return the body as a stream of chunks (watch, logs). The
+    /// headers come within the read timeout; the stream then lasts until the
+    /// server ends it or the connection is found dead.
     pub async fn request_stream(
         &self,
         req: Request<Bytes>,
     ) -> Result<impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static> {
         let what = describe(&req);
-        let resp = self.execute(req, false).await?;
+        let resp = self.execute_mode(req, Mode::Normal).await?;
         Ok(resp
             .into_body()
             .into_data_stream()
@@ -194,11 +208,6 @@ impl RestClient {
     /// errors as for every request.
     pub(crate) async fn upgrade(&self, req: Request<Bytes>) -> Result<Response<Incoming>> {
         self.execute_mode(req, Mode::Upgrade).await
-    }
-
-    async fn execute(&self, req: Request<Bytes>, timed: bool) -> Result<Response<Incoming>> {
-        let mode = if timed { Mode::Timed } else { Mode::Stream };
-        self.execute_mode(req, mode).await
     }
 
     async fn execute_mode(&self, req: Request<Bytes>, mode: Mode) -> Result<Response<Incoming>> {
@@ -246,23 +255,35 @@ impl RestClient {
             let hreq = builder
                 .body(Full::new(body.clone()))
                 .map_err(|e| Error::InvalidRequest(format!("{what}: {e}")))?;
-            let (fut, timed) = match mode {
-                Mode::Upgrade => (inner.http1.request(hreq), true),
-                Mode::Timed => (inner.http.request(hreq), true),
-                Mode::Stream => (inner.http.request(hreq), false),
+            let fut = match mode {
+                Mode::Upgrade => inner.http1.request(hreq),
+                Mode::Normal => inner.http.request(hreq),
             };
-            let resp = match (timed, inner.read_timeout) {
-                (true, Some(d)) => {
-                    tokio::time::timeout(d, fut)
-                        .await
-                        .map_err(|_| Error::Timeout {
-                            request: what.clone(),
-                            seconds: d.as_secs_f64(),
-                        })?
+            let sent = match inner.read_timeout {
+                Some(d) => tokio::time::timeout(d, fut)
+                    .await
+                    .map_err(|_| Error::Timeout {
+                        request: what.clone(),
+                        seconds: d.as_secs_f64(),
+                    })?,
+                None => fut.await,
+            };
+            let resp = match sent {
+                Ok(resp) => resp,
+                Err(e) => {
+                    // Refused: the server never saw it, any verb may go again.
+                    // Broken later: only a read is safe to repeat.
+                    let safe = e.is_connect() || matches!(parts.method, Method::GET | Method::HEAD);
+                    if safe && attempt < inner.max_retries {
+                        let wait = CONNECTION_RETRY_BASE * 2u32.pow(attempt.min(6));
+                        attempt += 1;
+                        tracing::debug!(attempt, ?wait, error = %e, "request failed in transport; retrying");
+                        tokio::time::sleep(wait.min(CONNECTION_RETRY_CAP)).await;
+                        continue;
+                    }
+                    return Err(Error::transport(what.clone(), e));
                 }
-                _ => fut.await,
-            }
-            .map_err(|e| Error::transport(what.clone(), e))?;
+            };
             let status = resp.status();
             tracing::Span::current().record("status", status.as_u16());
             self.handle_warnings(resp.headers());
@@ -297,12 +318,16 @@ impl RestClient {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let body = resp
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
+            // An error body is small; a server that stalls while sending it
+            // gets the read timeout, and what arrived is reported.
+            let collect = resp.into_body().collect();
+            let body = match inner.read_timeout {
+                Some(d) => tokio::time::timeout(d, collect).await.ok(),
+                None => Some(collect.await),
+            }
+            .and_then(|r| r.ok())
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
             return Err(api_error_from_body(status.as_u16(), &what, &body));
         }
     }
@@ -330,14 +355,12 @@ impl RestClient {
     }
 }
 
-/// How a request's response is awaited.
+/// Which pool carries a request.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Headers and body within the read timeout.
-    Timed,
-    /// No timeout: watches and log streams last as long as the server keeps them open.
-    Stream,
-    /// An HTTP/1.1 upgrade: headers within the read timeout, then the connection is handed over.
+    /// Over the shared pool (HTTP/2 when the server offers it).
+    Normal,
+    /// An HTTP/1.1 upgrade: the connection is handed over after the headers.
     Upgrade,
 }
 

@@ -175,6 +175,11 @@ fn prefix_path(e: Error, prefix: &str) -> Error {
     }
 }
 
+/// The largest watch event accepted, in bytes. The API server stores no object
+/// near it (etcd's default request limit is 1.5 MiB); a longer line means a
+/// broken or hostile stream, which is reported instead of filling memory.
+pub const MAX_WATCH_EVENT_BYTES: usize = 64 << 20;
+
 /// Turn a response body (a stream of byte chunks) into a stream of events.
 pub(crate) fn decode_stream<K, S>(
     request: String,
@@ -184,22 +189,38 @@ where
     K: DeserializeOwned + Send + 'static,
     S: Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
 {
+    decode_stream_limited(request, body, MAX_WATCH_EVENT_BYTES)
+}
+
+fn decode_stream_limited<K, S>(
+    request: String,
+    body: S,
+    max_event: usize,
+) -> impl Stream<Item = Result<WatchEvent<K>>> + Send
+where
+    K: DeserializeOwned + Send + 'static,
+    S: Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
+{
     struct State<S> {
         body: S,
         buf: BytesMut,
+        /// `buf[..scanned]` holds no newline: each byte is searched once.
+        scanned: usize,
         request: String,
         done: bool,
     }
     let state = State {
         body,
         buf: BytesMut::new(),
+        scanned: 0,
         request,
         done: false,
     };
-    futures::stream::unfold(state, |mut st| async move {
+    futures::stream::unfold(state, move |mut st| async move {
         loop {
-            if let Some(pos) = st.buf.iter().position(|b| *b == b'\n') {
-                let line = st.buf.split_to(pos + 1);
+            if let Some(pos) = st.buf[st.scanned..].iter().position(|b| *b == b'\n') {
+                let line = st.buf.split_to(st.scanned + pos + 1);
+                st.scanned = 0;
                 let line = trim_ascii(&line);
                 if line.is_empty() {
                     continue;
@@ -207,21 +228,37 @@ where
                 let ev = decode_event::<K>(&st.request, line);
                 return Some((ev, st));
             }
+            st.scanned = st.buf.len();
             if st.done {
                 // The server closed the stream: report a trailing partial event, then end.
                 let rest = trim_ascii(&st.buf).to_vec();
                 st.buf.clear();
+                st.scanned = 0;
                 if rest.is_empty() {
                     return None;
                 }
                 let ev = decode_event::<K>(&st.request, &rest);
                 return Some((ev, st));
             }
+            if st.buf.len() > max_event {
+                st.done = true;
+                st.buf.clear();
+                st.scanned = 0;
+                let err = Error::Decode {
+                    request: st.request.clone(),
+                    path: ".".into(),
+                    message: format!(
+                        "watch event longer than {max_event} bytes without a line end; stream abandoned"
+                    ),
+                };
+                return Some((Err(err), st));
+            }
             match st.body.next().await {
                 Some(Ok(chunk)) => st.buf.extend_from_slice(chunk.chunk()),
                 Some(Err(e)) => {
                     st.done = true;
                     st.buf.clear();
+                    st.scanned = 0;
                     return Some((Err(e), st));
                 }
                 None => st.done = true,
@@ -350,6 +387,39 @@ mod tests {
         assert_eq!(evs.len(), 2);
         assert!(evs[0].is_ok());
         assert!(matches!(&evs[1], Err(Error::Transport { .. })));
+    }
+
+    #[test]
+    fn oversized_event_is_an_error_and_ends_the_stream() {
+        // A line that never ends, fed in small chunks: the decoder stops at
+        // the cap instead of buffering the whole stream.
+        let endless = stream::iter((0..1000).map(|_| Ok(Bytes::from_static(&[b'x'; 100]))));
+        let evs: Vec<Result<WatchEvent<Cm>>> =
+            block_on(decode_stream_limited::<Cm, _>("GET x".into(), endless, 4096).collect());
+        assert_eq!(evs.len(), 1, "{evs:?}");
+        match &evs[0] {
+            Err(Error::Decode { message, .. }) => assert!(message.contains("4096"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+        // An event of exactly the cap still decodes.
+        let line = format!("{A}\n");
+        let evs: Vec<Result<WatchEvent<Cm>>> = block_on(
+            decode_stream_limited::<Cm, _>("GET x".into(), chunks(&[&line, &line]), A.len() + 1)
+                .collect(),
+        );
+        assert!(evs.iter().all(|e| e.is_ok()) && evs.len() == 2, "{evs:?}");
+    }
+
+    #[test]
+    fn many_small_chunks_of_one_event_decode_once() {
+        // One byte per chunk: the splitter must still find the line end (and,
+        // with its scan offset, look at each byte once).
+        let whole = format!("{A}\n{B}\n");
+        let parts: Vec<String> = whole.chars().map(String::from).collect();
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let evs = collect(&parts);
+        assert_eq!(evs.len(), 2);
+        assert!(evs.iter().all(|e| e.is_ok()));
     }
 
     #[test]

@@ -14,10 +14,20 @@
 //!   flow control themselves (API Priority and Fairness), and a 5 QPS default
 //!   throttles controllers for no gain. [`Config::rate_limit`] with
 //!   [`RateLimit::CLIENT_GO_DEFAULT`] (QPS 5, burst 10) restores client-go's.
-//! - Requests time out after 295 s waiting for response headers (watches are
-//!   exempt; their length is the server's `timeoutSeconds`); connects after 30 s.
+//! - Requests time out after 295 s waiting for response headers (watches
+//!   too; a watch's length is then the server's `timeoutSeconds`) and after
+//!   295 s reading a body; connects after 30 s.
+//! - A dead connection is noticed even when nothing resets it (a NAT or load
+//!   balancer that drops its state): an HTTP/2 connection that has read
+//!   nothing for 30 s is pinged and closed when the ping is not answered
+//!   within 15 s (client-go's HTTP/2 health check), and every TCP connection
+//!   sends keepalive probes after 30 s idle (client-go's dialer). Reflectors
+//!   add a progress deadline on their watches for HTTP/1.1.
 //! - 429 and 503 answers with `Retry-After` are retried up to `max_retries`
 //!   times (default 5; 503 only for GET/HEAD), waiting as the server asked.
+//!   So are requests that never reached the server (connection refused) and
+//!   GET/HEAD requests whose connection broke; a write whose fate is unknown
+//!   is never retried.
 
 mod kubeconfig;
 
@@ -86,11 +96,21 @@ pub struct Config {
     pub auth: AuthConfig,
     /// TCP connect timeout.
     pub connect_timeout: Option<Duration>,
-    /// How long to wait for response headers (not applied to watches).
+    /// How long to wait for response headers (every request, watches too),
+    /// and for a whole body (not for watches and other streams).
     pub read_timeout: Option<Duration>,
+    /// Ping an HTTP/2 connection that has read nothing for this long, and close
+    /// it when the ping goes unanswered for [`http2_ping_timeout`](Self::http2_ping_timeout).
+    /// `None` turns the health check off.
+    pub http2_read_idle_timeout: Option<Duration>,
+    /// How long an HTTP/2 health-check ping may go unanswered.
+    pub http2_ping_timeout: Duration,
+    /// Idle time before TCP keepalive probes start; `None` for none.
+    pub tcp_keepalive: Option<Duration>,
     /// Client-side rate limit; `None` (the default) for none.
     pub rate_limit: Option<RateLimit>,
-    /// Retries of 429/503 answers that carry `Retry-After`.
+    /// Retries of 429/503 answers that carry `Retry-After`, of refused
+    /// connections, and of GET/HEAD requests whose connection broke.
     pub max_retries: u32,
     /// `User-Agent` header.
     pub user_agent: String,
@@ -111,6 +131,9 @@ impl Config {
             auth: AuthConfig::default(),
             connect_timeout: Some(Duration::from_secs(30)),
             read_timeout: Some(Duration::from_secs(295)),
+            http2_read_idle_timeout: Some(Duration::from_secs(30)),
+            http2_ping_timeout: Duration::from_secs(15),
+            tcp_keepalive: Some(Duration::from_secs(30)),
             rate_limit: None,
             max_retries: 5,
             user_agent: format!("kubegen/{}", env!("CARGO_PKG_VERSION")),

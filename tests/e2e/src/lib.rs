@@ -8,6 +8,10 @@
 //! When it is missing every test **fails** (panics) saying to run
 //! `make cluster-up`; nothing is skipped.
 
+pub mod fault_proxy;
+pub mod leadership;
+pub mod mirror;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;

@@ -330,3 +330,42 @@ async fn watch_ends_cleanly_when_the_server_closes_it() {
     }
     drop_namespace(&rest, &ns).await;
 }
+
+/// Names come from user input in real controllers; none may address another
+/// object or add query parameters (measured before the fix: each of these
+/// returned or deleted `victim`).
+#[tokio::test]
+async fn hostile_names_cannot_reach_another_object() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "names").await;
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+    cms.create(&ConfigMap::named("victim"), &CreateOptions::default())
+        .await
+        .unwrap();
+    for name in ["victim#junk", "victim?x=1", "x?dryRun=All", "victim "] {
+        let err = cms.get(name, &GetOptions::default()).await.expect_err(name);
+        assert!(err.is_not_found(), "get {name:?}: {err}");
+        let err = cms
+            .delete(name, &DeleteOptions::default())
+            .await
+            .expect_err(name);
+        assert!(err.is_not_found(), "delete {name:?}: {err}");
+    }
+    // The server rejects these as path segments; so does the client, before sending.
+    for name in ["vic%74im", "victim/..", "..", "."] {
+        let err = cms.get(name, &GetOptions::default()).await.expect_err(name);
+        assert!(
+            matches!(err, kubegen_runtime::Error::InvalidRequest(_)),
+            "get {name:?}: {err}"
+        );
+    }
+    let hostile_ns = cms.within("other?labelSelector=x");
+    let err = hostile_ns
+        .get("victim", &GetOptions::default())
+        .await
+        .expect_err("namespace with a query");
+    assert!(err.is_not_found(), "{err}");
+    // Still there.
+    cms.get("victim", &GetOptions::default()).await.unwrap();
+    drop_namespace(&rest, &ns).await;
+}

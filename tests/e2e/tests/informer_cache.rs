@@ -26,84 +26,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kubegen_e2e::mirror::{Mirror, cached, fresh_list};
 use kubegen_e2e::{ConfigMap, admin, drop_namespace, eventually, test_namespace};
-use kubegen_runtime::cache::{
-    DeltaObject, EventHandlerFuncs, FactoryOptions, InformerFactory, ResourceEventHandler,
-};
+use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions, InformerFactory};
 use kubegen_runtime::selector::Selector;
-use kubegen_runtime::{ApiResource, Client, DeleteOptions, ListOptions, Object, Scope};
-
-/// Name -> (resourceVersion, data) of what the server has.
-type State = BTreeMap<String, (String, serde_json::Value)>;
+use kubegen_runtime::{ApiResource, Client, DeleteOptions, Scope};
 
 /// The kill test stops the shared kube-apiserver; the other tests of this
 /// binary (which cargo runs in parallel) hold the read side so they never
 /// overlap with it.
 static APISERVER: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
-
-fn state_of<'a>(objs: impl IntoIterator<Item = &'a ConfigMap>) -> State {
-    objs.into_iter()
-        .map(|o| {
-            (
-                o.metadata.name.clone().unwrap_or_default(),
-                (
-                    o.metadata.resource_version.clone().unwrap_or_default(),
-                    o.rest
-                        .get("data")
-                        .cloned()
-                        .unwrap_or(serde_json::Value::Null),
-                ),
-            )
-        })
-        .collect()
-}
-
-async fn fresh_list(client: &Client<ConfigMap>) -> State {
-    let list = client
-        .list(&ListOptions::default())
-        .await
-        .expect("list configmaps");
-    state_of(&list.items)
-}
-
-fn cached(factory: &InformerFactory) -> State {
-    let informer = factory.informer_for::<ConfigMap>();
-    let objs = informer.indexer().list();
-    state_of(objs.iter().map(|o| o.as_ref()))
-}
-
-/// A handler that rebuilds the collection from its notifications.
-#[derive(Clone, Default)]
-struct Mirror {
-    state: Arc<Mutex<HashMap<String, Arc<ConfigMap>>>>,
-    deleted: Arc<Mutex<Vec<(String, bool)>>>,
-}
-
-impl ResourceEventHandler<ConfigMap> for Mirror {
-    fn on_add(&self, obj: &Arc<ConfigMap>, _initial: bool) {
-        let name = obj.metadata().name.clone().unwrap_or_default();
-        self.state.lock().unwrap().insert(name, obj.clone());
-    }
-    fn on_update(&self, _old: &Arc<ConfigMap>, new: &Arc<ConfigMap>) {
-        let name = new.metadata().name.clone().unwrap_or_default();
-        self.state.lock().unwrap().insert(name, new.clone());
-    }
-    fn on_delete(&self, obj: &DeltaObject<ConfigMap>) {
-        let name = obj.object().metadata().name.clone().unwrap_or_default();
-        self.state.lock().unwrap().remove(&name);
-        self.deleted
-            .lock()
-            .unwrap()
-            .push((name, obj.is_tombstone()));
-    }
-}
-
-impl Mirror {
-    fn snapshot(&self) -> State {
-        let m = self.state.lock().unwrap();
-        state_of(m.values().map(|o| o.as_ref()))
-    }
-}
 
 /// A small deterministic PRNG (xorshift), so a failing run can be replayed.
 struct Rng(u64);

@@ -12,11 +12,12 @@
 //!
 //! Needs the test cluster: `make cluster-up`, then KUBEGEN_TEST_KUBECONFIG.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use kubegen_e2e::leadership::Intervals;
 use kubegen_runtime::leaderelection::{
-    CancellationToken, LeaderCallbacks, LeaderElectionConfig, LeaderElector, Lease, LeaseLock,
+    CancellationToken, LeaderElectionConfig, LeaderElector, Lease, LeaseLock,
 };
 use kubegen_runtime::{Client, Config, DeleteOptions, GetOptions, RestClient};
 use tokio::time::Instant;
@@ -38,59 +39,6 @@ fn unique(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// Leadership intervals as the candidates' guarded work saw them.
-#[derive(Clone, Default)]
-struct Intervals(Arc<Mutex<Vec<Interval>>>);
-
-/// Who led, from when, until when (`None` while leading).
-type Interval = (String, Instant, Option<Instant>);
-
-impl Intervals {
-    fn callbacks(&self, name: &str) -> LeaderCallbacks {
-        let intervals = self.clone();
-        let name = name.to_owned();
-        LeaderCallbacks::new(
-            move |token: CancellationToken| {
-                let intervals = intervals.clone();
-                let name = name.clone();
-                async move {
-                    let index = {
-                        let mut list = intervals.0.lock().unwrap();
-                        list.push((name, Instant::now(), None));
-                        list.len() - 1
-                    };
-                    token.cancelled().await;
-                    intervals.0.lock().unwrap()[index].2 = Some(Instant::now());
-                }
-            },
-            || {},
-        )
-    }
-
-    fn snapshot(&self) -> Vec<Interval> {
-        self.0.lock().unwrap().clone()
-    }
-
-    /// Fails if two leadership intervals overlap.
-    fn assert_never_two_leaders(&self) {
-        let mut list = self.snapshot();
-        list.sort_by_key(|i| i.1);
-        for pair in list.windows(2) {
-            let (first, second) = (&pair[0], &pair[1]);
-            let end = first.2.unwrap_or_else(|| {
-                panic!("{} led until the end but {} also led", first.0, second.0)
-            });
-            assert!(
-                end <= second.1,
-                "{} started leading {:?} before {} stopped",
-                second.0,
-                end - second.1,
-                first.0
-            );
-        }
-    }
 }
 
 fn config(release_on_cancel: bool) -> LeaderElectionConfig {
