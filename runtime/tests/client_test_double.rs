@@ -1,6 +1,7 @@
 //! The faults a real API server will not produce on demand, injected by a
 //! tiny HTTP/1.1 server on 127.0.0.1: a malformed body, a connection dropped
-//! mid-watch, 429 with Retry-After, and `Warning:` headers.
+//! mid-watch, 429 and 5xx with Retry-After, a connection reset after the
+//! request was read, a server that never answers, and `Warning:` headers.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +11,13 @@ use kubegen_runtime::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+
+/// Close the connection with RST after reading the request, answering nothing.
+const RESET: &str = "RESET";
+/// Read the request and never answer (the connection stays open).
+const HANG: &str = "HANG";
+/// Prefix: write the rest, then keep the connection open (a body that never ends).
+const HOLD: &str = "HOLD:";
 
 /// Serves `responses` in order, one per connection, and records request heads.
 async fn serve(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
@@ -32,6 +40,21 @@ async fn serve(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
             }
             let head = String::from_utf8_lossy(&buf);
             log.lock().unwrap().push(head.into_owned());
+            if resp == RESET {
+                let _ = sock.set_zero_linger();
+                continue;
+            }
+            if let Some(partial) = resp.strip_prefix(HOLD) {
+                let _ = sock.write_all(partial.as_bytes()).await;
+            }
+            if resp == HANG || resp.starts_with(HOLD) {
+                // Held until the test's runtime ends.
+                tokio::spawn(async move {
+                    let _keep = sock;
+                    std::future::pending::<()>().await
+                });
+                continue;
+            }
             let _ = sock.write_all(resp.as_bytes()).await;
             let _ = sock.shutdown().await;
         }
@@ -194,4 +217,164 @@ async fn requests_carry_the_kubegen_user_agent_and_accept_json() {
         "{head}"
     );
     assert!(head.contains("accept: application/json"), "{head}");
+}
+
+fn status(code: u16, retry_after: bool) -> String {
+    let retry = if retry_after {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
+    format!(
+        "HTTP/1.1 {code} Oops\r\n{retry}Content-Type: application/json\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{{}}"
+    )
+}
+
+const EMPTY_LIST: &str = r#"{"metadata":{},"items":[]}"#;
+const CM: &str = r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}"#;
+
+fn new_cm() -> DynamicObject {
+    serde_json::from_str(CM).unwrap()
+}
+
+#[tokio::test]
+async fn get_is_retried_after_a_connection_reset() {
+    let (url, seen) = serve(vec![RESET.into(), ok(EMPTY_LIST, "")]).await;
+    let list = configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap();
+    assert!(list.items.is_empty());
+    assert_eq!(seen.lock().unwrap().len(), 2, "one reset, one retry");
+}
+
+#[tokio::test]
+async fn create_is_not_retried_after_a_connection_reset() {
+    // The server read the POST: it may have created the object. Repeating it
+    // silently could create it twice (generateName) or hide the outcome.
+    let (url, seen) = serve(vec![RESET.into(), ok(CM, "")]).await;
+    let err = configmaps(&url, |_| {})
+        .create(&new_cm(), &Default::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "not repeated");
+}
+
+#[tokio::test]
+async fn server_error_with_retry_after_is_retried_for_reads_only() {
+    let (url, seen) = serve(vec![status(500, true), ok(EMPTY_LIST, "")]).await;
+    configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+
+    let (url, seen) = serve(vec![status(503, true), ok(CM, "")]).await;
+    let err = configmaps(&url, |_| {})
+        .create(&new_cm(), &Default::default())
+        .await
+        .unwrap_err();
+    assert!(err.is_service_unavailable(), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // Without Retry-After the server did not ask for a retry.
+    let (url, seen) = serve(vec![status(500, false), ok(EMPTY_LIST, "")]).await;
+    configmaps(&url, |_| {})
+        .list(&ListOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn refused_connections_are_retried_for_any_verb() {
+    // A port with nothing listening yet: the create cannot have been sent.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let url = format!("http://{addr}");
+    let server = tokio::spawn(async move {
+        // The outage: the port opens after a few refused attempts.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let (mut sock, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = sock.read(&mut buf).await;
+        sock.write_all(ok(CM, "").as_bytes()).await.unwrap();
+    });
+    let created = configmaps(&url, |_| {})
+        .create(&new_cm(), &Default::default())
+        .await
+        .expect("retried until the port opened");
+    assert_eq!(created.metadata.name.as_deref(), Some("a"));
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn watch_response_headers_time_out() {
+    let (url, _) = serve(vec![HANG.into()]).await;
+    let err = configmaps(&url, |c| {
+        c.read_timeout = Some(std::time::Duration::from_millis(300));
+        c.max_retries = 0;
+    })
+    .watch(&ListOptions::default())
+    .await
+    .err()
+    .expect("no headers, no watch");
+    assert!(err.is_timeout(), "{err:?}");
+}
+
+#[tokio::test]
+async fn error_body_that_never_ends_is_cut_by_the_read_timeout() {
+    let head = "HTTP/1.1 500 Oops\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"message\":";
+    let (url, _) = serve(vec![format!("{HOLD}{head}")]).await;
+    let err = configmaps(&url, |c| {
+        c.read_timeout = Some(std::time::Duration::from_millis(300));
+    })
+    .create(&new_cm(), &Default::default())
+    .await
+    .unwrap_err();
+    // Reported with the status code, the body it never finished aside.
+    assert!(matches!(&err, Error::Api(e) if e.code == 500), "{err:?}");
+}
+
+/// The real server (v1.37) serves continue tokens from its watch cache's
+/// snapshots, so an etcd compaction behind its back does not expire them;
+/// the 410 a client-go pager falls back on is injected here.
+#[tokio::test]
+async fn expired_continue_token_lists_the_rest_unpaged_each_object_once() {
+    let cm = |name: &str| format!(r#"{{"metadata":{{"name":"{name}","namespace":"d"}}}}"#);
+    let page = format!(
+        r#"{{"metadata":{{"continue":"tok","resourceVersion":"10"}},"items":[{},{}]}}"#,
+        cm("a"),
+        cm("b")
+    );
+    let expired = r#"{"kind":"Status","status":"Failure","reason":"Expired","code":410,"message":"The provided continue parameter is too old"}"#;
+    let full = format!(
+        r#"{{"metadata":{{"resourceVersion":"20"}},"items":[{},{},{},{}]}}"#,
+        cm("a"),
+        cm("b"),
+        cm("c"),
+        cm("late")
+    );
+    let gone = format!(
+        "HTTP/1.1 410 Gone\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{expired}",
+        expired.len()
+    );
+    let (url, seen) = serve(vec![ok(&page, ""), gone, ok(&full, "")]).await;
+    let names: Vec<String> = configmaps(&url, |_| {})
+        .list_all(&ListOptions::default().limit(2))
+        .map(|o| o.unwrap().metadata.name.unwrap())
+        .collect()
+        .await;
+    assert_eq!(names, ["a", "b", "c", "late"]);
+    let seen = seen.lock().unwrap();
+    assert!(seen[1].contains("continue=tok"), "{}", seen[1]);
+    let last = seen[2].lines().next().unwrap();
+    assert!(
+        !last.contains("continue") && !last.contains("limit"),
+        "fallback is one unpaged list: {last}"
+    );
 }

@@ -342,25 +342,59 @@ impl<K: Object> Client<K> {
     /// `opts.limit` items (500 when unset, as client-go's pager). The first
     /// page's resource version applies to all (the server guarantees a
     /// consistent snapshot across continue tokens).
+    ///
+    /// If a continue token expires mid-way (410: etcd compacted the
+    /// snapshot), the rest comes from one unpaged list with the original
+    /// options, as client-go's pager falls back, minus the objects already
+    /// returned (pages are in key order): every object comes once, the last
+    /// page from a newer snapshot.
     pub(crate) fn do_list_pages(
         &self,
         opts: &ListOptions,
     ) -> impl Stream<Item = Result<ObjectList<K>>> + Send + use<K> {
+        struct Next {
+            opts: ListOptions,
+            /// The (namespace, name) of the last object returned.
+            last: Option<(String, String)>,
+        }
+        let original = opts.clone();
         let mut first = opts.clone();
         first.limit = Some(first.limit.unwrap_or(500));
         let this = self.clone();
-        futures::stream::try_unfold(Some(first), move |next| {
+        let start = Next {
+            opts: first,
+            last: None,
+        };
+        futures::stream::try_unfold(Some(start), move |next| {
             let this = this.clone();
+            let original = original.clone();
             async move {
-                let Some(opts) = next else { return Ok(None) };
-                let page = this.do_list(&opts).await?;
+                let Some(Next { opts, last }) = next else {
+                    return Ok(None);
+                };
+                let page = match this.do_list(&opts).await {
+                    Err(e) if e.is_resource_expired() && opts.continue_.is_some() => {
+                        tracing::debug!(error = %e, "continue token expired; listing the rest unpaged");
+                        let mut full = original.clone();
+                        full.limit = None;
+                        full.continue_ = None;
+                        let mut list = this.do_list(&full).await?;
+                        if let Some(last) = &last {
+                            list.items
+                                .retain(|o| key_of(o).as_ref().is_some_and(|k| k > last));
+                        }
+                        return Ok(Some((list, None)));
+                    }
+                    other => other?,
+                };
+                let last = page.items.last().and_then(key_of).or(last);
                 let next = page.continue_token().map(|c| {
                     let mut o = opts.clone();
                     o.continue_ = Some(c.to_owned());
                     // A continued list must not repeat the resourceVersion.
                     o.resource_version = None;
                     o.resource_version_match = None;
-                    o
+                    Next { opts: o, last }
                 });
                 Ok(Some((page, next)))
             }
@@ -453,6 +487,12 @@ fn path_segment(plural: &str, what: &str, value: &str) -> Result<String> {
         )));
     }
     Ok(percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string())
+}
+
+/// The order the server pages in: by namespace, then name.
+fn key_of<K: Object>(o: &K) -> Option<(String, String)> {
+    let m = o.metadata();
+    Some((m.namespace.clone().unwrap_or_default(), m.name.clone()?))
 }
 
 fn with_query(path: String, q: &Query) -> String {

@@ -4,7 +4,7 @@
 //! adds `User-Agent`, `Accept`, credentials and impersonation headers, sends
 //! over the pooled connection, passes `Warning:` headers to the warning
 //! handler, and turns any non-2xx answer into a typed [`Error::Api`]. 429
-//! (any verb: the server did not process it) and 503 (GET/HEAD only) answers
+//! (any verb: the server did not process it) and 5xx (GET/HEAD only) answers
 //! that carry `Retry-After` are retried up to `max_retries` times after the
 //! wait the server asked for (capped at 60 s). Transport failures are retried
 //! within the same budget with exponential backoff (200 ms doubling, capped at
@@ -295,9 +295,10 @@ impl RestClient {
             if status == http::StatusCode::UNAUTHORIZED {
                 inner.auth.invalidate();
             }
+            // As client-go's checkWait: 429 and 5xx that carry Retry-After;
+            // a 5xx only for reads, as a write may have been applied.
             let retryable = status == http::StatusCode::TOO_MANY_REQUESTS
-                || (status == http::StatusCode::SERVICE_UNAVAILABLE
-                    && matches!(parts.method, Method::GET | Method::HEAD));
+                || (status.is_server_error() && matches!(parts.method, Method::GET | Method::HEAD));
             let wait = resp
                 .headers()
                 .get(RETRY_AFTER)

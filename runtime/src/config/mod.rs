@@ -23,8 +23,8 @@
 //!   within 15 s (client-go's HTTP/2 health check), and every TCP connection
 //!   sends keepalive probes after 30 s idle (client-go's dialer). Reflectors
 //!   add a progress deadline on their watches for HTTP/1.1.
-//! - 429 and 503 answers with `Retry-After` are retried up to `max_retries`
-//!   times (default 5; 503 only for GET/HEAD), waiting as the server asked.
+//! - 429 and 5xx answers with `Retry-After` are retried up to `max_retries`
+//!   times (default 5; 5xx only for GET/HEAD), waiting as the server asked.
 //!   So are requests that never reached the server (connection refused) and
 //!   GET/HEAD requests whose connection broke; a write whose fate is unknown
 //!   is never retried.
@@ -109,7 +109,7 @@ pub struct Config {
     pub tcp_keepalive: Option<Duration>,
     /// Client-side rate limit; `None` (the default) for none.
     pub rate_limit: Option<RateLimit>,
-    /// Retries of 429/503 answers that carry `Retry-After`, of refused
+    /// Retries of 429/5xx answers that carry `Retry-After`, of refused
     /// connections, and of GET/HEAD requests whose connection broke.
     pub max_retries: u32,
     /// `User-Agent` header.

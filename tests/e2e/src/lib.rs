@@ -8,6 +8,7 @@
 //! When it is missing every test **fails** (panics) saying to run
 //! `make cluster-up`; nothing is skipped.
 
+pub mod cluster;
 pub mod fault_proxy;
 pub mod leadership;
 pub mod mirror;

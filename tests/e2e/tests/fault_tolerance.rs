@@ -15,6 +15,8 @@
 //! - `reset_watch_connection_recovers_at_once`: RST on the open connection.
 //! - `truncated_initial_stream_recovers`: the first connection is cut mid-body
 //!   while the initial state streams.
+//! - `stall_mid_list_page_is_detected`, `truncated_list_body_recovers`: the
+//!   same faults on a paged list (watch-list off).
 //! - `refused_connections_for_20_s_then_back`: the port is closed for 20 s
 //!   (with the watch connection reset); objects change meanwhile.
 //! - `get_through_a_stalled_connection_is_retried`: a GET on a dead pooled
@@ -23,6 +25,7 @@
 //!   connection is reset and new ones refused; it stops leading within its
 //!   renew deadline, the other candidate takes over, the Lease counts one
 //!   transition, and the two leadership intervals never overlap.
+
 //!
 //! Each test has its own namespace and proxy, so they run in parallel.
 
@@ -34,7 +37,7 @@ use kubegen_e2e::fault_proxy::FaultProxy;
 use kubegen_e2e::leadership::Intervals;
 use kubegen_e2e::mirror::{Mirror, assert_converged, cached};
 use kubegen_e2e::{ConfigMap, admin, config, drop_namespace, eventually, test_namespace};
-use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
+use kubegen_runtime::cache::{FactoryOptions, InformerFactory, SharedIndexInformer};
 use kubegen_runtime::leaderelection::{
     CancellationToken, LeaderElectionConfig, LeaderElector, Lease, LeaseLock,
 };
@@ -70,7 +73,7 @@ impl Setup {
     /// A namespace with `objects` ConfigMaps and a started, synced informer on
     /// it through a new proxy (`tune` adjusts the proxied client's config).
     async fn new(prefix: &str, objects: usize, tune: impl FnOnce(&mut Config)) -> Self {
-        Self::prepare(prefix, objects, tune, |_| {})
+        Self::prepare(prefix, objects, tune, |_, _| {})
             .await
             .started()
             .await
@@ -81,7 +84,7 @@ impl Setup {
         prefix: &str,
         objects: usize,
         tune: impl FnOnce(&mut Config),
-        before_start: impl FnOnce(&FaultProxy),
+        before_start: impl FnOnce(&FaultProxy, &SharedIndexInformer<ConfigMap>),
     ) -> Unstarted {
         let rest = admin();
         let ns = test_namespace(&rest, prefix).await;
@@ -105,11 +108,11 @@ impl Setup {
             FactoryOptions::new().namespace(&ns),
         );
         let mirror = Mirror::default();
-        factory
-            .informer_for::<ConfigMap>()
+        let informer = factory.informer_for::<ConfigMap>();
+        informer
             .add_event_handler(mirror.clone())
             .expect("add handler");
-        before_start(&proxy);
+        before_start(&proxy, &informer);
         Unstarted(Self {
             proxy,
             ns,
@@ -189,7 +192,7 @@ async fn stall_during_the_initial_watch_list_is_detected() {
         c.http2_read_idle_timeout = Some(Duration::from_secs(3));
         c.http2_ping_timeout = Duration::from_secs(2);
     };
-    let setup = Setup::prepare("fault-stall-initial", 300, fast_check, |p| {
+    let setup = Setup::prepare("fault-stall-initial", 300, fast_check, |p, _| {
         p.stall_next_after(1, 64 * 1024)
     })
     .await;
@@ -202,6 +205,44 @@ async fn stall_during_the_initial_watch_list_is_detected() {
     assert_eq!(s.proxy.faults_injected(), 1, "the stall happened");
     assert!(s.has("cm-0") && s.has("cm-299"));
     s.finish().await;
+}
+
+/// The initial state by a paged list (watch-list off), cut by `fault` after
+/// 64 KiB of a 300 KiB page.
+async fn faulted_paged_list(prefix: &str, stall: bool) {
+    let fast_check = |c: &mut Config| {
+        c.http2_read_idle_timeout = Some(Duration::from_secs(3));
+        c.http2_ping_timeout = Duration::from_secs(2);
+    };
+    let setup = Setup::prepare(prefix, 300, fast_check, |p, informer| {
+        informer.set_use_watch_list(false).expect("before start");
+        if stall {
+            p.stall_next_after(1, 64 * 1024);
+        } else {
+            p.truncate_next(1, 64 * 1024);
+        }
+    })
+    .await;
+    let start = Instant::now();
+    let s = setup.started().await;
+    eprintln!(
+        "{} mid-list page: synced after {:?}",
+        if stall { "stall" } else { "truncation" },
+        start.elapsed()
+    );
+    assert_eq!(s.proxy.faults_injected(), 1, "the fault happened");
+    assert!(s.has("cm-0") && s.has("cm-299"));
+    s.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stall_mid_list_page_is_detected() {
+    faulted_paged_list("fault-stall-list", true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_list_body_recovers() {
+    faulted_paged_list("fault-truncate-list", false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,7 +262,7 @@ async fn truncated_initial_stream_recovers() {
         "fault-truncate",
         300,
         |_| {},
-        |p| p.truncate_next(1, 64 * 1024),
+        |p, _| p.truncate_next(1, 64 * 1024),
     )
     .await;
     let start = Instant::now();

@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kubegen_e2e::cluster::{base64, cluster_script, etcd, etcd_compact};
 use kubegen_e2e::mirror::{Mirror, cached, fresh_list};
 use kubegen_e2e::{ConfigMap, admin, drop_namespace, eventually, test_namespace};
 use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions, InformerFactory};
@@ -288,83 +289,6 @@ async fn factory_shares_informers_and_serves_dynamic_objects() {
     drop_namespace(&rest, &ns).await;
 }
 
-/// The checkout root of the running test cluster.
-fn cluster_root() -> std::path::PathBuf {
-    let kubeconfig = kubegen_e2e::kubeconfig_path();
-    kubeconfig
-        .canonicalize()
-        .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", kubeconfig.display()))
-        .ancestors()
-        .nth(3)
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| panic!("no checkout above {}", kubeconfig.display()))
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ABC[(n >> (18 - 6 * i)) as usize & 63] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// POST to etcd's JSON gateway (the cluster's etcd listens on plain HTTP on
-/// 127.0.0.1); used to change state while the apiserver is down.
-fn etcd(path: &str, body: &str) -> serde_json::Value {
-    let env =
-        std::fs::read_to_string(cluster_root().join(".cache/cluster/env")).expect("cluster env");
-    let endpoint = env
-        .lines()
-        .find_map(|l| l.strip_prefix("ETCD_ENDPOINT="))
-        .expect("ETCD_ENDPOINT in the cluster env");
-    let out = std::process::Command::new("curl")
-        .args([
-            "-sf",
-            "-X",
-            "POST",
-            &format!("{endpoint}{path}"),
-            "-d",
-            body,
-        ])
-        .output()
-        .expect("run curl");
-    assert!(
-        out.status.success(),
-        "etcd {path} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("etcd answers JSON")
-}
-
-/// Run the cluster harness of the checkout whose cluster the kubeconfig
-/// belongs to (`<root>/.cache/cluster/kubeconfig` -> `<root>/tests/cluster/cluster.sh`).
-fn cluster_script(arg: &str) {
-    let script = cluster_root().join("tests/cluster/cluster.sh");
-    let status = std::process::Command::new("bash")
-        .arg(&script)
-        .arg(arg)
-        .status()
-        .unwrap_or_else(|e| panic!("run {} {arg}: {e}", script.display()));
-    assert!(
-        status.success(),
-        "{} {arg} failed: {status}",
-        script.display()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_converges_across_apiserver_kill() {
     let _apiserver = APISERVER.write().await;
@@ -399,17 +323,7 @@ async fn cache_converges_across_apiserver_kill() {
             let r = etcd("/v3/kv/deleterange", &format!(r#"{{"key":"{key}"}}"#));
             assert_eq!(r["deleted"], "1", "etcd delete of cm-{i}: {r}");
         }
-        let rev = etcd(
-            "/v3/kv/range",
-            &format!(r#"{{"key":"{}"}}"#, base64(b"/registry")),
-        )["header"]["revision"]
-            .as_str()
-            .expect("revision")
-            .to_owned();
-        etcd(
-            "/v3/kv/compaction",
-            &format!(r#"{{"revision":"{rev}","physical":true}}"#),
-        );
+        etcd_compact();
     })
     .await
     .expect("etcd changes");
