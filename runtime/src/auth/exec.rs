@@ -10,10 +10,17 @@
 //! - Interactive mode: `Never` never connects stdin; `IfAvailable` connects it
 //!   when stdin is a terminal; `Always` fails without a terminal.
 //! - A missing binary is an error naming the command and the `installHint`.
-//! - Concurrent requests share one run (a mutex around the cache).
+//! - The plugin's stderr goes to this process's stderr (as client-go), never
+//!   into error text, where it could carry secrets into logs.
+//! - A non-interactive run that takes longer than the timeout (60 s by
+//!   default) is killed and reported.
+//! - Concurrent requests share one run: those that waited on a run that
+//!   failed get its error instead of each starting the plugin again.
 
 use std::io::IsTerminal as _;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use base64::Engine as _;
 use http::HeaderValue;
@@ -70,7 +77,12 @@ pub struct ExecAuth {
     pub provide_cluster_info: bool,
     /// Whether the plugin may prompt.
     pub interactive_mode: InteractiveMode,
+    /// Longest a non-interactive run may take; `None` for [`DEFAULT_EXEC_TIMEOUT`].
+    pub timeout: Option<Duration>,
 }
+
+/// How long a non-interactive exec plugin may run.
+pub const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl std::fmt::Debug for ExecAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,7 +112,17 @@ pub(crate) struct ClusterInfo {
 pub(crate) struct ExecRunner {
     auth: ExecAuth,
     cluster: ClusterInfo,
-    cached: tokio::sync::Mutex<Option<Cached>>,
+    state: tokio::sync::Mutex<State>,
+    /// Runs finished; read before waiting for `state` to tell a waiter that
+    /// a run ended while it waited.
+    runs: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    cached: Option<Cached>,
+    /// The error of the last run, if it failed.
+    failed: Option<String>,
 }
 
 #[derive(Debug)]
@@ -136,28 +158,69 @@ impl ExecRunner {
         Self {
             auth,
             cluster,
-            cached: tokio::sync::Mutex::new(None),
+            state: tokio::sync::Mutex::default(),
+            runs: AtomicU64::new(0),
         }
     }
 
     pub(crate) async fn header(&self) -> Result<Option<HeaderValue>> {
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref()
+        let runs_before = self.runs.load(Ordering::SeqCst);
+        let mut state = self.state.lock().await;
+        if let Some(c) = state.cached.as_ref()
             && c.expires.is_none_or(|t| t > jiff::Timestamp::now())
         {
             return Ok(Some(c.header.clone()));
         }
-        let fresh = self.run().await?;
-        let header = fresh.header.clone();
-        *cached = Some(fresh);
-        Ok(Some(header))
+        if self.runs.load(Ordering::SeqCst) != runs_before
+            && let Some(e) = &state.failed
+        {
+            return Err(Error::Auth(e.clone()));
+        }
+        let outcome = self.run_bounded().await;
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        match outcome {
+            Ok(fresh) => {
+                let header = fresh.header.clone();
+                *state = State {
+                    cached: Some(fresh),
+                    failed: None,
+                };
+                Ok(Some(header))
+            }
+            Err(e) => {
+                state.cached = None;
+                state.failed = Some(match &e {
+                    Error::Auth(m) => m.clone(),
+                    other => other.to_string(),
+                });
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn invalidate(&self) {
         // A request in flight holding the lock refreshes anyway; don't wait for it.
-        if let Ok(mut c) = self.cached.try_lock() {
-            *c = None;
+        if let Ok(mut s) = self.state.try_lock() {
+            s.cached = None;
         }
+    }
+
+    /// `run`, killed after the timeout unless the user may be prompted.
+    async fn run_bounded(&self) -> Result<Cached> {
+        let interactive = decide_interactive(&self.auth, std::io::stdin().is_terminal())?;
+        if interactive {
+            return self.run(interactive).await;
+        }
+        let limit = self.auth.timeout.unwrap_or(DEFAULT_EXEC_TIMEOUT);
+        // Dropping the run kills the plugin (kill_on_drop).
+        tokio::time::timeout(limit, self.run(interactive))
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Auth(format!(
+                    "exec plugin {:?} did not answer within {limit:?}; it was stopped",
+                    self.auth.command
+                )))
+            })
     }
 
     fn exec_info(&self, interactive: bool) -> String {
@@ -180,7 +243,7 @@ impl ExecRunner {
             .to_string()
     }
 
-    async fn run(&self) -> Result<Cached> {
+    async fn run(&self, interactive: bool) -> Result<Cached> {
         let a = &self.auth;
         if a.api_version != EXEC_V1 && a.api_version != EXEC_V1BETA1 {
             return Err(Error::Auth(format!(
@@ -188,19 +251,19 @@ impl ExecRunner {
                 a.command, a.api_version
             )));
         }
-        let interactive = decide_interactive(a, std::io::stdin().is_terminal())?;
         let mut cmd = tokio::process::Command::new(&a.command);
         cmd.args(&a.args)
             .env("KUBERNETES_EXEC_INFO", self.exec_info(interactive))
             .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .stdin(if interactive {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .kill_on_drop(true);
         for (k, v) in &a.env {
             cmd.env(k, v.expose_secret());
-        }
-        if interactive {
-            cmd.stdin(Stdio::inherit()).stderr(Stdio::inherit());
-        } else {
-            cmd.stdin(Stdio::null()).stderr(Stdio::piped());
         }
         tracing::debug!(command = %a.command, interactive, "running exec credential plugin");
         let out = cmd.output().await.map_err(|e| {
@@ -222,25 +285,20 @@ impl ExecRunner {
             }
         })?;
         if !out.status.success() {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            let tail: String = stderr
-                .trim()
-                .chars()
-                .rev()
-                .take(500)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
             return Err(Error::Auth(format!(
-                "exec plugin {:?} failed ({}): {tail}",
+                "exec plugin {:?} failed ({}); its own messages went to stderr",
                 a.command, out.status
             )));
         }
+        // Only where it broke: serde's messages may quote values, such as a token.
         let cred: ExecCredential = serde_json::from_slice(&out.stdout).map_err(|e| {
             Error::Auth(format!(
-                "exec plugin {:?} printed something that is not an ExecCredential: {e}",
-                a.command
+                "exec plugin {:?} printed something that is not an ExecCredential \
+                 ({:?} error at line {}, column {})",
+                a.command,
+                e.classify(),
+                e.line(),
+                e.column()
             ))
         })?;
         if cred.kind.as_deref().is_some_and(|k| k != "ExecCredential") {
@@ -378,14 +436,91 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
     }
 
     #[tokio::test]
-    async fn failing_plugin_reports_its_stderr() {
-        let cmd = script("fail", "echo 'login required' >&2; exit 1");
-        let err = ExecRunner::new(auth(cmd), ClusterInfo::default())
+    async fn failing_plugin_error_names_it_but_not_its_stderr() {
+        let cmd = script("fail", "echo 'password=hunter2' >&2; exit 1");
+        let err = ExecRunner::new(auth(cmd.clone()), ClusterInfo::default())
             .header()
             .await
             .unwrap_err()
             .to_string();
-        assert!(err.contains("login required"), "{err}");
+        assert!(
+            err.contains(&cmd) && err.contains("exit status: 1"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("hunter2"),
+            "stderr leaked into the error: {err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn hanging_plugin_is_stopped_and_waiters_share_the_error() {
+        let counter =
+            std::env::temp_dir().join(format!("kubegen-exec-hang-count-{}", std::process::id()));
+        let _ = std::fs::remove_file(&counter);
+        let cmd = script(
+            "hang",
+            &format!("echo x >> {}; sleep 600", counter.display()),
+        );
+        let mut a = auth(cmd);
+        a.timeout = Some(Duration::from_millis(300));
+        let r = std::sync::Arc::new(ExecRunner::new(a, ClusterInfo::default()));
+        let start = std::time::Instant::now();
+        let calls: Vec<_> = (0..4)
+            .map(|_| {
+                let r = r.clone();
+                tokio::spawn(async move { r.header().await })
+            })
+            .collect();
+        for c in calls {
+            let err = c.await.unwrap().unwrap_err().to_string();
+            assert!(err.contains("did not answer within"), "{err}");
+        }
+        // One run for all four callers, bounded by the timeout.
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(
+            std::fs::read_to_string(&counter).unwrap().lines().count(),
+            1
+        );
+        // A later call tries again.
+        r.header().await.unwrap_err();
+        assert_eq!(
+            std::fs::read_to_string(&counter).unwrap().lines().count(),
+            2
+        );
+    }
+
+    #[tokio::test]
+    async fn garbage_or_tokenless_output_is_a_clear_error() {
+        for (name, out, want) in [
+            (
+                "garbage",
+                "echo 'not json at all: s3cr3t'",
+                "not an ExecCredential",
+            ),
+            (
+                "notoken",
+                r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}'"#,
+                "returned no token",
+            ),
+            (
+                "nostatus",
+                r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"}'"#,
+                "returned no status",
+            ),
+        ] {
+            let err = ExecRunner::new(auth(script(name, out)), ClusterInfo::default())
+                .header()
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{name}: {err}");
+            assert!(!err.contains("s3cr3t"), "{name}: output leaked: {err}");
+        }
     }
 
     #[test]

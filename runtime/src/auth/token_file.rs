@@ -1,5 +1,9 @@
 //! A bearer token read from a file that may be rotated under us (kubeconfig
 //! `tokenFile`, the projected in-cluster service-account token).
+//!
+//! A file that is briefly missing or empty (a rotation that replaces it in
+//! two steps) keeps the last good token, as client-go's caching token source
+//! does; only a file that never held a token is an error.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -23,6 +27,8 @@ struct Cached {
     header: HeaderValue,
     stamp: (Option<SystemTime>, u64),
     read_at: Instant,
+    /// Re-read on next use (the server answered 401).
+    stale: bool,
 }
 
 impl TokenFile {
@@ -37,36 +43,55 @@ impl TokenFile {
     }
 
     pub(crate) fn header(&self) -> Result<HeaderValue> {
-        let meta = std::fs::metadata(&self.path)
-            .map_err(|e| Error::Auth(format!("token file {}: {e}", self.path.display())))?;
-        let stamp = (meta.modified().ok(), meta.len());
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cached.as_ref()
-            && c.stamp == stamp
+        let stamp = std::fs::metadata(&self.path).map(|m| (m.modified().ok(), m.len()));
+        if let (Some(c), Ok(stamp)) = (cached.as_ref(), &stamp)
+            && !c.stale
+            && c.stamp == *stamp
             && c.read_at.elapsed() < MAX_AGE
         {
             return Ok(c.header.clone());
         }
-        let text = std::fs::read_to_string(&self.path)
-            .map_err(|e| Error::Auth(format!("reading token file {}: {e}", self.path.display())))?;
-        let token = text.trim();
-        if token.is_empty() {
-            return Err(Error::Auth(format!(
-                "token file {} is empty",
-                self.path.display()
-            )));
+        match stamp.and_then(|stamp| Ok((stamp, std::fs::read_to_string(&self.path)?))) {
+            Ok((stamp, text)) if !text.trim().is_empty() => {
+                let header = super::bearer(text.trim())?;
+                *cached = Some(Cached {
+                    header: header.clone(),
+                    stamp,
+                    read_at: Instant::now(),
+                    stale: false,
+                });
+                Ok(header)
+            }
+            outcome => {
+                let problem = match outcome {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "it is empty".to_owned(),
+                };
+                match cached.as_ref() {
+                    Some(c) => {
+                        tracing::warn!(path = %self.path.display(), %problem,
+                            "cannot re-read the token file; keeping the last token");
+                        Ok(c.header.clone())
+                    }
+                    None => Err(Error::Auth(format!(
+                        "token file {}: {problem}",
+                        self.path.display()
+                    ))),
+                }
+            }
         }
-        let header = super::bearer(token)?;
-        *cached = Some(Cached {
-            header: header.clone(),
-            stamp,
-            read_at: Instant::now(),
-        });
-        Ok(header)
     }
 
     pub(crate) fn invalidate(&self) {
-        *self.cached.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if let Some(c) = self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            c.stale = true;
+        }
     }
 }
 
@@ -84,8 +109,28 @@ mod tests {
         std::fs::write(&p, "second-token").unwrap();
         assert_eq!(f.header().unwrap(), "Bearer second-token");
         assert!(f.header().unwrap().is_sensitive());
+        // Mid-rotation: briefly empty, then missing; the last token stays.
+        std::fs::write(&p, "").unwrap();
+        assert_eq!(f.header().unwrap(), "Bearer second-token");
         std::fs::remove_file(&p).unwrap();
-        let err = f.header().unwrap_err().to_string();
+        f.invalidate();
+        assert_eq!(f.header().unwrap(), "Bearer second-token");
+        std::fs::write(&p, "third").unwrap();
+        assert_eq!(f.header().unwrap(), "Bearer third");
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_never_held_a_token_is_an_error_naming_it() {
+        let p = std::env::temp_dir().join(format!("kubegen-tokfile-empty-{}", std::process::id()));
+        std::fs::write(&p, "  \n").unwrap();
+        let err = TokenFile::new(p.clone()).unwrap_err().to_string();
+        assert!(
+            err.contains(&*p.to_string_lossy()) && err.contains("empty"),
+            "{err}"
+        );
+        std::fs::remove_file(&p).unwrap();
+        let err = TokenFile::new(p.clone()).unwrap_err().to_string();
         assert!(err.contains("token file"), "{err}");
     }
 }

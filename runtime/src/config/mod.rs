@@ -408,6 +408,7 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
             install_hint: e.install_hint.clone(),
             provide_cluster_info: e.provide_cluster_info,
             interactive_mode,
+            timeout: None,
         });
     }
     if let Some(name) = user.impersonate.as_ref().filter(|n| !n.is_empty()) {

@@ -116,6 +116,33 @@ async fn missing_exec_plugin_is_a_clear_error() {
 }
 
 #[tokio::test]
+async fn hanging_exec_plugin_fails_requests_within_its_timeout() {
+    let mut cfg = config("admin");
+    cfg.auth.token = None;
+    cfg.auth.exec = Some(ExecAuth {
+        api_version: "client.authentication.k8s.io/v1".into(),
+        command: "sh".into(),
+        args: vec!["-c".into(), "sleep 600".into()],
+        interactive_mode: InteractiveMode::Never,
+        timeout: Some(std::time::Duration::from_secs(1)),
+        ..Default::default()
+    });
+    let rest = RestClient::new(cfg).unwrap();
+    let start = std::time::Instant::now();
+    // Three requests at once: one plugin run, one error for all.
+    let results = futures::future::join_all((0..3).map(|_| can_list(rest.clone()))).await;
+    for r in results {
+        let err = r.unwrap_err().to_string();
+        assert!(err.contains("did not answer within 1s"), "{err}");
+    }
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "bounded by the plugin timeout, took {:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn admin_impersonating_the_limited_user_is_forbidden() {
     let cfg = config("admin").impersonate(Impersonate::user("kubegen-limited"));
     let err = can_list(RestClient::new(cfg).unwrap()).await.unwrap_err();
