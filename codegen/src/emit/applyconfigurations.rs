@@ -22,9 +22,9 @@
 use std::collections::BTreeSet;
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::names::{extra_field_name, field_names, ident_for};
+use super::names::{extra_field_name, field_names, ident, ident_for};
 use super::types::{Presence, is_object, lean_deserialize, type_path};
 use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind, Verb};
 
@@ -102,8 +102,8 @@ fn config_shape(
         }
         Shape::Ref(id) if reach.contains(id) => {
             let t = &model.types[id];
-            let name = format_ident!("{}", config_name(model, t));
-            let segs = t.module.0.iter().map(|s| format_ident!("{}", s));
+            let name = ident(&config_name(model, t));
+            let segs = t.module.0.iter().map(|s| ident(s));
             if t.external {
                 quote! { kubegen_api:: #( #segs :: )* #name }
             } else if t.module == from.module {
@@ -161,13 +161,13 @@ pub(crate) fn emit_apply_configuration(
     if !reach.contains(&t.id) {
         return TokenStream::new();
     }
-    let type_name = format_ident!("{}", t.name);
-    let name = format_ident!("{}", config_name(model, t));
+    let type_name = ident(&t.name);
+    let name = ident(&config_name(model, t));
     let names = field_names(&s.fields);
     let mut fields = Vec::new();
     let mut builders = Vec::new();
     for (f, fname) in s.fields.iter().zip(&names) {
-        let ident = format_ident!("{}", fname);
+        let field = ident(fname);
         let json = &f.json_name;
         let rename = (fname != json).then(|| quote! { rename = #json, });
         let value = config_shape(model, &f.shape, t, reach);
@@ -180,15 +180,15 @@ pub(crate) fn emit_apply_configuration(
         fields.push(quote! {
             #[doc = #doc]
             #[serde(#rename default, skip_serializing_if = "Option::is_none")]
-            pub #ident: Option<#stored>,
+            pub #field: Option<#stored>,
         });
-        let with = format_ident!("with_{}", fname.trim_end_matches('_'));
+        let with = ident(&format!("with_{}", fname.trim_end_matches('_')));
         let item = |shape: &Shape| config_shape(model, shape, t, reach);
-        builders.push(field_builder(&with, &ident, f, &value, item));
+        builders.push(field_builder(&with, &field, f, &value, item));
     }
     if s.facts.preserve_unknown_fields {
         // As in the type: fields the schema does not name survive extract.
-        let extra = format_ident!("{}", extra_field_name(&names));
+        let extra = ident(&extra_field_name(&names));
         fields.push(quote! {
             /// Fields not named by the schema (`x-kubernetes-preserve-unknown-fields`).
             #[serde(flatten)]
@@ -274,7 +274,7 @@ pub(crate) fn emit_apply_configuration(
     });
     if let Some(r) = kind {
         let snake = ident_for(&t.name);
-        let extract = format_ident!("extract_{}", snake.trim_end_matches('_'));
+        let extract = ident(&format!("extract_{}", snake.trim_end_matches('_')));
         let doc = format!(
             " The fields of `{}` that `field_manager` owns through server-side apply, \
              as an apply configuration to change and apply again (client-go's `Extract{}`).",
@@ -291,7 +291,7 @@ pub(crate) fn emit_apply_configuration(
             }
         });
         if r.subresources.contains_key("status") {
-            let extract_status = format_ident!("extract_{}_status", snake.trim_end_matches('_'));
+            let extract_status = ident(&format!("extract_{}_status", snake.trim_end_matches('_')));
             let doc = format!(
                 " Like [`{extract}`], for the fields owned through the status subresource."
             );
@@ -314,7 +314,7 @@ fn field_ident(s: &crate::model::StructDef, names: &[String], json: &str) -> Tok
         .zip(names)
         .find(|(f, _)| f.json_name == json)
         .map(|(_, n)| n);
-    let n = format_ident!("{}", n.map(String::as_str).unwrap_or(json));
+    let n = ident(n.map(String::as_str).unwrap_or(json));
     quote! { #n }
 }
 

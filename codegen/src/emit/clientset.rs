@@ -5,9 +5,10 @@
 //! offers is decided by `K`'s verb impls, so nothing here repeats per verb.
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::names::resource_method;
+use super::names::{ident, resource_methods};
+use crate::model::names_support::is_ident;
 use crate::model::{Model, ModuleId};
 
 /// `AppsV1Client` for `apps/v1`.
@@ -17,30 +18,32 @@ pub(crate) fn client_struct_ident(module: &ModuleId) -> Ident {
         .iter()
         .map(|s| crate::model::pascal_case(s))
         .collect();
-    format_ident!("{}Client", name)
+    ident(&format!("{}Client", name))
 }
 
-/// `apps_v1` for `apps/v1`.
+/// `apps_v1` for `apps/v1` (with `_` appended should it be a keyword or one
+/// of the clientset's own methods, `new`, `from_rest` or `rest`).
 fn accessor_ident(module: &ModuleId) -> Ident {
-    format_ident!("{}", module.feature())
+    let mut name = module.feature();
+    if !is_ident(&name) || matches!(name.as_str(), "new" | "from_rest" | "rest") {
+        name.push('_');
+    }
+    ident(&name)
 }
 
 /// `src/<pkg>/<ver>/client.rs`.
 pub(crate) fn emit_group_client(model: &Model, module: &ModuleId) -> TokenStream {
-    let ident = client_struct_ident(module);
+    let client = client_struct_ident(module);
     let gv = module.0.join("/");
     let mut methods = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for r in model.resources_in(module) {
-        let Some(t) = r.type_id.as_ref().and_then(|id| model.types.get(id)) else {
-            continue;
-        };
-        let mut m = resource_method(&r.kind, &r.plural);
-        while !seen.insert(m.clone()) {
-            m.push('_');
-        }
-        let m = format_ident!("{}", m);
-        let ty = format_ident!("{}", t.name);
+    let typed: Vec<_> = model
+        .resources_in(module)
+        .filter_map(|r| Some((r, r.type_id.as_ref().and_then(|id| model.types.get(id))?)))
+        .collect();
+    let rs: Vec<_> = typed.iter().map(|(r, _)| *r).collect();
+    for ((r, t), m) in typed.iter().zip(resource_methods(&rs)) {
+        let m = ident(&m);
+        let ty = ident(&t.name);
         let plural = &r.plural;
         if r.namespaced {
             let doc = format!(
@@ -67,11 +70,11 @@ pub(crate) fn emit_group_client(model: &Model, module: &ModuleId) -> TokenStream
     quote! {
         #[doc = #doc]
         #[derive(Clone)]
-        pub struct #ident {
+        pub struct #client {
             rest: kubegen_runtime::RestClient,
         }
 
-        impl #ident {
+        impl #client {
             /// A group client over a shared HTTP handle.
             pub fn new(rest: kubegen_runtime::RestClient) -> Self {
                 Self { rest }
@@ -97,7 +100,7 @@ pub(crate) fn emit_clientset(model: &Model) -> TokenStream {
         let feature = module.feature();
         let acc = accessor_ident(&module);
         let client = client_struct_ident(&module);
-        let segs: Vec<Ident> = module.0.iter().map(|s| format_ident!("{}", s)).collect();
+        let segs: Vec<Ident> = module.0.iter().map(|s| ident(s)).collect();
         let doc = format!(
             " Clients for `{}` (feature `{feature}`).",
             module.0.join("/")

@@ -14,9 +14,9 @@
 //! ```
 
 use proc_macro2::{Ident, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
-use super::names::resource_method;
+use super::names::{ident, resource_methods};
 use crate::model::{Model, ModuleId, Resource, Verb};
 
 /// Resources of a module that get an informer: listable and watchable.
@@ -41,34 +41,40 @@ fn version_struct(module: &ModuleId) -> Ident {
         .iter()
         .map(|s| crate::model::pascal_case(s))
         .collect();
-    format_ident!("{}Informers", name)
+    ident(&format!("{}Informers", name))
 }
 
 /// `AppsInformers` for the `apps` package.
-fn group_struct(pkg: &str) -> Ident {
-    format_ident!("{}Informers", crate::model::pascal_case(pkg))
+fn group_struct(pkg: &str) -> String {
+    format!("{}Informers", crate::model::pascal_case(pkg))
 }
+
+/// The methods `SharedInformerFactory` has besides the package accessors.
+const FACTORY_METHODS: &[&str] = &[
+    "new",
+    "with_options",
+    "start",
+    "wait_for_cache_sync",
+    "shutdown",
+    "factory",
+];
 
 /// `src/<pkg>/<ver>/informers.rs`.
 pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenStream {
-    let ident = version_struct(module);
+    let st = version_struct(module);
     let gv = module.0.join("/");
     let mut accessors = Vec::new();
     let mut items = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for r in informable(model, module) {
-        let t = &model.types[r
-            .type_id
-            .as_ref()
-            .expect("informable resources have a type")];
-        let mut m = resource_method(&r.kind, &r.plural);
-        while !seen.insert(m.clone()) {
-            m.push('_');
-        }
-        let method = format_ident!("{}", m);
-        let ty = format_ident!("{}", t.name);
-        let informer = format_ident!("{}Informer", t.name);
-        let lister = format_ident!("{}Lister", t.name);
+    let typed: Vec<_> = informable(model, module)
+        .into_iter()
+        .filter_map(|r| Some((r, r.type_id.as_ref().and_then(|id| model.types.get(id))?)))
+        .collect();
+    let rs: Vec<_> = typed.iter().map(|(r, _)| *r).collect();
+    for ((r, t), m) in typed.iter().zip(resource_methods(&rs)) {
+        let method = ident(&m);
+        let ty = ident(&t.name);
+        let informer = ident(&format!("{}Informer", t.name));
+        let lister = ident(&format!("{}Lister", t.name));
         let plural = &r.plural;
         let doc = format!(" The shared informer of `{plural}`: the same one on every call.");
         // `#[inline]`: compiled only in programs that ask for the informer, not
@@ -87,7 +93,7 @@ pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenS
             pub type #lister = kubegen_runtime::cache::Lister<super::#ty>;
         });
         if r.namespaced {
-            let ext = format_ident!("{}ListerExt", t.name);
+            let ext = ident(&format!("{}ListerExt", t.name));
             let doc = format!(
                 " `lister.{m}(namespace)`: the `{plural}` of one namespace, as client-go's lister."
             );
@@ -109,9 +115,9 @@ pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenS
     quote! {
         #[doc = #doc]
         #[derive(Clone, Copy)]
-        pub struct #ident<'a>(&'a kubegen_runtime::cache::InformerFactory);
+        pub struct #st<'a>(&'a kubegen_runtime::cache::InformerFactory);
 
-        impl<'a> #ident<'a> {
+        impl<'a> #st<'a> {
             /// Informers of this group/version over `factory`.
             pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self { Self(factory) }
 
@@ -135,18 +141,34 @@ pub(crate) fn emit_factory(model: &Model) -> TokenStream {
     }
     let mut group_accessors = Vec::new();
     let mut group_structs = Vec::new();
+    // `a_1` and `a1` both give `A1Informers`: the later package gets a number.
+    let mut struct_names = std::collections::BTreeSet::new();
     for (pkg, modules) in &packages {
         let cfg = super::cfg_any_feature(modules.iter().map(ModuleId::feature));
-        let pkg_ident = format_ident!("{}", pkg);
-        let group = group_struct(pkg);
+        // The factory's own methods keep their names.
+        let accessor = if FACTORY_METHODS.contains(&pkg.as_str()) {
+            format!("{pkg}_")
+        } else {
+            pkg.clone()
+        };
+        let accessor = ident(&accessor);
+        let pkg_ident = ident(pkg);
+        let base = group_struct(pkg);
+        let mut group = base.clone();
+        let mut n = 2;
+        while !struct_names.insert(group.clone()) {
+            group = format!("{base}{n}");
+            n += 1;
+        }
+        let group = ident(&group);
         let doc = format!(" Informers of the `{pkg}` API package.");
         group_accessors.push(quote! {
             #[doc = #doc]
             #cfg
-            pub fn #pkg_ident(&self) -> #group<'_> { #group(&self.factory) }
+            pub fn #accessor(&self) -> #group<'_> { #group(&self.factory) }
         });
         let versions = modules.iter().map(|m| {
-            let v = format_ident!("{}", m.0[1]);
+            let v = ident(&m.0[1]);
             let feature = m.feature();
             let st = version_struct(m);
             let doc = format!(" `{}` (feature `{feature}`).", m.0.join("/"));

@@ -28,6 +28,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 pub use features::module_dependencies;
+use names::ident;
 pub use names::{field_names, type_file_name};
 
 use crate::error::{Error, Result};
@@ -140,9 +141,9 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         }
         let has_client = opts.clientset && model.resources_in(module).any(|r| r.type_id.is_some());
         let path = format!("{dir}/mod.rs");
-        let mods = decls.iter().map(|(f, _)| quote::format_ident!("{}", f));
+        let mods = decls.iter().map(|(f, _)| ident(f));
         let uses = decls.iter().map(|(f, _)| {
-            let f = quote::format_ident!("{}", f);
+            let f = ident(f);
             quote! { pub use self::#f::*; }
         });
         let client = has_client.then(|| {
@@ -191,7 +192,7 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         let path = format!("src/{pkg}/mod.rs");
         let items = mods.iter().map(|m| {
             let feature = m.feature();
-            let v = quote::format_ident!("{}", m.0[1]);
+            let v = ident(&m.0[1]);
             let doc = format!(" `{}` (feature `{}`).", m.0.join("/"), feature);
             quote! { #[doc = #doc] #[cfg(feature = #feature)] pub mod #v; }
         });
@@ -248,13 +249,13 @@ fn lib_rs(
 ) -> Result<String> {
     let mut items = Vec::new();
     for (pkg, mods) in packages {
-        let p = quote::format_ident!("{}", pkg);
+        let p = ident(pkg);
         let cfg = cfg_any_feature(mods.iter().map(|m| m.feature()));
         items.push(quote! { #cfg #[rustfmt::skip] pub mod #p; });
     }
     for m in modules.iter().filter(|m| m.0.len() == 1) {
         let feat = m.feature();
-        let p = quote::format_ident!("{}", m.0[0]);
+        let p = ident(&m.0[0]);
         let doc = format!(" `{}` (feature `{}`).", m.0[0], feat);
         items.push(quote! { #[doc = #doc] #[cfg(feature = #feat)] #[rustfmt::skip] pub mod #p; });
     }

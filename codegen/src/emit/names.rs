@@ -1,24 +1,41 @@
-//! Rust names for JSON names: snake case, keywords, collisions.
+//! Rust names for JSON names: snake case, keywords, collisions. The rules
+//! themselves are `model::names_support::rust_name`; this file applies them
+//! to fields, files and accessors, and builds every identifier the emitters
+//! write ([`ident`]).
 
 use std::collections::BTreeSet;
 
-use crate::model::Field;
-use crate::model::names_support::{is_keyword, snake_case};
+use proc_macro2::{Ident, Span};
 
-/// A Rust identifier for a JSON name: snake case, `_` appended to keywords
-/// (`type_`, `ref_`, `continue_`), `f` prefixed to names starting with a digit.
+use crate::model::names_support::{Case, is_ident, is_keyword, rust_name, snake_case};
+use crate::model::{Field, Resource};
+
+/// The identifier `s`. Every name the emitters write comes through here, and
+/// the naming rules make them valid before they get here; should one not be
+/// (a generator bug), its invalid characters become `_` and a keyword gets `_`
+/// appended, rather than a panic in `proc_macro2`.
+pub(crate) fn ident(s: &str) -> Ident {
+    if is_ident(s) {
+        return Ident::new(s, Span::call_site());
+    }
+    let mut fixed: String = s
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if !fixed.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        fixed.insert_str(0, "x_");
+    }
+    if is_keyword(&fixed) {
+        fixed.push('_');
+    }
+    Ident::new(&fixed, Span::call_site())
+}
+
+/// A Rust identifier for a JSON name ([`Case::Snake`]): snake case, `_`
+/// appended to keywords (`type_`, `ref_`, `continue_`), `f` prefixed to names
+/// starting with a digit.
 pub fn ident_for(json: &str) -> String {
-    let mut s = snake_case(json);
-    if s.is_empty() {
-        s = "field".into();
-    }
-    if s.starts_with(|c: char| c.is_ascii_digit()) {
-        s.insert(0, 'f');
-    }
-    if is_keyword(&s) {
-        s.push('_');
-    }
-    s
+    rust_name(json, Case::Snake)
 }
 
 /// Field identifiers for a struct's fields, in order, without collisions
@@ -51,8 +68,8 @@ pub(crate) struct FileNames(BTreeSet<String>);
 
 impl FileNames {
     pub(crate) fn unique(&mut self, want: &str) -> String {
-        // `mod.rs` and `client.rs` are taken by the module itself.
-        let mut name = if want == "mod" || want == "client" {
+        // `mod.rs`, `client.rs` and `informers.rs` are taken by the module itself.
+        let mut name = if want == "mod" || want == "client" || want == "informers" {
             format!("{want}_type")
         } else {
             want.to_owned()
@@ -69,7 +86,8 @@ impl FileNames {
 
 /// The method name of a resource accessor, client-go style: the kind's words
 /// with the plural's ending (`NetworkPolicy` + `networkpolicies` ->
-/// `network_policies`).
+/// `network_policies`). A plural that is not an identifier is snake-cased
+/// whole (`foo-bars` -> `foo_bars`).
 pub fn resource_method(kind: &str, plural: &str) -> String {
     let lk = kind.to_lowercase();
     let common = lk
@@ -77,17 +95,41 @@ pub fn resource_method(kind: &str, plural: &str) -> String {
         .zip(plural.chars())
         .take_while(|(a, b)| a == b)
         .count();
-    let mut s = if common == 0 {
+    let mut s = if common == 0 || !is_ident(plural) {
         ident_for(plural)
     } else {
         let prefix: String = kind.chars().take(common).collect();
         let rest: String = plural.chars().skip(common).collect();
         format!("{}{}", snake_case(&prefix), rest)
     };
+    if !is_ident(&s) && !is_keyword(&s) {
+        s = ident_for(&s);
+    }
     if is_keyword(&s) || s == "new" || s == "rest" {
         s.push('_');
     }
     s
+}
+
+/// The accessor names of `resources` (one module's, in plural order), in the
+/// same order: [`resource_method`], and `_` appended until unique, given first
+/// to the resources whose plural is an identifier, so a plural that had to
+/// be changed (`foo-bars`) never takes the name of one that did not
+/// (`foobars`).
+pub(crate) fn resource_methods(resources: &[&Resource]) -> Vec<String> {
+    let mut order: Vec<usize> = (0..resources.len()).collect();
+    order.sort_by_key(|&i| !is_ident(&resources[i].plural));
+    let mut names = vec![String::new(); resources.len()];
+    let mut seen = BTreeSet::new();
+    for i in order {
+        let r = resources[i];
+        let mut m = resource_method(&r.kind, &r.plural);
+        while !seen.insert(m.clone()) {
+            m.push('_');
+        }
+        names[i] = m;
+    }
+    names
 }
 
 /// The field that keeps properties a schema does not name
@@ -122,6 +164,22 @@ mod tests {
             resource_method("CertificateSigningRequest", "certificatesigningrequests"),
             "certificate_signing_requests"
         );
+        assert_eq!(resource_method("Foo-Bar", "foo-bars"), "foo_bars");
+        assert_eq!(resource_method("FooBar", "foo-bars"), "foo_bars");
+        assert_eq!(resource_method("X9-2Thing", "x9-things"), "x9_things");
+        assert_eq!(resource_method("Type", "types"), "types");
+        assert_eq!(resource_method("Self", "self"), "self_");
+        assert_eq!(resource_method("Foo", "2foos"), "f2foos");
+        assert_eq!(resource_method("Rest", "rest"), "rest_");
+    }
+
+    #[test]
+    fn identifiers_never_panic() {
+        for s in ["type_", "Foo", "", "_", "9a", "a-b", "type", "\u{e9}"] {
+            let i = ident(s);
+            assert!(is_ident(&i.to_string()), "{s:?} gave {i}");
+        }
+        assert_eq!(ident("foo_bar").to_string(), "foo_bar");
     }
 
     #[test]

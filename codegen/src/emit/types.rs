@@ -16,10 +16,10 @@
 //!   them as the server sent them (list items carry none).
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use super::doc_attrs;
-use super::names::{extra_field_name, field_names};
+use super::names::{extra_field_name, field_names, ident};
 use crate::error::Result;
 use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind};
 
@@ -30,12 +30,12 @@ pub(crate) fn type_path(model: &Model, id: &TypeId, from: &TypeDef) -> TokenStre
         // the data intact if it ever happens.
         return quote! { serde_json::Value };
     };
-    let name = format_ident!("{}", t.name);
+    let name = ident(&t.name);
     if let TypeKind::Runtime(rt) = t.kind {
-        let rt = format_ident!("{}", rt);
+        let rt = ident(rt);
         return quote! { kubegen_runtime::meta::#rt };
     }
-    let segs = t.module.0.iter().map(|s| format_ident!("{}", s));
+    let segs = t.module.0.iter().map(|s| ident(s));
     if t.external {
         quote! { kubegen_api:: #( #segs :: )* #name }
     } else if t.module == from.module {
@@ -110,7 +110,7 @@ fn field_doc(f: &Field) -> TokenStream {
 
 /// The tokens of one type's file.
 pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
-    let name = format_ident!("{}", t.name);
+    let name = ident(&t.name);
     let mut doc = t.description.clone().unwrap_or_default();
     if let Some(g) = t.single_gvk() {
         let av = if g.group.is_empty() {
@@ -132,7 +132,7 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
             let names = field_names(&s.fields);
             let mut fields = Vec::new();
             for (f, fname) in s.fields.iter().zip(&names) {
-                let ident = format_ident!("{}", fname);
+                let field = ident(fname);
                 let fdoc = field_doc(f);
                 let json = &f.json_name;
                 let rename = (fname != json).then(|| quote! { rename = #json, });
@@ -160,12 +160,12 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                         quote! { #[serde(#rename default, skip_serializing_if = "Option::is_none")] },
                     )
                 };
-                fields.push(quote! { #fdoc #attrs pub #ident: #ty, });
+                fields.push(quote! { #fdoc #attrs pub #field: #ty, });
             }
             if s.facts.preserve_unknown_fields {
                 // Fields the schema does not name are kept, so nothing is lost
                 // on a round trip.
-                let extra = format_ident!("{}", extra_field_name(&names));
+                let extra = ident(&extra_field_name(&names));
                 fields.push(quote! {
                     /// Fields not named by the schema (`x-kubernetes-preserve-unknown-fields`).
                     #[serde(flatten)]
@@ -218,16 +218,16 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     .iter()
                     .zip(&names)
                     .map(|(f, n)| {
-                        let ident = format_ident!("{}", n);
+                        let field = ident(n);
                         match f.json_name.as_str() {
-                            "apiVersion" => quote! { #ident: Some(#av.to_owned()), },
-                            "kind" => quote! { #ident: Some(#kind.to_owned()), },
-                            _ => quote! { #ident: Default::default(), },
+                            "apiVersion" => quote! { #field: Some(#av.to_owned()), },
+                            "kind" => quote! { #field: Some(#kind.to_owned()), },
+                            _ => quote! { #field: Default::default(), },
                         }
                     })
                     .collect();
                 if s.facts.preserve_unknown_fields {
-                    let extra = format_ident!("{}", extra_field_name(&names));
+                    let extra = ident(&extra_field_name(&names));
                     inits.push(quote! { #extra: Default::default(), });
                 }
                 out.extend(quote! {
@@ -243,7 +243,7 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     .iter()
                     .zip(&names)
                     .find(|(f, _)| f.json_name == "metadata")
-                    .map(|(_, n)| format_ident!("{}", n));
+                    .map(|(_, n)| ident(n));
                 out.extend(quote! {
                     impl kubegen_runtime::Object for #name {
                         fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta { &self.#meta }
@@ -281,15 +281,15 @@ pub(crate) fn lean_deserialize(
     names: &[String],
     presence: Presence,
 ) -> TokenStream {
-    let name = format_ident!("{}", type_name);
+    let name = ident(type_name);
     let expecting = format!("a {type_name} object");
     let json_names: Vec<&str> = fields.iter().map(|f| f.json_name.as_str()).collect();
-    let vars: Vec<_> = (0..fields.len()).map(|i| format_ident!("f{}", i)).collect();
+    let vars: Vec<_> = (0..fields.len()).map(|i| ident(&format!("f{i}"))).collect();
     let idx: Vec<usize> = (0..fields.len()).collect();
     let mut arms = Vec::new();
     let mut inits = Vec::new();
     for ((f, n), (v, i)) in fields.iter().zip(names).zip(vars.iter().zip(&idx)) {
-        let ident = format_ident!("{}", n);
+        let field = ident(n);
         let json = &f.json_name;
         let (required, is_meta) = match presence {
             Presence::AllOptional => (false, false),
@@ -304,17 +304,17 @@ pub(crate) fn lean_deserialize(
             let i = proc_macro2::Literal::usize_unsuffixed(*i);
             arms.push(quote! { Some(#i) => #v = Some(map.next_value()?), });
             if is_meta {
-                inits.push(quote! { #ident: #v.unwrap_or_default(), });
+                inits.push(quote! { #field: #v.unwrap_or_default(), });
             } else {
                 inits.push(quote! {
-                    #ident: #v.ok_or_else(|| <A::Error as serde::de::Error>::missing_field(#json))?,
+                    #field: #v.ok_or_else(|| <A::Error as serde::de::Error>::missing_field(#json))?,
                 });
             }
         } else {
             // `null` decodes to `None`, as serde's `Option` does.
             let i = proc_macro2::Literal::usize_unsuffixed(*i);
             arms.push(quote! { Some(#i) => #v = map.next_value()?, });
-            inits.push(quote! { #ident: #v, });
+            inits.push(quote! { #field: #v, });
         }
     }
     quote! {
@@ -347,7 +347,7 @@ pub(crate) fn lean_deserialize(
 
 fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> TokenStream {
     use crate::model::Verb;
-    let name = format_ident!("{}", t.name);
+    let name = ident(&t.name);
     let (group, version, kind, plural) = (&r.group, &r.version, &r.kind, &r.plural);
     let api_version = if group.is_empty() {
         version.clone()
@@ -415,8 +415,8 @@ fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> Tok
                 .get(id)
                 .is_some_and(|st| st.external || is_object(st))
             {
-                let tr = format_ident!("{}", tr);
-                let assoc = format_ident!("{}", assoc);
+                let tr = ident(tr);
+                let assoc = ident(assoc);
                 let path = type_path(model, id, t);
                 out.extend(
                     quote! { impl kubegen_runtime::verbs::#tr for #name { type #assoc = #path; } },
@@ -424,7 +424,7 @@ fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> Tok
             }
         }
     }
-    let traits = traits.into_iter().map(|tr| format_ident!("{}", tr));
+    let traits = traits.into_iter().map(ident);
     out.extend(quote! { #( impl kubegen_runtime::verbs::#traits for #name {} )* });
     out
 }

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::cycles;
-use super::names::{module_for_definition, sanitize_module};
+use super::names::{Case, module_for_definition, package_module, rust_name, sanitize_module};
 use super::resources::from_operations;
-use super::schema::{Converter, Inline, description, facts};
+use super::schema::{Converter, Inline, claim_name, description, facts};
 use super::{
     AUTOSCALING_V1_SCALE, Field, Gvk, Model, ModuleId, OBJECT_META, RUNTIME_TYPES, Resource,
     SchemaFacts, Shape, Subresource, TypeDef, TypeId, TypeKind, Verb,
@@ -65,12 +65,17 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
         );
     }
     // Definition names are claimed before inline types can take them.
-    for name in schemas.keys() {
-        if !types.contains_key(*name) {
-            let (module, tname) = module_for_definition(name);
-            taken.entry(module).or_default().insert(tname);
-        }
-    }
+    let def_names = claim_all(
+        &mut taken,
+        schemas
+            .keys()
+            .filter(|name| !types.contains_key(**name))
+            .map(|name| {
+                let (module, _) = module_for_definition(name);
+                let raw = name.rsplit('.').next().unwrap_or(name);
+                (*name, module, raw.to_owned())
+            }),
+    );
 
     // 2. Definitions.
     let mut conv = Converter {
@@ -82,7 +87,8 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
         if types.contains_key(*name) {
             continue;
         }
-        match definition(&mut conv, name, schema, loc) {
+        let tname = def_names.get(name).cloned().unwrap_or_default();
+        match definition(&mut conv, name, tname, schema, loc) {
             Ok(t) => {
                 types.insert((*name).to_owned(), t);
             }
@@ -126,10 +132,16 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
         }
     }
 
-    // 4. CRDs.
+    // 4. CRDs: every served version's module, then the kinds' names (claimed
+    // before any inline type can take them), then the schemas.
     let spec_modules: BTreeSet<String> = types.values().map(|t| t.module.0[0].clone()).collect();
     let crd_modules = crd_module_names(crds, &spec_modules);
+    let mut features: BTreeMap<String, ModuleId> = types
+        .values()
+        .map(|t| (t.module.feature(), t.module.clone()))
+        .collect();
     let mut seen_crd_kinds: BTreeMap<Gvk, Location> = BTreeMap::new();
+    let mut served = Vec::new();
     for crd in crds {
         for v in &crd.versions {
             let gvk = Gvk {
@@ -148,82 +160,103 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
                 continue;
             }
             seen_crd_kinds.insert(gvk.clone(), v.schema_location.clone());
-            let module = ModuleId(vec![
-                crd_modules
-                    .get(&crd.group)
-                    .cloned()
-                    .unwrap_or_else(|| sanitize_module(&crd.group)),
-                sanitize_module(&v.name),
-            ]);
-            let mut conv = Converter {
-                named: &named,
-                types: BTreeMap::new(),
-                taken: &mut taken,
-            };
-            match crd_root(&mut conv, crd, v, &module, gvk) {
-                Ok(root) => {
-                    let id = root.id.clone();
-                    types.insert(id.clone(), root);
-                    types.append(&mut conv.types);
-                    let mut subresources = BTreeMap::new();
-                    let rw: BTreeSet<Verb> = [Verb::Get, Verb::Update, Verb::Patch].into();
-                    if v.status {
-                        subresources.insert(
-                            "status".to_owned(),
-                            Subresource {
-                                verbs: rw.clone(),
-                                ..Default::default()
-                            },
-                        );
-                    }
-                    if v.scale.is_some() {
-                        subresources.insert(
-                            "scale".to_owned(),
-                            Subresource {
-                                verbs: rw,
-                                gvk: Some(Gvk {
-                                    group: "autoscaling".into(),
-                                    version: "v1".into(),
-                                    kind: "Scale".into(),
-                                }),
-                                type_id: Some(AUTOSCALING_V1_SCALE.to_owned()),
-                            },
-                        );
-                        if !types.contains_key(AUTOSCALING_V1_SCALE) {
-                            types.insert(AUTOSCALING_V1_SCALE.to_owned(), external_scale());
-                        }
-                    }
-                    let r = Resource {
-                        group: crd.group.clone(),
-                        version: v.name.clone(),
-                        kind: crd.names.kind.clone(),
-                        plural: crd.names.plural.clone(),
-                        singular: crd.names.singular.clone(),
-                        short_names: crd.names.short_names.clone(),
-                        categories: crd.names.categories.clone(),
-                        namespaced: crd.namespaced,
-                        list_kind: crd.names.list_kind.clone(),
-                        type_id: Some(id),
-                        verbs: [
-                            Verb::Get,
-                            Verb::List,
-                            Verb::Watch,
-                            Verb::Create,
-                            Verb::Update,
-                            Verb::Patch,
-                            Verb::Delete,
-                            Verb::DeleteCollection,
-                        ]
-                        .into(),
-                        subresources,
-                        strategic_merge_patch: false,
-                        deprecated: v.deprecated,
-                        from_crd: true,
-                    };
-                    resources.insert((r.group.clone(), r.version.clone(), r.plural.clone()), r);
-                }
-                Err(e) => errors.push(e),
+            let package = crd_modules
+                .get(&crd.group)
+                .cloned()
+                .unwrap_or_else(|| package_module(&crd.group));
+            let version = sanitize_module(&v.name);
+            // `a`/`b-v1` and `a-b`/`v1` would share the Cargo feature and the
+            // clientset accessor `a_b_v1`: the later one gets a suffix.
+            let mut module = ModuleId(vec![package.clone(), version.clone()]);
+            let mut n = 2;
+            while features
+                .get(&module.feature())
+                .is_some_and(|m| *m != module)
+            {
+                module = ModuleId(vec![package.clone(), format!("{version}_{n}")]);
+                n += 1;
             }
+            features.insert(module.feature(), module.clone());
+            served.push((crd, v, module, gvk));
+        }
+    }
+    let kind_names = claim_all(
+        &mut taken,
+        served
+            .iter()
+            .enumerate()
+            .map(|(i, (crd, _, module, _))| (i, module.clone(), crd.names.kind.clone())),
+    );
+    for (i, (crd, v, module, gvk)) in served.into_iter().enumerate() {
+        let mut conv = Converter {
+            named: &named,
+            types: BTreeMap::new(),
+            taken: &mut taken,
+        };
+        let name = kind_names.get(&i).cloned().unwrap_or_default();
+        match crd_root(&mut conv, crd, v, &module, gvk, name) {
+            Ok(root) => {
+                let id = root.id.clone();
+                types.insert(id.clone(), root);
+                types.append(&mut conv.types);
+                let mut subresources = BTreeMap::new();
+                let rw: BTreeSet<Verb> = [Verb::Get, Verb::Update, Verb::Patch].into();
+                if v.status {
+                    subresources.insert(
+                        "status".to_owned(),
+                        Subresource {
+                            verbs: rw.clone(),
+                            ..Default::default()
+                        },
+                    );
+                }
+                if v.scale.is_some() {
+                    subresources.insert(
+                        "scale".to_owned(),
+                        Subresource {
+                            verbs: rw,
+                            gvk: Some(Gvk {
+                                group: "autoscaling".into(),
+                                version: "v1".into(),
+                                kind: "Scale".into(),
+                            }),
+                            type_id: Some(AUTOSCALING_V1_SCALE.to_owned()),
+                        },
+                    );
+                    if !types.contains_key(AUTOSCALING_V1_SCALE) {
+                        types.insert(AUTOSCALING_V1_SCALE.to_owned(), external_scale());
+                    }
+                }
+                let r = Resource {
+                    group: crd.group.clone(),
+                    version: v.name.clone(),
+                    kind: crd.names.kind.clone(),
+                    plural: crd.names.plural.clone(),
+                    singular: crd.names.singular.clone(),
+                    short_names: crd.names.short_names.clone(),
+                    categories: crd.names.categories.clone(),
+                    namespaced: crd.namespaced,
+                    list_kind: crd.names.list_kind.clone(),
+                    type_id: Some(id),
+                    verbs: [
+                        Verb::Get,
+                        Verb::List,
+                        Verb::Watch,
+                        Verb::Create,
+                        Verb::Update,
+                        Verb::Patch,
+                        Verb::Delete,
+                        Verb::DeleteCollection,
+                    ]
+                    .into(),
+                    subresources,
+                    strategic_merge_patch: false,
+                    deprecated: v.deprecated,
+                    from_crd: true,
+                };
+                resources.insert((r.group.clone(), r.version.clone(), r.plural.clone()), r);
+            }
+            Err(e) => errors.push(e),
         }
     }
 
@@ -244,6 +277,8 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
     // 5. Filters, then drop types whose references were skipped.
     apply_filters(&mut model, opts);
     drop_dangling(&mut model);
+
+    check_features(&model)?;
 
     // 6. Identical inline types, then cycles and layout.
     super::dedup::merge_identical(&mut model.types);
@@ -298,13 +333,14 @@ fn external_scale() -> TypeDef {
 fn definition(
     conv: &mut Converter<'_>,
     name: &str,
+    tname: String,
     schema: &Value,
     loc: &Location,
 ) -> Result<TypeDef> {
     let Some(obj) = schema.as_object() else {
         return Err(Error::schema(loc, "a schema must be a JSON object"));
     };
-    let (module, tname) = module_for_definition(name);
+    let (module, _) = module_for_definition(name);
     let gvks = obj
         .get("x-kubernetes-group-version-kind")
         .and_then(Value::as_array)
@@ -364,6 +400,7 @@ fn crd_root(
     v: &crate::spec::CrdVersion,
     module: &ModuleId,
     gvk: Gvk,
+    name: String,
 ) -> Result<TypeDef> {
     let loc = &v.schema_location;
     let Some(schema) = &v.schema else {
@@ -383,7 +420,6 @@ fn crd_root(
             format!("the root of a CRD schema must be type object, not {t:?}"),
         ));
     }
-    let name = conv.unique_name(module, &crd.names.kind);
     let mut def = conv.struct_def(
         obj,
         loc,
@@ -432,31 +468,109 @@ fn crd_root(
     })
 }
 
+/// Claims type names (see [`claim_name`]) for `(key, module, input name)`s:
+/// first the inputs that are already identifiers, then the ones that had to
+/// be changed, each in the order given, so sanitising never renames a name
+/// that was valid (`Foo-Bar` becomes `FooBar2` when a kind `FooBar` exists).
+fn claim_all<K: Ord>(
+    taken: &mut BTreeMap<ModuleId, BTreeSet<String>>,
+    wants: impl Iterator<Item = (K, ModuleId, String)>,
+) -> BTreeMap<K, String> {
+    let (valid, changed): (Vec<_>, Vec<_>) =
+        wants.partition(|(_, _, raw)| rust_name(raw, Case::Type) == *raw);
+    valid
+        .into_iter()
+        .chain(changed)
+        .map(|(k, module, raw)| {
+            let name = claim_name(taken, &module, &raw);
+            (k, name)
+        })
+        .collect()
+}
+
 /// Module names for CRD groups: the group's first label (`cert-manager.io` ->
 /// `cert_manager`), or the whole group when that label is taken by a built-in
-/// module or shared with another CRD group in the same run.
+/// module or shared with another CRD group in the same run; a numeric suffix
+/// (in group order) when two groups still end up with the same name.
 fn crd_module_names(crds: &[Crd], spec_modules: &BTreeSet<String>) -> BTreeMap<String, String> {
     let groups: BTreeSet<&str> = crds.iter().map(|c| c.group.as_str()).collect();
+    let label = |g: &str| package_module(g.split('.').next().unwrap_or(g));
     let mut label_count: BTreeMap<String, usize> = BTreeMap::new();
     for g in &groups {
-        *label_count
-            .entry(sanitize_module(g.split('.').next().unwrap_or(g)))
-            .or_default() += 1;
+        *label_count.entry(label(g)).or_default() += 1;
     }
+    let mut used = spec_modules.clone();
     groups
         .iter()
         .map(|g| {
-            let label = sanitize_module(g.split('.').next().unwrap_or(g));
-            let name = if spec_modules.contains(&label)
-                || label_count.get(&label).copied().unwrap_or(0) > 1
+            let l = label(g);
+            let base = if spec_modules.contains(&l) || label_count.get(&l).copied().unwrap_or(0) > 1
             {
-                sanitize_module(g)
+                package_module(g)
             } else {
-                label
+                l
             };
+            let mut name = base.clone();
+            let mut n = 2;
+            while used.contains(&name) {
+                name = format!("{base}_{n}");
+                n += 1;
+            }
+            used.insert(name.clone());
             ((*g).to_owned(), name)
         })
         .collect()
+}
+
+/// Two modules whose paths join to the same Cargo feature and clientset
+/// accessor (`a::b_v1` and `a_b::v1`), or a module that is also the package of
+/// another (`a` and `a::v1`), cannot both be emitted: an error naming a
+/// definition of each. (CRD versions are given distinct modules instead.)
+fn check_features(model: &Model) -> Result<()> {
+    let mut seen: BTreeMap<String, &TypeDef> = BTreeMap::new();
+    let mut packages: BTreeMap<&str, &TypeDef> = BTreeMap::new();
+    for t in model.types.values().filter(|t| t.emitted()) {
+        if let [p, _] = t.module.0.as_slice() {
+            packages.entry(p.as_str()).or_insert(t);
+        }
+    }
+    for t in model.types.values().filter(|t| t.emitted()) {
+        if let [m] = t.module.0.as_slice()
+            && let Some(other) = packages.get(m.as_str())
+        {
+            return Err(Error::schema(
+                &t.location,
+                format!(
+                    "{} goes to the Rust module {m}, which is also the package of {} (at {}) in {}; rename one of the packages",
+                    t.id,
+                    other.id,
+                    other.location,
+                    other.module.0.join("::"),
+                ),
+            ));
+        }
+        let feature = t.module.feature();
+        match seen.get(&feature) {
+            Some(first) if first.module != t.module => {
+                return Err(Error::schema(
+                    &t.location,
+                    format!(
+                        "{} goes to the Rust module {} and {} (at {}) to {}: both would be the Cargo feature and clientset accessor {feature:?}; rename one of the packages",
+                        t.id,
+                        t.module.0.join("::"),
+                        first.id,
+                        first.location,
+                        first.module.0.join("::"),
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(feature, t);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn apply_filters(model: &mut Model, opts: &BuildOptions) {
@@ -487,8 +601,8 @@ fn apply_filters(model: &mut Model, opts: &BuildOptions) {
         // The list type goes with the kind.
         if let Some(t) = r.type_id.as_ref().and_then(|t| model.types.get(t)) {
             let list =
-                t.id.strip_suffix(&t.name)
-                    .map(|p| format!("{p}{}", r.list_kind));
+                t.id.rsplit_once('.')
+                    .map(|(p, _)| format!("{p}.{}", r.list_kind));
             todo.extend(list.filter(|l| model.types.contains_key(l)));
         }
     }

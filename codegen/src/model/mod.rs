@@ -28,7 +28,9 @@ pub use names::{module_for_definition, pascal_case, snake_case};
 
 /// Naming helpers shared with the emitters.
 pub mod names_support {
-    pub use super::names::{is_keyword, sanitize_module, snake_case, words};
+    pub use super::names::{
+        Case, is_ident, is_keyword, package_module, rust_name, sanitize_module, snake_case, words,
+    };
 }
 
 use crate::error::{Error, Location};
@@ -46,9 +48,18 @@ pub struct ModuleId(pub Vec<String>);
 
 impl ModuleId {
     /// The Cargo feature that enables the module: segments joined by `_`
-    /// (`apps_v1`).
+    /// (`apps_v1`), without the `_` a keyword or reserved name got
+    /// (`informers_::v1` -> `informers_v1`, but `default_` stays). It also
+    /// names the clientset accessor, so the model builder keeps it unique.
     pub fn feature(&self) -> String {
-        self.0.join("_")
+        match self.0.as_slice() {
+            [one] => one.clone(),
+            segs => segs
+                .iter()
+                .map(|s| s.trim_end_matches('_'))
+                .collect::<Vec<_>>()
+                .join("_"),
+        }
     }
 }
 

@@ -23,39 +23,134 @@ fn is_version(s: &str) -> bool {
 /// `io.k8s.api.apps.v1.Deployment` -> `apps::v1`,
 /// `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.X` -> `apiextensions::v1`,
 /// `io.k8s.apimachinery.pkg.version.Info` -> `version`. Returns the module and
-/// the type's name.
+/// the type's name ([`Case::Type`] of the last segment; unique names are the
+/// model builder's job).
 pub fn module_for_definition(def: &str) -> (ModuleId, String) {
     let parts: Vec<&str> = def.split('.').collect();
     let Some((name, pkg)) = parts.split_last() else {
-        return (ModuleId(vec!["other".into()]), def.to_owned());
+        return (ModuleId(vec!["other".into()]), rust_name(def, Case::Type));
     };
     let module = match pkg {
-        [.., p, v] if is_version(v) => vec![sanitize_module(p), (*v).to_owned()],
-        [.., p] => vec![sanitize_module(p)],
+        [.., p, v] if is_version(v) => vec![package_module(p), (*v).to_owned()],
+        [.., p] => vec![package_module(p)],
         [] => vec!["other".into()],
     };
-    (ModuleId(module), (*name).to_owned())
+    (ModuleId(module), rust_name(name, Case::Type))
 }
 
-/// A valid, non-keyword module name from a package or group label.
-pub fn sanitize_module(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, 'g');
-    }
-    if is_keyword(&out) {
+/// Names the generated crate's root already uses for its own modules.
+const CRATE_MODULES: &[&str] = &["clientset", "informers", "__serde", "default"];
+
+/// A top-level (package or CRD group) module name: [`Case::Module`], and `_`
+/// appended to the names the crate root uses itself (`clientset`,
+/// `informers`) and to `default`, which would be the Cargo feature `default`.
+pub fn package_module(s: &str) -> String {
+    let mut out = rust_name(s, Case::Module);
+    if CRATE_MODULES.contains(&out.as_str()) {
         out.push('_');
     }
     out
+}
+
+/// A valid, non-keyword module name from a package or group label
+/// ([`Case::Module`]).
+pub fn sanitize_module(s: &str) -> String {
+    rust_name(s, Case::Module)
+}
+
+/// What an input name is turned into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Case {
+    /// A type name (kinds, definition names, inline types): kept when it is
+    /// already an identifier; otherwise the runs of ASCII letters and digits
+    /// with their first letter upper-cased and joined (`Foo-Bar` -> `FooBar`,
+    /// `type` -> `Type`), `T` before a leading digit, `Anonymous` when
+    /// nothing is left, `Type` after a keyword (`Self` -> `SelfType`).
+    Type,
+    /// A field, method or file name: snake case words (`hostIPC` ->
+    /// `host_ipc`, `foo-bars` -> `foo_bars`), `f` before a leading digit,
+    /// `field` when nothing is left, `_` after a keyword (`type_`).
+    Snake,
+    /// A module name: lower case, other characters `_`, `g` before a leading
+    /// digit or when no letter or digit is left, `_` after a keyword.
+    Module,
+}
+
+/// The one rule that turns an input name (kind, plural, property,
+/// definition, group or version) into a Rust identifier; see [`Case`]. Always
+/// returns a valid identifier ([`is_ident`]), the same for the same input.
+/// Uniqueness is the caller's job (numeric suffixes in a deterministic order).
+pub fn rust_name(s: &str, case: Case) -> String {
+    match case {
+        Case::Type => {
+            if is_ident(s) {
+                return s.to_owned();
+            }
+            let mut out = String::new();
+            for run in s.split(|c: char| !c.is_ascii_alphanumeric()) {
+                let mut cs = run.chars();
+                if let Some(first) = cs.next() {
+                    out.push(first.to_ascii_uppercase());
+                    out.push_str(cs.as_str());
+                }
+            }
+            if out.is_empty() {
+                out = "Anonymous".into();
+            }
+            if out.starts_with(|c: char| c.is_ascii_digit()) {
+                out.insert(0, 'T');
+            }
+            if is_keyword(&out) {
+                out.push_str("Type");
+            }
+            out
+        }
+        Case::Snake => {
+            let mut out = snake_case(s);
+            if out.is_empty() {
+                out = "field".into();
+            }
+            if out.starts_with(|c: char| c.is_ascii_digit()) {
+                out.insert(0, 'f');
+            }
+            if is_keyword(&out) {
+                out.push('_');
+            }
+            out
+        }
+        Case::Module => {
+            let mut out: String = s
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            if !out.contains(|c: char| c.is_ascii_alphanumeric())
+                || out.starts_with(|c: char| c.is_ascii_digit())
+            {
+                out.insert(0, 'g');
+            }
+            if is_keyword(&out) {
+                out.push('_');
+            }
+            out
+        }
+    }
+}
+
+/// Whether `s` can be used as it is as a Rust identifier: ASCII letters,
+/// digits and `_`, not starting with a digit, not `_` alone, not a keyword.
+pub fn is_ident(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s != "_"
+        && !is_keyword(s)
 }
 
 /// Rust keywords (strict and reserved, 2024 edition) and names that cannot be
@@ -227,5 +322,47 @@ mod tests {
             "resource::v1alpha3"
         );
         assert_eq!(m("io.k8s.apimachinery.pkg.version.Info"), "version");
+        assert_eq!(m("io.x.informers.v1.A"), "informers_::v1");
+        assert_eq!(m("io.x.3d-party.v1.A"), "g3d_party::v1");
+        assert_eq!(m("io.x.-.v1.A"), "g_::v1");
+        assert_eq!(module_for_definition("io.x.v1.Foo-Bar").1, "FooBar");
+    }
+
+    #[test]
+    fn every_case_gives_an_identifier() {
+        let t = |s: &str| rust_name(s, Case::Type);
+        assert_eq!(t("Deployment"), "Deployment");
+        assert_eq!(t("Foo_Bar"), "Foo_Bar");
+        assert_eq!(t("Foo-Bar"), "FooBar");
+        assert_eq!(t("foo-bars"), "FooBars");
+        assert_eq!(t("X9-2Thing"), "X92Thing");
+        assert_eq!(t("2Fa"), "T2Fa");
+        assert_eq!(t("type"), "Type");
+        assert_eq!(t("Self"), "SelfType");
+        assert_eq!(t("--"), "Anonymous");
+        assert_eq!(t("_"), "Anonymous");
+        assert_eq!(t("Caf\u{e9}Bar"), "CafBar");
+        let s = |s: &str| rust_name(s, Case::Snake);
+        assert_eq!(s("foo-bars"), "foo_bars");
+        assert_eq!(s("2fa-code"), "f2fa_code");
+        assert_eq!(s("type"), "type_");
+        assert_eq!(s("fooBar"), "foo_bar");
+        assert_eq!(s("\u{e9}"), "field");
+        let m = |s: &str| rust_name(s, Case::Module);
+        assert_eq!(m("cert-manager"), "cert_manager");
+        assert_eq!(m("v2-beta1"), "v2_beta1");
+        assert_eq!(m("crate"), "crate_");
+        assert_eq!(m(""), "g");
+        assert_eq!(m("_"), "g_");
+        for input in [
+            "", "_", "-", "9", "self", "Self", "a b", "\u{e9}", "r#x", "__",
+        ] {
+            for case in [Case::Type, Case::Snake, Case::Module] {
+                let out = rust_name(input, case);
+                assert!(is_ident(&out), "{input:?} as {case:?} gave {out:?}");
+            }
+        }
+        assert_eq!(package_module("informers"), "informers_");
+        assert_eq!(package_module("default"), "default_");
     }
 }

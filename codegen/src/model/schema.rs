@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
+use super::names::{Case, rust_name};
 use super::{
     Field, INT_OR_STRING, ModuleId, SchemaFacts, Shape, StructDef, TypeDef, TypeId, TypeKind,
     Validation, pascal_case,
@@ -100,29 +101,33 @@ pub(crate) fn pure_ref(node: &Map<String, Value>) -> Option<&str> {
     }
 }
 
+/// Claims a type name in `module`: [`Case::Type`] of `want`, `Type`
+/// appended to names generated code uses unqualified (`String`, `Option`...),
+/// then `2`, `3`... until no type of the module has it.
+pub(crate) fn claim_name(
+    taken: &mut BTreeMap<ModuleId, BTreeSet<String>>,
+    module: &ModuleId,
+    want: &str,
+) -> String {
+    let taken = taken.entry(module.clone()).or_default();
+    let mut base = rust_name(want, Case::Type);
+    if RESERVED.contains(&base.as_str()) {
+        base.push_str("Type");
+    }
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{base}{n}");
+        n += 1;
+    }
+    taken.insert(name.clone());
+    name
+}
+
 impl Converter<'_> {
     /// A name for a new type in `module`, unique and not reserved.
     pub fn unique_name(&mut self, module: &ModuleId, want: &str) -> String {
-        let taken = self.taken.entry(module.clone()).or_default();
-        let mut base = if want.is_empty() {
-            "Anonymous".to_owned()
-        } else {
-            want.to_owned()
-        };
-        if base.starts_with(|c: char| c.is_ascii_digit()) {
-            base.insert(0, 'T');
-        }
-        if RESERVED.contains(&base.as_str()) {
-            base.push_str("Type");
-        }
-        let mut name = base.clone();
-        let mut n = 2;
-        while taken.contains(&name) {
-            name = format!("{base}{n}");
-            n += 1;
-        }
-        taken.insert(name.clone());
-        name
+        claim_name(self.taken, module, want)
     }
 
     fn resolve_ref(&self, r: &str, loc: &Location) -> Result<TypeId> {
