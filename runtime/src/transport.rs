@@ -98,6 +98,7 @@ fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Re
 
 fn tunnel(proxy: &Uri, http: HttpConnector) -> Result<Tunnel<HttpConnector>> {
     if proxy.scheme_str() != Some("http") {
+        let proxy = crate::config::redact_userinfo(&proxy.to_string());
         return Err(Error::Config(format!(
             "proxy-url {proxy}: only http:// proxies (HTTP CONNECT) are supported"
         )));
@@ -125,7 +126,7 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
         .map_err(|e| Error::Config(format!("TLS setup: {e}")))?;
     let builder = if cfg.insecure_skip_tls_verify {
         tracing::warn!(
-            server = %cfg.cluster_url,
+            server = %crate::config::redact_userinfo(&cfg.cluster_url.to_string()),
             "insecure-skip-tls-verify is set: the API server's certificate is NOT verified; \
              anyone on the network path can impersonate it"
         );

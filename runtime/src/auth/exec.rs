@@ -90,7 +90,7 @@ impl std::fmt::Debug for ExecAuth {
         f.debug_struct("ExecAuth")
             .field("api_version", &self.api_version)
             .field("command", &self.command)
-            .field("args", &self.args)
+            .field("args", &format_args!("[{} redacted]", self.args.len()))
             .field("env_names", &env)
             .field("install_hint", &self.install_hint)
             .field("provide_cluster_info", &self.provide_cluster_info)

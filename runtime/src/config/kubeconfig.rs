@@ -55,7 +55,7 @@ pub struct NamedCluster {
 }
 
 /// Where a cluster is and how to trust it.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Cluster {
     /// `https://host:port`, with an optional path prefix.
@@ -139,6 +139,23 @@ pub struct User {
     pub auth_provider: Option<AuthProvider>,
 }
 
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |u: &Option<String>| u.as_deref().map(super::redact_userinfo);
+        f.debug_struct("Cluster")
+            .field("server", &redact(&self.server))
+            .field("certificate_authority", &self.certificate_authority)
+            .field(
+                "certificate_authority_data",
+                &self.certificate_authority_data.as_ref().map(|d| d.len()),
+            )
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("proxy_url", &redact(&self.proxy_url))
+            .finish()
+    }
+}
+
 /// A removed auth-provider entry.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct AuthProvider {
@@ -147,8 +164,9 @@ pub struct AuthProvider {
     pub name: String,
 }
 
-/// An exec credential plugin (`client.authentication.k8s.io`).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// An exec credential plugin (`client.authentication.k8s.io`). `Debug`
+/// shows neither its arguments nor its environment values.
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecConfig {
     /// `client.authentication.k8s.io/v1` or `/v1beta1`.
@@ -171,6 +189,21 @@ pub struct ExecConfig {
     /// `Never`, `IfAvailable` or `Always` (whether the plugin may prompt).
     #[serde(default)]
     pub interactive_mode: Option<String>,
+}
+
+impl std::fmt::Debug for ExecConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<&str> = self.env.iter().map(|v| v.name.as_str()).collect();
+        f.debug_struct("ExecConfig")
+            .field("api_version", &self.api_version)
+            .field("command", &self.command)
+            .field("args", &format_args!("[{} redacted]", self.args.len()))
+            .field("env_names", &env)
+            .field("install_hint", &self.install_hint)
+            .field("provide_cluster_info", &self.provide_cluster_info)
+            .field("interactive_mode", &self.interactive_mode)
+            .finish()
+    }
 }
 
 /// One environment variable of an exec plugin; the value may be secret.

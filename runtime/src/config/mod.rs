@@ -78,7 +78,7 @@ impl fmt::Debug for WarningHandler {
 }
 
 /// Everything needed to build a [`RestClient`](crate::client::RestClient).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     /// Base URL of the API server (`https://host:port[/prefix]`).
     pub cluster_url: http::Uri,
@@ -116,6 +116,53 @@ pub struct Config {
     pub user_agent: String,
     /// Receives `Warning:` headers; `None` logs them with `tracing::warn!`.
     pub warning_handler: Option<WarningHandler>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "cluster_url",
+                &redact_userinfo(&self.cluster_url.to_string()),
+            )
+            .field("default_namespace", &self.default_namespace)
+            .field(
+                "root_cert_pem",
+                &self.root_cert_pem.as_ref().map(|p| p.len()),
+            )
+            .field("tls_server_name", &self.tls_server_name)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field(
+                "proxy_url",
+                &self
+                    .proxy_url
+                    .as_ref()
+                    .map(|u| redact_userinfo(&u.to_string())),
+            )
+            .field("auth", &self.auth)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("http2_read_idle_timeout", &self.http2_read_idle_timeout)
+            .field("http2_ping_timeout", &self.http2_ping_timeout)
+            .field("tcp_keepalive", &self.tcp_keepalive)
+            .field("rate_limit", &self.rate_limit)
+            .field("max_retries", &self.max_retries)
+            .field("user_agent", &self.user_agent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with its `user:password@` part replaced, for messages and logs.
+pub(crate) fn redact_userinfo(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rsplit_once('@') {
+        Some((_, host)) => {
+            let sep = if scheme.is_empty() { "" } else { "://" };
+            format!("{scheme}{sep}***@{host}{}", &rest[end..])
+        }
+        None => url.to_owned(),
+    }
 }
 
 impl Config {
@@ -243,10 +290,10 @@ impl Config {
             )));
         }
         if let Some(p) = c.proxy_url.as_deref().filter(|p| !p.is_empty()) {
-            cfg.proxy_url = Some(
-                p.parse()
-                    .map_err(|e| Error::Config(at(&format!("`proxy-url` {p:?}: {e}"))))?,
-            );
+            cfg.proxy_url = Some(p.parse().map_err(|e| {
+                let p = redact_userinfo(p);
+                Error::Config(at(&format!("`proxy-url` {p:?}: {e}")))
+            })?);
         }
         if !ctx.context.user.is_empty() {
             let user = kc.user(&ctx.context.user)?;
@@ -425,6 +472,59 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_and_errors_redact_proxy_credentials_and_exec_arguments() {
+        let yaml = r#"
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: https://127.0.0.1:6443
+    proxy-url: http://user:hunter2@proxy.example:3128
+users:
+- name: u
+  user:
+    token: tok-s3cr3t
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: get-token
+      args: ["--password=arg-s3cr3t"]
+      env: [{name: API_KEY, value: env-s3cr3t}]
+contexts:
+- name: x
+  context: {cluster: c, user: u}
+current-context: x
+"#;
+        let dir = tempdir("redact");
+        let path = dir.join("config");
+        std::fs::write(&path, yaml).unwrap();
+        let kc = Kubeconfig::read(&path).unwrap();
+        let cfg = Config::from_kubeconfig(&path, None).unwrap();
+        let shown = format!("{kc:?}\n{cfg:?}\n{:?}", cfg.auth);
+        for secret in ["hunter2", "tok-s3cr3t", "arg-s3cr3t", "env-s3cr3t"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("proxy.example") && shown.contains("get-token"));
+
+        // An unsupported proxy scheme names the proxy, not its password.
+        let mut bad = cfg.clone();
+        bad.proxy_url = Some("socks5://user:hunter2@proxy.example:1080".parse().unwrap());
+        let err = crate::client::RestClient::new(bad).unwrap_err().to_string();
+        assert!(
+            err.contains("proxy.example") && !err.contains("hunter2"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn userinfo_is_redacted_only_in_the_authority() {
+        assert_eq!(redact_userinfo("http://u:p@h:1/x@y"), "http://***@h:1/x@y");
+        assert_eq!(redact_userinfo("https://h:1/p"), "https://h:1/p");
+        assert_eq!(redact_userinfo("u:p@h"), "***@h");
+    }
 
     fn tempdir(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("kubegen-cfg-{tag}-{}", std::process::id()));
