@@ -83,6 +83,18 @@ pub enum Error {
     /// The caller asked for something the client cannot send (empty name, bad patch).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+
+    /// A user callback the runtime runs (an informer's event handler,
+    /// transform or index function, a leader election callback) panicked, and
+    /// the runtime caught it. Where it is reported and what stops is described
+    /// with each caller (`cache::shared_informer`, `leaderelection`).
+    #[error("{callback} panicked: {message}")]
+    CallbackPanic {
+        /// Which callback: `event handler`, `transform`, `index function`, ...
+        callback: &'static str,
+        /// The panic's message (its `&str` or `String` payload).
+        message: String,
+    },
 }
 
 /// A failure `Status` from the API server, with the request it answered.
@@ -334,6 +346,17 @@ impl Error {
             path,
             message: err.into_inner().to_string(),
         }
+    }
+}
+
+/// The message of a caught panic: its `&str` or `String` payload.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_owned()
     }
 }
 

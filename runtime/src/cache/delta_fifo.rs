@@ -25,7 +25,10 @@
 //!   to handlers) is complete before `has_synced` can be observed true.
 //! - The optional transform runs once on each object entering the queue, before
 //!   anything caches it; objects coming back from the cache for a `Sync` are
-//!   not transformed again.
+//!   not transformed again. A transform that panics unwinds out of the
+//!   [`Store`] call that ran it and leaves the queue as it was (the
+//!   informer turns that into a visible failure, see
+//!   [`SharedIndexInformer`](super::SharedIndexInformer)).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -346,25 +349,25 @@ impl<K: Object> DeltaFifo<K> {
 
 impl<K: Object> Store<K> for DeltaFifo<K> {
     fn add(&self, obj: Arc<K>) {
+        let key = object_key(obj.metadata());
+        // Transformed before the queue is touched: a panic leaves it as it was.
+        let obj = self.transform(obj);
         let mut st = self.state.lock();
         st.populated = true;
-        let key = object_key(obj.metadata());
-        let obj = self.transform(obj);
         self.queue_action(&mut st, key, DeltaType::Added, DeltaObject::Object(obj));
     }
 
     fn update(&self, obj: Arc<K>) {
-        let mut st = self.state.lock();
-        st.populated = true;
         let key = object_key(obj.metadata());
         let obj = self.transform(obj);
+        let mut st = self.state.lock();
+        st.populated = true;
         self.queue_action(&mut st, key, DeltaType::Updated, DeltaObject::Object(obj));
     }
 
     fn delete(&self, obj: Arc<K>) {
         let key = object_key(obj.metadata());
         let mut st = self.state.lock();
-        st.populated = true;
         let queued = st.items.contains_key(&key);
         let known = self
             .known_objects
@@ -372,13 +375,20 @@ impl<K: Object> Store<K> for DeltaFifo<K> {
             .is_some_and(|k| k.get_by_key(&key).is_some());
         if !queued && !known {
             // Already reported, presumably by a relist's tombstone.
+            st.populated = true;
             return;
         }
         let obj = self.transform(obj);
+        st.populated = true;
         self.queue_action(&mut st, key, DeltaType::Deleted, DeltaObject::Object(obj));
     }
 
     fn replace(&self, list: Vec<Arc<K>>, _resource_version: &str) {
+        // Transformed before the queue is touched: a panic leaves it as it was.
+        let list: Vec<(String, Arc<K>)> = list
+            .into_iter()
+            .map(|obj| (object_key(obj.metadata()), self.transform(obj)))
+            .collect();
         let mut st = self.state.lock();
         let action = if self.emit_delta_type_replaced {
             DeltaType::Replaced
@@ -386,10 +396,8 @@ impl<K: Object> Store<K> for DeltaFifo<K> {
             DeltaType::Sync
         };
         let mut keys = HashSet::with_capacity(list.len());
-        for obj in list {
-            let key = object_key(obj.metadata());
+        for (key, obj) in list {
             keys.insert(key.clone());
-            let obj = self.transform(obj);
             self.queue_action(&mut st, key, action, DeltaObject::Object(obj));
         }
 
@@ -509,6 +517,8 @@ mod tests {
     //!   TestDeltaFIFO_HasSyncedCorrectOnDeletion, is_in_initial_list flag.
     //! - `pop_unblocks_when_closed`: TestDeltaFIFO_PopShouldUnblockWhenClosed.
     //! - `transformer_runs_once_before_queueing`: TestDeltaFIFO_transformer.
+    //! - `panicking_transform_leaves_the_queue_as_it_was` (no client-go
+    //!   counterpart: there a panic crashes the process).
     //! - `detect_line_jumpers`: TestDeltaFIFO_detectLineJumpers (a re-added
     //!   key keeps its place; order is first-queued).
     use std::collections::HashMap;
@@ -921,5 +931,39 @@ mod tests {
         assert_eq!(Store::get_by_key(&f, "ns/a").unwrap().value, 2);
         assert_eq!(Store::list(&f).len(), 1);
         assert_eq!(Store::list_keys(&f), ["ns/a"]);
+    }
+
+    #[test]
+    fn panicking_transform_leaves_the_queue_as_it_was() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        let known = Known::new(&[obj("ns", "k", 1)]);
+        let f = DeltaFifo::new(DeltaFifoOptions {
+            known_objects: Some(known),
+            emit_delta_type_replaced: true,
+            transformer: Some(Arc::new(|o: TestObj| {
+                assert_ne!(o.value, 13, "transform refuses 13");
+                o
+            })),
+        });
+        let add = catch_unwind(AssertUnwindSafe(|| f.add(obj("ns", "a", 13))));
+        assert!(add.is_err());
+        assert!(f.is_empty());
+        assert!(
+            !f.has_synced(),
+            "nothing was added, so nothing is populated"
+        );
+        let replace = catch_unwind(AssertUnwindSafe(|| {
+            f.replace(vec![obj("ns", "b", 1), obj("ns", "c", 13)], "5")
+        }));
+        assert!(replace.is_err());
+        assert!(f.is_empty(), "no partial replace: {:?}", f.queued_keys());
+        assert!(!f.has_synced());
+        let delete = catch_unwind(AssertUnwindSafe(|| f.delete(obj("ns", "k", 13))));
+        assert!(delete.is_err());
+        assert!(f.is_empty());
+        assert!(!f.has_synced());
+        // Still usable afterwards.
+        f.replace(vec![obj("ns", "b", 1)], "6");
+        assert_eq!(sorted(f.queued_keys()), ["ns/b", "ns/k"]);
     }
 }

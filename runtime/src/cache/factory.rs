@@ -16,7 +16,8 @@
 //! - [`start`](InformerFactory::start) runs every informer requested so far
 //!   that is not yet running (call it again after requesting more);
 //!   [`wait_for_cache_sync`](InformerFactory::wait_for_cache_sync) waits until
-//!   all started informers synced; [`shutdown`](InformerFactory::shutdown)
+//!   all started informers synced (false as soon as one stopped or failed,
+//!   e.g. its transform panicked); [`shutdown`](InformerFactory::shutdown)
 //!   stops them all and waits for them to finish. After shutdown, `start`
 //!   does nothing.
 //!
@@ -133,6 +134,7 @@ impl FactoryOptions {
 trait Control: Send + Sync {
     fn has_synced(&self) -> bool;
     fn is_stopped(&self) -> bool;
+    fn has_failed(&self) -> bool;
     fn run(&self, cancel: CancellationToken) -> BoxFuture<'static, ()>;
 }
 
@@ -142,6 +144,9 @@ impl<K: Object> Control for SharedIndexInformer<K> {
     }
     fn is_stopped(&self) -> bool {
         SharedIndexInformer::is_stopped(self)
+    }
+    fn has_failed(&self) -> bool {
+        SharedIndexInformer::has_failed(self)
     }
     fn run(&self, cancel: CancellationToken) -> BoxFuture<'static, ()> {
         let informer = self.clone();
@@ -387,7 +392,8 @@ impl InformerFactory {
     }
 
     /// Wait until every started informer has synced. Returns false if the
-    /// factory was shut down (or an informer stopped) first.
+    /// factory was shut down, or an informer stopped or failed (a transform
+    /// or index function panicked), first.
     pub async fn wait_for_cache_sync(&self) -> bool {
         let controls: Vec<Arc<dyn Control>> = self
             .inner
@@ -401,7 +407,9 @@ impl InformerFactory {
             if controls.iter().all(|c| c.has_synced()) {
                 return true;
             }
-            if self.inner.cancel.is_cancelled() || controls.iter().any(|c| c.is_stopped()) {
+            if self.inner.cancel.is_cancelled()
+                || controls.iter().any(|c| c.is_stopped() || c.has_failed())
+            {
                 return false;
             }
             tokio::select! {
@@ -421,5 +429,48 @@ impl InformerFactory {
                 tracing::error!(error = %e, "informer task failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! - `wait_for_cache_sync_returns_false_when_a_transform_panics`: the
+    //!   factory's per-kind transform panics in the first list; the factory's
+    //!   wait ends (false) instead of waiting for a sync that cannot come.
+    use super::*;
+    use crate::cache::testing::{FakeServer, TestObj};
+    use crate::config::Config;
+
+    #[tokio::test]
+    async fn wait_for_cache_sync_returns_false_when_a_transform_panics() {
+        // Never contacted: the informer lists and watches the fake server.
+        let rest = RestClient::new(Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+        let options = FactoryOptions::new().transform::<TestObj>(|o| {
+            assert_ne!(o.value, 13, "transform refuses 13");
+            o
+        });
+        let factory = InformerFactory::with_options(rest, Duration::ZERO, options);
+        let server = FakeServer::new();
+        server.upsert("ns", "a", 1);
+        server.upsert("ns", "b", 13);
+        let informer = factory.informer_for_with(|f| {
+            let i = f.new_informer::<TestObj>(Arc::new(server.clone()));
+            i.set_use_watch_list(false).unwrap();
+            i
+        });
+        factory.start();
+        let synced = tokio::time::timeout(Duration::from_secs(5), factory.wait_for_cache_sync())
+            .await
+            .expect("wait_for_cache_sync must not hang on a failed informer");
+        assert!(!synced);
+        assert!(informer.has_failed());
+        let failure = informer.failure().unwrap().to_string();
+        assert!(
+            failure.starts_with("transform panicked: ") && failure.contains("transform refuses 13"),
+            "{failure}"
+        );
+        tokio::time::timeout(Duration::from_secs(5), factory.shutdown())
+            .await
+            .expect("shutdown");
     }
 }

@@ -12,8 +12,7 @@
 //!   [`EventHandlerFuncs`]): `on_add(obj, is_in_initial_list)`,
 //!   `on_update(old, new)`, `on_delete(obj or tombstone)`. Each handler has its
 //!   own unbounded buffer and its own thread, so a slow handler delays only
-//!   itself; each handler sees notifications in order. A handler that panics
-//!   is logged and keeps receiving.
+//!   itself; each handler sees notifications in order.
 //! - **Late handlers**: a handler added after start first receives an `on_add`
 //!   (with `is_in_initial_list = true`) for every object in the cache, exactly
 //!   once, atomically with respect to new deltas (no gap, no duplicate).
@@ -28,11 +27,45 @@
 //! - **Transform** ([`set_transform`](SharedIndexInformer::set_transform),
 //!   before start) rewrites each object once before it is cached and handed out.
 //! - **Watch errors** go to [`set_watch_error_handler`](SharedIndexInformer::set_watch_error_handler)'s
-//!   function (default: logged).
+//!   function (default: logged), and so do the panics below.
 //! - **Shutdown**: cancel the token given to [`run`](SharedIndexInformer::run);
 //!   the reflector stops, the queue closes, handler threads exit after their
 //!   current call, and `run` returns. A stopped informer cannot be restarted
 //!   or take handlers.
+//!
+//! # Panics in user callbacks
+//!
+//! Every panic of a callback the informer runs is caught and reported to the
+//! error handler as [`Error::CallbackPanic`] (`callback` names which one,
+//! `message` is the panic's message); without an error handler it is logged.
+//!
+//! - **Event handler** (`on_add`, `on_update`, `on_delete`): contained. That
+//!   call is abandoned; the same handler receives the next notification,
+//!   other handlers and the informer are unaffected, and the registration
+//!   still syncs. Each one counts in
+//!   [`handler_panics`](SharedIndexInformer::handler_panics) (and, with the
+//!   `metrics` feature, in the `informer_handler_panics_total{informer}`
+//!   counter).
+//! - **Transform** and **index function**: the informer *fails*. A cache that
+//!   silently skipped an object would be wrong, so the informer stops as if
+//!   cancelled: the reflector (list, watch, resync) stops, the queue is
+//!   closed and dropped, handler threads exit, and `run` returns. The change
+//!   that panicked is not applied (the indexer applies a change with all its
+//!   index values or not at all), so the cache stays consistent, readable and
+//!   stale. [`failure`](SharedIndexInformer::failure) returns the error,
+//!   [`has_failed`](SharedIndexInformer::has_failed) is true,
+//!   [`has_synced`](SharedIndexInformer::has_synced) is false from then on
+//!   (also when the failure came after the first sync), and every sync waiter
+//!   (`wait_for_sync`, a registration's `wait_for_sync`, the factory's
+//!   `wait_for_cache_sync`) returns false instead of waiting. A failed
+//!   informer cannot be restarted; build a new one.
+//! - A panic elsewhere in the reflector's task (a custom
+//!   [`ListerWatcher`], the watch error handler itself) fails the informer the
+//!   same way, with `callback` `"reflector"`. A panic of the error handler
+//!   while it is told about a caught panic is logged and otherwise ignored.
+//! - [`add_indexers`](SharedIndexInformer::add_indexers) runs the new index
+//!   functions on the caller's thread: a panic there reaches the caller and
+//!   registers none of them.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -73,6 +106,7 @@ use super::lister::Lister;
 use super::listwatch::{DynListerWatcher, ListerWatcher};
 use super::reflector::{Reflector, WatchErrorHandler};
 use super::store::Indexer;
+use crate::error::{Error, panic_message};
 use crate::resource::{Object, Resource};
 
 /// Shortest resync period a handler may ask for (client-go's `minimumResyncPeriod`).
@@ -224,6 +258,7 @@ fn spawn_listener_thread<K: Send + Sync + 'static>(
     rx: mpsc::Receiver<Notification<K>>,
     pending_initial: Arc<AtomicUsize>,
     stopped: Arc<AtomicBool>,
+    reporter: Arc<Reporter>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("informer-handler".into())
@@ -238,8 +273,8 @@ fn spawn_listener_thread<K: Send + Sync + 'static>(
                     Notification::Update { old, new } => handler.on_update(old, new),
                     Notification::Delete(o) => handler.on_delete(o),
                 }));
-                if outcome.is_err() {
-                    tracing::error!("informer event handler panicked; it keeps receiving events");
+                if let Err(payload) = outcome {
+                    reporter.handler_panicked(panic_message(&*payload));
                 }
                 if initial {
                     pending_initial.fetch_sub(1, Ordering::SeqCst);
@@ -249,11 +284,96 @@ fn spawn_listener_thread<K: Send + Sync + 'static>(
         .map(|_| ())
 }
 
+/// Where an informer's caught panics go (see the module docs): counted,
+/// told to the error handler, and, for the ones that stop the informer,
+/// recorded as its failure. Shared with the handler threads and the
+/// transform wrapper, which hold no reference to the informer itself.
+struct Reporter {
+    informer: String,
+    error_handler: Mutex<Option<WatchErrorHandler>>,
+    handler_panics: AtomicU64,
+    /// The first failure: which callback panicked, and its message.
+    failure: Mutex<Option<(&'static str, String)>>,
+    failure_announced: AtomicBool,
+}
+
+impl Reporter {
+    /// Hand `err` to the error handler; false if there is none.
+    fn tell(&self, err: &Error) -> bool {
+        let Some(handler) = self.error_handler.lock().clone() else {
+            return false;
+        };
+        if std::panic::catch_unwind(AssertUnwindSafe(|| handler(err))).is_err() {
+            tracing::error!(informer = %self.informer, error = %err,
+                "the informer's error handler panicked while told about this error");
+        }
+        true
+    }
+
+    /// An event handler panicked: count it and tell the error handler.
+    fn handler_panicked(&self, message: String) {
+        self.handler_panics.fetch_add(1, Ordering::SeqCst);
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "informer_handler_panics_total",
+            &[("informer", self.informer.clone())]
+        )
+        .increment(1);
+        let err = Error::CallbackPanic {
+            callback: "event handler",
+            message,
+        };
+        if !self.tell(&err) {
+            tracing::error!(informer = %self.informer, error = %err,
+                "informer event handler panicked; it keeps receiving events");
+        }
+    }
+
+    /// Record what stops the informer; the first failure wins. Runs no user
+    /// code, so it may be called under the queue's locks.
+    fn fail(&self, callback: &'static str, message: String) {
+        let mut failure = self.failure.lock();
+        if failure.is_none() {
+            *failure = Some((callback, message));
+        }
+    }
+
+    fn failure(&self) -> Option<Error> {
+        self.failure
+            .lock()
+            .as_ref()
+            .map(|&(callback, ref message)| Error::CallbackPanic {
+                callback,
+                message: message.clone(),
+            })
+    }
+
+    fn has_failed(&self) -> bool {
+        self.failure.lock().is_some()
+    }
+
+    /// Log the failure and tell the error handler, once; called by `run`
+    /// after the informer stopped, holding no lock.
+    fn announce_failure(&self) {
+        let Some(err) = self.failure() else {
+            return;
+        };
+        if self.failure_announced.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tracing::error!(informer = %self.informer, error = %err,
+            "informer failed and stopped; its cache is no longer updated");
+        self.tell(&err);
+    }
+}
+
 /// Handle to a handler added to an informer.
 #[derive(Clone)]
 pub struct ResourceEventHandlerRegistration {
     id: u64,
     informer_synced: Arc<dyn Fn() -> bool + Send + Sync>,
+    /// The informer stopped or failed (or is gone): it will never sync.
+    informer_done: Arc<dyn Fn() -> bool + Send + Sync>,
     pending_initial: Arc<AtomicUsize>,
 }
 
@@ -273,14 +393,28 @@ impl ResourceEventHandlerRegistration {
         (self.informer_synced)() && self.pending_initial.load(Ordering::SeqCst) == 0
     }
 
-    /// Wait until [`has_synced`](Self::has_synced) or `cancel`; false if cancelled.
+    /// Wait until [`has_synced`](Self::has_synced); false if `cancel` fires,
+    /// or the informer stops or fails, first.
     pub async fn wait_for_sync(&self, cancel: &CancellationToken) -> bool {
-        wait_for_cache_sync(cancel, &[&|| self.has_synced()]).await
+        loop {
+            if self.has_synced() {
+                return true;
+            }
+            if (self.informer_done)() {
+                return false;
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return false,
+                _ = tokio::time::sleep(SYNCED_POLL_PERIOD) => {}
+            }
+        }
     }
 }
 
 /// Wait until every check is true (polling as client-go does), or `cancel`
-/// fires; returns false if cancelled first.
+/// fires; returns false if cancelled first. A bare check cannot tell that an
+/// informer failed: prefer [`SharedIndexInformer::wait_for_sync`] or
+/// [`ResourceEventHandlerRegistration::wait_for_sync`], which return false then.
 pub async fn wait_for_cache_sync(
     cancel: &CancellationToken,
     checks: &[&(dyn Fn() -> bool + Sync)],
@@ -376,7 +510,7 @@ struct Inner<K> {
     resync_check_period: Mutex<Duration>,
     default_handler_resync: Duration,
     transform: Mutex<Option<Transformer<K>>>,
-    watch_error_handler: Mutex<Option<WatchErrorHandler>>,
+    reporter: Arc<Reporter>,
     use_watch_list: Mutex<Option<bool>>,
     next_id: AtomicU64,
 }
@@ -400,6 +534,7 @@ impl<K: Object> std::fmt::Debug for SharedIndexInformer<K> {
             .field("name", &self.inner.name)
             .field("started", &self.inner.started.load(Ordering::SeqCst))
             .field("stopped", &self.inner.stopped.load(Ordering::SeqCst))
+            .field("failed", &self.has_failed())
             .field("has_synced", &self.has_synced())
             .finish()
     }
@@ -427,13 +562,21 @@ impl<K: Object> SharedIndexInformer<K> {
         default_resync: Duration,
         indexers: Indexers<K>,
     ) -> Self {
+        let name = std::any::type_name::<K>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("object")
+            .to_owned();
         Self {
             inner: Arc::new(Inner {
-                name: std::any::type_name::<K>()
-                    .rsplit("::")
-                    .next()
-                    .unwrap_or("object")
-                    .to_owned(),
+                reporter: Arc::new(Reporter {
+                    informer: name.clone(),
+                    error_handler: Mutex::new(None),
+                    handler_panics: AtomicU64::new(0),
+                    failure: Mutex::new(None),
+                    failure_announced: AtomicBool::new(false),
+                }),
+                name,
                 indexer: Indexer::new(indexers),
                 lw,
                 processor: Processor {
@@ -448,7 +591,6 @@ impl<K: Object> SharedIndexInformer<K> {
                 resync_check_period: Mutex::new(default_resync),
                 default_handler_resync: default_resync,
                 transform: Mutex::new(None),
-                watch_error_handler: Mutex::new(None),
                 use_watch_list: Mutex::new(None),
                 next_id: AtomicU64::new(1),
             }),
@@ -465,23 +607,27 @@ impl<K: Object> SharedIndexInformer<K> {
         &self.inner.indexer
     }
 
-    /// Register more indexes (also after start: existing objects are indexed).
+    /// Register more indexes (also after start: existing objects are indexed,
+    /// on the caller's thread; if an index function panics, the panic reaches
+    /// the caller and none of `indexers` is registered).
     pub fn add_indexers(&self, indexers: Indexers<K>) -> Result<(), IndexError> {
         self.inner.indexer.add_indexers(indexers)
     }
 
-    /// Whether the first list has been fully processed into the cache.
+    /// Whether the first list has been fully processed into the cache; false
+    /// once the informer [failed](Self::has_failed).
     pub fn has_synced(&self) -> bool {
-        self.inner.fifo.get().is_some_and(|f| f.has_synced())
+        self.inner.synced()
     }
 
-    /// Wait until [`has_synced`](Self::has_synced); false if the informer stopped first.
+    /// Wait until [`has_synced`](Self::has_synced); false if the informer
+    /// stopped or failed first.
     pub async fn wait_for_sync(&self) -> bool {
         loop {
             if self.has_synced() {
                 return true;
             }
-            if self.is_stopped() {
+            if self.is_stopped() || self.has_failed() {
                 return false;
             }
             tokio::time::sleep(SYNCED_POLL_PERIOD.min(Duration::from_millis(20))).await;
@@ -507,6 +653,25 @@ impl<K: Object> SharedIndexInformer<K> {
         self.inner.stopped.load(Ordering::SeqCst)
     }
 
+    /// Whether a transform, index function or reflector panic stopped the
+    /// informer (see the module docs); true from the moment it is caught,
+    /// slightly before `run` returns.
+    pub fn has_failed(&self) -> bool {
+        self.inner.reporter.has_failed()
+    }
+
+    /// The panic that stopped the informer, as [`Error::CallbackPanic`]
+    /// naming the callback and its message; `None` while it has not failed.
+    pub fn failure(&self) -> Option<Error> {
+        self.inner.reporter.failure()
+    }
+
+    /// How many times an event handler of this informer panicked (each one
+    /// was caught; the handlers kept receiving).
+    pub fn handler_panics(&self) -> u64 {
+        self.inner.reporter.handler_panics.load(Ordering::SeqCst)
+    }
+
     /// Rewrite every object before it is cached (e.g. drop `managedFields`).
     /// Must be called before `run`; runs once per object entering the queue.
     pub fn set_transform(
@@ -520,15 +685,18 @@ impl<K: Object> SharedIndexInformer<K> {
         Ok(())
     }
 
-    /// Receive the errors that end a list-and-watch round. Before `run` only.
+    /// Receive the errors that end a list-and-watch round, and every caught
+    /// callback panic as [`Error::CallbackPanic`] (see the module docs). It
+    /// runs on the reflector's task or a handler's thread and should be quick.
+    /// Before `run` only.
     pub fn set_watch_error_handler(
         &self,
-        handler: impl Fn(&crate::error::Error) + Send + Sync + 'static,
+        handler: impl Fn(&Error) + Send + Sync + 'static,
     ) -> Result<(), InformerError> {
         if self.is_started() {
             return Err(InformerError::AlreadyStarted("the watch error handler"));
         }
-        *self.inner.watch_error_handler.lock() = Some(Arc::new(handler));
+        *self.inner.reporter.error_handler.lock() = Some(Arc::new(handler));
         Ok(())
     }
 
@@ -602,9 +770,13 @@ impl<K: Object> SharedIndexInformer<K> {
             pending_initial: pending_initial.clone(),
             stopped: stopped.clone(),
         });
-        if let Err(e) =
-            spawn_listener_thread(Box::new(handler), rx, pending_initial.clone(), stopped)
-        {
+        if let Err(e) = spawn_listener_thread(
+            Box::new(handler),
+            rx,
+            pending_initial.clone(),
+            stopped,
+            inner.reporter.clone(),
+        ) {
             tracing::error!(error = %e, "could not start a handler thread");
             return Err(InformerError::Stopped);
         }
@@ -626,13 +798,14 @@ impl<K: Object> SharedIndexInformer<K> {
         }
 
         let synced_inner = Arc::downgrade(inner);
+        let done_inner = Arc::downgrade(inner);
         Ok(ResourceEventHandlerRegistration {
             id,
-            informer_synced: Arc::new(move || {
-                synced_inner
+            informer_synced: Arc::new(move || synced_inner.upgrade().is_some_and(|i| i.synced())),
+            informer_done: Arc::new(move || {
+                done_inner
                     .upgrade()
-                    .and_then(|i| i.fifo.get().map(|f| f.has_synced()))
-                    .unwrap_or(false)
+                    .is_none_or(|i| i.stopped.load(Ordering::SeqCst) || i.reporter.has_failed())
             }),
             pending_initial,
         })
@@ -654,8 +827,10 @@ impl<K: Object> SharedIndexInformer<K> {
         self.inner.processor.listeners.read().len()
     }
 
-    /// Run until `cancel` fires: reflector plus process loop. A second call
-    /// while running, or a call after stop, returns at once.
+    /// Run until `cancel` fires, or until the informer fails (a transform,
+    /// index function or reflector panic, see the module docs): reflector
+    /// plus process loop. A second call while running, or a call after stop,
+    /// returns at once.
     pub async fn run(&self, cancel: CancellationToken) {
         let inner = &self.inner;
         if inner.stopped.load(Ordering::SeqCst) {
@@ -666,10 +841,24 @@ impl<K: Object> SharedIndexInformer<K> {
             tracing::warn!(informer = %inner.name, "informer already running");
             return;
         }
+        let transformer = inner.transform.lock().clone().map(|t| {
+            let reporter = inner.reporter.clone();
+            Arc::new(move |obj: K| {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| t(obj))) {
+                    Ok(obj) => obj,
+                    Err(payload) => {
+                        reporter.fail("transform", panic_message(&*payload));
+                        // Ends the reflector's task (the queue was left as it
+                        // was); the process loop sees that and stops.
+                        std::panic::resume_unwind(payload)
+                    }
+                }
+            }) as Transformer<K>
+        });
         let fifo = Arc::new(DeltaFifo::new(DeltaFifoOptions {
             known_objects: Some(Arc::new(inner.indexer.clone())),
             emit_delta_type_replaced: true,
-            transformer: inner.transform.lock().clone(),
+            transformer,
         }));
         let _ = inner.fifo.set(fifo.clone());
 
@@ -680,7 +869,7 @@ impl<K: Object> SharedIndexInformer<K> {
             .should_resync(Arc::new(move || {
                 weak.upgrade().is_some_and(|i| i.processor.should_resync())
             }));
-        if let Some(h) = inner.watch_error_handler.lock().clone() {
+        if let Some(h) = inner.reporter.error_handler.lock().clone() {
             reflector = reflector.watch_error_handler(h);
         }
         if let Some(enabled) = *inner.use_watch_list.lock() {
@@ -688,30 +877,55 @@ impl<K: Object> SharedIndexInformer<K> {
         }
         let reflector = Arc::new(reflector);
         let _ = inner.reflector.set(reflector.clone());
-        let reflector_task = tokio::spawn({
-            let cancel = cancel.clone();
+        // Its own token, so a failure can stop it (and its resync loop).
+        let reflector_cancel = cancel.child_token();
+        let mut reflector_task = tokio::spawn({
+            let cancel = reflector_cancel.clone();
             async move { reflector.run(cancel).await }
         });
 
+        let mut reflector_result = None;
         loop {
-            let popped = tokio::select! {
+            tokio::select! {
                 _ = cancel.cancelled() => break,
-                r = fifo.pop(|deltas, initial| inner.handle_deltas(deltas, initial)) => r,
-            };
-            if popped.is_err() {
-                break;
+                // The reflector returns only when cancelled, or by panic.
+                joined = &mut reflector_task => {
+                    reflector_result = Some(joined);
+                    break;
+                }
+                popped = fifo.pop(|deltas, initial| inner.process_deltas(deltas, initial)) => {
+                    match popped {
+                        Ok(true) => {}
+                        // Failed, or closed.
+                        Ok(false) | Err(_) => break,
+                    }
+                }
             }
         }
 
+        reflector_cancel.cancel();
         fifo.close();
-        if let Err(e) = reflector_task.await {
-            tracing::error!(informer = %inner.name, error = %e, "reflector task failed");
+        let joined = match reflector_result {
+            Some(joined) => joined,
+            None => reflector_task.await,
+        };
+        if let Err(e) = joined {
+            if e.is_panic() {
+                // A transform panic was recorded first; anything else in the
+                // reflector's task is recorded here.
+                inner
+                    .reporter
+                    .fail("reflector", panic_message(&*e.into_panic()));
+            } else {
+                tracing::error!(informer = %inner.name, error = %e, "reflector task failed");
+            }
         }
         {
             let _blocked = inner.block_deltas.lock();
             inner.stopped.store(true, Ordering::SeqCst);
             inner.processor.stop_all();
         }
+        inner.reporter.announce_failure();
         tracing::debug!(informer = %inner.name, "informer stopped");
     }
 }
@@ -724,6 +938,29 @@ impl<K: Object + Resource> SharedIndexInformer<K> {
 }
 
 impl<K: Object> Inner<K> {
+    /// The first list is in the cache, and the informer has not failed.
+    fn synced(&self) -> bool {
+        // Failure is recorded under the queue's lock, so once the queue says
+        // synced, a failure while processing the last item is visible here.
+        self.fifo.get().is_some_and(|f| f.has_synced()) && !self.reporter.has_failed()
+    }
+
+    /// [`handle_deltas`](Self::handle_deltas) with its panic (an index
+    /// function's: the only user code it runs) caught and recorded as the
+    /// informer's failure; false then, and the informer stops.
+    fn process_deltas(&self, deltas: Deltas<K>, is_in_initial_list: bool) -> bool {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.handle_deltas(deltas, is_in_initial_list)
+        })) {
+            Ok(()) => !self.reporter.has_failed(),
+            Err(payload) => {
+                self.reporter
+                    .fail("index function", panic_message(&*payload));
+                false
+            }
+        }
+    }
+
     /// Apply one key's deltas to the cache, then notify (client-go's
     /// `processDeltas`). Runs under the queue's lock.
     fn handle_deltas(&self, deltas: Deltas<K>, is_in_initial_list: bool) {
@@ -794,6 +1031,12 @@ mod tests {
     //!   with an unchanged resourceVersion only go to resyncing handlers.
     //! - `watch_error_handler_receives_round_errors`: TestSharedInformerWatchErrorHandler.
     //! - `set_transform_and_error_handler_after_start_fail`.
+    //!
+    //! Panics (no client-go counterpart: there a panic crashes the process):
+    //! - `panicking_handler_is_contained_counted_and_reported`.
+    //! - `panicking_transform_fails_the_informer` (in the first list, and
+    //!   in a watch event after sync).
+    //! - `panicking_index_function_fails_the_informer` (same two cases).
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
@@ -1272,5 +1515,215 @@ mod tests {
             "{err}"
         );
         r.stop().await;
+    }
+
+    /// Records every `Error::CallbackPanic` the error handler is told about,
+    /// as `callback: message`.
+    fn panic_log(inf: &SharedIndexInformer<TestObj>) -> Arc<Mutex<Vec<String>>> {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let l2 = log.clone();
+        inf.set_watch_error_handler(move |e| {
+            if let Error::CallbackPanic { callback, message } = e {
+                l2.lock().push(format!("{callback}: {message}"));
+            }
+        })
+        .unwrap();
+        log
+    }
+
+    #[tokio::test]
+    async fn panicking_handler_is_contained_counted_and_reported() {
+        let server = FakeServer::new();
+        server.upsert("ns", "o1", 1);
+        server.upsert("ns", "o2", 2);
+        let inf = informer(&server, Duration::ZERO);
+        let log = panic_log(&inf);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let panicky = inf
+            .add_event_handler(
+                EventHandlerFuncs::new()
+                    .add_func(move |o: &Arc<TestObj>, _| {
+                        c2.fetch_add(1, Ordering::SeqCst);
+                        assert!(o.value % 2 == 0, "odd value {}", o.value);
+                    })
+                    .update_func(|_old, new: &Arc<TestObj>| {
+                        assert!(new.value % 2 == 0, "odd update {}", new.value);
+                    }),
+            )
+            .unwrap();
+        let rec = Recorder::default();
+        inf.add_event_handler(rec.clone()).unwrap();
+        let r = start(&inf);
+        assert!(inf.wait_for_sync().await);
+        let cancel = CancellationToken::new();
+        assert!(
+            tokio::time::timeout(Duration::from_secs(5), panicky.wait_for_sync(&cancel))
+                .await
+                .unwrap(),
+            "a handler that panicked on its initial list still syncs"
+        );
+        for i in 3..=10 {
+            server.upsert("ns", &format!("o{i}"), i);
+        }
+        server.upsert("ns", "o2", 21);
+        eventually("the other handler saw everything", || {
+            rec.count("add") == 10 && rec.count("update") == 1
+        })
+        .await;
+        eventually("the panicking handler saw every add", || {
+            calls.load(Ordering::SeqCst) == 10
+        })
+        .await;
+        // Adds of 1, 3, 5, 7, 9 and the update to 21.
+        eventually("six panics reported", || log.lock().len() == 6).await;
+        assert_eq!(inf.handler_panics(), 6);
+        let mut reported = log.lock().clone();
+        reported.sort();
+        assert_eq!(
+            reported,
+            [
+                "event handler: odd update 21",
+                "event handler: odd value 1",
+                "event handler: odd value 3",
+                "event handler: odd value 5",
+                "event handler: odd value 7",
+                "event handler: odd value 9",
+            ]
+        );
+        assert!(!inf.has_failed() && inf.failure().is_none());
+        assert!(inf.has_synced());
+        assert_eq!(inf.indexer().len(), 10);
+        r.stop().await;
+    }
+
+    /// Runs `inf` until it fails by itself, checking what a failed informer
+    /// shows; returns the failure's `callback: message`.
+    async fn run_until_failed(
+        inf: &SharedIndexInformer<TestObj>,
+        reg: &ResourceEventHandlerRegistration,
+        task: tokio::task::JoinHandle<()>,
+    ) -> String {
+        let bound = Duration::from_secs(5);
+        let synced = tokio::time::timeout(bound, inf.wait_for_sync())
+            .await
+            .expect("wait_for_sync must not hang on a failed informer");
+        assert!(!synced, "a failed informer is not synced");
+        let cancel = CancellationToken::new();
+        let reg_synced = tokio::time::timeout(bound, reg.wait_for_sync(&cancel))
+            .await
+            .expect("a registration's wait_for_sync must not hang either");
+        assert!(!reg_synced);
+        assert!(!cancel.is_cancelled());
+        tokio::time::timeout(bound, task)
+            .await
+            .expect("run returns by itself after a failure")
+            .expect("run itself does not panic");
+        assert!(inf.is_stopped() && inf.has_failed() && !inf.has_synced());
+        assert!(!reg.has_synced());
+        assert_eq!(
+            inf.add_event_handler(Recorder::default()).unwrap_err(),
+            InformerError::Stopped
+        );
+        match inf.failure() {
+            Some(Error::CallbackPanic { callback, message }) => format!("{callback}: {message}"),
+            other => panic!("expected a CallbackPanic failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn panicking_transform_fails_the_informer() {
+        for in_first_list in [true, false] {
+            let server = FakeServer::new();
+            server.upsert("ns", "a", 1);
+            if in_first_list {
+                server.upsert("ns", "b", 13);
+            }
+            let inf = informer(&server, Duration::ZERO);
+            inf.set_transform(|o: TestObj| {
+                assert_ne!(o.value, 13, "transform refuses 13");
+                o
+            })
+            .unwrap();
+            let log = panic_log(&inf);
+            let rec = Recorder::default();
+            let reg = inf.add_event_handler(rec.clone()).unwrap();
+            let r = start(&inf);
+            if !in_first_list {
+                assert!(inf.wait_for_sync().await);
+                eventually("watching", || server.open_watches() == 1).await;
+                server.upsert("ns", "b", 13);
+                eventually("failed", || inf.has_failed()).await;
+            }
+            let failure = run_until_failed(&inf, &reg, r.task).await;
+            assert!(
+                failure.starts_with("transform: ") && failure.contains("transform refuses 13"),
+                "{failure}"
+            );
+            assert_eq!(*log.lock(), [failure], "told once");
+            assert_eq!(server.open_watches(), 0, "the reflector stopped");
+            let lists = server.list_calls().len();
+            // The cache holds what came before the panic, never the object
+            // that panicked.
+            if in_first_list {
+                assert!(inf.indexer().is_empty());
+            } else {
+                assert_eq!(cache_values(&inf), [("ns/a".to_owned(), 1)]);
+                assert_eq!(rec.events(), ["add ns/a=1 initial=true"]);
+            }
+            // Nothing restarts it.
+            server.upsert("ns", "c", 2);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert_eq!(server.list_calls().len(), lists);
+        }
+    }
+
+    #[tokio::test]
+    async fn panicking_index_function_fails_the_informer() {
+        for in_first_list in [true, false] {
+            let server = FakeServer::new();
+            server.upsert("ns", "a", 1);
+            if in_first_list {
+                server.upsert("ns", "b", 13);
+            }
+            let mut indexers = crate::cache::index::default_indexers();
+            indexers.insert(
+                "value".to_owned(),
+                Arc::new(|o: &TestObj| {
+                    assert_ne!(o.value, 13, "index function refuses 13");
+                    vec![o.value.to_string()]
+                }),
+            );
+            let inf = SharedIndexInformer::with_indexers(server.clone(), Duration::ZERO, indexers);
+            inf.set_use_watch_list(false).unwrap();
+            let log = panic_log(&inf);
+            let rec = Recorder::default();
+            let reg = inf.add_event_handler(rec.clone()).unwrap();
+            let r = start(&inf);
+            if !in_first_list {
+                assert!(inf.wait_for_sync().await);
+                eventually("watching", || server.open_watches() == 1).await;
+                server.upsert("ns", "a", 13);
+                eventually("failed", || inf.has_failed()).await;
+            }
+            let failure = run_until_failed(&inf, &reg, r.task).await;
+            assert!(
+                failure.starts_with("index function: ")
+                    && failure.contains("index function refuses 13"),
+                "{failure}"
+            );
+            assert_eq!(*log.lock(), [failure], "told once");
+            assert_eq!(server.open_watches(), 0, "the reflector stopped");
+            // The change that panicked was not applied, halfway or at all;
+            // the cache stays readable and consistent.
+            assert_eq!(cache_values(&inf), [("ns/a".to_owned(), 1)]);
+            let by_value = inf.indexer().by_index("value", "1").unwrap();
+            assert_eq!(by_value.len(), 1);
+            assert!(inf.indexer().by_index("value", "13").unwrap().is_empty());
+            assert_eq!(inf.indexer().by_index("namespace", "ns").unwrap().len(), 1);
+            if !in_first_list {
+                assert_eq!(rec.events(), ["add ns/a=1 initial=true"]);
+            }
+        }
     }
 }

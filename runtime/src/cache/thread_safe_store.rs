@@ -5,13 +5,18 @@
 //! respect to the others — an index never shows a key that `get` cannot find.
 //! Objects are stored as `Arc<K>` and handed out as clones of the `Arc`, never
 //! deep copies; since `Arc<K>` is immutable, readers cannot corrupt the cache.
+//!
+//! Index functions are user code and may panic. Every write runs all the
+//! index functions it needs *before* it changes anything, so a panic unwinds
+//! out of the call (releasing the lock; `parking_lot` locks do not poison)
+//! and leaves items and indices exactly as they were.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use super::index::{IndexError, Indexers};
+use super::index::{IndexError, IndexFunc, Indexers};
 
 /// value -> keys of the objects that have that index value.
 type Index = HashMap<String, HashSet<String>>;
@@ -23,31 +28,57 @@ struct Inner<K> {
     indices: HashMap<String, Index>,
 }
 
-impl<K> Inner<K> {
-    /// Move `key` from the index entries of `old` to those of `new`.
-    fn update_indices(&mut self, old: Option<&K>, new: Option<&K>, key: &str) {
-        for (name, func) in &self.indexers {
-            let old_values = old.map(|o| func(o)).unwrap_or_default();
-            let new_values = new.map(|n| func(n)).unwrap_or_default();
-            // The common case of an update that leaves the index alone.
-            if old_values == new_values {
-                continue;
-            }
-            let index = self.indices.entry(name.clone()).or_default();
-            for v in &old_values {
-                if let Some(set) = index.get_mut(v) {
-                    set.remove(key);
-                    // Drop empty sets so memory does not grow with churn.
-                    if set.is_empty() {
-                        index.remove(v);
-                    }
-                }
-            }
-            for v in new_values {
-                index.entry(v).or_default().insert(key.to_owned());
-            }
+/// Per index whose values differ between an object's old and new state: the
+/// index name, the old values and the new values.
+type IndexChanges<'a> = Vec<(&'a str, Vec<String>, Vec<String>)>;
+
+/// Runs the index functions on `old` and `new` and changes nothing, so a
+/// panicking index function leaves the store as it was.
+fn index_changes<'a, K>(
+    indexers: &'a Indexers<K>,
+    old: Option<&K>,
+    new: Option<&K>,
+) -> IndexChanges<'a> {
+    let mut changes = Vec::new();
+    for (name, func) in indexers {
+        let old_values = old.map(|o| func(o)).unwrap_or_default();
+        let new_values = new.map(|n| func(n)).unwrap_or_default();
+        // The common case of an update that leaves the index alone.
+        if old_values != new_values {
+            changes.push((name.as_str(), old_values, new_values));
         }
     }
+    changes
+}
+
+/// Move `key` from the old index entries to the new ones (runs no user code).
+fn apply_index_changes(indices: &mut HashMap<String, Index>, changes: IndexChanges<'_>, key: &str) {
+    for (name, old_values, new_values) in changes {
+        let index = indices.entry(name.to_owned()).or_default();
+        for v in &old_values {
+            if let Some(set) = index.get_mut(v) {
+                set.remove(key);
+                // Drop empty sets so memory does not grow with churn.
+                if set.is_empty() {
+                    index.remove(v);
+                }
+            }
+        }
+        for v in new_values {
+            index.entry(v).or_default().insert(key.to_owned());
+        }
+    }
+}
+
+/// Builds the index of `items` under `func` (runs user code, changes nothing).
+fn build_index<K>(func: &IndexFunc<K>, items: &HashMap<String, Arc<K>>) -> Index {
+    let mut index = Index::new();
+    for (key, obj) in items {
+        for v in func(obj) {
+            index.entry(v).or_default().insert(key.clone());
+        }
+    }
+    index
 }
 
 /// Objects by key with indices, behind one read-write lock.
@@ -68,16 +99,27 @@ impl<K> ThreadSafeStore<K> {
 
     /// Insert or replace the object under `key`.
     pub(crate) fn update(&self, key: String, obj: Arc<K>) {
-        let mut inner = self.inner.write();
-        let old = inner.items.insert(key.clone(), obj.clone());
-        inner.update_indices(old.as_deref(), Some(&obj), &key);
+        let mut guard = self.inner.write();
+        let Inner {
+            items,
+            indexers,
+            indices,
+        } = &mut *guard;
+        let changes = index_changes(indexers, items.get(&key).map(|o| &**o), Some(&*obj));
+        apply_index_changes(indices, changes, &key);
+        items.insert(key, obj);
     }
 
     pub(crate) fn delete(&self, key: &str) -> Option<Arc<K>> {
-        let mut inner = self.inner.write();
-        let old = inner.items.remove(key)?;
-        inner.update_indices(Some(&old), None, key);
-        Some(old)
+        let mut guard = self.inner.write();
+        let Inner {
+            items,
+            indexers,
+            indices,
+        } = &mut *guard;
+        let changes = index_changes(indexers, Some(&**items.get(key)?), None);
+        apply_index_changes(indices, changes, key);
+        items.remove(key)
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Arc<K>> {
@@ -99,16 +141,12 @@ impl<K> ThreadSafeStore<K> {
     /// Swap the whole content for `items`, rebuilding every index.
     pub(crate) fn replace(&self, items: HashMap<String, Arc<K>>) {
         let mut inner = self.inner.write();
+        let indices: HashMap<String, Index> = inner
+            .indexers
+            .iter()
+            .map(|(name, func)| (name.clone(), build_index(func, &items)))
+            .collect();
         inner.items = items;
-        let mut indices: HashMap<String, Index> = HashMap::new();
-        for (name, func) in &inner.indexers {
-            let index = indices.entry(name.clone()).or_default();
-            for (key, obj) in &inner.items {
-                for v in func(obj) {
-                    index.entry(v).or_default().insert(key.clone());
-                }
-            }
-        }
         inner.indices = indices;
     }
 
@@ -191,13 +229,15 @@ impl<K> ThreadSafeStore<K> {
         if let Some(dup) = new.keys().find(|n| inner.indexers.contains_key(*n)) {
             return Err(IndexError::Conflict(dup.clone()));
         }
-        for (name, func) in new {
-            let mut index = Index::new();
-            for (key, obj) in &inner.items {
-                for v in func(obj) {
-                    index.entry(v).or_default().insert(key.clone());
-                }
-            }
+        // Every new index is built before any is registered: all or nothing.
+        let built: Vec<(String, IndexFunc<K>, Index)> = new
+            .into_iter()
+            .map(|(name, func)| {
+                let index = build_index(&func, &inner.items);
+                (name, func, index)
+            })
+            .collect();
+        for (name, func, index) in built {
             inner.indices.insert(name.clone(), index);
             inner.indexers.insert(name, func);
         }
@@ -216,6 +256,8 @@ mod tests {
     //!   TestThreadSafeStoreAddIndexers / conflict detection.
     //! - `concurrent_writers_and_readers_stay_consistent`: the "thread-safe" part
     //!   (index never points at a missing key under concurrent use).
+    //! - `panicking_index_function_leaves_the_store_unchanged`: update, delete,
+    //!   replace and add_indexers are all-or-nothing when an index function panics.
     use std::collections::HashMap;
     use std::sync::Arc;
 
@@ -355,5 +397,102 @@ mod tests {
             .map(|v| store.index_keys("val", v).unwrap().len())
             .sum();
         assert_eq!(total, store.len());
+    }
+
+    #[test]
+    fn panicking_index_function_leaves_the_store_unchanged() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        // Panics on value 13; `b` sorts after `a`, so with two indexers one
+        // may have run before the other panics.
+        let panicky: IndexFunc<TestObj> = Arc::new(|o: &TestObj| {
+            assert_ne!(o.value, 13, "index function refuses 13");
+            vec![o.value.to_string()]
+        });
+        let store = ThreadSafeStore::new(HashMap::from([
+            ("a".to_owned(), by_label_a()),
+            ("b".to_owned(), panicky.clone()),
+        ]));
+        store.update("ns/x".into(), obj_labels("ns", "x", &[("a", "1")]));
+        let snapshot = |s: &ThreadSafeStore<TestObj>| {
+            let inner = s.inner.read();
+            let mut items: Vec<(String, i64)> = inner
+                .items
+                .iter()
+                .map(|(k, o)| (k.clone(), o.value))
+                .collect();
+            items.sort();
+            let mut indices: Vec<(String, String, Vec<String>)> = inner
+                .indices
+                .iter()
+                .flat_map(|(n, i)| {
+                    i.iter().map(|(v, keys)| {
+                        (n.clone(), v.clone(), sorted(keys.iter().cloned().collect()))
+                    })
+                })
+                .collect();
+            indices.sort();
+            (items, indices)
+        };
+        let before = snapshot(&store);
+        let mut bad = Arc::unwrap_or_clone(obj_labels("ns", "x", &[("a", "2")]));
+        bad.value = 13;
+        let bad = Arc::new(bad);
+
+        let update = catch_unwind(AssertUnwindSafe(|| {
+            store.update("ns/x".into(), bad.clone())
+        }));
+        assert!(update.is_err());
+        assert_eq!(snapshot(&store), before, "update left the store unchanged");
+        let add = catch_unwind(AssertUnwindSafe(|| {
+            store.update("ns/y".into(), bad.clone())
+        }));
+        assert!(add.is_err());
+        assert_eq!(snapshot(&store), before, "add left the store unchanged");
+        let replace = catch_unwind(AssertUnwindSafe(|| {
+            store.replace(HashMap::from([("ns/x".to_owned(), bad.clone())]))
+        }));
+        assert!(replace.is_err());
+        assert_eq!(snapshot(&store), before, "replace left the store unchanged");
+
+        // A stored object whose index values now panic cannot be deleted
+        // halfway either.
+        let flaky_calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let f2 = flaky_calls.clone();
+        let flaky: IndexFunc<TestObj> = Arc::new(move |_o: &TestObj| {
+            let n = f2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(n < 1, "index function fails after its first call");
+            vec!["v".to_owned()]
+        });
+        let store2 = ThreadSafeStore::new(HashMap::from([
+            ("a".to_owned(), by_label_a()),
+            ("f".to_owned(), flaky),
+        ]));
+        store2.update("ns/x".into(), obj_labels("ns", "x", &[("a", "1")]));
+        let before2 = snapshot(&store2);
+        assert!(catch_unwind(AssertUnwindSafe(|| store2.delete("ns/x"))).is_err());
+        assert_eq!(
+            snapshot(&store2),
+            before2,
+            "delete left the store unchanged"
+        );
+
+        // add_indexers is all or nothing.
+        let store3: ThreadSafeStore<TestObj> = ThreadSafeStore::new(HashMap::new());
+        let mut z = Arc::unwrap_or_clone(obj("ns", "z", 0));
+        z.value = 13;
+        store3.update("ns/z".into(), Arc::new(z));
+        let added = catch_unwind(AssertUnwindSafe(|| {
+            store3.add_indexers(HashMap::from([
+                ("a".to_owned(), by_label_a()),
+                ("b".to_owned(), panicky.clone()),
+            ]))
+        }));
+        assert!(added.is_err());
+        assert!(store3.indexer_names().is_empty(), "no indexer registered");
+
+        // The stores still work.
+        store.update("ns/x".into(), obj_labels("ns", "x", &[("a", "3")]));
+        assert_eq!(store.index_keys("a", "3").unwrap(), ["ns/x"]);
+        assert!(store.index_keys("a", "2").unwrap().is_empty());
     }
 }

@@ -32,9 +32,26 @@
 //!   previous one's guarded work is still running.
 //! - Callbacks `on_new_leader` and `on_stopped_leading` are called inline and
 //!   must not block.
+//! - A panicking callback does not crash the process (see below); client-go
+//!   crashes, and the lease then runs out after `lease_duration`.
+//!
+//! # Panics in callbacks
+//!
+//! - `on_started_leading` (building its future, or the future itself): if it
+//!   panics while this candidate leads, leadership ends at once — renewal
+//!   stops, the lease is **released** (whatever `release_on_cancel` says, so
+//!   the next candidate takes over within a retry period instead of a lease),
+//!   `on_stopped_leading` is called and `run` returns. A leader never keeps
+//!   renewing with its work dead. The panic is logged as an error. (Returning
+//!   normally, without a panic, does not end leadership, as in client-go.)
+//! - `on_new_leader`: contained. The panic is logged, the election goes on;
+//!   the callback is called again on the next change of leader.
+//! - `on_stopped_leading`: not caught; it runs last in `run`, after the lease
+//!   was released, so its panic reaches the caller of `run`.
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,7 +61,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::resourcelock::{LeaderElectionRecord, Lock};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, panic_message};
 use crate::meta::MicroTime;
 
 /// Extra random wait of the acquire loop, as a fraction of `retry_period`
@@ -207,10 +224,11 @@ impl<L: Lock> LeaderElector<L> {
         })
     }
 
-    /// Campaigns until leader, leads until the lease is lost or `cancel` fires,
-    /// then (with `release_on_cancel`) releases the lock. Returns when
-    /// leadership is over or `cancel` fired before it began; a candidate that
-    /// wants to run again calls `run` again.
+    /// Campaigns until leader, leads until the lease is lost, `cancel` fires
+    /// or `on_started_leading` panics, then (with `release_on_cancel`, and
+    /// always after a panic) releases the lock. Returns when leadership is
+    /// over or `cancel` fired before it began; a candidate that wants to run
+    /// again calls `run` again.
     pub async fn run(&self, cancel: CancellationToken) {
         struct StoppedGuard<'a>(&'a (dyn Fn() + Send + Sync));
         impl Drop for StoppedGuard<'_> {
@@ -224,14 +242,60 @@ impl<L: Lock> LeaderElector<L> {
             return;
         }
         let leading = cancel.child_token();
-        let task = tokio::spawn((self.callbacks.on_started_leading)(leading.clone()));
-        self.renew(&cancel).await;
+        let work = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            (self.callbacks.on_started_leading)(leading.clone())
+        }));
+        let panic = match work {
+            Ok(work) => self.lead(tokio::spawn(work), &leading).await,
+            Err(payload) => Some(panic_message(&*payload)),
+        };
         leading.cancel();
-        if let Err(e) = task.await {
-            tracing::error!(lock = %self.lock.describe(), "on_started_leading panicked: {e}");
+        if let Some(message) = &panic {
+            tracing::error!(lock = %self.lock.describe(),
+                "on_started_leading panicked: {message}; giving up the lease");
         }
-        if self.config.release_on_cancel {
+        if self.config.release_on_cancel || panic.is_some() {
             self.release().await;
+        }
+    }
+
+    /// Renews while `work` (the `on_started_leading` task) runs, until the
+    /// lease is lost, `leading` is cancelled or `work` panics; then cancels
+    /// `leading` and waits for `work` to end. Returns the panic's message if
+    /// `work` panicked.
+    async fn lead(
+        &self,
+        mut work: tokio::task::JoinHandle<()>,
+        leading: &CancellationToken,
+    ) -> Option<String> {
+        let mut ended = None;
+        {
+            let renew = self.renew(leading);
+            tokio::pin!(renew);
+            tokio::select! {
+                () = &mut renew => {}
+                joined = &mut work => {
+                    let panicked = matches!(&joined, Err(e) if e.is_panic());
+                    ended = Some(joined);
+                    // Work that returned normally leaves leadership as it is.
+                    if !panicked {
+                        renew.await;
+                    }
+                }
+            }
+        }
+        leading.cancel();
+        let joined = match ended {
+            Some(joined) => joined,
+            None => work.await,
+        };
+        match joined {
+            Ok(()) => None,
+            Err(e) if e.is_panic() => Some(panic_message(&*e.into_panic())),
+            Err(e) => {
+                tracing::error!(lock = %self.lock.describe(), "on_started_leading task failed: {e}");
+                None
+            }
         }
     }
 
@@ -470,8 +534,12 @@ impl<L: Lock> LeaderElector<L> {
             observed.reported_leader = Some(holder.clone());
             holder
         };
-        if let Some(on_new_leader) = &self.callbacks.on_new_leader {
-            on_new_leader(&leader);
+        if let Some(on_new_leader) = &self.callbacks.on_new_leader
+            && let Err(payload) =
+                std::panic::catch_unwind(AssertUnwindSafe(|| on_new_leader(&leader)))
+        {
+            tracing::error!(lock = %self.lock.describe(), leader = %leader,
+                "on_new_leader panicked: {}", panic_message(&*payload));
         }
     }
 
@@ -524,7 +592,9 @@ mod tests {
     //!
     //! Beyond client-go's list: `lost_lease_stops_leading_within_renew_deadline`,
     //! `two_candidates_never_lead_at_once`, `check_reports_a_stuck_leader`,
-    //! `cancel_before_leading_still_calls_on_stopped_leading`.
+    //! `cancel_before_leading_still_calls_on_stopped_leading`,
+    //! `panicking_leader_work_gives_up_the_lease` (future and closure),
+    //! `panicking_on_new_leader_is_contained`.
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::super::fake_lock::{FakeLock, FakeServer};
@@ -919,5 +989,102 @@ mod tests {
         assert!(!le.try_acquire_or_renew().await);
         server.set_unavailable(false);
         assert!(le.try_acquire_or_renew().await);
+    }
+
+    /// Callbacks whose leader work panics: after `after` in the future, or
+    /// at once when building it (`after == None`).
+    fn panicking_work(after: Option<Duration>) -> (LeaderCallbacks, Recorded) {
+        let leaders = Arc::new(Mutex::new(Vec::new()));
+        let started = Arc::new(AtomicUsize::new(0));
+        let stopped = Arc::new(AtomicUsize::new(0));
+        let rec = Recorded {
+            leaders: Arc::clone(&leaders),
+            started: Arc::clone(&started),
+            stopped: Arc::clone(&stopped),
+        };
+        let callbacks = LeaderCallbacks::new(
+            move |_token: CancellationToken| {
+                started.fetch_add(1, Ordering::SeqCst);
+                let Some(after) = after else {
+                    panic!("leader work cannot start");
+                };
+                async move {
+                    tokio::time::sleep(after).await;
+                    panic!("leader work failed");
+                }
+            },
+            move || {
+                stopped.fetch_add(1, Ordering::SeqCst);
+            },
+        )
+        .with_on_new_leader(move |leader| leaders.lock().push(leader.to_owned()));
+        (callbacks, rec)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn panicking_leader_work_gives_up_the_lease() {
+        for after in [Some(3 * SEC), None] {
+            let server = FakeServer::default();
+            let (callbacks, rec) = panicking_work(after);
+            // release_on_cancel is off: the panic releases all the same.
+            let le = Arc::new(LeaderElector::new(config(), server.lock("baz"), callbacks).unwrap());
+            let cancel = CancellationToken::new();
+            let run = tokio::spawn(Arc::clone(&le).run_shared(cancel.clone()));
+            // Without a cancel, only the panic can end leadership; the paused
+            // clock makes this bound cost nothing.
+            tokio::time::timeout(60 * SEC, run)
+                .await
+                .unwrap_or_else(|_| panic!("{after:?}: still leading after the work panicked"))
+                .expect("run itself must not panic");
+            assert_eq!(rec.started.load(Ordering::SeqCst), 1, "{after:?}");
+            assert_eq!(rec.stopped.load(Ordering::SeqCst), 1, "{after:?}");
+            let record = server.record().unwrap();
+            assert_eq!(record.holder_identity, "", "{after:?}: released");
+            assert_eq!(record.lease_duration_seconds, 1, "{after:?}");
+            assert!(!le.is_leader(), "{after:?}");
+            assert_eq!(*rec.leaders.lock(), ["baz", ""], "{after:?}");
+            // And nobody renews it afterwards.
+            let actions = server.actions().len();
+            tokio::time::sleep(10 * SEC).await;
+            assert_eq!(server.actions().len(), actions, "{after:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn panicking_on_new_leader_is_contained() {
+        let server = FakeServer::default();
+        let started = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (s2, c2) = (Arc::clone(&started), Arc::clone(&calls));
+        let callbacks = LeaderCallbacks::new(
+            move |token: CancellationToken| {
+                let started = Arc::clone(&s2);
+                async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    token.cancelled().await;
+                }
+            },
+            || {},
+        )
+        .with_on_new_leader(move |leader| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            panic!("on_new_leader refuses {leader}");
+        });
+        let config = LeaderElectionConfig {
+            release_on_cancel: true,
+            ..config()
+        };
+        let le = Arc::new(LeaderElector::new(config, server.lock("baz"), callbacks).unwrap());
+        let cancel = CancellationToken::new();
+        let run = tokio::spawn(Arc::clone(&le).run_shared(cancel.clone()));
+        tokio::time::sleep(5 * SEC).await;
+        assert!(!run.is_finished(), "the election goes on");
+        assert!(le.is_leader());
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        cancel.cancel();
+        run.await.expect("run must not panic");
+        // Called for "baz", then for the release's empty holder.
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(server.record().unwrap().holder_identity, "");
     }
 }
