@@ -124,7 +124,14 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Config(format!("TLS setup: {e}")))?;
+    if cfg.insecure_skip_tls_verify && cfg.root_cert_pem.is_some() {
+        return Err(Error::Config(
+            "insecure-skip-tls-verify together with a certificate authority is not allowed (pick one)"
+                .into(),
+        ));
+    }
     let builder = if cfg.insecure_skip_tls_verify {
+        warn_insecure_once(&crate::config::redact_userinfo(&cfg.cluster_url.to_string()));
         tracing::warn!(
             server = %crate::config::redact_userinfo(&cfg.cluster_url.to_string()),
             "insecure-skip-tls-verify is set: the API server's certificate is NOT verified; \
@@ -135,19 +142,12 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
             .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
     } else if let Some(pem) = &cfg.root_cert_pem {
         let mut roots = rustls::RootCertStore::empty();
-        let mut count = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert =
-                cert.map_err(|e| Error::Config(format!("certificate authority: bad PEM: {e}")))?;
+        for cert in pem_certificates(pem)
+            .map_err(|e| Error::Config(format!("certificate authority: {e}")))?
+        {
             roots
                 .add(cert)
                 .map_err(|e| Error::Config(format!("certificate authority: {e}")))?;
-            count += 1;
-        }
-        if count == 0 {
-            return Err(Error::Config(
-                "certificate authority: no PEM certificate found".into(),
-            ));
         }
         builder.with_root_certificates(roots)
     } else {
@@ -155,19 +155,10 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
     };
     let tls = match &cfg.auth.client_certificate {
         Some(cc) => {
-            let certs = CertificateDer::pem_slice_iter(&cc.cert_pem)
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::Config(format!("client certificate: bad PEM: {e}")))?;
-            if certs.is_empty() {
-                return Err(Error::Config(
-                    "client certificate: no PEM certificate found".into(),
-                ));
-            }
-            let key = PrivateKeyDer::from_pem_slice(cc.key_pem.expose_secret()).map_err(|e| {
-                Error::Config(format!(
-                    "client key: no usable PEM private key (RSA, EC or PKCS#8): {e}"
-                ))
-            })?;
+            let certs = pem_certificates(&cc.cert_pem)
+                .map_err(|e| Error::Config(format!("client certificate: {e}")))?;
+            let key = pem_private_key(cc.key_pem.expose_secret())
+                .map_err(|e| Error::Config(format!("client key: {e}")))?;
             builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| Error::Config(format!("client certificate and key: {e}")))?
@@ -175,6 +166,36 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
         None => builder.with_no_client_auth(),
     };
     Ok(tls)
+}
+
+/// Tell the user on stderr, once per process, that a server is not verified.
+fn warn_insecure_once(server: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        eprintln!(
+            "kubegen: WARNING: insecure-skip-tls-verify is set for {server}: the API server's \
+             certificate is not verified"
+        );
+    });
+}
+
+/// The certificates of a PEM bundle, at least one.
+pub(crate) fn pem_certificates(
+    pem: &[u8],
+) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("no PEM certificate found".into());
+    }
+    Ok(certs)
+}
+
+/// The private key of a PEM file (RSA, EC or PKCS#8).
+pub(crate) fn pem_private_key(pem: &[u8]) -> std::result::Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| format!("no usable PEM private key (RSA, EC or PKCS#8): {e}"))
 }
 
 /// Accepts any server certificate; handshake signatures are still verified

@@ -284,6 +284,16 @@ impl Config {
                 })?),
                 _ => None,
             };
+        if let Some(pem) = &cfg.root_cert_pem {
+            crate::transport::pem_certificates(pem).map_err(|e| {
+                let field = if c.certificate_authority_data.as_deref().is_some_and(|d| !d.is_empty()) {
+                    "certificate-authority-data".to_owned()
+                } else {
+                    format!("certificate-authority {}", c.certificate_authority.as_deref().unwrap_or_default())
+                };
+                Error::Config(at(&format!("`{field}`: {e}")))
+            })?;
+        }
         if cfg.insecure_skip_tls_verify && cfg.root_cert_pem.is_some() {
             return Err(Error::Config(at(
                 "`insecure-skip-tls-verify` together with a certificate authority is not allowed (pick one)",
@@ -402,6 +412,27 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
         ),
         _ => None,
     };
+    let field = |data: bool, name: &str, path: &Option<String>| {
+        if data {
+            format!("`{name}-data`")
+        } else {
+            format!("`{name}` {}", path.as_deref().unwrap_or_default())
+        }
+    };
+    if let Some(pem) = &cert {
+        crate::transport::pem_certificates(pem).map_err(|e| {
+            let data = user.client_certificate_data.as_deref().is_some_and(|d| !d.is_empty());
+            let f = field(data, "client-certificate", &user.client_certificate);
+            Error::Config(at(&format!("{f}: {e}")))
+        })?;
+    }
+    if let Some(pem) = &key {
+        crate::transport::pem_private_key(pem).map_err(|e| {
+            let data = user.client_key_data.as_ref().is_some_and(|d| !d.expose_secret().is_empty());
+            let f = field(data, "client-key", &user.client_key);
+            Error::Config(at(&format!("{f}: {e}")))
+        })?;
+    }
     auth.client_certificate = match (cert, key) {
         (Some(cert_pem), Some(key)) => Some(ClientCertificate {
             cert_pem,
@@ -541,7 +572,7 @@ current-context: x
             &p,
             r#"
 current-context: x
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: "Q0EK", tls-server-name: kubernetes}}]
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443", certificate-authority-data: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tClEwRT0KLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=", tls-server-name: kubernetes}}]
 users: [{name: u, user: {tokenFile: tok, as: jane, as-groups: [devs]}}]
 contexts: [{name: x, context: {cluster: c, user: u, namespace: ns1}}]
 "#,
@@ -550,7 +581,10 @@ contexts: [{name: x, context: {cluster: c, user: u, namespace: ns1}}]
         let cfg = Config::from_kubeconfig(&p, None).unwrap();
         assert_eq!(cfg.cluster_url, "https://127.0.0.1:6443/");
         assert_eq!(cfg.default_namespace, "ns1");
-        assert_eq!(cfg.root_cert_pem.as_deref(), Some(&b"CA\n"[..]));
+        assert_eq!(
+            cfg.root_cert_pem.as_deref(),
+            Some(&b"-----BEGIN CERTIFICATE-----\nQ0E=\n-----END CERTIFICATE-----\n"[..])
+        );
         assert_eq!(cfg.tls_server_name.as_deref(), Some("kubernetes"));
         assert_eq!(
             cfg.auth.token_file.as_deref(),
@@ -561,6 +595,33 @@ contexts: [{name: x, context: {cluster: c, user: u, namespace: ns1}}]
             (imp.user.as_str(), imp.groups),
             ("jane", vec!["devs".to_owned()])
         );
+    }
+
+    #[test]
+    fn pem_that_is_not_a_certificate_or_key_names_the_kubeconfig_field() {
+        let d = tempdir("pem");
+        let p = d.join("config");
+        let not_pem = "bm90IGEgY2VydGlmaWNhdGUK"; // "not a certificate"
+        let cases = [
+            (
+                format!("clusters: [{{name: c, cluster: {{server: \"https://h\", certificate-authority-data: {not_pem}}}}}]\nusers: [{{name: u, user: {{}}}}]"),
+                "`certificate-authority-data`: no PEM certificate found",
+            ),
+            (
+                format!("clusters: [{{name: c, cluster: {{server: \"https://h\"}}}}]\nusers: [{{name: u, user: {{client-certificate-data: {not_pem}, client-key-data: {not_pem}}}}}]"),
+                "`client-certificate-data`: no PEM certificate found",
+            ),
+        ];
+        for (body, want) in cases {
+            std::fs::write(
+                &p,
+                format!("current-context: x\ncontexts: [{{name: x, context: {{cluster: c, user: u}}}}]\n{body}\n"),
+            )
+            .unwrap();
+            let err = Config::from_kubeconfig(&p, None).unwrap_err().to_string();
+            assert!(err.contains(want), "{err}");
+        }
+        std::fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
