@@ -69,7 +69,12 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listen on 127.0.0.1 (a free port) and forward to `upstream`.
     pub async fn start(upstream: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        Self::start_on("127.0.0.1", upstream).await
+    }
+
+    /// Listen on `ip` (a loopback address; a free port) and forward to `upstream`.
+    pub async fn start_on(ip: &str, upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind((ip, 0)).await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let shared = Arc::new(Shared {
             upstream,
