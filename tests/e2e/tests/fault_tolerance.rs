@@ -27,12 +27,19 @@
 //!   transition, and the two leadership intervals never overlap.
 
 //!
+//! - `watch_expired_by_compaction_while_the_server_stays_up_relists`: the
+//!   informer's connection is cut, objects change and etcd is compacted; the
+//!   resumed watch gets 410 Gone and the informer relists (deletes arrive as
+//!   tombstones). PodTemplates, which the test cluster serves without a watch
+//!   cache, so compaction reaches the watch.
+//!
 //! Each test has its own namespace and proxy, so they run in parallel.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kubegen_e2e::cluster::etcd_compact;
 use kubegen_e2e::fault_proxy::FaultProxy;
 use kubegen_e2e::leadership::Intervals;
 use kubegen_e2e::mirror::{Mirror, assert_converged, cached};
@@ -434,4 +441,106 @@ async fn partitioned_leader_steps_down_before_another_leads() {
     run_b.await.expect("direct candidate ends");
     intervals.assert_never_two_leaders();
     let _ = leases.delete(&lease_name, &DeleteOptions::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_expired_by_compaction_while_the_server_stays_up_relists() {
+    use kubegen_api::core::v1::PodTemplate;
+    // The cluster serves podtemplates from etcd (no watch cache), so etcd's
+    // compaction reaches a resumed watch as 410 Gone.
+    let rest = admin();
+    let ns = test_namespace(&rest, "fault-410-watch").await;
+    let direct = Client::<PodTemplate>::namespaced(rest.clone(), &ns);
+    let template = |name: &str| -> PodTemplate {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name},
+            "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        }))
+        .expect("a PodTemplate")
+    };
+    for i in 0..10 {
+        direct
+            .create(&template(&format!("pt-{i}")), &Default::default())
+            .await
+            .expect("create");
+    }
+    let proxy = FaultProxy::start(apiserver_addr()).await;
+    let factory = InformerFactory::with_options(
+        RestClient::new(via(&proxy)).expect("client"),
+        Duration::ZERO,
+        FactoryOptions::new().namespace(&ns),
+    );
+    let informer = factory.informer_for::<PodTemplate>();
+    let tombstones = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = tombstones.clone();
+    informer
+        .add_event_handler(
+            kubegen_runtime::cache::EventHandlerFuncs::new().delete_func(
+                move |d: &kubegen_runtime::cache::DeltaObject<PodTemplate>| {
+                    let name = d.object().metadata.name.clone().unwrap_or_default();
+                    seen.lock().unwrap().push((name, d.is_tombstone()));
+                },
+            ),
+        )
+        .expect("handler");
+    factory.start();
+    assert!(factory.wait_for_cache_sync().await);
+
+    // Cut the informer off, change the collection, compact the history away.
+    proxy.refuse_new().await;
+    assert!(proxy.reset_open() >= 1);
+    for i in 0..3 {
+        direct
+            .delete(&format!("pt-{i}"), &DeleteOptions::default())
+            .await
+            .expect("delete");
+    }
+    direct
+        .create(&template("pt-late"), &Default::default())
+        .await
+        .expect("create");
+    tokio::task::spawn_blocking(etcd_compact)
+        .await
+        .expect("compact");
+    proxy.accept_again().await;
+
+    let fresh = || async {
+        let list = direct.list(&Default::default()).await.expect("list");
+        list.items
+            .iter()
+            .map(|o| {
+                (
+                    o.metadata.name.clone().unwrap_or_default(),
+                    o.metadata.resource_version.clone().unwrap_or_default(),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let want = fresh().await;
+    eventually(Duration::from_secs(60), "cache equals a fresh list", || {
+        let got: std::collections::BTreeMap<_, _> = informer
+            .indexer()
+            .list()
+            .iter()
+            .map(|o| {
+                (
+                    o.metadata.name.clone().unwrap_or_default(),
+                    o.metadata.resource_version.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let ok = got == want;
+        async move { ok }
+    })
+    .await;
+    // The deletes could only come from a relist: as tombstones.
+    let deleted = tombstones.lock().unwrap().clone();
+    for i in 0..3 {
+        assert!(
+            deleted.contains(&(format!("pt-{i}"), true)),
+            "pt-{i} as a tombstone after the relist: {deleted:?}"
+        );
+    }
+    factory.shutdown().await;
+    drop_namespace(&rest, &ns).await;
 }
