@@ -6,7 +6,7 @@
 //! errors can still name the place.
 //!
 //! Contract: loaders never panic on any byte input; every failure is an
-//! [`Error`](crate::Error) naming the file (and pointer where one exists).
+//! [`Error`] naming the file (and pointer where one exists).
 
 pub mod cluster;
 pub mod crd;

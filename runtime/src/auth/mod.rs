@@ -29,7 +29,7 @@ use base64::Engine as _;
 use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-pub use exec::{ExecAuth, InteractiveMode};
+pub use exec::{DEFAULT_EXEC_TIMEOUT, ExecAuth, InteractiveMode};
 
 use crate::error::{Error, Result};
 
