@@ -3,8 +3,10 @@
 //! Generated crates (such as `kubegen-api`) emit types, thin typed accessors
 //! and aliases; everything generic lives here, once: the [`Resource`] and
 //! [`Object`] traits every kind implements, the shared apimachinery types in
-//! [`meta`], and (in later modules) config, auth, transport, clients and the
-//! cache machinery.
+//! [`meta`], [`config`] and [`auth`], the HTTP transport under
+//! [`RestClient`] and the typed [`Client`], the [`cache`] machinery
+//! (reflector, DeltaFIFO, indexer, shared informer, factory, listers), the
+//! [`workqueue`], [`leaderelection`] and event recording ([`record`]).
 
 #![deny(missing_docs)]
 

@@ -26,20 +26,18 @@
 //! ```text
 //! pub struct SharedInformerFactory { factory: InformerFactory }
 //! impl SharedInformerFactory {
-//!     pub fn new(cs: Clientset, resync: Duration) -> Self {
-//!         Self { factory: InformerFactory::new(cs.rest().clone(), resync) }
-//!     }
+//!     pub fn new(cs: Clientset, resync: Duration) -> Self { .. }
 //!     pub fn with_options(cs: Clientset, resync: Duration, o: FactoryOptions) -> Self { .. }
-//!     pub fn core(&self) -> core::Group<'_> { core::Group(&self.factory) }
+//!     pub fn core(&self) -> CoreInformers<'_> { CoreInformers(&self.factory) }  // per API package
 //!     pub fn start(&self) { self.factory.start() }
-//!     pub async fn wait_for_cache_sync(&self) -> bool { self.factory.wait_for_cache_sync().await }
-//!     pub async fn shutdown(&self) { self.factory.shutdown().await }
+//!     pub async fn wait_for_cache_sync(&self) -> bool { .. }
+//!     pub async fn shutdown(&self) { .. }
 //!     pub fn factory(&self) -> &InformerFactory { &self.factory }
 //! }
-//! // per group / version: core::Group(&InformerFactory).v1() -> core::v1::Version(&InformerFactory)
+//! // per package and version: CoreInformers(&factory).v1() -> core::v1::CoreV1Informers
 //! // per resource:
 //! pub type PodInformer = ResourceInformer<Pod>;
-//! impl core::v1::Version<'_> {
+//! impl CoreV1Informers<'_> {
 //!     pub fn pods(&self) -> PodInformer { self.0.resource_informer::<Pod>() }
 //! }
 //! ```

@@ -1,54 +1,3 @@
-//! The election loop (client-go's `tools/leaderelection/leaderelection.go`).
-//!
-//! # How it decides
-//!
-//! Each try ([`LeaderElector`]'s internal `try_acquire_or_renew`) reads the
-//! record from the [`Lock`]. When the record differs from the last one seen,
-//! the candidate notes the **local monotonic time** of that observation. A
-//! record held by someone else counts as live until `lease_duration_seconds`
-//! (from the record) have passed on the local clock since the last observed
-//! change; only then may the candidate write itself in as holder. The record's
-//! own timestamps are written for humans and never compared with the local
-//! clock, so the election tolerates any clock *offset* between machines (but
-//! not clocks that run at very different *rates*; the ratio of
-//! `lease_duration` to `renew_deadline` bounds the tolerated rate difference).
-//!
-//! The leader renews every `retry_period`; a renewal retries every
-//! `retry_period` until it succeeds or `renew_deadline` passes, after which the
-//! leader stops leading. Because `renew_deadline < lease_duration`, a leader
-//! that cannot renew gives up before others may take over. A leader first tries
-//! a fast-path update of its own last record; if that fails (someone else
-//! wrote), it falls back to read-then-write.
-//!
-//! Like client-go's, this does not *fence*: a process that stalls longer than
-//! the lease may briefly overlap with the next leader. Keep guarded work
-//! responsive to the cancellation token.
-//!
-//! # Differences from client-go, on purpose
-//!
-//! - `run` waits for the `on_started_leading` future to return (after its token
-//!   is cancelled) before it releases the lock and calls `on_stopped_leading`,
-//!   so with `release_on_cancel` the next leader cannot start while the
-//!   previous one's guarded work is still running.
-//! - Callbacks `on_new_leader` and `on_stopped_leading` are called inline and
-//!   must not block.
-//! - A panicking callback does not crash the process (see below); client-go
-//!   crashes, and the lease then runs out after `lease_duration`.
-//!
-//! # Panics in callbacks
-//!
-//! - `on_started_leading` (building its future, or the future itself): if it
-//!   panics while this candidate leads, leadership ends at once — renewal
-//!   stops, the lease is **released** (whatever `release_on_cancel` says, so
-//!   the next candidate takes over within a retry period instead of a lease),
-//!   `on_stopped_leading` is called and `run` returns. A leader never keeps
-//!   renewing with its work dead. The panic is logged as an error. (Returning
-//!   normally, without a panic, does not end leadership, as in client-go.)
-//! - `on_new_leader`: contained. The panic is logged, the election goes on;
-//!   the callback is called again on the next change of leader.
-//! - `on_stopped_leading`: not caught; it runs last in `run`, after the lease
-//!   was released, so its panic reaches the caller of `run`.
-
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -181,10 +130,61 @@ impl LeaderCallbacks {
     }
 }
 
-/// One candidate in an election; see the [module docs](self).
+/// One candidate in an election.
 ///
 /// Share it with an `Arc` to ask [`is_leader`](Self::is_leader) or
 /// [`check`](Self::check) (health) while [`run`](Self::run) is going.
+///
+/// The election loop (client-go's `tools/leaderelection/leaderelection.go`).
+///
+/// # How it decides
+///
+/// Each try ([`LeaderElector`]'s internal `try_acquire_or_renew`) reads the
+/// record from the [`Lock`]. When the record differs from the last one seen,
+/// the candidate notes the **local monotonic time** of that observation. A
+/// record held by someone else counts as live until `lease_duration_seconds`
+/// (from the record) have passed on the local clock since the last observed
+/// change; only then may the candidate write itself in as holder. The record's
+/// own timestamps are written for humans and never compared with the local
+/// clock, so the election tolerates any clock *offset* between machines (but
+/// not clocks that run at very different *rates*; the ratio of
+/// `lease_duration` to `renew_deadline` bounds the tolerated rate difference).
+///
+/// The leader renews every `retry_period`; a renewal retries every
+/// `retry_period` until it succeeds or `renew_deadline` passes, after which the
+/// leader stops leading. Because `renew_deadline < lease_duration`, a leader
+/// that cannot renew gives up before others may take over. A leader first tries
+/// a fast-path update of its own last record; if that fails (someone else
+/// wrote), it falls back to read-then-write.
+///
+/// Like client-go's, this does not *fence*: a process that stalls longer than
+/// the lease may briefly overlap with the next leader. Keep guarded work
+/// responsive to the cancellation token.
+///
+/// # Differences from client-go, on purpose
+///
+/// - `run` waits for the `on_started_leading` future to return (after its token
+///   is cancelled) before it releases the lock and calls `on_stopped_leading`,
+///   so with `release_on_cancel` the next leader cannot start while the
+///   previous one's guarded work is still running.
+/// - Callbacks `on_new_leader` and `on_stopped_leading` are called inline and
+///   must not block.
+/// - A panicking callback does not crash the process (see below); client-go
+///   crashes, and the lease then runs out after `lease_duration`.
+///
+/// # Panics in callbacks
+///
+/// - `on_started_leading` (building its future, or the future itself): if it
+///   panics while this candidate leads, leadership ends at once — renewal
+///   stops, the lease is **released** (whatever `release_on_cancel` says, so
+///   the next candidate takes over within a retry period instead of a lease),
+///   `on_stopped_leading` is called and `run` returns. A leader never keeps
+///   renewing with its work dead. The panic is logged as an error. (Returning
+///   normally, without a panic, does not end leadership, as in client-go.)
+/// - `on_new_leader`: contained. The panic is logged, the election goes on;
+///   the callback is called again on the next change of leader.
+/// - `on_stopped_leading`: not caught; it runs last in `run`, after the lease
+///   was released, so its panic reaches the caller of `run`.
 pub struct LeaderElector<L> {
     config: LeaderElectionConfig,
     callbacks: LeaderCallbacks,

@@ -1,26 +1,3 @@
-//! The record candidates agree on, and the lock that stores it, as client-go's
-//! `tools/leaderelection/resourcelock`.
-//!
-//! A [`Lock`] reads and writes one [`LeaderElectionRecord`]. Its contract is
-//! what makes the election safe:
-//!
-//! - `get` returns the record as stored now (`None` when the object does not
-//!   exist) and remembers the object's version;
-//! - `update` writes **only if the object has not changed since this lock last
-//!   read or wrote it** (optimistic concurrency: the API server's
-//!   `resourceVersion` check), otherwise it fails. `update` before any
-//!   successful `get` or `create` fails too.
-//! - `create` fails if the object already exists.
-//!
-//! So of two candidates that both saw an expired lease, only one update wins.
-//!
-//! [`LeaseLock`] is the lock on a `coordination.k8s.io/v1` Lease, the only
-//! kind client-go still supports. It talks to the API server through the
-//! runtime's [`Client`](crate::client::Client) with the small hand-written
-//! [`Lease`] type below: the runtime cannot depend on the generated crate, and
-//! a typed struct of five spec fields is simpler and safer than reaching into
-//! a `DynamicObject`'s JSON map.
-
 use std::fmt;
 use std::future::Future;
 
@@ -56,7 +33,30 @@ pub struct LeaderElectionRecord {
 }
 
 /// Storage for the [`LeaderElectionRecord`] (client-go's `resourcelock.Interface`);
-/// see the [module docs](self) for the contract.
+///.
+///
+/// The record candidates agree on, and the lock that stores it, as client-go's
+/// `tools/leaderelection/resourcelock`.
+///
+/// A [`Lock`] reads and writes one [`LeaderElectionRecord`]. Its contract is
+/// what makes the election safe:
+///
+/// - `get` returns the record as stored now (`None` when the object does not
+///   exist) and remembers the object's version;
+/// - `update` writes **only if the object has not changed since this lock last
+///   read or wrote it** (optimistic concurrency: the API server's
+///   `resourceVersion` check), otherwise it fails. `update` before any
+///   successful `get` or `create` fails too.
+/// - `create` fails if the object already exists.
+///
+/// So of two candidates that both saw an expired lease, only one update wins.
+///
+/// [`LeaseLock`] is the lock on a `coordination.k8s.io/v1` Lease, the only
+/// kind client-go still supports. It talks to the API server through the
+/// runtime's [`Client`](crate::client::Client) with the small hand-written
+/// [`Lease`] type below: the runtime cannot depend on the generated crate, and
+/// a typed struct of five spec fields is simpler and safer than reaching into
+/// a `DynamicObject`'s JSON map.
 pub trait Lock: Send + Sync + 'static {
     /// The stored record, or `None` if the lock object does not exist.
     fn get(&self) -> impl Future<Output = Result<Option<LeaderElectionRecord>>> + Send;

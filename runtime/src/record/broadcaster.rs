@@ -1,19 +1,3 @@
-//! The event broadcaster and recorder (client-go's `tools/record/event.go`).
-//!
-//! An [`EventBroadcaster`] fans recorded events out to its watchers: a sink
-//! writer ([`EventBroadcaster::start_recording_to_sink`]), a log writer, or any
-//! function. Each watcher has its own bounded queue (1000 events); when a queue
-//! is full the event is dropped for that watcher, so recording never blocks a
-//! controller. [`EventRecorder::event`] only builds the event and queues it.
-//!
-//! The sink writer runs every event through an
-//! [`EventCorrelator`](super::EventCorrelator) (aggregation, repeat counting,
-//! spam filter), then creates the event or patches the earlier one. Errors the
-//! server answered (a rejected event) are logged and not retried; failures to
-//! reach it are retried up to 12 times, 10 s apart, the first wait randomised
-//! so replicas do not retry in step. [`EventBroadcaster::shutdown`] stops
-//! accepting events and waits until every queue is written out.
-
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -103,8 +87,24 @@ impl Default for SinkOptions {
     }
 }
 
-/// Fans events out to watchers; see the [module docs](self). Clones share
+/// Fans events out to watchers. Clones share
 /// one broadcaster.
+///
+/// The event broadcaster and recorder (client-go's `tools/record/event.go`).
+///
+/// An [`EventBroadcaster`] fans recorded events out to its watchers: a sink
+/// writer ([`EventBroadcaster::start_recording_to_sink`]), a log writer, or any
+/// function. Each watcher has its own bounded queue (1000 events); when a queue
+/// is full the event is dropped for that watcher, so recording never blocks a
+/// controller. [`EventRecorder::event`] only builds the event and queues it.
+///
+/// The sink writer runs every event through an
+/// [`EventCorrelator`](super::EventCorrelator) (aggregation, repeat counting,
+/// spam filter), then creates the event or patches the earlier one. Errors the
+/// server answered (a rejected event) are logged and not retried; failures to
+/// reach it are retried up to 12 times, 10 s apart, the first wait randomised
+/// so replicas do not retry in step. [`EventBroadcaster::shutdown`] stops
+/// accepting events and waits until every queue is written out.
 #[derive(Clone, Default)]
 pub struct EventBroadcaster {
     inner: Arc<Inner>,

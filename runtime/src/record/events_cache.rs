@@ -1,24 +1,3 @@
-//! Event correlation, as client-go's `tools/record/events_cache.go`: what turns
-//! a stream of recorded events into few API writes.
-//!
-//! [`EventCorrelator::correlate`] runs three steps on each new event:
-//!
-//! 1. **Aggregate.** Events that differ only in their message (same source,
-//!    object, type and reason) are counted per 10-minute window; from the 10th
-//!    distinct message on, they become one event whose message is
-//!    `(combined from similar events): <latest message>`.
-//! 2. **Observe.** An event identical to one written before (same key, which
-//!    includes the message) is not created again: it takes the earlier event's
-//!    name and first timestamp, its count becomes the previous count + 1, and
-//!    the correlator returns a merge patch of `count`, `lastTimestamp` and
-//!    `message` to send instead of a create.
-//! 3. **Spam filter.** A token bucket per source + involved object (burst 25,
-//!    one token per 5 minutes) drops events beyond the rate.
-//!
-//! After the server accepted a create or patch, [`EventCorrelator::update_state`]
-//! records the server's name and resourceVersion for the next patch. Caches are
-//! bounded (4096 entries each, least recently used out first).
-
 use std::collections::HashMap;
 use std::collections::HashSet;
 use std::hash::Hash;
@@ -84,8 +63,29 @@ pub struct Correlated {
     pub key: String,
 }
 
-/// Correlates events; see the [module docs](self). Owned by the one task that
+/// Correlates events. Owned by the one task that
 /// writes events, so it needs no lock.
+///
+/// Event correlation, as client-go's `tools/record/events_cache.go`: what turns
+/// a stream of recorded events into few API writes.
+///
+/// [`EventCorrelator::correlate`] runs three steps on each new event:
+///
+/// 1. **Aggregate.** Events that differ only in their message (same source,
+///    object, type and reason) are counted per 10-minute window; from the 10th
+///    distinct message on, they become one event whose message is
+///    `(combined from similar events): <latest message>`.
+/// 2. **Observe.** An event identical to one written before (same key, which
+///    includes the message) is not created again: it takes the earlier event's
+///    name and first timestamp, its count becomes the previous count + 1, and
+///    the correlator returns a merge patch of `count`, `lastTimestamp` and
+///    `message` to send instead of a create.
+/// 3. **Spam filter.** A token bucket per source + involved object (burst 25,
+///    one token per 5 minutes) drops events beyond the rate.
+///
+/// After the server accepted a create or patch, [`EventCorrelator::update_state`]
+/// records the server's name and resourceVersion for the next patch. Caches are
+/// bounded (4096 entries each, least recently used out first).
 #[derive(Debug)]
 pub struct EventCorrelator {
     options: CorrelatorOptions,
@@ -126,7 +126,7 @@ impl EventCorrelator {
         }
     }
 
-    /// Decides how to write `event`; see the [module docs](self).
+    /// Decides how to write `event`; see [`EventCorrelator`].
     pub fn correlate(&mut self, event: Event) -> Correlated {
         let now = Instant::now();
         let (event, key) = self.aggregate(event, now);

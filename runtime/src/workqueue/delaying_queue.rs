@@ -1,39 +1,3 @@
-//! A work queue that can also add items after a delay, as client-go's
-//! `DelayingInterface`.
-//!
-//! # Contract
-//!
-//! - [`DelayingQueue::add_after`] adds the item to the underlying [`Queue`]
-//!   once the delay has passed (a zero delay adds at once). All the queue's
-//!   guarantees (dedup, one worker per item, FIFO) hold for delayed items too.
-//! - An item waiting for its delay is held once: adding it again with an
-//!   **earlier** deadline moves it forward, a later deadline is ignored.
-//! - Items whose deadlines have passed are added in deadline order (ties in
-//!   call order).
-//! - After shutdown, `add_after` is ignored and waiting items are dropped.
-//! - Each call to `add_after` counts as a retry in the queue's metrics.
-//!
-//! One timer task per queue sleeps until the earliest deadline (a B-tree keyed
-//! by deadline, plus a map from item to its deadline for the dedup) and is
-//! woken early only when a new earliest deadline arrives, so waiting items cost
-//! no task or timer each. The task is spawned on the Tokio runtime the queue is
-//! built in (or, if built outside one, on the runtime of the first
-//! `add_after`) and ends when the queue shuts down or its last handle drops.
-//! Times come from Tokio's clock, so a paused test clock drives it exactly.
-//!
-//! ```
-//! use std::time::Duration;
-//! use kubegen_runtime::workqueue::DelayingQueue;
-//!
-//! # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
-//! let queue: DelayingQueue<&str> = DelayingQueue::new();
-//! queue.add_after("default/web-0", Duration::from_secs(30));
-//! assert_eq!(queue.len(), 0);
-//! tokio::time::sleep(Duration::from_secs(31)).await;
-//! assert_eq!(queue.get().await, Some("default/web-0"));
-//! # }
-//! ```
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::Hash;
@@ -51,7 +15,43 @@ use super::queue::{Queue, QueueConfig};
 /// Stand-in deadline for delays too long to add to "now" (about 30 years).
 const FAR_FUTURE: Duration = Duration::from_secs(60 * 60 * 24 * 365 * 30);
 
-/// A [`Queue`] with [`add_after`](Self::add_after); see the [module docs](self).
+/// A [`Queue`] with [`add_after`](Self::add_after).
+///
+/// A work queue that can also add items after a delay, as client-go's
+/// `DelayingInterface`.
+///
+/// # Contract
+///
+/// - [`DelayingQueue::add_after`] adds the item to the underlying [`Queue`]
+///   once the delay has passed (a zero delay adds at once). All the queue's
+///   guarantees (dedup, one worker per item, FIFO) hold for delayed items too.
+/// - An item waiting for its delay is held once: adding it again with an
+///   **earlier** deadline moves it forward, a later deadline is ignored.
+/// - Items whose deadlines have passed are added in deadline order (ties in
+///   call order).
+/// - After shutdown, `add_after` is ignored and waiting items are dropped.
+/// - Each call to `add_after` counts as a retry in the queue's metrics.
+///
+/// One timer task per queue sleeps until the earliest deadline (a B-tree keyed
+/// by deadline, plus a map from item to its deadline for the dedup) and is
+/// woken early only when a new earliest deadline arrives, so waiting items cost
+/// no task or timer each. The task is spawned on the Tokio runtime the queue is
+/// built in (or, if built outside one, on the runtime of the first
+/// `add_after`) and ends when the queue shuts down or its last handle drops.
+/// Times come from Tokio's clock, so a paused test clock drives it exactly.
+///
+/// ```
+/// use std::time::Duration;
+/// use kubegen_runtime::workqueue::DelayingQueue;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let queue: DelayingQueue<&str> = DelayingQueue::new();
+/// queue.add_after("default/web-0", Duration::from_secs(30));
+/// assert_eq!(queue.len(), 0);
+/// tokio::time::sleep(Duration::from_secs(31)).await;
+/// assert_eq!(queue.get().await, Some("default/web-0"));
+/// # }
+/// ```
 pub struct DelayingQueue<T> {
     queue: Queue<T>,
     waiting: Arc<Waiting<T>>,
@@ -137,7 +137,7 @@ where
         queue
     }
 
-    /// Adds `item` once `delay` has passed; see the [module docs](self) for
+    /// Adds `item` once `delay` has passed; see [`DelayingQueue`] for
     /// how repeated delays of one item combine.
     pub fn add_after(&self, item: T, delay: Duration) {
         if self.queue.shutting_down() {

@@ -1,29 +1,3 @@
-//! A delaying queue whose retries are paced by a [`RateLimiter`], as
-//! client-go's `RateLimitingInterface`: the queue controllers use.
-//!
-//! [`RateLimitingQueue::add_rate_limited`] asks the limiter how long the item
-//! should wait and adds it after that delay; [`RateLimitingQueue::forget`]
-//! resets the item's backoff once it was processed successfully. Forgetting is
-//! the caller's job: an item that is never forgotten keeps its failure count.
-//!
-//! ```
-//! use kubegen_runtime::workqueue::{RateLimitingQueue, default_controller_rate_limiter};
-//!
-//! # async fn reconcile(_: &str) -> Result<(), ()> { Ok(()) }
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let queue = RateLimitingQueue::new(default_controller_rate_limiter::<String>());
-//! queue.add("default/web-0".to_owned());
-//! while let Some(key) = queue.get().await {
-//!     match reconcile(&key).await {
-//!         Ok(()) => queue.forget(&key),
-//!         Err(()) => queue.add_rate_limited(key.clone()),
-//!     }
-//!     queue.done(&key);
-//! #   queue.shut_down();
-//! }
-//! # }
-//! ```
-
 use std::fmt;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -32,7 +6,33 @@ use super::default_rate_limiters::RateLimiter;
 use super::delaying_queue::DelayingQueue;
 use super::queue::QueueConfig;
 
-/// A [`DelayingQueue`] with rate-limited re-adds; see the [module docs](self).
+/// A [`DelayingQueue`] with rate-limited re-adds.
+///
+/// A delaying queue whose retries are paced by a [`RateLimiter`], as
+/// client-go's `RateLimitingInterface`: the queue controllers use.
+///
+/// [`RateLimitingQueue::add_rate_limited`] asks the limiter how long the item
+/// should wait and adds it after that delay; [`RateLimitingQueue::forget`]
+/// resets the item's backoff once it was processed successfully. Forgetting is
+/// the caller's job: an item that is never forgotten keeps its failure count.
+///
+/// ```
+/// use kubegen_runtime::workqueue::{RateLimitingQueue, default_controller_rate_limiter};
+///
+/// # async fn reconcile(_: &str) -> Result<(), ()> { Ok(()) }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let queue = RateLimitingQueue::new(default_controller_rate_limiter::<String>());
+/// queue.add("default/web-0".to_owned());
+/// while let Some(key) = queue.get().await {
+///     match reconcile(&key).await {
+///         Ok(()) => queue.forget(&key),
+///         Err(()) => queue.add_rate_limited(key.clone()),
+///     }
+///     queue.done(&key);
+/// #   queue.shut_down();
+/// }
+/// # }
+/// ```
 pub struct RateLimitingQueue<T> {
     queue: DelayingQueue<T>,
     limiter: Arc<dyn RateLimiter<T>>,

@@ -1,5 +1,6 @@
-//! Issue 3's smoke tests: the test cluster is real, reachable over TLS, and
-//! its three kubeconfig contexts authenticate as expected.
+//! Smoke tests of the test cluster itself: it is real, reachable over TLS,
+//! and its three kubeconfig contexts (`admin`, `limited`, `cert`)
+//! authenticate as expected.
 
 use std::time::Duration;
 
