@@ -529,7 +529,9 @@ impl<'a> Parser<'a> {
                     expect_value = true;
                 }
                 (Token::Close, _) => {
-                    if expect_value && !values.is_empty() {
+                    // `()` is the empty value, as in apimachinery (and as
+                    // `Display` writes a set holding only it).
+                    if expect_value {
                         values.push(String::new());
                     }
                     break;
@@ -574,6 +576,8 @@ mod tests {
             ("x=", "x="),
             ("example.com/app=web", "example.com/app=web"),
             ("x in (a,)", "x in (,a)"),
+            ("x in ()", "x in ()"),
+            ("x notin (,)", "x notin ()"),
             (" x = a , !y ", "x=a,!y"),
         ];
         for (input, want) in cases {
@@ -601,7 +605,6 @@ mod tests {
             "Example.com/x=a",
             "x=-a",
             "x=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "x in ()",
         ];
         for input in cases {
             let err = Selector::parse(input).expect_err(input);

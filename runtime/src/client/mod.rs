@@ -3,7 +3,7 @@
 //!
 //! `Client<K>` is the one implementation of every verb for every kind; the
 //! generated clientsets only construct it. A verb method exists only when `K`
-//! implements the matching marker trait of [`verbs`](crate::verbs), so the
+//! implements the matching marker trait of [`verbs`](mod@crate::verbs), so the
 //! compiler rejects verbs the API does not serve. [`DynamicObject`](crate::dynamic::DynamicObject)
 //! implements every verb (only the server knows which apply), see [`crate::dynamic`].
 //!
@@ -21,6 +21,8 @@ mod list;
 mod portforward;
 mod rest;
 mod watch;
+#[cfg(test)]
+mod watch_props;
 mod ws;
 
 use std::marker::PhantomData;

@@ -265,6 +265,11 @@ impl Config {
         let url: http::Uri = server
             .parse()
             .map_err(|e| Error::Config(at(&format!("`server` {server:?} is not a URL: {e}"))))?;
+        if url.scheme().is_none() || url.authority().is_none() {
+            return Err(Error::Config(at(&format!(
+                "`server` {server:?} needs a scheme and a host (https://host:port)"
+            ))));
+        }
         let mut cfg = Config::new(url);
         cfg.default_namespace = ctx
             .context
@@ -286,10 +291,17 @@ impl Config {
             };
         if let Some(pem) = &cfg.root_cert_pem {
             crate::transport::pem_certificates(pem).map_err(|e| {
-                let field = if c.certificate_authority_data.as_deref().is_some_and(|d| !d.is_empty()) {
+                let field = if c
+                    .certificate_authority_data
+                    .as_deref()
+                    .is_some_and(|d| !d.is_empty())
+                {
                     "certificate-authority-data".to_owned()
                 } else {
-                    format!("certificate-authority {}", c.certificate_authority.as_deref().unwrap_or_default())
+                    format!(
+                        "certificate-authority {}",
+                        c.certificate_authority.as_deref().unwrap_or_default()
+                    )
                 };
                 Error::Config(at(&format!("`{field}`: {e}")))
             })?;
@@ -421,14 +433,20 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
     };
     if let Some(pem) = &cert {
         crate::transport::pem_certificates(pem).map_err(|e| {
-            let data = user.client_certificate_data.as_deref().is_some_and(|d| !d.is_empty());
+            let data = user
+                .client_certificate_data
+                .as_deref()
+                .is_some_and(|d| !d.is_empty());
             let f = field(data, "client-certificate", &user.client_certificate);
             Error::Config(at(&format!("{f}: {e}")))
         })?;
     }
     if let Some(pem) = &key {
         crate::transport::pem_private_key(pem).map_err(|e| {
-            let data = user.client_key_data.as_ref().is_some_and(|d| !d.expose_secret().is_empty());
+            let data = user
+                .client_key_data
+                .as_ref()
+                .is_some_and(|d| !d.expose_secret().is_empty());
             let f = field(data, "client-key", &user.client_key);
             Error::Config(at(&format!("{f}: {e}")))
         })?;
@@ -604,11 +622,15 @@ contexts: [{name: x, context: {cluster: c, user: u, namespace: ns1}}]
         let not_pem = "bm90IGEgY2VydGlmaWNhdGUK"; // "not a certificate"
         let cases = [
             (
-                format!("clusters: [{{name: c, cluster: {{server: \"https://h\", certificate-authority-data: {not_pem}}}}}]\nusers: [{{name: u, user: {{}}}}]"),
+                format!(
+                    "clusters: [{{name: c, cluster: {{server: \"https://h\", certificate-authority-data: {not_pem}}}}}]\nusers: [{{name: u, user: {{}}}}]"
+                ),
                 "`certificate-authority-data`: no PEM certificate found",
             ),
             (
-                format!("clusters: [{{name: c, cluster: {{server: \"https://h\"}}}}]\nusers: [{{name: u, user: {{client-certificate-data: {not_pem}, client-key-data: {not_pem}}}}}]"),
+                format!(
+                    "clusters: [{{name: c, cluster: {{server: \"https://h\"}}}}]\nusers: [{{name: u, user: {{client-certificate-data: {not_pem}, client-key-data: {not_pem}}}}}]"
+                ),
                 "`client-certificate-data`: no PEM certificate found",
             ),
         ];
