@@ -101,6 +101,14 @@ pub enum Error {
     /// Invalid command-line usage.
     #[error("{0}")]
     Usage(String),
+    /// Reading a live cluster's spec (`--from-cluster`) failed at `step`.
+    #[error("--from-cluster: {step}: {message}")]
+    Cluster {
+        /// What was being done: loading the kubeconfig, connecting, fetching a document.
+        step: String,
+        /// The client's error.
+        message: String,
+    },
 }
 
 impl Error {

@@ -84,6 +84,29 @@ pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
 
+    /// A watch ended before it could be used: closed within a second without
+    /// an event, or a watch-list that ended before its initial-events-end
+    /// bookmark. The reflector backs off and lists again.
+    #[error("watch {watch}: {reason}")]
+    WatchEndedEarly {
+        /// Which watch (the reflector's name).
+        watch: String,
+        /// How it ended.
+        reason: &'static str,
+    },
+
+    /// A leader has not renewed its lease for longer than it may
+    /// (`LeaderElector::check`): it is stuck, and should be restarted.
+    #[error("leader election {election}: lease {lock} not renewed for {since:?}")]
+    LeaseNotRenewed {
+        /// The election's name.
+        election: String,
+        /// The lock, as `namespace/name`.
+        lock: String,
+        /// Time since the last renewal.
+        since: std::time::Duration,
+    },
+
     /// A user callback the runtime runs (an informer's event handler,
     /// transform or index function, a leader election callback) panicked, and
     /// the runtime caught it. Where it is reported and what stops is described
@@ -142,29 +165,35 @@ pub mod reason {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "UnsupportedMediaType";
     pub const INTERNAL_ERROR: &str = "InternalError";
     pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
+
+    /// The reason an HTTP status code implies when the server sent none
+    /// (apimachinery's `reasonForCode`); "" for codes without one.
+    pub fn for_code(code: u16) -> &'static str {
+        match code {
+            400 => BAD_REQUEST,
+            401 => UNAUTHORIZED,
+            403 => FORBIDDEN,
+            404 => NOT_FOUND,
+            405 => METHOD_NOT_ALLOWED,
+            406 => NOT_ACCEPTABLE,
+            409 => CONFLICT,
+            410 => GONE,
+            413 => REQUEST_ENTITY_TOO_LARGE,
+            415 => UNSUPPORTED_MEDIA_TYPE,
+            422 => INVALID,
+            429 => TOO_MANY_REQUESTS,
+            500 => INTERNAL_ERROR,
+            503 => SERVICE_UNAVAILABLE,
+            504 => TIMEOUT,
+            _ => "",
+        }
+    }
 }
 
 impl ApiError {
     /// Build from a response that carried no `Status` body.
     pub fn from_code(code: u16, request: impl Into<String>, body: &str) -> Self {
-        let reason = match code {
-            400 => reason::BAD_REQUEST,
-            401 => reason::UNAUTHORIZED,
-            403 => reason::FORBIDDEN,
-            404 => reason::NOT_FOUND,
-            405 => reason::METHOD_NOT_ALLOWED,
-            406 => reason::NOT_ACCEPTABLE,
-            409 => reason::CONFLICT,
-            410 => reason::GONE,
-            413 => reason::REQUEST_ENTITY_TOO_LARGE,
-            415 => reason::UNSUPPORTED_MEDIA_TYPE,
-            422 => reason::INVALID,
-            429 => reason::TOO_MANY_REQUESTS,
-            500 => reason::INTERNAL_ERROR,
-            503 => reason::SERVICE_UNAVAILABLE,
-            504 => reason::TIMEOUT,
-            _ => "",
-        };
+        let reason = reason::for_code(code);
         // Keep only a bounded, single-line excerpt of a foreign body.
         let excerpt: String = body
             .chars()
@@ -190,19 +219,7 @@ impl ApiError {
     pub fn reason(&self) -> &str {
         match self.status.reason.as_deref() {
             Some(r) if !r.is_empty() => r,
-            _ => match self.code {
-                401 => reason::UNAUTHORIZED,
-                403 => reason::FORBIDDEN,
-                404 => reason::NOT_FOUND,
-                409 => reason::CONFLICT,
-                410 => reason::GONE,
-                422 => reason::INVALID,
-                429 => reason::TOO_MANY_REQUESTS,
-                500 => reason::INTERNAL_ERROR,
-                503 => reason::SERVICE_UNAVAILABLE,
-                504 => reason::TIMEOUT,
-                _ => "",
-            },
+            _ => reason::for_code(self.code),
         }
     }
 }
@@ -408,6 +425,30 @@ pub(crate) fn api_error_from_body(code: u16, request: &str, body: &[u8]) -> Erro
 mod tests {
     use super::*;
     use crate::meta::{StatusCause, StatusDetails};
+
+    #[test]
+    fn a_status_without_a_reason_takes_the_codes() {
+        // One table for both: a body-less answer and a Status with no reason.
+        for (code, want) in [
+            (400, "BadRequest"),
+            (404, "NotFound"),
+            (415, "UnsupportedMediaType"),
+            (418, ""),
+        ] {
+            assert_eq!(ApiError::from_code(code, "GET x", "").reason(), want);
+            let bare = ApiError {
+                status: Status {
+                    code: Some(i32::from(code)),
+                    ..Status::default()
+                },
+                code,
+                request: "GET x".into(),
+            };
+            assert_eq!(bare.reason(), want, "{code}");
+        }
+        let err: Error = ApiError::from_code(400, "GET x", "").into();
+        assert!(err.is_bad_request());
+    }
 
     fn api(code: u16, reason: Option<&str>) -> Error {
         ApiError {

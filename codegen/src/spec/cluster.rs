@@ -24,28 +24,18 @@ pub struct ClusterSource {
     pub context: Option<String>,
 }
 
-fn cluster_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("--from-cluster: {what}: {e}"))
+fn cluster_err(step: &str, e: impl std::fmt::Display) -> Error {
+    Error::Cluster {
+        step: step.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 async fn config(src: &ClusterSource) -> Result<kubegen_runtime::Config> {
     use kubegen_runtime::Config;
-    let cfg = match (&src.kubeconfig, &src.context) {
-        (Some(path), ctx) => Config::from_kubeconfig(path, ctx.as_deref()),
-        (None, Some(ctx)) => {
-            let paths: Vec<PathBuf> = match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty())
-            {
-                Some(list) => std::env::split_paths(&list)
-                    .filter(|p| p.exists())
-                    .collect(),
-                None => std::env::home_dir()
-                    .map(|h| h.join(".kube/config"))
-                    .into_iter()
-                    .collect(),
-            };
-            Config::from_kubeconfig_files(&paths, Some(ctx))
-        }
-        (None, None) => Config::infer().await,
+    let cfg = match &src.kubeconfig {
+        Some(path) => Config::from_kubeconfig(path, src.context.as_deref()),
+        None => Config::infer_context(src.context.as_deref()).await,
     };
     cfg.map_err(|e| cluster_err("loading the kubeconfig", e))
 }
@@ -134,5 +124,23 @@ mod tests {
         assert!(!super::is_group_version("apis"));
         assert!(!super::is_group_version(".well-known/openid-configuration"));
         assert!(!super::is_group_version("version"));
+    }
+
+    #[test]
+    fn a_failed_fetch_is_a_cluster_error_naming_its_step() {
+        let src = super::ClusterSource {
+            kubeconfig: Some("/nonexistent/kubegen/kubeconfig".into()),
+            context: Some("prod".into()),
+        };
+        match super::fetch_blocking(&src) {
+            Err(crate::Error::Cluster { step, message }) => {
+                assert_eq!(step, "loading the kubeconfig");
+                assert!(
+                    message.contains("/nonexistent/kubegen/kubeconfig"),
+                    "{message}"
+                );
+            }
+            other => panic!("{:?}", other.map(|d| d.len())),
+        }
     }
 }

@@ -428,7 +428,7 @@ impl<K: Object> Reflector<K> {
                 }
                 Ok(WatchOutcome::Stopped) => return Ok(None),
                 Ok(WatchOutcome::Closed | WatchOutcome::Stalled) => {
-                    return Err(local_error(
+                    return Err(ended_early(
                         &self.name,
                         "watch-list ended or stalled before the initial-events-end bookmark",
                     ));
@@ -520,10 +520,9 @@ impl<K: Object> Reflector<K> {
                     }
                     continue;
                 }
-                Err(e) => {
-                    tracing::warn!(reflector = %self.name, error = %e, "watch ended with an error; relisting");
-                    return Ok(());
-                }
+                // Ends the round: the watch-error handler hears of it, and the
+                // next round relists.
+                Err(e) => return Err(e),
             }
         }
     }
@@ -588,12 +587,12 @@ impl<K: Object> Reflector<K> {
                     return Err(WatchEvent::<K>::Error(status)
                         .into_result(&request)
                         .err()
-                        .unwrap_or_else(|| local_error(&self.name, "watch error event")));
+                        .unwrap_or_else(|| ended_early(&self.name, "watch error event")));
                 }
             }
         }
         if start.elapsed() < Duration::from_secs(1) && events == 0 {
-            return Err(local_error(
+            return Err(ended_early(
                 &self.name,
                 "very short watch: the watch closed within a second without any event",
             ));
@@ -638,11 +637,10 @@ async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) -> bool {
     }
 }
 
-fn local_error(name: &str, message: &str) -> Error {
-    Error::Transport {
-        request: format!("watch {name}"),
-        message: message.to_owned(),
-        source: None,
+fn ended_early(name: &str, reason: &'static str) -> Error {
+    Error::WatchEndedEarly {
+        watch: name.to_owned(),
+        reason,
     }
 }
 
@@ -1047,10 +1045,20 @@ mod tests {
         server.state.lock().instant_close_watches = 3;
         let store = Indexer::default();
         let started = Instant::now();
-        let r = start(reflector(&server, &store));
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let seen = errors.clone();
+        let r = start(reflector(&server, &store).watch_error_handler(Arc::new(
+            move |e: &Error| seen.lock().push(format!("{e:?}")),
+        )));
         eventually("watch open", || server.open_watches() == 1).await;
         // Each instantly closed watch ends the round: backoff, relist.
         assert_eq!(server.list_calls().len(), 4);
+        let errors = errors.lock().clone();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors.iter().all(|e| e.starts_with("WatchEndedEarly")),
+            "{errors:?}"
+        );
         assert!(started.elapsed() >= Duration::from_millis(800 + 1600 + 3200));
         r.stop().await;
     }

@@ -208,6 +208,13 @@ impl Config {
 
     /// `$KUBECONFIG` (merged), then `~/.kube/config`, then in-cluster.
     pub async fn infer() -> Result<Self> {
+        Self::infer_context(None).await
+    }
+
+    /// As [`infer`](Self::infer), with a named kubeconfig context instead of
+    /// the current one (as `kubectl --context`). In-cluster has no contexts,
+    /// so a named context needs a kubeconfig.
+    pub async fn infer_context(context: Option<&str>) -> Result<Self> {
         if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
             let paths: Vec<PathBuf> = std::env::split_paths(&list)
                 .filter(|p| !p.as_os_str().is_empty() && p.exists())
@@ -218,21 +225,27 @@ impl Config {
                     list.to_string_lossy()
                 )));
             }
-            return Self::from_kubeconfig_files(&paths, None);
+            return Self::from_kubeconfig_files(&paths, context);
         }
         let home = std::env::home_dir().map(|h| h.join(".kube").join("config"));
         if let Some(p) = home.as_ref().filter(|p| p.exists()) {
-            return Self::from_kubeconfig(p, None);
+            return Self::from_kubeconfig(p, context);
         }
-        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+        if context.is_none() && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
             return Self::incluster();
         }
-        Err(Error::Config(format!(
-            "no configuration found: KUBECONFIG is unset, {} does not exist, and this is not a pod \
-             (KUBERNETES_SERVICE_HOST is unset)",
-            home.map(|h| h.display().to_string())
-                .unwrap_or_else(|| "~/.kube/config".into())
-        )))
+        let home = home
+            .map(|h| h.display().to_string())
+            .unwrap_or_else(|| "~/.kube/config".into());
+        Err(Error::Config(match context {
+            Some(c) => format!(
+                "no kubeconfig found for context {c:?}: KUBECONFIG is unset and {home} does not exist"
+            ),
+            None => format!(
+                "no configuration found: KUBECONFIG is unset, {home} does not exist, and this is not a pod \
+                 (KUBERNETES_SERVICE_HOST is unset)"
+            ),
+        }))
     }
 
     /// One kubeconfig file, with `context` or its current context.

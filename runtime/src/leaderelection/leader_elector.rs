@@ -319,11 +319,11 @@ impl<L: Lock> LeaderElector<L> {
         }
         let since = observed.time.map_or(Duration::MAX, |t| t.elapsed());
         if since > self.config.lease_duration + max_tolerable_expired_lease {
-            return Err(Error::InvalidRequest(format!(
-                "leader election {}: failed to renew the lease {} for {since:?}",
-                self.config.name,
-                self.lock.describe()
-            )));
+            return Err(Error::LeaseNotRenewed {
+                election: self.config.name.clone(),
+                lock: self.lock.describe(),
+                since,
+            });
         }
         Ok(())
     }
@@ -922,9 +922,12 @@ mod tests {
         assert!(le.try_acquire_or_renew().await);
         assert!(le.check(SEC).is_ok());
         tokio::time::advance(12 * SEC).await;
+        let err = le
+            .check(SEC)
+            .expect_err("11 s past a 10 s lease without renewing");
         assert!(
-            le.check(SEC).is_err(),
-            "11 s past a 10 s lease without renewing"
+            matches!(&err, Error::LeaseNotRenewed { since, .. } if *since >= 11 * SEC),
+            "{err:?}"
         );
     }
 
