@@ -13,6 +13,7 @@
 //!   the initial-events-end bookmark; a shorter health check (configurable)
 //!   finds it and the informer still syncs every object.
 //! - `reset_watch_connection_recovers_at_once`: RST on the open connection.
+//! - `slow_link_still_syncs_and_follows`: every chunk delayed 20 ms.
 //! - `truncated_initial_stream_recovers`: the first connection is cut mid-body
 //!   while the initial state streams.
 //! - `stall_mid_list_page_is_detected`, `truncated_list_body_recovers`: the
@@ -250,6 +251,28 @@ async fn stall_mid_list_page_is_detected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_list_body_recovers() {
     faulted_paged_list("fault-truncate-list", false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_link_still_syncs_and_follows() {
+    // Every chunk either way waits 20 ms: a slow, far-away API server.
+    let setup = Setup::prepare(
+        "fault-slow",
+        300,
+        |_| {},
+        |p, _| p.delay_new(Duration::from_millis(20)),
+    )
+    .await;
+    let start = Instant::now();
+    let s = setup.started().await;
+    let synced = start.elapsed();
+    let took = s.time_until_seen("after", Duration::from_secs(30)).await;
+    eprintln!("slow link (20 ms a chunk): synced after {synced:?}, change seen after {took:?}");
+    assert!(
+        synced >= Duration::from_millis(100),
+        "the delay applied (synced after {synced:?})"
+    );
+    s.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
