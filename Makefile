@@ -45,6 +45,7 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	cargo clippy -p kubegen --all-targets --no-default-features -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --all-features
 
 ## check-generated: fail if `make generate` changes generated/

@@ -17,7 +17,7 @@ pub struct GenerateOptions {
     /// CRD manifests: files or directories.
     pub crds: Vec<PathBuf>,
     /// Also read the OpenAPI documents a live cluster serves.
-    pub from_cluster: Option<spec::cluster::ClusterSource>,
+    pub from_cluster: Option<spec::ClusterSource>,
     /// Output crate directory.
     pub out: PathBuf,
     /// Keep only these API groups.
@@ -79,7 +79,7 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
     }
     let mut cluster_label = None;
     if let Some(src) = &opts.from_cluster {
-        let fetched = spec::cluster::fetch_blocking(src)?;
+        let fetched = fetch_cluster(src)?;
         cluster_label = Some(match &src.context {
             Some(c) => format!("the cluster of context {c}"),
             None => "the current cluster".to_owned(),
@@ -251,4 +251,17 @@ fn remove_empty_dirs(dir: &Path) {
             }
         }
     }
+}
+
+#[cfg(feature = "cluster")]
+fn fetch_cluster(src: &spec::ClusterSource) -> Result<Vec<spec::OpenApiDoc>> {
+    spec::cluster::fetch_blocking(src)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn fetch_cluster(_: &spec::ClusterSource) -> Result<Vec<spec::OpenApiDoc>> {
+    Err(Error::Usage(
+        "--from-cluster: this kubegen was built without its `cluster` feature (on by default)"
+            .into(),
+    ))
 }

@@ -94,12 +94,10 @@ fn main() -> ExitCode {
             let opts = kubegen::GenerateOptions {
                 specs: a.spec,
                 crds: a.crd,
-                from_cluster: a
-                    .from_cluster
-                    .then_some(kubegen::spec::cluster::ClusterSource {
-                        kubeconfig: a.kubeconfig,
-                        context: a.context,
-                    }),
+                from_cluster: a.from_cluster.then_some(kubegen::spec::ClusterSource {
+                    kubeconfig: a.kubeconfig,
+                    context: a.context,
+                }),
                 out: a.out,
                 groups: a.group,
                 resources: a.resource,

@@ -4,25 +4,16 @@
 //! `/openapi/v3` lists one document per group/version; each is fetched and
 //! read like a file. A server without it (404) is read through `/openapi/v2`
 //! instead. Connection, kubeconfig and auth are kubegen-runtime's, the same as
-//! any client of the generated crate uses.
+//! any client of the generated crate uses. Behind the `cluster` feature (on by
+//! default), so a generator built without it needs no HTTP stack.
 
 use std::path::PathBuf;
 
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::OpenApiDoc;
+use super::{ClusterSource, OpenApiDoc};
 use crate::error::{Error, Result};
-
-/// Where to connect.
-#[derive(Clone, Debug, Default)]
-pub struct ClusterSource {
-    /// A kubeconfig file; `None` means `$KUBECONFIG`, `~/.kube/config`, then
-    /// in-cluster, as kubectl does.
-    pub kubeconfig: Option<PathBuf>,
-    /// A context name; `None` means the current context.
-    pub context: Option<String>,
-}
 
 fn cluster_err(step: &str, e: impl std::fmt::Display) -> Error {
     Error::Cluster {

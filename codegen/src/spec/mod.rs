@@ -8,16 +8,27 @@
 //! Contract: loaders never panic on any byte input; every failure is an
 //! [`Error`] naming the file (and pointer where one exists).
 
+#[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod crd;
 pub mod openapi;
 
 use std::path::{Path, PathBuf};
 
+use crate::error::{Error, Result};
+
 pub use crd::{Crd, CrdNames, CrdScale, CrdVersion};
 pub use openapi::{Gvk, OpenApiDoc, Operation, SpecVersion};
 
-use crate::error::{Error, Result};
+/// A live cluster to read OpenAPI documents from (`--from-cluster`).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterSource {
+    /// A kubeconfig file; `None` means `$KUBECONFIG`, `~/.kube/config`, then
+    /// in-cluster, as kubectl does.
+    pub kubeconfig: Option<PathBuf>,
+    /// A context name; `None` means the current context.
+    pub context: Option<String>,
+}
 
 /// Files under `dir` (recursively) whose extension is one of `exts`, sorted so
 /// that loading order (and so output) never depends on the file system.
