@@ -4,7 +4,8 @@
 //! - a CA that did not sign it fails, naming rustls' verification error;
 //! - a server name it does not carry fails, and `tls-server-name` set to one
 //!   it carries fixes a connection to an address it does not name;
-//! - `insecure-skip-tls-verify` connects without any CA;
+//! - `insecure-skip-tls-verify` connects without any CA and warns once per
+//!   process on stderr (read from a child run of the same test);
 //! - a CA together with `insecure-skip-tls-verify` is refused up front.
 
 use kubegen_e2e::fault_proxy::FaultProxy;
@@ -60,12 +61,38 @@ async fn a_name_the_certificate_lacks_fails_and_tls_server_name_fixes_it() {
     list(cfg).await.expect("verified against tls-server-name");
 }
 
+/// Set in the copy of this test binary that the insecure test runs, so its
+/// stderr can be read.
+const CHILD: &str = "KUBEGEN_TLS_TEST_CHILD";
+
 #[tokio::test]
-async fn insecure_skip_tls_verify_connects_without_a_ca() {
-    let mut cfg = config("admin");
-    cfg.root_cert_pem = None;
-    cfg.insecure_skip_tls_verify = true;
-    list(cfg).await.expect("unverified, but connected");
+async fn insecure_skip_tls_verify_connects_and_warns_once_on_stderr() {
+    if std::env::var_os(CHILD).is_some() {
+        // Two clients, two requests: one warning for the process.
+        for _ in 0..2 {
+            let mut cfg = config("admin");
+            cfg.root_cert_pem = None;
+            cfg.insecure_skip_tls_verify = true;
+            list(cfg).await.expect("unverified, but connected");
+        }
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+        .args([
+            "--exact",
+            "insecure_skip_tls_verify_connects_and_warns_once_on_stderr",
+            "--nocapture",
+        ])
+        .env(CHILD, "1")
+        .output()
+        .expect("run this test in a child process");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed: {stderr}");
+    assert_eq!(
+        stderr.matches("insecure-skip-tls-verify is set").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
