@@ -131,11 +131,10 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
         ));
     }
     let builder = if cfg.insecure_skip_tls_verify {
-        warn_insecure_once(&crate::config::redact_userinfo(
-            &cfg.cluster_url.to_string(),
-        ));
+        let server = crate::config::redact_userinfo(&cfg.cluster_url.to_string());
+        warn_insecure_once(&server);
         tracing::warn!(
-            server = %crate::config::redact_userinfo(&cfg.cluster_url.to_string()),
+            %server,
             "insecure-skip-tls-verify is set: the API server's certificate is NOT verified; \
              anyone on the network path can impersonate it"
         );

@@ -160,24 +160,10 @@ impl RestClient {
     /// Send and collect the body.
     pub async fn request_bytes(&self, req: Request<Bytes>) -> Result<Bytes> {
         let what = describe(&req);
-        let read_timeout = self.inner.read_timeout;
         let resp = self.execute_mode(req, Mode::Normal).await?;
-        let collect = async {
-            resp.into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .map_err(|e| Error::transport(what.clone(), e))
-        };
-        match read_timeout {
-            Some(d) => tokio::time::timeout(d, collect)
-                .await
-                .map_err(|_| Error::Timeout {
-                    request: what.clone(),
-                    seconds: d.as_secs_f64(),
-                })?,
-            None => collect.await,
-        }
+        let body = within(self.inner.read_timeout, &what, resp.into_body().collect()).await?;
+        body.map(|b| b.to_bytes())
+            .map_err(|e| Error::transport(what, e))
     }
 
     /// Send, collect and decode the JSON body as `T`.
@@ -259,16 +245,7 @@ impl RestClient {
                 Mode::Upgrade => inner.http1.request(hreq),
                 Mode::Normal => inner.http.request(hreq),
             };
-            let sent = match inner.read_timeout {
-                Some(d) => tokio::time::timeout(d, fut)
-                    .await
-                    .map_err(|_| Error::Timeout {
-                        request: what.clone(),
-                        seconds: d.as_secs_f64(),
-                    })?,
-                None => fut.await,
-            };
-            let resp = match sent {
+            let resp = match within(inner.read_timeout, &what, fut).await? {
                 Ok(resp) => resp,
                 Err(e) => {
                     // Refused: the server never saw it, any verb may go again.
@@ -321,14 +298,12 @@ impl RestClient {
             }
             // An error body is small; a server that stalls while sending it
             // gets the read timeout, and what arrived is reported.
-            let collect = resp.into_body().collect();
-            let body = match inner.read_timeout {
-                Some(d) => tokio::time::timeout(d, collect).await.ok(),
-                None => Some(collect.await),
-            }
-            .and_then(|r| r.ok())
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
+            let body = within(inner.read_timeout, &what, resp.into_body().collect())
+                .await
+                .ok()
+                .and_then(|r| r.ok())
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
             return Err(api_error_from_body(status.as_u16(), &what, &body));
         }
     }
@@ -353,6 +328,23 @@ impl RestClient {
                 None => tracing::warn!(warning = %msg, "API server warning"),
             }
         }
+    }
+}
+
+/// `fut`, cut off by [`Error::Timeout`] after `limit` when one is set.
+async fn within<F: std::future::Future>(
+    limit: Option<Duration>,
+    what: &str,
+    fut: F,
+) -> Result<F::Output> {
+    match limit {
+        Some(d) => tokio::time::timeout(d, fut)
+            .await
+            .map_err(|_| Error::Timeout {
+                request: what.to_owned(),
+                seconds: d.as_secs_f64(),
+            }),
+        None => Ok(fut.await),
     }
 }
 

@@ -292,33 +292,13 @@ impl Config {
             .unwrap_or_else(|| "default".into());
         cfg.tls_server_name = c.tls_server_name.clone().filter(|s| !s.is_empty());
         cfg.insecure_skip_tls_verify = c.insecure_skip_tls_verify.unwrap_or(false);
-        cfg.root_cert_pem =
-            match (&c.certificate_authority_data, &c.certificate_authority) {
-                (Some(d), _) if !d.is_empty() => Some(decode_b64(d).map_err(|e| {
-                    Error::Config(at(&format!("`certificate-authority-data`: {e}")))
-                })?),
-                (_, Some(p)) if !p.is_empty() => Some(std::fs::read(p).map_err(|e| {
-                    Error::Config(at(&format!("`certificate-authority` {p}: {e}")))
-                })?),
-                _ => None,
-            };
-        if let Some(pem) = &cfg.root_cert_pem {
-            crate::transport::pem_certificates(pem).map_err(|e| {
-                let field = if c
-                    .certificate_authority_data
-                    .as_deref()
-                    .is_some_and(|d| !d.is_empty())
-                {
-                    "certificate-authority-data".to_owned()
-                } else {
-                    format!(
-                        "certificate-authority {}",
-                        c.certificate_authority.as_deref().unwrap_or_default()
-                    )
-                };
-                Error::Config(at(&format!("`{field}`: {e}")))
-            })?;
-        }
+        cfg.root_cert_pem = pem_field(
+            "certificate-authority",
+            c.certificate_authority_data.as_deref(),
+            c.certificate_authority.as_deref(),
+            |pem| crate::transport::pem_certificates(pem).map(drop),
+        )
+        .map_err(|e| Error::Config(at(&e)))?;
         if cfg.insecure_skip_tls_verify && cfg.root_cert_pem.is_some() {
             return Err(Error::Config(at(
                 "`insecure-skip-tls-verify` together with a certificate authority is not allowed (pick one)",
@@ -386,6 +366,27 @@ impl Config {
     }
 }
 
+/// A PEM field of a kubeconfig entry: `{name}-data` (base64) wins over
+/// `{name}` (a file path); `check` says whether the PEM is usable. Errors name
+/// the field (and the file), never its content.
+fn pem_field(
+    name: &str,
+    data: Option<&str>,
+    path: Option<&str>,
+    check: impl Fn(&[u8]) -> std::result::Result<(), String>,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    let (field, pem) = match (data, path) {
+        (Some(d), _) if !d.is_empty() => (format!("`{name}-data`"), decode_b64(d)),
+        (_, Some(p)) if !p.is_empty() => (
+            format!("`{name}` {p}"),
+            std::fs::read(p).map_err(|e| e.to_string()),
+        ),
+        _ => return Ok(None),
+    };
+    let pem = pem.and_then(|pem| check(&pem).map(|()| pem));
+    pem.map(Some).map_err(|e| format!("{field}: {e}"))
+}
+
 fn decode_b64(s: &str) -> std::result::Result<Vec<u8>, String> {
     let cleaned: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
@@ -416,54 +417,20 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
         ))));
     }
     let mut auth = AuthConfig::default();
-    let cert = match (&user.client_certificate_data, &user.client_certificate) {
-        (Some(d), _) if !d.is_empty() => Some(
-            decode_b64(d)
-                .map_err(|e| Error::Config(at(&format!("`client-certificate-data`: {e}"))))?,
-        ),
-        (_, Some(p)) if !p.is_empty() => Some(
-            std::fs::read(p)
-                .map_err(|e| Error::Config(at(&format!("`client-certificate` {p}: {e}"))))?,
-        ),
-        _ => None,
-    };
-    let key = match (&user.client_key_data, &user.client_key) {
-        (Some(d), _) if !d.expose_secret().is_empty() => Some(
-            decode_b64(d.expose_secret())
-                .map_err(|e| Error::Config(at(&format!("`client-key-data`: {e}"))))?,
-        ),
-        (_, Some(p)) if !p.is_empty() => Some(
-            std::fs::read(p).map_err(|e| Error::Config(at(&format!("`client-key` {p}: {e}"))))?,
-        ),
-        _ => None,
-    };
-    let field = |data: bool, name: &str, path: &Option<String>| {
-        if data {
-            format!("`{name}-data`")
-        } else {
-            format!("`{name}` {}", path.as_deref().unwrap_or_default())
-        }
-    };
-    if let Some(pem) = &cert {
-        crate::transport::pem_certificates(pem).map_err(|e| {
-            let data = user
-                .client_certificate_data
-                .as_deref()
-                .is_some_and(|d| !d.is_empty());
-            let f = field(data, "client-certificate", &user.client_certificate);
-            Error::Config(at(&format!("{f}: {e}")))
-        })?;
-    }
-    if let Some(pem) = &key {
-        crate::transport::pem_private_key(pem).map_err(|e| {
-            let data = user
-                .client_key_data
-                .as_ref()
-                .is_some_and(|d| !d.expose_secret().is_empty());
-            let f = field(data, "client-key", &user.client_key);
-            Error::Config(at(&format!("{f}: {e}")))
-        })?;
-    }
+    let cert = pem_field(
+        "client-certificate",
+        user.client_certificate_data.as_deref(),
+        user.client_certificate.as_deref(),
+        |pem| crate::transport::pem_certificates(pem).map(drop),
+    )
+    .map_err(|e| Error::Config(at(&e)))?;
+    let key = pem_field(
+        "client-key",
+        user.client_key_data.as_ref().map(|d| d.expose_secret()),
+        user.client_key.as_deref(),
+        |pem| crate::transport::pem_private_key(pem).map(drop),
+    )
+    .map_err(|e| Error::Config(at(&e)))?;
     auth.client_certificate = match (cert, key) {
         (Some(cert_pem), Some(key)) => Some(ClientCertificate {
             cert_pem,
