@@ -538,16 +538,22 @@ impl<K: Object> Reflector<K> {
         cancel: &CancellationToken,
     ) -> Result<WatchOutcome> {
         let mut events = 0usize;
+        // One timer, pushed back by every item, rather than one per item.
+        let silence = tokio::time::sleep(self.progress_deadline);
+        tokio::pin!(silence);
         loop {
             let item = tokio::select! {
                 _ = cancel.cancelled() => return Ok(WatchOutcome::Stopped),
-                item = tokio::time::timeout(self.progress_deadline, stream.next()) => item,
+                () = &mut silence => {
+                    tracing::warn!(reflector = %self.name, deadline = ?self.progress_deadline,
+                        "watch made no progress; restarting it");
+                    return Ok(WatchOutcome::Stalled);
+                }
+                item = stream.next() => item,
             };
-            let Ok(item) = item else {
-                tracing::warn!(reflector = %self.name, deadline = ?self.progress_deadline,
-                    "watch made no progress; restarting it");
-                return Ok(WatchOutcome::Stalled);
-            };
+            silence
+                .as_mut()
+                .reset(Instant::now() + self.progress_deadline);
             let event = match item {
                 None => break,
                 Some(Ok(ev)) => ev,
