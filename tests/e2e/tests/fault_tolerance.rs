@@ -68,6 +68,13 @@ fn via(proxy: &FaultProxy) -> Config {
     cfg
 }
 
+/// A health check of 3 s idle + 2 s ping instead of the default 30 s + 15 s,
+/// so a dead connection is found in seconds.
+fn fast_check(cfg: &mut Config) {
+    cfg.http2_read_idle_timeout = Some(Duration::from_secs(3));
+    cfg.http2_ping_timeout = Duration::from_secs(2);
+}
+
 struct Setup {
     proxy: FaultProxy,
     ns: String,
@@ -196,10 +203,6 @@ async fn silent_stall_of_the_watch_connection_is_detected_with_default_settings(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stall_during_the_initial_watch_list_is_detected() {
     // 300 objects of 1 KiB: the initial events are far longer than 64 KiB.
-    let fast_check = |c: &mut Config| {
-        c.http2_read_idle_timeout = Some(Duration::from_secs(3));
-        c.http2_ping_timeout = Duration::from_secs(2);
-    };
     let setup = Setup::prepare("fault-stall-initial", 300, fast_check, |p, _| {
         p.stall_next_after(1, 64 * 1024)
     })
@@ -218,10 +221,6 @@ async fn stall_during_the_initial_watch_list_is_detected() {
 /// The initial state by a paged list (watch-list off), cut by `fault` after
 /// 64 KiB of a 300 KiB page.
 async fn faulted_paged_list(prefix: &str, stall: bool) {
-    let fast_check = |c: &mut Config| {
-        c.http2_read_idle_timeout = Some(Duration::from_secs(3));
-        c.http2_ping_timeout = Duration::from_secs(2);
-    };
     let setup = Setup::prepare(prefix, 300, fast_check, |p, informer| {
         informer.set_use_watch_list(false).expect("before start");
         if stall {
@@ -348,8 +347,7 @@ async fn get_through_a_stalled_connection_is_retried() {
         .expect("create");
     let proxy = FaultProxy::start(apiserver_addr()).await;
     let mut cfg = via(&proxy);
-    cfg.http2_read_idle_timeout = Some(Duration::from_secs(3));
-    cfg.http2_ping_timeout = Duration::from_secs(2);
+    fast_check(&mut cfg);
     let client = Client::<ConfigMap>::namespaced(RestClient::new(cfg).expect("client"), &ns);
     client
         .get("target", &GetOptions::default())
@@ -527,32 +525,28 @@ async fn watch_expired_by_compaction_while_the_server_stays_up_relists() {
         .expect("compact");
     proxy.accept_again().await;
 
-    let fresh = || async {
-        let list = direct.list(&Default::default()).await.expect("list");
-        list.items
-            .iter()
-            .map(|o| {
-                (
-                    o.metadata.name.clone().unwrap_or_default(),
-                    o.metadata.resource_version.clone().unwrap_or_default(),
-                )
-            })
-            .collect::<std::collections::BTreeMap<_, _>>()
+    // Name -> resourceVersion.
+    let versions = |objs: &mut dyn Iterator<Item = &PodTemplate>| {
+        objs.map(|o| {
+            let m = &o.metadata;
+            (
+                m.name.clone().unwrap_or_default(),
+                m.resource_version.clone().unwrap_or_default(),
+            )
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
     };
-    let want = fresh().await;
+    let want = versions(
+        &mut direct
+            .list(&Default::default())
+            .await
+            .expect("list")
+            .items
+            .iter(),
+    );
     eventually(Duration::from_secs(60), "cache equals a fresh list", || {
-        let got: std::collections::BTreeMap<_, _> = informer
-            .indexer()
-            .list()
-            .iter()
-            .map(|o| {
-                (
-                    o.metadata.name.clone().unwrap_or_default(),
-                    o.metadata.resource_version.clone().unwrap_or_default(),
-                )
-            })
-            .collect();
-        let ok = got == want;
+        let cached = informer.indexer().list();
+        let ok = versions(&mut cached.iter().map(|o| o.as_ref())) == want;
         async move { ok }
     })
     .await;
