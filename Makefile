@@ -37,7 +37,7 @@ bench:
 
 ## fidelity: generate and compile every release spec in ../shared/openapi-specs (slow)
 fidelity:
-	cargo test -p kubegen --test release_compile -- --include-ignored
+	cargo test -p kubegen --features shared-inputs --test release_compile -- --include-ignored
 
 fmt:
 	cargo fmt --all

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::diagnostics::Diagnostics;
 use crate::emit::{self, EmitOptions, Files};
 use crate::error::{Error, Result};
 use crate::model::{self, BuildOptions, Model};
@@ -30,10 +31,9 @@ pub struct GenerateOptions {
     pub crate_name: Option<String>,
     /// Write a workspace-member Cargo.toml.
     pub in_workspace: bool,
-    /// Dependency spec for kubegen-runtime in a standalone crate.
-    pub runtime_dep: Option<String>,
-    /// Dependency spec for kubegen-api in a standalone crate.
-    pub api_dep: Option<String>,
+    /// A kubegen checkout whose runtime crates and kubegen-api a standalone
+    /// crate depends on by path (default: the crates.io releases).
+    pub kubegen_path: Option<std::path::PathBuf>,
     /// Print progress to stderr.
     pub progress: bool,
     /// Types only: no clientset.
@@ -68,13 +68,14 @@ fn progress(on: bool, start: Instant, msg: &str) {
 /// Loads all inputs and builds the model.
 pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
     let start = Instant::now();
+    // A broken input stops the run, or with --keep-going is left out and
+    // listed at the end.
+    let mut diag = Diagnostics::keep_going(opts.keep_going);
     let mut docs = Vec::new();
-    let mut load_errors = Vec::new();
     for s in &opts.specs {
         match spec::openapi::load(s) {
             Ok(d) => docs.extend(d),
-            Err(e) if opts.keep_going => load_errors.push(e),
-            Err(e) => return Err(e),
+            Err(e) => diag.fail_or_skip(e)?,
         }
     }
     let mut cluster_label = None;
@@ -101,13 +102,7 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
     );
     let mut crds = Vec::new();
     for c in &opts.crds {
-        if opts.keep_going {
-            let (ok, errs) = spec::crd::load_keep_going(c)?;
-            crds.extend(ok);
-            load_errors.extend(errs);
-        } else {
-            crds.extend(spec::crd::load(c)?);
-        }
+        crds.extend(spec::crd::load_with(c, &mut diag)?);
     }
     if !opts.crds.is_empty() {
         progress(
@@ -132,13 +127,14 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         &docs,
         &crds,
         &BuildOptions {
-            keep_going: opts.keep_going,
             groups: opts.groups.clone(),
             resources: opts.resources.clone(),
             inputs,
         },
+        &mut diag,
     )?;
-    model.skipped.splice(0..0, load_errors);
+    diag.checkpoint()?;
+    model.skipped = diag.into_skipped();
     progress(
         opts.progress,
         start,
@@ -166,12 +162,7 @@ pub fn emit_files(model: &Model, opts: &GenerateOptions) -> Result<Files> {
         clientset: !opts.no_clientset,
         ..EmitOptions::default()
     };
-    if let Some(r) = &opts.runtime_dep {
-        e.runtime_dep.clone_from(r);
-    }
-    if let Some(a) = &opts.api_dep {
-        e.api_dep.clone_from(a);
-    }
+    e.kubegen_path.clone_from(&opts.kubegen_path);
     emit::emit(model, &e)
 }
 

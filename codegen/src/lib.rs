@@ -19,13 +19,17 @@
 
 #![deny(missing_docs)]
 
+pub mod diagnostics;
 pub mod emit;
 pub mod error;
 pub mod model;
 pub mod spec;
 
 mod driver;
+#[cfg(test)]
+mod golden;
 
+pub use diagnostics::{Diagnostics, Policy};
 pub use driver::{GenerateOptions, Report, emit_files, generate, load_model, write_files};
 pub use error::{Error, Location, Result};
 

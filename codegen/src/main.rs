@@ -71,14 +71,11 @@ struct GenerateArgs {
     /// dependencies and package fields).
     #[arg(long)]
     in_workspace: bool,
-    /// Dependency spec for kubegen-runtime in a standalone crate, as TOML,
-    /// e.g. '{ path = "../kubegen/runtime" }'.
-    #[arg(long, value_name = "TOML")]
-    runtime_dep: Option<String>,
-    /// Dependency spec for kubegen-api in a standalone crate (needed when CRDs
-    /// have a scale subresource), e.g. '{ path = "../kubegen/generated", default-features = false }'.
-    #[arg(long, value_name = "TOML")]
-    api_dep: Option<String>,
+    /// A kubegen checkout to depend on by path in a standalone crate (its
+    /// runtime/core, runtime/client, runtime/cache and, for CRDs that name
+    /// built-in types, generated/) instead of the crates.io releases.
+    #[arg(long, value_name = "DIR")]
+    kubegen_path: Option<std::path::PathBuf>,
     /// Emit types only, without the clientset.
     #[arg(long)]
     no_clientset: bool,
@@ -104,8 +101,7 @@ fn main() -> ExitCode {
                 keep_going: a.keep_going,
                 crate_name: a.crate_name,
                 in_workspace: a.in_workspace,
-                runtime_dep: a.runtime_dep,
-                api_dep: a.api_dep,
+                kubegen_path: a.kubegen_path,
                 progress: !a.quiet,
                 no_clientset: a.no_clientset,
             };

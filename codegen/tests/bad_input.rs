@@ -474,10 +474,10 @@ fn kinds_plurals_and_properties_the_server_accepts_become_identifiers() {
     // Accessors: the valid plural keeps `foo_bars`, `foo-bars` gets the suffix.
     let client = file(&files, "src/example/v1/client.rs");
     for want in [
-        "pub fn foo_bars(&self) -> kubegen_runtime::Client<super::FooBar>",
-        "pub fn foo_bars_(&self, namespace: &str) -> kubegen_runtime::Client<super::FooBar2>",
+        "pub fn foo_bars(&self) -> kubegen_client::Client<super::FooBar>",
+        "pub fn foo_bars_(&self, namespace: &str) -> kubegen_client::Client<super::FooBar2>",
         "pub fn x9_things(",
-        "kubegen_runtime::Client<super::X92Thing>",
+        "kubegen_client::Client<super::X92Thing>",
     ] {
         assert!(client.contains(want), "missing {want:?} in\n{client}");
     }

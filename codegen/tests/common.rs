@@ -10,7 +10,9 @@ pub fn workspace_root() -> PathBuf {
 
 /// `<workspace root>/../shared`, where CI lays out the shared specs and CRDs.
 /// Panics with a clear message (failing the test, never skipping it) when
-/// it is missing.
+/// it is missing. Only with the `shared-inputs` feature, so a test that
+/// reads it without being gated does not compile.
+#[cfg(feature = "shared-inputs")]
 pub fn shared_dir() -> PathBuf {
     let p = workspace_root().join("../shared");
     assert!(
@@ -19,6 +21,29 @@ pub fn shared_dir() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// `codegen/tests/fixtures`: small inputs that each exercise one thing.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Generates `specs` in memory, checking nothing was skipped: the number of
+/// resources with a type, and of files.
+pub fn generate_in_memory(specs: Vec<PathBuf>) -> (usize, usize) {
+    let opts = kubegen::GenerateOptions {
+        specs,
+        ..Default::default()
+    };
+    let model = kubegen::load_model(&opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(model.skipped.is_empty());
+    let files = kubegen::emit_files(&model, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let typed = model
+        .resources
+        .iter()
+        .filter(|r| r.type_id.is_some())
+        .count();
+    (typed, files.len())
 }
 
 /// The release spec kubegen-api is generated from.

@@ -27,17 +27,12 @@ fn full_spec_generation_is_byte_identical_across_runs() {
 fn crd_generation_does_not_depend_on_file_order() {
     // The same CRDs copied into directories whose listing order differs give
     // the same files (the loader sorts paths).
-    let shared = common::shared_dir().join("crds/cert-manager");
     let d = tempfile::tempdir().unwrap();
     let (x, y) = (d.path().join("x"), d.path().join("y"));
     std::fs::create_dir_all(&x).unwrap();
     std::fs::create_dir_all(&y).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(&shared)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
+    let files = kubegen::spec::files_under(&common::fixtures_dir(), &["yaml"]).unwrap();
+    assert!(files.len() >= 3, "CRD fixtures: {files:?}");
     for (i, f) in files.iter().enumerate() {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         std::fs::copy(f, x.join(&name)).unwrap();

@@ -94,7 +94,7 @@ proptest! {
     fn openapi_loader_and_model_never_panic(doc in arb_json()) {
         let path = std::path::Path::new("fuzz.json");
         if let Ok(d) = kubegen::spec::OpenApiDoc::from_value(path, doc) {
-            let _ = kubegen::model::build(&[d], &[], &kubegen::model::BuildOptions::default());
+            let _ = kubegen::model::build(&[d], &[], &kubegen::model::BuildOptions::default(), &mut kubegen::Diagnostics::default());
         }
     }
 
@@ -104,7 +104,7 @@ proptest! {
         let mut loc = kubegen::Location::new(path, "");
         loc.document = Some(0);
         if let Ok(crd) = kubegen::spec::crd::crd_from_value(doc, &loc) {
-            let _ = kubegen::model::build(&[], &[crd], &kubegen::model::BuildOptions { keep_going: true, ..Default::default() });
+            let _ = kubegen::model::build(&[], &[crd], &kubegen::model::BuildOptions::default(), &mut kubegen::Diagnostics::new(kubegen::Policy::KeepGoing));
         }
     }
 
@@ -344,7 +344,8 @@ proptest! {
         let model = kubegen::model::build(
             &[],
             &crds,
-            &kubegen::model::BuildOptions { keep_going: true, ..Default::default() },
+            &kubegen::model::BuildOptions::default(),
+            &mut kubegen::Diagnostics::new(kubegen::Policy::KeepGoing),
         )
         .map_err(|e| TestCaseError::fail(format!("build failed: {e}")))?;
         emit_and_parse(&model)?;
@@ -356,7 +357,7 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("not a document: {e}")))?;
         // Two packages that join to one Cargo feature are a typed error;
         // anything that builds must emit.
-        if let Ok(model) = kubegen::model::build(&[d], &[], &kubegen::model::BuildOptions::default()) {
+        if let Ok(model) = kubegen::model::build(&[d], &[], &kubegen::model::BuildOptions::default(), &mut kubegen::Diagnostics::default()) {
             emit_and_parse(&model)?;
         }
     }

@@ -1,5 +1,5 @@
 //! The well-known apimachinery types are written by hand in
-//! `kubegen_runtime::meta` and mapped, not generated. This test keeps them
+//! `kubegen_core::meta` and mapped, not generated. This test keeps them
 //! from drifting from the spec: for each, a JSON object with every property
 //! the spec defines (sample values built from the spec's own schema) must
 //! survive a decode/encode through the runtime type unchanged, so a missing,
@@ -53,7 +53,7 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(spec: &Value, d
     let got = serde_json::to_value(&typed).unwrap();
     assert_eq!(
         got, want,
-        "kubegen_runtime::meta type for {def} does not match the spec"
+        "kubegen_core::meta type for {def} does not match the spec"
     );
 }
 
@@ -61,7 +61,7 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(spec: &Value, d
 fn runtime_meta_types_match_the_spec_definitions() {
     let text = std::fs::read_to_string(common::v137_swagger()).unwrap();
     let spec: Value = serde_json::from_str(&text).unwrap();
-    use kubegen_runtime::meta::*;
+    use kubegen_core::meta::*;
     let p = "io.k8s.apimachinery.pkg.apis.meta.v1.";
     round_trip::<ObjectMeta>(&spec, &format!("{p}ObjectMeta"));
     round_trip::<ListMeta>(&spec, &format!("{p}ListMeta"));

@@ -1,4 +1,6 @@
-//! Release specs not only generate (tests/specs.rs) but compile.
+//! The release specs in ../shared/openapi-specs (so only with the
+//! `shared-inputs` feature): every one generates, from v2 and from v3
+//! inputs, and compiles.
 //!
 //! The newest release is kubegen-api itself (generated/, built by every
 //! workspace test run). This test compiles the oldest release in
@@ -76,14 +78,45 @@ fn generate(input: &Path, out: &Path, root: &Path) {
         specs: vec![input.to_owned()],
         out: out.to_owned(),
         crate_name: Some(crate_name),
-        runtime_dep: Some(format!(
-            "{{ path = {:?} }}",
-            root.join("runtime").canonicalize().unwrap()
-        )),
+        kubegen_path: Some(root.canonicalize().unwrap()),
         ..Default::default()
     };
     let report = kubegen::generate(&opts).unwrap_or_else(|e| panic!("{}: {e}", input.display()));
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+}
+
+#[test]
+fn every_release_spec_generates_without_error() {
+    let root = common::shared_dir().join("openapi-specs");
+    let mut releases: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    releases.sort();
+    assert!(
+        releases.len() >= 10,
+        "expected the v1.27..v1.36 specs under {}",
+        root.display()
+    );
+    let mut checked = 0;
+    for rel in releases {
+        for input in [rel.join("swagger.json"), rel.join("v3")] {
+            if !input.exists() {
+                continue;
+            }
+            let (resources, files) = common::generate_in_memory(vec![input.clone()]);
+            assert!(
+                resources > 50,
+                "{}: only {resources} resources",
+                input.display()
+            );
+            assert!(files > 500, "{}: only {files} files", input.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 18, "only {checked} spec inputs found");
 }
 
 #[test]

@@ -7,7 +7,7 @@
 /// [`start`](Self::start) run when it is called.
 #[derive(Clone, Debug)]
 pub struct SharedInformerFactory {
-    factory: kubegen_runtime::cache::InformerFactory,
+    factory: kubegen_cache::InformerFactory,
 }
 impl SharedInformerFactory {
     /// Informers over `clientset`'s connection in all namespaces,
@@ -23,9 +23,9 @@ impl SharedInformerFactory {
     pub fn with_options(
         clientset: crate::Clientset,
         default_resync: std::time::Duration,
-        options: kubegen_runtime::cache::FactoryOptions,
+        options: kubegen_cache::FactoryOptions,
     ) -> Self {
-        let factory = kubegen_runtime::cache::InformerFactory::with_options(
+        let factory = kubegen_cache::InformerFactory::with_options(
             clientset.rest().clone(),
             default_resync,
             options,
@@ -45,7 +45,7 @@ impl SharedInformerFactory {
         self.factory.shutdown().await
     }
     /// The runtime factory underneath (dynamic informers, kinds of other crates).
-    pub fn factory(&self) -> &kubegen_runtime::cache::InformerFactory {
+    pub fn factory(&self) -> &kubegen_cache::InformerFactory {
         &self.factory
     }
     /// Informers of the `admissionregistration` API package.
@@ -193,9 +193,7 @@ impl SharedInformerFactory {
     )
 )]
 #[derive(Clone, Copy)]
-pub struct AdmissionregistrationInformers<'a>(
-    &'a kubegen_runtime::cache::InformerFactory,
-);
+pub struct AdmissionregistrationInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(
     any(
         feature = "admissionregistration_v1",
@@ -237,7 +235,7 @@ impl<'a> AdmissionregistrationInformers<'a> {
 /// Informers of the `apiextensions` API package.
 #[cfg(feature = "apiextensions_v1")]
 #[derive(Clone, Copy)]
-pub struct ApiextensionsInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ApiextensionsInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "apiextensions_v1")]
 impl<'a> ApiextensionsInformers<'a> {
     /// `apiextensions/v1` (feature `apiextensions_v1`).
@@ -249,7 +247,7 @@ impl<'a> ApiextensionsInformers<'a> {
 /// Informers of the `apiregistration` API package.
 #[cfg(feature = "apiregistration_v1")]
 #[derive(Clone, Copy)]
-pub struct ApiregistrationInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ApiregistrationInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "apiregistration_v1")]
 impl<'a> ApiregistrationInformers<'a> {
     /// `apiregistration/v1` (feature `apiregistration_v1`).
@@ -261,7 +259,7 @@ impl<'a> ApiregistrationInformers<'a> {
 /// Informers of the `apiserverinternal` API package.
 #[cfg(feature = "apiserverinternal_v1alpha1")]
 #[derive(Clone, Copy)]
-pub struct ApiserverinternalInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ApiserverinternalInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "apiserverinternal_v1alpha1")]
 impl<'a> ApiserverinternalInformers<'a> {
     /// `apiserverinternal/v1alpha1` (feature `apiserverinternal_v1alpha1`).
@@ -277,7 +275,7 @@ impl<'a> ApiserverinternalInformers<'a> {
 /// Informers of the `apps` API package.
 #[cfg(feature = "apps_v1")]
 #[derive(Clone, Copy)]
-pub struct AppsInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct AppsInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "apps_v1")]
 impl<'a> AppsInformers<'a> {
     /// `apps/v1` (feature `apps_v1`).
@@ -289,7 +287,7 @@ impl<'a> AppsInformers<'a> {
 /// Informers of the `autoscaling` API package.
 #[cfg(any(feature = "autoscaling_v1", feature = "autoscaling_v2"))]
 #[derive(Clone, Copy)]
-pub struct AutoscalingInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct AutoscalingInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(any(feature = "autoscaling_v1", feature = "autoscaling_v2"))]
 impl<'a> AutoscalingInformers<'a> {
     /// `autoscaling/v1` (feature `autoscaling_v1`).
@@ -306,7 +304,7 @@ impl<'a> AutoscalingInformers<'a> {
 /// Informers of the `batch` API package.
 #[cfg(feature = "batch_v1")]
 #[derive(Clone, Copy)]
-pub struct BatchInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct BatchInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "batch_v1")]
 impl<'a> BatchInformers<'a> {
     /// `batch/v1` (feature `batch_v1`).
@@ -318,7 +316,7 @@ impl<'a> BatchInformers<'a> {
 /// Informers of the `certificates` API package.
 #[cfg(any(feature = "certificates_v1", feature = "certificates_v1beta1"))]
 #[derive(Clone, Copy)]
-pub struct CertificatesInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CertificatesInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(any(feature = "certificates_v1", feature = "certificates_v1beta1"))]
 impl<'a> CertificatesInformers<'a> {
     /// `certificates/v1` (feature `certificates_v1`).
@@ -343,7 +341,7 @@ impl<'a> CertificatesInformers<'a> {
     )
 )]
 #[derive(Clone, Copy)]
-pub struct CoordinationInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CoordinationInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(
     any(
         feature = "coordination_v1",
@@ -375,7 +373,7 @@ impl<'a> CoordinationInformers<'a> {
 /// Informers of the `core` API package.
 #[cfg(feature = "core_v1")]
 #[derive(Clone, Copy)]
-pub struct CoreInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CoreInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "core_v1")]
 impl<'a> CoreInformers<'a> {
     /// `core/v1` (feature `core_v1`).
@@ -387,7 +385,7 @@ impl<'a> CoreInformers<'a> {
 /// Informers of the `discovery` API package.
 #[cfg(feature = "discovery_v1")]
 #[derive(Clone, Copy)]
-pub struct DiscoveryInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct DiscoveryInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "discovery_v1")]
 impl<'a> DiscoveryInformers<'a> {
     /// `discovery/v1` (feature `discovery_v1`).
@@ -399,7 +397,7 @@ impl<'a> DiscoveryInformers<'a> {
 /// Informers of the `events` API package.
 #[cfg(feature = "events_v1")]
 #[derive(Clone, Copy)]
-pub struct EventsInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct EventsInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "events_v1")]
 impl<'a> EventsInformers<'a> {
     /// `events/v1` (feature `events_v1`).
@@ -411,7 +409,7 @@ impl<'a> EventsInformers<'a> {
 /// Informers of the `flowcontrol` API package.
 #[cfg(feature = "flowcontrol_v1")]
 #[derive(Clone, Copy)]
-pub struct FlowcontrolInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct FlowcontrolInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "flowcontrol_v1")]
 impl<'a> FlowcontrolInformers<'a> {
     /// `flowcontrol/v1` (feature `flowcontrol_v1`).
@@ -423,7 +421,7 @@ impl<'a> FlowcontrolInformers<'a> {
 /// Informers of the `lifecycle` API package.
 #[cfg(feature = "lifecycle_v1alpha1")]
 #[derive(Clone, Copy)]
-pub struct LifecycleInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct LifecycleInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "lifecycle_v1alpha1")]
 impl<'a> LifecycleInformers<'a> {
     /// `lifecycle/v1alpha1` (feature `lifecycle_v1alpha1`).
@@ -437,7 +435,7 @@ impl<'a> LifecycleInformers<'a> {
 /// Informers of the `networking` API package.
 #[cfg(feature = "networking_v1")]
 #[derive(Clone, Copy)]
-pub struct NetworkingInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct NetworkingInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "networking_v1")]
 impl<'a> NetworkingInformers<'a> {
     /// `networking/v1` (feature `networking_v1`).
@@ -449,7 +447,7 @@ impl<'a> NetworkingInformers<'a> {
 /// Informers of the `node` API package.
 #[cfg(feature = "node_v1")]
 #[derive(Clone, Copy)]
-pub struct NodeInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct NodeInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "node_v1")]
 impl<'a> NodeInformers<'a> {
     /// `node/v1` (feature `node_v1`).
@@ -461,7 +459,7 @@ impl<'a> NodeInformers<'a> {
 /// Informers of the `policy` API package.
 #[cfg(feature = "policy_v1")]
 #[derive(Clone, Copy)]
-pub struct PolicyInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct PolicyInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "policy_v1")]
 impl<'a> PolicyInformers<'a> {
     /// `policy/v1` (feature `policy_v1`).
@@ -473,7 +471,7 @@ impl<'a> PolicyInformers<'a> {
 /// Informers of the `rbac` API package.
 #[cfg(feature = "rbac_v1")]
 #[derive(Clone, Copy)]
-pub struct RbacInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct RbacInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "rbac_v1")]
 impl<'a> RbacInformers<'a> {
     /// `rbac/v1` (feature `rbac_v1`).
@@ -492,7 +490,7 @@ impl<'a> RbacInformers<'a> {
     )
 )]
 #[derive(Clone, Copy)]
-pub struct ResourceInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ResourceInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(
     any(
         feature = "resource_v1",
@@ -532,7 +530,7 @@ impl<'a> ResourceInformers<'a> {
     )
 )]
 #[derive(Clone, Copy)]
-pub struct SchedulingInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct SchedulingInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(
     any(
         feature = "scheduling_v1",
@@ -562,7 +560,7 @@ impl<'a> SchedulingInformers<'a> {
 /// Informers of the `storage` API package.
 #[cfg(feature = "storage_v1")]
 #[derive(Clone, Copy)]
-pub struct StorageInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct StorageInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "storage_v1")]
 impl<'a> StorageInformers<'a> {
     /// `storage/v1` (feature `storage_v1`).
@@ -574,7 +572,7 @@ impl<'a> StorageInformers<'a> {
 /// Informers of the `storagemigration` API package.
 #[cfg(any(feature = "storagemigration_v1", feature = "storagemigration_v1beta1"))]
 #[derive(Clone, Copy)]
-pub struct StoragemigrationInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct StoragemigrationInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(any(feature = "storagemigration_v1", feature = "storagemigration_v1beta1"))]
 impl<'a> StoragemigrationInformers<'a> {
     /// `storagemigration/v1` (feature `storagemigration_v1`).

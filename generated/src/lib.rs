@@ -5,13 +5,15 @@
 //!
 //! Each API group/version is a module (`core::v1`, `apps::v1`, ...) behind a
 //! Cargo feature of the same name (`core_v1`, `apps_v1`). Every top-level kind
-//! implements `kubegen_runtime::Resource` and `kubegen_runtime::Object`, plus
-//! one `kubegen_runtime::verbs` marker per verb and subresource the API serves,
-//! which is what the typed `kubegen_runtime::Client<K>` needs.
+//! implements `kubegen_core::Resource` and `kubegen_core::Object`, plus one
+//! `kubegen_core::verbs` marker per verb and subresource the API serves, which
+//! is what the typed `kubegen_client::Client<K>` needs. The types need
+//! kubegen-core alone; the clientset, informers and listers sit behind the
+//! `client` feature, which brings in kubegen-client and kubegen-cache.
 //!
 //! ```ignore
 //! use kubegen_api::Clientset;
-//! let cs = Clientset::new(kubegen_runtime::Config::infer().await?)?;
+//! let cs = Clientset::new(kubegen_client::Config::infer().await?)?;
 //! ```
 #![allow(
     clippy::doc_lazy_continuation,
@@ -127,42 +129,13 @@ pub mod storagemigration;
 #[cfg(feature = "version")]
 #[rustfmt::skip]
 pub mod version;
+#[cfg(feature = "client")]
 #[rustfmt::skip]
 pub mod clientset;
+#[cfg(feature = "client")]
 #[rustfmt::skip]
 pub mod informers;
+#[cfg(feature = "client")]
 pub use clientset::Clientset;
+#[cfg(feature = "client")]
 pub use informers::SharedInformerFactory;
-/// Support for the generated `Deserialize` impls.
-#[doc(hidden)]
-#[rustfmt::skip]
-pub mod __serde {
-    /// Looks a JSON key up in a type's field names: `Some(index)`, or
-    /// `None` for a key the type does not know (skipped, as the
-    /// server's own decoder does).
-    pub struct FieldSeed(pub &'static [&'static str]);
-    impl<'de> serde::de::DeserializeSeed<'de> for FieldSeed {
-        type Value = Option<usize>;
-        fn deserialize<D: serde::Deserializer<'de>>(
-            self,
-            d: D,
-        ) -> Result<Self::Value, D::Error> {
-            d.deserialize_identifier(self)
-        }
-    }
-    impl<'de> serde::de::Visitor<'de> for FieldSeed {
-        type Value = Option<usize>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a field name")
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            Ok(self.0.iter().position(|f| *f == v))
-        }
-    }
-}
-/// Used by `skip_serializing_if`: a value equal to its default is left
-/// out of the JSON, as the server leaves it out.
-#[doc(hidden)]
-pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
-    *v == T::default()
-}

@@ -1,47 +1,42 @@
-//! kubegen-runtime: the hand-written half of kubegen.
+//! kubegen-runtime: everything hand-written in kubegen, behind one name.
 //!
-//! Generated crates (such as `kubegen-api`) emit types, thin typed accessors
-//! and aliases; everything generic lives here, once: the [`Resource`] and
-//! [`Object`] traits every kind implements, the shared apimachinery types in
-//! [`meta`], [`config`] and [`auth`], the HTTP transport under
-//! [`RestClient`] and the typed [`Client`], the [`cache`] machinery
-//! (reflector, DeltaFIFO, indexer, shared informer, factory, listers), the
-//! [`workqueue`], [`leaderelection`] and event recording ([`record`]).
+//! This facade re-exports the layers, so a controller needs one dependency
+//! and a few `use` lines:
+//!
+//! | crate | holds | re-exported here as |
+//! |---|---|---|
+//! | `kubegen-core` | meta types, `Resource`/`Object`, verb markers, selectors, options, errors, apply | [`meta`], [`resource`], [`verbs`], [`selector`], [`options`], [`error`], [`apply`], [`managed_fields`], [`dynamic`] |
+//! | `kubegen-client` | config, auth, transport, `RestClient`, `Client<K>`, watch, discovery | [`client`], [`config`], [`auth`], [`discovery`], [`retry`] |
+//! | `kubegen-cache` | reflector, DeltaFIFO, indexer, shared informer, factory, listers, workqueue | [`cache`], [`workqueue`] |
+//! | `kubegen-tools` | leader election, event recording, CRD support for the derive | [`leaderelection`], [`record`], `crd` |
+//!
+//! The most used items are at the top level: [`Config`], [`Client`],
+//! [`RestClient`], [`Error`], [`Resource`], the option types.
 
 #![deny(missing_docs)]
 
-pub mod apply;
-pub mod auth;
-pub mod cache;
-pub mod client;
-pub mod config;
-#[cfg(feature = "derive")]
-pub mod crd;
-pub mod discovery;
-pub mod dynamic;
-pub mod error;
-pub mod leaderelection;
-pub mod managed_fields;
-pub mod meta;
-pub mod options;
-pub mod record;
-pub mod resource;
-pub mod retry;
-pub mod selector;
-mod transport;
-pub mod verbs;
-pub mod workqueue;
-
-pub use client::{Client, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream};
-pub use config::Config;
-pub use dynamic::DynamicObject;
-pub use error::{Error, Result};
-pub use options::{
-    ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions,
-    UpdateOptions,
+pub use kubegen_cache::{self as cache, workqueue};
+pub use kubegen_client::{self as client, auth, config, discovery, retry};
+pub use kubegen_core::{
+    apply, dynamic, error, managed_fields, meta, options, resource, selector, verbs,
 };
-pub use resource::{ApiResource, Object, Resource, Scope, object_key};
-pub use selector::Selector;
+#[cfg(feature = "derive")]
+pub use kubegen_tools::crd;
+pub use kubegen_tools::{leaderelection, record};
+
+pub use kubegen_client::{
+    Client, Config, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream,
+};
+pub use kubegen_core::{
+    ApiResource, ApplyOptions, CreateOptions, DeleteOptions, DynamicObject, Error, GetOptions,
+    ListOptions, Object, PatchOptions, Resource, Result, Scope, Selector, UpdateOptions,
+    object_key,
+};
+
+/// The repository README's Rust blocks, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
 
 /// `#[derive(CustomResource)]` and the `#[schema]` field-attribute macro; see [`crd`].
 #[cfg(feature = "derive")]
@@ -52,6 +47,7 @@ pub use kubegen_derive::{CustomResource, schema};
 #[cfg(feature = "derive")]
 #[doc(hidden)]
 pub mod __private {
+    pub use kubegen_api;
     pub use schemars;
     pub use serde;
     pub use serde_json;

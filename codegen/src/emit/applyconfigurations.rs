@@ -47,13 +47,7 @@ pub(crate) fn reachable(model: &Model) -> BTreeSet<TypeId> {
         if !matches!(t.kind, TypeKind::Struct(_)) || !seen.insert(id) {
             continue;
         }
-        if let TypeKind::Struct(s) = &t.kind {
-            let mut refs = BTreeSet::new();
-            for f in &s.fields {
-                f.shape.refs(&mut refs);
-            }
-            todo.extend(refs);
-        }
+        todo.extend(t.kind.refs().into_iter().cloned());
     }
     seen
 }
@@ -95,10 +89,10 @@ fn config_shape(
             quote! { std::collections::BTreeMap<String, #i> }
         }
         Shape::Ref(id) if id == OBJECT_META => {
-            quote! { kubegen_runtime::apply::ObjectMetaApplyConfiguration }
+            quote! { kubegen_core::apply::ObjectMetaApplyConfiguration }
         }
         Shape::Ref(id) if id == OWNER_REFERENCE => {
-            quote! { kubegen_runtime::apply::OwnerReferenceApplyConfiguration }
+            quote! { kubegen_core::apply::OwnerReferenceApplyConfiguration }
         }
         Shape::Ref(id) if reach.contains(id) => {
             let t = &model.types[id];
@@ -237,7 +231,7 @@ pub(crate) fn emit_apply_configuration(
                         Self {
                             #av: Some(#api_version.to_owned()),
                             #k: Some(#kind_name.to_owned()),
-                            #meta: Some(kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                            #meta: Some(kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                                 .with_name(name).with_namespace(namespace)),
                             ..Default::default()
                         }
@@ -250,7 +244,7 @@ pub(crate) fn emit_apply_configuration(
                         Self {
                             #av: Some(#api_version.to_owned()),
                             #k: Some(#kind_name.to_owned()),
-                            #meta: Some(kubegen_runtime::apply::ObjectMetaApplyConfiguration::new().with_name(name)),
+                            #meta: Some(kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name)),
                             ..Default::default()
                         }
                     }
@@ -286,8 +280,8 @@ pub(crate) fn emit_apply_configuration(
         out.extend(quote! {
             #[doc = #doc]
             #[inline]
-            pub fn #extract(object: &#type_name, field_manager: &str) -> kubegen_runtime::Result<#name> {
-                kubegen_runtime::apply::extract(object, field_manager, "")
+            pub fn #extract(object: &#type_name, field_manager: &str) -> kubegen_core::Result<#name> {
+                kubegen_core::apply::extract(object, field_manager, "")
             }
         });
         if r.subresources.contains_key("status") {
@@ -298,8 +292,8 @@ pub(crate) fn emit_apply_configuration(
             out.extend(quote! {
                 #[doc = #doc]
                 #[inline]
-                pub fn #extract_status(object: &#type_name, field_manager: &str) -> kubegen_runtime::Result<#name> {
-                    kubegen_runtime::apply::extract(object, field_manager, "status")
+                pub fn #extract_status(object: &#type_name, field_manager: &str) -> kubegen_core::Result<#name> {
+                    kubegen_core::apply::extract(object, field_manager, "status")
                 }
             });
         }
@@ -367,7 +361,7 @@ fn field_builder(
                     format!(
                         " Add entries to `{json}`, overwriting earlier values of the same keys."
                     ),
-                    quote! { kubegen_runtime::apply::merge_map(&mut self.#ident, entries); },
+                    quote! { kubegen_core::apply::merge_map(&mut self.#ident, entries); },
                 )
             } else {
                 (
@@ -433,7 +427,7 @@ fn metadata_shortcuts(s: &crate::model::StructDef, names: &[String]) -> TokenStr
     if !taken("owner_references") {
         out.extend(quote! {
             /// Append owner references.
-            pub fn with_owner_references(mut self, refs: impl IntoIterator<Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration>) -> Self {
+            pub fn with_owner_references(mut self, refs: impl IntoIterator<Item = kubegen_core::apply::OwnerReferenceApplyConfiguration>) -> Self {
                 self.#meta = Some(self.#meta.take().unwrap_or_default().with_owner_references(refs));
                 self
             }

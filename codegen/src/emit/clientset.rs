@@ -51,16 +51,16 @@ pub(crate) fn emit_group_client(model: &Model, module: &ModuleId) -> TokenStream
             );
             methods.push(quote! {
                 #[doc = #doc]
-                pub fn #m(&self, namespace: &str) -> kubegen_runtime::Client<super::#ty> {
-                    kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+                pub fn #m(&self, namespace: &str) -> kubegen_client::Client<super::#ty> {
+                    kubegen_client::Client::namespaced(self.rest.clone(), namespace)
                 }
             });
         } else {
             let doc = format!(" `{plural}` (cluster-scoped).");
             methods.push(quote! {
                 #[doc = #doc]
-                pub fn #m(&self) -> kubegen_runtime::Client<super::#ty> {
-                    kubegen_runtime::Client::cluster(self.rest.clone())
+                pub fn #m(&self) -> kubegen_client::Client<super::#ty> {
+                    kubegen_client::Client::cluster(self.rest.clone())
                 }
             });
         }
@@ -71,17 +71,17 @@ pub(crate) fn emit_group_client(model: &Model, module: &ModuleId) -> TokenStream
         #[doc = #doc]
         #[derive(Clone)]
         pub struct #client {
-            rest: kubegen_runtime::RestClient,
+            rest: kubegen_client::RestClient,
         }
 
         impl #client {
             /// A group client over a shared HTTP handle.
-            pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+            pub fn new(rest: kubegen_client::RestClient) -> Self {
                 Self { rest }
             }
 
             /// The untyped HTTP handle underneath.
-            pub fn rest(&self) -> &kubegen_runtime::RestClient {
+            pub fn rest(&self) -> &kubegen_client::RestClient {
                 &self.rest
             }
 
@@ -120,22 +120,22 @@ pub(crate) fn emit_clientset(model: &Model) -> TokenStream {
         /// over one shared HTTP handle. Cheap to clone.
         #[derive(Clone)]
         pub struct Clientset {
-            rest: kubegen_runtime::RestClient,
+            rest: kubegen_client::RestClient,
         }
 
         impl Clientset {
-            /// Connects with `config` (see `kubegen_runtime::Config::infer`).
-            pub fn new(config: kubegen_runtime::Config) -> kubegen_runtime::Result<Self> {
-                Ok(Self::from_rest(kubegen_runtime::RestClient::new(config)?))
+            /// Connects with `config` (see `kubegen_client::Config::infer`).
+            pub fn new(config: kubegen_client::Config) -> kubegen_core::Result<Self> {
+                Ok(Self::from_rest(kubegen_client::RestClient::new(config)?))
             }
 
             /// Wraps an existing HTTP handle.
-            pub fn from_rest(rest: kubegen_runtime::RestClient) -> Self {
+            pub fn from_rest(rest: kubegen_client::RestClient) -> Self {
                 Self { rest }
             }
 
             /// The untyped HTTP handle underneath.
-            pub fn rest(&self) -> &kubegen_runtime::RestClient {
+            pub fn rest(&self) -> &kubegen_client::RestClient {
                 &self.rest
             }
 

@@ -88,9 +88,9 @@ pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenS
         let lister_doc = format!(" Lister of `{gv}` `{}` over an informer's cache.", r.kind);
         items.push(quote! {
             #[doc = #informer_doc]
-            pub type #informer = kubegen_runtime::cache::ResourceInformer<super::#ty>;
+            pub type #informer = kubegen_cache::ResourceInformer<super::#ty>;
             #[doc = #lister_doc]
-            pub type #lister = kubegen_runtime::cache::Lister<super::#ty>;
+            pub type #lister = kubegen_cache::Lister<super::#ty>;
         });
         if r.namespaced {
             let ext = ident(&format!("{}ListerExt", t.name));
@@ -101,10 +101,10 @@ pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenS
                 #[doc = #doc]
                 pub trait #ext {
                     #[doc = #doc]
-                    fn #method(&self, namespace: &str) -> kubegen_runtime::cache::NamespaceLister<super::#ty>;
+                    fn #method(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::#ty>;
                 }
                 impl #ext for #lister {
-                    fn #method(&self, namespace: &str) -> kubegen_runtime::cache::NamespaceLister<super::#ty> {
+                    fn #method(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::#ty> {
                         self.namespaced(namespace)
                     }
                 }
@@ -115,11 +115,11 @@ pub(crate) fn emit_version_informers(model: &Model, module: &ModuleId) -> TokenS
     quote! {
         #[doc = #doc]
         #[derive(Clone, Copy)]
-        pub struct #st<'a>(&'a kubegen_runtime::cache::InformerFactory);
+        pub struct #st<'a>(&'a kubegen_cache::InformerFactory);
 
         impl<'a> #st<'a> {
             /// Informers of this group/version over `factory`.
-            pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self { Self(factory) }
+            pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self { Self(factory) }
 
             #( #accessors )*
         }
@@ -182,7 +182,7 @@ pub(crate) fn emit_factory(model: &Model) -> TokenStream {
             #[doc = #doc]
             #cfg
             #[derive(Clone, Copy)]
-            pub struct #group<'a>(&'a kubegen_runtime::cache::InformerFactory);
+            pub struct #group<'a>(&'a kubegen_cache::InformerFactory);
 
             #cfg
             impl<'a> #group<'a> { #( #versions )* }
@@ -197,7 +197,7 @@ pub(crate) fn emit_factory(model: &Model) -> TokenStream {
         /// [`start`](Self::start) run when it is called.
         #[derive(Clone, Debug)]
         pub struct SharedInformerFactory {
-            factory: kubegen_runtime::cache::InformerFactory,
+            factory: kubegen_cache::InformerFactory,
         }
 
         impl SharedInformerFactory {
@@ -212,9 +212,9 @@ pub(crate) fn emit_factory(model: &Model) -> TokenStream {
             pub fn with_options(
                 clientset: crate::Clientset,
                 default_resync: std::time::Duration,
-                options: kubegen_runtime::cache::FactoryOptions,
+                options: kubegen_cache::FactoryOptions,
             ) -> Self {
-                let factory = kubegen_runtime::cache::InformerFactory::with_options(
+                let factory = kubegen_cache::InformerFactory::with_options(
                     clientset.rest().clone(), default_resync, options);
                 Self { factory }
             }
@@ -229,7 +229,7 @@ pub(crate) fn emit_factory(model: &Model) -> TokenStream {
             pub async fn shutdown(&self) { self.factory.shutdown().await }
 
             /// The runtime factory underneath (dynamic informers, kinds of other crates).
-            pub fn factory(&self) -> &kubegen_runtime::cache::InformerFactory { &self.factory }
+            pub fn factory(&self) -> &kubegen_cache::InformerFactory { &self.factory }
 
             #( #group_accessors )*
         }

@@ -2,9 +2,9 @@
 //! with `prettyplease`.
 //!
 //! Output layout (a crate):
-//! - `Cargo.toml`, `README.md` from `templates/`, with one Cargo feature per
-//!   group/version whose dependencies are computed from cross-module type
-//!   references;
+//! - `Cargo.toml`, `README.md` from `templates/` (`manifest.rs`), with one
+//!   Cargo feature per group/version whose dependencies are computed from
+//!   cross-module type references;
 //! - `src/lib.rs`; `src/<package>/mod.rs`; `src/<package>/<version>/mod.rs`;
 //! - one file per type, `src/<package>/<version>/<type_name>.rs`;
 //! - `src/<package>/<version>/client.rs`, the group/version's typed client
@@ -16,8 +16,8 @@
 
 mod applyconfigurations;
 mod clientset;
-mod features;
 mod informers;
+mod manifest;
 mod names;
 mod types;
 
@@ -27,7 +27,7 @@ use std::path::PathBuf;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-pub use features::module_dependencies;
+pub use manifest::module_dependencies;
 use names::ident;
 pub use names::{field_names, type_file_name};
 
@@ -42,12 +42,11 @@ pub struct EmitOptions {
     /// The crate is a member of the kubegen workspace (uses
     /// `version.workspace = true` and workspace dependencies).
     pub in_workspace: bool,
-    /// Dependency line value for kubegen-runtime in a standalone crate, e.g.
-    /// `{ version = "0.1.0" }` or `{ path = "../runtime" }`.
-    pub runtime_dep: String,
-    /// Dependency line value for kubegen-api, used when CRD types refer to
-    /// built-in types (the scale subresource's `Scale`).
-    pub api_dep: String,
+    /// A kubegen checkout that a standalone crate depends on by path:
+    /// `runtime/core`, `runtime/client`, `runtime/cache`, and `generated`
+    /// (kubegen-api) when CRD types name built-in types (the scale
+    /// subresource's `Scale`). `None`: the crates.io releases.
+    pub kubegen_path: Option<PathBuf>,
     /// Emit the clientset (`Clientset` and the group clients); off for a
     /// types-only crate.
     pub clientset: bool,
@@ -58,11 +57,7 @@ impl Default for EmitOptions {
         Self {
             crate_name: "kubegen-api".into(),
             in_workspace: false,
-            runtime_dep: format!("{{ version = \"{}\" }}", crate::VERSION),
-            api_dep: format!(
-                "{{ version = \"{}\", default-features = false }}",
-                crate::VERSION
-            ),
+            kubegen_path: None,
             clientset: true,
         }
     }
@@ -148,11 +143,11 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         });
         let client = has_client.then(|| {
             let c = clientset::client_struct_ident(module);
-            quote! { mod client; pub use self::client::#c; }
+            quote! { #[cfg(feature = "client")] mod client; #[cfg(feature = "client")] pub use self::client::#c; }
         });
         let has_informers = has_client && informers::has_informers(model, module);
         let informers_mod =
-            has_informers.then(|| quote! { mod informers; pub use self::informers::*; });
+            has_informers.then(|| quote! { #[cfg(feature = "client")] mod informers; #[cfg(feature = "client")] pub use self::informers::*; });
         let doc = format!(" Types of `{}`.", module.0.join("/"));
         let tokens = quote! {
             #![doc = #doc]
@@ -219,11 +214,11 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
     let deps = module_dependencies(model);
     files.insert(
         PathBuf::from("Cargo.toml"),
-        features::cargo_toml(model, opts, &deps),
+        manifest::cargo_toml(model, opts, &deps),
     );
     files.insert(
         PathBuf::from("README.md"),
-        features::readme(model, opts, &modules),
+        manifest::readme(model, opts, &modules),
     );
     Ok(files)
 }
@@ -259,7 +254,7 @@ fn lib_rs(
         let doc = format!(" `{}` (feature `{}`).", m.0[0], feat);
         items.push(quote! { #[doc = #doc] #[cfg(feature = #feat)] #[rustfmt::skip] pub mod #p; });
     }
-    let template = features::template("lib.rs.md");
+    let template = manifest::template("lib.rs.md");
     let doc = template
         .replace("{{crate_name}}", &opts.crate_name)
         .replace("{{crate_ident}}", &opts.crate_name.replace('-', "_"))
@@ -277,10 +272,10 @@ fn lib_rs(
         .collect();
     let clientset = opts.clientset.then(|| {
         quote! {
-            #[rustfmt::skip] pub mod clientset;
-            #[rustfmt::skip] pub mod informers;
-            pub use clientset::Clientset;
-            pub use informers::SharedInformerFactory;
+            #[cfg(feature = "client")] #[rustfmt::skip] pub mod clientset;
+            #[cfg(feature = "client")] #[rustfmt::skip] pub mod informers;
+            #[cfg(feature = "client")] pub use clientset::Clientset;
+            #[cfg(feature = "client")] pub use informers::SharedInformerFactory;
         }
     });
     let tokens = quote! {
@@ -289,39 +284,6 @@ fn lib_rs(
         #( #items )*
         #clientset
 
-        /// Support for the generated `Deserialize` impls.
-        #[doc(hidden)]
-        #[rustfmt::skip] // prettyplease's layout, as every generated module
-        pub mod __serde {
-            /// Looks a JSON key up in a type's field names: `Some(index)`, or
-            /// `None` for a key the type does not know (skipped, as the
-            /// server's own decoder does).
-            pub struct FieldSeed(pub &'static [&'static str]);
-
-            impl<'de> serde::de::DeserializeSeed<'de> for FieldSeed {
-                type Value = Option<usize>;
-                fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                    d.deserialize_identifier(self)
-                }
-            }
-
-            impl<'de> serde::de::Visitor<'de> for FieldSeed {
-                type Value = Option<usize>;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a field name")
-                }
-                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                    Ok(self.0.iter().position(|f| *f == v))
-                }
-            }
-        }
-
-        /// Used by `skip_serializing_if`: a value equal to its default is left
-        /// out of the JSON, as the server leaves it out.
-        #[doc(hidden)]
-        pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
-            *v == T::default()
-        }
     };
     format_file(model, "src/lib.rs", tokens)
 }

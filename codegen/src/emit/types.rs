@@ -33,7 +33,7 @@ pub(crate) fn type_path(model: &Model, id: &TypeId, from: &TypeDef) -> TokenStre
     let name = ident(&t.name);
     if let TypeKind::Runtime(rt) = t.kind {
         let rt = ident(rt);
-        return quote! { kubegen_runtime::meta::#rt };
+        return quote! { kubegen_core::meta::#rt };
     }
     let segs = t.module.0.iter().map(|s| ident(s));
     if t.external {
@@ -143,7 +143,7 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                 let (ty, attrs) = if is_meta {
                     (
                         ty,
-                        quote! { #[serde(#rename default, skip_serializing_if = "crate::is_default")] },
+                        quote! { #[serde(#rename default, skip_serializing_if = "kubegen_core::serde_support::is_default")] },
                     )
                 } else if f.required {
                     (
@@ -245,9 +245,9 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     .find(|(f, _)| f.json_name == "metadata")
                     .map(|(_, n)| ident(n));
                 out.extend(quote! {
-                    impl kubegen_runtime::Object for #name {
-                        fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta { &self.#meta }
-                        fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta { &mut self.#meta }
+                    impl kubegen_core::Object for #name {
+                        fn metadata(&self) -> &kubegen_core::meta::ObjectMeta { &self.#meta }
+                        fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta { &mut self.#meta }
                     }
                 });
                 if let Some(r) = model.resource_for(&t.id) {
@@ -273,7 +273,7 @@ pub(crate) enum Presence {
 /// sequence form, an index and a bytes path for field names, and a field
 /// enum with its own `Deserialize`; none of that is used for Kubernetes
 /// objects, and across ~800 types it is a large part of the crate's build
-/// time. The shared key lookup is `crate::__serde::FieldSeed`, monomorphized
+/// time. The shared key lookup is `kubegen_core::serde_support::FieldSeed`, monomorphized
 /// once per deserializer rather than per type.
 pub(crate) fn lean_deserialize(
     type_name: &str,
@@ -328,7 +328,7 @@ pub(crate) fn lean_deserialize(
                     }
                     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<#name, A::Error> {
                         #( let mut #vars = None; )*
-                        while let Some(key) = map.next_key_seed(crate::__serde::FieldSeed(&[ #( #json_names ),* ]))? {
+                        while let Some(key) = map.next_key_seed(kubegen_core::serde_support::FieldSeed(&[ #( #json_names ),* ]))? {
                             match key {
                                 #( #arms )*
                                 _ => {
@@ -360,13 +360,13 @@ fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> Tok
         quote! { Cluster }
     };
     let mut out = quote! {
-        impl kubegen_runtime::Resource for #name {
+        impl kubegen_core::Resource for #name {
             const GROUP: &'static str = #group;
             const VERSION: &'static str = #version;
             const API_VERSION: &'static str = #api_version;
             const KIND: &'static str = #kind;
             const PLURAL: &'static str = #plural;
-            const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::#scope;
+            const SCOPE: kubegen_core::Scope = kubegen_core::Scope::#scope;
         }
     };
     let mut traits: Vec<&str> = Vec::new();
@@ -419,12 +419,12 @@ fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> Tok
                 let assoc = ident(assoc);
                 let path = type_path(model, id, t);
                 out.extend(
-                    quote! { impl kubegen_runtime::verbs::#tr for #name { type #assoc = #path; } },
+                    quote! { impl kubegen_core::verbs::#tr for #name { type #assoc = #path; } },
                 );
             }
         }
     }
     let traits = traits.into_iter().map(ident);
-    out.extend(quote! { #( impl kubegen_runtime::verbs::#traits for #name {} )* });
+    out.extend(quote! { #( impl kubegen_core::verbs::#traits for #name {} )* });
     out
 }

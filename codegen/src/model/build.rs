@@ -1,34 +1,32 @@
 //! Building the [`Model`] from loaded inputs.
 //!
-//! Order of work: merge the named schemas of all documents (first one wins,
-//! documents in the order given), register the well-known runtime types,
-//! convert every definition, convert every served CRD version, derive
-//! resources from paths and link them to their types by GVK, apply the
-//! `--group`/`--resource` filters, drop what `--keep-going` skipped (and
-//! what depends on it), merge identical inline types, then run the cycle
-//! pass.
+//! [`build`] runs named steps, in this order: merge the named schemas of all
+//! documents (first one wins, documents in the order given), register the
+//! well-known runtime types, convert every definition, derive resources from
+//! paths and link them to their types by GVK, convert every served CRD
+//! version, apply the `--group`/`--resource` filters and drop what
+//! `--keep-going` skipped (and what depends on it); then the passes over the
+//! type arena ([`TYPE_PASSES`]): merge identical inline types, break cycles,
+//! box large optional fields, decide `Default`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::cycles;
 use super::names::{Case, module_for_definition, package_module, rust_name, sanitize_module};
 use super::resources::from_operations;
 use super::schema::{Converter, Inline, claim_name, description, facts};
 use super::{
     AUTOSCALING_V1_SCALE, Field, Gvk, Model, ModuleId, OBJECT_META, RUNTIME_TYPES, Resource,
-    SchemaFacts, Shape, Subresource, TypeDef, TypeId, TypeKind, Verb,
+    SchemaFacts, Shape, Subresource, TypeDef, TypeId, TypeKind, Verb, cycles, dedup, layout,
 };
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Location, Result};
-use crate::spec::{Crd, OpenApiDoc};
+use crate::spec::{Crd, CrdVersion, OpenApiDoc};
 
 /// What to build.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
-    /// Skip broken definitions and CRD versions (reported in
-    /// [`Model::skipped`]) instead of failing.
-    pub keep_going: bool,
     /// Keep only these API groups (`core` or empty for the core group).
     pub groups: Vec<String>,
     /// Keep only these resources (plural or kind, case-insensitive).
@@ -37,13 +35,105 @@ pub struct BuildOptions {
     pub inputs: Vec<String>,
 }
 
-/// Builds the model. Without `keep_going`, all errors found are returned
-/// together.
-pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<Model> {
-    let mut errors: Vec<Error> = Vec::new();
+/// Named schemas of all documents, by name, with where each is.
+type Schemas<'a> = BTreeMap<&'a str, (&'a Value, Location)>;
 
-    // 1. Named schemas from all documents.
-    let mut schemas: BTreeMap<&str, (&Value, Location)> = BTreeMap::new();
+/// Type names taken, per module.
+type Taken = BTreeMap<ModuleId, BTreeSet<String>>;
+
+/// Resources by group, version and plural.
+type Resources = BTreeMap<(String, String, String), Resource>;
+
+/// A pass over the type arena.
+pub(crate) type TypePass = fn(&mut BTreeMap<TypeId, TypeDef>) -> Result<()>;
+
+/// The passes over the type arena once every input is converted, in order:
+/// each needs the ones before it (cycles are found among merged types, sizes
+/// are estimated with recursive fields boxed, `Default` needs the final
+/// fields). Named, so the golden tests can show what each one changes.
+pub(crate) const TYPE_PASSES: &[(&str, TypePass)] = &[
+    ("dedup", |types| {
+        dedup::merge_identical(types);
+        Ok(())
+    }),
+    ("alias-cycles", |types| cycles::check_alias_cycles(types)),
+    ("cycles", |types| {
+        cycles::box_recursive_fields(types);
+        Ok(())
+    }),
+    ("layout", |types| {
+        layout::box_large_optional_fields(types);
+        Ok(())
+    }),
+    ("defaults", |types| {
+        cycles::mark_defaultable(types);
+        Ok(())
+    }),
+];
+
+/// Builds the model. Broken definitions and CRD versions go to `diag`: under
+/// [`Policy::Stop`](crate::Policy::Stop) they fail the build together, under
+/// [`Policy::KeepGoing`](crate::Policy::KeepGoing) they are left out, with
+/// every type that uses them.
+pub fn build(
+    docs: &[OpenApiDoc],
+    crds: &[Crd],
+    opts: &BuildOptions,
+    diag: &mut Diagnostics,
+) -> Result<Model> {
+    let mut model = convert(docs, crds, opts, diag)?;
+    for (_, pass) in TYPE_PASSES {
+        pass(&mut model.types)?;
+    }
+    Ok(model)
+}
+
+/// Every input converted into types and resources and filtered: the model
+/// before [`TYPE_PASSES`].
+pub(crate) fn convert(
+    docs: &[OpenApiDoc],
+    crds: &[Crd],
+    opts: &BuildOptions,
+    diag: &mut Diagnostics,
+) -> Result<Model> {
+    let schemas = named_schemas(docs);
+    // What a `$ref` may name.
+    let mut named: BTreeSet<String> = schemas.keys().map(|s| (*s).to_owned()).collect();
+    named.extend(RUNTIME_TYPES.iter().map(|(id, _)| (*id).to_owned()));
+    let mut types = runtime_types(&schemas);
+    let mut taken = Taken::new();
+    convert_definitions(&schemas, &named, &mut types, &mut taken, diag);
+    let mut resources = resources_from_paths(docs);
+    link_resources(&mut resources, &types);
+    let served = served_crd_versions(crds, &types, diag);
+    convert_crds(
+        &served,
+        &named,
+        &mut types,
+        &mut taken,
+        &mut resources,
+        diag,
+    );
+    // Without --keep-going, every broken definition and CRD version fails
+    // the build here, together.
+    diag.checkpoint()?;
+    let mut model = Model {
+        types,
+        resources: resources.into_values().collect(),
+        inputs: opts.inputs.clone(),
+        skipped: Vec::new(),
+    };
+    apply_filters(&mut model, opts);
+    drop_dangling(&mut model, diag);
+    check_features(&model)?;
+    Ok(model)
+}
+
+/// The named schemas of all documents. A name defined twice is taken from
+/// the first document that has it, so the user's order decides (an
+/// aggregated API's copy of a built-in type does not replace it).
+fn named_schemas(docs: &[OpenApiDoc]) -> Schemas<'_> {
+    let mut schemas = Schemas::new();
     for doc in docs {
         for (name, schema) in &doc.schemas {
             schemas
@@ -51,22 +141,37 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
                 .or_insert_with(|| (schema, doc.schema_location(name)));
         }
     }
-    let mut named: BTreeSet<String> = schemas.keys().map(|s| (*s).to_owned()).collect();
-    named.extend(RUNTIME_TYPES.iter().map(|(id, _)| (*id).to_owned()));
+    schemas
+}
 
-    let mut types: BTreeMap<TypeId, TypeDef> = BTreeMap::new();
-    let mut taken: BTreeMap<ModuleId, BTreeSet<String>> = BTreeMap::new();
-    for (id, rt) in RUNTIME_TYPES {
-        let (module, name) = module_for_definition(id);
-        let location = schemas.get(id).map(|(_, l)| l.clone()).unwrap_or_default();
-        types.insert(
-            (*id).to_owned(),
-            runtime_def(id, module, name, rt, location),
-        );
-    }
-    // Definition names are claimed before inline types can take them.
+/// The well-known apimachinery types, always present: the runtime writes
+/// them by hand, and a CRD names `ObjectMeta` even when no document is given.
+fn runtime_types(schemas: &Schemas<'_>) -> BTreeMap<TypeId, TypeDef> {
+    RUNTIME_TYPES
+        .iter()
+        .map(|(id, rt)| {
+            let (module, name) = module_for_definition(id);
+            let location = schemas.get(id).map(|(_, l)| l.clone()).unwrap_or_default();
+            (
+                (*id).to_owned(),
+                runtime_def(id, module, name, rt, location),
+            )
+        })
+        .collect()
+}
+
+/// Converts every named schema that is not a runtime type. All definition
+/// names are claimed first, so an inline type never takes the name of a
+/// definition (which is what users look for).
+fn convert_definitions(
+    schemas: &Schemas<'_>,
+    named: &BTreeSet<String>,
+    types: &mut BTreeMap<TypeId, TypeDef>,
+    taken: &mut Taken,
+    diag: &mut Diagnostics,
+) {
     let def_names = claim_all(
-        &mut taken,
+        taken,
         schemas
             .keys()
             .filter(|name| !types.contains_key(**name))
@@ -76,14 +181,12 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
                 (*name, module, raw.to_owned())
             }),
     );
-
-    // 2. Definitions.
     let mut conv = Converter {
-        named: &named,
+        named,
         types: BTreeMap::new(),
-        taken: &mut taken,
+        taken,
     };
-    for (name, (schema, loc)) in &schemas {
+    for (name, (schema, loc)) in schemas {
         if types.contains_key(*name) {
             continue;
         }
@@ -92,13 +195,17 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
             Ok(t) => {
                 types.insert((*name).to_owned(), t);
             }
-            Err(e) => errors.push(e),
+            Err(e) => diag.report(e),
         }
     }
     types.append(&mut conv.types);
+}
 
-    // 3. Resources from paths, merged across documents.
-    let mut resources: BTreeMap<(String, String, String), Resource> = BTreeMap::new();
+/// Resources from the paths of all documents. A v3 spec splits one
+/// group/version's paths over documents, so a resource seen twice gets the
+/// union of its verbs and subresources.
+fn resources_from_paths(docs: &[OpenApiDoc]) -> Resources {
+    let mut resources = Resources::new();
     for r in from_operations(docs.iter().flat_map(|d| d.operations.iter())) {
         let key = (r.group.clone(), r.version.clone(), r.plural.clone());
         match resources.get_mut(&key) {
@@ -115,6 +222,12 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
             }
         }
     }
+    resources
+}
+
+/// Links resources and subresources to their types by GVK: paths name a
+/// kind, not a definition, and the definition says which kinds it is.
+fn link_resources(resources: &mut Resources, types: &BTreeMap<TypeId, TypeDef>) {
     let by_gvk: BTreeMap<Gvk, TypeId> = types
         .values()
         .filter(|t| !matches!(t.kind, TypeKind::Runtime(_)))
@@ -131,16 +244,32 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
             s.type_id = s.gvk.as_ref().and_then(|g| by_gvk.get(g).cloned());
         }
     }
+}
 
-    // 4. CRDs: every served version's module, then the kinds' names (claimed
-    // before any inline type can take them), then the schemas.
+/// A served CRD version and the module its types go to.
+struct Served<'c> {
+    crd: &'c Crd,
+    version: &'c CrdVersion,
+    module: ModuleId,
+    gvk: Gvk,
+}
+
+/// Every served CRD version with its module: the group's module
+/// ([`crd_module_names`]) and the version, with a suffix where two modules
+/// would share a Cargo feature. A kind defined twice is reported, and only
+/// its first definition kept.
+fn served_crd_versions<'c>(
+    crds: &'c [Crd],
+    types: &BTreeMap<TypeId, TypeDef>,
+    diag: &mut Diagnostics,
+) -> Vec<Served<'c>> {
     let spec_modules: BTreeSet<String> = types.values().map(|t| t.module.0[0].clone()).collect();
     let crd_modules = crd_module_names(crds, &spec_modules);
     let mut features: BTreeMap<String, ModuleId> = types
         .values()
         .map(|t| (t.module.feature(), t.module.clone()))
         .collect();
-    let mut seen_crd_kinds: BTreeMap<Gvk, Location> = BTreeMap::new();
+    let mut seen_kinds: BTreeMap<Gvk, Location> = BTreeMap::new();
     let mut served = Vec::new();
     for crd in crds {
         for v in &crd.versions {
@@ -149,8 +278,8 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
                 version: v.name.clone(),
                 kind: crd.names.kind.clone(),
             };
-            if let Some(first) = seen_crd_kinds.get(&gvk) {
-                errors.push(Error::schema(
+            if let Some(first) = seen_kinds.get(&gvk) {
+                diag.report(Error::schema(
                     &v.schema_location,
                     format!(
                         "{}/{} {} is defined twice (first at {first})",
@@ -159,7 +288,7 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
                 ));
                 continue;
             }
-            seen_crd_kinds.insert(gvk.clone(), v.schema_location.clone());
+            seen_kinds.insert(gvk.clone(), v.schema_location.clone());
             let package = crd_modules
                 .get(&crd.group)
                 .cloned()
@@ -177,116 +306,113 @@ pub fn build(docs: &[OpenApiDoc], crds: &[Crd], opts: &BuildOptions) -> Result<M
                 n += 1;
             }
             features.insert(module.feature(), module.clone());
-            served.push((crd, v, module, gvk));
+            served.push(Served {
+                crd,
+                version: v,
+                module,
+                gvk,
+            });
         }
     }
+    served
+}
+
+/// Converts each served CRD version into its kind (with inline types) and
+/// its resource. The kinds' names are claimed before any inline type can
+/// take them; a version that fails leaves none of its types behind.
+fn convert_crds(
+    served: &[Served<'_>],
+    named: &BTreeSet<String>,
+    types: &mut BTreeMap<TypeId, TypeDef>,
+    taken: &mut Taken,
+    resources: &mut Resources,
+    diag: &mut Diagnostics,
+) {
     let kind_names = claim_all(
-        &mut taken,
+        taken,
         served
             .iter()
             .enumerate()
-            .map(|(i, (crd, _, module, _))| (i, module.clone(), crd.names.kind.clone())),
+            .map(|(i, s)| (i, s.module.clone(), s.crd.names.kind.clone())),
     );
-    for (i, (crd, v, module, gvk)) in served.into_iter().enumerate() {
+    for (i, s) in served.iter().enumerate() {
         let mut conv = Converter {
-            named: &named,
+            named,
             types: BTreeMap::new(),
-            taken: &mut taken,
+            taken: &mut *taken,
         };
         let name = kind_names.get(&i).cloned().unwrap_or_default();
-        match crd_root(&mut conv, crd, v, &module, gvk, name) {
+        match crd_root(&mut conv, s.crd, s.version, &s.module, s.gvk.clone(), name) {
             Ok(root) => {
-                let id = root.id.clone();
-                types.insert(id.clone(), root);
+                let r = crd_resource(s.crd, s.version, &root.id);
+                types.insert(root.id.clone(), root);
                 types.append(&mut conv.types);
-                let mut subresources = BTreeMap::new();
-                let rw: BTreeSet<Verb> = [Verb::Get, Verb::Update, Verb::Patch].into();
-                if v.status {
-                    subresources.insert(
-                        "status".to_owned(),
-                        Subresource {
-                            verbs: rw.clone(),
-                            ..Default::default()
-                        },
-                    );
+                if s.version.scale.is_some() && !types.contains_key(AUTOSCALING_V1_SCALE) {
+                    types.insert(AUTOSCALING_V1_SCALE.to_owned(), external_scale());
                 }
-                if v.scale.is_some() {
-                    subresources.insert(
-                        "scale".to_owned(),
-                        Subresource {
-                            verbs: rw,
-                            gvk: Some(Gvk {
-                                group: "autoscaling".into(),
-                                version: "v1".into(),
-                                kind: "Scale".into(),
-                            }),
-                            type_id: Some(AUTOSCALING_V1_SCALE.to_owned()),
-                        },
-                    );
-                    if !types.contains_key(AUTOSCALING_V1_SCALE) {
-                        types.insert(AUTOSCALING_V1_SCALE.to_owned(), external_scale());
-                    }
-                }
-                let r = Resource {
-                    group: crd.group.clone(),
-                    version: v.name.clone(),
-                    kind: crd.names.kind.clone(),
-                    plural: crd.names.plural.clone(),
-                    singular: crd.names.singular.clone(),
-                    short_names: crd.names.short_names.clone(),
-                    categories: crd.names.categories.clone(),
-                    namespaced: crd.namespaced,
-                    list_kind: crd.names.list_kind.clone(),
-                    type_id: Some(id),
-                    verbs: [
-                        Verb::Get,
-                        Verb::List,
-                        Verb::Watch,
-                        Verb::Create,
-                        Verb::Update,
-                        Verb::Patch,
-                        Verb::Delete,
-                        Verb::DeleteCollection,
-                    ]
-                    .into(),
-                    subresources,
-                    strategic_merge_patch: false,
-                    deprecated: v.deprecated,
-                    from_crd: true,
-                };
                 resources.insert((r.group.clone(), r.version.clone(), r.plural.clone()), r);
             }
-            Err(e) => errors.push(e),
+            Err(e) => diag.report(e),
         }
     }
+}
 
-    if !errors.is_empty() && !opts.keep_going {
-        return Err(if errors.len() == 1 {
-            errors.remove(0)
-        } else {
-            Error::Many(errors)
-        });
+/// The resource of a CRD version: the API server serves every verb for
+/// custom resources, and get/update/patch on the status and scale
+/// subresources when the version enables them.
+fn crd_resource(crd: &Crd, v: &CrdVersion, type_id: &TypeId) -> Resource {
+    let mut subresources = BTreeMap::new();
+    let rw: BTreeSet<Verb> = [Verb::Get, Verb::Update, Verb::Patch].into();
+    if v.status {
+        subresources.insert(
+            "status".to_owned(),
+            Subresource {
+                verbs: rw.clone(),
+                ..Default::default()
+            },
+        );
     }
-    let mut model = Model {
-        types,
-        resources: resources.into_values().collect(),
-        inputs: opts.inputs.clone(),
-        skipped: errors,
-    };
-
-    // 5. Filters, then drop types whose references were skipped.
-    apply_filters(&mut model, opts);
-    drop_dangling(&mut model);
-
-    check_features(&model)?;
-
-    // 6. Identical inline types, then cycles and layout.
-    super::dedup::merge_identical(&mut model.types);
-    cycles::check_alias_cycles(&model.types)?;
-    cycles::box_recursive_fields(&mut model.types);
-    super::layout::box_large_optional_fields(&mut model.types);
-    cycles::mark_defaultable(&mut model.types);
-    Ok(model)
+    if v.scale.is_some() {
+        subresources.insert(
+            "scale".to_owned(),
+            Subresource {
+                verbs: rw,
+                gvk: Some(Gvk {
+                    group: "autoscaling".into(),
+                    version: "v1".into(),
+                    kind: "Scale".into(),
+                }),
+                type_id: Some(AUTOSCALING_V1_SCALE.to_owned()),
+            },
+        );
+    }
+    Resource {
+        group: crd.group.clone(),
+        version: v.name.clone(),
+        kind: crd.names.kind.clone(),
+        plural: crd.names.plural.clone(),
+        singular: crd.names.singular.clone(),
+        short_names: crd.names.short_names.clone(),
+        categories: crd.names.categories.clone(),
+        namespaced: crd.namespaced,
+        list_kind: crd.names.list_kind.clone(),
+        type_id: Some(type_id.clone()),
+        verbs: [
+            Verb::Get,
+            Verb::List,
+            Verb::Watch,
+            Verb::Create,
+            Verb::Update,
+            Verb::Patch,
+            Verb::Delete,
+            Verb::DeleteCollection,
+        ]
+        .into(),
+        subresources,
+        strategic_merge_patch: false,
+        deprecated: v.deprecated,
+        from_crd: true,
+    }
 }
 
 fn runtime_def(
@@ -397,7 +523,7 @@ fn string_field(name: &str, description: &str) -> Field {
 fn crd_root(
     conv: &mut Converter<'_>,
     crd: &Crd,
-    v: &crate::spec::CrdVersion,
+    v: &CrdVersion,
     module: &ModuleId,
     gvk: Gvk,
     name: String,
@@ -573,6 +699,8 @@ fn check_features(model: &Model) -> Result<()> {
     Ok(())
 }
 
+/// Keeps the resources `--group` and `--resource` select and the types they
+/// reach (with each kind's list type), plus the runtime types.
 fn apply_filters(model: &mut Model, opts: &BuildOptions) {
     if opts.groups.is_empty() && opts.resources.is_empty() {
         return;
@@ -611,13 +739,7 @@ fn apply_filters(model: &mut Model, opts: &BuildOptions) {
             continue;
         }
         if let Some(t) = model.types.get(&id) {
-            let mut refs = BTreeSet::new();
-            match &t.kind {
-                TypeKind::Struct(s) => s.fields.iter().for_each(|f| f.shape.refs(&mut refs)),
-                TypeKind::Alias(s) => s.refs(&mut refs),
-                TypeKind::Runtime(_) => {}
-            }
-            todo.extend(refs);
+            todo.extend(t.kind.refs().into_iter().cloned());
         }
     }
     model
@@ -626,19 +748,15 @@ fn apply_filters(model: &mut Model, opts: &BuildOptions) {
 }
 
 /// Removes types that name a type that is not in the model (because it was
-/// skipped), transitively, recording why.
-fn drop_dangling(model: &mut Model) {
+/// skipped), transitively, reporting each to `diag`: a type that cannot be
+/// written whole is left out rather than written wrong.
+fn drop_dangling(model: &mut Model, diag: &mut Diagnostics) {
     loop {
         let mut gone: Vec<(TypeId, TypeId)> = Vec::new();
         for (id, t) in &model.types {
-            let mut refs = BTreeSet::new();
-            match &t.kind {
-                TypeKind::Struct(s) => s.fields.iter().for_each(|f| f.shape.refs(&mut refs)),
-                TypeKind::Alias(s) => s.refs(&mut refs),
-                TypeKind::Runtime(_) => {}
-            }
-            if let Some(missing) = refs.into_iter().find(|r| !model.types.contains_key(r)) {
-                gone.push((id.clone(), missing));
+            let refs = t.kind.refs();
+            if let Some(missing) = refs.into_iter().find(|r| !model.types.contains_key(*r)) {
+                gone.push((id.clone(), missing.clone()));
             }
         }
         if gone.is_empty() {
@@ -646,7 +764,7 @@ fn drop_dangling(model: &mut Model) {
         }
         for (id, missing) in gone {
             if let Some(t) = model.types.remove(&id) {
-                model.skipped.push(Error::schema(
+                diag.report(Error::schema(
                     &t.location,
                     format!("skipped {id}: it uses {missing}, which was skipped"),
                 ));

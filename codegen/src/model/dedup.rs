@@ -15,13 +15,19 @@ use std::collections::BTreeMap;
 
 use super::{Shape, TypeDef, TypeId, TypeKind};
 
-fn canonical(shape: &Shape, rep: &BTreeMap<TypeId, TypeId>) -> Shape {
+/// `shape` with its named type (see [`Shape::target`]) replaced by `f(id)`.
+fn map_target(shape: &Shape, f: &impl Fn(&TypeId) -> TypeId) -> Shape {
     match shape {
-        Shape::Ref(r) => Shape::Ref(rep.get(r).cloned().unwrap_or_else(|| r.clone())),
-        Shape::Array(i) => Shape::Array(Box::new(canonical(i, rep))),
-        Shape::Map(i) => Shape::Map(Box::new(canonical(i, rep))),
+        Shape::Ref(r) => Shape::Ref(f(r)),
+        Shape::Array(i) => Shape::Array(Box::new(map_target(i, f))),
+        Shape::Map(i) => Shape::Map(Box::new(map_target(i, f))),
         other => other.clone(),
     }
+}
+
+/// `shape` naming the representative of its type.
+fn canonical(shape: &Shape, rep: &BTreeMap<TypeId, TypeId>) -> Shape {
+    map_target(shape, &|r| rep.get(r).cloned().unwrap_or_else(|| r.clone()))
 }
 
 /// The parts of a type that do not change while merging (everything but
@@ -33,19 +39,9 @@ fn split_key(t: &TypeDef) -> Option<(String, Vec<TypeId>)> {
     let mut k = format!("{:?}|{:?}|{:?}", t.module, t.description, s.facts);
     let mut refs = Vec::new();
     for f in &s.fields {
-        let mut shape = f.shape.clone();
-        // Replace the innermost Ref by a placeholder; the id goes to `refs`.
-        let mut cur = &mut shape;
-        loop {
-            match cur {
-                Shape::Array(i) | Shape::Map(i) => cur = i,
-                Shape::Ref(r) => {
-                    refs.push(std::mem::take(r));
-                    break;
-                }
-                _ => break,
-            }
-        }
+        // The key holds the shape with an empty id; the id goes to `refs`.
+        refs.extend(f.shape.target().cloned());
+        let shape = map_target(&f.shape, &|_| TypeId::new());
         k.push_str(&format!(
             "|{}|{}|{:?}|{:?}|{:?}",
             f.json_name, f.required, shape, f.description, f.facts

@@ -24,6 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 pub use build::{BuildOptions, build};
+#[cfg(test)]
+pub(crate) use build::{TYPE_PASSES, convert};
 pub use names::{module_for_definition, pascal_case, snake_case};
 
 /// Naming helpers shared with the emitters.
@@ -163,8 +165,20 @@ pub enum TypeKind {
     /// A name for another shape (`JSON` = any JSON, a map, a string...).
     Alias(Shape),
     /// A well-known apimachinery type written by hand in
-    /// `kubegen_runtime::meta` under this name.
+    /// `kubegen_core::meta` under this name.
     Runtime(&'static str),
+}
+
+impl TypeKind {
+    /// The type ids this type names (its fields' shapes, or the aliased
+    /// shape): the edges every walk over the type graph follows.
+    pub fn refs(&self) -> BTreeSet<&TypeId> {
+        match self {
+            TypeKind::Struct(s) => s.fields.iter().filter_map(|f| f.shape.target()).collect(),
+            TypeKind::Alias(shape) => shape.target().into_iter().collect(),
+            TypeKind::Runtime(_) => BTreeSet::new(),
+        }
+    }
 }
 
 /// An object type's fields and object-level facts.
@@ -218,14 +232,13 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// Type ids this shape names, directly or inside arrays and maps.
-    pub fn refs(&self, out: &mut BTreeSet<TypeId>) {
+    /// The named type a value of this shape holds, directly or as the items
+    /// of arrays and maps (a shape names at most one).
+    pub fn target(&self) -> Option<&TypeId> {
         match self {
-            Shape::Ref(r) => {
-                out.insert(r.clone());
-            }
-            Shape::Array(i) | Shape::Map(i) => i.refs(out),
-            _ => {}
+            Shape::Ref(r) => Some(r),
+            Shape::Array(i) | Shape::Map(i) => i.target(),
+            _ => None,
         }
     }
 }
@@ -274,7 +287,7 @@ pub struct SchemaFacts {
     pub constraints: BTreeMap<String, Value>,
 }
 
-/// Well-known type ids that map onto `kubegen_runtime::meta`.
+/// Well-known type ids that map onto `kubegen_core::meta`.
 pub const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 /// `IntOrString`'s definition name.
 pub const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";

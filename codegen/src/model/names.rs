@@ -39,7 +39,7 @@ pub fn module_for_definition(def: &str) -> (ModuleId, String) {
 }
 
 /// Names the generated crate's root already uses for its own modules.
-const CRATE_MODULES: &[&str] = &["clientset", "informers", "__serde", "default"];
+const CRATE_MODULES: &[&str] = &["clientset", "informers", "default"];
 
 /// A top-level (package or CRD group) module name: [`Case::Module`], and `_`
 /// appended to the names the crate root uses itself (`clientset`,

@@ -22,8 +22,8 @@ fn cluster_err(step: &str, e: impl std::fmt::Display) -> Error {
     }
 }
 
-async fn config(src: &ClusterSource) -> Result<kubegen_runtime::Config> {
-    use kubegen_runtime::Config;
+async fn config(src: &ClusterSource) -> Result<kubegen_client::Config> {
+    use kubegen_client::Config;
     let cfg = match &src.kubeconfig {
         Some(path) => Config::from_kubeconfig(path, src.context.as_deref()),
         None => Config::infer_context(src.context.as_deref()).await,
@@ -32,13 +32,13 @@ async fn config(src: &ClusterSource) -> Result<kubegen_runtime::Config> {
 }
 
 async fn get_json(
-    rest: &kubegen_runtime::RestClient,
+    rest: &kubegen_client::RestClient,
     path: &str,
-) -> std::result::Result<Value, kubegen_runtime::Error> {
+) -> std::result::Result<Value, kubegen_core::Error> {
     let req = http::Request::get(path)
         .header("Accept", "application/json")
         .body(Bytes::new())
-        .map_err(|e| kubegen_runtime::Error::Config(format!("bad request path {path}: {e}")))?;
+        .map_err(|e| kubegen_core::Error::Config(format!("bad request path {path}: {e}")))?;
     rest.request::<Value>(req).await
 }
 
@@ -53,7 +53,7 @@ fn is_group_version(path: &str) -> bool {
 /// URL it came from, so errors name it.
 pub async fn fetch(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
     let cfg = config(src).await?;
-    let rest = kubegen_runtime::RestClient::new(cfg).map_err(|e| cluster_err("connecting", e))?;
+    let rest = kubegen_client::RestClient::new(cfg).map_err(|e| cluster_err("connecting", e))?;
     let base = rest.base_url().to_string();
     let base = base.trim_end_matches('/');
     match get_json(&rest, "/openapi/v3").await {

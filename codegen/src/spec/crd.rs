@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{files_under, read_file};
+use crate::diagnostics::{Diagnostics, Policy};
 use crate::error::{Error, Location, Result};
 
 /// The names block of a CRD.
@@ -277,24 +278,15 @@ fn collect(value: Value, loc: &Location, out: &mut Vec<Crd>) -> Result<()> {
 }
 
 /// Loads the CRDs in a file, or in every `*.yaml`, `*.yml` and `*.json` file
-/// under a directory (in path order).
+/// under a directory (in path order). Fails at the first broken file.
 pub fn load(path: &Path) -> Result<Vec<Crd>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    let files = if meta.is_dir() {
-        files_under(path, &["yaml", "yml", "json"])?
-    } else {
-        vec![path.to_owned()]
-    };
-    let mut out = Vec::new();
-    for f in files {
-        out.extend(parse_str(&f, &read_file(&f)?)?);
-    }
-    Ok(out)
+    load_with(path, &mut Diagnostics::new(Policy::Stop))
 }
 
-/// Like [`load`], but a broken file does not stop the others: its error is
-/// returned beside the CRDs that did load (for `--keep-going`).
-pub fn load_keep_going(path: &Path) -> Result<(Vec<Crd>, Vec<Error>)> {
+/// Like [`load`], with each broken file reported to `diag`, whose policy
+/// decides whether it stops the load or is skipped (`--keep-going`). A
+/// `path` that cannot be read at all is always an error.
+pub fn load_with(path: &Path, diag: &mut Diagnostics) -> Result<Vec<Crd>> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     let files = if meta.is_dir() {
         files_under(path, &["yaml", "yml", "json"])?
@@ -302,12 +294,11 @@ pub fn load_keep_going(path: &Path) -> Result<(Vec<Crd>, Vec<Error>)> {
         vec![path.to_owned()]
     };
     let mut out = Vec::new();
-    let mut errors = Vec::new();
     for f in files {
         match read_file(&f).and_then(|t| parse_str(&f, &t)) {
             Ok(c) => out.extend(c),
-            Err(e) => errors.push(e),
+            Err(e) => diag.fail_or_skip(e)?,
         }
     }
-    Ok((out, errors))
+    Ok(out)
 }

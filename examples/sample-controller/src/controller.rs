@@ -39,7 +39,7 @@ use kubegen_runtime::cache::{
 use kubegen_runtime::meta::{ObjectMeta, OwnerReference};
 use kubegen_runtime::record::{
     ClientEventSink, EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, EventBroadcaster, EventRecorder,
-    EventSource,
+    event_source,
 };
 use kubegen_runtime::workqueue::{
     BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, QueueConfig,
@@ -157,7 +157,7 @@ impl Controller {
         let broadcaster = EventBroadcaster::new();
         broadcaster.start_structured_logging();
         broadcaster.start_recording_to_sink(ClientEventSink::new(kubeclientset.rest().clone()));
-        let recorder = broadcaster.new_recorder(EventSource::new(CONTROLLER_AGENT_NAME));
+        let recorder = broadcaster.new_recorder(event_source(CONTROLLER_AGENT_NAME));
 
         let workqueue =
             RateLimitingQueue::with_config(foo_rate_limiter(), QueueConfig::new("Foos"));
@@ -238,13 +238,8 @@ impl Controller {
     ) -> Result<(), RunError> {
         tracing::info!("starting Foo controller");
         tracing::info!("waiting for informer caches to sync");
-        let synced = wait_for_cache_sync(
-            cancel,
-            &[&|| self.deployments_synced.has_synced(), &|| {
-                self.foos_synced.has_synced()
-            }],
-        )
-        .await;
+        let synced =
+            wait_for_cache_sync(cancel, &[&self.deployments_synced, &self.foos_synced]).await;
         if !synced {
             return Err(RunError::CacheSync);
         }

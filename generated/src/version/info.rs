@@ -67,7 +67,7 @@ impl<'de> serde::Deserialize<'de> for Info {
                 let mut f12 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "buildDate",
                                 "compiler",

@@ -190,7 +190,7 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
     let scale_verb = opts.scale.as_ref().map(|_| {
         quote! {
             impl #rt::verbs::Scale for #kind_ident {
-                type Scale = ::kubegen_api::autoscaling::v1::Scale;
+                type Scale = #rt::__private::kubegen_api::autoscaling::v1::Scale;
             }
         }
     });
@@ -287,7 +287,7 @@ pub fn expand(input: DeriveInput) -> Result<TokenStream> {
             /// `kubegen_runtime::crd`. Errors name the field whose type has no
             /// structural schema.
             pub fn crd() -> ::core::result::Result<
-                ::kubegen_api::apiextensions::v1::CustomResourceDefinition,
+                #rt::__private::kubegen_api::apiextensions::v1::CustomResourceDefinition,
                 #rt::crd::CrdError,
             > {
                 #rt::crd::decode(Self::crd_json()?)

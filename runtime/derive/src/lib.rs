@@ -4,19 +4,42 @@
 //! `kubegen_runtime::schema`); the run-time half (structural schemas, CRD
 //! assembly) is `kubegen_runtime::crd`, which documents the whole design.
 //!
-//! ```ignore
+//! ```
+//! use kubegen_runtime::CustomResource;
+//! use schemars::JsonSchema;
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// A Foo runs `replicas` copies of a deployment.
 //! #[kubegen_runtime::schema]
 //! #[derive(CustomResource, Clone, Debug, Serialize, Deserialize, JsonSchema)]
 //! #[kubegen(group = "samplecontroller.k8s.io", version = "v1alpha1", kind = "Foo", namespaced)]
 //! #[kubegen(status = "FooStatus", shortname = "fo")]
 //! #[kubegen(printcolumn(name = "Replicas", type = "integer", json_path = ".spec.replicas"))]
 //! #[kubegen(validation(rule = "self.replicas <= 10", message = "at most 10 replicas"))]
+//! #[serde(rename_all = "camelCase")]
 //! pub struct FooSpec {
 //!     pub deployment_name: String,
 //!     pub replicas: i32,
 //!     #[kubegen(list_type = "map", list_map_keys = ["name"])]
 //!     pub ports: Vec<Port>,
 //! }
+//!
+//! #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+//! pub struct Port {
+//!     pub name: String,
+//!     pub port: i32,
+//! }
+//!
+//! #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+//! #[serde(rename_all = "camelCase")]
+//! pub struct FooStatus {
+//!     pub available_replicas: i32,
+//! }
+//!
+//! let crd = Foo::crd().unwrap();
+//! assert_eq!(crd.metadata.name.as_deref(), Some("foos.samplecontroller.k8s.io"));
+//! let yaml = kubegen_runtime::crd::to_yaml(&crd).unwrap();
+//! assert!(yaml.contains("x-kubernetes-list-type: map"));
 //! ```
 //!
 //! `CustomResource` keys (on the spec struct): `group`, `version`, `kind`
@@ -50,8 +73,8 @@ use proc_macro::TokenStream;
 /// `spec` and (with `status = "..."`) `status`, and implements
 /// `kubegen_runtime::{Resource, Object}` and the verbs a CRD serves. `Foo::crd()`
 /// returns the typed `kubegen_api::apiextensions::v1::CustomResourceDefinition`
-/// (so the crate using the derive depends on `kubegen-api` with feature
-/// `apiextensions_v1`); `Foo::crd_json()` the same as JSON.
+/// (reached through `kubegen_runtime`, so the crate using the derive needs no
+/// other dependency); `Foo::crd_json()` the same as JSON.
 #[proc_macro_derive(CustomResource, attributes(kubegen))]
 pub fn derive_custom_resource(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);

@@ -5,19 +5,19 @@
 /// over one shared HTTP handle. Cheap to clone.
 #[derive(Clone)]
 pub struct Clientset {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl Clientset {
-    /// Connects with `config` (see `kubegen_runtime::Config::infer`).
-    pub fn new(config: kubegen_runtime::Config) -> kubegen_runtime::Result<Self> {
-        Ok(Self::from_rest(kubegen_runtime::RestClient::new(config)?))
+    /// Connects with `config` (see `kubegen_client::Config::infer`).
+    pub fn new(config: kubegen_client::Config) -> kubegen_core::Result<Self> {
+        Ok(Self::from_rest(kubegen_client::RestClient::new(config)?))
     }
     /// Wraps an existing HTTP handle.
-    pub fn from_rest(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn from_rest(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// Clients for `e2e/v1` (feature `e2e_v1`).

@@ -9,8 +9,8 @@
 //!
 //! Needs the test cluster: `make cluster-up`, then KUBEGEN_TEST_KUBECONFIG.
 
-use kubegen_runtime::leaderelection::Lease;
-use kubegen_runtime::record::{ClientEventSink, Event, EventBroadcaster, EventSource};
+use kubegen_api::coordination::v1::Lease;
+use kubegen_runtime::record::{ClientEventSink, Event, EventBroadcaster, event_source};
 use kubegen_runtime::{Client, Config, CreateOptions, DeleteOptions, ListOptions, RestClient};
 
 /// A client for `context` of the test cluster's kubeconfig; panics (fails the
@@ -47,17 +47,17 @@ async fn events_about(rest: &RestClient, name: &str) -> Vec<Event> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recording_twice_makes_one_event_with_count_two() {
     let rest = rest("admin");
-    // A real object to talk about: a Lease (a kind the runtime knows by hand).
+    // A real object to talk about: a Lease.
     let leases: Client<Lease> = Client::namespaced(rest.clone(), "default");
     let name = unique("kubegen-e2e-events");
     let lease = leases
-        .create(&Lease::new("default", &name), &CreateOptions::default())
+        .create(&lease_named(&name), &CreateOptions::default())
         .await
         .unwrap();
 
     let broadcaster = EventBroadcaster::new();
     broadcaster.start_recording_to_sink(ClientEventSink::new(rest.clone()));
-    let recorder = broadcaster.new_recorder(EventSource::new("kubegen-e2e"));
+    let recorder = broadcaster.new_recorder(event_source("kubegen-e2e"));
     recorder.event_for(&lease, "Normal", "Synced", "lease synced");
     recorder.event_for(&lease, "Normal", "Synced", "lease synced");
     recorder.event_for(&lease, "Warning", "Stale", "lease looks stale");
@@ -72,7 +72,7 @@ async fn recording_twice_makes_one_event_with_count_two() {
     assert_eq!(synced.count, Some(2), "the repeat became a count");
     assert_eq!(synced.type_.as_deref(), Some("Normal"));
     assert_eq!(synced.message.as_deref(), Some("lease synced"));
-    assert_eq!(synced.source, Some(EventSource::new("kubegen-e2e")));
+    assert_eq!(synced.source, Some(event_source("kubegen-e2e")));
     assert_eq!(synced.involved_object.kind.as_deref(), Some("Lease"));
     assert_eq!(synced.involved_object.uid, lease.metadata.uid);
     assert!(synced.first_timestamp.is_some() && synced.last_timestamp >= synced.first_timestamp);
@@ -99,12 +99,23 @@ async fn rejected_events_do_not_stop_the_recorder() {
     let name = unique("kubegen-e2e-events-limited");
     let broadcaster = EventBroadcaster::new();
     broadcaster.start_recording_to_sink(ClientEventSink::new(rest("limited")));
-    let recorder = broadcaster.new_recorder(EventSource::new("kubegen-e2e"));
-    let lease = Lease::new("default", &name);
+    let recorder = broadcaster.new_recorder(event_source("kubegen-e2e"));
+    let lease = lease_named(&name);
     recorder.event_for(&lease, "Normal", "Synced", "forbidden to write this");
     // A 403 is a server answer: logged and not retried, so shutdown is prompt.
     tokio::time::timeout(std::time::Duration::from_secs(20), broadcaster.shutdown())
         .await
         .expect("shutdown waits only for writes that can succeed");
     assert!(events_about(&rest("admin"), &name).await.is_empty());
+}
+
+fn lease_named(name: &str) -> Lease {
+    Lease {
+        metadata: kubegen_runtime::meta::ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some("default".to_owned()),
+            ..Default::default()
+        },
+        ..Lease::default()
+    }
 }

@@ -40,14 +40,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kubegen_api::coordination::v1::Lease;
 use kubegen_e2e::cluster::etcd_compact;
 use kubegen_e2e::fault_proxy::FaultProxy;
 use kubegen_e2e::leadership::Intervals;
 use kubegen_e2e::mirror::{Mirror, assert_converged, cached};
 use kubegen_e2e::{ConfigMap, admin, config, drop_namespace, eventually, test_namespace};
-use kubegen_runtime::cache::{FactoryOptions, InformerFactory, SharedIndexInformer};
+use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::leaderelection::{
-    CancellationToken, LeaderElectionConfig, LeaderElector, Lease, LeaseLock,
+    CancellationToken, LeaderElectionConfig, LeaderElector, LeaseLock,
 };
 use kubegen_runtime::{Client, Config, DeleteOptions, GetOptions, RestClient};
 use tokio::time::Instant;
@@ -88,18 +89,20 @@ impl Setup {
     /// A namespace with `objects` ConfigMaps and a started, synced informer on
     /// it through a new proxy (`tune` adjusts the proxied client's config).
     async fn new(prefix: &str, objects: usize, tune: impl FnOnce(&mut Config)) -> Self {
-        Self::prepare(prefix, objects, tune, |_, _| {})
+        Self::prepare(prefix, objects, tune, |_, options| options)
             .await
             .started()
             .await
     }
 
-    /// As `new`, with `before_start` run on the proxy before the informer starts.
+    /// As `new`, with `before_start` run on the proxy before the informer
+    /// starts; it returns the factory's options (given with the namespace
+    /// set), which fix the informer's settings.
     async fn prepare(
         prefix: &str,
         objects: usize,
         tune: impl FnOnce(&mut Config),
-        before_start: impl FnOnce(&FaultProxy, &SharedIndexInformer<ConfigMap>),
+        before_start: impl FnOnce(&FaultProxy, FactoryOptions) -> FactoryOptions,
     ) -> Unstarted {
         let rest = admin();
         let ns = test_namespace(&rest, prefix).await;
@@ -117,17 +120,17 @@ impl Setup {
         let proxy = FaultProxy::start(apiserver_addr()).await;
         let mut cfg = via(&proxy);
         tune(&mut cfg);
+        let options = before_start(&proxy, FactoryOptions::new().namespace(&ns));
         let factory = InformerFactory::with_options(
             RestClient::new(cfg).expect("client through the proxy"),
             Duration::ZERO,
-            FactoryOptions::new().namespace(&ns),
+            options,
         );
         let mirror = Mirror::default();
-        let informer = factory.informer_for::<ConfigMap>();
-        informer
+        factory
+            .informer_for::<ConfigMap>()
             .add_event_handler(mirror.clone())
             .expect("add handler");
-        before_start(&proxy, &informer);
         Unstarted(Self {
             proxy,
             ns,
@@ -203,8 +206,9 @@ async fn silent_stall_of_the_watch_connection_is_detected_with_default_settings(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stall_during_the_initial_watch_list_is_detected() {
     // 300 objects of 1 KiB: the initial events are far longer than 64 KiB.
-    let setup = Setup::prepare("fault-stall-initial", 300, fast_check, |p, _| {
-        p.stall_next_after(1, 64 * 1024)
+    let setup = Setup::prepare("fault-stall-initial", 300, fast_check, |p, options| {
+        p.stall_next_after(1, 64 * 1024);
+        options
     })
     .await;
     let start = Instant::now();
@@ -221,13 +225,13 @@ async fn stall_during_the_initial_watch_list_is_detected() {
 /// The initial state by a paged list (watch-list off), cut by `fault` after
 /// 64 KiB of a 300 KiB page.
 async fn faulted_paged_list(prefix: &str, stall: bool) {
-    let setup = Setup::prepare(prefix, 300, fast_check, |p, informer| {
-        informer.set_use_watch_list(false).expect("before start");
+    let setup = Setup::prepare(prefix, 300, fast_check, |p, options| {
         if stall {
             p.stall_next_after(1, 64 * 1024);
         } else {
             p.truncate_next(1, 64 * 1024);
         }
+        options.use_watch_list(false)
     })
     .await;
     let start = Instant::now();
@@ -259,7 +263,10 @@ async fn slow_link_still_syncs_and_follows() {
         "fault-slow",
         300,
         |_| {},
-        |p, _| p.delay_new(Duration::from_millis(20)),
+        |p, options| {
+            p.delay_new(Duration::from_millis(20));
+            options
+        },
     )
     .await;
     let start = Instant::now();
@@ -291,7 +298,10 @@ async fn truncated_initial_stream_recovers() {
         "fault-truncate",
         300,
         |_| {},
-        |p, _| p.truncate_next(1, 64 * 1024),
+        |p, options| {
+            p.truncate_next(1, 64 * 1024);
+            options
+        },
     )
     .await;
     let start = Instant::now();
@@ -449,8 +459,16 @@ async fn partitioned_leader_steps_down_before_another_leads() {
         .get(&lease_name, &GetOptions::default())
         .await
         .expect("lease");
-    assert_eq!(after.spec.holder_identity.as_deref(), Some("direct"));
-    let transitions = |l: &Lease| l.spec.lease_transitions.unwrap_or_default();
+    assert_eq!(
+        after.spec.as_ref().unwrap().holder_identity.as_deref(),
+        Some("direct")
+    );
+    let transitions = |l: &Lease| {
+        l.spec
+            .as_ref()
+            .and_then(|s| s.lease_transitions)
+            .unwrap_or_default()
+    };
     assert_eq!(
         transitions(&after),
         transitions(&before) + 1,

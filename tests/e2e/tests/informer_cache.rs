@@ -171,9 +171,8 @@ async fn late_handler_receives_every_existing_object_once() {
             .await
             .expect("create");
     }
-    let factory = factory_in(&ns, FactoryOptions::new());
+    let factory = factory_in(&ns, FactoryOptions::new().use_watch_list(false));
     let informer = factory.informer_for::<ConfigMap>();
-    informer.set_use_watch_list(false).expect("before start");
     factory.start();
     assert!(factory.wait_for_cache_sync().await);
 

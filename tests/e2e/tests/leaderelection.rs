@@ -10,16 +10,22 @@
 //! - `candidate_without_rights_never_leads`: the `limited` user (no RBAC) is
 //!   refused by the server (403) and never starts leading.
 //!
+//! The tests wait for the election's own steps (renewals, reads, refusals),
+//! counted by a [`CountingLock`] around each candidate's Lease lock, rather
+//! than sleeping for a while.
+//!
 //! Needs the test cluster: `make cluster-up`, then KUBEGEN_TEST_KUBECONFIG.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use kubegen_api::coordination::v1::Lease;
 use kubegen_e2e::leadership::Intervals;
 use kubegen_runtime::leaderelection::{
-    CancellationToken, LeaderElectionConfig, LeaderElector, Lease, LeaseLock,
+    CancellationToken, LeaderElectionConfig, LeaderElectionRecord, LeaderElector, LeaseLock, Lock,
 };
 use kubegen_runtime::{Client, Config, DeleteOptions, GetOptions, RestClient};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 /// A client for `context` of the test cluster's kubeconfig; panics (fails the
@@ -51,7 +57,85 @@ fn config(release_on_cancel: bool) -> LeaderElectionConfig {
     }
 }
 
-async fn wait_for_leader(electors: &[&Arc<LeaderElector<LeaseLock>>], within: Duration) -> usize {
+/// How a candidate's lock calls ended.
+#[derive(Clone, Copy, Debug, Default)]
+struct Calls {
+    /// Reads the server answered (the lease, or that there is none).
+    gets: usize,
+    /// Creates and updates the server accepted: acquisitions and renewals.
+    writes: usize,
+    /// Calls the server refused with 403 Forbidden.
+    forbidden: usize,
+    /// Any other failure (e.g. a 409 Conflict lost to the other candidate).
+    failed: usize,
+}
+
+/// A candidate's [`LeaseLock`], counting how its calls ended, so a test can
+/// wait for the election's steps.
+struct CountingLock {
+    inner: LeaseLock,
+    calls: watch::Sender<Calls>,
+}
+
+impl CountingLock {
+    fn new(inner: LeaseLock) -> (Self, watch::Receiver<Calls>) {
+        let (calls, rx) = watch::channel(Calls::default());
+        (Self { inner, calls }, rx)
+    }
+
+    fn count<T>(&self, result: &kubegen_runtime::Result<T>, ok: fn(&mut Calls)) {
+        self.calls.send_modify(|c| match result {
+            Ok(_) => ok(c),
+            Err(e) if e.is_forbidden() => c.forbidden += 1,
+            Err(_) => c.failed += 1,
+        });
+    }
+}
+
+impl Lock for CountingLock {
+    async fn get(&self) -> kubegen_runtime::Result<Option<LeaderElectionRecord>> {
+        let result = self.inner.get().await;
+        self.count(&result, |c| c.gets += 1);
+        result
+    }
+    async fn create(&self, record: LeaderElectionRecord) -> kubegen_runtime::Result<()> {
+        let result = self.inner.create(record).await;
+        self.count(&result, |c| c.writes += 1);
+        result
+    }
+    async fn update(&self, record: LeaderElectionRecord) -> kubegen_runtime::Result<()> {
+        let result = self.inner.update(record).await;
+        self.count(&result, |c| c.writes += 1);
+        result
+    }
+    fn identity(&self) -> &str {
+        self.inner.identity()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// Wait until the counted calls satisfy `done`; fails after `within`.
+async fn wait_calls(
+    calls: &mut watch::Receiver<Calls>,
+    within: Duration,
+    what: &str,
+    done: impl FnMut(&Calls) -> bool,
+) {
+    let waited =
+        tokio::time::timeout(within, async { calls.wait_for(done).await.map(|_| ()) }).await;
+    match waited {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!("the lock is gone before: {what}"),
+        Err(_) => panic!("not within {within:?}: {what} ({:?})", *calls.borrow()),
+    }
+}
+
+async fn wait_for_leader(
+    electors: &[&Arc<LeaderElector<CountingLock>>],
+    within: Duration,
+) -> usize {
     let deadline = Instant::now() + within;
     loop {
         if let Some(i) = electors.iter().position(|e| e.is_leader()) {
@@ -70,25 +154,48 @@ async fn hand_over(release_on_cancel: bool) {
     let lease_name = unique("kubegen-e2e-le");
     let intervals = Intervals::default();
     let make = |id: &str| {
-        let lock = LeaseLock::new(rest.clone(), "default", &lease_name, id);
-        Arc::new(
-            LeaderElector::new(config(release_on_cancel), lock, intervals.callbacks(id)).unwrap(),
-        )
+        let (lock, calls) =
+            CountingLock::new(LeaseLock::new(rest.clone(), "default", &lease_name, id));
+        let elector =
+            LeaderElector::new(config(release_on_cancel), lock, intervals.callbacks(id)).unwrap();
+        (Arc::new(elector), calls)
     };
-    let (a, b) = (make("candidate-a"), make("candidate-b"));
+    let ((a, calls_a), (b, calls_b)) = (make("candidate-a"), make("candidate-b"));
     let (cancel_a, cancel_b) = (CancellationToken::new(), CancellationToken::new());
     let run_a = tokio::spawn(Arc::clone(&a).run_shared(cancel_a.clone()));
     let run_b = tokio::spawn(Arc::clone(&b).run_shared(cancel_b.clone()));
 
     let first = wait_for_leader(&[&a, &b], Duration::from_secs(10)).await;
-    // Let the leader renew a few times while the other keeps trying.
-    tokio::time::sleep(Duration::from_secs(3)).await;
     let (leader, follower, cancel_leader, run_leader, cancel_follower, run_follower) = if first == 0
     {
         (&a, &b, cancel_a, run_a, cancel_b, run_b)
     } else {
         (&b, &a, cancel_b, run_b, cancel_a, run_a)
     };
+    let (mut leader_calls, mut follower_calls) = if first == 0 {
+        (calls_a, calls_b)
+    } else {
+        (calls_b, calls_a)
+    };
+    // The steady state before the hand-over: the leader renews twice while
+    // the other keeps trying (two more reads of the held lease), about two
+    // retry periods.
+    let renewed = leader_calls.borrow().writes + 2;
+    wait_calls(
+        &mut leader_calls,
+        Duration::from_secs(10),
+        "two renewals by the leader",
+        |c| c.writes >= renewed,
+    )
+    .await;
+    let looked = follower_calls.borrow().gets + 2;
+    wait_calls(
+        &mut follower_calls,
+        Duration::from_secs(10),
+        "two more tries by the follower",
+        |c| c.gets >= looked,
+    )
+    .await;
     assert!(
         leader.is_leader() && !follower.is_leader(),
         "exactly one leads"
@@ -106,10 +213,13 @@ async fn hand_over(release_on_cancel: bool) {
         .await
         .unwrap();
     assert_eq!(
-        before.spec.holder_identity.as_deref(),
+        before.spec.as_ref().unwrap().holder_identity.as_deref(),
         Some(leader_id.as_str())
     );
-    assert_eq!(before.spec.lease_duration_seconds, Some(6));
+    assert_eq!(
+        before.spec.as_ref().unwrap().lease_duration_seconds,
+        Some(6)
+    );
 
     let stopped_at = Instant::now();
     cancel_leader.cancel();
@@ -141,16 +251,32 @@ async fn hand_over(release_on_cancel: bool) {
         .get(&lease_name, &GetOptions::default())
         .await
         .unwrap();
-    assert_eq!(after.spec.holder_identity, Some(follower.get_leader()));
+    assert_eq!(
+        after.spec.as_ref().unwrap().holder_identity,
+        Some(follower.get_leader())
+    );
     assert_ne!(follower.get_leader(), leader_id);
-    let transitions = |l: &Lease| l.spec.lease_transitions.unwrap_or_default();
+    let transitions = |l: &Lease| {
+        l.spec
+            .as_ref()
+            .and_then(|s| s.lease_transitions)
+            .unwrap_or_default()
+    };
     assert_eq!(
         transitions(&after),
         transitions(&before) + 1,
         "one transition"
     );
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The new leader holds the lease: it renews it once before it stops.
+    let renewed = follower_calls.borrow().writes + 1;
+    wait_calls(
+        &mut follower_calls,
+        Duration::from_secs(10),
+        "a renewal by the new leader",
+        |c| c.writes >= renewed,
+    )
+    .await;
     cancel_follower.cancel();
     run_follower.await.unwrap();
     intervals.assert_never_two_leaders();
@@ -176,16 +302,32 @@ async fn unreleased_lease_is_taken_over_after_it_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn candidate_without_rights_never_leads() {
     let lease_name = unique("kubegen-e2e-le-limited");
-    let lock = LeaseLock::new(rest("limited"), "default", &lease_name, "nobody");
+    let (lock, mut calls) = CountingLock::new(LeaseLock::new(
+        rest("limited"),
+        "default",
+        &lease_name,
+        "nobody",
+    ));
     let intervals = Intervals::default();
     let elector =
         Arc::new(LeaderElector::new(config(true), lock, intervals.callbacks("nobody")).unwrap());
     let cancel = CancellationToken::new();
     let run = tokio::spawn(Arc::clone(&elector).run_shared(cancel.clone()));
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Wait for the refusals themselves (a retry period apart) rather than
+    // for a while: leading takes a write the server accepted, and the
+    // counts below show there was none, over the candidate's whole run.
+    wait_calls(
+        &mut calls,
+        Duration::from_secs(20),
+        "three tries refused with 403",
+        |c| c.forbidden >= 3,
+    )
+    .await;
     assert!(!elector.is_leader());
     cancel.cancel();
     run.await.unwrap();
+    let calls = *calls.borrow();
+    assert_eq!(calls.writes, 0, "the server accepted a write: {calls:?}");
     assert!(intervals.snapshot().is_empty(), "a forbidden candidate led");
     // And the server holds no such Lease.
     let leases: Client<Lease> = Client::namespaced(rest("admin"), "default");

@@ -37,7 +37,8 @@ func buildTimes(ctx context.Context, repo string, deadline time.Time, rep *repor
 	ws := filepath.Join(repo, "Cargo.toml")
 	builds := []build{
 		{"kubegen-api, all features", ws, []string{"-p", "kubegen-api", "--all-features"}, []string{"kubegen-api"}},
-		{"kubegen-api, core/v1 only", ws, []string{"-p", "kubegen-api", "--no-default-features", "--features", "core_v1"}, nil},
+		{"kubegen-api, core/v1 types only (no HTTP stack)", ws, []string{"-p", "kubegen-api", "--no-default-features", "--features", "core_v1"}, nil},
+		{"kubegen-api, core/v1 with clients and informers", ws, []string{"-p", "kubegen-api", "--no-default-features", "--features", "core_v1,client"}, nil},
 		{"k8s-openapi 0.29, feature v1_37", filepath.Join(repo, "bench/buildtime/k8s-openapi/Cargo.toml"), nil, []string{"k8s-openapi"}},
 		{"kube 5 (client + runtime) with k8s-openapi", filepath.Join(repo, "bench/buildtime/kube/Cargo.toml"), nil, nil},
 	}

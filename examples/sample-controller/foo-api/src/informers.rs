@@ -7,7 +7,7 @@
 /// [`start`](Self::start) run when it is called.
 #[derive(Clone, Debug)]
 pub struct SharedInformerFactory {
-    factory: kubegen_runtime::cache::InformerFactory,
+    factory: kubegen_cache::InformerFactory,
 }
 impl SharedInformerFactory {
     /// Informers over `clientset`'s connection in all namespaces,
@@ -23,9 +23,9 @@ impl SharedInformerFactory {
     pub fn with_options(
         clientset: crate::Clientset,
         default_resync: std::time::Duration,
-        options: kubegen_runtime::cache::FactoryOptions,
+        options: kubegen_cache::FactoryOptions,
     ) -> Self {
-        let factory = kubegen_runtime::cache::InformerFactory::with_options(
+        let factory = kubegen_cache::InformerFactory::with_options(
             clientset.rest().clone(),
             default_resync,
             options,
@@ -45,7 +45,7 @@ impl SharedInformerFactory {
         self.factory.shutdown().await
     }
     /// The runtime factory underneath (dynamic informers, kinds of other crates).
-    pub fn factory(&self) -> &kubegen_runtime::cache::InformerFactory {
+    pub fn factory(&self) -> &kubegen_cache::InformerFactory {
         &self.factory
     }
     /// Informers of the `samplecontroller` API package.
@@ -57,7 +57,7 @@ impl SharedInformerFactory {
 /// Informers of the `samplecontroller` API package.
 #[cfg(feature = "samplecontroller_v1alpha1")]
 #[derive(Clone, Copy)]
-pub struct SamplecontrollerInformers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct SamplecontrollerInformers<'a>(&'a kubegen_cache::InformerFactory);
 #[cfg(feature = "samplecontroller_v1alpha1")]
 impl<'a> SamplecontrollerInformers<'a> {
     /// `samplecontroller/v1alpha1` (feature `samplecontroller_v1alpha1`).

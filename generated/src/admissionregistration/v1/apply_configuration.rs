@@ -48,7 +48,9 @@ impl<'de> serde::Deserialize<'de> for ApplyConfiguration {
             ) -> Result<ApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for ApplyConfigurationApplyConfiguration {
             ) -> Result<ApplyConfigurationApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -35,7 +35,9 @@ impl<'de> serde::Deserialize<'de> for AuditAnnotation {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "valueExpression"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "valueExpression"],
+                        ),
                     )?
                 {
                     match key {
@@ -91,7 +93,9 @@ impl<'de> serde::Deserialize<'de> for AuditAnnotationApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "valueExpression"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "valueExpression"],
+                        ),
                     )?
                 {
                     match key {

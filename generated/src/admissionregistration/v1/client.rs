@@ -3,51 +3,51 @@
 /// Typed clients for the resources of `admissionregistration/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct AdmissionregistrationV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl AdmissionregistrationV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `mutatingadmissionpolicies` (cluster-scoped).
     pub fn mutating_admission_policies(
         &self,
-    ) -> kubegen_runtime::Client<super::MutatingAdmissionPolicy> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::MutatingAdmissionPolicy> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `mutatingadmissionpolicybindings` (cluster-scoped).
     pub fn mutating_admission_policy_bindings(
         &self,
-    ) -> kubegen_runtime::Client<super::MutatingAdmissionPolicyBinding> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::MutatingAdmissionPolicyBinding> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `mutatingwebhookconfigurations` (cluster-scoped).
     pub fn mutating_webhook_configurations(
         &self,
-    ) -> kubegen_runtime::Client<super::MutatingWebhookConfiguration> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::MutatingWebhookConfiguration> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `validatingadmissionpolicies` (cluster-scoped).
     pub fn validating_admission_policies(
         &self,
-    ) -> kubegen_runtime::Client<super::ValidatingAdmissionPolicy> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::ValidatingAdmissionPolicy> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `validatingadmissionpolicybindings` (cluster-scoped).
     pub fn validating_admission_policy_bindings(
         &self,
-    ) -> kubegen_runtime::Client<super::ValidatingAdmissionPolicyBinding> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::ValidatingAdmissionPolicyBinding> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `validatingwebhookconfigurations` (cluster-scoped).
     pub fn validating_webhook_configurations(
         &self,
-    ) -> kubegen_runtime::Client<super::ValidatingWebhookConfiguration> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::ValidatingWebhookConfiguration> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -2,12 +2,10 @@
 
 /// Shared informers of `admissionregistration/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct AdmissionregistrationV1Informers<'a>(
-    &'a kubegen_runtime::cache::InformerFactory,
-);
+pub struct AdmissionregistrationV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> AdmissionregistrationV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `mutatingadmissionpolicies`: the same one on every call.
@@ -50,50 +48,50 @@ impl<'a> AdmissionregistrationV1Informers<'a> {
     }
 }
 /// Shared informer of `admissionregistration/v1` `MutatingAdmissionPolicy`.
-pub type MutatingAdmissionPolicyInformer = kubegen_runtime::cache::ResourceInformer<
+pub type MutatingAdmissionPolicyInformer = kubegen_cache::ResourceInformer<
     super::MutatingAdmissionPolicy,
 >;
 /// Lister of `admissionregistration/v1` `MutatingAdmissionPolicy` over an informer's cache.
-pub type MutatingAdmissionPolicyLister = kubegen_runtime::cache::Lister<
+pub type MutatingAdmissionPolicyLister = kubegen_cache::Lister<
     super::MutatingAdmissionPolicy,
 >;
 /// Shared informer of `admissionregistration/v1` `MutatingAdmissionPolicyBinding`.
-pub type MutatingAdmissionPolicyBindingInformer = kubegen_runtime::cache::ResourceInformer<
+pub type MutatingAdmissionPolicyBindingInformer = kubegen_cache::ResourceInformer<
     super::MutatingAdmissionPolicyBinding,
 >;
 /// Lister of `admissionregistration/v1` `MutatingAdmissionPolicyBinding` over an informer's cache.
-pub type MutatingAdmissionPolicyBindingLister = kubegen_runtime::cache::Lister<
+pub type MutatingAdmissionPolicyBindingLister = kubegen_cache::Lister<
     super::MutatingAdmissionPolicyBinding,
 >;
 /// Shared informer of `admissionregistration/v1` `MutatingWebhookConfiguration`.
-pub type MutatingWebhookConfigurationInformer = kubegen_runtime::cache::ResourceInformer<
+pub type MutatingWebhookConfigurationInformer = kubegen_cache::ResourceInformer<
     super::MutatingWebhookConfiguration,
 >;
 /// Lister of `admissionregistration/v1` `MutatingWebhookConfiguration` over an informer's cache.
-pub type MutatingWebhookConfigurationLister = kubegen_runtime::cache::Lister<
+pub type MutatingWebhookConfigurationLister = kubegen_cache::Lister<
     super::MutatingWebhookConfiguration,
 >;
 /// Shared informer of `admissionregistration/v1` `ValidatingAdmissionPolicy`.
-pub type ValidatingAdmissionPolicyInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ValidatingAdmissionPolicyInformer = kubegen_cache::ResourceInformer<
     super::ValidatingAdmissionPolicy,
 >;
 /// Lister of `admissionregistration/v1` `ValidatingAdmissionPolicy` over an informer's cache.
-pub type ValidatingAdmissionPolicyLister = kubegen_runtime::cache::Lister<
+pub type ValidatingAdmissionPolicyLister = kubegen_cache::Lister<
     super::ValidatingAdmissionPolicy,
 >;
 /// Shared informer of `admissionregistration/v1` `ValidatingAdmissionPolicyBinding`.
-pub type ValidatingAdmissionPolicyBindingInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ValidatingAdmissionPolicyBindingInformer = kubegen_cache::ResourceInformer<
     super::ValidatingAdmissionPolicyBinding,
 >;
 /// Lister of `admissionregistration/v1` `ValidatingAdmissionPolicyBinding` over an informer's cache.
-pub type ValidatingAdmissionPolicyBindingLister = kubegen_runtime::cache::Lister<
+pub type ValidatingAdmissionPolicyBindingLister = kubegen_cache::Lister<
     super::ValidatingAdmissionPolicyBinding,
 >;
 /// Shared informer of `admissionregistration/v1` `ValidatingWebhookConfiguration`.
-pub type ValidatingWebhookConfigurationInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ValidatingWebhookConfigurationInformer = kubegen_cache::ResourceInformer<
     super::ValidatingWebhookConfiguration,
 >;
 /// Lister of `admissionregistration/v1` `ValidatingWebhookConfiguration` over an informer's cache.
-pub type ValidatingWebhookConfigurationLister = kubegen_runtime::cache::Lister<
+pub type ValidatingWebhookConfigurationLister = kubegen_cache::Lister<
     super::ValidatingWebhookConfiguration,
 >;

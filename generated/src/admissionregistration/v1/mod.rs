@@ -71,7 +71,11 @@ pub use self::validating_webhook_configuration_list::*;
 pub use self::validation::*;
 pub use self::variable::*;
 pub use self::webhook_client_config::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AdmissionregistrationV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

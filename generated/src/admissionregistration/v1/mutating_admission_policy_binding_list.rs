@@ -15,7 +15,7 @@ pub struct MutatingAdmissionPolicyBindingList {
     pub kind: Option<String>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ListMeta>,
+    pub metadata: Option<kubegen_core::meta::ListMeta>,
 }
 impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBindingList {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBindingList {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "items", "kind", "metadata"],
                         ),
                     )?

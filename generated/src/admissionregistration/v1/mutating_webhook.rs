@@ -126,7 +126,7 @@ impl<'de> serde::Deserialize<'de> for MutatingWebhook {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "admissionReviewVersions",
                                 "clientConfig",
@@ -277,7 +277,7 @@ impl<'de> serde::Deserialize<'de> for MutatingWebhookApplyConfiguration {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "admissionReviewVersions",
                                 "clientConfig",

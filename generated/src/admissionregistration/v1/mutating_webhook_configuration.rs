@@ -12,8 +12,8 @@ pub struct MutatingWebhookConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// webhooks is a list of webhooks and the affected resources and operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<super::MutatingWebhook>>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for MutatingWebhookConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "webhooks"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for MutatingWebhookConfiguration {
         }
     }
 }
-impl kubegen_runtime::Object for MutatingWebhookConfiguration {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for MutatingWebhookConfiguration {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for MutatingWebhookConfiguration {
+impl kubegen_core::Resource for MutatingWebhookConfiguration {
     const GROUP: &'static str = "admissionregistration.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "admissionregistration.k8s.io/v1";
     const KIND: &'static str = "MutatingWebhookConfiguration";
     const PLURAL: &'static str = "mutatingwebhookconfigurations";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::List for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Watch for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Create for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Update for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Patch for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Delete for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::DeleteCollection for MutatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::StrategicMergePatch for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::Get for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::List for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::Watch for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::Create for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::Update for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::Patch for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::Delete for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::DeleteCollection for MutatingWebhookConfiguration {}
+impl kubegen_core::verbs::StrategicMergePatch for MutatingWebhookConfiguration {}
 /// Apply configuration of [`MutatingWebhookConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MutatingWebhookConfigurationApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct MutatingWebhookConfigurationApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`MutatingWebhookConfiguration::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `webhooks`: see [`MutatingWebhookConfiguration::webhooks`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<super::MutatingWebhookApplyConfiguration>>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for MutatingWebhookConfigurationApplyConfigura
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "webhooks"],
                         ),
                     )?
@@ -165,8 +165,7 @@ impl MutatingWebhookConfigurationApplyConfiguration {
             api_version: Some("admissionregistration.k8s.io/v1".to_owned()),
             kind: Some("MutatingWebhookConfiguration".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -184,7 +183,7 @@ impl MutatingWebhookConfigurationApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -221,7 +220,7 @@ impl MutatingWebhookConfigurationApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -245,6 +244,6 @@ impl MutatingWebhookConfigurationApplyConfiguration {
 pub fn extract_mutating_webhook_configuration(
     object: &MutatingWebhookConfiguration,
     field_manager: &str,
-) -> kubegen_runtime::Result<MutatingWebhookConfigurationApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<MutatingWebhookConfigurationApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

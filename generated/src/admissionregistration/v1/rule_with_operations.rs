@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for RuleWithOperations {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "apiVersions",
@@ -116,7 +116,7 @@ impl<'de> serde::Deserialize<'de> for RuleWithOperationsApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "apiVersions",

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for TypeChecking {
             ) -> Result<TypeChecking, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expressionWarnings"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expressionWarnings"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -67,7 +69,9 @@ impl<'de> serde::Deserialize<'de> for TypeCheckingApplyConfiguration {
             ) -> Result<TypeCheckingApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expressionWarnings"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expressionWarnings"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -16,8 +16,8 @@ pub struct ValidatingAdmissionPolicyBinding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired behavior of the ValidatingAdmissionPolicyBinding.
     pub spec: super::ValidatingAdmissionPolicyBindingSpec,
 }
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBinding {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -79,31 +79,31 @@ impl Default for ValidatingAdmissionPolicyBinding {
         }
     }
 }
-impl kubegen_runtime::Object for ValidatingAdmissionPolicyBinding {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ValidatingAdmissionPolicyBinding {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ValidatingAdmissionPolicyBinding {
+impl kubegen_core::Resource for ValidatingAdmissionPolicyBinding {
     const GROUP: &'static str = "admissionregistration.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "admissionregistration.k8s.io/v1";
     const KIND: &'static str = "ValidatingAdmissionPolicyBinding";
     const PLURAL: &'static str = "validatingadmissionpolicybindings";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::List for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Watch for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Create for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Update for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Patch for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Delete for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::DeleteCollection for ValidatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Get for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::List for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Watch for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Create for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Update for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Patch for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Delete for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::DeleteCollection for ValidatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::StrategicMergePatch for ValidatingAdmissionPolicyBinding {}
 /// Apply configuration of [`ValidatingAdmissionPolicyBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ValidatingAdmissionPolicyBindingApplyConfiguration {
@@ -115,7 +115,7 @@ pub struct ValidatingAdmissionPolicyBindingApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ValidatingAdmissionPolicyBinding::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ValidatingAdmissionPolicyBinding::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ValidatingAdmissionPolicyBindingSpecApplyConfiguration>,
@@ -141,7 +141,7 @@ for ValidatingAdmissionPolicyBindingApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -174,8 +174,7 @@ impl ValidatingAdmissionPolicyBindingApplyConfiguration {
             api_version: Some("admissionregistration.k8s.io/v1".to_owned()),
             kind: Some("ValidatingAdmissionPolicyBinding".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -193,7 +192,7 @@ impl ValidatingAdmissionPolicyBindingApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -230,7 +229,7 @@ impl ValidatingAdmissionPolicyBindingApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -254,6 +253,6 @@ impl ValidatingAdmissionPolicyBindingApplyConfiguration {
 pub fn extract_validating_admission_policy_binding(
     object: &ValidatingAdmissionPolicyBinding,
     field_manager: &str,
-) -> kubegen_runtime::Result<ValidatingAdmissionPolicyBindingApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ValidatingAdmissionPolicyBindingApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBindingSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "matchResources",
                                 "paramRef",
@@ -133,7 +133,7 @@ for ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "matchResources",
                                 "paramRef",

@@ -77,7 +77,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicySpec {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "auditAnnotations",
                                 "failurePolicy",
@@ -175,7 +175,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicySpecApplyConfigur
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "auditAnnotations",
                                 "failurePolicy",

@@ -112,7 +112,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingWebhook {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "admissionReviewVersions",
                                 "clientConfig",
@@ -252,7 +252,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingWebhookApplyConfiguration {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "admissionReviewVersions",
                                 "clientConfig",

@@ -12,8 +12,8 @@ pub struct ValidatingWebhookConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// webhooks is a list of webhooks and the affected resources and operations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<super::ValidatingWebhook>>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingWebhookConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "webhooks"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for ValidatingWebhookConfiguration {
         }
     }
 }
-impl kubegen_runtime::Object for ValidatingWebhookConfiguration {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ValidatingWebhookConfiguration {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ValidatingWebhookConfiguration {
+impl kubegen_core::Resource for ValidatingWebhookConfiguration {
     const GROUP: &'static str = "admissionregistration.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "admissionregistration.k8s.io/v1";
     const KIND: &'static str = "ValidatingWebhookConfiguration";
     const PLURAL: &'static str = "validatingwebhookconfigurations";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::List for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Watch for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Create for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Update for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Patch for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::Delete for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::DeleteCollection for ValidatingWebhookConfiguration {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::Get for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::List for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::Watch for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::Create for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::Update for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::Patch for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::Delete for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::DeleteCollection for ValidatingWebhookConfiguration {}
+impl kubegen_core::verbs::StrategicMergePatch for ValidatingWebhookConfiguration {}
 /// Apply configuration of [`ValidatingWebhookConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ValidatingWebhookConfigurationApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct ValidatingWebhookConfigurationApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ValidatingWebhookConfiguration::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `webhooks`: see [`ValidatingWebhookConfiguration::webhooks`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks: Option<Vec<super::ValidatingWebhookApplyConfiguration>>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingWebhookConfigurationApplyConfigu
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "webhooks"],
                         ),
                     )?
@@ -165,8 +165,7 @@ impl ValidatingWebhookConfigurationApplyConfiguration {
             api_version: Some("admissionregistration.k8s.io/v1".to_owned()),
             kind: Some("ValidatingWebhookConfiguration".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -184,7 +183,7 @@ impl ValidatingWebhookConfigurationApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -221,7 +220,7 @@ impl ValidatingWebhookConfigurationApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -245,6 +244,6 @@ impl ValidatingWebhookConfigurationApplyConfiguration {
 pub fn extract_validating_webhook_configuration(
     object: &ValidatingWebhookConfiguration,
     field_manager: &str,
-) -> kubegen_runtime::Result<ValidatingWebhookConfigurationApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ValidatingWebhookConfigurationApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

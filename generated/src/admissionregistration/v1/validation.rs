@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for Validation {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["expression", "message", "messageExpression", "reason"],
                         ),
                     )?
@@ -129,7 +129,7 @@ impl<'de> serde::Deserialize<'de> for ValidationApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["expression", "message", "messageExpression", "reason"],
                         ),
                     )?

@@ -42,7 +42,9 @@ impl<'de> serde::Deserialize<'de> for WebhookClientConfig {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["caBundle", "service", "url"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["caBundle", "service", "url"],
+                        ),
                     )?
                 {
                     match key {
@@ -94,7 +96,9 @@ impl<'de> serde::Deserialize<'de> for WebhookClientConfigApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["caBundle", "service", "url"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["caBundle", "service", "url"],
+                        ),
                     )?
                 {
                     match key {

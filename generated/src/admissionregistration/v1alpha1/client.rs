@@ -3,27 +3,27 @@
 /// Typed clients for the resources of `admissionregistration/v1alpha1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct AdmissionregistrationV1alpha1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl AdmissionregistrationV1alpha1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `mutatingadmissionpolicies` (cluster-scoped).
     pub fn mutating_admission_policies(
         &self,
-    ) -> kubegen_runtime::Client<super::MutatingAdmissionPolicy> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::MutatingAdmissionPolicy> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `mutatingadmissionpolicybindings` (cluster-scoped).
     pub fn mutating_admission_policy_bindings(
         &self,
-    ) -> kubegen_runtime::Client<super::MutatingAdmissionPolicyBinding> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::MutatingAdmissionPolicyBinding> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -31,7 +31,11 @@ pub use self::named_rule_with_operations::*;
 pub use self::param_kind::*;
 pub use self::param_ref::*;
 pub use self::variable::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AdmissionregistrationV1alpha1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for Mutation {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["applyConfiguration", "jsonPatch", "patchType"],
                         ),
                     )?
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for MutationApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["applyConfiguration", "jsonPatch", "patchType"],
                         ),
                     )?

@@ -48,7 +48,7 @@ impl<'de> serde::Deserialize<'de> for NamedRuleWithOperations {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "apiVersions",
@@ -127,7 +127,7 @@ impl<'de> serde::Deserialize<'de> for NamedRuleWithOperationsApplyConfiguration 
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "apiVersions",

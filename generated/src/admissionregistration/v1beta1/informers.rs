@@ -2,12 +2,10 @@
 
 /// Shared informers of `admissionregistration/v1beta1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct AdmissionregistrationV1beta1Informers<'a>(
-    &'a kubegen_runtime::cache::InformerFactory,
-);
+pub struct AdmissionregistrationV1beta1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> AdmissionregistrationV1beta1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `mutatingadmissionpolicies`: the same one on every call.
@@ -24,18 +22,18 @@ impl<'a> AdmissionregistrationV1beta1Informers<'a> {
     }
 }
 /// Shared informer of `admissionregistration/v1beta1` `MutatingAdmissionPolicy`.
-pub type MutatingAdmissionPolicyInformer = kubegen_runtime::cache::ResourceInformer<
+pub type MutatingAdmissionPolicyInformer = kubegen_cache::ResourceInformer<
     super::MutatingAdmissionPolicy,
 >;
 /// Lister of `admissionregistration/v1beta1` `MutatingAdmissionPolicy` over an informer's cache.
-pub type MutatingAdmissionPolicyLister = kubegen_runtime::cache::Lister<
+pub type MutatingAdmissionPolicyLister = kubegen_cache::Lister<
     super::MutatingAdmissionPolicy,
 >;
 /// Shared informer of `admissionregistration/v1beta1` `MutatingAdmissionPolicyBinding`.
-pub type MutatingAdmissionPolicyBindingInformer = kubegen_runtime::cache::ResourceInformer<
+pub type MutatingAdmissionPolicyBindingInformer = kubegen_cache::ResourceInformer<
     super::MutatingAdmissionPolicyBinding,
 >;
 /// Lister of `admissionregistration/v1beta1` `MutatingAdmissionPolicyBinding` over an informer's cache.
-pub type MutatingAdmissionPolicyBindingLister = kubegen_runtime::cache::Lister<
+pub type MutatingAdmissionPolicyBindingLister = kubegen_cache::Lister<
     super::MutatingAdmissionPolicyBinding,
 >;

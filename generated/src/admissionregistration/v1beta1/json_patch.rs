@@ -74,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for JSONPatch {
             ) -> Result<JSONPatch, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -110,7 +112,9 @@ impl<'de> serde::Deserialize<'de> for JSONPatchApplyConfiguration {
             ) -> Result<JSONPatchApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

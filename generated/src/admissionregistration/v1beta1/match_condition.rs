@@ -33,7 +33,9 @@ impl<'de> serde::Deserialize<'de> for MatchCondition {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -83,7 +85,9 @@ impl<'de> serde::Deserialize<'de> for MatchConditionApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

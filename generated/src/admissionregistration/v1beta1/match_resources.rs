@@ -82,7 +82,7 @@ impl<'de> serde::Deserialize<'de> for MatchResources {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "excludeResourceRules",
                                 "matchPolicy",
@@ -166,7 +166,7 @@ impl<'de> serde::Deserialize<'de> for MatchResourcesApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "excludeResourceRules",
                                 "matchPolicy",

@@ -12,8 +12,8 @@ pub struct MutatingAdmissionPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired behavior of the MutatingAdmissionPolicy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicySpec>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicy {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for MutatingAdmissionPolicy {
         }
     }
 }
-impl kubegen_runtime::Object for MutatingAdmissionPolicy {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for MutatingAdmissionPolicy {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for MutatingAdmissionPolicy {
+impl kubegen_core::Resource for MutatingAdmissionPolicy {
     const GROUP: &'static str = "admissionregistration.k8s.io";
     const VERSION: &'static str = "v1beta1";
     const API_VERSION: &'static str = "admissionregistration.k8s.io/v1beta1";
     const KIND: &'static str = "MutatingAdmissionPolicy";
     const PLURAL: &'static str = "mutatingadmissionpolicies";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::List for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::Watch for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::Create for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::Update for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::Patch for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::Delete for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::DeleteCollection for MutatingAdmissionPolicy {}
-impl kubegen_runtime::verbs::StrategicMergePatch for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::Get for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::List for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::Watch for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::Create for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::Update for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::Patch for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::Delete for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::DeleteCollection for MutatingAdmissionPolicy {}
+impl kubegen_core::verbs::StrategicMergePatch for MutatingAdmissionPolicy {}
 /// Apply configuration of [`MutatingAdmissionPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MutatingAdmissionPolicyApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct MutatingAdmissionPolicyApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`MutatingAdmissionPolicy::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`MutatingAdmissionPolicy::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicySpecApplyConfiguration>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyApplyConfiguration 
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -165,8 +165,7 @@ impl MutatingAdmissionPolicyApplyConfiguration {
             api_version: Some("admissionregistration.k8s.io/v1beta1".to_owned()),
             kind: Some("MutatingAdmissionPolicy".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -184,7 +183,7 @@ impl MutatingAdmissionPolicyApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -221,7 +220,7 @@ impl MutatingAdmissionPolicyApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -245,6 +244,6 @@ impl MutatingAdmissionPolicyApplyConfiguration {
 pub fn extract_mutating_admission_policy(
     object: &MutatingAdmissionPolicy,
     field_manager: &str,
-) -> kubegen_runtime::Result<MutatingAdmissionPolicyApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<MutatingAdmissionPolicyApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -16,8 +16,8 @@ pub struct MutatingAdmissionPolicyBinding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired behavior of the MutatingAdmissionPolicyBinding.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicyBindingSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBinding {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -77,31 +77,31 @@ impl Default for MutatingAdmissionPolicyBinding {
         }
     }
 }
-impl kubegen_runtime::Object for MutatingAdmissionPolicyBinding {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for MutatingAdmissionPolicyBinding {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for MutatingAdmissionPolicyBinding {
+impl kubegen_core::Resource for MutatingAdmissionPolicyBinding {
     const GROUP: &'static str = "admissionregistration.k8s.io";
     const VERSION: &'static str = "v1beta1";
     const API_VERSION: &'static str = "admissionregistration.k8s.io/v1beta1";
     const KIND: &'static str = "MutatingAdmissionPolicyBinding";
     const PLURAL: &'static str = "mutatingadmissionpolicybindings";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::List for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Watch for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Create for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Update for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Patch for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::Delete for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::DeleteCollection for MutatingAdmissionPolicyBinding {}
-impl kubegen_runtime::verbs::StrategicMergePatch for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Get for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::List for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Watch for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Create for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Update for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Patch for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::Delete for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::DeleteCollection for MutatingAdmissionPolicyBinding {}
+impl kubegen_core::verbs::StrategicMergePatch for MutatingAdmissionPolicyBinding {}
 /// Apply configuration of [`MutatingAdmissionPolicyBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MutatingAdmissionPolicyBindingApplyConfiguration {
@@ -113,7 +113,7 @@ pub struct MutatingAdmissionPolicyBindingApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`MutatingAdmissionPolicyBinding::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`MutatingAdmissionPolicyBinding::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::MutatingAdmissionPolicyBindingSpecApplyConfiguration>,
@@ -136,7 +136,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBindingApplyConfigu
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -169,8 +169,7 @@ impl MutatingAdmissionPolicyBindingApplyConfiguration {
             api_version: Some("admissionregistration.k8s.io/v1beta1".to_owned()),
             kind: Some("MutatingAdmissionPolicyBinding".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -188,7 +187,7 @@ impl MutatingAdmissionPolicyBindingApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -225,7 +224,7 @@ impl MutatingAdmissionPolicyBindingApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -249,6 +248,6 @@ impl MutatingAdmissionPolicyBindingApplyConfiguration {
 pub fn extract_mutating_admission_policy_binding(
     object: &MutatingAdmissionPolicyBinding,
     field_manager: &str,
-) -> kubegen_runtime::Result<MutatingAdmissionPolicyBindingApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<MutatingAdmissionPolicyBindingApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

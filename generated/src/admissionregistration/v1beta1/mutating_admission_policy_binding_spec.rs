@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicyBindingSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["matchResources", "paramRef", "policyName"],
                         ),
                     )?
@@ -87,7 +87,7 @@ for MutatingAdmissionPolicyBindingSpecApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["matchResources", "paramRef", "policyName"],
                         ),
                     )?

@@ -79,7 +79,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicySpec {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "failurePolicy",
                                 "matchConditions",
@@ -177,7 +177,7 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicySpecApplyConfigurat
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "failurePolicy",
                                 "matchConditions",

@@ -56,7 +56,7 @@ impl<'de> serde::Deserialize<'de> for ParamRef {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "namespace", "parameterNotFoundAction", "selector"],
                         ),
                     )?
@@ -120,7 +120,7 @@ impl<'de> serde::Deserialize<'de> for ParamRefApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "namespace", "parameterNotFoundAction", "selector"],
                         ),
                     )?

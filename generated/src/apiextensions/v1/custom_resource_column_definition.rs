@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceColumnDefinition {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "description",
                                 "format",
@@ -129,7 +129,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceColumnDefinitionApplyConfigu
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "description",
                                 "format",

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for CustomResourceConversion {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["strategy", "webhook"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["strategy", "webhook"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for CustomResourceConversionApplyConfiguration
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["strategy", "webhook"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["strategy", "webhook"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

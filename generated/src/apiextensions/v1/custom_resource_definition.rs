@@ -12,8 +12,8 @@ pub struct CustomResourceDefinition {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec describes how the user wants the resources to appear
     pub spec: super::CustomResourceDefinitionSpec,
     /// status indicates the actual state of the CustomResourceDefinition
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinition {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for CustomResourceDefinition {
         }
     }
 }
-impl kubegen_runtime::Object for CustomResourceDefinition {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CustomResourceDefinition {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CustomResourceDefinition {
+impl kubegen_core::Resource for CustomResourceDefinition {
     const GROUP: &'static str = "apiextensions.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apiextensions.k8s.io/v1";
     const KIND: &'static str = "CustomResourceDefinition";
     const PLURAL: &'static str = "customresourcedefinitions";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::List for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::Watch for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::Create for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::Update for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::Patch for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::Delete for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::DeleteCollection for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CustomResourceDefinition {}
-impl kubegen_runtime::verbs::Status for CustomResourceDefinition {}
+impl kubegen_core::verbs::Get for CustomResourceDefinition {}
+impl kubegen_core::verbs::List for CustomResourceDefinition {}
+impl kubegen_core::verbs::Watch for CustomResourceDefinition {}
+impl kubegen_core::verbs::Create for CustomResourceDefinition {}
+impl kubegen_core::verbs::Update for CustomResourceDefinition {}
+impl kubegen_core::verbs::Patch for CustomResourceDefinition {}
+impl kubegen_core::verbs::Delete for CustomResourceDefinition {}
+impl kubegen_core::verbs::DeleteCollection for CustomResourceDefinition {}
+impl kubegen_core::verbs::StrategicMergePatch for CustomResourceDefinition {}
+impl kubegen_core::verbs::Status for CustomResourceDefinition {}
 /// Apply configuration of [`CustomResourceDefinition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CustomResourceDefinitionApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct CustomResourceDefinitionApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`CustomResourceDefinition::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`CustomResourceDefinition::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::CustomResourceDefinitionSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionApplyConfiguration
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,8 +181,7 @@ impl CustomResourceDefinitionApplyConfiguration {
             api_version: Some("apiextensions.k8s.io/v1".to_owned()),
             kind: Some("CustomResourceDefinition".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -200,7 +199,7 @@ impl CustomResourceDefinitionApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -245,7 +244,7 @@ impl CustomResourceDefinitionApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -269,14 +268,14 @@ impl CustomResourceDefinitionApplyConfiguration {
 pub fn extract_custom_resource_definition(
     object: &CustomResourceDefinition,
     field_manager: &str,
-) -> kubegen_runtime::Result<CustomResourceDefinitionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CustomResourceDefinitionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_custom_resource_definition`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_custom_resource_definition_status(
     object: &CustomResourceDefinition,
     field_manager: &str,
-) -> kubegen_runtime::Result<CustomResourceDefinitionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<CustomResourceDefinitionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

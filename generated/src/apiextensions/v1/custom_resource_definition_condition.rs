@@ -9,7 +9,7 @@ pub struct CustomResourceDefinitionCondition {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// message is a human-readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionCondition {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "message",
@@ -101,7 +101,7 @@ pub struct CustomResourceDefinitionConditionApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`CustomResourceDefinitionCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -145,7 +145,7 @@ for CustomResourceDefinitionConditionApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "message",
@@ -188,10 +188,7 @@ impl CustomResourceDefinitionConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

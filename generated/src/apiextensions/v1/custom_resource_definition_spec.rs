@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionSpec {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conversion",
                                 "group",
@@ -137,7 +137,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionSpecApplyConfigura
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conversion",
                                 "group",

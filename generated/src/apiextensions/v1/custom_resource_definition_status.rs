@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "acceptedNames",
                                 "conditions",
@@ -111,7 +111,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionStatusApplyConfigu
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "acceptedNames",
                                 "conditions",

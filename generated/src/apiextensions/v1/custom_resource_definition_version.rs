@@ -63,7 +63,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersion {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "additionalPrinterColumns",
                                 "deprecated",
@@ -186,7 +186,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersionApplyConfig
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "additionalPrinterColumns",
                                 "deprecated",

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceSubresourceScale {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelectorPath",
                                 "specReplicasPath",
@@ -110,7 +110,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceSubresourceScaleApplyConfigu
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelectorPath",
                                 "specReplicasPath",

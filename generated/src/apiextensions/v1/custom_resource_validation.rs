@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for CustomResourceValidation {
             ) -> Result<CustomResourceValidation, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["openAPIV3Schema"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["openAPIV3Schema"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -67,7 +69,9 @@ impl<'de> serde::Deserialize<'de> for CustomResourceValidationApplyConfiguration
             ) -> Result<CustomResourceValidationApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["openAPIV3Schema"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["openAPIV3Schema"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

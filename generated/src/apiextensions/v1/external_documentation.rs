@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for ExternalDocumentation {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["description", "url"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["description", "url"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -67,7 +69,9 @@ impl<'de> serde::Deserialize<'de> for ExternalDocumentationApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["description", "url"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["description", "url"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -2,10 +2,10 @@
 
 /// Shared informers of `apiextensions/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct ApiextensionsV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ApiextensionsV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> ApiextensionsV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `customresourcedefinitions`: the same one on every call.
@@ -15,10 +15,10 @@ impl<'a> ApiextensionsV1Informers<'a> {
     }
 }
 /// Shared informer of `apiextensions/v1` `CustomResourceDefinition`.
-pub type CustomResourceDefinitionInformer = kubegen_runtime::cache::ResourceInformer<
+pub type CustomResourceDefinitionInformer = kubegen_cache::ResourceInformer<
     super::CustomResourceDefinition,
 >;
 /// Lister of `apiextensions/v1` `CustomResourceDefinition` over an informer's cache.
-pub type CustomResourceDefinitionLister = kubegen_runtime::cache::Lister<
+pub type CustomResourceDefinitionLister = kubegen_cache::Lister<
     super::CustomResourceDefinition,
 >;

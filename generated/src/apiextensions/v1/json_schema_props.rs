@@ -246,7 +246,7 @@ impl<'de> serde::Deserialize<'de> for JSONSchemaProps {
                 let mut f43 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "$ref",
                                 "$schema",
@@ -647,7 +647,7 @@ impl<'de> serde::Deserialize<'de> for JSONSchemaPropsApplyConfiguration {
                 let mut f43 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "$ref",
                                 "$schema",
@@ -852,7 +852,7 @@ impl JSONSchemaPropsApplyConfiguration {
         K: Into<String>,
         V: Into<super::JSONSchemaPropsApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.definitions, entries);
+        kubegen_core::apply::merge_map(&mut self.definitions, entries);
         self
     }
     /// Add entries to `dependencies`, overwriting earlier values of the same keys.
@@ -860,7 +860,7 @@ impl JSONSchemaPropsApplyConfiguration {
         K: Into<String>,
         V: Into<super::JSONSchemaPropsOrStringArray>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.dependencies, entries);
+        kubegen_core::apply::merge_map(&mut self.dependencies, entries);
         self
     }
     /// Set `description`.
@@ -984,7 +984,7 @@ impl JSONSchemaPropsApplyConfiguration {
         K: Into<String>,
         V: Into<super::JSONSchemaPropsApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.pattern_properties, entries);
+        kubegen_core::apply::merge_map(&mut self.pattern_properties, entries);
         self
     }
     /// Add entries to `properties`, overwriting earlier values of the same keys.
@@ -992,7 +992,7 @@ impl JSONSchemaPropsApplyConfiguration {
         K: Into<String>,
         V: Into<super::JSONSchemaPropsApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.properties, entries);
+        kubegen_core::apply::merge_map(&mut self.properties, entries);
         self
     }
     /// Set `required` (an atomic list: a later call replaces it).

@@ -49,7 +49,11 @@ pub use self::service_reference::*;
 pub use self::validation_rule::*;
 pub use self::webhook_client_config::*;
 pub use self::webhook_conversion::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::ApiextensionsV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for SelectableField {
             ) -> Result<SelectableField, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["jsonPath"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["jsonPath"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -62,7 +64,9 @@ impl<'de> serde::Deserialize<'de> for SelectableFieldApplyConfiguration {
             ) -> Result<SelectableFieldApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["jsonPath"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["jsonPath"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

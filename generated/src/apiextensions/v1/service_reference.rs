@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for ServiceReference {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "namespace", "path", "port"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "namespace", "path", "port"],
+                        ),
                     )?
                 {
                     match key {
@@ -96,7 +98,9 @@ impl<'de> serde::Deserialize<'de> for ServiceReferenceApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "namespace", "path", "port"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "namespace", "path", "port"],
+                        ),
                     )?
                 {
                     match key {

@@ -87,7 +87,7 @@ impl<'de> serde::Deserialize<'de> for ValidationRule {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fieldPath",
                                 "message",
@@ -177,7 +177,7 @@ impl<'de> serde::Deserialize<'de> for ValidationRuleApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fieldPath",
                                 "message",

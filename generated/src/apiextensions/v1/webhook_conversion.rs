@@ -26,7 +26,7 @@ impl<'de> serde::Deserialize<'de> for WebhookConversion {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["clientConfig", "conversionReviewVersions"],
                         ),
                     )?
@@ -81,7 +81,7 @@ impl<'de> serde::Deserialize<'de> for WebhookConversionApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["clientConfig", "conversionReviewVersions"],
                         ),
                     )?

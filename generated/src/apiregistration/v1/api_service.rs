@@ -12,8 +12,8 @@ pub struct APIService {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec contains information for locating and communicating with a server
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::APIServiceSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for APIService {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for APIService {
         }
     }
 }
-impl kubegen_runtime::Object for APIService {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for APIService {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for APIService {
+impl kubegen_core::Resource for APIService {
     const GROUP: &'static str = "apiregistration.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apiregistration.k8s.io/v1";
     const KIND: &'static str = "APIService";
     const PLURAL: &'static str = "apiservices";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for APIService {}
-impl kubegen_runtime::verbs::List for APIService {}
-impl kubegen_runtime::verbs::Watch for APIService {}
-impl kubegen_runtime::verbs::Create for APIService {}
-impl kubegen_runtime::verbs::Update for APIService {}
-impl kubegen_runtime::verbs::Patch for APIService {}
-impl kubegen_runtime::verbs::Delete for APIService {}
-impl kubegen_runtime::verbs::DeleteCollection for APIService {}
-impl kubegen_runtime::verbs::StrategicMergePatch for APIService {}
-impl kubegen_runtime::verbs::Status for APIService {}
+impl kubegen_core::verbs::Get for APIService {}
+impl kubegen_core::verbs::List for APIService {}
+impl kubegen_core::verbs::Watch for APIService {}
+impl kubegen_core::verbs::Create for APIService {}
+impl kubegen_core::verbs::Update for APIService {}
+impl kubegen_core::verbs::Patch for APIService {}
+impl kubegen_core::verbs::Delete for APIService {}
+impl kubegen_core::verbs::DeleteCollection for APIService {}
+impl kubegen_core::verbs::StrategicMergePatch for APIService {}
+impl kubegen_core::verbs::Status for APIService {}
 /// Apply configuration of [`APIService`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct APIServiceApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct APIServiceApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`APIService::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`APIService::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::APIServiceSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for APIServiceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,8 +179,7 @@ impl APIServiceApplyConfiguration {
             api_version: Some("apiregistration.k8s.io/v1".to_owned()),
             kind: Some("APIService".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -198,7 +197,7 @@ impl APIServiceApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -240,7 +239,7 @@ impl APIServiceApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -264,14 +263,14 @@ impl APIServiceApplyConfiguration {
 pub fn extract_api_service(
     object: &APIService,
     field_manager: &str,
-) -> kubegen_runtime::Result<APIServiceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<APIServiceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_api_service`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_api_service_status(
     object: &APIService,
     field_manager: &str,
-) -> kubegen_runtime::Result<APIServiceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<APIServiceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for APIServiceSpec {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "caBundle",
                                 "group",
@@ -154,7 +154,7 @@ impl<'de> serde::Deserialize<'de> for APIServiceSpecApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "caBundle",
                                 "group",

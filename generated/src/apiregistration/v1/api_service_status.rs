@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for APIServiceStatus {
             ) -> Result<APIServiceStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +59,9 @@ impl<'de> serde::Deserialize<'de> for APIServiceStatusApplyConfiguration {
             ) -> Result<APIServiceStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -3,19 +3,19 @@
 /// Typed clients for the resources of `apiregistration/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct ApiregistrationV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl ApiregistrationV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `apiservices` (cluster-scoped).
-    pub fn api_services(&self) -> kubegen_runtime::Client<super::APIService> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn api_services(&self) -> kubegen_client::Client<super::APIService> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `apiregistration/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct ApiregistrationV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ApiregistrationV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> ApiregistrationV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `apiservices`: the same one on every call.
@@ -15,8 +15,6 @@ impl<'a> ApiregistrationV1Informers<'a> {
     }
 }
 /// Shared informer of `apiregistration/v1` `APIService`.
-pub type APIServiceInformer = kubegen_runtime::cache::ResourceInformer<
-    super::APIService,
->;
+pub type APIServiceInformer = kubegen_cache::ResourceInformer<super::APIService>;
 /// Lister of `apiregistration/v1` `APIService` over an informer's cache.
-pub type APIServiceLister = kubegen_runtime::cache::Lister<super::APIService>;
+pub type APIServiceLister = kubegen_cache::Lister<super::APIService>;

@@ -13,7 +13,11 @@ pub use self::api_service_list::*;
 pub use self::api_service_spec::*;
 pub use self::api_service_status::*;
 pub use self::service_reference::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::ApiregistrationV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for ServiceReference {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "namespace", "port"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "namespace", "port"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for ServiceReferenceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "namespace", "port"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "namespace", "port"],
+                        ),
                     )?
                 {
                     match key {

@@ -3,19 +3,19 @@
 /// Typed clients for the resources of `apiserverinternal/v1alpha1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct ApiserverinternalV1alpha1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl ApiserverinternalV1alpha1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `storageversions` (cluster-scoped).
-    pub fn storage_versions(&self) -> kubegen_runtime::Client<super::StorageVersion> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn storage_versions(&self) -> kubegen_client::Client<super::StorageVersion> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -2,12 +2,10 @@
 
 /// Shared informers of `apiserverinternal/v1alpha1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct ApiserverinternalV1alpha1Informers<'a>(
-    &'a kubegen_runtime::cache::InformerFactory,
-);
+pub struct ApiserverinternalV1alpha1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> ApiserverinternalV1alpha1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `storageversions`: the same one on every call.
@@ -17,8 +15,6 @@ impl<'a> ApiserverinternalV1alpha1Informers<'a> {
     }
 }
 /// Shared informer of `apiserverinternal/v1alpha1` `StorageVersion`.
-pub type StorageVersionInformer = kubegen_runtime::cache::ResourceInformer<
-    super::StorageVersion,
->;
+pub type StorageVersionInformer = kubegen_cache::ResourceInformer<super::StorageVersion>;
 /// Lister of `apiserverinternal/v1alpha1` `StorageVersion` over an informer's cache.
-pub type StorageVersionLister = kubegen_runtime::cache::Lister<super::StorageVersion>;
+pub type StorageVersionLister = kubegen_cache::Lister<super::StorageVersion>;

@@ -13,7 +13,11 @@ pub use self::storage_version_condition::*;
 pub use self::storage_version_list::*;
 pub use self::storage_version_spec::*;
 pub use self::storage_version_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::ApiserverinternalV1alpha1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

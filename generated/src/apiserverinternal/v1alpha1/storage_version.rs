@@ -12,8 +12,8 @@ pub struct StorageVersion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. The name is <group>.<resource>.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is an empty spec. It is here to comply with Kubernetes API style.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::StorageVersionSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersion {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for StorageVersion {
         }
     }
 }
-impl kubegen_runtime::Object for StorageVersion {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for StorageVersion {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for StorageVersion {
+impl kubegen_core::Resource for StorageVersion {
     const GROUP: &'static str = "internal.apiserver.k8s.io";
     const VERSION: &'static str = "v1alpha1";
     const API_VERSION: &'static str = "internal.apiserver.k8s.io/v1alpha1";
     const KIND: &'static str = "StorageVersion";
     const PLURAL: &'static str = "storageversions";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for StorageVersion {}
-impl kubegen_runtime::verbs::List for StorageVersion {}
-impl kubegen_runtime::verbs::Watch for StorageVersion {}
-impl kubegen_runtime::verbs::Create for StorageVersion {}
-impl kubegen_runtime::verbs::Update for StorageVersion {}
-impl kubegen_runtime::verbs::Patch for StorageVersion {}
-impl kubegen_runtime::verbs::Delete for StorageVersion {}
-impl kubegen_runtime::verbs::DeleteCollection for StorageVersion {}
-impl kubegen_runtime::verbs::StrategicMergePatch for StorageVersion {}
-impl kubegen_runtime::verbs::Status for StorageVersion {}
+impl kubegen_core::verbs::Get for StorageVersion {}
+impl kubegen_core::verbs::List for StorageVersion {}
+impl kubegen_core::verbs::Watch for StorageVersion {}
+impl kubegen_core::verbs::Create for StorageVersion {}
+impl kubegen_core::verbs::Update for StorageVersion {}
+impl kubegen_core::verbs::Patch for StorageVersion {}
+impl kubegen_core::verbs::Delete for StorageVersion {}
+impl kubegen_core::verbs::DeleteCollection for StorageVersion {}
+impl kubegen_core::verbs::StrategicMergePatch for StorageVersion {}
+impl kubegen_core::verbs::Status for StorageVersion {}
 /// Apply configuration of [`StorageVersion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StorageVersionApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct StorageVersionApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`StorageVersion::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`StorageVersion::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::StorageVersionSpec>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,8 +179,7 @@ impl StorageVersionApplyConfiguration {
             api_version: Some("internal.apiserver.k8s.io/v1alpha1".to_owned()),
             kind: Some("StorageVersion".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -198,7 +197,7 @@ impl StorageVersionApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -240,7 +239,7 @@ impl StorageVersionApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -264,14 +263,14 @@ impl StorageVersionApplyConfiguration {
 pub fn extract_storage_version(
     object: &StorageVersion,
     field_manager: &str,
-) -> kubegen_runtime::Result<StorageVersionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<StorageVersionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_storage_version`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_storage_version_status(
     object: &StorageVersion,
     field_manager: &str,
-) -> kubegen_runtime::Result<StorageVersionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<StorageVersionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["commonEncodingVersion", "conditions", "storageVersions"],
                         ),
                     )?
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["commonEncodingVersion", "conditions", "storageVersions"],
                         ),
                     )?

@@ -3,50 +3,50 @@
 /// Typed clients for the resources of `apps/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct AppsV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl AppsV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `controllerrevisions` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn controller_revisions(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ControllerRevision> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ControllerRevision> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `daemonsets` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn daemon_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::DaemonSet> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::DaemonSet> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `deployments` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn deployments(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::Deployment> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::Deployment> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `replicasets` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn replica_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ReplicaSet> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ReplicaSet> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `statefulsets` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn stateful_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::StatefulSet> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::StatefulSet> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

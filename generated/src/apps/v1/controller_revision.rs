@@ -9,13 +9,13 @@ pub struct ControllerRevision {
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
     /// Data is the serialized representation of the state.
-    pub data: kubegen_runtime::meta::RawExtension,
+    pub data: kubegen_core::meta::RawExtension,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Revision indicates the revision of the state represented by Data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for ControllerRevision {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "data", "kind", "metadata", "revision"],
                         ),
                     )?
@@ -82,31 +82,31 @@ impl Default for ControllerRevision {
         }
     }
 }
-impl kubegen_runtime::Object for ControllerRevision {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ControllerRevision {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ControllerRevision {
+impl kubegen_core::Resource for ControllerRevision {
     const GROUP: &'static str = "apps";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apps/v1";
     const KIND: &'static str = "ControllerRevision";
     const PLURAL: &'static str = "controllerrevisions";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for ControllerRevision {}
-impl kubegen_runtime::verbs::List for ControllerRevision {}
-impl kubegen_runtime::verbs::Watch for ControllerRevision {}
-impl kubegen_runtime::verbs::Create for ControllerRevision {}
-impl kubegen_runtime::verbs::Update for ControllerRevision {}
-impl kubegen_runtime::verbs::Patch for ControllerRevision {}
-impl kubegen_runtime::verbs::Delete for ControllerRevision {}
-impl kubegen_runtime::verbs::DeleteCollection for ControllerRevision {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ControllerRevision {}
+impl kubegen_core::verbs::Get for ControllerRevision {}
+impl kubegen_core::verbs::List for ControllerRevision {}
+impl kubegen_core::verbs::Watch for ControllerRevision {}
+impl kubegen_core::verbs::Create for ControllerRevision {}
+impl kubegen_core::verbs::Update for ControllerRevision {}
+impl kubegen_core::verbs::Patch for ControllerRevision {}
+impl kubegen_core::verbs::Delete for ControllerRevision {}
+impl kubegen_core::verbs::DeleteCollection for ControllerRevision {}
+impl kubegen_core::verbs::StrategicMergePatch for ControllerRevision {}
 /// Apply configuration of [`ControllerRevision`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ControllerRevisionApplyConfiguration {
@@ -115,13 +115,13 @@ pub struct ControllerRevisionApplyConfiguration {
     pub api_version: Option<String>,
     /// `data`: see [`ControllerRevision::data`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<kubegen_runtime::meta::RawExtension>,
+    pub data: Option<kubegen_core::meta::RawExtension>,
     /// `kind`: see [`ControllerRevision::kind`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// `metadata`: see [`ControllerRevision::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `revision`: see [`ControllerRevision::revision`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<i64>,
@@ -145,7 +145,7 @@ impl<'de> serde::Deserialize<'de> for ControllerRevisionApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "data", "kind", "metadata", "revision"],
                         ),
                     )?
@@ -180,7 +180,7 @@ impl ControllerRevisionApplyConfiguration {
             api_version: Some("apps/v1".to_owned()),
             kind: Some("ControllerRevision".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -193,7 +193,7 @@ impl ControllerRevisionApplyConfiguration {
         self
     }
     /// Set `data`.
-    pub fn with_data(mut self, value: kubegen_runtime::meta::RawExtension) -> Self {
+    pub fn with_data(mut self, value: kubegen_core::meta::RawExtension) -> Self {
         self.data = Some(value);
         self
     }
@@ -205,7 +205,7 @@ impl ControllerRevisionApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -239,7 +239,7 @@ impl ControllerRevisionApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -263,6 +263,6 @@ impl ControllerRevisionApplyConfiguration {
 pub fn extract_controller_revision(
     object: &ControllerRevision,
     field_manager: &str,
-) -> kubegen_runtime::Result<ControllerRevisionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ControllerRevisionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

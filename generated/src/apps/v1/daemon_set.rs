@@ -12,8 +12,8 @@ pub struct DaemonSet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// The desired behavior of this daemon set. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::DaemonSetSpec,
     /// The current status of this daemon set. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSet {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for DaemonSet {
         }
     }
 }
-impl kubegen_runtime::Object for DaemonSet {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for DaemonSet {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for DaemonSet {
+impl kubegen_core::Resource for DaemonSet {
     const GROUP: &'static str = "apps";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apps/v1";
     const KIND: &'static str = "DaemonSet";
     const PLURAL: &'static str = "daemonsets";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for DaemonSet {}
-impl kubegen_runtime::verbs::List for DaemonSet {}
-impl kubegen_runtime::verbs::Watch for DaemonSet {}
-impl kubegen_runtime::verbs::Create for DaemonSet {}
-impl kubegen_runtime::verbs::Update for DaemonSet {}
-impl kubegen_runtime::verbs::Patch for DaemonSet {}
-impl kubegen_runtime::verbs::Delete for DaemonSet {}
-impl kubegen_runtime::verbs::DeleteCollection for DaemonSet {}
-impl kubegen_runtime::verbs::StrategicMergePatch for DaemonSet {}
-impl kubegen_runtime::verbs::Status for DaemonSet {}
+impl kubegen_core::verbs::Get for DaemonSet {}
+impl kubegen_core::verbs::List for DaemonSet {}
+impl kubegen_core::verbs::Watch for DaemonSet {}
+impl kubegen_core::verbs::Create for DaemonSet {}
+impl kubegen_core::verbs::Update for DaemonSet {}
+impl kubegen_core::verbs::Patch for DaemonSet {}
+impl kubegen_core::verbs::Delete for DaemonSet {}
+impl kubegen_core::verbs::DeleteCollection for DaemonSet {}
+impl kubegen_core::verbs::StrategicMergePatch for DaemonSet {}
+impl kubegen_core::verbs::Status for DaemonSet {}
 /// Apply configuration of [`DaemonSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DaemonSetApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct DaemonSetApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`DaemonSet::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`DaemonSet::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::DaemonSetSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl DaemonSetApplyConfiguration {
             api_version: Some("apps/v1".to_owned()),
             kind: Some("DaemonSet".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl DaemonSetApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -243,7 +243,7 @@ impl DaemonSetApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -267,14 +267,14 @@ impl DaemonSetApplyConfiguration {
 pub fn extract_daemon_set(
     object: &DaemonSet,
     field_manager: &str,
-) -> kubegen_runtime::Result<DaemonSetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<DaemonSetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_daemon_set`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_daemon_set_status(
     object: &DaemonSet,
     field_manager: &str,
-) -> kubegen_runtime::Result<DaemonSetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<DaemonSetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

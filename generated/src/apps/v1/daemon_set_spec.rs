@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetSpec {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "minReadySeconds",
                                 "revisionHistoryLimit",
@@ -130,7 +130,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetSpecApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "minReadySeconds",
                                 "revisionHistoryLimit",

@@ -74,7 +74,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetStatus {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "collisionCount",
                                 "conditions",
@@ -221,7 +221,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetStatusApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "collisionCount",
                                 "conditions",

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for DaemonSetUpdateStrategy {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["rollingUpdate", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["rollingUpdate", "type"],
+                        ),
                     )?
                 {
                     match key {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for DaemonSetUpdateStrategyApplyConfiguration 
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["rollingUpdate", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["rollingUpdate", "type"],
+                        ),
                     )?
                 {
                     match key {

@@ -12,8 +12,8 @@ pub struct Deployment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Specification of the desired behavior of the Deployment.
     pub spec: super::DeploymentSpec,
     /// Most recently observed status of the Deployment.
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for Deployment {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,35 +82,35 @@ impl Default for Deployment {
         }
     }
 }
-impl kubegen_runtime::Object for Deployment {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Deployment {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Deployment {
+impl kubegen_core::Resource for Deployment {
     const GROUP: &'static str = "apps";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apps/v1";
     const KIND: &'static str = "Deployment";
     const PLURAL: &'static str = "deployments";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Scale for Deployment {
+impl kubegen_core::verbs::Scale for Deployment {
     type Scale = crate::autoscaling::v1::Scale;
 }
-impl kubegen_runtime::verbs::Get for Deployment {}
-impl kubegen_runtime::verbs::List for Deployment {}
-impl kubegen_runtime::verbs::Watch for Deployment {}
-impl kubegen_runtime::verbs::Create for Deployment {}
-impl kubegen_runtime::verbs::Update for Deployment {}
-impl kubegen_runtime::verbs::Patch for Deployment {}
-impl kubegen_runtime::verbs::Delete for Deployment {}
-impl kubegen_runtime::verbs::DeleteCollection for Deployment {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Deployment {}
-impl kubegen_runtime::verbs::Status for Deployment {}
+impl kubegen_core::verbs::Get for Deployment {}
+impl kubegen_core::verbs::List for Deployment {}
+impl kubegen_core::verbs::Watch for Deployment {}
+impl kubegen_core::verbs::Create for Deployment {}
+impl kubegen_core::verbs::Update for Deployment {}
+impl kubegen_core::verbs::Patch for Deployment {}
+impl kubegen_core::verbs::Delete for Deployment {}
+impl kubegen_core::verbs::DeleteCollection for Deployment {}
+impl kubegen_core::verbs::StrategicMergePatch for Deployment {}
+impl kubegen_core::verbs::Status for Deployment {}
 /// Apply configuration of [`Deployment`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeploymentApplyConfiguration {
@@ -122,7 +122,7 @@ pub struct DeploymentApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Deployment::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Deployment::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::DeploymentSpecApplyConfiguration>,
@@ -149,7 +149,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -184,7 +184,7 @@ impl DeploymentApplyConfiguration {
             api_version: Some("apps/v1".to_owned()),
             kind: Some("Deployment".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -204,7 +204,7 @@ impl DeploymentApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -246,7 +246,7 @@ impl DeploymentApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -270,14 +270,14 @@ impl DeploymentApplyConfiguration {
 pub fn extract_deployment(
     object: &Deployment,
     field_manager: &str,
-) -> kubegen_runtime::Result<DeploymentApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<DeploymentApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_deployment`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_deployment_status(
     object: &Deployment,
     field_manager: &str,
-) -> kubegen_runtime::Result<DeploymentApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<DeploymentApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

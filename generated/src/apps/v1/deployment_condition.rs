@@ -9,10 +9,10 @@ pub struct DeploymentCondition {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// The last time this condition was updated.
     #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<kubegen_runtime::meta::Time>,
+    pub last_update_time: Option<kubegen_core::meta::Time>,
     /// A human readable message indicating details about the transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentCondition {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "lastUpdateTime",
@@ -92,10 +92,10 @@ pub struct DeploymentConditionApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `lastUpdateTime`: see [`DeploymentCondition::last_update_time`].
     #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<kubegen_runtime::meta::Time>,
+    pub last_update_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`DeploymentCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -129,7 +129,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentConditionApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "lastUpdateTime",
@@ -172,15 +172,12 @@ impl DeploymentConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }
     /// Set `lastUpdateTime`.
-    pub fn with_last_update_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_last_update_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_update_time = Some(value);
         self
     }

@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentSpec {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "minReadySeconds",
                                 "paused",
@@ -171,7 +171,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentSpecApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "minReadySeconds",
                                 "paused",

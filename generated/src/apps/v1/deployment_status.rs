@@ -76,7 +76,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentStatus {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "collisionCount",
@@ -196,7 +196,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentStatusApplyConfiguration {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "collisionCount",

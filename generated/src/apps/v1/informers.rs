@@ -2,10 +2,10 @@
 
 /// Shared informers of `apps/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct AppsV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct AppsV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> AppsV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `controllerrevisions`: the same one on every call.
@@ -35,112 +35,104 @@ impl<'a> AppsV1Informers<'a> {
     }
 }
 /// Shared informer of `apps/v1` `ControllerRevision`.
-pub type ControllerRevisionInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ControllerRevisionInformer = kubegen_cache::ResourceInformer<
     super::ControllerRevision,
 >;
 /// Lister of `apps/v1` `ControllerRevision` over an informer's cache.
-pub type ControllerRevisionLister = kubegen_runtime::cache::Lister<
-    super::ControllerRevision,
->;
+pub type ControllerRevisionLister = kubegen_cache::Lister<super::ControllerRevision>;
 /// `lister.controller_revisions(namespace)`: the `controllerrevisions` of one namespace, as client-go's lister.
 pub trait ControllerRevisionListerExt {
     /// `lister.controller_revisions(namespace)`: the `controllerrevisions` of one namespace, as client-go's lister.
     fn controller_revisions(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ControllerRevision>;
+    ) -> kubegen_cache::NamespaceLister<super::ControllerRevision>;
 }
 impl ControllerRevisionListerExt for ControllerRevisionLister {
     fn controller_revisions(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ControllerRevision> {
+    ) -> kubegen_cache::NamespaceLister<super::ControllerRevision> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `apps/v1` `DaemonSet`.
-pub type DaemonSetInformer = kubegen_runtime::cache::ResourceInformer<super::DaemonSet>;
+pub type DaemonSetInformer = kubegen_cache::ResourceInformer<super::DaemonSet>;
 /// Lister of `apps/v1` `DaemonSet` over an informer's cache.
-pub type DaemonSetLister = kubegen_runtime::cache::Lister<super::DaemonSet>;
+pub type DaemonSetLister = kubegen_cache::Lister<super::DaemonSet>;
 /// `lister.daemon_sets(namespace)`: the `daemonsets` of one namespace, as client-go's lister.
 pub trait DaemonSetListerExt {
     /// `lister.daemon_sets(namespace)`: the `daemonsets` of one namespace, as client-go's lister.
     fn daemon_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::DaemonSet>;
+    ) -> kubegen_cache::NamespaceLister<super::DaemonSet>;
 }
 impl DaemonSetListerExt for DaemonSetLister {
     fn daemon_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::DaemonSet> {
+    ) -> kubegen_cache::NamespaceLister<super::DaemonSet> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `apps/v1` `Deployment`.
-pub type DeploymentInformer = kubegen_runtime::cache::ResourceInformer<
-    super::Deployment,
->;
+pub type DeploymentInformer = kubegen_cache::ResourceInformer<super::Deployment>;
 /// Lister of `apps/v1` `Deployment` over an informer's cache.
-pub type DeploymentLister = kubegen_runtime::cache::Lister<super::Deployment>;
+pub type DeploymentLister = kubegen_cache::Lister<super::Deployment>;
 /// `lister.deployments(namespace)`: the `deployments` of one namespace, as client-go's lister.
 pub trait DeploymentListerExt {
     /// `lister.deployments(namespace)`: the `deployments` of one namespace, as client-go's lister.
     fn deployments(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Deployment>;
+    ) -> kubegen_cache::NamespaceLister<super::Deployment>;
 }
 impl DeploymentListerExt for DeploymentLister {
     fn deployments(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Deployment> {
+    ) -> kubegen_cache::NamespaceLister<super::Deployment> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `apps/v1` `ReplicaSet`.
-pub type ReplicaSetInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ReplicaSet,
->;
+pub type ReplicaSetInformer = kubegen_cache::ResourceInformer<super::ReplicaSet>;
 /// Lister of `apps/v1` `ReplicaSet` over an informer's cache.
-pub type ReplicaSetLister = kubegen_runtime::cache::Lister<super::ReplicaSet>;
+pub type ReplicaSetLister = kubegen_cache::Lister<super::ReplicaSet>;
 /// `lister.replica_sets(namespace)`: the `replicasets` of one namespace, as client-go's lister.
 pub trait ReplicaSetListerExt {
     /// `lister.replica_sets(namespace)`: the `replicasets` of one namespace, as client-go's lister.
     fn replica_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ReplicaSet>;
+    ) -> kubegen_cache::NamespaceLister<super::ReplicaSet>;
 }
 impl ReplicaSetListerExt for ReplicaSetLister {
     fn replica_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ReplicaSet> {
+    ) -> kubegen_cache::NamespaceLister<super::ReplicaSet> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `apps/v1` `StatefulSet`.
-pub type StatefulSetInformer = kubegen_runtime::cache::ResourceInformer<
-    super::StatefulSet,
->;
+pub type StatefulSetInformer = kubegen_cache::ResourceInformer<super::StatefulSet>;
 /// Lister of `apps/v1` `StatefulSet` over an informer's cache.
-pub type StatefulSetLister = kubegen_runtime::cache::Lister<super::StatefulSet>;
+pub type StatefulSetLister = kubegen_cache::Lister<super::StatefulSet>;
 /// `lister.stateful_sets(namespace)`: the `statefulsets` of one namespace, as client-go's lister.
 pub trait StatefulSetListerExt {
     /// `lister.stateful_sets(namespace)`: the `statefulsets` of one namespace, as client-go's lister.
     fn stateful_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::StatefulSet>;
+    ) -> kubegen_cache::NamespaceLister<super::StatefulSet>;
 }
 impl StatefulSetListerExt for StatefulSetLister {
     fn stateful_sets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::StatefulSet> {
+    ) -> kubegen_cache::NamespaceLister<super::StatefulSet> {
         self.namespaced(namespace)
     }
 }

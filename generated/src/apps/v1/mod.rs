@@ -61,7 +61,11 @@ pub use self::stateful_set_persistent_volume_claim_retention_policy::*;
 pub use self::stateful_set_spec::*;
 pub use self::stateful_set_status::*;
 pub use self::stateful_set_update_strategy::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AppsV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

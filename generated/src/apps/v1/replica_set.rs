@@ -12,8 +12,8 @@ pub struct ReplicaSet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// If the Labels of a ReplicaSet are empty, they are defaulted to be the same as the Pod(s) that the ReplicaSet manages. Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the specification of the desired behavior of the ReplicaSet. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::ReplicaSetSpec,
     /// Status is the most recently observed status of the ReplicaSet. This data may be out of date by some window of time. Populated by the system. Read-only. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSet {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,35 +82,35 @@ impl Default for ReplicaSet {
         }
     }
 }
-impl kubegen_runtime::Object for ReplicaSet {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ReplicaSet {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ReplicaSet {
+impl kubegen_core::Resource for ReplicaSet {
     const GROUP: &'static str = "apps";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apps/v1";
     const KIND: &'static str = "ReplicaSet";
     const PLURAL: &'static str = "replicasets";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Scale for ReplicaSet {
+impl kubegen_core::verbs::Scale for ReplicaSet {
     type Scale = crate::autoscaling::v1::Scale;
 }
-impl kubegen_runtime::verbs::Get for ReplicaSet {}
-impl kubegen_runtime::verbs::List for ReplicaSet {}
-impl kubegen_runtime::verbs::Watch for ReplicaSet {}
-impl kubegen_runtime::verbs::Create for ReplicaSet {}
-impl kubegen_runtime::verbs::Update for ReplicaSet {}
-impl kubegen_runtime::verbs::Patch for ReplicaSet {}
-impl kubegen_runtime::verbs::Delete for ReplicaSet {}
-impl kubegen_runtime::verbs::DeleteCollection for ReplicaSet {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ReplicaSet {}
-impl kubegen_runtime::verbs::Status for ReplicaSet {}
+impl kubegen_core::verbs::Get for ReplicaSet {}
+impl kubegen_core::verbs::List for ReplicaSet {}
+impl kubegen_core::verbs::Watch for ReplicaSet {}
+impl kubegen_core::verbs::Create for ReplicaSet {}
+impl kubegen_core::verbs::Update for ReplicaSet {}
+impl kubegen_core::verbs::Patch for ReplicaSet {}
+impl kubegen_core::verbs::Delete for ReplicaSet {}
+impl kubegen_core::verbs::DeleteCollection for ReplicaSet {}
+impl kubegen_core::verbs::StrategicMergePatch for ReplicaSet {}
+impl kubegen_core::verbs::Status for ReplicaSet {}
 /// Apply configuration of [`ReplicaSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ReplicaSetApplyConfiguration {
@@ -122,7 +122,7 @@ pub struct ReplicaSetApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ReplicaSet::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ReplicaSet::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ReplicaSetSpecApplyConfiguration>,
@@ -149,7 +149,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -184,7 +184,7 @@ impl ReplicaSetApplyConfiguration {
             api_version: Some("apps/v1".to_owned()),
             kind: Some("ReplicaSet".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -204,7 +204,7 @@ impl ReplicaSetApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -246,7 +246,7 @@ impl ReplicaSetApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -270,14 +270,14 @@ impl ReplicaSetApplyConfiguration {
 pub fn extract_replica_set(
     object: &ReplicaSet,
     field_manager: &str,
-) -> kubegen_runtime::Result<ReplicaSetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ReplicaSetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_replica_set`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_replica_set_status(
     object: &ReplicaSet,
     field_manager: &str,
-) -> kubegen_runtime::Result<ReplicaSetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ReplicaSetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -9,7 +9,7 @@ pub struct ReplicaSetCondition {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// A human readable message indicating details about the transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetCondition {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "message",
@@ -85,7 +85,7 @@ pub struct ReplicaSetConditionApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`ReplicaSetCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -118,7 +118,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetConditionApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "message",
@@ -158,10 +158,7 @@ impl ReplicaSetConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

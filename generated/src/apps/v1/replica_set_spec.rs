@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["minReadySeconds", "replicas", "selector", "template"],
                         ),
                     )?
@@ -104,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetSpecApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["minReadySeconds", "replicas", "selector", "template"],
                         ),
                     )?

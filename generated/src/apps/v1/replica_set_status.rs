@@ -63,7 +63,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetStatus {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "conditions",
@@ -168,7 +168,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetStatusApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "conditions",

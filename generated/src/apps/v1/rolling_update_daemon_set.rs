@@ -5,10 +5,10 @@
 pub struct RollingUpdateDaemonSet {
     /// The maximum number of nodes with an existing available DaemonSet pod that can have an updated DaemonSet pod during during an update. Value can be an absolute number (ex: 5) or a percentage of desired pods (ex: 10%). This can not be 0 if MaxUnavailable is 0. Absolute number is calculated from percentage by rounding up to a minimum of 1. Default value is 0. Example: when this is set to 30%, at most 30% of the total number of nodes that should be running the daemon pod (i.e. status.desiredNumberScheduled) can have their a new pod created before the old pod is marked as deleted. The update starts by launching new pods on 30% of nodes. Once an updated pod is available (Ready for at least minReadySeconds) the old DaemonSet pod on that node is marked deleted. If the old pod becomes unavailable for any reason (Ready transitions to false, is evicted, or is drained) an updated pod is immediately created on that node without considering surge limits. Allowing surge implies the possibility that the resources consumed by the daemonset on any given node can double if the readiness check fails, and so resource intensive daemonsets should take into account that they may cause evictions during disruption.
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
-    pub max_surge: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_surge: Option<kubegen_core::meta::IntOrString>,
     /// The maximum number of DaemonSet pods that can be unavailable during the update. Value can be an absolute number (ex: 5) or a percentage of total number of DaemonSet pods at the start of the update (ex: 10%). Absolute number is calculated from percentage by rounding up. This cannot be 0 if MaxSurge is 0 Default value is 1. Example: when this is set to 30%, at most 30% of the total number of nodes that should be running the daemon pod (i.e. status.desiredNumberScheduled) can have their pods stopped for an update at any given time. The update starts by stopping at most 30% of those DaemonSet pods and then brings up new DaemonSet pods in their place. Once the new pods are available, it then proceeds onto other DaemonSet pods, thus ensuring that at least 70% of original number of DaemonSet pods are available at all times during the update.
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for RollingUpdateDaemonSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateDaemonSet {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["maxSurge", "maxUnavailable"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["maxSurge", "maxUnavailable"],
+                        ),
                     )?
                 {
                     match key {
@@ -51,10 +53,10 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateDaemonSet {
 pub struct RollingUpdateDaemonSetApplyConfiguration {
     /// `maxSurge`: see [`RollingUpdateDaemonSet::max_surge`].
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
-    pub max_surge: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_surge: Option<kubegen_core::meta::IntOrString>,
     /// `maxUnavailable`: see [`RollingUpdateDaemonSet::max_unavailable`].
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for RollingUpdateDaemonSetApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateDaemonSetApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["maxSurge", "maxUnavailable"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["maxSurge", "maxUnavailable"],
+                        ),
                     )?
                 {
                     match key {
@@ -98,14 +102,14 @@ impl RollingUpdateDaemonSetApplyConfiguration {
         Self::default()
     }
     /// Set `maxSurge`.
-    pub fn with_max_surge(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+    pub fn with_max_surge(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.max_surge = Some(value);
         self
     }
     /// Set `maxUnavailable`.
     pub fn with_max_unavailable(
         mut self,
-        value: kubegen_runtime::meta::IntOrString,
+        value: kubegen_core::meta::IntOrString,
     ) -> Self {
         self.max_unavailable = Some(value);
         self

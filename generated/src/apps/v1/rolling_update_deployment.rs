@@ -5,10 +5,10 @@
 pub struct RollingUpdateDeployment {
     /// The maximum number of pods that can be scheduled above the desired number of pods. Value can be an absolute number (ex: 5) or a percentage of desired pods (ex: 10%). This can not be 0 if MaxUnavailable is 0. Absolute number is calculated from percentage by rounding up. Defaults to 25%. Example: when this is set to 30%, the new ReplicaSet can be scaled up immediately when the rolling update starts, such that the total number of old and new pods do not exceed 130% of desired pods. Once old pods have been killed, new ReplicaSet can be scaled up further, ensuring that total number of pods running at any time during the update is at most 130% of desired pods.
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
-    pub max_surge: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_surge: Option<kubegen_core::meta::IntOrString>,
     /// The maximum number of pods that can be unavailable during the update. Value can be an absolute number (ex: 5) or a percentage of desired pods (ex: 10%). Absolute number is calculated from percentage by rounding down. This can not be 0 if MaxSurge is 0. Defaults to 25%. Example: when this is set to 30%, the old ReplicaSet can be scaled down to 70% of desired pods immediately when the rolling update starts. Once new pods are ready, old ReplicaSet can be scaled down further, followed by scaling up the new ReplicaSet, ensuring that the total number of pods available at all times during the update is at least 70% of desired pods.
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for RollingUpdateDeployment {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateDeployment {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["maxSurge", "maxUnavailable"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["maxSurge", "maxUnavailable"],
+                        ),
                     )?
                 {
                     match key {
@@ -51,10 +53,10 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateDeployment {
 pub struct RollingUpdateDeploymentApplyConfiguration {
     /// `maxSurge`: see [`RollingUpdateDeployment::max_surge`].
     #[serde(rename = "maxSurge", default, skip_serializing_if = "Option::is_none")]
-    pub max_surge: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_surge: Option<kubegen_core::meta::IntOrString>,
     /// `maxUnavailable`: see [`RollingUpdateDeployment::max_unavailable`].
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for RollingUpdateDeploymentApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateDeploymentApplyConfiguration 
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["maxSurge", "maxUnavailable"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["maxSurge", "maxUnavailable"],
+                        ),
                     )?
                 {
                     match key {
@@ -98,14 +102,14 @@ impl RollingUpdateDeploymentApplyConfiguration {
         Self::default()
     }
     /// Set `maxSurge`.
-    pub fn with_max_surge(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+    pub fn with_max_surge(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.max_surge = Some(value);
         self
     }
     /// Set `maxUnavailable`.
     pub fn with_max_unavailable(
         mut self,
-        value: kubegen_runtime::meta::IntOrString,
+        value: kubegen_core::meta::IntOrString,
     ) -> Self {
         self.max_unavailable = Some(value);
         self

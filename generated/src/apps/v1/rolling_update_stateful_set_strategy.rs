@@ -5,7 +5,7 @@
 pub struct RollingUpdateStatefulSetStrategy {
     /// The maximum number of pods that can be unavailable during the update. Value can be an absolute number (ex: 5) or a percentage of desired pods (ex: 10%). Absolute number is calculated from percentage by rounding up. This can not be 0. Defaults to 1. This field is beta-level and is enabled by default. The field applies to all pods in the range 0 to Replicas-1. That means if there is any unavailable pod in the range 0 to Replicas-1, it will be counted towards MaxUnavailable. This setting might not be effective for the OrderedReady podManagementPolicy. That policy ensures pods are created and become ready one at a time.
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
     /// Partition indicates the ordinal at which the StatefulSet should be partitioned for updates. During a rolling update, all pods from ordinal Replicas-1 to Partition are updated. All pods from ordinal Partition-1 to 0 remain untouched. This is helpful in being able to do a canary based deployment. The default value is 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<i32>,
@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateStatefulSetStrategy {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["maxUnavailable", "partition"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["maxUnavailable", "partition"],
+                        ),
                     )?
                 {
                     match key {
@@ -51,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for RollingUpdateStatefulSetStrategy {
 pub struct RollingUpdateStatefulSetStrategyApplyConfiguration {
     /// `maxUnavailable`: see [`RollingUpdateStatefulSetStrategy::max_unavailable`].
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
     /// `partition`: see [`RollingUpdateStatefulSetStrategy::partition`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<i32>,
@@ -75,7 +77,9 @@ for RollingUpdateStatefulSetStrategyApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["maxUnavailable", "partition"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["maxUnavailable", "partition"],
+                        ),
                     )?
                 {
                     match key {
@@ -103,7 +107,7 @@ impl RollingUpdateStatefulSetStrategyApplyConfiguration {
     /// Set `maxUnavailable`.
     pub fn with_max_unavailable(
         mut self,
-        value: kubegen_runtime::meta::IntOrString,
+        value: kubegen_core::meta::IntOrString,
     ) -> Self {
         self.max_unavailable = Some(value);
         self

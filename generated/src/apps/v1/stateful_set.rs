@@ -16,8 +16,8 @@ pub struct StatefulSet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the desired identities of pods in this set.
     pub spec: super::StatefulSetSpec,
     /// Status is the current status of Pods in this StatefulSet. This data may be out of date by some window of time.
@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSet {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -86,35 +86,35 @@ impl Default for StatefulSet {
         }
     }
 }
-impl kubegen_runtime::Object for StatefulSet {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for StatefulSet {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for StatefulSet {
+impl kubegen_core::Resource for StatefulSet {
     const GROUP: &'static str = "apps";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "apps/v1";
     const KIND: &'static str = "StatefulSet";
     const PLURAL: &'static str = "statefulsets";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Scale for StatefulSet {
+impl kubegen_core::verbs::Scale for StatefulSet {
     type Scale = crate::autoscaling::v1::Scale;
 }
-impl kubegen_runtime::verbs::Get for StatefulSet {}
-impl kubegen_runtime::verbs::List for StatefulSet {}
-impl kubegen_runtime::verbs::Watch for StatefulSet {}
-impl kubegen_runtime::verbs::Create for StatefulSet {}
-impl kubegen_runtime::verbs::Update for StatefulSet {}
-impl kubegen_runtime::verbs::Patch for StatefulSet {}
-impl kubegen_runtime::verbs::Delete for StatefulSet {}
-impl kubegen_runtime::verbs::DeleteCollection for StatefulSet {}
-impl kubegen_runtime::verbs::StrategicMergePatch for StatefulSet {}
-impl kubegen_runtime::verbs::Status for StatefulSet {}
+impl kubegen_core::verbs::Get for StatefulSet {}
+impl kubegen_core::verbs::List for StatefulSet {}
+impl kubegen_core::verbs::Watch for StatefulSet {}
+impl kubegen_core::verbs::Create for StatefulSet {}
+impl kubegen_core::verbs::Update for StatefulSet {}
+impl kubegen_core::verbs::Patch for StatefulSet {}
+impl kubegen_core::verbs::Delete for StatefulSet {}
+impl kubegen_core::verbs::DeleteCollection for StatefulSet {}
+impl kubegen_core::verbs::StrategicMergePatch for StatefulSet {}
+impl kubegen_core::verbs::Status for StatefulSet {}
 /// Apply configuration of [`StatefulSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StatefulSetApplyConfiguration {
@@ -126,7 +126,7 @@ pub struct StatefulSetApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`StatefulSet::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`StatefulSet::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::StatefulSetSpecApplyConfiguration>,
@@ -153,7 +153,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -188,7 +188,7 @@ impl StatefulSetApplyConfiguration {
             api_version: Some("apps/v1".to_owned()),
             kind: Some("StatefulSet".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -208,7 +208,7 @@ impl StatefulSetApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -250,7 +250,7 @@ impl StatefulSetApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -274,14 +274,14 @@ impl StatefulSetApplyConfiguration {
 pub fn extract_stateful_set(
     object: &StatefulSet,
     field_manager: &str,
-) -> kubegen_runtime::Result<StatefulSetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<StatefulSetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_stateful_set`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_stateful_set_status(
     object: &StatefulSet,
     field_manager: &str,
-) -> kubegen_runtime::Result<StatefulSetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<StatefulSetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

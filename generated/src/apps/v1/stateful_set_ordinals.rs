@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetOrdinals {
             ) -> Result<StatefulSetOrdinals, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["start"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["start"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetOrdinalsApplyConfiguration {
             ) -> Result<StatefulSetOrdinalsApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["start"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["start"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

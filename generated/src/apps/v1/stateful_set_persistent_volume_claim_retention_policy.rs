@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for StatefulSetPersistentVolumeClaimRetentionP
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["whenDeleted", "whenScaled"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["whenDeleted", "whenScaled"],
+                        ),
                     )?
                 {
                     match key {
@@ -78,7 +80,9 @@ for StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["whenDeleted", "whenScaled"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["whenDeleted", "whenScaled"],
+                        ),
                     )?
                 {
                     match key {

@@ -82,7 +82,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetSpec {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "minReadySeconds",
                                 "ordinals",
@@ -226,7 +226,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetSpecApplyConfiguration {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "minReadySeconds",
                                 "ordinals",

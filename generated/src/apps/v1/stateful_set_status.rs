@@ -77,7 +77,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetStatus {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "collisionCount",
@@ -207,7 +207,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetStatusApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "collisionCount",

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for StatefulSetUpdateStrategy {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["rollingUpdate", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["rollingUpdate", "type"],
+                        ),
                     )?
                 {
                     match key {
@@ -74,7 +76,9 @@ impl<'de> serde::Deserialize<'de> for StatefulSetUpdateStrategyApplyConfiguratio
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["rollingUpdate", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["rollingUpdate", "type"],
+                        ),
                     )?
                 {
                     match key {

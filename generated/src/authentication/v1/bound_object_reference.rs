@@ -34,7 +34,9 @@ impl<'de> serde::Deserialize<'de> for BoundObjectReference {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["apiVersion", "kind", "name", "uid"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["apiVersion", "kind", "name", "uid"],
+                        ),
                     )?
                 {
                     match key {

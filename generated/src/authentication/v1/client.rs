@@ -3,25 +3,25 @@
 /// Typed clients for the resources of `authentication/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct AuthenticationV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl AuthenticationV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `selfsubjectreviews` (cluster-scoped).
     pub fn self_subject_reviews(
         &self,
-    ) -> kubegen_runtime::Client<super::SelfSubjectReview> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::SelfSubjectReview> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `tokenreviews` (cluster-scoped).
-    pub fn token_reviews(&self) -> kubegen_runtime::Client<super::TokenReview> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn token_reviews(&self) -> kubegen_client::Client<super::TokenReview> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -21,5 +21,7 @@ pub use self::token_review::*;
 pub use self::token_review_spec::*;
 pub use self::token_review_status::*;
 pub use self::user_info::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AuthenticationV1Client;

@@ -12,8 +12,8 @@ pub struct SelfSubjectReview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// status is filled in by the server with the user attributes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::SelfSubjectReviewStatus>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for SelfSubjectReview {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "status"],
                         ),
                     )?
@@ -73,20 +73,20 @@ impl Default for SelfSubjectReview {
         }
     }
 }
-impl kubegen_runtime::Object for SelfSubjectReview {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for SelfSubjectReview {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for SelfSubjectReview {
+impl kubegen_core::Resource for SelfSubjectReview {
     const GROUP: &'static str = "authentication.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "authentication.k8s.io/v1";
     const KIND: &'static str = "SelfSubjectReview";
     const PLURAL: &'static str = "selfsubjectreviews";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Create for SelfSubjectReview {}
+impl kubegen_core::verbs::Create for SelfSubjectReview {}

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for SelfSubjectReviewStatus {
             ) -> Result<SelfSubjectReviewStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["userInfo"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["userInfo"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -9,7 +9,7 @@ pub struct TokenRequestStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub expiration_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub expiration_timestamp: Option<kubegen_core::meta::Time>,
     /// token is the opaque bearer token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for TokenRequestStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["expirationTimestamp", "token"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["expirationTimestamp", "token"],
+                        ),
                     )?
                 {
                     match key {

@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for TokenReviewSpec {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["audiences", "token"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["audiences", "token"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -3,40 +3,40 @@
 /// Typed clients for the resources of `authorization/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct AuthorizationV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl AuthorizationV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `localsubjectaccessreviews` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn local_subject_access_reviews(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::LocalSubjectAccessReview> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::LocalSubjectAccessReview> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `selfsubjectaccessreviews` (cluster-scoped).
     pub fn self_subject_access_reviews(
         &self,
-    ) -> kubegen_runtime::Client<super::SelfSubjectAccessReview> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::SelfSubjectAccessReview> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `selfsubjectrulesreviews` (cluster-scoped).
     pub fn self_subject_rules_reviews(
         &self,
-    ) -> kubegen_runtime::Client<super::SelfSubjectRulesReview> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::SelfSubjectRulesReview> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `subjectaccessreviews` (cluster-scoped).
     pub fn subject_access_reviews(
         &self,
-    ) -> kubegen_runtime::Client<super::SubjectAccessReview> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::SubjectAccessReview> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

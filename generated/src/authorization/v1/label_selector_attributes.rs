@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for LabelSelectorAttributes {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["rawSelector", "requirements"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["rawSelector", "requirements"],
+                        ),
                     )?
                 {
                     match key {

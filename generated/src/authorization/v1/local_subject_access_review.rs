@@ -12,8 +12,8 @@ pub struct LocalSubjectAccessReview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec holds information about the request being evaluated.  spec.namespace must be equal to the namespace you made the request against.  If empty, it is defaulted.
     pub spec: super::SubjectAccessReviewSpec,
     /// status is filled in by the server and indicates whether the request is allowed or not
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for LocalSubjectAccessReview {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,20 +82,20 @@ impl Default for LocalSubjectAccessReview {
         }
     }
 }
-impl kubegen_runtime::Object for LocalSubjectAccessReview {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for LocalSubjectAccessReview {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for LocalSubjectAccessReview {
+impl kubegen_core::Resource for LocalSubjectAccessReview {
     const GROUP: &'static str = "authorization.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "authorization.k8s.io/v1";
     const KIND: &'static str = "LocalSubjectAccessReview";
     const PLURAL: &'static str = "localsubjectaccessreviews";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Create for LocalSubjectAccessReview {}
+impl kubegen_core::verbs::Create for LocalSubjectAccessReview {}

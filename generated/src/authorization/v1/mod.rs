@@ -31,5 +31,7 @@ pub use self::subject_access_review::*;
 pub use self::subject_access_review_spec::*;
 pub use self::subject_access_review_status::*;
 pub use self::subject_rules_review_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AuthorizationV1Client;

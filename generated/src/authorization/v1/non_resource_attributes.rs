@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for NonResourceAttributes {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["path", "verb"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["path", "verb"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

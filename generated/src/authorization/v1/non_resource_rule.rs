@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for NonResourceRule {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["nonResourceURLs", "verbs"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["nonResourceURLs", "verbs"],
+                        ),
                     )?
                 {
                     match key {

@@ -54,7 +54,7 @@ impl<'de> serde::Deserialize<'de> for ResourceAttributes {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fieldSelector",
                                 "group",

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for SelfSubjectAccessReviewSpec {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nonResourceAttributes", "resourceAttributes"],
                         ),
                     )?

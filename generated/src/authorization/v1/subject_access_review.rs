@@ -12,8 +12,8 @@ pub struct SubjectAccessReview {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec holds information about the request being evaluated
     pub spec: super::SubjectAccessReviewSpec,
     /// status is filled in by the server and indicates whether the request is allowed or not
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for SubjectAccessReview {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,20 +82,20 @@ impl Default for SubjectAccessReview {
         }
     }
 }
-impl kubegen_runtime::Object for SubjectAccessReview {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for SubjectAccessReview {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for SubjectAccessReview {
+impl kubegen_core::Resource for SubjectAccessReview {
     const GROUP: &'static str = "authorization.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "authorization.k8s.io/v1";
     const KIND: &'static str = "SubjectAccessReview";
     const PLURAL: &'static str = "subjectaccessreviews";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Create for SubjectAccessReview {}
+impl kubegen_core::verbs::Create for SubjectAccessReview {}

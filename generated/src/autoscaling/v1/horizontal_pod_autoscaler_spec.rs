@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "maxReplicas",
                                 "minReplicas",
@@ -113,7 +113,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerSpecApplyConfigurat
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "maxReplicas",
                                 "minReplicas",

@@ -2,10 +2,10 @@
 
 /// Shared informers of `autoscaling/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct AutoscalingV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct AutoscalingV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> AutoscalingV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `horizontalpodautoscalers`: the same one on every call.
@@ -15,11 +15,11 @@ impl<'a> AutoscalingV1Informers<'a> {
     }
 }
 /// Shared informer of `autoscaling/v1` `HorizontalPodAutoscaler`.
-pub type HorizontalPodAutoscalerInformer = kubegen_runtime::cache::ResourceInformer<
+pub type HorizontalPodAutoscalerInformer = kubegen_cache::ResourceInformer<
     super::HorizontalPodAutoscaler,
 >;
 /// Lister of `autoscaling/v1` `HorizontalPodAutoscaler` over an informer's cache.
-pub type HorizontalPodAutoscalerLister = kubegen_runtime::cache::Lister<
+pub type HorizontalPodAutoscalerLister = kubegen_cache::Lister<
     super::HorizontalPodAutoscaler,
 >;
 /// `lister.horizontal_pod_autoscalers(namespace)`: the `horizontalpodautoscalers` of one namespace, as client-go's lister.
@@ -28,13 +28,13 @@ pub trait HorizontalPodAutoscalerListerExt {
     fn horizontal_pod_autoscalers(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::HorizontalPodAutoscaler>;
+    ) -> kubegen_cache::NamespaceLister<super::HorizontalPodAutoscaler>;
 }
 impl HorizontalPodAutoscalerListerExt for HorizontalPodAutoscalerLister {
     fn horizontal_pod_autoscalers(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::HorizontalPodAutoscaler> {
+    ) -> kubegen_cache::NamespaceLister<super::HorizontalPodAutoscaler> {
         self.namespaced(namespace)
     }
 }

@@ -17,7 +17,11 @@ pub use self::horizontal_pod_autoscaler_status::*;
 pub use self::scale::*;
 pub use self::scale_spec::*;
 pub use self::scale_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AutoscalingV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for ScaleSpec {
             ) -> Result<ScaleSpec, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["replicas"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["replicas"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for ScaleStatus {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["replicas", "selector"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["replicas", "selector"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),

@@ -3,22 +3,22 @@
 /// Typed clients for the resources of `autoscaling/v2`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct AutoscalingV2Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl AutoscalingV2Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `horizontalpodautoscalers` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn horizontal_pod_autoscalers(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::HorizontalPodAutoscaler> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::HorizontalPodAutoscaler> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

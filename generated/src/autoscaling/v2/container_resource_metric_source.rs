@@ -27,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for ContainerResourceMetricSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["container", "name", "target"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["container", "name", "target"],
+                        ),
                     )?
                 {
                     match key {
@@ -88,7 +90,9 @@ impl<'de> serde::Deserialize<'de> for ContainerResourceMetricSourceApplyConfigur
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["container", "name", "target"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["container", "name", "target"],
+                        ),
                     )?
                 {
                     match key {

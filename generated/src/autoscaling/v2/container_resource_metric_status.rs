@@ -27,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for ContainerResourceMetricStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["container", "current", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["container", "current", "name"],
+                        ),
                     )?
                 {
                     match key {
@@ -88,7 +90,9 @@ impl<'de> serde::Deserialize<'de> for ContainerResourceMetricStatusApplyConfigur
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["container", "current", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["container", "current", "name"],
+                        ),
                     )?
                 {
                     match key {

@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for CrossVersionObjectReference {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["apiVersion", "kind", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["apiVersion", "kind", "name"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for CrossVersionObjectReferenceApplyConfigurat
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["apiVersion", "kind", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["apiVersion", "kind", "name"],
+                        ),
                     )?
                 {
                     match key {

@@ -12,8 +12,8 @@ pub struct HorizontalPodAutoscaler {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the specification for the behaviour of the autoscaler. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status.
     pub spec: super::HorizontalPodAutoscalerSpec,
     /// status is the current information about the autoscaler.
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscaler {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for HorizontalPodAutoscaler {
         }
     }
 }
-impl kubegen_runtime::Object for HorizontalPodAutoscaler {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for HorizontalPodAutoscaler {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for HorizontalPodAutoscaler {
+impl kubegen_core::Resource for HorizontalPodAutoscaler {
     const GROUP: &'static str = "autoscaling";
     const VERSION: &'static str = "v2";
     const API_VERSION: &'static str = "autoscaling/v2";
     const KIND: &'static str = "HorizontalPodAutoscaler";
     const PLURAL: &'static str = "horizontalpodautoscalers";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::List for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::Watch for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::Create for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::Update for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::Patch for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::Delete for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::DeleteCollection for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::StrategicMergePatch for HorizontalPodAutoscaler {}
-impl kubegen_runtime::verbs::Status for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Get for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::List for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Watch for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Create for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Update for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Patch for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Delete for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::DeleteCollection for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::StrategicMergePatch for HorizontalPodAutoscaler {}
+impl kubegen_core::verbs::Status for HorizontalPodAutoscaler {}
 /// Apply configuration of [`HorizontalPodAutoscaler`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HorizontalPodAutoscalerApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct HorizontalPodAutoscalerApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`HorizontalPodAutoscaler::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`HorizontalPodAutoscaler::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::HorizontalPodAutoscalerSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerApplyConfiguration 
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl HorizontalPodAutoscalerApplyConfiguration {
             api_version: Some("autoscaling/v2".to_owned()),
             kind: Some("HorizontalPodAutoscaler".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl HorizontalPodAutoscalerApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -246,7 +246,7 @@ impl HorizontalPodAutoscalerApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -270,14 +270,14 @@ impl HorizontalPodAutoscalerApplyConfiguration {
 pub fn extract_horizontal_pod_autoscaler(
     object: &HorizontalPodAutoscaler,
     field_manager: &str,
-) -> kubegen_runtime::Result<HorizontalPodAutoscalerApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<HorizontalPodAutoscalerApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_horizontal_pod_autoscaler`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_horizontal_pod_autoscaler_status(
     object: &HorizontalPodAutoscaler,
     field_manager: &str,
-) -> kubegen_runtime::Result<HorizontalPodAutoscalerApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<HorizontalPodAutoscalerApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehavior {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["scaleDown", "scaleUp"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["scaleDown", "scaleUp"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehaviorApplyConfig
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["scaleDown", "scaleUp"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["scaleDown", "scaleUp"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -21,7 +21,7 @@ pub struct HorizontalPodAutoscalerStatus {
     pub desired_replicas: i32,
     /// lastScaleTime is the last time the HorizontalPodAutoscaler scaled the number of pods, used by the autoscaler to control how often the number of pods is changed.
     #[serde(rename = "lastScaleTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_scale_time: Option<kubegen_runtime::meta::Time>,
+    pub last_scale_time: Option<kubegen_core::meta::Time>,
     /// observedGeneration is the most recent generation observed by this autoscaler.
     #[serde(
         rename = "observedGeneration",
@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerStatus {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "currentMetrics",
@@ -117,7 +117,7 @@ pub struct HorizontalPodAutoscalerStatusApplyConfiguration {
     pub desired_replicas: Option<i32>,
     /// `lastScaleTime`: see [`HorizontalPodAutoscalerStatus::last_scale_time`].
     #[serde(rename = "lastScaleTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_scale_time: Option<kubegen_runtime::meta::Time>,
+    pub last_scale_time: Option<kubegen_core::meta::Time>,
     /// `observedGeneration`: see [`HorizontalPodAutoscalerStatus::observed_generation`].
     #[serde(
         rename = "observedGeneration",
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerStatusApplyConfigur
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "currentMetrics",
@@ -217,7 +217,7 @@ impl HorizontalPodAutoscalerStatusApplyConfiguration {
         self
     }
     /// Set `lastScaleTime`.
-    pub fn with_last_scale_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_last_scale_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_scale_time = Some(value);
         self
     }

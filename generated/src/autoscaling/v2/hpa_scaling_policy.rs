@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for HPAScalingPolicy {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["periodSeconds", "type", "value"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["periodSeconds", "type", "value"],
+                        ),
                     )?
                 {
                     match key {
@@ -90,7 +92,9 @@ impl<'de> serde::Deserialize<'de> for HPAScalingPolicyApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["periodSeconds", "type", "value"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["periodSeconds", "type", "value"],
+                        ),
                     )?
                 {
                     match key {

@@ -24,7 +24,7 @@ pub struct HPAScalingRules {
     ///
     /// For example, if autoscaling is configured with a memory consumption target of 100Mi, and scale-down and scale-up tolerances of 5% and 1% respectively, scaling will be triggered when the actual consumption falls below 95Mi or exceeds 101Mi.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tolerance: Option<kubegen_runtime::meta::Quantity>,
+    pub tolerance: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for HPAScalingRules {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for HPAScalingRules {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "policies",
                                 "selectPolicy",
@@ -93,7 +93,7 @@ pub struct HPAScalingRulesApplyConfiguration {
     pub stabilization_window_seconds: Option<i32>,
     /// `tolerance`: see [`HPAScalingRules::tolerance`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tolerance: Option<kubegen_runtime::meta::Quantity>,
+    pub tolerance: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for HPAScalingRulesApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -113,7 +113,7 @@ impl<'de> serde::Deserialize<'de> for HPAScalingRulesApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "policies",
                                 "selectPolicy",
@@ -168,7 +168,7 @@ impl HPAScalingRulesApplyConfiguration {
         self
     }
     /// Set `tolerance`.
-    pub fn with_tolerance(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_tolerance(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.tolerance = Some(value);
         self
     }

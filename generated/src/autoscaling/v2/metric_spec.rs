@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for MetricSpec {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "containerResource",
                                 "external",
@@ -134,7 +134,7 @@ impl<'de> serde::Deserialize<'de> for MetricSpecApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "containerResource",
                                 "external",

@@ -12,13 +12,13 @@ pub struct MetricTarget {
     pub average_utilization: Option<i32>,
     /// averageValue is the target value of the average of the metric across all relevant pods (as a quantity)
     #[serde(rename = "averageValue", default, skip_serializing_if = "Option::is_none")]
-    pub average_value: Option<kubegen_runtime::meta::Quantity>,
+    pub average_value: Option<kubegen_core::meta::Quantity>,
     /// type represents whether the metric type is Utilization, Value, or AverageValue
     #[serde(rename = "type")]
     pub type_: String,
     /// value is the target value of the metric (as a quantity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<kubegen_runtime::meta::Quantity>,
+    pub value: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for MetricTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for MetricTarget {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["averageUtilization", "averageValue", "type", "value"],
                         ),
                     )?
@@ -79,13 +79,13 @@ pub struct MetricTargetApplyConfiguration {
     pub average_utilization: Option<i32>,
     /// `averageValue`: see [`MetricTarget::average_value`].
     #[serde(rename = "averageValue", default, skip_serializing_if = "Option::is_none")]
-    pub average_value: Option<kubegen_runtime::meta::Quantity>,
+    pub average_value: Option<kubegen_core::meta::Quantity>,
     /// `type`: see [`MetricTarget::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
     /// `value`: see [`MetricTarget::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<kubegen_runtime::meta::Quantity>,
+    pub value: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for MetricTargetApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -105,7 +105,7 @@ impl<'de> serde::Deserialize<'de> for MetricTargetApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["averageUtilization", "averageValue", "type", "value"],
                         ),
                     )?
@@ -142,7 +142,7 @@ impl MetricTargetApplyConfiguration {
         self
     }
     /// Set `averageValue`.
-    pub fn with_average_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_average_value(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.average_value = Some(value);
         self
     }
@@ -152,7 +152,7 @@ impl MetricTargetApplyConfiguration {
         self
     }
     /// Set `value`.
-    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_value(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.value = Some(value);
         self
     }

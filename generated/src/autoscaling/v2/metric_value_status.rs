@@ -12,10 +12,10 @@ pub struct MetricValueStatus {
     pub average_utilization: Option<i32>,
     /// averageValue is the current value of the average of the metric across all relevant pods (as a quantity)
     #[serde(rename = "averageValue", default, skip_serializing_if = "Option::is_none")]
-    pub average_value: Option<kubegen_runtime::meta::Quantity>,
+    pub average_value: Option<kubegen_core::meta::Quantity>,
     /// value is the current value of the metric (as a quantity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<kubegen_runtime::meta::Quantity>,
+    pub value: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for MetricValueStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for MetricValueStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["averageUtilization", "averageValue", "value"],
                         ),
                     )?
@@ -70,10 +70,10 @@ pub struct MetricValueStatusApplyConfiguration {
     pub average_utilization: Option<i32>,
     /// `averageValue`: see [`MetricValueStatus::average_value`].
     #[serde(rename = "averageValue", default, skip_serializing_if = "Option::is_none")]
-    pub average_value: Option<kubegen_runtime::meta::Quantity>,
+    pub average_value: Option<kubegen_core::meta::Quantity>,
     /// `value`: see [`MetricValueStatus::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<kubegen_runtime::meta::Quantity>,
+    pub value: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for MetricValueStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for MetricValueStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["averageUtilization", "averageValue", "value"],
                         ),
                     )?
@@ -127,12 +127,12 @@ impl MetricValueStatusApplyConfiguration {
         self
     }
     /// Set `averageValue`.
-    pub fn with_average_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_average_value(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.average_value = Some(value);
         self
     }
     /// Set `value`.
-    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_value(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.value = Some(value);
         self
     }

@@ -49,7 +49,11 @@ pub use self::pods_metric_source::*;
 pub use self::pods_metric_status::*;
 pub use self::resource_metric_source::*;
 pub use self::resource_metric_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::AutoscalingV2Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -28,7 +28,7 @@ impl<'de> serde::Deserialize<'de> for ObjectMetricSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["describedObject", "metric", "target"],
                         ),
                     )?
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for ObjectMetricSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["describedObject", "metric", "target"],
                         ),
                     )?

@@ -28,7 +28,7 @@ impl<'de> serde::Deserialize<'de> for ObjectMetricStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["current", "describedObject", "metric"],
                         ),
                     )?
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for ObjectMetricStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["current", "describedObject", "metric"],
                         ),
                     )?

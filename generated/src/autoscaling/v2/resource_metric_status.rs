@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for ResourceMetricStatus {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["current", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["current", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -73,7 +75,9 @@ impl<'de> serde::Deserialize<'de> for ResourceMetricStatusApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["current", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["current", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

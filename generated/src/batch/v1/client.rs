@@ -3,23 +3,23 @@
 /// Typed clients for the resources of `batch/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct BatchV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl BatchV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `cronjobs` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn cron_jobs(&self, namespace: &str) -> kubegen_runtime::Client<super::CronJob> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn cron_jobs(&self, namespace: &str) -> kubegen_client::Client<super::CronJob> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `jobs` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn jobs(&self, namespace: &str) -> kubegen_runtime::Client<super::Job> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn jobs(&self, namespace: &str) -> kubegen_client::Client<super::Job> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

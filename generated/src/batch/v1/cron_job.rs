@@ -12,8 +12,8 @@ pub struct CronJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Specification of the desired behavior of a cron job, including the schedule. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::CronJobSpec,
     /// Current status of a cron job. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for CronJob {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for CronJob {
         }
     }
 }
-impl kubegen_runtime::Object for CronJob {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CronJob {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CronJob {
+impl kubegen_core::Resource for CronJob {
     const GROUP: &'static str = "batch";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "batch/v1";
     const KIND: &'static str = "CronJob";
     const PLURAL: &'static str = "cronjobs";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for CronJob {}
-impl kubegen_runtime::verbs::List for CronJob {}
-impl kubegen_runtime::verbs::Watch for CronJob {}
-impl kubegen_runtime::verbs::Create for CronJob {}
-impl kubegen_runtime::verbs::Update for CronJob {}
-impl kubegen_runtime::verbs::Patch for CronJob {}
-impl kubegen_runtime::verbs::Delete for CronJob {}
-impl kubegen_runtime::verbs::DeleteCollection for CronJob {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CronJob {}
-impl kubegen_runtime::verbs::Status for CronJob {}
+impl kubegen_core::verbs::Get for CronJob {}
+impl kubegen_core::verbs::List for CronJob {}
+impl kubegen_core::verbs::Watch for CronJob {}
+impl kubegen_core::verbs::Create for CronJob {}
+impl kubegen_core::verbs::Update for CronJob {}
+impl kubegen_core::verbs::Patch for CronJob {}
+impl kubegen_core::verbs::Delete for CronJob {}
+impl kubegen_core::verbs::DeleteCollection for CronJob {}
+impl kubegen_core::verbs::StrategicMergePatch for CronJob {}
+impl kubegen_core::verbs::Status for CronJob {}
 /// Apply configuration of [`CronJob`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CronJobApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct CronJobApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`CronJob::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`CronJob::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::CronJobSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for CronJobApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl CronJobApplyConfiguration {
             api_version: Some("batch/v1".to_owned()),
             kind: Some("CronJob".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl CronJobApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -240,7 +240,7 @@ impl CronJobApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -264,14 +264,14 @@ impl CronJobApplyConfiguration {
 pub fn extract_cron_job(
     object: &CronJob,
     field_manager: &str,
-) -> kubegen_runtime::Result<CronJobApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CronJobApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_cron_job`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_cron_job_status(
     object: &CronJob,
     field_manager: &str,
-) -> kubegen_runtime::Result<CronJobApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<CronJobApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -67,7 +67,7 @@ impl<'de> serde::Deserialize<'de> for CronJobSpec {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "concurrencyPolicy",
                                 "failedJobsHistoryLimit",
@@ -182,7 +182,7 @@ impl<'de> serde::Deserialize<'de> for CronJobSpecApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "concurrencyPolicy",
                                 "failedJobsHistoryLimit",

@@ -12,14 +12,14 @@ pub struct CronJobStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_schedule_time: Option<kubegen_runtime::meta::Time>,
+    pub last_schedule_time: Option<kubegen_core::meta::Time>,
     /// Information when was the last time the job successfully completed.
     #[serde(
         rename = "lastSuccessfulTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_successful_time: Option<kubegen_runtime::meta::Time>,
+    pub last_successful_time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for CronJobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for CronJobStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["active", "lastScheduleTime", "lastSuccessfulTime"],
                         ),
                     )?
@@ -74,14 +74,14 @@ pub struct CronJobStatusApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_schedule_time: Option<kubegen_runtime::meta::Time>,
+    pub last_schedule_time: Option<kubegen_core::meta::Time>,
     /// `lastSuccessfulTime`: see [`CronJobStatus::last_successful_time`].
     #[serde(
         rename = "lastSuccessfulTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_successful_time: Option<kubegen_runtime::meta::Time>,
+    pub last_successful_time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for CronJobStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for CronJobStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["active", "lastScheduleTime", "lastSuccessfulTime"],
                         ),
                     )?
@@ -140,18 +140,12 @@ impl CronJobStatusApplyConfiguration {
         self
     }
     /// Set `lastScheduleTime`.
-    pub fn with_last_schedule_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_schedule_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_schedule_time = Some(value);
         self
     }
     /// Set `lastSuccessfulTime`.
-    pub fn with_last_successful_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_successful_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_successful_time = Some(value);
         self
     }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `batch/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct BatchV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct BatchV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> BatchV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `cronjobs`: the same one on every call.
@@ -20,42 +20,36 @@ impl<'a> BatchV1Informers<'a> {
     }
 }
 /// Shared informer of `batch/v1` `CronJob`.
-pub type CronJobInformer = kubegen_runtime::cache::ResourceInformer<super::CronJob>;
+pub type CronJobInformer = kubegen_cache::ResourceInformer<super::CronJob>;
 /// Lister of `batch/v1` `CronJob` over an informer's cache.
-pub type CronJobLister = kubegen_runtime::cache::Lister<super::CronJob>;
+pub type CronJobLister = kubegen_cache::Lister<super::CronJob>;
 /// `lister.cron_jobs(namespace)`: the `cronjobs` of one namespace, as client-go's lister.
 pub trait CronJobListerExt {
     /// `lister.cron_jobs(namespace)`: the `cronjobs` of one namespace, as client-go's lister.
     fn cron_jobs(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::CronJob>;
+    ) -> kubegen_cache::NamespaceLister<super::CronJob>;
 }
 impl CronJobListerExt for CronJobLister {
     fn cron_jobs(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::CronJob> {
+    ) -> kubegen_cache::NamespaceLister<super::CronJob> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `batch/v1` `Job`.
-pub type JobInformer = kubegen_runtime::cache::ResourceInformer<super::Job>;
+pub type JobInformer = kubegen_cache::ResourceInformer<super::Job>;
 /// Lister of `batch/v1` `Job` over an informer's cache.
-pub type JobLister = kubegen_runtime::cache::Lister<super::Job>;
+pub type JobLister = kubegen_cache::Lister<super::Job>;
 /// `lister.jobs(namespace)`: the `jobs` of one namespace, as client-go's lister.
 pub trait JobListerExt {
     /// `lister.jobs(namespace)`: the `jobs` of one namespace, as client-go's lister.
-    fn jobs(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Job>;
+    fn jobs(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Job>;
 }
 impl JobListerExt for JobLister {
-    fn jobs(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Job> {
+    fn jobs(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Job> {
         self.namespaced(namespace)
     }
 }

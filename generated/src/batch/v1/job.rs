@@ -12,8 +12,8 @@ pub struct Job {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Specification of the desired behavior of a job. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::JobSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Job {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for Job {
         }
     }
 }
-impl kubegen_runtime::Object for Job {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Job {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Job {
+impl kubegen_core::Resource for Job {
     const GROUP: &'static str = "batch";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "batch/v1";
     const KIND: &'static str = "Job";
     const PLURAL: &'static str = "jobs";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Job {}
-impl kubegen_runtime::verbs::List for Job {}
-impl kubegen_runtime::verbs::Watch for Job {}
-impl kubegen_runtime::verbs::Create for Job {}
-impl kubegen_runtime::verbs::Update for Job {}
-impl kubegen_runtime::verbs::Patch for Job {}
-impl kubegen_runtime::verbs::Delete for Job {}
-impl kubegen_runtime::verbs::DeleteCollection for Job {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Job {}
-impl kubegen_runtime::verbs::Status for Job {}
+impl kubegen_core::verbs::Get for Job {}
+impl kubegen_core::verbs::List for Job {}
+impl kubegen_core::verbs::Watch for Job {}
+impl kubegen_core::verbs::Create for Job {}
+impl kubegen_core::verbs::Update for Job {}
+impl kubegen_core::verbs::Patch for Job {}
+impl kubegen_core::verbs::Delete for Job {}
+impl kubegen_core::verbs::DeleteCollection for Job {}
+impl kubegen_core::verbs::StrategicMergePatch for Job {}
+impl kubegen_core::verbs::Status for Job {}
 /// Apply configuration of [`Job`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct JobApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct JobApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Job::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Job::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::JobSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for JobApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl JobApplyConfiguration {
             api_version: Some("batch/v1".to_owned()),
             kind: Some("Job".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl JobApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -238,7 +238,7 @@ impl JobApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -262,14 +262,14 @@ impl JobApplyConfiguration {
 pub fn extract_job(
     object: &Job,
     field_manager: &str,
-) -> kubegen_runtime::Result<JobApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<JobApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_job`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_job_status(
     object: &Job,
     field_manager: &str,
-) -> kubegen_runtime::Result<JobApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<JobApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

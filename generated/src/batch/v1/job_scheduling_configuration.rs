@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for JobSchedulingConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "resourceClaims",
@@ -135,7 +135,7 @@ impl<'de> serde::Deserialize<'de> for JobSchedulingConfigurationApplyConfigurati
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "resourceClaims",

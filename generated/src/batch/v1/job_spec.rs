@@ -120,7 +120,7 @@ impl<'de> serde::Deserialize<'de> for JobSpec {
                 let mut f16 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "activeDeadlineSeconds",
                                 "backoffLimit",
@@ -303,7 +303,7 @@ impl<'de> serde::Deserialize<'de> for JobSpecApplyConfiguration {
                 let mut f16 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "activeDeadlineSeconds",
                                 "backoffLimit",

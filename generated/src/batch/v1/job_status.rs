@@ -15,7 +15,7 @@ pub struct JobStatus {
     pub completed_indexes: Option<String>,
     /// Represents time when the job was completed. It is not guaranteed to be set in happens-before order across separate operations. It is represented in RFC3339 form and is in UTC. The completion time is set when the job finishes successfully, and only then. The value cannot be updated or removed. The value indicates the same or later point in time as the startTime field.
     #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
-    pub completion_time: Option<kubegen_runtime::meta::Time>,
+    pub completion_time: Option<kubegen_core::meta::Time>,
     /// The latest available observations of an object's current state. When a Job fails, one of the conditions will have type "Failed" and status true. When a Job is suspended, one of the conditions will have type "Suspended" and status true; when the Job is resumed, the status of this condition will become false. When a Job is completed, one of the conditions will have type "Complete" and status true.
     ///
     /// A job is considered finished when it is in a terminal condition, either "Complete" or "Failed". A Job cannot have both the "Complete" and "Failed" conditions. Additionally, it cannot be in the "Complete" and "FailureTarget" conditions. The "Complete", "Failed" and "FailureTarget" conditions cannot be disabled.
@@ -36,7 +36,7 @@ pub struct JobStatus {
     ///
     /// Once set, the field can only be removed when the job is suspended. The field cannot be modified while the job is unsuspended or finished.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<kubegen_runtime::meta::Time>,
+    pub start_time: Option<kubegen_core::meta::Time>,
     /// The number of pods which reached phase Succeeded. The value increases monotonically for a given spec. However, it may decrease in reaction to scale down of elastic indexed jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<i32>,
@@ -83,7 +83,7 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "active",
                                 "completedIndexes",
@@ -150,7 +150,7 @@ pub struct JobStatusApplyConfiguration {
     pub completed_indexes: Option<String>,
     /// `completionTime`: see [`JobStatus::completion_time`].
     #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
-    pub completion_time: Option<kubegen_runtime::meta::Time>,
+    pub completion_time: Option<kubegen_core::meta::Time>,
     /// `conditions`: see [`JobStatus::conditions`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::JobConditionApplyConfiguration>>,
@@ -165,7 +165,7 @@ pub struct JobStatusApplyConfiguration {
     pub ready: Option<i32>,
     /// `startTime`: see [`JobStatus::start_time`].
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<kubegen_runtime::meta::Time>,
+    pub start_time: Option<kubegen_core::meta::Time>,
     /// `succeeded`: see [`JobStatus::succeeded`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub succeeded: Option<i32>,
@@ -207,7 +207,7 @@ impl<'de> serde::Deserialize<'de> for JobStatusApplyConfiguration {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "active",
                                 "completedIndexes",
@@ -275,7 +275,7 @@ impl JobStatusApplyConfiguration {
         self
     }
     /// Set `completionTime`.
-    pub fn with_completion_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_completion_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.completion_time = Some(value);
         self
     }
@@ -303,7 +303,7 @@ impl JobStatusApplyConfiguration {
         self
     }
     /// Set `startTime`.
-    pub fn with_start_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_start_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.start_time = Some(value);
         self
     }

@@ -5,7 +5,7 @@
 pub struct JobTemplateSpec {
     /// Standard object's metadata of the jobs created from this template. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
+    pub metadata: Option<kubegen_core::meta::ObjectMeta>,
     /// Specification of the desired behavior of the job. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Box<super::JobSpec>>,
@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for JobTemplateSpec {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -49,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for JobTemplateSpec {
 pub struct JobTemplateSpecApplyConfiguration {
     /// `metadata`: see [`JobTemplateSpec::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`JobTemplateSpec::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Box<super::JobSpecApplyConfiguration>>,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for JobTemplateSpecApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -96,7 +100,7 @@ impl JobTemplateSpecApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self

@@ -37,7 +37,11 @@ pub use self::pod_failure_policy_rule::*;
 pub use self::success_policy::*;
 pub use self::success_policy_rule::*;
 pub use self::uncounted_terminated_pods::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::BatchV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -20,7 +20,7 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicy {
             ) -> Result<PodFailurePolicy, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["rules"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["rules"]))?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicyApplyConfiguration {
             ) -> Result<PodFailurePolicyApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["rules"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["rules"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

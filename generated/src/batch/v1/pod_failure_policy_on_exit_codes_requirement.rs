@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicyOnExitCodesRequirement {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerName", "operator", "values"],
                         ),
                     )?
@@ -102,7 +102,7 @@ for PodFailurePolicyOnExitCodesRequirementApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerName", "operator", "values"],
                         ),
                     )?

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicyOnPodConditionsPattern {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["status", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["status", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -78,7 +80,9 @@ for PodFailurePolicyOnPodConditionsPatternApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["status", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["status", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicyRule {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["action", "onExitCodes", "onPodConditions"],
                         ),
                     )?
@@ -108,7 +108,7 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicyRuleApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["action", "onExitCodes", "onPodConditions"],
                         ),
                     )?

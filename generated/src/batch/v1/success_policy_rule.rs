@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for SuccessPolicyRule {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["succeededCount", "succeededIndexes"],
                         ),
                     )?
@@ -82,7 +82,7 @@ impl<'de> serde::Deserialize<'de> for SuccessPolicyRuleApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["succeededCount", "succeededIndexes"],
                         ),
                     )?

@@ -17,8 +17,8 @@ pub struct CertificateSigningRequest {
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec contains the certificate request, and is immutable after creation. Only the request, signerName, expirationSeconds, and usages fields can be set on creation. Other fields are derived by Kubernetes and cannot be modified by users.
     pub spec: super::CertificateSigningRequestSpec,
     /// status contains information about whether the request is approved or denied, and the certificate issued by the signer, or the failure condition indicating signer failure.
@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequest {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -87,32 +87,32 @@ impl Default for CertificateSigningRequest {
         }
     }
 }
-impl kubegen_runtime::Object for CertificateSigningRequest {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CertificateSigningRequest {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CertificateSigningRequest {
+impl kubegen_core::Resource for CertificateSigningRequest {
     const GROUP: &'static str = "certificates.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "certificates.k8s.io/v1";
     const KIND: &'static str = "CertificateSigningRequest";
     const PLURAL: &'static str = "certificatesigningrequests";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::List for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::Watch for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::Create for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::Update for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::Patch for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::Delete for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::DeleteCollection for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CertificateSigningRequest {}
-impl kubegen_runtime::verbs::Status for CertificateSigningRequest {}
+impl kubegen_core::verbs::Get for CertificateSigningRequest {}
+impl kubegen_core::verbs::List for CertificateSigningRequest {}
+impl kubegen_core::verbs::Watch for CertificateSigningRequest {}
+impl kubegen_core::verbs::Create for CertificateSigningRequest {}
+impl kubegen_core::verbs::Update for CertificateSigningRequest {}
+impl kubegen_core::verbs::Patch for CertificateSigningRequest {}
+impl kubegen_core::verbs::Delete for CertificateSigningRequest {}
+impl kubegen_core::verbs::DeleteCollection for CertificateSigningRequest {}
+impl kubegen_core::verbs::StrategicMergePatch for CertificateSigningRequest {}
+impl kubegen_core::verbs::Status for CertificateSigningRequest {}
 /// Apply configuration of [`CertificateSigningRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CertificateSigningRequestApplyConfiguration {
@@ -124,7 +124,7 @@ pub struct CertificateSigningRequestApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`CertificateSigningRequest::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`CertificateSigningRequest::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::CertificateSigningRequestSpecApplyConfiguration>,
@@ -151,7 +151,7 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestApplyConfiguratio
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -186,8 +186,7 @@ impl CertificateSigningRequestApplyConfiguration {
             api_version: Some("certificates.k8s.io/v1".to_owned()),
             kind: Some("CertificateSigningRequest".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -205,7 +204,7 @@ impl CertificateSigningRequestApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -250,7 +249,7 @@ impl CertificateSigningRequestApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -274,14 +273,14 @@ impl CertificateSigningRequestApplyConfiguration {
 pub fn extract_certificate_signing_request(
     object: &CertificateSigningRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<CertificateSigningRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CertificateSigningRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_certificate_signing_request`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_certificate_signing_request_status(
     object: &CertificateSigningRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<CertificateSigningRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<CertificateSigningRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -9,10 +9,10 @@ pub struct CertificateSigningRequestCondition {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// lastUpdateTime is the time of the last update to this condition
     #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<kubegen_runtime::meta::Time>,
+    pub last_update_time: Option<kubegen_core::meta::Time>,
     /// message contains a human readable message with details about the request state
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -55,7 +55,7 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestCondition {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "lastUpdateTime",
@@ -107,10 +107,10 @@ pub struct CertificateSigningRequestConditionApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `lastUpdateTime`: see [`CertificateSigningRequestCondition::last_update_time`].
     #[serde(rename = "lastUpdateTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_update_time: Option<kubegen_runtime::meta::Time>,
+    pub last_update_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`CertificateSigningRequestCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -147,7 +147,7 @@ for CertificateSigningRequestConditionApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastTransitionTime",
                                 "lastUpdateTime",
@@ -190,15 +190,12 @@ impl CertificateSigningRequestConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }
     /// Set `lastUpdateTime`.
-    pub fn with_last_update_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_last_update_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_update_time = Some(value);
         self
     }

@@ -14,7 +14,7 @@ pub struct CertificateSigningRequestList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ListMeta>,
+    pub metadata: Option<kubegen_core::meta::ListMeta>,
 }
 impl<'de> serde::Deserialize<'de> for CertificateSigningRequestList {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestList {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "items", "kind", "metadata"],
                         ),
                     )?

@@ -97,7 +97,7 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestSpec {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "expirationSeconds",
                                 "extra",
@@ -200,7 +200,7 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestSpecApplyConfigur
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "expirationSeconds",
                                 "extra",
@@ -258,7 +258,7 @@ impl CertificateSigningRequestSpecApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.extra, entries);
+        kubegen_core::apply::merge_map(&mut self.extra, entries);
         self
     }
     /// Set `groups` (an atomic list: a later call replaces it).

@@ -47,7 +47,9 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["certificate", "conditions"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["certificate", "conditions"],
+                        ),
                     )?
                 {
                     match key {
@@ -95,7 +97,9 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestStatusApplyConfig
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["certificate", "conditions"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["certificate", "conditions"],
+                        ),
                     )?
                 {
                     match key {

@@ -38,7 +38,9 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundleSpec {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["signerName", "trustBundle"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["signerName", "trustBundle"],
+                        ),
                     )?
                 {
                     match key {
@@ -87,7 +89,9 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundleSpecApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["signerName", "trustBundle"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["signerName", "trustBundle"],
+                        ),
                     )?
                 {
                     match key {

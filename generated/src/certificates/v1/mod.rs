@@ -25,7 +25,11 @@ pub use self::pod_certificate_request::*;
 pub use self::pod_certificate_request_list::*;
 pub use self::pod_certificate_request_spec::*;
 pub use self::pod_certificate_request_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::CertificatesV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

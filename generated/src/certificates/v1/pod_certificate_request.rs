@@ -14,8 +14,8 @@ pub struct PodCertificateRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata contains the object metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec contains the details about the certificate being requested.
     pub spec: super::PodCertificateRequestSpec,
     /// status contains the issued certificate, and a standard set of conditions.
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequest {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -84,32 +84,32 @@ impl Default for PodCertificateRequest {
         }
     }
 }
-impl kubegen_runtime::Object for PodCertificateRequest {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PodCertificateRequest {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PodCertificateRequest {
+impl kubegen_core::Resource for PodCertificateRequest {
     const GROUP: &'static str = "certificates.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "certificates.k8s.io/v1";
     const KIND: &'static str = "PodCertificateRequest";
     const PLURAL: &'static str = "podcertificaterequests";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for PodCertificateRequest {}
-impl kubegen_runtime::verbs::List for PodCertificateRequest {}
-impl kubegen_runtime::verbs::Watch for PodCertificateRequest {}
-impl kubegen_runtime::verbs::Create for PodCertificateRequest {}
-impl kubegen_runtime::verbs::Update for PodCertificateRequest {}
-impl kubegen_runtime::verbs::Patch for PodCertificateRequest {}
-impl kubegen_runtime::verbs::Delete for PodCertificateRequest {}
-impl kubegen_runtime::verbs::DeleteCollection for PodCertificateRequest {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PodCertificateRequest {}
-impl kubegen_runtime::verbs::Status for PodCertificateRequest {}
+impl kubegen_core::verbs::Get for PodCertificateRequest {}
+impl kubegen_core::verbs::List for PodCertificateRequest {}
+impl kubegen_core::verbs::Watch for PodCertificateRequest {}
+impl kubegen_core::verbs::Create for PodCertificateRequest {}
+impl kubegen_core::verbs::Update for PodCertificateRequest {}
+impl kubegen_core::verbs::Patch for PodCertificateRequest {}
+impl kubegen_core::verbs::Delete for PodCertificateRequest {}
+impl kubegen_core::verbs::DeleteCollection for PodCertificateRequest {}
+impl kubegen_core::verbs::StrategicMergePatch for PodCertificateRequest {}
+impl kubegen_core::verbs::Status for PodCertificateRequest {}
 /// Apply configuration of [`PodCertificateRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodCertificateRequestApplyConfiguration {
@@ -121,7 +121,7 @@ pub struct PodCertificateRequestApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PodCertificateRequest::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PodCertificateRequest::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PodCertificateRequestSpecApplyConfiguration>,
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequestApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -183,7 +183,7 @@ impl PodCertificateRequestApplyConfiguration {
             api_version: Some("certificates.k8s.io/v1".to_owned()),
             kind: Some("PodCertificateRequest".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -203,7 +203,7 @@ impl PodCertificateRequestApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -248,7 +248,7 @@ impl PodCertificateRequestApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -272,14 +272,14 @@ impl PodCertificateRequestApplyConfiguration {
 pub fn extract_pod_certificate_request(
     object: &PodCertificateRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodCertificateRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PodCertificateRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_pod_certificate_request`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_pod_certificate_request_status(
     object: &PodCertificateRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodCertificateRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<PodCertificateRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -7,7 +7,7 @@ pub struct PodCertificateRequestStatus {
     ///
     /// This field is only a hint.  Kubelet may start refreshing before or after this time if necessary.
     #[serde(rename = "beginRefreshAt", default, skip_serializing_if = "Option::is_none")]
-    pub begin_refresh_at: Option<kubegen_runtime::meta::Time>,
+    pub begin_refresh_at: Option<kubegen_core::meta::Time>,
     /// certificateChain is populated with an issued certificate by the signer. This field is set via the /status subresource. Once populated, this field is immutable.
     ///
     /// If the certificate signing request is denied, a condition of type "Denied" is added and this field remains empty. If the signer cannot issue the certificate, a condition of type "Failed" is added and this field remains empty.
@@ -33,10 +33,10 @@ pub struct PodCertificateRequestStatus {
     pub conditions: Option<Vec<crate::meta::v1::Condition>>,
     /// notAfter is the time at which the certificate expires.  The value must be the same as the notAfter value in the leaf certificate in certificateChain.  This field is set via the /status subresource.  Once populated, it is immutable.  The signer must set this field at the same time it sets certificateChain.
     #[serde(rename = "notAfter", default, skip_serializing_if = "Option::is_none")]
-    pub not_after: Option<kubegen_runtime::meta::Time>,
+    pub not_after: Option<kubegen_core::meta::Time>,
     /// notBefore is the time at which the certificate becomes valid.  The value must be the same as the notBefore value in the leaf certificate in certificateChain.  This field is set via the /status subresource.  Once populated, it is immutable. The signer must set this field at the same time it sets certificateChain.
     #[serde(rename = "notBefore", default, skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<kubegen_runtime::meta::Time>,
+    pub not_before: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for PodCertificateRequestStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -57,7 +57,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequestStatus {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "beginRefreshAt",
                                 "certificateChain",
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequestStatus {
 pub struct PodCertificateRequestStatusApplyConfiguration {
     /// `beginRefreshAt`: see [`PodCertificateRequestStatus::begin_refresh_at`].
     #[serde(rename = "beginRefreshAt", default, skip_serializing_if = "Option::is_none")]
-    pub begin_refresh_at: Option<kubegen_runtime::meta::Time>,
+    pub begin_refresh_at: Option<kubegen_core::meta::Time>,
     /// `certificateChain`: see [`PodCertificateRequestStatus::certificate_chain`].
     #[serde(
         rename = "certificateChain",
@@ -109,10 +109,10 @@ pub struct PodCertificateRequestStatusApplyConfiguration {
     pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
     /// `notAfter`: see [`PodCertificateRequestStatus::not_after`].
     #[serde(rename = "notAfter", default, skip_serializing_if = "Option::is_none")]
-    pub not_after: Option<kubegen_runtime::meta::Time>,
+    pub not_after: Option<kubegen_core::meta::Time>,
     /// `notBefore`: see [`PodCertificateRequestStatus::not_before`].
     #[serde(rename = "notBefore", default, skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<kubegen_runtime::meta::Time>,
+    pub not_before: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for PodCertificateRequestStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -133,7 +133,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequestStatusApplyConfigurat
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "beginRefreshAt",
                                 "certificateChain",
@@ -173,7 +173,7 @@ impl PodCertificateRequestStatusApplyConfiguration {
         Self::default()
     }
     /// Set `beginRefreshAt`.
-    pub fn with_begin_refresh_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_begin_refresh_at(mut self, value: kubegen_core::meta::Time) -> Self {
         self.begin_refresh_at = Some(value);
         self
     }
@@ -191,12 +191,12 @@ impl PodCertificateRequestStatusApplyConfiguration {
         self
     }
     /// Set `notAfter`.
-    pub fn with_not_after(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_not_after(mut self, value: kubegen_core::meta::Time) -> Self {
         self.not_after = Some(value);
         self
     }
     /// Set `notBefore`.
-    pub fn with_not_before(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_not_before(mut self, value: kubegen_core::meta::Time) -> Self {
         self.not_before = Some(value);
         self
     }

@@ -3,28 +3,28 @@
 /// Typed clients for the resources of `certificates/v1beta1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct CertificatesV1beta1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl CertificatesV1beta1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `clustertrustbundles` (cluster-scoped).
     pub fn cluster_trust_bundles(
         &self,
-    ) -> kubegen_runtime::Client<super::ClusterTrustBundle> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::ClusterTrustBundle> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `podcertificaterequests` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn pod_certificate_requests(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::PodCertificateRequest> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::PodCertificateRequest> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

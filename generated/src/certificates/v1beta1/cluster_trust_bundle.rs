@@ -16,8 +16,8 @@ pub struct ClusterTrustBundle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata contains the object metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec contains the signer (if any) and trust anchors.
     pub spec: super::ClusterTrustBundleSpec,
 }
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundle {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -79,31 +79,31 @@ impl Default for ClusterTrustBundle {
         }
     }
 }
-impl kubegen_runtime::Object for ClusterTrustBundle {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ClusterTrustBundle {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ClusterTrustBundle {
+impl kubegen_core::Resource for ClusterTrustBundle {
     const GROUP: &'static str = "certificates.k8s.io";
     const VERSION: &'static str = "v1beta1";
     const API_VERSION: &'static str = "certificates.k8s.io/v1beta1";
     const KIND: &'static str = "ClusterTrustBundle";
     const PLURAL: &'static str = "clustertrustbundles";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::List for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::Watch for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::Create for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::Update for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::Patch for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::Delete for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::DeleteCollection for ClusterTrustBundle {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ClusterTrustBundle {}
+impl kubegen_core::verbs::Get for ClusterTrustBundle {}
+impl kubegen_core::verbs::List for ClusterTrustBundle {}
+impl kubegen_core::verbs::Watch for ClusterTrustBundle {}
+impl kubegen_core::verbs::Create for ClusterTrustBundle {}
+impl kubegen_core::verbs::Update for ClusterTrustBundle {}
+impl kubegen_core::verbs::Patch for ClusterTrustBundle {}
+impl kubegen_core::verbs::Delete for ClusterTrustBundle {}
+impl kubegen_core::verbs::DeleteCollection for ClusterTrustBundle {}
+impl kubegen_core::verbs::StrategicMergePatch for ClusterTrustBundle {}
 /// Apply configuration of [`ClusterTrustBundle`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClusterTrustBundleApplyConfiguration {
@@ -115,7 +115,7 @@ pub struct ClusterTrustBundleApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ClusterTrustBundle::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ClusterTrustBundle::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ClusterTrustBundleSpecApplyConfiguration>,
@@ -138,7 +138,7 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundleApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -171,8 +171,7 @@ impl ClusterTrustBundleApplyConfiguration {
             api_version: Some("certificates.k8s.io/v1beta1".to_owned()),
             kind: Some("ClusterTrustBundle".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -190,7 +189,7 @@ impl ClusterTrustBundleApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -227,7 +226,7 @@ impl ClusterTrustBundleApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -251,6 +250,6 @@ impl ClusterTrustBundleApplyConfiguration {
 pub fn extract_cluster_trust_bundle(
     object: &ClusterTrustBundle,
     field_manager: &str,
-) -> kubegen_runtime::Result<ClusterTrustBundleApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ClusterTrustBundleApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `certificates/v1beta1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct CertificatesV1beta1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CertificatesV1beta1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> CertificatesV1beta1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `clustertrustbundles`: the same one on every call.
@@ -20,19 +20,17 @@ impl<'a> CertificatesV1beta1Informers<'a> {
     }
 }
 /// Shared informer of `certificates/v1beta1` `ClusterTrustBundle`.
-pub type ClusterTrustBundleInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ClusterTrustBundleInformer = kubegen_cache::ResourceInformer<
     super::ClusterTrustBundle,
 >;
 /// Lister of `certificates/v1beta1` `ClusterTrustBundle` over an informer's cache.
-pub type ClusterTrustBundleLister = kubegen_runtime::cache::Lister<
-    super::ClusterTrustBundle,
->;
+pub type ClusterTrustBundleLister = kubegen_cache::Lister<super::ClusterTrustBundle>;
 /// Shared informer of `certificates/v1beta1` `PodCertificateRequest`.
-pub type PodCertificateRequestInformer = kubegen_runtime::cache::ResourceInformer<
+pub type PodCertificateRequestInformer = kubegen_cache::ResourceInformer<
     super::PodCertificateRequest,
 >;
 /// Lister of `certificates/v1beta1` `PodCertificateRequest` over an informer's cache.
-pub type PodCertificateRequestLister = kubegen_runtime::cache::Lister<
+pub type PodCertificateRequestLister = kubegen_cache::Lister<
     super::PodCertificateRequest,
 >;
 /// `lister.pod_certificate_requests(namespace)`: the `podcertificaterequests` of one namespace, as client-go's lister.
@@ -41,13 +39,13 @@ pub trait PodCertificateRequestListerExt {
     fn pod_certificate_requests(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodCertificateRequest>;
+    ) -> kubegen_cache::NamespaceLister<super::PodCertificateRequest>;
 }
 impl PodCertificateRequestListerExt for PodCertificateRequestLister {
     fn pod_certificate_requests(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodCertificateRequest> {
+    ) -> kubegen_cache::NamespaceLister<super::PodCertificateRequest> {
         self.namespaced(namespace)
     }
 }

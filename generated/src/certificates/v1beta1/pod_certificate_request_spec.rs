@@ -112,7 +112,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequestSpec {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "maxExpirationSeconds",
                                 "nodeName",
@@ -281,7 +281,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateRequestSpecApplyConfiguratio
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "maxExpirationSeconds",
                                 "nodeName",
@@ -401,10 +401,7 @@ impl PodCertificateRequestSpecApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(
-            &mut self.unverified_user_annotations,
-            entries,
-        );
+        kubegen_core::apply::merge_map(&mut self.unverified_user_annotations, entries);
         self
     }
 }

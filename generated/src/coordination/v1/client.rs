@@ -3,19 +3,19 @@
 /// Typed clients for the resources of `coordination/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct CoordinationV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl CoordinationV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `leases` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn leases(&self, namespace: &str) -> kubegen_runtime::Client<super::Lease> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn leases(&self, namespace: &str) -> kubegen_client::Client<super::Lease> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

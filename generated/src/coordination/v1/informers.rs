@@ -2,10 +2,10 @@
 
 /// Shared informers of `coordination/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct CoordinationV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CoordinationV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> CoordinationV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `leases`: the same one on every call.
@@ -15,22 +15,16 @@ impl<'a> CoordinationV1Informers<'a> {
     }
 }
 /// Shared informer of `coordination/v1` `Lease`.
-pub type LeaseInformer = kubegen_runtime::cache::ResourceInformer<super::Lease>;
+pub type LeaseInformer = kubegen_cache::ResourceInformer<super::Lease>;
 /// Lister of `coordination/v1` `Lease` over an informer's cache.
-pub type LeaseLister = kubegen_runtime::cache::Lister<super::Lease>;
+pub type LeaseLister = kubegen_cache::Lister<super::Lease>;
 /// `lister.leases(namespace)`: the `leases` of one namespace, as client-go's lister.
 pub trait LeaseListerExt {
     /// `lister.leases(namespace)`: the `leases` of one namespace, as client-go's lister.
-    fn leases(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Lease>;
+    fn leases(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Lease>;
 }
 impl LeaseListerExt for LeaseLister {
-    fn leases(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Lease> {
+    fn leases(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Lease> {
         self.namespaced(namespace)
     }
 }

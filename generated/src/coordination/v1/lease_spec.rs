@@ -5,7 +5,7 @@
 pub struct LeaseSpec {
     /// acquireTime is a time when the current lease was acquired.
     #[serde(rename = "acquireTime", default, skip_serializing_if = "Option::is_none")]
-    pub acquire_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub acquire_time: Option<kubegen_core::meta::MicroTime>,
     /// holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.
     #[serde(rename = "holderIdentity", default, skip_serializing_if = "Option::is_none")]
     pub holder_identity: Option<String>,
@@ -32,7 +32,7 @@ pub struct LeaseSpec {
     pub preferred_holder: Option<String>,
     /// renewTime is a time when the current holder of a lease has last updated the lease.
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
-    pub renew_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub renew_time: Option<kubegen_core::meta::MicroTime>,
     /// strategy indicates the strategy for picking the leader for coordinated leader election. If the field is not specified, there is no active coordination for this lease. (Alpha) Using this field requires the CoordinatedLeaderElection feature gate to be enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
@@ -58,7 +58,7 @@ impl<'de> serde::Deserialize<'de> for LeaseSpec {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "acquireTime",
                                 "holderIdentity",
@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for LeaseSpec {
 pub struct LeaseSpecApplyConfiguration {
     /// `acquireTime`: see [`LeaseSpec::acquire_time`].
     #[serde(rename = "acquireTime", default, skip_serializing_if = "Option::is_none")]
-    pub acquire_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub acquire_time: Option<kubegen_core::meta::MicroTime>,
     /// `holderIdentity`: see [`LeaseSpec::holder_identity`].
     #[serde(rename = "holderIdentity", default, skip_serializing_if = "Option::is_none")]
     pub holder_identity: Option<String>,
@@ -130,7 +130,7 @@ pub struct LeaseSpecApplyConfiguration {
     pub preferred_holder: Option<String>,
     /// `renewTime`: see [`LeaseSpec::renew_time`].
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
-    pub renew_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub renew_time: Option<kubegen_core::meta::MicroTime>,
     /// `strategy`: see [`LeaseSpec::strategy`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
@@ -156,7 +156,7 @@ impl<'de> serde::Deserialize<'de> for LeaseSpecApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "acquireTime",
                                 "holderIdentity",
@@ -202,7 +202,7 @@ impl LeaseSpecApplyConfiguration {
         Self::default()
     }
     /// Set `acquireTime`.
-    pub fn with_acquire_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+    pub fn with_acquire_time(mut self, value: kubegen_core::meta::MicroTime) -> Self {
         self.acquire_time = Some(value);
         self
     }
@@ -227,7 +227,7 @@ impl LeaseSpecApplyConfiguration {
         self
     }
     /// Set `renewTime`.
-    pub fn with_renew_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+    pub fn with_renew_time(mut self, value: kubegen_core::meta::MicroTime) -> Self {
         self.renew_time = Some(value);
         self
     }

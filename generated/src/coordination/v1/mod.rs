@@ -7,7 +7,11 @@ mod lease_spec;
 pub use self::lease::*;
 pub use self::lease_list::*;
 pub use self::lease_spec::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::CoordinationV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -12,8 +12,8 @@ pub struct LeaseCandidate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec contains the specification of the Lease. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::LeaseCandidateSpec,
 }
@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for LeaseCandidate {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -75,31 +75,31 @@ impl Default for LeaseCandidate {
         }
     }
 }
-impl kubegen_runtime::Object for LeaseCandidate {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for LeaseCandidate {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for LeaseCandidate {
+impl kubegen_core::Resource for LeaseCandidate {
     const GROUP: &'static str = "coordination.k8s.io";
     const VERSION: &'static str = "v1alpha2";
     const API_VERSION: &'static str = "coordination.k8s.io/v1alpha2";
     const KIND: &'static str = "LeaseCandidate";
     const PLURAL: &'static str = "leasecandidates";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for LeaseCandidate {}
-impl kubegen_runtime::verbs::List for LeaseCandidate {}
-impl kubegen_runtime::verbs::Watch for LeaseCandidate {}
-impl kubegen_runtime::verbs::Create for LeaseCandidate {}
-impl kubegen_runtime::verbs::Update for LeaseCandidate {}
-impl kubegen_runtime::verbs::Patch for LeaseCandidate {}
-impl kubegen_runtime::verbs::Delete for LeaseCandidate {}
-impl kubegen_runtime::verbs::DeleteCollection for LeaseCandidate {}
-impl kubegen_runtime::verbs::StrategicMergePatch for LeaseCandidate {}
+impl kubegen_core::verbs::Get for LeaseCandidate {}
+impl kubegen_core::verbs::List for LeaseCandidate {}
+impl kubegen_core::verbs::Watch for LeaseCandidate {}
+impl kubegen_core::verbs::Create for LeaseCandidate {}
+impl kubegen_core::verbs::Update for LeaseCandidate {}
+impl kubegen_core::verbs::Patch for LeaseCandidate {}
+impl kubegen_core::verbs::Delete for LeaseCandidate {}
+impl kubegen_core::verbs::DeleteCollection for LeaseCandidate {}
+impl kubegen_core::verbs::StrategicMergePatch for LeaseCandidate {}
 /// Apply configuration of [`LeaseCandidate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LeaseCandidateApplyConfiguration {
@@ -111,7 +111,7 @@ pub struct LeaseCandidateApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`LeaseCandidate::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`LeaseCandidate::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::LeaseCandidateSpecApplyConfiguration>,
@@ -134,7 +134,7 @@ impl<'de> serde::Deserialize<'de> for LeaseCandidateApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -167,7 +167,7 @@ impl LeaseCandidateApplyConfiguration {
             api_version: Some("coordination.k8s.io/v1alpha2".to_owned()),
             kind: Some("LeaseCandidate".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -187,7 +187,7 @@ impl LeaseCandidateApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -224,7 +224,7 @@ impl LeaseCandidateApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -248,6 +248,6 @@ impl LeaseCandidateApplyConfiguration {
 pub fn extract_lease_candidate(
     object: &LeaseCandidate,
     field_manager: &str,
-) -> kubegen_runtime::Result<LeaseCandidateApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<LeaseCandidateApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

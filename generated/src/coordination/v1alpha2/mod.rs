@@ -7,7 +7,11 @@ mod lease_candidate_spec;
 pub use self::lease_candidate::*;
 pub use self::lease_candidate_list::*;
 pub use self::lease_candidate_spec::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::CoordinationV1alpha2Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

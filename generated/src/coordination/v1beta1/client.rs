@@ -3,22 +3,22 @@
 /// Typed clients for the resources of `coordination/v1beta1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct CoordinationV1beta1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl CoordinationV1beta1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `leasecandidates` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn lease_candidates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::LeaseCandidate> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::LeaseCandidate> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `coordination/v1beta1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct CoordinationV1beta1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CoordinationV1beta1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> CoordinationV1beta1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `leasecandidates`: the same one on every call.
@@ -15,24 +15,22 @@ impl<'a> CoordinationV1beta1Informers<'a> {
     }
 }
 /// Shared informer of `coordination/v1beta1` `LeaseCandidate`.
-pub type LeaseCandidateInformer = kubegen_runtime::cache::ResourceInformer<
-    super::LeaseCandidate,
->;
+pub type LeaseCandidateInformer = kubegen_cache::ResourceInformer<super::LeaseCandidate>;
 /// Lister of `coordination/v1beta1` `LeaseCandidate` over an informer's cache.
-pub type LeaseCandidateLister = kubegen_runtime::cache::Lister<super::LeaseCandidate>;
+pub type LeaseCandidateLister = kubegen_cache::Lister<super::LeaseCandidate>;
 /// `lister.lease_candidates(namespace)`: the `leasecandidates` of one namespace, as client-go's lister.
 pub trait LeaseCandidateListerExt {
     /// `lister.lease_candidates(namespace)`: the `leasecandidates` of one namespace, as client-go's lister.
     fn lease_candidates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::LeaseCandidate>;
+    ) -> kubegen_cache::NamespaceLister<super::LeaseCandidate>;
 }
 impl LeaseCandidateListerExt for LeaseCandidateLister {
     fn lease_candidates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::LeaseCandidate> {
+    ) -> kubegen_cache::NamespaceLister<super::LeaseCandidate> {
         self.namespaced(namespace)
     }
 }

@@ -18,10 +18,10 @@ pub struct LeaseCandidateSpec {
     pub lease_name: String,
     /// pingTime is the last time that the server has requested the LeaseCandidate to renew. It is only done during leader election to check if any LeaseCandidates have become ineligible. When PingTime is updated, the LeaseCandidate will respond by updating RenewTime.
     #[serde(rename = "pingTime", default, skip_serializing_if = "Option::is_none")]
-    pub ping_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub ping_time: Option<kubegen_core::meta::MicroTime>,
     /// renewTime is the time that the LeaseCandidate was last updated. Any time a Lease needs to do leader election, the PingTime field is updated to signal to the LeaseCandidate that they should update the RenewTime. Old LeaseCandidate objects are also garbage collected if it has been hours since the last renew. The PingTime field is updated regularly to prevent garbage collection for still active LeaseCandidates.
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
-    pub renew_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub renew_time: Option<kubegen_core::meta::MicroTime>,
     /// strategy is the strategy that coordinated leader election will use for picking the leader. If multiple candidates for the same Lease return different strategies, the strategy provided by the candidate with the latest BinaryVersion will be used. If there is still conflict, this is a user error and coordinated leader election will not operate the Lease until resolved.
     pub strategy: String,
 }
@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for LeaseCandidateSpec {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "binaryVersion",
                                 "emulationVersion",
@@ -109,10 +109,10 @@ pub struct LeaseCandidateSpecApplyConfiguration {
     pub lease_name: Option<String>,
     /// `pingTime`: see [`LeaseCandidateSpec::ping_time`].
     #[serde(rename = "pingTime", default, skip_serializing_if = "Option::is_none")]
-    pub ping_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub ping_time: Option<kubegen_core::meta::MicroTime>,
     /// `renewTime`: see [`LeaseCandidateSpec::renew_time`].
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
-    pub renew_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub renew_time: Option<kubegen_core::meta::MicroTime>,
     /// `strategy`: see [`LeaseCandidateSpec::strategy`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
@@ -137,7 +137,7 @@ impl<'de> serde::Deserialize<'de> for LeaseCandidateSpecApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "binaryVersion",
                                 "emulationVersion",
@@ -195,12 +195,12 @@ impl LeaseCandidateSpecApplyConfiguration {
         self
     }
     /// Set `pingTime`.
-    pub fn with_ping_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+    pub fn with_ping_time(mut self, value: kubegen_core::meta::MicroTime) -> Self {
         self.ping_time = Some(value);
         self
     }
     /// Set `renewTime`.
-    pub fn with_renew_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+    pub fn with_renew_time(mut self, value: kubegen_core::meta::MicroTime) -> Self {
         self.renew_time = Some(value);
         self
     }

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for Affinity {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nodeAffinity", "podAffinity", "podAntiAffinity"],
                         ),
                     )?
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for AffinityApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nodeAffinity", "podAffinity", "podAntiAffinity"],
                         ),
                     )?

@@ -33,7 +33,9 @@ impl<'de> serde::Deserialize<'de> for AppArmorProfile {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["localhostProfile", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["localhostProfile", "type"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for AppArmorProfileApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["localhostProfile", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["localhostProfile", "type"],
+                        ),
                     )?
                 {
                     match key {

@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for AttachedVolume {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["devicePath", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["devicePath", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -74,7 +76,9 @@ impl<'de> serde::Deserialize<'de> for AttachedVolumeApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["devicePath", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["devicePath", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

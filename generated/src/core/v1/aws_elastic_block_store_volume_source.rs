@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for AWSElasticBlockStoreVolumeSource {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "partition", "readOnly", "volumeID"],
                         ),
                     )?
@@ -102,7 +102,7 @@ for AWSElasticBlockStoreVolumeSourceApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "partition", "readOnly", "volumeID"],
                         ),
                     )?

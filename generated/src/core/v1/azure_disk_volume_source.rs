@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for AzureDiskVolumeSource {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "cachingMode",
                                 "diskName",
@@ -127,7 +127,7 @@ impl<'de> serde::Deserialize<'de> for AzureDiskVolumeSourceApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "cachingMode",
                                 "diskName",

@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for AzureFilePersistentVolumeSource {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["readOnly", "secretName", "secretNamespace", "shareName"],
                         ),
                     )?
@@ -108,7 +108,7 @@ impl<'de> serde::Deserialize<'de> for AzureFilePersistentVolumeSourceApplyConfig
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["readOnly", "secretName", "secretNamespace", "shareName"],
                         ),
                     )?

@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for AzureFileVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["readOnly", "secretName", "shareName"],
                         ),
                     )?
@@ -90,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for AzureFileVolumeSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["readOnly", "secretName", "shareName"],
                         ),
                     )?

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for Capabilities {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["add", "drop"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["add", "drop"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -66,7 +68,9 @@ impl<'de> serde::Deserialize<'de> for CapabilitiesApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["add", "drop"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["add", "drop"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for CephFSPersistentVolumeSource {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "monitors",
                                 "path",
@@ -123,7 +123,7 @@ impl<'de> serde::Deserialize<'de> for CephFSPersistentVolumeSourceApplyConfigura
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "monitors",
                                 "path",

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for CinderVolumeSource {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "readOnly", "secretRef", "volumeID"],
                         ),
                     )?
@@ -97,7 +97,7 @@ impl<'de> serde::Deserialize<'de> for CinderVolumeSourceApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "readOnly", "secretRef", "volumeID"],
                         ),
                     )?

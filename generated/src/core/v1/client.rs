@@ -3,109 +3,107 @@
 /// Typed clients for the resources of `core/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct CoreV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl CoreV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `bindings` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn bindings(&self, namespace: &str) -> kubegen_runtime::Client<super::Binding> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn bindings(&self, namespace: &str) -> kubegen_client::Client<super::Binding> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `componentstatuses` (cluster-scoped).
-    pub fn component_statuses(&self) -> kubegen_runtime::Client<super::ComponentStatus> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn component_statuses(&self) -> kubegen_client::Client<super::ComponentStatus> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `configmaps` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn config_maps(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ConfigMap> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ConfigMap> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `endpoints` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn endpoints(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::Endpoints> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::Endpoints> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `events` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn events(&self, namespace: &str) -> kubegen_runtime::Client<super::Event> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn events(&self, namespace: &str) -> kubegen_client::Client<super::Event> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `limitranges` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn limit_ranges(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::LimitRange> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::LimitRange> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `namespaces` (cluster-scoped).
-    pub fn namespaces(&self) -> kubegen_runtime::Client<super::Namespace> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn namespaces(&self) -> kubegen_client::Client<super::Namespace> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `nodes` (cluster-scoped).
-    pub fn nodes(&self) -> kubegen_runtime::Client<super::Node> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn nodes(&self) -> kubegen_client::Client<super::Node> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `persistentvolumeclaims` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn persistent_volume_claims(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::PersistentVolumeClaim> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::PersistentVolumeClaim> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `persistentvolumes` (cluster-scoped).
-    pub fn persistent_volumes(
-        &self,
-    ) -> kubegen_runtime::Client<super::PersistentVolume> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn persistent_volumes(&self) -> kubegen_client::Client<super::PersistentVolume> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `pods` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn pods(&self, namespace: &str) -> kubegen_runtime::Client<super::Pod> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn pods(&self, namespace: &str) -> kubegen_client::Client<super::Pod> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `podtemplates` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn pod_templates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::PodTemplate> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::PodTemplate> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `replicationcontrollers` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn replication_controllers(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ReplicationController> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ReplicationController> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `resourcequotas` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn resource_quotas(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ResourceQuota> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ResourceQuota> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `secrets` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn secrets(&self, namespace: &str) -> kubegen_runtime::Client<super::Secret> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn secrets(&self, namespace: &str) -> kubegen_client::Client<super::Secret> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `serviceaccounts` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn service_accounts(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ServiceAccount> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ServiceAccount> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `services` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn services(&self, namespace: &str) -> kubegen_runtime::Client<super::Service> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn services(&self, namespace: &str) -> kubegen_client::Client<super::Service> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

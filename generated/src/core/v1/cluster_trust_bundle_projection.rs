@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundleProjection {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelector",
                                 "name",
@@ -123,7 +123,7 @@ impl<'de> serde::Deserialize<'de> for ClusterTrustBundleProjectionApplyConfigura
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelector",
                                 "name",

@@ -15,8 +15,8 @@ pub struct ComponentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
 }
 impl<'de> serde::Deserialize<'de> for ComponentStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for ComponentStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "conditions", "kind", "metadata"],
                         ),
                     )?
@@ -73,21 +73,21 @@ impl Default for ComponentStatus {
         }
     }
 }
-impl kubegen_runtime::Object for ComponentStatus {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ComponentStatus {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ComponentStatus {
+impl kubegen_core::Resource for ComponentStatus {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "ComponentStatus";
     const PLURAL: &'static str = "componentstatuses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ComponentStatus {}
-impl kubegen_runtime::verbs::List for ComponentStatus {}
+impl kubegen_core::verbs::Get for ComponentStatus {}
+impl kubegen_core::verbs::List for ComponentStatus {}

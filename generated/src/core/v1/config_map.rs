@@ -21,8 +21,8 @@ pub struct ConfigMap {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
 }
 impl<'de> serde::Deserialize<'de> for ConfigMap {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for ConfigMap {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "binaryData",
@@ -94,31 +94,31 @@ impl Default for ConfigMap {
         }
     }
 }
-impl kubegen_runtime::Object for ConfigMap {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ConfigMap {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ConfigMap {
+impl kubegen_core::Resource for ConfigMap {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "ConfigMap";
     const PLURAL: &'static str = "configmaps";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for ConfigMap {}
-impl kubegen_runtime::verbs::List for ConfigMap {}
-impl kubegen_runtime::verbs::Watch for ConfigMap {}
-impl kubegen_runtime::verbs::Create for ConfigMap {}
-impl kubegen_runtime::verbs::Update for ConfigMap {}
-impl kubegen_runtime::verbs::Patch for ConfigMap {}
-impl kubegen_runtime::verbs::Delete for ConfigMap {}
-impl kubegen_runtime::verbs::DeleteCollection for ConfigMap {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ConfigMap {}
+impl kubegen_core::verbs::Get for ConfigMap {}
+impl kubegen_core::verbs::List for ConfigMap {}
+impl kubegen_core::verbs::Watch for ConfigMap {}
+impl kubegen_core::verbs::Create for ConfigMap {}
+impl kubegen_core::verbs::Update for ConfigMap {}
+impl kubegen_core::verbs::Patch for ConfigMap {}
+impl kubegen_core::verbs::Delete for ConfigMap {}
+impl kubegen_core::verbs::DeleteCollection for ConfigMap {}
+impl kubegen_core::verbs::StrategicMergePatch for ConfigMap {}
 /// Apply configuration of [`ConfigMap`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ConfigMapApplyConfiguration {
@@ -139,7 +139,7 @@ pub struct ConfigMapApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ConfigMap::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
 }
 impl<'de> serde::Deserialize<'de> for ConfigMapApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -161,7 +161,7 @@ impl<'de> serde::Deserialize<'de> for ConfigMapApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "binaryData",
@@ -205,7 +205,7 @@ impl ConfigMapApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("ConfigMap".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -222,7 +222,7 @@ impl ConfigMapApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.binary_data, entries);
+        kubegen_core::apply::merge_map(&mut self.binary_data, entries);
         self
     }
     /// Add entries to `data`, overwriting earlier values of the same keys.
@@ -230,7 +230,7 @@ impl ConfigMapApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.data, entries);
+        kubegen_core::apply::merge_map(&mut self.data, entries);
         self
     }
     /// Set `immutable`.
@@ -246,7 +246,7 @@ impl ConfigMapApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -275,7 +275,7 @@ impl ConfigMapApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -299,6 +299,6 @@ impl ConfigMapApplyConfiguration {
 pub fn extract_config_map(
     object: &ConfigMap,
     field_manager: &str,
-) -> kubegen_runtime::Result<ConfigMapApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ConfigMapApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

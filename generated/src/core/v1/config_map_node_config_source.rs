@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ConfigMapNodeConfigSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "kubeletConfigKey",
                                 "name",
@@ -129,7 +129,7 @@ impl<'de> serde::Deserialize<'de> for ConfigMapNodeConfigSourceApplyConfiguratio
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "kubeletConfigKey",
                                 "name",

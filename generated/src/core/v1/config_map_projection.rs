@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for ConfigMapProjection {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["items", "name", "optional"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["items", "name", "optional"],
+                        ),
                     )?
                 {
                     match key {
@@ -84,7 +86,9 @@ impl<'de> serde::Deserialize<'de> for ConfigMapProjectionApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["items", "name", "optional"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["items", "name", "optional"],
+                        ),
                     )?
                 {
                     match key {

@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ConfigMapVolumeSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["defaultMode", "defaultUser", "items", "name", "optional"],
                         ),
                     )?
@@ -106,7 +106,7 @@ impl<'de> serde::Deserialize<'de> for ConfigMapVolumeSourceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["defaultMode", "defaultUser", "items", "name", "optional"],
                         ),
                     )?

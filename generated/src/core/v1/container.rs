@@ -137,7 +137,7 @@ impl<'de> serde::Deserialize<'de> for Container {
                 let mut f24 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "args",
                                 "command",
@@ -372,7 +372,7 @@ impl<'de> serde::Deserialize<'de> for ContainerApplyConfiguration {
                 let mut f24 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "args",
                                 "command",

@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for ContainerExtendedResourceRequest {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerName", "requestName", "resourceName"],
                         ),
                     )?
@@ -96,7 +96,7 @@ for ContainerExtendedResourceRequestApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerName", "requestName", "resourceName"],
                         ),
                     )?

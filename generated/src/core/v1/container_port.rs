@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for ContainerPort {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerPort", "hostIP", "hostPort", "name", "protocol"],
                         ),
                     )?
@@ -107,7 +107,7 @@ impl<'de> serde::Deserialize<'de> for ContainerPortApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerPort", "hostIP", "hostPort", "name", "protocol"],
                         ),
                     )?

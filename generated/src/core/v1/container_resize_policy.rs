@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for ContainerResizePolicy {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["resourceName", "restartPolicy"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["resourceName", "restartPolicy"],
+                        ),
                     )?
                 {
                     match key {
@@ -78,7 +80,9 @@ impl<'de> serde::Deserialize<'de> for ContainerResizePolicyApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["resourceName", "restartPolicy"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["resourceName", "restartPolicy"],
+                        ),
                     )?
                 {
                     match key {

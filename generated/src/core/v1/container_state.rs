@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for ContainerState {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["running", "terminated", "waiting"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["running", "terminated", "waiting"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for ContainerStateApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["running", "terminated", "waiting"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["running", "terminated", "waiting"],
+                        ),
                     )?
                 {
                     match key {

@@ -5,7 +5,7 @@
 pub struct ContainerStateRunning {
     /// Time at which the container was last (re-)started
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<kubegen_runtime::meta::Time>,
+    pub started_at: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerStateRunning {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for ContainerStateRunning {
             ) -> Result<ContainerStateRunning, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["startedAt"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["startedAt"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -43,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStateRunning {
 pub struct ContainerStateRunningApplyConfiguration {
     /// `startedAt`: see [`ContainerStateRunning::started_at`].
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<kubegen_runtime::meta::Time>,
+    pub started_at: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerStateRunningApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -59,7 +61,9 @@ impl<'de> serde::Deserialize<'de> for ContainerStateRunningApplyConfiguration {
             ) -> Result<ContainerStateRunningApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["startedAt"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["startedAt"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -82,7 +86,7 @@ impl ContainerStateRunningApplyConfiguration {
         Self::default()
     }
     /// Set `startedAt`.
-    pub fn with_started_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_started_at(mut self, value: kubegen_core::meta::Time) -> Self {
         self.started_at = Some(value);
         self
     }

@@ -11,7 +11,7 @@ pub struct ContainerStateTerminated {
     pub exit_code: i32,
     /// Time at which the container last terminated
     #[serde(rename = "finishedAt", default, skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<kubegen_runtime::meta::Time>,
+    pub finished_at: Option<kubegen_core::meta::Time>,
     /// Message regarding the last termination of the container
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -23,7 +23,7 @@ pub struct ContainerStateTerminated {
     pub signal: Option<i32>,
     /// Time at which previous execution of the container started
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<kubegen_runtime::meta::Time>,
+    pub started_at: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerStateTerminated {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStateTerminated {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "containerID",
                                 "exitCode",
@@ -100,7 +100,7 @@ pub struct ContainerStateTerminatedApplyConfiguration {
     pub exit_code: Option<i32>,
     /// `finishedAt`: see [`ContainerStateTerminated::finished_at`].
     #[serde(rename = "finishedAt", default, skip_serializing_if = "Option::is_none")]
-    pub finished_at: Option<kubegen_runtime::meta::Time>,
+    pub finished_at: Option<kubegen_core::meta::Time>,
     /// `message`: see [`ContainerStateTerminated::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -112,7 +112,7 @@ pub struct ContainerStateTerminatedApplyConfiguration {
     pub signal: Option<i32>,
     /// `startedAt`: see [`ContainerStateTerminated::started_at`].
     #[serde(rename = "startedAt", default, skip_serializing_if = "Option::is_none")]
-    pub started_at: Option<kubegen_runtime::meta::Time>,
+    pub started_at: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerStateTerminatedApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -135,7 +135,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStateTerminatedApplyConfiguration
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "containerID",
                                 "exitCode",
@@ -191,7 +191,7 @@ impl ContainerStateTerminatedApplyConfiguration {
         self
     }
     /// Set `finishedAt`.
-    pub fn with_finished_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_finished_at(mut self, value: kubegen_core::meta::Time) -> Self {
         self.finished_at = Some(value);
         self
     }
@@ -211,7 +211,7 @@ impl ContainerStateTerminatedApplyConfiguration {
         self
     }
     /// Set `startedAt`.
-    pub fn with_started_at(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_started_at(mut self, value: kubegen_core::meta::Time) -> Self {
         self.started_at = Some(value);
         self
     }

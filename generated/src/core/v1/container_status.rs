@@ -10,7 +10,7 @@ pub struct ContainerStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// AllocatedResourcesStatus represents the status of various resources allocated for this Pod.
     #[serde(
@@ -87,7 +87,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStatus {
                 let mut f14 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocatedResources",
                                 "allocatedResourcesStatus",
@@ -176,7 +176,7 @@ pub struct ContainerStatusApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `allocatedResourcesStatus`: see [`ContainerStatus::allocated_resources_status`].
     #[serde(
@@ -254,7 +254,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStatusApplyConfiguration {
                 let mut f14 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocatedResources",
                                 "allocatedResourcesStatus",
@@ -326,9 +326,9 @@ impl ContainerStatusApplyConfiguration {
     /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
     pub fn with_allocated_resources<
         K: Into<String>,
-        V: Into<kubegen_runtime::meta::Quantity>,
+        V: Into<kubegen_core::meta::Quantity>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
+        kubegen_core::apply::merge_map(&mut self.allocated_resources, entries);
         self
     }
     /// Append to `allocatedResourcesStatus` (a keyed or set list: repeated calls add).

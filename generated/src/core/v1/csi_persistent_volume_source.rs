@@ -81,7 +81,7 @@ impl<'de> serde::Deserialize<'de> for CSIPersistentVolumeSource {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "controllerExpandSecretRef",
                                 "controllerPublishSecretRef",
@@ -222,7 +222,7 @@ impl<'de> serde::Deserialize<'de> for CSIPersistentVolumeSourceApplyConfiguratio
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "controllerExpandSecretRef",
                                 "controllerPublishSecretRef",
@@ -336,7 +336,7 @@ impl CSIPersistentVolumeSourceApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.volume_attributes, entries);
+        kubegen_core::apply::merge_map(&mut self.volume_attributes, entries);
         self
     }
     /// Set `volumeHandle`.

@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for CSIVolumeSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "driver",
                                 "fsType",
@@ -128,7 +128,7 @@ impl<'de> serde::Deserialize<'de> for CSIVolumeSourceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "driver",
                                 "fsType",
@@ -195,7 +195,7 @@ impl CSIVolumeSourceApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.volume_attributes, entries);
+        kubegen_core::apply::merge_map(&mut self.volume_attributes, entries);
         self
     }
 }

@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeFile {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fieldRef", "mode", "path", "resourceFieldRef", "user"],
                         ),
                     )?
@@ -114,7 +114,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeFileApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fieldRef", "mode", "path", "resourceFieldRef", "user"],
                         ),
                     )?

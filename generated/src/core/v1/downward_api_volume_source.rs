@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["defaultMode", "defaultUser", "items"],
                         ),
                     )?
@@ -84,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeSourceApplyConfiguration 
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["defaultMode", "defaultUser", "items"],
                         ),
                     )?

@@ -11,7 +11,7 @@ pub struct EmptyDirVolumeSource {
     pub mode: Option<i32>,
     /// sizeLimit is the total amount of local storage required for this EmptyDir volume. The size limit is also applicable for memory medium. The maximum usage on memory medium EmptyDir would be the minimum value between the SizeLimit specified here and the sum of memory limits of all containers in a pod. The default is nil which means that the limit is undefined. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir
     #[serde(rename = "sizeLimit", default, skip_serializing_if = "Option::is_none")]
-    pub size_limit: Option<kubegen_runtime::meta::Quantity>,
+    pub size_limit: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for EmptyDirVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for EmptyDirVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["medium", "mode", "sizeLimit"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["medium", "mode", "sizeLimit"],
+                        ),
                     )?
                 {
                     match key {
@@ -63,7 +65,7 @@ pub struct EmptyDirVolumeSourceApplyConfiguration {
     pub mode: Option<i32>,
     /// `sizeLimit`: see [`EmptyDirVolumeSource::size_limit`].
     #[serde(rename = "sizeLimit", default, skip_serializing_if = "Option::is_none")]
-    pub size_limit: Option<kubegen_runtime::meta::Quantity>,
+    pub size_limit: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for EmptyDirVolumeSourceApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for EmptyDirVolumeSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["medium", "mode", "sizeLimit"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["medium", "mode", "sizeLimit"],
+                        ),
                     )?
                 {
                     match key {
@@ -120,7 +124,7 @@ impl EmptyDirVolumeSourceApplyConfiguration {
         self
     }
     /// Set `sizeLimit`.
-    pub fn with_size_limit(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_size_limit(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.size_limit = Some(value);
         self
     }

@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for EndpointSubset {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["addresses", "notReadyAddresses", "ports"],
                         ),
                     )?
@@ -104,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for EndpointSubsetApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["addresses", "notReadyAddresses", "ports"],
                         ),
                     )?

@@ -28,8 +28,8 @@ pub struct Endpoints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// The set of all endpoints is the union of all subsets. Addresses are placed into subsets according to the IPs they share. A single address with multiple ports, some of which are ready and some of which are not (because they come from different containers) will result in the address being displayed in different subsets for the different ports. No address will appear in both Addresses and NotReadyAddresses in the same subset. Sets of addresses and ports that comprise a service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subsets: Option<Vec<super::EndpointSubset>>,
@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for Endpoints {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "subsets"],
                         ),
                     )?
@@ -89,31 +89,31 @@ impl Default for Endpoints {
         }
     }
 }
-impl kubegen_runtime::Object for Endpoints {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Endpoints {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Endpoints {
+impl kubegen_core::Resource for Endpoints {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Endpoints";
     const PLURAL: &'static str = "endpoints";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Endpoints {}
-impl kubegen_runtime::verbs::List for Endpoints {}
-impl kubegen_runtime::verbs::Watch for Endpoints {}
-impl kubegen_runtime::verbs::Create for Endpoints {}
-impl kubegen_runtime::verbs::Update for Endpoints {}
-impl kubegen_runtime::verbs::Patch for Endpoints {}
-impl kubegen_runtime::verbs::Delete for Endpoints {}
-impl kubegen_runtime::verbs::DeleteCollection for Endpoints {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Endpoints {}
+impl kubegen_core::verbs::Get for Endpoints {}
+impl kubegen_core::verbs::List for Endpoints {}
+impl kubegen_core::verbs::Watch for Endpoints {}
+impl kubegen_core::verbs::Create for Endpoints {}
+impl kubegen_core::verbs::Update for Endpoints {}
+impl kubegen_core::verbs::Patch for Endpoints {}
+impl kubegen_core::verbs::Delete for Endpoints {}
+impl kubegen_core::verbs::DeleteCollection for Endpoints {}
+impl kubegen_core::verbs::StrategicMergePatch for Endpoints {}
 /// Apply configuration of [`Endpoints`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EndpointsApplyConfiguration {
@@ -125,7 +125,7 @@ pub struct EndpointsApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Endpoints::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `subsets`: see [`Endpoints::subsets`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subsets: Option<Vec<super::EndpointSubsetApplyConfiguration>>,
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for EndpointsApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "subsets"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl EndpointsApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Endpoints".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl EndpointsApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -238,7 +238,7 @@ impl EndpointsApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -262,6 +262,6 @@ impl EndpointsApplyConfiguration {
 pub fn extract_endpoints(
     object: &Endpoints,
     field_manager: &str,
-) -> kubegen_runtime::Result<EndpointsApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<EndpointsApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

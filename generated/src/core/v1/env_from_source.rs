@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for EnvFromSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["configMapRef", "prefix", "secretRef"],
                         ),
                     )?
@@ -84,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for EnvFromSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["configMapRef", "prefix", "secretRef"],
                         ),
                     )?

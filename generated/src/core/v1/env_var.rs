@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for EnvVar {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "value", "valueFrom"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "value", "valueFrom"],
+                        ),
                     )?
                 {
                     match key {
@@ -84,7 +86,9 @@ impl<'de> serde::Deserialize<'de> for EnvVarApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "value", "valueFrom"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "value", "valueFrom"],
+                        ),
                     )?
                 {
                     match key {

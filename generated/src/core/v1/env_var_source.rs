@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for EnvVarSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "configMapKeyRef",
                                 "fieldRef",
@@ -126,7 +126,7 @@ impl<'de> serde::Deserialize<'de> for EnvVarSourceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "configMapKeyRef",
                                 "fieldRef",

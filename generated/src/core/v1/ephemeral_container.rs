@@ -149,7 +149,7 @@ impl<'de> serde::Deserialize<'de> for EphemeralContainer {
                 let mut f25 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "args",
                                 "command",
@@ -395,7 +395,7 @@ impl<'de> serde::Deserialize<'de> for EphemeralContainerApplyConfiguration {
                 let mut f25 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "args",
                                 "command",

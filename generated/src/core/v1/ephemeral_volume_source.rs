@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for EphemeralVolumeSource {
             ) -> Result<EphemeralVolumeSource, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["volumeClaimTemplate"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["volumeClaimTemplate"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -75,7 +77,9 @@ impl<'de> serde::Deserialize<'de> for EphemeralVolumeSourceApplyConfiguration {
             ) -> Result<EphemeralVolumeSourceApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["volumeClaimTemplate"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["volumeClaimTemplate"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -16,10 +16,10 @@ pub struct Event {
     pub count: Option<i32>,
     /// Time when this Event was first observed.
     #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
-    pub event_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub event_time: Option<kubegen_core::meta::MicroTime>,
     /// The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)
     #[serde(rename = "firstTimestamp", default, skip_serializing_if = "Option::is_none")]
-    pub first_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub first_timestamp: Option<kubegen_core::meta::Time>,
     /// The object that this event is about.
     #[serde(rename = "involvedObject")]
     pub involved_object: super::ObjectReference,
@@ -28,13 +28,13 @@ pub struct Event {
     pub kind: Option<String>,
     /// The time at which the most recent occurrence of this event was recorded.
     #[serde(rename = "lastTimestamp", default, skip_serializing_if = "Option::is_none")]
-    pub last_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub last_timestamp: Option<kubegen_core::meta::Time>,
     /// A human-readable description of the status of this operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// This should be a short, machine understandable string that gives the reason for the transition into the object's current status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                 let mut f16 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "action",
                                 "apiVersion",
@@ -193,31 +193,31 @@ impl Default for Event {
         }
     }
 }
-impl kubegen_runtime::Object for Event {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Event {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Event {
+impl kubegen_core::Resource for Event {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Event";
     const PLURAL: &'static str = "events";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Event {}
-impl kubegen_runtime::verbs::List for Event {}
-impl kubegen_runtime::verbs::Watch for Event {}
-impl kubegen_runtime::verbs::Create for Event {}
-impl kubegen_runtime::verbs::Update for Event {}
-impl kubegen_runtime::verbs::Patch for Event {}
-impl kubegen_runtime::verbs::Delete for Event {}
-impl kubegen_runtime::verbs::DeleteCollection for Event {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Event {}
+impl kubegen_core::verbs::Get for Event {}
+impl kubegen_core::verbs::List for Event {}
+impl kubegen_core::verbs::Watch for Event {}
+impl kubegen_core::verbs::Create for Event {}
+impl kubegen_core::verbs::Update for Event {}
+impl kubegen_core::verbs::Patch for Event {}
+impl kubegen_core::verbs::Delete for Event {}
+impl kubegen_core::verbs::DeleteCollection for Event {}
+impl kubegen_core::verbs::StrategicMergePatch for Event {}
 /// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EventApplyConfiguration {
@@ -232,10 +232,10 @@ pub struct EventApplyConfiguration {
     pub count: Option<i32>,
     /// `eventTime`: see [`Event::event_time`].
     #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
-    pub event_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub event_time: Option<kubegen_core::meta::MicroTime>,
     /// `firstTimestamp`: see [`Event::first_timestamp`].
     #[serde(rename = "firstTimestamp", default, skip_serializing_if = "Option::is_none")]
-    pub first_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub first_timestamp: Option<kubegen_core::meta::Time>,
     /// `involvedObject`: see [`Event::involved_object`].
     #[serde(rename = "involvedObject", default, skip_serializing_if = "Option::is_none")]
     pub involved_object: Option<super::ObjectReferenceApplyConfiguration>,
@@ -244,13 +244,13 @@ pub struct EventApplyConfiguration {
     pub kind: Option<String>,
     /// `lastTimestamp`: see [`Event::last_timestamp`].
     #[serde(rename = "lastTimestamp", default, skip_serializing_if = "Option::is_none")]
-    pub last_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub last_timestamp: Option<kubegen_core::meta::Time>,
     /// `message`: see [`Event::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// `metadata`: see [`Event::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `reason`: see [`Event::reason`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -312,7 +312,7 @@ impl<'de> serde::Deserialize<'de> for EventApplyConfiguration {
                 let mut f16 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "action",
                                 "apiVersion",
@@ -389,7 +389,7 @@ impl EventApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Event".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -412,12 +412,12 @@ impl EventApplyConfiguration {
         self
     }
     /// Set `eventTime`.
-    pub fn with_event_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+    pub fn with_event_time(mut self, value: kubegen_core::meta::MicroTime) -> Self {
         self.event_time = Some(value);
         self
     }
     /// Set `firstTimestamp`.
-    pub fn with_first_timestamp(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_first_timestamp(mut self, value: kubegen_core::meta::Time) -> Self {
         self.first_timestamp = Some(value);
         self
     }
@@ -435,7 +435,7 @@ impl EventApplyConfiguration {
         self
     }
     /// Set `lastTimestamp`.
-    pub fn with_last_timestamp(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_last_timestamp(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_timestamp = Some(value);
         self
     }
@@ -447,7 +447,7 @@ impl EventApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -514,7 +514,7 @@ impl EventApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -538,6 +538,6 @@ impl EventApplyConfiguration {
 pub fn extract_event(
     object: &Event,
     field_manager: &str,
-) -> kubegen_runtime::Result<EventApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<EventApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

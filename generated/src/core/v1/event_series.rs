@@ -12,7 +12,7 @@ pub struct EventSeries {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_observed_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub last_observed_time: Option<kubegen_core::meta::MicroTime>,
 }
 impl<'de> serde::Deserialize<'de> for EventSeries {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for EventSeries {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["count", "lastObservedTime"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["count", "lastObservedTime"],
+                        ),
                     )?
                 {
                     match key {
@@ -62,7 +64,7 @@ pub struct EventSeriesApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_observed_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub last_observed_time: Option<kubegen_core::meta::MicroTime>,
 }
 impl<'de> serde::Deserialize<'de> for EventSeriesApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -80,7 +82,9 @@ impl<'de> serde::Deserialize<'de> for EventSeriesApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["count", "lastObservedTime"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["count", "lastObservedTime"],
+                        ),
                     )?
                 {
                     match key {
@@ -113,7 +117,7 @@ impl EventSeriesApplyConfiguration {
     /// Set `lastObservedTime`.
     pub fn with_last_observed_time(
         mut self,
-        value: kubegen_runtime::meta::MicroTime,
+        value: kubegen_core::meta::MicroTime,
     ) -> Self {
         self.last_observed_time = Some(value);
         self

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for EventSource {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["component", "host"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["component", "host"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for EventSourceApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["component", "host"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["component", "host"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for EvictionResponder {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "priority"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "priority"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -79,7 +81,9 @@ impl<'de> serde::Deserialize<'de> for EvictionResponderApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "priority"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "priority"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

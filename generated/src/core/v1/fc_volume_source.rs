@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for FCVolumeSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "lun", "readOnly", "targetWWNs", "wwids"],
                         ),
                     )?
@@ -104,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for FCVolumeSourceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "lun", "readOnly", "targetWWNs", "wwids"],
                         ),
                     )?

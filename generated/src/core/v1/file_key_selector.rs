@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for FileKeySelector {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["key", "optional", "path", "volumeName"],
                         ),
                     )?
@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for FileKeySelectorApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["key", "optional", "path", "volumeName"],
                         ),
                     )?

@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for FlexVolumeSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["driver", "fsType", "options", "readOnly", "secretRef"],
                         ),
                     )?
@@ -106,7 +106,7 @@ impl<'de> serde::Deserialize<'de> for FlexVolumeSourceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["driver", "fsType", "options", "readOnly", "secretRef"],
                         ),
                     )?
@@ -154,7 +154,7 @@ impl FlexVolumeSourceApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.options, entries);
+        kubegen_core::apply::merge_map(&mut self.options, entries);
         self
     }
     /// Set `readOnly`.

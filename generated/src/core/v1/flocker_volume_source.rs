@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for FlockerVolumeSource {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["datasetName", "datasetUUID"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["datasetName", "datasetUUID"],
+                        ),
                     )?
                 {
                     match key {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for FlockerVolumeSourceApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["datasetName", "datasetUUID"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["datasetName", "datasetUUID"],
+                        ),
                     )?
                 {
                     match key {

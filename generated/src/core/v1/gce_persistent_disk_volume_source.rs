@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for GCEPersistentDiskVolumeSource {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "partition", "pdName", "readOnly"],
                         ),
                     )?
@@ -99,7 +99,7 @@ impl<'de> serde::Deserialize<'de> for GCEPersistentDiskVolumeSourceApplyConfigur
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["fsType", "partition", "pdName", "readOnly"],
                         ),
                     )?

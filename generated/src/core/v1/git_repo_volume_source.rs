@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for GitRepoVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["directory", "repository", "revision"],
                         ),
                     )?
@@ -88,7 +88,7 @@ impl<'de> serde::Deserialize<'de> for GitRepoVolumeSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["directory", "repository", "revision"],
                         ),
                     )?

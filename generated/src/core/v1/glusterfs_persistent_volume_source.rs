@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for GlusterfsPersistentVolumeSource {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["endpoints", "endpointsNamespace", "path", "readOnly"],
                         ),
                     )?
@@ -106,7 +106,7 @@ impl<'de> serde::Deserialize<'de> for GlusterfsPersistentVolumeSourceApplyConfig
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["endpoints", "endpointsNamespace", "path", "readOnly"],
                         ),
                     )?

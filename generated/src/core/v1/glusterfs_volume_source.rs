@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for GlusterfsVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["endpoints", "path", "readOnly"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["endpoints", "path", "readOnly"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for GlusterfsVolumeSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["endpoints", "path", "readOnly"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["endpoints", "path", "readOnly"],
+                        ),
                     )?
                 {
                     match key {

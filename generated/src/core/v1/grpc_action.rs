@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for GRPCAction {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["mode", "port", "service"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["mode", "port", "service"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for GRPCActionApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["mode", "port", "service"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["mode", "port", "service"],
+                        ),
                     )?
                 {
                     match key {

@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for HostPathVolumeSource {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["path", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["path", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for HostPathVolumeSourceApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["path", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["path", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -13,7 +13,7 @@ pub struct HTTPGetAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     /// Name or number of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.
-    pub port: kubegen_runtime::meta::IntOrString,
+    pub port: kubegen_core::meta::IntOrString,
     /// Protocol selects the wire protocol for the probe connection. Nil defaults to HTTP/1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for HTTPGetAction {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "host",
                                 "httpHeaders",
@@ -95,7 +95,7 @@ pub struct HTTPGetActionApplyConfiguration {
     pub path: Option<String>,
     /// `port`: see [`HTTPGetAction::port`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<kubegen_runtime::meta::IntOrString>,
+    pub port: Option<kubegen_core::meta::IntOrString>,
     /// `protocol`: see [`HTTPGetAction::protocol`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
@@ -123,7 +123,7 @@ impl<'de> serde::Deserialize<'de> for HTTPGetActionApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "host",
                                 "httpHeaders",
@@ -184,7 +184,7 @@ impl HTTPGetActionApplyConfiguration {
         self
     }
     /// Set `port`.
-    pub fn with_port(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+    pub fn with_port(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.port = Some(value);
         self
     }

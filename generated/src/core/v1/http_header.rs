@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for HTTPHeader {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "value"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "value"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -73,7 +75,9 @@ impl<'de> serde::Deserialize<'de> for HTTPHeaderApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "value"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "value"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for ImageVolumeSource {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["pullPolicy", "reference"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["pullPolicy", "reference"],
+                        ),
                     )?
                 {
                     match key {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for ImageVolumeSourceApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["pullPolicy", "reference"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["pullPolicy", "reference"],
+                        ),
                     )?
                 {
                     match key {

@@ -2,10 +2,10 @@
 
 /// Shared informers of `core/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct CoreV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct CoreV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> CoreV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `configmaps`: the same one on every call.
@@ -85,101 +85,93 @@ impl<'a> CoreV1Informers<'a> {
     }
 }
 /// Shared informer of `core/v1` `ConfigMap`.
-pub type ConfigMapInformer = kubegen_runtime::cache::ResourceInformer<super::ConfigMap>;
+pub type ConfigMapInformer = kubegen_cache::ResourceInformer<super::ConfigMap>;
 /// Lister of `core/v1` `ConfigMap` over an informer's cache.
-pub type ConfigMapLister = kubegen_runtime::cache::Lister<super::ConfigMap>;
+pub type ConfigMapLister = kubegen_cache::Lister<super::ConfigMap>;
 /// `lister.config_maps(namespace)`: the `configmaps` of one namespace, as client-go's lister.
 pub trait ConfigMapListerExt {
     /// `lister.config_maps(namespace)`: the `configmaps` of one namespace, as client-go's lister.
     fn config_maps(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ConfigMap>;
+    ) -> kubegen_cache::NamespaceLister<super::ConfigMap>;
 }
 impl ConfigMapListerExt for ConfigMapLister {
     fn config_maps(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ConfigMap> {
+    ) -> kubegen_cache::NamespaceLister<super::ConfigMap> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `Endpoints`.
-pub type EndpointsInformer = kubegen_runtime::cache::ResourceInformer<super::Endpoints>;
+pub type EndpointsInformer = kubegen_cache::ResourceInformer<super::Endpoints>;
 /// Lister of `core/v1` `Endpoints` over an informer's cache.
-pub type EndpointsLister = kubegen_runtime::cache::Lister<super::Endpoints>;
+pub type EndpointsLister = kubegen_cache::Lister<super::Endpoints>;
 /// `lister.endpoints(namespace)`: the `endpoints` of one namespace, as client-go's lister.
 pub trait EndpointsListerExt {
     /// `lister.endpoints(namespace)`: the `endpoints` of one namespace, as client-go's lister.
     fn endpoints(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Endpoints>;
+    ) -> kubegen_cache::NamespaceLister<super::Endpoints>;
 }
 impl EndpointsListerExt for EndpointsLister {
     fn endpoints(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Endpoints> {
+    ) -> kubegen_cache::NamespaceLister<super::Endpoints> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `Event`.
-pub type EventInformer = kubegen_runtime::cache::ResourceInformer<super::Event>;
+pub type EventInformer = kubegen_cache::ResourceInformer<super::Event>;
 /// Lister of `core/v1` `Event` over an informer's cache.
-pub type EventLister = kubegen_runtime::cache::Lister<super::Event>;
+pub type EventLister = kubegen_cache::Lister<super::Event>;
 /// `lister.events(namespace)`: the `events` of one namespace, as client-go's lister.
 pub trait EventListerExt {
     /// `lister.events(namespace)`: the `events` of one namespace, as client-go's lister.
-    fn events(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Event>;
+    fn events(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Event>;
 }
 impl EventListerExt for EventLister {
-    fn events(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Event> {
+    fn events(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Event> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `LimitRange`.
-pub type LimitRangeInformer = kubegen_runtime::cache::ResourceInformer<
-    super::LimitRange,
->;
+pub type LimitRangeInformer = kubegen_cache::ResourceInformer<super::LimitRange>;
 /// Lister of `core/v1` `LimitRange` over an informer's cache.
-pub type LimitRangeLister = kubegen_runtime::cache::Lister<super::LimitRange>;
+pub type LimitRangeLister = kubegen_cache::Lister<super::LimitRange>;
 /// `lister.limit_ranges(namespace)`: the `limitranges` of one namespace, as client-go's lister.
 pub trait LimitRangeListerExt {
     /// `lister.limit_ranges(namespace)`: the `limitranges` of one namespace, as client-go's lister.
     fn limit_ranges(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::LimitRange>;
+    ) -> kubegen_cache::NamespaceLister<super::LimitRange>;
 }
 impl LimitRangeListerExt for LimitRangeLister {
     fn limit_ranges(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::LimitRange> {
+    ) -> kubegen_cache::NamespaceLister<super::LimitRange> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `Namespace`.
-pub type NamespaceInformer = kubegen_runtime::cache::ResourceInformer<super::Namespace>;
+pub type NamespaceInformer = kubegen_cache::ResourceInformer<super::Namespace>;
 /// Lister of `core/v1` `Namespace` over an informer's cache.
-pub type NamespaceLister = kubegen_runtime::cache::Lister<super::Namespace>;
+pub type NamespaceLister = kubegen_cache::Lister<super::Namespace>;
 /// Shared informer of `core/v1` `Node`.
-pub type NodeInformer = kubegen_runtime::cache::ResourceInformer<super::Node>;
+pub type NodeInformer = kubegen_cache::ResourceInformer<super::Node>;
 /// Lister of `core/v1` `Node` over an informer's cache.
-pub type NodeLister = kubegen_runtime::cache::Lister<super::Node>;
+pub type NodeLister = kubegen_cache::Lister<super::Node>;
 /// Shared informer of `core/v1` `PersistentVolumeClaim`.
-pub type PersistentVolumeClaimInformer = kubegen_runtime::cache::ResourceInformer<
+pub type PersistentVolumeClaimInformer = kubegen_cache::ResourceInformer<
     super::PersistentVolumeClaim,
 >;
 /// Lister of `core/v1` `PersistentVolumeClaim` over an informer's cache.
-pub type PersistentVolumeClaimLister = kubegen_runtime::cache::Lister<
+pub type PersistentVolumeClaimLister = kubegen_cache::Lister<
     super::PersistentVolumeClaim,
 >;
 /// `lister.persistent_volume_claims(namespace)`: the `persistentvolumeclaims` of one namespace, as client-go's lister.
@@ -188,72 +180,62 @@ pub trait PersistentVolumeClaimListerExt {
     fn persistent_volume_claims(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PersistentVolumeClaim>;
+    ) -> kubegen_cache::NamespaceLister<super::PersistentVolumeClaim>;
 }
 impl PersistentVolumeClaimListerExt for PersistentVolumeClaimLister {
     fn persistent_volume_claims(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PersistentVolumeClaim> {
+    ) -> kubegen_cache::NamespaceLister<super::PersistentVolumeClaim> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `PersistentVolume`.
-pub type PersistentVolumeInformer = kubegen_runtime::cache::ResourceInformer<
+pub type PersistentVolumeInformer = kubegen_cache::ResourceInformer<
     super::PersistentVolume,
 >;
 /// Lister of `core/v1` `PersistentVolume` over an informer's cache.
-pub type PersistentVolumeLister = kubegen_runtime::cache::Lister<
-    super::PersistentVolume,
->;
+pub type PersistentVolumeLister = kubegen_cache::Lister<super::PersistentVolume>;
 /// Shared informer of `core/v1` `Pod`.
-pub type PodInformer = kubegen_runtime::cache::ResourceInformer<super::Pod>;
+pub type PodInformer = kubegen_cache::ResourceInformer<super::Pod>;
 /// Lister of `core/v1` `Pod` over an informer's cache.
-pub type PodLister = kubegen_runtime::cache::Lister<super::Pod>;
+pub type PodLister = kubegen_cache::Lister<super::Pod>;
 /// `lister.pods(namespace)`: the `pods` of one namespace, as client-go's lister.
 pub trait PodListerExt {
     /// `lister.pods(namespace)`: the `pods` of one namespace, as client-go's lister.
-    fn pods(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Pod>;
+    fn pods(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Pod>;
 }
 impl PodListerExt for PodLister {
-    fn pods(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Pod> {
+    fn pods(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Pod> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `PodTemplate`.
-pub type PodTemplateInformer = kubegen_runtime::cache::ResourceInformer<
-    super::PodTemplate,
->;
+pub type PodTemplateInformer = kubegen_cache::ResourceInformer<super::PodTemplate>;
 /// Lister of `core/v1` `PodTemplate` over an informer's cache.
-pub type PodTemplateLister = kubegen_runtime::cache::Lister<super::PodTemplate>;
+pub type PodTemplateLister = kubegen_cache::Lister<super::PodTemplate>;
 /// `lister.pod_templates(namespace)`: the `podtemplates` of one namespace, as client-go's lister.
 pub trait PodTemplateListerExt {
     /// `lister.pod_templates(namespace)`: the `podtemplates` of one namespace, as client-go's lister.
     fn pod_templates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodTemplate>;
+    ) -> kubegen_cache::NamespaceLister<super::PodTemplate>;
 }
 impl PodTemplateListerExt for PodTemplateLister {
     fn pod_templates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodTemplate> {
+    ) -> kubegen_cache::NamespaceLister<super::PodTemplate> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `ReplicationController`.
-pub type ReplicationControllerInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ReplicationControllerInformer = kubegen_cache::ResourceInformer<
     super::ReplicationController,
 >;
 /// Lister of `core/v1` `ReplicationController` over an informer's cache.
-pub type ReplicationControllerLister = kubegen_runtime::cache::Lister<
+pub type ReplicationControllerLister = kubegen_cache::Lister<
     super::ReplicationController,
 >;
 /// `lister.replication_controllers(namespace)`: the `replicationcontrollers` of one namespace, as client-go's lister.
@@ -262,97 +244,87 @@ pub trait ReplicationControllerListerExt {
     fn replication_controllers(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ReplicationController>;
+    ) -> kubegen_cache::NamespaceLister<super::ReplicationController>;
 }
 impl ReplicationControllerListerExt for ReplicationControllerLister {
     fn replication_controllers(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ReplicationController> {
+    ) -> kubegen_cache::NamespaceLister<super::ReplicationController> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `ResourceQuota`.
-pub type ResourceQuotaInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ResourceQuota,
->;
+pub type ResourceQuotaInformer = kubegen_cache::ResourceInformer<super::ResourceQuota>;
 /// Lister of `core/v1` `ResourceQuota` over an informer's cache.
-pub type ResourceQuotaLister = kubegen_runtime::cache::Lister<super::ResourceQuota>;
+pub type ResourceQuotaLister = kubegen_cache::Lister<super::ResourceQuota>;
 /// `lister.resource_quotas(namespace)`: the `resourcequotas` of one namespace, as client-go's lister.
 pub trait ResourceQuotaListerExt {
     /// `lister.resource_quotas(namespace)`: the `resourcequotas` of one namespace, as client-go's lister.
     fn resource_quotas(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ResourceQuota>;
+    ) -> kubegen_cache::NamespaceLister<super::ResourceQuota>;
 }
 impl ResourceQuotaListerExt for ResourceQuotaLister {
     fn resource_quotas(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ResourceQuota> {
+    ) -> kubegen_cache::NamespaceLister<super::ResourceQuota> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `Secret`.
-pub type SecretInformer = kubegen_runtime::cache::ResourceInformer<super::Secret>;
+pub type SecretInformer = kubegen_cache::ResourceInformer<super::Secret>;
 /// Lister of `core/v1` `Secret` over an informer's cache.
-pub type SecretLister = kubegen_runtime::cache::Lister<super::Secret>;
+pub type SecretLister = kubegen_cache::Lister<super::Secret>;
 /// `lister.secrets(namespace)`: the `secrets` of one namespace, as client-go's lister.
 pub trait SecretListerExt {
     /// `lister.secrets(namespace)`: the `secrets` of one namespace, as client-go's lister.
-    fn secrets(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Secret>;
+    fn secrets(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Secret>;
 }
 impl SecretListerExt for SecretLister {
-    fn secrets(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Secret> {
+    fn secrets(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Secret> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `ServiceAccount`.
-pub type ServiceAccountInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ServiceAccount,
->;
+pub type ServiceAccountInformer = kubegen_cache::ResourceInformer<super::ServiceAccount>;
 /// Lister of `core/v1` `ServiceAccount` over an informer's cache.
-pub type ServiceAccountLister = kubegen_runtime::cache::Lister<super::ServiceAccount>;
+pub type ServiceAccountLister = kubegen_cache::Lister<super::ServiceAccount>;
 /// `lister.service_accounts(namespace)`: the `serviceaccounts` of one namespace, as client-go's lister.
 pub trait ServiceAccountListerExt {
     /// `lister.service_accounts(namespace)`: the `serviceaccounts` of one namespace, as client-go's lister.
     fn service_accounts(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ServiceAccount>;
+    ) -> kubegen_cache::NamespaceLister<super::ServiceAccount>;
 }
 impl ServiceAccountListerExt for ServiceAccountLister {
     fn service_accounts(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ServiceAccount> {
+    ) -> kubegen_cache::NamespaceLister<super::ServiceAccount> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `core/v1` `Service`.
-pub type ServiceInformer = kubegen_runtime::cache::ResourceInformer<super::Service>;
+pub type ServiceInformer = kubegen_cache::ResourceInformer<super::Service>;
 /// Lister of `core/v1` `Service` over an informer's cache.
-pub type ServiceLister = kubegen_runtime::cache::Lister<super::Service>;
+pub type ServiceLister = kubegen_cache::Lister<super::Service>;
 /// `lister.services(namespace)`: the `services` of one namespace, as client-go's lister.
 pub trait ServiceListerExt {
     /// `lister.services(namespace)`: the `services` of one namespace, as client-go's lister.
     fn services(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Service>;
+    ) -> kubegen_cache::NamespaceLister<super::Service>;
 }
 impl ServiceListerExt for ServiceLister {
     fn services(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Service> {
+    ) -> kubegen_cache::NamespaceLister<super::Service> {
         self.namespaced(namespace)
     }
 }

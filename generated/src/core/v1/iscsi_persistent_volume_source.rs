@@ -68,7 +68,7 @@ impl<'de> serde::Deserialize<'de> for ISCSIPersistentVolumeSource {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "chapAuthDiscovery",
                                 "chapAuthSession",
@@ -199,7 +199,7 @@ impl<'de> serde::Deserialize<'de> for ISCSIPersistentVolumeSourceApplyConfigurat
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "chapAuthDiscovery",
                                 "chapAuthSession",

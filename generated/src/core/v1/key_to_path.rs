@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for KeyToPath {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "mode", "path", "user"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "mode", "path", "user"],
+                        ),
                     )?
                 {
                     match key {
@@ -96,7 +98,9 @@ impl<'de> serde::Deserialize<'de> for KeyToPathApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "mode", "path", "user"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "mode", "path", "user"],
+                        ),
                     )?
                 {
                     match key {

@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for Lifecycle {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["postStart", "preStop", "stopSignal"],
                         ),
                     )?
@@ -84,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for LifecycleApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["postStart", "preStop", "stopSignal"],
                         ),
                     )?

@@ -12,8 +12,8 @@ pub struct LimitRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the limits enforced. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::LimitRangeSpec>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for LimitRange {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for LimitRange {
         }
     }
 }
-impl kubegen_runtime::Object for LimitRange {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for LimitRange {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for LimitRange {
+impl kubegen_core::Resource for LimitRange {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "LimitRange";
     const PLURAL: &'static str = "limitranges";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for LimitRange {}
-impl kubegen_runtime::verbs::List for LimitRange {}
-impl kubegen_runtime::verbs::Watch for LimitRange {}
-impl kubegen_runtime::verbs::Create for LimitRange {}
-impl kubegen_runtime::verbs::Update for LimitRange {}
-impl kubegen_runtime::verbs::Patch for LimitRange {}
-impl kubegen_runtime::verbs::Delete for LimitRange {}
-impl kubegen_runtime::verbs::DeleteCollection for LimitRange {}
-impl kubegen_runtime::verbs::StrategicMergePatch for LimitRange {}
+impl kubegen_core::verbs::Get for LimitRange {}
+impl kubegen_core::verbs::List for LimitRange {}
+impl kubegen_core::verbs::Watch for LimitRange {}
+impl kubegen_core::verbs::Create for LimitRange {}
+impl kubegen_core::verbs::Update for LimitRange {}
+impl kubegen_core::verbs::Patch for LimitRange {}
+impl kubegen_core::verbs::Delete for LimitRange {}
+impl kubegen_core::verbs::DeleteCollection for LimitRange {}
+impl kubegen_core::verbs::StrategicMergePatch for LimitRange {}
 /// Apply configuration of [`LimitRange`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LimitRangeApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct LimitRangeApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`LimitRange::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`LimitRange::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::LimitRangeSpecApplyConfiguration>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for LimitRangeApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -165,7 +165,7 @@ impl LimitRangeApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("LimitRange".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -185,7 +185,7 @@ impl LimitRangeApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -219,7 +219,7 @@ impl LimitRangeApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -243,6 +243,6 @@ impl LimitRangeApplyConfiguration {
 pub fn extract_limit_range(
     object: &LimitRange,
     field_manager: &str,
-) -> kubegen_runtime::Result<LimitRangeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<LimitRangeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -6,16 +6,16 @@ pub struct LimitRangeItem {
     /// Default resource requirement limit value by resource name if resource limit is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// DefaultRequest is the default resource requirement request value by resource name if resource request is omitted.
     #[serde(rename = "defaultRequest", default, skip_serializing_if = "Option::is_none")]
     pub default_request: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// Max usage constraints on this kind by resource name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>>,
+    pub max: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// MaxLimitRequestRatio if specified, the named resource must have a request and limit that are both non-zero where limit divided by request is less than or equal to the enumerated value; this represents the max burst for the named resource.
     #[serde(
         rename = "maxLimitRequestRatio",
@@ -23,11 +23,11 @@ pub struct LimitRangeItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_limit_request_ratio: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// Min usage constraints on this kind by resource name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>>,
+    pub min: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// Type of resource that this limit applies to.
     #[serde(rename = "type")]
     pub type_: String,
@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for LimitRangeItem {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "default",
                                 "defaultRequest",
@@ -98,16 +98,16 @@ pub struct LimitRangeItemApplyConfiguration {
     /// `default`: see [`LimitRangeItem::default`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `defaultRequest`: see [`LimitRangeItem::default_request`].
     #[serde(rename = "defaultRequest", default, skip_serializing_if = "Option::is_none")]
     pub default_request: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `max`: see [`LimitRangeItem::max`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>>,
+    pub max: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// `maxLimitRequestRatio`: see [`LimitRangeItem::max_limit_request_ratio`].
     #[serde(
         rename = "maxLimitRequestRatio",
@@ -115,11 +115,11 @@ pub struct LimitRangeItemApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_limit_request_ratio: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `min`: see [`LimitRangeItem::min`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>>,
+    pub min: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// `type`: see [`LimitRangeItem::type_`].
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for LimitRangeItemApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "default",
                                 "defaultRequest",
@@ -187,43 +187,43 @@ impl LimitRangeItemApplyConfiguration {
         Self::default()
     }
     /// Add entries to `default`, overwriting earlier values of the same keys.
-    pub fn with_default<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_default<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.default, entries);
+        kubegen_core::apply::merge_map(&mut self.default, entries);
         self
     }
     /// Add entries to `defaultRequest`, overwriting earlier values of the same keys.
-    pub fn with_default_request<
-        K: Into<String>,
-        V: Into<kubegen_runtime::meta::Quantity>,
-    >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.default_request, entries);
-        self
-    }
-    /// Add entries to `max`, overwriting earlier values of the same keys.
-    pub fn with_max<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_default_request<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.max, entries);
+        kubegen_core::apply::merge_map(&mut self.default_request, entries);
+        self
+    }
+    /// Add entries to `max`, overwriting earlier values of the same keys.
+    pub fn with_max<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
+        mut self,
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        kubegen_core::apply::merge_map(&mut self.max, entries);
         self
     }
     /// Add entries to `maxLimitRequestRatio`, overwriting earlier values of the same keys.
     pub fn with_max_limit_request_ratio<
         K: Into<String>,
-        V: Into<kubegen_runtime::meta::Quantity>,
+        V: Into<kubegen_core::meta::Quantity>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.max_limit_request_ratio, entries);
+        kubegen_core::apply::merge_map(&mut self.max_limit_request_ratio, entries);
         self
     }
     /// Add entries to `min`, overwriting earlier values of the same keys.
-    pub fn with_min<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_min<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.min, entries);
+        kubegen_core::apply::merge_map(&mut self.min, entries);
         self
     }
     /// Set `type`.

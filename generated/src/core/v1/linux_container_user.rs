@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for LinuxContainerUser {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["gid", "supplementalGroups", "uid"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["gid", "supplementalGroups", "uid"],
+                        ),
                     )?
                 {
                     match key {
@@ -94,7 +96,9 @@ impl<'de> serde::Deserialize<'de> for LinuxContainerUserApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["gid", "supplementalGroups", "uid"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["gid", "supplementalGroups", "uid"],
+                        ),
                     )?
                 {
                     match key {

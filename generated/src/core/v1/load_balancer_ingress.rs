@@ -34,7 +34,9 @@ impl<'de> serde::Deserialize<'de> for LoadBalancerIngress {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["hostname", "ip", "ipMode", "ports"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["hostname", "ip", "ipMode", "ports"],
+                        ),
                     )?
                 {
                     match key {
@@ -92,7 +94,9 @@ impl<'de> serde::Deserialize<'de> for LoadBalancerIngressApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["hostname", "ip", "ipMode", "ports"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["hostname", "ip", "ipMode", "ports"],
+                        ),
                     )?
                 {
                     match key {

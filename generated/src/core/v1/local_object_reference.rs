@@ -21,7 +21,7 @@ impl<'de> serde::Deserialize<'de> for LocalObjectReference {
             ) -> Result<LocalObjectReference, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["name"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +57,7 @@ impl<'de> serde::Deserialize<'de> for LocalObjectReferenceApplyConfiguration {
             ) -> Result<LocalObjectReferenceApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["name"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

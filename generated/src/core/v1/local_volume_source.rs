@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for LocalVolumeSource {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["fsType", "path"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["fsType", "path"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for LocalVolumeSourceApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["fsType", "path"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["fsType", "path"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

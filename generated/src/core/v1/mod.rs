@@ -459,7 +459,11 @@ pub use self::volume_status::*;
 pub use self::vsphere_virtual_disk_volume_source::*;
 pub use self::weighted_pod_affinity_term::*;
 pub use self::windows_security_context_options::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::CoreV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for ModifyVolumeStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["status", "targetVolumeAttributesClassName"],
                         ),
                     )?
@@ -93,7 +93,7 @@ impl<'de> serde::Deserialize<'de> for ModifyVolumeStatusApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["status", "targetVolumeAttributesClassName"],
                         ),
                     )?

@@ -12,8 +12,8 @@ pub struct Namespace {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the behavior of the Namespace. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::NamespaceSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Namespace {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,31 +80,31 @@ impl Default for Namespace {
         }
     }
 }
-impl kubegen_runtime::Object for Namespace {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Namespace {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Namespace {
+impl kubegen_core::Resource for Namespace {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Namespace";
     const PLURAL: &'static str = "namespaces";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for Namespace {}
-impl kubegen_runtime::verbs::List for Namespace {}
-impl kubegen_runtime::verbs::Watch for Namespace {}
-impl kubegen_runtime::verbs::Create for Namespace {}
-impl kubegen_runtime::verbs::Update for Namespace {}
-impl kubegen_runtime::verbs::Patch for Namespace {}
-impl kubegen_runtime::verbs::Delete for Namespace {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Namespace {}
-impl kubegen_runtime::verbs::Status for Namespace {}
+impl kubegen_core::verbs::Get for Namespace {}
+impl kubegen_core::verbs::List for Namespace {}
+impl kubegen_core::verbs::Watch for Namespace {}
+impl kubegen_core::verbs::Create for Namespace {}
+impl kubegen_core::verbs::Update for Namespace {}
+impl kubegen_core::verbs::Patch for Namespace {}
+impl kubegen_core::verbs::Delete for Namespace {}
+impl kubegen_core::verbs::StrategicMergePatch for Namespace {}
+impl kubegen_core::verbs::Status for Namespace {}
 /// Apply configuration of [`Namespace`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct NamespaceApplyConfiguration {
@@ -116,7 +116,7 @@ pub struct NamespaceApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Namespace::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Namespace::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::NamespaceSpecApplyConfiguration>,
@@ -143,7 +143,7 @@ impl<'de> serde::Deserialize<'de> for NamespaceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -178,8 +178,7 @@ impl NamespaceApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Namespace".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -197,7 +196,7 @@ impl NamespaceApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -239,7 +238,7 @@ impl NamespaceApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -263,14 +262,14 @@ impl NamespaceApplyConfiguration {
 pub fn extract_namespace(
     object: &Namespace,
     field_manager: &str,
-) -> kubegen_runtime::Result<NamespaceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<NamespaceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_namespace`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_namespace_status(
     object: &Namespace,
     field_manager: &str,
-) -> kubegen_runtime::Result<NamespaceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<NamespaceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

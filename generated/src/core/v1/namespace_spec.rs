@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for NamespaceSpec {
             ) -> Result<NamespaceSpec, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["finalizers"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["finalizers"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +59,9 @@ impl<'de> serde::Deserialize<'de> for NamespaceSpecApplyConfiguration {
             ) -> Result<NamespaceSpecApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["finalizers"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["finalizers"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for NFSVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["path", "readOnly", "server"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["path", "readOnly", "server"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for NFSVolumeSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["path", "readOnly", "server"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["path", "readOnly", "server"],
+                        ),
                     )?
                 {
                     match key {

@@ -12,8 +12,8 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the behavior of a node. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::NodeSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Node {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for Node {
         }
     }
 }
-impl kubegen_runtime::Object for Node {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Node {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Node {
+impl kubegen_core::Resource for Node {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Node";
     const PLURAL: &'static str = "nodes";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for Node {}
-impl kubegen_runtime::verbs::List for Node {}
-impl kubegen_runtime::verbs::Watch for Node {}
-impl kubegen_runtime::verbs::Create for Node {}
-impl kubegen_runtime::verbs::Update for Node {}
-impl kubegen_runtime::verbs::Patch for Node {}
-impl kubegen_runtime::verbs::Delete for Node {}
-impl kubegen_runtime::verbs::DeleteCollection for Node {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Node {}
-impl kubegen_runtime::verbs::Status for Node {}
+impl kubegen_core::verbs::Get for Node {}
+impl kubegen_core::verbs::List for Node {}
+impl kubegen_core::verbs::Watch for Node {}
+impl kubegen_core::verbs::Create for Node {}
+impl kubegen_core::verbs::Update for Node {}
+impl kubegen_core::verbs::Patch for Node {}
+impl kubegen_core::verbs::Delete for Node {}
+impl kubegen_core::verbs::DeleteCollection for Node {}
+impl kubegen_core::verbs::StrategicMergePatch for Node {}
+impl kubegen_core::verbs::Status for Node {}
 /// Apply configuration of [`Node`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct NodeApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct NodeApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Node::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Node::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::NodeSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for NodeApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,8 +179,7 @@ impl NodeApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Node".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -198,7 +197,7 @@ impl NodeApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -237,7 +236,7 @@ impl NodeApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -261,14 +260,14 @@ impl NodeApplyConfiguration {
 pub fn extract_node(
     object: &Node,
     field_manager: &str,
-) -> kubegen_runtime::Result<NodeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<NodeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_node`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_node_status(
     object: &Node,
     field_manager: &str,
-) -> kubegen_runtime::Result<NodeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<NodeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

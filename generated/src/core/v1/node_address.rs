@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for NodeAddress {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["address", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["address", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -74,7 +76,9 @@ impl<'de> serde::Deserialize<'de> for NodeAddressApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["address", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["address", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for NodeAffinity {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "preferredDuringSchedulingIgnoredDuringExecution",
                                 "requiredDuringSchedulingIgnoredDuringExecution",
@@ -99,7 +99,7 @@ impl<'de> serde::Deserialize<'de> for NodeAffinityApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "preferredDuringSchedulingIgnoredDuringExecution",
                                 "requiredDuringSchedulingIgnoredDuringExecution",

@@ -6,7 +6,7 @@ pub struct NodeAllocatableMappedResources {
     /// Name is the name of the resource (e.g., cpu, memory).
     pub name: String,
     /// Quantity is the total node allocatable resource capacity allocated for the claim. This claim's allocated devices is shared by all the containers referencing the claim. Kubelet adds this value to both requests and limits at the pod-level cgroup, and to limits at the container-level cgroup for each container referencing the claim.
-    pub quantity: kubegen_runtime::meta::Quantity,
+    pub quantity: kubegen_core::meta::Quantity,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableMappedResources {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableMappedResources {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "quantity"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "quantity"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -56,7 +58,7 @@ pub struct NodeAllocatableMappedResourcesApplyConfiguration {
     pub name: Option<String>,
     /// `quantity`: see [`NodeAllocatableMappedResources::quantity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quantity: Option<kubegen_runtime::meta::Quantity>,
+    pub quantity: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableMappedResourcesApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -73,7 +75,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableMappedResourcesApplyConfigu
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "quantity"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "quantity"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -103,7 +107,7 @@ impl NodeAllocatableMappedResourcesApplyConfiguration {
         self
     }
     /// Set `quantity`.
-    pub fn with_quantity(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_quantity(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.quantity = Some(value);
         self
     }

@@ -7,10 +7,10 @@ pub struct NodeAllocatableOverheadResources {
     pub name: String,
     /// PerContainer is the variable overhead quantity applied for each container referencing the claim. The container references are recorded in `nodeAllocatableResourceClaimStatuses.containers`. The total overhead quantity allocated for the claim is computed as: Quantity = PerPod + (PerContainer * NumReferences) Kubelet accounts for this overhead in cgroups: - Pod-level cgroup (requests and limits): Kubelet adds PerPod + (PerContainer * NumReferences). - Container-level cgroup (limits only): Kubelet adds PerPod + PerContainer for each referencing container. This allows any single container to access the pod-level overhead, while the parent cgroup caps the total usage to account for PerPod exactly once. At least one of PerPod or PerContainer must be specified. Specifying neither is an invalid configuration.
     #[serde(rename = "perContainer", default, skip_serializing_if = "Option::is_none")]
-    pub per_container: Option<kubegen_runtime::meta::Quantity>,
+    pub per_container: Option<kubegen_core::meta::Quantity>,
     /// PerPod is the flat overhead quantity allocated per pod. Adding to each container limit allows individual containers to utilize the overhead, while the parent pod-level cgroup limit caps the total usage at the pod boundary where the overhead is accounted for exactly once. At least one of PerPod or PerContainer must be specified. Specifying neither is an invalid configuration.
     #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
-    pub per_pod: Option<kubegen_runtime::meta::Quantity>,
+    pub per_pod: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableOverheadResources {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableOverheadResources {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "perContainer", "perPod"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "perContainer", "perPod"],
+                        ),
                     )?
                 {
                     match key {
@@ -62,10 +64,10 @@ pub struct NodeAllocatableOverheadResourcesApplyConfiguration {
     pub name: Option<String>,
     /// `perContainer`: see [`NodeAllocatableOverheadResources::per_container`].
     #[serde(rename = "perContainer", default, skip_serializing_if = "Option::is_none")]
-    pub per_container: Option<kubegen_runtime::meta::Quantity>,
+    pub per_container: Option<kubegen_core::meta::Quantity>,
     /// `perPod`: see [`NodeAllocatableOverheadResources::per_pod`].
     #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
-    pub per_pod: Option<kubegen_runtime::meta::Quantity>,
+    pub per_pod: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de>
 for NodeAllocatableOverheadResourcesApplyConfiguration {
@@ -87,7 +89,9 @@ for NodeAllocatableOverheadResourcesApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "perContainer", "perPod"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "perContainer", "perPod"],
+                        ),
                     )?
                 {
                     match key {
@@ -120,12 +124,12 @@ impl NodeAllocatableOverheadResourcesApplyConfiguration {
         self
     }
     /// Set `perContainer`.
-    pub fn with_per_container(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_per_container(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.per_container = Some(value);
         self
     }
     /// Set `perPod`.
-    pub fn with_per_pod(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_per_pod(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.per_pod = Some(value);
         self
     }

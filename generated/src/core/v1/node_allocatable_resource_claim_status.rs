@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableResourceClaimStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containers", "mapping", "overhead", "resourceClaimName"],
                         ),
                     )?
@@ -104,7 +104,7 @@ for NodeAllocatableResourceClaimStatusApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containers", "mapping", "overhead", "resourceClaimName"],
                         ),
                     )?

@@ -9,14 +9,14 @@ pub struct NodeCondition {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_heartbeat_time: Option<kubegen_runtime::meta::Time>,
+    pub last_heartbeat_time: Option<kubegen_core::meta::Time>,
     /// Last time the condition transit from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// Human readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for NodeCondition {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastHeartbeatTime",
                                 "lastTransitionTime",
@@ -101,14 +101,14 @@ pub struct NodeConditionApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_heartbeat_time: Option<kubegen_runtime::meta::Time>,
+    pub last_heartbeat_time: Option<kubegen_core::meta::Time>,
     /// `lastTransitionTime`: see [`NodeCondition::last_transition_time`].
     #[serde(
         rename = "lastTransitionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`NodeCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -142,7 +142,7 @@ impl<'de> serde::Deserialize<'de> for NodeConditionApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastHeartbeatTime",
                                 "lastTransitionTime",
@@ -185,18 +185,12 @@ impl NodeConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastHeartbeatTime`.
-    pub fn with_last_heartbeat_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_heartbeat_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_heartbeat_time = Some(value);
         self
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for NodeConfigSource {
             ) -> Result<NodeConfigSource, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["configMap"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["configMap"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +59,9 @@ impl<'de> serde::Deserialize<'de> for NodeConfigSourceApplyConfiguration {
             ) -> Result<NodeConfigSourceApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["configMap"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["configMap"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for NodeConfigStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["active", "assigned", "error", "lastKnownGood"],
                         ),
                     )?
@@ -94,7 +94,7 @@ impl<'de> serde::Deserialize<'de> for NodeConfigStatusApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["active", "assigned", "error", "lastKnownGood"],
                         ),
                     )?

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for NodeDaemonEndpoints {
             ) -> Result<NodeDaemonEndpoints, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["kubeletEndpoint"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["kubeletEndpoint"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -67,7 +69,9 @@ impl<'de> serde::Deserialize<'de> for NodeDaemonEndpointsApplyConfiguration {
             ) -> Result<NodeDaemonEndpointsApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["kubeletEndpoint"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["kubeletEndpoint"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

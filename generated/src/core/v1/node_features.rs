@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for NodeFeatures {
                 let mut f0 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["supplementalGroupsPolicy"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["supplementalGroupsPolicy"],
+                        ),
                     )?
                 {
                     match key {
@@ -70,7 +72,9 @@ impl<'de> serde::Deserialize<'de> for NodeFeaturesApplyConfiguration {
                 let mut f0 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["supplementalGroupsPolicy"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["supplementalGroupsPolicy"],
+                        ),
                     )?
                 {
                     match key {

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for NodePodPreemptionPolicy {
                 let mut f0 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["disableResizePreemption"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["disableResizePreemption"],
+                        ),
                     )?
                 {
                     match key {
@@ -70,7 +72,9 @@ impl<'de> serde::Deserialize<'de> for NodePodPreemptionPolicyApplyConfiguration 
                 let mut f0 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["disableResizePreemption"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["disableResizePreemption"],
+                        ),
                     )?
                 {
                     match key {

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for NodeRuntimeHandler {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["features", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["features", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for NodeRuntimeHandlerApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["features", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["features", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

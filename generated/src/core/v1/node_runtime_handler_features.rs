@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for NodeRuntimeHandlerFeatures {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["recursiveReadOnlyMounts", "userNamespaces"],
                         ),
                     )?
@@ -82,7 +82,7 @@ impl<'de> serde::Deserialize<'de> for NodeRuntimeHandlerFeaturesApplyConfigurati
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["recursiveReadOnlyMounts", "userNamespaces"],
                         ),
                     )?

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for NodeSelector {
             ) -> Result<NodeSelector, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["nodeSelectorTerms"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["nodeSelectorTerms"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -66,7 +68,9 @@ impl<'de> serde::Deserialize<'de> for NodeSelectorApplyConfiguration {
             ) -> Result<NodeSelectorApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["nodeSelectorTerms"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["nodeSelectorTerms"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

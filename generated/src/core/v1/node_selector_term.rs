@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for NodeSelectorTerm {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["matchExpressions", "matchFields"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["matchExpressions", "matchFields"],
+                        ),
                     )?
                 {
                     match key {
@@ -80,7 +82,9 @@ impl<'de> serde::Deserialize<'de> for NodeSelectorTermApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["matchExpressions", "matchFields"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["matchExpressions", "matchFields"],
+                        ),
                     )?
                 {
                     match key {

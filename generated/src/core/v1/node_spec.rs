@@ -54,7 +54,7 @@ impl<'de> serde::Deserialize<'de> for NodeSpec {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "configSource",
                                 "externalID",
@@ -151,7 +151,7 @@ impl<'de> serde::Deserialize<'de> for NodeSpecApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "configSource",
                                 "externalID",

@@ -9,12 +9,12 @@ pub struct NodeStatus {
     /// Allocatable represents the resources of a node that are available for scheduling. Defaults to Capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocatable: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// Capacity represents the total resources of a node. More info: https://kubernetes.io/docs/reference/node/node-status/#capacity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// Conditions is an array of current observed node conditions. More info: https://kubernetes.io/docs/reference/node/node-status/#condition
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,7 +94,7 @@ impl<'de> serde::Deserialize<'de> for NodeStatus {
                 let mut f13 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "addresses",
                                 "allocatable",
@@ -164,12 +164,12 @@ pub struct NodeStatusApplyConfiguration {
     /// `allocatable`: see [`NodeStatus::allocatable`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocatable: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `capacity`: see [`NodeStatus::capacity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `conditions`: see [`NodeStatus::conditions`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,7 +249,7 @@ impl<'de> serde::Deserialize<'de> for NodeStatusApplyConfiguration {
                 let mut f13 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "addresses",
                                 "allocatable",
@@ -324,19 +324,19 @@ impl NodeStatusApplyConfiguration {
         self
     }
     /// Add entries to `allocatable`, overwriting earlier values of the same keys.
-    pub fn with_allocatable<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_allocatable<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.allocatable, entries);
+        kubegen_core::apply::merge_map(&mut self.allocatable, entries);
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_capacity<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        kubegen_core::apply::merge_map(&mut self.capacity, entries);
         self
     }
     /// Append to `conditions` (a keyed or set list: repeated calls add).

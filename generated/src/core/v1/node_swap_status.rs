@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for NodeSwapStatus {
             ) -> Result<NodeSwapStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["capacity"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["capacity"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +59,9 @@ impl<'de> serde::Deserialize<'de> for NodeSwapStatusApplyConfiguration {
             ) -> Result<NodeSwapStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["capacity"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["capacity"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for NodeSystemInfo {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "architecture",
                                 "bootID",
@@ -236,7 +236,7 @@ impl<'de> serde::Deserialize<'de> for NodeSystemInfoApplyConfiguration {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "architecture",
                                 "bootID",

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for ObjectFieldSelector {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["apiVersion", "fieldPath"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["apiVersion", "fieldPath"],
+                        ),
                     )?
                 {
                     match key {
@@ -75,7 +77,9 @@ impl<'de> serde::Deserialize<'de> for ObjectFieldSelectorApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["apiVersion", "fieldPath"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["apiVersion", "fieldPath"],
+                        ),
                     )?
                 {
                     match key {

@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for ObjectReference {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "fieldPath",
@@ -140,7 +140,7 @@ impl<'de> serde::Deserialize<'de> for ObjectReferenceApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "fieldPath",

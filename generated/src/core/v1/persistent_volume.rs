@@ -12,8 +12,8 @@ pub struct PersistentVolume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines a specification of a persistent volume owned by the cluster. Provisioned by an administrator. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistent-volumes
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PersistentVolumeSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolume {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for PersistentVolume {
         }
     }
 }
-impl kubegen_runtime::Object for PersistentVolume {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PersistentVolume {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PersistentVolume {
+impl kubegen_core::Resource for PersistentVolume {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "PersistentVolume";
     const PLURAL: &'static str = "persistentvolumes";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for PersistentVolume {}
-impl kubegen_runtime::verbs::List for PersistentVolume {}
-impl kubegen_runtime::verbs::Watch for PersistentVolume {}
-impl kubegen_runtime::verbs::Create for PersistentVolume {}
-impl kubegen_runtime::verbs::Update for PersistentVolume {}
-impl kubegen_runtime::verbs::Patch for PersistentVolume {}
-impl kubegen_runtime::verbs::Delete for PersistentVolume {}
-impl kubegen_runtime::verbs::DeleteCollection for PersistentVolume {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PersistentVolume {}
-impl kubegen_runtime::verbs::Status for PersistentVolume {}
+impl kubegen_core::verbs::Get for PersistentVolume {}
+impl kubegen_core::verbs::List for PersistentVolume {}
+impl kubegen_core::verbs::Watch for PersistentVolume {}
+impl kubegen_core::verbs::Create for PersistentVolume {}
+impl kubegen_core::verbs::Update for PersistentVolume {}
+impl kubegen_core::verbs::Patch for PersistentVolume {}
+impl kubegen_core::verbs::Delete for PersistentVolume {}
+impl kubegen_core::verbs::DeleteCollection for PersistentVolume {}
+impl kubegen_core::verbs::StrategicMergePatch for PersistentVolume {}
+impl kubegen_core::verbs::Status for PersistentVolume {}
 /// Apply configuration of [`PersistentVolume`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PersistentVolumeApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct PersistentVolumeApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PersistentVolume::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PersistentVolume::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PersistentVolumeSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,8 +179,7 @@ impl PersistentVolumeApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("PersistentVolume".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -198,7 +197,7 @@ impl PersistentVolumeApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -243,7 +242,7 @@ impl PersistentVolumeApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -267,14 +266,14 @@ impl PersistentVolumeApplyConfiguration {
 pub fn extract_persistent_volume(
     object: &PersistentVolume,
     field_manager: &str,
-) -> kubegen_runtime::Result<PersistentVolumeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PersistentVolumeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_persistent_volume`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_persistent_volume_status(
     object: &PersistentVolume,
     field_manager: &str,
-) -> kubegen_runtime::Result<PersistentVolumeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<PersistentVolumeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

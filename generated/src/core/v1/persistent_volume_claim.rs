@@ -12,8 +12,8 @@ pub struct PersistentVolumeClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired characteristics of a volume requested by a pod author. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PersistentVolumeClaimSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaim {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for PersistentVolumeClaim {
         }
     }
 }
-impl kubegen_runtime::Object for PersistentVolumeClaim {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PersistentVolumeClaim {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PersistentVolumeClaim {
+impl kubegen_core::Resource for PersistentVolumeClaim {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "PersistentVolumeClaim";
     const PLURAL: &'static str = "persistentvolumeclaims";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::List for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::Watch for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::Create for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::Update for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::Patch for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::Delete for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::DeleteCollection for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PersistentVolumeClaim {}
-impl kubegen_runtime::verbs::Status for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Get for PersistentVolumeClaim {}
+impl kubegen_core::verbs::List for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Watch for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Create for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Update for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Patch for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Delete for PersistentVolumeClaim {}
+impl kubegen_core::verbs::DeleteCollection for PersistentVolumeClaim {}
+impl kubegen_core::verbs::StrategicMergePatch for PersistentVolumeClaim {}
+impl kubegen_core::verbs::Status for PersistentVolumeClaim {}
 /// Apply configuration of [`PersistentVolumeClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PersistentVolumeClaimApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct PersistentVolumeClaimApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PersistentVolumeClaim::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PersistentVolumeClaim::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PersistentVolumeClaimSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl PersistentVolumeClaimApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("PersistentVolumeClaim".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl PersistentVolumeClaimApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -244,7 +244,7 @@ impl PersistentVolumeClaimApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -268,14 +268,14 @@ impl PersistentVolumeClaimApplyConfiguration {
 pub fn extract_persistent_volume_claim(
     object: &PersistentVolumeClaim,
     field_manager: &str,
-) -> kubegen_runtime::Result<PersistentVolumeClaimApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PersistentVolumeClaimApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_persistent_volume_claim`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_persistent_volume_claim_status(
     object: &PersistentVolumeClaim,
     field_manager: &str,
-) -> kubegen_runtime::Result<PersistentVolumeClaimApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<PersistentVolumeClaimApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

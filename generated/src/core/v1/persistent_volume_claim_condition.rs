@@ -5,14 +5,14 @@
 pub struct PersistentVolumeClaimCondition {
     /// lastProbeTime is the time we probed the condition.
     #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_probe_time: Option<kubegen_runtime::meta::Time>,
+    pub last_probe_time: Option<kubegen_core::meta::Time>,
     /// lastTransitionTime is the time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// message is the human-readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimCondition {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastProbeTime",
                                 "lastTransitionTime",
@@ -93,14 +93,14 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimCondition {
 pub struct PersistentVolumeClaimConditionApplyConfiguration {
     /// `lastProbeTime`: see [`PersistentVolumeClaimCondition::last_probe_time`].
     #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_probe_time: Option<kubegen_runtime::meta::Time>,
+    pub last_probe_time: Option<kubegen_core::meta::Time>,
     /// `lastTransitionTime`: see [`PersistentVolumeClaimCondition::last_transition_time`].
     #[serde(
         rename = "lastTransitionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`PersistentVolumeClaimCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -134,7 +134,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimConditionApplyConfigu
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastProbeTime",
                                 "lastTransitionTime",
@@ -177,15 +177,12 @@ impl PersistentVolumeClaimConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastProbeTime`.
-    pub fn with_last_probe_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_last_probe_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_probe_time = Some(value);
         self
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

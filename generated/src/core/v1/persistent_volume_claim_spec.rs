@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimSpec {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "accessModes",
                                 "dataSource",
@@ -177,7 +177,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimSpecApplyConfiguratio
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "accessModes",
                                 "dataSource",

@@ -55,12 +55,12 @@ pub struct PersistentVolumeClaimStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// capacity represents the actual resources of the underlying volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// conditions is the current Condition of persistent volume claim. If underlying persistent volume is being resized then the Condition will be set to 'Resizing'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,7 +109,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimStatus {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "accessModes",
                                 "allocatedResourceStatuses",
@@ -175,12 +175,12 @@ pub struct PersistentVolumeClaimStatusApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `capacity`: see [`PersistentVolumeClaimStatus::capacity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `conditions`: see [`PersistentVolumeClaimStatus::conditions`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +229,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimStatusApplyConfigurat
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "accessModes",
                                 "allocatedResourceStatuses",
@@ -293,26 +293,23 @@ impl PersistentVolumeClaimStatusApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(
-            &mut self.allocated_resource_statuses,
-            entries,
-        );
+        kubegen_core::apply::merge_map(&mut self.allocated_resource_statuses, entries);
         self
     }
     /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
     pub fn with_allocated_resources<
         K: Into<String>,
-        V: Into<kubegen_runtime::meta::Quantity>,
+        V: Into<kubegen_core::meta::Quantity>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
+        kubegen_core::apply::merge_map(&mut self.allocated_resources, entries);
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_capacity<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        kubegen_core::apply::merge_map(&mut self.capacity, entries);
         self
     }
     /// Append to `conditions` (a keyed or set list: repeated calls add).

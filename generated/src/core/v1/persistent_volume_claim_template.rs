@@ -5,7 +5,7 @@
 pub struct PersistentVolumeClaimTemplate {
     /// May contain labels and annotations that will be copied into the PVC when creating it. No other fields are allowed and will be rejected during validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
+    pub metadata: Option<kubegen_core::meta::ObjectMeta>,
     /// The specification for the PersistentVolumeClaim. The entire content is copied unchanged into the PVC that gets created from this template. The same fields as in a PersistentVolumeClaim are also valid here.
     pub spec: super::PersistentVolumeClaimSpec,
 }
@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimTemplate {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -51,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimTemplate {
 pub struct PersistentVolumeClaimTemplateApplyConfiguration {
     /// `metadata`: see [`PersistentVolumeClaimTemplate::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PersistentVolumeClaimTemplate::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PersistentVolumeClaimSpecApplyConfiguration>,
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimTemplateApplyConfigur
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -98,7 +102,7 @@ impl PersistentVolumeClaimTemplateApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimVolumeSource {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["claimName", "readOnly"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["claimName", "readOnly"],
+                        ),
                     )?
                 {
                     match key {
@@ -78,7 +80,9 @@ for PersistentVolumeClaimVolumeSourceApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["claimName", "readOnly"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["claimName", "readOnly"],
+                        ),
                     )?
                 {
                     match key {

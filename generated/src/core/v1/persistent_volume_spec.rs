@@ -22,7 +22,7 @@ pub struct PersistentVolumeSpec {
     /// capacity is the description of the persistent volume's resources and capacity. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,7 +168,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpec {
                 let mut f30 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "accessModes",
                                 "awsElasticBlockStore",
@@ -306,7 +306,7 @@ pub struct PersistentVolumeSpecApplyConfiguration {
     /// `capacity`: see [`PersistentVolumeSpec::capacity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `cephfs`: see [`PersistentVolumeSpec::cephfs`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -458,7 +458,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpecApplyConfiguration {
                 let mut f30 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "accessModes",
                                 "awsElasticBlockStore",
@@ -608,11 +608,11 @@ impl PersistentVolumeSpecApplyConfiguration {
         self
     }
     /// Add entries to `capacity`, overwriting earlier values of the same keys.
-    pub fn with_capacity<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_capacity<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        kubegen_core::apply::merge_map(&mut self.capacity, entries);
         self
     }
     /// Set `cephfs`.

@@ -9,7 +9,7 @@ pub struct PersistentVolumeStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_phase_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_phase_transition_time: Option<kubegen_core::meta::Time>,
     /// message is a human-readable message indicating details about why the volume is in this state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["lastPhaseTransitionTime", "message", "phase", "reason"],
                         ),
                     )?
@@ -73,7 +73,7 @@ pub struct PersistentVolumeStatusApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_phase_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_phase_transition_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`PersistentVolumeStatus::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeStatusApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["lastPhaseTransitionTime", "message", "phase", "reason"],
                         ),
                     )?
@@ -136,7 +136,7 @@ impl PersistentVolumeStatusApplyConfiguration {
     /// Set `lastPhaseTransitionTime`.
     pub fn with_last_phase_transition_time(
         mut self,
-        value: kubegen_runtime::meta::Time,
+        value: kubegen_core::meta::Time,
     ) -> Self {
         self.last_phase_transition_time = Some(value);
         self

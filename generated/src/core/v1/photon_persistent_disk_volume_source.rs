@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for PhotonPersistentDiskVolumeSource {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["fsType", "pdID"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["fsType", "pdID"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -75,7 +77,9 @@ for PhotonPersistentDiskVolumeSourceApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["fsType", "pdID"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["fsType", "pdID"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

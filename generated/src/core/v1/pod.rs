@@ -12,8 +12,8 @@ pub struct Pod {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Specification of the desired behavior of the pod. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PodSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Pod {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,44 +80,44 @@ impl Default for Pod {
         }
     }
 }
-impl kubegen_runtime::Object for Pod {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Pod {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Pod {
+impl kubegen_core::Resource for Pod {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Pod";
     const PLURAL: &'static str = "pods";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Binding for Pod {
+impl kubegen_core::verbs::Binding for Pod {
     type Binding = super::Binding;
 }
-impl kubegen_runtime::verbs::Eviction for Pod {
+impl kubegen_core::verbs::Eviction for Pod {
     type Eviction = crate::policy::v1::Eviction;
 }
-impl kubegen_runtime::verbs::Get for Pod {}
-impl kubegen_runtime::verbs::List for Pod {}
-impl kubegen_runtime::verbs::Watch for Pod {}
-impl kubegen_runtime::verbs::Create for Pod {}
-impl kubegen_runtime::verbs::Update for Pod {}
-impl kubegen_runtime::verbs::Patch for Pod {}
-impl kubegen_runtime::verbs::Delete for Pod {}
-impl kubegen_runtime::verbs::DeleteCollection for Pod {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Pod {}
-impl kubegen_runtime::verbs::Attach for Pod {}
-impl kubegen_runtime::verbs::EphemeralContainers for Pod {}
-impl kubegen_runtime::verbs::Exec for Pod {}
-impl kubegen_runtime::verbs::Log for Pod {}
-impl kubegen_runtime::verbs::PortForward for Pod {}
-impl kubegen_runtime::verbs::Resize for Pod {}
-impl kubegen_runtime::verbs::Status for Pod {}
+impl kubegen_core::verbs::Get for Pod {}
+impl kubegen_core::verbs::List for Pod {}
+impl kubegen_core::verbs::Watch for Pod {}
+impl kubegen_core::verbs::Create for Pod {}
+impl kubegen_core::verbs::Update for Pod {}
+impl kubegen_core::verbs::Patch for Pod {}
+impl kubegen_core::verbs::Delete for Pod {}
+impl kubegen_core::verbs::DeleteCollection for Pod {}
+impl kubegen_core::verbs::StrategicMergePatch for Pod {}
+impl kubegen_core::verbs::Attach for Pod {}
+impl kubegen_core::verbs::EphemeralContainers for Pod {}
+impl kubegen_core::verbs::Exec for Pod {}
+impl kubegen_core::verbs::Log for Pod {}
+impl kubegen_core::verbs::PortForward for Pod {}
+impl kubegen_core::verbs::Resize for Pod {}
+impl kubegen_core::verbs::Status for Pod {}
 /// Apply configuration of [`Pod`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodApplyConfiguration {
@@ -129,7 +129,7 @@ pub struct PodApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Pod::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Pod::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PodSpecApplyConfiguration>,
@@ -156,7 +156,7 @@ impl<'de> serde::Deserialize<'de> for PodApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -191,7 +191,7 @@ impl PodApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Pod".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -211,7 +211,7 @@ impl PodApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -250,7 +250,7 @@ impl PodApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -274,14 +274,14 @@ impl PodApplyConfiguration {
 pub fn extract_pod(
     object: &Pod,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PodApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_pod`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_pod_status(
     object: &Pod,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<PodApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

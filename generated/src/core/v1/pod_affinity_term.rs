@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for PodAffinityTerm {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelector",
                                 "matchLabelKeys",
@@ -142,7 +142,7 @@ impl<'de> serde::Deserialize<'de> for PodAffinityTermApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelector",
                                 "matchLabelKeys",

@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for PodAntiAffinity {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "preferredDuringSchedulingIgnoredDuringExecution",
                                 "requiredDuringSchedulingIgnoredDuringExecution",
@@ -101,7 +101,7 @@ impl<'de> serde::Deserialize<'de> for PodAntiAffinityApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "preferredDuringSchedulingIgnoredDuringExecution",
                                 "requiredDuringSchedulingIgnoredDuringExecution",

@@ -90,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateProjection {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "certificateChainPath",
                                 "credentialBundlePath",
@@ -205,7 +205,7 @@ impl<'de> serde::Deserialize<'de> for PodCertificateProjectionApplyConfiguration
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "certificateChainPath",
                                 "credentialBundlePath",
@@ -293,7 +293,7 @@ impl PodCertificateProjectionApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.user_annotations, entries);
+        kubegen_core::apply::merge_map(&mut self.user_annotations, entries);
         self
     }
 }

@@ -5,14 +5,14 @@
 pub struct PodCondition {
     /// Last time we probed the condition.
     #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_probe_time: Option<kubegen_runtime::meta::Time>,
+    pub last_probe_time: Option<kubegen_core::meta::Time>,
     /// Last time the condition transitioned from one status to another.
     #[serde(
         rename = "lastTransitionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// Human-readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for PodCondition {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastProbeTime",
                                 "lastTransitionTime",
@@ -104,14 +104,14 @@ impl<'de> serde::Deserialize<'de> for PodCondition {
 pub struct PodConditionApplyConfiguration {
     /// `lastProbeTime`: see [`PodCondition::last_probe_time`].
     #[serde(rename = "lastProbeTime", default, skip_serializing_if = "Option::is_none")]
-    pub last_probe_time: Option<kubegen_runtime::meta::Time>,
+    pub last_probe_time: Option<kubegen_core::meta::Time>,
     /// `lastTransitionTime`: see [`PodCondition::last_transition_time`].
     #[serde(
         rename = "lastTransitionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`PodCondition::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -153,7 +153,7 @@ impl<'de> serde::Deserialize<'de> for PodConditionApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "lastProbeTime",
                                 "lastTransitionTime",
@@ -199,15 +199,12 @@ impl PodConditionApplyConfiguration {
         Self::default()
     }
     /// Set `lastProbeTime`.
-    pub fn with_last_probe_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_last_probe_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_probe_time = Some(value);
         self
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for PodDNSConfig {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nameservers", "options", "searches"],
                         ),
                     )?
@@ -84,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for PodDNSConfigApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nameservers", "options", "searches"],
                         ),
                     )?

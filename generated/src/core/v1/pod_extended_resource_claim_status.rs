@@ -26,7 +26,7 @@ impl<'de> serde::Deserialize<'de> for PodExtendedResourceClaimStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["requestMappings", "resourceClaimName"],
                         ),
                     )?
@@ -90,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for PodExtendedResourceClaimStatusApplyConfigu
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["requestMappings", "resourceClaimName"],
                         ),
                     )?

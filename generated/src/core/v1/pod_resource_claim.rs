@@ -51,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for PodResourceClaim {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "resourceClaimName", "resourceClaimTemplateName"],
                         ),
                     )?
@@ -116,7 +116,7 @@ impl<'de> serde::Deserialize<'de> for PodResourceClaimApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "resourceClaimName", "resourceClaimTemplateName"],
                         ),
                     )?

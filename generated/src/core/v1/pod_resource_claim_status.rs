@@ -33,7 +33,9 @@ impl<'de> serde::Deserialize<'de> for PodResourceClaimStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "resourceClaimName"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "resourceClaimName"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for PodResourceClaimStatusApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "resourceClaimName"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "resourceClaimName"],
+                        ),
                     )?
                 {
                     match key {

@@ -104,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for PodSecurityContext {
                 let mut f12 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "appArmorProfile",
                                 "fsGroup",
@@ -254,7 +254,7 @@ impl<'de> serde::Deserialize<'de> for PodSecurityContextApplyConfiguration {
                 let mut f12 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "appArmorProfile",
                                 "fsGroup",

@@ -106,7 +106,7 @@ pub struct PodSpec {
     /// Overhead represents the resource overhead associated with running a pod for a given RuntimeClass. This field will be autopopulated at admission time by the RuntimeClass admission controller. If the RuntimeClass admission controller is enabled, overhead must not be set in Pod create requests. The RuntimeClass admission controller will reject Pod create requests which have the overhead already set. If RuntimeClass is configured and selected in the PodSpec, Overhead will be set to the value defined in the corresponding RuntimeClass, otherwise it will remain unset and treated as zero. More info: https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// PreemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. Defaults to PreemptLowerPriority if unset.
     #[serde(
@@ -283,7 +283,7 @@ impl<'de> serde::Deserialize<'de> for PodSpec {
                 let mut f42 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "activeDeadlineSeconds",
                                 "affinity",
@@ -531,7 +531,7 @@ pub struct PodSpecApplyConfiguration {
     /// `overhead`: see [`PodSpec::overhead`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `preemptionPolicy`: see [`PodSpec::preemption_policy`].
     #[serde(
@@ -700,7 +700,7 @@ impl<'de> serde::Deserialize<'de> for PodSpecApplyConfiguration {
                 let mut f42 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "activeDeadlineSeconds",
                                 "affinity",
@@ -985,11 +985,11 @@ impl PodSpecApplyConfiguration {
         self
     }
     /// Add entries to `overhead`, overwriting earlier values of the same keys.
-    pub fn with_overhead<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_overhead<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.overhead, entries);
+        kubegen_core::apply::merge_map(&mut self.overhead, entries);
         self
     }
     /// Set `preemptionPolicy`.

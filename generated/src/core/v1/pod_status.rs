@@ -10,7 +10,7 @@ pub struct PodStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// Current service state of pod. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,7 +111,7 @@ pub struct PodStatus {
     pub resources: Option<Box<super::ResourceRequirements>>,
     /// RFC 3339 date and time at which the object was acknowledged by the Kubelet. This is before the Kubelet pulled the container image(s) for the pod.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<kubegen_runtime::meta::Time>,
+    pub start_time: Option<kubegen_core::meta::Time>,
     /// volumeHealth contains node-reported health for each volume the pod is using. Populated by the kubelet on the pod's node.
     #[serde(rename = "volumeHealth", default, skip_serializing_if = "Option::is_none")]
     pub volume_health: Option<Vec<super::PodVolumeHealth>>,
@@ -152,7 +152,7 @@ impl<'de> serde::Deserialize<'de> for PodStatus {
                 let mut f21 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocatedResources",
                                 "conditions",
@@ -247,7 +247,7 @@ pub struct PodStatusApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `conditions`: see [`PodStatus::conditions`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -348,7 +348,7 @@ pub struct PodStatusApplyConfiguration {
     pub resources: Option<Box<super::ResourceRequirementsApplyConfiguration>>,
     /// `startTime`: see [`PodStatus::start_time`].
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<kubegen_runtime::meta::Time>,
+    pub start_time: Option<kubegen_core::meta::Time>,
     /// `volumeHealth`: see [`PodStatus::volume_health`].
     #[serde(rename = "volumeHealth", default, skip_serializing_if = "Option::is_none")]
     pub volume_health: Option<Vec<super::PodVolumeHealthApplyConfiguration>>,
@@ -389,7 +389,7 @@ impl<'de> serde::Deserialize<'de> for PodStatusApplyConfiguration {
                 let mut f21 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocatedResources",
                                 "conditions",
@@ -482,9 +482,9 @@ impl PodStatusApplyConfiguration {
     /// Add entries to `allocatedResources`, overwriting earlier values of the same keys.
     pub fn with_allocated_resources<
         K: Into<String>,
-        V: Into<kubegen_runtime::meta::Quantity>,
+        V: Into<kubegen_core::meta::Quantity>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.allocated_resources, entries);
+        kubegen_core::apply::merge_map(&mut self.allocated_resources, entries);
         self
     }
     /// Append to `conditions` (a keyed or set list: repeated calls add).
@@ -617,7 +617,7 @@ impl PodStatusApplyConfiguration {
         self
     }
     /// Set `startTime`.
-    pub fn with_start_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_start_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.start_time = Some(value);
         self
     }

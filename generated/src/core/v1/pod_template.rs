@@ -12,8 +12,8 @@ pub struct PodTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Template defines the pods that will be created from this pod template. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<super::PodTemplateSpec>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for PodTemplate {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "template"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for PodTemplate {
         }
     }
 }
-impl kubegen_runtime::Object for PodTemplate {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PodTemplate {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PodTemplate {
+impl kubegen_core::Resource for PodTemplate {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "PodTemplate";
     const PLURAL: &'static str = "podtemplates";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for PodTemplate {}
-impl kubegen_runtime::verbs::List for PodTemplate {}
-impl kubegen_runtime::verbs::Watch for PodTemplate {}
-impl kubegen_runtime::verbs::Create for PodTemplate {}
-impl kubegen_runtime::verbs::Update for PodTemplate {}
-impl kubegen_runtime::verbs::Patch for PodTemplate {}
-impl kubegen_runtime::verbs::Delete for PodTemplate {}
-impl kubegen_runtime::verbs::DeleteCollection for PodTemplate {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PodTemplate {}
+impl kubegen_core::verbs::Get for PodTemplate {}
+impl kubegen_core::verbs::List for PodTemplate {}
+impl kubegen_core::verbs::Watch for PodTemplate {}
+impl kubegen_core::verbs::Create for PodTemplate {}
+impl kubegen_core::verbs::Update for PodTemplate {}
+impl kubegen_core::verbs::Patch for PodTemplate {}
+impl kubegen_core::verbs::Delete for PodTemplate {}
+impl kubegen_core::verbs::DeleteCollection for PodTemplate {}
+impl kubegen_core::verbs::StrategicMergePatch for PodTemplate {}
 /// Apply configuration of [`PodTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodTemplateApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct PodTemplateApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PodTemplate::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `template`: see [`PodTemplate::template`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<super::PodTemplateSpecApplyConfiguration>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for PodTemplateApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "template"],
                         ),
                     )?
@@ -165,7 +165,7 @@ impl PodTemplateApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("PodTemplate".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -185,7 +185,7 @@ impl PodTemplateApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -222,7 +222,7 @@ impl PodTemplateApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -246,6 +246,6 @@ impl PodTemplateApplyConfiguration {
 pub fn extract_pod_template(
     object: &PodTemplate,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodTemplateApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PodTemplateApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

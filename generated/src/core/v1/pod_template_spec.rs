@@ -5,7 +5,7 @@
 pub struct PodTemplateSpec {
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
+    pub metadata: Option<kubegen_core::meta::ObjectMeta>,
     /// Specification of the desired behavior of the pod. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Box<super::PodSpec>>,
@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for PodTemplateSpec {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -49,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for PodTemplateSpec {
 pub struct PodTemplateSpecApplyConfiguration {
     /// `metadata`: see [`PodTemplateSpec::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PodTemplateSpec::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Box<super::PodSpecApplyConfiguration>>,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for PodTemplateSpecApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -96,7 +100,7 @@ impl PodTemplateSpecApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self

@@ -16,7 +16,7 @@ pub struct PodVolumeHealth {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// name matches an entry in pod.spec.volumes.
     pub name: String,
 }
@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for PodVolumeHealth {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["healthConditions", "lastTransitionTime", "name"],
                         ),
                     )?
@@ -80,7 +80,7 @@ pub struct PodVolumeHealthApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `name`: see [`PodVolumeHealth::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for PodVolumeHealthApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["healthConditions", "lastTransitionTime", "name"],
                         ),
                     )?
@@ -140,10 +140,7 @@ impl PodVolumeHealthApplyConfiguration {
         self
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

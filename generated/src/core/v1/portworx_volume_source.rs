@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for PortworxVolumeSource {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["fsType", "readOnly", "volumeID"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["fsType", "readOnly", "volumeID"],
+                        ),
                     )?
                 {
                     match key {
@@ -85,7 +87,9 @@ impl<'de> serde::Deserialize<'de> for PortworxVolumeSourceApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["fsType", "readOnly", "volumeID"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["fsType", "readOnly", "volumeID"],
+                        ),
                     )?
                 {
                     match key {

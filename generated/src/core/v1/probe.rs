@@ -74,7 +74,7 @@ impl<'de> serde::Deserialize<'de> for Probe {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "exec",
                                 "failureThreshold",
@@ -197,7 +197,7 @@ impl<'de> serde::Deserialize<'de> for ProbeApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "exec",
                                 "failureThreshold",

@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for QuobyteVolumeSource {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "group",
                                 "readOnly",
@@ -125,7 +125,7 @@ impl<'de> serde::Deserialize<'de> for QuobyteVolumeSourceApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "group",
                                 "readOnly",

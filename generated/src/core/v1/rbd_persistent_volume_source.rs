@@ -48,7 +48,7 @@ impl<'de> serde::Deserialize<'de> for RBDPersistentVolumeSource {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "image",
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for RBDPersistentVolumeSourceApplyConfiguratio
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "image",

@@ -12,8 +12,8 @@ pub struct ReplicationController {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// If the Labels of a ReplicationController are empty, they are defaulted to be the same as the Pod(s) that the replication controller manages. Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the specification of the desired behavior of the replication controller. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ReplicationControllerSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ReplicationController {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,35 +80,35 @@ impl Default for ReplicationController {
         }
     }
 }
-impl kubegen_runtime::Object for ReplicationController {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ReplicationController {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ReplicationController {
+impl kubegen_core::Resource for ReplicationController {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "ReplicationController";
     const PLURAL: &'static str = "replicationcontrollers";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Scale for ReplicationController {
+impl kubegen_core::verbs::Scale for ReplicationController {
     type Scale = crate::autoscaling::v1::Scale;
 }
-impl kubegen_runtime::verbs::Get for ReplicationController {}
-impl kubegen_runtime::verbs::List for ReplicationController {}
-impl kubegen_runtime::verbs::Watch for ReplicationController {}
-impl kubegen_runtime::verbs::Create for ReplicationController {}
-impl kubegen_runtime::verbs::Update for ReplicationController {}
-impl kubegen_runtime::verbs::Patch for ReplicationController {}
-impl kubegen_runtime::verbs::Delete for ReplicationController {}
-impl kubegen_runtime::verbs::DeleteCollection for ReplicationController {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ReplicationController {}
-impl kubegen_runtime::verbs::Status for ReplicationController {}
+impl kubegen_core::verbs::Get for ReplicationController {}
+impl kubegen_core::verbs::List for ReplicationController {}
+impl kubegen_core::verbs::Watch for ReplicationController {}
+impl kubegen_core::verbs::Create for ReplicationController {}
+impl kubegen_core::verbs::Update for ReplicationController {}
+impl kubegen_core::verbs::Patch for ReplicationController {}
+impl kubegen_core::verbs::Delete for ReplicationController {}
+impl kubegen_core::verbs::DeleteCollection for ReplicationController {}
+impl kubegen_core::verbs::StrategicMergePatch for ReplicationController {}
+impl kubegen_core::verbs::Status for ReplicationController {}
 /// Apply configuration of [`ReplicationController`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ReplicationControllerApplyConfiguration {
@@ -120,7 +120,7 @@ pub struct ReplicationControllerApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ReplicationController::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ReplicationController::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ReplicationControllerSpecApplyConfiguration>,
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for ReplicationControllerApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -182,7 +182,7 @@ impl ReplicationControllerApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("ReplicationController".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -202,7 +202,7 @@ impl ReplicationControllerApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -247,7 +247,7 @@ impl ReplicationControllerApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -271,14 +271,14 @@ impl ReplicationControllerApplyConfiguration {
 pub fn extract_replication_controller(
     object: &ReplicationController,
     field_manager: &str,
-) -> kubegen_runtime::Result<ReplicationControllerApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ReplicationControllerApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_replication_controller`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_replication_controller_status(
     object: &ReplicationController,
     field_manager: &str,
-) -> kubegen_runtime::Result<ReplicationControllerApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ReplicationControllerApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for ReplicationControllerStatus {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "conditions",
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for ReplicationControllerStatusApplyConfigurat
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "availableReplicas",
                                 "conditions",

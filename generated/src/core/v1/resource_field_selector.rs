@@ -8,7 +8,7 @@ pub struct ResourceFieldSelector {
     pub container_name: Option<String>,
     /// Specifies the output format of the exposed resources, defaults to "1"
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub divisor: Option<kubegen_runtime::meta::Quantity>,
+    pub divisor: Option<kubegen_core::meta::Quantity>,
     /// Required: resource to select
     pub resource: String,
 }
@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for ResourceFieldSelector {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerName", "divisor", "resource"],
                         ),
                     )?
@@ -64,7 +64,7 @@ pub struct ResourceFieldSelectorApplyConfiguration {
     pub container_name: Option<String>,
     /// `divisor`: see [`ResourceFieldSelector::divisor`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub divisor: Option<kubegen_runtime::meta::Quantity>,
+    pub divisor: Option<kubegen_core::meta::Quantity>,
     /// `resource`: see [`ResourceFieldSelector::resource`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
@@ -86,7 +86,7 @@ impl<'de> serde::Deserialize<'de> for ResourceFieldSelectorApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["containerName", "divisor", "resource"],
                         ),
                     )?
@@ -121,7 +121,7 @@ impl ResourceFieldSelectorApplyConfiguration {
         self
     }
     /// Set `divisor`.
-    pub fn with_divisor(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_divisor(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.divisor = Some(value);
         self
     }

@@ -38,7 +38,9 @@ impl<'de> serde::Deserialize<'de> for ResourceHealth {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["health", "message", "resourceID"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["health", "message", "resourceID"],
+                        ),
                     )?
                 {
                     match key {
@@ -93,7 +95,9 @@ impl<'de> serde::Deserialize<'de> for ResourceHealthApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["health", "message", "resourceID"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["health", "message", "resourceID"],
+                        ),
                     )?
                 {
                     match key {

@@ -12,8 +12,8 @@ pub struct ResourceQuota {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the desired quota. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceQuotaSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ResourceQuota {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for ResourceQuota {
         }
     }
 }
-impl kubegen_runtime::Object for ResourceQuota {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ResourceQuota {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ResourceQuota {
+impl kubegen_core::Resource for ResourceQuota {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "ResourceQuota";
     const PLURAL: &'static str = "resourcequotas";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for ResourceQuota {}
-impl kubegen_runtime::verbs::List for ResourceQuota {}
-impl kubegen_runtime::verbs::Watch for ResourceQuota {}
-impl kubegen_runtime::verbs::Create for ResourceQuota {}
-impl kubegen_runtime::verbs::Update for ResourceQuota {}
-impl kubegen_runtime::verbs::Patch for ResourceQuota {}
-impl kubegen_runtime::verbs::Delete for ResourceQuota {}
-impl kubegen_runtime::verbs::DeleteCollection for ResourceQuota {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ResourceQuota {}
-impl kubegen_runtime::verbs::Status for ResourceQuota {}
+impl kubegen_core::verbs::Get for ResourceQuota {}
+impl kubegen_core::verbs::List for ResourceQuota {}
+impl kubegen_core::verbs::Watch for ResourceQuota {}
+impl kubegen_core::verbs::Create for ResourceQuota {}
+impl kubegen_core::verbs::Update for ResourceQuota {}
+impl kubegen_core::verbs::Patch for ResourceQuota {}
+impl kubegen_core::verbs::Delete for ResourceQuota {}
+impl kubegen_core::verbs::DeleteCollection for ResourceQuota {}
+impl kubegen_core::verbs::StrategicMergePatch for ResourceQuota {}
+impl kubegen_core::verbs::Status for ResourceQuota {}
 /// Apply configuration of [`ResourceQuota`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceQuotaApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct ResourceQuotaApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ResourceQuota::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourceQuota::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceQuotaSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl ResourceQuotaApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("ResourceQuota".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl ResourceQuotaApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -244,7 +244,7 @@ impl ResourceQuotaApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -268,14 +268,14 @@ impl ResourceQuotaApplyConfiguration {
 pub fn extract_resource_quota(
     object: &ResourceQuota,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourceQuotaApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ResourceQuotaApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_resource_quota`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_resource_quota_status(
     object: &ResourceQuota,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourceQuotaApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ResourceQuotaApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

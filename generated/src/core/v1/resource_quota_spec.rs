@@ -5,9 +5,7 @@
 pub struct ResourceQuotaSpec {
     /// hard is the set of desired hard limits for each named resource. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hard: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub hard: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// scopeSelector is also a collection of filters like scopes that must match each object tracked by a quota but expressed using ScopeSelectorOperator in combination with possible values. For a resource to match, both scopes AND scopeSelector (if specified in spec), must be matched.
     #[serde(rename = "scopeSelector", default, skip_serializing_if = "Option::is_none")]
     pub scope_selector: Option<super::ScopeSelector>,
@@ -32,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["hard", "scopeSelector", "scopes"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["hard", "scopeSelector", "scopes"],
+                        ),
                     )?
                 {
                     match key {
@@ -59,9 +59,7 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaSpec {
 pub struct ResourceQuotaSpecApplyConfiguration {
     /// `hard`: see [`ResourceQuotaSpec::hard`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hard: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub hard: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// `scopeSelector`: see [`ResourceQuotaSpec::scope_selector`].
     #[serde(rename = "scopeSelector", default, skip_serializing_if = "Option::is_none")]
     pub scope_selector: Option<super::ScopeSelectorApplyConfiguration>,
@@ -86,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaSpecApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["hard", "scopeSelector", "scopes"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["hard", "scopeSelector", "scopes"],
+                        ),
                     )?
                 {
                     match key {
@@ -114,11 +114,11 @@ impl ResourceQuotaSpecApplyConfiguration {
         Self::default()
     }
     /// Add entries to `hard`, overwriting earlier values of the same keys.
-    pub fn with_hard<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_hard<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.hard, entries);
+        kubegen_core::apply::merge_map(&mut self.hard, entries);
         self
     }
     /// Set `scopeSelector`.

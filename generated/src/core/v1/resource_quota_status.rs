@@ -5,14 +5,10 @@
 pub struct ResourceQuotaStatus {
     /// Hard is the set of enforced hard limits for each named resource. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hard: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub hard: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// Used is the current observed total usage of the resource in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub used: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceQuotaStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -29,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaStatus {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["hard", "used"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["hard", "used"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -53,14 +51,10 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaStatus {
 pub struct ResourceQuotaStatusApplyConfiguration {
     /// `hard`: see [`ResourceQuotaStatus::hard`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hard: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub hard: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// `used`: see [`ResourceQuotaStatus::used`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub used: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceQuotaStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -77,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for ResourceQuotaStatusApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["hard", "used"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["hard", "used"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -102,19 +98,19 @@ impl ResourceQuotaStatusApplyConfiguration {
         Self::default()
     }
     /// Add entries to `hard`, overwriting earlier values of the same keys.
-    pub fn with_hard<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_hard<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.hard, entries);
+        kubegen_core::apply::merge_map(&mut self.hard, entries);
         self
     }
     /// Add entries to `used`, overwriting earlier values of the same keys.
-    pub fn with_used<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_used<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.used, entries);
+        kubegen_core::apply::merge_map(&mut self.used, entries);
         self
     }
 }

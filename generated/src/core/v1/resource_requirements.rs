@@ -12,13 +12,11 @@ pub struct ResourceRequirements {
     pub claims: Option<Vec<super::ResourceClaim>>,
     /// Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub limits: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for ResourceRequirements {
@@ -38,7 +36,9 @@ impl<'de> serde::Deserialize<'de> for ResourceRequirements {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["claims", "limits", "requests"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["claims", "limits", "requests"],
+                        ),
                     )?
                 {
                     match key {
@@ -68,13 +68,11 @@ pub struct ResourceRequirementsApplyConfiguration {
     pub claims: Option<Vec<super::ResourceClaimApplyConfiguration>>,
     /// `limits`: see [`ResourceRequirements::limits`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub limits: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// `requests`: see [`ResourceRequirements::requests`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for ResourceRequirementsApplyConfiguration {
@@ -94,7 +92,9 @@ impl<'de> serde::Deserialize<'de> for ResourceRequirementsApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["claims", "limits", "requests"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["claims", "limits", "requests"],
+                        ),
                     )?
                 {
                     match key {
@@ -130,19 +130,19 @@ impl ResourceRequirementsApplyConfiguration {
         self
     }
     /// Add entries to `limits`, overwriting earlier values of the same keys.
-    pub fn with_limits<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_limits<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.limits, entries);
+        kubegen_core::apply::merge_map(&mut self.limits, entries);
         self
     }
     /// Add entries to `requests`, overwriting earlier values of the same keys.
-    pub fn with_requests<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_requests<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.requests, entries);
+        kubegen_core::apply::merge_map(&mut self.requests, entries);
         self
     }
 }

@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for ScaleIOVolumeSource {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "gateway",
@@ -180,7 +180,7 @@ impl<'de> serde::Deserialize<'de> for ScaleIOVolumeSourceApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "gateway",

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for ScopeSelector {
             ) -> Result<ScopeSelector, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["matchExpressions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["matchExpressions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for ScopeSelectorApplyConfiguration {
             ) -> Result<ScopeSelectorApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["matchExpressions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["matchExpressions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

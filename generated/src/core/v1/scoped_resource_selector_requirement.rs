@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for ScopedResourceSelectorRequirement {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["operator", "scopeName", "values"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["operator", "scopeName", "values"],
+                        ),
                     )?
                 {
                     match key {
@@ -90,7 +92,9 @@ for ScopedResourceSelectorRequirementApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["operator", "scopeName", "values"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["operator", "scopeName", "values"],
+                        ),
                     )?
                 {
                     match key {

@@ -34,7 +34,9 @@ impl<'de> serde::Deserialize<'de> for SELinuxOptions {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["level", "role", "type", "user"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["level", "role", "type", "user"],
+                        ),
                     )?
                 {
                     match key {
@@ -92,7 +94,9 @@ impl<'de> serde::Deserialize<'de> for SELinuxOptionsApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["level", "role", "type", "user"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["level", "role", "type", "user"],
+                        ),
                     )?
                 {
                     match key {

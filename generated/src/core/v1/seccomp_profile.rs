@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for SeccompProfile {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["localhostProfile", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["localhostProfile", "type"],
+                        ),
                     )?
                 {
                     match key {
@@ -85,7 +87,9 @@ impl<'de> serde::Deserialize<'de> for SeccompProfileApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["localhostProfile", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["localhostProfile", "type"],
+                        ),
                     )?
                 {
                     match key {

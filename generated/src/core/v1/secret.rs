@@ -18,8 +18,8 @@ pub struct Secret {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// stringData allows specifying non-binary secret data in string form. It is provided as a write-only input field for convenience. All keys and values are merged into the data field on write, overwriting any existing values. The stringData field is never output when reading from the API.
     #[serde(rename = "stringData", default, skip_serializing_if = "Option::is_none")]
     pub string_data: Option<std::collections::BTreeMap<String, String>>,
@@ -48,7 +48,7 @@ impl<'de> serde::Deserialize<'de> for Secret {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "data",
@@ -102,31 +102,31 @@ impl Default for Secret {
         }
     }
 }
-impl kubegen_runtime::Object for Secret {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Secret {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Secret {
+impl kubegen_core::Resource for Secret {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Secret";
     const PLURAL: &'static str = "secrets";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Secret {}
-impl kubegen_runtime::verbs::List for Secret {}
-impl kubegen_runtime::verbs::Watch for Secret {}
-impl kubegen_runtime::verbs::Create for Secret {}
-impl kubegen_runtime::verbs::Update for Secret {}
-impl kubegen_runtime::verbs::Patch for Secret {}
-impl kubegen_runtime::verbs::Delete for Secret {}
-impl kubegen_runtime::verbs::DeleteCollection for Secret {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Secret {}
+impl kubegen_core::verbs::Get for Secret {}
+impl kubegen_core::verbs::List for Secret {}
+impl kubegen_core::verbs::Watch for Secret {}
+impl kubegen_core::verbs::Create for Secret {}
+impl kubegen_core::verbs::Update for Secret {}
+impl kubegen_core::verbs::Patch for Secret {}
+impl kubegen_core::verbs::Delete for Secret {}
+impl kubegen_core::verbs::DeleteCollection for Secret {}
+impl kubegen_core::verbs::StrategicMergePatch for Secret {}
 /// Apply configuration of [`Secret`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct SecretApplyConfiguration {
@@ -144,7 +144,7 @@ pub struct SecretApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Secret::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `stringData`: see [`Secret::string_data`].
     #[serde(rename = "stringData", default, skip_serializing_if = "Option::is_none")]
     pub string_data: Option<std::collections::BTreeMap<String, String>>,
@@ -173,7 +173,7 @@ impl<'de> serde::Deserialize<'de> for SecretApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "data",
@@ -220,7 +220,7 @@ impl SecretApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Secret".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -237,7 +237,7 @@ impl SecretApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.data, entries);
+        kubegen_core::apply::merge_map(&mut self.data, entries);
         self
     }
     /// Set `immutable`.
@@ -253,7 +253,7 @@ impl SecretApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -263,7 +263,7 @@ impl SecretApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.string_data, entries);
+        kubegen_core::apply::merge_map(&mut self.string_data, entries);
         self
     }
     /// Set `type`.
@@ -295,7 +295,7 @@ impl SecretApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -319,6 +319,6 @@ impl SecretApplyConfiguration {
 pub fn extract_secret(
     object: &Secret,
     field_manager: &str,
-) -> kubegen_runtime::Result<SecretApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<SecretApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -27,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for SecretEnvSource {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "optional"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "optional"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for SecretEnvSourceApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["name", "optional"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["name", "optional"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for SecretKeySelector {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "name", "optional"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "name", "optional"],
+                        ),
                     )?
                 {
                     match key {
@@ -84,7 +86,9 @@ impl<'de> serde::Deserialize<'de> for SecretKeySelectorApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "name", "optional"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "name", "optional"],
+                        ),
                     )?
                 {
                     match key {

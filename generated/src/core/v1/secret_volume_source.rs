@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for SecretVolumeSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "defaultMode",
                                 "defaultUser",
@@ -112,7 +112,7 @@ impl<'de> serde::Deserialize<'de> for SecretVolumeSourceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "defaultMode",
                                 "defaultUser",

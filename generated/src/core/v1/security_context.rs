@@ -78,7 +78,7 @@ impl<'de> serde::Deserialize<'de> for SecurityContext {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allowPrivilegeEscalation",
                                 "appArmorProfile",
@@ -213,7 +213,7 @@ impl<'de> serde::Deserialize<'de> for SecurityContextApplyConfiguration {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allowPrivilegeEscalation",
                                 "appArmorProfile",

@@ -12,8 +12,8 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the behavior of a service. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ServiceSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Service {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for Service {
         }
     }
 }
-impl kubegen_runtime::Object for Service {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Service {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Service {
+impl kubegen_core::Resource for Service {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "Service";
     const PLURAL: &'static str = "services";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Service {}
-impl kubegen_runtime::verbs::List for Service {}
-impl kubegen_runtime::verbs::Watch for Service {}
-impl kubegen_runtime::verbs::Create for Service {}
-impl kubegen_runtime::verbs::Update for Service {}
-impl kubegen_runtime::verbs::Patch for Service {}
-impl kubegen_runtime::verbs::Delete for Service {}
-impl kubegen_runtime::verbs::DeleteCollection for Service {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Service {}
-impl kubegen_runtime::verbs::Status for Service {}
+impl kubegen_core::verbs::Get for Service {}
+impl kubegen_core::verbs::List for Service {}
+impl kubegen_core::verbs::Watch for Service {}
+impl kubegen_core::verbs::Create for Service {}
+impl kubegen_core::verbs::Update for Service {}
+impl kubegen_core::verbs::Patch for Service {}
+impl kubegen_core::verbs::Delete for Service {}
+impl kubegen_core::verbs::DeleteCollection for Service {}
+impl kubegen_core::verbs::StrategicMergePatch for Service {}
+impl kubegen_core::verbs::Status for Service {}
 /// Apply configuration of [`Service`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct ServiceApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Service::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Service::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ServiceSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for ServiceApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl ServiceApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("Service".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl ServiceApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -238,7 +238,7 @@ impl ServiceApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -262,14 +262,14 @@ impl ServiceApplyConfiguration {
 pub fn extract_service(
     object: &Service,
     field_manager: &str,
-) -> kubegen_runtime::Result<ServiceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ServiceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_service`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_service_status(
     object: &Service,
     field_manager: &str,
-) -> kubegen_runtime::Result<ServiceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ServiceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -26,8 +26,8 @@ pub struct ServiceAccount {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a "kubernetes.io/enforce-mountable-secrets" annotation set to "true". The "kubernetes.io/enforce-mountable-secrets" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<super::ObjectReference>>,
@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for ServiceAccount {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "automountServiceAccountToken",
@@ -102,34 +102,34 @@ impl Default for ServiceAccount {
         }
     }
 }
-impl kubegen_runtime::Object for ServiceAccount {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ServiceAccount {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ServiceAccount {
+impl kubegen_core::Resource for ServiceAccount {
     const GROUP: &'static str = "";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "v1";
     const KIND: &'static str = "ServiceAccount";
     const PLURAL: &'static str = "serviceaccounts";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Token for ServiceAccount {
+impl kubegen_core::verbs::Token for ServiceAccount {
     type TokenRequest = crate::authentication::v1::TokenRequest;
 }
-impl kubegen_runtime::verbs::Get for ServiceAccount {}
-impl kubegen_runtime::verbs::List for ServiceAccount {}
-impl kubegen_runtime::verbs::Watch for ServiceAccount {}
-impl kubegen_runtime::verbs::Create for ServiceAccount {}
-impl kubegen_runtime::verbs::Update for ServiceAccount {}
-impl kubegen_runtime::verbs::Patch for ServiceAccount {}
-impl kubegen_runtime::verbs::Delete for ServiceAccount {}
-impl kubegen_runtime::verbs::DeleteCollection for ServiceAccount {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ServiceAccount {}
+impl kubegen_core::verbs::Get for ServiceAccount {}
+impl kubegen_core::verbs::List for ServiceAccount {}
+impl kubegen_core::verbs::Watch for ServiceAccount {}
+impl kubegen_core::verbs::Create for ServiceAccount {}
+impl kubegen_core::verbs::Update for ServiceAccount {}
+impl kubegen_core::verbs::Patch for ServiceAccount {}
+impl kubegen_core::verbs::Delete for ServiceAccount {}
+impl kubegen_core::verbs::DeleteCollection for ServiceAccount {}
+impl kubegen_core::verbs::StrategicMergePatch for ServiceAccount {}
 /// Apply configuration of [`ServiceAccount`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceAccountApplyConfiguration {
@@ -155,7 +155,7 @@ pub struct ServiceAccountApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ServiceAccount::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `secrets`: see [`ServiceAccount::secrets`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secrets: Option<Vec<super::ObjectReferenceApplyConfiguration>>,
@@ -180,7 +180,7 @@ impl<'de> serde::Deserialize<'de> for ServiceAccountApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "automountServiceAccountToken",
@@ -224,7 +224,7 @@ impl ServiceAccountApplyConfiguration {
             api_version: Some("v1".to_owned()),
             kind: Some("ServiceAccount".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -257,7 +257,7 @@ impl ServiceAccountApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -294,7 +294,7 @@ impl ServiceAccountApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -318,6 +318,6 @@ impl ServiceAccountApplyConfiguration {
 pub fn extract_service_account(
     object: &ServiceAccount,
     field_manager: &str,
-) -> kubegen_runtime::Result<ServiceAccountApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ServiceAccountApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for ServiceAccountTokenProjection {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["audience", "expirationSeconds", "path", "user"],
                         ),
                     )?
@@ -104,7 +104,7 @@ impl<'de> serde::Deserialize<'de> for ServiceAccountTokenProjectionApplyConfigur
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["audience", "expirationSeconds", "path", "user"],
                         ),
                     )?

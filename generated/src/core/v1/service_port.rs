@@ -28,7 +28,7 @@ pub struct ServicePort {
     pub protocol: Option<String>,
     /// Number or name of the port to access on the pods targeted by the service. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME. If this is a string, it will be looked up as a named port in the target Pod's container ports. If this is not specified, the value of the 'port' field is used (an identity map). This field is ignored for services with clusterIP=None, and should be omitted or set equal to the 'port' field. More info: https://kubernetes.io/docs/concepts/services-networking/service/#defining-a-service
     #[serde(rename = "targetPort", default, skip_serializing_if = "Option::is_none")]
-    pub target_port: Option<kubegen_runtime::meta::IntOrString>,
+    pub target_port: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for ServicePort {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for ServicePort {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "appProtocol",
                                 "name",
@@ -110,7 +110,7 @@ pub struct ServicePortApplyConfiguration {
     pub protocol: Option<String>,
     /// `targetPort`: see [`ServicePort::target_port`].
     #[serde(rename = "targetPort", default, skip_serializing_if = "Option::is_none")]
-    pub target_port: Option<kubegen_runtime::meta::IntOrString>,
+    pub target_port: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for ServicePortApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for ServicePortApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "appProtocol",
                                 "name",
@@ -200,10 +200,7 @@ impl ServicePortApplyConfiguration {
         self
     }
     /// Set `targetPort`.
-    pub fn with_target_port(
-        mut self,
-        value: kubegen_runtime::meta::IntOrString,
-    ) -> Self {
+    pub fn with_target_port(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.target_port = Some(value);
         self
     }

@@ -142,7 +142,7 @@ impl<'de> serde::Deserialize<'de> for ServiceSpec {
                 let mut f19 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocateLoadBalancerNodePorts",
                                 "clusterIP",
@@ -359,7 +359,7 @@ impl<'de> serde::Deserialize<'de> for ServiceSpecApplyConfiguration {
                 let mut f19 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocateLoadBalancerNodePorts",
                                 "clusterIP",

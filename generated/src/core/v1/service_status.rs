@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for ServiceStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "loadBalancer"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "loadBalancer"],
+                        ),
                     )?
                 {
                     match key {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for ServiceStatusApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "loadBalancer"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "loadBalancer"],
+                        ),
                     )?
                 {
                     match key {

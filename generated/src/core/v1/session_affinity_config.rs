@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for SessionAffinityConfig {
             ) -> Result<SessionAffinityConfig, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["clientIP"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["clientIP"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -59,7 +61,9 @@ impl<'de> serde::Deserialize<'de> for SessionAffinityConfigApplyConfiguration {
             ) -> Result<SessionAffinityConfigApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["clientIP"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["clientIP"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for StorageOSPersistentVolumeSource {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "readOnly",
@@ -118,7 +118,7 @@ impl<'de> serde::Deserialize<'de> for StorageOSPersistentVolumeSourceApplyConfig
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "readOnly",

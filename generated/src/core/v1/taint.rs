@@ -9,7 +9,7 @@ pub struct Taint {
     pub key: String,
     /// TimeAdded represents the time at which the taint was added.
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
-    pub time_added: Option<kubegen_runtime::meta::Time>,
+    pub time_added: Option<kubegen_core::meta::Time>,
     /// The taint value corresponding to the taint key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for Taint {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["effect", "key", "timeAdded", "value"],
                         ),
                     )?
@@ -75,7 +75,7 @@ pub struct TaintApplyConfiguration {
     pub key: Option<String>,
     /// `timeAdded`: see [`Taint::time_added`].
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
-    pub time_added: Option<kubegen_runtime::meta::Time>,
+    pub time_added: Option<kubegen_core::meta::Time>,
     /// `value`: see [`Taint::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -98,7 +98,7 @@ impl<'de> serde::Deserialize<'de> for TaintApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["effect", "key", "timeAdded", "value"],
                         ),
                     )?
@@ -140,7 +140,7 @@ impl TaintApplyConfiguration {
         self
     }
     /// Set `timeAdded`.
-    pub fn with_time_added(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_time_added(mut self, value: kubegen_core::meta::Time) -> Self {
         self.time_added = Some(value);
         self
     }

@@ -7,7 +7,7 @@ pub struct TCPSocketAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Number or name of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.
-    pub port: kubegen_runtime::meta::IntOrString,
+    pub port: kubegen_core::meta::IntOrString,
 }
 impl<'de> serde::Deserialize<'de> for TCPSocketAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -24,7 +24,9 @@ impl<'de> serde::Deserialize<'de> for TCPSocketAction {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["host", "port"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["host", "port"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -54,7 +56,7 @@ pub struct TCPSocketActionApplyConfiguration {
     pub host: Option<String>,
     /// `port`: see [`TCPSocketAction::port`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<kubegen_runtime::meta::IntOrString>,
+    pub port: Option<kubegen_core::meta::IntOrString>,
 }
 impl<'de> serde::Deserialize<'de> for TCPSocketActionApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for TCPSocketActionApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["host", "port"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["host", "port"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -101,7 +105,7 @@ impl TCPSocketActionApplyConfiguration {
         self
     }
     /// Set `port`.
-    pub fn with_port(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+    pub fn with_port(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.port = Some(value);
         self
     }

@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for TopologySelectorLabelRequirement {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["key", "values"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["key", "values"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -76,7 +78,9 @@ for TopologySelectorLabelRequirementApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["key", "values"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["key", "values"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for TopologySelectorTerm {
                 let mut f0 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["matchLabelExpressions"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["matchLabelExpressions"],
+                        ),
                     )?
                 {
                     match key {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for TopologySelectorTermApplyConfiguration {
                 let mut f0 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["matchLabelExpressions"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["matchLabelExpressions"],
+                        ),
                     )?
                 {
                     match key {

@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for TopologySpreadConstraint {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelector",
                                 "matchLabelKeys",
@@ -183,7 +183,7 @@ impl<'de> serde::Deserialize<'de> for TopologySpreadConstraintApplyConfiguration
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "labelSelector",
                                 "matchLabelKeys",

@@ -174,7 +174,7 @@ impl<'de> serde::Deserialize<'de> for Volume {
                 let mut f30 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "awsElasticBlockStore",
                                 "azureDisk",
@@ -457,7 +457,7 @@ impl<'de> serde::Deserialize<'de> for VolumeApplyConfiguration {
                 let mut f30 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "awsElasticBlockStore",
                                 "azureDisk",

@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for VolumeHealthCondition {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["message", "reason", "status"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["message", "reason", "status"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for VolumeHealthConditionApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["message", "reason", "status"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["message", "reason", "status"],
+                        ),
                     )?
                 {
                     match key {

@@ -16,7 +16,7 @@ pub struct VolumeHealthStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeHealthStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for VolumeHealthStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["healthConditions", "lastTransitionTime"],
                         ),
                     )?
@@ -72,7 +72,7 @@ pub struct VolumeHealthStatusApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub last_transition_time: Option<kubegen_runtime::meta::Time>,
+    pub last_transition_time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeHealthStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -90,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for VolumeHealthStatusApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["healthConditions", "lastTransitionTime"],
                         ),
                     )?
@@ -126,10 +126,7 @@ impl VolumeHealthStatusApplyConfiguration {
         self
     }
     /// Set `lastTransitionTime`.
-    pub fn with_last_transition_time(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_last_transition_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.last_transition_time = Some(value);
         self
     }

@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for VolumeMount {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "bindMountOptions",
                                 "mountPath",
@@ -180,7 +180,7 @@ impl<'de> serde::Deserialize<'de> for VolumeMountApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "bindMountOptions",
                                 "mountPath",

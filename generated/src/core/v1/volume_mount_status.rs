@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for VolumeMountStatus {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "mountPath",
                                 "name",
@@ -123,7 +123,7 @@ impl<'de> serde::Deserialize<'de> for VolumeMountStatusApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "mountPath",
                                 "name",

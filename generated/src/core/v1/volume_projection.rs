@@ -68,7 +68,7 @@ impl<'de> serde::Deserialize<'de> for VolumeProjection {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "clusterTrustBundle",
                                 "configMap",
@@ -159,7 +159,7 @@ impl<'de> serde::Deserialize<'de> for VolumeProjectionApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "clusterTrustBundle",
                                 "configMap",

@@ -5,13 +5,11 @@
 pub struct VolumeResourceRequirements {
     /// Limits describes the maximum amount of compute resources allowed. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub limits: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// Requests describes the minimum amount of compute resources required. If Requests is omitted for a container, it defaults to Limits if that is explicitly specified, otherwise to an implementation-defined value. Requests cannot exceed Limits. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for VolumeResourceRequirements {
@@ -29,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for VolumeResourceRequirements {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["limits", "requests"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["limits", "requests"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -53,13 +53,11 @@ impl<'de> serde::Deserialize<'de> for VolumeResourceRequirements {
 pub struct VolumeResourceRequirementsApplyConfiguration {
     /// `limits`: see [`VolumeResourceRequirements::limits`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limits: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
-    >,
+    pub limits: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
     /// `requests`: see [`VolumeResourceRequirements::requests`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for VolumeResourceRequirementsApplyConfiguration {
@@ -77,7 +75,9 @@ impl<'de> serde::Deserialize<'de> for VolumeResourceRequirementsApplyConfigurati
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["limits", "requests"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["limits", "requests"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -102,19 +102,19 @@ impl VolumeResourceRequirementsApplyConfiguration {
         Self::default()
     }
     /// Add entries to `limits`, overwriting earlier values of the same keys.
-    pub fn with_limits<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_limits<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.limits, entries);
+        kubegen_core::apply::merge_map(&mut self.limits, entries);
         self
     }
     /// Add entries to `requests`, overwriting earlier values of the same keys.
-    pub fn with_requests<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_requests<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.requests, entries);
+        kubegen_core::apply::merge_map(&mut self.requests, entries);
         self
     }
 }

@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for VsphereVirtualDiskVolumeSource {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "storagePolicyID",
@@ -118,7 +118,7 @@ impl<'de> serde::Deserialize<'de> for VsphereVirtualDiskVolumeSourceApplyConfigu
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "fsType",
                                 "storagePolicyID",

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for WeightedPodAffinityTerm {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["podAffinityTerm", "weight"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["podAffinityTerm", "weight"],
+                        ),
                     )?
                 {
                     match key {
@@ -81,7 +83,9 @@ impl<'de> serde::Deserialize<'de> for WeightedPodAffinityTermApplyConfiguration 
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["podAffinityTerm", "weight"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["podAffinityTerm", "weight"],
+                        ),
                     )?
                 {
                     match key {

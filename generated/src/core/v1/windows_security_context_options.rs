@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for WindowsSecurityContextOptions {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "gmsaCredentialSpec",
                                 "gmsaCredentialSpecName",
@@ -115,7 +115,7 @@ impl<'de> serde::Deserialize<'de> for WindowsSecurityContextOptionsApplyConfigur
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "gmsaCredentialSpec",
                                 "gmsaCredentialSpecName",

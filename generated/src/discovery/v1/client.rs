@@ -3,22 +3,22 @@
 /// Typed clients for the resources of `discovery/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct DiscoveryV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl DiscoveryV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `endpointslices` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn endpoint_slices(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::EndpointSlice> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::EndpointSlice> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for Endpoint {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "addresses",
                                 "conditions",
@@ -153,7 +153,7 @@ impl<'de> serde::Deserialize<'de> for EndpointApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "addresses",
                                 "conditions",
@@ -224,7 +224,7 @@ impl EndpointApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.deprecated_topology, entries);
+        kubegen_core::apply::merge_map(&mut self.deprecated_topology, entries);
         self
     }
     /// Set `hints`.

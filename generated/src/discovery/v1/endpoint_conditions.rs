@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for EndpointConditions {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["ready", "serving", "terminating"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["ready", "serving", "terminating"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for EndpointConditionsApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["ready", "serving", "terminating"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["ready", "serving", "terminating"],
+                        ),
                     )?
                 {
                     match key {

@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for EndpointPort {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["appProtocol", "name", "port", "protocol"],
                         ),
                     )?
@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for EndpointPortApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["appProtocol", "name", "port", "protocol"],
                         ),
                     )?

@@ -2,10 +2,10 @@
 
 /// Shared informers of `discovery/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct DiscoveryV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct DiscoveryV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> DiscoveryV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `endpointslices`: the same one on every call.
@@ -15,24 +15,22 @@ impl<'a> DiscoveryV1Informers<'a> {
     }
 }
 /// Shared informer of `discovery/v1` `EndpointSlice`.
-pub type EndpointSliceInformer = kubegen_runtime::cache::ResourceInformer<
-    super::EndpointSlice,
->;
+pub type EndpointSliceInformer = kubegen_cache::ResourceInformer<super::EndpointSlice>;
 /// Lister of `discovery/v1` `EndpointSlice` over an informer's cache.
-pub type EndpointSliceLister = kubegen_runtime::cache::Lister<super::EndpointSlice>;
+pub type EndpointSliceLister = kubegen_cache::Lister<super::EndpointSlice>;
 /// `lister.endpoint_slices(namespace)`: the `endpointslices` of one namespace, as client-go's lister.
 pub trait EndpointSliceListerExt {
     /// `lister.endpoint_slices(namespace)`: the `endpointslices` of one namespace, as client-go's lister.
     fn endpoint_slices(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::EndpointSlice>;
+    ) -> kubegen_cache::NamespaceLister<super::EndpointSlice>;
 }
 impl EndpointSliceListerExt for EndpointSliceLister {
     fn endpoint_slices(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::EndpointSlice> {
+    ) -> kubegen_cache::NamespaceLister<super::EndpointSlice> {
         self.namespaced(namespace)
     }
 }

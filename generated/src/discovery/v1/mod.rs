@@ -17,7 +17,11 @@ pub use self::endpoint_slice::*;
 pub use self::endpoint_slice_list::*;
 pub use self::for_node::*;
 pub use self::for_zone::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::DiscoveryV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

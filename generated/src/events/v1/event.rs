@@ -24,14 +24,14 @@ pub struct Event {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub deprecated_first_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub deprecated_first_timestamp: Option<kubegen_core::meta::Time>,
     /// deprecatedLastTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.
     #[serde(
         rename = "deprecatedLastTimestamp",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub deprecated_last_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub deprecated_last_timestamp: Option<kubegen_core::meta::Time>,
     /// deprecatedSource is the deprecated field assuring backward compatibility with core.v1 Event type.
     #[serde(
         rename = "deprecatedSource",
@@ -41,13 +41,13 @@ pub struct Event {
     pub deprecated_source: Option<crate::core::v1::EventSource>,
     /// eventTime is the time when this Event was first observed. It is required.
     #[serde(rename = "eventTime")]
-    pub event_time: kubegen_runtime::meta::MicroTime,
+    pub event_time: kubegen_core::meta::MicroTime,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// note is a human-readable description of the status of this operation. Maximal length of the note is 1kB, but libraries should be prepared to handle values up to 64kB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -112,7 +112,7 @@ impl<'de> serde::Deserialize<'de> for Event {
                 let mut f16 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "action",
                                 "apiVersion",
@@ -185,31 +185,31 @@ impl<'de> serde::Deserialize<'de> for Event {
         d.deserialize_map(V)
     }
 }
-impl kubegen_runtime::Object for Event {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Event {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Event {
+impl kubegen_core::Resource for Event {
     const GROUP: &'static str = "events.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "events.k8s.io/v1";
     const KIND: &'static str = "Event";
     const PLURAL: &'static str = "events";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Event {}
-impl kubegen_runtime::verbs::List for Event {}
-impl kubegen_runtime::verbs::Watch for Event {}
-impl kubegen_runtime::verbs::Create for Event {}
-impl kubegen_runtime::verbs::Update for Event {}
-impl kubegen_runtime::verbs::Patch for Event {}
-impl kubegen_runtime::verbs::Delete for Event {}
-impl kubegen_runtime::verbs::DeleteCollection for Event {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Event {}
+impl kubegen_core::verbs::Get for Event {}
+impl kubegen_core::verbs::List for Event {}
+impl kubegen_core::verbs::Watch for Event {}
+impl kubegen_core::verbs::Create for Event {}
+impl kubegen_core::verbs::Update for Event {}
+impl kubegen_core::verbs::Patch for Event {}
+impl kubegen_core::verbs::Delete for Event {}
+impl kubegen_core::verbs::DeleteCollection for Event {}
+impl kubegen_core::verbs::StrategicMergePatch for Event {}
 /// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EventApplyConfiguration {
@@ -232,14 +232,14 @@ pub struct EventApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub deprecated_first_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub deprecated_first_timestamp: Option<kubegen_core::meta::Time>,
     /// `deprecatedLastTimestamp`: see [`Event::deprecated_last_timestamp`].
     #[serde(
         rename = "deprecatedLastTimestamp",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub deprecated_last_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub deprecated_last_timestamp: Option<kubegen_core::meta::Time>,
     /// `deprecatedSource`: see [`Event::deprecated_source`].
     #[serde(
         rename = "deprecatedSource",
@@ -249,13 +249,13 @@ pub struct EventApplyConfiguration {
     pub deprecated_source: Option<crate::core::v1::EventSourceApplyConfiguration>,
     /// `eventTime`: see [`Event::event_time`].
     #[serde(rename = "eventTime", default, skip_serializing_if = "Option::is_none")]
-    pub event_time: Option<kubegen_runtime::meta::MicroTime>,
+    pub event_time: Option<kubegen_core::meta::MicroTime>,
     /// `kind`: see [`Event::kind`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// `metadata`: see [`Event::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `note`: see [`Event::note`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -320,7 +320,7 @@ impl<'de> serde::Deserialize<'de> for EventApplyConfiguration {
                 let mut f16 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "action",
                                 "apiVersion",
@@ -397,7 +397,7 @@ impl EventApplyConfiguration {
             api_version: Some("events.k8s.io/v1".to_owned()),
             kind: Some("Event".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -422,7 +422,7 @@ impl EventApplyConfiguration {
     /// Set `deprecatedFirstTimestamp`.
     pub fn with_deprecated_first_timestamp(
         mut self,
-        value: kubegen_runtime::meta::Time,
+        value: kubegen_core::meta::Time,
     ) -> Self {
         self.deprecated_first_timestamp = Some(value);
         self
@@ -430,7 +430,7 @@ impl EventApplyConfiguration {
     /// Set `deprecatedLastTimestamp`.
     pub fn with_deprecated_last_timestamp(
         mut self,
-        value: kubegen_runtime::meta::Time,
+        value: kubegen_core::meta::Time,
     ) -> Self {
         self.deprecated_last_timestamp = Some(value);
         self
@@ -444,7 +444,7 @@ impl EventApplyConfiguration {
         self
     }
     /// Set `eventTime`.
-    pub fn with_event_time(mut self, value: kubegen_runtime::meta::MicroTime) -> Self {
+    pub fn with_event_time(mut self, value: kubegen_core::meta::MicroTime) -> Self {
         self.event_time = Some(value);
         self
     }
@@ -456,7 +456,7 @@ impl EventApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -531,7 +531,7 @@ impl EventApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -555,6 +555,6 @@ impl EventApplyConfiguration {
 pub fn extract_event(
     object: &Event,
     field_manager: &str,
-) -> kubegen_runtime::Result<EventApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<EventApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `events/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct EventsV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct EventsV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> EventsV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `events`: the same one on every call.
@@ -15,22 +15,16 @@ impl<'a> EventsV1Informers<'a> {
     }
 }
 /// Shared informer of `events/v1` `Event`.
-pub type EventInformer = kubegen_runtime::cache::ResourceInformer<super::Event>;
+pub type EventInformer = kubegen_cache::ResourceInformer<super::Event>;
 /// Lister of `events/v1` `Event` over an informer's cache.
-pub type EventLister = kubegen_runtime::cache::Lister<super::Event>;
+pub type EventLister = kubegen_cache::Lister<super::Event>;
 /// `lister.events(namespace)`: the `events` of one namespace, as client-go's lister.
 pub trait EventListerExt {
     /// `lister.events(namespace)`: the `events` of one namespace, as client-go's lister.
-    fn events(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Event>;
+    fn events(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Event>;
 }
 impl EventListerExt for EventLister {
-    fn events(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Event> {
+    fn events(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Event> {
         self.namespaced(namespace)
     }
 }

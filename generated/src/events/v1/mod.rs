@@ -7,7 +7,11 @@ mod event_series;
 pub use self::event::*;
 pub use self::event_list::*;
 pub use self::event_series::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::EventsV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -3,25 +3,25 @@
 /// Typed clients for the resources of `flowcontrol/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct FlowcontrolV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl FlowcontrolV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `flowschemas` (cluster-scoped).
-    pub fn flow_schemas(&self) -> kubegen_runtime::Client<super::FlowSchema> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn flow_schemas(&self) -> kubegen_client::Client<super::FlowSchema> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `prioritylevelconfigurations` (cluster-scoped).
     pub fn priority_level_configurations(
         &self,
-    ) -> kubegen_runtime::Client<super::PriorityLevelConfiguration> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::PriorityLevelConfiguration> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

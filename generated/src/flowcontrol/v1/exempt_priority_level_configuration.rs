@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ExemptPriorityLevelConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["lendablePercent", "nominalConcurrencyShares"],
                         ),
                     )?
@@ -99,7 +99,7 @@ for ExemptPriorityLevelConfigurationApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["lendablePercent", "nominalConcurrencyShares"],
                         ),
                     )?

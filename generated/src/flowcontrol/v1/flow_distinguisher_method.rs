@@ -21,7 +21,7 @@ impl<'de> serde::Deserialize<'de> for FlowDistinguisherMethod {
             ) -> Result<FlowDistinguisherMethod, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["type"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["type"]))?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for FlowDistinguisherMethodApplyConfiguration 
             ) -> Result<FlowDistinguisherMethodApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["type"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["type"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -12,8 +12,8 @@ pub struct FlowSchema {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// `metadata` is the standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// `spec` is the specification of the desired behavior of a FlowSchema. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::FlowSchemaSpec,
     /// `status` is the current status of a FlowSchema. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for FlowSchema {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for FlowSchema {
         }
     }
 }
-impl kubegen_runtime::Object for FlowSchema {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for FlowSchema {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for FlowSchema {
+impl kubegen_core::Resource for FlowSchema {
     const GROUP: &'static str = "flowcontrol.apiserver.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "flowcontrol.apiserver.k8s.io/v1";
     const KIND: &'static str = "FlowSchema";
     const PLURAL: &'static str = "flowschemas";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for FlowSchema {}
-impl kubegen_runtime::verbs::List for FlowSchema {}
-impl kubegen_runtime::verbs::Watch for FlowSchema {}
-impl kubegen_runtime::verbs::Create for FlowSchema {}
-impl kubegen_runtime::verbs::Update for FlowSchema {}
-impl kubegen_runtime::verbs::Patch for FlowSchema {}
-impl kubegen_runtime::verbs::Delete for FlowSchema {}
-impl kubegen_runtime::verbs::DeleteCollection for FlowSchema {}
-impl kubegen_runtime::verbs::StrategicMergePatch for FlowSchema {}
-impl kubegen_runtime::verbs::Status for FlowSchema {}
+impl kubegen_core::verbs::Get for FlowSchema {}
+impl kubegen_core::verbs::List for FlowSchema {}
+impl kubegen_core::verbs::Watch for FlowSchema {}
+impl kubegen_core::verbs::Create for FlowSchema {}
+impl kubegen_core::verbs::Update for FlowSchema {}
+impl kubegen_core::verbs::Patch for FlowSchema {}
+impl kubegen_core::verbs::Delete for FlowSchema {}
+impl kubegen_core::verbs::DeleteCollection for FlowSchema {}
+impl kubegen_core::verbs::StrategicMergePatch for FlowSchema {}
+impl kubegen_core::verbs::Status for FlowSchema {}
 /// Apply configuration of [`FlowSchema`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FlowSchemaApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct FlowSchemaApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`FlowSchema::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`FlowSchema::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::FlowSchemaSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for FlowSchemaApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,8 +181,7 @@ impl FlowSchemaApplyConfiguration {
             api_version: Some("flowcontrol.apiserver.k8s.io/v1".to_owned()),
             kind: Some("FlowSchema".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -200,7 +199,7 @@ impl FlowSchemaApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -242,7 +241,7 @@ impl FlowSchemaApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -266,14 +265,14 @@ impl FlowSchemaApplyConfiguration {
 pub fn extract_flow_schema(
     object: &FlowSchema,
     field_manager: &str,
-) -> kubegen_runtime::Result<FlowSchemaApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<FlowSchemaApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_flow_schema`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_flow_schema_status(
     object: &FlowSchema,
     field_manager: &str,
-) -> kubegen_runtime::Result<FlowSchemaApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<FlowSchemaApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

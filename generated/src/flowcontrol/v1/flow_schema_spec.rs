@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for FlowSchemaSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "distinguisherMethod",
                                 "matchingPrecedence",
@@ -124,7 +124,7 @@ impl<'de> serde::Deserialize<'de> for FlowSchemaSpecApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "distinguisherMethod",
                                 "matchingPrecedence",

@@ -2,10 +2,10 @@
 
 /// Shared informers of `flowcontrol/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct FlowcontrolV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct FlowcontrolV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> FlowcontrolV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `flowschemas`: the same one on every call.
@@ -20,16 +20,14 @@ impl<'a> FlowcontrolV1Informers<'a> {
     }
 }
 /// Shared informer of `flowcontrol/v1` `FlowSchema`.
-pub type FlowSchemaInformer = kubegen_runtime::cache::ResourceInformer<
-    super::FlowSchema,
->;
+pub type FlowSchemaInformer = kubegen_cache::ResourceInformer<super::FlowSchema>;
 /// Lister of `flowcontrol/v1` `FlowSchema` over an informer's cache.
-pub type FlowSchemaLister = kubegen_runtime::cache::Lister<super::FlowSchema>;
+pub type FlowSchemaLister = kubegen_cache::Lister<super::FlowSchema>;
 /// Shared informer of `flowcontrol/v1` `PriorityLevelConfiguration`.
-pub type PriorityLevelConfigurationInformer = kubegen_runtime::cache::ResourceInformer<
+pub type PriorityLevelConfigurationInformer = kubegen_cache::ResourceInformer<
     super::PriorityLevelConfiguration,
 >;
 /// Lister of `flowcontrol/v1` `PriorityLevelConfiguration` over an informer's cache.
-pub type PriorityLevelConfigurationLister = kubegen_runtime::cache::Lister<
+pub type PriorityLevelConfigurationLister = kubegen_cache::Lister<
     super::PriorityLevelConfiguration,
 >;

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for LimitResponse {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["queuing", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["queuing", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for LimitResponseApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["queuing", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["queuing", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for LimitedPriorityLevelConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "borrowingLimitPercent",
                                 "lendablePercent",
@@ -145,7 +145,7 @@ for LimitedPriorityLevelConfigurationApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "borrowingLimitPercent",
                                 "lendablePercent",

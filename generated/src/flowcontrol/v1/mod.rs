@@ -47,7 +47,11 @@ pub use self::resource_policy_rule::*;
 pub use self::service_account_subject::*;
 pub use self::subject::*;
 pub use self::user_subject::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::FlowcontrolV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for NonResourcePolicyRule {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["nonResourceURLs", "verbs"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["nonResourceURLs", "verbs"],
+                        ),
                     )?
                 {
                     match key {
@@ -87,7 +89,9 @@ impl<'de> serde::Deserialize<'de> for NonResourcePolicyRuleApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["nonResourceURLs", "verbs"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["nonResourceURLs", "verbs"],
+                        ),
                     )?
                 {
                     match key {

@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for PolicyRulesWithSubjects {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nonResourceRules", "resourceRules", "subjects"],
                         ),
                     )?
@@ -94,7 +94,7 @@ impl<'de> serde::Deserialize<'de> for PolicyRulesWithSubjectsApplyConfiguration 
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["nonResourceRules", "resourceRules", "subjects"],
                         ),
                     )?

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for PriorityLevelConfigurationSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["exempt", "limited", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["exempt", "limited", "type"],
+                        ),
                     )?
                 {
                     match key {
@@ -85,7 +87,9 @@ impl<'de> serde::Deserialize<'de> for PriorityLevelConfigurationSpecApplyConfigu
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["exempt", "limited", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["exempt", "limited", "type"],
+                        ),
                     )?
                 {
                     match key {

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for PriorityLevelConfigurationStatus {
             ) -> Result<PriorityLevelConfigurationStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -64,7 +66,9 @@ for PriorityLevelConfigurationStatusApplyConfiguration {
             ) -> Result<PriorityLevelConfigurationStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

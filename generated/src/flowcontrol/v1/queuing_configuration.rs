@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for QueuingConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["handSize", "queueLengthLimit", "queues"],
                         ),
                     )?
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for QueuingConfigurationApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["handSize", "queueLengthLimit", "queues"],
                         ),
                     )?

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePolicyRule {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "clusterScope",
@@ -117,7 +117,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePolicyRuleApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "clusterScope",

@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for Subject {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["group", "kind", "serviceAccount", "user"],
                         ),
                     )?
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for SubjectApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["group", "kind", "serviceAccount", "user"],
                         ),
                     )?

@@ -3,29 +3,26 @@
 /// Typed clients for the resources of `lifecycle/v1alpha1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct LifecycleV1alpha1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl LifecycleV1alpha1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `evictionrequests` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn eviction_requests(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::EvictionRequest> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::EvictionRequest> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `evictions` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn evictions(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::Client<super::Eviction> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn evictions(&self, namespace: &str) -> kubegen_client::Client<super::Eviction> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

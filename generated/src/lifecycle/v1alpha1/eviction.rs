@@ -24,8 +24,8 @@ pub struct Eviction {
     /// The requester and responder names will be used as label keys and added to the labels of the eviction in one of the following formats: 1. acme.io/foo: "requester" 2. acme.io/foo: "responder" 3. acme.io/foo: "requester-responder"
     ///
     /// Please see EvictionParticipantRole for available role label values.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the eviction specification. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::EvictionSpec,
     /// status represents the most recently observed status of the eviction. Populated by responders and evictionrequest-controller. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
@@ -51,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for Eviction {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -94,32 +94,32 @@ impl Default for Eviction {
         }
     }
 }
-impl kubegen_runtime::Object for Eviction {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Eviction {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Eviction {
+impl kubegen_core::Resource for Eviction {
     const GROUP: &'static str = "lifecycle.k8s.io";
     const VERSION: &'static str = "v1alpha1";
     const API_VERSION: &'static str = "lifecycle.k8s.io/v1alpha1";
     const KIND: &'static str = "Eviction";
     const PLURAL: &'static str = "evictions";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Eviction {}
-impl kubegen_runtime::verbs::List for Eviction {}
-impl kubegen_runtime::verbs::Watch for Eviction {}
-impl kubegen_runtime::verbs::Create for Eviction {}
-impl kubegen_runtime::verbs::Update for Eviction {}
-impl kubegen_runtime::verbs::Patch for Eviction {}
-impl kubegen_runtime::verbs::Delete for Eviction {}
-impl kubegen_runtime::verbs::DeleteCollection for Eviction {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Eviction {}
-impl kubegen_runtime::verbs::Status for Eviction {}
+impl kubegen_core::verbs::Get for Eviction {}
+impl kubegen_core::verbs::List for Eviction {}
+impl kubegen_core::verbs::Watch for Eviction {}
+impl kubegen_core::verbs::Create for Eviction {}
+impl kubegen_core::verbs::Update for Eviction {}
+impl kubegen_core::verbs::Patch for Eviction {}
+impl kubegen_core::verbs::Delete for Eviction {}
+impl kubegen_core::verbs::DeleteCollection for Eviction {}
+impl kubegen_core::verbs::StrategicMergePatch for Eviction {}
+impl kubegen_core::verbs::Status for Eviction {}
 /// Apply configuration of [`Eviction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EvictionApplyConfiguration {
@@ -131,7 +131,7 @@ pub struct EvictionApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Eviction::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Eviction::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::EvictionSpecApplyConfiguration>,
@@ -158,7 +158,7 @@ impl<'de> serde::Deserialize<'de> for EvictionApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -193,7 +193,7 @@ impl EvictionApplyConfiguration {
             api_version: Some("lifecycle.k8s.io/v1alpha1".to_owned()),
             kind: Some("Eviction".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -213,7 +213,7 @@ impl EvictionApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -255,7 +255,7 @@ impl EvictionApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -279,14 +279,14 @@ impl EvictionApplyConfiguration {
 pub fn extract_eviction(
     object: &Eviction,
     field_manager: &str,
-) -> kubegen_runtime::Result<EvictionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<EvictionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_eviction`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_eviction_status(
     object: &Eviction,
     field_manager: &str,
-) -> kubegen_runtime::Result<EvictionApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<EvictionApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -22,8 +22,8 @@ pub struct EvictionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the eviction request specification. https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::EvictionRequestSpec,
     /// status represents the most recently observed status of the eviction request. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for EvictionRequest {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -92,32 +92,32 @@ impl Default for EvictionRequest {
         }
     }
 }
-impl kubegen_runtime::Object for EvictionRequest {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for EvictionRequest {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for EvictionRequest {
+impl kubegen_core::Resource for EvictionRequest {
     const GROUP: &'static str = "lifecycle.k8s.io";
     const VERSION: &'static str = "v1alpha1";
     const API_VERSION: &'static str = "lifecycle.k8s.io/v1alpha1";
     const KIND: &'static str = "EvictionRequest";
     const PLURAL: &'static str = "evictionrequests";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for EvictionRequest {}
-impl kubegen_runtime::verbs::List for EvictionRequest {}
-impl kubegen_runtime::verbs::Watch for EvictionRequest {}
-impl kubegen_runtime::verbs::Create for EvictionRequest {}
-impl kubegen_runtime::verbs::Update for EvictionRequest {}
-impl kubegen_runtime::verbs::Patch for EvictionRequest {}
-impl kubegen_runtime::verbs::Delete for EvictionRequest {}
-impl kubegen_runtime::verbs::DeleteCollection for EvictionRequest {}
-impl kubegen_runtime::verbs::StrategicMergePatch for EvictionRequest {}
-impl kubegen_runtime::verbs::Status for EvictionRequest {}
+impl kubegen_core::verbs::Get for EvictionRequest {}
+impl kubegen_core::verbs::List for EvictionRequest {}
+impl kubegen_core::verbs::Watch for EvictionRequest {}
+impl kubegen_core::verbs::Create for EvictionRequest {}
+impl kubegen_core::verbs::Update for EvictionRequest {}
+impl kubegen_core::verbs::Patch for EvictionRequest {}
+impl kubegen_core::verbs::Delete for EvictionRequest {}
+impl kubegen_core::verbs::DeleteCollection for EvictionRequest {}
+impl kubegen_core::verbs::StrategicMergePatch for EvictionRequest {}
+impl kubegen_core::verbs::Status for EvictionRequest {}
 /// Apply configuration of [`EvictionRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EvictionRequestApplyConfiguration {
@@ -129,7 +129,7 @@ pub struct EvictionRequestApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`EvictionRequest::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`EvictionRequest::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::EvictionRequestSpecApplyConfiguration>,
@@ -156,7 +156,7 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -191,7 +191,7 @@ impl EvictionRequestApplyConfiguration {
             api_version: Some("lifecycle.k8s.io/v1alpha1".to_owned()),
             kind: Some("EvictionRequest".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -211,7 +211,7 @@ impl EvictionRequestApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -256,7 +256,7 @@ impl EvictionRequestApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -280,14 +280,14 @@ impl EvictionRequestApplyConfiguration {
 pub fn extract_eviction_request(
     object: &EvictionRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<EvictionRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<EvictionRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_eviction_request`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_eviction_request_status(
     object: &EvictionRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<EvictionRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<EvictionRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -36,7 +36,9 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["intent", "requester", "target"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["intent", "requester", "target"],
+                        ),
                     )?
                 {
                     match key {
@@ -97,7 +99,9 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestSpecApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["intent", "requester", "target"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["intent", "requester", "target"],
+                        ),
                     )?
                 {
                     match key {

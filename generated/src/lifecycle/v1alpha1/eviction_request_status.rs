@@ -39,7 +39,9 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "observedGeneration"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "observedGeneration"],
+                        ),
                     )?
                 {
                     match key {
@@ -89,7 +91,9 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestStatusApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "observedGeneration"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "observedGeneration"],
+                        ),
                     )?
                 {
                     match key {

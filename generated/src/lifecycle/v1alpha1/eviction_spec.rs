@@ -20,7 +20,7 @@ impl<'de> serde::Deserialize<'de> for EvictionSpec {
             ) -> Result<EvictionSpec, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["target"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["target"]))?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for EvictionSpecApplyConfiguration {
             ) -> Result<EvictionSpecApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["target"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["target"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -68,7 +68,7 @@ impl<'de> serde::Deserialize<'de> for EvictionStatus {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "observedGeneration",
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for EvictionStatusApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "observedGeneration",

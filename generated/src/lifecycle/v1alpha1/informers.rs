@@ -2,10 +2,10 @@
 
 /// Shared informers of `lifecycle/v1alpha1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct LifecycleV1alpha1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct LifecycleV1alpha1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> LifecycleV1alpha1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `evictionrequests`: the same one on every call.
@@ -20,44 +20,44 @@ impl<'a> LifecycleV1alpha1Informers<'a> {
     }
 }
 /// Shared informer of `lifecycle/v1alpha1` `EvictionRequest`.
-pub type EvictionRequestInformer = kubegen_runtime::cache::ResourceInformer<
+pub type EvictionRequestInformer = kubegen_cache::ResourceInformer<
     super::EvictionRequest,
 >;
 /// Lister of `lifecycle/v1alpha1` `EvictionRequest` over an informer's cache.
-pub type EvictionRequestLister = kubegen_runtime::cache::Lister<super::EvictionRequest>;
+pub type EvictionRequestLister = kubegen_cache::Lister<super::EvictionRequest>;
 /// `lister.eviction_requests(namespace)`: the `evictionrequests` of one namespace, as client-go's lister.
 pub trait EvictionRequestListerExt {
     /// `lister.eviction_requests(namespace)`: the `evictionrequests` of one namespace, as client-go's lister.
     fn eviction_requests(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::EvictionRequest>;
+    ) -> kubegen_cache::NamespaceLister<super::EvictionRequest>;
 }
 impl EvictionRequestListerExt for EvictionRequestLister {
     fn eviction_requests(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::EvictionRequest> {
+    ) -> kubegen_cache::NamespaceLister<super::EvictionRequest> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `lifecycle/v1alpha1` `Eviction`.
-pub type EvictionInformer = kubegen_runtime::cache::ResourceInformer<super::Eviction>;
+pub type EvictionInformer = kubegen_cache::ResourceInformer<super::Eviction>;
 /// Lister of `lifecycle/v1alpha1` `Eviction` over an informer's cache.
-pub type EvictionLister = kubegen_runtime::cache::Lister<super::Eviction>;
+pub type EvictionLister = kubegen_cache::Lister<super::Eviction>;
 /// `lister.evictions(namespace)`: the `evictions` of one namespace, as client-go's lister.
 pub trait EvictionListerExt {
     /// `lister.evictions(namespace)`: the `evictions` of one namespace, as client-go's lister.
     fn evictions(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Eviction>;
+    ) -> kubegen_cache::NamespaceLister<super::Eviction>;
 }
 impl EvictionListerExt for EvictionLister {
     fn evictions(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Eviction> {
+    ) -> kubegen_cache::NamespaceLister<super::Eviction> {
         self.namespaced(namespace)
     }
 }

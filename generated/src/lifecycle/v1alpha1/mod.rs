@@ -31,7 +31,11 @@ pub use self::eviction_target::*;
 pub use self::requester::*;
 pub use self::responder_status::*;
 pub use self::target_responder::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::LifecycleV1alpha1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

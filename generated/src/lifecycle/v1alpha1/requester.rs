@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for Requester {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["intent", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["intent", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for RequesterApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["intent", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["intent", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -5,17 +5,17 @@
 pub struct ResponderStatus {
     /// completionTime tracks the time at which the Responder stopped processing the eviction request. Completion means that the responders has either fully or partially completed the eviction process, which may have resulted in target eviction (e.g. pod termination). It should reflect the present time when set. This field becomes immutable once set.
     #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
-    pub completion_time: Option<kubegen_runtime::meta::Time>,
+    pub completion_time: Option<kubegen_core::meta::Time>,
     /// expectedCompletionTime is the time at which the eviction process step is expected to end for the responder. The time cannot be set to the past. May be omitted if no estimate can be made.
     #[serde(
         rename = "expectedCompletionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub expected_completion_time: Option<kubegen_runtime::meta::Time>,
+    pub expected_completion_time: Option<kubegen_core::meta::Time>,
     /// heartbeatTime is the last time at which the eviction process was reported to be in progress by the responder. It should reflect the present time when set. Responders should avoid heartbeats more frequent than 20 seconds to avoid overloading the control-plane.
     #[serde(rename = "heartbeatTime", default, skip_serializing_if = "Option::is_none")]
-    pub heartbeat_time: Option<kubegen_runtime::meta::Time>,
+    pub heartbeat_time: Option<kubegen_core::meta::Time>,
     /// message provides human-readable details about the state of the responder and the eviction process. Maximum length is 4000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -25,7 +25,7 @@ pub struct ResponderStatus {
     pub name: String,
     /// startTime tracks the time at which this responder was designated as active and should start processing the eviction request. It should reflect the present time when set. This field is initialized by Kubernetes when this responder becomes active. This field becomes immutable once set.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<kubegen_runtime::meta::Time>,
+    pub start_time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for ResponderStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -47,7 +47,7 @@ impl<'de> serde::Deserialize<'de> for ResponderStatus {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "completionTime",
                                 "expectedCompletionTime",
@@ -92,17 +92,17 @@ impl<'de> serde::Deserialize<'de> for ResponderStatus {
 pub struct ResponderStatusApplyConfiguration {
     /// `completionTime`: see [`ResponderStatus::completion_time`].
     #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
-    pub completion_time: Option<kubegen_runtime::meta::Time>,
+    pub completion_time: Option<kubegen_core::meta::Time>,
     /// `expectedCompletionTime`: see [`ResponderStatus::expected_completion_time`].
     #[serde(
         rename = "expectedCompletionTime",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub expected_completion_time: Option<kubegen_runtime::meta::Time>,
+    pub expected_completion_time: Option<kubegen_core::meta::Time>,
     /// `heartbeatTime`: see [`ResponderStatus::heartbeat_time`].
     #[serde(rename = "heartbeatTime", default, skip_serializing_if = "Option::is_none")]
-    pub heartbeat_time: Option<kubegen_runtime::meta::Time>,
+    pub heartbeat_time: Option<kubegen_core::meta::Time>,
     /// `message`: see [`ResponderStatus::message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -111,7 +111,7 @@ pub struct ResponderStatusApplyConfiguration {
     pub name: Option<String>,
     /// `startTime`: see [`ResponderStatus::start_time`].
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<kubegen_runtime::meta::Time>,
+    pub start_time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for ResponderStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -133,7 +133,7 @@ impl<'de> serde::Deserialize<'de> for ResponderStatusApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "completionTime",
                                 "expectedCompletionTime",
@@ -176,20 +176,20 @@ impl ResponderStatusApplyConfiguration {
         Self::default()
     }
     /// Set `completionTime`.
-    pub fn with_completion_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_completion_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.completion_time = Some(value);
         self
     }
     /// Set `expectedCompletionTime`.
     pub fn with_expected_completion_time(
         mut self,
-        value: kubegen_runtime::meta::Time,
+        value: kubegen_core::meta::Time,
     ) -> Self {
         self.expected_completion_time = Some(value);
         self
     }
     /// Set `heartbeatTime`.
-    pub fn with_heartbeat_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_heartbeat_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.heartbeat_time = Some(value);
         self
     }
@@ -204,7 +204,7 @@ impl ResponderStatusApplyConfiguration {
         self
     }
     /// Set `startTime`.
-    pub fn with_start_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_start_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.start_time = Some(value);
         self
     }

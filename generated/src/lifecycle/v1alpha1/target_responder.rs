@@ -49,7 +49,9 @@ impl<'de> serde::Deserialize<'de> for TargetResponder {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "priority", "state"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "priority", "state"],
+                        ),
                     )?
                 {
                     match key {
@@ -110,7 +112,9 @@ impl<'de> serde::Deserialize<'de> for TargetResponderApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "priority", "state"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "priority", "state"],
+                        ),
                     )?
                 {
                     match key {

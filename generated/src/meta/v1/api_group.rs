@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for APIGroup {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "kind",

@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for APIGroupList {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["apiVersion", "groups", "kind"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["apiVersion", "groups", "kind"],
+                        ),
                     )?
                 {
                     match key {

@@ -58,7 +58,7 @@ impl<'de> serde::Deserialize<'de> for APIResource {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "categories",
                                 "group",

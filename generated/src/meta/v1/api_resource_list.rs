@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for APIResourceList {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "groupVersion", "kind", "resources"],
                         ),
                     )?

@@ -66,7 +66,7 @@ impl<'de> serde::Deserialize<'de> for DeleteOptions {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "dryRun",

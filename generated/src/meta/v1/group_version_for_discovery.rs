@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for GroupVersionForDiscovery {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["groupVersion", "version"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["groupVersion", "version"],
+                        ),
                     )?
                 {
                     match key {

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for LabelSelector {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["matchExpressions", "matchLabels"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["matchExpressions", "matchLabels"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for LabelSelectorApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["matchExpressions", "matchLabels"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["matchExpressions", "matchLabels"],
+                        ),
                     )?
                 {
                     match key {
@@ -122,7 +126,7 @@ impl LabelSelectorApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.match_labels, entries);
+        kubegen_core::apply::merge_map(&mut self.match_labels, entries);
         self
     }
 }

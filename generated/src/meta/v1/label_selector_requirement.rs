@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for LabelSelectorRequirement {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "operator", "values"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "operator", "values"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for LabelSelectorRequirementApplyConfiguration
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["key", "operator", "values"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["key", "operator", "values"],
+                        ),
                     )?
                 {
                     match key {

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for Preconditions {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["resourceVersion", "uid"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["resourceVersion", "uid"],
+                        ),
                     )?
                 {
                     match key {

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for ServerAddressByClientCIDR {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["clientCIDR", "serverAddress"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["clientCIDR", "serverAddress"],
+                        ),
                     )?
                 {
                     match key {

@@ -8,7 +8,7 @@ pub struct WatchEvent {
     /// * If Type is Deleted: the state of the object immediately before deletion.
     /// * If Type is Error: *Status is recommended; other types may make sense
     /// depending on context.
-    pub object: kubegen_runtime::meta::RawExtension,
+    pub object: kubegen_core::meta::RawExtension,
     #[serde(rename = "type")]
     pub type_: String,
 }
@@ -27,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for WatchEvent {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["object", "type"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["object", "type"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),

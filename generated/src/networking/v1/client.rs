@@ -3,38 +3,38 @@
 /// Typed clients for the resources of `networking/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct NetworkingV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl NetworkingV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `ingressclasses` (cluster-scoped).
-    pub fn ingress_classes(&self) -> kubegen_runtime::Client<super::IngressClass> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn ingress_classes(&self) -> kubegen_client::Client<super::IngressClass> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `ingresses` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn ingresses(&self, namespace: &str) -> kubegen_runtime::Client<super::Ingress> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn ingresses(&self, namespace: &str) -> kubegen_client::Client<super::Ingress> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `ipaddresses` (cluster-scoped).
-    pub fn ip_addresses(&self) -> kubegen_runtime::Client<super::IPAddress> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn ip_addresses(&self) -> kubegen_client::Client<super::IPAddress> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `networkpolicies` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn network_policies(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::NetworkPolicy> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::NetworkPolicy> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `servicecidrs` (cluster-scoped).
-    pub fn service_cidrs(&self) -> kubegen_runtime::Client<super::ServiceCIDR> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn service_cidrs(&self) -> kubegen_client::Client<super::ServiceCIDR> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -39,7 +39,9 @@ impl<'de> serde::Deserialize<'de> for HTTPIngressPath {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["backend", "path", "pathType"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["backend", "path", "pathType"],
+                        ),
                     )?
                 {
                     match key {
@@ -97,7 +99,9 @@ impl<'de> serde::Deserialize<'de> for HTTPIngressPathApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["backend", "path", "pathType"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["backend", "path", "pathType"],
+                        ),
                     )?
                 {
                     match key {

@@ -2,10 +2,10 @@
 
 /// Shared informers of `networking/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct NetworkingV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct NetworkingV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> NetworkingV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `ingressclasses`: the same one on every call.
@@ -35,60 +35,54 @@ impl<'a> NetworkingV1Informers<'a> {
     }
 }
 /// Shared informer of `networking/v1` `IngressClass`.
-pub type IngressClassInformer = kubegen_runtime::cache::ResourceInformer<
-    super::IngressClass,
->;
+pub type IngressClassInformer = kubegen_cache::ResourceInformer<super::IngressClass>;
 /// Lister of `networking/v1` `IngressClass` over an informer's cache.
-pub type IngressClassLister = kubegen_runtime::cache::Lister<super::IngressClass>;
+pub type IngressClassLister = kubegen_cache::Lister<super::IngressClass>;
 /// Shared informer of `networking/v1` `Ingress`.
-pub type IngressInformer = kubegen_runtime::cache::ResourceInformer<super::Ingress>;
+pub type IngressInformer = kubegen_cache::ResourceInformer<super::Ingress>;
 /// Lister of `networking/v1` `Ingress` over an informer's cache.
-pub type IngressLister = kubegen_runtime::cache::Lister<super::Ingress>;
+pub type IngressLister = kubegen_cache::Lister<super::Ingress>;
 /// `lister.ingresses(namespace)`: the `ingresses` of one namespace, as client-go's lister.
 pub trait IngressListerExt {
     /// `lister.ingresses(namespace)`: the `ingresses` of one namespace, as client-go's lister.
     fn ingresses(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Ingress>;
+    ) -> kubegen_cache::NamespaceLister<super::Ingress>;
 }
 impl IngressListerExt for IngressLister {
     fn ingresses(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Ingress> {
+    ) -> kubegen_cache::NamespaceLister<super::Ingress> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `networking/v1` `IPAddress`.
-pub type IPAddressInformer = kubegen_runtime::cache::ResourceInformer<super::IPAddress>;
+pub type IPAddressInformer = kubegen_cache::ResourceInformer<super::IPAddress>;
 /// Lister of `networking/v1` `IPAddress` over an informer's cache.
-pub type IPAddressLister = kubegen_runtime::cache::Lister<super::IPAddress>;
+pub type IPAddressLister = kubegen_cache::Lister<super::IPAddress>;
 /// Shared informer of `networking/v1` `NetworkPolicy`.
-pub type NetworkPolicyInformer = kubegen_runtime::cache::ResourceInformer<
-    super::NetworkPolicy,
->;
+pub type NetworkPolicyInformer = kubegen_cache::ResourceInformer<super::NetworkPolicy>;
 /// Lister of `networking/v1` `NetworkPolicy` over an informer's cache.
-pub type NetworkPolicyLister = kubegen_runtime::cache::Lister<super::NetworkPolicy>;
+pub type NetworkPolicyLister = kubegen_cache::Lister<super::NetworkPolicy>;
 /// `lister.network_policies(namespace)`: the `networkpolicies` of one namespace, as client-go's lister.
 pub trait NetworkPolicyListerExt {
     /// `lister.network_policies(namespace)`: the `networkpolicies` of one namespace, as client-go's lister.
     fn network_policies(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::NetworkPolicy>;
+    ) -> kubegen_cache::NamespaceLister<super::NetworkPolicy>;
 }
 impl NetworkPolicyListerExt for NetworkPolicyLister {
     fn network_policies(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::NetworkPolicy> {
+    ) -> kubegen_cache::NamespaceLister<super::NetworkPolicy> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `networking/v1` `ServiceCIDR`.
-pub type ServiceCIDRInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ServiceCIDR,
->;
+pub type ServiceCIDRInformer = kubegen_cache::ResourceInformer<super::ServiceCIDR>;
 /// Lister of `networking/v1` `ServiceCIDR` over an informer's cache.
-pub type ServiceCIDRLister = kubegen_runtime::cache::Lister<super::ServiceCIDR>;
+pub type ServiceCIDRLister = kubegen_cache::Lister<super::ServiceCIDR>;

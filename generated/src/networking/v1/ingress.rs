@@ -12,8 +12,8 @@ pub struct Ingress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the desired state of the Ingress. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::IngressSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for Ingress {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for Ingress {
         }
     }
 }
-impl kubegen_runtime::Object for Ingress {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Ingress {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Ingress {
+impl kubegen_core::Resource for Ingress {
     const GROUP: &'static str = "networking.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "networking.k8s.io/v1";
     const KIND: &'static str = "Ingress";
     const PLURAL: &'static str = "ingresses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Ingress {}
-impl kubegen_runtime::verbs::List for Ingress {}
-impl kubegen_runtime::verbs::Watch for Ingress {}
-impl kubegen_runtime::verbs::Create for Ingress {}
-impl kubegen_runtime::verbs::Update for Ingress {}
-impl kubegen_runtime::verbs::Patch for Ingress {}
-impl kubegen_runtime::verbs::Delete for Ingress {}
-impl kubegen_runtime::verbs::DeleteCollection for Ingress {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Ingress {}
-impl kubegen_runtime::verbs::Status for Ingress {}
+impl kubegen_core::verbs::Get for Ingress {}
+impl kubegen_core::verbs::List for Ingress {}
+impl kubegen_core::verbs::Watch for Ingress {}
+impl kubegen_core::verbs::Create for Ingress {}
+impl kubegen_core::verbs::Update for Ingress {}
+impl kubegen_core::verbs::Patch for Ingress {}
+impl kubegen_core::verbs::Delete for Ingress {}
+impl kubegen_core::verbs::DeleteCollection for Ingress {}
+impl kubegen_core::verbs::StrategicMergePatch for Ingress {}
+impl kubegen_core::verbs::Status for Ingress {}
 /// Apply configuration of [`Ingress`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct IngressApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct IngressApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Ingress::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Ingress::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::IngressSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for IngressApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl IngressApplyConfiguration {
             api_version: Some("networking.k8s.io/v1".to_owned()),
             kind: Some("Ingress".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl IngressApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -238,7 +238,7 @@ impl IngressApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -262,14 +262,14 @@ impl IngressApplyConfiguration {
 pub fn extract_ingress(
     object: &Ingress,
     field_manager: &str,
-) -> kubegen_runtime::Result<IngressApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<IngressApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_ingress`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_ingress_status(
     object: &Ingress,
     field_manager: &str,
-) -> kubegen_runtime::Result<IngressApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<IngressApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

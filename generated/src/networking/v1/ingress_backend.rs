@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for IngressBackend {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["resource", "service"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["resource", "service"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for IngressBackendApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["resource", "service"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["resource", "service"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

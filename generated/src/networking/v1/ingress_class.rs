@@ -12,8 +12,8 @@ pub struct IngressClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the desired state of the IngressClass. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::IngressClassSpec>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for IngressClass {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for IngressClass {
         }
     }
 }
-impl kubegen_runtime::Object for IngressClass {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for IngressClass {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for IngressClass {
+impl kubegen_core::Resource for IngressClass {
     const GROUP: &'static str = "networking.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "networking.k8s.io/v1";
     const KIND: &'static str = "IngressClass";
     const PLURAL: &'static str = "ingressclasses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for IngressClass {}
-impl kubegen_runtime::verbs::List for IngressClass {}
-impl kubegen_runtime::verbs::Watch for IngressClass {}
-impl kubegen_runtime::verbs::Create for IngressClass {}
-impl kubegen_runtime::verbs::Update for IngressClass {}
-impl kubegen_runtime::verbs::Patch for IngressClass {}
-impl kubegen_runtime::verbs::Delete for IngressClass {}
-impl kubegen_runtime::verbs::DeleteCollection for IngressClass {}
-impl kubegen_runtime::verbs::StrategicMergePatch for IngressClass {}
+impl kubegen_core::verbs::Get for IngressClass {}
+impl kubegen_core::verbs::List for IngressClass {}
+impl kubegen_core::verbs::Watch for IngressClass {}
+impl kubegen_core::verbs::Create for IngressClass {}
+impl kubegen_core::verbs::Update for IngressClass {}
+impl kubegen_core::verbs::Patch for IngressClass {}
+impl kubegen_core::verbs::Delete for IngressClass {}
+impl kubegen_core::verbs::DeleteCollection for IngressClass {}
+impl kubegen_core::verbs::StrategicMergePatch for IngressClass {}
 /// Apply configuration of [`IngressClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct IngressClassApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct IngressClassApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`IngressClass::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`IngressClass::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::IngressClassSpecApplyConfiguration>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for IngressClassApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -165,8 +165,7 @@ impl IngressClassApplyConfiguration {
             api_version: Some("networking.k8s.io/v1".to_owned()),
             kind: Some("IngressClass".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -184,7 +183,7 @@ impl IngressClassApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -221,7 +220,7 @@ impl IngressClassApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -245,6 +244,6 @@ impl IngressClassApplyConfiguration {
 pub fn extract_ingress_class(
     object: &IngressClass,
     field_manager: &str,
-) -> kubegen_runtime::Result<IngressClassApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<IngressClassApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for IngressClassParametersReference {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiGroup", "kind", "name", "namespace", "scope"],
                         ),
                     )?
@@ -108,7 +108,7 @@ impl<'de> serde::Deserialize<'de> for IngressClassParametersReferenceApplyConfig
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiGroup", "kind", "name", "namespace", "scope"],
                         ),
                     )?

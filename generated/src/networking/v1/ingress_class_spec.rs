@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for IngressClassSpec {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["controller", "parameters"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["controller", "parameters"],
+                        ),
                     )?
                 {
                     match key {
@@ -74,7 +76,9 @@ impl<'de> serde::Deserialize<'de> for IngressClassSpecApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["controller", "parameters"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["controller", "parameters"],
+                        ),
                     )?
                 {
                     match key {

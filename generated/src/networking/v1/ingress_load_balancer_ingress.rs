@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for IngressLoadBalancerIngress {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["hostname", "ip", "ports"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["hostname", "ip", "ports"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for IngressLoadBalancerIngressApplyConfigurati
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["hostname", "ip", "ports"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["hostname", "ip", "ports"],
+                        ),
                     )?
                 {
                     match key {

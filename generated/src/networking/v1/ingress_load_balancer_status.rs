@@ -21,7 +21,7 @@ impl<'de> serde::Deserialize<'de> for IngressLoadBalancerStatus {
             ) -> Result<IngressLoadBalancerStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["ingress"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["ingress"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -59,7 +59,7 @@ impl<'de> serde::Deserialize<'de> for IngressLoadBalancerStatusApplyConfiguratio
             ) -> Result<IngressLoadBalancerStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["ingress"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["ingress"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for IngressPortStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["error", "port", "protocol"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["error", "port", "protocol"],
+                        ),
                     )?
                 {
                     match key {
@@ -89,7 +91,9 @@ impl<'de> serde::Deserialize<'de> for IngressPortStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["error", "port", "protocol"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["error", "port", "protocol"],
+                        ),
                     )?
                 {
                     match key {

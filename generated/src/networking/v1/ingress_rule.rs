@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for IngressRule {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["host", "http"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["host", "http"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -73,7 +75,9 @@ impl<'de> serde::Deserialize<'de> for IngressRuleApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["host", "http"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["host", "http"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

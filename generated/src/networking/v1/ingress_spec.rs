@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for IngressSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["defaultBackend", "ingressClassName", "rules", "tls"],
                         ),
                     )?
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for IngressSpecApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["defaultBackend", "ingressClassName", "rules", "tls"],
                         ),
                     )?

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for IngressTLS {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["hosts", "secretName"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["hosts", "secretName"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for IngressTLSApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["hosts", "secretName"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["hosts", "secretName"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -12,8 +12,8 @@ pub struct IPAddress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the desired state of the IPAddress. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     pub spec: super::IPAddressSpec,
 }
@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for IPAddress {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -75,31 +75,31 @@ impl Default for IPAddress {
         }
     }
 }
-impl kubegen_runtime::Object for IPAddress {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for IPAddress {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for IPAddress {
+impl kubegen_core::Resource for IPAddress {
     const GROUP: &'static str = "networking.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "networking.k8s.io/v1";
     const KIND: &'static str = "IPAddress";
     const PLURAL: &'static str = "ipaddresses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for IPAddress {}
-impl kubegen_runtime::verbs::List for IPAddress {}
-impl kubegen_runtime::verbs::Watch for IPAddress {}
-impl kubegen_runtime::verbs::Create for IPAddress {}
-impl kubegen_runtime::verbs::Update for IPAddress {}
-impl kubegen_runtime::verbs::Patch for IPAddress {}
-impl kubegen_runtime::verbs::Delete for IPAddress {}
-impl kubegen_runtime::verbs::DeleteCollection for IPAddress {}
-impl kubegen_runtime::verbs::StrategicMergePatch for IPAddress {}
+impl kubegen_core::verbs::Get for IPAddress {}
+impl kubegen_core::verbs::List for IPAddress {}
+impl kubegen_core::verbs::Watch for IPAddress {}
+impl kubegen_core::verbs::Create for IPAddress {}
+impl kubegen_core::verbs::Update for IPAddress {}
+impl kubegen_core::verbs::Patch for IPAddress {}
+impl kubegen_core::verbs::Delete for IPAddress {}
+impl kubegen_core::verbs::DeleteCollection for IPAddress {}
+impl kubegen_core::verbs::StrategicMergePatch for IPAddress {}
 /// Apply configuration of [`IPAddress`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct IPAddressApplyConfiguration {
@@ -111,7 +111,7 @@ pub struct IPAddressApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`IPAddress::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`IPAddress::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::IPAddressSpecApplyConfiguration>,
@@ -134,7 +134,7 @@ impl<'de> serde::Deserialize<'de> for IPAddressApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -167,8 +167,7 @@ impl IPAddressApplyConfiguration {
             api_version: Some("networking.k8s.io/v1".to_owned()),
             kind: Some("IPAddress".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -186,7 +185,7 @@ impl IPAddressApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -220,7 +219,7 @@ impl IPAddressApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -244,6 +243,6 @@ impl IPAddressApplyConfiguration {
 pub fn extract_ip_address(
     object: &IPAddress,
     field_manager: &str,
-) -> kubegen_runtime::Result<IPAddressApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<IPAddressApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

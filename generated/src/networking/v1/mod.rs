@@ -69,7 +69,11 @@ pub use self::service_cidr::*;
 pub use self::service_cidr_list::*;
 pub use self::service_cidr_spec::*;
 pub use self::service_cidr_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::NetworkingV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

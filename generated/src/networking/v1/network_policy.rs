@@ -12,8 +12,8 @@ pub struct NetworkPolicy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec represents the specification of the desired behavior for this NetworkPolicy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::NetworkPolicySpec>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicy {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for NetworkPolicy {
         }
     }
 }
-impl kubegen_runtime::Object for NetworkPolicy {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for NetworkPolicy {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for NetworkPolicy {
+impl kubegen_core::Resource for NetworkPolicy {
     const GROUP: &'static str = "networking.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "networking.k8s.io/v1";
     const KIND: &'static str = "NetworkPolicy";
     const PLURAL: &'static str = "networkpolicies";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for NetworkPolicy {}
-impl kubegen_runtime::verbs::List for NetworkPolicy {}
-impl kubegen_runtime::verbs::Watch for NetworkPolicy {}
-impl kubegen_runtime::verbs::Create for NetworkPolicy {}
-impl kubegen_runtime::verbs::Update for NetworkPolicy {}
-impl kubegen_runtime::verbs::Patch for NetworkPolicy {}
-impl kubegen_runtime::verbs::Delete for NetworkPolicy {}
-impl kubegen_runtime::verbs::DeleteCollection for NetworkPolicy {}
-impl kubegen_runtime::verbs::StrategicMergePatch for NetworkPolicy {}
+impl kubegen_core::verbs::Get for NetworkPolicy {}
+impl kubegen_core::verbs::List for NetworkPolicy {}
+impl kubegen_core::verbs::Watch for NetworkPolicy {}
+impl kubegen_core::verbs::Create for NetworkPolicy {}
+impl kubegen_core::verbs::Update for NetworkPolicy {}
+impl kubegen_core::verbs::Patch for NetworkPolicy {}
+impl kubegen_core::verbs::Delete for NetworkPolicy {}
+impl kubegen_core::verbs::DeleteCollection for NetworkPolicy {}
+impl kubegen_core::verbs::StrategicMergePatch for NetworkPolicy {}
 /// Apply configuration of [`NetworkPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct NetworkPolicyApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct NetworkPolicyApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`NetworkPolicy::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`NetworkPolicy::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::NetworkPolicySpecApplyConfiguration>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -165,7 +165,7 @@ impl NetworkPolicyApplyConfiguration {
             api_version: Some("networking.k8s.io/v1".to_owned()),
             kind: Some("NetworkPolicy".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -185,7 +185,7 @@ impl NetworkPolicyApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -222,7 +222,7 @@ impl NetworkPolicyApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -246,6 +246,6 @@ impl NetworkPolicyApplyConfiguration {
 pub fn extract_network_policy(
     object: &NetworkPolicy,
     field_manager: &str,
-) -> kubegen_runtime::Result<NetworkPolicyApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<NetworkPolicyApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyIngressRule {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["from", "ports"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["from", "ports"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyIngressRuleApplyConfiguration
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["from", "ports"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["from", "ports"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyPeer {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["ipBlock", "namespaceSelector", "podSelector"],
                         ),
                     )?
@@ -98,7 +98,7 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyPeerApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["ipBlock", "namespaceSelector", "podSelector"],
                         ),
                     )?

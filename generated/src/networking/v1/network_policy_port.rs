@@ -8,7 +8,7 @@ pub struct NetworkPolicyPort {
     pub end_port: Option<i32>,
     /// port represents the port on the given protocol. This can either be a numerical or named port on a pod. If this field is not provided, this matches all port names and numbers. If present, only traffic on the specified protocol AND port will be matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<kubegen_runtime::meta::IntOrString>,
+    pub port: Option<kubegen_core::meta::IntOrString>,
     /// protocol represents the protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this field defaults to TCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyPort {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["endPort", "port", "protocol"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["endPort", "port", "protocol"],
+                        ),
                     )?
                 {
                     match key {
@@ -60,7 +62,7 @@ pub struct NetworkPolicyPortApplyConfiguration {
     pub end_port: Option<i32>,
     /// `port`: see [`NetworkPolicyPort::port`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<kubegen_runtime::meta::IntOrString>,
+    pub port: Option<kubegen_core::meta::IntOrString>,
     /// `protocol`: see [`NetworkPolicyPort::protocol`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyPortApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["endPort", "port", "protocol"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["endPort", "port", "protocol"],
+                        ),
                     )?
                 {
                     match key {
@@ -115,7 +119,7 @@ impl NetworkPolicyPortApplyConfiguration {
         self
     }
     /// Set `port`.
-    pub fn with_port(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+    pub fn with_port(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.port = Some(value);
         self
     }

@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for ParentReference {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["group", "name", "namespace", "resource"],
                         ),
                     )?
@@ -98,7 +98,7 @@ impl<'de> serde::Deserialize<'de> for ParentReferenceApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["group", "name", "namespace", "resource"],
                         ),
                     )?

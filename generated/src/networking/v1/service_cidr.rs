@@ -12,8 +12,8 @@ pub struct ServiceCIDR {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the desired state of the ServiceCIDR. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ServiceCIDRSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ServiceCIDR {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for ServiceCIDR {
         }
     }
 }
-impl kubegen_runtime::Object for ServiceCIDR {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ServiceCIDR {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ServiceCIDR {
+impl kubegen_core::Resource for ServiceCIDR {
     const GROUP: &'static str = "networking.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "networking.k8s.io/v1";
     const KIND: &'static str = "ServiceCIDR";
     const PLURAL: &'static str = "servicecidrs";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ServiceCIDR {}
-impl kubegen_runtime::verbs::List for ServiceCIDR {}
-impl kubegen_runtime::verbs::Watch for ServiceCIDR {}
-impl kubegen_runtime::verbs::Create for ServiceCIDR {}
-impl kubegen_runtime::verbs::Update for ServiceCIDR {}
-impl kubegen_runtime::verbs::Patch for ServiceCIDR {}
-impl kubegen_runtime::verbs::Delete for ServiceCIDR {}
-impl kubegen_runtime::verbs::DeleteCollection for ServiceCIDR {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ServiceCIDR {}
-impl kubegen_runtime::verbs::Status for ServiceCIDR {}
+impl kubegen_core::verbs::Get for ServiceCIDR {}
+impl kubegen_core::verbs::List for ServiceCIDR {}
+impl kubegen_core::verbs::Watch for ServiceCIDR {}
+impl kubegen_core::verbs::Create for ServiceCIDR {}
+impl kubegen_core::verbs::Update for ServiceCIDR {}
+impl kubegen_core::verbs::Patch for ServiceCIDR {}
+impl kubegen_core::verbs::Delete for ServiceCIDR {}
+impl kubegen_core::verbs::DeleteCollection for ServiceCIDR {}
+impl kubegen_core::verbs::StrategicMergePatch for ServiceCIDR {}
+impl kubegen_core::verbs::Status for ServiceCIDR {}
 /// Apply configuration of [`ServiceCIDR`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceCIDRApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct ServiceCIDRApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ServiceCIDR::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ServiceCIDR::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ServiceCIDRSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for ServiceCIDRApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,8 +179,7 @@ impl ServiceCIDRApplyConfiguration {
             api_version: Some("networking.k8s.io/v1".to_owned()),
             kind: Some("ServiceCIDR".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -198,7 +197,7 @@ impl ServiceCIDRApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -240,7 +239,7 @@ impl ServiceCIDRApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -264,14 +263,14 @@ impl ServiceCIDRApplyConfiguration {
 pub fn extract_service_cidr(
     object: &ServiceCIDR,
     field_manager: &str,
-) -> kubegen_runtime::Result<ServiceCIDRApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ServiceCIDRApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_service_cidr`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_service_cidr_status(
     object: &ServiceCIDR,
     field_manager: &str,
-) -> kubegen_runtime::Result<ServiceCIDRApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ServiceCIDRApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -21,7 +21,7 @@ impl<'de> serde::Deserialize<'de> for ServiceCIDRSpec {
             ) -> Result<ServiceCIDRSpec, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["cidrs"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["cidrs"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +57,7 @@ impl<'de> serde::Deserialize<'de> for ServiceCIDRSpecApplyConfiguration {
             ) -> Result<ServiceCIDRSpecApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["cidrs"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["cidrs"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for ServiceCIDRStatus {
             ) -> Result<ServiceCIDRStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -59,7 +61,9 @@ impl<'de> serde::Deserialize<'de> for ServiceCIDRStatusApplyConfiguration {
             ) -> Result<ServiceCIDRStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -3,19 +3,19 @@
 /// Typed clients for the resources of `node/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct NodeV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl NodeV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `runtimeclasses` (cluster-scoped).
-    pub fn runtime_classes(&self) -> kubegen_runtime::Client<super::RuntimeClass> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn runtime_classes(&self) -> kubegen_client::Client<super::RuntimeClass> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `node/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct NodeV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct NodeV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> NodeV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `runtimeclasses`: the same one on every call.
@@ -15,8 +15,6 @@ impl<'a> NodeV1Informers<'a> {
     }
 }
 /// Shared informer of `node/v1` `RuntimeClass`.
-pub type RuntimeClassInformer = kubegen_runtime::cache::ResourceInformer<
-    super::RuntimeClass,
->;
+pub type RuntimeClassInformer = kubegen_cache::ResourceInformer<super::RuntimeClass>;
 /// Lister of `node/v1` `RuntimeClass` over an informer's cache.
-pub type RuntimeClassLister = kubegen_runtime::cache::Lister<super::RuntimeClass>;
+pub type RuntimeClassLister = kubegen_cache::Lister<super::RuntimeClass>;

@@ -9,7 +9,11 @@ pub use self::overhead::*;
 pub use self::runtime_class::*;
 pub use self::runtime_class_list::*;
 pub use self::scheduling::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::NodeV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

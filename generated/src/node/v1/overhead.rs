@@ -6,7 +6,7 @@ pub struct Overhead {
     /// podFixed represents the fixed resource overhead associated with running a pod.
     #[serde(rename = "podFixed", default, skip_serializing_if = "Option::is_none")]
     pub pod_fixed: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for Overhead {
@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for Overhead {
             ) -> Result<Overhead, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["podFixed"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["podFixed"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -44,7 +46,7 @@ pub struct OverheadApplyConfiguration {
     /// `podFixed`: see [`Overhead::pod_fixed`].
     #[serde(rename = "podFixed", default, skip_serializing_if = "Option::is_none")]
     pub pod_fixed: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for OverheadApplyConfiguration {
@@ -61,7 +63,9 @@ impl<'de> serde::Deserialize<'de> for OverheadApplyConfiguration {
             ) -> Result<OverheadApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["podFixed"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["podFixed"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -84,11 +88,11 @@ impl OverheadApplyConfiguration {
         Self::default()
     }
     /// Add entries to `podFixed`, overwriting earlier values of the same keys.
-    pub fn with_pod_fixed<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_pod_fixed<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.pod_fixed, entries);
+        kubegen_core::apply::merge_map(&mut self.pod_fixed, entries);
         self
     }
 }

@@ -14,8 +14,8 @@ pub struct RuntimeClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// overhead represents the resource overhead associated with running a pod for a given RuntimeClass. For more details, see
     /// https://kubernetes.io/docs/concepts/scheduling-eviction/pod-overhead/
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for RuntimeClass {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "handler",
@@ -97,31 +97,31 @@ impl Default for RuntimeClass {
         }
     }
 }
-impl kubegen_runtime::Object for RuntimeClass {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for RuntimeClass {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for RuntimeClass {
+impl kubegen_core::Resource for RuntimeClass {
     const GROUP: &'static str = "node.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "node.k8s.io/v1";
     const KIND: &'static str = "RuntimeClass";
     const PLURAL: &'static str = "runtimeclasses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for RuntimeClass {}
-impl kubegen_runtime::verbs::List for RuntimeClass {}
-impl kubegen_runtime::verbs::Watch for RuntimeClass {}
-impl kubegen_runtime::verbs::Create for RuntimeClass {}
-impl kubegen_runtime::verbs::Update for RuntimeClass {}
-impl kubegen_runtime::verbs::Patch for RuntimeClass {}
-impl kubegen_runtime::verbs::Delete for RuntimeClass {}
-impl kubegen_runtime::verbs::DeleteCollection for RuntimeClass {}
-impl kubegen_runtime::verbs::StrategicMergePatch for RuntimeClass {}
+impl kubegen_core::verbs::Get for RuntimeClass {}
+impl kubegen_core::verbs::List for RuntimeClass {}
+impl kubegen_core::verbs::Watch for RuntimeClass {}
+impl kubegen_core::verbs::Create for RuntimeClass {}
+impl kubegen_core::verbs::Update for RuntimeClass {}
+impl kubegen_core::verbs::Patch for RuntimeClass {}
+impl kubegen_core::verbs::Delete for RuntimeClass {}
+impl kubegen_core::verbs::DeleteCollection for RuntimeClass {}
+impl kubegen_core::verbs::StrategicMergePatch for RuntimeClass {}
 /// Apply configuration of [`RuntimeClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RuntimeClassApplyConfiguration {
@@ -136,7 +136,7 @@ pub struct RuntimeClassApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`RuntimeClass::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `overhead`: see [`RuntimeClass::overhead`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<super::OverheadApplyConfiguration>,
@@ -164,7 +164,7 @@ impl<'de> serde::Deserialize<'de> for RuntimeClassApplyConfiguration {
                 let mut f5 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "handler",
@@ -208,8 +208,7 @@ impl RuntimeClassApplyConfiguration {
             api_version: Some("node.k8s.io/v1".to_owned()),
             kind: Some("RuntimeClass".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -232,7 +231,7 @@ impl RuntimeClassApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -274,7 +273,7 @@ impl RuntimeClassApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -298,6 +297,6 @@ impl RuntimeClassApplyConfiguration {
 pub fn extract_runtime_class(
     object: &RuntimeClass,
     field_manager: &str,
-) -> kubegen_runtime::Result<RuntimeClassApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<RuntimeClassApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for Scheduling {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["nodeSelector", "tolerations"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["nodeSelector", "tolerations"],
+                        ),
                     )?
                 {
                     match key {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for SchedulingApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["nodeSelector", "tolerations"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["nodeSelector", "tolerations"],
+                        ),
                     )?
                 {
                     match key {

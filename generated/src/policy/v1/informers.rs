@@ -2,10 +2,10 @@
 
 /// Shared informers of `policy/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct PolicyV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct PolicyV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> PolicyV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `poddisruptionbudgets`: the same one on every call.
@@ -15,26 +15,24 @@ impl<'a> PolicyV1Informers<'a> {
     }
 }
 /// Shared informer of `policy/v1` `PodDisruptionBudget`.
-pub type PodDisruptionBudgetInformer = kubegen_runtime::cache::ResourceInformer<
+pub type PodDisruptionBudgetInformer = kubegen_cache::ResourceInformer<
     super::PodDisruptionBudget,
 >;
 /// Lister of `policy/v1` `PodDisruptionBudget` over an informer's cache.
-pub type PodDisruptionBudgetLister = kubegen_runtime::cache::Lister<
-    super::PodDisruptionBudget,
->;
+pub type PodDisruptionBudgetLister = kubegen_cache::Lister<super::PodDisruptionBudget>;
 /// `lister.pod_disruption_budgets(namespace)`: the `poddisruptionbudgets` of one namespace, as client-go's lister.
 pub trait PodDisruptionBudgetListerExt {
     /// `lister.pod_disruption_budgets(namespace)`: the `poddisruptionbudgets` of one namespace, as client-go's lister.
     fn pod_disruption_budgets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodDisruptionBudget>;
+    ) -> kubegen_cache::NamespaceLister<super::PodDisruptionBudget>;
 }
 impl PodDisruptionBudgetListerExt for PodDisruptionBudgetLister {
     fn pod_disruption_budgets(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodDisruptionBudget> {
+    ) -> kubegen_cache::NamespaceLister<super::PodDisruptionBudget> {
         self.namespaced(namespace)
     }
 }

@@ -11,7 +11,11 @@ pub use self::pod_disruption_budget::*;
 pub use self::pod_disruption_budget_list::*;
 pub use self::pod_disruption_budget_spec::*;
 pub use self::pod_disruption_budget_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::PolicyV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -12,8 +12,8 @@ pub struct PodDisruptionBudget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the specification of the desired behavior of the PodDisruptionBudget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PodDisruptionBudgetSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudget {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for PodDisruptionBudget {
         }
     }
 }
-impl kubegen_runtime::Object for PodDisruptionBudget {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PodDisruptionBudget {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PodDisruptionBudget {
+impl kubegen_core::Resource for PodDisruptionBudget {
     const GROUP: &'static str = "policy";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "policy/v1";
     const KIND: &'static str = "PodDisruptionBudget";
     const PLURAL: &'static str = "poddisruptionbudgets";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::List for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::Watch for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::Create for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::Update for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::Patch for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::Delete for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::DeleteCollection for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PodDisruptionBudget {}
-impl kubegen_runtime::verbs::Status for PodDisruptionBudget {}
+impl kubegen_core::verbs::Get for PodDisruptionBudget {}
+impl kubegen_core::verbs::List for PodDisruptionBudget {}
+impl kubegen_core::verbs::Watch for PodDisruptionBudget {}
+impl kubegen_core::verbs::Create for PodDisruptionBudget {}
+impl kubegen_core::verbs::Update for PodDisruptionBudget {}
+impl kubegen_core::verbs::Patch for PodDisruptionBudget {}
+impl kubegen_core::verbs::Delete for PodDisruptionBudget {}
+impl kubegen_core::verbs::DeleteCollection for PodDisruptionBudget {}
+impl kubegen_core::verbs::StrategicMergePatch for PodDisruptionBudget {}
+impl kubegen_core::verbs::Status for PodDisruptionBudget {}
 /// Apply configuration of [`PodDisruptionBudget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodDisruptionBudgetApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct PodDisruptionBudgetApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PodDisruptionBudget::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PodDisruptionBudget::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PodDisruptionBudgetSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl PodDisruptionBudgetApplyConfiguration {
             api_version: Some("policy/v1".to_owned()),
             kind: Some("PodDisruptionBudget".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl PodDisruptionBudgetApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -244,7 +244,7 @@ impl PodDisruptionBudgetApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -268,14 +268,14 @@ impl PodDisruptionBudgetApplyConfiguration {
 pub fn extract_pod_disruption_budget(
     object: &PodDisruptionBudget,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodDisruptionBudgetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PodDisruptionBudgetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_pod_disruption_budget`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_pod_disruption_budget_status(
     object: &PodDisruptionBudget,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodDisruptionBudgetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<PodDisruptionBudgetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -5,10 +5,10 @@
 pub struct PodDisruptionBudgetSpec {
     /// maxUnavailable indicates that an eviction is allowed if at most "maxUnavailable" pods selected by "selector" are unavailable after the eviction, i.e. even in absence of the evicted pod. For example, one can prevent all voluntary evictions by specifying 0. This is a mutually exclusive setting with "minAvailable".
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
     /// minAvailable indicates that an eviction is allowed if at least "minAvailable" pods selected by "selector" will still be available after the eviction, i.e. even in the absence of the evicted pod.  So for example you can prevent all voluntary evictions by specifying "100%".
     #[serde(rename = "minAvailable", default, skip_serializing_if = "Option::is_none")]
-    pub min_available: Option<kubegen_runtime::meta::IntOrString>,
+    pub min_available: Option<kubegen_core::meta::IntOrString>,
     /// selector is a label query over pods whose evictions are managed by the disruption budget. A null selector will match no pods, while an empty ({}) selector will select all pods within the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "maxUnavailable",
                                 "minAvailable",
@@ -82,10 +82,10 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetSpec {
 pub struct PodDisruptionBudgetSpecApplyConfiguration {
     /// `maxUnavailable`: see [`PodDisruptionBudgetSpec::max_unavailable`].
     #[serde(rename = "maxUnavailable", default, skip_serializing_if = "Option::is_none")]
-    pub max_unavailable: Option<kubegen_runtime::meta::IntOrString>,
+    pub max_unavailable: Option<kubegen_core::meta::IntOrString>,
     /// `minAvailable`: see [`PodDisruptionBudgetSpec::min_available`].
     #[serde(rename = "minAvailable", default, skip_serializing_if = "Option::is_none")]
-    pub min_available: Option<kubegen_runtime::meta::IntOrString>,
+    pub min_available: Option<kubegen_core::meta::IntOrString>,
     /// `selector`: see [`PodDisruptionBudgetSpec::selector`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<Box<crate::meta::v1::LabelSelectorApplyConfiguration>>,
@@ -115,7 +115,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetSpecApplyConfiguration 
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "maxUnavailable",
                                 "minAvailable",
@@ -154,16 +154,13 @@ impl PodDisruptionBudgetSpecApplyConfiguration {
     /// Set `maxUnavailable`.
     pub fn with_max_unavailable(
         mut self,
-        value: kubegen_runtime::meta::IntOrString,
+        value: kubegen_core::meta::IntOrString,
     ) -> Self {
         self.max_unavailable = Some(value);
         self
     }
     /// Set `minAvailable`.
-    pub fn with_min_available(
-        mut self,
-        value: kubegen_runtime::meta::IntOrString,
-    ) -> Self {
+    pub fn with_min_available(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.min_available = Some(value);
         self
     }

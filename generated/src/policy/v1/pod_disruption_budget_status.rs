@@ -23,7 +23,7 @@ pub struct PodDisruptionBudgetStatus {
     /// DisruptedPods contains information about pods whose eviction was processed by the API server eviction subresource handler but has not yet been observed by the PodDisruptionBudget controller. A pod will be in this map from the time when the API server processed the eviction request to the time when the pod is seen by PDB controller as having been marked for deletion (or after a timeout). The key in the map is the name of the pod and the value is the time when the API server processed the eviction request. If the deletion didn't occur and a pod is still there it will be removed from the list automatically by PodDisruptionBudget controller after some time. If everything goes smooth this map should be empty for the most of the time. Large number of entries in the map may indicate problems with pod deletions.
     #[serde(rename = "disruptedPods", default, skip_serializing_if = "Option::is_none")]
     pub disrupted_pods: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Time>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Time>,
     >,
     /// Number of pod disruptions that are currently allowed.
     #[serde(
@@ -64,7 +64,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetStatus {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "currentHealthy",
@@ -119,7 +119,7 @@ pub struct PodDisruptionBudgetStatusApplyConfiguration {
     /// `disruptedPods`: see [`PodDisruptionBudgetStatus::disrupted_pods`].
     #[serde(rename = "disruptedPods", default, skip_serializing_if = "Option::is_none")]
     pub disrupted_pods: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Time>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Time>,
     >,
     /// `disruptionsAllowed`: see [`PodDisruptionBudgetStatus::disruptions_allowed`].
     #[serde(
@@ -160,7 +160,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetStatusApplyConfiguratio
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "currentHealthy",
@@ -224,11 +224,11 @@ impl PodDisruptionBudgetStatusApplyConfiguration {
         self
     }
     /// Add entries to `disruptedPods`, overwriting earlier values of the same keys.
-    pub fn with_disrupted_pods<K: Into<String>, V: Into<kubegen_runtime::meta::Time>>(
+    pub fn with_disrupted_pods<K: Into<String>, V: Into<kubegen_core::meta::Time>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.disrupted_pods, entries);
+        kubegen_core::apply::merge_map(&mut self.disrupted_pods, entries);
         self
     }
     /// Set `disruptionsAllowed`.

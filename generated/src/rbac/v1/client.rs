@@ -3,36 +3,36 @@
 /// Typed clients for the resources of `rbac/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct RbacV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl RbacV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `clusterrolebindings` (cluster-scoped).
     pub fn cluster_role_bindings(
         &self,
-    ) -> kubegen_runtime::Client<super::ClusterRoleBinding> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::ClusterRoleBinding> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `clusterroles` (cluster-scoped).
-    pub fn cluster_roles(&self) -> kubegen_runtime::Client<super::ClusterRole> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn cluster_roles(&self) -> kubegen_client::Client<super::ClusterRole> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `rolebindings` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn role_bindings(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::RoleBinding> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::RoleBinding> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `roles` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn roles(&self, namespace: &str) -> kubegen_runtime::Client<super::Role> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn roles(&self, namespace: &str) -> kubegen_client::Client<super::Role> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

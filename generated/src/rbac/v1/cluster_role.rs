@@ -19,8 +19,8 @@ pub struct ClusterRole {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object's metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// rules holds all the PolicyRules for this ClusterRole
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRule>>,
@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for ClusterRole {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "aggregationRule",
                                 "apiVersion",
@@ -90,31 +90,31 @@ impl Default for ClusterRole {
         }
     }
 }
-impl kubegen_runtime::Object for ClusterRole {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ClusterRole {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ClusterRole {
+impl kubegen_core::Resource for ClusterRole {
     const GROUP: &'static str = "rbac.authorization.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "rbac.authorization.k8s.io/v1";
     const KIND: &'static str = "ClusterRole";
     const PLURAL: &'static str = "clusterroles";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ClusterRole {}
-impl kubegen_runtime::verbs::List for ClusterRole {}
-impl kubegen_runtime::verbs::Watch for ClusterRole {}
-impl kubegen_runtime::verbs::Create for ClusterRole {}
-impl kubegen_runtime::verbs::Update for ClusterRole {}
-impl kubegen_runtime::verbs::Patch for ClusterRole {}
-impl kubegen_runtime::verbs::Delete for ClusterRole {}
-impl kubegen_runtime::verbs::DeleteCollection for ClusterRole {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ClusterRole {}
+impl kubegen_core::verbs::Get for ClusterRole {}
+impl kubegen_core::verbs::List for ClusterRole {}
+impl kubegen_core::verbs::Watch for ClusterRole {}
+impl kubegen_core::verbs::Create for ClusterRole {}
+impl kubegen_core::verbs::Update for ClusterRole {}
+impl kubegen_core::verbs::Patch for ClusterRole {}
+impl kubegen_core::verbs::Delete for ClusterRole {}
+impl kubegen_core::verbs::DeleteCollection for ClusterRole {}
+impl kubegen_core::verbs::StrategicMergePatch for ClusterRole {}
 /// Apply configuration of [`ClusterRole`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClusterRoleApplyConfiguration {
@@ -133,7 +133,7 @@ pub struct ClusterRoleApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ClusterRole::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `rules`: see [`ClusterRole::rules`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRuleApplyConfiguration>>,
@@ -157,7 +157,7 @@ impl<'de> serde::Deserialize<'de> for ClusterRoleApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "aggregationRule",
                                 "apiVersion",
@@ -198,8 +198,7 @@ impl ClusterRoleApplyConfiguration {
             api_version: Some("rbac.authorization.k8s.io/v1".to_owned()),
             kind: Some("ClusterRole".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -225,7 +224,7 @@ impl ClusterRoleApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -262,7 +261,7 @@ impl ClusterRoleApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -286,6 +285,6 @@ impl ClusterRoleApplyConfiguration {
 pub fn extract_cluster_role(
     object: &ClusterRole,
     field_manager: &str,
-) -> kubegen_runtime::Result<ClusterRoleApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ClusterRoleApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

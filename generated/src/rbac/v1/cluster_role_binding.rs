@@ -12,8 +12,8 @@ pub struct ClusterRoleBinding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object's metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// roleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.
     #[serde(rename = "roleRef")]
     pub role_ref: super::RoleRef,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ClusterRoleBinding {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
                         ),
                     )?
@@ -83,31 +83,31 @@ impl Default for ClusterRoleBinding {
         }
     }
 }
-impl kubegen_runtime::Object for ClusterRoleBinding {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ClusterRoleBinding {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ClusterRoleBinding {
+impl kubegen_core::Resource for ClusterRoleBinding {
     const GROUP: &'static str = "rbac.authorization.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "rbac.authorization.k8s.io/v1";
     const KIND: &'static str = "ClusterRoleBinding";
     const PLURAL: &'static str = "clusterrolebindings";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::List for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::Watch for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::Create for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::Update for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::Patch for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::Delete for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::DeleteCollection for ClusterRoleBinding {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ClusterRoleBinding {}
+impl kubegen_core::verbs::Get for ClusterRoleBinding {}
+impl kubegen_core::verbs::List for ClusterRoleBinding {}
+impl kubegen_core::verbs::Watch for ClusterRoleBinding {}
+impl kubegen_core::verbs::Create for ClusterRoleBinding {}
+impl kubegen_core::verbs::Update for ClusterRoleBinding {}
+impl kubegen_core::verbs::Patch for ClusterRoleBinding {}
+impl kubegen_core::verbs::Delete for ClusterRoleBinding {}
+impl kubegen_core::verbs::DeleteCollection for ClusterRoleBinding {}
+impl kubegen_core::verbs::StrategicMergePatch for ClusterRoleBinding {}
 /// Apply configuration of [`ClusterRoleBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ClusterRoleBindingApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct ClusterRoleBindingApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ClusterRoleBinding::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `roleRef`: see [`ClusterRoleBinding::role_ref`].
     #[serde(rename = "roleRef", default, skip_serializing_if = "Option::is_none")]
     pub role_ref: Option<super::RoleRefApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for ClusterRoleBindingApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
                         ),
                     )?
@@ -181,8 +181,7 @@ impl ClusterRoleBindingApplyConfiguration {
             api_version: Some("rbac.authorization.k8s.io/v1".to_owned()),
             kind: Some("ClusterRoleBinding".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -200,7 +199,7 @@ impl ClusterRoleBindingApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -242,7 +241,7 @@ impl ClusterRoleBindingApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -266,6 +265,6 @@ impl ClusterRoleBindingApplyConfiguration {
 pub fn extract_cluster_role_binding(
     object: &ClusterRoleBinding,
     field_manager: &str,
-) -> kubegen_runtime::Result<ClusterRoleBindingApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ClusterRoleBindingApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

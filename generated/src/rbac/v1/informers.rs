@@ -2,10 +2,10 @@
 
 /// Shared informers of `rbac/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct RbacV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct RbacV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> RbacV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `clusterrolebindings`: the same one on every call.
@@ -30,58 +30,46 @@ impl<'a> RbacV1Informers<'a> {
     }
 }
 /// Shared informer of `rbac/v1` `ClusterRoleBinding`.
-pub type ClusterRoleBindingInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ClusterRoleBindingInformer = kubegen_cache::ResourceInformer<
     super::ClusterRoleBinding,
 >;
 /// Lister of `rbac/v1` `ClusterRoleBinding` over an informer's cache.
-pub type ClusterRoleBindingLister = kubegen_runtime::cache::Lister<
-    super::ClusterRoleBinding,
->;
+pub type ClusterRoleBindingLister = kubegen_cache::Lister<super::ClusterRoleBinding>;
 /// Shared informer of `rbac/v1` `ClusterRole`.
-pub type ClusterRoleInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ClusterRole,
->;
+pub type ClusterRoleInformer = kubegen_cache::ResourceInformer<super::ClusterRole>;
 /// Lister of `rbac/v1` `ClusterRole` over an informer's cache.
-pub type ClusterRoleLister = kubegen_runtime::cache::Lister<super::ClusterRole>;
+pub type ClusterRoleLister = kubegen_cache::Lister<super::ClusterRole>;
 /// Shared informer of `rbac/v1` `RoleBinding`.
-pub type RoleBindingInformer = kubegen_runtime::cache::ResourceInformer<
-    super::RoleBinding,
->;
+pub type RoleBindingInformer = kubegen_cache::ResourceInformer<super::RoleBinding>;
 /// Lister of `rbac/v1` `RoleBinding` over an informer's cache.
-pub type RoleBindingLister = kubegen_runtime::cache::Lister<super::RoleBinding>;
+pub type RoleBindingLister = kubegen_cache::Lister<super::RoleBinding>;
 /// `lister.role_bindings(namespace)`: the `rolebindings` of one namespace, as client-go's lister.
 pub trait RoleBindingListerExt {
     /// `lister.role_bindings(namespace)`: the `rolebindings` of one namespace, as client-go's lister.
     fn role_bindings(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::RoleBinding>;
+    ) -> kubegen_cache::NamespaceLister<super::RoleBinding>;
 }
 impl RoleBindingListerExt for RoleBindingLister {
     fn role_bindings(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::RoleBinding> {
+    ) -> kubegen_cache::NamespaceLister<super::RoleBinding> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `rbac/v1` `Role`.
-pub type RoleInformer = kubegen_runtime::cache::ResourceInformer<super::Role>;
+pub type RoleInformer = kubegen_cache::ResourceInformer<super::Role>;
 /// Lister of `rbac/v1` `Role` over an informer's cache.
-pub type RoleLister = kubegen_runtime::cache::Lister<super::Role>;
+pub type RoleLister = kubegen_cache::Lister<super::Role>;
 /// `lister.roles(namespace)`: the `roles` of one namespace, as client-go's lister.
 pub trait RoleListerExt {
     /// `lister.roles(namespace)`: the `roles` of one namespace, as client-go's lister.
-    fn roles(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Role>;
+    fn roles(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Role>;
 }
 impl RoleListerExt for RoleLister {
-    fn roles(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Role> {
+    fn roles(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Role> {
         self.namespaced(namespace)
     }
 }

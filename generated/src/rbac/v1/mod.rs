@@ -25,7 +25,11 @@ pub use self::role_binding_list::*;
 pub use self::role_list::*;
 pub use self::role_ref::*;
 pub use self::subject::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::RbacV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for PolicyRule {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "nonResourceURLs",
@@ -120,7 +120,7 @@ impl<'de> serde::Deserialize<'de> for PolicyRuleApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiGroups",
                                 "nonResourceURLs",

@@ -12,8 +12,8 @@ pub struct Role {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object's metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// rules holds all the PolicyRules for this Role
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRule>>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for Role {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "rules"],
                         ),
                     )?
@@ -73,31 +73,31 @@ impl Default for Role {
         }
     }
 }
-impl kubegen_runtime::Object for Role {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Role {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Role {
+impl kubegen_core::Resource for Role {
     const GROUP: &'static str = "rbac.authorization.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "rbac.authorization.k8s.io/v1";
     const KIND: &'static str = "Role";
     const PLURAL: &'static str = "roles";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Role {}
-impl kubegen_runtime::verbs::List for Role {}
-impl kubegen_runtime::verbs::Watch for Role {}
-impl kubegen_runtime::verbs::Create for Role {}
-impl kubegen_runtime::verbs::Update for Role {}
-impl kubegen_runtime::verbs::Patch for Role {}
-impl kubegen_runtime::verbs::Delete for Role {}
-impl kubegen_runtime::verbs::DeleteCollection for Role {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Role {}
+impl kubegen_core::verbs::Get for Role {}
+impl kubegen_core::verbs::List for Role {}
+impl kubegen_core::verbs::Watch for Role {}
+impl kubegen_core::verbs::Create for Role {}
+impl kubegen_core::verbs::Update for Role {}
+impl kubegen_core::verbs::Patch for Role {}
+impl kubegen_core::verbs::Delete for Role {}
+impl kubegen_core::verbs::DeleteCollection for Role {}
+impl kubegen_core::verbs::StrategicMergePatch for Role {}
 /// Apply configuration of [`Role`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RoleApplyConfiguration {
@@ -109,7 +109,7 @@ pub struct RoleApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Role::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `rules`: see [`Role::rules`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::PolicyRuleApplyConfiguration>>,
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for RoleApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "rules"],
                         ),
                     )?
@@ -165,7 +165,7 @@ impl RoleApplyConfiguration {
             api_version: Some("rbac.authorization.k8s.io/v1".to_owned()),
             kind: Some("Role".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -185,7 +185,7 @@ impl RoleApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -222,7 +222,7 @@ impl RoleApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -246,6 +246,6 @@ impl RoleApplyConfiguration {
 pub fn extract_role(
     object: &Role,
     field_manager: &str,
-) -> kubegen_runtime::Result<RoleApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<RoleApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

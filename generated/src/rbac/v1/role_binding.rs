@@ -12,8 +12,8 @@ pub struct RoleBinding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object's metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// roleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.
     #[serde(rename = "roleRef")]
     pub role_ref: super::RoleRef,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for RoleBinding {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
                         ),
                     )?
@@ -83,31 +83,31 @@ impl Default for RoleBinding {
         }
     }
 }
-impl kubegen_runtime::Object for RoleBinding {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for RoleBinding {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for RoleBinding {
+impl kubegen_core::Resource for RoleBinding {
     const GROUP: &'static str = "rbac.authorization.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "rbac.authorization.k8s.io/v1";
     const KIND: &'static str = "RoleBinding";
     const PLURAL: &'static str = "rolebindings";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for RoleBinding {}
-impl kubegen_runtime::verbs::List for RoleBinding {}
-impl kubegen_runtime::verbs::Watch for RoleBinding {}
-impl kubegen_runtime::verbs::Create for RoleBinding {}
-impl kubegen_runtime::verbs::Update for RoleBinding {}
-impl kubegen_runtime::verbs::Patch for RoleBinding {}
-impl kubegen_runtime::verbs::Delete for RoleBinding {}
-impl kubegen_runtime::verbs::DeleteCollection for RoleBinding {}
-impl kubegen_runtime::verbs::StrategicMergePatch for RoleBinding {}
+impl kubegen_core::verbs::Get for RoleBinding {}
+impl kubegen_core::verbs::List for RoleBinding {}
+impl kubegen_core::verbs::Watch for RoleBinding {}
+impl kubegen_core::verbs::Create for RoleBinding {}
+impl kubegen_core::verbs::Update for RoleBinding {}
+impl kubegen_core::verbs::Patch for RoleBinding {}
+impl kubegen_core::verbs::Delete for RoleBinding {}
+impl kubegen_core::verbs::DeleteCollection for RoleBinding {}
+impl kubegen_core::verbs::StrategicMergePatch for RoleBinding {}
 /// Apply configuration of [`RoleBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct RoleBindingApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct RoleBindingApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`RoleBinding::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `roleRef`: see [`RoleBinding::role_ref`].
     #[serde(rename = "roleRef", default, skip_serializing_if = "Option::is_none")]
     pub role_ref: Option<super::RoleRefApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for RoleBindingApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "roleRef", "subjects"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl RoleBindingApplyConfiguration {
             api_version: Some("rbac.authorization.k8s.io/v1".to_owned()),
             kind: Some("RoleBinding".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl RoleBindingApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -243,7 +243,7 @@ impl RoleBindingApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -267,6 +267,6 @@ impl RoleBindingApplyConfiguration {
 pub fn extract_role_binding(
     object: &RoleBinding,
     field_manager: &str,
-) -> kubegen_runtime::Result<RoleBindingApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<RoleBindingApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for Subject {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiGroup", "kind", "name", "namespace"],
                         ),
                     )?
@@ -98,7 +98,7 @@ impl<'de> serde::Deserialize<'de> for SubjectApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiGroup", "kind", "name", "namespace"],
                         ),
                     )?

@@ -7,7 +7,7 @@
 pub struct CapacityRequestPolicy {
     /// Default specifies how much of this capacity is consumed by a request that does not contain an entry for it in DeviceRequest's Capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<kubegen_runtime::meta::Quantity>,
+    pub default: Option<kubegen_core::meta::Quantity>,
     /// ValidRange defines an acceptable quantity value range in consuming requests.
     ///
     /// If this field is set, Default must be defined and it must fall within the defined ValidRange.
@@ -27,7 +27,7 @@ pub struct CapacityRequestPolicy {
     ///
     /// If the requested amount exceeds all valid values, the request violates the policy, and this device cannot be allocated.
     #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
-    pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
+    pub valid_values: Option<Vec<kubegen_core::meta::Quantity>>,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequestPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicy {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["default", "validRange", "validValues"],
                         ),
                     )?
@@ -75,13 +75,13 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicy {
 pub struct CapacityRequestPolicyApplyConfiguration {
     /// `default`: see [`CapacityRequestPolicy::default`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<kubegen_runtime::meta::Quantity>,
+    pub default: Option<kubegen_core::meta::Quantity>,
     /// `validRange`: see [`CapacityRequestPolicy::valid_range`].
     #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
     pub valid_range: Option<Box<super::CapacityRequestPolicyRangeApplyConfiguration>>,
     /// `validValues`: see [`CapacityRequestPolicy::valid_values`].
     #[serde(rename = "validValues", default, skip_serializing_if = "Option::is_none")]
-    pub valid_values: Option<Vec<kubegen_runtime::meta::Quantity>>,
+    pub valid_values: Option<Vec<kubegen_core::meta::Quantity>>,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["default", "validRange", "validValues"],
                         ),
                     )?
@@ -130,7 +130,7 @@ impl CapacityRequestPolicyApplyConfiguration {
         Self::default()
     }
     /// Set `default`.
-    pub fn with_default(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_default(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.default = Some(value);
         self
     }
@@ -145,7 +145,7 @@ impl CapacityRequestPolicyApplyConfiguration {
     /// Set `validValues` (an atomic list: a later call replaces it).
     pub fn with_valid_values(
         mut self,
-        items: impl IntoIterator<Item = kubegen_runtime::meta::Quantity>,
+        items: impl IntoIterator<Item = kubegen_core::meta::Quantity>,
     ) -> Self {
         self.valid_values = Some(items.into_iter().collect());
         self

@@ -16,16 +16,16 @@ pub struct CapacityRequestPolicyRange {
     ///
     /// Max must be less than or equal to the capacity value. Min and requestPolicy.default must be less than or equal to the maximum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<kubegen_runtime::meta::Quantity>,
+    pub max: Option<kubegen_core::meta::Quantity>,
     /// Min specifies the minimum capacity allowed for a consumption request.
     ///
     /// Min must be greater than or equal to zero, and less than or equal to the capacity value. requestPolicy.default must be more than or equal to the minimum.
-    pub min: kubegen_runtime::meta::Quantity,
+    pub min: kubegen_core::meta::Quantity,
     /// Step defines the step size between valid capacity amounts within the range.
     ///
     /// Max (if set) and requestPolicy.default must be a multiple of Step. Min + Step must be less than or equal to the capacity value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<kubegen_runtime::meta::Quantity>,
+    pub step: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRange {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -43,7 +43,9 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRange {
                 let mut f1 = None;
                 let mut f2 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["max", "min", "step"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["max", "min", "step"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -72,13 +74,13 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRange {
 pub struct CapacityRequestPolicyRangeApplyConfiguration {
     /// `max`: see [`CapacityRequestPolicyRange::max`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<kubegen_runtime::meta::Quantity>,
+    pub max: Option<kubegen_core::meta::Quantity>,
     /// `min`: see [`CapacityRequestPolicyRange::min`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<kubegen_runtime::meta::Quantity>,
+    pub min: Option<kubegen_core::meta::Quantity>,
     /// `step`: see [`CapacityRequestPolicyRange::step`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<kubegen_runtime::meta::Quantity>,
+    pub step: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRangeApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -96,7 +98,9 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicyRangeApplyConfigurati
                 let mut f1 = None;
                 let mut f2 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["max", "min", "step"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["max", "min", "step"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -123,17 +127,17 @@ impl CapacityRequestPolicyRangeApplyConfiguration {
         Self::default()
     }
     /// Set `max`.
-    pub fn with_max(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_max(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.max = Some(value);
         self
     }
     /// Set `min`.
-    pub fn with_min(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_min(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.min = Some(value);
         self
     }
     /// Set `step`.
-    pub fn with_step(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_step(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.step = Some(value);
         self
     }

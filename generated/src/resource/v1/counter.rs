@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Counter {
     /// Value defines how much of a certain device counter is available.
-    pub value: kubegen_runtime::meta::Quantity,
+    pub value: kubegen_core::meta::Quantity,
 }
 impl<'de> serde::Deserialize<'de> for Counter {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -20,7 +20,7 @@ impl<'de> serde::Deserialize<'de> for Counter {
             ) -> Result<Counter, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["value"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["value"]))?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for Counter {
 pub struct CounterApplyConfiguration {
     /// `value`: see [`Counter::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<kubegen_runtime::meta::Quantity>,
+    pub value: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for CounterApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for CounterApplyConfiguration {
             ) -> Result<CounterApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["value"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["value"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -84,7 +84,7 @@ impl CounterApplyConfiguration {
         Self::default()
     }
     /// Set `value`.
-    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_value(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.value = Some(value);
         self
     }

@@ -127,7 +127,7 @@ impl<'de> serde::Deserialize<'de> for Device {
                 let mut f12 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allNodes",
                                 "allowMultipleAllocations",
@@ -289,7 +289,7 @@ impl<'de> serde::Deserialize<'de> for DeviceApplyConfiguration {
                 let mut f12 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allNodes",
                                 "allowMultipleAllocations",
@@ -367,7 +367,7 @@ impl DeviceApplyConfiguration {
         K: Into<String>,
         V: Into<super::DeviceAttributeApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.attributes, entries);
+        kubegen_core::apply::merge_map(&mut self.attributes, entries);
         self
     }
     /// Set `bindingConditions` (an atomic list: a later call replaces it).
@@ -398,7 +398,7 @@ impl DeviceApplyConfiguration {
         K: Into<String>,
         V: Into<super::DeviceCapacityApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        kubegen_core::apply::merge_map(&mut self.capacity, entries);
         self
     }
     /// Set `consumesCounters` (an atomic list: a later call replaces it).
@@ -421,7 +421,7 @@ impl DeviceApplyConfiguration {
         K: Into<String>,
         V: Into<super::NodeAllocatableResourceApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.node_allocatable_resources, entries);
+        kubegen_core::apply::merge_map(&mut self.node_allocatable_resources, entries);
         self
     }
     /// Set `nodeName`.

@@ -56,7 +56,7 @@ impl<'de> serde::Deserialize<'de> for DeviceAttribute {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "bool",
                                 "bools",
@@ -149,7 +149,7 @@ impl<'de> serde::Deserialize<'de> for DeviceAttributeApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "bool",
                                 "bools",

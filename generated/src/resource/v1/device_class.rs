@@ -12,8 +12,8 @@ pub struct DeviceClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines what can be allocated and how to configure it.
     ///
     /// This is mutable. Consumers have to be prepared for classes changing at any time, either because they get updated or replaced. Claim allocations are done once based on whatever was set in classes at the time of allocation.
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClass {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -77,31 +77,31 @@ impl Default for DeviceClass {
         }
     }
 }
-impl kubegen_runtime::Object for DeviceClass {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for DeviceClass {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for DeviceClass {
+impl kubegen_core::Resource for DeviceClass {
     const GROUP: &'static str = "resource.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "resource.k8s.io/v1";
     const KIND: &'static str = "DeviceClass";
     const PLURAL: &'static str = "deviceclasses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for DeviceClass {}
-impl kubegen_runtime::verbs::List for DeviceClass {}
-impl kubegen_runtime::verbs::Watch for DeviceClass {}
-impl kubegen_runtime::verbs::Create for DeviceClass {}
-impl kubegen_runtime::verbs::Update for DeviceClass {}
-impl kubegen_runtime::verbs::Patch for DeviceClass {}
-impl kubegen_runtime::verbs::Delete for DeviceClass {}
-impl kubegen_runtime::verbs::DeleteCollection for DeviceClass {}
-impl kubegen_runtime::verbs::StrategicMergePatch for DeviceClass {}
+impl kubegen_core::verbs::Get for DeviceClass {}
+impl kubegen_core::verbs::List for DeviceClass {}
+impl kubegen_core::verbs::Watch for DeviceClass {}
+impl kubegen_core::verbs::Create for DeviceClass {}
+impl kubegen_core::verbs::Update for DeviceClass {}
+impl kubegen_core::verbs::Patch for DeviceClass {}
+impl kubegen_core::verbs::Delete for DeviceClass {}
+impl kubegen_core::verbs::DeleteCollection for DeviceClass {}
+impl kubegen_core::verbs::StrategicMergePatch for DeviceClass {}
 /// Apply configuration of [`DeviceClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeviceClassApplyConfiguration {
@@ -113,7 +113,7 @@ pub struct DeviceClassApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`DeviceClass::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`DeviceClass::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::DeviceClassSpecApplyConfiguration>,
@@ -136,7 +136,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -169,8 +169,7 @@ impl DeviceClassApplyConfiguration {
             api_version: Some("resource.k8s.io/v1".to_owned()),
             kind: Some("DeviceClass".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -188,7 +187,7 @@ impl DeviceClassApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -222,7 +221,7 @@ impl DeviceClassApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -246,6 +245,6 @@ impl DeviceClassApplyConfiguration {
 pub fn extract_device_class(
     object: &DeviceClass,
     field_manager: &str,
-) -> kubegen_runtime::Result<DeviceClassApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<DeviceClassApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

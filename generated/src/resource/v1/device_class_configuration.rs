@@ -21,7 +21,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassConfiguration {
             ) -> Result<DeviceClassConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["opaque"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["opaque"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -59,7 +59,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassConfigurationApplyConfiguration
             ) -> Result<DeviceClassConfigurationApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["opaque"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["opaque"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for DeviceConstraint {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["distinctAttribute", "matchAttribute", "requests"],
                         ),
                     )?
@@ -108,7 +108,7 @@ impl<'de> serde::Deserialize<'de> for DeviceConstraintApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["distinctAttribute", "matchAttribute", "requests"],
                         ),
                     )?

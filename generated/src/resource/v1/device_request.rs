@@ -37,7 +37,9 @@ impl<'de> serde::Deserialize<'de> for DeviceRequest {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["exactly", "firstAvailable", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["exactly", "firstAvailable", "name"],
+                        ),
                     )?
                 {
                     match key {
@@ -92,7 +94,9 @@ impl<'de> serde::Deserialize<'de> for DeviceRequestApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["exactly", "firstAvailable", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["exactly", "firstAvailable", "name"],
+                        ),
                     )?
                 {
                     match key {

@@ -37,7 +37,7 @@ pub struct DeviceRequestAllocationResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub consumed_capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
     pub device: String,
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for DeviceRequestAllocationResult {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "adminAccess",
                                 "bindingConditions",
@@ -187,7 +187,7 @@ pub struct DeviceRequestAllocationResultApplyConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub consumed_capacity: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
     /// `device`: see [`DeviceRequestAllocationResult::device`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,7 +240,7 @@ impl<'de> serde::Deserialize<'de> for DeviceRequestAllocationResultApplyConfigur
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "adminAccess",
                                 "bindingConditions",
@@ -323,9 +323,9 @@ impl DeviceRequestAllocationResultApplyConfiguration {
     /// Add entries to `consumedCapacity`, overwriting earlier values of the same keys.
     pub fn with_consumed_capacity<
         K: Into<String>,
-        V: Into<kubegen_runtime::meta::Quantity>,
+        V: Into<kubegen_core::meta::Quantity>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.consumed_capacity, entries);
+        kubegen_core::apply::merge_map(&mut self.consumed_capacity, entries);
         self
     }
     /// Set `device`.

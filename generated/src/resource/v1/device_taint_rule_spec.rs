@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleSpec {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["deviceSelector", "taint"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["deviceSelector", "taint"],
+                        ),
                     )?
                 {
                     match key {
@@ -74,7 +76,9 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleSpecApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["deviceSelector", "taint"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["deviceSelector", "taint"],
+                        ),
                     )?
                 {
                     match key {

@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for DeviceToleration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["effect", "key", "operator", "tolerationSeconds", "value"],
                         ),
                     )?
@@ -112,7 +112,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTolerationApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["effect", "key", "operator", "tolerationSeconds", "value"],
                         ),
                     )?

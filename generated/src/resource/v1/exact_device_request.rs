@@ -93,7 +93,7 @@ impl<'de> serde::Deserialize<'de> for ExactDeviceRequest {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "adminAccess",
                                 "allocationMode",
@@ -197,7 +197,7 @@ impl<'de> serde::Deserialize<'de> for ExactDeviceRequestApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "adminAccess",
                                 "allocationMode",

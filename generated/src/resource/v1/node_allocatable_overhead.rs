@@ -5,10 +5,10 @@
 pub struct NodeAllocatableOverhead {
     /// PerContainer is applied per container reference to the claim. This models overhead scaling linearly with the number of containers actively using the device. When both PerPod and PerContainer are specified, the total overhead allocated for each pod referencing the claim is computed as: Quantity = PerPod + (PerContainer * NumReferences) Kubelet accounts for this overhead in cgroups: - Pod-level cgroup (requests and limits): Kubelet adds PerPod + (PerContainer * NumReferences). - Container-level cgroup (limits only): Kubelet adds PerPod + PerContainer for each referencing container. This allows any single container to access the pod-level overhead, while the parent cgroup caps the total usage to account for PerPod exactly once.
     #[serde(rename = "perContainer", default, skip_serializing_if = "Option::is_none")]
-    pub per_container: Option<kubegen_runtime::meta::Quantity>,
+    pub per_container: Option<kubegen_core::meta::Quantity>,
     /// PerPod is overhead applied once per pod referencing the claim on this node. This is a flat overhead incurred for every pod referencing the claim.
     #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
-    pub per_pod: Option<kubegen_runtime::meta::Quantity>,
+    pub per_pod: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableOverhead {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableOverhead {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["perContainer", "perPod"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["perContainer", "perPod"],
+                        ),
                     )?
                 {
                     match key {
@@ -51,10 +53,10 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableOverhead {
 pub struct NodeAllocatableOverheadApplyConfiguration {
     /// `perContainer`: see [`NodeAllocatableOverhead::per_container`].
     #[serde(rename = "perContainer", default, skip_serializing_if = "Option::is_none")]
-    pub per_container: Option<kubegen_runtime::meta::Quantity>,
+    pub per_container: Option<kubegen_core::meta::Quantity>,
     /// `perPod`: see [`NodeAllocatableOverhead::per_pod`].
     #[serde(rename = "perPod", default, skip_serializing_if = "Option::is_none")]
-    pub per_pod: Option<kubegen_runtime::meta::Quantity>,
+    pub per_pod: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableOverheadApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -72,7 +74,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableOverheadApplyConfiguration 
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["perContainer", "perPod"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["perContainer", "perPod"],
+                        ),
                     )?
                 {
                     match key {
@@ -98,12 +102,12 @@ impl NodeAllocatableOverheadApplyConfiguration {
         Self::default()
     }
     /// Set `perContainer`.
-    pub fn with_per_container(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_per_container(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.per_container = Some(value);
         self
     }
     /// Set `perPod`.
-    pub fn with_per_pod(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_per_pod(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.per_pod = Some(value);
         self
     }

@@ -12,7 +12,7 @@ pub struct OpaqueDeviceConfiguration {
     /// Parameters can contain arbitrary data. It is the responsibility of the driver developer to handle validation and versioning. Typically this includes self-identification and a version ("kind" + "apiVersion" for Kubernetes types), with conversion between different versions.
     ///
     /// The length of the raw data must be smaller or equal to 10 Ki.
-    pub parameters: kubegen_runtime::meta::RawExtension,
+    pub parameters: kubegen_core::meta::RawExtension,
 }
 impl<'de> serde::Deserialize<'de> for OpaqueDeviceConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for OpaqueDeviceConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["driver", "parameters"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["driver", "parameters"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -62,7 +64,7 @@ pub struct OpaqueDeviceConfigurationApplyConfiguration {
     pub driver: Option<String>,
     /// `parameters`: see [`OpaqueDeviceConfiguration::parameters`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<kubegen_runtime::meta::RawExtension>,
+    pub parameters: Option<kubegen_core::meta::RawExtension>,
 }
 impl<'de> serde::Deserialize<'de> for OpaqueDeviceConfigurationApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -79,7 +81,9 @@ impl<'de> serde::Deserialize<'de> for OpaqueDeviceConfigurationApplyConfiguratio
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["driver", "parameters"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["driver", "parameters"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -109,10 +113,7 @@ impl OpaqueDeviceConfigurationApplyConfiguration {
         self
     }
     /// Set `parameters`.
-    pub fn with_parameters(
-        mut self,
-        value: kubegen_runtime::meta::RawExtension,
-    ) -> Self {
+    pub fn with_parameters(mut self, value: kubegen_core::meta::RawExtension) -> Self {
         self.parameters = Some(value);
         self
     }

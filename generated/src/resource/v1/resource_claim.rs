@@ -12,8 +12,8 @@ pub struct ResourceClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec describes what is being requested and how to configure it. The spec is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceClaimSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaim {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for ResourceClaim {
         }
     }
 }
-impl kubegen_runtime::Object for ResourceClaim {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ResourceClaim {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ResourceClaim {
+impl kubegen_core::Resource for ResourceClaim {
     const GROUP: &'static str = "resource.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "resource.k8s.io/v1";
     const KIND: &'static str = "ResourceClaim";
     const PLURAL: &'static str = "resourceclaims";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for ResourceClaim {}
-impl kubegen_runtime::verbs::List for ResourceClaim {}
-impl kubegen_runtime::verbs::Watch for ResourceClaim {}
-impl kubegen_runtime::verbs::Create for ResourceClaim {}
-impl kubegen_runtime::verbs::Update for ResourceClaim {}
-impl kubegen_runtime::verbs::Patch for ResourceClaim {}
-impl kubegen_runtime::verbs::Delete for ResourceClaim {}
-impl kubegen_runtime::verbs::DeleteCollection for ResourceClaim {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ResourceClaim {}
-impl kubegen_runtime::verbs::Status for ResourceClaim {}
+impl kubegen_core::verbs::Get for ResourceClaim {}
+impl kubegen_core::verbs::List for ResourceClaim {}
+impl kubegen_core::verbs::Watch for ResourceClaim {}
+impl kubegen_core::verbs::Create for ResourceClaim {}
+impl kubegen_core::verbs::Update for ResourceClaim {}
+impl kubegen_core::verbs::Patch for ResourceClaim {}
+impl kubegen_core::verbs::Delete for ResourceClaim {}
+impl kubegen_core::verbs::DeleteCollection for ResourceClaim {}
+impl kubegen_core::verbs::StrategicMergePatch for ResourceClaim {}
+impl kubegen_core::verbs::Status for ResourceClaim {}
 /// Apply configuration of [`ResourceClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceClaimApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct ResourceClaimApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ResourceClaim::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourceClaim::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceClaimSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,7 +179,7 @@ impl ResourceClaimApplyConfiguration {
             api_version: Some("resource.k8s.io/v1".to_owned()),
             kind: Some("ResourceClaim".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -199,7 +199,7 @@ impl ResourceClaimApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -244,7 +244,7 @@ impl ResourceClaimApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -268,14 +268,14 @@ impl ResourceClaimApplyConfiguration {
 pub fn extract_resource_claim(
     object: &ResourceClaim,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourceClaimApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ResourceClaimApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_resource_claim`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_resource_claim_status(
     object: &ResourceClaim,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourceClaimApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ResourceClaimApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -5,7 +5,7 @@
 pub struct ResourceClaimTemplateSpec {
     /// ObjectMeta may contain labels and annotations that will be copied into the ResourceClaim when creating it. No other fields are allowed and will be rejected during validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ObjectMeta>,
+    pub metadata: Option<kubegen_core::meta::ObjectMeta>,
     /// Spec for the ResourceClaim. The entire content is copied unchanged into the ResourceClaim that gets created from this template. The same fields as in a ResourceClaim are also valid here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Box<super::ResourceClaimSpec>>,
@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpec {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -49,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpec {
 pub struct ResourceClaimTemplateSpecApplyConfiguration {
     /// `metadata`: see [`ResourceClaimTemplateSpec::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourceClaimTemplateSpec::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<Box<super::ResourceClaimSpecApplyConfiguration>>,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpecApplyConfiguratio
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["metadata", "spec"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["metadata", "spec"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -96,7 +100,7 @@ impl ResourceClaimTemplateSpecApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self

@@ -20,8 +20,8 @@ pub struct ResourceSlice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Contains the information published by the driver.
     ///
     /// Changing the spec automatically increments the metadata.generation number.
@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for ResourceSlice {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -85,31 +85,31 @@ impl Default for ResourceSlice {
         }
     }
 }
-impl kubegen_runtime::Object for ResourceSlice {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ResourceSlice {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ResourceSlice {
+impl kubegen_core::Resource for ResourceSlice {
     const GROUP: &'static str = "resource.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "resource.k8s.io/v1";
     const KIND: &'static str = "ResourceSlice";
     const PLURAL: &'static str = "resourceslices";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ResourceSlice {}
-impl kubegen_runtime::verbs::List for ResourceSlice {}
-impl kubegen_runtime::verbs::Watch for ResourceSlice {}
-impl kubegen_runtime::verbs::Create for ResourceSlice {}
-impl kubegen_runtime::verbs::Update for ResourceSlice {}
-impl kubegen_runtime::verbs::Patch for ResourceSlice {}
-impl kubegen_runtime::verbs::Delete for ResourceSlice {}
-impl kubegen_runtime::verbs::DeleteCollection for ResourceSlice {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ResourceSlice {}
+impl kubegen_core::verbs::Get for ResourceSlice {}
+impl kubegen_core::verbs::List for ResourceSlice {}
+impl kubegen_core::verbs::Watch for ResourceSlice {}
+impl kubegen_core::verbs::Create for ResourceSlice {}
+impl kubegen_core::verbs::Update for ResourceSlice {}
+impl kubegen_core::verbs::Patch for ResourceSlice {}
+impl kubegen_core::verbs::Delete for ResourceSlice {}
+impl kubegen_core::verbs::DeleteCollection for ResourceSlice {}
+impl kubegen_core::verbs::StrategicMergePatch for ResourceSlice {}
 /// Apply configuration of [`ResourceSlice`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceSliceApplyConfiguration {
@@ -121,7 +121,7 @@ pub struct ResourceSliceApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ResourceSlice::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourceSlice::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceSliceSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for ResourceSliceApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -177,8 +177,7 @@ impl ResourceSliceApplyConfiguration {
             api_version: Some("resource.k8s.io/v1".to_owned()),
             kind: Some("ResourceSlice".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -196,7 +195,7 @@ impl ResourceSliceApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -233,7 +232,7 @@ impl ResourceSliceApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -257,6 +256,6 @@ impl ResourceSliceApplyConfiguration {
 pub fn extract_resource_slice(
     object: &ResourceSlice,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourceSliceApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ResourceSliceApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

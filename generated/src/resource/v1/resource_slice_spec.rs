@@ -101,7 +101,7 @@ impl<'de> serde::Deserialize<'de> for ResourceSliceSpec {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allNodes",
                                 "devices",
@@ -226,7 +226,7 @@ impl<'de> serde::Deserialize<'de> for ResourceSliceSpecApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allNodes",
                                 "devices",

@@ -3,25 +3,25 @@
 /// Typed clients for the resources of `resource/v1alpha3`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct ResourceV1alpha3Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl ResourceV1alpha3Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `devicetaintrules` (cluster-scoped).
-    pub fn device_taint_rules(&self) -> kubegen_runtime::Client<super::DeviceTaintRule> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn device_taint_rules(&self) -> kubegen_client::Client<super::DeviceTaintRule> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `resourcepoolstatusrequests` (cluster-scoped).
     pub fn resource_pool_status_requests(
         &self,
-    ) -> kubegen_runtime::Client<super::ResourcePoolStatusRequest> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::ResourcePoolStatusRequest> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

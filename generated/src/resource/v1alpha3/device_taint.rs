@@ -13,7 +13,7 @@ pub struct DeviceTaint {
     ///
     /// In addition, in a DeviceTaintRule a value provided during an update gets replaced with the current time if the provided value is the same as the old one and the new effect is different. Changing the key and/or value while keeping the effect unchanged is possible and does not update the time stamp because the eviction which uses it is either already started (NoExecute) or not started yet (NoEffect, NoSchedule).
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
-    pub time_added: Option<kubegen_runtime::meta::Time>,
+    pub time_added: Option<kubegen_core::meta::Time>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTaint {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["effect", "key", "timeAdded", "value"],
                         ),
                     )?
@@ -79,7 +79,7 @@ pub struct DeviceTaintApplyConfiguration {
     pub key: Option<String>,
     /// `timeAdded`: see [`DeviceTaint::time_added`].
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
-    pub time_added: Option<kubegen_runtime::meta::Time>,
+    pub time_added: Option<kubegen_core::meta::Time>,
     /// `value`: see [`DeviceTaint::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["effect", "key", "timeAdded", "value"],
                         ),
                     )?
@@ -144,7 +144,7 @@ impl DeviceTaintApplyConfiguration {
         self
     }
     /// Set `timeAdded`.
-    pub fn with_time_added(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_time_added(mut self, value: kubegen_core::meta::Time) -> Self {
         self.time_added = Some(value);
         self
     }

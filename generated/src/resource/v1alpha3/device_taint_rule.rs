@@ -12,8 +12,8 @@ pub struct DeviceTaintRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec specifies the selector and one taint.
     ///
     /// Changing the spec automatically increments the metadata.generation number.
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRule {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -84,32 +84,32 @@ impl Default for DeviceTaintRule {
         }
     }
 }
-impl kubegen_runtime::Object for DeviceTaintRule {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for DeviceTaintRule {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for DeviceTaintRule {
+impl kubegen_core::Resource for DeviceTaintRule {
     const GROUP: &'static str = "resource.k8s.io";
     const VERSION: &'static str = "v1alpha3";
     const API_VERSION: &'static str = "resource.k8s.io/v1alpha3";
     const KIND: &'static str = "DeviceTaintRule";
     const PLURAL: &'static str = "devicetaintrules";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for DeviceTaintRule {}
-impl kubegen_runtime::verbs::List for DeviceTaintRule {}
-impl kubegen_runtime::verbs::Watch for DeviceTaintRule {}
-impl kubegen_runtime::verbs::Create for DeviceTaintRule {}
-impl kubegen_runtime::verbs::Update for DeviceTaintRule {}
-impl kubegen_runtime::verbs::Patch for DeviceTaintRule {}
-impl kubegen_runtime::verbs::Delete for DeviceTaintRule {}
-impl kubegen_runtime::verbs::DeleteCollection for DeviceTaintRule {}
-impl kubegen_runtime::verbs::StrategicMergePatch for DeviceTaintRule {}
-impl kubegen_runtime::verbs::Status for DeviceTaintRule {}
+impl kubegen_core::verbs::Get for DeviceTaintRule {}
+impl kubegen_core::verbs::List for DeviceTaintRule {}
+impl kubegen_core::verbs::Watch for DeviceTaintRule {}
+impl kubegen_core::verbs::Create for DeviceTaintRule {}
+impl kubegen_core::verbs::Update for DeviceTaintRule {}
+impl kubegen_core::verbs::Patch for DeviceTaintRule {}
+impl kubegen_core::verbs::Delete for DeviceTaintRule {}
+impl kubegen_core::verbs::DeleteCollection for DeviceTaintRule {}
+impl kubegen_core::verbs::StrategicMergePatch for DeviceTaintRule {}
+impl kubegen_core::verbs::Status for DeviceTaintRule {}
 /// Apply configuration of [`DeviceTaintRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct DeviceTaintRuleApplyConfiguration {
@@ -121,7 +121,7 @@ pub struct DeviceTaintRuleApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`DeviceTaintRule::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`DeviceTaintRule::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::DeviceTaintRuleSpecApplyConfiguration>,
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -183,8 +183,7 @@ impl DeviceTaintRuleApplyConfiguration {
             api_version: Some("resource.k8s.io/v1alpha3".to_owned()),
             kind: Some("DeviceTaintRule".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -202,7 +201,7 @@ impl DeviceTaintRuleApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -247,7 +246,7 @@ impl DeviceTaintRuleApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -271,14 +270,14 @@ impl DeviceTaintRuleApplyConfiguration {
 pub fn extract_device_taint_rule(
     object: &DeviceTaintRule,
     field_manager: &str,
-) -> kubegen_runtime::Result<DeviceTaintRuleApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<DeviceTaintRuleApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_device_taint_rule`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_device_taint_rule_status(
     object: &DeviceTaintRule,
     field_manager: &str,
-) -> kubegen_runtime::Result<DeviceTaintRuleApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<DeviceTaintRuleApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `resource/v1alpha3`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct ResourceV1alpha3Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ResourceV1alpha3Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> ResourceV1alpha3Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `devicetaintrules`: the same one on every call.
@@ -20,16 +20,16 @@ impl<'a> ResourceV1alpha3Informers<'a> {
     }
 }
 /// Shared informer of `resource/v1alpha3` `DeviceTaintRule`.
-pub type DeviceTaintRuleInformer = kubegen_runtime::cache::ResourceInformer<
+pub type DeviceTaintRuleInformer = kubegen_cache::ResourceInformer<
     super::DeviceTaintRule,
 >;
 /// Lister of `resource/v1alpha3` `DeviceTaintRule` over an informer's cache.
-pub type DeviceTaintRuleLister = kubegen_runtime::cache::Lister<super::DeviceTaintRule>;
+pub type DeviceTaintRuleLister = kubegen_cache::Lister<super::DeviceTaintRule>;
 /// Shared informer of `resource/v1alpha3` `ResourcePoolStatusRequest`.
-pub type ResourcePoolStatusRequestInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ResourcePoolStatusRequestInformer = kubegen_cache::ResourceInformer<
     super::ResourcePoolStatusRequest,
 >;
 /// Lister of `resource/v1alpha3` `ResourcePoolStatusRequest` over an informer's cache.
-pub type ResourcePoolStatusRequestLister = kubegen_runtime::cache::Lister<
+pub type ResourcePoolStatusRequestLister = kubegen_cache::Lister<
     super::ResourcePoolStatusRequest,
 >;

@@ -29,7 +29,11 @@ pub use self::resource_pool_status_request_spec::*;
 pub use self::resource_pool_status_request_status::*;
 pub use self::shareable_capacity_status::*;
 pub use self::shareable_summary_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::ResourceV1alpha3Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

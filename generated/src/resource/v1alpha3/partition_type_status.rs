@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for PartitionTypeStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocatable", "attribute", "total", "type"],
                         ),
                     )?
@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for PartitionTypeStatusApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocatable", "attribute", "total", "type"],
                         ),
                     )?

@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for PoolStatus {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocatedDevices",
                                 "availableDevices",
@@ -250,7 +250,7 @@ impl<'de> serde::Deserialize<'de> for PoolStatusApplyConfiguration {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocatedDevices",
                                 "availableDevices",

@@ -12,8 +12,8 @@ pub struct ResourcePoolStatusRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Spec defines the filters for which pools to include in the status. The spec is immutable once created.
     pub spec: super::ResourcePoolStatusRequestSpec,
     /// Status is populated by the controller with the calculated pool status. When status is non-nil, the request is considered complete and the entire object becomes immutable.
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequest {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for ResourcePoolStatusRequest {
         }
     }
 }
-impl kubegen_runtime::Object for ResourcePoolStatusRequest {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ResourcePoolStatusRequest {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ResourcePoolStatusRequest {
+impl kubegen_core::Resource for ResourcePoolStatusRequest {
     const GROUP: &'static str = "resource.k8s.io";
     const VERSION: &'static str = "v1alpha3";
     const API_VERSION: &'static str = "resource.k8s.io/v1alpha3";
     const KIND: &'static str = "ResourcePoolStatusRequest";
     const PLURAL: &'static str = "resourcepoolstatusrequests";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::List for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::Watch for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::Create for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::Update for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::Patch for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::Delete for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::DeleteCollection for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ResourcePoolStatusRequest {}
-impl kubegen_runtime::verbs::Status for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Get for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::List for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Watch for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Create for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Update for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Patch for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Delete for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::DeleteCollection for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::StrategicMergePatch for ResourcePoolStatusRequest {}
+impl kubegen_core::verbs::Status for ResourcePoolStatusRequest {}
 /// Apply configuration of [`ResourcePoolStatusRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourcePoolStatusRequestApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct ResourcePoolStatusRequestApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ResourcePoolStatusRequest::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourcePoolStatusRequest::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourcePoolStatusRequestSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestApplyConfiguratio
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,8 +181,7 @@ impl ResourcePoolStatusRequestApplyConfiguration {
             api_version: Some("resource.k8s.io/v1alpha3".to_owned()),
             kind: Some("ResourcePoolStatusRequest".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -200,7 +199,7 @@ impl ResourcePoolStatusRequestApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -245,7 +244,7 @@ impl ResourcePoolStatusRequestApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -269,14 +268,14 @@ impl ResourcePoolStatusRequestApplyConfiguration {
 pub fn extract_resource_pool_status_request(
     object: &ResourcePoolStatusRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourcePoolStatusRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ResourcePoolStatusRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_resource_pool_status_request`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_resource_pool_status_request_status(
     object: &ResourcePoolStatusRequest,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourcePoolStatusRequestApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<ResourcePoolStatusRequestApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

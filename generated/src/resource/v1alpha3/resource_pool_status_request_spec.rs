@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestSpec {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "defaultPartitionTypeAttribute",
                                 "driver",
@@ -115,7 +115,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestSpecApplyConfigur
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "defaultPartitionTypeAttribute",
                                 "driver",

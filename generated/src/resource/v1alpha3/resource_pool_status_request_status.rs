@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "poolCount", "pools"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "poolCount", "pools"],
+                        ),
                     )?
                 {
                     match key {
@@ -87,7 +89,9 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestStatusApplyConfig
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "poolCount", "pools"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "poolCount", "pools"],
+                        ),
                     )?
                 {
                     match key {

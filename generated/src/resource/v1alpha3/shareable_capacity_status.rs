@@ -4,13 +4,13 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ShareableCapacityStatus {
     /// Available is Total minus Consumed, never negative.
-    pub available: kubegen_runtime::meta::Quantity,
+    pub available: kubegen_core::meta::Quantity,
     /// Consumed is the amount drawn by current allocations.
-    pub consumed: kubegen_runtime::meta::Quantity,
+    pub consumed: kubegen_core::meta::Quantity,
     /// Name is the capacity name.
     pub name: String,
     /// Total is the sum of this capacity across shareable devices in the pool.
-    pub total: kubegen_runtime::meta::Quantity,
+    pub total: kubegen_core::meta::Quantity,
 }
 impl<'de> serde::Deserialize<'de> for ShareableCapacityStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for ShareableCapacityStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["available", "consumed", "name", "total"],
                         ),
                     )?
@@ -73,16 +73,16 @@ impl<'de> serde::Deserialize<'de> for ShareableCapacityStatus {
 pub struct ShareableCapacityStatusApplyConfiguration {
     /// `available`: see [`ShareableCapacityStatus::available`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available: Option<kubegen_runtime::meta::Quantity>,
+    pub available: Option<kubegen_core::meta::Quantity>,
     /// `consumed`: see [`ShareableCapacityStatus::consumed`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consumed: Option<kubegen_runtime::meta::Quantity>,
+    pub consumed: Option<kubegen_core::meta::Quantity>,
     /// `name`: see [`ShareableCapacityStatus::name`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `total`: see [`ShareableCapacityStatus::total`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub total: Option<kubegen_runtime::meta::Quantity>,
+    pub total: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for ShareableCapacityStatusApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for ShareableCapacityStatusApplyConfiguration 
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["available", "consumed", "name", "total"],
                         ),
                     )?
@@ -134,12 +134,12 @@ impl ShareableCapacityStatusApplyConfiguration {
         Self::default()
     }
     /// Set `available`.
-    pub fn with_available(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_available(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.available = Some(value);
         self
     }
     /// Set `consumed`.
-    pub fn with_consumed(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_consumed(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.consumed = Some(value);
         self
     }
@@ -149,7 +149,7 @@ impl ShareableCapacityStatusApplyConfiguration {
         self
     }
     /// Set `total`.
-    pub fn with_total(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_total(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.total = Some(value);
         self
     }

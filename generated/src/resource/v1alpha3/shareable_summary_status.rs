@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for ShareableSummaryStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "capacity",
                                 "fullyAvailableDevices",
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for ShareableSummaryStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "capacity",
                                 "fullyAvailableDevices",

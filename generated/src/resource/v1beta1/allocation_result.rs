@@ -11,7 +11,7 @@ pub struct AllocationResult {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allocation_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub allocation_timestamp: Option<kubegen_core::meta::Time>,
     /// Devices is the result of allocating devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Box<super::DeviceAllocationResult>>,
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for AllocationResult {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocationTimestamp", "devices", "nodeSelector"],
                         ),
                     )?
@@ -69,7 +69,7 @@ pub struct AllocationResultApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allocation_timestamp: Option<kubegen_runtime::meta::Time>,
+    pub allocation_timestamp: Option<kubegen_core::meta::Time>,
     /// `devices`: see [`AllocationResult::devices`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Box<super::DeviceAllocationResultApplyConfiguration>>,
@@ -94,7 +94,7 @@ impl<'de> serde::Deserialize<'de> for AllocationResultApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocationTimestamp", "devices", "nodeSelector"],
                         ),
                     )?
@@ -124,10 +124,7 @@ impl AllocationResultApplyConfiguration {
         Self::default()
     }
     /// Set `allocationTimestamp`.
-    pub fn with_allocation_timestamp(
-        mut self,
-        value: kubegen_runtime::meta::Time,
-    ) -> Self {
+    pub fn with_allocation_timestamp(mut self, value: kubegen_core::meta::Time) -> Self {
         self.allocation_timestamp = Some(value);
         self
     }

@@ -124,7 +124,7 @@ impl<'de> serde::Deserialize<'de> for BasicDevice {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allNodes",
                                 "allowMultipleAllocations",
@@ -276,7 +276,7 @@ impl<'de> serde::Deserialize<'de> for BasicDeviceApplyConfiguration {
                 let mut f11 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allNodes",
                                 "allowMultipleAllocations",
@@ -351,7 +351,7 @@ impl BasicDeviceApplyConfiguration {
         K: Into<String>,
         V: Into<super::DeviceAttributeApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.attributes, entries);
+        kubegen_core::apply::merge_map(&mut self.attributes, entries);
         self
     }
     /// Set `bindingConditions` (an atomic list: a later call replaces it).
@@ -382,7 +382,7 @@ impl BasicDeviceApplyConfiguration {
         K: Into<String>,
         V: Into<super::DeviceCapacityApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.capacity, entries);
+        kubegen_core::apply::merge_map(&mut self.capacity, entries);
         self
     }
     /// Set `consumesCounters` (an atomic list: a later call replaces it).
@@ -400,7 +400,7 @@ impl BasicDeviceApplyConfiguration {
         K: Into<String>,
         V: Into<super::NodeAllocatableResourceApplyConfiguration>,
     >(mut self, entries: impl IntoIterator<Item = (K, V)>) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.node_allocatable_resources, entries);
+        kubegen_core::apply::merge_map(&mut self.node_allocatable_resources, entries);
         self
     }
     /// Set `nodeName`.

@@ -61,7 +61,9 @@ impl<'de> serde::Deserialize<'de> for CELDeviceSelector {
             ) -> Result<CELDeviceSelector, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -102,7 +104,9 @@ impl<'de> serde::Deserialize<'de> for CELDeviceSelectorApplyConfiguration {
             ) -> Result<CELDeviceSelectorApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -3,37 +3,37 @@
 /// Typed clients for the resources of `resource/v1beta1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct ResourceV1beta1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl ResourceV1beta1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `deviceclasses` (cluster-scoped).
-    pub fn device_classes(&self) -> kubegen_runtime::Client<super::DeviceClass> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn device_classes(&self) -> kubegen_client::Client<super::DeviceClass> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `resourceclaims` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn resource_claims(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ResourceClaim> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ResourceClaim> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `resourceclaimtemplates` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn resource_claim_templates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::ResourceClaimTemplate> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::ResourceClaimTemplate> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `resourceslices` (cluster-scoped).
-    pub fn resource_slices(&self) -> kubegen_runtime::Client<super::ResourceSlice> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn resource_slices(&self) -> kubegen_client::Client<super::ResourceSlice> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

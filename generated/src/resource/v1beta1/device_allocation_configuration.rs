@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["opaque", "requests", "source"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["opaque", "requests", "source"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationConfigurationApplyConfigur
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["opaque", "requests", "source"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["opaque", "requests", "source"],
+                        ),
                     )?
                 {
                     match key {

@@ -27,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationResult {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["config", "results"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["config", "results"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -71,7 +73,9 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationResultApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["config", "results"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["config", "results"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["config", "extendedResourceName", "selectors"],
                         ),
                     )?
@@ -94,7 +94,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassSpecApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["config", "extendedResourceName", "selectors"],
                         ),
                     )?

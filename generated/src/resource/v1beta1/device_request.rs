@@ -120,7 +120,7 @@ impl<'de> serde::Deserialize<'de> for DeviceRequest {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "adminAccess",
                                 "allocationMode",
@@ -238,7 +238,7 @@ impl<'de> serde::Deserialize<'de> for DeviceRequestApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "adminAccess",
                                 "allocationMode",

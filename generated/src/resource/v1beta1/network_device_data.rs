@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for NetworkDeviceData {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["hardwareAddress", "interfaceName", "ips"],
                         ),
                     )?
@@ -98,7 +98,7 @@ impl<'de> serde::Deserialize<'de> for NetworkDeviceDataApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["hardwareAddress", "interfaceName", "ips"],
                         ),
                     )?

@@ -25,7 +25,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableResource {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["mapping", "overhead"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["mapping", "overhead"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -69,7 +71,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableResourceApplyConfiguration 
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["mapping", "overhead"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["mapping", "overhead"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimStatus {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocation", "devices", "reservedFor"],
                         ),
                     )?
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimStatusApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocation", "devices", "reservedFor"],
                         ),
                     )?

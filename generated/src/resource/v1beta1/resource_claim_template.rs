@@ -14,8 +14,8 @@ pub struct ResourceClaimTemplate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Describes the ResourceClaim that is to be generated.
     ///
     /// This field is immutable. A ResourceClaim will get created by the control plane for a Pod when needed and then not get updated anymore.
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimTemplate {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -77,31 +77,31 @@ impl Default for ResourceClaimTemplate {
         }
     }
 }
-impl kubegen_runtime::Object for ResourceClaimTemplate {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for ResourceClaimTemplate {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for ResourceClaimTemplate {
+impl kubegen_core::Resource for ResourceClaimTemplate {
     const GROUP: &'static str = "resource.k8s.io";
     const VERSION: &'static str = "v1beta1";
     const API_VERSION: &'static str = "resource.k8s.io/v1beta1";
     const KIND: &'static str = "ResourceClaimTemplate";
     const PLURAL: &'static str = "resourceclaimtemplates";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::List for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::Watch for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::Create for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::Update for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::Patch for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::Delete for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::DeleteCollection for ResourceClaimTemplate {}
-impl kubegen_runtime::verbs::StrategicMergePatch for ResourceClaimTemplate {}
+impl kubegen_core::verbs::Get for ResourceClaimTemplate {}
+impl kubegen_core::verbs::List for ResourceClaimTemplate {}
+impl kubegen_core::verbs::Watch for ResourceClaimTemplate {}
+impl kubegen_core::verbs::Create for ResourceClaimTemplate {}
+impl kubegen_core::verbs::Update for ResourceClaimTemplate {}
+impl kubegen_core::verbs::Patch for ResourceClaimTemplate {}
+impl kubegen_core::verbs::Delete for ResourceClaimTemplate {}
+impl kubegen_core::verbs::DeleteCollection for ResourceClaimTemplate {}
+impl kubegen_core::verbs::StrategicMergePatch for ResourceClaimTemplate {}
 /// Apply configuration of [`ResourceClaimTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceClaimTemplateApplyConfiguration {
@@ -113,7 +113,7 @@ pub struct ResourceClaimTemplateApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`ResourceClaimTemplate::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`ResourceClaimTemplate::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::ResourceClaimTemplateSpecApplyConfiguration>,
@@ -136,7 +136,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -169,7 +169,7 @@ impl ResourceClaimTemplateApplyConfiguration {
             api_version: Some("resource.k8s.io/v1beta1".to_owned()),
             kind: Some("ResourceClaimTemplate".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -189,7 +189,7 @@ impl ResourceClaimTemplateApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -226,7 +226,7 @@ impl ResourceClaimTemplateApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -250,6 +250,6 @@ impl ResourceClaimTemplateApplyConfiguration {
 pub fn extract_resource_claim_template(
     object: &ResourceClaimTemplate,
     field_manager: &str,
-) -> kubegen_runtime::Result<ResourceClaimTemplateApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<ResourceClaimTemplateApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

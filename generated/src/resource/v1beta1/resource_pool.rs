@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePool {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["generation", "name", "resourceSliceCount"],
                         ),
                     )?
@@ -101,7 +101,7 @@ impl<'de> serde::Deserialize<'de> for ResourcePoolApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["generation", "name", "resourceSliceCount"],
                         ),
                     )?

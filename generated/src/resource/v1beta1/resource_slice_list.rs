@@ -15,7 +15,7 @@ pub struct ResourceSliceList {
     pub kind: Option<String>,
     /// Standard list metadata
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::meta::ListMeta>,
+    pub metadata: Option<kubegen_core::meta::ListMeta>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceSliceList {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for ResourceSliceList {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "items", "kind", "metadata"],
                         ),
                     )?

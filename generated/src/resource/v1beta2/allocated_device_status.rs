@@ -14,7 +14,7 @@ pub struct AllocatedDeviceStatus {
     ///
     /// The length of the raw data must be smaller or equal to 10 Ki.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<kubegen_runtime::meta::RawExtension>,
+    pub data: Option<kubegen_core::meta::RawExtension>,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
     pub device: String,
     /// Driver specifies the name of the DRA driver whose kubelet plugin should be invoked to process the allocation once the claim is needed on a node.
@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatus {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "data",
@@ -110,7 +110,7 @@ pub struct AllocatedDeviceStatusApplyConfiguration {
     pub conditions: Option<Vec<crate::meta::v1::ConditionApplyConfiguration>>,
     /// `data`: see [`AllocatedDeviceStatus::data`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<kubegen_runtime::meta::RawExtension>,
+    pub data: Option<kubegen_core::meta::RawExtension>,
     /// `device`: see [`AllocatedDeviceStatus::device`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatusApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "conditions",
                                 "data",
@@ -202,7 +202,7 @@ impl AllocatedDeviceStatusApplyConfiguration {
         self
     }
     /// Set `data`.
-    pub fn with_data(mut self, value: kubegen_runtime::meta::RawExtension) -> Self {
+    pub fn with_data(mut self, value: kubegen_core::meta::RawExtension) -> Self {
         self.data = Some(value);
         self
     }

@@ -16,7 +16,7 @@ pub struct CapacityRequirements {
     /// If the device allows multiple allocation, the aggregated amount across all requests must not exceed the capacity value. The consumed capacity, which may be adjusted based on the requestPolicy if defined, is recorded in the resource claim’s status.devices[*].consumedCapacity field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequirements {
@@ -33,7 +33,9 @@ impl<'de> serde::Deserialize<'de> for CapacityRequirements {
             ) -> Result<CapacityRequirements, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["requests"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["requests"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -56,7 +58,7 @@ pub struct CapacityRequirementsApplyConfiguration {
     /// `requests`: see [`CapacityRequirements::requests`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_runtime::meta::Quantity>,
+        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequirementsApplyConfiguration {
@@ -73,7 +75,9 @@ impl<'de> serde::Deserialize<'de> for CapacityRequirementsApplyConfiguration {
             ) -> Result<CapacityRequirementsApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["requests"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["requests"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -96,11 +100,11 @@ impl CapacityRequirementsApplyConfiguration {
         Self::default()
     }
     /// Add entries to `requests`, overwriting earlier values of the same keys.
-    pub fn with_requests<K: Into<String>, V: Into<kubegen_runtime::meta::Quantity>>(
+    pub fn with_requests<K: Into<String>, V: Into<kubegen_core::meta::Quantity>>(
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.requests, entries);
+        kubegen_core::apply::merge_map(&mut self.requests, entries);
         self
     }
 }

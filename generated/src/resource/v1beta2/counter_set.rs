@@ -27,7 +27,9 @@ impl<'de> serde::Deserialize<'de> for CounterSet {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["counters", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["counters", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -79,7 +81,9 @@ impl<'de> serde::Deserialize<'de> for CounterSetApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["counters", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["counters", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -108,7 +112,7 @@ impl CounterSetApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.counters, entries);
+        kubegen_core::apply::merge_map(&mut self.counters, entries);
         self
     }
     /// Set `name`.

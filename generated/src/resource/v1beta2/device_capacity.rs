@@ -13,7 +13,7 @@ pub struct DeviceCapacity {
     /// Value defines how much of a certain capacity that device has.
     ///
     /// This field reflects the fixed total capacity and does not change. The consumed amount is tracked separately by scheduler and does not affect this value.
-    pub value: kubegen_runtime::meta::Quantity,
+    pub value: kubegen_core::meta::Quantity,
 }
 impl<'de> serde::Deserialize<'de> for DeviceCapacity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -31,7 +31,9 @@ impl<'de> serde::Deserialize<'de> for DeviceCapacity {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["requestPolicy", "value"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["requestPolicy", "value"],
+                        ),
                     )?
                 {
                     match key {
@@ -62,7 +64,7 @@ pub struct DeviceCapacityApplyConfiguration {
     pub request_policy: Option<Box<super::CapacityRequestPolicyApplyConfiguration>>,
     /// `value`: see [`DeviceCapacity::value`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<kubegen_runtime::meta::Quantity>,
+    pub value: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceCapacityApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -80,7 +82,9 @@ impl<'de> serde::Deserialize<'de> for DeviceCapacityApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["requestPolicy", "value"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["requestPolicy", "value"],
+                        ),
                     )?
                 {
                     match key {
@@ -114,7 +118,7 @@ impl DeviceCapacityApplyConfiguration {
         self
     }
     /// Set `value`.
-    pub fn with_value(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_value(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.value = Some(value);
         self
     }

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for DeviceClaim {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["config", "constraints", "requests"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["config", "constraints", "requests"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for DeviceClaimApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["config", "constraints", "requests"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["config", "constraints", "requests"],
+                        ),
                     )?
                 {
                     match key {

@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for DeviceCounterConsumption {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["compatibilityGroups", "counterSet", "counters"],
                         ),
                     )?
@@ -109,7 +109,7 @@ impl<'de> serde::Deserialize<'de> for DeviceCounterConsumptionApplyConfiguration
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["compatibilityGroups", "counterSet", "counters"],
                         ),
                     )?
@@ -156,7 +156,7 @@ impl DeviceCounterConsumptionApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.counters, entries);
+        kubegen_core::apply::merge_map(&mut self.counters, entries);
         self
     }
 }

@@ -37,7 +37,9 @@ impl<'de> serde::Deserialize<'de> for DeviceDerivedAttribute {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -87,7 +89,9 @@ impl<'de> serde::Deserialize<'de> for DeviceDerivedAttributeApplyConfiguration {
                 let mut f0 = None;
                 let mut f1 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["expression", "name"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["expression", "name"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

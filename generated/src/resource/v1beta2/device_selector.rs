@@ -21,7 +21,7 @@ impl<'de> serde::Deserialize<'de> for DeviceSelector {
             ) -> Result<DeviceSelector, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["cel"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["cel"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -57,7 +57,7 @@ impl<'de> serde::Deserialize<'de> for DeviceSelectorApplyConfiguration {
             ) -> Result<DeviceSelectorApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["cel"]))?
+                    .next_key_seed(kubegen_core::serde_support::FieldSeed(&["cel"]))?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -93,7 +93,7 @@ impl<'de> serde::Deserialize<'de> for DeviceSubRequest {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocationMode",
                                 "capacity",
@@ -200,7 +200,7 @@ impl<'de> serde::Deserialize<'de> for DeviceSubRequestApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allocationMode",
                                 "capacity",

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleStatus {
             ) -> Result<DeviceTaintRuleStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -68,7 +70,9 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleStatusApplyConfiguration {
             ) -> Result<DeviceTaintRuleStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -34,7 +34,9 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintSelector {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["device", "driver", "pool"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["device", "driver", "pool"],
+                        ),
                     )?
                 {
                     match key {
@@ -86,7 +88,9 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintSelectorApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["device", "driver", "pool"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["device", "driver", "pool"],
+                        ),
                     )?
                 {
                     match key {

@@ -2,10 +2,10 @@
 
 /// Shared informers of `resource/v1beta2`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct ResourceV1beta2Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct ResourceV1beta2Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> ResourceV1beta2Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `deviceclasses`: the same one on every call.
@@ -35,45 +35,41 @@ impl<'a> ResourceV1beta2Informers<'a> {
     }
 }
 /// Shared informer of `resource/v1beta2` `DeviceClass`.
-pub type DeviceClassInformer = kubegen_runtime::cache::ResourceInformer<
-    super::DeviceClass,
->;
+pub type DeviceClassInformer = kubegen_cache::ResourceInformer<super::DeviceClass>;
 /// Lister of `resource/v1beta2` `DeviceClass` over an informer's cache.
-pub type DeviceClassLister = kubegen_runtime::cache::Lister<super::DeviceClass>;
+pub type DeviceClassLister = kubegen_cache::Lister<super::DeviceClass>;
 /// Shared informer of `resource/v1beta2` `DeviceTaintRule`.
-pub type DeviceTaintRuleInformer = kubegen_runtime::cache::ResourceInformer<
+pub type DeviceTaintRuleInformer = kubegen_cache::ResourceInformer<
     super::DeviceTaintRule,
 >;
 /// Lister of `resource/v1beta2` `DeviceTaintRule` over an informer's cache.
-pub type DeviceTaintRuleLister = kubegen_runtime::cache::Lister<super::DeviceTaintRule>;
+pub type DeviceTaintRuleLister = kubegen_cache::Lister<super::DeviceTaintRule>;
 /// Shared informer of `resource/v1beta2` `ResourceClaim`.
-pub type ResourceClaimInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ResourceClaim,
->;
+pub type ResourceClaimInformer = kubegen_cache::ResourceInformer<super::ResourceClaim>;
 /// Lister of `resource/v1beta2` `ResourceClaim` over an informer's cache.
-pub type ResourceClaimLister = kubegen_runtime::cache::Lister<super::ResourceClaim>;
+pub type ResourceClaimLister = kubegen_cache::Lister<super::ResourceClaim>;
 /// `lister.resource_claims(namespace)`: the `resourceclaims` of one namespace, as client-go's lister.
 pub trait ResourceClaimListerExt {
     /// `lister.resource_claims(namespace)`: the `resourceclaims` of one namespace, as client-go's lister.
     fn resource_claims(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ResourceClaim>;
+    ) -> kubegen_cache::NamespaceLister<super::ResourceClaim>;
 }
 impl ResourceClaimListerExt for ResourceClaimLister {
     fn resource_claims(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ResourceClaim> {
+    ) -> kubegen_cache::NamespaceLister<super::ResourceClaim> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `resource/v1beta2` `ResourceClaimTemplate`.
-pub type ResourceClaimTemplateInformer = kubegen_runtime::cache::ResourceInformer<
+pub type ResourceClaimTemplateInformer = kubegen_cache::ResourceInformer<
     super::ResourceClaimTemplate,
 >;
 /// Lister of `resource/v1beta2` `ResourceClaimTemplate` over an informer's cache.
-pub type ResourceClaimTemplateLister = kubegen_runtime::cache::Lister<
+pub type ResourceClaimTemplateLister = kubegen_cache::Lister<
     super::ResourceClaimTemplate,
 >;
 /// `lister.resource_claim_templates(namespace)`: the `resourceclaimtemplates` of one namespace, as client-go's lister.
@@ -82,19 +78,17 @@ pub trait ResourceClaimTemplateListerExt {
     fn resource_claim_templates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ResourceClaimTemplate>;
+    ) -> kubegen_cache::NamespaceLister<super::ResourceClaimTemplate>;
 }
 impl ResourceClaimTemplateListerExt for ResourceClaimTemplateLister {
     fn resource_claim_templates(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::ResourceClaimTemplate> {
+    ) -> kubegen_cache::NamespaceLister<super::ResourceClaimTemplate> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `resource/v1beta2` `ResourceSlice`.
-pub type ResourceSliceInformer = kubegen_runtime::cache::ResourceInformer<
-    super::ResourceSlice,
->;
+pub type ResourceSliceInformer = kubegen_cache::ResourceInformer<super::ResourceSlice>;
 /// Lister of `resource/v1beta2` `ResourceSlice` over an informer's cache.
-pub type ResourceSliceLister = kubegen_runtime::cache::Lister<super::ResourceSlice>;
+pub type ResourceSliceLister = kubegen_cache::Lister<super::ResourceSlice>;

@@ -103,7 +103,11 @@ pub use self::resource_pool::*;
 pub use self::resource_slice::*;
 pub use self::resource_slice_list::*;
 pub use self::resource_slice_spec::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::ResourceV1beta2Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

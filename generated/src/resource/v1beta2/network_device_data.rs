@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for NetworkDeviceData {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["hardwareAddress", "interfaceName", "ips"],
                         ),
                     )?
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for NetworkDeviceDataApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["hardwareAddress", "interfaceName", "ips"],
                         ),
                     )?

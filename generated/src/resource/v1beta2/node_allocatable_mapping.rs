@@ -12,14 +12,14 @@ pub struct NodeAllocatableMapping {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub capacity_multiplier: Option<kubegen_runtime::meta::Quantity>,
+    pub capacity_multiplier: Option<kubegen_core::meta::Quantity>,
     /// DeviceMultiplier is used as a multiplier for the allocated device count in the claim. The final node allocatable resource amount is `deviceCount` * `deviceMultiplier`. For example, a DRA driver representing each cache complex (CCX) as a device would have {ResourceName: "cpu", deviceMultiplier: "8"} in its `nodeAllocatableResources`. If 2 devices (CCX) are allocated to the claim, 2 * 8 = 16 CPUs would be considered as allocated. It is only valid when `capacityKey` and `capacityMultiplier` are not set.
     #[serde(
         rename = "deviceMultiplier",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub device_multiplier: Option<kubegen_runtime::meta::Quantity>,
+    pub device_multiplier: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableMapping {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableMapping {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["capacityKey", "capacityMultiplier", "deviceMultiplier"],
                         ),
                     )?
@@ -74,14 +74,14 @@ pub struct NodeAllocatableMappingApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub capacity_multiplier: Option<kubegen_runtime::meta::Quantity>,
+    pub capacity_multiplier: Option<kubegen_core::meta::Quantity>,
     /// `deviceMultiplier`: see [`NodeAllocatableMapping::device_multiplier`].
     #[serde(
         rename = "deviceMultiplier",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub device_multiplier: Option<kubegen_runtime::meta::Quantity>,
+    pub device_multiplier: Option<kubegen_core::meta::Quantity>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableMappingApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableMappingApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["capacityKey", "capacityMultiplier", "deviceMultiplier"],
                         ),
                     )?
@@ -137,7 +137,7 @@ impl NodeAllocatableMappingApplyConfiguration {
     /// Set `capacityMultiplier`.
     pub fn with_capacity_multiplier(
         mut self,
-        value: kubegen_runtime::meta::Quantity,
+        value: kubegen_core::meta::Quantity,
     ) -> Self {
         self.capacity_multiplier = Some(value);
         self
@@ -145,7 +145,7 @@ impl NodeAllocatableMappingApplyConfiguration {
     /// Set `deviceMultiplier`.
     pub fn with_device_multiplier(
         mut self,
-        value: kubegen_runtime::meta::Quantity,
+        value: kubegen_core::meta::Quantity,
     ) -> Self {
         self.device_multiplier = Some(value);
         self

@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimConsumerReference {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiGroup", "name", "resource", "uid"],
                         ),
                     )?
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimConsumerReferenceApplyConfigu
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiGroup", "name", "resource", "uid"],
                         ),
                     )?

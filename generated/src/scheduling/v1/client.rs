@@ -3,19 +3,19 @@
 /// Typed clients for the resources of `scheduling/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct SchedulingV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl SchedulingV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `priorityclasses` (cluster-scoped).
-    pub fn priority_classes(&self) -> kubegen_runtime::Client<super::PriorityClass> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn priority_classes(&self) -> kubegen_client::Client<super::PriorityClass> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `scheduling/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct SchedulingV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct SchedulingV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> SchedulingV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `priorityclasses`: the same one on every call.
@@ -15,8 +15,6 @@ impl<'a> SchedulingV1Informers<'a> {
     }
 }
 /// Shared informer of `scheduling/v1` `PriorityClass`.
-pub type PriorityClassInformer = kubegen_runtime::cache::ResourceInformer<
-    super::PriorityClass,
->;
+pub type PriorityClassInformer = kubegen_cache::ResourceInformer<super::PriorityClass>;
 /// Lister of `scheduling/v1` `PriorityClass` over an informer's cache.
-pub type PriorityClassLister = kubegen_runtime::cache::Lister<super::PriorityClass>;
+pub type PriorityClassLister = kubegen_cache::Lister<super::PriorityClass>;

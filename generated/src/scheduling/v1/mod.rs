@@ -5,7 +5,11 @@ mod priority_class;
 mod priority_class_list;
 pub use self::priority_class::*;
 pub use self::priority_class_list::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::SchedulingV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -18,8 +18,8 @@ pub struct PriorityClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.
     #[serde(
         rename = "preemptionPolicy",
@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for PriorityClass {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "description",
@@ -106,31 +106,31 @@ impl Default for PriorityClass {
         }
     }
 }
-impl kubegen_runtime::Object for PriorityClass {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PriorityClass {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PriorityClass {
+impl kubegen_core::Resource for PriorityClass {
     const GROUP: &'static str = "scheduling.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "scheduling.k8s.io/v1";
     const KIND: &'static str = "PriorityClass";
     const PLURAL: &'static str = "priorityclasses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for PriorityClass {}
-impl kubegen_runtime::verbs::List for PriorityClass {}
-impl kubegen_runtime::verbs::Watch for PriorityClass {}
-impl kubegen_runtime::verbs::Create for PriorityClass {}
-impl kubegen_runtime::verbs::Update for PriorityClass {}
-impl kubegen_runtime::verbs::Patch for PriorityClass {}
-impl kubegen_runtime::verbs::Delete for PriorityClass {}
-impl kubegen_runtime::verbs::DeleteCollection for PriorityClass {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PriorityClass {}
+impl kubegen_core::verbs::Get for PriorityClass {}
+impl kubegen_core::verbs::List for PriorityClass {}
+impl kubegen_core::verbs::Watch for PriorityClass {}
+impl kubegen_core::verbs::Create for PriorityClass {}
+impl kubegen_core::verbs::Update for PriorityClass {}
+impl kubegen_core::verbs::Patch for PriorityClass {}
+impl kubegen_core::verbs::Delete for PriorityClass {}
+impl kubegen_core::verbs::DeleteCollection for PriorityClass {}
+impl kubegen_core::verbs::StrategicMergePatch for PriorityClass {}
 /// Apply configuration of [`PriorityClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PriorityClassApplyConfiguration {
@@ -148,7 +148,7 @@ pub struct PriorityClassApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PriorityClass::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `preemptionPolicy`: see [`PriorityClass::preemption_policy`].
     #[serde(
         rename = "preemptionPolicy",
@@ -181,7 +181,7 @@ impl<'de> serde::Deserialize<'de> for PriorityClassApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "description",
@@ -228,8 +228,7 @@ impl PriorityClassApplyConfiguration {
             api_version: Some("scheduling.k8s.io/v1".to_owned()),
             kind: Some("PriorityClass".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -257,7 +256,7 @@ impl PriorityClassApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -296,7 +295,7 @@ impl PriorityClassApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -320,6 +319,6 @@ impl PriorityClassApplyConfiguration {
 pub fn extract_priority_class(
     object: &PriorityClass,
     field_manager: &str,
-) -> kubegen_runtime::Result<PriorityClassApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PriorityClassApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

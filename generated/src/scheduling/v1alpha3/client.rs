@@ -3,36 +3,33 @@
 /// Typed clients for the resources of `scheduling/v1alpha3`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct SchedulingV1alpha3Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl SchedulingV1alpha3Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `compositepodgroups` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn composite_pod_groups(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::CompositePodGroup> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::CompositePodGroup> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `podgroups` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn pod_groups(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::PodGroup> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::PodGroup> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `workloads` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn workloads(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::Client<super::Workload> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn workloads(&self, namespace: &str) -> kubegen_client::Client<super::Workload> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

@@ -12,8 +12,8 @@ pub struct CompositePodGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired state of the CompositePodGroup.
     pub spec: super::CompositePodGroupSpec,
     /// status represents the current observed state of the CompositePodGroup.
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroup {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for CompositePodGroup {
         }
     }
 }
-impl kubegen_runtime::Object for CompositePodGroup {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CompositePodGroup {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CompositePodGroup {
+impl kubegen_core::Resource for CompositePodGroup {
     const GROUP: &'static str = "scheduling.k8s.io";
     const VERSION: &'static str = "v1alpha3";
     const API_VERSION: &'static str = "scheduling.k8s.io/v1alpha3";
     const KIND: &'static str = "CompositePodGroup";
     const PLURAL: &'static str = "compositepodgroups";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for CompositePodGroup {}
-impl kubegen_runtime::verbs::List for CompositePodGroup {}
-impl kubegen_runtime::verbs::Watch for CompositePodGroup {}
-impl kubegen_runtime::verbs::Create for CompositePodGroup {}
-impl kubegen_runtime::verbs::Update for CompositePodGroup {}
-impl kubegen_runtime::verbs::Patch for CompositePodGroup {}
-impl kubegen_runtime::verbs::Delete for CompositePodGroup {}
-impl kubegen_runtime::verbs::DeleteCollection for CompositePodGroup {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CompositePodGroup {}
-impl kubegen_runtime::verbs::Status for CompositePodGroup {}
+impl kubegen_core::verbs::Get for CompositePodGroup {}
+impl kubegen_core::verbs::List for CompositePodGroup {}
+impl kubegen_core::verbs::Watch for CompositePodGroup {}
+impl kubegen_core::verbs::Create for CompositePodGroup {}
+impl kubegen_core::verbs::Update for CompositePodGroup {}
+impl kubegen_core::verbs::Patch for CompositePodGroup {}
+impl kubegen_core::verbs::Delete for CompositePodGroup {}
+impl kubegen_core::verbs::DeleteCollection for CompositePodGroup {}
+impl kubegen_core::verbs::StrategicMergePatch for CompositePodGroup {}
+impl kubegen_core::verbs::Status for CompositePodGroup {}
 /// Apply configuration of [`CompositePodGroup`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CompositePodGroupApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct CompositePodGroupApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`CompositePodGroup::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`CompositePodGroup::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::CompositePodGroupSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl CompositePodGroupApplyConfiguration {
             api_version: Some("scheduling.k8s.io/v1alpha3".to_owned()),
             kind: Some("CompositePodGroup".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl CompositePodGroupApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -246,7 +246,7 @@ impl CompositePodGroupApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -270,14 +270,14 @@ impl CompositePodGroupApplyConfiguration {
 pub fn extract_composite_pod_group(
     object: &CompositePodGroup,
     field_manager: &str,
-) -> kubegen_runtime::Result<CompositePodGroupApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CompositePodGroupApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_composite_pod_group`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_composite_pod_group_status(
     object: &CompositePodGroup,
     field_manager: &str,
-) -> kubegen_runtime::Result<CompositePodGroupApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<CompositePodGroupApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -66,7 +66,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupSpec {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "parentCompositePodGroupName",
@@ -189,7 +189,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupSpecApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "parentCompositePodGroupName",

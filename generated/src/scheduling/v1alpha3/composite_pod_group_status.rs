@@ -39,7 +39,9 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupStatus {
             ) -> Result<CompositePodGroupStatus, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -77,7 +79,9 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupStatusApplyConfiguration 
             ) -> Result<CompositePodGroupStatusApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["conditions"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["conditions"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

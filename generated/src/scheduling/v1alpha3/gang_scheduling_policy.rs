@@ -23,7 +23,9 @@ impl<'de> serde::Deserialize<'de> for GangSchedulingPolicy {
             ) -> Result<GangSchedulingPolicy, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["minCount"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["minCount"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -64,7 +66,9 @@ impl<'de> serde::Deserialize<'de> for GangSchedulingPolicyApplyConfiguration {
             ) -> Result<GangSchedulingPolicyApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["minCount"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["minCount"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

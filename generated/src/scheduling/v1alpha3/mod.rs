@@ -81,7 +81,11 @@ pub use self::workload_pod_group_scheduling_policy::*;
 pub use self::workload_pod_group_single_disruption_mode::*;
 pub use self::workload_reference::*;
 pub use self::workload_spec::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::SchedulingV1alpha3Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -74,7 +74,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupSpec {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "parentCompositePodGroupName",
@@ -199,7 +199,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupSpecApplyConfiguration {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "parentCompositePodGroupName",

@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["conditions", "resourceClaimStatuses"],
                         ),
                     )?
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupStatusApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["conditions", "resourceClaimStatuses"],
                         ),
                     )?

@@ -65,7 +65,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupTemplate {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "name",
@@ -182,7 +182,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupTemplateApplyConfiguration {
                 let mut f7 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "disruptionMode",
                                 "name",

@@ -12,8 +12,8 @@ pub struct Workload {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired behavior of a Workload.
     pub spec: super::WorkloadSpec,
 }
@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for Workload {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -75,31 +75,31 @@ impl Default for Workload {
         }
     }
 }
-impl kubegen_runtime::Object for Workload {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Workload {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Workload {
+impl kubegen_core::Resource for Workload {
     const GROUP: &'static str = "scheduling.k8s.io";
     const VERSION: &'static str = "v1alpha3";
     const API_VERSION: &'static str = "scheduling.k8s.io/v1alpha3";
     const KIND: &'static str = "Workload";
     const PLURAL: &'static str = "workloads";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Workload {}
-impl kubegen_runtime::verbs::List for Workload {}
-impl kubegen_runtime::verbs::Watch for Workload {}
-impl kubegen_runtime::verbs::Create for Workload {}
-impl kubegen_runtime::verbs::Update for Workload {}
-impl kubegen_runtime::verbs::Patch for Workload {}
-impl kubegen_runtime::verbs::Delete for Workload {}
-impl kubegen_runtime::verbs::DeleteCollection for Workload {}
-impl kubegen_runtime::verbs::StrategicMergePatch for Workload {}
+impl kubegen_core::verbs::Get for Workload {}
+impl kubegen_core::verbs::List for Workload {}
+impl kubegen_core::verbs::Watch for Workload {}
+impl kubegen_core::verbs::Create for Workload {}
+impl kubegen_core::verbs::Update for Workload {}
+impl kubegen_core::verbs::Patch for Workload {}
+impl kubegen_core::verbs::Delete for Workload {}
+impl kubegen_core::verbs::DeleteCollection for Workload {}
+impl kubegen_core::verbs::StrategicMergePatch for Workload {}
 /// Apply configuration of [`Workload`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WorkloadApplyConfiguration {
@@ -111,7 +111,7 @@ pub struct WorkloadApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Workload::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Workload::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::WorkloadSpecApplyConfiguration>,
@@ -134,7 +134,7 @@ impl<'de> serde::Deserialize<'de> for WorkloadApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -167,7 +167,7 @@ impl WorkloadApplyConfiguration {
             api_version: Some("scheduling.k8s.io/v1alpha3".to_owned()),
             kind: Some("Workload".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -187,7 +187,7 @@ impl WorkloadApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -221,7 +221,7 @@ impl WorkloadApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -245,6 +245,6 @@ impl WorkloadApplyConfiguration {
 pub fn extract_workload(
     object: &Workload,
     field_manager: &str,
-) -> kubegen_runtime::Result<WorkloadApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<WorkloadApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for WorkloadPodGroupGangSchedulingPolicy {
             ) -> Result<WorkloadPodGroupGangSchedulingPolicy, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["minCount"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["minCount"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
@@ -65,7 +67,9 @@ for WorkloadPodGroupGangSchedulingPolicyApplyConfiguration {
             > {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["minCount"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["minCount"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

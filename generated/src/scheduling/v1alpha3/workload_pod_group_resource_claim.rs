@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for WorkloadPodGroupResourceClaim {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "resourceClaimName", "resourceClaimTemplateName"],
                         ),
                     )?
@@ -102,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for WorkloadPodGroupResourceClaimApplyConfigur
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "resourceClaimName", "resourceClaimTemplateName"],
                         ),
                     )?

@@ -3,29 +3,26 @@
 /// Typed clients for the resources of `scheduling/v1beta1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct SchedulingV1beta1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl SchedulingV1beta1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `podgroups` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn pod_groups(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::PodGroup> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::PodGroup> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `workloads` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn workloads(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::Client<super::Workload> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn workloads(&self, namespace: &str) -> kubegen_client::Client<super::Workload> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

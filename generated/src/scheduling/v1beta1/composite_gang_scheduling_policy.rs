@@ -21,7 +21,9 @@ impl<'de> serde::Deserialize<'de> for CompositeGangSchedulingPolicy {
             ) -> Result<CompositeGangSchedulingPolicy, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["minGroupCount"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["minGroupCount"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -62,7 +64,9 @@ impl<'de> serde::Deserialize<'de> for CompositeGangSchedulingPolicyApplyConfigur
             ) -> Result<CompositeGangSchedulingPolicyApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["minGroupCount"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["minGroupCount"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

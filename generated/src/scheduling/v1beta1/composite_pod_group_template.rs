@@ -73,7 +73,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupTemplate {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "compositePodGroupTemplates",
                                 "disruptionMode",
@@ -209,7 +209,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupTemplateApplyConfiguratio
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "compositePodGroupTemplates",
                                 "disruptionMode",

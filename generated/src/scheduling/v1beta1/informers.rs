@@ -2,10 +2,10 @@
 
 /// Shared informers of `scheduling/v1beta1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct SchedulingV1beta1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct SchedulingV1beta1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> SchedulingV1beta1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `podgroups`: the same one on every call.
@@ -20,42 +20,42 @@ impl<'a> SchedulingV1beta1Informers<'a> {
     }
 }
 /// Shared informer of `scheduling/v1beta1` `PodGroup`.
-pub type PodGroupInformer = kubegen_runtime::cache::ResourceInformer<super::PodGroup>;
+pub type PodGroupInformer = kubegen_cache::ResourceInformer<super::PodGroup>;
 /// Lister of `scheduling/v1beta1` `PodGroup` over an informer's cache.
-pub type PodGroupLister = kubegen_runtime::cache::Lister<super::PodGroup>;
+pub type PodGroupLister = kubegen_cache::Lister<super::PodGroup>;
 /// `lister.pod_groups(namespace)`: the `podgroups` of one namespace, as client-go's lister.
 pub trait PodGroupListerExt {
     /// `lister.pod_groups(namespace)`: the `podgroups` of one namespace, as client-go's lister.
     fn pod_groups(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodGroup>;
+    ) -> kubegen_cache::NamespaceLister<super::PodGroup>;
 }
 impl PodGroupListerExt for PodGroupLister {
     fn pod_groups(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::PodGroup> {
+    ) -> kubegen_cache::NamespaceLister<super::PodGroup> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `scheduling/v1beta1` `Workload`.
-pub type WorkloadInformer = kubegen_runtime::cache::ResourceInformer<super::Workload>;
+pub type WorkloadInformer = kubegen_cache::ResourceInformer<super::Workload>;
 /// Lister of `scheduling/v1beta1` `Workload` over an informer's cache.
-pub type WorkloadLister = kubegen_runtime::cache::Lister<super::Workload>;
+pub type WorkloadLister = kubegen_cache::Lister<super::Workload>;
 /// `lister.workloads(namespace)`: the `workloads` of one namespace, as client-go's lister.
 pub trait WorkloadListerExt {
     /// `lister.workloads(namespace)`: the `workloads` of one namespace, as client-go's lister.
     fn workloads(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Workload>;
+    ) -> kubegen_cache::NamespaceLister<super::Workload>;
 }
 impl WorkloadListerExt for WorkloadLister {
     fn workloads(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Workload> {
+    ) -> kubegen_cache::NamespaceLister<super::Workload> {
         self.namespaced(namespace)
     }
 }

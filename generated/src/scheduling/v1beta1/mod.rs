@@ -57,7 +57,11 @@ pub use self::workload::*;
 pub use self::workload_list::*;
 pub use self::workload_reference::*;
 pub use self::workload_spec::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::SchedulingV1beta1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

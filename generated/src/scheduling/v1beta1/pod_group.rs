@@ -12,8 +12,8 @@ pub struct PodGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec defines the desired state of the PodGroup.
     pub spec: super::PodGroupSpec,
     /// status represents the current observed state of the PodGroup.
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for PodGroup {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for PodGroup {
         }
     }
 }
-impl kubegen_runtime::Object for PodGroup {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for PodGroup {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for PodGroup {
+impl kubegen_core::Resource for PodGroup {
     const GROUP: &'static str = "scheduling.k8s.io";
     const VERSION: &'static str = "v1beta1";
     const API_VERSION: &'static str = "scheduling.k8s.io/v1beta1";
     const KIND: &'static str = "PodGroup";
     const PLURAL: &'static str = "podgroups";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for PodGroup {}
-impl kubegen_runtime::verbs::List for PodGroup {}
-impl kubegen_runtime::verbs::Watch for PodGroup {}
-impl kubegen_runtime::verbs::Create for PodGroup {}
-impl kubegen_runtime::verbs::Update for PodGroup {}
-impl kubegen_runtime::verbs::Patch for PodGroup {}
-impl kubegen_runtime::verbs::Delete for PodGroup {}
-impl kubegen_runtime::verbs::DeleteCollection for PodGroup {}
-impl kubegen_runtime::verbs::StrategicMergePatch for PodGroup {}
-impl kubegen_runtime::verbs::Status for PodGroup {}
+impl kubegen_core::verbs::Get for PodGroup {}
+impl kubegen_core::verbs::List for PodGroup {}
+impl kubegen_core::verbs::Watch for PodGroup {}
+impl kubegen_core::verbs::Create for PodGroup {}
+impl kubegen_core::verbs::Update for PodGroup {}
+impl kubegen_core::verbs::Patch for PodGroup {}
+impl kubegen_core::verbs::Delete for PodGroup {}
+impl kubegen_core::verbs::DeleteCollection for PodGroup {}
+impl kubegen_core::verbs::StrategicMergePatch for PodGroup {}
+impl kubegen_core::verbs::Status for PodGroup {}
 /// Apply configuration of [`PodGroup`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodGroupApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct PodGroupApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`PodGroup::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`PodGroup::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::PodGroupSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,7 +181,7 @@ impl PodGroupApplyConfiguration {
             api_version: Some("scheduling.k8s.io/v1beta1".to_owned()),
             kind: Some("PodGroup".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -201,7 +201,7 @@ impl PodGroupApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -243,7 +243,7 @@ impl PodGroupApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -267,14 +267,14 @@ impl PodGroupApplyConfiguration {
 pub fn extract_pod_group(
     object: &PodGroup,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodGroupApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<PodGroupApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_pod_group`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_pod_group_status(
     object: &PodGroup,
     field_manager: &str,
-) -> kubegen_runtime::Result<PodGroupApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<PodGroupApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

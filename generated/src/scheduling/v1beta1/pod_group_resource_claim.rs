@@ -47,7 +47,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupResourceClaim {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "resourceClaimName", "resourceClaimTemplateName"],
                         ),
                     )?
@@ -112,7 +112,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupResourceClaimApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["name", "resourceClaimName", "resourceClaimTemplateName"],
                         ),
                     )?

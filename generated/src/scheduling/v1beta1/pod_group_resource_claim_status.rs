@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for PodGroupResourceClaimStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "resourceClaimName"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "resourceClaimName"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for PodGroupResourceClaimStatusApplyConfigurat
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "resourceClaimName"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "resourceClaimName"],
+                        ),
                     )?
                 {
                     match key {

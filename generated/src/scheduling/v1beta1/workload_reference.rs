@@ -26,7 +26,9 @@ impl<'de> serde::Deserialize<'de> for WorkloadReference {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["templateName", "workloadName"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["templateName", "workloadName"],
+                        ),
                     )?
                 {
                     match key {
@@ -78,7 +80,9 @@ impl<'de> serde::Deserialize<'de> for WorkloadReferenceApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["templateName", "workloadName"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["templateName", "workloadName"],
+                        ),
                     )?
                 {
                     match key {

@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for WorkloadSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "compositePodGroupTemplates",
                                 "controllerRef",
@@ -108,7 +108,7 @@ impl<'de> serde::Deserialize<'de> for WorkloadSpecApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "compositePodGroupTemplates",
                                 "controllerRef",

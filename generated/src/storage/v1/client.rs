@@ -3,46 +3,44 @@
 /// Typed clients for the resources of `storage/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct StorageV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl StorageV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `csidrivers` (cluster-scoped).
-    pub fn csi_drivers(&self) -> kubegen_runtime::Client<super::CSIDriver> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn csi_drivers(&self) -> kubegen_client::Client<super::CSIDriver> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `csinodes` (cluster-scoped).
-    pub fn csi_nodes(&self) -> kubegen_runtime::Client<super::CSINode> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn csi_nodes(&self) -> kubegen_client::Client<super::CSINode> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `csistoragecapacities` in `namespace`; `""` means all namespaces (list and watch only).
     pub fn csi_storage_capacities(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::Client<super::CSIStorageCapacity> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    ) -> kubegen_client::Client<super::CSIStorageCapacity> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
     /// `storageclasses` (cluster-scoped).
-    pub fn storage_classes(&self) -> kubegen_runtime::Client<super::StorageClass> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn storage_classes(&self) -> kubegen_client::Client<super::StorageClass> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `volumeattachments` (cluster-scoped).
-    pub fn volume_attachments(
-        &self,
-    ) -> kubegen_runtime::Client<super::VolumeAttachment> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    pub fn volume_attachments(&self) -> kubegen_client::Client<super::VolumeAttachment> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
     /// `volumeattributesclasses` (cluster-scoped).
     pub fn volume_attributes_classes(
         &self,
-    ) -> kubegen_runtime::Client<super::VolumeAttributesClass> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::VolumeAttributesClass> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -12,8 +12,8 @@ pub struct CSIDriver {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. metadata.Name indicates the name of the CSI driver that this object refers to; it MUST be the same name returned by the CSI GetPluginName() call for that driver. The driver name must be 63 characters or less, beginning and ending with an alphanumeric character ([a-z0-9A-Z]) with dashes (-), dots (.), and alphanumerics between. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec represents the specification of the CSI Driver.
     pub spec: super::CSIDriverSpec,
 }
@@ -35,7 +35,7 @@ impl<'de> serde::Deserialize<'de> for CSIDriver {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -75,31 +75,31 @@ impl Default for CSIDriver {
         }
     }
 }
-impl kubegen_runtime::Object for CSIDriver {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CSIDriver {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CSIDriver {
+impl kubegen_core::Resource for CSIDriver {
     const GROUP: &'static str = "storage.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "storage.k8s.io/v1";
     const KIND: &'static str = "CSIDriver";
     const PLURAL: &'static str = "csidrivers";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for CSIDriver {}
-impl kubegen_runtime::verbs::List for CSIDriver {}
-impl kubegen_runtime::verbs::Watch for CSIDriver {}
-impl kubegen_runtime::verbs::Create for CSIDriver {}
-impl kubegen_runtime::verbs::Update for CSIDriver {}
-impl kubegen_runtime::verbs::Patch for CSIDriver {}
-impl kubegen_runtime::verbs::Delete for CSIDriver {}
-impl kubegen_runtime::verbs::DeleteCollection for CSIDriver {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CSIDriver {}
+impl kubegen_core::verbs::Get for CSIDriver {}
+impl kubegen_core::verbs::List for CSIDriver {}
+impl kubegen_core::verbs::Watch for CSIDriver {}
+impl kubegen_core::verbs::Create for CSIDriver {}
+impl kubegen_core::verbs::Update for CSIDriver {}
+impl kubegen_core::verbs::Patch for CSIDriver {}
+impl kubegen_core::verbs::Delete for CSIDriver {}
+impl kubegen_core::verbs::DeleteCollection for CSIDriver {}
+impl kubegen_core::verbs::StrategicMergePatch for CSIDriver {}
 /// Apply configuration of [`CSIDriver`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CSIDriverApplyConfiguration {
@@ -111,7 +111,7 @@ pub struct CSIDriverApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`CSIDriver::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`CSIDriver::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::CSIDriverSpecApplyConfiguration>,
@@ -134,7 +134,7 @@ impl<'de> serde::Deserialize<'de> for CSIDriverApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec"],
                         ),
                     )?
@@ -167,8 +167,7 @@ impl CSIDriverApplyConfiguration {
             api_version: Some("storage.k8s.io/v1".to_owned()),
             kind: Some("CSIDriver".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -186,7 +185,7 @@ impl CSIDriverApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -220,7 +219,7 @@ impl CSIDriverApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -244,6 +243,6 @@ impl CSIDriverApplyConfiguration {
 pub fn extract_csi_driver(
     object: &CSIDriver,
     field_manager: &str,
-) -> kubegen_runtime::Result<CSIDriverApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CSIDriverApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

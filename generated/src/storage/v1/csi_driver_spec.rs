@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for CSIDriverSpec {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "attachRequired",
                                 "fsGroupPolicy",
@@ -285,7 +285,7 @@ impl<'de> serde::Deserialize<'de> for CSIDriverSpecApplyConfiguration {
                 let mut f10 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "attachRequired",
                                 "fsGroupPolicy",

@@ -12,8 +12,8 @@ pub struct CSINode {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. metadata.name must be the Kubernetes node name.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec is the specification of CSINode
     pub spec: super::CSINodeSpec,
     /// status contains health and status information for the node's storage.
@@ -39,7 +39,7 @@ impl<'de> serde::Deserialize<'de> for CSINode {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -82,32 +82,32 @@ impl Default for CSINode {
         }
     }
 }
-impl kubegen_runtime::Object for CSINode {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CSINode {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CSINode {
+impl kubegen_core::Resource for CSINode {
     const GROUP: &'static str = "storage.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "storage.k8s.io/v1";
     const KIND: &'static str = "CSINode";
     const PLURAL: &'static str = "csinodes";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for CSINode {}
-impl kubegen_runtime::verbs::List for CSINode {}
-impl kubegen_runtime::verbs::Watch for CSINode {}
-impl kubegen_runtime::verbs::Create for CSINode {}
-impl kubegen_runtime::verbs::Update for CSINode {}
-impl kubegen_runtime::verbs::Patch for CSINode {}
-impl kubegen_runtime::verbs::Delete for CSINode {}
-impl kubegen_runtime::verbs::DeleteCollection for CSINode {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CSINode {}
-impl kubegen_runtime::verbs::Status for CSINode {}
+impl kubegen_core::verbs::Get for CSINode {}
+impl kubegen_core::verbs::List for CSINode {}
+impl kubegen_core::verbs::Watch for CSINode {}
+impl kubegen_core::verbs::Create for CSINode {}
+impl kubegen_core::verbs::Update for CSINode {}
+impl kubegen_core::verbs::Patch for CSINode {}
+impl kubegen_core::verbs::Delete for CSINode {}
+impl kubegen_core::verbs::DeleteCollection for CSINode {}
+impl kubegen_core::verbs::StrategicMergePatch for CSINode {}
+impl kubegen_core::verbs::Status for CSINode {}
 /// Apply configuration of [`CSINode`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CSINodeApplyConfiguration {
@@ -119,7 +119,7 @@ pub struct CSINodeApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`CSINode::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`CSINode::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::CSINodeSpecApplyConfiguration>,
@@ -146,7 +146,7 @@ impl<'de> serde::Deserialize<'de> for CSINodeApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -181,8 +181,7 @@ impl CSINodeApplyConfiguration {
             api_version: Some("storage.k8s.io/v1".to_owned()),
             kind: Some("CSINode".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -200,7 +199,7 @@ impl CSINodeApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -239,7 +238,7 @@ impl CSINodeApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -263,14 +262,14 @@ impl CSINodeApplyConfiguration {
 pub fn extract_csi_node(
     object: &CSINode,
     field_manager: &str,
-) -> kubegen_runtime::Result<CSINodeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CSINodeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_csi_node`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_csi_node_status(
     object: &CSINode,
     field_manager: &str,
-) -> kubegen_runtime::Result<CSINodeApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<CSINodeApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

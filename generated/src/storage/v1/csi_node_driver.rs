@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for CSINodeDriver {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocatable", "name", "nodeID", "topologyKeys"],
                         ),
                     )?
@@ -99,7 +99,7 @@ impl<'de> serde::Deserialize<'de> for CSINodeDriverApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["allocatable", "name", "nodeID", "topologyKeys"],
                         ),
                     )?

@@ -20,7 +20,7 @@ pub struct CSIStorageCapacity {
     ///
     /// The semantic is currently (CSI spec 1.2) defined as: The available capacity, in bytes, of the storage that can be used to provision volumes. If not set, that information is currently unavailable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<kubegen_runtime::meta::Quantity>,
+    pub capacity: Option<kubegen_core::meta::Quantity>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -32,14 +32,14 @@ pub struct CSIStorageCapacity {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub maximum_volume_size: Option<kubegen_runtime::meta::Quantity>,
+    pub maximum_volume_size: Option<kubegen_core::meta::Quantity>,
     /// metadata is the standard object metadata. The name has no particular meaning. It must be a DNS subdomain (dots allowed, 253 characters). To ensure that there are no conflicts with other CSI drivers on the cluster, the recommendation is to use csisc-<uuid>, a generated name, or a reverse-domain name which ends with the unique CSI driver name.
     ///
     /// Objects are namespaced.
     ///
     /// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// nodeTopology defines which nodes have access to the storage for which capacity was reported. If not set, the storage is not accessible from any node in the cluster. If empty, the storage is accessible from all nodes. This field is immutable.
     #[serde(rename = "nodeTopology", default, skip_serializing_if = "Option::is_none")]
     pub node_topology: Option<crate::meta::v1::LabelSelector>,
@@ -68,7 +68,7 @@ impl<'de> serde::Deserialize<'de> for CSIStorageCapacity {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "capacity",
@@ -125,31 +125,31 @@ impl Default for CSIStorageCapacity {
         }
     }
 }
-impl kubegen_runtime::Object for CSIStorageCapacity {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for CSIStorageCapacity {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for CSIStorageCapacity {
+impl kubegen_core::Resource for CSIStorageCapacity {
     const GROUP: &'static str = "storage.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "storage.k8s.io/v1";
     const KIND: &'static str = "CSIStorageCapacity";
     const PLURAL: &'static str = "csistoragecapacities";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::List for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::Watch for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::Create for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::Update for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::Patch for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::Delete for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::DeleteCollection for CSIStorageCapacity {}
-impl kubegen_runtime::verbs::StrategicMergePatch for CSIStorageCapacity {}
+impl kubegen_core::verbs::Get for CSIStorageCapacity {}
+impl kubegen_core::verbs::List for CSIStorageCapacity {}
+impl kubegen_core::verbs::Watch for CSIStorageCapacity {}
+impl kubegen_core::verbs::Create for CSIStorageCapacity {}
+impl kubegen_core::verbs::Update for CSIStorageCapacity {}
+impl kubegen_core::verbs::Patch for CSIStorageCapacity {}
+impl kubegen_core::verbs::Delete for CSIStorageCapacity {}
+impl kubegen_core::verbs::DeleteCollection for CSIStorageCapacity {}
+impl kubegen_core::verbs::StrategicMergePatch for CSIStorageCapacity {}
 /// Apply configuration of [`CSIStorageCapacity`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CSIStorageCapacityApplyConfiguration {
@@ -158,7 +158,7 @@ pub struct CSIStorageCapacityApplyConfiguration {
     pub api_version: Option<String>,
     /// `capacity`: see [`CSIStorageCapacity::capacity`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<kubegen_runtime::meta::Quantity>,
+    pub capacity: Option<kubegen_core::meta::Quantity>,
     /// `kind`: see [`CSIStorageCapacity::kind`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -168,10 +168,10 @@ pub struct CSIStorageCapacityApplyConfiguration {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub maximum_volume_size: Option<kubegen_runtime::meta::Quantity>,
+    pub maximum_volume_size: Option<kubegen_core::meta::Quantity>,
     /// `metadata`: see [`CSIStorageCapacity::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `nodeTopology`: see [`CSIStorageCapacity::node_topology`].
     #[serde(rename = "nodeTopology", default, skip_serializing_if = "Option::is_none")]
     pub node_topology: Option<crate::meta::v1::LabelSelectorApplyConfiguration>,
@@ -204,7 +204,7 @@ impl<'de> serde::Deserialize<'de> for CSIStorageCapacityApplyConfiguration {
                 let mut f6 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "capacity",
@@ -251,7 +251,7 @@ impl CSIStorageCapacityApplyConfiguration {
             api_version: Some("storage.k8s.io/v1".to_owned()),
             kind: Some("CSIStorageCapacity".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -264,7 +264,7 @@ impl CSIStorageCapacityApplyConfiguration {
         self
     }
     /// Set `capacity`.
-    pub fn with_capacity(mut self, value: kubegen_runtime::meta::Quantity) -> Self {
+    pub fn with_capacity(mut self, value: kubegen_core::meta::Quantity) -> Self {
         self.capacity = Some(value);
         self
     }
@@ -276,7 +276,7 @@ impl CSIStorageCapacityApplyConfiguration {
     /// Set `maximumVolumeSize`.
     pub fn with_maximum_volume_size(
         mut self,
-        value: kubegen_runtime::meta::Quantity,
+        value: kubegen_core::meta::Quantity,
     ) -> Self {
         self.maximum_volume_size = Some(value);
         self
@@ -284,7 +284,7 @@ impl CSIStorageCapacityApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -326,7 +326,7 @@ impl CSIStorageCapacityApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -350,6 +350,6 @@ impl CSIStorageCapacityApplyConfiguration {
 pub fn extract_csi_storage_capacity(
     object: &CSIStorageCapacity,
     field_manager: &str,
-) -> kubegen_runtime::Result<CSIStorageCapacityApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<CSIStorageCapacityApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -2,10 +2,10 @@
 
 /// Shared informers of `storage/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct StorageV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct StorageV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> StorageV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `csidrivers`: the same one on every call.
@@ -40,56 +40,50 @@ impl<'a> StorageV1Informers<'a> {
     }
 }
 /// Shared informer of `storage/v1` `CSIDriver`.
-pub type CSIDriverInformer = kubegen_runtime::cache::ResourceInformer<super::CSIDriver>;
+pub type CSIDriverInformer = kubegen_cache::ResourceInformer<super::CSIDriver>;
 /// Lister of `storage/v1` `CSIDriver` over an informer's cache.
-pub type CSIDriverLister = kubegen_runtime::cache::Lister<super::CSIDriver>;
+pub type CSIDriverLister = kubegen_cache::Lister<super::CSIDriver>;
 /// Shared informer of `storage/v1` `CSINode`.
-pub type CSINodeInformer = kubegen_runtime::cache::ResourceInformer<super::CSINode>;
+pub type CSINodeInformer = kubegen_cache::ResourceInformer<super::CSINode>;
 /// Lister of `storage/v1` `CSINode` over an informer's cache.
-pub type CSINodeLister = kubegen_runtime::cache::Lister<super::CSINode>;
+pub type CSINodeLister = kubegen_cache::Lister<super::CSINode>;
 /// Shared informer of `storage/v1` `CSIStorageCapacity`.
-pub type CSIStorageCapacityInformer = kubegen_runtime::cache::ResourceInformer<
+pub type CSIStorageCapacityInformer = kubegen_cache::ResourceInformer<
     super::CSIStorageCapacity,
 >;
 /// Lister of `storage/v1` `CSIStorageCapacity` over an informer's cache.
-pub type CSIStorageCapacityLister = kubegen_runtime::cache::Lister<
-    super::CSIStorageCapacity,
->;
+pub type CSIStorageCapacityLister = kubegen_cache::Lister<super::CSIStorageCapacity>;
 /// `lister.csi_storage_capacities(namespace)`: the `csistoragecapacities` of one namespace, as client-go's lister.
 pub trait CSIStorageCapacityListerExt {
     /// `lister.csi_storage_capacities(namespace)`: the `csistoragecapacities` of one namespace, as client-go's lister.
     fn csi_storage_capacities(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::CSIStorageCapacity>;
+    ) -> kubegen_cache::NamespaceLister<super::CSIStorageCapacity>;
 }
 impl CSIStorageCapacityListerExt for CSIStorageCapacityLister {
     fn csi_storage_capacities(
         &self,
         namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::CSIStorageCapacity> {
+    ) -> kubegen_cache::NamespaceLister<super::CSIStorageCapacity> {
         self.namespaced(namespace)
     }
 }
 /// Shared informer of `storage/v1` `StorageClass`.
-pub type StorageClassInformer = kubegen_runtime::cache::ResourceInformer<
-    super::StorageClass,
->;
+pub type StorageClassInformer = kubegen_cache::ResourceInformer<super::StorageClass>;
 /// Lister of `storage/v1` `StorageClass` over an informer's cache.
-pub type StorageClassLister = kubegen_runtime::cache::Lister<super::StorageClass>;
+pub type StorageClassLister = kubegen_cache::Lister<super::StorageClass>;
 /// Shared informer of `storage/v1` `VolumeAttachment`.
-pub type VolumeAttachmentInformer = kubegen_runtime::cache::ResourceInformer<
+pub type VolumeAttachmentInformer = kubegen_cache::ResourceInformer<
     super::VolumeAttachment,
 >;
 /// Lister of `storage/v1` `VolumeAttachment` over an informer's cache.
-pub type VolumeAttachmentLister = kubegen_runtime::cache::Lister<
-    super::VolumeAttachment,
->;
+pub type VolumeAttachmentLister = kubegen_cache::Lister<super::VolumeAttachment>;
 /// Shared informer of `storage/v1` `VolumeAttributesClass`.
-pub type VolumeAttributesClassInformer = kubegen_runtime::cache::ResourceInformer<
+pub type VolumeAttributesClassInformer = kubegen_cache::ResourceInformer<
     super::VolumeAttributesClass,
 >;
 /// Lister of `storage/v1` `VolumeAttributesClass` over an informer's cache.
-pub type VolumeAttributesClassLister = kubegen_runtime::cache::Lister<
+pub type VolumeAttributesClassLister = kubegen_cache::Lister<
     super::VolumeAttributesClass,
 >;

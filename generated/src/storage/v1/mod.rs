@@ -49,7 +49,11 @@ pub use self::volume_attributes_class::*;
 pub use self::volume_attributes_class_list::*;
 pub use self::volume_error::*;
 pub use self::volume_node_resources::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::StorageV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -28,8 +28,8 @@ pub struct StorageClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// mountOptions controls the mountOptions for dynamically provisioned PersistentVolumes of this storage class. e.g. ["ro", "soft"]. Not validated - mount of the PVs will simply fail if one is invalid.
     #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<Vec<String>>,
@@ -73,7 +73,7 @@ impl<'de> serde::Deserialize<'de> for StorageClass {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allowVolumeExpansion",
                                 "allowedTopologies",
@@ -142,31 +142,31 @@ impl Default for StorageClass {
         }
     }
 }
-impl kubegen_runtime::Object for StorageClass {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for StorageClass {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for StorageClass {
+impl kubegen_core::Resource for StorageClass {
     const GROUP: &'static str = "storage.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "storage.k8s.io/v1";
     const KIND: &'static str = "StorageClass";
     const PLURAL: &'static str = "storageclasses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for StorageClass {}
-impl kubegen_runtime::verbs::List for StorageClass {}
-impl kubegen_runtime::verbs::Watch for StorageClass {}
-impl kubegen_runtime::verbs::Create for StorageClass {}
-impl kubegen_runtime::verbs::Update for StorageClass {}
-impl kubegen_runtime::verbs::Patch for StorageClass {}
-impl kubegen_runtime::verbs::Delete for StorageClass {}
-impl kubegen_runtime::verbs::DeleteCollection for StorageClass {}
-impl kubegen_runtime::verbs::StrategicMergePatch for StorageClass {}
+impl kubegen_core::verbs::Get for StorageClass {}
+impl kubegen_core::verbs::List for StorageClass {}
+impl kubegen_core::verbs::Watch for StorageClass {}
+impl kubegen_core::verbs::Create for StorageClass {}
+impl kubegen_core::verbs::Update for StorageClass {}
+impl kubegen_core::verbs::Patch for StorageClass {}
+impl kubegen_core::verbs::Delete for StorageClass {}
+impl kubegen_core::verbs::DeleteCollection for StorageClass {}
+impl kubegen_core::verbs::StrategicMergePatch for StorageClass {}
 /// Apply configuration of [`StorageClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StorageClassApplyConfiguration {
@@ -194,7 +194,7 @@ pub struct StorageClassApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`StorageClass::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `mountOptions`: see [`StorageClass::mount_options`].
     #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
     pub mount_options: Option<Vec<String>>,
@@ -239,7 +239,7 @@ impl<'de> serde::Deserialize<'de> for StorageClassApplyConfiguration {
                 let mut f9 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "allowVolumeExpansion",
                                 "allowedTopologies",
@@ -295,8 +295,7 @@ impl StorageClassApplyConfiguration {
             api_version: Some("storage.k8s.io/v1".to_owned()),
             kind: Some("StorageClass".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -329,7 +328,7 @@ impl StorageClassApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -347,7 +346,7 @@ impl StorageClassApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.parameters, entries);
+        kubegen_core::apply::merge_map(&mut self.parameters, entries);
         self
     }
     /// Set `provisioner`.
@@ -389,7 +388,7 @@ impl StorageClassApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -413,6 +412,6 @@ impl StorageClassApplyConfiguration {
 pub fn extract_storage_class(
     object: &StorageClass,
     field_manager: &str,
-) -> kubegen_runtime::Result<StorageClassApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<StorageClassApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for StorageHealth {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["healthConditions", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["healthConditions", "name"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for StorageHealthApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["healthConditions", "name"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["healthConditions", "name"],
+                        ),
                     )?
                 {
                     match key {

@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for TokenRequest {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["audience", "expirationSeconds"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["audience", "expirationSeconds"],
+                        ),
                     )?
                 {
                     match key {
@@ -82,7 +84,9 @@ impl<'de> serde::Deserialize<'de> for TokenRequestApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["audience", "expirationSeconds"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["audience", "expirationSeconds"],
+                        ),
                     )?
                 {
                     match key {

@@ -14,8 +14,8 @@ pub struct VolumeAttachment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec represents specification of the desired attach/detach volume behavior. Populated by the Kubernetes system.
     pub spec: super::VolumeAttachmentSpec,
     /// status represents status of the VolumeAttachment request. Populated by the entity completing the attach or detach operation, i.e. the external-attacher.
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachment {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -84,32 +84,32 @@ impl Default for VolumeAttachment {
         }
     }
 }
-impl kubegen_runtime::Object for VolumeAttachment {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for VolumeAttachment {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for VolumeAttachment {
+impl kubegen_core::Resource for VolumeAttachment {
     const GROUP: &'static str = "storage.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "storage.k8s.io/v1";
     const KIND: &'static str = "VolumeAttachment";
     const PLURAL: &'static str = "volumeattachments";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for VolumeAttachment {}
-impl kubegen_runtime::verbs::List for VolumeAttachment {}
-impl kubegen_runtime::verbs::Watch for VolumeAttachment {}
-impl kubegen_runtime::verbs::Create for VolumeAttachment {}
-impl kubegen_runtime::verbs::Update for VolumeAttachment {}
-impl kubegen_runtime::verbs::Patch for VolumeAttachment {}
-impl kubegen_runtime::verbs::Delete for VolumeAttachment {}
-impl kubegen_runtime::verbs::DeleteCollection for VolumeAttachment {}
-impl kubegen_runtime::verbs::StrategicMergePatch for VolumeAttachment {}
-impl kubegen_runtime::verbs::Status for VolumeAttachment {}
+impl kubegen_core::verbs::Get for VolumeAttachment {}
+impl kubegen_core::verbs::List for VolumeAttachment {}
+impl kubegen_core::verbs::Watch for VolumeAttachment {}
+impl kubegen_core::verbs::Create for VolumeAttachment {}
+impl kubegen_core::verbs::Update for VolumeAttachment {}
+impl kubegen_core::verbs::Patch for VolumeAttachment {}
+impl kubegen_core::verbs::Delete for VolumeAttachment {}
+impl kubegen_core::verbs::DeleteCollection for VolumeAttachment {}
+impl kubegen_core::verbs::StrategicMergePatch for VolumeAttachment {}
+impl kubegen_core::verbs::Status for VolumeAttachment {}
 /// Apply configuration of [`VolumeAttachment`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct VolumeAttachmentApplyConfiguration {
@@ -121,7 +121,7 @@ pub struct VolumeAttachmentApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`VolumeAttachment::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`VolumeAttachment::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::VolumeAttachmentSpecApplyConfiguration>,
@@ -148,7 +148,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -183,8 +183,7 @@ impl VolumeAttachmentApplyConfiguration {
             api_version: Some("storage.k8s.io/v1".to_owned()),
             kind: Some("VolumeAttachment".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -202,7 +201,7 @@ impl VolumeAttachmentApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -247,7 +246,7 @@ impl VolumeAttachmentApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -271,14 +270,14 @@ impl VolumeAttachmentApplyConfiguration {
 pub fn extract_volume_attachment(
     object: &VolumeAttachment,
     field_manager: &str,
-) -> kubegen_runtime::Result<VolumeAttachmentApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<VolumeAttachmentApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_volume_attachment`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_volume_attachment_status(
     object: &VolumeAttachment,
     field_manager: &str,
-) -> kubegen_runtime::Result<VolumeAttachmentApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<VolumeAttachmentApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

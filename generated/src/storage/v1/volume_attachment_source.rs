@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentSource {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["inlineVolumeSpec", "persistentVolumeName"],
                         ),
                     )?
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentSourceApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["inlineVolumeSpec", "persistentVolumeName"],
                         ),
                     )?

@@ -28,7 +28,9 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentSpec {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["attacher", "nodeName", "source"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["attacher", "nodeName", "source"],
+                        ),
                     )?
                 {
                     match key {
@@ -89,7 +91,9 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentSpecApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["attacher", "nodeName", "source"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["attacher", "nodeName", "source"],
+                        ),
                     )?
                 {
                     match key {

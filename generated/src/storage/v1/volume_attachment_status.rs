@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatus {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "attachError",
                                 "attached",
@@ -109,7 +109,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatusApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "attachError",
                                 "attached",
@@ -163,7 +163,7 @@ impl VolumeAttachmentStatusApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.attachment_metadata, entries);
+        kubegen_core::apply::merge_map(&mut self.attachment_metadata, entries);
         self
     }
     /// Set `detachError`.

@@ -15,8 +15,8 @@ pub struct VolumeAttributesClass {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// parameters hold volume attributes defined by the CSI driver. These values are opaque to the Kubernetes and are passed directly to the CSI driver. The underlying storage provider supports changing these attributes on an existing volume, however the parameters field itself is immutable. To invoke a volume update, a new VolumeAttributesClass should be created with new parameters, and the PersistentVolumeClaim should be updated to reference the new VolumeAttributesClass.
     ///
     /// This field is required and must contain at least one key/value pair. The keys cannot be empty, and the maximum number of parameters is 512, with a cumulative max size of 256K. If the CSI driver rejects invalid parameters, the target PersistentVolumeClaim will be set to an "Infeasible" state in the modifyVolumeStatus field.
@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttributesClass {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "driverName",
@@ -91,31 +91,31 @@ impl Default for VolumeAttributesClass {
         }
     }
 }
-impl kubegen_runtime::Object for VolumeAttributesClass {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for VolumeAttributesClass {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for VolumeAttributesClass {
+impl kubegen_core::Resource for VolumeAttributesClass {
     const GROUP: &'static str = "storage.k8s.io";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "storage.k8s.io/v1";
     const KIND: &'static str = "VolumeAttributesClass";
     const PLURAL: &'static str = "volumeattributesclasses";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::List for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::Watch for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::Create for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::Update for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::Patch for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::Delete for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::DeleteCollection for VolumeAttributesClass {}
-impl kubegen_runtime::verbs::StrategicMergePatch for VolumeAttributesClass {}
+impl kubegen_core::verbs::Get for VolumeAttributesClass {}
+impl kubegen_core::verbs::List for VolumeAttributesClass {}
+impl kubegen_core::verbs::Watch for VolumeAttributesClass {}
+impl kubegen_core::verbs::Create for VolumeAttributesClass {}
+impl kubegen_core::verbs::Update for VolumeAttributesClass {}
+impl kubegen_core::verbs::Patch for VolumeAttributesClass {}
+impl kubegen_core::verbs::Delete for VolumeAttributesClass {}
+impl kubegen_core::verbs::DeleteCollection for VolumeAttributesClass {}
+impl kubegen_core::verbs::StrategicMergePatch for VolumeAttributesClass {}
 /// Apply configuration of [`VolumeAttributesClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct VolumeAttributesClassApplyConfiguration {
@@ -130,7 +130,7 @@ pub struct VolumeAttributesClassApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`VolumeAttributesClass::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `parameters`: see [`VolumeAttributesClass::parameters`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<std::collections::BTreeMap<String, String>>,
@@ -154,7 +154,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttributesClassApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "apiVersion",
                                 "driverName",
@@ -195,8 +195,7 @@ impl VolumeAttributesClassApplyConfiguration {
             api_version: Some("storage.k8s.io/v1".to_owned()),
             kind: Some("VolumeAttributesClass".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -219,7 +218,7 @@ impl VolumeAttributesClassApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -229,7 +228,7 @@ impl VolumeAttributesClassApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.parameters, entries);
+        kubegen_core::apply::merge_map(&mut self.parameters, entries);
         self
     }
     /// Add labels (merged per key).
@@ -256,7 +255,7 @@ impl VolumeAttributesClassApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -280,6 +279,6 @@ impl VolumeAttributesClassApplyConfiguration {
 pub fn extract_volume_attributes_class(
     object: &VolumeAttributesClass,
     field_manager: &str,
-) -> kubegen_runtime::Result<VolumeAttributesClassApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<VolumeAttributesClassApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }

@@ -13,7 +13,7 @@ pub struct VolumeError {
     pub message: Option<String>,
     /// time represents the time the error was encountered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<kubegen_runtime::meta::Time>,
+    pub time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeError {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for VolumeError {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["errorCode", "message", "time"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["errorCode", "message", "time"],
+                        ),
                     )?
                 {
                     match key {
@@ -65,7 +67,7 @@ pub struct VolumeErrorApplyConfiguration {
     pub message: Option<String>,
     /// `time`: see [`VolumeError::time`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub time: Option<kubegen_runtime::meta::Time>,
+    pub time: Option<kubegen_core::meta::Time>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeErrorApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -84,7 +86,9 @@ impl<'de> serde::Deserialize<'de> for VolumeErrorApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["errorCode", "message", "time"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["errorCode", "message", "time"],
+                        ),
                     )?
                 {
                     match key {
@@ -122,7 +126,7 @@ impl VolumeErrorApplyConfiguration {
         self
     }
     /// Set `time`.
-    pub fn with_time(mut self, value: kubegen_runtime::meta::Time) -> Self {
+    pub fn with_time(mut self, value: kubegen_core::meta::Time) -> Self {
         self.time = Some(value);
         self
     }

@@ -3,21 +3,21 @@
 /// Typed clients for the resources of `storagemigration/v1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct StoragemigrationV1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl StoragemigrationV1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `storageversionmigrations` (cluster-scoped).
     pub fn storage_version_migrations(
         &self,
-    ) -> kubegen_runtime::Client<super::StorageVersionMigration> {
-        kubegen_runtime::Client::cluster(self.rest.clone())
+    ) -> kubegen_client::Client<super::StorageVersionMigration> {
+        kubegen_client::Client::cluster(self.rest.clone())
     }
 }

@@ -9,7 +9,11 @@ pub use self::storage_version_migration::*;
 pub use self::storage_version_migration_list::*;
 pub use self::storage_version_migration_spec::*;
 pub use self::storage_version_migration_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::StoragemigrationV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -2,12 +2,10 @@
 
 /// Shared informers of `storagemigration/v1beta1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct StoragemigrationV1beta1Informers<'a>(
-    &'a kubegen_runtime::cache::InformerFactory,
-);
+pub struct StoragemigrationV1beta1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> StoragemigrationV1beta1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `storageversionmigrations`: the same one on every call.
@@ -17,10 +15,10 @@ impl<'a> StoragemigrationV1beta1Informers<'a> {
     }
 }
 /// Shared informer of `storagemigration/v1beta1` `StorageVersionMigration`.
-pub type StorageVersionMigrationInformer = kubegen_runtime::cache::ResourceInformer<
+pub type StorageVersionMigrationInformer = kubegen_cache::ResourceInformer<
     super::StorageVersionMigration,
 >;
 /// Lister of `storagemigration/v1beta1` `StorageVersionMigration` over an informer's cache.
-pub type StorageVersionMigrationLister = kubegen_runtime::cache::Lister<
+pub type StorageVersionMigrationLister = kubegen_cache::Lister<
     super::StorageVersionMigration,
 >;

@@ -12,8 +12,8 @@ pub struct StorageVersionMigration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// Specification of the migration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::StorageVersionMigrationSpec>,
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -80,32 +80,32 @@ impl Default for StorageVersionMigration {
         }
     }
 }
-impl kubegen_runtime::Object for StorageVersionMigration {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for StorageVersionMigration {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for StorageVersionMigration {
+impl kubegen_core::Resource for StorageVersionMigration {
     const GROUP: &'static str = "storagemigration.k8s.io";
     const VERSION: &'static str = "v1beta1";
     const API_VERSION: &'static str = "storagemigration.k8s.io/v1beta1";
     const KIND: &'static str = "StorageVersionMigration";
     const PLURAL: &'static str = "storageversionmigrations";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Cluster;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Cluster;
 }
-impl kubegen_runtime::verbs::Get for StorageVersionMigration {}
-impl kubegen_runtime::verbs::List for StorageVersionMigration {}
-impl kubegen_runtime::verbs::Watch for StorageVersionMigration {}
-impl kubegen_runtime::verbs::Create for StorageVersionMigration {}
-impl kubegen_runtime::verbs::Update for StorageVersionMigration {}
-impl kubegen_runtime::verbs::Patch for StorageVersionMigration {}
-impl kubegen_runtime::verbs::Delete for StorageVersionMigration {}
-impl kubegen_runtime::verbs::DeleteCollection for StorageVersionMigration {}
-impl kubegen_runtime::verbs::StrategicMergePatch for StorageVersionMigration {}
-impl kubegen_runtime::verbs::Status for StorageVersionMigration {}
+impl kubegen_core::verbs::Get for StorageVersionMigration {}
+impl kubegen_core::verbs::List for StorageVersionMigration {}
+impl kubegen_core::verbs::Watch for StorageVersionMigration {}
+impl kubegen_core::verbs::Create for StorageVersionMigration {}
+impl kubegen_core::verbs::Update for StorageVersionMigration {}
+impl kubegen_core::verbs::Patch for StorageVersionMigration {}
+impl kubegen_core::verbs::Delete for StorageVersionMigration {}
+impl kubegen_core::verbs::DeleteCollection for StorageVersionMigration {}
+impl kubegen_core::verbs::StrategicMergePatch for StorageVersionMigration {}
+impl kubegen_core::verbs::Status for StorageVersionMigration {}
 /// Apply configuration of [`StorageVersionMigration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct StorageVersionMigrationApplyConfiguration {
@@ -117,7 +117,7 @@ pub struct StorageVersionMigrationApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`StorageVersionMigration::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`StorageVersionMigration::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::StorageVersionMigrationSpecApplyConfiguration>,
@@ -144,7 +144,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationApplyConfiguration 
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -179,8 +179,7 @@ impl StorageVersionMigrationApplyConfiguration {
             api_version: Some("storagemigration.k8s.io/v1beta1".to_owned()),
             kind: Some("StorageVersionMigration".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
-                    .with_name(name),
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new().with_name(name),
             ),
             ..Default::default()
         }
@@ -198,7 +197,7 @@ impl StorageVersionMigrationApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -243,7 +242,7 @@ impl StorageVersionMigrationApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -267,14 +266,14 @@ impl StorageVersionMigrationApplyConfiguration {
 pub fn extract_storage_version_migration(
     object: &StorageVersionMigration,
     field_manager: &str,
-) -> kubegen_runtime::Result<StorageVersionMigrationApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<StorageVersionMigrationApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_storage_version_migration`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_storage_version_migration_status(
     object: &StorageVersionMigration,
     field_manager: &str,
-) -> kubegen_runtime::Result<StorageVersionMigrationApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<StorageVersionMigrationApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -20,7 +20,9 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationSpec {
             ) -> Result<StorageVersionMigrationSpec, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["resource"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["resource"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
@@ -61,7 +63,9 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationSpecApplyConfigurat
             ) -> Result<StorageVersionMigrationSpecApplyConfiguration, A::Error> {
                 let mut f0 = None;
                 while let Some(key) = map
-                    .next_key_seed(crate::__serde::FieldSeed(&["resource"]))?
+                    .next_key_seed(
+                        kubegen_core::serde_support::FieldSeed(&["resource"]),
+                    )?
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,

@@ -30,7 +30,9 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationStatus {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "resourceVersion"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "resourceVersion"],
+                        ),
                     )?
                 {
                     match key {
@@ -80,7 +82,9 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationStatusApplyConfigur
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["conditions", "resourceVersion"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["conditions", "resourceVersion"],
+                        ),
                     )?
                 {
                     match key {

@@ -2,10 +2,10 @@
 
 /// Shared informers of `e2e/v1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct E2eV1Informers<'a>(&'a kubegen_runtime::cache::InformerFactory);
+pub struct E2eV1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> E2eV1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `widgets`: the same one on every call.
@@ -15,22 +15,16 @@ impl<'a> E2eV1Informers<'a> {
     }
 }
 /// Shared informer of `e2e/v1` `Widget`.
-pub type WidgetInformer = kubegen_runtime::cache::ResourceInformer<super::Widget>;
+pub type WidgetInformer = kubegen_cache::ResourceInformer<super::Widget>;
 /// Lister of `e2e/v1` `Widget` over an informer's cache.
-pub type WidgetLister = kubegen_runtime::cache::Lister<super::Widget>;
+pub type WidgetLister = kubegen_cache::Lister<super::Widget>;
 /// `lister.widgets(namespace)`: the `widgets` of one namespace, as client-go's lister.
 pub trait WidgetListerExt {
     /// `lister.widgets(namespace)`: the `widgets` of one namespace, as client-go's lister.
-    fn widgets(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Widget>;
+    fn widgets(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Widget>;
 }
 impl WidgetListerExt for WidgetLister {
-    fn widgets(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Widget> {
+    fn widgets(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Widget> {
         self.namespaced(namespace)
     }
 }

@@ -13,7 +13,11 @@ pub use self::widget_spec_ports::*;
 pub use self::widget_spec_probe::*;
 pub use self::widget_spec_template::*;
 pub use self::widget_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::E2eV1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

@@ -12,8 +12,8 @@ pub struct Widget {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// A Widget scales a set of ports up to a limit.
     ///
     /// Validation: `self.replicas <= self.maxReplicas` (replicas must not exceed maxReplicas)
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for Widget {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -84,34 +84,34 @@ impl Default for Widget {
         }
     }
 }
-impl kubegen_runtime::Object for Widget {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Widget {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Widget {
+impl kubegen_core::Resource for Widget {
     const GROUP: &'static str = "e2e.kubegen.dev";
     const VERSION: &'static str = "v1";
     const API_VERSION: &'static str = "e2e.kubegen.dev/v1";
     const KIND: &'static str = "Widget";
     const PLURAL: &'static str = "widgets";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Scale for Widget {
+impl kubegen_core::verbs::Scale for Widget {
     type Scale = kubegen_api::autoscaling::v1::Scale;
 }
-impl kubegen_runtime::verbs::Get for Widget {}
-impl kubegen_runtime::verbs::List for Widget {}
-impl kubegen_runtime::verbs::Watch for Widget {}
-impl kubegen_runtime::verbs::Create for Widget {}
-impl kubegen_runtime::verbs::Update for Widget {}
-impl kubegen_runtime::verbs::Patch for Widget {}
-impl kubegen_runtime::verbs::Delete for Widget {}
-impl kubegen_runtime::verbs::DeleteCollection for Widget {}
-impl kubegen_runtime::verbs::Status for Widget {}
+impl kubegen_core::verbs::Get for Widget {}
+impl kubegen_core::verbs::List for Widget {}
+impl kubegen_core::verbs::Watch for Widget {}
+impl kubegen_core::verbs::Create for Widget {}
+impl kubegen_core::verbs::Update for Widget {}
+impl kubegen_core::verbs::Patch for Widget {}
+impl kubegen_core::verbs::Delete for Widget {}
+impl kubegen_core::verbs::DeleteCollection for Widget {}
+impl kubegen_core::verbs::Status for Widget {}
 /// Apply configuration of [`Widget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetApplyConfiguration {
@@ -123,7 +123,7 @@ pub struct WidgetApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Widget::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Widget::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::WidgetSpecApplyConfiguration>,
@@ -150,7 +150,7 @@ impl<'de> serde::Deserialize<'de> for WidgetApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -185,7 +185,7 @@ impl WidgetApplyConfiguration {
             api_version: Some("e2e.kubegen.dev/v1".to_owned()),
             kind: Some("Widget".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -205,7 +205,7 @@ impl WidgetApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -244,7 +244,7 @@ impl WidgetApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -268,14 +268,14 @@ impl WidgetApplyConfiguration {
 pub fn extract_widget(
     object: &Widget,
     field_manager: &str,
-) -> kubegen_runtime::Result<WidgetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<WidgetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_widget`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_widget_status(
     object: &Widget,
     field_manager: &str,
-) -> kubegen_runtime::Result<WidgetApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<WidgetApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -29,7 +29,7 @@ pub struct WidgetSpec {
     pub replicas: i32,
     /// A port number or name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<kubegen_runtime::meta::IntOrString>,
+    pub target: Option<kubegen_core::meta::IntOrString>,
     /// An object the widget stamps out, carried whole with its own
     /// apiVersion, kind and metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,7 +58,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpec {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "extra",
                                 "labels",
@@ -136,7 +136,7 @@ pub struct WidgetSpecApplyConfiguration {
     pub replicas: Option<i32>,
     /// `target`: see [`WidgetSpec::target`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<kubegen_runtime::meta::IntOrString>,
+    pub target: Option<kubegen_core::meta::IntOrString>,
     /// `template`: see [`WidgetSpec::template`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<Box<super::WidgetSpecTemplateApplyConfiguration>>,
@@ -164,7 +164,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecApplyConfiguration {
                 let mut f8 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &[
                                 "extra",
                                 "labels",
@@ -225,7 +225,7 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.labels, entries);
+        kubegen_core::apply::merge_map(&mut self.labels, entries);
         self
     }
     /// Set `maxReplicas`.
@@ -260,7 +260,7 @@ impl WidgetSpecApplyConfiguration {
         self
     }
     /// Set `target`.
-    pub fn with_target(mut self, value: kubegen_runtime::meta::IntOrString) -> Self {
+    pub fn with_target(mut self, value: kubegen_core::meta::IntOrString) -> Self {
         self.target = Some(value);
         self
     }

@@ -32,7 +32,9 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecPorts {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "port", "protocol"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "port", "protocol"],
+                        ),
                     )?
                 {
                     match key {
@@ -90,7 +92,9 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecPortsApplyConfiguration {
                 let mut f2 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["name", "port", "protocol"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["name", "port", "protocol"],
+                        ),
                     )?
                 {
                     match key {

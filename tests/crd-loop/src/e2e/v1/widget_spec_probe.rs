@@ -34,7 +34,9 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecProbe {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["command", "path", "port", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["command", "path", "port", "type"],
+                        ),
                     )?
                 {
                     match key {
@@ -95,7 +97,9 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecProbeApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["command", "path", "port", "type"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["command", "path", "port", "type"],
+                        ),
                     )?
                 {
                     match key {

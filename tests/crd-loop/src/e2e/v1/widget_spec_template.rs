@@ -34,7 +34,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecTemplate {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "data", "kind", "metadata"],
                         ),
                     )?
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecTemplateApplyConfiguration {
                 let mut f3 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "data", "kind", "metadata"],
                         ),
                     )?
@@ -141,7 +141,7 @@ impl WidgetSpecTemplateApplyConfiguration {
         mut self,
         entries: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        kubegen_runtime::apply::merge_map(&mut self.data, entries);
+        kubegen_core::apply::merge_map(&mut self.data, entries);
         self
     }
     /// Set `kind`.

@@ -3,19 +3,19 @@
 /// Typed clients for the resources of `samplecontroller/v1alpha1`, as client-go's typed group client.
 #[derive(Clone)]
 pub struct SamplecontrollerV1alpha1Client {
-    rest: kubegen_runtime::RestClient,
+    rest: kubegen_client::RestClient,
 }
 impl SamplecontrollerV1alpha1Client {
     /// A group client over a shared HTTP handle.
-    pub fn new(rest: kubegen_runtime::RestClient) -> Self {
+    pub fn new(rest: kubegen_client::RestClient) -> Self {
         Self { rest }
     }
     /// The untyped HTTP handle underneath.
-    pub fn rest(&self) -> &kubegen_runtime::RestClient {
+    pub fn rest(&self) -> &kubegen_client::RestClient {
         &self.rest
     }
     /// `foos` in `namespace`; `""` means all namespaces (list and watch only).
-    pub fn foos(&self, namespace: &str) -> kubegen_runtime::Client<super::Foo> {
-        kubegen_runtime::Client::namespaced(self.rest.clone(), namespace)
+    pub fn foos(&self, namespace: &str) -> kubegen_client::Client<super::Foo> {
+        kubegen_client::Client::namespaced(self.rest.clone(), namespace)
     }
 }

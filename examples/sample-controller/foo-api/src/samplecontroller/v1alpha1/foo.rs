@@ -13,8 +13,8 @@ pub struct Foo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Standard object's metadata.
-    #[serde(default, skip_serializing_if = "crate::is_default")]
-    pub metadata: kubegen_runtime::meta::ObjectMeta,
+    #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
+    pub metadata: kubegen_core::meta::ObjectMeta,
     /// FooSpec is the spec for a Foo resource: run `replicas` copies of the
     /// deployment `deploymentName`.
     pub spec: super::FooSpec,
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for Foo {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -84,31 +84,31 @@ impl Default for Foo {
         }
     }
 }
-impl kubegen_runtime::Object for Foo {
-    fn metadata(&self) -> &kubegen_runtime::meta::ObjectMeta {
+impl kubegen_core::Object for Foo {
+    fn metadata(&self) -> &kubegen_core::meta::ObjectMeta {
         &self.metadata
     }
-    fn metadata_mut(&mut self) -> &mut kubegen_runtime::meta::ObjectMeta {
+    fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta {
         &mut self.metadata
     }
 }
-impl kubegen_runtime::Resource for Foo {
+impl kubegen_core::Resource for Foo {
     const GROUP: &'static str = "samplecontroller.k8s.io";
     const VERSION: &'static str = "v1alpha1";
     const API_VERSION: &'static str = "samplecontroller.k8s.io/v1alpha1";
     const KIND: &'static str = "Foo";
     const PLURAL: &'static str = "foos";
-    const SCOPE: kubegen_runtime::Scope = kubegen_runtime::Scope::Namespaced;
+    const SCOPE: kubegen_core::Scope = kubegen_core::Scope::Namespaced;
 }
-impl kubegen_runtime::verbs::Get for Foo {}
-impl kubegen_runtime::verbs::List for Foo {}
-impl kubegen_runtime::verbs::Watch for Foo {}
-impl kubegen_runtime::verbs::Create for Foo {}
-impl kubegen_runtime::verbs::Update for Foo {}
-impl kubegen_runtime::verbs::Patch for Foo {}
-impl kubegen_runtime::verbs::Delete for Foo {}
-impl kubegen_runtime::verbs::DeleteCollection for Foo {}
-impl kubegen_runtime::verbs::Status for Foo {}
+impl kubegen_core::verbs::Get for Foo {}
+impl kubegen_core::verbs::List for Foo {}
+impl kubegen_core::verbs::Watch for Foo {}
+impl kubegen_core::verbs::Create for Foo {}
+impl kubegen_core::verbs::Update for Foo {}
+impl kubegen_core::verbs::Patch for Foo {}
+impl kubegen_core::verbs::Delete for Foo {}
+impl kubegen_core::verbs::DeleteCollection for Foo {}
+impl kubegen_core::verbs::Status for Foo {}
 /// Apply configuration of [`Foo`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FooApplyConfiguration {
@@ -120,7 +120,7 @@ pub struct FooApplyConfiguration {
     pub kind: Option<String>,
     /// `metadata`: see [`Foo::metadata`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<kubegen_runtime::apply::ObjectMetaApplyConfiguration>,
+    pub metadata: Option<kubegen_core::apply::ObjectMetaApplyConfiguration>,
     /// `spec`: see [`Foo::spec`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<super::FooSpecApplyConfiguration>,
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for FooApplyConfiguration {
                 let mut f4 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(
+                        kubegen_core::serde_support::FieldSeed(
                             &["apiVersion", "kind", "metadata", "spec", "status"],
                         ),
                     )?
@@ -182,7 +182,7 @@ impl FooApplyConfiguration {
             api_version: Some("samplecontroller.k8s.io/v1alpha1".to_owned()),
             kind: Some("Foo".to_owned()),
             metadata: Some(
-                kubegen_runtime::apply::ObjectMetaApplyConfiguration::new()
+                kubegen_core::apply::ObjectMetaApplyConfiguration::new()
                     .with_name(name)
                     .with_namespace(namespace),
             ),
@@ -202,7 +202,7 @@ impl FooApplyConfiguration {
     /// Set `metadata`.
     pub fn with_metadata(
         mut self,
-        value: kubegen_runtime::apply::ObjectMetaApplyConfiguration,
+        value: kubegen_core::apply::ObjectMetaApplyConfiguration,
     ) -> Self {
         self.metadata = Some(value);
         self
@@ -241,7 +241,7 @@ impl FooApplyConfiguration {
     pub fn with_owner_references(
         mut self,
         refs: impl IntoIterator<
-            Item = kubegen_runtime::apply::OwnerReferenceApplyConfiguration,
+            Item = kubegen_core::apply::OwnerReferenceApplyConfiguration,
         >,
     ) -> Self {
         self.metadata = Some(
@@ -265,14 +265,14 @@ impl FooApplyConfiguration {
 pub fn extract_foo(
     object: &Foo,
     field_manager: &str,
-) -> kubegen_runtime::Result<FooApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "")
+) -> kubegen_core::Result<FooApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "")
 }
 /// Like [`extract_foo`], for the fields owned through the status subresource.
 #[inline]
 pub fn extract_foo_status(
     object: &Foo,
     field_manager: &str,
-) -> kubegen_runtime::Result<FooApplyConfiguration> {
-    kubegen_runtime::apply::extract(object, field_manager, "status")
+) -> kubegen_core::Result<FooApplyConfiguration> {
+    kubegen_core::apply::extract(object, field_manager, "status")
 }

@@ -29,7 +29,9 @@ impl<'de> serde::Deserialize<'de> for FooSpec {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["deploymentName", "replicas"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["deploymentName", "replicas"],
+                        ),
                     )?
                 {
                     match key {
@@ -78,7 +80,9 @@ impl<'de> serde::Deserialize<'de> for FooSpecApplyConfiguration {
                 let mut f1 = None;
                 while let Some(key) = map
                     .next_key_seed(
-                        crate::__serde::FieldSeed(&["deploymentName", "replicas"]),
+                        kubegen_core::serde_support::FieldSeed(
+                            &["deploymentName", "replicas"],
+                        ),
                     )?
                 {
                     match key {

@@ -2,12 +2,10 @@
 
 /// Shared informers of `samplecontroller/v1alpha1`, from `SharedInformerFactory`.
 #[derive(Clone, Copy)]
-pub struct SamplecontrollerV1alpha1Informers<'a>(
-    &'a kubegen_runtime::cache::InformerFactory,
-);
+pub struct SamplecontrollerV1alpha1Informers<'a>(&'a kubegen_cache::InformerFactory);
 impl<'a> SamplecontrollerV1alpha1Informers<'a> {
     /// Informers of this group/version over `factory`.
-    pub fn new(factory: &'a kubegen_runtime::cache::InformerFactory) -> Self {
+    pub fn new(factory: &'a kubegen_cache::InformerFactory) -> Self {
         Self(factory)
     }
     /// The shared informer of `foos`: the same one on every call.
@@ -17,22 +15,16 @@ impl<'a> SamplecontrollerV1alpha1Informers<'a> {
     }
 }
 /// Shared informer of `samplecontroller/v1alpha1` `Foo`.
-pub type FooInformer = kubegen_runtime::cache::ResourceInformer<super::Foo>;
+pub type FooInformer = kubegen_cache::ResourceInformer<super::Foo>;
 /// Lister of `samplecontroller/v1alpha1` `Foo` over an informer's cache.
-pub type FooLister = kubegen_runtime::cache::Lister<super::Foo>;
+pub type FooLister = kubegen_cache::Lister<super::Foo>;
 /// `lister.foos(namespace)`: the `foos` of one namespace, as client-go's lister.
 pub trait FooListerExt {
     /// `lister.foos(namespace)`: the `foos` of one namespace, as client-go's lister.
-    fn foos(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Foo>;
+    fn foos(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Foo>;
 }
 impl FooListerExt for FooLister {
-    fn foos(
-        &self,
-        namespace: &str,
-    ) -> kubegen_runtime::cache::NamespaceLister<super::Foo> {
+    fn foos(&self, namespace: &str) -> kubegen_cache::NamespaceLister<super::Foo> {
         self.namespaced(namespace)
     }
 }

@@ -7,7 +7,11 @@ mod foo_status;
 pub use self::foo::*;
 pub use self::foo_spec::*;
 pub use self::foo_status::*;
+#[cfg(feature = "client")]
 mod client;
+#[cfg(feature = "client")]
 pub use self::client::SamplecontrollerV1alpha1Client;
+#[cfg(feature = "client")]
 mod informers;
+#[cfg(feature = "client")]
 pub use self::informers::*;

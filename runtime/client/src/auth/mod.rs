@@ -1,0 +1,247 @@
+//! Credentials: what a request carries to prove who it is from.
+//!
+//! [`AuthConfig`] is the static description (from a kubeconfig, in-cluster
+//! files, or code). At client build time it becomes an `Authenticator`, which
+//! produces the `Authorization` header per request:
+//!
+//! - a bearer token or basic auth: fixed;
+//! - a token file (kubeconfig `tokenFile`, the in-cluster service-account
+//!   token): re-read whenever the file's modification time or size changes,
+//!   and at least once a minute, so rotated tokens are picked up (client-go
+//!   re-reads on a one-minute cache);
+//! - an exec plugin: run on first use, its token cached until its
+//!   `expirationTimestamp` (or until the server answers 401), then run again.
+//!
+//! Client certificates are presented during the TLS handshake instead (see
+//! the transport). Impersonation adds `Impersonate-*` headers.
+//!
+//! Every secret is held in a `secrecy` box and every header built from one is
+//! marked sensitive, so neither `Debug` output, errors nor logs show them.
+
+mod exec;
+mod token_file;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use http::HeaderValue;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+pub use exec::{DEFAULT_EXEC_TIMEOUT, ExecAuth, InteractiveMode};
+
+use kubegen_core::error::{Error, Result};
+
+/// How requests authenticate. Several may be set (a client certificate and a
+/// token, say); then, as in client-go, the token is sent and the certificate
+/// presented, and a token wins over basic auth, an exec plugin over both.
+#[derive(Clone, Debug, Default)]
+pub struct AuthConfig {
+    /// Client certificate and key presented in the TLS handshake.
+    pub client_certificate: Option<ClientCertificate>,
+    /// A fixed bearer token.
+    pub token: Option<SecretString>,
+    /// A file holding the bearer token, re-read when it changes.
+    pub token_file: Option<PathBuf>,
+    /// Basic auth (user name, password).
+    pub basic: Option<(String, SecretString)>,
+    /// A credential plugin.
+    pub exec: Option<ExecAuth>,
+    /// Act as another user.
+    pub impersonate: Option<Impersonate>,
+}
+
+/// A client certificate chain and its private key, both PEM.
+#[derive(Clone)]
+pub struct ClientCertificate {
+    /// PEM certificate chain (not secret).
+    pub cert_pem: Vec<u8>,
+    /// PEM private key: RSA (PKCS#1), EC (SEC1) or PKCS#8.
+    pub key_pem: SecretSlice<u8>,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCertificate")
+            .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
+            .field("key_pem", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// Impersonation (`Impersonate-User`, `-Uid`, `-Group`, `-Extra-*` headers).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Impersonate {
+    /// The user to act as.
+    pub user: String,
+    /// Its UID, if any.
+    pub uid: Option<String>,
+    /// Groups to act as a member of.
+    pub groups: Vec<String>,
+    /// Extra user info.
+    pub extra: BTreeMap<String, Vec<String>>,
+}
+
+impl Impersonate {
+    /// Impersonate `user`.
+    pub fn user(user: impl Into<String>) -> Self {
+        Self {
+            user: user.into(),
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn headers(&self) -> Result<Vec<(http::HeaderName, HeaderValue)>> {
+        let hv = |v: &str| {
+            HeaderValue::from_str(v).map_err(|_| {
+                Error::Config(format!(
+                    "impersonation value {v:?} is not a valid header value"
+                ))
+            })
+        };
+        let mut out = vec![(
+            http::HeaderName::from_static("impersonate-user"),
+            hv(&self.user)?,
+        )];
+        if let Some(uid) = &self.uid {
+            out.push((http::HeaderName::from_static("impersonate-uid"), hv(uid)?));
+        }
+        for g in &self.groups {
+            out.push((http::HeaderName::from_static("impersonate-group"), hv(g)?));
+        }
+        for (k, vs) in &self.extra {
+            // Header names are case-insensitive, so keys are percent-encoded
+            // (as client-go does) to survive the trip.
+            let name = format!("impersonate-extra-{}", percent_encode_header_key(k));
+            let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::Config(format!("impersonation extra key {k:?} is not valid"))
+            })?;
+            for v in vs {
+                out.push((name.clone(), hv(v)?));
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn percent_encode_header_key(k: &str) -> String {
+    let mut out = String::new();
+    for b in k.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b.to_ascii_lowercase() as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Produces the `Authorization` header of each request.
+#[derive(Clone, Debug)]
+pub(crate) enum Authenticator {
+    None,
+    Static(HeaderValue),
+    TokenFile(Arc<token_file::TokenFile>),
+    Exec(Arc<exec::ExecRunner>),
+}
+
+impl Authenticator {
+    pub(crate) fn new(auth: &AuthConfig, cluster: exec::ClusterInfo) -> Result<Self> {
+        if let Some(e) = &auth.exec {
+            return Ok(Self::Exec(Arc::new(exec::ExecRunner::new(
+                e.clone(),
+                cluster,
+            ))));
+        }
+        if let Some(t) = &auth.token {
+            return Ok(Self::Static(bearer(t.expose_secret())?));
+        }
+        if let Some(p) = &auth.token_file {
+            return Ok(Self::TokenFile(Arc::new(token_file::TokenFile::new(
+                p.clone(),
+            )?)));
+        }
+        if let Some((user, pass)) = &auth.basic {
+            let raw = format!("{user}:{}", pass.expose_secret());
+            let enc = base64::engine::general_purpose::STANDARD.encode(raw);
+            let mut v = HeaderValue::from_str(&format!("Basic {enc}"))
+                .map_err(|_| Error::Auth("basic auth credentials are not a valid header".into()))?;
+            v.set_sensitive(true);
+            return Ok(Self::Static(v));
+        }
+        Ok(Self::None)
+    }
+
+    /// The header for the next request, refreshing rotated credentials.
+    pub(crate) async fn header(&self) -> Result<Option<HeaderValue>> {
+        match self {
+            Self::None => Ok(None),
+            Self::Static(v) => Ok(Some(v.clone())),
+            Self::TokenFile(f) => f.header().map(Some),
+            Self::Exec(e) => e.header().await,
+        }
+    }
+
+    /// The server answered 401: drop cached credentials so the next request
+    /// fetches fresh ones.
+    pub(crate) fn invalidate(&self) {
+        match self {
+            Self::TokenFile(f) => f.invalidate(),
+            Self::Exec(e) => e.invalidate(),
+            Self::None | Self::Static(_) => {}
+        }
+    }
+}
+
+/// `Bearer <token>`, marked sensitive so it is never logged.
+pub(crate) fn bearer(token: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+        Error::Auth("the bearer token contains characters not allowed in a header".into())
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+pub(crate) use exec::ClusterInfo;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_appear_in_debug() {
+        let auth = AuthConfig {
+            client_certificate: Some(ClientCertificate {
+                cert_pem: b"CERT".to_vec(),
+                key_pem: SecretSlice::from(b"-----BEGIN PRIVATE KEY----- topsecretkey".to_vec()),
+            }),
+            token: Some("topsecrettoken".into()),
+            basic: Some(("me".into(), "topsecretpass".into())),
+            ..Default::default()
+        };
+        let dbg = format!("{auth:?}");
+        assert!(!dbg.contains("topsecret"), "{dbg}");
+        let a = Authenticator::new(&auth, ClusterInfo::default()).unwrap();
+        let dbg = format!("{a:?}");
+        assert!(!dbg.contains("topsecret"), "{dbg}");
+    }
+
+    #[test]
+    fn impersonation_headers_encode_extra_keys() {
+        let mut imp = Impersonate::user("jane");
+        imp.groups = vec!["g1".into(), "g2".into()];
+        imp.extra.insert("Scopes/X".into(), vec!["a".into()]);
+        let h = imp.headers().unwrap();
+        let names: Vec<String> = h.iter().map(|(n, _)| n.to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "impersonate-user",
+                "impersonate-group",
+                "impersonate-group",
+                "impersonate-extra-scopes%2fx"
+            ]
+        );
+    }
+}

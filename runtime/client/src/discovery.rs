@@ -1,0 +1,495 @@
+//! Which groups, versions and resources the server serves (client-go's
+//! `discovery`), and a [`RestMapper`] between kinds and resources.
+//!
+//! [`Discovery::run`] first asks for aggregated discovery
+//! (`apidiscovery.k8s.io/v2`, then `v2beta1`: one request each for `/api` and
+//! `/apis`). A server that answers with the legacy documents instead
+//! (`APIVersions`, `APIGroupList`) is read the legacy way, one
+//! `APIResourceList` per group/version. The result is cached until
+//! [`Discovery::invalidate`]. Subresources (`pods/status`) are listed on their
+//! parent, not as resources of their own.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use http::Method;
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::RestClient;
+use kubegen_core::error::{Error, Result};
+use kubegen_core::resource::{ApiResource, Scope};
+
+const AGGREGATED_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,\
+application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+
+/// One API group with its versions, preferred first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiGroup {
+    /// Group name; empty for the core group.
+    pub name: String,
+    /// Versions in the server's order of preference.
+    pub versions: Vec<ApiGroupVersion>,
+}
+
+impl ApiGroup {
+    /// The server's preferred version.
+    pub fn preferred_version(&self) -> Option<&ApiGroupVersion> {
+        self.versions.first()
+    }
+}
+
+/// One version of a group and its resources.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiGroupVersion {
+    /// Version, e.g. `v1`.
+    pub version: String,
+    /// Resources served at this version.
+    pub resources: Vec<DiscoveredResource>,
+}
+
+/// A resource as discovery describes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiscoveredResource {
+    /// Location and kind.
+    pub resource: ApiResource,
+    /// Verbs the server supports (`get`, `list`, `watch`, ...).
+    pub verbs: Vec<String>,
+    /// Short names (`po`, `deploy`).
+    pub short_names: Vec<String>,
+    /// Subresources (`status`, `scale`, `log`, ...).
+    pub subresources: Vec<String>,
+}
+
+impl DiscoveredResource {
+    /// Whether the server supports `verb` on it.
+    pub fn supports(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+}
+
+/// A cached discovery client.
+#[derive(Clone, Debug)]
+pub struct Discovery {
+    rest: RestClient,
+    cache: Arc<RwLock<Option<Arc<Vec<ApiGroup>>>>>,
+}
+
+impl Discovery {
+    /// A discovery client over `rest`; nothing is fetched until [`Self::run`].
+    pub fn new(rest: RestClient) -> Self {
+        Self {
+            rest,
+            cache: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// Every group the server serves (cached after the first call).
+    pub async fn run(&self) -> Result<Arc<Vec<ApiGroup>>> {
+        if let Some(groups) = self.cache.read().await.as_ref() {
+            return Ok(groups.clone());
+        }
+        let mut cache = self.cache.write().await;
+        if let Some(groups) = cache.as_ref() {
+            return Ok(groups.clone());
+        }
+        let groups = Arc::new(self.fetch().await?);
+        *cache = Some(groups.clone());
+        Ok(groups)
+    }
+
+    /// Forget the cached result; the next `run` asks the server again.
+    pub async fn invalidate(&self) {
+        *self.cache.write().await = None;
+    }
+
+    /// A REST mapper over the (cached) discovery result.
+    pub async fn rest_mapper(&self) -> Result<RestMapper> {
+        Ok(RestMapper::new(&self.run().await?))
+    }
+
+    async fn fetch(&self) -> Result<Vec<ApiGroup>> {
+        let mut groups = Vec::new();
+        for root in ["/api", "/apis"] {
+            let req = http::Request::builder()
+                .method(Method::GET)
+                .uri(root)
+                .header(http::header::ACCEPT, AGGREGATED_ACCEPT)
+                .body(bytes::Bytes::new())
+                .map_err(|e| Error::InvalidRequest(format!("GET {root}: {e}")))?;
+            let v: serde_json::Value = self.rest.request(req).await?;
+            match v.get("kind").and_then(|k| k.as_str()) {
+                Some("APIGroupDiscoveryList") => groups.extend(parse_aggregated(root, v)?),
+                Some("APIVersions") => groups.push(self.legacy_core(v).await?),
+                Some("APIGroupList") => groups.extend(self.legacy_groups(v).await?),
+                other => {
+                    return Err(Error::Decode {
+                        request: format!("GET {root}"),
+                        path: "kind".into(),
+                        message: format!("unexpected discovery document kind {other:?}"),
+                    });
+                }
+            }
+        }
+        Ok(groups)
+    }
+
+    async fn legacy_core(&self, v: serde_json::Value) -> Result<ApiGroup> {
+        let doc: LegacyVersions = from_value("GET /api", v)?;
+        let mut versions = Vec::new();
+        for ver in doc.versions {
+            versions.push(self.legacy_resources("", &ver).await?);
+        }
+        Ok(ApiGroup {
+            name: String::new(),
+            versions,
+        })
+    }
+
+    async fn legacy_groups(&self, v: serde_json::Value) -> Result<Vec<ApiGroup>> {
+        let doc: LegacyGroupList = from_value("GET /apis", v)?;
+        let mut out = Vec::new();
+        for g in doc.groups {
+            let mut names: Vec<String> = g.versions.iter().map(|v| v.version.clone()).collect();
+            if let Some(p) = &g.preferred_version
+                && let Some(i) = names.iter().position(|n| *n == p.version)
+            {
+                let pv = names.remove(i);
+                names.insert(0, pv);
+            }
+            let mut versions = Vec::new();
+            for ver in names {
+                versions.push(self.legacy_resources(&g.name, &ver).await?);
+            }
+            out.push(ApiGroup {
+                name: g.name,
+                versions,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn legacy_resources(&self, group: &str, version: &str) -> Result<ApiGroupVersion> {
+        let path = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let req = http::Request::get(&path)
+            .body(bytes::Bytes::new())
+            .map_err(|e| Error::InvalidRequest(format!("GET {path}: {e}")))?;
+        let list: LegacyResourceList = self.rest.request(req).await?;
+        let mut resources: Vec<DiscoveredResource> = Vec::new();
+        let mut subs: Vec<(String, String)> = Vec::new();
+        for r in list.resources {
+            if let Some((parent, sub)) = r.name.split_once('/') {
+                subs.push((parent.to_owned(), sub.to_owned()));
+                continue;
+            }
+            resources.push(DiscoveredResource {
+                resource: ApiResource {
+                    group: r.group.unwrap_or_else(|| group.to_owned()),
+                    version: r.version.unwrap_or_else(|| version.to_owned()),
+                    kind: r.kind,
+                    plural: r.name,
+                    scope: if r.namespaced {
+                        Scope::Namespaced
+                    } else {
+                        Scope::Cluster
+                    },
+                },
+                verbs: r.verbs,
+                short_names: r.short_names,
+                subresources: Vec::new(),
+            });
+        }
+        for (parent, sub) in subs {
+            if let Some(p) = resources.iter_mut().find(|r| r.resource.plural == parent) {
+                p.subresources.push(sub);
+            }
+        }
+        Ok(ApiGroupVersion {
+            version: version.to_owned(),
+            resources,
+        })
+    }
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| Error::decode(what, e))
+}
+
+fn parse_aggregated(root: &str, v: serde_json::Value) -> Result<Vec<ApiGroup>> {
+    let doc: AggregatedList = from_value(&format!("GET {root}"), v)?;
+    let mut out = Vec::new();
+    for g in doc.items {
+        let name = g.metadata.name.unwrap_or_default();
+        let mut versions = Vec::new();
+        for v in g.versions {
+            let resources = v
+                .resources
+                .into_iter()
+                .map(|r| {
+                    let (group, version, kind) = match r.response_kind {
+                        Some(rk) => (
+                            rk.group.unwrap_or_else(|| name.clone()),
+                            rk.version.unwrap_or_else(|| v.version.clone()),
+                            rk.kind.unwrap_or_default(),
+                        ),
+                        None => (name.clone(), v.version.clone(), String::new()),
+                    };
+                    // Group and version of the responseKind may differ from the
+                    // URL's (e.g. autoscaling Scale); the URL location is what a client needs.
+                    let _ = (group, version);
+                    DiscoveredResource {
+                        resource: ApiResource {
+                            group: name.clone(),
+                            version: v.version.clone(),
+                            kind,
+                            plural: r.resource,
+                            scope: if r.scope == "Cluster" {
+                                Scope::Cluster
+                            } else {
+                                Scope::Namespaced
+                            },
+                        },
+                        verbs: r.verbs,
+                        short_names: r.short_names,
+                        subresources: r.subresources.into_iter().map(|s| s.subresource).collect(),
+                    }
+                })
+                .collect();
+            versions.push(ApiGroupVersion {
+                version: v.version,
+                resources,
+            });
+        }
+        out.push(ApiGroup { name, versions });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct AggregatedList {
+    #[serde(default)]
+    items: Vec<AggregatedGroup>,
+}
+
+#[derive(Deserialize)]
+struct AggregatedGroup {
+    #[serde(default)]
+    metadata: kubegen_core::meta::ObjectMeta,
+    #[serde(default)]
+    versions: Vec<AggregatedVersion>,
+}
+
+#[derive(Deserialize)]
+struct AggregatedVersion {
+    version: String,
+    #[serde(default)]
+    resources: Vec<AggregatedResource>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AggregatedResource {
+    resource: String,
+    #[serde(default)]
+    response_kind: Option<Gvk>,
+    #[serde(default)]
+    scope: String,
+    #[serde(default)]
+    verbs: Vec<String>,
+    #[serde(default)]
+    short_names: Vec<String>,
+    #[serde(default)]
+    subresources: Vec<AggregatedSubresource>,
+}
+
+#[derive(Deserialize)]
+struct AggregatedSubresource {
+    subresource: String,
+}
+
+#[derive(Deserialize)]
+struct Gvk {
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LegacyVersions {
+    #[serde(default)]
+    versions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyGroupList {
+    #[serde(default)]
+    groups: Vec<LegacyGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyGroup {
+    name: String,
+    #[serde(default)]
+    versions: Vec<LegacyGv>,
+    #[serde(default)]
+    preferred_version: Option<LegacyGv>,
+}
+
+#[derive(Deserialize)]
+struct LegacyGv {
+    version: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyResourceList {
+    #[serde(default)]
+    resources: Vec<LegacyResource>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyResource {
+    name: String,
+    #[serde(default)]
+    namespaced: bool,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    verbs: Vec<String>,
+    #[serde(default)]
+    short_names: Vec<String>,
+}
+
+/// Maps kinds to resources and back (client-go's `meta.RESTMapper`), with
+/// the server's preferred versions.
+#[derive(Clone, Debug, Default)]
+pub struct RestMapper {
+    /// (group, version, kind) -> resource
+    by_gvk: BTreeMap<(String, String, String), DiscoveredResource>,
+    /// (group, version, plural) -> resource
+    by_gvr: BTreeMap<(String, String, String), DiscoveredResource>,
+    /// group -> versions, preferred first
+    versions: BTreeMap<String, Vec<String>>,
+}
+
+impl RestMapper {
+    /// Build from a discovery result.
+    pub fn new(groups: &[ApiGroup]) -> Self {
+        let mut m = Self::default();
+        for g in groups {
+            m.versions.insert(
+                g.name.clone(),
+                g.versions.iter().map(|v| v.version.clone()).collect(),
+            );
+            for v in &g.versions {
+                for r in &v.resources {
+                    let ar = &r.resource;
+                    m.by_gvk
+                        .entry((ar.group.clone(), ar.version.clone(), ar.kind.clone()))
+                        .or_insert_with(|| r.clone());
+                    m.by_gvr.insert(
+                        (ar.group.clone(), ar.version.clone(), ar.plural.clone()),
+                        r.clone(),
+                    );
+                }
+            }
+        }
+        m
+    }
+
+    /// The resource of a kind at a version.
+    pub fn resource_for(
+        &self,
+        group: &str,
+        version: &str,
+        kind: &str,
+    ) -> Option<&DiscoveredResource> {
+        self.by_gvk
+            .get(&(group.to_owned(), version.to_owned(), kind.to_owned()))
+    }
+
+    /// The resource of a kind at the group's preferred version that serves it.
+    pub fn preferred_resource_for(&self, group: &str, kind: &str) -> Option<&DiscoveredResource> {
+        self.versions
+            .get(group)?
+            .iter()
+            .find_map(|v| self.resource_for(group, v, kind))
+    }
+
+    /// The kind (and scope) of a resource.
+    pub fn kind_for(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<&DiscoveredResource> {
+        self.by_gvr
+            .get(&(group.to_owned(), version.to_owned(), plural.to_owned()))
+    }
+
+    /// Versions of a group, preferred first.
+    pub fn versions(&self, group: &str) -> &[String] {
+        self.versions
+            .get(group)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The preferred version of a group.
+    pub fn preferred_version(&self, group: &str) -> Option<&str> {
+        self.versions(group).first().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregated_document_maps_kinds_and_resources() {
+        let doc = serde_json::json!({
+            "kind": "APIGroupDiscoveryList",
+            "items": [{
+                "metadata": {"name": "apps"},
+                "versions": [{
+                    "version": "v1",
+                    "resources": [{
+                        "resource": "deployments", "scope": "Namespaced",
+                        "responseKind": {"group": "", "version": "", "kind": "Deployment"},
+                        "verbs": ["get", "list"], "shortNames": ["deploy"],
+                        "subresources": [{"subresource": "scale"}, {"subresource": "status"}]
+                    }]
+                }, {"version": "v1beta1", "resources": []}]
+            }]
+        });
+        let groups = parse_aggregated("/apis", doc).unwrap();
+        let m = RestMapper::new(&groups);
+        let d = m.preferred_resource_for("apps", "Deployment").unwrap();
+        assert_eq!(d.resource.plural, "deployments");
+        assert_eq!(d.resource.scope, Scope::Namespaced);
+        assert_eq!(d.subresources, ["scale", "status"]);
+        assert_eq!(
+            m.kind_for("apps", "v1", "deployments")
+                .unwrap()
+                .resource
+                .kind,
+            "Deployment"
+        );
+        assert_eq!(m.preferred_version("apps"), Some("v1"));
+        assert!(d.supports("list") && !d.supports("delete"));
+    }
+}

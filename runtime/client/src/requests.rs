@@ -1,0 +1,233 @@
+//! The verb implementations, ungated: the typed wrappers ([`typed`](super::typed)),
+//! subresources and dynamic objects all call these.
+
+use futures::Stream;
+use http::Method;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::paths::{key_of, uri_path, with_query};
+use super::rest::{describe, empty_request, json_request};
+use super::{APPLY_PATCH, Client, DeleteResponse, JSON, ObjectList, WatchStream, watch};
+use kubegen_core::error::{Error, Result};
+use kubegen_core::options::{
+    CreateOptions, DeleteOptions, ListOptions, PatchOptions, Query, UpdateOptions,
+};
+use kubegen_core::resource::Object;
+
+impl<K: Object> Client<K> {
+    // Verb implementations, ungated; the public wrappers below gate them.
+
+    pub(crate) async fn do_get<T: DeserializeOwned>(
+        &self,
+        name: &str,
+        sub: Option<&str>,
+        q: Query,
+    ) -> Result<T> {
+        let req = empty_request(Method::GET, with_query(self.object_path(name, sub)?, &q))?;
+        self.rest.request(req).await
+    }
+
+    pub(crate) async fn do_list(&self, opts: &ListOptions) -> Result<ObjectList<K>> {
+        let req = empty_request(
+            Method::GET,
+            with_query(self.collection_path()?, &opts.to_list_query()),
+        )?;
+        self.rest.request(req).await
+    }
+
+    pub(crate) async fn do_watch(&self, opts: &ListOptions) -> Result<WatchStream<K>> {
+        let req = empty_request(
+            Method::GET,
+            with_query(self.collection_path()?, &opts.to_watch_query()),
+        )?;
+        let what = describe(&req);
+        let body = self.rest.request_stream(req).await?;
+        Ok(Box::pin(watch::decode_stream::<K, _>(what, body)))
+    }
+
+    async fn send_body<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: String,
+        q: &Query,
+        body: &B,
+        content_type: &'static str,
+    ) -> Result<T> {
+        let uri = with_query(path, q);
+        let bytes = serde_json::to_vec(body).map_err(|source| Error::Encode {
+            request: format!("{method} {}", uri_path(&uri)),
+            source,
+        })?;
+        self.rest
+            .request(json_request(method, uri, bytes, content_type)?)
+            .await
+    }
+
+    pub(crate) async fn do_create<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        sub: Option<(&str, &str)>,
+        body: &B,
+        opts: &CreateOptions,
+    ) -> Result<T> {
+        let path = match sub {
+            None => self.collection_path()?,
+            Some((name, s)) => self.object_path(name, Some(s))?,
+        };
+        self.send_body(Method::POST, path, &opts.to_query(), body, JSON)
+            .await
+    }
+
+    pub(crate) async fn do_replace<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        name: &str,
+        sub: Option<&str>,
+        body: &B,
+        opts: &UpdateOptions,
+    ) -> Result<T> {
+        self.send_body(
+            Method::PUT,
+            self.object_path(name, sub)?,
+            &opts.to_query(),
+            body,
+            JSON,
+        )
+        .await
+    }
+
+    pub(crate) async fn do_patch<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        name: &str,
+        sub: Option<&str>,
+        body: &B,
+        content_type: &'static str,
+        opts: &PatchOptions,
+    ) -> Result<T> {
+        if content_type == APPLY_PATCH && opts.field_manager.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::InvalidRequest(
+                "server-side apply needs a field manager".into(),
+            ));
+        }
+        self.send_body(
+            Method::PATCH,
+            self.object_path(name, sub)?,
+            &opts.to_query(),
+            body,
+            content_type,
+        )
+        .await
+    }
+
+    pub(crate) async fn do_delete(
+        &self,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<DeleteResponse<K>> {
+        let path = self.object_path(name, None)?;
+        let v: serde_json::Value = self
+            .send_body(Method::DELETE, path.clone(), &Query::new(), opts, JSON)
+            .await?;
+        object_or_status(&format!("DELETE {path}"), v)
+    }
+
+    pub(crate) async fn do_delete_collection(
+        &self,
+        opts: &DeleteOptions,
+        list: &ListOptions,
+    ) -> Result<DeleteResponse<ObjectList<K>>> {
+        let path = self.collection_path()?;
+        let v: serde_json::Value = self
+            .send_body(
+                Method::DELETE,
+                path.clone(),
+                &list.to_list_query(),
+                opts,
+                JSON,
+            )
+            .await?;
+        object_or_status(&format!("DELETE {path}"), v)
+    }
+
+    /// Pages of a list, following `continue` tokens, each page at most
+    /// `opts.limit` items (500 when unset, as client-go's pager). The first
+    /// page's resource version applies to all (the server guarantees a
+    /// consistent snapshot across continue tokens).
+    ///
+    /// If a continue token expires mid-way (410: etcd compacted the
+    /// snapshot), the rest comes from one unpaged list with the original
+    /// options, as client-go's pager falls back, minus the objects already
+    /// returned (pages are in key order): every object comes once, the last
+    /// page from a newer snapshot.
+    pub(crate) fn do_list_pages(
+        &self,
+        opts: &ListOptions,
+    ) -> impl Stream<Item = Result<ObjectList<K>>> + Send + use<K> {
+        struct Next {
+            opts: ListOptions,
+            /// The (namespace, name) of the last object returned.
+            last: Option<(String, String)>,
+        }
+        let original = opts.clone();
+        let mut first = opts.clone();
+        first.limit = Some(first.limit.unwrap_or(500));
+        let this = self.clone();
+        let start = Next {
+            opts: first,
+            last: None,
+        };
+        futures::stream::try_unfold(Some(start), move |next| {
+            let this = this.clone();
+            let original = original.clone();
+            async move {
+                let Some(Next { opts, last }) = next else {
+                    return Ok(None);
+                };
+                let page = match this.do_list(&opts).await {
+                    Err(e) if e.is_resource_expired() && opts.continue_.is_some() => {
+                        tracing::debug!(error = %e, "continue token expired; listing the rest unpaged");
+                        let mut full = original.clone();
+                        full.limit = None;
+                        full.continue_ = None;
+                        let mut list = this.do_list(&full).await?;
+                        if let Some(last) = &last {
+                            list.items
+                                .retain(|o| key_of(o).as_ref().is_some_and(|k| k > last));
+                        }
+                        return Ok(Some((list, None)));
+                    }
+                    other => other?,
+                };
+                let last = page.items.last().and_then(key_of).or(last);
+                let next = page.continue_token().map(|c| {
+                    let mut o = opts.clone();
+                    o.continue_ = Some(c.to_owned());
+                    // A continued list must not repeat the resourceVersion.
+                    o.resource_version = None;
+                    o.resource_version_match = None;
+                    Next { opts: o, last }
+                });
+                Ok(Some((page, next)))
+            }
+        })
+    }
+}
+
+pub(super) fn name_of<K: Object>(obj: &K, what: &str) -> Result<String> {
+    obj.metadata()
+        .name
+        .clone()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::InvalidRequest(format!("{what}: the object has no metadata.name")))
+}
+
+pub(super) fn object_or_status<T: DeserializeOwned>(
+    what: &str,
+    v: serde_json::Value,
+) -> Result<DeleteResponse<T>> {
+    if v.get("kind").and_then(|k| k.as_str()) == Some("Status") {
+        let s = serde_path_to_error::deserialize(v).map_err(|e| Error::decode(what, e))?;
+        return Ok(DeleteResponse::Status(s));
+    }
+    let o = serde_path_to_error::deserialize(v).map_err(|e| Error::decode(what, e))?;
+    Ok(DeleteResponse::Object(o))
+}

@@ -1,0 +1,287 @@
+//! The HTTP stack under [`RestClient`](crate::RestClient): hyper-util's
+//! pooled client over hyper-rustls, optionally tunnelled through an HTTP proxy.
+//!
+//! - TLS via rustls with the `ring` provider. Server certificates are verified
+//!   against the configured CA bundle, or the webpki roots when there is none.
+//!   `insecure_skip_tls_verify` swaps in a verifier that accepts any
+//!   certificate (signatures are still checked) and warns on every build.
+//! - ALPN offers `h2` and `http/1.1`; hyper-util uses HTTP/2 when the server
+//!   picks it, multiplexing requests over one pooled connection. A second,
+//!   HTTP/1.1-only pool (same TLS, proxy and server name) carries WebSocket
+//!   upgrades (exec, attach, portforward), which HTTP/2 cannot.
+//! - A client certificate, when configured, is presented in the handshake;
+//!   keys may be RSA (PKCS#1), EC (SEC1) or PKCS#8, in PEM.
+//! - Dead connections are found without waiting for a reset: HTTP/2
+//!   connections are pinged once they have read nothing for
+//!   `http2_read_idle_timeout` (hyper's keep-alive measures from the last
+//!   frame read, as client-go's `ReadIdleTimeout` does) and closed, failing
+//!   their streams, when the ping is not answered; TCP keepalive probes run on
+//!   every connection. Idle pooled connections are dropped after 90 s.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::Uri;
+use http_body_util::Full;
+use hyper_rustls::{ConfigBuilderExt as _, FixedServerNameResolver, HttpsConnector};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject as _;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+use kubegen_core::error::{BoxError, Error, Result};
+
+/// The pooled HTTP client every `RestClient` clone shares.
+pub(crate) type HttpClient =
+    hyper_util::client::legacy::Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
+
+/// The pooled client (HTTP/2 when the server offers it) and the HTTP/1.1-only
+/// one for upgrades, sharing one TLS configuration.
+pub(crate) fn build_http_clients(cfg: &Config) -> Result<(HttpClient, HttpClient)> {
+    let tls = tls_config(cfg)?;
+    Ok((
+        build_http_client(cfg, tls.clone(), true)?,
+        build_http_client(cfg, tls, false)?,
+    ))
+}
+
+fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Result<HttpClient> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(cfg.connect_timeout);
+    http.set_nodelay(true);
+    http.set_keepalive(cfg.tcp_keepalive);
+    let inner = match &cfg.proxy_url {
+        None => ProxyConnector::Direct(http),
+        Some(proxy) => ProxyConnector::Tunnel(tunnel(proxy, http)?),
+    };
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http();
+    let builder = match &cfg.tls_server_name {
+        Some(name) => {
+            let name = ServerName::try_from(name.clone())
+                .map_err(|e| Error::Config(format!("tls-server-name {name:?}: {e}")))?;
+            builder.with_server_name_resolver(FixedServerNameResolver::new(name))
+        }
+        None => builder,
+    };
+    // ALPN follows the enabled protocols, so the HTTP/1.1 pool never negotiates h2.
+    let connector = if http2 {
+        builder.enable_http1().enable_http2().wrap_connector(inner)
+    } else {
+        builder.enable_http1().wrap_connector(inner)
+    };
+    let mut client = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
+    // Both timers are needed: without them hyper silently ignores the idle
+    // timeout and the keep-alive pings.
+    client
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(90));
+    if let Some(idle) = cfg.http2_read_idle_timeout {
+        client
+            .http2_keep_alive_interval(idle)
+            .http2_keep_alive_timeout(cfg.http2_ping_timeout)
+            .http2_keep_alive_while_idle(true);
+    }
+    Ok(client.build(connector))
+}
+
+fn tunnel(proxy: &Uri, http: HttpConnector) -> Result<Tunnel<HttpConnector>> {
+    if proxy.scheme_str() != Some("http") {
+        let proxy = crate::config::redact_userinfo(&proxy.to_string());
+        return Err(Error::Config(format!(
+            "proxy-url {proxy}: only http:// proxies (HTTP CONNECT) are supported"
+        )));
+    }
+    let mut t = Tunnel::new(proxy.clone(), http);
+    if let Some((userinfo, _)) = proxy.authority().and_then(|a| a.as_str().rsplit_once('@')) {
+        use base64::Engine as _;
+        let enc = base64::engine::general_purpose::STANDARD.encode(userinfo);
+        let mut v = http::HeaderValue::from_str(&format!("Basic {enc}"))
+            .map_err(|_| Error::Config("proxy-url credentials are not a valid header".into()))?;
+        v.set_sensitive(true);
+        t = t.with_auth(v);
+    }
+    Ok(t)
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The rustls configuration for `cfg`: trust roots, verification and client certificate.
+pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Config(format!("TLS setup: {e}")))?;
+    if cfg.insecure_skip_tls_verify && cfg.root_cert_pem.is_some() {
+        return Err(Error::Config(
+            "insecure-skip-tls-verify together with a certificate authority is not allowed (pick one)"
+                .into(),
+        ));
+    }
+    let builder = if cfg.insecure_skip_tls_verify {
+        let server = crate::config::redact_userinfo(&cfg.cluster_url.to_string());
+        warn_insecure_once(&server);
+        tracing::warn!(
+            %server,
+            "insecure-skip-tls-verify is set: the API server's certificate is NOT verified; \
+             anyone on the network path can impersonate it"
+        );
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+    } else if let Some(pem) = &cfg.root_cert_pem {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in pem_certificates(pem)
+            .map_err(|e| Error::Config(format!("certificate authority: {e}")))?
+        {
+            roots
+                .add(cert)
+                .map_err(|e| Error::Config(format!("certificate authority: {e}")))?;
+        }
+        builder.with_root_certificates(roots)
+    } else {
+        builder.with_webpki_roots()
+    };
+    let tls = match &cfg.auth.client_certificate {
+        Some(cc) => {
+            let certs = pem_certificates(&cc.cert_pem)
+                .map_err(|e| Error::Config(format!("client certificate: {e}")))?;
+            let key = pem_private_key(cc.key_pem.expose_secret())
+                .map_err(|e| Error::Config(format!("client key: {e}")))?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| Error::Config(format!("client certificate and key: {e}")))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(tls)
+}
+
+/// Tell the user on stderr, once per process, that a server is not verified.
+fn warn_insecure_once(server: &str) {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        eprintln!(
+            "kubegen: WARNING: insecure-skip-tls-verify is set for {server}: the API server's \
+             certificate is not verified"
+        );
+    });
+}
+
+/// The certificates of a PEM bundle, at least one.
+pub(crate) fn pem_certificates(
+    pem: &[u8],
+) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("no PEM certificate found".into());
+    }
+    Ok(certs)
+}
+
+/// The private key of a PEM file (RSA, EC or PKCS#8).
+pub(crate) fn pem_private_key(pem: &[u8]) -> std::result::Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| format!("no usable PEM private key (RSA, EC or PKCS#8): {e}"))
+}
+
+/// Accepts any server certificate; handshake signatures are still verified
+/// so the connection is at least consistent.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// A TCP connector that goes direct or through an HTTP CONNECT tunnel.
+#[derive(Clone, Debug)]
+pub(crate) enum ProxyConnector {
+    Direct(HttpConnector),
+    Tunnel(Tunnel<HttpConnector>),
+}
+
+type ConnectFuture = Pin<
+    Box<dyn Future<Output = std::result::Result<TokioIo<tokio::net::TcpStream>, BoxError>> + Send>,
+>;
+
+impl tower_service::Service<Uri> for ProxyConnector {
+    type Response = TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = ConnectFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), Self::Error>> {
+        match self {
+            Self::Direct(c) => c.poll_ready(cx).map_err(Into::into),
+            Self::Tunnel(t) => t.poll_ready(cx).map_err(Into::into),
+        }
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        match self {
+            Self::Direct(c) => {
+                let f = c.call(dst);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+            Self::Tunnel(t) => {
+                let f = t.call(dst);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! kubegen-core: the API machinery every kubegen crate shares, with no I/O.
+//!
+//! The [`Resource`] and [`Object`] traits every kind implements, the verb
+//! markers in [`verbs`], the shared apimachinery types in [`meta`], label and
+//! field [`selector`]s, request [`options`], typed [`error`]s, server-side
+//! apply support ([`apply`], [`managed_fields`]), untyped
+//! [`DynamicObject`]s, and the serde support generated types call.
+//!
+//! A crate of generated types depends on this crate alone; the HTTP client
+//! (`kubegen-client`) and the cache machinery (`kubegen-cache`) sit on top.
+//! This crate never depends on tokio, hyper or rustls (a test checks that).
+
+#![deny(missing_docs)]
+
+pub mod apply;
+pub mod dynamic;
+pub mod error;
+pub mod managed_fields;
+pub mod meta;
+#[cfg(feature = "schemars")]
+mod meta_schemas;
+pub mod options;
+pub mod resource;
+pub mod selector;
+#[doc(hidden)]
+pub mod serde_support;
+pub mod verbs;
+
+pub use dynamic::DynamicObject;
+pub use error::{Error, Result};
+pub use options::{
+    ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions,
+    UpdateOptions,
+};
+pub use resource::{ApiResource, Object, Resource, Scope, object_key};
+pub use selector::Selector;

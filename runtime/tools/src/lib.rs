@@ -1,0 +1,14 @@
+//! kubegen-tools: what controllers build on top of the typed API.
+//!
+//! [`leaderelection`] on the generated `coordination.k8s.io/v1` `Lease`,
+//! event recording ([`record`]) on the generated `core/v1` `Event`, and,
+//! with the `derive` feature, the run-time half of
+//! `#[derive(CustomResource)]` ([`crd`]). These sit above `kubegen-api`
+//! and use its types; they never carry copies of them.
+
+#![deny(missing_docs)]
+
+#[cfg(feature = "derive")]
+pub mod crd;
+pub mod leaderelection;
+pub mod record;
