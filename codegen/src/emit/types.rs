@@ -300,9 +300,19 @@ pub(crate) fn lean_deserialize(
                     && matches!(&f.shape, Shape::Ref(r) if r == OBJECT_META),
             ),
         };
-        if required || is_meta {
-            let i = proc_macro2::Literal::usize_unsuffixed(*i);
+        let i = proc_macro2::Literal::usize_unsuffixed(*i);
+        // serde grows a decoded `Vec` to at least 4 slots; cached objects
+        // keep whatever capacity decoding left, so lists are trimmed to length.
+        if matches!(f.shape, Shape::Array(_)) {
+            // `null` is `None` here too; a required list then reads as missing.
+            arms.push(quote! { Some(#i) => #v = kubegen_core::serde_support::list(&mut map)?, });
+        } else if required || is_meta {
             arms.push(quote! { Some(#i) => #v = Some(map.next_value()?), });
+        } else {
+            // `null` decodes to `None`, as serde's `Option` does.
+            arms.push(quote! { Some(#i) => #v = map.next_value()?, });
+        }
+        if required || is_meta {
             if is_meta {
                 inits.push(quote! { #field: #v.unwrap_or_default(), });
             } else {
@@ -311,9 +321,6 @@ pub(crate) fn lean_deserialize(
                 });
             }
         } else {
-            // `null` decodes to `None`, as serde's `Option` does.
-            let i = proc_macro2::Literal::usize_unsuffixed(*i);
-            arms.push(quote! { Some(#i) => #v = map.next_value()?, });
             inits.push(quote! { #field: #v, });
         }
     }

@@ -191,6 +191,9 @@ impl<K> Default for DeltaFifoOptions<K> {
 #[error("DeltaFIFO: manipulating with closed queue")]
 pub struct FifoClosed;
 
+/// Capacity (in keys) an emptied queue keeps without giving memory back.
+const SHRINK_ABOVE: usize = 64;
+
 struct State<K> {
     items: HashMap<String, Vec<Delta<K>>>,
     queue: VecDeque<String>,
@@ -313,6 +316,12 @@ impl<K: Object> DeltaFifo<K> {
                     };
                     let processed = process(Deltas { key, deltas }, is_in_initial_list);
                     self.announce_if_synced(&mut st);
+                    if st.queue.is_empty() && st.items.capacity() > SHRINK_ABOVE {
+                        // A relist queued every object at once; an idle
+                        // queue need not keep room for all of them.
+                        st.items.shrink_to_fit();
+                        st.queue.shrink_to_fit();
+                    }
                     return Ok(processed);
                 }
                 if st.closed {
@@ -644,6 +653,28 @@ mod tests {
         let (b, _) = pop(&f).await;
         assert_eq!(shape(&b), [(Added, "ns/b".into(), 1, false)]);
         assert!(f.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_drained_queue_gives_back_the_room_a_relist_took() {
+        let f = fifo();
+        for i in 0..1000 {
+            f.add(obj("ns", &format!("o{i}"), i));
+        }
+        for _ in 0..1000 {
+            pop(&f).await;
+        }
+        let st = f.state.lock();
+        assert!(
+            st.items.capacity() <= SHRINK_ABOVE,
+            "{}",
+            st.items.capacity()
+        );
+        assert!(
+            st.queue.capacity() <= SHRINK_ABOVE,
+            "{}",
+            st.queue.capacity()
+        );
     }
 
     #[tokio::test]

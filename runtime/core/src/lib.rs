@@ -24,6 +24,7 @@ pub mod resource;
 pub mod selector;
 #[doc(hidden)]
 pub mod serde_support;
+mod shared_text;
 pub mod verbs;
 
 pub use dynamic::DynamicObject;

@@ -29,7 +29,11 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_timestamp: Option<Time>,
     /// Entries that must be removed before the object is deleted from the registry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::serde_support::trimmed_list",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub finalizers: Option<Vec<String>>,
     /// Prefix the server uses to generate a unique name when `name` is unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +45,11 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
     /// Which field manager owns which fields (server-side apply).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::serde_support::trimmed_list",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
     /// Unique name within the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,7 +58,11 @@ pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Objects this object depends on, for garbage collection.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "crate::serde_support::trimmed_list",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub owner_references: Option<Vec<OwnerReference>>,
     /// Opaque version for optimistic concurrency and watches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,40 +155,50 @@ pub struct ManagedFieldsEntry {
 /// A field set in the server's JSON trie encoding, kept as the raw JSON text
 /// (as client-go keeps its bytes). Every object carries one per manager, and a
 /// decoded `serde_json::Value` tree of it costs ~10x its text in heap (a map
-/// node per level): ~22 KB of a ~5 KB Pod's ~50 KB. Parse it on demand with
-/// [`to_value`](Self::to_value) or [`FieldSet`](crate::managed_fields::FieldSet).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FieldsV1(Box<serde_json::value::RawValue>);
+/// node per level): ~22 KB of a ~5 KB Pod's ~50 KB. The text is shared: the
+/// objects of one template carry equal sets, and decoding hands them one
+/// allocation. Parse it on demand with [`to_value`](Self::to_value) or
+/// [`FieldSet`](crate::managed_fields::FieldSet).
+#[derive(Clone, Debug)]
+pub struct FieldsV1(std::sync::Arc<str>);
 
 impl FieldsV1 {
     /// The field set as JSON text.
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// The field set parsed into a JSON value.
     pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
-        serde_json::from_str(self.0.get())
+        serde_json::from_str(&self.0)
     }
 
     /// A field set from a JSON value.
     pub fn from_value(value: &serde_json::Value) -> Self {
-        // A Value always serializes, and its text is valid JSON.
-        let text = value.to_string();
-        Self(serde_json::value::RawValue::from_string(text).unwrap_or_else(|_| empty_object()))
+        Self(crate::shared_text::shared(&value.to_string()))
     }
 }
 
-fn empty_object() -> Box<serde_json::value::RawValue> {
-    serde_json::value::RawValue::from_string("{}".to_owned())
-        .unwrap_or_else(|_| unreachable!("{{}} is JSON"))
+impl Serialize for FieldsV1 {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Written as JSON, not as a string; the text was JSON when it came.
+        let raw: &serde_json::value::RawValue =
+            serde_json::from_str(&self.0).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldsV1 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        Ok(Self(crate::shared_text::shared(raw.get())))
+    }
 }
 
 impl Default for FieldsV1 {
     /// The empty set, `{}`.
     fn default() -> Self {
-        Self(empty_object())
+        Self(crate::shared_text::shared("{}"))
     }
 }
 

@@ -27,3 +27,30 @@ impl<'de> serde::de::Visitor<'de> for FieldSeed {
 pub fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
+
+/// A decoded list without spare capacity: serde grows a `Vec` to at least
+/// four slots on its first element, and a cached object would keep them for
+/// its lifetime (a Pod's one container then costs four).
+pub fn trimmed<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
+}
+
+/// `deserialize_with` for `Option<Vec<T>>` fields of hand-written types:
+/// [`trimmed`], and `null` as `None`.
+pub fn trimmed_list<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(<Option<Vec<T>> as serde::Deserialize>::deserialize(d)?.map(trimmed))
+}
+
+/// The next map value as a list, [`trimmed`]; `null` is `None`.
+pub fn list<'de, A, T>(map: &mut A) -> Result<Option<Vec<T>>, A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(map.next_value::<Option<Vec<T>>>()?.map(trimmed))
+}

@@ -145,16 +145,16 @@ impl<'de> serde::Deserialize<'de> for MutatingWebhook {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = Some(map.next_value()?),
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         Some(10) => f10 = Some(map.next_value()?),
                         Some(11) => f11 = map.next_value()?,
                         _ => {
@@ -296,16 +296,16 @@ impl<'de> serde::Deserialize<'de> for MutatingWebhookApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         Some(10) => f10 = map.next_value()?,
                         Some(11) => f11 = map.next_value()?,
                         _ => {

@@ -61,11 +61,11 @@ impl<'de> serde::Deserialize<'de> for NamedRuleWithOperations {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -140,11 +140,11 @@ impl<'de> serde::Deserialize<'de> for NamedRuleWithOperationsApplyConfiguration 
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

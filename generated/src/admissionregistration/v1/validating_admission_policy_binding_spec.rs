@@ -66,7 +66,7 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBindingSpec {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -147,7 +147,7 @@ for ValidatingAdmissionPolicyBindingSpecApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

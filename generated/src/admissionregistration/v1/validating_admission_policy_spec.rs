@@ -91,13 +91,13 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicySpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -189,13 +189,13 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicySpecApplyConfigur
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

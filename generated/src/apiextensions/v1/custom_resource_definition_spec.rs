@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionSpec {
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = Some(map.next_value()?),
-                        Some(5) => f5 = Some(map.next_value()?),
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -155,7 +155,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionSpecApplyConfigura
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

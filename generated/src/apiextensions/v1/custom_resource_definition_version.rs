@@ -79,12 +79,12 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersion {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = Some(map.next_value()?),
                         Some(8) => f8 = map.next_value()?,
@@ -202,12 +202,12 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersionApplyConfig
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,

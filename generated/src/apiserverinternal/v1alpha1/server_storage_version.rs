@@ -46,9 +46,9 @@ impl<'de> serde::Deserialize<'de> for ServerStorageVersion {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -128,9 +128,9 @@ impl<'de> serde::Deserialize<'de> for ServerStorageVersionApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -110,7 +110,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetSpec {
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = Some(map.next_value()?),
                         Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(10) => f10 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -254,7 +254,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetSpecApplyConfiguration {
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
                         Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(10) => f10 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetStatus {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
@@ -226,7 +226,7 @@ impl<'de> serde::Deserialize<'de> for StatefulSetStatusApplyConfiguration {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,

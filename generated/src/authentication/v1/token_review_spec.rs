@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for TokenReviewSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

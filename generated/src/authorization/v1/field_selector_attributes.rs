@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for FieldSelectorAttributes {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

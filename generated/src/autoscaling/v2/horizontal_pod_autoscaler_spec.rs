@@ -52,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerSpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = Some(map.next_value()?),
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = Some(map.next_value()?),
                         _ => {
@@ -130,7 +130,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerSpecApplyConfigurat
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         _ => {

@@ -63,8 +63,8 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = map.next_value()?,
@@ -159,8 +159,8 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerStatusApplyConfigur
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,

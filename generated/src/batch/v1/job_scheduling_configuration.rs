@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for JobSchedulingConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {
@@ -147,7 +147,7 @@ impl<'de> serde::Deserialize<'de> for JobSchedulingConfigurationApplyConfigurati
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {

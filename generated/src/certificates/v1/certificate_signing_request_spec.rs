@@ -114,11 +114,11 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestSpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = Some(map.next_value()?),
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -217,11 +217,11 @@ impl<'de> serde::Deserialize<'de> for CertificateSigningRequestSpecApplyConfigur
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

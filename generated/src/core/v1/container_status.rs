@@ -110,7 +110,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStatus {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = Some(map.next_value()?),
@@ -123,7 +123,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStatus {
                         Some(11) => f11 = map.next_value()?,
                         Some(12) => f12 = map.next_value()?,
                         Some(13) => f13 = map.next_value()?,
-                        Some(14) => f14 = map.next_value()?,
+                        Some(14) => f14 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -277,7 +277,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStatusApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
@@ -290,7 +290,7 @@ impl<'de> serde::Deserialize<'de> for ContainerStatusApplyConfiguration {
                         Some(11) => f11 = map.next_value()?,
                         Some(12) => f12 = map.next_value()?,
                         Some(13) => f13 = map.next_value()?,
-                        Some(14) => f14 = map.next_value()?,
+                        Some(14) => f14 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeSource {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -92,7 +92,7 @@ impl<'de> serde::Deserialize<'de> for DownwardAPIVolumeSourceApplyConfiguration 
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

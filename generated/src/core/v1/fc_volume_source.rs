@@ -47,8 +47,8 @@ impl<'de> serde::Deserialize<'de> for FCVolumeSource {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -113,8 +113,8 @@ impl<'de> serde::Deserialize<'de> for FCVolumeSourceApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

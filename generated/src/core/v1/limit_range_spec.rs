@@ -23,7 +23,7 @@ impl<'de> serde::Deserialize<'de> for LimitRangeSpec {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["limits"]))?
                 {
                     match key {
-                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -64,7 +64,7 @@ impl<'de> serde::Deserialize<'de> for LimitRangeSpecApplyConfiguration {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["limits"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for LoadBalancerIngress {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for LoadBalancerIngressApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for LoadBalancerStatus {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["ingress"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for LoadBalancerStatusApplyConfiguration {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["ingress"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

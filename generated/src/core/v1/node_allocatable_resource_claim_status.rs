@@ -40,9 +40,9 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableResourceClaimStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -110,9 +110,9 @@ for NodeAllocatableResourceClaimStatusApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -26,7 +26,7 @@ impl<'de> serde::Deserialize<'de> for NodeSelector {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -73,7 +73,7 @@ impl<'de> serde::Deserialize<'de> for NodeSelectorApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -115,20 +115,20 @@ impl<'de> serde::Deserialize<'de> for NodeStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
                         Some(9) => f9 = map.next_value()?,
                         Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
-                        Some(13) => f13 = map.next_value()?,
+                        Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(12) => f12 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(13) => f13 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -270,20 +270,20 @@ impl<'de> serde::Deserialize<'de> for NodeStatusApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
                         Some(9) => f9 = map.next_value()?,
                         Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
-                        Some(13) => f13 = map.next_value()?,
+                        Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(12) => f12 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(13) => f13 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -125,11 +125,11 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
@@ -245,11 +245,11 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimStatusApplyConfigurat
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,

@@ -206,7 +206,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
@@ -223,7 +223,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpec {
                         Some(14) => f14 = map.next_value()?,
                         Some(15) => f15 = map.next_value()?,
                         Some(16) => f16 = map.next_value()?,
-                        Some(17) => f17 = map.next_value()?,
+                        Some(17) => f17 = kubegen_core::serde_support::list(&mut map)?,
                         Some(18) => f18 = map.next_value()?,
                         Some(19) => f19 = map.next_value()?,
                         Some(20) => f20 = map.next_value()?,
@@ -496,7 +496,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpecApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
@@ -513,7 +513,7 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpecApplyConfiguration {
                         Some(14) => f14 = map.next_value()?,
                         Some(15) => f15 = map.next_value()?,
                         Some(16) => f16 = map.next_value()?,
-                        Some(17) => f17 = map.next_value()?,
+                        Some(17) => f17 = kubegen_core::serde_support::list(&mut map)?,
                         Some(18) => f18 = map.next_value()?,
                         Some(19) => f19 = map.next_value()?,
                         Some(20) => f20 = map.next_value()?,

@@ -64,10 +64,10 @@ impl<'de> serde::Deserialize<'de> for PodAffinityTerm {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -156,10 +156,10 @@ impl<'de> serde::Deserialize<'de> for PodAffinityTermApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for PodExtendedResourceClaimStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -96,7 +96,7 @@ impl<'de> serde::Deserialize<'de> for PodExtendedResourceClaimStatusApplyConfigu
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -133,9 +133,9 @@ impl<'de> serde::Deserialize<'de> for PodSecurityContext {
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
+                        Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
                         Some(12) => f12 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -283,9 +283,9 @@ impl<'de> serde::Deserialize<'de> for PodSecurityContextApplyConfiguration {
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
+                        Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
                         Some(12) => f12 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

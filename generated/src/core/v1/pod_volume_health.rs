@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for PodVolumeHealth {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         _ => {
@@ -108,7 +108,7 @@ impl<'de> serde::Deserialize<'de> for PodVolumeHealthApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         _ => {

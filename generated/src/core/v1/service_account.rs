@@ -67,10 +67,10 @@ impl<'de> serde::Deserialize<'de> for ServiceAccount {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = Some(map.next_value()?),
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -195,10 +195,10 @@ impl<'de> serde::Deserialize<'de> for ServiceAccountApplyConfiguration {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

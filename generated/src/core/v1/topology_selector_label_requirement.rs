@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for TopologySelectorLabelRequirement {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -84,7 +84,7 @@ for TopologySelectorLabelRequirementApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -85,7 +85,7 @@ impl<'de> serde::Deserialize<'de> for TopologySpreadConstraint {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
@@ -199,7 +199,7 @@ impl<'de> serde::Deserialize<'de> for TopologySpreadConstraintApplyConfiguration
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,

@@ -84,7 +84,7 @@ impl<'de> serde::Deserialize<'de> for VolumeMount {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
@@ -195,7 +195,7 @@ impl<'de> serde::Deserialize<'de> for VolumeMountApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,

@@ -37,8 +37,8 @@ impl<'de> serde::Deserialize<'de> for NonResourcePolicyRule {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -95,8 +95,8 @@ impl<'de> serde::Deserialize<'de> for NonResourcePolicyRuleApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

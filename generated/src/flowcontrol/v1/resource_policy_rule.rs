@@ -48,11 +48,11 @@ impl<'de> serde::Deserialize<'de> for ResourcePolicyRule {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = Some(map.next_value()?),
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = Some(map.next_value()?),
-                        Some(4) => f4 = Some(map.next_value()?),
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -129,11 +129,11 @@ impl<'de> serde::Deserialize<'de> for ResourcePolicyRuleApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

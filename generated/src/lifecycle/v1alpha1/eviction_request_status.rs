@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -97,7 +97,7 @@ impl<'de> serde::Deserialize<'de> for EvictionRequestStatusApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

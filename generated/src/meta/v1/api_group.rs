@@ -67,8 +67,8 @@ impl<'de> serde::Deserialize<'de> for APIGroup {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = Some(map.next_value()?),
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

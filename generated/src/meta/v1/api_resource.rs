@@ -75,15 +75,15 @@ impl<'de> serde::Deserialize<'de> for APIResource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = Some(map.next_value()?),
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = Some(map.next_value()?),
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
                         Some(9) => f9 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -48,8 +48,8 @@ impl<'de> serde::Deserialize<'de> for APIVersions {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = Some(map.next_value()?),
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for FieldSelectorRequirement {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
                         Some(1) => f1 = Some(map.next_value()?),
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for IngressLoadBalancerStatus {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["ingress"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -62,7 +62,7 @@ impl<'de> serde::Deserialize<'de> for IngressLoadBalancerStatusApplyConfiguratio
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["ingress"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for IPBlock {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -79,7 +79,7 @@ impl<'de> serde::Deserialize<'de> for IPBlockApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

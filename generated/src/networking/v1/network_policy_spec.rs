@@ -40,10 +40,10 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicySpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -100,10 +100,10 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicySpecApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for ClusterRole {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -173,7 +173,7 @@ impl<'de> serde::Deserialize<'de> for ClusterRoleApplyConfiguration {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

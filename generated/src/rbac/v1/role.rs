@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for Role {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -141,7 +141,7 @@ impl<'de> serde::Deserialize<'de> for RoleApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -150,16 +150,16 @@ impl<'de> serde::Deserialize<'de> for Device {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(7) => f7 = kubegen_core::serde_support::list(&mut map)?,
                         Some(8) => f8 = Some(map.next_value()?),
                         Some(9) => f9 = map.next_value()?,
                         Some(10) => f10 = map.next_value()?,
                         Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
+                        Some(12) => f12 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -312,16 +312,16 @@ impl<'de> serde::Deserialize<'de> for DeviceApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(7) => f7 = kubegen_core::serde_support::list(&mut map)?,
                         Some(8) => f8 = map.next_value()?,
                         Some(9) => f9 = map.next_value()?,
                         Some(10) => f10 = map.next_value()?,
                         Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
+                        Some(12) => f12 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -32,8 +32,8 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationResult {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -78,8 +78,8 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationResultApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -43,8 +43,8 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimStatus {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -99,8 +99,8 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimStatusApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -119,15 +119,15 @@ impl<'de> serde::Deserialize<'de> for ResourceSliceSpec {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = Some(map.next_value()?),
-                        Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -244,15 +244,15 @@ impl<'de> serde::Deserialize<'de> for ResourceSliceSpecApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

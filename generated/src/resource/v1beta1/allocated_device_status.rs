@@ -67,7 +67,7 @@ impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = Some(map.next_value()?),
@@ -162,7 +162,7 @@ impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatusApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,

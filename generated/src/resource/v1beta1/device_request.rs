@@ -141,12 +141,12 @@ impl<'de> serde::Deserialize<'de> for DeviceRequest {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = Some(map.next_value()?),
-                        Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -259,12 +259,12 @@ impl<'de> serde::Deserialize<'de> for DeviceRequestApplyConfiguration {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

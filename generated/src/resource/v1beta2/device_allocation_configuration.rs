@@ -38,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationConfigurationApplyConfigur
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for DeviceCounterConsumption {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = Some(map.next_value()?),
                         _ => {
@@ -115,7 +115,7 @@ impl<'de> serde::Deserialize<'de> for DeviceCounterConsumptionApplyConfiguration
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         _ => {

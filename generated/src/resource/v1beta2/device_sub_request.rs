@@ -111,11 +111,11 @@ impl<'de> serde::Deserialize<'de> for DeviceSubRequest {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = Some(map.next_value()?),
                         Some(5) => f5 = Some(map.next_value()?),
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -218,11 +218,11 @@ impl<'de> serde::Deserialize<'de> for DeviceSubRequestApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

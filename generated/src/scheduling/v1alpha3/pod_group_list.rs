@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupList {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = Some(map.next_value()?),
+                        Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {

@@ -85,7 +85,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupTemplate {
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = Some(map.next_value()?),
                         _ => {
@@ -202,7 +202,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupTemplateApplyConfiguration {
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         _ => {

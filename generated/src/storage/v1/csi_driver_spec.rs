@@ -174,8 +174,8 @@ impl<'de> serde::Deserialize<'de> for CSIDriverSpec {
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(10) => f10 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -312,8 +312,8 @@ impl<'de> serde::Deserialize<'de> for CSIDriverSpecApplyConfiguration {
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
+                        Some(10) => f10 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -88,7 +88,7 @@ impl<'de> serde::Deserialize<'de> for StorageVersionMigrationStatusApplyConfigur
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecProbe {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
@@ -103,7 +103,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecProbeApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
