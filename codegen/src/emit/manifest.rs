@@ -90,25 +90,32 @@ pub(crate) fn cargo_toml(
         .filter(|m| all_crd || is_stable(m))
         .map(|m| format!("\"{}\"", m.feature()))
         .collect();
-    // The types need kubegen-core alone; clients, informers and listers
-    // need the HTTP stack and the cache, so they sit behind `client`.
-    let dep = |name: &str, dir: &str, optional: bool| {
-        let optional = if optional { ", optional = true" } else { "" };
+    // One dependency line: the workspace's entry (which carries
+    // `default-features`), a checkout's path, or the crates.io release.
+    let dep = |name: &str, dir: &str, optional: bool, default_features: bool| {
+        let mut attrs = String::new();
+        if !default_features {
+            attrs += ", default-features = false";
+        }
+        if optional {
+            attrs += ", optional = true";
+        }
         match &opts.kubegen_path {
-            _ if opts.in_workspace && optional.is_empty() => format!("{name}.workspace = true\n"),
-            _ if opts.in_workspace => format!("{name} = {{ workspace = true{optional} }}\n"),
-            Some(root) => format!("{name} = {{ path = {:?}{optional} }}\n", root.join(dir)),
-            None => format!(
-                "{name} = {{ version = \"{}\"{optional} }}\n",
-                crate::VERSION
-            ),
+            _ if opts.in_workspace && optional => {
+                format!("{name} = {{ workspace = true, optional = true }}\n")
+            }
+            _ if opts.in_workspace => format!("{name}.workspace = true\n"),
+            Some(root) => format!("{name} = {{ path = {:?}{attrs} }}\n", root.join(dir)),
+            None => format!("{name} = {{ version = \"{}\"{attrs} }}\n", crate::VERSION),
         }
     };
-    let mut runtime_deps = dep("kubegen-core", "runtime/core", false);
+    // The types need kubegen-core alone; clients, informers and listers
+    // need the HTTP stack and the cache, so they sit behind `client`.
+    let mut runtime_deps = dep("kubegen-core", "runtime/core", false, true);
     let mut client_feature = String::new();
     if opts.clientset {
-        runtime_deps += &dep("kubegen-client", "runtime/client", true);
-        runtime_deps += &dep("kubegen-cache", "runtime/cache", true);
+        runtime_deps += &dep("kubegen-client", "runtime/client", true, true);
+        runtime_deps += &dep("kubegen-cache", "runtime/cache", true, true);
         client_feature = "# Typed clients, informers and listers (the HTTP stack and the cache).\n\
             client = [\"dep:kubegen-cache\", \"dep:kubegen-client\"]\n"
             .to_owned();
@@ -116,19 +123,8 @@ pub(crate) fn cargo_toml(
     }
     let api_dep_line = if api_features.is_empty() {
         String::new()
-    } else if opts.in_workspace {
-        "kubegen-api.workspace = true\n".to_owned()
     } else {
-        match &opts.kubegen_path {
-            Some(root) => format!(
-                "kubegen-api = {{ path = {:?}, default-features = false }}\n",
-                root.join("generated")
-            ),
-            None => format!(
-                "kubegen-api = {{ version = \"{}\", default-features = false }}\n",
-                crate::VERSION
-            ),
-        }
+        dep("kubegen-api", "generated", false, false)
     };
     let tmpl = if opts.in_workspace {
         "Cargo.toml.workspace"
