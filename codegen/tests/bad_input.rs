@@ -276,16 +276,16 @@ fn odd_property_names_get_distinct_identifiers() {
     let files = kubegen::emit_files(&model, &opts).unwrap();
     let spec = &files[std::path::Path::new("src/example/v1/widget_spec.rs")];
     for want in [
-        "pub type_: Option<String>",
+        "pub type_: Option<kubegen_core::CompactString>",
         "rename = \"type\"",
-        "pub ref_: Option<String>",
+        "pub ref_: Option<kubegen_core::CompactString>",
         "rename = \"$ref\"",
-        "pub foo_bar: Option<String>",
+        "pub foo_bar: Option<kubegen_core::CompactString>",
         "rename = \"foo-bar\"",
-        "pub foo_bar_2: Option<String>",
+        "pub foo_bar_2: Option<kubegen_core::CompactString>",
         "rename = \"foo_bar\"",
         "pub f3d: Option<bool>",
-        "pub x_kubernetes_thing: Option<String>",
+        "pub x_kubernetes_thing: Option<kubegen_core::CompactString>",
     ] {
         assert!(spec.contains(want), "missing {want:?} in\n{spec}");
     }
@@ -432,12 +432,12 @@ fn kinds_plurals_and_properties_the_server_accepts_become_identifiers() {
     let spec = file(&files, "src/example/v1/foo_bar2_spec.rs");
     for want in [
         "pub struct FooBar2Spec {",
-        "#[serde(rename = \"2fa-code\")]\n    pub f2fa_code: String,",
-        "pub type_: Option<String>",
+        "#[serde(rename = \"2fa-code\")]\n    pub f2fa_code: kubegen_core::CompactString,",
+        "pub type_: Option<kubegen_core::CompactString>",
         "rename = \"type\"",
-        "pub foo_bar: Option<String>",
+        "pub foo_bar: Option<kubegen_core::CompactString>",
         "rename = \"fooBar\"",
-        "pub foo_bar_2: Option<String>",
+        "pub foo_bar_2: Option<kubegen_core::CompactString>",
         "rename = \"foo_bar\"",
         "pub sub_item: Option<super::FooBar2SpecSubItem>",
         "rename = \"sub-item\"",

@@ -366,7 +366,7 @@ async fn expired_continue_token_lists_the_rest_unpaged_each_object_once() {
     let (url, seen) = serve(vec![ok(&page, ""), gone, ok(&full, "")]).await;
     let names: Vec<String> = configmaps(&url, |_| {})
         .list_all(&ListOptions::default().limit(2))
-        .map(|o| o.unwrap().metadata.name.unwrap())
+        .map(|o| o.unwrap().metadata.name.unwrap().to_string())
         .collect()
         .await;
     assert_eq!(names, ["a", "b", "c", "late"]);

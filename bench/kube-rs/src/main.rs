@@ -29,7 +29,7 @@ use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::{self, ObjectRef};
-use kube::runtime::{applier, watcher};
+use kube::runtime::{WatchStreamExt as _, applier, watcher};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -134,11 +134,22 @@ async fn list(flags: &Flags) -> Result<Value> {
 async fn informer(flags: &Flags) -> Result<Value> {
     let ns = flags.str("namespace")?;
     let want = flags.num("count", 0)?;
+    let strip = match flags.opt("transform") {
+        None => false,
+        Some("strip-managed-fields") => true,
+        Some(other) => bail!("--transform {other:?}: only strip-managed-fields is known"),
+    };
     let api: Api<Pod> = Api::namespaced(client(flags).await?, ns);
     let rss_before = settled_rss()?;
     let start = Instant::now();
     let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()));
+    // kube-runtime's way to trim objects before the store: `modify`.
+    let events = watcher(api, watcher::Config::default()).modify(move |pod: &mut Pod| {
+        if strip {
+            pod.metadata.managed_fields = None;
+        }
+    });
+    let stream = reflector::reflector(writer, events);
     let driver = tokio::spawn(stream.for_each(|_| future::ready(())));
     reader
         .wait_until_ready()

@@ -23,6 +23,7 @@ use bench_common::{
 };
 use kubegen_api::core::v1::{ConfigMap, Pod, PodListerExt as _};
 use kubegen_api::{Clientset, SharedInformerFactory};
+use kubegen_runtime::cache::transform::strip_managed_fields;
 use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions};
 use kubegen_runtime::selector::Selector;
 use kubegen_runtime::workqueue::{RateLimitingQueue, default_controller_rate_limiter};
@@ -128,13 +129,15 @@ async fn informer(flags: &Flags) -> Result<Value> {
     let ns = flags.str("namespace")?;
     let want = flags.num("count", 0)?;
     let cs = clientset(flags)?;
+    let mut options = FactoryOptions::new().namespace(ns);
+    match flags.opt("transform") {
+        None => {}
+        Some("strip-managed-fields") => options = options.transform(strip_managed_fields::<Pod>),
+        Some(other) => bail!("--transform {other:?}: only strip-managed-fields is known"),
+    }
     let rss_before = settled_rss()?;
     let start = Instant::now();
-    let factory = SharedInformerFactory::with_options(
-        cs,
-        Duration::ZERO,
-        FactoryOptions::new().namespace(ns),
-    );
+    let factory = SharedInformerFactory::with_options(cs, Duration::ZERO, options);
     let lister = factory.core().v1().pods().lister();
     factory.start();
     if !factory.wait_for_cache_sync().await {
@@ -296,10 +299,19 @@ async fn workqueue(flags: &Flags) -> Result<Value> {
 fn fixture_configmap(ns: &str, name: &str, i: usize) -> ConfigMap {
     let (labels, data) = configmap_fixture(i);
     let mut cm = ConfigMap::default();
-    cm.metadata.name = Some(name.to_owned());
-    cm.metadata.namespace = Some(ns.to_owned());
-    cm.metadata.labels = Some(labels);
-    cm.data = Some(data);
+    cm.metadata.name = Some(name.into());
+    cm.metadata.namespace = Some(ns.into());
+    cm.metadata.labels = Some(
+        labels
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
+    );
+    cm.data = Some(
+        data.into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
+    );
     cm
 }
 
@@ -338,7 +350,7 @@ async fn crud(flags: &Flags) -> Result<Value> {
     for mut cm in created {
         cm.data
             .get_or_insert_with(Default::default)
-            .insert("seq".to_owned(), "1".to_owned());
+            .insert("seq".into(), "1".into());
         let t = Instant::now();
         cms.update(&cm, &uo)
             .await

@@ -4,9 +4,15 @@
 //! Shape rules (why they are what they are):
 //! - Non-required fields are `Option<T>` with `skip_serializing_if`, so an
 //!   unset field is absent from the JSON, not `null`.
-//! - Enums are `String`s with the allowed values in the docs. Kubernetes enums
+//! - Strings are `kubegen_core::CompactString` (inline up to 24 bytes), maps
+//!   `kubegen_core::SortedMap` (sorted entries, exact capacity), and large
+//!   optional structs `Arc<T>`, shared at decode time with equal values
+//!   (`kubegen_core::serde_support::shared`): an informer holds every object,
+//!   and most Kubernetes strings and maps are small and most sub-objects repeat
+//!   (bench/README.md measures what each saves).
+//! - Enums are strings with the allowed values in the docs. Kubernetes enums
 //!   are open (releases add values; clients must keep values they do not
-//!   know), a `String` round-trips any value exactly, and it costs nothing to
+//!   know), a string round-trips any value exactly, and it costs nothing to
 //!   compile, where ~300 Rust enums with an "unknown" variant would.
 //! - `metadata: ObjectMeta` of top-level kinds is not optional, so the
 //!   runtime's `Object::metadata` can return a reference; it is omitted from
@@ -51,7 +57,7 @@ fn shape_tokens(model: &Model, shape: &Shape, from: &TypeDef, boxed: bool) -> To
         Shape::I32 => quote! { i32 },
         Shape::I64 => quote! { i64 },
         Shape::F64 => quote! { f64 },
-        Shape::String => quote! { String },
+        Shape::String => quote! { kubegen_core::CompactString },
         Shape::Any => quote! { serde_json::Value },
         Shape::Array(i) => {
             let i = shape_tokens(model, i, from, false);
@@ -59,12 +65,12 @@ fn shape_tokens(model: &Model, shape: &Shape, from: &TypeDef, boxed: bool) -> To
         }
         Shape::Map(i) => {
             let i = shape_tokens(model, i, from, false);
-            quote! { std::collections::BTreeMap<String, #i> }
+            quote! { kubegen_core::SortedMap<kubegen_core::CompactString, #i> }
         }
         Shape::Ref(id) => type_path(model, id, from),
     };
     if boxed {
-        quote! { Box<#inner> }
+        quote! { std::sync::Arc<#inner> }
     } else {
         inner
     }
@@ -220,8 +226,8 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     .map(|(f, n)| {
                         let field = ident(n);
                         match f.json_name.as_str() {
-                            "apiVersion" => quote! { #field: Some(#av.to_owned()), },
-                            "kind" => quote! { #field: Some(#kind.to_owned()), },
+                            "apiVersion" => quote! { #field: Some(#av.into()), },
+                            "kind" => quote! { #field: Some(#kind.into()), },
                             _ => quote! { #field: Default::default(), },
                         }
                     })
@@ -306,6 +312,9 @@ pub(crate) fn lean_deserialize(
         if matches!(f.shape, Shape::Array(_)) {
             // `null` is `None` here too; a required list then reads as missing.
             arms.push(quote! { Some(#i) => #v = kubegen_core::serde_support::list(&mut map)?, });
+        } else if f.boxed && matches!(presence, Presence::Schema { .. }) {
+            // Equal sub-objects of different objects share one allocation.
+            arms.push(quote! { Some(#i) => #v = kubegen_core::serde_support::shared(&mut map)?, });
         } else if required || is_meta {
             arms.push(quote! { Some(#i) => #v = Some(map.next_value()?), });
         } else {

@@ -1,8 +1,8 @@
 //! Cycle analysis, as its own pass over the finished type arena.
 //!
 //! A struct that contains itself (directly, or through other structs held by
-//! value) has no size; such fields are boxed. Only by-value edges count:
-//! `Vec` and `BTreeMap` already put their items on the heap. Boxing is
+//! value) has no size; such fields are boxed (`Arc<T>`). Only by-value edges
+//! count: `Vec` and maps already put their items on the heap. Boxing is
 //! decided per strongly connected component (Tarjan), so the result does not
 //! depend on visiting order.
 //!
@@ -46,7 +46,7 @@ pub(crate) fn check_alias_cycles(types: &BTreeMap<TypeId, TypeDef>) -> Result<()
     Ok(())
 }
 
-/// Marks fields that need a `Box`.
+/// Marks fields that need a pointer (`Arc<T>`).
 pub(crate) fn box_recursive_fields(types: &mut BTreeMap<TypeId, TypeDef>) {
     // By-value edges between types (aliases to a Ref count as by-value).
     let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();

@@ -5,9 +5,9 @@
 //! containers and volumes are mostly absent optional structs, so inline they
 //! cost kilobytes per object; Go's pointers cost a word each. An optional
 //! field whose struct is larger than [`BOX_ABOVE_WORDS`] words is therefore
-//! boxed (`Option<Box<T>>`, one word when absent). A kind's own fields (`spec`,
-//! `status`) stay inline: nearly every object has them, so a box would only add
-//! an allocation.
+//! boxed (`Option<Arc<T>>`, one word when absent; decoding shares it with an
+//! equal value decoded recently). A kind's own fields (`spec`, `status`) stay
+//! inline: nearly every object has them, so a box would only add an allocation.
 //!
 //! Sizes are estimates in machine words from the shapes alone (a `String`,
 //! `Vec` or map is three words, a scalar one), enough to tell large from small

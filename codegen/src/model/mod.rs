@@ -201,8 +201,9 @@ pub struct Field {
     pub required: bool,
     /// The value's shape.
     pub shape: Shape,
-    /// Stored as `Box<T>`: set by the cycle pass (to give the type a size) and
-    /// by the layout pass (a large optional struct).
+    /// Stored behind a pointer (`Arc<T>`, shared at decode time): set by the
+    /// cycle pass (to give the type a size) and by the layout pass (a large
+    /// optional struct).
     pub boxed: bool,
     /// Everything else the schema says about the value.
     pub facts: SchemaFacts,

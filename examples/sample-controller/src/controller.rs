@@ -45,7 +45,7 @@ use kubegen_runtime::workqueue::{
     BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, QueueConfig,
     RateLimitingQueue,
 };
-use kubegen_runtime::{CreateOptions, Object, Resource, UpdateOptions};
+use kubegen_runtime::{CreateOptions, Object, Resource, SortedMap, UpdateOptions};
 use sample_controller_foo_api::Clientset as SampleClientset;
 use sample_controller_foo_api::samplecontroller::v1alpha1::{
     Foo, FooInformer, FooLister, FooListerExt, FooStatus,
@@ -80,8 +80,8 @@ impl ObjectName {
     pub fn of<K: Object>(obj: &K) -> Option<Self> {
         let meta = obj.metadata();
         Some(ObjectName {
-            namespace: meta.namespace.clone().unwrap_or_default(),
-            name: meta.name.clone().filter(|n| !n.is_empty())?,
+            namespace: meta.namespace.as_deref().unwrap_or_default().to_owned(),
+            name: meta.name.as_deref().filter(|n| !n.is_empty())?.to_owned(),
         })
     }
 }
@@ -442,7 +442,7 @@ impl OwnerLookup {
             Err(_) => tracing::debug!(
                 namespace,
                 name = meta.name.as_deref().unwrap_or_default(),
-                foo = owner.name,
+                foo = owner.name.as_str(),
                 "ignoring orphaned object"
             ),
         }
@@ -481,8 +481,8 @@ pub fn new_controller_ref(foo: &Foo) -> Result<OwnerReference, SyncError> {
         key: ObjectName::of(foo).map_or_else(String::new, |k| k.to_string()),
     })?;
     Ok(OwnerReference {
-        api_version: Foo::API_VERSION.to_owned(),
-        kind: Foo::KIND.to_owned(),
+        api_version: Foo::API_VERSION.into(),
+        kind: Foo::KIND.into(),
         name: foo.metadata.name.clone().unwrap_or_default(),
         uid,
         controller: Some(true),
@@ -494,9 +494,9 @@ pub fn new_controller_ref(foo: &Foo) -> Result<OwnerReference, SyncError> {
 /// Foo's name, controlled by the Foo (Go's `newDeployment`).
 pub fn new_deployment(foo: &Foo) -> Result<Deployment, SyncError> {
     let foo_name = foo.metadata.name.clone().unwrap_or_default();
-    let labels = std::collections::BTreeMap::from([
-        ("app".to_owned(), "nginx".to_owned()),
-        ("controller".to_owned(), foo_name),
+    let labels = SortedMap::from([
+        ("app".into(), "nginx".into()),
+        ("controller".into(), foo_name),
     ]);
     Ok(Deployment {
         metadata: ObjectMeta {
@@ -516,10 +516,10 @@ pub fn new_deployment(foo: &Foo) -> Result<Deployment, SyncError> {
                     labels: Some(labels),
                     ..ObjectMeta::default()
                 }),
-                spec: Some(Box::new(PodSpec {
+                spec: Some(Arc::new(PodSpec {
                     containers: vec![Container {
-                        name: "nginx".to_owned(),
-                        image: Some("nginx:latest".to_owned()),
+                        name: "nginx".into(),
+                        image: Some("nginx:latest".into()),
                         ..Container::default()
                     }],
                     ..PodSpec::default()
@@ -541,7 +541,7 @@ mod tests {
             metadata: ObjectMeta {
                 name: Some("example-foo".into()),
                 namespace: Some("ns".into()),
-                uid: uid.map(str::to_owned),
+                uid: uid.map(Into::into),
                 ..ObjectMeta::default()
             },
             spec: FooSpec {
@@ -577,7 +577,7 @@ mod tests {
             template_labels
                 .unwrap()
                 .get("controller")
-                .map(String::as_str),
+                .map(|v| v.as_str()),
             Some("example-foo")
         );
     }

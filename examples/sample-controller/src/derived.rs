@@ -76,7 +76,7 @@ pub fn crd() -> Result<CustomResourceDefinition, kubegen_runtime::crd::CrdError>
     crd.metadata
         .annotations
         .get_or_insert_with(Default::default)
-        .insert(key.to_owned(), value.to_owned());
+        .insert(key.into(), value.into());
     Ok(crd)
 }
 

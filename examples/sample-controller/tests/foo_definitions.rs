@@ -117,7 +117,7 @@ fn derived_and_generated_foo_serialize_the_same_object_identically() {
         uid: Some("0b5c7d1e-1111-2222-3333-444455556666".into()),
         resource_version: Some("42".into()),
         generation: Some(2),
-        labels: Some([("app".to_owned(), "demo".to_owned())].into()),
+        labels: Some([("app".into(), "demo".into())].into()),
         ..ObjectMeta::default()
     };
     full.status = Some(derived::FooStatus {

@@ -4,41 +4,41 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Info {
     #[serde(rename = "buildDate")]
-    pub build_date: String,
-    pub compiler: String,
+    pub build_date: kubegen_core::CompactString,
+    pub compiler: kubegen_core::CompactString,
     /// EmulationMajor is the major version of the emulation version
     #[serde(rename = "emulationMajor", default, skip_serializing_if = "Option::is_none")]
-    pub emulation_major: Option<String>,
+    pub emulation_major: Option<kubegen_core::CompactString>,
     /// EmulationMinor is the minor version of the emulation version
     #[serde(rename = "emulationMinor", default, skip_serializing_if = "Option::is_none")]
-    pub emulation_minor: Option<String>,
+    pub emulation_minor: Option<kubegen_core::CompactString>,
     #[serde(rename = "gitCommit")]
-    pub git_commit: String,
+    pub git_commit: kubegen_core::CompactString,
     #[serde(rename = "gitTreeState")]
-    pub git_tree_state: String,
+    pub git_tree_state: kubegen_core::CompactString,
     #[serde(rename = "gitVersion")]
-    pub git_version: String,
+    pub git_version: kubegen_core::CompactString,
     #[serde(rename = "goVersion")]
-    pub go_version: String,
+    pub go_version: kubegen_core::CompactString,
     /// Major is the major version of the binary version
-    pub major: String,
+    pub major: kubegen_core::CompactString,
     /// MinCompatibilityMajor is the major version of the minimum compatibility version
     #[serde(
         rename = "minCompatibilityMajor",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub min_compatibility_major: Option<String>,
+    pub min_compatibility_major: Option<kubegen_core::CompactString>,
     /// MinCompatibilityMinor is the minor version of the minimum compatibility version
     #[serde(
         rename = "minCompatibilityMinor",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub min_compatibility_minor: Option<String>,
+    pub min_compatibility_minor: Option<kubegen_core::CompactString>,
     /// Minor is the minor version of the binary version
-    pub minor: String,
-    pub platform: String,
+    pub minor: kubegen_core::CompactString,
+    pub platform: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for Info {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

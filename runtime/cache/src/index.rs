@@ -42,7 +42,7 @@ pub fn owner_uid_index_func<K: Object>() -> IndexFunc<K> {
             .owner_references
             .iter()
             .flatten()
-            .map(|o| o.uid.clone())
+            .map(|o| o.uid.to_string())
             .collect()
     })
 }
@@ -54,8 +54,8 @@ pub fn label_index_func<K: Object>(label: impl Into<String>) -> IndexFunc<K> {
         obj.metadata()
             .labels
             .as_ref()
-            .and_then(|l| l.get(&label))
-            .map(|v| vec![v.clone()])
+            .and_then(|l| l.get(label.as_str()))
+            .map(|v| vec![v.to_string()])
             .unwrap_or_default()
     })
 }

@@ -20,6 +20,7 @@
 //!   + fan-out to many event handlers.
 //! - [`Lister`] ([`lister`]): typed read access to an indexer.
 //! - [`InformerFactory`] ([`factory`]): one shared informer per kind.
+//! - [`transform`]: ready-made transforms (drop managedFields, keep metadata only).
 
 #![deny(missing_docs)]
 
@@ -33,6 +34,7 @@ pub mod reflector;
 pub mod shared_informer;
 pub mod store;
 mod thread_safe_store;
+pub mod transform;
 pub mod workqueue;
 
 #[cfg(test)]

@@ -107,11 +107,13 @@ impl<K: Object> Lister<K> {
                 status: Some("Failure".into()),
                 code: Some(404),
                 reason: Some(kubegen_core::error::reason::NOT_FOUND.into()),
-                message: Some(format!("{resource} \"{name}\" not found")),
+                message: Some(kubegen_core::format_compact!(
+                    "{resource} \"{name}\" not found"
+                )),
                 details: Some(StatusDetails {
-                    group: Some(self.group.to_string()),
-                    kind: Some(self.plural.to_string()),
-                    name: Some(name.to_owned()),
+                    group: Some((*self.group).into()),
+                    kind: Some((*self.plural).into()),
+                    name: Some(name.into()),
                     ..StatusDetails::default()
                 }),
                 ..Status::default()

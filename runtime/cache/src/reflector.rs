@@ -468,13 +468,16 @@ impl<K: Object> Reflector<K> {
             Err(e) => return self.watch_list_failed(e),
         };
         let temp: Indexer<K> = Indexer::default();
-        match self
+        let outcome = self
             .handle_watch(&mut stream, Sink::InitialEvents(&temp), start, cancel)
-            .await
-        {
+            .await;
+        match outcome {
             Ok(WatchOutcome::InitialEventsEnd(rv)) => {
                 self.set_unavailable(false);
                 let items = temp.list();
+                // The temporary store lets go first: each object then has one
+                // owner, and a transform takes it without copying it.
+                drop(temp);
                 tracing::debug!(reflector = %self.name, items = items.len(), resource_version = %rv, "initial events streamed");
                 self.store.replace(items, &rv);
                 self.set_last_sync(&rv);
@@ -639,23 +642,23 @@ impl<K: Object> Reflector<K> {
                 WatchEvent::Added(obj) => {
                     let rv = obj.metadata().resource_version.clone();
                     store.add(Arc::new(obj));
-                    self.set_last_sync_opt(rv, until_initial_end);
+                    self.set_last_sync_opt(rv.as_deref(), until_initial_end);
                 }
                 WatchEvent::Modified(obj) => {
                     let rv = obj.metadata().resource_version.clone();
                     store.update(Arc::new(obj));
-                    self.set_last_sync_opt(rv, until_initial_end);
+                    self.set_last_sync_opt(rv.as_deref(), until_initial_end);
                 }
                 WatchEvent::Deleted(obj) => {
                     let rv = obj.metadata().resource_version.clone();
                     store.delete(Arc::new(obj));
-                    self.set_last_sync_opt(rv, until_initial_end);
+                    self.set_last_sync_opt(rv.as_deref(), until_initial_end);
                 }
                 WatchEvent::Bookmark(b) => {
                     if until_initial_end && b.is_initial_events_end() {
                         return Ok(WatchOutcome::InitialEventsEnd(b.resource_version));
                     }
-                    self.set_last_sync_opt(Some(b.resource_version), until_initial_end);
+                    self.set_last_sync_opt(Some(&b.resource_version), until_initial_end);
                 }
                 WatchEvent::Error(status) => {
                     let request = format!("watch {}", self.name);
@@ -677,9 +680,9 @@ impl<K: Object> Reflector<K> {
 
     /// During a watch-list's initial events the version is only committed at
     /// the end bookmark, so a failure midway restarts from the old one.
-    fn set_last_sync_opt(&self, rv: Option<String>, initial: bool) {
+    fn set_last_sync_opt(&self, rv: Option<&str>, initial: bool) {
         if !initial && let Some(rv) = rv {
-            self.set_last_sync(&rv);
+            self.set_last_sync(rv);
         }
     }
 }
@@ -1177,6 +1180,22 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn watch_list_hands_the_store_sole_owners() {
+        // A transform downstream then takes each object without a copy (two
+        // copies of a cluster at once, and the holes they leave, otherwise).
+        let server = FakeServer::new();
+        server.state.lock().supports_watch_list = true;
+        server.upsert("ns", "a", 1);
+        server.upsert("ns", "b", 2);
+        let store = Arc::new(CountingStore::default());
+        let r = start(Reflector::new(server.clone(), store.clone()));
+        eventually("synced", || store.inner.list().len() == 2).await;
+        assert!(server.list_calls().is_empty(), "synced by watch-list");
+        assert_eq!(store.shared_on_replace.load(Ordering::SeqCst), 0);
+        r.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn watch_list_falls_back_to_list_when_unsupported() {
         let server = FakeServer::new();
         server.upsert("ns", "a", 1);
@@ -1195,9 +1214,12 @@ mod tests {
         r.stop().await;
     }
 
+    #[derive(Default)]
     struct CountingStore {
         inner: Indexer<TestObj>,
         resyncs: AtomicUsize,
+        /// Objects a `replace` received that something else still held.
+        shared_on_replace: AtomicUsize,
     }
 
     impl Store<TestObj> for CountingStore {
@@ -1211,6 +1233,8 @@ mod tests {
             self.inner.delete(&obj);
         }
         fn replace(&self, list: Vec<Arc<TestObj>>, _rv: &str) {
+            let shared = list.iter().filter(|o| Arc::strong_count(o) > 1).count();
+            self.shared_on_replace.fetch_add(shared, Ordering::SeqCst);
             self.inner.replace(list);
         }
         fn resync(&self) {
@@ -1230,10 +1254,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn resync_calls_store_resync_when_asked() {
         let server = FakeServer::new();
-        let store = Arc::new(CountingStore {
-            inner: Indexer::default(),
-            resyncs: AtomicUsize::new(0),
-        });
+        let store = Arc::new(CountingStore::default());
         let allow = Arc::new(AtomicBool::new(true));
         let a2 = allow.clone();
         let r = start(

@@ -315,7 +315,7 @@ mod tests {
                 .labels
                 .iter()
                 .flatten()
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| v.to_string())
                 .collect()
         });
         let store = Indexer::new(HashMap::from([("by_labels".to_owned(), by_labels)]));

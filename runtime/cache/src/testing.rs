@@ -52,8 +52,8 @@ pub(crate) fn obj_labels(ns: &str, name: &str, labels: &[(&str, &str)]) -> Arc<T
     o.metadata.labels = Some(
         labels
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<BTreeMap<_, _>>(),
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
     );
     Arc::new(o)
 }
@@ -118,7 +118,7 @@ pub(crate) fn api_error(code: u16, reason: &str) -> Error {
         status: Status {
             code: Some(i32::from(code)),
             reason: Some(reason.into()),
-            message: Some(format!("fake {reason}")),
+            message: Some(format!("fake {reason}").into()),
             ..Status::default()
         },
         code,
@@ -164,7 +164,7 @@ impl FakeServer {
         let mut st = self.state.lock();
         st.rv += 1;
         let mut o = Arc::unwrap_or_clone(obj(ns, name, value));
-        o.metadata.resource_version = Some(st.rv.to_string());
+        o.metadata.resource_version = Some(st.rv.to_string().into());
         let key = object_key(&o.metadata);
         let existed = st.objects.insert(key, o.clone()).is_some();
         let ev = if existed {
@@ -188,7 +188,7 @@ impl FakeServer {
             return false;
         };
         st.rv += 1;
-        o.metadata.resource_version = Some(st.rv.to_string());
+        o.metadata.resource_version = Some(st.rv.to_string().into());
         self.record(&mut st, WatchEvent::Deleted(o));
         true
     }
@@ -287,8 +287,8 @@ impl crate::ListerWatcher<TestObj> for FakeServer {
         let next = offset + page.len();
         Ok(ObjectList {
             metadata: ListMeta {
-                resource_version: Some(st.rv.to_string()),
-                continue_: (next < all.len()).then(|| format!("{}:{next}", st.rv)),
+                resource_version: Some(st.rv.to_string().into()),
+                continue_: (next < all.len()).then(|| format!("{}:{next}", st.rv).into()),
                 ..ListMeta::default()
             },
             items: page,

@@ -223,7 +223,7 @@ fn parse_aggregated(root: &str, v: serde_json::Value) -> Result<Vec<ApiGroup>> {
     let doc: AggregatedList = from_value(&format!("GET {root}"), v)?;
     let mut out = Vec::new();
     for g in doc.items {
-        let name = g.metadata.name.unwrap_or_default();
+        let name = g.metadata.name.unwrap_or_default().to_string();
         let mut versions = Vec::new();
         for v in g.versions {
             let resources = v

@@ -66,7 +66,10 @@ pub(super) fn path_segment(plural: &str, what: &str, value: &str) -> Result<Stri
 /// The order the server pages in: by namespace, then name.
 pub(super) fn key_of<K: Object>(o: &K) -> Option<(String, String)> {
     let m = o.metadata();
-    Some((m.namespace.clone().unwrap_or_default(), m.name.clone()?))
+    Some((
+        m.namespace.as_deref().unwrap_or_default().to_owned(),
+        m.name.as_deref()?.to_owned(),
+    ))
 }
 
 pub(super) fn with_query(path: String, q: &Query) -> String {

@@ -215,8 +215,9 @@ impl<K: Object> Client<K> {
 pub(super) fn name_of<K: Object>(obj: &K, what: &str) -> Result<String> {
     obj.metadata()
         .name
-        .clone()
+        .as_deref()
         .filter(|n| !n.is_empty())
+        .map(str::to_owned)
         .ok_or_else(|| Error::InvalidRequest(format!("{what}: the object has no metadata.name")))
 }
 

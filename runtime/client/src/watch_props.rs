@@ -283,10 +283,13 @@ impl Gen {
                     _ => "DELETED",
                 };
                 prop_assert_eq!(*ty, got_ty);
-                prop_assert_eq!(o.metadata.name.as_ref(), Some(name));
-                prop_assert_eq!(&o.metadata.namespace, namespace);
-                prop_assert_eq!(o.metadata.resource_version.as_ref(), Some(rv));
-                prop_assert_eq!(o.metadata.labels.as_ref(), Some(labels));
+                prop_assert_eq!(o.metadata.name.as_deref(), Some(name.as_str()));
+                prop_assert_eq!(o.metadata.namespace.as_deref(), namespace.as_deref());
+                prop_assert_eq!(o.metadata.resource_version.as_deref(), Some(rv.as_str()));
+                prop_assert_eq!(
+                    o.metadata.labels.clone().map(BTreeMap::from),
+                    Some(labels.iter().map(|(k, v)| (k.into(), v.into())).collect())
+                );
                 prop_assert_eq!(o.kind.as_deref(), Some("ConfigMap"));
                 prop_assert_eq!(&o.data["data"], &json!(data));
                 prop_assert_eq!(&o.data["extra"], extra);
@@ -305,8 +308,8 @@ impl Gen {
                 WatchEvent::Error(s),
             ) => {
                 prop_assert_eq!(s.code, Some(*code));
-                prop_assert_eq!(s.reason.as_ref(), Some(reason));
-                prop_assert_eq!(s.message.as_ref(), Some(message));
+                prop_assert_eq!(s.reason.as_deref(), Some(reason.as_str()));
+                prop_assert_eq!(s.message.as_deref(), Some(message.as_str()));
             }
             (want, got) => prop_assert!(false, "sent {want:?}, decoded {got:?}"),
         }

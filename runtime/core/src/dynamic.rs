@@ -56,7 +56,7 @@ impl DynamicObject {
             api_version: Some(resource.api_version()),
             kind: Some(resource.kind.clone()),
             metadata: ObjectMeta {
-                name: Some(name.to_owned()),
+                name: Some(name.into()),
                 ..ObjectMeta::default()
             },
             data: serde_json::Value::Object(serde_json::Map::new()),
@@ -65,7 +65,7 @@ impl DynamicObject {
 
     /// Set the namespace.
     pub fn within(mut self, namespace: &str) -> Self {
-        self.metadata.namespace = Some(namespace.to_owned());
+        self.metadata.namespace = Some(namespace.into());
         self
     }
 

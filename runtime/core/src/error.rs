@@ -203,8 +203,8 @@ impl ApiError {
         let status = Status {
             status: Some("Failure".into()),
             code: Some(i32::from(code)),
-            reason: (!reason.is_empty()).then(|| reason.to_owned()),
-            message: (!excerpt.trim().is_empty()).then(|| excerpt.trim().to_owned()),
+            reason: (!reason.is_empty()).then(|| reason.into()),
+            message: (!excerpt.trim().is_empty()).then(|| excerpt.trim().into()),
             ..Status::default()
         };
         Self {

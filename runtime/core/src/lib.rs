@@ -6,6 +6,11 @@
 //! apply support ([`apply`], [`managed_fields`]), untyped
 //! [`DynamicObject`]s, and the serde support generated types call.
 //!
+//! Strings in API objects are [`CompactString`]s (up to 24 bytes inline, no
+//! allocation; most Kubernetes strings are that short) and maps are
+//! [`SortedMap`]s (a sorted vector with exact capacity): an informer holds
+//! every object it watches, and these two halve what a cached object costs.
+//!
 //! A crate of generated types depends on this crate alone; the HTTP client
 //! (`kubegen-client`) and the cache machinery (`kubegen-cache`) sit on top.
 //! This crate never depends on tokio, hyper or rustls (a test checks that).
@@ -25,8 +30,11 @@ pub mod selector;
 #[doc(hidden)]
 pub mod serde_support;
 mod shared_text;
+mod shared_values;
+pub mod sorted_map;
 pub mod verbs;
 
+pub use compact_str::{CompactString, ToCompactString, format_compact};
 pub use dynamic::DynamicObject;
 pub use error::{Error, Result};
 pub use options::{
@@ -35,3 +43,4 @@ pub use options::{
 };
 pub use resource::{ApiResource, Object, Resource, Scope, object_key};
 pub use selector::Selector;
+pub use sorted_map::SortedMap;

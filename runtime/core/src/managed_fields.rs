@@ -351,11 +351,11 @@ impl Error {
             .flatten()
             .filter(|c| c.reason.as_deref() == Some("FieldManagerConflict"))
             .map(|c| {
-                let message = c.message.clone().unwrap_or_default();
+                let message = c.message.as_deref().unwrap_or_default().to_owned();
                 // `conflict with "other-manager" using apps/v1` or `... with "m": ...`
                 let manager = message.split('"').nth(1).unwrap_or_default().to_owned();
                 FieldConflict {
-                    field: c.field.clone().unwrap_or_default(),
+                    field: c.field.as_deref().unwrap_or_default().to_owned(),
                     manager,
                     message,
                 }

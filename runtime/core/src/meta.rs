@@ -7,10 +7,11 @@
 //! exactly: unset fields are absent from the JSON, maps serialize in key order
 //! (as Go's encoding/json does).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::{CompactString, SortedMap};
 
 /// Standard object metadata that all persisted resources carry.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -18,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub struct ObjectMeta {
     /// Unstructured key/value data set by external tools.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub annotations: Option<SortedMap<CompactString, CompactString>>,
     /// When the server created the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_timestamp: Option<Time>,
@@ -34,16 +35,16 @@ pub struct ObjectMeta {
         deserialize_with = "crate::serde_support::trimmed_list",
         skip_serializing_if = "Option::is_none"
     )]
-    pub finalizers: Option<Vec<String>>,
+    pub finalizers: Option<Vec<CompactString>>,
     /// Prefix the server uses to generate a unique name when `name` is unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub generate_name: Option<String>,
+    pub generate_name: Option<CompactString>,
     /// Sequence number of the desired state, set by the server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<i64>,
     /// Key/value labels used to organize and select objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: Option<SortedMap<CompactString, CompactString>>,
     /// Which field manager owns which fields (server-side apply).
     #[serde(
         default,
@@ -53,10 +54,10 @@ pub struct ObjectMeta {
     pub managed_fields: Option<Vec<ManagedFieldsEntry>>,
     /// Unique name within the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Namespace of the object; empty for cluster-scoped kinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<CompactString>,
     /// Objects this object depends on, for garbage collection.
     #[serde(
         default,
@@ -66,13 +67,13 @@ pub struct ObjectMeta {
     pub owner_references: Option<Vec<OwnerReference>>,
     /// Opaque version for optimistic concurrency and watches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<CompactString>,
     /// Deprecated; the server no longer sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_link: Option<String>,
+    pub self_link: Option<CompactString>,
     /// Unique identity of this object over its lifetime.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<CompactString>,
 }
 
 /// Metadata of list responses.
@@ -81,16 +82,16 @@ pub struct ObjectMeta {
 pub struct ListMeta {
     /// Token to fetch the next page, when the list was limited.
     #[serde(default, rename = "continue", skip_serializing_if = "Option::is_none")]
-    pub continue_: Option<String>,
+    pub continue_: Option<CompactString>,
     /// Estimated number of items not yet returned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remaining_item_count: Option<i64>,
     /// Resource version the list was served at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<CompactString>,
     /// Deprecated; the server no longer sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub self_link: Option<String>,
+    pub self_link: Option<CompactString>,
     /// Set when the list is one shard of the collection (alpha,
     /// `ShardedListAndWatch`): echoes the shard selector of the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -101,7 +102,7 @@ pub struct ListMeta {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ShardInfo {
     /// The shard selector from the request.
-    pub selector: String,
+    pub selector: CompactString,
 }
 
 /// A reference to an owning object, in the same namespace or cluster-scoped.
@@ -109,7 +110,7 @@ pub struct ShardInfo {
 #[serde(rename_all = "camelCase")]
 pub struct OwnerReference {
     /// API version of the owner.
-    pub api_version: String,
+    pub api_version: CompactString,
     /// If true, the owner cannot be deleted from the key-value store until this
     /// reference is removed (foreground deletion).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -118,11 +119,11 @@ pub struct OwnerReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub controller: Option<bool>,
     /// Kind of the owner.
-    pub kind: String,
+    pub kind: CompactString,
     /// Name of the owner.
-    pub name: String,
+    pub name: CompactString,
     /// UID of the owner.
-    pub uid: String,
+    pub uid: CompactString,
 }
 
 /// One field manager's ownership record.
@@ -131,22 +132,22 @@ pub struct OwnerReference {
 pub struct ManagedFieldsEntry {
     /// API version of the fields described.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<CompactString>,
     /// Format of `fields_v1`; only `FieldsV1` exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields_type: Option<String>,
+    pub fields_type: Option<CompactString>,
     /// The owned field set, in the `f:`/`k:`/`v:`/`i:` trie encoding.
     #[serde(default, rename = "fieldsV1", skip_serializing_if = "Option::is_none")]
     pub fields_v1: Option<FieldsV1>,
     /// Name of the manager.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manager: Option<String>,
+    pub manager: Option<CompactString>,
     /// `Apply` or `Update`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
+    pub operation: Option<CompactString>,
     /// Subresource the fields were written through, empty for the main resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subresource: Option<String>,
+    pub subresource: Option<CompactString>,
     /// When the entry last changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<Time>,
@@ -222,7 +223,7 @@ impl PartialEq for FieldsV1 {
 pub struct Status {
     /// Always `v1` when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<CompactString>,
     /// HTTP status code of this status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<i32>,
@@ -231,19 +232,19 @@ pub struct Status {
     pub details: Option<StatusDetails>,
     /// Always `Status` when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<CompactString>,
     /// Human-readable description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
     /// List metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ListMeta>,
     /// Machine-readable reason, e.g. `NotFound`, `Conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
     /// `Success` or `Failure`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<CompactString>,
 }
 
 /// Details attached to a [`Status`].
@@ -255,19 +256,19 @@ pub struct StatusDetails {
     pub causes: Option<Vec<StatusCause>>,
     /// Group of the resource the status is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<CompactString>,
     /// Kind (or resource) the status is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<CompactString>,
     /// Name of the object the status is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Seconds the client should wait before retrying.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<i32>,
     /// UID of the object the status is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<CompactString>,
 }
 
 /// One cause of an error, usually one field.
@@ -276,13 +277,13 @@ pub struct StatusDetails {
 pub struct StatusCause {
     /// Field path, e.g. `spec.replicas`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
+    pub field: Option<CompactString>,
     /// Human-readable description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<CompactString>,
     /// Machine-readable reason, e.g. `FieldValueRequired`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<CompactString>,
 }
 
 /// A timestamp with second precision, serialized as RFC 3339 in UTC
@@ -356,7 +357,7 @@ impl<'de> Deserialize<'de> for MicroTime {
 /// A fixed-point number with a suffix (`500m`, `1Gi`), kept exactly as written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Quantity(pub String);
+pub struct Quantity(pub CompactString);
 
 /// A value that is either an integer or a string (`x-kubernetes-int-or-string`),
 /// e.g. a port number or name, or a count or percentage.
@@ -366,7 +367,7 @@ pub enum IntOrString {
     /// An integer value.
     Int(i32),
     /// A string value.
-    String(String),
+    String(CompactString),
 }
 
 impl Default for IntOrString {

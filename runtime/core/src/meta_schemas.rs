@@ -1,5 +1,6 @@
-//! With the `schemars` feature: `schemars::JsonSchema` for the apimachinery types in [`crate::meta`], so a
-//! derived spec can hold them. Each schema is what the API server expects for
+//! With the `schemars` feature: `schemars::JsonSchema` for the apimachinery
+//! types in [`crate::meta`] and for [`SortedMap`](crate::SortedMap)
+//! (`CompactString`'s comes with compact_str), so a derived spec can hold them. Each schema is what the API server expects for
 //! the type inside a CRD (the shapes controller-gen writes), not a literal
 //! description of the Rust type.
 
@@ -70,3 +71,19 @@ inline_schema!(OwnerReference, "OwnerReference", {
     "required": ["apiVersion", "kind", "name", "uid"],
     "x-kubernetes-map-type": "atomic"
 });
+
+/// A `SortedMap` is a JSON object, as a `BTreeMap` is.
+impl<K, V: JsonSchema> JsonSchema for crate::SortedMap<K, V> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Owned(format!("Map_of_{}", V::schema_name()))
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>()
+        })
+    }
+}

@@ -23,18 +23,20 @@
 //! (via its `Display`) and what `kubegen_cache::Lister` filters with.
 //!
 //! ```
-//! use std::collections::BTreeMap;
-//! use kubegen_core::selector::Selector;
+//! use kubegen_core::{CompactString, SortedMap, selector::Selector};
 //!
 //! let sel: Selector = "app=web,tier in (frontend, edge),!canary".parse().unwrap();
-//! let labels = BTreeMap::from([("app".to_owned(), "web".to_owned()), ("tier".to_owned(), "edge".to_owned())]);
+//! let labels: SortedMap<CompactString, CompactString> =
+//!     SortedMap::from([("app".into(), "web".into()), ("tier".into(), "edge".into())]);
 //! assert!(sel.matches(&labels));
 //! assert_eq!(sel.to_string(), "app=web,!canary,tier in (edge,frontend)");
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
+
+use crate::{CompactString, SortedMap};
 
 /// The comparison one requirement makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,8 +139,8 @@ impl Requirement {
     }
 
     /// Whether `labels` satisfy this requirement.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let value = labels.get(&self.key);
+    pub fn matches(&self, labels: &SortedMap<CompactString, CompactString>) -> bool {
+        let value = labels.get(self.key.as_str()).map(CompactString::as_str);
         match self.operator {
             Operator::Equals | Operator::In => value.is_some_and(|v| self.values.contains(v)),
             Operator::NotEquals | Operator::NotIn => value.is_none_or(|v| !self.values.contains(v)),
@@ -205,15 +207,15 @@ impl Selector {
     }
 
     /// `key1=value1,key2=value2` from a map (`labels.SelectorFromSet`).
-    pub fn from_labels<'a>(
-        labels: impl IntoIterator<Item = (&'a String, &'a String)>,
+    pub fn from_labels(
+        labels: impl IntoIterator<Item = (impl AsRef<str>, impl AsRef<str>)>,
     ) -> Result<Self, SelectorError> {
         let mut sel = Self::default();
         for (k, v) in labels {
             sel = sel.and(Requirement::new(
-                k.as_str(),
+                k.as_ref(),
                 Operator::Equals,
-                [v.as_str()],
+                [v.as_ref()],
             )?);
         }
         Ok(sel)
@@ -237,13 +239,13 @@ impl Selector {
     }
 
     /// Whether a label map satisfies every requirement.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &SortedMap<CompactString, CompactString>) -> bool {
         self.requirements.iter().all(|r| r.matches(labels))
     }
 
     /// Whether an object's labels (absent labels = empty map) satisfy the selector.
     pub fn matches_meta(&self, meta: &crate::meta::ObjectMeta) -> bool {
-        static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+        static EMPTY: SortedMap<CompactString, CompactString> = SortedMap::new();
         self.matches(meta.labels.as_ref().unwrap_or(&EMPTY))
     }
 }
@@ -552,10 +554,10 @@ mod tests {
     //! each operator (including absent labels for `!=`/`notin`).
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> SortedMap<CompactString, CompactString> {
         pairs
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .map(|(k, v)| ((*k).into(), (*v).into()))
             .collect()
     }
 

@@ -54,3 +54,15 @@ where
 {
     Ok(map.next_value::<Option<Vec<T>>>()?.map(trimmed))
 }
+
+/// The next map value in an `Arc`, shared with an equal value decoded
+/// recently (see `shared_values`); `null` is `None`.
+pub fn shared<'de, A, T>(map: &mut A) -> Result<Option<std::sync::Arc<T>>, A::Error>
+where
+    A: serde::de::MapAccess<'de>,
+    T: serde::Deserialize<'de> + PartialEq + Send + Sync + 'static,
+{
+    Ok(map
+        .next_value::<Option<T>>()?
+        .map(crate::shared_values::share))
+}

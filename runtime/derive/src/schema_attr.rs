@@ -322,13 +322,13 @@ fn json_kind(ty: &Type) -> Option<&'static str> {
             let last = p.path.segments.last()?;
             let name = last.ident.to_string();
             match name.as_str() {
-                "String" | "str" | "char" => Some("string"),
+                "String" | "CompactString" | "str" | "char" => Some("string"),
                 "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64"
                 | "u128" | "usize" => Some("integer"),
                 "f32" | "f64" => Some("number"),
                 "bool" => Some("boolean"),
                 "Vec" | "VecDeque" | "HashSet" | "BTreeSet" => Some("array"),
-                "HashMap" | "BTreeMap" | "Map" => Some("object"),
+                "HashMap" | "BTreeMap" | "SortedMap" | "Map" => Some("object"),
                 "Box" | "Arc" | "Rc" | "Option" => match &last.arguments {
                     syn::PathArguments::AngleBracketed(a) => {
                         a.args.iter().find_map(|arg| match arg {

@@ -146,8 +146,8 @@ fn crd_names_subresources_columns() {
         Some("foos.samplecontroller.k8s.io")
     );
     assert_eq!(crd.spec.scope, "Namespaced");
-    assert_eq!(crd.spec.names.short_names, Some(vec!["fo".to_owned()]));
-    assert_eq!(crd.spec.names.categories, Some(vec!["all".to_owned()]));
+    assert_eq!(crd.spec.names.short_names, Some(vec!["fo".into()]));
+    assert_eq!(crd.spec.names.categories, Some(vec!["all".into()]));
     let v = &crd.spec.versions[0];
     assert!(v.served && v.storage);
     let sub = v.subresources.as_ref().unwrap();

@@ -21,8 +21,8 @@ use kubegen_api::apiextensions::v1::CustomResourceDefinition;
 use kubegen_runtime::config::Kubeconfig;
 use kubegen_runtime::meta::ObjectMeta;
 use kubegen_runtime::{
-    ApplyOptions, Client, Config, DeleteOptions, GetOptions, Object, Resource, RestClient, Scope,
-    verbs,
+    ApplyOptions, Client, CompactString, Config, DeleteOptions, GetOptions, Object, Resource,
+    RestClient, Scope, verbs,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,7 +110,7 @@ where
 }
 
 /// The status of a CRD's condition of type `ty`, if the server set it.
-pub fn crd_condition(crd: &CustomResourceDefinition, ty: &str) -> Option<String> {
+pub fn crd_condition(crd: &CustomResourceDefinition, ty: &str) -> Option<CompactString> {
     crd.status
         .as_ref()?
         .conditions

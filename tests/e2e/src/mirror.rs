@@ -19,9 +19,13 @@ pub fn state_of<'a>(objs: impl IntoIterator<Item = &'a ConfigMap>) -> State {
     objs.into_iter()
         .map(|o| {
             (
-                o.metadata.name.clone().unwrap_or_default(),
+                o.metadata.name.as_deref().unwrap_or_default().to_owned(),
                 (
-                    o.metadata.resource_version.clone().unwrap_or_default(),
+                    o.metadata
+                        .resource_version
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_owned(),
                     o.rest
                         .get("data")
                         .cloned()
@@ -58,15 +62,31 @@ pub struct Mirror {
 
 impl ResourceEventHandler<ConfigMap> for Mirror {
     fn on_add(&self, obj: &Arc<ConfigMap>, _initial: bool) {
-        let name = obj.metadata().name.clone().unwrap_or_default();
+        let name = obj
+            .metadata()
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned();
         self.state.lock().unwrap().insert(name, obj.clone());
     }
     fn on_update(&self, _old: &Arc<ConfigMap>, new: &Arc<ConfigMap>) {
-        let name = new.metadata().name.clone().unwrap_or_default();
+        let name = new
+            .metadata()
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned();
         self.state.lock().unwrap().insert(name, new.clone());
     }
     fn on_delete(&self, obj: &DeltaObject<ConfigMap>) {
-        let name = obj.object().metadata().name.clone().unwrap_or_default();
+        let name = obj
+            .object()
+            .metadata()
+            .name
+            .as_deref()
+            .unwrap_or_default()
+            .to_owned();
         self.state.lock().unwrap().remove(&name);
         self.deleted
             .lock()

@@ -205,7 +205,7 @@ async fn a_field_left_out_of_the_next_apply_is_removed_unless_another_manager_ow
         .await
         .unwrap_or_else(|e| panic!("second apply as a: {e}"));
     let data = after.data.clone().unwrap_or_default();
-    let keys: Vec<&str> = data.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = data.keys().map(|k| k.as_str()).collect();
     assert_eq!(
         keys,
         ["keep", "mine", "shared"],

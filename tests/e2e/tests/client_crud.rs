@@ -10,7 +10,7 @@ use kubegen_runtime::client::Patch;
 use kubegen_runtime::options::{PropagationPolicy, ResourceVersionMatch};
 use kubegen_runtime::{
     ApplyOptions, Client, CreateOptions, DeleteOptions, DeleteResponse, GetOptions, ListOptions,
-    PatchOptions, UpdateOptions, WatchEvent,
+    PatchOptions, SortedMap, UpdateOptions, WatchEvent,
 };
 use serde_json::json;
 
@@ -91,7 +91,7 @@ async fn configmap_crud_patch_apply_and_watch() {
         .flatten()
         .filter_map(|m| m.manager.clone())
         .collect();
-    assert!(managers.contains(&"kubegen-e2e".to_owned()), "{managers:?}");
+    assert!(managers.contains(&"kubegen-e2e".into()), "{managers:?}");
 
     // Dry run changes nothing.
     cms.patch(
@@ -204,7 +204,7 @@ async fn delete_collection_by_label_leaves_the_rest() {
     for i in 0..6 {
         let group = if i % 2 == 0 { "even" } else { "odd" };
         let mut s = Secret::new(&format!("s{i}"), json!({"stringData": {"k": "v"}}));
-        s.metadata.labels = Some(BTreeMap::from([("group".to_owned(), group.to_owned())]));
+        s.metadata.labels = Some(SortedMap::from([("group".into(), group.into())]));
         secrets.create(&s, &CreateOptions::default()).await.unwrap();
     }
     let sel = ListOptions::default().label_selector("group=even");
@@ -238,10 +238,7 @@ async fn pages_through_1200_configmaps_100_at_a_time_in_order() {
         .map(|i| {
             let cms = cms.clone();
             let mut cm = ConfigMap::named(&format!("cm-{i:04}"));
-            cm.metadata.labels = Some(BTreeMap::from([(
-                "kubegen-e2e".to_owned(),
-                "page".to_owned(),
-            )]));
+            cm.metadata.labels = Some(SortedMap::from([("kubegen-e2e".into(), "page".into())]));
             async move { cms.create(&cm, &CreateOptions::default()).await }
         })
         .buffer_unordered(16)
@@ -262,7 +259,7 @@ async fn pages_through_1200_configmaps_100_at_a_time_in_order() {
     let names: Vec<String> = pages
         .into_iter()
         .flat_map(|p| p.items)
-        .filter_map(|c| c.metadata.name)
+        .filter_map(|c| c.metadata.name.map(String::from))
         .collect();
     let want: Vec<String> = (0..1200).map(|i| format!("cm-{i:04}")).collect();
     assert_eq!(names, want);

@@ -34,8 +34,8 @@ fn api_error<T: std::fmt::Debug>(r: Result<T, Error>, what: &str) -> (u16, Strin
     match r {
         Err(Error::Api(a)) => (
             a.code,
-            a.status.reason.clone().unwrap_or_default(),
-            a.status.message.clone().unwrap_or_default(),
+            a.status.reason.clone().unwrap_or_default().into(),
+            a.status.message.clone().unwrap_or_default().into(),
         ),
         other => panic!("{what}: expected the server's typed error, got {other:?}"),
     }
@@ -230,7 +230,7 @@ async fn pod_on_a_double_node(rest: &kubegen_runtime::RestClient, port: u16) -> 
         .await
         .unwrap();
     let mut pod = unscheduled("p");
-    pod.spec.as_mut().unwrap().node_name = Some(node_name.clone());
+    pod.spec.as_mut().unwrap().node_name = Some(node_name.as_str().into());
     Client::<Pod>::namespaced(rest.clone(), &ns)
         .create(&pod, &CreateOptions::default())
         .await

@@ -13,7 +13,6 @@
 //! unlabelled neighbour alone (for kinds whose API offers deletecollection;
 //! namespaces have none).
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::pin::Pin;
 use std::time::Duration;
@@ -25,7 +24,7 @@ use kubegen_runtime::options::FieldValidation;
 use kubegen_runtime::retry::{DEFAULT_RETRY, retry_on_conflict};
 use kubegen_runtime::{
     Client, CreateOptions, DeleteOptions, GetOptions, ListOptions, Object, Patch, PatchOptions,
-    Resource, UpdateOptions, WatchEvent, verbs,
+    Resource, SortedMap, UpdateOptions, WatchEvent, verbs,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
@@ -127,7 +126,7 @@ fn typed<K: Object + Resource + DeserializeOwned>(mut v: Value) -> K {
 fn names<K: Object>(items: &[K]) -> Vec<String> {
     items
         .iter()
-        .filter_map(|o| o.metadata().name.clone())
+        .filter_map(|o| o.metadata().name.as_deref().map(str::to_owned))
         .collect()
 }
 
@@ -197,7 +196,7 @@ async fn crud<'a, K>(
         latest
             .metadata_mut()
             .annotations
-            .get_or_insert_with(BTreeMap::new)
+            .get_or_insert_with(SortedMap::new)
             .insert("kubegen.test/step".into(), "updated".into());
         c.update(
             &latest,
@@ -278,7 +277,7 @@ fn annotation<'o, K: Object>(o: &'o K, key: &str) -> Option<&'o str> {
         .annotations
         .as_ref()?
         .get(key)
-        .map(String::as_str)
+        .map(|v| v.as_str())
 }
 
 fn meta(name: &str, run: &str) -> Value {

@@ -112,8 +112,8 @@ async fn rejected_events_do_not_stop_the_recorder() {
 fn lease_named(name: &str) -> Lease {
     Lease {
         metadata: kubegen_runtime::meta::ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some("default".to_owned()),
+            name: Some(name.into()),
+            namespace: Some("default".into()),
             ..Default::default()
         },
         ..Lease::default()

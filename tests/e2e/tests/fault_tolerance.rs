@@ -516,7 +516,13 @@ async fn watch_expired_by_compaction_while_the_server_stays_up_relists() {
         .add_event_handler(
             kubegen_runtime::cache::EventHandlerFuncs::new().delete_func(
                 move |d: &kubegen_runtime::cache::DeltaObject<PodTemplate>| {
-                    let name = d.object().metadata.name.clone().unwrap_or_default();
+                    let name = d
+                        .object()
+                        .metadata
+                        .name
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_owned();
                     seen.lock().unwrap().push((name, d.is_tombstone()));
                 },
             ),

@@ -22,7 +22,7 @@
 //!
 //! Every test fails (never skips) when the cluster is not running.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ use kubegen_e2e::mirror::{Mirror, cached, fresh_list};
 use kubegen_e2e::{ConfigMap, admin, drop_namespace, eventually, test_namespace};
 use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions, InformerFactory};
 use kubegen_runtime::selector::Selector;
-use kubegen_runtime::{ApiResource, Client, DeleteOptions, Scope};
+use kubegen_runtime::{ApiResource, Client, DeleteOptions, Scope, SortedMap};
 
 /// The kill test stops the shared kube-apiserver; the other tests of this
 /// binary (which cargo runs in parallel) hold the read side so they never
@@ -183,7 +183,7 @@ async fn late_handler_receives_every_existing_object_once() {
             EventHandlerFuncs::new().add_func(move |o: &Arc<ConfigMap>, initial| {
                 s2.lock()
                     .unwrap()
-                    .push((o.metadata.name.clone().unwrap_or_default(), initial));
+                    .push((o.metadata.name.clone().unwrap_or_default().into(), initial));
             }),
         )
         .expect("add late handler");
@@ -220,7 +220,7 @@ async fn factory_shares_informers_and_serves_dynamic_objects() {
     let client = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
     for (i, tier) in ["web", "web", "db"].iter().enumerate() {
         let mut cm = ConfigMap::named(&format!("cm-{i}"));
-        cm.metadata.labels = Some(BTreeMap::from([("tier".to_owned(), (*tier).to_owned())]));
+        cm.metadata.labels = Some(SortedMap::from([("tier".into(), (*tier).into())]));
         client
             .create(&cm, &Default::default())
             .await

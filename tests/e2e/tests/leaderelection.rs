@@ -253,7 +253,7 @@ async fn hand_over(release_on_cancel: bool) {
         .unwrap();
     assert_eq!(
         after.spec.as_ref().unwrap().holder_identity,
-        Some(follower.get_leader())
+        Some(follower.get_leader().into())
     );
     assert_ne!(follower.get_leader(), leader_id);
     let transitions = |l: &Lease| {

@@ -202,7 +202,7 @@ async fn foo_owns_a_deployment_that_follows_its_replicas_and_is_garbage_collecte
         .clone()
         .unwrap_or_default();
     assert_eq!(
-        labels.get("controller").map(String::as_str),
+        labels.get("controller").map(|v| v.as_str()),
         Some("example-foo")
     );
     assert_eq!(
@@ -354,7 +354,7 @@ async fn a_deployment_the_foo_does_not_control_is_left_alone_with_a_warning() {
     // Someone else's Deployment, with the name the Foo will ask for.
     let mut theirs = new_deployment(&{
         let mut f = foo("intruder", "taken", 1);
-        f.metadata.namespace = Some(ns.clone());
+        f.metadata.namespace = Some(ns.as_str().into());
         f.metadata.uid = Some("not-a-real-owner".into());
         f
     })

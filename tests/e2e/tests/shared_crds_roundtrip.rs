@@ -90,7 +90,12 @@ fn check_for(project: &str) -> Check {
 fn causes(e: &kubegen_runtime::Error) -> Vec<(String, String)> {
     e.causes()
         .iter()
-        .filter_map(|c| Some((c.field.clone()?, c.message.clone().unwrap_or_default())))
+        .filter_map(|c| {
+            Some((
+                c.field.as_deref()?.to_owned(),
+                c.message.as_deref().unwrap_or_default().to_owned(),
+            ))
+        })
         .filter(|(f, _)| f != "<nil>" && !f.is_empty())
         .collect()
 }
@@ -101,8 +106,8 @@ fn all_causes(e: &kubegen_runtime::Error) -> Vec<(String, String)> {
         .iter()
         .map(|c| {
             (
-                c.field.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
+                c.field.clone().unwrap_or_default().into(),
+                c.message.clone().unwrap_or_default().into(),
             )
         })
         .collect()

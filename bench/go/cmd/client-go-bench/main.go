@@ -49,6 +49,8 @@ type options struct {
 	// contentType, when set, replaces client-go's wire format (protobuf for
 	// built-in kinds) for requests and responses.
 	contentType string
+	// transform names a transform for the informer's objects (b).
+	transform string
 }
 
 func main() {
@@ -67,6 +69,7 @@ func main() {
 	fs.IntVar(&o.adds, "adds", 1_000_000, "workqueue adds (half of them duplicate keys)")
 	fs.StringVar(&o.file, "file", "", "decode: the PodList JSON file")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
+	fs.StringVar(&o.transform, "transform", "", "informer: strip-managed-fields drops metadata.managedFields before caching")
 	fs.StringVar(&o.contentType, "content-type", "", "wire format, e.g. application/json (default: client-go's, protobuf for built-in kinds)")
 	if err := fs.Parse(os.Args[2:]); err != nil {
 		benchutil.Fail(workload, err)
@@ -179,6 +182,22 @@ func runInformer(ctx context.Context, o options) (map[string]any, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(o.namespace))
 	podInformer := factory.Core().V1().Pods()
 	informer := podInformer.Informer()
+	switch o.transform {
+	case "":
+	case "strip-managed-fields":
+		// What controller-runtime's TransformStripManagedFields does.
+		strip := func(obj any) (any, error) {
+			if pod, ok := obj.(*corev1.Pod); ok {
+				pod.ManagedFields = nil
+			}
+			return obj, nil
+		}
+		if err := informer.SetTransform(strip); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("--transform %q: only strip-managed-fields is known", o.transform)
+	}
 	lister := podInformer.Lister()
 	factory.Start(ctx.Done())
 	synced := factory.WaitForCacheSync(ctx.Done())

@@ -165,6 +165,7 @@ func main() {
 	cases := []benchCase{
 		{id: "a", args: append([]string{"list", "--namespace", fixture.NamespaceList, "--count", strconv.Itoa(p.scale)}, common...)},
 		{id: "b", args: append([]string{"informer", "--namespace", fixture.NamespacePods, "--count", strconv.Itoa(p.scale)}, common...)},
+		{id: "bs", args: append([]string{"informer", "--namespace", fixture.NamespacePods, "--count", strconv.Itoa(p.scale), "--transform", "strip-managed-fields"}, common...)},
 		{id: "c", args: append([]string{"watch", "--namespace", fixture.NamespaceWatch, "--count", strconv.Itoa(p.watchUpdates)}, common...),
 			onReady: func(ctx context.Context) error {
 				rate, err := writeUpdates(ctx, cs, p.watchObjects, p.watchUpdates, p.writerThreads)

@@ -5,9 +5,9 @@
 pub struct ExpressionWarning {
     /// fieldRef is the path to the field that refers to the expression. For example, the reference to the expression of the first item of validations is "spec.validations[0].expression"
     #[serde(rename = "fieldRef")]
-    pub field_ref: String,
+    pub field_ref: kubegen_core::CompactString,
     /// warning contains the content of type checking information in a human-readable form. Each line of the warning contains the type that the expression is checked against, followed by the type check error from the compiler.
-    pub warning: String,
+    pub warning: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ExpressionWarning {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

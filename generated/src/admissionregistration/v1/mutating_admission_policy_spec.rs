@@ -11,7 +11,7 @@ pub struct MutatingAdmissionPolicySpec {
     ///
     /// Allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
-    pub failure_policy: Option<String>,
+    pub failure_policy: Option<kubegen_core::CompactString>,
     /// matchConditions is a list of conditions that must be met for a request to be validated. Match conditions filter requests that have already been matched by the matchConstraints. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
     ///
     /// If a parameter object is provided, it can be accessed via the `params` handle in the same manner as validation expressions.
@@ -34,13 +34,13 @@ pub struct MutatingAdmissionPolicySpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub match_constraints: Option<Box<super::MatchResources>>,
+    pub match_constraints: Option<std::sync::Arc<super::MatchResources>>,
     /// mutations contain operations to perform on matching objects. mutations may not be empty; a minimum of one mutation is required. mutations are evaluated in order, and are reinvoked according to the reinvocationPolicy. The mutations of a policy are invoked for each binding of this policy and reinvocation of mutations occurs on a per binding basis.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutations: Option<Vec<super::Mutation>>,
     /// paramKind specifies the kind of resources used to parameterize this policy. If absent, there are no parameters for this policy and the param CEL variable will not be provided to validation expressions. If paramKind refers to a non-existent kind, this policy definition is mis-configured and the FailurePolicy is applied. If paramKind is specified but paramRef is unset in MutatingAdmissionPolicyBinding, the params variable will be null.
     #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
-    pub param_kind: Option<Box<super::ParamKind>>,
+    pub param_kind: Option<std::sync::Arc<super::ParamKind>>,
     /// reinvocationPolicy indicates whether mutations may be called multiple times per MutatingAdmissionPolicyBinding as part of a single admission evaluation. Allowed values are "Never" and "IfNeeded".
     ///
     /// Never: These mutations will not be called more than once per binding in a single admission evaluation.
@@ -51,7 +51,7 @@ pub struct MutatingAdmissionPolicySpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub reinvocation_policy: Option<String>,
+    pub reinvocation_policy: Option<kubegen_core::CompactString>,
     /// variables contain definitions of variables that can be used in composition of other expressions. Each variable is defined as a named CEL expression. The variables defined here will be available under `variables` in other expressions of the policy except matchConditions because matchConditions are evaluated before the rest of the policy.
     ///
     /// The expression of a variable can refer to other variables defined earlier in the list but not those after. Thus, variables must be sorted by the order of first appearance and acyclic.
@@ -95,9 +95,9 @@ impl<'de> serde::Deserialize<'de> for MutatingAdmissionPolicySpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {

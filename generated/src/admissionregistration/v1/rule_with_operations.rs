@@ -5,13 +5,13 @@
 pub struct RuleWithOperations {
     /// apiGroups is the API groups the resources belong to. '*' is all groups. If '*' is present, the length of the slice must be one. Required.
     #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
-    pub api_groups: Option<Vec<String>>,
+    pub api_groups: Option<Vec<kubegen_core::CompactString>>,
     /// apiVersions is the API versions the resources belong to. '*' is all versions. If '*' is present, the length of the slice must be one. Required.
     #[serde(rename = "apiVersions", default, skip_serializing_if = "Option::is_none")]
-    pub api_versions: Option<Vec<String>>,
+    pub api_versions: Option<Vec<kubegen_core::CompactString>>,
     /// operations is the operations the admission hook cares about - CREATE, UPDATE, DELETE, CONNECT or * for all of those operations and any future admission operations that are added. If '*' is present, the length of the slice must be one. Required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operations: Option<Vec<String>>,
+    pub operations: Option<Vec<kubegen_core::CompactString>>,
     /// resources is a list of resources this rule applies to.
     ///
     /// For example: 'pods' means pods. 'pods/log' means the log subresource of pods. '*' means all resources, but not subresources. 'pods/*' means all subresources of pods. '*/scale' means all scale subresources. '*/*' means all resources and their subresources.
@@ -20,10 +20,10 @@ pub struct RuleWithOperations {
     ///
     /// Depending on the enclosing object, subresources might not be allowed. Required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<String>>,
+    pub resources: Option<Vec<kubegen_core::CompactString>>,
     /// scope specifies the scope of this rule. Valid values are "Cluster", "Namespaced", and "*" "Cluster" means that only cluster-scoped resources will match this rule. Namespace API objects are cluster-scoped. "Namespaced" means that only namespaced resources will match this rule. "*" means that there are no scope restrictions. Subresources match the scope of their parent resource. Default is "*".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for RuleWithOperations {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,12 +4,12 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceReference {
     /// name is the name of the service. Required
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// namespace is the namespace of the service. Required
-    pub namespace: String,
+    pub namespace: kubegen_core::CompactString,
     /// path is an optional URL path which will be sent in any request to this service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<kubegen_core::CompactString>,
     /// port is the port on the service that hosts the webhook. Default to 443 for backward compatibility. `port` should be a valid port number (1-65535, inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,

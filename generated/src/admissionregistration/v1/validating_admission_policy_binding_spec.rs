@@ -5,13 +5,13 @@
 pub struct ValidatingAdmissionPolicyBindingSpec {
     /// matchResources declares what resources match this binding and will be validated by it. Note that this is intersected with the policy's matchConstraints, so only requests that are matched by the policy can be selected by this. If this is unset, all resources matched by the policy are validated by this binding When resourceRules is unset, it does not constrain resource matching. If a resource is matched by the other fields of this object, it will be validated. Note that this is differs from ValidatingAdmissionPolicy matchConstraints, where resourceRules are required.
     #[serde(rename = "matchResources", default, skip_serializing_if = "Option::is_none")]
-    pub match_resources: Option<Box<super::MatchResources>>,
+    pub match_resources: Option<std::sync::Arc<super::MatchResources>>,
     /// paramRef specifies the parameter resource used to configure the admission control policy. It should point to a resource of the type specified in ParamKind of the bound ValidatingAdmissionPolicy. If the policy specifies a ParamKind and the resource referred to by ParamRef does not exist, this binding is considered mis-configured and the FailurePolicy of the ValidatingAdmissionPolicy applied. If the policy does not specify a ParamKind then this field is ignored, and the rules are evaluated without a param.
     #[serde(rename = "paramRef", default, skip_serializing_if = "Option::is_none")]
-    pub param_ref: Option<Box<super::ParamRef>>,
+    pub param_ref: Option<std::sync::Arc<super::ParamRef>>,
     /// policyName references a ValidatingAdmissionPolicy name which the ValidatingAdmissionPolicyBinding binds to. If the referenced resource does not exist, this binding is considered invalid and will be ignored Required.
     #[serde(rename = "policyName")]
-    pub policy_name: String,
+    pub policy_name: kubegen_core::CompactString,
     /// validationActions declares how Validations of the referenced ValidatingAdmissionPolicy are enforced. If a validation evaluates to false it is always enforced according to these actions.
     ///
     /// Failures defined by the ValidatingAdmissionPolicy's FailurePolicy are enforced according to these actions only if the FailurePolicy is set to Fail, otherwise the failures are ignored. This includes compilation errors, runtime errors and misconfigurations of the policy.
@@ -32,7 +32,7 @@ pub struct ValidatingAdmissionPolicyBindingSpec {
     ///
     /// Required.
     #[serde(rename = "validationActions")]
-    pub validation_actions: Vec<String>,
+    pub validation_actions: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBindingSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -63,8 +63,8 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicyBindingSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {

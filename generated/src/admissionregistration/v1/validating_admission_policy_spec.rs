@@ -20,7 +20,7 @@ pub struct ValidatingAdmissionPolicySpec {
     ///
     /// Allowed values are Ignore or Fail. Defaults to Fail.
     #[serde(rename = "failurePolicy", default, skip_serializing_if = "Option::is_none")]
-    pub failure_policy: Option<String>,
+    pub failure_policy: Option<kubegen_core::CompactString>,
     /// matchConditions is a list of conditions that must be met for a request to be validated. Match conditions filter requests that have already been matched by the rules, namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests. There are a maximum of 64 match conditions allowed.
     ///
     /// If a parameter object is provided, it can be accessed via the `params` handle in the same manner as validation expressions.
@@ -43,10 +43,10 @@ pub struct ValidatingAdmissionPolicySpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub match_constraints: Option<Box<super::MatchResources>>,
+    pub match_constraints: Option<std::sync::Arc<super::MatchResources>>,
     /// paramKind specifies the kind of resources used to parameterize this policy. If absent, there are no parameters for this policy and the param CEL variable will not be provided to validation expressions. If ParamKind refers to a non-existent kind, this policy definition is mis-configured and the FailurePolicy is applied. If paramKind is specified but paramRef is unset in ValidatingAdmissionPolicyBinding, the params variable will be null.
     #[serde(rename = "paramKind", default, skip_serializing_if = "Option::is_none")]
-    pub param_kind: Option<Box<super::ParamKind>>,
+    pub param_kind: Option<std::sync::Arc<super::ParamKind>>,
     /// validations contain CEL expressions which is used to apply the validation. Validations and AuditAnnotations may not both be empty; a minimum of one Validations or AuditAnnotations is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validations: Option<Vec<super::Validation>>,
@@ -94,8 +94,8 @@ impl<'de> serde::Deserialize<'de> for ValidatingAdmissionPolicySpec {
                         Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {

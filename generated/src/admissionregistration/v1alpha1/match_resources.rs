@@ -18,7 +18,7 @@ pub struct MatchResources {
     ///
     /// Defaults to "Equivalent"
     #[serde(rename = "matchPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub match_policy: Option<String>,
+    pub match_policy: Option<kubegen_core::CompactString>,
     /// namespaceSelector decides whether to run the admission control policy on an object based on whether the namespace for that object matches the selector. If the object itself is a namespace, the matching is performed on object.metadata.labels. If the object is another cluster scoped resource, it never skips the policy.
     ///
     /// For example, to run the webhook on any objects whose namespace is not associated with "runlevel" of "0" or "1";  you will set the selector as follows: "namespaceSelector": {
@@ -55,10 +55,10 @@ pub struct MatchResources {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub namespace_selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// objectSelector decides whether to run the policy based on if the object has matching labels. objectSelector is evaluated against both the oldObject and newObject that would be sent to the policy's expression (CEL), and is considered to match if either object matches the selector. A null object (oldObject in the case of create, or newObject in the case of delete) or an object that cannot have labels (like a DeploymentRollback or a PodProxyOptions object) is not considered to match. Use the object selector only if the webhook is opt-in, because end users may skip the admission webhook by setting the labels. Default to the empty LabelSelector, which matches everything.
     #[serde(rename = "objectSelector", default, skip_serializing_if = "Option::is_none")]
-    pub object_selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub object_selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// resourceRules describes what operations on what resources/subresources the admission policy matches. The policy cares about an operation if it matches _any_ Rule.
     #[serde(rename = "resourceRules", default, skip_serializing_if = "Option::is_none")]
     pub resource_rules: Option<Vec<super::NamedRuleWithOperations>>,
@@ -96,8 +96,8 @@ impl<'de> serde::Deserialize<'de> for MatchResources {
                     match key {
                         Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -15,7 +15,7 @@ pub struct Mutation {
     pub json_patch: Option<super::JSONPatch>,
     /// patchType indicates the patch strategy used. Allowed values are "ApplyConfiguration" and "JSONPatch". Required.
     #[serde(rename = "patchType")]
-    pub patch_type: String,
+    pub patch_type: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for Mutation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

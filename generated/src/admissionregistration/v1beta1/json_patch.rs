@@ -58,7 +58,7 @@ pub struct JSONPatch {
     ///
     /// Only property names of the form `[a-zA-Z_.-/][a-zA-Z0-9_.-/]*` are accessible. Required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expression: Option<String>,
+    pub expression: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for JSONPatch {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,21 +5,21 @@
 pub struct CustomResourceColumnDefinition {
     /// description is a human readable description of this column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<kubegen_core::CompactString>,
     /// format is an optional OpenAPI type definition for this column. The 'name' format is applied to the primary identifier column to assist in clients identifying column is the resource name. See https://github.com/OAI/OpenAPI-Specification/blob/master/versions/2.0.md#data-types for details.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<kubegen_core::CompactString>,
     /// jsonPath is a simple JSON path (i.e. with array notation) which is evaluated against each custom resource to produce the value for this column.
     #[serde(rename = "jsonPath")]
-    pub json_path: String,
+    pub json_path: kubegen_core::CompactString,
     /// name is a human readable name for the column.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// priority is an integer defining the relative importance of this column compared to others. Lower numbers are considered higher priority. Columns that may be omitted in limited space scenarios should be given a priority greater than 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
     /// type is an OpenAPI type definition for this column. See https://github.com/OAI/OpenAPI-Specification/blob/master/versions/2.0.md#data-types for details.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceColumnDefinition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

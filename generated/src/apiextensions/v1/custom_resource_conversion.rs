@@ -5,10 +5,10 @@
 pub struct CustomResourceConversion {
     /// strategy specifies how custom resources are converted between versions. Allowed values are: - `"None"`: The converter only change the apiVersion and would not touch any other field in the custom resource. - `"Webhook"`: API Server will call to an external webhook to do the conversion. Additional information
     /// is needed for this option. This requires spec.preserveUnknownFields to be false, and spec.conversion.webhook to be set.
-    pub strategy: String,
+    pub strategy: kubegen_core::CompactString,
     /// webhook describes how to call the conversion webhook. Required when `strategy` is set to `"Webhook"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub webhook: Option<Box<super::WebhookConversion>>,
+    pub webhook: Option<std::sync::Arc<super::WebhookConversion>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceConversion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceConversion {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

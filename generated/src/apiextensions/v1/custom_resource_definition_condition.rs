@@ -12,7 +12,7 @@ pub struct CustomResourceDefinitionCondition {
     pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// message is a human-readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// observedGeneration represents the .metadata.generation that the condition was set based upon. For instance, if .metadata.generation is currently 12, but the .status.conditions[x].observedGeneration is 9, the condition is out of date with respect to the current state of the instance.
     #[serde(
         rename = "observedGeneration",
@@ -22,12 +22,12 @@ pub struct CustomResourceDefinitionCondition {
     pub observed_generation: Option<i64>,
     /// reason is a unique, one-word, CamelCase reason for the condition's last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// status is the status of the condition. Can be True, False, Unknown.
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// type is the type of the condition. Types include Established, NamesAccepted and Terminating.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

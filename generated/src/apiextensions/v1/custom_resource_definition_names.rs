@@ -5,20 +5,20 @@
 pub struct CustomResourceDefinitionNames {
     /// categories is a list of grouped resources this custom resource belongs to (e.g. 'all'). This is published in API discovery documents, and used by clients to support invocations like `kubectl get all`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub categories: Option<Vec<String>>,
+    pub categories: Option<Vec<kubegen_core::CompactString>>,
     /// kind is the serialized kind of the resource. It is normally CamelCase and singular. Custom resource instances will use this value as the `kind` attribute in API calls.
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// listKind is the serialized kind of the list for this resource. Defaults to "`kind`List".
     #[serde(rename = "listKind", default, skip_serializing_if = "Option::is_none")]
-    pub list_kind: Option<String>,
+    pub list_kind: Option<kubegen_core::CompactString>,
     /// plural is the plural name of the resource to serve. The custom resources are served under `/apis/<group>/<version>/.../<plural>`. Must match the name of the CustomResourceDefinition (in the form `<names.plural>.<group>`). Must be all lowercase.
-    pub plural: String,
+    pub plural: kubegen_core::CompactString,
     /// shortNames are short names for the resource, exposed in API discovery documents, and used by clients to support invocations like `kubectl get <shortname>`. It must be all lowercase.
     #[serde(rename = "shortNames", default, skip_serializing_if = "Option::is_none")]
-    pub short_names: Option<Vec<String>>,
+    pub short_names: Option<Vec<kubegen_core::CompactString>>,
     /// singular is the singular name of the resource. It must be all lowercase. Defaults to lowercased `kind`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub singular: Option<String>,
+    pub singular: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionNames {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,9 +5,9 @@
 pub struct CustomResourceDefinitionSpec {
     /// conversion defines conversion settings for the CRD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversion: Option<Box<super::CustomResourceConversion>>,
+    pub conversion: Option<std::sync::Arc<super::CustomResourceConversion>>,
     /// group is the API group of the defined custom resource. The custom resources are served under `/apis/<group>/...`. Must match the name of the CustomResourceDefinition (in the form `<names.plural>.<group>`).
-    pub group: String,
+    pub group: kubegen_core::CompactString,
     /// names specify the resource and kind names for the custom resource.
     pub names: super::CustomResourceDefinitionNames,
     /// preserveUnknownFields indicates that object fields which are not specified in the OpenAPI schema should be preserved when persisting to storage. apiVersion, kind, metadata and known fields inside metadata are always preserved. This field is deprecated in favor of setting `x-preserve-unknown-fields` to true in `spec.versions[*].schema.openAPIV3Schema`. See https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#field-pruning for details.
@@ -18,7 +18,7 @@ pub struct CustomResourceDefinitionSpec {
     )]
     pub preserve_unknown_fields: Option<bool>,
     /// scope indicates whether the defined custom resource is cluster- or namespace-scoped. Allowed values are `Cluster` and `Namespaced`.
-    pub scope: String,
+    pub scope: kubegen_core::CompactString,
     /// versions is the list of all API versions of the defined custom resource. Version names are used to compute the order in which served versions are listed in API discovery. If the version string is "kube-like", it will sort above non "kube-like" version strings, which are ordered lexicographically. "Kube-like" versions start with a "v", then are followed by a number (the major version), then optionally the string "alpha" or "beta" and another number (the minor version). These are sorted first by GA > beta > alpha (where GA is a version with no suffix such as beta or alpha), and then by comparing major version, then minor version. An example sorted list of versions: v10, v2, v1, v11beta2, v10beta3, v3beta1, v12alpha1, v11alpha2, foo1, foo10.
     pub versions: Vec<super::CustomResourceDefinitionVersion>,
 }
@@ -55,7 +55,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,

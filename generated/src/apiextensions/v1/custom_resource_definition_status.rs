@@ -5,7 +5,7 @@
 pub struct CustomResourceDefinitionStatus {
     /// acceptedNames are the names that are actually being used to serve discovery. They may be different than the names in spec.
     #[serde(rename = "acceptedNames", default, skip_serializing_if = "Option::is_none")]
-    pub accepted_names: Option<Box<super::CustomResourceDefinitionNames>>,
+    pub accepted_names: Option<std::sync::Arc<super::CustomResourceDefinitionNames>>,
     /// conditions indicate state for particular aspects of a CustomResourceDefinition
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::CustomResourceDefinitionCondition>>,
@@ -18,7 +18,7 @@ pub struct CustomResourceDefinitionStatus {
     pub observed_generation: Option<i64>,
     /// storedVersions lists all versions of CustomResources that were ever persisted. Tracking these versions allows a migration path for stored versions in etcd. The field is mutable so a migration controller can finish a migration to another version (ensuring no old objects are left in storage), and then remove the rest of the versions from this list. Versions may not be removed from `spec.versions` while they exist in this list.
     #[serde(rename = "storedVersions", default, skip_serializing_if = "Option::is_none")]
-    pub stored_versions: Option<Vec<String>>,
+    pub stored_versions: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -49,7 +49,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,

@@ -19,12 +19,12 @@ pub struct CustomResourceDefinitionVersion {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub deprecation_warning: Option<String>,
+    pub deprecation_warning: Option<kubegen_core::CompactString>,
     /// name is the version name, e.g. “v1”, “v2beta1”, etc. The custom resources are served under this version at `/apis/<group>/<version>/...` if `served` is true.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// schema describes the schema used for validation, pruning, and defaulting of this version of the custom resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<Box<super::CustomResourceValidation>>,
+    pub schema: Option<std::sync::Arc<super::CustomResourceValidation>>,
     /// selectableFields specifies paths to fields that may be used as field selectors. A maximum of 8 selectable fields are allowed. See https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors
     #[serde(
         rename = "selectableFields",
@@ -38,7 +38,7 @@ pub struct CustomResourceDefinitionVersion {
     pub storage: bool,
     /// subresources specify what subresources this version of the defined custom resource have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subresources: Option<Box<super::CustomResourceSubresources>>,
+    pub subresources: Option<std::sync::Arc<super::CustomResourceSubresources>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -83,11 +83,11 @@ impl<'de> serde::Deserialize<'de> for CustomResourceDefinitionVersion {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = Some(map.next_value()?),
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

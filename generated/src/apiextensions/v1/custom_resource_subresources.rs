@@ -5,7 +5,7 @@
 pub struct CustomResourceSubresources {
     /// scale indicates the custom resource should serve a `/scale` subresource that returns an `autoscaling/v1` Scale object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scale: Option<Box<super::CustomResourceSubresourceScale>>,
+    pub scale: Option<std::sync::Arc<super::CustomResourceSubresourceScale>>,
     /// status indicates the custom resource should serve a `/status` subresource. When enabled: 1. requests to the custom resource primary endpoint ignore changes to the `status` stanza of the object. 2. requests to the custom resource `/status` subresource ignore changes to anything other than the `status` stanza of the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<super::CustomResourceSubresourceStatus>,
@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceSubresources {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

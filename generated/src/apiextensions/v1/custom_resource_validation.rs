@@ -9,7 +9,7 @@ pub struct CustomResourceValidation {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub open_apiv3_schema: Option<Box<super::JSONSchemaProps>>,
+    pub open_apiv3_schema: Option<std::sync::Arc<super::JSONSchemaProps>>,
 }
 impl<'de> serde::Deserialize<'de> for CustomResourceValidation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for CustomResourceValidation {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct JSONSchemaProps {
     #[serde(rename = "$ref", default, skip_serializing_if = "Option::is_none")]
-    pub ref_: Option<String>,
+    pub ref_: Option<kubegen_core::CompactString>,
     #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
-    pub schema: Option<String>,
+    pub schema: Option<kubegen_core::CompactString>,
     #[serde(
         rename = "additionalItems",
         default,
@@ -27,13 +27,18 @@ pub struct JSONSchemaProps {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<super::JSON>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definitions: Option<std::collections::BTreeMap<String, super::JSONSchemaProps>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dependencies: Option<
-        std::collections::BTreeMap<String, super::JSONSchemaPropsOrStringArray>,
+    pub definitions: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, super::JSONSchemaProps>,
     >,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub dependencies: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            super::JSONSchemaPropsOrStringArray,
+        >,
+    >,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<kubegen_core::CompactString>,
     #[serde(rename = "enum", default, skip_serializing_if = "Option::is_none")]
     pub enum_: Option<Vec<super::JSON>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,14 +56,14 @@ pub struct JSONSchemaProps {
     )]
     pub exclusive_minimum: Option<bool>,
     #[serde(rename = "externalDocs", default, skip_serializing_if = "Option::is_none")]
-    pub external_docs: Option<Box<super::ExternalDocumentation>>,
+    pub external_docs: Option<std::sync::Arc<super::ExternalDocumentation>>,
     /// format is an OpenAPI v3 format string. Unknown formats are ignored. The following formats are validated:
     ///
     /// - bsonobjectid: a bson object ID, i.e. a 24 characters hex string - uri: an URI as parsed by Golang net/url.ParseRequestURI - email: an email address as parsed by Golang net/mail.ParseAddress - hostname: a valid representation for an Internet host name, as defined by RFC 1034, section 3.1 [RFC1034]. - ipv4: an IPv4 IP as parsed by Golang net.ParseIP - ipv6: an IPv6 IP as parsed by Golang net.ParseIP - cidr: a CIDR as parsed by Golang net.ParseCIDR - mac: a MAC address as parsed by Golang net.ParseMAC - uuid: an UUID that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$ - uuid3: an UUID3 that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?3[0-9a-f]{3}-?[0-9a-f]{4}-?[0-9a-f]{12}$ - uuid4: an UUID4 that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$ - uuid5: an UUID5 that allows uppercase defined by the regex (?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$ - isbn: an ISBN10 or ISBN13 number string like "0321751043" or "978-0321751041" - isbn10: an ISBN10 number string like "0321751043" - isbn13: an ISBN13 number string like "978-0321751041" - creditcard: a credit card number defined by the regex ^(?:4[0-9]{12}(?:[0-9]{3})?|5[1-5][0-9]{14}|6(?:011|5[0-9][0-9])[0-9]{12}|3[47][0-9]{13}|3(?:0[0-5]|[68][0-9])[0-9]{11}|(?:2131|1800|35\\d{3})\\d{11})$ with any non digit characters mixed in - ssn: a U.S. social security number following the regex ^\\d{3}[- ]?\\d{2}[- ]?\\d{4}$ - hexcolor: an hexadecimal color code like "#FFFFFF: following the regex ^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$ - rgbcolor: an RGB color code like rgb like "rgb(255,255,2559" - byte: base64 encoded binary data - password: any kind of string - date: a date string like "2006-01-02" as defined by full-date in RFC3339 - duration: a duration string like "22 ns" as parsed by Golang time.ParseDuration or compatible with Scala duration format - datetime: a date time string like "2014-12-15T19:30:20.000Z" as defined by date-time in RFC3339.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<String>,
+    pub format: Option<kubegen_core::CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<kubegen_core::CompactString>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<super::JSONSchemaPropsOrArray>,
     #[serde(rename = "maxItems", default, skip_serializing_if = "Option::is_none")]
@@ -80,29 +85,31 @@ pub struct JSONSchemaProps {
     #[serde(rename = "multipleOf", default, skip_serializing_if = "Option::is_none")]
     pub multiple_of: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not: Option<Box<super::JSONSchemaProps>>,
+    pub not: Option<std::sync::Arc<super::JSONSchemaProps>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nullable: Option<bool>,
     #[serde(rename = "oneOf", default, skip_serializing_if = "Option::is_none")]
     pub one_of: Option<Vec<super::JSONSchemaProps>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<String>,
+    pub pattern: Option<kubegen_core::CompactString>,
     #[serde(
         rename = "patternProperties",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub pattern_properties: Option<
-        std::collections::BTreeMap<String, super::JSONSchemaProps>,
+        kubegen_core::SortedMap<kubegen_core::CompactString, super::JSONSchemaProps>,
     >,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub properties: Option<std::collections::BTreeMap<String, super::JSONSchemaProps>>,
+    pub properties: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, super::JSONSchemaProps>,
+    >,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub required: Option<Vec<String>>,
+    pub required: Option<Vec<kubegen_core::CompactString>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub title: Option<kubegen_core::CompactString>,
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<kubegen_core::CompactString>,
     #[serde(rename = "uniqueItems", default, skip_serializing_if = "Option::is_none")]
     pub unique_items: Option<bool>,
     /// x-kubernetes-embedded-resource defines that the value is an embedded Kubernetes runtime.Object, with TypeMeta and ObjectMeta. The type must be object. It is allowed to further restrict the embedded object. kind, apiVersion and metadata are validated automatically. x-kubernetes-preserve-unknown-fields is allowed to be true, but does not have to be if the object is fully specified (up to kind, apiVersion, metadata).
@@ -138,7 +145,7 @@ pub struct JSONSchemaProps {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub x_kubernetes_list_map_keys: Option<Vec<String>>,
+    pub x_kubernetes_list_map_keys: Option<Vec<kubegen_core::CompactString>>,
     /// x-kubernetes-list-type annotates an array to further describe its topology. This extension must only be used on lists and may have 3 possible values:
     ///
     /// 1) `atomic`: the list is treated as a single entity, like a scalar.
@@ -158,7 +165,7 @@ pub struct JSONSchemaProps {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub x_kubernetes_list_type: Option<String>,
+    pub x_kubernetes_list_type: Option<kubegen_core::CompactString>,
     /// x-kubernetes-map-type annotates an object to further describe its topology. This extension must only be used when type is object and may have 2 possible values:
     ///
     /// 1) `granular`:
@@ -172,7 +179,7 @@ pub struct JSONSchemaProps {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub x_kubernetes_map_type: Option<String>,
+    pub x_kubernetes_map_type: Option<kubegen_core::CompactString>,
     /// x-kubernetes-preserve-unknown-fields stops the API server decoding step from pruning fields which are not specified in the validation schema. This affects fields recursively, but switches back to normal pruning behaviour if nested properties or additionalProperties are specified in the schema. This can either be true or undefined. False is forbidden.
     #[serde(
         rename = "x-kubernetes-preserve-unknown-fields",
@@ -311,7 +318,7 @@ impl<'de> serde::Deserialize<'de> for JSONSchemaProps {
                         Some(11) => f11 = map.next_value()?,
                         Some(12) => f12 = map.next_value()?,
                         Some(13) => f13 = map.next_value()?,
-                        Some(14) => f14 = map.next_value()?,
+                        Some(14) => f14 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(15) => f15 = map.next_value()?,
                         Some(16) => f16 = map.next_value()?,
                         Some(17) => f17 = map.next_value()?,
@@ -324,7 +331,7 @@ impl<'de> serde::Deserialize<'de> for JSONSchemaProps {
                         Some(24) => f24 = map.next_value()?,
                         Some(25) => f25 = map.next_value()?,
                         Some(26) => f26 = map.next_value()?,
-                        Some(27) => f27 = map.next_value()?,
+                        Some(27) => f27 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(28) => f28 = map.next_value()?,
                         Some(29) => f29 = kubegen_core::serde_support::list(&mut map)?,
                         Some(30) => f30 = map.next_value()?,

@@ -5,7 +5,7 @@
 pub struct SelectableField {
     /// jsonPath is a simple JSON path which is evaluated against each custom resource to produce a field selector value. Only JSON paths without the array notation are allowed. Must point to a field of type string, boolean or integer. Types with enum values and strings with formats are allowed. If jsonPath refers to absent field in a resource, the jsonPath evaluates to an empty string. Must not point to metdata fields. Required.
     #[serde(rename = "jsonPath")]
-    pub json_path: String,
+    pub json_path: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for SelectableField {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

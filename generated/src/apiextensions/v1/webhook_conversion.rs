@@ -5,10 +5,10 @@
 pub struct WebhookConversion {
     /// clientConfig is the instructions for how to call the webhook if strategy is `Webhook`.
     #[serde(rename = "clientConfig", default, skip_serializing_if = "Option::is_none")]
-    pub client_config: Option<Box<super::WebhookClientConfig>>,
+    pub client_config: Option<std::sync::Arc<super::WebhookClientConfig>>,
     /// conversionReviewVersions is an ordered list of preferred `ConversionReview` versions the Webhook expects. The API server will use the first version in the list which it supports. If none of the versions specified in this list are supported by API server, conversion will fail for the custom resource. If a persisted Webhook configuration specifies allowed versions and does not include any versions known to the API Server, calls to the webhook will fail.
     #[serde(rename = "conversionReviewVersions")]
-    pub conversion_review_versions: Vec<String>,
+    pub conversion_review_versions: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for WebhookConversion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for WebhookConversion {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -5,10 +5,10 @@
 pub struct APIServiceSpec {
     /// CABundle is a PEM encoded CA bundle which will be used to validate an API server's serving certificate. If unspecified, system trust roots on the apiserver are used.
     #[serde(rename = "caBundle", default, skip_serializing_if = "Option::is_none")]
-    pub ca_bundle: Option<String>,
+    pub ca_bundle: Option<kubegen_core::CompactString>,
     /// Group is the API group name this server hosts
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<kubegen_core::CompactString>,
     /// GroupPriorityMinimum is the priority this group should have at least. Higher priority means that the group is preferred by clients over lower priority ones. Note that other versions of this group might specify even higher GroupPriorityMinimum values such that the whole group gets a higher priority. The primary sort is based on GroupPriorityMinimum, ordered highest number to lowest (20 before 10). The secondary sort is based on the alphabetical comparison of the name of the object.  (v1.bar before v1.foo) We'd recommend something like: *.k8s.io (except extensions) at 18000 and PaaSes (OpenShift, Deis) are recommended to be in the 2000s
     #[serde(rename = "groupPriorityMinimum")]
     pub group_priority_minimum: i32,
@@ -21,10 +21,10 @@ pub struct APIServiceSpec {
     pub insecure_skip_tls_verify: Option<bool>,
     /// Service is a reference to the service for this API server.  It must communicate on port 443. If the Service is nil, that means the handling for the API groupversion is handled locally on this server. The call will simply delegate to the normal handler chain to be fulfilled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<Box<super::ServiceReference>>,
+    pub service: Option<std::sync::Arc<super::ServiceReference>>,
     /// Version is the API version this server hosts.  For example, "v1"
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<kubegen_core::CompactString>,
     /// VersionPriority controls the ordering of this API version inside of its group.  Must be greater than zero. The primary sort is based on VersionPriority, ordered highest to lowest (20 before 10). Since it's inside of a group, the number can be small, probably in the 10s. In case of equal version priorities, the version string will be used to compute the order inside a group. If the version string is "kube-like", it will sort above non "kube-like" version strings, which are ordered lexicographically. "Kube-like" versions start with a "v", then are followed by a number (the major version), then optionally the string "alpha" or "beta" and another number (the minor version). These are sorted first by GA > beta > alpha (where GA is a version with no suffix such as beta or alpha), and then by comparing major version, then minor version. An example sorted list of versions: v10, v2, v1, v11beta2, v10beta3, v3beta1, v12alpha1, v11alpha2, foo1, foo10.
     #[serde(rename = "versionPriority")]
     pub version_priority: i32,
@@ -68,7 +68,7 @@ impl<'de> serde::Deserialize<'de> for APIServiceSpec {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = Some(map.next_value()?),
                         _ => {

@@ -5,10 +5,10 @@
 pub struct ServiceReference {
     /// Name is the name of the service
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<kubegen_core::CompactString>,
     /// Namespace is the namespace of the service
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<kubegen_core::CompactString>,
     /// If specified, the port on the service that hosting webhook. Default to 443 for backward compatibility. `port` should be a valid port number (1-65535, inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,

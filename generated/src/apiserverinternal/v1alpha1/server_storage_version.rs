@@ -5,16 +5,16 @@
 pub struct ServerStorageVersion {
     /// apiServerID is the ID of the reporting API server.
     #[serde(rename = "apiServerID")]
-    pub api_server_id: String,
+    pub api_server_id: kubegen_core::CompactString,
     /// decodableVersions are the encoding versions the API server can handle to decode. The API server can decode objects encoded in these versions. The encodingVersion must be included in the decodableVersions.
     #[serde(rename = "decodableVersions")]
-    pub decodable_versions: Vec<String>,
+    pub decodable_versions: Vec<kubegen_core::CompactString>,
     /// encodingVersion the API server encodes the object to when persisting it in the backend (e.g., etcd).
     #[serde(rename = "encodingVersion")]
-    pub encoding_version: String,
+    pub encoding_version: kubegen_core::CompactString,
     /// servedVersions lists all versions the API server can serve. DecodableVersions must include all ServedVersions.
     #[serde(rename = "servedVersions", default, skip_serializing_if = "Option::is_none")]
-    pub served_versions: Option<Vec<String>>,
+    pub served_versions: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for ServerStorageVersion {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub struct StorageVersionCondition {
     )]
     pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// message is a human readable string indicating details about the transition.
-    pub message: String,
+    pub message: kubegen_core::CompactString,
     /// observedGeneration represents the .metadata.generation that the condition was set based upon, if field is set.
     #[serde(
         rename = "observedGeneration",
@@ -20,12 +20,12 @@ pub struct StorageVersionCondition {
     )]
     pub observed_generation: Option<i64>,
     /// reason for the condition's last transition.
-    pub reason: String,
+    pub reason: kubegen_core::CompactString,
     /// status of the condition, one of True, False, Unknown.
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// type of the condition.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for StorageVersionCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub struct StorageVersionStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub common_encoding_version: Option<String>,
+    pub common_encoding_version: Option<kubegen_core::CompactString>,
     /// conditions lists the latest available observations of the storageVersion's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::StorageVersionCondition>>,

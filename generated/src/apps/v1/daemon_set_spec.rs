@@ -23,7 +23,7 @@ pub struct DaemonSetSpec {
     pub template: crate::core::v1::PodTemplateSpec,
     /// An update strategy to replace existing DaemonSet pods with new pods.
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
-    pub update_strategy: Option<Box<super::DaemonSetUpdateStrategy>>,
+    pub update_strategy: Option<std::sync::Arc<super::DaemonSetUpdateStrategy>>,
 }
 impl<'de> serde::Deserialize<'de> for DaemonSetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -60,7 +60,7 @@ impl<'de> serde::Deserialize<'de> for DaemonSetSpec {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = Some(map.next_value()?),
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

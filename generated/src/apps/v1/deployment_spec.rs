@@ -34,7 +34,7 @@ pub struct DeploymentSpec {
     pub selector: crate::meta::v1::LabelSelector,
     /// The deployment strategy to use to replace existing pods with new ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<Box<super::DeploymentStrategy>>,
+    pub strategy: Option<std::sync::Arc<super::DeploymentStrategy>>,
     /// Template describes the pods that will be created. The only allowed template.spec.restartPolicy value is "Always".
     pub template: crate::core::v1::PodTemplateSpec,
 }
@@ -81,7 +81,7 @@ impl<'de> serde::Deserialize<'de> for DeploymentSpec {
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = Some(map.next_value()?),
-                        Some(6) => f6 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(7) => f7 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -17,7 +17,7 @@ pub struct ReplicaSetSpec {
     pub selector: crate::meta::v1::LabelSelector,
     /// Template is the object that describes the pod that will be created if insufficient replicas are detected. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-template
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<Box<crate::core::v1::PodTemplateSpec>>,
+    pub template: Option<std::sync::Arc<crate::core::v1::PodTemplateSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for ReplicaSetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for ReplicaSetSpec {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -20,7 +20,7 @@ pub struct StatefulSetSpec {
         skip_serializing_if = "Option::is_none"
     )]
     pub persistent_volume_claim_retention_policy: Option<
-        Box<super::StatefulSetPersistentVolumeClaimRetentionPolicy>,
+        std::sync::Arc<super::StatefulSetPersistentVolumeClaimRetentionPolicy>,
     >,
     /// podManagementPolicy controls how pods are created during initial scale up, when replacing pods on nodes, or when scaling down. The default policy is `OrderedReady`, where pods are created in increasing order (pod-0, then pod-1, etc) and the controller will wait until each pod is ready before continuing. When scaling down, the pods are removed in the opposite order. The alternative policy is `Parallel` which will create pods in parallel to match the desired scale without waiting, and on scale down will delete all pods at once.
     #[serde(
@@ -28,7 +28,7 @@ pub struct StatefulSetSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub pod_management_policy: Option<String>,
+    pub pod_management_policy: Option<kubegen_core::CompactString>,
     /// replicas is the desired number of replicas of the given Template. These are replicas in the sense that they are instantiations of the same Template, but individual replicas also have a consistent identity. If unspecified, defaults to 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
@@ -43,12 +43,12 @@ pub struct StatefulSetSpec {
     pub selector: crate::meta::v1::LabelSelector,
     /// serviceName is the name of the service that governs this StatefulSet. This service must exist before the StatefulSet, and is responsible for the network identity of the set. Pods get DNS/hostnames that follow the pattern: pod-specific-string.serviceName.default.svc.cluster.local where "pod-specific-string" is managed by the StatefulSet controller.
     #[serde(rename = "serviceName", default, skip_serializing_if = "Option::is_none")]
-    pub service_name: Option<String>,
+    pub service_name: Option<kubegen_core::CompactString>,
     /// template is the object that describes the pod that will be created if insufficient replicas are detected. Each pod stamped out by the StatefulSet will fulfill this Template, but have a unique identity from the rest of the StatefulSet. Each pod will be named with the format <statefulsetname>-<podindex>. For example, a pod in a StatefulSet named "web" with index number "3" would be named "web-3". The only allowed template.spec.restartPolicy value is "Always".
     pub template: crate::core::v1::PodTemplateSpec,
     /// updateStrategy indicates the StatefulSetUpdateStrategy that will be employed to update Pods in the StatefulSet when a revision is made to Template.
     #[serde(rename = "updateStrategy", default, skip_serializing_if = "Option::is_none")]
-    pub update_strategy: Option<Box<super::StatefulSetUpdateStrategy>>,
+    pub update_strategy: Option<std::sync::Arc<super::StatefulSetUpdateStrategy>>,
     /// volumeClaimTemplates is a list of claims that pods are allowed to reference. The StatefulSet controller is responsible for mapping network identities to claims in a way that maintains the identity of a pod. Every claim in this list must have at least one matching (by name) volumeMount in one container in the template. A claim in this list takes precedence over any volumes in the template, with the same name.
     #[serde(
         rename = "volumeClaimTemplates",
@@ -102,14 +102,14 @@ impl<'de> serde::Deserialize<'de> for StatefulSetSpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = Some(map.next_value()?),
-                        Some(9) => f9 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(10) => f10 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

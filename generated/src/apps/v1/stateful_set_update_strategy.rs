@@ -8,7 +8,7 @@ pub struct StatefulSetUpdateStrategy {
     pub rolling_update: Option<super::RollingUpdateStatefulSetStrategy>,
     /// Type indicates the type of the StatefulSetUpdateStrategy. Default is RollingUpdate.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for StatefulSetUpdateStrategy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct SelfSubjectReviewStatus {
     /// userInfo is a set of attributes belonging to the user making this request.
     #[serde(rename = "userInfo", default, skip_serializing_if = "Option::is_none")]
-    pub user_info: Option<Box<super::UserInfo>>,
+    pub user_info: Option<std::sync::Arc<super::UserInfo>>,
 }
 impl<'de> serde::Deserialize<'de> for SelfSubjectReviewStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -26,7 +26,7 @@ impl<'de> serde::Deserialize<'de> for SelfSubjectReviewStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,13 +5,18 @@
 pub struct TokenRequestSpec {
     /// attestations is a map of well-known keys to string-slice values. The values for each key have a specific semantic meaning, which is documented on the key definition. Requesters of tokens may ask the Kubernetes API Server to attest to certain claims. The API Server may perform authorization checks depending on the key of this map.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestations: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub attestations: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            Vec<kubegen_core::CompactString>,
+        >,
+    >,
     /// audiences are the intendend audiences of the token. A recipient of a token must identify themself with an identifier in the list of audiences of the token, and otherwise should reject the token. A token issued for multiple audiences may be used to authenticate against any of the audiences listed but implies a high degree of trust between the target audiences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audiences: Option<Vec<String>>,
+    pub audiences: Option<Vec<kubegen_core::CompactString>>,
     /// boundObjectRef is a reference to an object that the token will be bound to. The token will only be valid for as long as the bound object exists. NOTE: The API server's TokenReview endpoint will validate the BoundObjectRef, but other audiences may not. Keep ExpirationSeconds small if you want prompt revocation.
     #[serde(rename = "boundObjectRef", default, skip_serializing_if = "Option::is_none")]
-    pub bound_object_ref: Option<Box<super::BoundObjectReference>>,
+    pub bound_object_ref: Option<std::sync::Arc<super::BoundObjectReference>>,
     /// expirationSeconds is the requested duration of validity of the request. The token issuer may return a token with a different validity duration so a client needs to check the 'expiration' field in a response.
     #[serde(
         rename = "expirationSeconds",
@@ -51,7 +56,7 @@ impl<'de> serde::Deserialize<'de> for TokenRequestSpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -12,7 +12,7 @@ pub struct TokenRequestStatus {
     pub expiration_timestamp: Option<kubegen_core::meta::Time>,
     /// token is the opaque bearer token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
+    pub token: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for TokenRequestStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,9 +5,9 @@
 pub struct TokenReviewSpec {
     /// audiences is a list of the identifiers that the resource server presented with the token identifies as. Audience-aware token authenticators will verify that the token was intended for at least one of the audiences in this list. If no audiences are provided, the audience will default to the audience of the Kubernetes apiserver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audiences: Option<Vec<String>>,
+    pub audiences: Option<Vec<kubegen_core::CompactString>>,
     /// token is the opaque bearer token.
-    pub token: String,
+    pub token: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for TokenReviewSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

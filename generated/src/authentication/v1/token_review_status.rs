@@ -5,16 +5,16 @@
 pub struct TokenReviewStatus {
     /// audiences are audience identifiers chosen by the authenticator that are compatible with both the TokenReview and token. An identifier is any identifier in the intersection of the TokenReviewSpec audiences and the token's audiences. A client of the TokenReview API that sets the spec.audiences field should validate that a compatible audience identifier is returned in the status.audiences field to ensure that the TokenReview server is audience aware. If a TokenReview returns an empty status.audience field where status.authenticated is "true", the token is valid against the audience of the Kubernetes API server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audiences: Option<Vec<String>>,
+    pub audiences: Option<Vec<kubegen_core::CompactString>>,
     /// authenticated indicates that the token was associated with a known user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authenticated: Option<bool>,
     /// error indicates that the token couldn't be checked
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<kubegen_core::CompactString>,
     /// user is the UserInfo associated with the provided token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Box<super::UserInfo>>,
+    pub user: Option<std::sync::Arc<super::UserInfo>>,
 }
 impl<'de> serde::Deserialize<'de> for TokenReviewStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for TokenReviewStatus {
                         Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

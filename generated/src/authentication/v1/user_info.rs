@@ -5,16 +5,21 @@
 pub struct UserInfo {
     /// extra is any additional information provided by the authenticator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub extra: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            Vec<kubegen_core::CompactString>,
+        >,
+    >,
     /// groups is the names of groups this user is a part of.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<String>>,
+    pub groups: Option<Vec<kubegen_core::CompactString>>,
     /// uid is a unique value that identifies this user across time. If this user is deleted and another user by the same name is added, they will have different UIDs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<kubegen_core::CompactString>,
     /// username is the name that uniquely identifies this user among all active users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    pub username: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for UserInfo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,10 +5,10 @@
 pub struct NonResourceAttributes {
     /// path is the URL path of the request
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<kubegen_core::CompactString>,
     /// verb is the standard HTTP verb
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verb: Option<String>,
+    pub verb: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for NonResourceAttributes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

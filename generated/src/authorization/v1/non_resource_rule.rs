@@ -9,9 +9,9 @@ pub struct NonResourceRule {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub non_resource_urls: Option<Vec<String>>,
+    pub non_resource_urls: Option<Vec<kubegen_core::CompactString>>,
     /// verbs is a list of kubernetes non-resource API verbs, like: get, post, put, delete, patch, head, options.  "*" means all.
-    pub verbs: Vec<String>,
+    pub verbs: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for NonResourceRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

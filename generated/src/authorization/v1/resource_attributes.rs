@@ -5,31 +5,31 @@
 pub struct ResourceAttributes {
     /// fieldSelector describes the limitation on access based on field.  It can only limit access, not broaden it.
     #[serde(rename = "fieldSelector", default, skip_serializing_if = "Option::is_none")]
-    pub field_selector: Option<Box<super::FieldSelectorAttributes>>,
+    pub field_selector: Option<std::sync::Arc<super::FieldSelectorAttributes>>,
     /// group is the API Group of the Resource.  "*" means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<kubegen_core::CompactString>,
     /// labelSelector describes the limitation on access based on labels.  It can only limit access, not broaden it.
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<Box<super::LabelSelectorAttributes>>,
+    pub label_selector: Option<std::sync::Arc<super::LabelSelectorAttributes>>,
     /// name is the name of the resource being requested for a "get" or deleted for a "delete". "" (empty) means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<kubegen_core::CompactString>,
     /// namespace is the namespace of the action being requested.  Currently, there is no distinction between no namespace and all namespaces "" (empty) is defaulted for LocalSubjectAccessReviews "" (empty) is empty for cluster-scoped resources "" (empty) means "all" for namespace scoped resources from a SubjectAccessReview or SelfSubjectAccessReview
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<kubegen_core::CompactString>,
     /// resource is one of the existing resource types.  "*" means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<kubegen_core::CompactString>,
     /// subresource is one of the existing resource types.  "" means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subresource: Option<String>,
+    pub subresource: Option<kubegen_core::CompactString>,
     /// verb is a kubernetes resource API verb, like: get, list, watch, create, update, delete, proxy.  "*" means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verb: Option<String>,
+    pub verb: Option<kubegen_core::CompactString>,
     /// version is the API Version of the Resource.  "*" means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceAttributes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -70,9 +70,9 @@ impl<'de> serde::Deserialize<'de> for ResourceAttributes {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,

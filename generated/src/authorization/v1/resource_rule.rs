@@ -5,16 +5,16 @@
 pub struct ResourceRule {
     /// apiGroups is the name of the APIGroup that contains the resources.  If multiple API groups are specified, any action requested against one of the enumerated resources in any API group will be allowed.  "*" means all.
     #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
-    pub api_groups: Option<Vec<String>>,
+    pub api_groups: Option<Vec<kubegen_core::CompactString>>,
     /// resourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.  "*" means all.
     #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
-    pub resource_names: Option<Vec<String>>,
+    pub resource_names: Option<Vec<kubegen_core::CompactString>>,
     /// resources is a list of resources this rule applies to.  "*" means all in the specified apiGroups.
     /// "*/foo" represents the subresource 'foo' for all resources in the specified apiGroups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<String>>,
+    pub resources: Option<Vec<kubegen_core::CompactString>>,
     /// verbs is a list of kubernetes resource API verbs, like: get, list, watch, create, update, delete, proxy.  "*" means all.
-    pub verbs: Vec<String>,
+    pub verbs: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

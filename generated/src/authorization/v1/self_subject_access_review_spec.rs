@@ -9,14 +9,14 @@ pub struct SelfSubjectAccessReviewSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub non_resource_attributes: Option<Box<super::NonResourceAttributes>>,
+    pub non_resource_attributes: Option<std::sync::Arc<super::NonResourceAttributes>>,
     /// resourceAttributes describes information for a resource access request
     #[serde(
         rename = "resourceAttributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_attributes: Option<Box<super::ResourceAttributes>>,
+    pub resource_attributes: Option<std::sync::Arc<super::ResourceAttributes>>,
 }
 impl<'de> serde::Deserialize<'de> for SelfSubjectAccessReviewSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -40,8 +40,8 @@ impl<'de> serde::Deserialize<'de> for SelfSubjectAccessReviewSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,30 +5,35 @@
 pub struct SubjectAccessReviewSpec {
     /// extra corresponds to the user.Info.GetExtra() method from the authenticator.  Since that is input to the authorizer it needs a reflection here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub extra: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            Vec<kubegen_core::CompactString>,
+        >,
+    >,
     /// groups is the groups you're testing for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<String>>,
+    pub groups: Option<Vec<kubegen_core::CompactString>>,
     /// nonResourceAttributes describes information for a non-resource access request
     #[serde(
         rename = "nonResourceAttributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub non_resource_attributes: Option<Box<super::NonResourceAttributes>>,
+    pub non_resource_attributes: Option<std::sync::Arc<super::NonResourceAttributes>>,
     /// resourceAttributes describes information for a resource access request
     #[serde(
         rename = "resourceAttributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_attributes: Option<Box<super::ResourceAttributes>>,
+    pub resource_attributes: Option<std::sync::Arc<super::ResourceAttributes>>,
     /// uid information about the requesting user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<kubegen_core::CompactString>,
     /// user is the user you're testing for. If you specify "User" but not "Groups", then is it interpreted as "What if User were not a member of any groups
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    pub user: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for SubjectAccessReviewSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -65,8 +70,8 @@ impl<'de> serde::Deserialize<'de> for SubjectAccessReviewSpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         _ => {

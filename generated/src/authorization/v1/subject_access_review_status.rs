@@ -14,10 +14,10 @@ pub struct SubjectAccessReviewStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub evaluation_error: Option<String>,
+    pub evaluation_error: Option<kubegen_core::CompactString>,
     /// reason is optional.  It indicates why a request was allowed or denied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for SubjectAccessReviewStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

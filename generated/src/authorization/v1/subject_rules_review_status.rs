@@ -9,7 +9,7 @@ pub struct SubjectRulesReviewStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub evaluation_error: Option<String>,
+    pub evaluation_error: Option<kubegen_core::CompactString>,
     /// incomplete is true when the rules returned by this call are incomplete. This is most commonly encountered when an authorizer, such as an external authorizer, doesn't support rules evaluation.
     pub incomplete: bool,
     /// nonResourceRules is the list of actions the subject is allowed to perform on non-resources. The list ordering isn't significant, may contain duplicates, and possibly be incomplete.

@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ContainerResourceMetricSource {
     /// container is the name of the container in the pods of the scaling target
-    pub container: String,
+    pub container: kubegen_core::CompactString,
     /// name is the name of the resource in question.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// target specifies the target value for the given metric
     pub target: super::MetricTarget,
 }

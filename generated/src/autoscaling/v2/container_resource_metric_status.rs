@@ -4,11 +4,11 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ContainerResourceMetricStatus {
     /// container is the name of the container in the pods of the scaling target
-    pub container: String,
+    pub container: kubegen_core::CompactString,
     /// current contains the current value for the given metric
     pub current: super::MetricValueStatus,
     /// name is the name of the resource in question.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ContainerResourceMetricStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

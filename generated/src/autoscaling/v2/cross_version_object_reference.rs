@@ -5,11 +5,11 @@
 pub struct CrossVersionObjectReference {
     /// apiVersion is the API version of the referent
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// kind is the kind of the referent; More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// name is the name of the referent; More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CrossVersionObjectReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

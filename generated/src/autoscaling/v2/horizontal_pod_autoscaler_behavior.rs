@@ -5,13 +5,13 @@
 pub struct HorizontalPodAutoscalerBehavior {
     /// scaleDown is scaling policy for scaling Down. If not set, the default value is to allow to scale down to minReplicas pods, with a 300 second stabilization window (i.e., the highest recommendation for the last 300sec is used).
     #[serde(rename = "scaleDown", default, skip_serializing_if = "Option::is_none")]
-    pub scale_down: Option<Box<super::HPAScalingRules>>,
+    pub scale_down: Option<std::sync::Arc<super::HPAScalingRules>>,
     /// scaleUp is scaling policy for scaling Up. If not set, the default value is the higher of:
     /// * increase no more than 4 pods per 60 seconds
     /// * double the number of pods per 60 seconds
     /// No stabilization is used.
     #[serde(rename = "scaleUp", default, skip_serializing_if = "Option::is_none")]
-    pub scale_up: Option<Box<super::HPAScalingRules>>,
+    pub scale_up: Option<std::sync::Arc<super::HPAScalingRules>>,
 }
 impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehavior {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -33,8 +33,8 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerBehavior {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,7 +5,7 @@
 pub struct HorizontalPodAutoscalerSpec {
     /// behavior configures the scaling behavior of the target in both Up and Down directions (scaleUp and scaleDown fields respectively). If not set, the default HPAScalingRules for scale up and scale down are used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub behavior: Option<Box<super::HorizontalPodAutoscalerBehavior>>,
+    pub behavior: Option<std::sync::Arc<super::HorizontalPodAutoscalerBehavior>>,
     /// maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up. It cannot be less that minReplicas.
     #[serde(rename = "maxReplicas")]
     pub max_replicas: i32,
@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for HorizontalPodAutoscalerSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = map.next_value()?,

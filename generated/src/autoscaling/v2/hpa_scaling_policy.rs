@@ -8,7 +8,7 @@ pub struct HPAScalingPolicy {
     pub period_seconds: i32,
     /// type is used to specify the scaling policy.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
     /// value contains the amount of change which is permitted by the policy. It must be greater than zero
     pub value: i32,
 }

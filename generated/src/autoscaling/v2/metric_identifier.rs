@@ -4,10 +4,10 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct MetricIdentifier {
     /// name is the name of the given metric
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// selector is the string-encoded form of a standard kubernetes label selector for the given metric When set, it is passed as an additional parameter to the metrics server for more specific metrics scoping. When unset, just the metricName will be used to gather metrics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
 }
 impl<'de> serde::Deserialize<'de> for MetricIdentifier {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for MetricIdentifier {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

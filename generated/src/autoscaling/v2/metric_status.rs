@@ -9,22 +9,22 @@ pub struct MetricStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub container_resource: Option<Box<super::ContainerResourceMetricStatus>>,
+    pub container_resource: Option<std::sync::Arc<super::ContainerResourceMetricStatus>>,
     /// external refers to a global metric that is not associated with any Kubernetes object. It allows autoscaling based on information coming from components running outside of cluster (for example length of queue in cloud messaging service, or QPS from loadbalancer running outside of cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external: Option<Box<super::ExternalMetricStatus>>,
+    pub external: Option<std::sync::Arc<super::ExternalMetricStatus>>,
     /// object refers to a metric describing a single kubernetes object (for example, hits-per-second on an Ingress object).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object: Option<Box<super::ObjectMetricStatus>>,
+    pub object: Option<std::sync::Arc<super::ObjectMetricStatus>>,
     /// pods refers to a metric describing each pod in the current scale target (for example, transactions-processed-per-second).  The values will be averaged together before being compared to the target value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pods: Option<Box<super::PodsMetricStatus>>,
+    pub pods: Option<std::sync::Arc<super::PodsMetricStatus>>,
     /// resource refers to a resource metric (such as those specified in requests and limits) known to Kubernetes describing each pod in the current scale target (e.g. CPU or memory). Such metrics are built in to Kubernetes, and have special scaling options on top of those available to normal per-pod metrics using the "pods" source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Box<super::ResourceMetricStatus>>,
+    pub resource: Option<std::sync::Arc<super::ResourceMetricStatus>>,
     /// type is the type of metric source.  It will be one of "ContainerResource", "External", "Object", "Pods" or "Resource", each corresponds to a matching field in the object.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for MetricStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -59,11 +59,11 @@ impl<'de> serde::Deserialize<'de> for MetricStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

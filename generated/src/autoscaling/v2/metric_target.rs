@@ -15,7 +15,7 @@ pub struct MetricTarget {
     pub average_value: Option<kubegen_core::meta::Quantity>,
     /// type represents whether the metric type is Utilization, Value, or AverageValue
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
     /// value is the target value of the metric (as a quantity).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<kubegen_core::meta::Quantity>,

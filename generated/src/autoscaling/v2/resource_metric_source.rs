@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ResourceMetricSource {
     /// name is the name of the resource in question.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// target specifies the target value for the given metric
     pub target: super::MetricTarget,
 }

@@ -6,7 +6,7 @@ pub struct ResourceMetricStatus {
     /// current contains the current value for the given metric
     pub current: super::MetricValueStatus,
     /// name is the name of the resource in question.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ResourceMetricStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -11,7 +11,7 @@ pub struct CronJobSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub concurrency_policy: Option<String>,
+    pub concurrency_policy: Option<kubegen_core::CompactString>,
     /// The number of failed finished jobs to retain. Value must be non-negative integer. Defaults to 1.
     #[serde(
         rename = "failedJobsHistoryLimit",
@@ -23,7 +23,7 @@ pub struct CronJobSpec {
     #[serde(rename = "jobTemplate")]
     pub job_template: super::JobTemplateSpec,
     /// The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.
-    pub schedule: String,
+    pub schedule: kubegen_core::CompactString,
     /// Optional deadline in seconds for starting the job if it misses scheduled time for any reason.  Missed jobs executions will be counted as failed ones.
     #[serde(
         rename = "startingDeadlineSeconds",
@@ -43,7 +43,7 @@ pub struct CronJobSpec {
     pub suspend: Option<bool>,
     /// The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. If not specified, this will default to the time zone of the kube-controller-manager process. The set of valid time zone names and the time zone offset is loaded from the system-wide time zone database by the API server during CronJob validation and the controller manager during execution. If no system-wide time zone database can be found a bundled version of the database is used instead. If the time zone name becomes invalid during the lifetime of a CronJob or due to a change in host configuration, the controller will stop creating new new Jobs and will create a system event with the reason UnknownTimeZone. More information can be found in https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#time-zones
     #[serde(rename = "timeZone", default, skip_serializing_if = "Option::is_none")]
-    pub time_zone: Option<String>,
+    pub time_zone: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for CronJobSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

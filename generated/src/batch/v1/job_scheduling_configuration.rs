@@ -6,7 +6,7 @@ pub struct JobSchedulingConfiguration {
     /// DisruptionMode defines the mode in which the Job's pods can be disrupted. One of Single, All. This field is immutable after creation: it may not be added or removed, and the selected mode may not be changed.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
     pub disruption_mode: Option<
-        Box<crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionMode>,
+        std::sync::Arc<crate::scheduling::v1alpha3::WorkloadPodGroupDisruptionMode>,
     >,
     /// ResourceClaims defines which ResourceClaims may be shared among Pods in the Job. Pods consume the devices allocated to a PodGroup's claim by defining a claim in its own Spec.ResourceClaims that matches the PodGroup's claim exactly. The claim must have the same name and refer to the same ResourceClaim or ResourceClaimTemplate. At most 4 claims may be set, matching the limit on the resulting PodGroup. This list is immutable after creation: entries may neither be added, removed, nor modified.
     #[serde(rename = "resourceClaims", default, skip_serializing_if = "Option::is_none")]
@@ -29,7 +29,7 @@ pub struct JobSchedulingConfiguration {
         skip_serializing_if = "Option::is_none"
     )]
     pub scheduling_policy: Option<
-        Box<crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicy>,
+        std::sync::Arc<crate::scheduling::v1alpha3::WorkloadPodGroupSchedulingPolicy>,
     >,
 }
 impl<'de> serde::Deserialize<'de> for JobSchedulingConfiguration {
@@ -61,10 +61,10 @@ impl<'de> serde::Deserialize<'de> for JobSchedulingConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

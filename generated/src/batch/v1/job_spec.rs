@@ -28,13 +28,13 @@ pub struct JobSpec {
     ///
     /// More completion modes can be added in the future. If the Job controller observes a mode that it doesn't recognize, which is possible during upgrades due to version skew, the controller skips updates for the Job.
     #[serde(rename = "completionMode", default, skip_serializing_if = "Option::is_none")]
-    pub completion_mode: Option<String>,
+    pub completion_mode: Option<kubegen_core::CompactString>,
     /// Specifies the desired number of successfully finished pods the job should be run with.  Setting to null means that the success of any pod signals the success of all pods, and allows parallelism to have any positive value.  Setting to 1 means that parallelism is limited to 1 and the success of that pod signals the success of the job. More info: https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completions: Option<i32>,
     /// ManagedBy field indicates the controller that manages a Job. The k8s Job controller reconciles jobs which don't have this field at all or the field value is the reserved string `kubernetes.io/job-controller`, but skips reconciling Jobs with a custom value for this field. The value must be a valid domain-prefixed path (e.g. acme.io/foo) - all characters before the first "/" must be a valid subdomain as defined by RFC 1123. All characters trailing the first "/" must be valid HTTP Path characters as defined by RFC 3986. The value cannot exceed 63 characters. This field is immutable.
     #[serde(rename = "managedBy", default, skip_serializing_if = "Option::is_none")]
-    pub managed_by: Option<String>,
+    pub managed_by: Option<kubegen_core::CompactString>,
     /// manualSelector controls generation of pod labels and pod selectors. Leave `manualSelector` unset unless you are certain what you are doing. When false or unset, the system pick labels unique to this job and appends those labels to the pod template.  When true, the user is responsible for picking unique labels and specifying the selector.  Failure to pick a unique label may cause this and other jobs to not function correctly.  However, You may see `manualSelector=true` in jobs that were created with the old `extensions/v1beta1` API. More info: https://kubernetes.io/docs/concepts/workloads/controllers/jobs-run-to-completion/#specifying-your-own-pod-selector
     #[serde(rename = "manualSelector", default, skip_serializing_if = "Option::is_none")]
     pub manual_selector: Option<bool>,
@@ -66,13 +66,13 @@ pub struct JobSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub pod_replacement_policy: Option<String>,
+    pub pod_replacement_policy: Option<kubegen_core::CompactString>,
     /// scheduling defines the Workload-aware Scheduling configuration for this Job. When set, it specifies the scheduling policy (basic or gang), topology constraints, disruption mode, and shared resource claims. When omitted, the Job defaults to the basic scheduling policy, which behaves as standard pod-by-pod scheduling. This field is alpha-level and requires the WorkloadWithJob feature gate. This field is immutable, including whether it is set at all, only policy.gang.minCount may be changed after creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheduling: Option<Box<super::JobSchedulingConfiguration>>,
+    pub scheduling: Option<std::sync::Arc<super::JobSchedulingConfiguration>>,
     /// A label query over pods that should match the pod count. Normally, the system sets this field for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// successPolicy specifies the policy when the Job can be declared as succeeded. If empty, the default behavior applies - the Job is declared as succeeded only when the number of succeeded pods equals to the completions. When the field is specified, it must be immutable and works only for the Indexed Jobs. Once the Job meets the SuccessPolicy, the lingering pods are terminated.
     #[serde(rename = "successPolicy", default, skip_serializing_if = "Option::is_none")]
     pub success_policy: Option<super::SuccessPolicy>,
@@ -155,8 +155,8 @@ impl<'de> serde::Deserialize<'de> for JobSpec {
                         Some(8) => f8 = map.next_value()?,
                         Some(9) => f9 = map.next_value()?,
                         Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
+                        Some(11) => f11 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(12) => f12 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(13) => f13 = map.next_value()?,
                         Some(14) => f14 = map.next_value()?,
                         Some(15) => f15 = Some(map.next_value()?),

@@ -12,7 +12,7 @@ pub struct JobStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub completed_indexes: Option<String>,
+    pub completed_indexes: Option<kubegen_core::CompactString>,
     /// Represents time when the job was completed. It is not guaranteed to be set in happens-before order across separate operations. It is represented in RFC3339 form and is in UTC. The completion time is set when the job finishes successfully, and only then. The value cannot be updated or removed. The value indicates the same or later point in time as the startTime field.
     #[serde(rename = "completionTime", default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<kubegen_core::meta::Time>,
@@ -28,7 +28,7 @@ pub struct JobStatus {
     pub failed: Option<i32>,
     /// FailedIndexes holds the failed indexes when spec.backoffLimitPerIndex is set. The indexes are represented in the text format analogous as for the `completedIndexes` field, ie. they are kept as decimal integers separated by commas. The numbers are listed in increasing order. Three or more consecutive numbers are compressed and represented by the first and last element of the series, separated by a hyphen. For example, if the failed indexes are 1, 3, 4, 5 and 7, they are represented as "1,3-5,7". The set of failed indexes cannot overlap with the set of completed indexes.
     #[serde(rename = "failedIndexes", default, skip_serializing_if = "Option::is_none")]
-    pub failed_indexes: Option<String>,
+    pub failed_indexes: Option<kubegen_core::CompactString>,
     /// The number of active pods which have a Ready condition and are not terminating (without a deletionTimestamp).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<i32>,
@@ -56,7 +56,9 @@ pub struct JobStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub uncounted_terminated_pods: Option<Box<super::UncountedTerminatedPods>>,
+    pub uncounted_terminated_pods: Option<
+        std::sync::Arc<super::UncountedTerminatedPods>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for JobStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -111,7 +113,7 @@ impl<'de> serde::Deserialize<'de> for JobStatus {
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
                         Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(10) => f10 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -8,7 +8,7 @@ pub struct JobTemplateSpec {
     pub metadata: Option<kubegen_core::meta::ObjectMeta>,
     /// Specification of the desired behavior of the job. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<Box<super::JobSpec>>,
+    pub spec: Option<std::sync::Arc<super::JobSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for JobTemplateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for JobTemplateSpec {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

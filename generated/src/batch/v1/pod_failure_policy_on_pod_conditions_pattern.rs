@@ -5,10 +5,10 @@
 pub struct PodFailurePolicyOnPodConditionsPattern {
     /// Specifies the required Pod condition status. To match a pod condition it is required that the specified status equals the pod condition status. Defaults to True.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<kubegen_core::CompactString>,
     /// Specifies the required Pod condition type. To match a pod condition it is required that specified type equals the pod condition type.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PodFailurePolicyOnPodConditionsPattern {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -14,10 +14,12 @@ pub struct PodFailurePolicyRule {
     /// - Count: indicates that the pod is handled in the default way - the
     /// counter towards the .backoffLimit is incremented.
     /// Additional values are considered to be added in the future. Clients should react to an unknown action by skipping the rule.
-    pub action: String,
+    pub action: kubegen_core::CompactString,
     /// Represents the requirement on the container exit codes.
     #[serde(rename = "onExitCodes", default, skip_serializing_if = "Option::is_none")]
-    pub on_exit_codes: Option<Box<super::PodFailurePolicyOnExitCodesRequirement>>,
+    pub on_exit_codes: Option<
+        std::sync::Arc<super::PodFailurePolicyOnExitCodesRequirement>,
+    >,
     /// Represents the requirement on the pod conditions. The requirement is represented as a list of pod condition patterns. The requirement is satisfied if at least one pattern matches an actual pod condition. At most 20 elements are allowed.
     #[serde(
         rename = "onPodConditions",
@@ -50,7 +52,7 @@ impl<'de> serde::Deserialize<'de> for PodFailurePolicyRule {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -12,7 +12,7 @@ pub struct SuccessPolicyRule {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub succeeded_indexes: Option<String>,
+    pub succeeded_indexes: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for SuccessPolicyRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,10 +5,10 @@
 pub struct UncountedTerminatedPods {
     /// failed holds UIDs of failed Pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failed: Option<Vec<String>>,
+    pub failed: Option<Vec<kubegen_core::CompactString>>,
     /// succeeded holds UIDs of succeeded Pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub succeeded: Option<Vec<String>>,
+    pub succeeded: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for UncountedTerminatedPods {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -13,10 +13,10 @@
 pub struct CertificateSigningRequest {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
     /// spec contains the certificate request, and is immutable after creation. Only the request, signerName, expirationSeconds, and usages fields can be set on creation. Other fields are derived by Kubernetes and cannot be modified by users.
@@ -79,8 +79,8 @@ impl Default for CertificateSigningRequest {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("certificates.k8s.io/v1".to_owned()),
-            kind: Some("CertificateSigningRequest".to_owned()),
+            api_version: Some("certificates.k8s.io/v1".into()),
+            kind: Some("CertificateSigningRequest".into()),
             metadata: Default::default(),
             spec: Default::default(),
             status: Default::default(),

@@ -15,12 +15,12 @@ pub struct CertificateSigningRequestCondition {
     pub last_update_time: Option<kubegen_core::meta::Time>,
     /// message contains a human readable message with details about the request state
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// reason indicates a brief reason for the request state
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// status of the condition, one of True, False, Unknown. Approved, Denied, and Failed conditions may not be "False" or "Unknown".
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// type of the condition. Known conditions are "Approved", "Denied", and "Failed".
     ///
     /// An "Approved" condition is added via the /approval subresource, indicating the request was approved and should be issued by the signer.
@@ -33,7 +33,7 @@ pub struct CertificateSigningRequestCondition {
     ///
     /// Only one condition of a given type is allowed.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CertificateSigningRequestCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

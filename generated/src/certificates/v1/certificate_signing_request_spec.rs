@@ -23,12 +23,17 @@ pub struct CertificateSigningRequestSpec {
     pub expiration_seconds: Option<i32>,
     /// extra contains extra attributes of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extra: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub extra: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            Vec<kubegen_core::CompactString>,
+        >,
+    >,
     /// groups contains group membership of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<Vec<String>>,
+    pub groups: Option<Vec<kubegen_core::CompactString>>,
     /// request contains an x509 certificate signing request encoded in a "CERTIFICATE REQUEST" PEM block. When serialized as JSON or YAML, the data is additionally base64-encoded.
-    pub request: String,
+    pub request: kubegen_core::CompactString,
     /// signerName indicates the requested signer, and is a qualified name.
     ///
     /// List/watch requests for CertificateSigningRequests can filter on this field using a "spec.signerName=NAME" fieldSelector.
@@ -51,10 +56,10 @@ pub struct CertificateSigningRequestSpec {
     /// 5. Expiration/certificate lifetime: whether it is fixed by the signer, configurable by the admin.
     /// 6. Whether or not requests for CA certificates are allowed.
     #[serde(rename = "signerName")]
-    pub signer_name: String,
+    pub signer_name: kubegen_core::CompactString,
     /// uid contains the uid of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<kubegen_core::CompactString>,
     /// usages specifies a set of key usages requested in the issued certificate.
     ///
     /// Requests for TLS client certificates typically request: "digital signature", "key encipherment", "client auth".
@@ -70,10 +75,10 @@ pub struct CertificateSigningRequestSpec {
     /// "ipsec end system", "ipsec tunnel", "ipsec user",
     /// "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc"
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usages: Option<Vec<String>>,
+    pub usages: Option<Vec<kubegen_core::CompactString>>,
     /// username contains the name of the user that created the CertificateSigningRequest. Populated by the API server on creation and immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    pub username: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for CertificateSigningRequestSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

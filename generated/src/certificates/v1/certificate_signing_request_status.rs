@@ -26,7 +26,7 @@ pub struct CertificateSigningRequestStatus {
     /// -----END CERTIFICATE-----
     /// )
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub certificate: Option<String>,
+    pub certificate: Option<kubegen_core::CompactString>,
     /// conditions applied to the request. Known conditions are "Approved", "Denied", and "Failed".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::CertificateSigningRequestCondition>>,

@@ -8,7 +8,7 @@ pub struct LeaseSpec {
     pub acquire_time: Option<kubegen_core::meta::MicroTime>,
     /// holderIdentity contains the identity of the holder of a current lease. If Coordinated Leader Election is used, the holder identity must be equal to the elected LeaseCandidate.metadata.name field.
     #[serde(rename = "holderIdentity", default, skip_serializing_if = "Option::is_none")]
-    pub holder_identity: Option<String>,
+    pub holder_identity: Option<kubegen_core::CompactString>,
     /// leaseDurationSeconds is a duration that candidates for a lease need to wait to force acquire it. This is measured against the time of last observed renewTime.
     #[serde(
         rename = "leaseDurationSeconds",
@@ -29,13 +29,13 @@ pub struct LeaseSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preferred_holder: Option<String>,
+    pub preferred_holder: Option<kubegen_core::CompactString>,
     /// renewTime is a time when the current holder of a lease has last updated the lease.
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
     pub renew_time: Option<kubegen_core::meta::MicroTime>,
     /// strategy indicates the strategy for picking the leader for coordinated leader election. If the field is not specified, there is no active coordination for this lease. (Alpha) Using this field requires the CoordinatedLeaderElection feature gate to be enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<String>,
+    pub strategy: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for LeaseSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

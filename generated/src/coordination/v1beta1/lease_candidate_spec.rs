@@ -5,17 +5,17 @@
 pub struct LeaseCandidateSpec {
     /// binaryVersion is the binary version. It must be in a semver format without leading `v`. This field is required.
     #[serde(rename = "binaryVersion")]
-    pub binary_version: String,
+    pub binary_version: kubegen_core::CompactString,
     /// emulationVersion is the emulation version. It must be in a semver format without leading `v`. EmulationVersion must be less than or equal to BinaryVersion. This field is required when strategy is "OldestEmulationVersion"
     #[serde(
         rename = "emulationVersion",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub emulation_version: Option<String>,
+    pub emulation_version: Option<kubegen_core::CompactString>,
     /// leaseName is the name of the lease for which this candidate is contending. The limits on this field are the same as on Lease.name. Multiple lease candidates may reference the same Lease.name. This field is immutable.
     #[serde(rename = "leaseName")]
-    pub lease_name: String,
+    pub lease_name: kubegen_core::CompactString,
     /// pingTime is the last time that the server has requested the LeaseCandidate to renew. It is only done during leader election to check if any LeaseCandidates have become ineligible. When PingTime is updated, the LeaseCandidate will respond by updating RenewTime.
     #[serde(rename = "pingTime", default, skip_serializing_if = "Option::is_none")]
     pub ping_time: Option<kubegen_core::meta::MicroTime>,
@@ -23,7 +23,7 @@ pub struct LeaseCandidateSpec {
     #[serde(rename = "renewTime", default, skip_serializing_if = "Option::is_none")]
     pub renew_time: Option<kubegen_core::meta::MicroTime>,
     /// strategy is the strategy that coordinated leader election will use for picking the leader. If multiple candidates for the same Lease return different strategies, the strategy provided by the candidate with the latest BinaryVersion will be used. If there is still conflict, this is a user error and coordinated leader election will not operate the Lease until resolved.
-    pub strategy: String,
+    pub strategy: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for LeaseCandidateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,17 +5,17 @@
 pub struct Affinity {
     /// Describes node affinity scheduling rules for the pod.
     #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
-    pub node_affinity: Option<Box<super::NodeAffinity>>,
+    pub node_affinity: Option<std::sync::Arc<super::NodeAffinity>>,
     /// Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).
     #[serde(rename = "podAffinity", default, skip_serializing_if = "Option::is_none")]
-    pub pod_affinity: Option<Box<super::PodAffinity>>,
+    pub pod_affinity: Option<std::sync::Arc<super::PodAffinity>>,
     /// Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).
     #[serde(
         rename = "podAntiAffinity",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub pod_anti_affinity: Option<Box<super::PodAntiAffinity>>,
+    pub pod_anti_affinity: Option<std::sync::Arc<super::PodAntiAffinity>>,
 }
 impl<'de> serde::Deserialize<'de> for Affinity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -40,9 +40,9 @@ impl<'de> serde::Deserialize<'de> for Affinity {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -9,13 +9,13 @@ pub struct AppArmorProfile {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub localhost_profile: Option<String>,
+    pub localhost_profile: Option<kubegen_core::CompactString>,
     /// type indicates which kind of AppArmor profile will be applied. Valid options are:
     /// Localhost - a profile pre-loaded on the node.
     /// RuntimeDefault - the container runtime's default profile.
     /// Unconfined - no AppArmor enforcement.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for AppArmorProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,9 +5,9 @@
 pub struct AttachedVolume {
     /// DevicePath represents the device path where the volume should be available
     #[serde(rename = "devicePath")]
-    pub device_path: String,
+    pub device_path: kubegen_core::CompactString,
     /// Name of the attached volume
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for AttachedVolume {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,19 +5,19 @@
 pub struct AzureDiskVolumeSource {
     /// cachingMode is the Host Caching mode: None, Read Only, Read Write.
     #[serde(rename = "cachingMode", default, skip_serializing_if = "Option::is_none")]
-    pub caching_mode: Option<String>,
+    pub caching_mode: Option<kubegen_core::CompactString>,
     /// diskName is the Name of the data disk in the blob storage
     #[serde(rename = "diskName")]
-    pub disk_name: String,
+    pub disk_name: kubegen_core::CompactString,
     /// diskURI is the URI of data disk in the blob storage
     #[serde(rename = "diskURI")]
-    pub disk_uri: String,
+    pub disk_uri: kubegen_core::CompactString,
     /// fsType is Filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,

@@ -8,17 +8,17 @@ pub struct AzureFilePersistentVolumeSource {
     pub read_only: Option<bool>,
     /// secretName is the name of secret that contains Azure Storage Account Name and Key
     #[serde(rename = "secretName")]
-    pub secret_name: String,
+    pub secret_name: kubegen_core::CompactString,
     /// secretNamespace is the namespace of the secret that contains Azure Storage Account Name and Key default is the same as the Pod
     #[serde(
         rename = "secretNamespace",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub secret_namespace: Option<String>,
+    pub secret_namespace: Option<kubegen_core::CompactString>,
     /// shareName is the azure Share Name
     #[serde(rename = "shareName")]
-    pub share_name: String,
+    pub share_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for AzureFilePersistentVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -8,10 +8,10 @@ pub struct AzureFileVolumeSource {
     pub read_only: Option<bool>,
     /// secretName is the  name of secret that contains Azure Storage Account Name and Key
     #[serde(rename = "secretName")]
-    pub secret_name: String,
+    pub secret_name: kubegen_core::CompactString,
     /// shareName is the azure share Name
     #[serde(rename = "shareName")]
-    pub share_name: String,
+    pub share_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for AzureFileVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

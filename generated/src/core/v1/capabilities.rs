@@ -5,10 +5,10 @@
 pub struct Capabilities {
     /// Added capabilities
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub add: Option<Vec<String>>,
+    pub add: Option<Vec<kubegen_core::CompactString>>,
     /// Removed capabilities
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drop: Option<Vec<String>>,
+    pub drop: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for Capabilities {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,15 +5,15 @@
 pub struct ComponentCondition {
     /// Condition error code for a component. For example, a health check error code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<kubegen_core::CompactString>,
     /// Message about the condition for a component. For example, information about a health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// Status of the condition for a component. Valid values for "Healthy": "True", "False", or "Unknown".
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// Type of condition for a component. Valid value: "Healthy"
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ComponentCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

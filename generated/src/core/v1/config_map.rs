@@ -7,19 +7,23 @@
 pub struct ConfigMap {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// BinaryData contains the binary data. Each key must consist of alphanumeric characters, '-', '_' or '.'. BinaryData can contain byte sequences that are not in the UTF-8 range. The keys stored in BinaryData must not overlap with the ones in the Data field, this is enforced during validation process. Using this field will require 1.10+ apiserver and kubelet. Note: BinaryData keys are not currently propagated to container env vars via ConfigMapKeyRef or ConfigMapRef env sources; only Data keys are used.
     #[serde(rename = "binaryData", default, skip_serializing_if = "Option::is_none")]
-    pub binary_data: Option<std::collections::BTreeMap<String, String>>,
+    pub binary_data: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// Immutable, if set to true, ensures that data stored in the ConfigMap cannot be updated (only object metadata can be modified). If not set to true, the field can be modified at any time. Defaulted to nil.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
@@ -85,11 +89,11 @@ impl Default for ConfigMap {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("v1".to_owned()),
+            api_version: Some("v1".into()),
             binary_data: Default::default(),
             data: Default::default(),
             immutable: Default::default(),
-            kind: Some("ConfigMap".to_owned()),
+            kind: Some("ConfigMap".into()),
             metadata: Default::default(),
         }
     }

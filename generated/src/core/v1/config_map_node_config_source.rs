@@ -5,21 +5,21 @@
 pub struct ConfigMapNodeConfigSource {
     /// KubeletConfigKey declares which key of the referenced ConfigMap corresponds to the KubeletConfiguration structure This field is required in all cases.
     #[serde(rename = "kubeletConfigKey")]
-    pub kubelet_config_key: String,
+    pub kubelet_config_key: kubegen_core::CompactString,
     /// Name is the metadata.name of the referenced ConfigMap. This field is required in all cases.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Namespace is the metadata.namespace of the referenced ConfigMap. This field is required in all cases.
-    pub namespace: String,
+    pub namespace: kubegen_core::CompactString,
     /// ResourceVersion is the metadata.ResourceVersion of the referenced ConfigMap. This field is forbidden in Node.Spec, and required in Node.Status.
     #[serde(
         rename = "resourceVersion",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<kubegen_core::CompactString>,
     /// UID is the metadata.UID of the referenced ConfigMap. This field is forbidden in Node.Spec, and required in Node.Status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ConfigMapNodeConfigSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

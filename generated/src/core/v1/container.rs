@@ -5,10 +5,10 @@
 pub struct Container {
     /// Arguments to the entrypoint. The container image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<String>>,
+    pub args: Option<Vec<kubegen_core::CompactString>>,
     /// Entrypoint array. Not executed within a shell. The container image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
+    pub command: Option<Vec<kubegen_core::CompactString>>,
     /// List of environment variables to set in the container. Cannot be updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<super::EnvVar>>,
@@ -17,37 +17,37 @@ pub struct Container {
     pub env_from: Option<Vec<super::EnvFromSource>>,
     /// Container image name. More info: https://kubernetes.io/docs/concepts/containers/images This field is optional to allow higher level config management to default or override container images in workload controllers like Deployments and StatefulSets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    pub image: Option<kubegen_core::CompactString>,
     /// Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images
     #[serde(
         rename = "imagePullPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub image_pull_policy: Option<String>,
+    pub image_pull_policy: Option<kubegen_core::CompactString>,
     /// Actions that the management system should take in response to container lifecycle events. Cannot be updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<Box<super::Lifecycle>>,
+    pub lifecycle: Option<std::sync::Arc<super::Lifecycle>>,
     /// Periodic probe of container liveness. Container will be restarted if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<Box<super::Probe>>,
+    pub liveness_probe: Option<std::sync::Arc<super::Probe>>,
     /// Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name (DNS_LABEL). Cannot be updated.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// List of ports to expose from the container. Not specifying a port here DOES NOT prevent that port from being exposed. Any port which is listening on the default "0.0.0.0" address inside a container will be accessible from the network. Modifying this array with strategic merge patch may corrupt the data. For more information See https://github.com/kubernetes/kubernetes/issues/108255. Cannot be updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::ContainerPort>>,
     /// Periodic probe of container service readiness. Container will be removed from service endpoints if the probe fails. Cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<Box<super::Probe>>,
+    pub readiness_probe: Option<std::sync::Arc<super::Probe>>,
     /// Resources resize policy for the container. This field cannot be set on ephemeral containers.
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
     pub resize_policy: Option<Vec<super::ContainerResizePolicy>>,
     /// Compute Resources required by this container. Cannot be updated. More info: https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Box<super::ResourceRequirements>>,
+    pub resources: Option<std::sync::Arc<super::ResourceRequirements>>,
     /// RestartPolicy defines the restart behavior of individual containers in a pod. This overrides the pod-level restart policy. When this field is not specified, the restart behavior is defined by the Pod's restart policy and the container type. Additionally, setting the RestartPolicy as "Always" for the init container will have the following effect: this init container will be continually restarted on exit until all regular containers have terminated. Once all regular containers have completed, all init containers with restartPolicy "Always" will be shut down. This lifecycle differs from normal init containers and is often referred to as a "sidecar" container. Although this init container still starts in the init container sequence, it does not wait for the container to complete before proceeding to the next init container. Instead, the next init container starts immediately after this init container is started, or after any startupProbe has successfully completed.
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub restart_policy: Option<String>,
+    pub restart_policy: Option<kubegen_core::CompactString>,
     /// Represents a list of rules to be checked to determine if the container should be restarted on exit. The rules are evaluated in order. Once a rule matches a container exit condition, the remaining rules are ignored. If no rule matches the container exit condition, the Container-level restart policy determines the whether the container is restarted or not. Constraints on the rules: - At most 20 rules are allowed. - Rules can have the same action. - Identical rules are not forbidden in validations. When rules are specified, container MUST set RestartPolicy explicitly even it if matches the Pod's RestartPolicy.
     #[serde(
         rename = "restartPolicyRules",
@@ -61,10 +61,10 @@ pub struct Container {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<Box<super::SecurityContext>>,
+    pub security_context: Option<std::sync::Arc<super::SecurityContext>>,
     /// StartupProbe indicates that the Pod has successfully initialized. If specified, no other probes are executed until this completes successfully. If this probe fails, the Pod will be restarted, just as if the livenessProbe failed. This can be used to provide different probe parameters at the beginning of a Pod's lifecycle, when it might take a long time to load data or warm a cache, than during steady-state operation. This cannot be updated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<Box<super::Probe>>,
+    pub startup_probe: Option<std::sync::Arc<super::Probe>>,
     /// Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,
@@ -77,14 +77,14 @@ pub struct Container {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub termination_message_path: Option<String>,
+    pub termination_message_path: Option<kubegen_core::CompactString>,
     /// Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.
     #[serde(
         rename = "terminationMessagePolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub termination_message_policy: Option<String>,
+    pub termination_message_policy: Option<kubegen_core::CompactString>,
     /// Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -96,7 +96,7 @@ pub struct Container {
     pub volume_mounts: Option<Vec<super::VolumeMount>>,
     /// Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.
     #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
+    pub working_dir: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for Container {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -175,17 +175,17 @@ impl<'de> serde::Deserialize<'de> for Container {
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(8) => f8 = Some(map.next_value()?),
                         Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(10) => f10 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(12) => f12 = map.next_value()?,
+                        Some(12) => f12 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(13) => f13 = map.next_value()?,
                         Some(14) => f14 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(15) => f15 = map.next_value()?,
-                        Some(16) => f16 = map.next_value()?,
+                        Some(15) => f15 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(16) => f16 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(17) => f17 = map.next_value()?,
                         Some(18) => f18 = map.next_value()?,
                         Some(19) => f19 = map.next_value()?,

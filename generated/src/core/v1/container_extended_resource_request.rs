@@ -5,13 +5,13 @@
 pub struct ContainerExtendedResourceRequest {
     /// The name of the container requesting resources.
     #[serde(rename = "containerName")]
-    pub container_name: String,
+    pub container_name: kubegen_core::CompactString,
     /// The name of the request in the special ResourceClaim which corresponds to the extended resource.
     #[serde(rename = "requestName")]
-    pub request_name: String,
+    pub request_name: kubegen_core::CompactString,
     /// The name of the extended resource in that container which gets backed by DRA.
     #[serde(rename = "resourceName")]
-    pub resource_name: String,
+    pub resource_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ContainerExtendedResourceRequest {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

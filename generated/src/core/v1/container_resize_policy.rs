@@ -5,10 +5,10 @@
 pub struct ContainerResizePolicy {
     /// Name of the resource to which this resource resize policy applies. Supported values: cpu, memory.
     #[serde(rename = "resourceName")]
-    pub resource_name: String,
+    pub resource_name: kubegen_core::CompactString,
     /// Restart policy to apply when specified resource is resized. If not specified, it defaults to NotRequired.
     #[serde(rename = "restartPolicy")]
-    pub restart_policy: String,
+    pub restart_policy: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ContainerResizePolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

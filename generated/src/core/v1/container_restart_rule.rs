@@ -4,10 +4,10 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ContainerRestartRule {
     /// Specifies the action taken on a container exit if the requirements are satisfied. The only possible value is "Restart" to restart the container.
-    pub action: String,
+    pub action: kubegen_core::CompactString,
     /// Represents the exit codes to check on container exits.
     #[serde(rename = "exitCodes", default, skip_serializing_if = "Option::is_none")]
-    pub exit_codes: Option<Box<super::ContainerRestartRuleOnExitCodes>>,
+    pub exit_codes: Option<std::sync::Arc<super::ContainerRestartRuleOnExitCodes>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerRestartRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,7 +30,7 @@ impl<'de> serde::Deserialize<'de> for ContainerRestartRule {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

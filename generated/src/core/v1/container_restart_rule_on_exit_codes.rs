@@ -7,7 +7,7 @@ pub struct ContainerRestartRuleOnExitCodes {
     /// set of specified values.
     /// - NotIn: the requirement is satisfied if the container exit code is
     /// not in the set of specified values.
-    pub operator: String,
+    pub operator: kubegen_core::CompactString,
     /// Specifies the set of values to check for container exit codes. At most 255 elements are allowed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<i32>>,

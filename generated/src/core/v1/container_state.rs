@@ -8,10 +8,10 @@ pub struct ContainerState {
     pub running: Option<super::ContainerStateRunning>,
     /// Details about a terminated container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub terminated: Option<Box<super::ContainerStateTerminated>>,
+    pub terminated: Option<std::sync::Arc<super::ContainerStateTerminated>>,
     /// Details about a waiting container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<Box<super::ContainerStateWaiting>>,
+    pub waiting: Option<std::sync::Arc<super::ContainerStateWaiting>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerState {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -37,8 +37,8 @@ impl<'de> serde::Deserialize<'de> for ContainerState {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,7 +5,7 @@
 pub struct ContainerStateTerminated {
     /// Container's ID in the format '<type>://<container_id>'
     #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
-    pub container_id: Option<String>,
+    pub container_id: Option<kubegen_core::CompactString>,
     /// Exit status from the last termination of the container
     #[serde(rename = "exitCode")]
     pub exit_code: i32,
@@ -14,10 +14,10 @@ pub struct ContainerStateTerminated {
     pub finished_at: Option<kubegen_core::meta::Time>,
     /// Message regarding the last termination of the container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// (brief) reason from the last termination of the container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// Signal from the last termination of the container
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,

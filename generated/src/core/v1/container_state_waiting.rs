@@ -5,10 +5,10 @@
 pub struct ContainerStateWaiting {
     /// Message regarding why the container is not yet running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// (brief) reason the container is not yet running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerStateWaiting {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -10,7 +10,10 @@ pub struct ContainerStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// AllocatedResourcesStatus represents the status of various resources allocated for this Pod.
     #[serde(
@@ -21,24 +24,24 @@ pub struct ContainerStatus {
     pub allocated_resources_status: Option<Vec<super::ResourceStatus>>,
     /// ContainerID is the ID of the container in the format '<type>://<container_id>'. Where type is a container runtime identifier, returned from Version call of CRI API (for example "containerd").
     #[serde(rename = "containerID", default, skip_serializing_if = "Option::is_none")]
-    pub container_id: Option<String>,
+    pub container_id: Option<kubegen_core::CompactString>,
     /// Image is the name of container image that the container is running. The container image may not match the image used in the PodSpec, as it may have been resolved by the runtime. More info: https://kubernetes.io/docs/concepts/containers/images.
-    pub image: String,
+    pub image: kubegen_core::CompactString,
     /// ImageID is the image ID of the container's image. The image ID may not match the image ID of the image used in the PodSpec, as it may have been resolved by the runtime.
     #[serde(rename = "imageID")]
-    pub image_id: String,
+    pub image_id: kubegen_core::CompactString,
     /// LastTerminationState holds the last termination state of the container to help debug container crashes and restarts. This field is not populated if the container is still running and RestartCount is 0.
     #[serde(rename = "lastState", default, skip_serializing_if = "Option::is_none")]
-    pub last_state: Option<Box<super::ContainerState>>,
+    pub last_state: Option<std::sync::Arc<super::ContainerState>>,
     /// Name is a DNS_LABEL representing the unique name of the container. Each container in a pod must have a unique name across all container types. Cannot be updated.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Ready specifies whether the container is currently passing its readiness check. The value will change as readiness probes keep executing. If no readiness probes are specified, this field defaults to true once the container is fully started (see Started field).
     ///
     /// The value is typically used to determine whether a container is ready to accept traffic.
     pub ready: bool,
     /// Resources represents the compute resource requests and limits that have been successfully enacted on the running container after it has been started or has been successfully resized.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Box<super::ResourceRequirements>>,
+    pub resources: Option<std::sync::Arc<super::ResourceRequirements>>,
     /// RestartCount holds the number of times the container has been restarted. Kubelet makes an effort to always increment the value, but there are cases when the state may be lost due to node restarts and then the value may be reset to 0. The value is never negative.
     #[serde(rename = "restartCount")]
     pub restart_count: i32,
@@ -47,13 +50,13 @@ pub struct ContainerStatus {
     pub started: Option<bool>,
     /// State holds details about the container's current condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<Box<super::ContainerState>>,
+    pub state: Option<std::sync::Arc<super::ContainerState>>,
     /// StopSignal reports the effective stop signal for this container
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
+    pub stop_signal: Option<kubegen_core::CompactString>,
     /// User represents user identity information initially attached to the first process of the container
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Box<super::ContainerUser>>,
+    pub user: Option<std::sync::Arc<super::ContainerUser>>,
     /// Status of volume mounts.
     #[serde(rename = "volumeMounts", default, skip_serializing_if = "Option::is_none")]
     pub volume_mounts: Option<Vec<super::VolumeMountStatus>>,
@@ -114,15 +117,15 @@ impl<'de> serde::Deserialize<'de> for ContainerStatus {
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = Some(map.next_value()?),
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = Some(map.next_value()?),
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(9) => f9 = Some(map.next_value()?),
                         Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
+                        Some(11) => f11 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(12) => f12 = map.next_value()?,
-                        Some(13) => f13 = map.next_value()?,
+                        Some(13) => f13 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(14) => f14 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

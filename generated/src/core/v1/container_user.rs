@@ -5,7 +5,7 @@
 pub struct ContainerUser {
     /// Linux holds user identity information initially attached to the first process of the containers in Linux. Note that the actual running identity can be changed if the process has enough privilege to do so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linux: Option<Box<super::LinuxContainerUser>>,
+    pub linux: Option<std::sync::Arc<super::LinuxContainerUser>>,
 }
 impl<'de> serde::Deserialize<'de> for ContainerUser {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for ContainerUser {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["linux"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

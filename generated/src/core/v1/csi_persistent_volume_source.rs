@@ -9,40 +9,40 @@ pub struct CSIPersistentVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub controller_expand_secret_ref: Option<Box<super::SecretReference>>,
+    pub controller_expand_secret_ref: Option<std::sync::Arc<super::SecretReference>>,
     /// controllerPublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI ControllerPublishVolume and ControllerUnpublishVolume calls. This field is optional, and may be empty if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "controllerPublishSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub controller_publish_secret_ref: Option<Box<super::SecretReference>>,
+    pub controller_publish_secret_ref: Option<std::sync::Arc<super::SecretReference>>,
     /// driver is the name of the driver to use for this volume. Required.
-    pub driver: String,
+    pub driver: kubegen_core::CompactString,
     /// fsType to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs".
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// nodeExpandSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodeExpandVolume call. This field is optional, may be omitted if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "nodeExpandSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_expand_secret_ref: Option<Box<super::SecretReference>>,
+    pub node_expand_secret_ref: Option<std::sync::Arc<super::SecretReference>>,
     /// nodePublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls. This field is optional, and may be empty if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "nodePublishSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_publish_secret_ref: Option<Box<super::SecretReference>>,
+    pub node_publish_secret_ref: Option<std::sync::Arc<super::SecretReference>>,
     /// nodeStageSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodeStageVolume and NodeStageVolume and NodeUnstageVolume calls. This field is optional, and may be empty if no secret is required. If the secret object contains more than one secret, all secrets are passed.
     #[serde(
         rename = "nodeStageSecretRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub node_stage_secret_ref: Option<Box<super::SecretReference>>,
+    pub node_stage_secret_ref: Option<std::sync::Arc<super::SecretReference>>,
     /// readOnly value to pass to ControllerPublishVolumeRequest. Defaults to false (read/write).
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
@@ -52,10 +52,12 @@ pub struct CSIPersistentVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub volume_attributes: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// volumeHandle is the unique volume name returned by the CSI volume plugin’s CreateVolume to refer to the volume on all subsequent calls. Required.
     #[serde(rename = "volumeHandle")]
-    pub volume_handle: String,
+    pub volume_handle: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CSIPersistentVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -98,13 +100,13 @@ impl<'de> serde::Deserialize<'de> for CSIPersistentVolumeSource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
                         Some(9) => f9 = Some(map.next_value()?),

@@ -4,10 +4,10 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CSIVolumeSource {
     /// driver is the name of the CSI driver that handles this volume. Consult with your admin for the correct name as registered in the cluster.
-    pub driver: String,
+    pub driver: kubegen_core::CompactString,
     /// fsType to mount. Ex. "ext4", "xfs", "ntfs". If not provided, the empty value is passed to the associated CSI driver which will determine the default filesystem to apply.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// nodePublishSecretRef is a reference to the secret object containing sensitive information to pass to the CSI driver to complete the CSI NodePublishVolume and NodeUnpublishVolume calls. This field is optional, and  may be empty if no secret is required. If the secret object contains more than one secret, all secret references are passed.
     #[serde(
         rename = "nodePublishSecretRef",
@@ -24,7 +24,9 @@ pub struct CSIVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_attributes: Option<std::collections::BTreeMap<String, String>>,
+    pub volume_attributes: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for CSIVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,15 +5,15 @@
 pub struct EndpointAddress {
     /// The Hostname of this endpoint
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<kubegen_core::CompactString>,
     /// The IP of this endpoint. May not be loopback (127.0.0.0/8 or ::1), link-local (169.254.0.0/16 or fe80::/10), or link-local multicast (224.0.0.0/24 or ff02::/16).
-    pub ip: String,
+    pub ip: kubegen_core::CompactString,
     /// Optional: Node hosting this endpoint. This can be used to determine endpoints local to a node.
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<kubegen_core::CompactString>,
     /// Reference to object providing the endpoint.
     #[serde(rename = "targetRef", default, skip_serializing_if = "Option::is_none")]
-    pub target_ref: Option<Box<super::ObjectReference>>,
+    pub target_ref: Option<std::sync::Arc<super::ObjectReference>>,
 }
 impl<'de> serde::Deserialize<'de> for EndpointAddress {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for EndpointAddress {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

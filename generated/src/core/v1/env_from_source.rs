@@ -8,7 +8,7 @@ pub struct EnvFromSource {
     pub config_map_ref: Option<super::ConfigMapEnvSource>,
     /// Optional text to prepend to the name of each environment variable. May consist of any printable ASCII characters except '='.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prefix: Option<String>,
+    pub prefix: Option<kubegen_core::CompactString>,
     /// The Secret to select from
     #[serde(rename = "secretRef", default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<super::SecretEnvSource>,

@@ -9,23 +9,23 @@ pub struct EnvVarSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub config_map_key_ref: Option<Box<super::ConfigMapKeySelector>>,
+    pub config_map_key_ref: Option<std::sync::Arc<super::ConfigMapKeySelector>>,
     /// Selects a field of the pod: supports metadata.name, metadata.namespace, `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`, spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs.
     #[serde(rename = "fieldRef", default, skip_serializing_if = "Option::is_none")]
-    pub field_ref: Option<Box<super::ObjectFieldSelector>>,
+    pub field_ref: Option<std::sync::Arc<super::ObjectFieldSelector>>,
     /// FileKeyRef selects a key of the env file. Requires the EnvFiles feature gate to be enabled.
     #[serde(rename = "fileKeyRef", default, skip_serializing_if = "Option::is_none")]
-    pub file_key_ref: Option<Box<super::FileKeySelector>>,
+    pub file_key_ref: Option<std::sync::Arc<super::FileKeySelector>>,
     /// Selects a resource of the container: only resources limits and requests (limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory and requests.ephemeral-storage) are currently supported.
     #[serde(
         rename = "resourceFieldRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_field_ref: Option<Box<super::ResourceFieldSelector>>,
+    pub resource_field_ref: Option<std::sync::Arc<super::ResourceFieldSelector>>,
     /// Selects a key of a secret in the pod's namespace
     #[serde(rename = "secretKeyRef", default, skip_serializing_if = "Option::is_none")]
-    pub secret_key_ref: Option<Box<super::SecretKeySelector>>,
+    pub secret_key_ref: Option<std::sync::Arc<super::SecretKeySelector>>,
 }
 impl<'de> serde::Deserialize<'de> for EnvVarSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -58,11 +58,11 @@ impl<'de> serde::Deserialize<'de> for EnvVarSource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

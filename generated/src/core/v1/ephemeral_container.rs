@@ -7,10 +7,10 @@
 pub struct EphemeralContainer {
     /// Arguments to the entrypoint. The image's CMD is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<Vec<String>>,
+    pub args: Option<Vec<kubegen_core::CompactString>>,
     /// Entrypoint array. Not executed within a shell. The image's ENTRYPOINT is used if this is not provided. Variable references $(VAR_NAME) are expanded using the container's environment. If a variable cannot be resolved, the reference in the input string will be unchanged. Double $$ are reduced to a single $, which allows for escaping the $(VAR_NAME) syntax: i.e. "$$(VAR_NAME)" will produce the string literal "$(VAR_NAME)". Escaped references will never be expanded, regardless of whether the variable exists or not. Cannot be updated. More info: https://kubernetes.io/docs/tasks/inject-data-application/define-command-argument-container/#running-a-command-in-a-shell
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<Vec<String>>,
+    pub command: Option<Vec<kubegen_core::CompactString>>,
     /// List of environment variables to set in the container. Cannot be updated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<super::EnvVar>>,
@@ -19,37 +19,37 @@ pub struct EphemeralContainer {
     pub env_from: Option<Vec<super::EnvFromSource>>,
     /// Container image name. More info: https://kubernetes.io/docs/concepts/containers/images
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    pub image: Option<kubegen_core::CompactString>,
     /// Image pull policy. One of Always, Never, IfNotPresent. Defaults to Always if :latest tag is specified, or IfNotPresent otherwise. Cannot be updated. More info: https://kubernetes.io/docs/concepts/containers/images#updating-images
     #[serde(
         rename = "imagePullPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub image_pull_policy: Option<String>,
+    pub image_pull_policy: Option<kubegen_core::CompactString>,
     /// Lifecycle is not allowed for ephemeral containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<Box<super::Lifecycle>>,
+    pub lifecycle: Option<std::sync::Arc<super::Lifecycle>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "livenessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<Box<super::Probe>>,
+    pub liveness_probe: Option<std::sync::Arc<super::Probe>>,
     /// Name of the ephemeral container specified as a DNS_LABEL. This name must be unique among all containers, init containers and ephemeral containers.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Ports are not allowed for ephemeral containers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::ContainerPort>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "readinessProbe", default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<Box<super::Probe>>,
+    pub readiness_probe: Option<std::sync::Arc<super::Probe>>,
     /// Resources resize policy for the container.
     #[serde(rename = "resizePolicy", default, skip_serializing_if = "Option::is_none")]
     pub resize_policy: Option<Vec<super::ContainerResizePolicy>>,
     /// Resources are not allowed for ephemeral containers. Ephemeral containers use spare resources already allocated to the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Box<super::ResourceRequirements>>,
+    pub resources: Option<std::sync::Arc<super::ResourceRequirements>>,
     /// Restart policy for the container to manage the restart behavior of each container within a pod. You cannot set this field on ephemeral containers.
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub restart_policy: Option<String>,
+    pub restart_policy: Option<kubegen_core::CompactString>,
     /// Represents a list of rules to be checked to determine if the container should be restarted on exit. You cannot set this field on ephemeral containers.
     #[serde(
         rename = "restartPolicyRules",
@@ -63,10 +63,10 @@ pub struct EphemeralContainer {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<Box<super::SecurityContext>>,
+    pub security_context: Option<std::sync::Arc<super::SecurityContext>>,
     /// Probes are not allowed for ephemeral containers.
     #[serde(rename = "startupProbe", default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<Box<super::Probe>>,
+    pub startup_probe: Option<std::sync::Arc<super::Probe>>,
     /// Whether this container should allocate a buffer for stdin in the container runtime. If this is not set, reads from stdin in the container will always result in EOF. Default is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,
@@ -81,21 +81,21 @@ pub struct EphemeralContainer {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub target_container_name: Option<String>,
+    pub target_container_name: Option<kubegen_core::CompactString>,
     /// Optional: Path at which the file to which the container's termination message will be written is mounted into the container's filesystem. Message written is intended to be brief final status, such as an assertion failure message. Will be truncated by the node if greater than 4096 bytes. The total message length across all containers will be limited to 12kb. Defaults to /dev/termination-log. Cannot be updated.
     #[serde(
         rename = "terminationMessagePath",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub termination_message_path: Option<String>,
+    pub termination_message_path: Option<kubegen_core::CompactString>,
     /// Indicate how the termination message should be populated. File will use the contents of terminationMessagePath to populate the container status message on both success and failure. FallbackToLogsOnError will use the last chunk of container log output if the termination message file is empty and the container exited with an error. The log output is limited to 2048 bytes or 80 lines, whichever is smaller. Defaults to File. Cannot be updated.
     #[serde(
         rename = "terminationMessagePolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub termination_message_policy: Option<String>,
+    pub termination_message_policy: Option<kubegen_core::CompactString>,
     /// Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tty: Option<bool>,
@@ -107,7 +107,7 @@ pub struct EphemeralContainer {
     pub volume_mounts: Option<Vec<super::VolumeMount>>,
     /// Container's working directory. If not specified, the container runtime's default will be used, which might be configured in the container image. Cannot be updated.
     #[serde(rename = "workingDir", default, skip_serializing_if = "Option::is_none")]
-    pub working_dir: Option<String>,
+    pub working_dir: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for EphemeralContainer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -188,17 +188,17 @@ impl<'de> serde::Deserialize<'de> for EphemeralContainer {
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(8) => f8 = Some(map.next_value()?),
                         Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(10) => f10 = map.next_value()?,
+                        Some(10) => f10 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(12) => f12 = map.next_value()?,
+                        Some(12) => f12 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(13) => f13 = map.next_value()?,
                         Some(14) => f14 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(15) => f15 = map.next_value()?,
-                        Some(16) => f16 = map.next_value()?,
+                        Some(15) => f15 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(16) => f16 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(17) => f17 = map.next_value()?,
                         Some(18) => f18 = map.next_value()?,
                         Some(19) => f19 = map.next_value()?,

@@ -15,7 +15,9 @@ pub struct EphemeralVolumeSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_claim_template: Option<Box<super::PersistentVolumeClaimTemplate>>,
+    pub volume_claim_template: Option<
+        std::sync::Arc<super::PersistentVolumeClaimTemplate>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for EphemeralVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -36,7 +38,7 @@ impl<'de> serde::Deserialize<'de> for EphemeralVolumeSource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -7,10 +7,10 @@
 pub struct Event {
     /// What action was taken/failed regarding to the Regarding object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<kubegen_core::CompactString>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// The number of times this event has occurred.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<i32>,
@@ -25,19 +25,19 @@ pub struct Event {
     pub involved_object: super::ObjectReference,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// The time at which the most recent occurrence of this event was recorded.
     #[serde(rename = "lastTimestamp", default, skip_serializing_if = "Option::is_none")]
     pub last_timestamp: Option<kubegen_core::meta::Time>,
     /// A human-readable description of the status of this operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
     /// This should be a short, machine understandable string that gives the reason for the transition into the object's current status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// Optional secondary object for more complex actions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related: Option<super::ObjectReference>,
@@ -47,14 +47,14 @@ pub struct Event {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub reporting_component: Option<String>,
+    pub reporting_component: Option<kubegen_core::CompactString>,
     /// ID of the controller instance, e.g. `kubelet-xyzf`.
     #[serde(
         rename = "reportingInstance",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub reporting_instance: Option<String>,
+    pub reporting_instance: Option<kubegen_core::CompactString>,
     /// Data about the Event series this event represents or nil if it's a singleton Event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<super::EventSeries>,
@@ -63,7 +63,7 @@ pub struct Event {
     pub source: Option<super::EventSource>,
     /// Type of this event (Normal, Warning), new types could be added in the future
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -174,12 +174,12 @@ impl Default for Event {
     fn default() -> Self {
         Self {
             action: Default::default(),
-            api_version: Some("v1".to_owned()),
+            api_version: Some("v1".into()),
             count: Default::default(),
             event_time: Default::default(),
             first_timestamp: Default::default(),
             involved_object: Default::default(),
-            kind: Some("Event".to_owned()),
+            kind: Some("Event".into()),
             last_timestamp: Default::default(),
             message: Default::default(),
             metadata: Default::default(),

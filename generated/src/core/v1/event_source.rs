@@ -5,10 +5,10 @@
 pub struct EventSource {
     /// Component from which the event is generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub component: Option<String>,
+    pub component: Option<kubegen_core::CompactString>,
     /// Node name on which the event is generated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub host: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for EventSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

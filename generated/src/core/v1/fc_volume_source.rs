@@ -5,7 +5,7 @@
 pub struct FCVolumeSource {
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// lun is Optional: FC target lun number
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lun: Option<i32>,
@@ -14,10 +14,10 @@ pub struct FCVolumeSource {
     pub read_only: Option<bool>,
     /// targetWWNs is Optional: FC target worldwide names (WWNs)
     #[serde(rename = "targetWWNs", default, skip_serializing_if = "Option::is_none")]
-    pub target_wwns: Option<Vec<String>>,
+    pub target_wwns: Option<Vec<kubegen_core::CompactString>>,
     /// wwids Optional: FC volume world wide identifiers (wwids) Either wwids or combination of targetWWNs and lun must be set, but not both simultaneously.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wwids: Option<Vec<String>>,
+    pub wwids: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for FCVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,17 +4,17 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FileKeySelector {
     /// The key within the env file. An invalid key will prevent the pod from starting. The keys defined within a source may consist of any printable ASCII characters except '='. During Alpha stage of the EnvFiles feature gate, the key size is limited to 128 characters.
-    pub key: String,
+    pub key: kubegen_core::CompactString,
     /// Specify whether the file or its key must be defined. If the file or key does not exist, then the env var is not published. If optional is set to true and the specified key does not exist, the environment variable will not be set in the Pod's containers.
     ///
     /// If optional is set to false and the specified key does not exist, an error will be returned during Pod creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub optional: Option<bool>,
     /// The path within the volume from which to select the file. Must be relative and may not contain the '..' path or start with '..'.
-    pub path: String,
+    pub path: kubegen_core::CompactString,
     /// The name of the volume mount containing the env file.
     #[serde(rename = "volumeName")]
-    pub volume_name: String,
+    pub volume_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for FileKeySelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

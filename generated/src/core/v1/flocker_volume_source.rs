@@ -5,10 +5,10 @@
 pub struct FlockerVolumeSource {
     /// datasetName is Name of the dataset stored as metadata -> name on the dataset for Flocker should be considered as deprecated
     #[serde(rename = "datasetName", default, skip_serializing_if = "Option::is_none")]
-    pub dataset_name: Option<String>,
+    pub dataset_name: Option<kubegen_core::CompactString>,
     /// datasetUUID is the UUID of the dataset. This is unique identifier of a Flocker dataset
     #[serde(rename = "datasetUUID", default, skip_serializing_if = "Option::is_none")]
-    pub dataset_uuid: Option<String>,
+    pub dataset_uuid: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for FlockerVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -7,12 +7,12 @@
 pub struct GitRepoVolumeSource {
     /// directory is the target directory name. Must not contain or start with '..'.  If '.' is supplied, the volume directory will be the git repository.  Otherwise, if specified, the volume will contain the git repository in the subdirectory with the given name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub directory: Option<String>,
+    pub directory: Option<kubegen_core::CompactString>,
     /// repository is the URL
-    pub repository: String,
+    pub repository: kubegen_core::CompactString,
     /// revision is the commit hash for the specified revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revision: Option<String>,
+    pub revision: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for GitRepoVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

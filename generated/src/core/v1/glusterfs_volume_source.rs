@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct GlusterfsVolumeSource {
     /// endpoints is the endpoint name that details Glusterfs topology.
-    pub endpoints: String,
+    pub endpoints: kubegen_core::CompactString,
     /// path is the Glusterfs volume path. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
-    pub path: String,
+    pub path: kubegen_core::CompactString,
     /// readOnly here will force the Glusterfs volume to be mounted with read-only permissions. Defaults to false. More info: https://examples.k8s.io/volumes/glusterfs/README.md#create-a-pod
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,

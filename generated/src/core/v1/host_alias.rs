@@ -5,9 +5,9 @@
 pub struct HostAlias {
     /// Hostnames for the above IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostnames: Option<Vec<String>>,
+    pub hostnames: Option<Vec<kubegen_core::CompactString>>,
     /// IP address of the host file entry.
-    pub ip: String,
+    pub ip: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for HostAlias {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HostIP {
     /// IP is the IP address assigned to the host
-    pub ip: String,
+    pub ip: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for HostIP {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

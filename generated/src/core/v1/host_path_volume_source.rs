@@ -4,10 +4,10 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HostPathVolumeSource {
     /// path of the directory on the host. If the path is a symlink, it will follow the link to the real path. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
-    pub path: String,
+    pub path: kubegen_core::CompactString,
     /// type for HostPath Volume Defaults to "" More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for HostPathVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

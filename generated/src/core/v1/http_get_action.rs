@@ -5,21 +5,21 @@
 pub struct HTTPGetAction {
     /// Host name to connect to, defaults to the pod IP. You probably want to set "Host" in httpHeaders instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub host: Option<kubegen_core::CompactString>,
     /// Custom headers to set in the request. HTTP allows repeated headers.
     #[serde(rename = "httpHeaders", default, skip_serializing_if = "Option::is_none")]
     pub http_headers: Option<Vec<super::HTTPHeader>>,
     /// Path to access on the HTTP server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<kubegen_core::CompactString>,
     /// Name or number of the port to access on the container. Number must be in the range 1 to 65535. Name must be an IANA_SVC_NAME.
     pub port: kubegen_core::meta::IntOrString,
     /// Protocol selects the wire protocol for the probe connection. Nil defaults to HTTP/1.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<kubegen_core::CompactString>,
     /// Scheme to use for connecting to the host. Defaults to HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheme: Option<String>,
+    pub scheme: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for HTTPGetAction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

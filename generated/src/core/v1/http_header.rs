@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct HTTPHeader {
     /// The header field name. This will be canonicalized upon output, so case-variant names will be understood as the same header.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// The header field value
-    pub value: String,
+    pub value: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for HTTPHeader {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct ImageVolumeStatus {
     /// ImageRef is the digest of the image used for this volume. It should have a value that's similar to the pod's status.containerStatuses[i].imageID. The ImageRef length should not exceed 256 characters.
     #[serde(rename = "imageRef")]
-    pub image_ref: String,
+    pub image_ref: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ImageVolumeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -19,20 +19,20 @@ pub struct ISCSIVolumeSource {
     pub chap_auth_session: Option<bool>,
     /// fsType is the filesystem type of the volume that you want to mount. Tip: Ensure that the filesystem type is supported by the host operating system. Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified. More info: https://kubernetes.io/docs/concepts/storage/volumes#iscsi
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// initiatorName is the custom iSCSI Initiator Name. If initiatorName is specified with iscsiInterface simultaneously, new iSCSI interface <target portal>:<volume name> will be created for the connection.
     #[serde(rename = "initiatorName", default, skip_serializing_if = "Option::is_none")]
-    pub initiator_name: Option<String>,
+    pub initiator_name: Option<kubegen_core::CompactString>,
     /// iqn is the target iSCSI Qualified Name.
-    pub iqn: String,
+    pub iqn: kubegen_core::CompactString,
     /// iscsiInterface is the interface Name that uses an iSCSI transport. Defaults to 'default' (tcp).
     #[serde(rename = "iscsiInterface", default, skip_serializing_if = "Option::is_none")]
-    pub iscsi_interface: Option<String>,
+    pub iscsi_interface: Option<kubegen_core::CompactString>,
     /// lun represents iSCSI Target Lun number.
     pub lun: i32,
     /// portals is the iSCSI Target Portal List. The portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub portals: Option<Vec<String>>,
+    pub portals: Option<Vec<kubegen_core::CompactString>>,
     /// readOnly here will force the ReadOnly setting in VolumeMounts. Defaults to false.
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
@@ -41,7 +41,7 @@ pub struct ISCSIVolumeSource {
     pub secret_ref: Option<super::LocalObjectReference>,
     /// targetPortal is iSCSI Target Portal. The Portal is either an IP or ip_addr:port if the port is other than default (typically TCP ports 860 and 3260).
     #[serde(rename = "targetPortal")]
-    pub target_portal: String,
+    pub target_portal: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ISCSIVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,13 +5,13 @@
 pub struct Lifecycle {
     /// PostStart is called immediately after a container is created. If the handler fails, the container is terminated and restarted according to its restart policy. Other management of the container blocks until the hook completes. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks
     #[serde(rename = "postStart", default, skip_serializing_if = "Option::is_none")]
-    pub post_start: Option<Box<super::LifecycleHandler>>,
+    pub post_start: Option<std::sync::Arc<super::LifecycleHandler>>,
     /// PreStop is called immediately before a container is terminated due to an API request or management event such as liveness/startup probe failure, preemption, resource contention, etc. The handler is not called if the container crashes or exits. The Pod's termination grace period countdown begins before the PreStop hook is executed. Regardless of the outcome of the handler, the container will eventually terminate within the Pod's termination grace period (unless delayed by finalizers). Other management of the container blocks until the hook completes or until the termination grace period is reached. More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks
     #[serde(rename = "preStop", default, skip_serializing_if = "Option::is_none")]
-    pub pre_stop: Option<Box<super::LifecycleHandler>>,
+    pub pre_stop: Option<std::sync::Arc<super::LifecycleHandler>>,
     /// StopSignal defines which signal will be sent to a container when it is being stopped. If not specified, the default is defined by the container runtime in use. StopSignal can only be set for Pods with a non-empty .spec.os.name
     #[serde(rename = "stopSignal", default, skip_serializing_if = "Option::is_none")]
-    pub stop_signal: Option<String>,
+    pub stop_signal: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for Lifecycle {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -36,8 +36,8 @@ impl<'de> serde::Deserialize<'de> for Lifecycle {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

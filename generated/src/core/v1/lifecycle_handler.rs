@@ -8,13 +8,13 @@ pub struct LifecycleHandler {
     pub exec: Option<super::ExecAction>,
     /// HTTPGet specifies an HTTP GET request to perform.
     #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<Box<super::HTTPGetAction>>,
+    pub http_get: Option<std::sync::Arc<super::HTTPGetAction>>,
     /// Sleep represents a duration that the container should sleep.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sleep: Option<super::SleepAction>,
     /// Deprecated. TCPSocket is NOT supported as a LifecycleHandler and kept for backward compatibility. There is no validation of this field and lifecycle hooks will fail at runtime when it is specified.
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<Box<super::TCPSocketAction>>,
+    pub tcp_socket: Option<std::sync::Arc<super::TCPSocketAction>>,
 }
 impl<'de> serde::Deserialize<'de> for LifecycleHandler {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -41,9 +41,9 @@ impl<'de> serde::Deserialize<'de> for LifecycleHandler {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -6,16 +6,27 @@ pub struct LimitRangeItem {
     /// Default resource requirement limit value by resource name if resource limit is omitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// DefaultRequest is the default resource requirement request value by resource name if resource request is omitted.
     #[serde(rename = "defaultRequest", default, skip_serializing_if = "Option::is_none")]
     pub default_request: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// Max usage constraints on this kind by resource name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
+    pub max: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
+    >,
     /// MaxLimitRequestRatio if specified, the named resource must have a request and limit that are both non-zero where limit divided by request is less than or equal to the enumerated value; this represents the max burst for the named resource.
     #[serde(
         rename = "maxLimitRequestRatio",
@@ -23,14 +34,22 @@ pub struct LimitRangeItem {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_limit_request_ratio: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// Min usage constraints on this kind by resource name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
+    pub min: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
+    >,
     /// Type of resource that this limit applies to.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for LimitRangeItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,9 +5,9 @@
 pub struct LocalVolumeSource {
     /// fsType is the filesystem type to mount. It applies only when the Path is a block device. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". The default value is to auto-select a filesystem if unspecified.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// path of the full path to the volume on the node. It can be either a directory or block device (disk, partition, ...).
-    pub path: String,
+    pub path: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for LocalVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -13,14 +13,14 @@ pub struct ModifyVolumeStatus {
     /// Infeasible indicates that the request has been rejected as invalid by the CSI driver. To
     /// resolve the error, a valid VolumeAttributesClass needs to be specified.
     /// Note: New statuses can be added in the future. Consumers should check for unknown statuses and fail appropriately.
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// targetVolumeAttributesClassName is the name of the VolumeAttributesClass the PVC currently being reconciled
     #[serde(
         rename = "targetVolumeAttributesClassName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub target_volume_attributes_class_name: Option<String>,
+    pub target_volume_attributes_class_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ModifyVolumeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

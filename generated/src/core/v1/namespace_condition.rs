@@ -12,15 +12,15 @@ pub struct NamespaceCondition {
     pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// Human-readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// Unique, one-word, CamelCase reason for the condition's last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// Status of the condition, one of True, False, Unknown.
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// Type of namespace controller condition.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for NamespaceCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

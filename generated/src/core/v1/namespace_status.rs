@@ -8,7 +8,7 @@ pub struct NamespaceStatus {
     pub conditions: Option<Vec<super::NamespaceCondition>>,
     /// Phase is the current lifecycle phase of the namespace. More info: https://kubernetes.io/docs/tasks/administer-cluster/namespaces/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for NamespaceStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

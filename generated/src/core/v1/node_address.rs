@@ -4,10 +4,10 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct NodeAddress {
     /// The node address.
-    pub address: String,
+    pub address: kubegen_core::CompactString,
     /// Node address type, one of Hostname, ExternalIP or InternalIP.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for NodeAddress {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct NodeAllocatableMappedResources {
     /// Name is the name of the resource (e.g., cpu, memory).
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Quantity is the total node allocatable resource capacity allocated for the claim. This claim's allocated devices is shared by all the containers referencing the claim. Kubelet adds this value to both requests and limits at the pod-level cgroup, and to limits at the container-level cgroup for each container referencing the claim.
     pub quantity: kubegen_core::meta::Quantity,
 }

@@ -5,7 +5,7 @@
 pub struct NodeAllocatableResourceClaimStatus {
     /// Containers lists the names of all containers in this pod that reference the claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub containers: Option<Vec<String>>,
+    pub containers: Option<Vec<kubegen_core::CompactString>>,
     /// Mapping contains allocations through devices mapped in the device spec's `nodeAllocatableResources[...].mapping` field. This is used by kubelet for pod level and container-level cgroup enforcement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mapping: Option<Vec<super::NodeAllocatableMappedResources>>,
@@ -14,7 +14,7 @@ pub struct NodeAllocatableResourceClaimStatus {
     pub overhead: Option<Vec<super::NodeAllocatableOverheadResources>>,
     /// ResourceClaimName is the resource claim referenced by the pod that resulted in this node allocatable resource allocation.
     #[serde(rename = "resourceClaimName")]
-    pub resource_claim_name: String,
+    pub resource_claim_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableResourceClaimStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct NodeConfigSource {
     /// ConfigMap is a reference to a Node's ConfigMap
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<Box<super::ConfigMapNodeConfigSource>>,
+    pub config_map: Option<std::sync::Arc<super::ConfigMapNodeConfigSource>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeConfigSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -26,7 +26,7 @@ impl<'de> serde::Deserialize<'de> for NodeConfigSource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

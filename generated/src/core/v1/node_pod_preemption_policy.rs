@@ -9,7 +9,7 @@ pub struct NodePodPreemptionPolicy {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub disable_resize_preemption: Option<Vec<String>>,
+    pub disable_resize_preemption: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for NodePodPreemptionPolicy {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

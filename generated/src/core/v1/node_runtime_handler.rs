@@ -8,7 +8,7 @@ pub struct NodeRuntimeHandler {
     pub features: Option<super::NodeRuntimeHandlerFeatures>,
     /// Runtime handler name. Empty for the default runtime handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for NodeRuntimeHandler {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,16 +5,16 @@
 pub struct NodeSpec {
     /// Deprecated: Previously used to specify the source of the node's configuration for the DynamicKubeletConfig feature. This feature is removed.
     #[serde(rename = "configSource", default, skip_serializing_if = "Option::is_none")]
-    pub config_source: Option<Box<super::NodeConfigSource>>,
+    pub config_source: Option<std::sync::Arc<super::NodeConfigSource>>,
     /// Deprecated. Not all kubelets will set this field. Remove field after 1.13. see: https://issues.k8s.io/61966
     #[serde(rename = "externalID", default, skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
+    pub external_id: Option<kubegen_core::CompactString>,
     /// PodCIDR represents the pod IP range assigned to the node.
     #[serde(rename = "podCIDR", default, skip_serializing_if = "Option::is_none")]
-    pub pod_cidr: Option<String>,
+    pub pod_cidr: Option<kubegen_core::CompactString>,
     /// podCIDRs represents the IP ranges assigned to the node for usage by Pods on that node. If this field is specified, the 0th entry must match the podCIDR field. It may contain at most 1 value for each of IPv4 and IPv6.
     #[serde(rename = "podCIDRs", default, skip_serializing_if = "Option::is_none")]
-    pub pod_cidrs: Option<Vec<String>>,
+    pub pod_cidrs: Option<Vec<kubegen_core::CompactString>>,
     /// PodPreemptionPolicy controls the node-level preemption behaviors for pods on this node. This is an alpha field and requires enabling the InPlacePodVerticalScalingSchedulerPreemption feature gate.
     #[serde(
         rename = "podPreemptionPolicy",
@@ -24,7 +24,7 @@ pub struct NodeSpec {
     pub pod_preemption_policy: Option<super::NodePodPreemptionPolicy>,
     /// ID of the node assigned by the cloud provider in the format: <ProviderName>://<ProviderSpecificNodeID>
     #[serde(rename = "providerID", default, skip_serializing_if = "Option::is_none")]
-    pub provider_id: Option<String>,
+    pub provider_id: Option<kubegen_core::CompactString>,
     /// If specified, the node's taints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub taints: Option<Vec<super::Taint>>,
@@ -69,7 +69,7 @@ impl<'de> serde::Deserialize<'de> for NodeSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,

@@ -9,19 +9,25 @@ pub struct NodeStatus {
     /// Allocatable represents the resources of a node that are available for scheduling. Defaults to Capacity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allocatable: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// Capacity represents the total resources of a node. More info: https://kubernetes.io/docs/reference/node/node-status/#capacity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// Conditions is an array of current observed node conditions. More info: https://kubernetes.io/docs/reference/node/node-status/#condition
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conditions: Option<Vec<super::NodeCondition>>,
     /// Status of the config assigned to the node via the dynamic Kubelet config feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Box<super::NodeConfigStatus>>,
+    pub config: Option<std::sync::Arc<super::NodeConfigStatus>>,
     /// Endpoints of daemons running on the Node.
     #[serde(
         rename = "daemonEndpoints",
@@ -35,7 +41,7 @@ pub struct NodeStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub declared_features: Option<Vec<String>>,
+    pub declared_features: Option<Vec<kubegen_core::CompactString>>,
     /// Features describes the set of features implemented by the CRI implementation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub features: Option<super::NodeFeatures>,
@@ -44,10 +50,10 @@ pub struct NodeStatus {
     pub images: Option<Vec<super::ContainerImage>>,
     /// Set of ids/uuids to uniquely identify the node. More info: https://kubernetes.io/docs/reference/node/node-status/#info
     #[serde(rename = "nodeInfo", default, skip_serializing_if = "Option::is_none")]
-    pub node_info: Option<Box<super::NodeSystemInfo>>,
+    pub node_info: Option<std::sync::Arc<super::NodeSystemInfo>>,
     /// NodePhase is the recently observed lifecycle phase of the node. More info: https://kubernetes.io/docs/concepts/nodes/node/#phase The field is never populated, and now is deprecated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<kubegen_core::CompactString>,
     /// The available runtime handlers.
     #[serde(
         rename = "runtimeHandlers",
@@ -64,7 +70,7 @@ pub struct NodeStatus {
     pub volumes_attached: Option<Vec<super::AttachedVolume>>,
     /// List of attachable volumes in use (mounted) by the node.
     #[serde(rename = "volumesInUse", default, skip_serializing_if = "Option::is_none")]
-    pub volumes_in_use: Option<Vec<String>>,
+    pub volumes_in_use: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -119,12 +125,12 @@ impl<'de> serde::Deserialize<'de> for NodeStatus {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(9) => f9 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(10) => f10 = map.next_value()?,
                         Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
                         Some(12) => f12 = kubegen_core::serde_support::list(&mut map)?,

@@ -4,31 +4,31 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct NodeSystemInfo {
     /// The Architecture reported by the node
-    pub architecture: String,
+    pub architecture: kubegen_core::CompactString,
     /// Boot ID reported by the node.
     #[serde(rename = "bootID")]
-    pub boot_id: String,
+    pub boot_id: kubegen_core::CompactString,
     /// ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).
     #[serde(rename = "containerRuntimeVersion")]
-    pub container_runtime_version: String,
+    pub container_runtime_version: kubegen_core::CompactString,
     /// Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).
     #[serde(rename = "kernelVersion")]
-    pub kernel_version: String,
+    pub kernel_version: kubegen_core::CompactString,
     /// Deprecated: KubeProxy Version reported by the node.
     #[serde(rename = "kubeProxyVersion")]
-    pub kube_proxy_version: String,
+    pub kube_proxy_version: kubegen_core::CompactString,
     /// Kubelet Version reported by the node.
     #[serde(rename = "kubeletVersion")]
-    pub kubelet_version: String,
+    pub kubelet_version: kubegen_core::CompactString,
     /// MachineID reported by the node. For unique machine identification in the cluster this field is preferred. Learn more from man(5) machine-id: http://man7.org/linux/man-pages/man5/machine-id.5.html
     #[serde(rename = "machineID")]
-    pub machine_id: String,
+    pub machine_id: kubegen_core::CompactString,
     /// The Operating System reported by the node
     #[serde(rename = "operatingSystem")]
-    pub operating_system: String,
+    pub operating_system: kubegen_core::CompactString,
     /// OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).
     #[serde(rename = "osImage")]
-    pub os_image: String,
+    pub os_image: kubegen_core::CompactString,
     /// Whether the node is running in a user namespace.
     #[serde(
         rename = "runningInUserNamespace",
@@ -41,7 +41,7 @@ pub struct NodeSystemInfo {
     pub swap: Option<super::NodeSwapStatus>,
     /// SystemUUID reported by the node. For unique machine identification MachineID is preferred. This field is specific to Red Hat hosts https://access.redhat.com/documentation/en-us/red_hat_subscription_management/1/html/rhsm/uuid
     #[serde(rename = "systemUUID")]
-    pub system_uuid: String,
+    pub system_uuid: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for NodeSystemInfo {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

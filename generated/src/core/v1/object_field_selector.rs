@@ -5,10 +5,10 @@
 pub struct ObjectFieldSelector {
     /// Version of the schema the FieldPath is written in terms of, defaults to "v1".
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// Path of the field to select in the specified API version.
     #[serde(rename = "fieldPath")]
-    pub field_path: String,
+    pub field_path: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ObjectFieldSelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

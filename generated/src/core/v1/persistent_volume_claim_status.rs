@@ -5,7 +5,7 @@
 pub struct PersistentVolumeClaimStatus {
     /// accessModes contains the actual access modes the volume backing the PVC has. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1
     #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
-    pub access_modes: Option<Vec<String>>,
+    pub access_modes: Option<Vec<kubegen_core::CompactString>>,
     /// allocatedResourceStatuses stores status of resource being resized for the given PVC. Key names follow standard Kubernetes label syntax. Valid values are either:
     /// * Un-prefixed keys:
     /// - storage - the capacity of the volume.
@@ -39,7 +39,9 @@ pub struct PersistentVolumeClaimStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub allocated_resource_statuses: Option<std::collections::BTreeMap<String, String>>,
+    pub allocated_resource_statuses: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// allocatedResources tracks the resources allocated to a PVC including its capacity. Key names follow standard Kubernetes label syntax. Valid values are either:
     /// * Un-prefixed keys:
     /// - storage - the capacity of the volume.
@@ -55,12 +57,18 @@ pub struct PersistentVolumeClaimStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// capacity represents the actual resources of the underlying volume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// conditions is the current Condition of persistent volume claim. If underlying persistent volume is being resized then the Condition will be set to 'Resizing'.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,20 +79,20 @@ pub struct PersistentVolumeClaimStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub current_volume_attributes_class_name: Option<String>,
+    pub current_volume_attributes_class_name: Option<kubegen_core::CompactString>,
     /// healthStatus contains the latest controller-reported health information for the volume bound to this claim.
     #[serde(rename = "healthStatus", default, skip_serializing_if = "Option::is_none")]
-    pub health_status: Option<Box<super::VolumeHealthStatus>>,
+    pub health_status: Option<std::sync::Arc<super::VolumeHealthStatus>>,
     /// ModifyVolumeStatus represents the status object of ControllerModifyVolume operation. When this is unset, there is no ModifyVolume operation being attempted.
     #[serde(
         rename = "modifyVolumeStatus",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub modify_volume_status: Option<Box<super::ModifyVolumeStatus>>,
+    pub modify_volume_status: Option<std::sync::Arc<super::ModifyVolumeStatus>>,
     /// phase represents the current phase of PersistentVolumeClaim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -131,8 +139,8 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeClaimStatus {
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(8) => f8 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

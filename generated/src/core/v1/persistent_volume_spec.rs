@@ -5,71 +5,78 @@
 pub struct PersistentVolumeSpec {
     /// accessModes contains all ways the volume can be mounted. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes
     #[serde(rename = "accessModes", default, skip_serializing_if = "Option::is_none")]
-    pub access_modes: Option<Vec<String>>,
+    pub access_modes: Option<Vec<kubegen_core::CompactString>>,
     /// awsElasticBlockStore represents an AWS Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: AWSElasticBlockStore is deprecated. All operations for the in-tree awsElasticBlockStore type are redirected to the ebs.csi.aws.com CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#awselasticblockstore
     #[serde(
         rename = "awsElasticBlockStore",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub aws_elastic_block_store: Option<Box<super::AWSElasticBlockStoreVolumeSource>>,
+    pub aws_elastic_block_store: Option<
+        std::sync::Arc<super::AWSElasticBlockStoreVolumeSource>,
+    >,
     /// azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type are redirected to the disk.csi.azure.com CSI driver.
     #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
-    pub azure_disk: Option<Box<super::AzureDiskVolumeSource>>,
+    pub azure_disk: Option<std::sync::Arc<super::AzureDiskVolumeSource>>,
     /// azureFile represents an Azure File Service mount on the host and bind mount to the pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type are redirected to the file.csi.azure.com CSI driver.
     #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
-    pub azure_file: Option<Box<super::AzureFilePersistentVolumeSource>>,
+    pub azure_file: Option<std::sync::Arc<super::AzureFilePersistentVolumeSource>>,
     /// capacity is the description of the persistent volume's resources and capacity. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cephfs: Option<Box<super::CephFSPersistentVolumeSource>>,
+    pub cephfs: Option<std::sync::Arc<super::CephFSPersistentVolumeSource>>,
     /// cinder represents a cinder volume attached and mounted on kubelets host machine. Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are redirected to the cinder.csi.openstack.org CSI driver. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cinder: Option<Box<super::CinderPersistentVolumeSource>>,
+    pub cinder: Option<std::sync::Arc<super::CinderPersistentVolumeSource>>,
     /// claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim. Expected to be non-nil when bound. claim.VolumeName is the authoritative bind between PV and PVC. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding
     #[serde(rename = "claimRef", default, skip_serializing_if = "Option::is_none")]
-    pub claim_ref: Option<Box<super::ObjectReference>>,
+    pub claim_ref: Option<std::sync::Arc<super::ObjectReference>>,
     /// csi represents storage that is handled by an external CSI driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<Box<super::CSIPersistentVolumeSource>>,
+    pub csi: Option<std::sync::Arc<super::CSIPersistentVolumeSource>>,
     /// fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fc: Option<Box<super::FCVolumeSource>>,
+    pub fc: Option<std::sync::Arc<super::FCVolumeSource>>,
     /// flexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.
     #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
-    pub flex_volume: Option<Box<super::FlexPersistentVolumeSource>>,
+    pub flex_volume: Option<std::sync::Arc<super::FlexPersistentVolumeSource>>,
     /// flocker represents a Flocker volume attached to a kubelet's host machine and exposed to the pod for its usage. This depends on the Flocker control service being running. Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flocker: Option<Box<super::FlockerVolumeSource>>,
+    pub flocker: Option<std::sync::Arc<super::FlockerVolumeSource>>,
     /// gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Provisioned by an admin. Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
     #[serde(
         rename = "gcePersistentDisk",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub gce_persistent_disk: Option<Box<super::GCEPersistentDiskVolumeSource>>,
+    pub gce_persistent_disk: Option<
+        std::sync::Arc<super::GCEPersistentDiskVolumeSource>,
+    >,
     /// glusterfs represents a Glusterfs volume that is attached to a host and exposed to the pod. Provisioned by an admin. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported. More info: https://examples.k8s.io/volumes/glusterfs/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glusterfs: Option<Box<super::GlusterfsPersistentVolumeSource>>,
+    pub glusterfs: Option<std::sync::Arc<super::GlusterfsPersistentVolumeSource>>,
     /// hostPath represents a directory on the host. Provisioned by a developer or tester. This is useful for single-node development and testing only! On-host storage is not supported in any way and WILL NOT WORK in a multi-node cluster. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<Box<super::HostPathVolumeSource>>,
+    pub host_path: Option<std::sync::Arc<super::HostPathVolumeSource>>,
     /// iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Provisioned by an admin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iscsi: Option<Box<super::ISCSIPersistentVolumeSource>>,
+    pub iscsi: Option<std::sync::Arc<super::ISCSIPersistentVolumeSource>>,
     /// local represents directly-attached storage with node affinity
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<Box<super::LocalVolumeSource>>,
+    pub local: Option<std::sync::Arc<super::LocalVolumeSource>>,
     /// mountOptions is the list of mount options, e.g. ["ro", "soft"]. Not validated - mount will simply fail if one is invalid. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes/#mount-options
     #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
-    pub mount_options: Option<Vec<String>>,
+    pub mount_options: Option<Vec<kubegen_core::CompactString>>,
     /// nfs represents an NFS mount on the host. Provisioned by an admin. More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nfs: Option<Box<super::NFSVolumeSource>>,
+    pub nfs: Option<std::sync::Arc<super::NFSVolumeSource>>,
     /// nodeAffinity defines constraints that limit what nodes this volume can be accessed from. This field influences the scheduling of pods that use this volume. This field is mutable if MutablePVNodeAffinity feature gate is enabled.
     #[serde(rename = "nodeAffinity", default, skip_serializing_if = "Option::is_none")]
     pub node_affinity: Option<super::VolumeNodeAffinity>,
@@ -79,49 +86,51 @@ pub struct PersistentVolumeSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub persistent_volume_reclaim_policy: Option<String>,
+    pub persistent_volume_reclaim_policy: Option<kubegen_core::CompactString>,
     /// photonPersistentDisk represents a PhotonController persistent disk attached and mounted on kubelets host machine. Deprecated: PhotonPersistentDisk is deprecated and the in-tree photonPersistentDisk type is no longer supported.
     #[serde(
         rename = "photonPersistentDisk",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub photon_persistent_disk: Option<Box<super::PhotonPersistentDiskVolumeSource>>,
+    pub photon_persistent_disk: Option<
+        std::sync::Arc<super::PhotonPersistentDiskVolumeSource>,
+    >,
     /// portworxVolume represents a portworx volume attached and mounted on kubelets host machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI driver.
     #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
-    pub portworx_volume: Option<Box<super::PortworxVolumeSource>>,
+    pub portworx_volume: Option<std::sync::Arc<super::PortworxVolumeSource>>,
     /// quobyte represents a Quobyte mount on the host that shares a pod's lifetime. Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quobyte: Option<Box<super::QuobyteVolumeSource>>,
+    pub quobyte: Option<std::sync::Arc<super::QuobyteVolumeSource>>,
     /// rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported. More info: https://examples.k8s.io/volumes/rbd/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rbd: Option<Box<super::RBDPersistentVolumeSource>>,
+    pub rbd: Option<std::sync::Arc<super::RBDPersistentVolumeSource>>,
     /// scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.
     #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
-    pub scale_io: Option<Box<super::ScaleIOPersistentVolumeSource>>,
+    pub scale_io: Option<std::sync::Arc<super::ScaleIOPersistentVolumeSource>>,
     /// storageClassName is the name of StorageClass to which this persistent volume belongs. Empty value means that this volume does not belong to any StorageClass.
     #[serde(
         rename = "storageClassName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub storage_class_name: Option<String>,
+    pub storage_class_name: Option<kubegen_core::CompactString>,
     /// storageOS represents a StorageOS volume that is attached to the kubelet's host machine and mounted into the pod. Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported. More info: https://examples.k8s.io/volumes/storageos/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storageos: Option<Box<super::StorageOSPersistentVolumeSource>>,
+    pub storageos: Option<std::sync::Arc<super::StorageOSPersistentVolumeSource>>,
     /// Name of VolumeAttributesClass to which this persistent volume belongs. Empty value is not allowed. When this field is not set, it indicates that this volume does not belong to any VolumeAttributesClass. This field is mutable and can be changed by the CSI driver after a volume has been updated successfully to a new class. For an unbound PersistentVolume, the volumeAttributesClassName will be matched with unbound PersistentVolumeClaims during the binding process.
     #[serde(
         rename = "volumeAttributesClassName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_attributes_class_name: Option<String>,
+    pub volume_attributes_class_name: Option<kubegen_core::CompactString>,
     /// volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state. Value of Filesystem is implied when not included in spec.
     #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
-    pub volume_mode: Option<String>,
+    pub volume_mode: Option<kubegen_core::CompactString>,
     /// vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver.
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
-    pub vsphere_volume: Option<Box<super::VsphereVirtualDiskVolumeSource>>,
+    pub vsphere_volume: Option<std::sync::Arc<super::VsphereVirtualDiskVolumeSource>>,
 }
 impl<'de> serde::Deserialize<'de> for PersistentVolumeSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -207,36 +216,36 @@ impl<'de> serde::Deserialize<'de> for PersistentVolumeSpec {
                 {
                     match key {
                         Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
-                        Some(13) => f13 = map.next_value()?,
-                        Some(14) => f14 = map.next_value()?,
-                        Some(15) => f15 = map.next_value()?,
-                        Some(16) => f16 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(9) => f9 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(10) => f10 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(11) => f11 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(12) => f12 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(13) => f13 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(14) => f14 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(15) => f15 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(16) => f16 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(17) => f17 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(18) => f18 = map.next_value()?,
+                        Some(18) => f18 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(19) => f19 = map.next_value()?,
                         Some(20) => f20 = map.next_value()?,
-                        Some(21) => f21 = map.next_value()?,
-                        Some(22) => f22 = map.next_value()?,
-                        Some(23) => f23 = map.next_value()?,
-                        Some(24) => f24 = map.next_value()?,
-                        Some(25) => f25 = map.next_value()?,
+                        Some(21) => f21 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(22) => f22 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(23) => f23 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(24) => f24 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(25) => f25 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(26) => f26 = map.next_value()?,
-                        Some(27) => f27 = map.next_value()?,
+                        Some(27) => f27 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(28) => f28 = map.next_value()?,
                         Some(29) => f29 = map.next_value()?,
-                        Some(30) => f30 = map.next_value()?,
+                        Some(30) => f30 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,10 +5,10 @@
 pub struct PhotonPersistentDiskVolumeSource {
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// pdID is the ID that identifies Photon Controller persistent disk
     #[serde(rename = "pdID")]
-    pub pd_id: String,
+    pub pd_id: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PhotonPersistentDiskVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

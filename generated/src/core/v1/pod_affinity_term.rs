@@ -5,30 +5,30 @@
 pub struct PodAffinityTerm {
     /// A label query over a set of resources, in this case pods. If it's null, this PodAffinityTerm matches with no Pods.
     #[serde(rename = "labelSelector", default, skip_serializing_if = "Option::is_none")]
-    pub label_selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub label_selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// MatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key in (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both matchLabelKeys and labelSelector. Also, matchLabelKeys cannot be set when labelSelector isn't set.
     #[serde(rename = "matchLabelKeys", default, skip_serializing_if = "Option::is_none")]
-    pub match_label_keys: Option<Vec<String>>,
+    pub match_label_keys: Option<Vec<kubegen_core::CompactString>>,
     /// MismatchLabelKeys is a set of pod label keys to select which pods will be taken into consideration. The keys are used to lookup values from the incoming pod labels, those key-value labels are merged with `labelSelector` as `key notin (value)` to select the group of existing pods which pods will be taken into consideration for the incoming pod's pod (anti) affinity. Keys that don't exist in the incoming pod labels will be ignored. The default value is empty. The same key is forbidden to exist in both mismatchLabelKeys and labelSelector. Also, mismatchLabelKeys cannot be set when labelSelector isn't set.
     #[serde(
         rename = "mismatchLabelKeys",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub mismatch_label_keys: Option<Vec<String>>,
+    pub mismatch_label_keys: Option<Vec<kubegen_core::CompactString>>,
     /// A label query over the set of namespaces that the term applies to. The term is applied to the union of the namespaces selected by this field and the ones listed in the namespaces field. null selector and null or empty namespaces list means "this pod's namespace". An empty selector ({}) matches all namespaces.
     #[serde(
         rename = "namespaceSelector",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub namespace_selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// namespaces specifies a static list of namespace names that the term applies to. The term is applied to the union of the namespaces listed in this field and the ones selected by namespaceSelector. null or empty namespaces list and null namespaceSelector means "this pod's namespace".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespaces: Option<Vec<String>>,
+    pub namespaces: Option<Vec<kubegen_core::CompactString>>,
     /// This pod should be co-located (affinity) or not co-located (anti-affinity) with the pods matching the labelSelector in the specified namespaces, where co-located is defined as running on a node whose value of the label with key topologyKey matches that of any node on which any of the selected pods is running. Empty topologyKey is not allowed.
     #[serde(rename = "topologyKey")]
-    pub topology_key: String,
+    pub topology_key: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PodAffinityTerm {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -63,10 +63,10 @@ impl<'de> serde::Deserialize<'de> for PodAffinityTerm {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
                         Some(5) => f5 = Some(map.next_value()?),
                         _ => {

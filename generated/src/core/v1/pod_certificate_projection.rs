@@ -11,7 +11,7 @@ pub struct PodCertificateProjection {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub certificate_chain_path: Option<String>,
+    pub certificate_chain_path: Option<kubegen_core::CompactString>,
     /// Write the credential bundle at this path in the projected volume.
     ///
     /// The credential bundle is a single file that contains multiple PEM blocks. The first PEM block is a PRIVATE KEY block, containing a PKCS#8 private key.
@@ -24,17 +24,17 @@ pub struct PodCertificateProjection {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub credential_bundle_path: Option<String>,
+    pub credential_bundle_path: Option<kubegen_core::CompactString>,
     /// Write the key at this path in the projected volume.
     ///
     /// Most applications should use credentialBundlePath.  When using keyPath and certificateChainPath, your application needs to check that the key and leaf certificate are consistent, because it is possible to read the files mid-rotation.
     #[serde(rename = "keyPath", default, skip_serializing_if = "Option::is_none")]
-    pub key_path: Option<String>,
+    pub key_path: Option<kubegen_core::CompactString>,
     /// The type of keypair Kubelet will generate for the pod.
     ///
     /// Valid values are "RSA3072", "RSA4096", "ECDSAP256", "ECDSAP384", "ECDSAP521", and "ED25519".
     #[serde(rename = "keyType")]
-    pub key_type: String,
+    pub key_type: kubegen_core::CompactString,
     /// maxExpirationSeconds is the maximum lifetime permitted for the certificate.
     ///
     /// Kubelet copies this value verbatim into the PodCertificateRequests it generates for this projection.
@@ -50,7 +50,7 @@ pub struct PodCertificateProjection {
     pub max_expiration_seconds: Option<i32>,
     /// Kubelet's generated CSRs will be addressed to this signer.
     #[serde(rename = "signerName")]
-    pub signer_name: String,
+    pub signer_name: kubegen_core::CompactString,
     /// user is Optional: The owner UID of the created file. If specified, the item-level user field takes precedence over defaultUser. (Alpha) This field requires the AtomicWriteVolumeUserFields feature gate to be enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<i64>,
@@ -66,7 +66,9 @@ pub struct PodCertificateProjection {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub user_annotations: Option<std::collections::BTreeMap<String, String>>,
+    pub user_annotations: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for PodCertificateProjection {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,13 +5,13 @@
 pub struct PodDNSConfig {
     /// A list of DNS name server IP addresses. This will be appended to the base nameservers generated from DNSPolicy. Duplicated nameservers will be removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nameservers: Option<Vec<String>>,
+    pub nameservers: Option<Vec<kubegen_core::CompactString>>,
     /// A list of DNS resolver options. This will be merged with the base options generated from DNSPolicy. Duplicated entries will be removed. Resolution options given in Options will override those that appear in the base DNSPolicy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<super::PodDNSConfigOption>>,
     /// A list of DNS search domains for host-name lookup. This will be appended to the base search paths generated from DNSPolicy. Duplicated search paths will be removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub searches: Option<Vec<String>>,
+    pub searches: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for PodDNSConfig {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

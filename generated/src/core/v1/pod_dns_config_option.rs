@@ -5,10 +5,10 @@
 pub struct PodDNSConfigOption {
     /// Name is this DNS resolver option's name. Required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<kubegen_core::CompactString>,
     /// Value is this DNS resolver option's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodDNSConfigOption {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

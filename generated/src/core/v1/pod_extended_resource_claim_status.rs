@@ -8,7 +8,7 @@ pub struct PodExtendedResourceClaimStatus {
     pub request_mappings: Vec<super::ContainerExtendedResourceRequest>,
     /// ResourceClaimName is the name of the ResourceClaim that was generated for the Pod in the namespace of the Pod.
     #[serde(rename = "resourceClaimName")]
-    pub resource_claim_name: String,
+    pub resource_claim_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PodExtendedResourceClaimStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct PodReadinessGate {
     /// ConditionType refers to a condition in the pod's condition list with matching type.
     #[serde(rename = "conditionType")]
-    pub condition_type: String,
+    pub condition_type: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PodReadinessGate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

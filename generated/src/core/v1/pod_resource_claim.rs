@@ -8,7 +8,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodResourceClaim {
     /// Name uniquely identifies this resource claim inside the pod. This must be a DNS_LABEL.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// ResourceClaimName is the name of a ResourceClaim object in the same namespace as this pod.
     ///
     /// Exactly one of ResourceClaimName and ResourceClaimTemplateName must be set.
@@ -17,7 +17,7 @@ pub struct PodResourceClaim {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_name: Option<String>,
+    pub resource_claim_name: Option<kubegen_core::CompactString>,
     /// ResourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same namespace as this pod.
     ///
     /// The template will be used to create a new ResourceClaim, which will be bound to this pod. When this pod is deleted, the ResourceClaim will also be deleted. The pod name and resource name, along with a generated component, will be used to form a unique name for the ResourceClaim, which will be recorded in pod.status.resourceClaimStatuses.
@@ -32,7 +32,7 @@ pub struct PodResourceClaim {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_template_name: Option<String>,
+    pub resource_claim_template_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodResourceClaim {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

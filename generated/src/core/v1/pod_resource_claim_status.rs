@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodResourceClaimStatus {
     /// Name uniquely identifies this resource claim inside the pod. This must match the name of an entry in pod.spec.resourceClaims, which implies that the string must be a DNS_LABEL.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// ResourceClaimName is the name of the ResourceClaim that was generated for the Pod in the namespace of the Pod.
     ///
     /// When the DRAWorkloadResourceClaims feature is enabled and the corresponding PodResourceClaim matches a PodGroupResourceClaim made by the Pod's PodGroup, then this is the name of the ResourceClaim generated and reserved for the PodGroup.
@@ -15,7 +15,7 @@ pub struct PodResourceClaimStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_name: Option<String>,
+    pub resource_claim_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodResourceClaimStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

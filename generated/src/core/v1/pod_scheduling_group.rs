@@ -5,7 +5,7 @@
 pub struct PodSchedulingGroup {
     /// PodGroupName specifies the name of the standalone PodGroup object that represents the runtime instance of this group. Must be a DNS subdomain.
     #[serde(rename = "podGroupName", default, skip_serializing_if = "Option::is_none")]
-    pub pod_group_name: Option<String>,
+    pub pod_group_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodSchedulingGroup {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -9,7 +9,7 @@ pub struct PodSecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub app_armor_profile: Option<Box<super::AppArmorProfile>>,
+    pub app_armor_profile: Option<std::sync::Arc<super::AppArmorProfile>>,
     /// A special supplemental group that applies to all containers in a pod. Some volume types allow the Kubelet to change the ownership of that volume to be owned by the pod:
     ///
     /// 1. The owning GID will be the FSGroup 2. The setgid bit is set (new files created in the volume will be owned by FSGroup) 3. The permission bits are OR'd with rw-rw----
@@ -23,7 +23,7 @@ pub struct PodSecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub fs_group_change_policy: Option<String>,
+    pub fs_group_change_policy: Option<kubegen_core::CompactString>,
     /// The GID to run the entrypoint of the container process. Uses runtime default if unset. May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "runAsGroup", default, skip_serializing_if = "Option::is_none")]
     pub run_as_group: Option<i64>,
@@ -49,13 +49,13 @@ pub struct PodSecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub se_linux_change_policy: Option<String>,
+    pub se_linux_change_policy: Option<kubegen_core::CompactString>,
     /// The SELinux context to be applied to all containers. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in SecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence for that container. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<Box<super::SELinuxOptions>>,
+    pub se_linux_options: Option<std::sync::Arc<super::SELinuxOptions>>,
     /// The seccomp options to use by the containers in this pod. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<Box<super::SeccompProfile>>,
+    pub seccomp_profile: Option<std::sync::Arc<super::SeccompProfile>>,
     /// A list of groups applied to the first process run in each container, in addition to the container's primary GID and fsGroup (if specified).  If the SupplementalGroupsPolicy feature is enabled, the supplementalGroupsPolicy field determines whether these are in addition to or instead of any group memberships defined in the container image. If unspecified, no additional groups are added, though group memberships defined in the container image may still be used, depending on the supplementalGroupsPolicy field. Note that this field cannot be set when spec.os.name is windows.
     #[serde(
         rename = "supplementalGroups",
@@ -69,13 +69,13 @@ pub struct PodSecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub supplemental_groups_policy: Option<String>,
+    pub supplemental_groups_policy: Option<kubegen_core::CompactString>,
     /// Sysctls hold a list of namespaced sysctls used for the pod. Pods with unsupported sysctls (by the container runtime) might fail to launch. Note that this field cannot be set when spec.os.name is windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<Vec<super::Sysctl>>,
     /// The Windows specific settings applied to all containers. If unspecified, the options within a container's SecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<Box<super::WindowsSecurityContextOptions>>,
+    pub windows_options: Option<std::sync::Arc<super::WindowsSecurityContextOptions>>,
 }
 impl<'de> serde::Deserialize<'de> for PodSecurityContext {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -124,19 +124,19 @@ impl<'de> serde::Deserialize<'de> for PodSecurityContext {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(9) => f9 = kubegen_core::serde_support::list(&mut map)?,
                         Some(10) => f10 = map.next_value()?,
                         Some(11) => f11 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(12) => f12 = map.next_value()?,
+                        Some(12) => f12 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -12,7 +12,7 @@ pub struct PodSpec {
     pub active_deadline_seconds: Option<i64>,
     /// If specified, the pod's scheduling constraints
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<Box<super::Affinity>>,
+    pub affinity: Option<std::sync::Arc<super::Affinity>>,
     /// AutomountServiceAccountToken indicates whether a service account token should be automatically mounted.
     #[serde(
         rename = "automountServiceAccountToken",
@@ -24,10 +24,10 @@ pub struct PodSpec {
     pub containers: Vec<super::Container>,
     /// Specifies the DNS parameters of a pod. Parameters specified here will be merged to the generated DNS configuration based on DNSPolicy.
     #[serde(rename = "dnsConfig", default, skip_serializing_if = "Option::is_none")]
-    pub dns_config: Option<Box<super::PodDNSConfig>>,
+    pub dns_config: Option<std::sync::Arc<super::PodDNSConfig>>,
     /// Set DNS policy for the pod. Defaults to "ClusterFirst". Valid values are 'ClusterFirstWithHostNet', 'ClusterFirst', 'Default' or 'None'. DNS parameters given in DNSConfig will be merged with the policy selected with DNSPolicy. To have DNS options set along with hostNetwork, you have to specify DNS policy explicitly to 'ClusterFirstWithHostNet'.
     #[serde(rename = "dnsPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub dns_policy: Option<String>,
+    pub dns_policy: Option<kubegen_core::CompactString>,
     /// EnableServiceLinks indicates whether information about services should be injected into pod's environment variables, matching the syntax of Docker links. Optional: Defaults to true.
     #[serde(
         rename = "enableServiceLinks",
@@ -70,7 +70,7 @@ pub struct PodSpec {
     pub host_users: Option<bool>,
     /// Specifies the hostname of the Pod If not specified, the pod's hostname will be set to a system-defined value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<kubegen_core::CompactString>,
     /// HostnameOverride specifies an explicit override for the pod's hostname as perceived by the pod. This field only specifies the pod's hostname and does not affect its DNS records. When this field is set to a non-empty string: - It takes precedence over the values set in `hostname` and `subdomain`. - The Pod's hostname will be set to this value. - `setHostnameAsFQDN` must be nil or set to false. - `hostNetwork` must be set to false.
     ///
     /// This field must be a valid DNS subdomain as defined in RFC 1123 and contain at most 64 characters.
@@ -79,7 +79,7 @@ pub struct PodSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub hostname_override: Option<String>,
+    pub hostname_override: Option<kubegen_core::CompactString>,
     /// ImagePullSecrets is an optional list of references to secrets in the same namespace to use for pulling any of the images used by this PodSpec. If specified, these secrets will be passed to individual puller implementations for them to use. More info: https://kubernetes.io/docs/concepts/containers/images#specifying-imagepullsecrets-on-a-pod
     #[serde(
         rename = "imagePullSecrets",
@@ -92,10 +92,12 @@ pub struct PodSpec {
     pub init_containers: Option<Vec<super::Container>>,
     /// NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for this node becomes responsible for the lifecycle of this pod. This field should not be used to express a desire for the pod to be scheduled on a specific node. https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<kubegen_core::CompactString>,
     /// NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node. More info: https://kubernetes.io/docs/concepts/configuration/assign-pod-node/
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
-    pub node_selector: Option<std::collections::BTreeMap<String, String>>,
+    pub node_selector: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// Specifies the OS of the containers in the pod. Some pod and container fields are restricted if this is set.
     ///
     /// If the OS field is set to linux, the following fields must be unset: -securityContext.windowsOptions
@@ -106,7 +108,10 @@ pub struct PodSpec {
     /// Overhead represents the resource overhead associated with running a pod for a given RuntimeClass. This field will be autopopulated at admission time by the RuntimeClass admission controller. If the RuntimeClass admission controller is enabled, overhead must not be set in Pod create requests. The RuntimeClass admission controller will reject Pod create requests which have the overhead already set. If RuntimeClass is configured and selected in the PodSpec, Overhead will be set to the value defined in the corresponding RuntimeClass, otherwise it will remain unset and treated as zero. More info: https://git.k8s.io/enhancements/keps/sig-node/688-pod-overhead/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overhead: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// PreemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. Defaults to PreemptLowerPriority if unset.
     #[serde(
@@ -114,7 +119,7 @@ pub struct PodSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<kubegen_core::CompactString>,
     /// The priority value. Various system components use this field to find the priority of the pod. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -124,7 +129,7 @@ pub struct PodSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<kubegen_core::CompactString>,
     /// If specified, all readiness gates will be evaluated for pod readiness. A pod is ready when all its containers are ready AND all conditions specified in the readiness gates have status equal to "True" More info: https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates
     #[serde(rename = "readinessGates", default, skip_serializing_if = "Option::is_none")]
     pub readiness_gates: Option<Vec<super::PodReadinessGate>>,
@@ -141,20 +146,20 @@ pub struct PodSpec {
     ///
     /// This is an alpha field and requires enabling the PodLevelResources feature gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Box<super::ResourceRequirements>>,
+    pub resources: Option<std::sync::Arc<super::ResourceRequirements>>,
     /// Restart policy for all containers within the pod. One of Always, OnFailure, Never. In some contexts, only a subset of those values may be permitted. Default to Always. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#restart-policy
     #[serde(rename = "restartPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub restart_policy: Option<String>,
+    pub restart_policy: Option<kubegen_core::CompactString>,
     /// RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which should be used to run this pod.  If no RuntimeClass resource matches the named class, the pod will not be run. If unset or empty, the "legacy" RuntimeClass will be used, which is an implicit class with an empty definition that uses the default runtime handler. More info: https://git.k8s.io/enhancements/keps/sig-node/585-runtime-class
     #[serde(
         rename = "runtimeClassName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub runtime_class_name: Option<String>,
+    pub runtime_class_name: Option<kubegen_core::CompactString>,
     /// If specified, the pod will be dispatched by specified scheduler. If not specified, the pod will be dispatched by default scheduler.
     #[serde(rename = "schedulerName", default, skip_serializing_if = "Option::is_none")]
-    pub scheduler_name: Option<String>,
+    pub scheduler_name: Option<kubegen_core::CompactString>,
     /// SchedulingGates is an opaque list of values that if specified will block scheduling the pod. If schedulingGates is not empty, the pod will stay in the SchedulingGated state and the scheduler will not attempt to schedule the pod.
     ///
     /// SchedulingGates can only be set at pod creation time, and be removed only afterwards.
@@ -177,17 +182,17 @@ pub struct PodSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub security_context: Option<Box<super::PodSecurityContext>>,
+    pub security_context: Option<std::sync::Arc<super::PodSecurityContext>>,
     /// DeprecatedServiceAccount is a deprecated alias for ServiceAccountName. Deprecated: Use serviceAccountName instead.
     #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<String>,
+    pub service_account: Option<kubegen_core::CompactString>,
     /// ServiceAccountName is the name of the ServiceAccount to use to run this pod. More info: https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/
     #[serde(
         rename = "serviceAccountName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_account_name: Option<String>,
+    pub service_account_name: Option<kubegen_core::CompactString>,
     /// If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name (the default). In Linux containers, this means setting the FQDN in the hostname field of the kernel (the nodename field of struct utsname). In Windows containers, this means setting the registry value of hostname for the registry key HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters to FQDN. If a pod does not have FQDN, this has no effect. Default to false.
     #[serde(
         rename = "setHostnameAsFQDN",
@@ -204,7 +209,7 @@ pub struct PodSpec {
     pub share_process_namespace: Option<bool>,
     /// If specified, the fully qualified Pod hostname will be "<hostname>.<subdomain>.<pod namespace>.svc.<cluster domain>". If not specified, the pod will not have a domainname at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subdomain: Option<String>,
+    pub subdomain: Option<kubegen_core::CompactString>,
     /// Optional duration in seconds the pod needs to terminate gracefully. May be decreased in delete request. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). If this value is nil, the default grace period will be used instead. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. Defaults to 30 seconds.
     #[serde(
         rename = "terminationGracePeriodSeconds",
@@ -334,10 +339,10 @@ impl<'de> serde::Deserialize<'de> for PodSpec {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = kubegen_core::serde_support::list(&mut map)?,
@@ -360,13 +365,13 @@ impl<'de> serde::Deserialize<'de> for PodSpec {
                         Some(24) => f24 = map.next_value()?,
                         Some(25) => f25 = kubegen_core::serde_support::list(&mut map)?,
                         Some(26) => f26 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(27) => f27 = map.next_value()?,
+                        Some(27) => f27 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(28) => f28 = map.next_value()?,
                         Some(29) => f29 = map.next_value()?,
                         Some(30) => f30 = map.next_value()?,
                         Some(31) => f31 = kubegen_core::serde_support::list(&mut map)?,
                         Some(32) => f32 = map.next_value()?,
-                        Some(33) => f33 = map.next_value()?,
+                        Some(33) => f33 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(34) => f34 = map.next_value()?,
                         Some(35) => f35 = map.next_value()?,
                         Some(36) => f36 = map.next_value()?,

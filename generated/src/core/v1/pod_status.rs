@@ -10,7 +10,10 @@ pub struct PodStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub allocated_resources: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// Current service state of pod. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-conditions
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,11 +39,11 @@ pub struct PodStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub extended_resource_claim_status: Option<
-        Box<super::PodExtendedResourceClaimStatus>,
+        std::sync::Arc<super::PodExtendedResourceClaimStatus>,
     >,
     /// hostIP holds the IP address of the host to which the pod is assigned. Empty if the pod has not started yet. A pod can be assigned to a node that has a problem in kubelet which in turns mean that HostIP will not be updated even if there is a node is assigned to pod
     #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
-    pub host_ip: Option<String>,
+    pub host_ip: Option<kubegen_core::CompactString>,
     /// hostIPs holds the IP addresses allocated to the host. If this field is specified, the first entry must match the hostIP field. This list is empty if the pod has not started yet. A pod can be assigned to a node that has a problem in kubelet which in turns means that HostIPs will not be updated even if there is a node is assigned to this pod.
     #[serde(rename = "hostIPs", default, skip_serializing_if = "Option::is_none")]
     pub host_ips: Option<Vec<super::HostIP>>,
@@ -53,7 +56,7 @@ pub struct PodStatus {
     pub init_container_statuses: Option<Vec<super::ContainerStatus>>,
     /// A human readable message indicating details about why the pod is in this condition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// NodeAllocatableResourceClaimStatuses contains the status of node-allocatable resources that were allocated for this pod through DRA claims. This includes resources currently reported in v1.Node `status.allocatable` that are not extended resources (see https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#extended-resources). Examples include "cpu", "memory", "ephemeral-storage", and hugepages.
     #[serde(
         rename = "nodeAllocatableResourceClaimStatuses",
@@ -69,7 +72,7 @@ pub struct PodStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub nominated_node_name: Option<String>,
+    pub nominated_node_name: Option<kubegen_core::CompactString>,
     /// If set, this represents the .metadata.generation that the pod status was set based upon. The PodObservedGenerationTracking feature gate must be enabled to use this field.
     #[serde(
         rename = "observedGeneration",
@@ -83,22 +86,22 @@ pub struct PodStatus {
     ///
     /// More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#pod-phase
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<String>,
+    pub phase: Option<kubegen_core::CompactString>,
     /// podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.
     #[serde(rename = "podIP", default, skip_serializing_if = "Option::is_none")]
-    pub pod_ip: Option<String>,
+    pub pod_ip: Option<kubegen_core::CompactString>,
     /// podIPs holds the IP addresses allocated to the pod. If this field is specified, the 0th entry must match the podIP field. Pods may be allocated at most 1 value for each of IPv4 and IPv6. This list is empty if no IPs have been allocated yet.
     #[serde(rename = "podIPs", default, skip_serializing_if = "Option::is_none")]
     pub pod_ips: Option<Vec<super::PodIP>>,
     /// The Quality of Service (QOS) classification assigned to the pod based on resource requirements See PodQOSClass type for available QOS classes More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-qos/#quality-of-service-classes
     #[serde(rename = "qosClass", default, skip_serializing_if = "Option::is_none")]
-    pub qos_class: Option<String>,
+    pub qos_class: Option<kubegen_core::CompactString>,
     /// A brief CamelCase message indicating details about why the pod is in this state. e.g. 'Evicted'
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// Status of resources resize desired for pod's containers. It is empty if no resources resize is pending. Any changes to container resources will automatically set this to "Proposed" Deprecated: Resize status is moved to two pod conditions PodResizePending and PodResizeInProgress. PodResizePending will track states where the spec has been resized, but the Kubelet has not yet allocated the resources. PodResizeInProgress will track in-progress resizes, and should be present whenever allocated resources != acknowledged resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resize: Option<String>,
+    pub resize: Option<kubegen_core::CompactString>,
     /// Status of resource claims.
     #[serde(
         rename = "resourceClaimStatuses",
@@ -108,7 +111,7 @@ pub struct PodStatus {
     pub resource_claim_statuses: Option<Vec<super::PodResourceClaimStatus>>,
     /// Resources represents the compute resource requests and limits that have been applied at the pod level if pod-level requests or limits are set in PodSpec.Resources
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Box<super::ResourceRequirements>>,
+    pub resources: Option<std::sync::Arc<super::ResourceRequirements>>,
     /// RFC 3339 date and time at which the object was acknowledged by the Kubelet. This is before the Kubelet pulled the container image(s) for the pod.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<kubegen_core::meta::Time>,
@@ -185,7 +188,7 @@ impl<'de> serde::Deserialize<'de> for PodStatus {
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = kubegen_core::serde_support::list(&mut map)?,
                         Some(7) => f7 = kubegen_core::serde_support::list(&mut map)?,
@@ -200,7 +203,7 @@ impl<'de> serde::Deserialize<'de> for PodStatus {
                         Some(16) => f16 = map.next_value()?,
                         Some(17) => f17 = map.next_value()?,
                         Some(18) => f18 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(19) => f19 = map.next_value()?,
+                        Some(19) => f19 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(20) => f20 = map.next_value()?,
                         Some(21) => f21 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {

@@ -18,7 +18,7 @@ pub struct PodVolumeHealth {
     )]
     pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// name matches an entry in pod.spec.volumes.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PodVolumeHealth {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -15,10 +15,10 @@ pub struct Probe {
     pub failure_threshold: Option<i32>,
     /// GRPC specifies a GRPC HealthCheckRequest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grpc: Option<Box<super::GRPCAction>>,
+    pub grpc: Option<std::sync::Arc<super::GRPCAction>>,
     /// HTTPGet specifies an HTTP GET request to perform.
     #[serde(rename = "httpGet", default, skip_serializing_if = "Option::is_none")]
-    pub http_get: Option<Box<super::HTTPGetAction>>,
+    pub http_get: Option<std::sync::Arc<super::HTTPGetAction>>,
     /// Number of seconds after the container has started before liveness probes are initiated. More info: https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle#container-probes
     #[serde(
         rename = "initialDelaySeconds",
@@ -38,7 +38,7 @@ pub struct Probe {
     pub success_threshold: Option<i32>,
     /// TCPSocket specifies a connection to a TCP port.
     #[serde(rename = "tcpSocket", default, skip_serializing_if = "Option::is_none")]
-    pub tcp_socket: Option<Box<super::TCPSocketAction>>,
+    pub tcp_socket: Option<std::sync::Arc<super::TCPSocketAction>>,
     /// Optional duration in seconds the pod needs to terminate gracefully upon probe failure. The grace period is the duration in seconds after the processes running in the pod are sent a termination signal and the time when the processes are forcibly halted with a kill signal. Set this value longer than the expected cleanup time for your process. If this value is nil, the pod's terminationGracePeriodSeconds will be used. Otherwise, this value overrides the value provided by the pod spec. Value must be non-negative integer. The value zero indicates stop immediately via the kill signal (no opportunity to shut down). This is a beta field and requires enabling ProbeTerminationGracePeriod feature gate. Minimum value is 1. spec.terminationGracePeriodSeconds is used if unset.
     #[serde(
         rename = "terminationGracePeriodSeconds",
@@ -93,12 +93,12 @@ impl<'de> serde::Deserialize<'de> for Probe {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(8) => f8 = map.next_value()?,
                         Some(9) => f9 = map.next_value()?,
                         _ => {

@@ -5,20 +5,20 @@
 pub struct QuobyteVolumeSource {
     /// group to map volume access to Default is no group
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<kubegen_core::CompactString>,
     /// readOnly here will force the Quobyte volume to be mounted with read-only permissions. Defaults to false.
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
     /// registry represents a single or multiple Quobyte Registry services specified as a string as host:port pair (multiple entries are separated with commas) which acts as the central registry for volumes
-    pub registry: String,
+    pub registry: kubegen_core::CompactString,
     /// tenant owning the given Quobyte volume in the Backend Used with dynamically provisioned Quobyte volumes, value is set by the plugin
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant: Option<String>,
+    pub tenant: Option<kubegen_core::CompactString>,
     /// user to map volume access to Defaults to serivceaccount user
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    pub user: Option<kubegen_core::CompactString>,
     /// volume is a string that references an already created Quobyte volume by name.
-    pub volume: String,
+    pub volume: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for QuobyteVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,12 +5,12 @@
 pub struct ResourceFieldSelector {
     /// Container name: required for volumes, optional for env vars
     #[serde(rename = "containerName", default, skip_serializing_if = "Option::is_none")]
-    pub container_name: Option<String>,
+    pub container_name: Option<kubegen_core::CompactString>,
     /// Specifies the output format of the exposed resources, defaults to "1"
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub divisor: Option<kubegen_core::meta::Quantity>,
     /// Required: resource to select
-    pub resource: String,
+    pub resource: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ResourceFieldSelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

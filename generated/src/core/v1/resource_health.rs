@@ -13,13 +13,13 @@ pub struct ResourceHealth {
     ///
     /// In future we may want to introduce the PermanentlyUnhealthy Status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub health: Option<String>,
+    pub health: Option<kubegen_core::CompactString>,
     /// Message provides human-readable context for Health (e.g. "ECC error count exceeded threshold"). This field is populated by the kubelet when ResourceHealthStatusMessage is enabled if the DRA plugin returns a message, and is null otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// ResourceID is the unique identifier of the resource. See the ResourceID type for more information.
     #[serde(rename = "resourceID")]
-    pub resource_id: String,
+    pub resource_id: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ResourceHealth {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,13 +5,18 @@
 pub struct ResourceQuotaSpec {
     /// hard is the set of desired hard limits for each named resource. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hard: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
+    pub hard: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
+    >,
     /// scopeSelector is also a collection of filters like scopes that must match each object tracked by a quota but expressed using ScopeSelectorOperator in combination with possible values. For a resource to match, both scopes AND scopeSelector (if specified in spec), must be matched.
     #[serde(rename = "scopeSelector", default, skip_serializing_if = "Option::is_none")]
     pub scope_selector: Option<super::ScopeSelector>,
     /// A collection of filters that must match each object tracked by a quota. If not specified, the quota matches all objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
+    pub scopes: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceQuotaSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,10 +5,20 @@
 pub struct ResourceQuotaStatus {
     /// Hard is the set of enforced hard limits for each named resource. More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hard: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
+    pub hard: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
+    >,
     /// Used is the current observed total usage of the resource in the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used: Option<std::collections::BTreeMap<String, kubegen_core::meta::Quantity>>,
+    pub used: Option<
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for ResourceQuotaStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,16 +5,16 @@
 pub struct ScaleIOVolumeSource {
     /// fsType is the filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Default is "xfs".
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// gateway is the host address of the ScaleIO API Gateway.
-    pub gateway: String,
+    pub gateway: kubegen_core::CompactString,
     /// protectionDomain is the name of the ScaleIO Protection Domain for the configured storage.
     #[serde(
         rename = "protectionDomain",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub protection_domain: Option<String>,
+    pub protection_domain: Option<kubegen_core::CompactString>,
     /// readOnly Defaults to false (read/write). ReadOnly here will force the ReadOnly setting in VolumeMounts.
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
@@ -26,15 +26,15 @@ pub struct ScaleIOVolumeSource {
     pub ssl_enabled: Option<bool>,
     /// storageMode indicates whether the storage for a volume should be ThickProvisioned or ThinProvisioned. Default is ThinProvisioned.
     #[serde(rename = "storageMode", default, skip_serializing_if = "Option::is_none")]
-    pub storage_mode: Option<String>,
+    pub storage_mode: Option<kubegen_core::CompactString>,
     /// storagePool is the ScaleIO Storage Pool associated with the protection domain.
     #[serde(rename = "storagePool", default, skip_serializing_if = "Option::is_none")]
-    pub storage_pool: Option<String>,
+    pub storage_pool: Option<kubegen_core::CompactString>,
     /// system is the name of the storage system as configured in ScaleIO.
-    pub system: String,
+    pub system: kubegen_core::CompactString,
     /// volumeName is the name of a volume already created in the ScaleIO system that is associated with this volume source.
     #[serde(rename = "volumeName", default, skip_serializing_if = "Option::is_none")]
-    pub volume_name: Option<String>,
+    pub volume_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ScaleIOVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

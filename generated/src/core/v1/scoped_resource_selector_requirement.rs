@@ -4,13 +4,13 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ScopedResourceSelectorRequirement {
     /// Represents a scope's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist.
-    pub operator: String,
+    pub operator: kubegen_core::CompactString,
     /// The name of the scope that the selector applies to.
     #[serde(rename = "scopeName")]
-    pub scope_name: String,
+    pub scope_name: kubegen_core::CompactString,
     /// An array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for ScopedResourceSelectorRequirement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

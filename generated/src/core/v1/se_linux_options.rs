@@ -5,16 +5,16 @@
 pub struct SELinuxOptions {
     /// Level is SELinux level label that applies to the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub level: Option<String>,
+    pub level: Option<kubegen_core::CompactString>,
     /// Role is a SELinux role label that applies to the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<kubegen_core::CompactString>,
     /// Type is a SELinux type label that applies to the container.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
+    pub type_: Option<kubegen_core::CompactString>,
     /// User is a SELinux user label that applies to the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    pub user: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for SELinuxOptions {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -9,12 +9,12 @@ pub struct SeccompProfile {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub localhost_profile: Option<String>,
+    pub localhost_profile: Option<kubegen_core::CompactString>,
     /// type indicates which kind of seccomp profile will be applied. Valid options are:
     ///
     /// Localhost - a profile defined in a file on the node should be used. RuntimeDefault - the container runtime default profile should be used. Unconfined - no profile should be applied.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for SeccompProfile {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

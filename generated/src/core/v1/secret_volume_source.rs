@@ -19,7 +19,7 @@ pub struct SecretVolumeSource {
     pub optional: Option<bool>,
     /// secretName is the name of the secret in the pod's namespace to use. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret
     #[serde(rename = "secretName", default, skip_serializing_if = "Option::is_none")]
-    pub secret_name: Option<String>,
+    pub secret_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for SecretVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -16,16 +16,16 @@ pub struct SecurityContext {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub app_armor_profile: Option<Box<super::AppArmorProfile>>,
+    pub app_armor_profile: Option<std::sync::Arc<super::AppArmorProfile>>,
     /// The capabilities to add/drop when running containers. Defaults to the default set of capabilities granted by the container runtime. Note that this field cannot be set when spec.os.name is windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capabilities: Option<Box<super::Capabilities>>,
+    pub capabilities: Option<std::sync::Arc<super::Capabilities>>,
     /// Run container in privileged mode. Processes in privileged containers are essentially equivalent to root on the host. Defaults to false. Note that this field cannot be set when spec.os.name is windows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privileged: Option<bool>,
     /// procMount denotes the type of proc mount to use for the containers. The default value is Default which uses the container runtime defaults for readonly paths and masked paths. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "procMount", default, skip_serializing_if = "Option::is_none")]
-    pub proc_mount: Option<String>,
+    pub proc_mount: Option<kubegen_core::CompactString>,
     /// Whether this container has a read-only root filesystem. Default is false. Note that this field cannot be set when spec.os.name is windows.
     #[serde(
         rename = "readOnlyRootFilesystem",
@@ -44,13 +44,13 @@ pub struct SecurityContext {
     pub run_as_user: Option<i64>,
     /// The SELinux context to be applied to the container. If unspecified, the container runtime will allocate a random SELinux context for each container.  May also be set in PodSecurityContext.  If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seLinuxOptions", default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<Box<super::SELinuxOptions>>,
+    pub se_linux_options: Option<std::sync::Arc<super::SELinuxOptions>>,
     /// The seccomp options to use by this container. If seccomp options are provided at both the pod & container level, the container options override the pod options. Note that this field cannot be set when spec.os.name is windows.
     #[serde(rename = "seccompProfile", default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<Box<super::SeccompProfile>>,
+    pub seccomp_profile: Option<std::sync::Arc<super::SeccompProfile>>,
     /// The Windows specific settings applied to all containers. If unspecified, the options from the PodSecurityContext will be used. If set in both SecurityContext and PodSecurityContext, the value specified in SecurityContext takes precedence. Note that this field cannot be set when spec.os.name is linux.
     #[serde(rename = "windowsOptions", default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<Box<super::WindowsSecurityContextOptions>>,
+    pub windows_options: Option<std::sync::Arc<super::WindowsSecurityContextOptions>>,
 }
 impl<'de> serde::Deserialize<'de> for SecurityContext {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -98,17 +98,17 @@ impl<'de> serde::Deserialize<'de> for SecurityContext {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = map.next_value()?,
                         Some(5) => f5 = map.next_value()?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = map.next_value()?,
                         Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
+                        Some(9) => f9 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(10) => f10 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(11) => f11 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

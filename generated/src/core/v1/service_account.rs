@@ -7,7 +7,7 @@
 pub struct ServiceAccount {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// AutomountServiceAccountToken indicates whether pods running as this service account should have an API token automatically mounted. Can be overridden at the pod level.
     #[serde(
         rename = "automountServiceAccountToken",
@@ -24,7 +24,7 @@ pub struct ServiceAccount {
     pub image_pull_secrets: Option<Vec<super::LocalObjectReference>>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
@@ -93,10 +93,10 @@ impl Default for ServiceAccount {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("v1".to_owned()),
+            api_version: Some("v1".into()),
             automount_service_account_token: Default::default(),
             image_pull_secrets: Default::default(),
-            kind: Some("ServiceAccount".to_owned()),
+            kind: Some("ServiceAccount".into()),
             metadata: Default::default(),
             secrets: Default::default(),
         }

@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Sysctl {
     /// Name of a property to set
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Value of a property to set
-    pub value: String,
+    pub value: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for Sysctl {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

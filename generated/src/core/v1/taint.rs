@@ -4,15 +4,15 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Taint {
     /// Required. The effect of the taint on pods that do not tolerate the taint. Valid effects are NoSchedule, PreferNoSchedule and NoExecute.
-    pub effect: String,
+    pub effect: kubegen_core::CompactString,
     /// Required. The taint key to be applied to a node.
-    pub key: String,
+    pub key: kubegen_core::CompactString,
     /// TimeAdded represents the time at which the taint was added.
     #[serde(rename = "timeAdded", default, skip_serializing_if = "Option::is_none")]
     pub time_added: Option<kubegen_core::meta::Time>,
     /// The taint value corresponding to the taint key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for Taint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

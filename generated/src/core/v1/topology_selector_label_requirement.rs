@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct TopologySelectorLabelRequirement {
     /// The label key that the selector applies to.
-    pub key: String,
+    pub key: kubegen_core::CompactString,
     /// An array of string values. One value must match the label to be selected. Each entry in Values is ORed.
-    pub values: Vec<String>,
+    pub values: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for TopologySelectorLabelRequirement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

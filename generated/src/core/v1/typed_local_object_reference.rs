@@ -5,11 +5,11 @@
 pub struct TypedLocalObjectReference {
     /// APIGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
-    pub api_group: Option<String>,
+    pub api_group: Option<kubegen_core::CompactString>,
     /// Kind is the type of resource being referenced
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// Name is the name of resource being referenced
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for TypedLocalObjectReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,14 +5,14 @@
 pub struct TypedObjectReference {
     /// APIGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
-    pub api_group: Option<String>,
+    pub api_group: Option<kubegen_core::CompactString>,
     /// Kind is the type of resource being referenced
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// Name is the name of resource being referenced
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Namespace is the namespace of resource being referenced Note that when a namespace is specified, a gateway.networking.k8s.io/ReferenceGrant object is required in the referent namespace to allow that namespace's owner to accept the reference. See the ReferenceGrant documentation for details. (Alpha) This field requires the CrossNamespaceVolumeDataSource feature gate to be enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for TypedObjectReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

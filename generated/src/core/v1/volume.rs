@@ -9,31 +9,33 @@ pub struct Volume {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub aws_elastic_block_store: Option<Box<super::AWSElasticBlockStoreVolumeSource>>,
+    pub aws_elastic_block_store: Option<
+        std::sync::Arc<super::AWSElasticBlockStoreVolumeSource>,
+    >,
     /// azureDisk represents an Azure Data Disk mount on the host and bind mount to the pod. Deprecated: AzureDisk is deprecated. All operations for the in-tree azureDisk type are redirected to the disk.csi.azure.com CSI driver.
     #[serde(rename = "azureDisk", default, skip_serializing_if = "Option::is_none")]
-    pub azure_disk: Option<Box<super::AzureDiskVolumeSource>>,
+    pub azure_disk: Option<std::sync::Arc<super::AzureDiskVolumeSource>>,
     /// azureFile represents an Azure File Service mount on the host and bind mount to the pod. Deprecated: AzureFile is deprecated. All operations for the in-tree azureFile type are redirected to the file.csi.azure.com CSI driver.
     #[serde(rename = "azureFile", default, skip_serializing_if = "Option::is_none")]
-    pub azure_file: Option<Box<super::AzureFileVolumeSource>>,
+    pub azure_file: Option<std::sync::Arc<super::AzureFileVolumeSource>>,
     /// cephFS represents a Ceph FS mount on the host that shares a pod's lifetime. Deprecated: CephFS is deprecated and the in-tree cephfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cephfs: Option<Box<super::CephFSVolumeSource>>,
+    pub cephfs: Option<std::sync::Arc<super::CephFSVolumeSource>>,
     /// cinder represents a cinder volume attached and mounted on kubelets host machine. Deprecated: Cinder is deprecated. All operations for the in-tree cinder type are redirected to the cinder.csi.openstack.org CSI driver. More info: https://examples.k8s.io/mysql-cinder-pd/README.md
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cinder: Option<Box<super::CinderVolumeSource>>,
+    pub cinder: Option<std::sync::Arc<super::CinderVolumeSource>>,
     /// configMap represents a configMap that should populate this volume
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<Box<super::ConfigMapVolumeSource>>,
+    pub config_map: Option<std::sync::Arc<super::ConfigMapVolumeSource>>,
     /// csi (Container Storage Interface) represents ephemeral storage that is handled by certain external CSI drivers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub csi: Option<Box<super::CSIVolumeSource>>,
+    pub csi: Option<std::sync::Arc<super::CSIVolumeSource>>,
     /// downwardAPI represents downward API about the pod that should populate this volume
     #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
-    pub downward_api: Option<Box<super::DownwardAPIVolumeSource>>,
+    pub downward_api: Option<std::sync::Arc<super::DownwardAPIVolumeSource>>,
     /// emptyDir represents a temporary directory that shares a pod's lifetime. More info: https://kubernetes.io/docs/concepts/storage/volumes#emptydir
     #[serde(rename = "emptyDir", default, skip_serializing_if = "Option::is_none")]
-    pub empty_dir: Option<Box<super::EmptyDirVolumeSource>>,
+    pub empty_dir: Option<std::sync::Arc<super::EmptyDirVolumeSource>>,
     /// ephemeral represents a volume that is handled by a cluster storage driver. The volume's lifecycle is tied to the pod that defines it - it will be created before the pod starts, and deleted when the pod is removed.
     ///
     /// Use this if: a) the volume is only needed while the pod runs, b) features of normal volumes like restoring from snapshot or capacity
@@ -49,47 +51,49 @@ pub struct Volume {
     ///
     /// A pod can use both types of ephemeral volumes and persistent volumes at the same time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ephemeral: Option<Box<super::EphemeralVolumeSource>>,
+    pub ephemeral: Option<std::sync::Arc<super::EphemeralVolumeSource>>,
     /// fc represents a Fibre Channel resource that is attached to a kubelet's host machine and then exposed to the pod.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fc: Option<Box<super::FCVolumeSource>>,
+    pub fc: Option<std::sync::Arc<super::FCVolumeSource>>,
     /// flexVolume represents a generic volume resource that is provisioned/attached using an exec based plugin. Deprecated: FlexVolume is deprecated. Consider using a CSIDriver instead.
     #[serde(rename = "flexVolume", default, skip_serializing_if = "Option::is_none")]
-    pub flex_volume: Option<Box<super::FlexVolumeSource>>,
+    pub flex_volume: Option<std::sync::Arc<super::FlexVolumeSource>>,
     /// flocker represents a Flocker volume attached to a kubelet's host machine. This depends on the Flocker control service being running. Deprecated: Flocker is deprecated and the in-tree flocker type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub flocker: Option<Box<super::FlockerVolumeSource>>,
+    pub flocker: Option<std::sync::Arc<super::FlockerVolumeSource>>,
     /// gcePersistentDisk represents a GCE Disk resource that is attached to a kubelet's host machine and then exposed to the pod. Deprecated: GCEPersistentDisk is deprecated. All operations for the in-tree gcePersistentDisk type are redirected to the pd.csi.storage.gke.io CSI driver. More info: https://kubernetes.io/docs/concepts/storage/volumes#gcepersistentdisk
     #[serde(
         rename = "gcePersistentDisk",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub gce_persistent_disk: Option<Box<super::GCEPersistentDiskVolumeSource>>,
+    pub gce_persistent_disk: Option<
+        std::sync::Arc<super::GCEPersistentDiskVolumeSource>,
+    >,
     /// gitRepo represents a git repository at a particular revision. Deprecated: GitRepo is deprecated. To provision a container with a git repo, mount an EmptyDir into an InitContainer that clones the repo using git, then mount the EmptyDir into the Pod's container.
     #[serde(rename = "gitRepo", default, skip_serializing_if = "Option::is_none")]
-    pub git_repo: Option<Box<super::GitRepoVolumeSource>>,
+    pub git_repo: Option<std::sync::Arc<super::GitRepoVolumeSource>>,
     /// glusterfs represents a Glusterfs mount on the host that shares a pod's lifetime. Deprecated: Glusterfs is deprecated and the in-tree glusterfs type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub glusterfs: Option<Box<super::GlusterfsVolumeSource>>,
+    pub glusterfs: Option<std::sync::Arc<super::GlusterfsVolumeSource>>,
     /// hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container. This is generally used for system agents or other privileged things that are allowed to see the host machine. Most containers will NOT need this. More info: https://kubernetes.io/docs/concepts/storage/volumes#hostpath
     #[serde(rename = "hostPath", default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<Box<super::HostPathVolumeSource>>,
+    pub host_path: Option<std::sync::Arc<super::HostPathVolumeSource>>,
     /// image represents an OCI object (a container image or artifact) pulled and mounted on the kubelet's host machine. The volume is resolved at pod startup depending on which PullPolicy value is provided:
     ///
     /// - Always: the kubelet always attempts to pull the reference. Container creation will fail If the pull fails. - Never: the kubelet never pulls the reference and only uses a local image or artifact. Container creation will fail if the reference isn't present. - IfNotPresent: the kubelet pulls if the reference isn't already present on disk. Container creation will fail if the reference isn't present and the pull fails.
     ///
     /// The volume gets re-resolved if the pod gets deleted and recreated, which means that new remote content will become available on pod recreation. A failure to resolve or pull the image during pod startup will block containers from starting and may add significant latency. Failures will be retried using normal volume backoff and will be reported on the pod reason and message. The types of objects that may be mounted by this volume are defined by the container runtime implementation on a host machine and at minimum must include all valid types supported by the container image field. The OCI object gets mounted in a single directory (spec.containers[*].volumeMounts.mountPath) by merging the manifest layers in the same way as for container images. The volume will be mounted read-only (ro). Sub path mounts for containers are not supported (spec.containers[*].volumeMounts.subpath) before 1.33. The field spec.securityContext.fsGroupChangePolicy has no effect on this volume type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<Box<super::ImageVolumeSource>>,
+    pub image: Option<std::sync::Arc<super::ImageVolumeSource>>,
     /// iscsi represents an ISCSI Disk resource that is attached to a kubelet's host machine and then exposed to the pod. More info: https://kubernetes.io/docs/concepts/storage/volumes/#iscsi
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iscsi: Option<Box<super::ISCSIVolumeSource>>,
+    pub iscsi: Option<std::sync::Arc<super::ISCSIVolumeSource>>,
     /// name of the volume. Must be a DNS_LABEL and unique within the pod. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#names
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// nfs represents an NFS mount on the host that shares a pod's lifetime More info: https://kubernetes.io/docs/concepts/storage/volumes#nfs
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nfs: Option<Box<super::NFSVolumeSource>>,
+    pub nfs: Option<std::sync::Arc<super::NFSVolumeSource>>,
     /// persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim in the same namespace. More info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#persistentvolumeclaims
     #[serde(
         rename = "persistentVolumeClaim",
@@ -103,31 +107,33 @@ pub struct Volume {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub photon_persistent_disk: Option<Box<super::PhotonPersistentDiskVolumeSource>>,
+    pub photon_persistent_disk: Option<
+        std::sync::Arc<super::PhotonPersistentDiskVolumeSource>,
+    >,
     /// portworxVolume represents a portworx volume attached and mounted on kubelets host machine. Deprecated: PortworxVolume is deprecated. All operations for the in-tree portworxVolume type are redirected to the pxd.portworx.com CSI driver.
     #[serde(rename = "portworxVolume", default, skip_serializing_if = "Option::is_none")]
-    pub portworx_volume: Option<Box<super::PortworxVolumeSource>>,
+    pub portworx_volume: Option<std::sync::Arc<super::PortworxVolumeSource>>,
     /// projected items for all in one resources secrets, configmaps, and downward API
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub projected: Option<Box<super::ProjectedVolumeSource>>,
+    pub projected: Option<std::sync::Arc<super::ProjectedVolumeSource>>,
     /// quobyte represents a Quobyte mount on the host that shares a pod's lifetime. Deprecated: Quobyte is deprecated and the in-tree quobyte type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quobyte: Option<Box<super::QuobyteVolumeSource>>,
+    pub quobyte: Option<std::sync::Arc<super::QuobyteVolumeSource>>,
     /// rbd represents a Rados Block Device mount on the host that shares a pod's lifetime. Deprecated: RBD is deprecated and the in-tree rbd type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rbd: Option<Box<super::RBDVolumeSource>>,
+    pub rbd: Option<std::sync::Arc<super::RBDVolumeSource>>,
     /// scaleIO represents a ScaleIO persistent volume attached and mounted on Kubernetes nodes. Deprecated: ScaleIO is deprecated and the in-tree scaleIO type is no longer supported.
     #[serde(rename = "scaleIO", default, skip_serializing_if = "Option::is_none")]
-    pub scale_io: Option<Box<super::ScaleIOVolumeSource>>,
+    pub scale_io: Option<std::sync::Arc<super::ScaleIOVolumeSource>>,
     /// secret represents a secret that should populate this volume. More info: https://kubernetes.io/docs/concepts/storage/volumes#secret
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Box<super::SecretVolumeSource>>,
+    pub secret: Option<std::sync::Arc<super::SecretVolumeSource>>,
     /// storageOS represents a StorageOS volume attached and mounted on Kubernetes nodes. Deprecated: StorageOS is deprecated and the in-tree storageos type is no longer supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storageos: Option<Box<super::StorageOSVolumeSource>>,
+    pub storageos: Option<std::sync::Arc<super::StorageOSVolumeSource>>,
     /// vsphereVolume represents a vSphere volume attached and mounted on kubelets host machine. Deprecated: VsphereVolume is deprecated. All operations for the in-tree vsphereVolume type are redirected to the csi.vsphere.vmware.com CSI driver.
     #[serde(rename = "vsphereVolume", default, skip_serializing_if = "Option::is_none")]
-    pub vsphere_volume: Option<Box<super::VsphereVirtualDiskVolumeSource>>,
+    pub vsphere_volume: Option<std::sync::Arc<super::VsphereVirtualDiskVolumeSource>>,
 }
 impl<'de> serde::Deserialize<'de> for Volume {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -212,37 +218,37 @@ impl<'de> serde::Deserialize<'de> for Volume {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
-                        Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
-                        Some(9) => f9 = map.next_value()?,
-                        Some(10) => f10 = map.next_value()?,
-                        Some(11) => f11 = map.next_value()?,
-                        Some(12) => f12 = map.next_value()?,
-                        Some(13) => f13 = map.next_value()?,
-                        Some(14) => f14 = map.next_value()?,
-                        Some(15) => f15 = map.next_value()?,
-                        Some(16) => f16 = map.next_value()?,
-                        Some(17) => f17 = map.next_value()?,
-                        Some(18) => f18 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(6) => f6 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(7) => f7 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(9) => f9 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(10) => f10 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(11) => f11 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(12) => f12 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(13) => f13 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(14) => f14 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(15) => f15 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(16) => f16 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(17) => f17 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(18) => f18 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(19) => f19 = Some(map.next_value()?),
-                        Some(20) => f20 = map.next_value()?,
+                        Some(20) => f20 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(21) => f21 = map.next_value()?,
-                        Some(22) => f22 = map.next_value()?,
-                        Some(23) => f23 = map.next_value()?,
-                        Some(24) => f24 = map.next_value()?,
-                        Some(25) => f25 = map.next_value()?,
-                        Some(26) => f26 = map.next_value()?,
-                        Some(27) => f27 = map.next_value()?,
-                        Some(28) => f28 = map.next_value()?,
-                        Some(29) => f29 = map.next_value()?,
-                        Some(30) => f30 = map.next_value()?,
+                        Some(22) => f22 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(23) => f23 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(24) => f24 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(25) => f25 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(26) => f26 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(27) => f27 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(28) => f28 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(29) => f29 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(30) => f30 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,9 +5,9 @@
 pub struct VolumeDevice {
     /// devicePath is the path inside of the container that the device will be mapped to.
     #[serde(rename = "devicePath")]
-    pub device_path: String,
+    pub device_path: kubegen_core::CompactString,
     /// name must match the name of a persistentVolumeClaim in the pod
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for VolumeDevice {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

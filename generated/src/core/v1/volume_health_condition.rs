@@ -5,11 +5,11 @@
 pub struct VolumeHealthCondition {
     /// message is a human-readable description. Maximum permitted length of a message is 1024 bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// reason is a brief CamelCase machine-parseable reason. Together with status it forms the unique identity of a condition entry. Maximum permitted length of a reason is 256 bytes.
-    pub reason: String,
+    pub reason: kubegen_core::CompactString,
     /// status is the machine-parseable health category. Possible values: - "Inaccessible": the volume cannot be accessed. - "DataLoss": data loss has been detected on the volume. - "Degraded": the volume is functioning with reduced capability.
-    pub status: String,
+    pub status: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for VolumeHealthCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

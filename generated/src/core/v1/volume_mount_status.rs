@@ -5,9 +5,9 @@
 pub struct VolumeMountStatus {
     /// MountPath corresponds to the original VolumeMount.
     #[serde(rename = "mountPath")]
-    pub mount_path: String,
+    pub mount_path: kubegen_core::CompactString,
     /// Name corresponds to the name of the original VolumeMount.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// ReadOnly corresponds to the original VolumeMount.
     #[serde(rename = "readOnly", default, skip_serializing_if = "Option::is_none")]
     pub read_only: Option<bool>,
@@ -17,7 +17,7 @@ pub struct VolumeMountStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub recursive_read_only: Option<String>,
+    pub recursive_read_only: Option<kubegen_core::CompactString>,
     /// volumeStatus represents volume-type-specific status about the mounted volume.
     #[serde(rename = "volumeStatus", default, skip_serializing_if = "Option::is_none")]
     pub volume_status: Option<super::VolumeStatus>,

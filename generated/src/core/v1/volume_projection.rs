@@ -15,10 +15,12 @@ pub struct VolumeProjection {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub cluster_trust_bundle: Option<Box<super::ClusterTrustBundleProjection>>,
+    pub cluster_trust_bundle: Option<
+        std::sync::Arc<super::ClusterTrustBundleProjection>,
+    >,
     /// configMap information about the configMap data to project
     #[serde(rename = "configMap", default, skip_serializing_if = "Option::is_none")]
-    pub config_map: Option<Box<super::ConfigMapProjection>>,
+    pub config_map: Option<std::sync::Arc<super::ConfigMapProjection>>,
     /// downwardAPI information about the downwardAPI data to project
     #[serde(rename = "downwardAPI", default, skip_serializing_if = "Option::is_none")]
     pub downward_api: Option<super::DownwardAPIProjection>,
@@ -36,17 +38,19 @@ pub struct VolumeProjection {
     ///
     /// The named signer controls chooses the format of the certificate it issues; consult the signer implementation's documentation to learn how to use the certificates it issues.
     #[serde(rename = "podCertificate", default, skip_serializing_if = "Option::is_none")]
-    pub pod_certificate: Option<Box<super::PodCertificateProjection>>,
+    pub pod_certificate: Option<std::sync::Arc<super::PodCertificateProjection>>,
     /// secret information about the secret data to project
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<Box<super::SecretProjection>>,
+    pub secret: Option<std::sync::Arc<super::SecretProjection>>,
     /// serviceAccountToken is information about the serviceAccountToken data to project
     #[serde(
         rename = "serviceAccountToken",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub service_account_token: Option<Box<super::ServiceAccountTokenProjection>>,
+    pub service_account_token: Option<
+        std::sync::Arc<super::ServiceAccountTokenProjection>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for VolumeProjection {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -81,12 +85,12 @@ impl<'de> serde::Deserialize<'de> for VolumeProjection {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
-                        Some(4) => f4 = map.next_value()?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,24 +5,24 @@
 pub struct VsphereVirtualDiskVolumeSource {
     /// fsType is filesystem type to mount. Must be a filesystem type supported by the host operating system. Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
     #[serde(rename = "fsType", default, skip_serializing_if = "Option::is_none")]
-    pub fs_type: Option<String>,
+    pub fs_type: Option<kubegen_core::CompactString>,
     /// storagePolicyID is the storage Policy Based Management (SPBM) profile ID associated with the StoragePolicyName.
     #[serde(
         rename = "storagePolicyID",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub storage_policy_id: Option<String>,
+    pub storage_policy_id: Option<kubegen_core::CompactString>,
     /// storagePolicyName is the storage Policy Based Management (SPBM) profile name.
     #[serde(
         rename = "storagePolicyName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub storage_policy_name: Option<String>,
+    pub storage_policy_name: Option<kubegen_core::CompactString>,
     /// volumePath is the path that identifies vSphere volume vmdk
     #[serde(rename = "volumePath")]
-    pub volume_path: String,
+    pub volume_path: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for VsphereVirtualDiskVolumeSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

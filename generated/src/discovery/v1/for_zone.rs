@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ForZone {
     /// name represents the name of the zone.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ForZone {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -11,9 +11,9 @@ pub struct NonResourcePolicyRule {
     /// - "/healthz/*" matches all per-component health checks.
     /// "*" matches all non-resource urls. if it is present, it must be the only entry. Required.
     #[serde(rename = "nonResourceURLs")]
-    pub non_resource_urls: Vec<String>,
+    pub non_resource_urls: Vec<kubegen_core::CompactString>,
     /// `verbs` is a list of matching verbs and may not be empty. "*" matches all verbs. If it is present, it must be the only entry. Required.
-    pub verbs: Vec<String>,
+    pub verbs: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for NonResourcePolicyRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -12,16 +12,16 @@ pub struct PriorityLevelConfigurationCondition {
     pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// `message` is a human-readable message indicating details about last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// `reason` is a unique, one-word, CamelCase reason for the condition's last transition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<kubegen_core::CompactString>,
     /// `status` is the status of the condition. Should be specified and set to one of True, False, Unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub status: Option<kubegen_core::CompactString>,
     /// `type` is the type of the condition. Required.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PriorityLevelConfigurationCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PriorityLevelConfigurationReference {
     /// `name` is the name of the priority level configuration being referenced Required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PriorityLevelConfigurationReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

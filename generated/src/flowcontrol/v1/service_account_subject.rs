@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct ServiceAccountSubject {
     /// `name` is the name of matching ServiceAccount objects, or "*" to match regardless of name. Required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// `namespace` is the namespace of matching ServiceAccount objects. Required.
-    pub namespace: String,
+    pub namespace: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ServiceAccountSubject {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -7,10 +7,10 @@ pub struct Subject {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<super::GroupSubject>,
     /// `kind` indicates which one of the other fields is non-empty. Required
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// `serviceAccount` matches ServiceAccounts.
     #[serde(rename = "serviceAccount", default, skip_serializing_if = "Option::is_none")]
-    pub service_account: Option<Box<super::ServiceAccountSubject>>,
+    pub service_account: Option<std::sync::Arc<super::ServiceAccountSubject>>,
     /// `user` matches based on username.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<super::UserSubject>,
@@ -41,7 +41,7 @@ impl<'de> serde::Deserialize<'de> for Subject {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = Some(map.next_value()?),
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

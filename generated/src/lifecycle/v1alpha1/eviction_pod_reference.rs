@@ -4,9 +4,9 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct EvictionPodReference {
     /// name of the target. This field is required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// uid of the target. It can be found in .metadata.uid of the target and is a lowercase UUID in 8-4-4-4-12 format. This field is required.
-    pub uid: String,
+    pub uid: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for EvictionPodReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

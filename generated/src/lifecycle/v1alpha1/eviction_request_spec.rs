@@ -11,11 +11,11 @@ pub struct EvictionRequestSpec {
     /// - Inactive responders will never run.
     /// - Active responders are expected to cancel the eviction.
     /// - Completed or Interrupted responders should not take any action.
-    pub intent: String,
+    pub intent: kubegen_core::CompactString,
     /// requester allows you to identify the entity, that requested the eviction of the target.
     ///
     /// It must be a valid domain-prefixed key (such as "acme.io/foo"). Domain names *.k8s.io and *.kubernetes.io are reserved. This field is required and immutable.
-    pub requester: String,
+    pub requester: kubegen_core::CompactString,
     /// target contains a reference to an object (e.g. a pod) that should be evicted. This field is required and immutable.
     pub target: super::EvictionRequestTarget,
 }

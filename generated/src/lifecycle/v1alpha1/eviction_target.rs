@@ -5,7 +5,7 @@
 pub struct EvictionTarget {
     /// pod references a pod that is subject to eviction/termination. Pods that are part of a PodGroup (.spec.schedulingGroup is set) are not supported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pod: Option<Box<super::EvictionPodReference>>,
+    pub pod: Option<std::sync::Arc<super::EvictionPodReference>>,
 }
 impl<'de> serde::Deserialize<'de> for EvictionTarget {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for EvictionTarget {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["pod"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -11,11 +11,11 @@ pub struct Requester {
     /// - Inactive responders will never run.
     /// - Active responders are expected to cancel the eviction.
     /// - Completed or Interrupted responders should not take any action.
-    pub intent: String,
+    pub intent: kubegen_core::CompactString,
     /// name allows you to identify the entity, that requested the eviction of the target.
     ///
     /// It must be a valid domain-prefixed key (such as "acme.io/foo"). This field must be unique for each requester. This field is required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for Requester {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -18,11 +18,11 @@ pub struct ResponderStatus {
     pub heartbeat_time: Option<kubegen_core::meta::Time>,
     /// message provides human-readable details about the state of the responder and the eviction process. Maximum length is 4000 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// name allows you to identify the responder reacting to the Eviction.
     ///
     /// It must be a valid domain-prefixed key (such as "acme.io/foo"). This field is initialized by Kubernetes and must be unique for each responder. This field is required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// startTime tracks the time at which this responder was designated as active and should start processing the eviction request. It should reflect the present time when set. This field is initialized by Kubernetes when this responder becomes active. This field becomes immutable once set.
     #[serde(rename = "startTime", default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<kubegen_core::meta::Time>,

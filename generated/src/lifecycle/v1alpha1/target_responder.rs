@@ -6,7 +6,7 @@ pub struct TargetResponder {
     /// name allows you to identify the responder reacting to the Eviction.
     ///
     /// It must be a valid domain-prefixed key (such as "acme.io/foo"). This field must be unique for each responder. This field is required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// priority for this responder. Higher priorities are selected first by the evictionrequest-controller. If there are responders with the same priority, the responder whose domain name comes first in the alphabetical higher domain order, will be picked. This means that the top domain labels are compared alphabetically first, followed by the lower domain labels. The key is compared last.
     ///
     /// The responder that is the managing controller of the pod should set the value of this field to 10000 to allow both for preemption or fallback registration by other responders.
@@ -30,7 +30,7 @@ pub struct TargetResponder {
     /// in ResponderStatus.
     ///
     /// Please refer to the ResponderStatus in .status.responders for more details on each responder.
-    pub state: String,
+    pub state: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for TargetResponder {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub struct Condition {
     #[serde(rename = "lastTransitionTime")]
     pub last_transition_time: kubegen_core::meta::Time,
     /// message is a human readable message indicating details about the transition. This may be an empty string.
-    pub message: String,
+    pub message: kubegen_core::CompactString,
     /// observedGeneration represents the .metadata.generation that the condition was set based upon. For instance, if .metadata.generation is currently 12, but the .status.conditions[x].observedGeneration is 9, the condition is out of date with respect to the current state of the instance.
     #[serde(
         rename = "observedGeneration",
@@ -16,12 +16,12 @@ pub struct Condition {
     )]
     pub observed_generation: Option<i64>,
     /// reason contains a programmatic identifier indicating the reason for the condition's last transition. Producers of specific condition types may define expected values and meanings for this field, and whether the values are considered a guaranteed API. The value should be a CamelCase string. This field may not be empty.
-    pub reason: String,
+    pub reason: kubegen_core::CompactString,
     /// status of the condition, one of True, False, Unknown.
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// type of condition in CamelCase or in foo.example.com/CamelCase.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for Condition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

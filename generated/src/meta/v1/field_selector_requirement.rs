@@ -4,12 +4,12 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FieldSelectorRequirement {
     /// key is the field selector key that the requirement applies to.
-    pub key: String,
+    pub key: kubegen_core::CompactString,
     /// operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists, DoesNotExist. The list of operators may grow in the future.
-    pub operator: String,
+    pub operator: kubegen_core::CompactString,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for FieldSelectorRequirement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -3,8 +3,8 @@
 /// GroupResource specifies a Group and a Resource, but does not force a version.  This is useful for identifying concepts during lookup stages without having partially valid types
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct GroupResource {
-    pub group: String,
-    pub resource: String,
+    pub group: kubegen_core::CompactString,
+    pub resource: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for GroupResource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

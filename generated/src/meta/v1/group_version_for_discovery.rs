@@ -5,9 +5,9 @@
 pub struct GroupVersionForDiscovery {
     /// groupVersion specifies the API group and version in the form "group/version"
     #[serde(rename = "groupVersion")]
-    pub group_version: String,
+    pub group_version: kubegen_core::CompactString,
     /// version specifies the version in the form of "version". This is to save the clients the trouble of splitting the GroupVersion.
-    pub version: String,
+    pub version: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for GroupVersionForDiscovery {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

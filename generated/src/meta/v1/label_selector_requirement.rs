@@ -4,12 +4,12 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct LabelSelectorRequirement {
     /// key is the label key that the selector applies to.
-    pub key: String,
+    pub key: kubegen_core::CompactString,
     /// operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.
-    pub operator: String,
+    pub operator: kubegen_core::CompactString,
     /// values is an array of string values. If the operator is In or NotIn, the values array must be non-empty. If the operator is Exists or DoesNotExist, the values array must be empty. This array is replaced during a strategic merge patch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub values: Option<Vec<String>>,
+    pub values: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for LabelSelectorRequirement {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

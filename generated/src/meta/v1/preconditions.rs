@@ -9,10 +9,10 @@ pub struct Preconditions {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<kubegen_core::CompactString>,
     /// Specifies the target UID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
+    pub uid: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for Preconditions {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,10 +5,10 @@
 pub struct ServerAddressByClientCIDR {
     /// The CIDR with which clients can match their IP to figure out the server address that they should use.
     #[serde(rename = "clientCIDR")]
-    pub client_cidr: String,
+    pub client_cidr: kubegen_core::CompactString,
     /// Address of this server, suitable for a client that matches the above CIDR. This can be a hostname, hostname:port, IP or IP:port.
     #[serde(rename = "serverAddress")]
-    pub server_address: String,
+    pub server_address: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ServerAddressByClientCIDR {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

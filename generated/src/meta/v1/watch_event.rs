@@ -10,7 +10,7 @@ pub struct WatchEvent {
     /// depending on context.
     pub object: kubegen_core::meta::RawExtension,
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for WatchEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -7,7 +7,7 @@ pub struct HTTPIngressPath {
     pub backend: super::IngressBackend,
     /// path is matched against the path of an incoming request. Currently it can contain characters disallowed from the conventional "path" part of a URL as defined by RFC 3986. Paths must begin with a '/' and must be present when using PathType with value "Exact" or "Prefix".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<kubegen_core::CompactString>,
     /// pathType determines the interpretation of the path matching. PathType can be one of the following values: * Exact: Matches the URL path exactly. * Prefix: Matches based on a URL path prefix split by '/'. Matching is
     /// done on a path element by element basis. A path element refers is the
     /// list of labels in the path split by the '/' separator. A request is a
@@ -20,7 +20,7 @@ pub struct HTTPIngressPath {
     /// or treat it identically to Prefix or Exact path types.
     /// Implementations are required to support all path types.
     #[serde(rename = "pathType")]
-    pub path_type: String,
+    pub path_type: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for HTTPIngressPath {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,10 +5,10 @@
 pub struct IngressBackend {
     /// resource is an ObjectRef to another Kubernetes resource in the namespace of the Ingress object. If resource is specified, a service.Name and service.Port must not be specified. This is a mutually exclusive setting with "Service".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Box<crate::core::v1::TypedLocalObjectReference>>,
+    pub resource: Option<std::sync::Arc<crate::core::v1::TypedLocalObjectReference>>,
     /// service references a service as a backend. This is a mutually exclusive setting with "Resource".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service: Option<Box<super::IngressServiceBackend>>,
+    pub service: Option<std::sync::Arc<super::IngressServiceBackend>>,
 }
 impl<'de> serde::Deserialize<'de> for IngressBackend {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,8 +30,8 @@ impl<'de> serde::Deserialize<'de> for IngressBackend {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,17 +5,17 @@
 pub struct IngressClassParametersReference {
     /// apiGroup is the group for the resource being referenced. If APIGroup is not specified, the specified Kind must be in the core API group. For any other third-party types, APIGroup is required.
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
-    pub api_group: Option<String>,
+    pub api_group: Option<kubegen_core::CompactString>,
     /// kind is the type of resource being referenced.
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// name is the name of resource being referenced.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// namespace is the namespace of the resource being referenced. This field is required when scope is set to "Namespace" and must be unset when scope is set to "Cluster".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<kubegen_core::CompactString>,
     /// scope represents if this refers to a cluster or namespace scoped resource. This may be set to "Cluster" (default) or "Namespace".
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    pub scope: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for IngressClassParametersReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

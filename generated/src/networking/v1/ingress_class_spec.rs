@@ -5,10 +5,10 @@
 pub struct IngressClassSpec {
     /// controller refers to the name of the controller that should handle this class. This allows for different "flavors" that are controlled by the same controller. For example, you may have different parameters for the same implementing controller. This should be specified as a domain-prefixed path no more than 250 characters in length, e.g. "acme.io/ingress-controller". This field is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub controller: Option<String>,
+    pub controller: Option<kubegen_core::CompactString>,
     /// parameters is a link to a custom resource containing additional configuration for the controller. This is optional if the controller does not require extra parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Box<super::IngressClassParametersReference>>,
+    pub parameters: Option<std::sync::Arc<super::IngressClassParametersReference>>,
 }
 impl<'de> serde::Deserialize<'de> for IngressClassSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -33,7 +33,7 @@ impl<'de> serde::Deserialize<'de> for IngressClassSpec {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

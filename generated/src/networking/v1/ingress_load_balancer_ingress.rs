@@ -5,10 +5,10 @@
 pub struct IngressLoadBalancerIngress {
     /// hostname is set for load-balancer ingress points that are DNS based.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
+    pub hostname: Option<kubegen_core::CompactString>,
     /// ip is set for load-balancer ingress points that are IP based.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ip: Option<String>,
+    pub ip: Option<kubegen_core::CompactString>,
     /// ports provides information about the ports exposed by this LoadBalancer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::IngressPortStatus>>,

@@ -8,11 +8,11 @@ pub struct IngressPortStatus {
     /// - cloud provider specific error values must have names that comply with the
     /// format foo.example.com/CamelCase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<kubegen_core::CompactString>,
     /// port is the port number of the ingress port.
     pub port: i32,
     /// protocol is the protocol of the ingress port. The supported values are: "TCP", "UDP", "SCTP"
-    pub protocol: String,
+    pub protocol: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for IngressPortStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct IngressServiceBackend {
     /// name is the referenced service. The service must exist in the same namespace as the Ingress object.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// port of the referenced service. A port name or port number is required for a IngressServiceBackend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<super::ServiceBackendPort>,

@@ -5,14 +5,14 @@
 pub struct IngressSpec {
     /// defaultBackend is the backend that should handle requests that don't match any rule. If Rules are not specified, DefaultBackend must be specified. If DefaultBackend is not set, the handling of requests that do not match any of the rules will be up to the Ingress controller.
     #[serde(rename = "defaultBackend", default, skip_serializing_if = "Option::is_none")]
-    pub default_backend: Option<Box<super::IngressBackend>>,
+    pub default_backend: Option<std::sync::Arc<super::IngressBackend>>,
     /// ingressClassName is the name of an IngressClass cluster resource. Ingress controller implementations use this field to know whether they should be serving this Ingress resource, by a transitive connection (controller -> IngressClass -> Ingress resource). Although the `kubernetes.io/ingress.class` annotation (simple constant name) was never formally defined, it was widely supported by Ingress controllers to create a direct binding between Ingress controller and Ingress resources. Newly created Ingress resources should prefer using the field. However, even though the annotation is officially deprecated, for backwards compatibility reasons, ingress controllers should still honor that annotation if present.
     #[serde(
         rename = "ingressClassName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub ingress_class_name: Option<String>,
+    pub ingress_class_name: Option<kubegen_core::CompactString>,
     /// rules is a list of host rules used to configure the Ingress. If unspecified, or no rule matches, all traffic is sent to the default backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<super::IngressRule>>,
@@ -44,7 +44,7 @@ impl<'de> serde::Deserialize<'de> for IngressSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,

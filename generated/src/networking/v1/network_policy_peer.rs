@@ -5,7 +5,7 @@
 pub struct NetworkPolicyPeer {
     /// ipBlock defines policy on a particular IPBlock. If this field is set then neither of the other fields can be.
     #[serde(rename = "ipBlock", default, skip_serializing_if = "Option::is_none")]
-    pub ip_block: Option<Box<super::IPBlock>>,
+    pub ip_block: Option<std::sync::Arc<super::IPBlock>>,
     /// namespaceSelector selects namespaces using cluster-scoped labels. This field follows standard label selector semantics; if present but empty, it selects all namespaces.
     ///
     /// If podSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the namespaces selected by namespaceSelector. Otherwise it selects all pods in the namespaces selected by namespaceSelector.
@@ -14,12 +14,12 @@ pub struct NetworkPolicyPeer {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub namespace_selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub namespace_selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// podSelector is a label selector which selects pods. This field follows standard label selector semantics; if present but empty, it selects all pods.
     ///
     /// If namespaceSelector is also set, then the NetworkPolicyPeer as a whole selects the pods matching podSelector in the Namespaces selected by NamespaceSelector. Otherwise it selects the pods matching podSelector in the policy's own namespace.
     #[serde(rename = "podSelector", default, skip_serializing_if = "Option::is_none")]
-    pub pod_selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub pod_selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
 }
 impl<'de> serde::Deserialize<'de> for NetworkPolicyPeer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -44,9 +44,9 @@ impl<'de> serde::Deserialize<'de> for NetworkPolicyPeer {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

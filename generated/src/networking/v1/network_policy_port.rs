@@ -11,7 +11,7 @@ pub struct NetworkPolicyPort {
     pub port: Option<kubegen_core::meta::IntOrString>,
     /// protocol represents the protocol (TCP, UDP, or SCTP) which traffic must match. If not specified, this field defaults to TCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for NetworkPolicyPort {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

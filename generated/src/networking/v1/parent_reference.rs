@@ -5,14 +5,14 @@
 pub struct ParentReference {
     /// group is the group of the object being referenced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<kubegen_core::CompactString>,
     /// name is the name of the object being referenced.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// namespace is the namespace of the object being referenced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<kubegen_core::CompactString>,
     /// resource is the resource of the object being referenced.
-    pub resource: String,
+    pub resource: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ParentReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct ServiceCIDRSpec {
     /// cidrs defines the IP blocks in CIDR notation (e.g. "192.168.0.0/24" or "2001:db8::/64") from which to assign service cluster IPs. Max of two CIDRs is allowed, one of each IP family. This field is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cidrs: Option<Vec<String>>,
+    pub cidrs: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for ServiceCIDRSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

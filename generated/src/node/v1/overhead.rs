@@ -6,7 +6,10 @@ pub struct Overhead {
     /// podFixed represents the fixed resource overhead associated with running a pod.
     #[serde(rename = "podFixed", default, skip_serializing_if = "Option::is_none")]
     pub pod_fixed: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
 }
 impl<'de> serde::Deserialize<'de> for Overhead {

@@ -7,13 +7,13 @@
 pub struct Eviction {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// deleteOptions may be provided
     #[serde(rename = "deleteOptions", default, skip_serializing_if = "Option::is_none")]
     pub delete_options: Option<crate::meta::v1::DeleteOptions>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// metadata describes the pod that is being evicted.
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
@@ -66,9 +66,9 @@ impl Default for Eviction {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("policy/v1".to_owned()),
+            api_version: Some("policy/v1".into()),
             delete_options: Default::default(),
-            kind: Some("Eviction".to_owned()),
+            kind: Some("Eviction".into()),
             metadata: Default::default(),
         }
     }

@@ -11,7 +11,7 @@ pub struct PodDisruptionBudgetSpec {
     pub min_available: Option<kubegen_core::meta::IntOrString>,
     /// selector is a label query over pods whose evictions are managed by the disruption budget. A null selector will match no pods, while an empty ({}) selector will select all pods within the namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<Box<crate::meta::v1::LabelSelector>>,
+    pub selector: Option<std::sync::Arc<crate::meta::v1::LabelSelector>>,
     /// unhealthyPodEvictionPolicy defines the criteria for when unhealthy pods should be considered for eviction. Current implementation considers healthy pods, as pods that have status.conditions item with type="Ready",status="True".
     ///
     /// Valid policies are IfHealthyBudget and AlwaysAllow. If no policy is specified, the default behavior will be used, which corresponds to the IfHealthyBudget policy.
@@ -26,7 +26,7 @@ pub struct PodDisruptionBudgetSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub unhealthy_pod_eviction_policy: Option<String>,
+    pub unhealthy_pod_eviction_policy: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -59,7 +59,7 @@ impl<'de> serde::Deserialize<'de> for PodDisruptionBudgetSpec {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(3) => f3 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

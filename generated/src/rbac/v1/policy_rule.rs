@@ -5,22 +5,22 @@
 pub struct PolicyRule {
     /// apiGroups is the name of the APIGroup that contains the resources.  If multiple API groups are specified, any action requested against one of the enumerated resources in any API group will be allowed. "" represents the core API group and "*" represents all API groups.
     #[serde(rename = "apiGroups", default, skip_serializing_if = "Option::is_none")]
-    pub api_groups: Option<Vec<String>>,
+    pub api_groups: Option<Vec<kubegen_core::CompactString>>,
     /// nonResourceURLs is a set of partial urls that a user should have access to.  *s are allowed, but only as the full, final step in the path Since non-resource URLs are not namespaced, this field is only applicable for ClusterRoles referenced from a ClusterRoleBinding. Rules can either apply to API resources (such as "pods" or "secrets") or non-resource URL paths (such as "/api"),  but not both.
     #[serde(
         rename = "nonResourceURLs",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub non_resource_urls: Option<Vec<String>>,
+    pub non_resource_urls: Option<Vec<kubegen_core::CompactString>>,
     /// resourceNames is an optional white list of names that the rule applies to.  An empty set means that everything is allowed.
     #[serde(rename = "resourceNames", default, skip_serializing_if = "Option::is_none")]
-    pub resource_names: Option<Vec<String>>,
+    pub resource_names: Option<Vec<kubegen_core::CompactString>>,
     /// resources is a list of resources this rule applies to. '*' represents all resources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<String>>,
+    pub resources: Option<Vec<kubegen_core::CompactString>>,
     /// verbs is a list of Verbs that apply to ALL the ResourceKinds contained in this rule. '*' represents all verbs.
-    pub verbs: Vec<String>,
+    pub verbs: Vec<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PolicyRule {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

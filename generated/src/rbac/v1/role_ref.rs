@@ -5,11 +5,11 @@
 pub struct RoleRef {
     /// apiGroup is the group for the resource being referenced
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
-    pub api_group: Option<String>,
+    pub api_group: Option<kubegen_core::CompactString>,
     /// kind is the type of resource being referenced
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// name is the name of resource being referenced
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for RoleRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub struct AllocationResult {
     pub allocation_timestamp: Option<kubegen_core::meta::Time>,
     /// Devices is the result of allocating devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Box<super::DeviceAllocationResult>>,
+    pub devices: Option<std::sync::Arc<super::DeviceAllocationResult>>,
     /// NodeSelector defines where the allocated resources are available. If unset, they are available everywhere.
     #[serde(rename = "nodeSelector", default, skip_serializing_if = "Option::is_none")]
     pub node_selector: Option<crate::core::v1::NodeSelector>,
@@ -43,7 +43,7 @@ impl<'de> serde::Deserialize<'de> for AllocationResult {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -16,7 +16,10 @@ pub struct CapacityRequirements {
     /// If the device allows multiple allocation, the aggregated amount across all requests must not exceed the capacity value. The consumed capacity, which may be adjusted based on the requestPolicy if defined, is recorded in the resource claim’s status.devices[*].consumedCapacity field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
 }
 impl<'de> serde::Deserialize<'de> for CapacityRequirements {

@@ -9,7 +9,7 @@ pub struct DeviceCapacity {
     ///
     /// If unset, capacity requests are unconstrained: requests can consume any amount of capacity, as long as the total consumed across all allocations does not exceed the device's defined capacity. If request is also unset, default is the full capacity value.
     #[serde(rename = "requestPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub request_policy: Option<Box<super::CapacityRequestPolicy>>,
+    pub request_policy: Option<std::sync::Arc<super::CapacityRequestPolicy>>,
     /// Value defines how much of a certain capacity that device has.
     ///
     /// This field reflects the fixed total capacity and does not change. The consumed amount is tracked separately by scheduler and does not affect this value.
@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for DeviceCapacity {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

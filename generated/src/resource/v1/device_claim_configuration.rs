@@ -5,12 +5,12 @@
 pub struct DeviceClaimConfiguration {
     /// Opaque provides driver-specific configuration parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<Box<super::OpaqueDeviceConfiguration>>,
+    pub opaque: Option<std::sync::Arc<super::OpaqueDeviceConfiguration>>,
     /// Requests lists the names of requests where the configuration applies. If empty, it applies to all requests.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<String>>,
+    pub requests: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceClaimConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -32,7 +32,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClaimConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

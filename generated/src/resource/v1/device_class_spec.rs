@@ -14,7 +14,7 @@ pub struct DeviceClassSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub extended_resource_name: Option<String>,
+    pub extended_resource_name: Option<kubegen_core::CompactString>,
     /// Each selector must be satisfied by a device which is claimed via this class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<super::DeviceSelector>>,

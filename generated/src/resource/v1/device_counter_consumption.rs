@@ -17,14 +17,14 @@ pub struct DeviceCounterConsumption {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub compatibility_groups: Option<Vec<String>>,
+    pub compatibility_groups: Option<Vec<kubegen_core::CompactString>>,
     /// CounterSet is the name of the set from which the counters defined will be consumed.
     #[serde(rename = "counterSet")]
-    pub counter_set: String,
+    pub counter_set: kubegen_core::CompactString,
     /// Counters defines the counters that will be consumed by the device.
     ///
     /// The maximum number of counters is 32.
-    pub counters: std::collections::BTreeMap<String, super::Counter>,
+    pub counters: kubegen_core::SortedMap<kubegen_core::CompactString, super::Counter>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceCounterConsumption {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,13 +5,13 @@
 pub struct ResourceClaimConsumerReference {
     /// APIGroup is the group for the resource being referenced. It is empty for the core API. This matches the group in the APIVersion that is used when creating the resources.
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
-    pub api_group: Option<String>,
+    pub api_group: Option<kubegen_core::CompactString>,
     /// Name is the name of resource being referenced.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Resource is the type of resource being referenced, for example "pods".
-    pub resource: String,
+    pub resource: kubegen_core::CompactString,
     /// UID identifies exactly one incarnation of the resource.
-    pub uid: String,
+    pub uid: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimConsumerReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct ResourceClaimStatus {
     /// Allocation is set once the claim has been allocated successfully.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allocation: Option<Box<super::AllocationResult>>,
+    pub allocation: Option<std::sync::Arc<super::AllocationResult>>,
     /// Devices contains the status of each device allocated for this claim, as reported by the driver. This can include driver-specific information. Entries are owned by their respective drivers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devices: Option<Vec<super::AllocatedDeviceStatus>>,
@@ -42,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {

@@ -6,9 +6,9 @@ pub struct DeviceTaint {
     /// The effect of the taint on claims that do not tolerate the taint and through such claims on the pods using them.
     ///
     /// Valid effects are None, NoSchedule and NoExecute. PreferNoSchedule as used for nodes is not valid here. More effects may get added in the future. Consumers must treat unknown effects like None.
-    pub effect: String,
+    pub effect: kubegen_core::CompactString,
     /// The taint key to be applied to a device. Must be a label name.
-    pub key: String,
+    pub key: kubegen_core::CompactString,
     /// TimeAdded represents the time at which the taint was added or (only in a DeviceTaintRule) the effect was modified. Added automatically during create or update if not set.
     ///
     /// In addition, in a DeviceTaintRule a value provided during an update gets replaced with the current time if the provided value is the same as the old one and the new effect is different. Changing the key and/or value while keeping the effect unchanged is possible and does not update the time stamp because the eviction which uses it is either already started (NoExecute) or not started yet (NoEffect, NoSchedule).
@@ -16,7 +16,7 @@ pub struct DeviceTaint {
     pub time_added: Option<kubegen_core::meta::Time>,
     /// The taint value corresponding to the taint key. Must be a label value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceTaint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct DeviceTaintRuleSpec {
     /// DeviceSelector defines which device(s) the taint is applied to. All selector criteria must be satisfied for a device to match. The empty selector matches all devices. Without a selector, no devices are matches.
     #[serde(rename = "deviceSelector", default, skip_serializing_if = "Option::is_none")]
-    pub device_selector: Option<Box<super::DeviceTaintSelector>>,
+    pub device_selector: Option<std::sync::Arc<super::DeviceTaintSelector>>,
     /// The taint that gets applied to matching devices.
     pub taint: super::DeviceTaint,
 }
@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for DeviceTaintRuleSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

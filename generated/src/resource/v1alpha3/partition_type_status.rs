@@ -6,12 +6,12 @@ pub struct PartitionTypeStatus {
     /// Allocatable is the number of additional devices of this partition type that could still be allocated given current shared-counter consumption.
     pub allocatable: i32,
     /// Attribute is the fully qualified name of the device attribute whose value groups this entry. It is the PartitionTypeAttribute declared by the devices' own slice, or the default named in the request when their slice declares none.
-    pub attribute: String,
+    pub attribute: kubegen_core::CompactString,
     /// Total is the number of devices of this partition type in the pool.
     pub total: i32,
     /// Type is the partition type value (e.g. "Full" or "Half").
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for PartitionTypeStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

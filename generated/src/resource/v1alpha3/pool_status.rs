@@ -18,12 +18,12 @@ pub struct PoolStatus {
     )]
     pub available_devices: Option<i32>,
     /// Driver is the DRA driver name for this pool. Must be a DNS subdomain (e.g., "gpu.example.com").
-    pub driver: String,
+    pub driver: kubegen_core::CompactString,
     /// Generation is the pool generation observed across all ResourceSlices in this pool. Only the latest generation is reported. During a generation rollout, if not all slices at the latest generation have been published, the pool is included with a validationError and device counts unset.
     pub generation: i64,
     /// NodeName is the node this pool is associated with. When omitted, the pool is not associated with a specific node. Must be a valid DNS subdomain name (RFC1123).
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<kubegen_core::CompactString>,
     /// PartitionSummary reports allocatability per (attribute, partition type) for a partitionable pool that publishes SharedCounters. Each entry names the grouping attribute it was resolved from: the PartitionTypeAttribute declared by a device's own slice, or for devices whose slice declares none, the default named in the request. A pool that mixes partitions declared under different attributes reports each independently. When no slice declares an attribute and the request names no default, the pool reports no partition summary.
     #[serde(
         rename = "partitionSummary",
@@ -33,7 +33,7 @@ pub struct PoolStatus {
     pub partition_summary: Option<Vec<super::PartitionTypeStatus>>,
     /// PoolName is the name of the pool. Must be a valid resource pool name (DNS subdomains separated by "/").
     #[serde(rename = "poolName")]
-    pub pool_name: String,
+    pub pool_name: kubegen_core::CompactString,
     /// ResourceSliceCount is the number of ResourceSlices that make up this pool. May be unset when validationError is set.
     #[serde(
         rename = "resourceSliceCount",
@@ -47,7 +47,7 @@ pub struct PoolStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub shareable_summary: Option<Box<super::ShareableSummaryStatus>>,
+    pub shareable_summary: Option<std::sync::Arc<super::ShareableSummaryStatus>>,
     /// TotalDevices is the total number of devices in the pool across all slices. A value of 0 means the pool has no devices. May be unset when validationError is set.
     #[serde(rename = "totalDevices", default, skip_serializing_if = "Option::is_none")]
     pub total_devices: Option<i32>,
@@ -64,7 +64,7 @@ pub struct PoolStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub validation_error: Option<String>,
+    pub validation_error: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PoolStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -119,7 +119,7 @@ impl<'de> serde::Deserialize<'de> for PoolStatus {
                         Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(9) => f9 = map.next_value()?,
                         Some(10) => f10 = map.next_value()?,
                         Some(11) => f11 = map.next_value()?,

@@ -13,9 +13,9 @@ pub struct ResourcePoolStatusRequestSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub default_partition_type_attribute: Option<String>,
+    pub default_partition_type_attribute: Option<kubegen_core::CompactString>,
     /// Driver specifies the DRA driver name to filter pools. Only pools from ResourceSlices with this driver will be included. Must be a DNS subdomain (e.g., "gpu.example.com").
-    pub driver: String,
+    pub driver: kubegen_core::CompactString,
     /// Limit optionally specifies the maximum number of pools to return in the status. If more pools match the filter criteria, the response will be truncated (i.e., len(status.pools) < status.poolCount).
     ///
     /// Default: 100 Minimum: 1 Maximum: 1000
@@ -23,7 +23,7 @@ pub struct ResourcePoolStatusRequestSpec {
     pub limit: Option<i32>,
     /// PoolName optionally filters to a specific pool name. If not specified, all pools from the specified driver are included. When specified, must be a non-empty valid resource pool name (DNS subdomains separated by "/").
     #[serde(rename = "poolName", default, skip_serializing_if = "Option::is_none")]
-    pub pool_name: Option<String>,
+    pub pool_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for ResourcePoolStatusRequestSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

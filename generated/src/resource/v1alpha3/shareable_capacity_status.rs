@@ -8,7 +8,7 @@ pub struct ShareableCapacityStatus {
     /// Consumed is the amount drawn by current allocations.
     pub consumed: kubegen_core::meta::Quantity,
     /// Name is the capacity name.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Total is the sum of this capacity across shareable devices in the pool.
     pub total: kubegen_core::meta::Quantity,
 }

@@ -16,21 +16,21 @@ pub struct AllocatedDeviceStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<kubegen_core::meta::RawExtension>,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
-    pub device: String,
+    pub device: kubegen_core::CompactString,
     /// Driver specifies the name of the DRA driver whose kubelet plugin should be invoked to process the allocation once the claim is needed on a node.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
-    pub driver: String,
+    pub driver: kubegen_core::CompactString,
     /// NetworkData contains network-related information specific to the device.
     #[serde(rename = "networkData", default, skip_serializing_if = "Option::is_none")]
-    pub network_data: Option<Box<super::NetworkDeviceData>>,
+    pub network_data: Option<std::sync::Arc<super::NetworkDeviceData>>,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
-    pub pool: String,
+    pub pool: kubegen_core::CompactString,
     /// ShareID uniquely identifies an individual allocation share of the device.
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
-    pub share_id: Option<String>,
+    pub share_id: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -71,7 +71,7 @@ impl<'de> serde::Deserialize<'de> for AllocatedDeviceStatus {
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = Some(map.next_value()?),
-                        Some(4) => f4 = map.next_value()?,
+                        Some(4) => f4 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(5) => f5 = Some(map.next_value()?),
                         Some(6) => f6 = map.next_value()?,
                         _ => {

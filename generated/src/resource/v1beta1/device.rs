@@ -5,9 +5,9 @@
 pub struct Device {
     /// Basic defines one device instance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub basic: Option<Box<super::BasicDevice>>,
+    pub basic: Option<std::sync::Arc<super::BasicDevice>>,
     /// Name is unique identifier among all devices managed by the driver in the pool. It must be a DNS label.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for Device {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for Device {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -19,20 +19,20 @@ pub struct DeviceAttribute {
     pub ints: Option<Vec<i64>>,
     /// StringValue is a string. Must not be longer than 64 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub string: Option<String>,
+    pub string: Option<kubegen_core::CompactString>,
     /// StringValues is a non-empty list of strings. Each string must not be longer than 64 characters.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strings: Option<Vec<String>>,
+    pub strings: Option<Vec<kubegen_core::CompactString>>,
     /// VersionValue is a semantic version according to semver.org spec 2.0.0. Must not be longer than 64 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
+    pub version: Option<kubegen_core::CompactString>,
     /// VersionValues is a non-empty list of semantic versions according to semver.org spec 2.0.0. Each version string must not be longer than 64 characters.
     ///
     /// This is an alpha field and requires enabling the DRAListTypeAttributes feature gate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub versions: Option<Vec<String>>,
+    pub versions: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceAttribute {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct DeviceClassConfiguration {
     /// Opaque provides driver-specific configuration parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<Box<super::OpaqueDeviceConfiguration>>,
+    pub opaque: Option<std::sync::Arc<super::OpaqueDeviceConfiguration>>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceClassConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for DeviceClassConfiguration {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["opaque"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -16,7 +16,7 @@ pub struct DeviceRequestAllocationResult {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_conditions: Option<Vec<String>>,
+    pub binding_conditions: Option<Vec<kubegen_core::CompactString>>,
     /// BindingFailureConditions contains a copy of the BindingFailureConditions from the corresponding ResourceSlice at the time of allocation.
     ///
     /// This is a beta field and requires enabling the DRADeviceBindingConditions and DRAResourceClaimDeviceStatus feature gates.
@@ -25,7 +25,7 @@ pub struct DeviceRequestAllocationResult {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_failure_conditions: Option<Vec<String>>,
+    pub binding_failure_conditions: Option<Vec<kubegen_core::CompactString>>,
     /// ConsumedCapacity tracks the amount of capacity consumed per device as part of the claim request. The consumed amount may differ from the requested amount: it is rounded up to the nearest valid value based on the device’s requestPolicy if applicable (i.e., may not be less than the requested amount).
     ///
     /// The total consumed capacity for each device must not exceed the DeviceCapacity's Value.
@@ -37,32 +37,35 @@ pub struct DeviceRequestAllocationResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub consumed_capacity: Option<
-        std::collections::BTreeMap<String, kubegen_core::meta::Quantity>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            kubegen_core::meta::Quantity,
+        >,
     >,
     /// Device references one device instance via its name in the driver's resource pool. It must be a DNS label.
-    pub device: String,
+    pub device: kubegen_core::CompactString,
     /// Driver specifies the name of the DRA driver whose kubelet plugin should be invoked to process the allocation once the claim is needed on a node.
     ///
     /// Must be a DNS subdomain and should end with a DNS domain owned by the vendor of the driver. It should use only lower case characters.
-    pub driver: String,
+    pub driver: kubegen_core::CompactString,
     /// This name together with the driver name and the device name field identify which device was allocated (`<driver name>/<pool name>/<device name>`).
     ///
     /// Must not be longer than 253 characters and may contain one or more DNS sub-domains separated by slashes.
-    pub pool: String,
+    pub pool: kubegen_core::CompactString,
     /// Request is the name of the request in the claim which caused this device to be allocated. If it references a subrequest in the firstAvailable list on a DeviceRequest, this field must include both the name of the main request and the subrequest using the format <main request>/<subrequest>.
     ///
     /// Multiple devices may have been allocated per request.
-    pub request: String,
+    pub request: kubegen_core::CompactString,
     /// ShareID uniquely identifies an individual allocation share of the device, used when the device supports multiple simultaneous allocations. It serves as an additional map key to differentiate concurrent shares of the same device.
     #[serde(rename = "shareID", default, skip_serializing_if = "Option::is_none")]
-    pub share_id: Option<String>,
+    pub share_id: Option<kubegen_core::CompactString>,
     /// SkipNodeOperations lists node-local resource operations (gRPC calls) that will be skipped for this allocated device when determining whether operations are necessary on the node. If all allocated devices for a driver in a claim skip an operation, that gRPC call will be skipped. It is a copy of the ResourceSlice.spec.skipNodeOperations value at the time when the device was allocated.
     #[serde(
         rename = "skipNodeOperations",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub skip_node_operations: Option<Vec<String>>,
+    pub skip_node_operations: Option<Vec<kubegen_core::CompactString>>,
     /// A copy of all tolerations specified in the request at the time when the device got allocated.
     ///
     /// The maximum number of tolerations is 16.

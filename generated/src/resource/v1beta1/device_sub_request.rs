@@ -19,7 +19,7 @@ pub struct DeviceSubRequest {
     ///
     /// More modes may get added in the future. Clients must refuse to handle requests with unknown modes.
     #[serde(rename = "allocationMode", default, skip_serializing_if = "Option::is_none")]
-    pub allocation_mode: Option<String>,
+    pub allocation_mode: Option<kubegen_core::CompactString>,
     /// Capacity define resource requirements against each capacity.
     ///
     /// If this field is unset and the device supports multiple allocations, the default value will be applied to each capacity according to requestPolicy. For the capacity that has no requestPolicy, default is the full capacity value.
@@ -51,11 +51,11 @@ pub struct DeviceSubRequest {
     ///
     /// Administrators may use this to restrict which devices may get requested by only installing classes with selectors for permitted devices. If users are free to request anything without restrictions, then administrators can create an empty DeviceClass for users to reference.
     #[serde(rename = "deviceClassName")]
-    pub device_class_name: String,
+    pub device_class_name: kubegen_core::CompactString,
     /// Name can be used to reference this subrequest in the list of constraints or the list of configurations for the claim. References must use the format <main request>/<subrequest>.
     ///
     /// Must be a DNS label.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// Selectors define criteria which must be satisfied by a specific device in order for that device to be considered for this subrequest. All selectors must be satisfied for a device to be considered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<super::DeviceSelector>>,

@@ -5,10 +5,10 @@
 pub struct NodeAllocatableResource {
     /// Mapping is used when the device directly models a node allocatable resource like standard CPU or memory (e.g., with a CPU DRA driver). The calculated quantity is accounted for exactly once per claim instance on the node. To prevent node cgroup isolation friction, the scheduler explicitly blocks sharing mapped device claims across multiple pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mapping: Option<Box<super::NodeAllocatableMapping>>,
+    pub mapping: Option<std::sync::Arc<super::NodeAllocatableMapping>>,
     /// Overhead contains fields for modeling auxiliary overhead incurred on node allocatable resources when allocating devices that are not themselves modeling a node allocatable resource (e.g., host memory overhead for GPUs). Sharing overhead-mapped claims across multiple pods is allowed. The node allocatable overhead is accounted for individually for each pod referencing the claim. Overhead is always subtracted from the node's allocatable capacity for the resource, even when mapping is specified for the same resource. Eg: If a device models memory capacity per socket as a consumable capacity pool via Mapping (with CapacityKey), any overhead specified for the same resource will be subtracted from the node's general allocatable capacity and not from the per-socket capacity pool in Mapping.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub overhead: Option<Box<super::NodeAllocatableOverhead>>,
+    pub overhead: Option<std::sync::Arc<super::NodeAllocatableOverhead>>,
 }
 impl<'de> serde::Deserialize<'de> for NodeAllocatableResource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -30,8 +30,8 @@ impl<'de> serde::Deserialize<'de> for NodeAllocatableResource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

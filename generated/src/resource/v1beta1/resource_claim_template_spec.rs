@@ -8,7 +8,7 @@ pub struct ResourceClaimTemplateSpec {
     pub metadata: Option<kubegen_core::meta::ObjectMeta>,
     /// Spec for the ResourceClaim. The entire content is copied unchanged into the ResourceClaim that gets created from this template. The same fields as in a ResourceClaim are also valid here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub spec: Option<Box<super::ResourceClaimSpec>>,
+    pub spec: Option<std::sync::Arc<super::ResourceClaimSpec>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -31,7 +31,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimTemplateSpec {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -16,7 +16,7 @@ pub struct CapacityRequestPolicy {
     ///
     /// If the request doesn't contain this capacity entry, Default value is used.
     #[serde(rename = "validRange", default, skip_serializing_if = "Option::is_none")]
-    pub valid_range: Option<Box<super::CapacityRequestPolicyRange>>,
+    pub valid_range: Option<std::sync::Arc<super::CapacityRequestPolicyRange>>,
     /// ValidValues defines a set of acceptable quantity values in consuming requests.
     ///
     /// Must not contain more than 10 entries. Must be sorted in ascending order.
@@ -53,7 +53,7 @@ impl<'de> serde::Deserialize<'de> for CapacityRequestPolicy {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -45,7 +45,7 @@ pub struct CELDeviceSelector {
     /// device.attributes["dra.example.com"].models.includes("some-model")
     ///
     /// The length of the expression must be smaller or equal to 10 Ki. The cost of evaluating it is also limited based on the estimated number of logical steps.
-    pub expression: String,
+    pub expression: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CELDeviceSelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -8,9 +8,9 @@ pub struct CounterSet {
     /// Counters defines the set of counters for this CounterSet The name of each counter must be unique in that set and must be a DNS label.
     ///
     /// The maximum number of counters is 32.
-    pub counters: std::collections::BTreeMap<String, super::Counter>,
+    pub counters: kubegen_core::SortedMap<kubegen_core::CompactString, super::Counter>,
     /// Name defines the name of the counter set. It must be a DNS label.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CounterSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

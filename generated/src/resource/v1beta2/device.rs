@@ -21,7 +21,9 @@ pub struct Device {
     ///
     /// The maximum number of attributes and capacities combined is 32.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attributes: Option<std::collections::BTreeMap<String, super::DeviceAttribute>>,
+    pub attributes: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, super::DeviceAttribute>,
+    >,
     /// BindingConditions defines the conditions for proceeding with binding. All of these conditions must be set in the per-device status conditions with a value of True to proceed with binding the pod to the node while scheduling the pod.
     ///
     /// The maximum number of binding conditions is 4.
@@ -34,7 +36,7 @@ pub struct Device {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_conditions: Option<Vec<String>>,
+    pub binding_conditions: Option<Vec<kubegen_core::CompactString>>,
     /// BindingFailureConditions defines the conditions for binding failure. They may be set in the per-device status conditions. If any is set to "True", a binding failure occurred.
     ///
     /// The maximum number of binding failure conditions is 4.
@@ -47,7 +49,7 @@ pub struct Device {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub binding_failure_conditions: Option<Vec<String>>,
+    pub binding_failure_conditions: Option<Vec<kubegen_core::CompactString>>,
     /// BindsToNode indicates if the usage of an allocation involving this device has to be limited to exactly the node that was chosen when allocating the claim. If set to true, the scheduler will set the ResourceClaim.Status.Allocation.NodeSelector to match the node where the allocation was made.
     ///
     /// This is a beta field and requires enabling the DRADeviceBindingConditions and DRAResourceClaimDeviceStatus feature gates.
@@ -57,7 +59,9 @@ pub struct Device {
     ///
     /// The maximum number of attributes and capacities combined is 32.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<std::collections::BTreeMap<String, super::DeviceCapacity>>,
+    pub capacity: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, super::DeviceCapacity>,
+    >,
     /// ConsumesCounters defines a list of references to sharedCounters and the set of counters that the device will consume from those counter sets.
     ///
     /// There can only be a single entry per counterSet.
@@ -70,7 +74,7 @@ pub struct Device {
     )]
     pub consumes_counters: Option<Vec<super::DeviceCounterConsumption>>,
     /// Name is unique identifier among all devices managed by the driver in the pool. It must be a DNS label.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// NodeAllocatableResources defines the mapping of node resources that are managed by the DRA driver exposing this device. This includes resources currently reported in v1.Node `status.allocatable` that are not extended resources (see https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/#extended-resources). Examples include "cpu", "memory", "ephemeral-storage", and hugepages. In addition to standard requests made through the Pod `spec`, these resources can also be requested through claims and allocated by the DRA driver. For example, a CPU DRA driver might allocate exclusive CPUs or auxiliary node memory dependencies of an accelerator device. The keys of this map are the node-allocatable resource names (e.g., "cpu", "memory"). Extended resource names are not permitted as keys.
     #[serde(
         rename = "nodeAllocatableResources",
@@ -78,13 +82,16 @@ pub struct Device {
         skip_serializing_if = "Option::is_none"
     )]
     pub node_allocatable_resources: Option<
-        std::collections::BTreeMap<String, super::NodeAllocatableResource>,
+        kubegen_core::SortedMap<
+            kubegen_core::CompactString,
+            super::NodeAllocatableResource,
+        >,
     >,
     /// NodeName identifies the node where the device is available.
     ///
     /// Must only be set if Spec.PerDeviceNodeSelection is set to true. At most one of NodeName, NodeSelector and AllNodes can be set.
     #[serde(rename = "nodeName", default, skip_serializing_if = "Option::is_none")]
-    pub node_name: Option<String>,
+    pub node_name: Option<kubegen_core::CompactString>,
     /// NodeSelector defines the nodes where the device is available.
     ///
     /// Must use exactly one term.

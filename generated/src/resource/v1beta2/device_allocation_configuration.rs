@@ -5,14 +5,14 @@
 pub struct DeviceAllocationConfiguration {
     /// Opaque provides driver-specific configuration parameters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub opaque: Option<Box<super::OpaqueDeviceConfiguration>>,
+    pub opaque: Option<std::sync::Arc<super::OpaqueDeviceConfiguration>>,
     /// Requests lists the names of requests where the configuration applies. If empty, its applies to all requests.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the configuration applies to all subrequests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<String>>,
+    pub requests: Option<Vec<kubegen_core::CompactString>>,
     /// Source records whether the configuration comes from a class and thus is not something that a normal user would have been able to set or from a claim.
-    pub source: String,
+    pub source: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for DeviceAllocationConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for DeviceAllocationConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = kubegen_core::serde_support::list(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         _ => {

@@ -17,7 +17,7 @@ pub struct DeviceConstraint {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub distinct_attribute: Option<String>,
+    pub distinct_attribute: Option<kubegen_core::CompactString>,
     /// MatchAttribute requires that all devices in question have this attribute and that its type and value are the same across those devices.
     ///
     /// For example, if you specified "dra.example.com/numa" (a hypothetical example!), then only devices in the same NUMA node will be chosen. A device which does not have that attribute will not be chosen. All devices should use a value of the same type for this attribute because that is part of its specification, but if one device doesn't, then it also will not be chosen.
@@ -26,12 +26,12 @@ pub struct DeviceConstraint {
     ///
     /// Must include the domain qualifier.
     #[serde(rename = "matchAttribute", default, skip_serializing_if = "Option::is_none")]
-    pub match_attribute: Option<String>,
+    pub match_attribute: Option<kubegen_core::CompactString>,
     /// Requests is a list of the one or more requests in this claim which must co-satisfy this constraint. If a request is fulfilled by multiple devices, then all of the devices must satisfy the constraint. If this is not specified, this constraint applies to all requests in this claim.
     ///
     /// References to subrequests must include the name of the main request and may include the subrequest using the format <main request>[/<subrequest>]. If just the main request is given, the constraint applies to all subrequests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requests: Option<Vec<String>>,
+    pub requests: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceConstraint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

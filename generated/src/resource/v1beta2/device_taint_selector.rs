@@ -7,15 +7,15 @@ pub struct DeviceTaintSelector {
     ///
     /// Setting also driver and pool may be required to avoid ambiguity, but is not required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
+    pub device: Option<kubegen_core::CompactString>,
     /// If driver is set, only devices from that driver are selected. This fields corresponds to slice.spec.driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub driver: Option<String>,
+    pub driver: Option<kubegen_core::CompactString>,
     /// If pool is set, only devices in that pool are selected.
     ///
     /// Also setting the driver name may be useful to avoid ambiguity when different drivers use the same pool name, but this is not required because selecting pools from different drivers may also be useful, for example when drivers with node-local devices use the node name as their pool name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pool: Option<String>,
+    pub pool: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for DeviceTaintSelector {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

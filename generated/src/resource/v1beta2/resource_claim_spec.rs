@@ -5,7 +5,7 @@
 pub struct ResourceClaimSpec {
     /// Devices defines how to request devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devices: Option<Box<super::DeviceClaim>>,
+    pub devices: Option<std::sync::Arc<super::DeviceClaim>>,
 }
 impl<'de> serde::Deserialize<'de> for ResourceClaimSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -24,7 +24,7 @@ impl<'de> serde::Deserialize<'de> for ResourceClaimSpec {
                     .next_key_seed(kubegen_core::serde_support::FieldSeed(&["devices"]))?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

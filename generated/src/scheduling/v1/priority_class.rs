@@ -7,16 +7,16 @@
 pub struct PriorityClass {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// description is an arbitrary string that usually provides guidelines on when this priority class should be used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<kubegen_core::CompactString>,
     /// globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.
     #[serde(rename = "globalDefault", default, skip_serializing_if = "Option::is_none")]
     pub global_default: Option<bool>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
@@ -26,7 +26,7 @@ pub struct PriorityClass {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<kubegen_core::CompactString>,
     /// value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
@@ -96,10 +96,10 @@ impl Default for PriorityClass {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("scheduling.k8s.io/v1".to_owned()),
+            api_version: Some("scheduling.k8s.io/v1".into()),
             description: Default::default(),
             global_default: Default::default(),
-            kind: Some("PriorityClass".to_owned()),
+            kind: Some("PriorityClass".into()),
             metadata: Default::default(),
             preemption_policy: Default::default(),
             value: Default::default(),

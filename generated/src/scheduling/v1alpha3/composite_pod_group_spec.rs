@@ -5,21 +5,21 @@
 pub struct CompositePodGroupSpec {
     /// disruptionMode defines the mode in which a given CompositePodGroup can be disrupted. Controllers are expected to fill this field by copying it from a CompositePodGroupTemplate. One of Single, All. Defaults to Single if unset. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<Box<super::CompositeDisruptionMode>>,
+    pub disruption_mode: Option<std::sync::Arc<super::CompositeDisruptionMode>>,
     /// parentCompositePodGroupName contains the name of the parent composite pod group within the same namespace as this composite pod group. It must be a DNS name. If it's nil, then this composite pod group is a root of a workload's hierarchy. This field is immutable.
     #[serde(
         rename = "parentCompositePodGroupName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub parent_composite_pod_group_name: Option<String>,
+    pub parent_composite_pod_group_name: Option<kubegen_core::CompactString>,
     /// preemptionPolicy is the Policy for preempting pods/podgroups with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset. When Priority Admission Controller is enabled, it populates this field from PriorityClassName, and defaults to PreemptLowerPriority if value is unset in PriorityClass. This field is immutable. This field is available only when the PodGroupPreemptionPolicy feature gate is enabled.
     #[serde(
         rename = "preemptionPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<kubegen_core::CompactString>,
     /// priority is the value of priority of this composite pod group. Various system components use this field to find the priority of the composite pod group. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority. This field is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -29,7 +29,7 @@ pub struct CompositePodGroupSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<kubegen_core::CompactString>,
     /// schedulingConstraints defines optional scheduling constraints (e.g. topology) for this CompositePodGroup. Controllers are expected to fill this field by copying it from a CompositePodGroupTemplate. This field is immutable.
     #[serde(
         rename = "schedulingConstraints",
@@ -81,7 +81,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,

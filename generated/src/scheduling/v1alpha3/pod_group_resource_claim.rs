@@ -6,7 +6,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodGroupResourceClaim {
     /// name uniquely identifies this resource claim inside the PodGroup. This must be a DNS_LABEL.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// resourceClaimName is the name of a ResourceClaim object in the same namespace as this PodGroup. The ResourceClaim will be reserved for the PodGroup instead of its individual pods.
     ///
     /// Exactly one of ResourceClaimName and ResourceClaimTemplateName must be set.
@@ -15,7 +15,7 @@ pub struct PodGroupResourceClaim {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_name: Option<String>,
+    pub resource_claim_name: Option<kubegen_core::CompactString>,
     /// resourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same namespace as this PodGroup.
     ///
     /// The template will be used to create a new ResourceClaim, which will be bound to this PodGroup. When this PodGroup is deleted, the ResourceClaim will also be deleted. The PodGroup name and resource name, along with a generated component, will be used to form a unique name for the ResourceClaim, which will be recorded in podgroup.status.resourceClaimStatuses.
@@ -28,7 +28,7 @@ pub struct PodGroupResourceClaim {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_template_name: Option<String>,
+    pub resource_claim_template_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodGroupResourceClaim {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

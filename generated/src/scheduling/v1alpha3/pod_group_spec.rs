@@ -5,21 +5,21 @@
 pub struct PodGroupSpec {
     /// disruptionMode defines the mode in which a given PodGroup can be disrupted. Controllers are expected to fill this field by copying it from a PodGroupTemplate. One of Single, All. Defaults to Single if unset. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<Box<super::DisruptionMode>>,
+    pub disruption_mode: Option<std::sync::Arc<super::DisruptionMode>>,
     /// parentCompositePodGroupName contains the name of the parent composite pod group within the same namespace as this pod group. If it's nil, then this pod group is a root of a workload's hierarchy. This field is used only when the CompositePodGroup feature gate is enabled. This field is immutable.
     #[serde(
         rename = "parentCompositePodGroupName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub parent_composite_pod_group_name: Option<String>,
+    pub parent_composite_pod_group_name: Option<kubegen_core::CompactString>,
     /// preemptionPolicy is the Policy for preempting pods/podgroups with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset. When Priority Admission Controller is enabled, it populates this field from PriorityClassName, and defaults to PreemptLowerPriority if value is unset in PriorityClass. This field is immutable. This field is available only when the PodGroupPreemptionPolicy feature gate is enabled.
     #[serde(
         rename = "preemptionPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<kubegen_core::CompactString>,
     /// priority is the value of priority of this pod group. Various system components use this field to find the priority of the pod group. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority. This field is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -29,7 +29,7 @@ pub struct PodGroupSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<kubegen_core::CompactString>,
     /// resourceClaims defines which ResourceClaims may be shared among Pods in the group. Pods consume the devices allocated to a PodGroup's claim by defining a claim in its own Spec.ResourceClaims that matches the PodGroup's claim exactly. The claim must have the same name and refer to the same ResourceClaim or ResourceClaimTemplate.
     ///
     /// This is a beta-level field and requires that the DRAWorkloadResourceClaims feature gate is enabled.
@@ -49,7 +49,7 @@ pub struct PodGroupSpec {
     pub scheduling_policy: super::PodGroupSchedulingPolicy,
     /// workloadRef references an optional PodGroup template within the Workload object that was used to create the PodGroup. This field is immutable.
     #[serde(rename = "workloadRef", default, skip_serializing_if = "Option::is_none")]
-    pub workload_ref: Option<Box<super::WorkloadReference>>,
+    pub workload_ref: Option<std::sync::Arc<super::WorkloadReference>>,
 }
 impl<'de> serde::Deserialize<'de> for PodGroupSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -90,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupSpec {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,
@@ -98,7 +98,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupSpec {
                         Some(5) => f5 = kubegen_core::serde_support::list(&mut map)?,
                         Some(6) => f6 = map.next_value()?,
                         Some(7) => f7 = Some(map.next_value()?),
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

@@ -5,16 +5,16 @@
 pub struct PodGroupTemplate {
     /// disruptionMode defines the mode in which a given PodGroup can be disrupted. One of Single, All. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<Box<super::DisruptionMode>>,
+    pub disruption_mode: Option<std::sync::Arc<super::DisruptionMode>>,
     /// name is a unique identifier for the PodGroupTemplate within the Workload. It must be a DNS label. This field is immutable.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// preemptionPolicy is the Policy for preempting pods/podgroups with lower priority. One of Never, PreemptLowerPriority. This field is immutable. This field is available only when the PodGroupPreemptionPolicy feature gate is enabled.
     #[serde(
         rename = "preemptionPolicy",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<kubegen_core::CompactString>,
     /// priority is the value of priority of pod groups created from this template. Various system components use this field to find the priority of the pod group. The higher the value, the higher the priority. This field is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -24,7 +24,7 @@ pub struct PodGroupTemplate {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<kubegen_core::CompactString>,
     /// resourceClaims defines which ResourceClaims may be shared among Pods in the group. Pods consume the devices allocated to a PodGroup's claim by defining a claim in its own Spec.ResourceClaims that matches the PodGroup's claim exactly. The claim must have the same name and refer to the same ResourceClaim or ResourceClaimTemplate.
     ///
     /// This is a beta-level field and requires that the DRAWorkloadResourceClaims feature gate is enabled.
@@ -80,7 +80,7 @@ impl<'de> serde::Deserialize<'de> for PodGroupTemplate {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = map.next_value()?,
                         Some(3) => f3 = map.next_value()?,

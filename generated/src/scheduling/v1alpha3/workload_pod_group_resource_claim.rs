@@ -4,21 +4,21 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WorkloadPodGroupResourceClaim {
     /// name uniquely identifies this resource claim inside the group. This field is required. It must be a DNS_LABEL.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// resourceClaimName is the name of a ResourceClaim object in the same namespace. This field is optional. If it is not specified, no resource claim is used. If set, it must be a DNS subdomain.
     #[serde(
         rename = "resourceClaimName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_name: Option<String>,
+    pub resource_claim_name: Option<kubegen_core::CompactString>,
     /// resourceClaimTemplateName is the name of a ResourceClaimTemplate object in the same namespace. This field is optional. If it is not specified, no resource claim template is used. If set, it must be a DNS subdomain.
     #[serde(
         rename = "resourceClaimTemplateName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_template_name: Option<String>,
+    pub resource_claim_template_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for WorkloadPodGroupResourceClaim {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub struct WorkloadSpec {
     pub composite_pod_group_templates: Option<Vec<super::CompositePodGroupTemplate>>,
     /// controllerRef is an optional reference to the controlling object, such as a Deployment or Job. This field is intended for use by tools like CLIs to provide a link back to the original workload definition. This field is immutable.
     #[serde(rename = "controllerRef", default, skip_serializing_if = "Option::is_none")]
-    pub controller_ref: Option<Box<super::TypedLocalObjectReference>>,
+    pub controller_ref: Option<std::sync::Arc<super::TypedLocalObjectReference>>,
     /// podGroupTemplates is the list of templates that make up the Workload. The maximum number of templates is 8. Templates cannot be added or removed after the workload is created. Existing templates may still be updated where their individual fields allow it. Exactly one of CompositePodGroupTemplates and PodGroupTemplates must be set.
     #[serde(
         rename = "podGroupTemplates",
@@ -51,7 +51,7 @@ impl<'de> serde::Deserialize<'de> for WorkloadSpec {
                 {
                     match key {
                         Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = kubegen_core::serde_support::list(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -12,9 +12,9 @@ pub struct CompositePodGroupTemplate {
     pub composite_pod_group_templates: Option<Vec<super::CompositePodGroupTemplate>>,
     /// disruptionMode defines the mode in which a given CompositePodGroup can be disrupted. One of Single, All. This field is immutable.
     #[serde(rename = "disruptionMode", default, skip_serializing_if = "Option::is_none")]
-    pub disruption_mode: Option<Box<super::CompositeDisruptionMode>>,
+    pub disruption_mode: Option<std::sync::Arc<super::CompositeDisruptionMode>>,
     /// name is a unique identifier for the CompositePodGroupTemplate within the Workload. It must be a DNS label. This field is required.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// podGroupTemplates is the list of templates for children PodGroups. The maximum number of templates is 8. At least one entry in CompositePodGroupTemplates or PodGroupTemplates must be set.
     #[serde(
         rename = "podGroupTemplates",
@@ -28,7 +28,7 @@ pub struct CompositePodGroupTemplate {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub preemption_policy: Option<String>,
+    pub preemption_policy: Option<kubegen_core::CompactString>,
     /// priority is the value of priority of composite pod groups created from this template. Various system components use this field to find the priority of the composite pod group. When Priority Admission Controller is enabled, it prevents users from setting this field. The admission controller populates this field from PriorityClassName. The higher the value, the higher the priority. This field is immutable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
@@ -38,7 +38,7 @@ pub struct CompositePodGroupTemplate {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub priority_class_name: Option<String>,
+    pub priority_class_name: Option<kubegen_core::CompactString>,
     /// schedulingConstraints defines optional scheduling constraints (e.g. topology) for this CompositePodGroupTemplate. This field is immutable.
     #[serde(
         rename = "schedulingConstraints",
@@ -90,7 +90,7 @@ impl<'de> serde::Deserialize<'de> for CompositePodGroupTemplate {
                 {
                     match key {
                         Some(0) => f0 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = kubegen_core::serde_support::list(&mut map)?,
                         Some(4) => f4 = map.next_value()?,

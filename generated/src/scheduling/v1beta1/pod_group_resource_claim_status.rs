@@ -4,14 +4,14 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct PodGroupResourceClaimStatus {
     /// name uniquely identifies this resource claim inside the PodGroup. This must match the name of an entry in podgroup.spec.resourceClaims, which implies that the string must be a DNS_LABEL.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// resourceClaimName is the name of the ResourceClaim that was generated for the PodGroup in the namespace of the PodGroup. If this is unset, then generating a ResourceClaim was not necessary. The podgroup.spec.resourceClaims entry can be ignored in this case.
     #[serde(
         rename = "resourceClaimName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_claim_name: Option<String>,
+    pub resource_claim_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for PodGroupResourceClaimStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

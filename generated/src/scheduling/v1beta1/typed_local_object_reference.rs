@@ -5,11 +5,11 @@
 pub struct TypedLocalObjectReference {
     /// apiGroup is the group for the resource being referenced. If apiGroup is empty, the specified Kind must be in the core API group. For any other third-party types, setting apiGroup is required. It must be a DNS subdomain.
     #[serde(rename = "apiGroup", default, skip_serializing_if = "Option::is_none")]
-    pub api_group: Option<String>,
+    pub api_group: Option<kubegen_core::CompactString>,
     /// kind is the type of resource being referenced. It must be a path segment name.
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// name is the name of resource being referenced. It must be a path segment name.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for TypedLocalObjectReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

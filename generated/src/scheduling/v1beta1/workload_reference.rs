@@ -5,10 +5,10 @@
 pub struct WorkloadReference {
     /// templateName is the name of a template within the Workload object that was used to create a pod group. It must be a DNS label. This field is required.
     #[serde(rename = "templateName")]
-    pub template_name: String,
+    pub template_name: kubegen_core::CompactString,
     /// workloadName is the name of the Workload object that contains a template that was used when creating a pod group. It must be a DNS name. This field is required.
     #[serde(rename = "workloadName")]
-    pub workload_name: String,
+    pub workload_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for WorkloadReference {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -14,7 +14,7 @@ pub struct CSIDriverSpec {
     ///
     /// Defaults to ReadWriteOnceWithFSType, which will examine each volume to determine if Kubernetes should modify ownership and permissions of the volume. With the default policy the defined fsGroup will only be applied if a fstype is defined and the volume's access mode contains ReadWriteOnce.
     #[serde(rename = "fsGroupPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub fs_group_policy: Option<String>,
+    pub fs_group_policy: Option<kubegen_core::CompactString>,
     /// nodeAllocatableUpdatePeriodSeconds specifies the interval between periodic updates of the CSINode allocatable capacity for this driver. When set, both periodic updates and updates triggered by capacity-related failures are enabled. If not set, no updates occur (neither periodic nor upon detecting capacity-related failures), and the allocatable.count remains static. The minimum allowed value for this field is 10 seconds.
     ///
     /// This feature requires the MutableCSINodeAllocatableCount feature gate to be enabled.
@@ -120,7 +120,7 @@ pub struct CSIDriverSpec {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_lifecycle_modes: Option<Vec<String>>,
+    pub volume_lifecycle_modes: Option<Vec<kubegen_core::CompactString>>,
 }
 impl<'de> serde::Deserialize<'de> for CSIDriverSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -15,7 +15,7 @@
 pub struct CSIStorageCapacity {
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// capacity is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields.
     ///
     /// The semantic is currently (CSI spec 1.2) defined as: The available capacity, in bytes, of the storage that can be used to provision volumes. If not set, that information is currently unavailable.
@@ -23,7 +23,7 @@ pub struct CSIStorageCapacity {
     pub capacity: Option<kubegen_core::meta::Quantity>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// maximumVolumeSize is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields.
     ///
     /// This is defined since CSI spec 1.4.0 as the largest size that may be used in a CreateVolumeRequest.capacity_range.required_bytes field to create a volume with the same parameters as those in GetCapacityRequest. The corresponding value in the Kubernetes API is ResourceRequirements.Requests in a volume claim.
@@ -45,7 +45,7 @@ pub struct CSIStorageCapacity {
     pub node_topology: Option<crate::meta::v1::LabelSelector>,
     /// storageClassName represents the name of the StorageClass that the reported capacity applies to. It must meet the same requirements as the name of a StorageClass object (non-empty, DNS subdomain). If that object no longer exists, the CSIStorageCapacity object is obsolete and should be removed by its creator. This field is immutable.
     #[serde(rename = "storageClassName")]
-    pub storage_class_name: String,
+    pub storage_class_name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for CSIStorageCapacity {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -115,9 +115,9 @@ impl Default for CSIStorageCapacity {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("storage.k8s.io/v1".to_owned()),
+            api_version: Some("storage.k8s.io/v1".into()),
             capacity: Default::default(),
-            kind: Some("CSIStorageCapacity".to_owned()),
+            kind: Some("CSIStorageCapacity".into()),
             maximum_volume_size: Default::default(),
             metadata: Default::default(),
             node_topology: Default::default(),

@@ -23,31 +23,33 @@ pub struct StorageClass {
     pub allowed_topologies: Option<Vec<crate::core::v1::TopologySelectorTerm>>,
     /// APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// metadata is the standard object metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
     /// mountOptions controls the mountOptions for dynamically provisioned PersistentVolumes of this storage class. e.g. ["ro", "soft"]. Not validated - mount of the PVs will simply fail if one is invalid.
     #[serde(rename = "mountOptions", default, skip_serializing_if = "Option::is_none")]
-    pub mount_options: Option<Vec<String>>,
+    pub mount_options: Option<Vec<kubegen_core::CompactString>>,
     /// parameters holds the parameters for the provisioner that should create volumes of this storage class.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<std::collections::BTreeMap<String, String>>,
+    pub parameters: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// provisioner indicates the type of the provisioner.
-    pub provisioner: String,
+    pub provisioner: kubegen_core::CompactString,
     /// reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete.
     #[serde(rename = "reclaimPolicy", default, skip_serializing_if = "Option::is_none")]
-    pub reclaim_policy: Option<String>,
+    pub reclaim_policy: Option<kubegen_core::CompactString>,
     /// volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature.
     #[serde(
         rename = "volumeBindingMode",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub volume_binding_mode: Option<String>,
+    pub volume_binding_mode: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for StorageClass {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -131,8 +133,8 @@ impl Default for StorageClass {
         Self {
             allow_volume_expansion: Default::default(),
             allowed_topologies: Default::default(),
-            api_version: Some("storage.k8s.io/v1".to_owned()),
-            kind: Some("StorageClass".to_owned()),
+            api_version: Some("storage.k8s.io/v1".into()),
+            kind: Some("StorageClass".into()),
             metadata: Default::default(),
             mount_options: Default::default(),
             parameters: Default::default(),

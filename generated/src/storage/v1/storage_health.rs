@@ -11,7 +11,7 @@ pub struct StorageHealth {
     )]
     pub health_conditions: Option<Vec<super::StorageHealthCondition>>,
     /// name is the CSI driver name, matching CSINodeDriver.name.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
 }
 impl<'de> serde::Deserialize<'de> for StorageHealth {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -5,7 +5,7 @@
 pub struct StorageHealthCondition {
     /// accessMode is the access mode affected. Nil means all access modes are affected.
     #[serde(rename = "accessMode", default, skip_serializing_if = "Option::is_none")]
-    pub access_mode: Option<String>,
+    pub access_mode: Option<kubegen_core::CompactString>,
     /// lastTransitionTime is when this condition first appeared at its current state.
     #[serde(
         rename = "lastTransitionTime",
@@ -15,14 +15,14 @@ pub struct StorageHealthCondition {
     pub last_transition_time: Option<kubegen_core::meta::Time>,
     /// message is a human-readable description. Maximum permitted length of a message is 1024 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// reason is a brief CamelCase machine-parseable reason. Maximum permitted length of a reason is 256 characters.
-    pub reason: String,
+    pub reason: kubegen_core::CompactString,
     /// status is the health status category. One of "StorageUnreachable", "StorageDegraded".
-    pub status: String,
+    pub status: kubegen_core::CompactString,
     /// volumeMode is the volume mode affected. Nil means both are affected.
     #[serde(rename = "volumeMode", default, skip_serializing_if = "Option::is_none")]
-    pub volume_mode: Option<String>,
+    pub volume_mode: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for StorageHealthCondition {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -9,14 +9,16 @@ pub struct VolumeAttachmentSource {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub inline_volume_spec: Option<Box<crate::core::v1::PersistentVolumeSpec>>,
+    pub inline_volume_spec: Option<
+        std::sync::Arc<crate::core::v1::PersistentVolumeSpec>,
+    >,
     /// persistentVolumeName represents the name of the persistent volume to attach.
     #[serde(
         rename = "persistentVolumeName",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub persistent_volume_name: Option<String>,
+    pub persistent_volume_name: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeAttachmentSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -40,7 +42,7 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentSource {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;

@@ -4,10 +4,10 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct VolumeAttachmentSpec {
     /// attacher indicates the name of the volume driver that MUST handle this request. This is the name returned by GetPluginName().
-    pub attacher: String,
+    pub attacher: kubegen_core::CompactString,
     /// nodeName represents the node that the volume should be attached to.
     #[serde(rename = "nodeName")]
-    pub node_name: String,
+    pub node_name: kubegen_core::CompactString,
     /// source represents the volume that should be attached.
     pub source: super::VolumeAttachmentSource,
 }

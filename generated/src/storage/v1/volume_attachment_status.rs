@@ -5,7 +5,7 @@
 pub struct VolumeAttachmentStatus {
     /// attachError represents the last error encountered during attach operation, if any. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
     #[serde(rename = "attachError", default, skip_serializing_if = "Option::is_none")]
-    pub attach_error: Option<Box<super::VolumeError>>,
+    pub attach_error: Option<std::sync::Arc<super::VolumeError>>,
     /// attached indicates the volume is successfully attached. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
     pub attached: bool,
     /// attachmentMetadata is populated with any information returned by the attach operation, upon successful attach, that must be passed into subsequent WaitForAttach or Mount calls. This field must only be set by the entity completing the attach operation, i.e. the external-attacher.
@@ -14,10 +14,12 @@ pub struct VolumeAttachmentStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub attachment_metadata: Option<std::collections::BTreeMap<String, String>>,
+    pub attachment_metadata: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// detachError represents the last error encountered during detach operation, if any. This field must only be set by the entity completing the detach operation, i.e. the external-attacher.
     #[serde(rename = "detachError", default, skip_serializing_if = "Option::is_none")]
-    pub detach_error: Option<Box<super::VolumeError>>,
+    pub detach_error: Option<std::sync::Arc<super::VolumeError>>,
 }
 impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -48,10 +50,10 @@ impl<'de> serde::Deserialize<'de> for VolumeAttachmentStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(1) => f1 = Some(map.next_value()?),
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

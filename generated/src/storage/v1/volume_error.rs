@@ -10,7 +10,7 @@ pub struct VolumeError {
     pub error_code: Option<i32>,
     /// message represents the error encountered during Attach or Detach operation. This string may be logged, so it should not contain sensitive information.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// time represents the time the error was encountered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<kubegen_core::meta::Time>,

@@ -12,7 +12,7 @@ pub struct StorageVersionMigrationStatus {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub resource_version: Option<String>,
+    pub resource_version: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for StorageVersionMigrationStatus {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

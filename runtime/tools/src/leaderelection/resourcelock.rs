@@ -69,13 +69,17 @@ impl From<&LeaseSpec> for LeaderElectionRecord {
     /// client-go's `LeaseSpecToLeaderElectionRecord`: absent fields read as zero.
     fn from(spec: &LeaseSpec) -> Self {
         LeaderElectionRecord {
-            holder_identity: spec.holder_identity.clone().unwrap_or_default(),
+            holder_identity: spec
+                .holder_identity
+                .as_deref()
+                .unwrap_or_default()
+                .to_owned(),
             lease_duration_seconds: spec.lease_duration_seconds.unwrap_or_default(),
             acquire_time: spec.acquire_time,
             renew_time: spec.renew_time,
             leader_transitions: spec.lease_transitions.unwrap_or_default(),
-            strategy: spec.strategy.clone(),
-            preferred_holder: spec.preferred_holder.clone(),
+            strategy: spec.strategy.as_deref().map(str::to_owned),
+            preferred_holder: spec.preferred_holder.as_deref().map(str::to_owned),
         }
     }
 }
@@ -85,12 +89,12 @@ impl From<&LeaderElectionRecord> for LeaseSpec {
     fn from(record: &LeaderElectionRecord) -> Self {
         LeaseSpec {
             acquire_time: record.acquire_time,
-            holder_identity: Some(record.holder_identity.clone()),
+            holder_identity: Some(record.holder_identity.as_str().into()),
             lease_duration_seconds: Some(record.lease_duration_seconds),
             lease_transitions: Some(record.leader_transitions),
-            preferred_holder: record.preferred_holder.clone(),
+            preferred_holder: record.preferred_holder.as_deref().map(Into::into),
             renew_time: record.renew_time,
-            strategy: record.strategy.clone(),
+            strategy: record.strategy.as_deref().map(Into::into),
         }
     }
 }
@@ -148,8 +152,8 @@ impl Lock for LeaseLock {
     async fn create(&self, record: LeaderElectionRecord) -> Result<()> {
         let lease = Lease {
             metadata: ObjectMeta {
-                name: Some(self.name.clone()),
-                namespace: Some(self.namespace.clone()),
+                name: Some(self.name.as_str().into()),
+                namespace: Some(self.namespace.as_str().into()),
                 ..ObjectMeta::default()
             },
             spec: Some(LeaseSpec::from(&record)),

@@ -273,12 +273,12 @@ impl EventRecorder {
         let now = Time::now();
         let mut event = Event {
             involved_object: object.clone(),
-            reason: Some(reason.to_owned()),
-            message: Some(message.to_owned()),
+            reason: Some(reason.into()),
+            message: Some(message.into()),
             first_timestamp: Some(now),
             last_timestamp: Some(now),
             count: Some(1),
-            type_: Some(type_.to_owned()),
+            type_: Some(type_.into()),
             source: Some(self.source.clone()),
             reporting_component: self.source.component.clone(),
             reporting_instance: self.source.host.clone(),
@@ -289,8 +289,8 @@ impl EventRecorder {
             .namespace
             .clone()
             .filter(|ns| !ns.is_empty())
-            .unwrap_or_else(|| "default".to_owned());
-        event.metadata.name = Some(format!(
+            .unwrap_or_else(|| "default".into());
+        event.metadata.name = Some(kubegen_core::format_compact!(
             "{}.{:x}",
             object.name.as_deref().unwrap_or_default(),
             jiff::Timestamp::now().as_nanosecond()
@@ -435,7 +435,7 @@ mod tests {
                 ))));
             };
             existing.count = patch["count"].as_i64().map(|c| c as i32);
-            existing.message = patch["message"].as_str().map(str::to_owned);
+            existing.message = patch["message"].as_str().map(Into::into);
             Ok(existing.clone())
         }
     }

@@ -12,8 +12,8 @@ pub const EVENT_TYPE_WARNING: &str = "Warning";
 pub fn object_reference<K: Object + Resource>(obj: &K) -> ObjectReference {
     let meta = obj.metadata();
     ObjectReference {
-        api_version: Some(K::API_VERSION.to_owned()),
-        kind: Some(K::KIND.to_owned()),
+        api_version: Some(K::API_VERSION.into()),
+        kind: Some(K::KIND.into()),
         name: meta.name.clone(),
         namespace: meta.namespace.clone().filter(|ns| !ns.is_empty()),
         uid: meta.uid.clone(),
@@ -23,7 +23,7 @@ pub fn object_reference<K: Object + Resource>(obj: &K) -> ObjectReference {
 }
 
 /// An event source naming `component` only.
-pub fn event_source(component: impl Into<String>) -> EventSource {
+pub fn event_source(component: impl Into<kubegen_core::CompactString>) -> EventSource {
     EventSource {
         component: Some(component.into()),
         host: None,

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use kubegen_api::core::v1::{Event, ObjectReference};
+use kubegen_core::CompactString;
 use kubegen_core::meta::Time;
 
 /// Entries per cache before the least recently used one is dropped.
@@ -104,8 +105,8 @@ struct AggregateRecord {
 struct Observation {
     count: i32,
     first_timestamp: Option<Time>,
-    name: Option<String>,
-    resource_version: Option<String>,
+    name: Option<CompactString>,
+    resource_version: Option<CompactString>,
 }
 
 impl Default for EventCorrelator {
@@ -156,7 +157,7 @@ impl EventCorrelator {
 
     fn aggregate(&mut self, event: Event, now: Instant) -> (Event, String) {
         let aggregate_key = aggregate_key(&event);
-        let message = event.message.clone().unwrap_or_default();
+        let message = event.message.as_deref().unwrap_or_default().to_owned();
         let max_interval = self.options.max_interval;
         let record = self
             .aggregates
@@ -178,7 +179,7 @@ impl EventCorrelator {
             record.messages.remove(&any);
         }
         let wall = Time::now();
-        let name = format!(
+        let name = kubegen_core::format_compact!(
             "{}.{:x}",
             event.involved_object.name.as_deref().unwrap_or_default(),
             jiff::Timestamp::now().as_nanosecond()
@@ -188,7 +189,7 @@ impl EventCorrelator {
             first_timestamp: Some(wall),
             last_timestamp: Some(wall),
             involved_object: event.involved_object.clone(),
-            message: Some(format!(
+            message: Some(kubegen_core::format_compact!(
                 "{AGGREGATED_MESSAGE_PREFIX}{}",
                 event.message.as_deref().unwrap_or_default()
             )),
@@ -429,7 +430,7 @@ mod tests {
                 kind: Some("Pod".into()),
                 name: Some(object.into()),
                 namespace: Some("default".into()),
-                uid: Some(format!("uid-{object}")),
+                uid: Some(format!("uid-{object}").into()),
                 ..ObjectReference::default()
             },
             message: Some(message.into()),
@@ -438,7 +439,7 @@ mod tests {
             type_: Some("Normal".into()),
             ..Event::default()
         };
-        event.metadata.name = Some(format!("{object}.{message}"));
+        event.metadata.name = Some(format!("{object}.{message}").into());
         event.metadata.namespace = Some("default".into());
         event
     }

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use kubegen_runtime::CustomResource;
 use kubegen_runtime::meta::{IntOrString, ObjectMeta};
+use kubegen_runtime::{CustomResource, SortedMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -175,7 +175,7 @@ pub fn full_spec() -> WidgetSpec {
             kind: "ConfigMap".into(),
             metadata: Some(ObjectMeta {
                 name: Some("stamped".into()),
-                labels: Some(BTreeMap::from([("from".to_owned(), "widget".to_owned())])),
+                labels: Some(SortedMap::from([("from".into(), "widget".into())])),
                 ..Default::default()
             }),
             data: BTreeMap::from([("key".to_owned(), "value".to_owned())]),

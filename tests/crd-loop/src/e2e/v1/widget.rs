@@ -7,10 +7,10 @@
 pub struct Widget {
     /// APIVersion defines the versioned schema of this representation of an object.
     #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
+    pub api_version: Option<kubegen_core::CompactString>,
     /// Kind is a string value representing the REST resource this object represents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
+    pub kind: Option<kubegen_core::CompactString>,
     /// Standard object's metadata.
     #[serde(default, skip_serializing_if = "kubegen_core::serde_support::is_default")]
     pub metadata: kubegen_core::meta::ObjectMeta,
@@ -76,8 +76,8 @@ impl Default for Widget {
     /// An empty object with `apiVersion` and `kind` set.
     fn default() -> Self {
         Self {
-            api_version: Some("e2e.kubegen.dev/v1".to_owned()),
-            kind: Some("Widget".to_owned()),
+            api_version: Some("e2e.kubegen.dev/v1".into()),
+            kind: Some("Widget".into()),
             metadata: Default::default(),
             spec: Default::default(),
             status: Default::default(),

@@ -8,7 +8,9 @@ pub struct WidgetSpec {
     pub extra: Option<serde_json::Value>,
     /// Free labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub labels: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// Upper bound for `replicas`.
     #[serde(rename = "maxReplicas")]
     pub max_replicas: i32,
@@ -18,13 +20,13 @@ pub struct WidgetSpec {
     ///
     /// Server default: `"Fast"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    pub mode: Option<kubegen_core::CompactString>,
     /// Ports, merged by name under server-side apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::WidgetSpecPorts>>,
     /// A health check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<Box<super::WidgetSpecProbe>>,
+    pub probe: Option<std::sync::Arc<super::WidgetSpecProbe>>,
     /// Desired copies.
     pub replicas: i32,
     /// A port number or name.
@@ -33,7 +35,7 @@ pub struct WidgetSpec {
     /// An object the widget stamps out, carried whole with its own
     /// apiVersion, kind and metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<Box<super::WidgetSpecTemplate>>,
+    pub template: Option<std::sync::Arc<super::WidgetSpecTemplate>>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -79,10 +81,10 @@ impl<'de> serde::Deserialize<'de> for WidgetSpec {
                         Some(2) => f2 = Some(map.next_value()?),
                         Some(3) => f3 = map.next_value()?,
                         Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
                         Some(6) => f6 = Some(map.next_value()?),
                         Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
+                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }

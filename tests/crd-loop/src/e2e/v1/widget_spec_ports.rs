@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetSpecPorts {
     /// Key of the list.
-    pub name: String,
+    pub name: kubegen_core::CompactString,
     /// The number.
     ///
     /// Validation: `self > 0 && self < 65536` (port out of range)
@@ -13,7 +13,7 @@ pub struct WidgetSpecPorts {
     ///
     /// Known values: `TCP`, `UDP`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    pub protocol: Option<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecPorts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

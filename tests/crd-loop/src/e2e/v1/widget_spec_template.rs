@@ -6,12 +6,14 @@
 pub struct WidgetSpecTemplate {
     /// The embedded object's apiVersion.
     #[serde(rename = "apiVersion")]
-    pub api_version: String,
+    pub api_version: kubegen_core::CompactString,
     /// Payload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<std::collections::BTreeMap<String, String>>,
+    pub data: Option<
+        kubegen_core::SortedMap<kubegen_core::CompactString, kubegen_core::CompactString>,
+    >,
     /// The embedded object's kind.
-    pub kind: String,
+    pub kind: kubegen_core::CompactString,
     /// The embedded object's metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,

@@ -5,7 +5,7 @@
 pub struct WidgetStatus {
     /// Human summary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub message: Option<kubegen_core::CompactString>,
     /// Copies running.
     pub replicas: i32,
 }

@@ -6,7 +6,7 @@
 pub struct FooSpec {
     /// Name of the Deployment the Foo owns.
     #[serde(rename = "deploymentName")]
-    pub deployment_name: String,
+    pub deployment_name: kubegen_core::CompactString,
     /// Desired replicas of the Deployment.
     ///
     /// Validation: `self >= 1 && self <= 10` (replicas must be between 1 and 10)
