@@ -614,3 +614,30 @@ fn packages_that_join_to_one_feature_are_an_error_naming_both() {
     );
     assert!(e.contains("also the package of"), "{e}");
 }
+
+#[test]
+fn number_fields_write_whole_values_as_go_does() {
+    // A `number` field is an `f64`; its whole values must go back as `2`,
+    // not `2.0`, or a read-modify-write rewrites the object.
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "w.yaml",
+        &GOOD_CRD.replace(
+            "size: {type: integer, format: int32}",
+            "size: {type: integer, format: int32}\n              ratio: {type: number}",
+        ),
+    );
+    let opts = GenerateOptions {
+        crds: vec![f],
+        ..Default::default()
+    };
+    let model = kubegen::load_model(&opts).unwrap();
+    let files = kubegen::emit_files(&model, &opts).unwrap();
+    let spec = &files[std::path::Path::new("src/example/v1/widget_spec.rs")];
+    assert!(
+        spec.contains("serialize_with = \"kubegen_core::serde_support::optional_number\"")
+            && spec.contains("pub ratio: Option<f64>"),
+        "{spec}"
+    );
+}

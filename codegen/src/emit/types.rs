@@ -146,6 +146,9 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     && f.json_name == "metadata"
                     && matches!(&f.shape, Shape::Ref(r) if r == OBJECT_META);
                 let ty = shape_tokens(model, &f.shape, t, f.boxed);
+                // Go writes a whole float64 without a fraction (`10`, not
+                // `10.0`); so must a read-modify-write, or it changes the object.
+                let number = matches!(f.shape, Shape::F64);
                 let (ty, attrs) = if is_meta {
                     (
                         ty,
@@ -154,11 +157,18 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                 } else if f.required {
                     (
                         ty,
-                        if rename.is_some() {
+                        if number {
+                            quote! { #[serde(#rename serialize_with = "kubegen_core::serde_support::number")] }
+                        } else if rename.is_some() {
                             quote! { #[serde(#rename)] }
                         } else {
                             quote! {}
                         },
+                    )
+                } else if number {
+                    (
+                        quote! { Option<#ty> },
+                        quote! { #[serde(#rename default, serialize_with = "kubegen_core::serde_support::optional_number", skip_serializing_if = "Option::is_none")] },
                     )
                 } else {
                     (

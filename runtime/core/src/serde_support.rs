@@ -66,3 +66,53 @@ where
         .next_value::<Option<T>>()?
         .map(crate::shared_values::share))
 }
+
+/// `serialize_with` for `number` fields: a whole value is written without a
+/// fraction (`10`, not `10.0`), as Go's encoding/json writes a `float64`, so
+/// an object read and written back is byte-for-byte what the server sent.
+pub fn number<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    // Whole values of this size convert to i64 exactly.
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    if v.fract() == 0.0 && v.abs() <= EXACT {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+/// [`number`] for optional fields.
+pub fn optional_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => number(v, s),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(serde::Serialize)]
+    struct Numbers {
+        #[serde(serialize_with = "super::number")]
+        whole: f64,
+        #[serde(serialize_with = "super::number")]
+        fraction: f64,
+        #[serde(serialize_with = "super::optional_number")]
+        optional: Option<f64>,
+        #[serde(serialize_with = "super::number")]
+        huge: f64,
+    }
+
+    #[test]
+    fn whole_numbers_are_written_as_go_writes_them() {
+        let n = Numbers {
+            whole: 10.0,
+            fraction: 0.25,
+            optional: Some(-3.0),
+            huge: 1e300,
+        };
+        assert_eq!(
+            serde_json::to_string(&n).unwrap(),
+            r#"{"whole":10,"fraction":0.25,"optional":-3,"huge":1e+300}"#
+        );
+    }
+}

@@ -146,7 +146,9 @@ fn integer(s: &Value) -> i64 {
 fn number(s: &Value) -> Value {
     let min = s.get("minimum").and_then(Value::as_f64).unwrap_or(f64::MIN);
     let max = s.get("maximum").and_then(Value::as_f64).unwrap_or(f64::MAX);
-    let v = 0.5_f64.max(min).min(max);
+    // A whole value: the server writes it back without a fraction (`2`),
+    // which a client must too.
+    let v = 2_f64.max(min).min(max);
     json!(v)
 }
 
@@ -484,7 +486,9 @@ pub fn count_leaves(v: &Value) -> usize {
 }
 
 /// Every place `a` and `b` differ, as JSON pointers with both sides. Numbers
-/// compare by value (`1` equals `1.0`: JSON does not tell them apart).
+/// compare as written: `2` and `2.0` are the same value but different bytes,
+/// and a client that writes back `2.0` for the server's `2` changes the
+/// object.
 pub fn differences(a: &Value, b: &Value) -> Vec<String> {
     let mut out = Vec::new();
     diff("", a, b, &mut out);
@@ -512,7 +516,6 @@ fn diff(ptr: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
                 diff(&format!("{ptr}/{i}"), p, q, out);
             }
         }
-        (Value::Number(x), Value::Number(y)) if x.as_f64() == y.as_f64() => {}
         _ if a == b => {}
         _ => out.push(format!("{ptr}: {a} vs {b}")),
     }

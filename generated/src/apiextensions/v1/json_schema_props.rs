@@ -72,7 +72,11 @@ pub struct JSONSchemaProps {
     pub max_length: Option<i64>,
     #[serde(rename = "maxProperties", default, skip_serializing_if = "Option::is_none")]
     pub max_properties: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "kubegen_core::serde_support::optional_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub maximum: Option<f64>,
     #[serde(rename = "minItems", default, skip_serializing_if = "Option::is_none")]
     pub min_items: Option<i64>,
@@ -80,9 +84,18 @@ pub struct JSONSchemaProps {
     pub min_length: Option<i64>,
     #[serde(rename = "minProperties", default, skip_serializing_if = "Option::is_none")]
     pub min_properties: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        serialize_with = "kubegen_core::serde_support::optional_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub minimum: Option<f64>,
-    #[serde(rename = "multipleOf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "multipleOf",
+        default,
+        serialize_with = "kubegen_core::serde_support::optional_number",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub multiple_of: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not: Option<std::sync::Arc<super::JSONSchemaProps>>,
