@@ -24,6 +24,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
+use kubegen_api::apiextensions::v1::CustomResourceDefinition;
 use kubegen_e2e::{admin, drop_namespace, test_namespace, unique};
 use kubegen_runtime::{Resource, RestClient, Scope};
 use kubegen_shared_crds::crd_install::{crd_document, install, send, uninstall};
@@ -268,6 +269,21 @@ where
     let created_crd = install(rest, &crd).await?;
 
     let result = async {
+        // The CRD itself, as the server stores it, through the generated
+        // CustomResourceDefinition: whole numbers (`minimum: 0`) must come
+        // back as written, or applying the CRD again rewrites it.
+        let crd_path = format!(
+            "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{}",
+            crd["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        let served = send(rest, http::Method::GET, &crd_path, None).await.map_err(|e| format!("GET {crd_path}: {e}"))?;
+        let typed: CustomResourceDefinition = serde_json::from_value(served.clone()).map_err(|e| format!("decode the CRD: {e}"))?;
+        let again = serde_json::to_value(&typed).map_err(|e| format!("encode the CRD: {e}"))?;
+        let diffs = synth::differences(&served, &again);
+        if !diffs.is_empty() {
+            return Err(format!("the CRD does not round trip at {} place(s):\n      {}", diffs.len(), diffs.join("\n      ")));
+        }
+
         let ar = K::api_resource();
         let collection = match K::SCOPE {
             Scope::Namespaced => format!("{}/namespaces/{ns}/{}", ar.group_version_path(), ar.plural),

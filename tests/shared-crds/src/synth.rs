@@ -620,6 +620,8 @@ mod tests {
             d,
             vec![
                 "/a/b~1c: 1 vs 2".to_owned(),
+                // The same value, written differently: a change on the wire.
+                "/a/x: 1.0 vs 1".to_owned(),
                 "/z: only on the right: null".to_owned()
             ]
         );
