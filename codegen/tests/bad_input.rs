@@ -257,24 +257,32 @@ fn keep_going_skips_broken_inputs_and_generates_the_rest() {
     assert!(kubegen::generate(&opts).is_err());
 }
 
-#[test]
-fn odd_property_names_get_distinct_identifiers() {
+/// The emitted `widget_spec.rs` of [`GOOD_CRD`] with `extra` (YAML lines at
+/// the indentation of its spec's properties) added to the spec.
+fn widget_spec_with(extra: &str) -> String {
     let d = tempfile::tempdir().unwrap();
+    let size = "size: {type: integer, format: int32}";
     let f = write(
         d.path(),
         "w.yaml",
-        &GOOD_CRD.replace(
-            "size: {type: integer, format: int32}",
-            "size: {type: integer, format: int32}\n              type: {type: string}\n              $ref: {type: string}\n              foo-bar: {type: string}\n              foo_bar: {type: string}\n              3d: {type: boolean}\n              x-kubernetes-thing: {type: string}",
-        ),
+        &GOOD_CRD.replace(size, &format!("{size}{extra}")),
     );
     let opts = GenerateOptions {
         crds: vec![f],
         ..Default::default()
     };
     let model = kubegen::load_model(&opts).unwrap();
-    let files = kubegen::emit_files(&model, &opts).unwrap();
-    let spec = &files[std::path::Path::new("src/example/v1/widget_spec.rs")];
+    let mut files = kubegen::emit_files(&model, &opts).unwrap();
+    files
+        .remove(std::path::Path::new("src/example/v1/widget_spec.rs"))
+        .unwrap()
+}
+
+#[test]
+fn odd_property_names_get_distinct_identifiers() {
+    let spec = widget_spec_with(
+        "\n              type: {type: string}\n              $ref: {type: string}\n              foo-bar: {type: string}\n              foo_bar: {type: string}\n              3d: {type: boolean}\n              x-kubernetes-thing: {type: string}",
+    );
     for want in [
         "pub type_: Option<kubegen_core::CompactString>",
         "rename = \"type\"",
@@ -619,22 +627,7 @@ fn packages_that_join_to_one_feature_are_an_error_naming_both() {
 fn number_fields_write_whole_values_as_go_does() {
     // A `number` field is an `f64`; its whole values must go back as `2`,
     // not `2.0`, or a read-modify-write rewrites the object.
-    let d = tempfile::tempdir().unwrap();
-    let f = write(
-        d.path(),
-        "w.yaml",
-        &GOOD_CRD.replace(
-            "size: {type: integer, format: int32}",
-            "size: {type: integer, format: int32}\n              ratio: {type: number}",
-        ),
-    );
-    let opts = GenerateOptions {
-        crds: vec![f],
-        ..Default::default()
-    };
-    let model = kubegen::load_model(&opts).unwrap();
-    let files = kubegen::emit_files(&model, &opts).unwrap();
-    let spec = &files[std::path::Path::new("src/example/v1/widget_spec.rs")];
+    let spec = widget_spec_with("\n              ratio: {type: number}");
     assert!(
         spec.contains("serialize_with = \"kubegen_core::serde_support::optional_number\"")
             && spec.contains("pub ratio: Option<f64>"),

@@ -9,7 +9,6 @@
 //!
 //! An [`Indexer`] is a cheap handle (clone it freely); all clones see one cache.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::index::{IndexError, Indexers};
@@ -137,11 +136,8 @@ impl<K: Object> Indexer<K> {
 
     /// Atomically swap the whole content for `list`.
     pub fn replace(&self, list: Vec<Arc<K>>) {
-        let items = list
-            .into_iter()
-            .map(|o| (object_key(o.metadata()), o))
-            .collect::<HashMap<_, _>>();
-        self.store.replace(items);
+        self.store
+            .replace(list.into_iter().map(|o| (object_key(o.metadata()), o)));
     }
 
     /// Objects sharing an index value with `obj` under `index_name`.

@@ -144,7 +144,7 @@ impl<K> ThreadSafeStore<K> {
     }
 
     /// Swap the whole content for `items`, rebuilding every index.
-    pub(crate) fn replace(&self, items: HashMap<String, Arc<K>>) {
+    pub(crate) fn replace(&self, items: impl IntoIterator<Item = (String, Arc<K>)>) {
         let items: HashMap<Key, Arc<K>> = items.into_iter().map(|(k, v)| (k.into(), v)).collect();
         let mut inner = self.inner.write();
         let indices: HashMap<String, Index> = inner

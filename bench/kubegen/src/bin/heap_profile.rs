@@ -85,14 +85,13 @@ fn main() -> Result<()> {
     // `Pod` struct and what its clone allocates.
     let at = LIVE.load(Relaxed);
     let indexer: Indexer<Pod> = Indexer::new(default_indexers());
+    let mut copies = 0;
     for pod in &list.items {
-        indexer.add(std::sync::Arc::new(pod.clone()));
+        let before_copy = LIVE.load(Relaxed);
+        let copy = pod.clone();
+        copies += LIVE.load(Relaxed) - before_copy + size_of::<Pod>() as isize;
+        indexer.add(std::sync::Arc::new(copy));
     }
-    let copies: isize = list
-        .items
-        .iter()
-        .map(|p| (size_of::<Pod>() + deep_size_of_clone(p)) as isize)
-        .sum();
     println!(
         "  cache structures (key, index, Arc)    {:>6} B/pod",
         (LIVE.load(Relaxed) - at - copies) / n
@@ -127,13 +126,4 @@ fn main() -> Result<()> {
         (at - LIVE.load(Relaxed)) / n
     );
     Ok(())
-}
-
-/// Bytes a `clone()` of `pod` allocates (counted, then freed).
-fn deep_size_of_clone(pod: &Pod) -> usize {
-    let at = LIVE.load(Relaxed);
-    let copy = pod.clone();
-    let size = LIVE.load(Relaxed) - at;
-    drop(copy);
-    size as usize
 }
