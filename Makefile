@@ -12,7 +12,7 @@ all: generate
 
 ## generate: regenerate the kubegen-api crate (generated/) from the spec in openapi-specs/
 generate:
-	cargo run --quiet --release -p kubegen -- generate --spec $(SPEC)/swagger.json --out generated --in-workspace
+	cargo run --quiet --release -p kubegen -- generate --spec $(SPEC)/swagger.json --proto $(SPEC)/proto --out generated --in-workspace
 
 ## test: start the test cluster, run every test of every crate, stop the cluster (also on failure)
 test:

@@ -38,6 +38,8 @@ pub struct GenerateOptions {
     pub progress: bool,
     /// Types only: no clientset.
     pub no_clientset: bool,
+    /// The protobuf schema of built-in kinds: `.proto` files and `presence.tsv`.
+    pub proto: Option<PathBuf>,
 }
 
 /// What `generate` did.
@@ -120,6 +122,7 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         .specs
         .iter()
         .chain(&opts.crds)
+        .chain(&opts.proto)
         .map(|p| p.display().to_string())
         .chain(cluster_label)
         .collect();
@@ -163,6 +166,9 @@ pub fn emit_files(model: &Model, opts: &GenerateOptions) -> Result<Files> {
         ..EmitOptions::default()
     };
     e.kubegen_path.clone_from(&opts.kubegen_path);
+    if let Some(dir) = &opts.proto {
+        e.proto = Some(spec::proto::ProtoSchema::load(dir)?);
+    }
     emit::emit(model, &e)
 }
 

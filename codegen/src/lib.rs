@@ -31,6 +31,7 @@ mod golden;
 
 pub use diagnostics::{Diagnostics, Policy};
 pub use driver::{GenerateOptions, Report, emit_files, generate, load_model, write_files};
+pub use emit::Files;
 pub use error::{Error, Location, Result};
 
 /// The generator's version, written into every generated file's header.

@@ -79,6 +79,13 @@ struct GenerateArgs {
     /// Emit types only, without the clientset.
     #[arg(long)]
     no_clientset: bool,
+    /// The protobuf schema of the built-in kinds: a directory of the
+    /// generated.proto files of k8s.io/api and k8s.io/apimachinery and their
+    /// presence.tsv (openapi-specs/<release>/proto in a kubegen checkout).
+    /// The types it describes decode and encode protobuf, which the API
+    /// server speaks for built-in kinds; without it they speak JSON only.
+    #[arg(long, value_name = "DIR")]
+    proto: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
@@ -104,6 +111,7 @@ fn main() -> ExitCode {
                 kubegen_path: a.kubegen_path,
                 progress: !a.quiet,
                 no_clientset: a.no_clientset,
+                proto: a.proto,
             };
             match kubegen::generate(&opts) {
                 Ok(report) => {

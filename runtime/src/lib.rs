@@ -18,7 +18,8 @@
 pub use kubegen_cache::{self as cache, workqueue};
 pub use kubegen_client::{self as client, auth, config, discovery, retry};
 pub use kubegen_core::{
-    apply, dynamic, error, managed_fields, meta, options, resource, selector, sorted_map, verbs,
+    apply, dynamic, error, managed_fields, meta, metadata, options, proto, resource, selector,
+    sorted_map, verbs,
 };
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;
@@ -29,8 +30,8 @@ pub use kubegen_client::{
 };
 pub use kubegen_core::{
     ApiResource, ApplyOptions, CompactString, CreateOptions, DeleteOptions, DynamicObject, Error,
-    GetOptions, ListOptions, Object, PatchOptions, Resource, Result, Scope, Selector, SortedMap,
-    ToCompactString, UpdateOptions, format_compact, object_key,
+    GetOptions, ListOptions, Object, PartialObjectMetadata, PatchOptions, Resource, Result, Scope,
+    Selector, SortedMap, ToCompactString, UpdateOptions, format_compact, object_key,
 };
 
 /// The repository README's Rust blocks, compiled as doc tests.

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use kubegen_runtime::{
-    ApiResource, Client, Config, DynamicObject, Error, ListOptions, RestClient, Scope, WatchEvent,
+    ApiResource, Client, Config, DynamicObject, Error, ListOptions, PartialObjectMetadata,
+    RestClient, Scope, WatchEvent,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -21,6 +22,11 @@ const HOLD: &str = "HOLD:";
 
 /// Serves `responses` in order, one per connection, and records request heads.
 async fn serve(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
+    serve_bytes(responses.into_iter().map(String::into_bytes).collect()).await
+}
+
+/// As [`serve`], for answers that are not text (protobuf).
+async fn serve_bytes(responses: Vec<Vec<u8>>) -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -40,14 +46,14 @@ async fn serve(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
             }
             let head = String::from_utf8_lossy(&buf);
             log.lock().unwrap().push(head.into_owned());
-            if resp == RESET {
+            if resp == RESET.as_bytes() {
                 let _ = sock.set_zero_linger();
                 continue;
             }
-            if let Some(partial) = resp.strip_prefix(HOLD) {
-                let _ = sock.write_all(partial.as_bytes()).await;
+            if let Some(partial) = resp.strip_prefix(HOLD.as_bytes()) {
+                let _ = sock.write_all(partial).await;
             }
-            if resp == HANG || resp.starts_with(HOLD) {
+            if resp == HANG.as_bytes() || resp.starts_with(HOLD.as_bytes()) {
                 // Held until the test's runtime ends.
                 tokio::spawn(async move {
                     let _keep = sock;
@@ -55,7 +61,7 @@ async fn serve(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
                 });
                 continue;
             }
-            let _ = sock.write_all(resp.as_bytes()).await;
+            let _ = sock.write_all(&resp).await;
             let _ = sock.shutdown().await;
         }
     });
@@ -217,6 +223,136 @@ async fn requests_carry_the_kubegen_user_agent_and_accept_json() {
         "{head}"
     );
     assert!(head.contains("accept: application/json"), "{head}");
+}
+
+fn metadata_of_configmaps(
+    url: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> Client<PartialObjectMetadata> {
+    let mut cfg = Config::new(url.parse().unwrap());
+    tweak(&mut cfg);
+    let rest = RestClient::new(cfg).unwrap();
+    Client::new_with(
+        rest,
+        configmaps(url, |_| {}).resource().clone(),
+        Some("d".into()),
+    )
+}
+
+/// A 200 answer with a protobuf body.
+fn protobuf(body: &[u8], content_type: &str) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+/// `k8s\0` + runtime.Unknown{typeMeta{v1, kind}, raw}.
+fn envelope(kind: &str, raw: &[u8]) -> Vec<u8> {
+    let mut type_meta = vec![0x0a, 2, b'v', b'1', 0x12, kind.len() as u8];
+    type_meta.extend_from_slice(kind.as_bytes());
+    let mut out = b"k8s\0".to_vec();
+    out.extend_from_slice(&[0x0a, type_meta.len() as u8]);
+    out.extend_from_slice(&type_meta);
+    out.push(0x12);
+    out.push(raw.len() as u8);
+    out.extend_from_slice(raw);
+    out
+}
+
+#[tokio::test]
+async fn protobuf_kinds_accept_protobuf_unless_the_config_forces_json() {
+    let obj = envelope("PartialObjectMetadata", &[0x0a, 3, 0x0a, 1, b'm']);
+    let list = envelope(
+        "PartialObjectMetadataList",
+        &[0x0a, 0, 0x12, 5, 0x0a, 3, 0x0a, 1, b'm'],
+    );
+    let pb = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+    let (url, seen) = serve_bytes(vec![
+        protobuf(&obj, pb),
+        protobuf(&list, pb),
+        ok(r#"{"metadata":{"name":"m"}}"#, "").into_bytes(),
+    ])
+    .await;
+    let meta = metadata_of_configmaps(&url, |_| {});
+    let got = meta.get("m", &Default::default()).await.unwrap();
+    assert_eq!(got.metadata.name.as_deref(), Some("m"));
+    assert_eq!(got.kind.as_deref(), Some("PartialObjectMetadata"));
+    let listed = meta.list(&ListOptions::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let json = metadata_of_configmaps(&url, |c| c.protobuf = false);
+    json.get("m", &Default::default()).await.unwrap();
+    let heads: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    assert!(heads[0].contains("accept: application/vnd.kubernetes.protobuf;as=partialobjectmetadata;g=meta.k8s.io;v=v1, application/json;as=partialobjectmetadata;"), "{}", heads[0]);
+    assert!(
+        heads[1]
+            .contains("accept: application/vnd.kubernetes.protobuf;as=partialobjectmetadatalist;"),
+        "{}",
+        heads[1]
+    );
+    assert!(heads[2].contains("accept: application/json;as=partialobjectmetadata;g=meta.k8s.io;v=v1, application/json\r\n"), "{}", heads[2]);
+    assert!(!heads[2].contains("protobuf"), "{}", heads[2]);
+}
+
+#[tokio::test]
+async fn a_malformed_protobuf_body_is_a_decode_error_naming_the_path() {
+    let pb = "application/vnd.kubernetes.protobuf";
+    // metadata.name holds bytes that are not UTF-8.
+    let bad_name = envelope("PartialObjectMetadata", &[0x0a, 3, 0x0a, 1, 0xff]);
+    // A length that runs past the end.
+    let truncated = envelope("PartialObjectMetadata", &[0x0a, 9, 0x0a, 1]);
+    let (url, _) = serve_bytes(vec![
+        protobuf(&bad_name, pb),
+        protobuf(&truncated, pb),
+        protobuf(b"k8s", pb),
+    ])
+    .await;
+    let meta = metadata_of_configmaps(&url, |_| {});
+    for want in ["metadata.name", "metadata", "."] {
+        match meta.get("m", &Default::default()).await.unwrap_err() {
+            Error::Decode {
+                request,
+                path,
+                message,
+            } => {
+                assert_eq!(request, "GET /api/v1/namespaces/d/configmaps/m");
+                assert_eq!(path, want, "{message}");
+            }
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_protobuf_watch_frame_longer_than_the_limit_ends_the_stream() {
+    let mut body = Vec::new();
+    body.extend_from_slice(&u32::MAX.to_be_bytes());
+    body.extend_from_slice(b"whatever follows");
+    let (url, _) = serve_bytes(vec![protobuf(
+        &body,
+        "application/vnd.kubernetes.protobuf;stream=watch",
+    )])
+    .await;
+    let meta = metadata_of_configmaps(&url, |_| {});
+    let events: Vec<_> = meta
+        .watch(&ListOptions::default())
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    match &events[0] {
+        Err(Error::Decode { message, .. }) => assert!(message.contains("longer than"), "{message}"),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 }
 
 fn status(code: u16, retry_after: bool) -> String {

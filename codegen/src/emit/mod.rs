@@ -19,6 +19,7 @@ mod clientset;
 mod informers;
 mod manifest;
 mod names;
+mod protobuf;
 mod types;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,9 @@ pub struct EmitOptions {
     /// Emit the clientset (`Clientset` and the group clients); off for a
     /// types-only crate.
     pub clientset: bool,
+    /// The protobuf schema of built-in kinds (`--proto`): the types it
+    /// describes get protobuf decoding and encoding.
+    pub proto: Option<crate::spec::proto::ProtoSchema>,
 }
 
 impl Default for EmitOptions {
@@ -59,6 +63,7 @@ impl Default for EmitOptions {
             in_workspace: false,
             kubegen_path: None,
             clientset: true,
+            proto: None,
         }
     }
 }
@@ -116,6 +121,11 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         by_module.entry(&t.module).or_default().push(t);
     }
     let apply_reach = applyconfigurations::reachable(model);
+    let proto = opts
+        .proto
+        .as_ref()
+        .map(|schema| protobuf::ProtoPlan::new(model, schema))
+        .unwrap_or_default();
     for (module, tys) in &by_module {
         let dir = module_dir(module);
         let mut decls = Vec::new();
@@ -125,7 +135,8 @@ pub fn emit(model: &Model, opts: &EmitOptions) -> Result<Files> {
         for t in sorted {
             let file = file_names.unique(&type_file_name(&t.name));
             let path = format!("{dir}/{file}.rs");
-            let mut tokens = types::emit_type(model, t)?;
+            let mut tokens = types::emit_type(model, t, proto.has(&t.id))?;
+            tokens.extend(proto.emit(t));
             tokens.extend(applyconfigurations::emit_apply_configuration(
                 model,
                 t,

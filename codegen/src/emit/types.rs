@@ -115,7 +115,7 @@ fn field_doc(f: &Field) -> TokenStream {
 }
 
 /// The tokens of one type's file.
-pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
+pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<TokenStream> {
     let name = ident(&t.name);
     let mut doc = t.description.clone().unwrap_or_default();
     if let Some(g) = t.single_gvk() {
@@ -260,8 +260,31 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef) -> Result<TokenStream> {
                     .zip(&names)
                     .find(|(f, _)| f.json_name == "metadata")
                     .map(|(_, n)| ident(n));
+                let field_of = |json: &str| {
+                    s.fields
+                        .iter()
+                        .zip(&names)
+                        .find(|(f, _)| {
+                            f.json_name == json && !f.required && matches!(f.shape, Shape::String)
+                        })
+                        .map(|(_, n)| ident(n))
+                };
+                let protobuf = protobuf.then(|| match (field_of("apiVersion"), field_of("kind")) {
+                    (Some(av), Some(k)) => quote! {
+                        const PROTOBUF: Option<kubegen_core::proto::Protobuf<Self>> = Some(
+                            kubegen_core::proto::Protobuf::new().with_type_meta(|o, api_version, kind| {
+                                o.#av = Some(api_version.into());
+                                o.#k = Some(kind.into());
+                            }),
+                        );
+                    },
+                    _ => quote! {
+                        const PROTOBUF: Option<kubegen_core::proto::Protobuf<Self>> = Some(kubegen_core::proto::Protobuf::new());
+                    },
+                });
                 out.extend(quote! {
                     impl kubegen_core::Object for #name {
+                        #protobuf
                         fn metadata(&self) -> &kubegen_core::meta::ObjectMeta { &self.#meta }
                         fn metadata_mut(&mut self) -> &mut kubegen_core::meta::ObjectMeta { &mut self.#meta }
                     }

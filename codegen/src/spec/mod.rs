@@ -12,6 +12,7 @@
 pub mod cluster;
 pub mod crd;
 pub mod openapi;
+pub mod proto;
 
 use std::path::{Path, PathBuf};
 

@@ -65,6 +65,7 @@ use super::listwatch::{DynListerWatcher, ListerWatcher, TweakFn, TweakListOption
 use super::shared_informer::{InformerBuilder, InformerSynced, SharedIndexInformer, wait_all};
 use kubegen_client::{Client, RestClient};
 use kubegen_core::dynamic::DynamicObject;
+use kubegen_core::metadata::PartialObjectMetadata;
 use kubegen_core::options::ListOptions;
 use kubegen_core::resource::{ApiResource, Object, Resource, Scope};
 use kubegen_core::verbs;
@@ -163,6 +164,7 @@ struct Entry {
 enum Key {
     Type(TypeId),
     Dynamic(ApiResource),
+    Metadata(ApiResource),
 }
 
 struct Inner {
@@ -297,20 +299,42 @@ impl InformerFactory {
     /// The shared informer of untyped objects of `resource`, keyed by the
     /// resource (the dynamic informer factory's `ForResource`).
     pub fn dynamic_informer_for(&self, resource: &ApiResource) -> ResourceInformer<DynamicObject> {
-        let key = Key::Dynamic(resource.clone());
-        let informer = match self.lookup::<DynamicObject>(&key) {
+        self.resource_informer_of::<DynamicObject>(Key::Dynamic(resource.clone()), resource)
+    }
+
+    /// The shared informer of the metadata of `resource`'s objects (client-go's
+    /// metadata informer factory's `ForResource`): names, labels, owners and
+    /// finalizers without spec or status, for any resource, custom ones
+    /// included, at a fraction of what caching whole objects takes.
+    pub fn metadata_informer_for(
+        &self,
+        resource: &ApiResource,
+    ) -> ResourceInformer<PartialObjectMetadata> {
+        self.resource_informer_of::<PartialObjectMetadata>(
+            Key::Metadata(resource.clone()),
+            resource,
+        )
+    }
+
+    /// The metadata informer of kind `K`'s resource.
+    pub fn metadata_informer<K: Resource>(&self) -> ResourceInformer<PartialObjectMetadata> {
+        self.metadata_informer_for(&K::api_resource())
+    }
+
+    /// The informer of `K` objects of a resource known at run time.
+    fn resource_informer_of<K>(&self, key: Key, resource: &ApiResource) -> ResourceInformer<K>
+    where
+        K: Object + verbs::List + verbs::Watch,
+    {
+        let informer = match self.lookup::<K>(&key) {
             Some(i) => i,
             None => {
                 let ns = match resource.scope {
                     Scope::Namespaced => self.namespace().map(str::to_owned),
                     Scope::Cluster => None,
                 };
-                let client = Client::<DynamicObject>::new_with(
-                    self.inner.rest.clone(),
-                    resource.clone(),
-                    ns,
-                );
-                let informer = self.new_informer::<DynamicObject>(self.wrap(client));
+                let client = Client::<K>::new_with(self.inner.rest.clone(), resource.clone(), ns);
+                let informer = self.new_informer::<K>(self.wrap(client));
                 self.insert(key, informer)
             }
         };

@@ -41,6 +41,7 @@ mod typed;
 mod watch;
 #[cfg(test)]
 mod watch_props;
+mod wire;
 mod ws;
 
 use std::marker::PhantomData;

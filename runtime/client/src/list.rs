@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use kubegen_core::meta::ListMeta;
+use kubegen_core::proto;
 
 /// A page of objects with the list's metadata (`resourceVersion` to watch
 /// from, `continue` to fetch the next page).
@@ -32,6 +33,43 @@ impl<K> ObjectList<K> {
     /// The continue token, when there are more pages.
     pub fn continue_token(&self) -> Option<&str> {
         self.metadata.continue_.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+impl<K: kubegen_core::Object> ObjectList<K> {
+    /// Decodes a list the server answered in protobuf (the `k8s\0`
+    /// envelope around `{ metadata = 1; repeated items = 2 }`), for a kind
+    /// that speaks protobuf.
+    pub fn from_protobuf(body: &[u8]) -> Result<Self, proto::DecodeError> {
+        let codec =
+            K::PROTOBUF.ok_or_else(|| proto::DecodeError::new("this kind has no protobuf form"))?;
+        let mut buf = proto::decode_envelope(body)?.raw;
+        let mut metadata = ListMeta::default();
+        let mut items = Vec::new();
+        while !buf.is_empty() {
+            let (tag, wire) = proto::key(&mut buf)?;
+            match tag {
+                1 => proto::one::merge::<proto::Msg, _>(
+                    &mut metadata,
+                    wire,
+                    &mut buf,
+                    0,
+                    "metadata",
+                )?,
+                2 => {
+                    if items.capacity() == 0 {
+                        items.reserve_exact(proto::occurrences(tag, wire, buf));
+                    }
+                    let raw = proto::embedded(wire, &mut buf, "items")?;
+                    let item = codec
+                        .decode(raw)
+                        .map_err(|e| e.at_index(items.len()).at("items"))?;
+                    items.push(item);
+                }
+                _ => proto::skip(wire, tag, &mut buf)?,
+            }
+        }
+        Ok(Self { metadata, items })
     }
 }
 

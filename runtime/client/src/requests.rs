@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::paths::{key_of, uri_path, with_query};
 use super::rest::{describe, empty_request, json_request};
-use super::{APPLY_PATCH, Client, DeleteResponse, JSON, ObjectList, WatchStream, watch};
+use super::{APPLY_PATCH, Client, DeleteResponse, JSON, ObjectList, WatchStream, watch, wire};
 use kubegen_core::error::{Error, Result};
 use kubegen_core::options::{
     CreateOptions, DeleteOptions, ListOptions, PatchOptions, Query, UpdateOptions,
@@ -28,22 +28,80 @@ impl<K: Object> Client<K> {
         self.rest.request(req).await
     }
 
+    /// `GET .../{name}` of the object itself, in protobuf when the kind speaks it.
+    pub(crate) async fn do_get_object(&self, name: &str, q: Query) -> Result<K> {
+        let mut req = empty_request(Method::GET, with_query(self.object_path(name, None)?, &q))?;
+        self.accept_object(&mut req, false);
+        let what = describe(&req);
+        let (body, protobuf) = self.rest.request_negotiated(req).await?;
+        wire::decode_object(&what, &body, protobuf)
+    }
+
     pub(crate) async fn do_list(&self, opts: &ListOptions) -> Result<ObjectList<K>> {
-        let req = empty_request(
+        let mut req = empty_request(
             Method::GET,
             with_query(self.collection_path()?, &opts.to_list_query()),
         )?;
-        self.rest.request(req).await
+        self.accept_object(&mut req, true);
+        let what = describe(&req);
+        let (body, protobuf) = self.rest.request_negotiated(req).await?;
+        wire::decode_list(&what, &body, protobuf)
     }
 
     pub(crate) async fn do_watch(&self, opts: &ListOptions) -> Result<WatchStream<K>> {
-        let req = empty_request(
+        let mut req = empty_request(
             Method::GET,
             with_query(self.collection_path()?, &opts.to_watch_query()),
         )?;
+        self.accept_object(&mut req, false);
         let what = describe(&req);
-        let body = self.rest.request_stream(req).await?;
-        Ok(Box::pin(watch::decode_stream::<K, _>(what, body)))
+        let (body, protobuf) = self.rest.request_stream_negotiated(req).await?;
+        let codec = if protobuf {
+            Some(wire::codec::<K>(&what)?)
+        } else {
+            None
+        };
+        Ok(Box::pin(watch::decode_stream::<K, _>(what, body, codec)))
+    }
+
+    /// `POST` (create) or `PUT` (replace) of the object itself, in protobuf
+    /// when the kind speaks it.
+    pub(crate) async fn send_object(
+        &self,
+        method: Method,
+        path: String,
+        q: &Query,
+        obj: &K,
+    ) -> Result<K> {
+        let uri = with_query(path, q);
+        let what = format!("{method} {}", uri_path(&uri));
+        let (bytes, content_type) = self.object_body(&what, obj)?;
+        let mut req = json_request(method, uri, bytes, content_type)?;
+        self.accept_object(&mut req, false);
+        let (body, protobuf) = self.rest.request_negotiated(req).await?;
+        wire::decode_object(&what, &body, protobuf)
+    }
+
+    /// `PATCH .../{name}` of the object itself; the patch is JSON, the
+    /// answer protobuf when the kind speaks it.
+    pub(crate) async fn do_patch_object<B: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        body: &B,
+        content_type: &'static str,
+        opts: &PatchOptions,
+    ) -> Result<K> {
+        check_apply(content_type, opts)?;
+        let uri = with_query(self.object_path(name, None)?, &opts.to_query());
+        let what = format!("PATCH {}", uri_path(&uri));
+        let bytes = serde_json::to_vec(body).map_err(|source| Error::Encode {
+            request: what.clone(),
+            source,
+        })?;
+        let mut req = json_request(Method::PATCH, uri, bytes, content_type)?;
+        self.accept_object(&mut req, false);
+        let (body, protobuf) = self.rest.request_negotiated(req).await?;
+        wire::decode_object(&what, &body, protobuf)
     }
 
     async fn send_body<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -103,11 +161,7 @@ impl<K: Object> Client<K> {
         content_type: &'static str,
         opts: &PatchOptions,
     ) -> Result<T> {
-        if content_type == APPLY_PATCH && opts.field_manager.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::InvalidRequest(
-                "server-side apply needs a field manager".into(),
-            ));
-        }
+        check_apply(content_type, opts)?;
         self.send_body(
             Method::PATCH,
             self.object_path(name, sub)?,
@@ -124,10 +178,15 @@ impl<K: Object> Client<K> {
         opts: &DeleteOptions,
     ) -> Result<DeleteResponse<K>> {
         let path = self.object_path(name, None)?;
-        let v: serde_json::Value = self
-            .send_body(Method::DELETE, path.clone(), &Query::new(), opts, JSON)
-            .await?;
-        object_or_status(&format!("DELETE {path}"), v)
+        let what = format!("DELETE {path}");
+        let bytes = serde_json::to_vec(opts).map_err(|source| Error::Encode {
+            request: what.clone(),
+            source,
+        })?;
+        let mut req = json_request(Method::DELETE, path, bytes, JSON)?;
+        self.accept_object(&mut req, false);
+        let (body, protobuf) = self.rest.request_negotiated(req).await?;
+        wire::decode_object_or_status(&what, &body, protobuf)
     }
 
     pub(crate) async fn do_delete_collection(
@@ -210,6 +269,16 @@ impl<K: Object> Client<K> {
             }
         })
     }
+}
+
+/// Server-side apply needs a field manager; say so before the server does.
+fn check_apply(content_type: &str, opts: &PatchOptions) -> Result<()> {
+    if content_type == APPLY_PATCH && opts.field_manager.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::InvalidRequest(
+            "server-side apply needs a field manager".into(),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn name_of<K: Object>(obj: &K, what: &str) -> Result<String> {

@@ -65,6 +65,7 @@ struct Inner {
     limiter: Option<governor::DefaultDirectRateLimiter>,
     read_timeout: Option<Duration>,
     max_retries: u32,
+    protobuf: bool,
     warning_handler: Option<WarningHandler>,
     default_namespace: String,
 }
@@ -135,6 +136,7 @@ impl RestClient {
                 limiter,
                 read_timeout: config.read_timeout,
                 max_retries: config.max_retries,
+                protobuf: config.protobuf,
                 warning_handler: config.warning_handler,
                 default_namespace: config.default_namespace,
             }),
@@ -144,6 +146,11 @@ impl RestClient {
     /// The namespace of the config's context (`default` when unset).
     pub fn default_namespace(&self) -> &str {
         &self.inner.default_namespace
+    }
+
+    /// Whether built-in kinds speak protobuf ([`Config::protobuf`]).
+    pub fn protobuf(&self) -> bool {
+        self.inner.protobuf
     }
 
     /// The server's base URL.
@@ -164,6 +171,38 @@ impl RestClient {
         let body = within(self.inner.read_timeout, &what, resp.into_body().collect()).await?;
         body.map(|b| b.to_bytes())
             .map_err(|e| Error::transport(what, e))
+    }
+
+    /// Send and collect the body, with whether it is protobuf (by its
+    /// `Content-Type`; a request may accept both).
+    pub(crate) async fn request_negotiated(&self, req: Request<Bytes>) -> Result<(Bytes, bool)> {
+        let what = describe(&req);
+        let resp = self.execute_mode(req, Mode::Normal).await?;
+        let protobuf = is_protobuf(resp.headers());
+        let body = within(self.inner.read_timeout, &what, resp.into_body().collect()).await?;
+        let body = body
+            .map(|b| b.to_bytes())
+            .map_err(|e| Error::transport(what, e))?;
+        Ok((body, protobuf))
+    }
+
+    /// Send and return the body as a stream of chunks, with whether it is
+    /// protobuf.
+    pub(crate) async fn request_stream_negotiated(
+        &self,
+        req: Request<Bytes>,
+    ) -> Result<(
+        impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
+        bool,
+    )> {
+        let what = describe(&req);
+        let resp = self.execute_mode(req, Mode::Normal).await?;
+        let protobuf = is_protobuf(resp.headers());
+        let body = resp
+            .into_body()
+            .into_data_stream()
+            .map_err(move |e| Error::transport(what.clone(), e));
+        Ok((body, protobuf))
     }
 
     /// Send, collect and decode the JSON body as `T`.
@@ -370,6 +409,14 @@ fn parse_warning(v: &str) -> String {
         .and_then(|r| r.rsplit_once('"').map(|(m, _)| m))
         .unwrap_or(rest);
     rest.replace("\\\"", "\"")
+}
+
+/// Whether a response's body is protobuf.
+fn is_protobuf(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(kubegen_core::proto::MEDIA_TYPE))
 }
 
 /// `METHOD /path` without the query, for errors and spans.

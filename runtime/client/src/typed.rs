@@ -20,7 +20,7 @@ impl<K: Object> Client<K> {
     where
         K: verbs::Get,
     {
-        self.do_get(name, None, opts.to_query()).await
+        self.do_get_object(name, opts.to_query()).await
     }
 
     /// `GET .../{name}`, `None` when it does not exist.
@@ -77,7 +77,13 @@ impl<K: Object> Client<K> {
     where
         K: verbs::Create,
     {
-        self.do_create(None, obj, opts).await
+        self.send_object(
+            http::Method::POST,
+            self.collection_path()?,
+            &opts.to_query(),
+            obj,
+        )
+        .await
     }
 
     /// `PUT .../{name}` (name from the object's metadata).
@@ -86,7 +92,13 @@ impl<K: Object> Client<K> {
         K: verbs::Update,
     {
         let name = name_of(obj, &format!("update {}", self.resource.plural))?;
-        self.do_replace(&name, None, obj, opts).await
+        self.send_object(
+            http::Method::PUT,
+            self.object_path(&name, None)?,
+            &opts.to_query(),
+            obj,
+        )
+        .await
     }
 
     /// `PATCH .../{name}` with a JSON or merge patch.
@@ -99,7 +111,7 @@ impl<K: Object> Client<K> {
     where
         K: verbs::Patch,
     {
-        self.do_patch(name, None, patch.body(), patch.content_type(), opts)
+        self.do_patch_object(name, patch.body(), patch.content_type(), opts)
             .await
     }
 
@@ -113,7 +125,7 @@ impl<K: Object> Client<K> {
     where
         K: verbs::Patch + verbs::StrategicMergePatch,
     {
-        self.do_patch(name, None, patch, STRATEGIC_MERGE, opts)
+        self.do_patch_object(name, patch, STRATEGIC_MERGE, opts)
             .await
     }
 
@@ -128,7 +140,7 @@ impl<K: Object> Client<K> {
     where
         K: verbs::Patch,
     {
-        self.do_patch(name, None, config, APPLY_PATCH, &opts.to_patch_options())
+        self.do_patch_object(name, config, APPLY_PATCH, &opts.to_patch_options())
             .await
     }
 

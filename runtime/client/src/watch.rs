@@ -2,8 +2,10 @@
 //! `Stream` of them.
 //!
 //! Framing: the API server writes one JSON object per event, each followed by
-//! a newline, into a chunked response. Chunk boundaries fall anywhere, so the
-//! decoder buffers bytes and decodes only complete lines. When the server
+//! a newline, into a chunked response; in protobuf (built-in kinds), each
+//! event is a `metav1.WatchEvent` message after its 4-byte big-endian length,
+//! its object in the usual envelope. Chunk boundaries fall anywhere, so the
+//! decoder buffers bytes and decodes only complete events. When the server
 //! closes the response (its `timeoutSeconds`, or a restart) the stream ends
 //! with `None`; a partial event left in the buffer at that point is reported
 //! as a decode error first. A connection that breaks yields one transport
@@ -24,8 +26,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use kubegen_core::error::{ApiError, Error, Result, decode_json};
-use kubegen_core::meta::Status;
+use kubegen_core::error::{ApiError, Error, Result, decode_json, decode_protobuf_error};
+use kubegen_core::meta::{ObjectMeta, Status};
+use kubegen_core::proto::{self, Protobuf};
 
 /// Annotation on the bookmark that ends the initial events of a watch-list
 /// (`sendInitialEvents=true`).
@@ -180,34 +183,115 @@ fn prefix_path(e: Error, prefix: &str) -> Error {
 /// broken or hostile stream, which is reported instead of filling memory.
 pub const MAX_WATCH_EVENT_BYTES: usize = 64 << 20;
 
-/// Turn a response body (a stream of byte chunks) into a stream of events.
+/// Decode one protobuf event (a frame without its length).
+pub(crate) fn decode_proto_event<K>(
+    request: &str,
+    frame: &[u8],
+    codec: &Protobuf<K>,
+) -> Result<WatchEvent<K>> {
+    let fail = |e| decode_protobuf_error(request, e);
+    let mut buf = frame;
+    let (mut type_, mut object): (&[u8], &[u8]) = (&[], &[]);
+    while !buf.is_empty() {
+        let (tag, wire) = proto::key(&mut buf).map_err(fail)?;
+        match tag {
+            1 => type_ = proto::embedded(wire, &mut buf, "type").map_err(fail)?,
+            // RawExtension { raw = 1 }: the object in its envelope.
+            2 => {
+                let mut ext = proto::embedded(wire, &mut buf, "object").map_err(fail)?;
+                while !ext.is_empty() {
+                    let (tag, wire) = proto::key(&mut ext).map_err(fail)?;
+                    match tag {
+                        1 => object = proto::embedded(wire, &mut ext, "object").map_err(fail)?,
+                        _ => proto::skip(wire, tag, &mut ext).map_err(fail)?,
+                    }
+                }
+            }
+            _ => proto::skip(wire, tag, &mut buf).map_err(fail)?,
+        }
+    }
+    let at_object = |e: proto::DecodeError| fail(e.at("object"));
+    let env = proto::decode_envelope(object).map_err(at_object)?;
+    let obj = || codec.decode_envelope(&env).map_err(at_object);
+    Ok(match type_ {
+        b"ADDED" => WatchEvent::Added(obj()?),
+        b"MODIFIED" => WatchEvent::Modified(obj()?),
+        b"DELETED" => WatchEvent::Deleted(obj()?),
+        b"BOOKMARK" => {
+            // Field 1 of every kind is its metadata.
+            let mut meta = ObjectMeta::default();
+            let mut raw = env.raw;
+            while !raw.is_empty() {
+                let (tag, wire) = proto::key(&mut raw).map_err(at_object)?;
+                match tag {
+                    1 => {
+                        proto::one::merge::<proto::Msg, _>(&mut meta, wire, &mut raw, 0, "metadata")
+                            .map_err(at_object)?
+                    }
+                    _ => proto::skip(wire, tag, &mut raw).map_err(at_object)?,
+                }
+            }
+            WatchEvent::Bookmark(Bookmark {
+                resource_version: meta.resource_version.unwrap_or_default().into(),
+                annotations: meta
+                    .annotations
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect(),
+            })
+        }
+        b"ERROR" => {
+            let mut status: Status = proto::decode(env.raw).map_err(at_object)?;
+            status.api_version = Some(env.api_version.into());
+            status.kind = Some(env.kind.into());
+            WatchEvent::Error(status)
+        }
+        other => {
+            return Err(Error::Decode {
+                request: request.to_owned(),
+                path: "type".into(),
+                message: format!(
+                    "unknown watch event type {:?}",
+                    String::from_utf8_lossy(other)
+                ),
+            });
+        }
+    })
+}
+
+/// Turn a response body (a stream of byte chunks) into a stream of events:
+/// JSON lines, or protobuf frames when `protobuf` holds the kind's codec.
 pub(crate) fn decode_stream<K, S>(
     request: String,
     body: S,
+    protobuf: Option<Protobuf<K>>,
 ) -> impl Stream<Item = Result<WatchEvent<K>>> + Send
 where
     K: DeserializeOwned + Send + 'static,
     S: Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
 {
-    decode_stream_limited(request, body, MAX_WATCH_EVENT_BYTES)
+    decode_stream_limited(request, body, MAX_WATCH_EVENT_BYTES, protobuf)
 }
 
 fn decode_stream_limited<K, S>(
     request: String,
     body: S,
     max_event: usize,
+    protobuf: Option<Protobuf<K>>,
 ) -> impl Stream<Item = Result<WatchEvent<K>>> + Send
 where
     K: DeserializeOwned + Send + 'static,
     S: Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
 {
-    struct State<S> {
+    struct State<S, K> {
         body: S,
         buf: BytesMut,
         /// `buf[..scanned]` holds no newline: each byte is searched once.
         scanned: usize,
         request: String,
         done: bool,
+        protobuf: Option<Protobuf<K>>,
     }
     let state = State {
         body,
@@ -215,10 +299,47 @@ where
         scanned: 0,
         request,
         done: false,
+        protobuf,
     };
     futures::stream::unfold(state, move |mut st| async move {
         loop {
-            if let Some(pos) = st.buf[st.scanned..].iter().position(|b| *b == b'\n') {
+            if let Some(codec) = &st.protobuf {
+                if let Some(len) = st
+                    .buf
+                    .first_chunk::<4>()
+                    .map(|b| u32::from_be_bytes(*b) as usize)
+                {
+                    if len > max_event {
+                        st.done = true;
+                        st.buf.clear();
+                        let err = Error::Decode {
+                            request: st.request.clone(),
+                            path: ".".into(),
+                            message: format!(
+                                "watch event of {len} bytes is longer than {max_event}; stream abandoned"
+                            ),
+                        };
+                        return Some((Err(err), st));
+                    }
+                    if st.buf.len() >= 4 + len {
+                        let frame = st.buf.split_to(4 + len);
+                        let ev = decode_proto_event(&st.request, &frame[4..], codec);
+                        return Some((ev, st));
+                    }
+                }
+                if st.done {
+                    if st.buf.is_empty() {
+                        return None;
+                    }
+                    st.buf.clear();
+                    let err = Error::Decode {
+                        request: st.request.clone(),
+                        path: ".".into(),
+                        message: "the stream ended inside a protobuf watch event".into(),
+                    };
+                    return Some((Err(err), st));
+                }
+            } else if let Some(pos) = st.buf[st.scanned..].iter().position(|b| *b == b'\n') {
                 let line = st.buf.split_to(st.scanned + pos + 1);
                 st.scanned = 0;
                 let line = trim_ascii(&line);
@@ -229,7 +350,7 @@ where
                 return Some((ev, st));
             }
             st.scanned = st.buf.len();
-            if st.done {
+            if st.done && st.protobuf.is_none() {
                 // The server closed the stream: report a trailing partial event, then end.
                 let rest = trim_ascii(&st.buf).to_vec();
                 st.buf.clear();
@@ -240,7 +361,7 @@ where
                 let ev = decode_event::<K>(&st.request, &rest);
                 return Some((ev, st));
             }
-            if st.buf.len() > max_event {
+            if st.protobuf.is_none() && st.buf.len() > max_event {
                 st.done = true;
                 st.buf.clear();
                 st.scanned = 0;
@@ -294,8 +415,12 @@ mod tests {
 
     fn collect(parts: &[&str]) -> Vec<Result<WatchEvent<Cm>>> {
         block_on(
-            decode_stream::<Cm, _>("GET /api/v1/configmaps?watch=true".into(), chunks(parts))
-                .collect(),
+            decode_stream::<Cm, _>(
+                "GET /api/v1/configmaps?watch=true".into(),
+                chunks(parts),
+                None,
+            )
+            .collect(),
         )
     }
 
@@ -383,7 +508,7 @@ mod tests {
             }),
             Ok(Bytes::from_static(b"ignored\n")),
         ]);
-        let evs: Vec<_> = block_on(decode_stream::<Cm, _>("GET x".into(), body).collect());
+        let evs: Vec<_> = block_on(decode_stream::<Cm, _>("GET x".into(), body, None).collect());
         assert_eq!(evs.len(), 2);
         assert!(evs[0].is_ok());
         assert!(matches!(&evs[1], Err(Error::Transport { .. })));
@@ -395,7 +520,7 @@ mod tests {
         // the cap instead of buffering the whole stream.
         let endless = stream::iter((0..1000).map(|_| Ok(Bytes::from_static(&[b'x'; 100]))));
         let evs: Vec<Result<WatchEvent<Cm>>> =
-            block_on(decode_stream_limited::<Cm, _>("GET x".into(), endless, 4096).collect());
+            block_on(decode_stream_limited::<Cm, _>("GET x".into(), endless, 4096, None).collect());
         assert_eq!(evs.len(), 1, "{evs:?}");
         match &evs[0] {
             Err(Error::Decode { message, .. }) => assert!(message.contains("4096"), "{message}"),
@@ -404,8 +529,13 @@ mod tests {
         // An event of exactly the cap still decodes.
         let line = format!("{A}\n");
         let evs: Vec<Result<WatchEvent<Cm>>> = block_on(
-            decode_stream_limited::<Cm, _>("GET x".into(), chunks(&[&line, &line]), A.len() + 1)
-                .collect(),
+            decode_stream_limited::<Cm, _>(
+                "GET x".into(),
+                chunks(&[&line, &line]),
+                A.len() + 1,
+                None,
+            )
+            .collect(),
         );
         assert!(evs.iter().all(|e| e.is_ok()) && evs.len() == 2, "{evs:?}");
     }

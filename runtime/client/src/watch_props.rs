@@ -60,7 +60,7 @@ type Decoded = Result<WatchEvent<DynamicObject>>;
 
 fn decode(chunks: Vec<Bytes>) -> Vec<Decoded> {
     let body = futures::stream::iter(chunks.into_iter().map(Ok));
-    block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body).collect())
+    block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body, None).collect())
 }
 
 fn decode_whole(bytes: &[u8]) -> Vec<Decoded> {
@@ -645,7 +645,7 @@ fn a_line_longer_than_the_cap_is_refused_without_reading_on() {
         "\n{NEXT}\n"
     )))]));
     let results: Vec<Decoded> =
-        block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body).collect());
+        block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body, None).collect());
     assert_eq!(
         results.len(),
         1,

@@ -395,6 +395,15 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// A protobuf body that did not decode, as [`Error::Decode`].
+pub fn decode_protobuf_error(request: &str, err: crate::proto::DecodeError) -> Error {
+    Error::Decode {
+        request: request.to_owned(),
+        path: err.path(),
+        message: format!("protobuf: {}", err.message()),
+    }
+}
+
 /// Decode `bytes` as JSON into `T`, reporting the JSON path on failure.
 pub fn decode_json<'de, T: serde::Deserialize<'de>>(request: &str, bytes: &'de [u8]) -> Result<T> {
     // Tracking the path costs ~a third of the decode time, so decode without
@@ -408,7 +417,19 @@ pub fn decode_json<'de, T: serde::Deserialize<'de>>(request: &str, bytes: &'de [
 /// Turn a non-success response into an [`Error::Api`]: the body's `Status`
 /// when it is one, else a status synthesized from the code.
 pub fn api_error_from_body(code: u16, request: &str, body: &[u8]) -> Error {
-    match serde_json::from_slice::<Status>(body) {
+    // A protobuf answer (to a request that accepted protobuf) holds its
+    // Status in the envelope.
+    let status = match crate::proto::decode_envelope(body) {
+        Ok(env) => crate::proto::decode::<Status>(env.raw)
+            .map(|mut s| {
+                s.api_version = Some(env.api_version.into());
+                s.kind = Some(env.kind.into());
+                s
+            })
+            .map_err(|_| ()),
+        Err(_) => serde_json::from_slice::<Status>(body).map_err(|_| ()),
+    };
+    match status {
         Ok(status) if status.kind.as_deref() == Some("Status") || status.reason.is_some() => {
             ApiError {
                 status,

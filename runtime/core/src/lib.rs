@@ -22,9 +22,12 @@ pub mod dynamic;
 pub mod error;
 pub mod managed_fields;
 pub mod meta;
+mod meta_proto;
 #[cfg(feature = "schemars")]
 mod meta_schemas;
+pub mod metadata;
 pub mod options;
+pub mod proto;
 pub mod resource;
 pub mod selector;
 #[doc(hidden)]
@@ -37,6 +40,7 @@ pub mod verbs;
 pub use compact_str::{CompactString, ToCompactString, format_compact};
 pub use dynamic::DynamicObject;
 pub use error::{Error, Result};
+pub use metadata::PartialObjectMetadata;
 pub use options::{
     ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions,
     UpdateOptions,

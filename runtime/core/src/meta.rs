@@ -174,6 +174,11 @@ impl FieldsV1 {
         serde_json::from_str(&self.0)
     }
 
+    /// A field set from its JSON text, shared with equal sets.
+    pub(crate) fn from_text(text: &str) -> Self {
+        Self(crate::shared_text::shared(text))
+    }
+
     /// A field set from a JSON value.
     pub fn from_value(value: &serde_json::Value) -> Self {
         Self(crate::shared_text::shared(&value.to_string()))

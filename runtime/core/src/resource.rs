@@ -53,6 +53,16 @@ pub trait Resource {
 /// Cached objects are shared as `Arc<T>`; the bounds here are what makes that
 /// sound across tasks.
 pub trait Object: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    /// How the kind travels in protobuf, for the built-in kinds the API
+    /// server encodes so (generated from the release's `.proto` files);
+    /// `None` for kinds that speak JSON only (custom resources, dynamic
+    /// objects).
+    const PROTOBUF: Option<crate::proto::Protobuf<Self>> = None;
+    /// Whether the kind is the metadata-only view of another resource
+    /// ([`PartialObjectMetadata`](crate::PartialObjectMetadata)): requests
+    /// ask the server to answer in that form.
+    const METADATA_ONLY: bool = false;
+
     /// The object's metadata.
     fn metadata(&self) -> &ObjectMeta;
     /// The object's metadata, for building or changing an object.

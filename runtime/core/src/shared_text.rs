@@ -7,7 +7,9 @@
 //! follows the live texts, not everything ever decoded.
 
 use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
+// Hashing is most of the cost of sharing; a collision only costs the
+// sharing (texts are compared on a hit), so a fast keyed hash fits.
+use foldhash::fast::RandomState;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -26,7 +28,7 @@ fn pool() -> &'static Mutex<Pool> {
     static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
     POOL.get_or_init(|| {
         Mutex::new(Pool {
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
             texts: HashMap::new(),
             next_sweep: FIRST_SWEEP,
         })

@@ -61,6 +61,66 @@ pub(crate) fn share<T: PartialEq + Send + Sync + 'static>(value: T) -> Arc<T> {
     fresh
 }
 
+/// Values by the protobuf bytes they were decoded from: a hit skips the
+/// decode itself (equal bytes decode to equal values).
+struct ByBytes<T>(VecDeque<(Box<[u8]>, Weak<T>)>);
+
+/// Encodings longer than this are not remembered, so the pool's memory
+/// stays small and fixed.
+const MAX_REMEMBERED_BYTES: usize = 4096;
+
+/// The value `encoded` decodes to, in an `Arc`: the allocation of a live
+/// value decoded recently from the same bytes, without decoding again; else
+/// `decode()`'s value, shared as [`share`] does and remembered by its bytes.
+pub(crate) fn share_encoded<T: PartialEq + Send + Sync + 'static, E>(
+    encoded: &[u8],
+    decode: impl FnOnce() -> Result<T, E>,
+) -> Result<Arc<T>, E> {
+    if encoded.len() <= MAX_REMEMBERED_BYTES {
+        let mut pools = pools().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(recent) = pools
+            .get_mut(&TypeId::of::<ByBytes<T>>())
+            .and_then(|p| p.downcast_mut::<ByBytes<T>>())
+        {
+            let recent = &mut recent.0;
+            let mut i = 0;
+            while i < recent.len() {
+                if *recent[i].0 != *encoded {
+                    i += 1;
+                    continue;
+                }
+                match recent[i].1.upgrade() {
+                    Some(live) => {
+                        if i > 0 {
+                            let hit = recent.remove(i).unwrap_or_default();
+                            recent.push_front(hit);
+                        }
+                        return Ok(live);
+                    }
+                    None => {
+                        recent.remove(i);
+                    }
+                }
+            }
+        }
+    }
+    // Not under the lock: decoding shares the value's own parts.
+    let value = share(decode()?);
+    if encoded.len() <= MAX_REMEMBERED_BYTES {
+        let mut pools = pools().lock().unwrap_or_else(|e| e.into_inner());
+        let entry = pools
+            .entry(TypeId::of::<ByBytes<T>>())
+            .or_insert_with(|| Box::new(ByBytes::<T>(VecDeque::with_capacity(RECENT))));
+        if let Some(ByBytes(recent)) = entry.downcast_mut::<ByBytes<T>>() {
+            if recent.len() == RECENT {
+                recent.pop_back();
+            }
+            recent.push_front((encoded.into(), Arc::downgrade(&value)));
+        }
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +138,26 @@ mod tests {
         // Interleaved values are still found.
         assert!(Arc::ptr_eq(&share(Probe(1, "web")), &a));
         assert!(Arc::ptr_eq(&share(Probe(2, "web")), &c));
+    }
+
+    #[test]
+    fn equal_bytes_share_without_decoding_again() {
+        #[derive(Debug, PartialEq)]
+        struct Decoded(u8);
+        let mut decodes = 0;
+        let mut decode = |b: &[u8]| {
+            decodes += 1;
+            Ok::<_, ()>(Decoded(b[0]))
+        };
+        let a = share_encoded(&[7, 1], || decode(&[7, 1])).unwrap();
+        let b = share_encoded(&[7, 1], || decode(&[7, 1])).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        // Other bytes, equal value: decoded, and shared by value.
+        let c = share_encoded(&[7, 2], || decode(&[7, 2])).unwrap();
+        assert!(Arc::ptr_eq(&a, &c));
+        assert_eq!(decodes, 2);
+        // A failed decode is the caller's error, and nothing is remembered.
+        assert!(share_encoded::<Decoded, _>(&[9], || Err(())).is_err());
     }
 
     #[test]

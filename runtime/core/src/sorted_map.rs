@@ -32,6 +32,16 @@ impl<K, V> SortedMap<K, V> {
         }
     }
 
+    /// Makes room for exactly `additional` more entries.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.entries.reserve_exact(additional);
+    }
+
+    /// Drops spare capacity (a decoded map keeps exactly its entries).
+    pub fn shrink_to_fit(&mut self) {
+        self.entries.shrink_to_fit();
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()

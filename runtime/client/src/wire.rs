@@ -1,0 +1,126 @@
+//! Content negotiation for typed requests, as client-go's: a built-in kind
+//! (its [`Object::PROTOBUF`] is set) accepts protobuf and sends it unless the
+//! config forces JSON; an answer is decoded by its `Content-Type`, since an
+//! aggregated API may answer JSON. Patches stay JSON (their media types are
+//! JSON's); custom resources and dynamic objects speak JSON.
+
+use bytes::Bytes;
+use http::header::ACCEPT;
+use http::{HeaderValue, Request};
+
+use super::{Client, DeleteResponse, ObjectList};
+use kubegen_core::error::{Error, Result, decode_json, decode_protobuf_error};
+use kubegen_core::meta::Status;
+use kubegen_core::proto::{self, Envelope, Protobuf};
+use kubegen_core::resource::Object;
+
+/// What a request that can take either sends in `Accept`.
+pub(crate) const ACCEPT_PROTOBUF: &str = "application/vnd.kubernetes.protobuf, application/json";
+// Metadata only, as client-go's metadata client asks (a server that cannot
+// transform answers with whole objects in JSON, which decode all the same).
+const METADATA_PROTOBUF: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
+const METADATA_LIST_PROTOBUF: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+const METADATA_JSON: &str =
+    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
+const METADATA_LIST_JSON: &str =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+
+impl<K: Object> Client<K> {
+    /// The kind's protobuf codec, when requests for it speak protobuf.
+    pub(crate) fn protobuf(&self) -> Option<Protobuf<K>> {
+        K::PROTOBUF.filter(|_| self.rest.protobuf())
+    }
+
+    /// Adds `Accept` for an answer holding `K`, or its list when `list`
+    /// (or a Status): protobuf first when the kind speaks it, and for a
+    /// metadata-only kind the `as=PartialObjectMetadata` form of both.
+    pub(crate) fn accept_object(&self, req: &mut Request<Bytes>, list: bool) {
+        let accept = match (K::METADATA_ONLY, self.protobuf().is_some(), list) {
+            (false, false, _) => return,
+            (false, true, _) => ACCEPT_PROTOBUF,
+            (true, true, false) => METADATA_PROTOBUF,
+            (true, true, true) => METADATA_LIST_PROTOBUF,
+            (true, false, false) => METADATA_JSON,
+            (true, false, true) => METADATA_LIST_JSON,
+        };
+        req.headers_mut()
+            .insert(ACCEPT, HeaderValue::from_static(accept));
+    }
+
+    /// The body of a create or replace of `obj`: protobuf in its envelope
+    /// when the kind speaks it, else JSON. Returns the bytes and their type.
+    pub(crate) fn object_body(&self, what: &str, obj: &K) -> Result<(Vec<u8>, &'static str)> {
+        match self.protobuf() {
+            Some(codec) => Ok((
+                codec.encode_envelope(&self.resource.api_version(), &self.resource.kind, obj),
+                proto::MEDIA_TYPE,
+            )),
+            None => serde_json::to_vec(obj)
+                .map(|b| (b, super::JSON))
+                .map_err(|source| Error::Encode {
+                    request: what.to_owned(),
+                    source,
+                }),
+        }
+    }
+}
+
+fn envelope<'a>(what: &str, body: &'a [u8]) -> Result<Envelope<'a>> {
+    proto::decode_envelope(body).map_err(|e| decode_protobuf_error(what, e))
+}
+
+/// The codec of a protobuf answer (only requests that accept protobuf get one).
+pub(crate) fn codec<K: Object>(what: &str) -> Result<Protobuf<K>> {
+    K::PROTOBUF.ok_or_else(|| Error::Decode {
+        request: what.to_owned(),
+        path: ".".into(),
+        message: "the server answered protobuf for a kind that has no protobuf form".into(),
+    })
+}
+
+/// An object from an answer body of either encoding.
+pub(crate) fn decode_object<K: Object>(what: &str, body: &[u8], protobuf: bool) -> Result<K> {
+    if !protobuf {
+        return decode_json(what, body);
+    }
+    let env = envelope(what, body)?;
+    codec::<K>(what)?
+        .decode_envelope(&env)
+        .map_err(|e| decode_protobuf_error(what, e))
+}
+
+/// A list from an answer body of either encoding.
+pub(crate) fn decode_list<K: Object>(
+    what: &str,
+    body: &[u8],
+    protobuf: bool,
+) -> Result<ObjectList<K>> {
+    if !protobuf {
+        return decode_json(what, body);
+    }
+    ObjectList::from_protobuf(body).map_err(|e| decode_protobuf_error(what, e))
+}
+
+/// What a delete answered: the object, or a Status.
+pub(crate) fn decode_object_or_status<T: Object>(
+    what: &str,
+    body: &[u8],
+    protobuf: bool,
+) -> Result<DeleteResponse<T>> {
+    if !protobuf {
+        let v: serde_json::Value = decode_json(what, body)?;
+        return super::requests::object_or_status(what, v);
+    }
+    let env = envelope(what, body)?;
+    if env.kind == "Status" {
+        let mut status: Status =
+            proto::decode(env.raw).map_err(|e| decode_protobuf_error(what, e))?;
+        status.api_version = Some(env.api_version.into());
+        status.kind = Some(env.kind.into());
+        return Ok(DeleteResponse::Status(status));
+    }
+    codec::<T>(what)?
+        .decode_envelope(&env)
+        .map(DeleteResponse::Object)
+        .map_err(|e| decode_protobuf_error(what, e))
+}
