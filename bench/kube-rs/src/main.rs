@@ -6,7 +6,7 @@
 //! to client-go's workqueue.
 //!
 //! ```text
-//! kube-rs-bench <list|informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
+//! kube-rs-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
 //! ```
 //!
 //! Each workload prints one JSON line of results on stdout (and `watch`
@@ -25,7 +25,7 @@ use bench_common::{
 };
 use futures::{StreamExt, TryStreamExt, future, stream};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, PartialObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::controller::{Action, Config as ControllerConfig};
 use kube::runtime::reflector::{self, ObjectRef};
@@ -38,7 +38,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(workload) = args.get(1).cloned() else {
         eprintln!(
-            "usage: kube-rs-bench <list|informer|watch|workqueue|crud|decode> [--name value]..."
+            "usage: kube-rs-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> [--name value]..."
         );
         std::process::exit(2);
     };
@@ -70,12 +70,13 @@ async fn run(workload: &str, args: &[String]) -> Result<Value> {
         match workload {
             "list" => list(&flags).await,
             "informer" => informer(&flags).await,
+            "metadata-informer" => metadata_informer(&flags).await,
             "watch" => watch(&flags).await,
             "workqueue" => workqueue(&flags).await,
             "crud" => crud(&flags).await,
             "decode" => decode(&flags),
             other => bail!(
-                "unknown workload {other:?} (want list, informer, watch, workqueue, crud or decode)"
+                "unknown workload {other:?} (want list, informer, metadata-informer, watch, workqueue, crud or decode)"
             ),
         }
     };
@@ -150,6 +151,39 @@ async fn informer(flags: &Flags) -> Result<Value> {
         }
     });
     let stream = reflector::reflector(writer, events);
+    let driver = tokio::spawn(stream.for_each(|_| future::ready(())));
+    reader
+        .wait_until_ready()
+        .await
+        .context("the reflector stopped before it synced")?;
+    let sync = start.elapsed();
+    let n = reader.len();
+    if n < want {
+        bail!("store holds {n} pods of {ns}, want at least {want}");
+    }
+    let rss_after = settled_rss()?;
+    driver.abort();
+    Ok(json!({
+        "items": n,
+        "sync_ms": ms(sync),
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "bytes_per_object": per_object(rss_after, rss_before, n),
+    }))
+}
+
+/// Workload b-meta: cold sync of a reflector store of the same Pods'
+/// metadata only. An `Api<PartialObjectMeta<Pod>>` asks for
+/// `as=PartialObjectMetadata` (what kube's deprecated `metadata_watcher`
+/// does, and what its deprecation note says to use instead); measured as b.
+async fn metadata_informer(flags: &Flags) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let want = flags.num("count", 0)?;
+    let api: Api<PartialObjectMeta<Pod>> = Api::namespaced(client(flags).await?, ns);
+    let rss_before = settled_rss()?;
+    let start = Instant::now();
+    let (reader, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()));
     let driver = tokio::spawn(stream.for_each(|_| future::ready(())));
     reader
         .wait_until_ready()

@@ -6,12 +6,16 @@
 //! user would (as examples/sample-controller).
 //!
 //! ```text
-//! kubegen-bench <list|informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
+//! kubegen-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
 //! ```
 //!
 //! Each workload prints one JSON line of results on stdout (and `watch`
 //! prints `READY` once its cache is synced); the definitions are shared with
 //! the client-go and kube-rs programs (see bench/README.md).
+//!
+//! kubegen speaks protobuf to the server for built-in kinds (as client-go);
+//! `--content-type application/json` forces JSON (`Config::protobuf = false`),
+//! for the benchmark's "kubegen (JSON)" column.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,7 +41,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let Some(workload) = args.get(1).cloned() else {
         eprintln!(
-            "usage: kubegen-bench <list|informer|watch|workqueue|crud|decode> [--name value]..."
+            "usage: kubegen-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> [--name value]..."
         );
         std::process::exit(2);
     };
@@ -69,12 +73,13 @@ async fn run(workload: &str, args: &[String]) -> Result<Value> {
         match workload {
             "list" => list(&flags).await,
             "informer" => informer(&flags).await,
+            "metadata-informer" => metadata_informer(&flags).await,
             "watch" => watch(&flags).await,
             "workqueue" => workqueue(&flags).await,
             "crud" => crud(&flags).await,
             "decode" => decode(&flags),
             other => bail!(
-                "unknown workload {other:?} (want list, informer, watch, workqueue, crud or decode)"
+                "unknown workload {other:?} (want list, informer, metadata-informer, watch, workqueue, crud or decode)"
             ),
         }
     };
@@ -86,8 +91,15 @@ async fn run(workload: &str, args: &[String]) -> Result<Value> {
 fn clientset(flags: &Flags) -> Result<Clientset> {
     let path = flags.str("kubeconfig")?;
     // kubegen's Config has client-side rate limiting off by default.
-    let config = Config::from_kubeconfig(path, flags.opt("context"))
+    let mut config = Config::from_kubeconfig(path, flags.opt("context"))
         .with_context(|| format!("kubeconfig {path}"))?;
+    match flags.opt("content-type") {
+        None | Some("application/vnd.kubernetes.protobuf") => {}
+        Some("application/json") => config.protobuf = false,
+        Some(other) => bail!(
+            "--content-type {other:?}: want application/json or application/vnd.kubernetes.protobuf"
+        ),
+    }
     Clientset::new(config).context("building the clientset")
 }
 
@@ -145,6 +157,41 @@ async fn informer(flags: &Flags) -> Result<Value> {
     }
     let sync = start.elapsed();
     let n = lister.pods(ns).list(&Selector::everything()).len();
+    if n < want {
+        bail!("cache holds {n} pods of {ns}, want at least {want}");
+    }
+    let rss_after = settled_rss()?;
+    factory.shutdown().await;
+    Ok(json!({
+        "items": n,
+        "sync_ms": ms(sync),
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "bytes_per_object": per_object(rss_after, rss_before, n),
+    }))
+}
+
+/// Workload b-meta: cold sync of a metadata-only informer of the same Pods
+/// (the runtime factory's `metadata_informer`, objects cached as
+/// `PartialObjectMetadata`); measured as b.
+async fn metadata_informer(flags: &Flags) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let want = flags.num("count", 0)?;
+    let cs = clientset(flags)?;
+    let rss_before = settled_rss()?;
+    let start = Instant::now();
+    let factory = SharedInformerFactory::with_options(
+        cs,
+        Duration::ZERO,
+        FactoryOptions::new().namespace(ns),
+    );
+    let lister = factory.factory().metadata_informer::<Pod>().lister();
+    factory.start();
+    if !factory.wait_for_cache_sync().await {
+        bail!("the pod metadata informer stopped before it synced");
+    }
+    let sync = start.elapsed();
+    let n = lister.list(&Selector::everything()).len();
     if n < want {
         bail!("cache holds {n} pods of {ns}, want at least {want}");
     }
@@ -378,15 +425,19 @@ async fn crud(flags: &Flags) -> Result<Value> {
     }))
 }
 
-/// Workload g: decode a PodList JSON file into kubegen's typed
-/// `ObjectList<Pod>` with serde_json. The file is read before the clock starts.
+/// Workload g: decode a PodList file into kubegen's typed `ObjectList<Pod>`:
+/// JSON with serde_json, or the server's protobuf (the file starts with the
+/// `k8s\0` envelope). The file is read before the clock starts.
 fn decode(flags: &Flags) -> Result<Value> {
     let path = flags.str("file")?;
     let want = flags.num("count", 0)?;
     let data = std::fs::read(path).with_context(|| format!("reading {path}"))?;
     let start = Instant::now();
-    let list: ObjectList<Pod> =
-        serde_json::from_slice(&data).with_context(|| format!("decoding {path}"))?;
+    let list: ObjectList<Pod> = if data.starts_with(b"k8s\0") {
+        ObjectList::from_protobuf(&data).with_context(|| format!("decoding {path}"))?
+    } else {
+        serde_json::from_slice(&data).with_context(|| format!("decoding {path}"))?
+    };
     let elapsed = start.elapsed();
     if list.items.len() < want {
         bail!(

@@ -6,13 +6,14 @@
 //
 //	client-go-bench <workload> --kubeconfig F [--context C] --namespace NS [flags]
 //
-// Workloads: list (a), informer (b), watch (c), workqueue (d), crud (e),
-// decode (g). Each prints exactly one JSON line with its results on stdout;
+// Workloads: list (a), informer (b), metadata-informer (b-meta), watch (c),
+// workqueue (d), crud (e), decode (g). Each prints exactly one JSON line with its results on stdout;
 // watch first prints the line READY once its cache is synced, then waits for
 // the harness's writer. Client-side rate limits are off (QPS < 0).
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -27,8 +28,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/workqueue"
@@ -55,7 +61,7 @@ type options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: client-go-bench <list|informer|watch|workqueue|crud|decode> [flags]")
+		fmt.Fprintln(os.Stderr, "usage: client-go-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> [flags]")
 		os.Exit(2)
 	}
 	workload := os.Args[1]
@@ -67,7 +73,7 @@ func main() {
 	fs.IntVar(&o.count, "count", 0, "objects expected (list, informer), updates expected (watch), objects to create (crud)")
 	fs.IntVar(&o.workers, "workers", 1, "workqueue workers")
 	fs.IntVar(&o.adds, "adds", 1_000_000, "workqueue adds (half of them duplicate keys)")
-	fs.StringVar(&o.file, "file", "", "decode: the PodList JSON file")
+	fs.StringVar(&o.file, "file", "", "decode: the PodList file (JSON, or protobuf if it starts with k8s\\0)")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "give up after this long")
 	fs.StringVar(&o.transform, "transform", "", "informer: strip-managed-fields drops metadata.managedFields before caching")
 	fs.StringVar(&o.contentType, "content-type", "", "wire format, e.g. application/json (default: client-go's, protobuf for built-in kinds)")
@@ -84,6 +90,8 @@ func main() {
 		result, err = runList(ctx, o)
 	case "informer":
 		result, err = runInformer(ctx, o)
+	case "metadata-informer":
+		result, err = runMetadataInformer(ctx, o)
 	case "watch":
 		result, err = runWatch(ctx, o)
 	case "workqueue":
@@ -93,7 +101,7 @@ func main() {
 	case "decode":
 		result, err = runDecode(o)
 	default:
-		err = fmt.Errorf("unknown workload %q (want list, informer, watch, workqueue, crud or decode)", workload)
+		err = fmt.Errorf("unknown workload %q (want list, informer, metadata-informer, watch, workqueue, crud or decode)", workload)
 	}
 	if err != nil {
 		benchutil.Fail(workload, err)
@@ -103,7 +111,7 @@ func main() {
 	benchutil.Emit(result)
 }
 
-func clientset(o options) (*kubernetes.Clientset, error) {
+func restConfig(o options) (*rest.Config, error) {
 	if o.kubeconfig == "" {
 		return nil, fmt.Errorf("--kubeconfig is required")
 	}
@@ -121,6 +129,14 @@ func clientset(o options) (*kubernetes.Clientset, error) {
 	if o.contentType != "" {
 		cfg.ContentType = o.contentType
 		cfg.AcceptContentTypes = o.contentType
+	}
+	return cfg, nil
+}
+
+func clientset(o options) (*kubernetes.Clientset, error) {
+	cfg, err := restConfig(o)
+	if err != nil {
+		return nil, err
 	}
 	return kubernetes.NewForConfig(cfg)
 }
@@ -214,6 +230,63 @@ func runInformer(ctx context.Context, o options) (map[string]any, error) {
 	n := len(pods)
 	if n < o.count {
 		return nil, fmt.Errorf("cache holds %d pods of %s, want at least %d", n, o.namespace, o.count)
+	}
+	rssAfter, heapAfter, err := settle()
+	if err != nil {
+		return nil, err
+	}
+	runtime.KeepAlive(informer)
+	return map[string]any{
+		"items":                 n,
+		"sync_ms":               ms(syncTime),
+		"rss_before":            rssBefore,
+		"rss_after":             rssAfter,
+		"bytes_per_object":      perObject(rssAfter, rssBefore, n),
+		"heap_bytes_per_object": perObject(heapAfter, heapBefore, n),
+	}, nil
+}
+
+// runMetadataInformer is workload b-meta: the cold sync of a metadata-only
+// informer (client-go's metadata client and metadata informer factory, the
+// objects cached as *metav1.PartialObjectMetadata) over the same Pods as b;
+// time to synced and memory per cached object, measured as in b. The
+// metadata client always speaks protobuf (metadata.ConfigFor), whatever
+// --content-type says.
+func runMetadataInformer(ctx context.Context, o options) (map[string]any, error) {
+	cfg, err := restConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rssBefore, heapBefore, err := settle()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	factory := metadatainformer.NewFilteredSharedInformerFactory(mc, 0, o.namespace, nil)
+	pods := factory.ForResource(corev1.SchemeGroupVersion.WithResource("pods"))
+	informer := pods.Informer()
+	lister := pods.Lister()
+	factory.Start(ctx.Done())
+	for gvr, ok := range factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			return nil, fmt.Errorf("metadata informer for %v did not sync within %s", gvr, o.timeout)
+		}
+	}
+	syncTime := time.Since(start)
+	objs, err := lister.ByNamespace(o.namespace).List(labels.Everything())
+	if err != nil {
+		return nil, fmt.Errorf("listing the cache: %w", err)
+	}
+	n := len(objs)
+	if n < o.count {
+		return nil, fmt.Errorf("cache holds %d pods of %s, want at least %d", n, o.namespace, o.count)
+	}
+	if _, ok := objs[0].(*metav1.PartialObjectMetadata); !ok {
+		return nil, fmt.Errorf("cache holds %T, want *v1.PartialObjectMetadata", objs[0])
 	}
 	rssAfter, heapAfter, err := settle()
 	if err != nil {
@@ -414,8 +487,11 @@ func runCrud(ctx context.Context, o options) (map[string]any, error) {
 	}, nil
 }
 
-// runDecode is workload g: decode a PodList JSON file with encoding/json into
-// client-go's typed PodList. The file is read before the clock starts.
+// runDecode is workload g: decode a PodList file into client-go's typed
+// PodList: JSON with encoding/json, or, if the file starts with the
+// protobuf envelope k8s\0, with apimachinery's protobuf serializer (what
+// the clientset decodes protobuf answers with). The file is read before the
+// clock starts.
 func runDecode(o options) (map[string]any, error) {
 	if o.file == "" {
 		return nil, fmt.Errorf("--file is required")
@@ -426,7 +502,15 @@ func runDecode(o options) (map[string]any, error) {
 	}
 	start := time.Now()
 	var list corev1.PodList
-	if err := json.Unmarshal(data, &list); err != nil {
+	if bytes.HasPrefix(data, []byte("k8s\x00")) {
+		obj, _, err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Decode(data, nil, &list)
+		if err != nil {
+			return nil, fmt.Errorf("decoding %s (protobuf): %w", o.file, err)
+		}
+		if obj != &list {
+			return nil, fmt.Errorf("decoding %s (protobuf): got a %T, not the PodList given", o.file, obj)
+		}
+	} else if err := json.Unmarshal(data, &list); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", o.file, err)
 	}
 	elapsed := time.Since(start)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -167,12 +169,17 @@ func createFixtures(ctx context.Context, cs kubernetes.Interface, p params) erro
 	return nil
 }
 
-// dumpPodList writes the server's JSON for the fixture pods to path: the
-// input of the decode workload (g), so every client decodes the same bytes.
-func dumpPodList(ctx context.Context, cs *kubernetes.Clientset, path string) (int, error) {
-	raw, err := cs.CoreV1().RESTClient().Get().Namespace(fixture.NamespacePods).Resource("pods").DoRaw(ctx)
+// dumpPodList writes the server's list of the fixture pods in the wire
+// format accept names to path: the input of the decode workloads (g in
+// JSON, gp in protobuf), so every client decodes the same bytes.
+func dumpPodList(ctx context.Context, cs *kubernetes.Clientset, path, accept string) (int, error) {
+	raw, err := cs.CoreV1().RESTClient().Get().Namespace(fixture.NamespacePods).Resource("pods").
+		SetHeader("Accept", accept).DoRaw(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("listing pods of %s for the decode file: %w", fixture.NamespacePods, err)
+	}
+	if isPB := bytes.HasPrefix(raw, []byte("k8s\x00")); isPB != strings.Contains(accept, "protobuf") {
+		return 0, fmt.Errorf("listing pods of %s for the decode file: asked for %s, got %q...", fixture.NamespacePods, accept, raw[:min(len(raw), 16)])
 	}
 	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		return 0, fmt.Errorf("writing %s: %w", path, err)

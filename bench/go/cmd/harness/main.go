@@ -4,7 +4,8 @@
 // It creates the fixtures (ConfigMaps and Pods in bench-* namespaces, with
 // many concurrent client-go requests), runs every workload `--runs` times
 // with the clients interleaved (run r starts with a different client), takes
-// wall time, CPU time and peak RSS of every process from wait4, measures the
+// wall time, CPU time and peak RSS of every process from wait4, fetches a's
+// and b's bytes raw itself for the server's floor (floor.go), measures the
 // build times of workload f with fresh target directories, writes
 // results/latest.md and results/latest.json, and deletes the namespaces it
 // made. The whole run stops by itself at --deadline: later runs are skipped
@@ -27,6 +28,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubegen/kubegen/bench/go/internal/fixture"
@@ -53,7 +55,7 @@ func main() {
 		kubeContext  = flag.String("context", "admin", "kubeconfig context")
 		repo         = flag.String("repo", ".", "repository root (for workload f and README.md)")
 		out          = flag.String("out", "bench/results", "directory for latest.md and latest.json")
-		scale        = flag.Int("scale", 10000, "objects for a, b, g; the other sizes follow (c: scale/2 updates, e: scale/5, d: 100*scale adds)")
+		scale        = flag.Int("scale", 10000, "objects for a, b (and its floor), g; the other sizes follow (c: scale/2 updates, e: scale/5, d: 100*scale adds)")
 		runs         = flag.Int("runs", 3, "runs of each workload per client")
 		workloads    = flag.String("workloads", "a,b,c,d,e,f,g", "workloads to run")
 		kubegenBin   = flag.String("kubegen", "", "kubegen bench binary (empty: column left out)")
@@ -70,7 +72,7 @@ func main() {
 	if *checkOnly {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := connect(ctx, *kubeconfig, *kubeContext); err != nil {
+		if _, _, err := connect(ctx, *kubeconfig, *kubeContext); err != nil {
 			logf("%v", err)
 			os.Exit(1)
 		}
@@ -90,14 +92,19 @@ func main() {
 		writerThreads: 16,
 	}
 	var clients []client
-	// client-go's typed clientset speaks protobuf to the server for built-in
-	// kinds; "client-go (JSON)" forces JSON, the wire format of the other two,
-	// for the workloads that talk to the server.
+	// kubegen and client-go speak protobuf to the server for built-in kinds;
+	// their "(JSON)" columns force JSON, kube-rs's only wire format, for the
+	// workloads that talk to the server. kube-rs cannot decode protobuf (gp).
+	// The metadata-only informer (bm) has no (JSON) runs: client-go's
+	// metadata client speaks protobuf whatever its config says.
+	jsonFlags := []string{"--content-type", "application/json"}
+	jsonCases := []string{"a", "b", "bs", "c", "e"}
 	for _, c := range []client{
 		{name: "kubegen", bin: *kubegenBin},
+		{name: kubegenJSON, bin: *kubegenBin, flags: jsonFlags, cases: jsonCases},
 		{name: "client-go", bin: *clientGoBin},
-		{name: clientGoJSON, bin: *clientGoBin, flags: []string{"--content-type", "application/json"}, cases: "abce"},
-		{name: "kube-rs", bin: *kubeRsBin},
+		{name: clientGoJSON, bin: *clientGoBin, flags: jsonFlags, cases: jsonCases},
+		{name: "kube-rs", bin: *kubeRsBin, except: []string{"gp"}},
 	} {
 		if c.bin == "" {
 			logf("no %s binary given: its column stays empty", c.name)
@@ -131,11 +138,25 @@ func main() {
 	needCluster := selected["a"] || selected["b"] || selected["c"] || selected["e"] || selected["g"]
 	var cs *kubernetes.Clientset
 	if needCluster {
-		cs, err = connect(ctx, kubeconfigAbs, *kubeContext)
+		var cfg *rest.Config
+		cs, cfg, err = connect(ctx, kubeconfigAbs, *kubeContext)
 		if err != nil {
 			fail(err)
 		}
 		rep.Machine.Server = serverVersion(cs)
+		if selected["a"] || selected["b"] {
+			// The floor: the harness fetches a's and b's bytes itself, in
+			// both wire formats, interleaved with the clients.
+			f, err := newFetcher(cfg, cs, p)
+			if err != nil {
+				fail(err)
+			}
+			floors := []client{f.floorClient(floorProtobuf, acceptProtobuf), f.floorClient(floorJSON, acceptJSON)}
+			clients = append(clients, floors...)
+			for _, c := range floors {
+				rep.Floors = append(rep.Floors, c.name)
+			}
+		}
 		if !*keep {
 			defer func() {
 				if !*keep {
@@ -152,13 +173,20 @@ func main() {
 		}
 	}
 	decodeFile := filepath.Join(*cacheDir, "pods.json")
+	decodeFilePB := filepath.Join(*cacheDir, "pods.pb")
 	if selected["g"] {
-		n, err := dumpPodList(ctx, cs, decodeFile)
+		n, err := dumpPodList(ctx, cs, decodeFile, "application/json")
 		if err != nil {
 			fail(err)
 		}
 		logf("decode file %s: %d bytes", decodeFile, n)
 		rep.Config["decode_file_bytes"] = n
+		n, err = dumpPodList(ctx, cs, decodeFilePB, "application/vnd.kubernetes.protobuf")
+		if err != nil {
+			fail(err)
+		}
+		logf("decode file %s: %d bytes", decodeFilePB, n)
+		rep.Config["decode_file_protobuf_bytes"] = n
 	}
 
 	common := []string{"--kubeconfig", kubeconfigAbs, "--context", *kubeContext}
@@ -166,6 +194,7 @@ func main() {
 		{id: "a", args: append([]string{"list", "--namespace", fixture.NamespaceList, "--count", strconv.Itoa(p.scale)}, common...)},
 		{id: "b", args: append([]string{"informer", "--namespace", fixture.NamespacePods, "--count", strconv.Itoa(p.scale)}, common...)},
 		{id: "bs", args: append([]string{"informer", "--namespace", fixture.NamespacePods, "--count", strconv.Itoa(p.scale), "--transform", "strip-managed-fields"}, common...)},
+		{id: "bm", args: append([]string{"metadata-informer", "--namespace", fixture.NamespacePods, "--count", strconv.Itoa(p.scale)}, common...)},
 		{id: "c", args: append([]string{"watch", "--namespace", fixture.NamespaceWatch, "--count", strconv.Itoa(p.watchUpdates)}, common...),
 			onReady: func(ctx context.Context) error {
 				rate, err := writeUpdates(ctx, cs, p.watchObjects, p.watchUpdates, p.writerThreads)
@@ -179,6 +208,7 @@ func main() {
 		{id: "d8", args: []string{"workqueue", "--workers", "8", "--adds", strconv.Itoa(p.adds)}},
 		{id: "e", args: append([]string{"crud", "--namespace", fixture.NamespaceCrud, "--count", strconv.Itoa(p.crud)}, common...)},
 		{id: "g", args: []string{"decode", "--file", decodeFile, "--count", strconv.Itoa(p.scale)}},
+		{id: "gp", args: []string{"decode", "--file", decodeFilePB, "--count", strconv.Itoa(p.scale)}},
 	}
 
 	for r := 0; r < *runs; r++ {
@@ -200,7 +230,13 @@ func main() {
 					continue
 				}
 				logf("run %d/%d: %s %s", r+1, *runs, c.name, bc.id)
-				res, err := runClient(ctx, c, 5*time.Minute, bc.args, bc.onReady)
+				var res runResult
+				var err error
+				if c.floor != nil {
+					res, err = c.floor(ctx, bc.id)
+				} else {
+					res, err = runClient(ctx, c, 5*time.Minute, bc.args, bc.onReady)
+				}
 				if err != nil {
 					rep.note("%s run %d of %s failed: %v", bc.id, r+1, c.name, err)
 					logf("FAILED: %v", err)
@@ -246,27 +282,27 @@ func parseWorkloads(s string) (map[string]bool, error) {
 	return sel, nil
 }
 
-func connect(ctx context.Context, kubeconfig, kubeContext string) (*kubernetes.Clientset, error) {
+func connect(ctx context.Context, kubeconfig, kubeContext string) (*kubernetes.Clientset, *rest.Config, error) {
 	if _, err := os.Stat(kubeconfig); err != nil {
-		return nil, fmt.Errorf("no test cluster: %s not found; run `make cluster-up` first", kubeconfig)
+		return nil, nil, fmt.Errorf("no test cluster: %s not found; run `make cluster-up` first", kubeconfig)
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
 		&clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig},
 		&clientcmd.ConfigOverrides{CurrentContext: kubeContext},
 	).ClientConfig()
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", kubeconfig, err)
 	}
 	cfg.QPS = -1
 	cfg.Timeout = time.Minute
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := cs.CoreV1().Namespaces().Get(ctx, "default", metav1.GetOptions{}); err != nil {
-		return nil, fmt.Errorf("test cluster at %s does not answer (run `make cluster-up`): %w", cfg.Host, err)
+		return nil, nil, fmt.Errorf("test cluster at %s does not answer (run `make cluster-up`): %w", cfg.Host, err)
 	}
-	return cs, nil
+	return cs, cfg, nil
 }
 
 func serverVersion(cs *kubernetes.Clientset) string {

@@ -11,11 +11,38 @@ import (
 	"time"
 )
 
-// clientGoJSON is client-go forced to JSON (see main).
-const clientGoJSON = "client-go (JSON)"
+// kubegenJSON and clientGoJSON are kubegen and client-go forced to JSON (see
+// main); without the suffix both speak protobuf for built-in kinds.
+const (
+	kubegenJSON  = "kubegen (JSON)"
+	clientGoJSON = "client-go (JSON)"
+)
 
-// peers are the columns kubegen is compared with, in table order.
-var peers = []string{"client-go", clientGoJSON, "kube-rs"}
+// columns are the clients' columns, in table order.
+var columns = []string{"kubegen", kubegenJSON, "client-go", clientGoJSON, "kube-rs"}
+
+// ratio is a ratio column: num's median / den's median.
+type ratio struct{ num, den string }
+
+func (q ratio) String() string { return q.num + " / " + q.den }
+
+// ratios are the ratio columns: kubegen against each peer in their default
+// wire formats (protobuf for kubegen and client-go, JSON for kube-rs), and
+// the two on JSON, like for like.
+var ratios = []ratio{
+	{"kubegen", "client-go"},
+	{kubegenJSON, clientGoJSON},
+	{"kubegen", "kube-rs"},
+}
+
+// wireFloor is the floor column in each client's wire format.
+var wireFloor = map[string]string{
+	"kubegen":    floorProtobuf,
+	kubegenJSON:  floorJSON,
+	"client-go":  floorProtobuf,
+	clientGoJSON: floorJSON,
+	"kube-rs":    floorJSON,
+}
 
 // report is everything latest.json holds: the machine, the sizes, every raw
 // run, the summary rows and notes about anything that did not run.
@@ -24,7 +51,9 @@ type report struct {
 	Machine     machineInfo    `json:"machine"`
 	Config      map[string]any `json:"config"`
 	Clients     []string       `json:"clients"`
+	Floors      []string       `json:"floors"`
 	Rows        []summaryRow   `json:"rows"`
+	FloorRows   []summaryRow   `json:"floor_rows"`
 	Builds      []buildResult  `json:"builds"`
 	Notes       []string       `json:"notes"`
 	Runs        []runResult    `json:"runs"`
@@ -48,8 +77,10 @@ type summaryRow struct {
 	Metric string           `json:"metric"`
 	Unit   string           `json:"unit"`
 	Better string           `json:"better"` // "lower" or "higher"
-	Stats  map[string]*stat `json:"stats"`  // by client
-	// Ratios are kubegen's median / the peer's median, by peer.
+	Stats  map[string]*stat `json:"stats"`  // by client (and floor)
+	// Ratios are medians' ratios: in Rows by ratio column ("kubegen /
+	// client-go"), in FloorRows the client's median / the floor's in its
+	// wire format, by client.
 	Ratios map[string]float64 `json:"ratios"`
 }
 
@@ -123,6 +154,10 @@ func (r *report) metrics() []metric {
 		{"b", "b. informer: peak RSS", "MiB", "lower", peakMB},
 		{"b", "b. informer: process CPU time", "ms", "lower", cpuMS},
 		{"bs", "b. informer, managedFields stripped: RSS per cached Pod", "bytes", "lower", reported("bytes_per_object")},
+		{"bm", fmt.Sprintf("b-meta. metadata-only informer of the %d Pods: time to synced", p.scale), "ms", "lower", reported("sync_ms")},
+		{"bm", "b-meta. metadata-only informer: RSS per cached Pod", "bytes", "lower", reported("bytes_per_object")},
+		{"bm", "b-meta. metadata-only informer: peak RSS", "MiB", "lower", peakMB},
+		{"bm", "b-meta. metadata-only informer: process CPU time", "ms", "lower", cpuMS},
 		{"c", fmt.Sprintf("c. watch %d updates: events/s applied to the cache", p.watchUpdates), "1/s", "higher", reported("events_per_s")},
 		{"c", "c. watch: lag p50", "ms", "lower", reported("lag_p50_ms")},
 		{"c", "c. watch: lag p99", "ms", "lower", reported("lag_p99_ms")},
@@ -139,6 +174,71 @@ func (r *report) metrics() []metric {
 		{"e", "e. crud: process CPU time", "ms", "lower", cpuMS},
 		{"g", fmt.Sprintf("g. decode a %d-Pod list from a file: time", p.scale), "ms", "lower", reported("elapsed_ms")},
 		{"g", "g. decode: peak RSS", "MiB", "lower", peakMB},
+		{"gp", "g. decode the same list from protobuf: time", "ms", "lower", reported("elapsed_ms")},
+		{"gp", "g. decode from protobuf: peak RSS", "MiB", "lower", peakMB},
+	}
+}
+
+// floorMetric is one row of the floor table: a way of fetching the bytes
+// of a or b, the floor's time for it, and the clients that fetch so.
+type floorMetric struct {
+	caseID, name string
+	floor        func(runResult) (float64, bool) // from the floor's runs
+	client       func(runResult) (float64, bool) // the clients' time to set against it
+	clients      []string                        // the columns that fetch this way
+}
+
+func (r *report) floorMetrics() []floorMetric {
+	p := r.p
+	return []floorMetric{
+		{"a", fmt.Sprintf("a. %d ConfigMaps in pages of 500 (a's time)", p.scale), reported("elapsed_ms"), reported("elapsed_ms"),
+			columns},
+		{"b", fmt.Sprintf("b. %d Pods as a watch-list, to the initial-events-end bookmark (b's time to synced)", p.scale), reported("watchlist_ms"), reported("sync_ms"),
+			[]string{"kubegen", kubegenJSON, "client-go", clientGoJSON}},
+		{"b", "b. the Pods in pages of 500 (b's time to synced)", reported("paged_list_ms"), reported("sync_ms"),
+			[]string{"kube-rs"}},
+		{"b", "b. the Pods in one unpaged GET", reported("list_ms"), nil, nil},
+	}
+}
+
+// medianOf is the summary of metric get over client's runs of caseID.
+func (r *report) medianOf(client, caseID string, get func(runResult) (float64, bool)) *stat {
+	var vals []float64
+	for _, run := range r.Runs {
+		if run.Client == client && run.Case == caseID {
+			if v, ok := get(run); ok {
+				vals = append(vals, v)
+			}
+		}
+	}
+	if len(vals) == 0 {
+		return nil
+	}
+	return summarize(vals)
+}
+
+func (r *report) computeFloorRows() {
+	r.FloorRows = nil
+	for _, m := range r.floorMetrics() {
+		if !r.selected[m.caseID] {
+			continue
+		}
+		row := summaryRow{Case: m.caseID, Metric: m.name, Unit: "ms", Better: "lower", Stats: map[string]*stat{}, Ratios: map[string]float64{}}
+		for _, f := range r.Floors {
+			if s := r.medianOf(f, m.caseID, m.floor); s != nil {
+				row.Stats[f] = s
+			}
+		}
+		for _, c := range m.clients {
+			cs := r.medianOf(c, m.caseID, m.client)
+			fs := row.Stats[wireFloor[c]]
+			if cs == nil || fs == nil || fs.Median == 0 {
+				continue
+			}
+			row.Stats[c] = cs
+			row.Ratios[c] = cs.Median / fs.Median
+		}
+		r.FloorRows = append(r.FloorRows, row)
 	}
 }
 
@@ -173,15 +273,16 @@ func (r *report) computeRows() {
 				row.Stats[c] = summarize(vals)
 			}
 		}
-		if kg, ok := row.Stats["kubegen"]; ok {
-			for _, peer := range peers {
-				if ps, ok := row.Stats[peer]; ok && ps.Median != 0 {
-					row.Ratios[peer] = kg.Median / ps.Median
-				}
+		for _, q := range ratios {
+			num, ok1 := row.Stats[q.num]
+			den, ok2 := row.Stats[q.den]
+			if ok1 && ok2 && den.Median != 0 {
+				row.Ratios[q.String()] = num.Median / den.Median
 			}
 		}
 		r.Rows = append(r.Rows, row)
 	}
+	r.computeFloorRows()
 }
 
 func fmtNum(v float64) string {
@@ -205,8 +306,8 @@ func cell(s *stat) string {
 	return fmt.Sprintf("%s (%s–%s)", fmtNum(s.Median), fmtNum(s.Min), fmtNum(s.Max))
 }
 
-func ratioCell(row summaryRow, peer string) string {
-	v, ok := row.Ratios[peer]
+func ratioCell(row summaryRow, key string) string {
+	v, ok := row.Ratios[key]
 	if !ok {
 		return "—"
 	}
@@ -231,32 +332,53 @@ func (r *report) markdown(headline bool) string {
 	m := r.Machine
 	fmt.Fprintf(&b, "Run %s on %d cores (%s), %s memory, Linux %s; kube-apiserver %s; %s; %s; %s.\n",
 		r.Date, m.Cores, m.CPUModel, m.Memory, m.Kernel, m.Server, m.Go, m.Rust, m.Versions)
-	fmt.Fprintf(&b, "Median of %v runs per client (min–max in brackets), clients interleaved. Ratio = kubegen / peer; the *better* column says which way is good.\n\n",
+	fmt.Fprintf(&b, "Median of %v runs per client (min–max in brackets), clients interleaved. "+
+		"kubegen and client-go speak protobuf to the server, their (JSON) columns JSON, kube-rs JSON. "+
+		"Ratios are medians' ratios; the *better* column says which way is good.\n\n",
 		r.Config["runs"])
-	b.WriteString("| metric | better | kubegen")
-	for _, p := range peers {
-		b.WriteString(" | " + p)
+	b.WriteString("| metric | better")
+	for _, c := range columns {
+		b.WriteString(" | " + c)
 	}
-	for _, p := range peers {
-		b.WriteString(" | kubegen / " + p)
+	for _, q := range ratios {
+		b.WriteString(" | " + q.String())
 	}
-	b.WriteString(" |\n|---|---" + strings.Repeat("|---", 1+2*len(peers)) + "|\n")
+	b.WriteString(" |\n|---|---" + strings.Repeat("|---", len(columns)+len(ratios)) + "|\n")
 	for _, row := range r.Rows {
 		if headline && !isHeadline(row) {
 			continue
 		}
 		fmt.Fprintf(&b, "| %s (%s) | %s", row.Metric, row.Unit, row.Better)
-		for _, c := range append([]string{"kubegen"}, peers...) {
+		for _, c := range columns {
 			if !col(c) {
 				b.WriteString(" | not run")
 				continue
 			}
 			b.WriteString(" | " + cell(row.Stats[c]))
 		}
-		for _, p := range peers {
-			b.WriteString(" | " + ratioCell(row, p))
+		for _, q := range ratios {
+			b.WriteString(" | " + ratioCell(row, q.String()))
 		}
 		b.WriteString(" |\n")
+	}
+	if len(r.FloorRows) > 0 {
+		b.WriteString("\n**The server's floor**: the harness fetching the same bytes itself (raw HTTP on a fresh connection, read to the end, not decoded), " +
+			"in ms, and each client's time as a multiple of the floor in its own wire format (protobuf for kubegen and client-go, JSON for the others).\n\n")
+		b.WriteString("| fetch | " + floorProtobuf + " | " + floorJSON)
+		for _, c := range columns {
+			b.WriteString(" | " + c)
+		}
+		b.WriteString(" |\n|---" + strings.Repeat("|---", 2+len(columns)) + "|\n")
+		for _, row := range r.FloorRows {
+			b.WriteString("| " + row.Metric)
+			for _, f := range []string{floorProtobuf, floorJSON} {
+				b.WriteString(" | " + cell(row.Stats[f]))
+			}
+			for _, c := range columns {
+				b.WriteString(" | " + ratioCell(row, c))
+			}
+			b.WriteString(" |\n")
+		}
 	}
 	if len(r.Builds) > 0 {
 		b.WriteString("\n**f. Generator and cold release builds** (one run each: a cold build takes minutes on this machine).\n\n")
@@ -295,7 +417,7 @@ func (r *report) markdown(headline bool) string {
 
 func isHeadline(row summaryRow) bool {
 	switch {
-	case strings.HasSuffix(row.Metric, ": time") && (row.Case == "a" || row.Case == "g"):
+	case strings.HasSuffix(row.Metric, ": time") && (row.Case == "a" || row.Case == "g" || row.Case == "gp"):
 		return true
 	case strings.Contains(row.Metric, "time to synced"), strings.Contains(row.Metric, "per cached Pod"):
 		return true

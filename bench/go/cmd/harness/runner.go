@@ -8,23 +8,28 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 )
 
 // client is one benchmarked implementation: a binary with the shared CLI
-// shape `<bin> <workload> --kubeconfig F --namespace NS ...`.
+// shape `<bin> <workload> --kubeconfig F --namespace NS ...`, or the floor,
+// which the harness measures itself.
 type client struct {
-	name  string
-	bin   string
-	flags []string // appended to every run's arguments
-	cases string   // workload letters it runs; empty: all
+	name   string
+	bin    string
+	flags  []string // appended to every run's arguments
+	cases  []string // the case ids it runs (b, bs, bm, gp, ...); empty: all
+	except []string // case ids it cannot run (kube-rs: gp, no protobuf)
+	// floor, if set, is run in-process instead of bin (floor.go).
+	floor func(ctx context.Context, caseID string) (runResult, error)
 }
 
-// runs says whether the client takes part in workload case id.
+// runs says whether the client takes part in case id.
 func (c client) runs(id string) bool {
-	return c.cases == "" || strings.Contains(c.cases, id[:1])
+	return !slices.Contains(c.except, id) && (len(c.cases) == 0 || slices.Contains(c.cases, id))
 }
 
 // runResult is one process run: what the program reported plus what the
