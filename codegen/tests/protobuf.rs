@@ -50,21 +50,15 @@ fn every_kind_of_k8s_io_api_speaks_protobuf() {
     let probe = file(&files, "src/core/v1/probe.rs");
     // Go's embedded ProbeHandler: inline in JSON, message 1 in protobuf.
     assert!(
-        probe.contains("kubegen_core::proto::embedded(") && probe.contains("\"handler\""),
+        probe.contains("pb::embedded(") && probe.contains("\"handler\""),
         "{probe}"
     );
-    assert!(
-        probe.contains("kubegen_core::proto::embedded_header("),
-        "{probe}"
-    );
+    assert!(probe.contains("pb::embedded_header("), "{probe}");
     // Non-pointer int32 with omitempty: zero reads as unset.
     assert!(probe.contains("merge_nonzero"), "{probe}");
     // Go's named string slice `Verbs`: a wrapper message.
     let resource = file(&files, "src/meta/v1/api_resource.rs");
-    assert!(
-        resource.contains("kubegen_core::proto::Items"),
-        "{resource}"
-    );
+    assert!(resource.contains("pb::Items"), "{resource}");
 }
 
 #[test]

@@ -119,10 +119,10 @@ impl ProtoPlan {
             });
             inits.push(match plan.form {
                 "required" => {
-                    quote! { #field: kubegen_core::proto::required(#var, #message, #json)?, }
+                    quote! { #field: pb::required(#var, #message, #json)?, }
                 }
                 "list" | "opt_list" | "map" | "opt_map" => {
-                    quote! { #field: kubegen_core::proto::trimmed(#var), }
+                    quote! { #field: pb::trimmed(#var), }
                 }
                 _ => quote! { #field: #var, },
             });
@@ -135,24 +135,28 @@ impl ProtoPlan {
         let encodes = ctx.encodes(slots);
         let len = ctx.len(slots);
         let doc = format!(" Protobuf: `{message}`.");
+        let use_pb = (!slots.is_empty()).then(|| quote! { use kubegen_core::proto as pb; });
         Some(quote! {
             #[doc = #doc]
             impl kubegen_core::proto::Message for #name {
                 fn decode_fields(mut buf: &[u8], depth: u32) -> Result<Self, kubegen_core::proto::DecodeError> {
+                    use kubegen_core::proto as pb;
                     #( #locals )*
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             #( #arms )*
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                     Ok(Self { #( #inits )* })
                 }
                 fn encode_fields(&self, buf: &mut Vec<u8>) {
+                    #use_pb
                     #( #encodes )*
                 }
                 fn fields_len(&self) -> usize {
+                    #use_pb
                     #len
                 }
             }
@@ -200,7 +204,7 @@ impl Ctx<'_> {
                         }
                     };
                     quote! {
-                        #number => kubegen_core::proto::#merge::<kubegen_core::proto::#codec, _>(&mut #var, #tag wire, &mut buf, depth, #json)?,
+                        #number => pb::#merge::<pb::#codec, _>(&mut #var, #tag wire, &mut buf, depth, #json)?,
                     }
                 }
                 Slot::Embedded { number, name, slots } => {
@@ -208,12 +212,12 @@ impl Ctx<'_> {
                     let arms = self.arms(slots);
                     quote! {
                         #number => {
-                            let mut buf = kubegen_core::proto::embedded(wire, &mut buf, #name)?;
+                            let mut buf = pb::embedded(wire, &mut buf, #name)?;
                             while !buf.is_empty() {
-                                let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                                let (tag, wire) = pb::key(&mut buf)?;
                                 match tag {
                                     #( #arms )*
-                                    _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                                    _ => pb::skip(wire, tag, &mut buf)?,
                                 }
                             }
                         }
@@ -255,14 +259,14 @@ impl Ctx<'_> {
                     let number = Literal::u32_unsuffixed(plan.number);
                     let codec = ident(plan.codec);
                     let (form, encode, _) = Self::write_form(plan);
-                    quote! { kubegen_core::proto::#form::#encode::<kubegen_core::proto::#codec, _>(&self.#field, #number, buf); }
+                    quote! { pb::#form::#encode::<pb::#codec, _>(&self.#field, #number, buf); }
                 }
                 Slot::Embedded { number, slots, .. } => {
                     let number = Literal::u32_unsuffixed(*number);
                     let len = self.len(slots);
                     let encodes = self.encodes(slots);
                     quote! {
-                        kubegen_core::proto::embedded_header(#number, #len, buf);
+                        pb::embedded_header(#number, #len, buf);
                         #( #encodes )*
                     }
                 }
@@ -278,12 +282,12 @@ impl Ctx<'_> {
                 let number = Literal::u32_unsuffixed(plan.number);
                 let codec = ident(plan.codec);
                 let (form, _, len) = Self::write_form(plan);
-                quote! { kubegen_core::proto::#form::#len::<kubegen_core::proto::#codec, _>(&self.#field, #number) }
+                quote! { pb::#form::#len::<pb::#codec, _>(&self.#field, #number) }
             }
             Slot::Embedded { number, slots, .. } => {
                 let number = Literal::u32_unsuffixed(*number);
                 let len = self.len(slots);
-                quote! { kubegen_core::proto::embedded_len(#number, #len) }
+                quote! { pb::embedded_len(#number, #len) }
             }
         });
         match parts.next() {

@@ -13,7 +13,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use kubegen_api::core::v1::{ConfigMap, Container, Pod, PodSpec};
+use kubegen_api::core::v1::{ConfigMap, Container, Pod, PodSpec, PodTemplate};
+use kubegen_e2e::cluster::etcd_compact;
 use kubegen_e2e::{admin, config, drop_namespace, eventually, test_namespace};
 use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::meta::ObjectMeta;
@@ -99,11 +100,31 @@ async fn a_watch_through_protobuf_carries_events_bookmarks_and_errors() {
     assert_eq!(seen, ["modified 2", "deleted a"]);
 
     // An expired resource version: a 410 ERROR event (a Status in protobuf),
-    // or the watch request itself refused as expired.
-    match cms
+    // or the watch request itself refused as expired. The test cluster
+    // serves PodTemplates from etcd (no watch cache), so compacting etcd's
+    // history expires a version deterministically.
+    let templates = Client::<PodTemplate>::namespaced(rest.clone(), &ns);
+    let template = |name: &str| -> PodTemplate {
+        serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+        }))
+        .unwrap()
+    };
+    let old = templates
+        .create(&template("t0"), &Default::default())
+        .await
+        .unwrap();
+    templates
+        .create(&template("t1"), &Default::default())
+        .await
+        .unwrap();
+    etcd_compact();
+    let old_rv = old.metadata.resource_version.unwrap();
+    match templates
         .watch(
             &ListOptions::default()
-                .resource_version("2")
+                .resource_version(old_rv.as_str())
                 .timeout_seconds(5),
         )
         .await

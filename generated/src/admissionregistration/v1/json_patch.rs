@@ -97,32 +97,29 @@ impl kubegen_core::proto::Message for JSONPatch {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "expression")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self { expression: f0 })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.expression, 1, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.expression, 1, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.expression, 1)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.expression, 1)
     }
 }
 /// Apply configuration of [`JSONPatch`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

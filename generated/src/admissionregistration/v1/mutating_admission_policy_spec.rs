@@ -125,6 +125,7 @@ impl kubegen_core::proto::Message for MutatingAdmissionPolicySpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -133,122 +134,82 @@ impl kubegen_core::proto::Message for MutatingAdmissionPolicySpec {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "paramKind")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "matchConstraints")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, 3, wire, &mut buf, depth, "variables")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 4, wire, &mut buf, depth, "mutations")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "failurePolicy")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 6, wire, &mut buf, depth, "matchConditions")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "reinvocationPolicy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             failure_policy: f0,
-            match_conditions: kubegen_core::proto::trimmed(f1),
+            match_conditions: pb::trimmed(f1),
             match_constraints: f2,
-            mutations: kubegen_core::proto::trimmed(f3),
+            mutations: pb::trimmed(f3),
             param_kind: f4,
             reinvocation_policy: f5,
-            variables: kubegen_core::proto::trimmed(f6),
+            variables: pb::trimmed(f6),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.param_kind, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.match_constraints, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.variables, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.mutations, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.failure_policy, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.match_conditions, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reinvocation_policy, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.param_kind, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.match_constraints, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.variables, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.mutations, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.failure_policy, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.match_conditions, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reinvocation_policy, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.param_kind, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.match_constraints, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.variables, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.mutations, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.failure_policy, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.match_conditions, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reinvocation_policy, 7)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.param_kind, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.match_constraints, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.variables, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.mutations, 4)
+            + pb::opt::len::<pb::Str, _>(&self.failure_policy, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.match_conditions, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reinvocation_policy, 7)
     }
 }
 /// Apply configuration of [`MutatingAdmissionPolicySpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

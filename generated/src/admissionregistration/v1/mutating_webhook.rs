@@ -199,6 +199,7 @@ impl kubegen_core::proto::Message for MutatingWebhook {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -212,194 +213,124 @@ impl kubegen_core::proto::Message for MutatingWebhook {
         let mut f10 = Default::default();
         let mut f11 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f5, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f5, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "clientConfig")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, 3, wire, &mut buf, depth, "rules")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "failurePolicy")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "namespaceSelector")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "sideEffects")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "timeoutSeconds")?
                 }
                 8 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 8, wire, &mut buf, depth, "admissionReviewVersions")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "matchPolicy")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "reinvocationPolicy")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "objectSelector")?
                 }
                 12 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 12, wire, &mut buf, depth, "matchConditions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            admission_review_versions: kubegen_core::proto::trimmed(f0),
+            admission_review_versions: pb::trimmed(f0),
             client_config: f1,
             failure_policy: f2,
-            match_conditions: kubegen_core::proto::trimmed(f3),
+            match_conditions: pb::trimmed(f3),
             match_policy: f4,
             name: f5,
             namespace_selector: f6,
             object_selector: f7,
             reinvocation_policy: f8,
-            rules: kubegen_core::proto::trimmed(f9),
+            rules: pb::trimmed(f9),
             side_effects: f10,
             timeout_seconds: f11,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.client_config, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.rules, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.failure_policy, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.namespace_selector, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.side_effects, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.timeout_seconds, 7, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.admission_review_versions, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.match_policy, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reinvocation_policy, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.object_selector, 11, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.match_conditions, 12, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.client_config, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.rules, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.failure_policy, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.namespace_selector, 5, buf);
+        pb::one::encode::<pb::Str, _>(&self.side_effects, 6, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.timeout_seconds, 7, buf);
+        pb::list::encode::<pb::Str, _>(&self.admission_review_versions, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.match_policy, 9, buf);
+        pb::opt::encode::<pb::Str, _>(&self.reinvocation_policy, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.object_selector, 11, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.match_conditions, 12, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.client_config, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.rules, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.failure_policy, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.namespace_selector, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.side_effects, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.timeout_seconds, 7)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.admission_review_versions, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.match_policy, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reinvocation_policy, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.object_selector, 11)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.match_conditions, 12)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::one::len::<pb::Msg, _>(&self.client_config, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.rules, 3)
+            + pb::opt::len::<pb::Str, _>(&self.failure_policy, 4)
+            + pb::opt::len::<pb::Shared, _>(&self.namespace_selector, 5)
+            + pb::one::len::<pb::Str, _>(&self.side_effects, 6)
+            + pb::opt::len::<pb::Int32, _>(&self.timeout_seconds, 7)
+            + pb::list::len::<pb::Str, _>(&self.admission_review_versions, 8)
+            + pb::opt::len::<pb::Str, _>(&self.match_policy, 9)
+            + pb::opt::len::<pb::Str, _>(&self.reinvocation_policy, 10)
+            + pb::opt::len::<pb::Shared, _>(&self.object_selector, 11)
+            + pb::opt_list::len::<pb::Msg, _>(&self.match_conditions, 12)
     }
 }
 /// Apply configuration of [`MutatingWebhook`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

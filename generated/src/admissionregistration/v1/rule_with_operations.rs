@@ -84,129 +84,90 @@ impl kubegen_core::proto::Message for RuleWithOperations {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 1, wire, &mut buf, depth, "operations")?
                 }
                 2 => {
-                    let mut buf = kubegen_core::proto::embedded(wire, &mut buf, "rule")?;
+                    let mut buf = pb::embedded(wire, &mut buf, "rule")?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt_list::merge::<
-                                    kubegen_core::proto::Str,
+                                pb::opt_list::merge::<
+                                    pb::Str,
                                     _,
                                 >(&mut f0, 1, wire, &mut buf, depth, "apiGroups")?
                             }
                             2 => {
-                                kubegen_core::proto::opt_list::merge::<
-                                    kubegen_core::proto::Str,
+                                pb::opt_list::merge::<
+                                    pb::Str,
                                     _,
                                 >(&mut f1, 2, wire, &mut buf, depth, "apiVersions")?
                             }
                             3 => {
-                                kubegen_core::proto::opt_list::merge::<
-                                    kubegen_core::proto::Str,
+                                pb::opt_list::merge::<
+                                    pb::Str,
                                     _,
                                 >(&mut f3, 3, wire, &mut buf, depth, "resources")?
                             }
                             4 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Str,
+                                pb::opt::merge::<
+                                    pb::Str,
                                     _,
                                 >(&mut f4, wire, &mut buf, depth, "scope")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            api_groups: kubegen_core::proto::trimmed(f0),
-            api_versions: kubegen_core::proto::trimmed(f1),
-            operations: kubegen_core::proto::trimmed(f2),
-            resources: kubegen_core::proto::trimmed(f3),
+            api_groups: pb::trimmed(f0),
+            api_versions: pb::trimmed(f1),
+            operations: pb::trimmed(f2),
+            resources: pb::trimmed(f3),
             scope: f4,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.operations, 1, buf);
-        kubegen_core::proto::embedded_header(
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.operations, 1, buf);
+        pb::embedded_header(
             2,
-            kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.api_groups, 1)
-                + kubegen_core::proto::opt_list::len::<
-                    kubegen_core::proto::Str,
-                    _,
-                >(&self.api_versions, 2)
-                + kubegen_core::proto::opt_list::len::<
-                    kubegen_core::proto::Str,
-                    _,
-                >(&self.resources, 3)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Str,
-                    _,
-                >(&self.scope, 4),
+            pb::opt_list::len::<pb::Str, _>(&self.api_groups, 1)
+                + pb::opt_list::len::<pb::Str, _>(&self.api_versions, 2)
+                + pb::opt_list::len::<pb::Str, _>(&self.resources, 3)
+                + pb::opt::len::<pb::Str, _>(&self.scope, 4),
             buf,
         );
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_groups, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_versions, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resources, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.scope, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.api_groups, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.api_versions, 2, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.resources, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.scope, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.operations, 1)
-            + kubegen_core::proto::embedded_len(
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.operations, 1)
+            + pb::embedded_len(
                 2,
-                kubegen_core::proto::opt_list::len::<
-                    kubegen_core::proto::Str,
-                    _,
-                >(&self.api_groups, 1)
-                    + kubegen_core::proto::opt_list::len::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&self.api_versions, 2)
-                    + kubegen_core::proto::opt_list::len::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&self.resources, 3)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&self.scope, 4),
+                pb::opt_list::len::<pb::Str, _>(&self.api_groups, 1)
+                    + pb::opt_list::len::<pb::Str, _>(&self.api_versions, 2)
+                    + pb::opt_list::len::<pb::Str, _>(&self.resources, 3)
+                    + pb::opt::len::<pb::Str, _>(&self.scope, 4),
             )
     }
 }

@@ -95,82 +95,61 @@ impl kubegen_core::proto::Message for ValidatingAdmissionPolicyBindingSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "policyName")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "paramRef")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "matchResources")?
                 }
                 4 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 4, wire, &mut buf, depth, "validationActions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             match_resources: f0,
             param_ref: f1,
             policy_name: f2,
-            validation_actions: kubegen_core::proto::trimmed(f3),
+            validation_actions: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.policy_name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.param_ref, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.match_resources, 3, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.validation_actions, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.policy_name, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.param_ref, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.match_resources, 3, buf);
+        pb::list::encode::<pb::Str, _>(&self.validation_actions, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.policy_name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.param_ref, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.match_resources, 3)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.validation_actions, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.policy_name, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.param_ref, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.match_resources, 3)
+            + pb::list::len::<pb::Str, _>(&self.validation_actions, 4)
     }
 }
 /// Apply configuration of [`ValidatingAdmissionPolicyBindingSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -123,6 +123,7 @@ impl kubegen_core::proto::Message for ValidatingAdmissionPolicySpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -131,122 +132,82 @@ impl kubegen_core::proto::Message for ValidatingAdmissionPolicySpec {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "paramKind")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "matchConstraints")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, 3, wire, &mut buf, depth, "validations")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "failurePolicy")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 5, wire, &mut buf, depth, "auditAnnotations")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 6, wire, &mut buf, depth, "matchConditions")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, 7, wire, &mut buf, depth, "variables")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            audit_annotations: kubegen_core::proto::trimmed(f0),
+            audit_annotations: pb::trimmed(f0),
             failure_policy: f1,
-            match_conditions: kubegen_core::proto::trimmed(f2),
+            match_conditions: pb::trimmed(f2),
             match_constraints: f3,
             param_kind: f4,
-            validations: kubegen_core::proto::trimmed(f5),
-            variables: kubegen_core::proto::trimmed(f6),
+            validations: pb::trimmed(f5),
+            variables: pb::trimmed(f6),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.param_kind, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.match_constraints, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.validations, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.failure_policy, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.audit_annotations, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.match_conditions, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.variables, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.param_kind, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.match_constraints, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.validations, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.failure_policy, 4, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.audit_annotations, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.match_conditions, 6, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.variables, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.param_kind, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.match_constraints, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.validations, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.failure_policy, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.audit_annotations, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.match_conditions, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.variables, 7)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.param_kind, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.match_constraints, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.validations, 3)
+            + pb::opt::len::<pb::Str, _>(&self.failure_policy, 4)
+            + pb::opt_list::len::<pb::Msg, _>(&self.audit_annotations, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.match_conditions, 6)
+            + pb::opt_list::len::<pb::Msg, _>(&self.variables, 7)
     }
 }
 /// Apply configuration of [`ValidatingAdmissionPolicySpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -64,66 +64,51 @@ impl kubegen_core::proto::Message for ValidatingAdmissionPolicyStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "observedGeneration")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "typeChecking")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 3, wire, &mut buf, depth, "conditions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            conditions: kubegen_core::proto::trimmed(f0),
+            conditions: pb::trimmed(f0),
             observed_generation: f1,
             type_checking: f2,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.type_checking, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.observed_generation, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.type_checking, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.type_checking, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Int64, _>(&self.observed_generation, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.type_checking, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 3)
     }
 }
 /// Apply configuration of [`ValidatingAdmissionPolicyStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -72,31 +72,27 @@ impl kubegen_core::proto::Message for WebhookClientConfig {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "service")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Base64,
+                    pb::opt::merge::<
+                        pb::Base64,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "caBundle")?
                 }
-                3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "url")?
-                }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                3 => pb::opt::merge::<pb::Str, _>(&mut f2, wire, &mut buf, depth, "url")?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -106,26 +102,16 @@ impl kubegen_core::proto::Message for WebhookClientConfig {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.service, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Base64,
-            _,
-        >(&self.ca_bundle, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.url, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.service, 1, buf);
+        pb::opt::encode::<pb::Base64, _>(&self.ca_bundle, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.url, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Shared, _>(&self.service, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Base64,
-                _,
-            >(&self.ca_bundle, 2)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Str, _>(&self.url, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.service, 1)
+            + pb::opt::len::<pb::Base64, _>(&self.ca_bundle, 2)
+            + pb::opt::len::<pb::Str, _>(&self.url, 3)
     }
 }
 /// Apply configuration of [`WebhookClientConfig`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -122,98 +122,71 @@ impl kubegen_core::proto::Message for MatchResources {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "namespaceSelector")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "objectSelector")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 3, wire, &mut buf, depth, "resourceRules")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 4, wire, &mut buf, depth, "excludeResourceRules")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "matchPolicy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            exclude_resource_rules: kubegen_core::proto::trimmed(f0),
+            exclude_resource_rules: pb::trimmed(f0),
             match_policy: f1,
             namespace_selector: f2,
             object_selector: f3,
-            resource_rules: kubegen_core::proto::trimmed(f4),
+            resource_rules: pb::trimmed(f4),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.namespace_selector, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.object_selector, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_rules, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.exclude_resource_rules, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.match_policy, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.namespace_selector, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.object_selector, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.resource_rules, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.exclude_resource_rules, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.match_policy, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.namespace_selector, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.object_selector, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.resource_rules, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.exclude_resource_rules, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.match_policy, 7)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.namespace_selector, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.object_selector, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.resource_rules, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.exclude_resource_rules, 4)
+            + pb::opt::len::<pb::Str, _>(&self.match_policy, 7)
     }
 }
 /// Apply configuration of [`MatchResources`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -80,82 +80,61 @@ impl kubegen_core::proto::Message for ServerStorageVersion {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "apiServerID")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "encodingVersion")?
                 }
                 3 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "decodableVersions")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 4, wire, &mut buf, depth, "servedVersions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_server_id: f0,
-            decodable_versions: kubegen_core::proto::trimmed(f1),
+            decodable_versions: pb::trimmed(f1),
             encoding_version: f2,
-            served_versions: kubegen_core::proto::trimmed(f3),
+            served_versions: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_server_id, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.encoding_version, 2, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.decodable_versions, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.served_versions, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.api_server_id, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.encoding_version, 2, buf);
+        pb::list::encode::<pb::Str, _>(&self.decodable_versions, 3, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.served_versions, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_server_id, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.encoding_version, 2)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.decodable_versions, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.served_versions, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.api_server_id, 1)
+            + pb::one::len::<pb::Str, _>(&self.encoding_version, 2)
+            + pb::list::len::<pb::Str, _>(&self.decodable_versions, 3)
+            + pb::opt_list::len::<pb::Str, _>(&self.served_versions, 4)
     }
 }
 /// Apply configuration of [`ServerStorageVersion`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -120,31 +120,29 @@ impl kubegen_core::proto::Message for ControllerRevision {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "data")?
+                    pb::one::merge::<pb::Msg, _>(&mut f1, wire, &mut buf, depth, "data")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "revision")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -156,26 +154,16 @@ impl kubegen_core::proto::Message for ControllerRevision {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.data, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.revision, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.data, 2, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.revision, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.data, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.revision, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::one::len::<pb::Msg, _>(&self.data, 2)
+            + pb::opt::len::<pb::Int64, _>(&self.revision, 3)
     }
 }
 /// Apply configuration of [`ControllerRevision`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

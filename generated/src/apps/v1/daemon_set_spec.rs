@@ -90,45 +90,46 @@ impl kubegen_core::proto::Message for DaemonSetSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "selector")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "template")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "updateStrategy")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "minReadySeconds")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "revisionHistoryLimit")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -140,45 +141,20 @@ impl kubegen_core::proto::Message for DaemonSetSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.selector, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.template, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.update_strategy, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.min_ready_seconds, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.revision_history_limit, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.selector, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.template, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.update_strategy, 3, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 4, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.revision_history_limit, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.selector, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.template, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.update_strategy, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.min_ready_seconds, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.revision_history_limit, 6)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.selector, 1)
+            + pb::one::len::<pb::Msg, _>(&self.template, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.update_strategy, 3)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 4)
+            + pb::opt::len::<pb::Int32, _>(&self.revision_history_limit, 6)
     }
 }
 /// Apply configuration of [`DaemonSetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

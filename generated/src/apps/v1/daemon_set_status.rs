@@ -141,6 +141,7 @@ impl kubegen_core::proto::Message for DaemonSetStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -152,74 +153,74 @@ impl kubegen_core::proto::Message for DaemonSetStatus {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "currentNumberScheduled")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "numberMisscheduled")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "desiredNumberScheduled")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "numberReady")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "observedGeneration")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "updatedNumberScheduled")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "numberAvailable")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "numberUnavailable")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "collisionCount")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 10, wire, &mut buf, depth, "conditions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             collision_count: f0,
-            conditions: kubegen_core::proto::trimmed(f1),
+            conditions: pb::trimmed(f1),
             current_number_scheduled: f2,
             desired_number_scheduled: f3,
             number_available: f4,
@@ -231,88 +232,30 @@ impl kubegen_core::proto::Message for DaemonSetStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.current_number_scheduled, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.number_misscheduled, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.desired_number_scheduled, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.number_ready, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.updated_number_scheduled, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.number_available, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.number_unavailable, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.collision_count, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 10, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.current_number_scheduled, 1, buf);
+        pb::one::encode::<pb::Int32, _>(&self.number_misscheduled, 2, buf);
+        pb::one::encode::<pb::Int32, _>(&self.desired_number_scheduled, 3, buf);
+        pb::one::encode::<pb::Int32, _>(&self.number_ready, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.observed_generation, 5, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.updated_number_scheduled, 6, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.number_available, 7, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.number_unavailable, 8, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.collision_count, 9, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.current_number_scheduled, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.number_misscheduled, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.desired_number_scheduled, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.number_ready, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.observed_generation, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.updated_number_scheduled, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.number_available, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.number_unavailable, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.collision_count, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 10)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.current_number_scheduled, 1)
+            + pb::one::len::<pb::Int32, _>(&self.number_misscheduled, 2)
+            + pb::one::len::<pb::Int32, _>(&self.desired_number_scheduled, 3)
+            + pb::one::len::<pb::Int32, _>(&self.number_ready, 4)
+            + pb::opt::len_nonzero::<pb::Int64, _>(&self.observed_generation, 5)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.updated_number_scheduled, 6)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.number_available, 7)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.number_unavailable, 8)
+            + pb::opt::len::<pb::Int32, _>(&self.collision_count, 9)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 10)
     }
 }
 /// Apply configuration of [`DaemonSetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -115,6 +115,7 @@ impl kubegen_core::proto::Message for DeploymentSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -124,57 +125,57 @@ impl kubegen_core::proto::Message for DeploymentSpec {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "replicas")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "selector")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "template")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "strategy")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "minReadySeconds")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "revisionHistoryLimit")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "paused")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "progressDeadlineSeconds")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -189,69 +190,26 @@ impl kubegen_core::proto::Message for DeploymentSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.replicas, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.selector, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.template, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.strategy, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.min_ready_seconds, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.revision_history_limit, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.paused, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.progress_deadline_seconds, 9, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int32, _>(&self.replicas, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.selector, 2, buf);
+        pb::one::encode::<pb::Msg, _>(&self.template, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.strategy, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 5, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.revision_history_limit, 6, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.paused, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.progress_deadline_seconds, 9, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Int32, _>(&self.replicas, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.selector, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.template, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.strategy, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.min_ready_seconds, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.revision_history_limit, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.paused, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.progress_deadline_seconds, 9)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int32, _>(&self.replicas, 1)
+            + pb::one::len::<pb::Msg, _>(&self.selector, 2)
+            + pb::one::len::<pb::Msg, _>(&self.template, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.strategy, 4)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 5)
+            + pb::opt::len::<pb::Int32, _>(&self.revision_history_limit, 6)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.paused, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.progress_deadline_seconds, 9)
     }
 }
 /// Apply configuration of [`DeploymentSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -112,6 +112,7 @@ impl kubegen_core::proto::Message for ReplicaSetStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -120,56 +121,56 @@ impl kubegen_core::proto::Message for ReplicaSetStatus {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "replicas")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "fullyLabeledReplicas")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "observedGeneration")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "readyReplicas")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "availableReplicas")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 6, wire, &mut buf, depth, "conditions")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "terminatingReplicas")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             available_replicas: f0,
-            conditions: kubegen_core::proto::trimmed(f1),
+            conditions: pb::trimmed(f1),
             fully_labeled_replicas: f2,
             observed_generation: f3,
             ready_replicas: f4,
@@ -178,61 +179,24 @@ impl kubegen_core::proto::Message for ReplicaSetStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.replicas, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.fully_labeled_replicas, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.ready_replicas, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.available_replicas, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.terminating_replicas, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.replicas, 1, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.fully_labeled_replicas, 2, buf);
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.observed_generation, 3, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.ready_replicas, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.available_replicas, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 6, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.terminating_replicas, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Int32, _>(&self.replicas, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.fully_labeled_replicas, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.observed_generation, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.ready_replicas, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.available_replicas, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.terminating_replicas, 7)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.replicas, 1)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.fully_labeled_replicas, 2)
+            + pb::opt::len_nonzero::<pb::Int64, _>(&self.observed_generation, 3)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.ready_replicas, 4)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.available_replicas, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 6)
+            + pb::opt::len::<pb::Int32, _>(&self.terminating_replicas, 7)
     }
 }
 /// Apply configuration of [`ReplicaSetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

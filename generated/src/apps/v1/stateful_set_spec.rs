@@ -146,6 +146,7 @@ impl kubegen_core::proto::Message for StatefulSetSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -158,65 +159,65 @@ impl kubegen_core::proto::Message for StatefulSetSpec {
         let mut f9 = Default::default();
         let mut f10 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "replicas")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "selector")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "template")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f10, 4, wire, &mut buf, depth, "volumeClaimTemplates")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "serviceName")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "podManagementPolicy")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "updateStrategy")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "revisionHistoryLimit")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "minReadySeconds")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(
                         &mut f2,
@@ -227,12 +228,12 @@ impl kubegen_core::proto::Message for StatefulSetSpec {
                     )?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "ordinals")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -246,97 +247,42 @@ impl kubegen_core::proto::Message for StatefulSetSpec {
             service_name: f7,
             template: f8,
             update_strategy: f9,
-            volume_claim_templates: kubegen_core::proto::trimmed(f10),
+            volume_claim_templates: pb::trimmed(f10),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.replicas, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.selector, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.template, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volume_claim_templates, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.service_name, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_management_policy, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.update_strategy, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.revision_history_limit, 8, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.min_ready_seconds, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int32, _>(&self.replicas, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.selector, 2, buf);
+        pb::one::encode::<pb::Msg, _>(&self.template, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.volume_claim_templates, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.service_name, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.pod_management_policy, 6, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.update_strategy, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.revision_history_limit, 8, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 9, buf);
+        pb::opt::encode::<
+            pb::Shared,
             _,
         >(&self.persistent_volume_claim_retention_policy, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ordinals, 11, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.ordinals, 11, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Int32, _>(&self.replicas, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.selector, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.template, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.volume_claim_templates, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.service_name, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pod_management_policy, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.update_strategy, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.revision_history_limit, 8)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.min_ready_seconds, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int32, _>(&self.replicas, 1)
+            + pb::one::len::<pb::Msg, _>(&self.selector, 2)
+            + pb::one::len::<pb::Msg, _>(&self.template, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.volume_claim_templates, 4)
+            + pb::opt::len::<pb::Str, _>(&self.service_name, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.pod_management_policy, 6)
+            + pb::opt::len::<pb::Shared, _>(&self.update_strategy, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.revision_history_limit, 8)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 9)
+            + pb::opt::len::<
+                pb::Shared,
                 _,
             >(&self.persistent_volume_claim_retention_policy, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.ordinals, 11)
+            + pb::opt::len::<pb::Msg, _>(&self.ordinals, 11)
     }
 }
 /// Apply configuration of [`StatefulSetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

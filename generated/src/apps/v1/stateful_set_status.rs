@@ -135,6 +135,7 @@ impl kubegen_core::proto::Message for StatefulSetStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -146,75 +147,75 @@ impl kubegen_core::proto::Message for StatefulSetStatus {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "observedGeneration")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "replicas")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "readyReplicas")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "currentReplicas")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "updatedReplicas")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "currentRevision")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "updateRevision")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "collisionCount")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 10, wire, &mut buf, depth, "conditions")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "availableReplicas")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             available_replicas: f0,
             collision_count: f1,
-            conditions: kubegen_core::proto::trimmed(f2),
+            conditions: pb::trimmed(f2),
             current_replicas: f3,
             current_revision: f4,
             observed_generation: f5,
@@ -225,88 +226,30 @@ impl kubegen_core::proto::Message for StatefulSetStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.replicas, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.ready_replicas, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.current_replicas, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.updated_replicas, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.current_revision, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.update_revision, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.collision_count, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.available_replicas, 11, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.observed_generation, 1, buf);
+        pb::one::encode::<pb::Int32, _>(&self.replicas, 2, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.ready_replicas, 3, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.current_replicas, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.updated_replicas, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.current_revision, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.update_revision, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.collision_count, 9, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 10, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.available_replicas, 11, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.replicas, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.ready_replicas, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.current_replicas, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.updated_replicas, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.current_revision, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.update_revision, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.collision_count, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.available_replicas, 11)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Int64, _>(&self.observed_generation, 1)
+            + pb::one::len::<pb::Int32, _>(&self.replicas, 2)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.ready_replicas, 3)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.current_replicas, 4)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.updated_replicas, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.current_revision, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.update_revision, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.collision_count, 9)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 10)
+            + pb::opt::len::<pb::Int32, _>(&self.available_replicas, 11)
     }
 }
 /// Apply configuration of [`StatefulSetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

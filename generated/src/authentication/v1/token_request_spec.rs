@@ -80,81 +80,60 @@ impl kubegen_core::proto::Message for TokenRequestSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 1, wire, &mut buf, depth, "audiences")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "boundObjectRef")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "expirationSeconds")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Items,
+                    pb::opt_map::merge::<
+                        pb::Items,
                         _,
                     >(&mut f0, 5, wire, &mut buf, depth, "attestations")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            attestations: kubegen_core::proto::trimmed(f0),
-            audiences: kubegen_core::proto::trimmed(f1),
+            attestations: pb::trimmed(f0),
+            audiences: pb::trimmed(f1),
             bound_object_ref: f2,
             expiration_seconds: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.audiences, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.bound_object_ref, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.expiration_seconds, 4, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Items,
-            _,
-        >(&self.attestations, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.audiences, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.bound_object_ref, 3, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.expiration_seconds, 4, buf);
+        pb::opt_map::encode::<pb::Items, _>(&self.attestations, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.audiences, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.bound_object_ref, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.expiration_seconds, 4)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Items,
-                _,
-            >(&self.attestations, 5)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.audiences, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.bound_object_ref, 3)
+            + pb::opt::len::<pb::Int64, _>(&self.expiration_seconds, 4)
+            + pb::opt_map::len::<pb::Items, _>(&self.attestations, 5)
     }
 }

@@ -71,81 +71,60 @@ impl kubegen_core::proto::Message for UserInfo {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "username")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "uid")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "groups")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Items,
+                    pb::opt_map::merge::<
+                        pb::Items,
                         _,
                     >(&mut f0, 4, wire, &mut buf, depth, "extra")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            extra: kubegen_core::proto::trimmed(f0),
-            groups: kubegen_core::proto::trimmed(f1),
+            extra: pb::trimmed(f0),
+            groups: pb::trimmed(f1),
             uid: f2,
             username: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.username, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.uid, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.groups, 3, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Items,
-            _,
-        >(&self.extra, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.username, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.uid, 2, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.groups, 3, buf);
+        pb::opt_map::encode::<pb::Items, _>(&self.extra, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.username, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.uid, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.groups, 3)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Items,
-                _,
-            >(&self.extra, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.username, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.uid, 2)
+            + pb::opt_list::len::<pb::Str, _>(&self.groups, 3)
+            + pb::opt_map::len::<pb::Items, _>(&self.extra, 4)
     }
 }

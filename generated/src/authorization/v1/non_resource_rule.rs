@@ -60,46 +60,40 @@ impl kubegen_core::proto::Message for NonResourceRule {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 1, wire, &mut buf, depth, "verbs")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "nonResourceURLs")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            non_resource_urls: kubegen_core::proto::trimmed(f0),
-            verbs: kubegen_core::proto::trimmed(f1),
+            non_resource_urls: pb::trimmed(f0),
+            verbs: pb::trimmed(f1),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.verbs, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.non_resource_urls, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.verbs, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.non_resource_urls, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.verbs, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.non_resource_urls, 2)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.verbs, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.non_resource_urls, 2)
     }
 }

@@ -98,6 +98,7 @@ impl kubegen_core::proto::Message for SubjectAccessReviewSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -105,50 +106,50 @@ impl kubegen_core::proto::Message for SubjectAccessReviewSpec {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "resourceAttributes")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "nonResourceAttributes")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "user")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 4, wire, &mut buf, depth, "groups")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Items,
+                    pb::opt_map::merge::<
+                        pb::Items,
                         _,
                     >(&mut f0, 5, wire, &mut buf, depth, "extra")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "uid")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            extra: kubegen_core::proto::trimmed(f0),
-            groups: kubegen_core::proto::trimmed(f1),
+            extra: pb::trimmed(f0),
+            groups: pb::trimmed(f1),
             non_resource_attributes: f2,
             resource_attributes: f3,
             uid: f4,
@@ -156,55 +157,21 @@ impl kubegen_core::proto::Message for SubjectAccessReviewSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resource_attributes, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.non_resource_attributes, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.user, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.groups, 4, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Items,
-            _,
-        >(&self.extra, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.uid, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.resource_attributes, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.non_resource_attributes, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.user, 3, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.groups, 4, buf);
+        pb::opt_map::encode::<pb::Items, _>(&self.extra, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.uid, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resource_attributes, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.non_resource_attributes, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.user, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.groups, 4)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Items,
-                _,
-            >(&self.extra, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.uid, 6)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.resource_attributes, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.non_resource_attributes, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.user, 3)
+            + pb::opt_list::len::<pb::Str, _>(&self.groups, 4)
+            + pb::opt_map::len::<pb::Items, _>(&self.extra, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.uid, 6)
     }
 }

@@ -83,81 +83,60 @@ impl kubegen_core::proto::Message for SubjectRulesReviewStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 1, wire, &mut buf, depth, "resourceRules")?
                 }
                 2 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "nonResourceRules")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::one::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "incomplete")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "evaluationError")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             evaluation_error: f0,
             incomplete: f1,
-            non_resource_rules: kubegen_core::proto::trimmed(f2),
-            resource_rules: kubegen_core::proto::trimmed(f3),
+            non_resource_rules: pb::trimmed(f2),
+            resource_rules: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_rules, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.non_resource_rules, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.incomplete, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.evaluation_error, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Msg, _>(&self.resource_rules, 1, buf);
+        pb::list::encode::<pb::Msg, _>(&self.non_resource_rules, 2, buf);
+        pb::one::encode::<pb::Bool, _>(&self.incomplete, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.evaluation_error, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_rules, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.non_resource_rules, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.incomplete, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.evaluation_error, 4)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Msg, _>(&self.resource_rules, 1)
+            + pb::list::len::<pb::Msg, _>(&self.non_resource_rules, 2)
+            + pb::one::len::<pb::Bool, _>(&self.incomplete, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.evaluation_error, 4)
     }
 }

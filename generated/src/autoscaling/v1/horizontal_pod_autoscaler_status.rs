@@ -92,45 +92,46 @@ impl kubegen_core::proto::Message for HorizontalPodAutoscalerStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "observedGeneration")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "lastScaleTime")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "currentReplicas")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "desiredReplicas")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "currentCPUUtilizationPercentage")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -142,48 +143,23 @@ impl kubegen_core::proto::Message for HorizontalPodAutoscalerStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.last_scale_time, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.current_replicas, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.desired_replicas, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int64, _>(&self.observed_generation, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.last_scale_time, 2, buf);
+        pb::one::encode::<pb::Int32, _>(&self.current_replicas, 3, buf);
+        pb::one::encode::<pb::Int32, _>(&self.desired_replicas, 4, buf);
+        pb::opt::encode::<
+            pb::Int32,
             _,
         >(&self.current_cpu_utilization_percentage, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.last_scale_time, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.current_replicas, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.desired_replicas, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.current_cpu_utilization_percentage, 5)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int64, _>(&self.observed_generation, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.last_scale_time, 2)
+            + pb::one::len::<pb::Int32, _>(&self.current_replicas, 3)
+            + pb::one::len::<pb::Int32, _>(&self.desired_replicas, 4)
+            + pb::opt::len::<pb::Int32, _>(&self.current_cpu_utilization_percentage, 5)
     }
 }
 /// Apply configuration of [`HorizontalPodAutoscalerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -84,98 +84,71 @@ impl kubegen_core::proto::Message for HorizontalPodAutoscalerSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "scaleTargetRef")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "minReplicas")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "maxReplicas")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 4, wire, &mut buf, depth, "metrics")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "behavior")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             behavior: f0,
             max_replicas: f1,
-            metrics: kubegen_core::proto::trimmed(f2),
+            metrics: pb::trimmed(f2),
             min_replicas: f3,
             scale_target_ref: f4,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scale_target_ref, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.min_replicas, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.max_replicas, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metrics, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.behavior, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.scale_target_ref, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.min_replicas, 2, buf);
+        pb::one::encode::<pb::Int32, _>(&self.max_replicas, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.metrics, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.behavior, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scale_target_ref, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.min_replicas, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.max_replicas, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.metrics, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.behavior, 5)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.scale_target_ref, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.min_replicas, 2)
+            + pb::one::len::<pb::Int32, _>(&self.max_replicas, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.metrics, 4)
+            + pb::opt::len::<pb::Shared, _>(&self.behavior, 5)
     }
 }
 /// Apply configuration of [`HorizontalPodAutoscalerSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -68,31 +68,29 @@ impl kubegen_core::proto::Message for HPAScalingPolicy {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "type")?
+                    pb::one::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "type")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "value")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "periodSeconds")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -102,29 +100,16 @@ impl kubegen_core::proto::Message for HPAScalingPolicy {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.value, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.period_seconds, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.type_, 1, buf);
+        pb::one::encode::<pb::Int32, _>(&self.value, 2, buf);
+        pb::one::encode::<pb::Int32, _>(&self.period_seconds, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.type_, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.value, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.period_seconds, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.type_, 1)
+            + pb::one::len::<pb::Int32, _>(&self.value, 2)
+            + pb::one::len::<pb::Int32, _>(&self.period_seconds, 3)
     }
 }
 /// Apply configuration of [`HPAScalingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -81,82 +81,61 @@ impl kubegen_core::proto::Message for HPAScalingRules {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "selectPolicy")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "policies")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "stabilizationWindowSeconds")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "tolerance")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            policies: kubegen_core::proto::trimmed(f0),
+            policies: pb::trimmed(f0),
             select_policy: f1,
             stabilization_window_seconds: f2,
             tolerance: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.select_policy, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.policies, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.stabilization_window_seconds, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.tolerance, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.select_policy, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.policies, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.stabilization_window_seconds, 3, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.tolerance, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.select_policy, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.policies, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.stabilization_window_seconds, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.tolerance, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.select_policy, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.policies, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.stabilization_window_seconds, 3)
+            + pb::opt::len::<pb::Msg, _>(&self.tolerance, 4)
     }
 }
 /// Apply configuration of [`HPAScalingRules`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -64,31 +64,32 @@ impl kubegen_core::proto::Message for MetricValueStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "value")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "averageValue")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "averageUtilization")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -98,29 +99,16 @@ impl kubegen_core::proto::Message for MetricValueStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.value, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.average_value, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.average_utilization, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Msg, _>(&self.value, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.average_value, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.average_utilization, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.value, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.average_value, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.average_utilization, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Msg, _>(&self.value, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.average_value, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.average_utilization, 3)
     }
 }
 /// Apply configuration of [`MetricValueStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

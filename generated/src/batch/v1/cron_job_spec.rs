@@ -122,6 +122,7 @@ impl kubegen_core::proto::Message for CronJobSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -131,57 +132,57 @@ impl kubegen_core::proto::Message for CronJobSpec {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "schedule")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "startingDeadlineSeconds")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "concurrencyPolicy")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "suspend")?
                 }
                 5 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "jobTemplate")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "successfulJobsHistoryLimit")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "failedJobsHistoryLimit")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "timeZone")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -196,69 +197,26 @@ impl kubegen_core::proto::Message for CronJobSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.schedule, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.starting_deadline_seconds, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.concurrency_policy, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.suspend, 4, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.job_template, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.successful_jobs_history_limit, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.failed_jobs_history_limit, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.time_zone, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.schedule, 1, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.starting_deadline_seconds, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.concurrency_policy, 3, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.suspend, 4, buf);
+        pb::one::encode::<pb::Msg, _>(&self.job_template, 5, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.successful_jobs_history_limit, 6, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.failed_jobs_history_limit, 7, buf);
+        pb::opt::encode::<pb::Str, _>(&self.time_zone, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.schedule, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.starting_deadline_seconds, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.concurrency_policy, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.suspend, 4)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.job_template, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.successful_jobs_history_limit, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.failed_jobs_history_limit, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.time_zone, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.schedule, 1)
+            + pb::opt::len::<pb::Int64, _>(&self.starting_deadline_seconds, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.concurrency_policy, 3)
+            + pb::opt::len::<pb::Bool, _>(&self.suspend, 4)
+            + pb::one::len::<pb::Msg, _>(&self.job_template, 5)
+            + pb::opt::len::<pb::Int32, _>(&self.successful_jobs_history_limit, 6)
+            + pb::opt::len::<pb::Int32, _>(&self.failed_jobs_history_limit, 7)
+            + pb::opt::len::<pb::Str, _>(&self.time_zone, 8)
     }
 }
 /// Apply configuration of [`CronJobSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

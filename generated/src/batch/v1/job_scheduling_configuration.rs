@@ -87,82 +87,61 @@ impl kubegen_core::proto::Message for JobSchedulingConfiguration {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "schedulingPolicy")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "schedulingConstraints")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "disruptionMode")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 4, wire, &mut buf, depth, "resourceClaims")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             disruption_mode: f0,
-            resource_claims: kubegen_core::proto::trimmed(f1),
+            resource_claims: pb::trimmed(f1),
             scheduling_constraints: f2,
             scheduling_policy: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.scheduling_policy, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scheduling_constraints, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.disruption_mode, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_claims, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.scheduling_policy, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.scheduling_constraints, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.disruption_mode, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.resource_claims, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.scheduling_policy, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.scheduling_constraints, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.disruption_mode, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.resource_claims, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.scheduling_policy, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.scheduling_constraints, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.disruption_mode, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.resource_claims, 4)
     }
 }
 /// Apply configuration of [`JobSchedulingConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

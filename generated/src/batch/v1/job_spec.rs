@@ -199,6 +199,7 @@ impl kubegen_core::proto::Message for JobSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -217,111 +218,111 @@ impl kubegen_core::proto::Message for JobSpec {
         let mut f15 = Default::default();
         let mut f16 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "parallelism")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "completions")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "activeDeadlineSeconds")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "selector")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "manualSelector")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f15, wire, &mut buf, depth, "template")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "backoffLimit")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f16, wire, &mut buf, depth, "ttlSecondsAfterFinished")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "completionMode")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f14, wire, &mut buf, depth, "suspend")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "podFailurePolicy")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "backoffLimitPerIndex")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "maxFailedIndexes")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "podReplacementPolicy")?
                 }
                 15 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "managedBy")?
                 }
                 16 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "successPolicy")?
                 }
                 17 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "scheduling")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -345,144 +346,44 @@ impl kubegen_core::proto::Message for JobSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.parallelism, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.completions, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.active_deadline_seconds, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.selector, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.manual_selector, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.template, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.backoff_limit, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.ttl_seconds_after_finished, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.completion_mode, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.suspend, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.pod_failure_policy, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.backoff_limit_per_index, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.max_failed_indexes, 13, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_replacement_policy, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.managed_by, 15, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.success_policy, 16, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.scheduling, 17, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int32, _>(&self.parallelism, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.completions, 2, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.active_deadline_seconds, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.selector, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.manual_selector, 5, buf);
+        pb::one::encode::<pb::Msg, _>(&self.template, 6, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.backoff_limit, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.ttl_seconds_after_finished, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.completion_mode, 9, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.suspend, 10, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.pod_failure_policy, 11, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.backoff_limit_per_index, 12, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.max_failed_indexes, 13, buf);
+        pb::opt::encode::<pb::Str, _>(&self.pod_replacement_policy, 14, buf);
+        pb::opt::encode::<pb::Str, _>(&self.managed_by, 15, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.success_policy, 16, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.scheduling, 17, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.parallelism, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.completions, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.active_deadline_seconds, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.selector, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.manual_selector, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.template, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.backoff_limit, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.ttl_seconds_after_finished, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.completion_mode, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.suspend, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.pod_failure_policy, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.backoff_limit_per_index, 12)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.max_failed_indexes, 13)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pod_replacement_policy, 14)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.managed_by, 15)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.success_policy, 16)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.scheduling, 17)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int32, _>(&self.parallelism, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.completions, 2)
+            + pb::opt::len::<pb::Int64, _>(&self.active_deadline_seconds, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.selector, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.manual_selector, 5)
+            + pb::one::len::<pb::Msg, _>(&self.template, 6)
+            + pb::opt::len::<pb::Int32, _>(&self.backoff_limit, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.ttl_seconds_after_finished, 8)
+            + pb::opt::len::<pb::Str, _>(&self.completion_mode, 9)
+            + pb::opt::len::<pb::Bool, _>(&self.suspend, 10)
+            + pb::opt::len::<pb::Msg, _>(&self.pod_failure_policy, 11)
+            + pb::opt::len::<pb::Int32, _>(&self.backoff_limit_per_index, 12)
+            + pb::opt::len::<pb::Int32, _>(&self.max_failed_indexes, 13)
+            + pb::opt::len::<pb::Str, _>(&self.pod_replacement_policy, 14)
+            + pb::opt::len::<pb::Str, _>(&self.managed_by, 15)
+            + pb::opt::len::<pb::Msg, _>(&self.success_policy, 16)
+            + pb::opt::len::<pb::Shared, _>(&self.scheduling, 17)
     }
 }
 /// Apply configuration of [`JobSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -143,6 +143,7 @@ impl kubegen_core::proto::Message for JobStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -155,82 +156,82 @@ impl kubegen_core::proto::Message for JobStatus {
         let mut f9 = Default::default();
         let mut f10 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 1, wire, &mut buf, depth, "conditions")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "startTime")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "completionTime")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "active")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "succeeded")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "failed")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "completedIndexes")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "uncountedTerminatedPods")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "ready")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "failedIndexes")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "terminating")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             active: f0,
             completed_indexes: f1,
             completion_time: f2,
-            conditions: kubegen_core::proto::trimmed(f3),
+            conditions: pb::trimmed(f3),
             failed: f4,
             failed_indexes: f5,
             ready: f6,
@@ -241,96 +242,32 @@ impl kubegen_core::proto::Message for JobStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.start_time, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.completion_time, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.active, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.succeeded, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.failed, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.completed_indexes, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.uncounted_terminated_pods, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.ready, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.failed_indexes, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.terminating, 11, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.start_time, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.completion_time, 3, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.active, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.succeeded, 5, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.failed, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.completed_indexes, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.uncounted_terminated_pods, 8, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.ready, 9, buf);
+        pb::opt::encode::<pb::Str, _>(&self.failed_indexes, 10, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.terminating, 11, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.start_time, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.completion_time, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.active, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.succeeded, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.failed, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.completed_indexes, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.uncounted_terminated_pods, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.ready, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.failed_indexes, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.terminating, 11)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.conditions, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.start_time, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.completion_time, 3)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.active, 4)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.succeeded, 5)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.failed, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.completed_indexes, 7)
+            + pb::opt::len::<pb::Shared, _>(&self.uncounted_terminated_pods, 8)
+            + pb::opt::len::<pb::Int32, _>(&self.ready, 9)
+            + pb::opt::len::<pb::Str, _>(&self.failed_indexes, 10)
+            + pb::opt::len::<pb::Int32, _>(&self.terminating, 11)
     }
 }
 /// Apply configuration of [`JobStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

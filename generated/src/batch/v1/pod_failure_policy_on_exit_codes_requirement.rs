@@ -72,66 +72,51 @@ impl kubegen_core::proto::Message for PodFailurePolicyOnExitCodesRequirement {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "containerName")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "operator")?
                 }
                 3 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::list::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, 3, wire, &mut buf, depth, "values")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             container_name: f0,
             operator: f1,
-            values: kubegen_core::proto::trimmed(f2),
+            values: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.container_name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.operator, 2, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.values, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.container_name, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.operator, 2, buf);
+        pb::list::encode::<pb::Int32, _>(&self.values, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.container_name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.operator, 2)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.values, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.container_name, 1)
+            + pb::one::len::<pb::Str, _>(&self.operator, 2)
+            + pb::list::len::<pb::Int32, _>(&self.values, 3)
     }
 }
 /// Apply configuration of [`PodFailurePolicyOnExitCodesRequirement`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

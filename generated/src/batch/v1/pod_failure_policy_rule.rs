@@ -78,63 +78,51 @@ impl kubegen_core::proto::Message for PodFailurePolicyRule {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "action")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "onExitCodes")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 3, wire, &mut buf, depth, "onPodConditions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             action: f0,
             on_exit_codes: f1,
-            on_pod_conditions: kubegen_core::proto::trimmed(f2),
+            on_pod_conditions: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.action, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.on_exit_codes, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.on_pod_conditions, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.action, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.on_exit_codes, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.on_pod_conditions, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.action, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.on_exit_codes, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.on_pod_conditions, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.action, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.on_exit_codes, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.on_pod_conditions, 3)
     }
 }
 /// Apply configuration of [`PodFailurePolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -58,24 +58,25 @@ impl kubegen_core::proto::Message for SuccessPolicyRule {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "succeededIndexes")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "succeededCount")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -84,24 +85,14 @@ impl kubegen_core::proto::Message for SuccessPolicyRule {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.succeeded_indexes, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.succeeded_count, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.succeeded_indexes, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.succeeded_count, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.succeeded_indexes, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.succeeded_count, 2)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.succeeded_indexes, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.succeeded_count, 2)
     }
 }
 /// Apply configuration of [`SuccessPolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -157,6 +157,7 @@ impl kubegen_core::proto::Message for CertificateSigningRequestSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -166,134 +167,91 @@ impl kubegen_core::proto::Message for CertificateSigningRequestSpec {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Base64,
+                    pb::one::merge::<
+                        pb::Base64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "request")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "username")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "uid")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 4, wire, &mut buf, depth, "groups")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, 5, wire, &mut buf, depth, "usages")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Items,
+                    pb::opt_map::merge::<
+                        pb::Items,
                         _,
                     >(&mut f1, 6, wire, &mut buf, depth, "extra")?
                 }
                 7 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "signerName")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "expirationSeconds")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             expiration_seconds: f0,
-            extra: kubegen_core::proto::trimmed(f1),
-            groups: kubegen_core::proto::trimmed(f2),
+            extra: pb::trimmed(f1),
+            groups: pb::trimmed(f2),
             request: f3,
             signer_name: f4,
             uid: f5,
-            usages: kubegen_core::proto::trimmed(f6),
+            usages: pb::trimmed(f6),
             username: f7,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Base64,
-            _,
-        >(&self.request, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.username, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.uid, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.groups, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.usages, 5, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Items,
-            _,
-        >(&self.extra, 6, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.signer_name, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.expiration_seconds, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Base64, _>(&self.request, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.username, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.uid, 3, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.groups, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.usages, 5, buf);
+        pb::opt_map::encode::<pb::Items, _>(&self.extra, 6, buf);
+        pb::one::encode::<pb::Str, _>(&self.signer_name, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.expiration_seconds, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Base64, _>(&self.request, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.username, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.uid, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.groups, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.usages, 5)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Items,
-                _,
-            >(&self.extra, 6)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.signer_name, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.expiration_seconds, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Base64, _>(&self.request, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.username, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.uid, 3)
+            + pb::opt_list::len::<pb::Str, _>(&self.groups, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.usages, 5)
+            + pb::opt_map::len::<pb::Items, _>(&self.extra, 6)
+            + pb::one::len::<pb::Str, _>(&self.signer_name, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.expiration_seconds, 8)
     }
 }
 /// Apply configuration of [`CertificateSigningRequestSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -163,6 +163,7 @@ impl kubegen_core::proto::Message for PodCertificateRequestSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -174,69 +175,69 @@ impl kubegen_core::proto::Message for PodCertificateRequestSpec {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "signerName")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "podName")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "podUID")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "serviceAccountName")?
                 }
                 5 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "serviceAccountUID")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "nodeName")?
                 }
                 7 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "nodeUID")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "maxExpirationSeconds")?
                 }
                 11 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f9, 11, wire, &mut buf, depth, "unverifiedUserAnnotations")?
                 }
                 12 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Base64,
+                    pb::one::merge::<
+                        pb::Base64,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "stubPKCS10Request")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -249,92 +250,34 @@ impl kubegen_core::proto::Message for PodCertificateRequestSpec {
             service_account_uid: f6,
             signer_name: f7,
             stub_pkcs10_request: f8,
-            unverified_user_annotations: kubegen_core::proto::trimmed(f9),
+            unverified_user_annotations: pb::trimmed(f9),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.signer_name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_name, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_uid, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.service_account_name, 4, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.service_account_uid, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_name, 6, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_uid, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.max_expiration_seconds, 8, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.unverified_user_annotations, 11, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Base64,
-            _,
-        >(&self.stub_pkcs10_request, 12, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.signer_name, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.pod_name, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.pod_uid, 3, buf);
+        pb::one::encode::<pb::Str, _>(&self.service_account_name, 4, buf);
+        pb::one::encode::<pb::Str, _>(&self.service_account_uid, 5, buf);
+        pb::one::encode::<pb::Str, _>(&self.node_name, 6, buf);
+        pb::one::encode::<pb::Str, _>(&self.node_uid, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.max_expiration_seconds, 8, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.unverified_user_annotations, 11, buf);
+        pb::one::encode::<pb::Base64, _>(&self.stub_pkcs10_request, 12, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.signer_name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pod_name, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pod_uid, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.service_account_name, 4)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.service_account_uid, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_name, 6)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_uid, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.max_expiration_seconds, 8)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.unverified_user_annotations, 11)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Base64,
-                _,
-            >(&self.stub_pkcs10_request, 12)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.signer_name, 1)
+            + pb::one::len::<pb::Str, _>(&self.pod_name, 2)
+            + pb::one::len::<pb::Str, _>(&self.pod_uid, 3)
+            + pb::one::len::<pb::Str, _>(&self.service_account_name, 4)
+            + pb::one::len::<pb::Str, _>(&self.service_account_uid, 5)
+            + pb::one::len::<pb::Str, _>(&self.node_name, 6)
+            + pb::one::len::<pb::Str, _>(&self.node_uid, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.max_expiration_seconds, 8)
+            + pb::opt_map::len::<pb::Str, _>(&self.unverified_user_annotations, 11)
+            + pb::one::len::<pb::Base64, _>(&self.stub_pkcs10_request, 12)
     }
 }
 /// Apply configuration of [`PodCertificateRequestSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

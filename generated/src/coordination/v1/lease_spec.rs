@@ -104,6 +104,7 @@ impl kubegen_core::proto::Message for LeaseSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -112,51 +113,51 @@ impl kubegen_core::proto::Message for LeaseSpec {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "holderIdentity")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "leaseDurationSeconds")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "acquireTime")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "renewTime")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "leaseTransitions")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "strategy")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "preferredHolder")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -170,64 +171,24 @@ impl kubegen_core::proto::Message for LeaseSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.holder_identity, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.lease_duration_seconds, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.acquire_time, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.renew_time, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.lease_transitions, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.strategy, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.preferred_holder, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.holder_identity, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.lease_duration_seconds, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.acquire_time, 3, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.renew_time, 4, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.lease_transitions, 5, buf);
+        pb::opt::encode::<pb::Str, _>(&self.strategy, 6, buf);
+        pb::opt::encode::<pb::Str, _>(&self.preferred_holder, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.holder_identity, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.lease_duration_seconds, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.acquire_time, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.renew_time, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.lease_transitions, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.strategy, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.preferred_holder, 7)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.holder_identity, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.lease_duration_seconds, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.acquire_time, 3)
+            + pb::opt::len::<pb::Msg, _>(&self.renew_time, 4)
+            + pb::opt::len::<pb::Int32, _>(&self.lease_transitions, 5)
+            + pb::opt::len::<pb::Str, _>(&self.strategy, 6)
+            + pb::opt::len::<pb::Str, _>(&self.preferred_holder, 7)
     }
 }
 /// Apply configuration of [`LeaseSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

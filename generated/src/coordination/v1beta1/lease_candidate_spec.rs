@@ -97,6 +97,7 @@ impl kubegen_core::proto::Message for LeaseCandidateSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -104,45 +105,45 @@ impl kubegen_core::proto::Message for LeaseCandidateSpec {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "leaseName")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "pingTime")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "renewTime")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "binaryVersion")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "emulationVersion")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "strategy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -155,53 +156,22 @@ impl kubegen_core::proto::Message for LeaseCandidateSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.lease_name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ping_time, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.renew_time, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.binary_version, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.emulation_version, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.strategy, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.lease_name, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.ping_time, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.renew_time, 3, buf);
+        pb::one::encode::<pb::Str, _>(&self.binary_version, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.emulation_version, 5, buf);
+        pb::one::encode::<pb::Str, _>(&self.strategy, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.lease_name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.ping_time, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.renew_time, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.binary_version, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.emulation_version, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.strategy, 6)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.lease_name, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.ping_time, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.renew_time, 3)
+            + pb::one::len::<pb::Str, _>(&self.binary_version, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.emulation_version, 5)
+            + pb::one::len::<pb::Str, _>(&self.strategy, 6)
     }
 }
 /// Apply configuration of [`LeaseCandidateSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -91,6 +91,7 @@ impl kubegen_core::proto::Message for AzureDiskVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -98,45 +99,42 @@ impl kubegen_core::proto::Message for AzureDiskVolumeSource {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "diskName")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "diskURI")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "cachingMode")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "fsType")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "readOnly")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f4, wire, &mut buf, depth, "kind")?
+                    pb::opt::merge::<pb::Str, _>(&mut f4, wire, &mut buf, depth, "kind")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -149,50 +147,22 @@ impl kubegen_core::proto::Message for AzureDiskVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.disk_name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.disk_uri, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.caching_mode, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_type, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kind, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.disk_name, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.disk_uri, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.caching_mode, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.fs_type, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.read_only, 5, buf);
+        pb::opt::encode::<pb::Str, _>(&self.kind, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.disk_name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.disk_uri, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.caching_mode, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_type, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 5)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Str, _>(&self.kind, 6)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.disk_name, 1)
+            + pb::one::len::<pb::Str, _>(&self.disk_uri, 2)
+            + pb::opt::len::<pb::Str, _>(&self.caching_mode, 3)
+            + pb::opt::len::<pb::Str, _>(&self.fs_type, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.read_only, 5)
+            + pb::opt::len::<pb::Str, _>(&self.kind, 6)
     }
 }
 /// Apply configuration of [`AzureDiskVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -87,6 +87,7 @@ impl kubegen_core::proto::Message for CephFSPersistentVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -94,49 +95,49 @@ impl kubegen_core::proto::Message for CephFSPersistentVolumeSource {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "monitors")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "path")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "user")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "secretFile")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "secretRef")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "readOnly")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            monitors: kubegen_core::proto::trimmed(f0),
+            monitors: pb::trimmed(f0),
             path: f1,
             read_only: f2,
             secret_file: f3,
@@ -145,53 +146,22 @@ impl kubegen_core::proto::Message for CephFSPersistentVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.monitors, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.user, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.secret_file, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.secret_ref, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.monitors, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.path, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.user, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.secret_file, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.secret_ref, 5, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.monitors, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.path, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.user, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.secret_file, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.secret_ref, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 6)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.monitors, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.path, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.user, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.secret_file, 4)
+            + pb::opt::len::<pb::Shared, _>(&self.secret_ref, 5)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 6)
     }
 }
 /// Apply configuration of [`CephFSPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

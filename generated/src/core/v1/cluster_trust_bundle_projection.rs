@@ -87,6 +87,7 @@ impl kubegen_core::proto::Message for ClusterTrustBundleProjection {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -94,45 +95,39 @@ impl kubegen_core::proto::Message for ClusterTrustBundleProjection {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "name")?
+                    pb::opt::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "signerName")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "labelSelector")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f3, wire, &mut buf, depth, "path")?
+                    pb::one::merge::<pb::Str, _>(&mut f3, wire, &mut buf, depth, "path")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "optional")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "user")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -145,50 +140,22 @@ impl kubegen_core::proto::Message for ClusterTrustBundleProjection {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.signer_name, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.label_selector, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.optional, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.user, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt::encode::<pb::Str, _>(&self.signer_name, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.label_selector, 3, buf);
+        pb::one::encode::<pb::Str, _>(&self.path, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.optional, 5, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.user, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.signer_name, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.label_selector, 3)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.path, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.optional, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.user, 6)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt::len::<pb::Str, _>(&self.signer_name, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.label_selector, 3)
+            + pb::one::len::<pb::Str, _>(&self.path, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.optional, 5)
+            + pb::opt::len::<pb::Int64, _>(&self.user, 6)
     }
 }
 /// Apply configuration of [`ClusterTrustBundleProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

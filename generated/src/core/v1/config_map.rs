@@ -136,81 +136,63 @@ impl kubegen_core::proto::Message for ConfigMap {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "data")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Base64,
+                    pb::opt_map::merge::<
+                        pb::Base64,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "binaryData")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "immutable")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_version: None,
-            binary_data: kubegen_core::proto::trimmed(f1),
-            data: kubegen_core::proto::trimmed(f2),
+            binary_data: pb::trimmed(f1),
+            data: pb::trimmed(f2),
             immutable: f3,
             kind: None,
             metadata: f5,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.data, 2, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Base64,
-            _,
-        >(&self.binary_data, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.immutable, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.data, 2, buf);
+        pb::opt_map::encode::<pb::Base64, _>(&self.binary_data, 3, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.immutable, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.data, 2)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Base64,
-                _,
-            >(&self.binary_data, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.immutable, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::opt_map::len::<pb::Str, _>(&self.data, 2)
+            + pb::opt_map::len::<pb::Base64, _>(&self.binary_data, 3)
+            + pb::opt::len::<pb::Bool, _>(&self.immutable, 4)
     }
 }
 /// Apply configuration of [`ConfigMap`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -62,90 +62,61 @@ impl kubegen_core::proto::Message for ConfigMapProjection {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    let mut buf = kubegen_core::proto::embedded(
-                        wire,
-                        &mut buf,
-                        "localObjectReference",
-                    )?;
+                    let mut buf = pb::embedded(wire, &mut buf, "localObjectReference")?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt::merge_nonzero::<
-                                    kubegen_core::proto::Str,
+                                pb::opt::merge_nonzero::<
+                                    pb::Str,
                                     _,
                                 >(&mut f1, wire, &mut buf, depth, "name")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "items")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "optional")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            items: kubegen_core::proto::trimmed(f0),
+            items: pb::trimmed(f0),
             name: f1,
             optional: f2,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::embedded_header(
-            1,
-            kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.name, 1),
-            buf,
-        );
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.items, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.optional, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::embedded_header(1, pb::opt::len_nonzero::<pb::Str, _>(&self.name, 1), buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.items, 2, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.optional, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::embedded_len(
-            1,
-            kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.name, 1),
-        )
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.items, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.optional, 4)
+        use kubegen_core::proto as pb;
+        pb::embedded_len(1, pb::opt::len_nonzero::<pb::Str, _>(&self.name, 1))
+            + pb::opt_list::len::<pb::Msg, _>(&self.items, 2)
+            + pb::opt::len::<pb::Bool, _>(&self.optional, 4)
     }
 }
 /// Apply configuration of [`ConfigMapProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -240,6 +240,7 @@ impl kubegen_core::proto::Message for Container {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -266,177 +267,174 @@ impl kubegen_core::proto::Message for Container {
         let mut f23 = Default::default();
         let mut f24 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f8, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f8, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "image")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "command")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 4, wire, &mut buf, depth, "args")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f24, wire, &mut buf, depth, "workingDir")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, 6, wire, &mut buf, depth, "ports")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 7, wire, &mut buf, depth, "env")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "resources")?
                 }
                 9 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f23, 9, wire, &mut buf, depth, "volumeMounts")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "livenessProbe")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "readinessProbe")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "lifecycle")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f19, wire, &mut buf, depth, "terminationMessagePath")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "imagePullPolicy")?
                 }
                 15 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f15, wire, &mut buf, depth, "securityContext")?
                 }
                 16 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f17, wire, &mut buf, depth, "stdin")?
                 }
                 17 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f18, wire, &mut buf, depth, "stdinOnce")?
                 }
                 18 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f21, wire, &mut buf, depth, "tty")?
                 }
                 19 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 19, wire, &mut buf, depth, "envFrom")?
                 }
                 20 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f20, wire, &mut buf, depth, "terminationMessagePolicy")?
                 }
                 21 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f22, 21, wire, &mut buf, depth, "volumeDevices")?
                 }
                 22 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f16, wire, &mut buf, depth, "startupProbe")?
                 }
                 23 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f11, 23, wire, &mut buf, depth, "resizePolicy")?
                 }
                 24 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "restartPolicy")?
                 }
                 25 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f14, 25, wire, &mut buf, depth, "restartPolicyRules")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            args: kubegen_core::proto::trimmed(f0),
-            command: kubegen_core::proto::trimmed(f1),
-            env: kubegen_core::proto::trimmed(f2),
-            env_from: kubegen_core::proto::trimmed(f3),
+            args: pb::trimmed(f0),
+            command: pb::trimmed(f1),
+            env: pb::trimmed(f2),
+            env_from: pb::trimmed(f3),
             image: f4,
             image_pull_policy: f5,
             lifecycle: f6,
             liveness_probe: f7,
             name: f8,
-            ports: kubegen_core::proto::trimmed(f9),
+            ports: pb::trimmed(f9),
             readiness_probe: f10,
-            resize_policy: kubegen_core::proto::trimmed(f11),
+            resize_policy: pb::trimmed(f11),
             resources: f12,
             restart_policy: f13,
-            restart_policy_rules: kubegen_core::proto::trimmed(f14),
+            restart_policy_rules: pb::trimmed(f14),
             security_context: f15,
             startup_probe: f16,
             stdin: f17,
@@ -444,211 +442,66 @@ impl kubegen_core::proto::Message for Container {
             termination_message_path: f19,
             termination_message_policy: f20,
             tty: f21,
-            volume_devices: kubegen_core::proto::trimmed(f22),
-            volume_mounts: kubegen_core::proto::trimmed(f23),
+            volume_devices: pb::trimmed(f22),
+            volume_mounts: pb::trimmed(f23),
             working_dir: f24,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.image, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.command, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.args, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.working_dir, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ports, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.env, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resources, 8, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volume_mounts, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.liveness_probe, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.readiness_probe, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.lifecycle, 12, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.termination_message_path, 13, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.image_pull_policy, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.security_context, 15, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.stdin, 16, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.stdin_once, 17, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.tty, 18, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.env_from, 19, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.termination_message_policy, 20, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volume_devices, 21, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.startup_probe, 22, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resize_policy, 23, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.restart_policy, 24, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.restart_policy_rules, 25, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.image, 2, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.command, 3, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.args, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.working_dir, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.ports, 6, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.env, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.resources, 8, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.volume_mounts, 9, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.liveness_probe, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.readiness_probe, 11, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.lifecycle, 12, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.termination_message_path, 13, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.image_pull_policy, 14, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.security_context, 15, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.stdin, 16, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.stdin_once, 17, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.tty, 18, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.env_from, 19, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.termination_message_policy, 20, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.volume_devices, 21, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.startup_probe, 22, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.resize_policy, 23, buf);
+        pb::opt::encode::<pb::Str, _>(&self.restart_policy, 24, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.restart_policy_rules, 25, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.image, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.command, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.args, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.working_dir, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.ports, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.env, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.resources, 8)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.volume_mounts, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.liveness_probe, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.readiness_probe, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.lifecycle, 12)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.termination_message_path, 13)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.image_pull_policy, 14)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.security_context, 15)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.stdin, 16)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.stdin_once, 17)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.tty, 18)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.env_from, 19)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.termination_message_policy, 20)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.volume_devices, 21)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.startup_probe, 22)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.resize_policy, 23)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.restart_policy, 24)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.restart_policy_rules, 25)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.image, 2)
+            + pb::opt_list::len::<pb::Str, _>(&self.command, 3)
+            + pb::opt_list::len::<pb::Str, _>(&self.args, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.working_dir, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.ports, 6)
+            + pb::opt_list::len::<pb::Msg, _>(&self.env, 7)
+            + pb::opt::len::<pb::Shared, _>(&self.resources, 8)
+            + pb::opt_list::len::<pb::Msg, _>(&self.volume_mounts, 9)
+            + pb::opt::len::<pb::Shared, _>(&self.liveness_probe, 10)
+            + pb::opt::len::<pb::Shared, _>(&self.readiness_probe, 11)
+            + pb::opt::len::<pb::Shared, _>(&self.lifecycle, 12)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.termination_message_path, 13)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.image_pull_policy, 14)
+            + pb::opt::len::<pb::Shared, _>(&self.security_context, 15)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.stdin, 16)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.stdin_once, 17)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.tty, 18)
+            + pb::opt_list::len::<pb::Msg, _>(&self.env_from, 19)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.termination_message_policy, 20)
+            + pb::opt_list::len::<pb::Msg, _>(&self.volume_devices, 21)
+            + pb::opt::len::<pb::Shared, _>(&self.startup_probe, 22)
+            + pb::opt_list::len::<pb::Msg, _>(&self.resize_policy, 23)
+            + pb::opt::len::<pb::Str, _>(&self.restart_policy, 24)
+            + pb::opt_list::len::<pb::Msg, _>(&self.restart_policy_rules, 25)
     }
 }
 /// Apply configuration of [`Container`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

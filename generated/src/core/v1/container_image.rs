@@ -52,47 +52,41 @@ impl kubegen_core::proto::Message for ContainerImage {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "names")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "sizeBytes")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            names: kubegen_core::proto::trimmed(f0),
+            names: pb::trimmed(f0),
             size_bytes: f1,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.names, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.size_bytes, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.names, 1, buf);
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.size_bytes, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<kubegen_core::proto::Str, _>(&self.names, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.size_bytes, 2)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.names, 1)
+            + pb::opt::len_nonzero::<pb::Int64, _>(&self.size_bytes, 2)
     }
 }
 /// Apply configuration of [`ContainerImage`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

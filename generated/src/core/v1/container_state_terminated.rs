@@ -95,6 +95,7 @@ impl kubegen_core::proto::Message for ContainerStateTerminated {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -103,51 +104,51 @@ impl kubegen_core::proto::Message for ContainerStateTerminated {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "exitCode")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "signal")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "reason")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "message")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "startedAt")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "finishedAt")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "containerID")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -161,64 +162,24 @@ impl kubegen_core::proto::Message for ContainerStateTerminated {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.exit_code, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.signal, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reason, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.message, 4, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.started_at, 5, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.finished_at, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.container_id, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.exit_code, 1, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.signal, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reason, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.message, 4, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.started_at, 5, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.finished_at, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.container_id, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.exit_code, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.signal, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reason, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.message, 4)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.started_at, 5)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.finished_at, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.container_id, 7)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.exit_code, 1)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.signal, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reason, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.message, 4)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.started_at, 5)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.finished_at, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.container_id, 7)
     }
 }
 /// Apply configuration of [`ContainerStateTerminated`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

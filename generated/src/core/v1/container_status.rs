@@ -175,6 +175,7 @@ impl kubegen_core::proto::Message for ContainerStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -191,104 +192,101 @@ impl kubegen_core::proto::Message for ContainerStatus {
         let mut f13 = Default::default();
         let mut f14 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f6, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f6, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "state")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "lastState")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::one::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "ready")?
                 }
                 5 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "restartCount")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "image")?
                 }
                 7 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "imageID")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "containerID")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "started")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 10, wire, &mut buf, depth, "allocatedResources")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "resources")?
                 }
                 12 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f14, 12, wire, &mut buf, depth, "volumeMounts")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "user")?
                 }
                 14 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 14, wire, &mut buf, depth, "allocatedResourcesStatus")?
                 }
                 15 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "stopSignal")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            allocated_resources: kubegen_core::proto::trimmed(f0),
-            allocated_resources_status: kubegen_core::proto::trimmed(f1),
+            allocated_resources: pb::trimmed(f0),
+            allocated_resources_status: pb::trimmed(f1),
             container_id: f2,
             image: f3,
             image_id: f4,
@@ -301,129 +299,44 @@ impl kubegen_core::proto::Message for ContainerStatus {
             state: f11,
             stop_signal: f12,
             user: f13,
-            volume_mounts: kubegen_core::proto::trimmed(f14),
+            volume_mounts: pb::trimmed(f14),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.state, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.last_state, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.ready, 4, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.restart_count, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.image, 6, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.image_id, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.container_id, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.started, 9, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allocated_resources, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resources, 11, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volume_mounts, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.user, 13, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allocated_resources_status, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.stop_signal, 15, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.state, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.last_state, 3, buf);
+        pb::one::encode::<pb::Bool, _>(&self.ready, 4, buf);
+        pb::one::encode::<pb::Int32, _>(&self.restart_count, 5, buf);
+        pb::one::encode::<pb::Str, _>(&self.image, 6, buf);
+        pb::one::encode::<pb::Str, _>(&self.image_id, 7, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.container_id, 8, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.started, 9, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.allocated_resources, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.resources, 11, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.volume_mounts, 12, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.user, 13, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.allocated_resources_status, 14, buf);
+        pb::opt::encode::<pb::Str, _>(&self.stop_signal, 15, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.state, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.last_state, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.ready, 4)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.restart_count, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.image, 6)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.image_id, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.container_id, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.started, 9)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allocated_resources, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.resources, 11)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.volume_mounts, 12)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.user, 13)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allocated_resources_status, 14)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.stop_signal, 15)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.state, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.last_state, 3)
+            + pb::one::len::<pb::Bool, _>(&self.ready, 4)
+            + pb::one::len::<pb::Int32, _>(&self.restart_count, 5)
+            + pb::one::len::<pb::Str, _>(&self.image, 6)
+            + pb::one::len::<pb::Str, _>(&self.image_id, 7)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.container_id, 8)
+            + pb::opt::len::<pb::Bool, _>(&self.started, 9)
+            + pb::opt_map::len::<pb::Msg, _>(&self.allocated_resources, 10)
+            + pb::opt::len::<pb::Shared, _>(&self.resources, 11)
+            + pb::opt_list::len::<pb::Msg, _>(&self.volume_mounts, 12)
+            + pb::opt::len::<pb::Shared, _>(&self.user, 13)
+            + pb::opt_list::len::<pb::Msg, _>(&self.allocated_resources_status, 14)
+            + pb::opt::len::<pb::Str, _>(&self.stop_signal, 15)
     }
 }
 /// Apply configuration of [`ContainerStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

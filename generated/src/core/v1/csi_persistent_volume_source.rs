@@ -144,6 +144,7 @@ impl kubegen_core::proto::Message for CSIPersistentVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -155,69 +156,69 @@ impl kubegen_core::proto::Message for CSIPersistentVolumeSource {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "driver")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "volumeHandle")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "readOnly")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "fsType")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, 5, wire, &mut buf, depth, "volumeAttributes")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "controllerPublishSecretRef")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "nodeStageSecretRef")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "nodePublishSecretRef")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "controllerExpandSecretRef")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "nodeExpandSecretRef")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -229,90 +230,35 @@ impl kubegen_core::proto::Message for CSIPersistentVolumeSource {
             node_publish_secret_ref: f5,
             node_stage_secret_ref: f6,
             read_only: f7,
-            volume_attributes: kubegen_core::proto::trimmed(f8),
+            volume_attributes: pb::trimmed(f8),
             volume_handle: f9,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.driver, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_handle, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_type, 4, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_attributes, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.controller_publish_secret_ref, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.node_stage_secret_ref, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.node_publish_secret_ref, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.controller_expand_secret_ref, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.node_expand_secret_ref, 10, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.driver, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.volume_handle, 2, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.fs_type, 4, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.volume_attributes, 5, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.controller_publish_secret_ref, 6, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.node_stage_secret_ref, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.node_publish_secret_ref, 8, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.controller_expand_secret_ref, 9, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.node_expand_secret_ref, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.driver, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_handle, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_type, 4)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_attributes, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.controller_publish_secret_ref, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.node_stage_secret_ref, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.node_publish_secret_ref, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.controller_expand_secret_ref, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.node_expand_secret_ref, 10)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.driver, 1)
+            + pb::one::len::<pb::Str, _>(&self.volume_handle, 2)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.fs_type, 4)
+            + pb::opt_map::len::<pb::Str, _>(&self.volume_attributes, 5)
+            + pb::opt::len::<pb::Shared, _>(&self.controller_publish_secret_ref, 6)
+            + pb::opt::len::<pb::Shared, _>(&self.node_stage_secret_ref, 7)
+            + pb::opt::len::<pb::Shared, _>(&self.node_publish_secret_ref, 8)
+            + pb::opt::len::<pb::Shared, _>(&self.controller_expand_secret_ref, 9)
+            + pb::opt::len::<pb::Shared, _>(&self.node_expand_secret_ref, 10)
     }
 }
 /// Apply configuration of [`CSIPersistentVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -78,45 +78,43 @@ impl kubegen_core::proto::Message for DownwardAPIVolumeFile {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "path")?
+                    pb::one::merge::<pb::Str, _>(&mut f2, wire, &mut buf, depth, "path")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "fieldRef")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "resourceFieldRef")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "mode")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "user")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -128,45 +126,20 @@ impl kubegen_core::proto::Message for DownwardAPIVolumeFile {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.field_ref, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resource_field_ref, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.mode, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.user, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.path, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.field_ref, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.resource_field_ref, 3, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.mode, 4, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.user, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.path, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.field_ref, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.resource_field_ref, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.mode, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.user, 5)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.path, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.field_ref, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.resource_field_ref, 3)
+            + pb::opt::len::<pb::Int32, _>(&self.mode, 4)
+            + pb::opt::len::<pb::Int64, _>(&self.user, 5)
     }
 }
 /// Apply configuration of [`DownwardAPIVolumeFile`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

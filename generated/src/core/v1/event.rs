@@ -231,6 +231,7 @@ impl kubegen_core::proto::Message for Event {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
@@ -247,99 +248,99 @@ impl kubegen_core::proto::Message for Event {
         let mut f15 = Default::default();
         let mut f16 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "involvedObject")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "reason")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "message")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f15, wire, &mut buf, depth, "source")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "firstTimestamp")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "lastTimestamp")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "count")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f16, wire, &mut buf, depth, "type")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "eventTime")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f14, wire, &mut buf, depth, "series")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "action")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "related")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "reportingComponent")?
                 }
                 15 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "reportingInstance")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -363,125 +364,40 @@ impl kubegen_core::proto::Message for Event {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.involved_object, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reason, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.message, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.source, 5, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.first_timestamp, 6, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.last_timestamp, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.count, 8, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 9, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.event_time, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.series, 11, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.action, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.related, 13, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reporting_component, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reporting_instance, 15, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.involved_object, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reason, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.message, 4, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.source, 5, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.first_timestamp, 6, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.last_timestamp, 7, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.count, 8, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.type_, 9, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.event_time, 10, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.series, 11, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.action, 12, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.related, 13, buf);
+        pb::opt::encode::<pb::Str, _>(&self.reporting_component, 14, buf);
+        pb::opt::encode::<pb::Str, _>(&self.reporting_instance, 15, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.involved_object, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reason, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.message, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.source, 5)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.first_timestamp, 6)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.last_timestamp, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.count, 8)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.type_, 9)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.event_time, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.series, 11)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.action, 12)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.related, 13)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reporting_component, 14)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reporting_instance, 15)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::one::len::<pb::Msg, _>(&self.involved_object, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reason, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.message, 4)
+            + pb::opt::len::<pb::Msg, _>(&self.source, 5)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.first_timestamp, 6)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.last_timestamp, 7)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.count, 8)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.type_, 9)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.event_time, 10)
+            + pb::opt::len::<pb::Msg, _>(&self.series, 11)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.action, 12)
+            + pb::opt::len::<pb::Msg, _>(&self.related, 13)
+            + pb::opt::len::<pb::Str, _>(&self.reporting_component, 14)
+            + pb::opt::len::<pb::Str, _>(&self.reporting_instance, 15)
     }
 }
 /// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

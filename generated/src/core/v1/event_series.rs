@@ -58,24 +58,25 @@ impl kubegen_core::proto::Message for EventSeries {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "count")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "lastObservedTime")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -84,24 +85,14 @@ impl kubegen_core::proto::Message for EventSeries {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.count, 1, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.last_observed_time, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.count, 1, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.last_observed_time, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.count, 1)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.last_observed_time, 2)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Int32, _>(&self.count, 1)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.last_observed_time, 2)
     }
 }
 /// Apply configuration of [`EventSeries`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -72,98 +72,71 @@ impl kubegen_core::proto::Message for FCVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 1, wire, &mut buf, depth, "targetWWNs")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "lun")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "fsType")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "readOnly")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, 5, wire, &mut buf, depth, "wwids")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             fs_type: f0,
             lun: f1,
             read_only: f2,
-            target_wwns: kubegen_core::proto::trimmed(f3),
-            wwids: kubegen_core::proto::trimmed(f4),
+            target_wwns: pb::trimmed(f3),
+            wwids: pb::trimmed(f4),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.target_wwns, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.lun, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_type, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.wwids, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.target_wwns, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.lun, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.fs_type, 3, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.wwids, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.target_wwns, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.lun, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_type, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.wwids, 5)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.target_wwns, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.lun, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.fs_type, 3)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.wwids, 5)
     }
 }
 /// Apply configuration of [`FCVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

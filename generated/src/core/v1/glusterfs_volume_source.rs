@@ -64,31 +64,29 @@ impl kubegen_core::proto::Message for GlusterfsVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "endpoints")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "path")?
+                    pb::one::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "path")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "readOnly")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -98,26 +96,16 @@ impl kubegen_core::proto::Message for GlusterfsVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.endpoints, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.endpoints, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.path, 2, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.endpoints, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.path, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.endpoints, 1)
+            + pb::one::len::<pb::Str, _>(&self.path, 2)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 3)
     }
 }
 /// Apply configuration of [`GlusterfsVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -64,31 +64,29 @@ impl kubegen_core::proto::Message for GRPCAction {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "port")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "service")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f0, wire, &mut buf, depth, "mode")?
+                    pb::opt::merge::<pb::Str, _>(&mut f0, wire, &mut buf, depth, "mode")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -98,26 +96,16 @@ impl kubegen_core::proto::Message for GRPCAction {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.port, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.service, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.mode, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.port, 1, buf);
+        pb::opt::encode::<pb::Str, _>(&self.service, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.mode, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Int32, _>(&self.port, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.service, 2)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Str, _>(&self.mode, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.port, 1)
+            + pb::opt::len::<pb::Str, _>(&self.service, 2)
+            + pb::opt::len::<pb::Str, _>(&self.mode, 3)
     }
 }
 /// Apply configuration of [`GRPCAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

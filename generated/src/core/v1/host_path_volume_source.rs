@@ -54,44 +54,32 @@ impl kubegen_core::proto::Message for HostPathVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f0, wire, &mut buf, depth, "path")?
+                    pb::one::merge::<pb::Str, _>(&mut f0, wire, &mut buf, depth, "path")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "type")?
+                    pb::opt::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "type")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self { path: f0, type_: f1 })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.path, 1, buf);
+        pb::opt::encode::<pb::Str, _>(&self.type_, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.path, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.type_, 2)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.path, 1)
+            + pb::opt::len::<pb::Str, _>(&self.type_, 2)
     }
 }
 /// Apply configuration of [`HostPathVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

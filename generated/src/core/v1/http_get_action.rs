@@ -87,6 +87,7 @@ impl kubegen_core::proto::Message for HTTPGetAction {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -94,50 +95,47 @@ impl kubegen_core::proto::Message for HTTPGetAction {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "path")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f3, wire, &mut buf, depth, "port")?
+                    pb::one::merge::<pb::Msg, _>(&mut f3, wire, &mut buf, depth, "port")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "host")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "scheme")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 5, wire, &mut buf, depth, "httpHeaders")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "protocol")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             host: f0,
-            http_headers: kubegen_core::proto::trimmed(f1),
+            http_headers: pb::trimmed(f1),
             path: f2,
             port: f3,
             protocol: f4,
@@ -145,53 +143,22 @@ impl kubegen_core::proto::Message for HTTPGetAction {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.port, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.host, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.scheme, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.http_headers, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.protocol, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.path, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.port, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.host, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.scheme, 4, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.http_headers, 5, buf);
+        pb::opt::encode::<pb::Str, _>(&self.protocol, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.port, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.host, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.scheme, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.http_headers, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.protocol, 6)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.path, 1)
+            + pb::one::len::<pb::Msg, _>(&self.port, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.host, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.scheme, 4)
+            + pb::opt_list::len::<pb::Msg, _>(&self.http_headers, 5)
+            + pb::opt::len::<pb::Str, _>(&self.protocol, 6)
     }
 }
 /// Apply configuration of [`HTTPGetAction`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

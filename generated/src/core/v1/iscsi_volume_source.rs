@@ -135,6 +135,7 @@ impl kubegen_core::proto::Message for ISCSIVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -147,75 +148,70 @@ impl kubegen_core::proto::Message for ISCSIVolumeSource {
         let mut f9 = Default::default();
         let mut f10 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "targetPortal")?
                 }
-                2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f4, wire, &mut buf, depth, "iqn")?
-                }
+                2 => pb::one::merge::<pb::Str, _>(&mut f4, wire, &mut buf, depth, "iqn")?,
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "lun")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "iscsiInterface")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "fsType")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "readOnly")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, 7, wire, &mut buf, depth, "portals")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "chapAuthDiscovery")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "secretRef")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "chapAuthSession")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "initiatorName")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -226,100 +222,39 @@ impl kubegen_core::proto::Message for ISCSIVolumeSource {
             iqn: f4,
             iscsi_interface: f5,
             lun: f6,
-            portals: kubegen_core::proto::trimmed(f7),
+            portals: pb::trimmed(f7),
             read_only: f8,
             secret_ref: f9,
             target_portal: f10,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.target_portal, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.iqn, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.lun, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.iscsi_interface, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_type, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.portals, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.chap_auth_discovery, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.secret_ref, 10, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.chap_auth_session, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.initiator_name, 12, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.target_portal, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.iqn, 2, buf);
+        pb::one::encode::<pb::Int32, _>(&self.lun, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.iscsi_interface, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.fs_type, 5, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 6, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.portals, 7, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.chap_auth_discovery, 8, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.secret_ref, 10, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.chap_auth_session, 11, buf);
+        pb::opt::encode::<pb::Str, _>(&self.initiator_name, 12, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.target_portal, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.iqn, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.lun, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.iscsi_interface, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_type, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.portals, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.chap_auth_discovery, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.secret_ref, 10)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.chap_auth_session, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.initiator_name, 12)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.target_portal, 1)
+            + pb::one::len::<pb::Str, _>(&self.iqn, 2)
+            + pb::one::len::<pb::Int32, _>(&self.lun, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.iscsi_interface, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.fs_type, 5)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 6)
+            + pb::opt_list::len::<pb::Str, _>(&self.portals, 7)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.chap_auth_discovery, 8)
+            + pb::opt::len::<pb::Msg, _>(&self.secret_ref, 10)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.chap_auth_session, 11)
+            + pb::opt::len::<pb::Str, _>(&self.initiator_name, 12)
     }
 }
 /// Apply configuration of [`ISCSIVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -70,38 +70,31 @@ impl kubegen_core::proto::Message for KeyToPath {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
-                1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f0, wire, &mut buf, depth, "key")?
-                }
+                1 => pb::one::merge::<pb::Str, _>(&mut f0, wire, &mut buf, depth, "key")?,
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "path")?
+                    pb::one::merge::<pb::Str, _>(&mut f2, wire, &mut buf, depth, "path")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "mode")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "user")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -112,34 +105,18 @@ impl kubegen_core::proto::Message for KeyToPath {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.key, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.path, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.mode, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.user, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.key, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.path, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.mode, 3, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.user, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.key, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.path, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.mode, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.user, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.key, 1)
+            + pb::one::len::<pb::Str, _>(&self.path, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.mode, 3)
+            + pb::opt::len::<pb::Int64, _>(&self.user, 4)
     }
 }
 /// Apply configuration of [`KeyToPath`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -66,38 +66,36 @@ impl kubegen_core::proto::Message for LifecycleHandler {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f0, wire, &mut buf, depth, "exec")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f0, wire, &mut buf, depth, "exec")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "httpGet")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "tcpSocket")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "sleep")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -108,37 +106,18 @@ impl kubegen_core::proto::Message for LifecycleHandler {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.exec, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.http_get, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.tcp_socket, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.sleep, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Msg, _>(&self.exec, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.http_get, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.tcp_socket, 3, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.sleep, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.exec, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.http_get, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.tcp_socket, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.sleep, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Msg, _>(&self.exec, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.http_get, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.tcp_socket, 3)
+            + pb::opt::len::<pb::Msg, _>(&self.sleep, 4)
     }
 }
 /// Apply configuration of [`LifecycleHandler`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

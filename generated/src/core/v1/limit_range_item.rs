@@ -117,6 +117,7 @@ impl kubegen_core::proto::Message for LimitRangeItem {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -124,104 +125,70 @@ impl kubegen_core::proto::Message for LimitRangeItem {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f5, wire, &mut buf, depth, "type")?
+                    pb::one::merge::<pb::Str, _>(&mut f5, wire, &mut buf, depth, "type")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "max")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 3, wire, &mut buf, depth, "min")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 4, wire, &mut buf, depth, "default")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 5, wire, &mut buf, depth, "defaultRequest")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 6, wire, &mut buf, depth, "maxLimitRequestRatio")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            default: kubegen_core::proto::trimmed(f0),
-            default_request: kubegen_core::proto::trimmed(f1),
-            max: kubegen_core::proto::trimmed(f2),
-            max_limit_request_ratio: kubegen_core::proto::trimmed(f3),
-            min: kubegen_core::proto::trimmed(f4),
+            default: pb::trimmed(f0),
+            default_request: pb::trimmed(f1),
+            max: pb::trimmed(f2),
+            max_limit_request_ratio: pb::trimmed(f3),
+            min: pb::trimmed(f4),
             type_: f5,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.max, 2, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.min, 3, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.default, 4, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.default_request, 5, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.max_limit_request_ratio, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.type_, 1, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.max, 2, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.min, 3, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.default, 4, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.default_request, 5, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.max_limit_request_ratio, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.type_, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.max, 2)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.min, 3)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.default, 4)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.default_request, 5)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.max_limit_request_ratio, 6)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.type_, 1)
+            + pb::opt_map::len::<pb::Msg, _>(&self.max, 2)
+            + pb::opt_map::len::<pb::Msg, _>(&self.min, 3)
+            + pb::opt_map::len::<pb::Msg, _>(&self.default, 4)
+            + pb::opt_map::len::<pb::Msg, _>(&self.default_request, 5)
+            + pb::opt_map::len::<pb::Msg, _>(&self.max_limit_request_ratio, 6)
     }
 }
 /// Apply configuration of [`LimitRangeItem`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -68,63 +68,51 @@ impl kubegen_core::proto::Message for LinuxContainerUser {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::one::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "uid")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::one::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "gid")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt_list::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "supplementalGroups")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             gid: f0,
-            supplemental_groups: kubegen_core::proto::trimmed(f1),
+            supplemental_groups: pb::trimmed(f1),
             uid: f2,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.uid, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.gid, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.supplemental_groups, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int64, _>(&self.uid, 1, buf);
+        pb::one::encode::<pb::Int64, _>(&self.gid, 2, buf);
+        pb::opt_list::encode::<pb::Int64, _>(&self.supplemental_groups, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Int64, _>(&self.uid, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.gid, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.supplemental_groups, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int64, _>(&self.uid, 1)
+            + pb::one::len::<pb::Int64, _>(&self.gid, 2)
+            + pb::opt_list::len::<pb::Int64, _>(&self.supplemental_groups, 3)
     }
 }
 /// Apply configuration of [`LinuxContainerUser`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

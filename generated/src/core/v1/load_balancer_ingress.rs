@@ -66,79 +66,61 @@ impl kubegen_core::proto::Message for LoadBalancerIngress {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "ip")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "hostname")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "ipMode")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 4, wire, &mut buf, depth, "ports")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             hostname: f0,
             ip: f1,
             ip_mode: f2,
-            ports: kubegen_core::proto::trimmed(f3),
+            ports: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.ip, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.hostname, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.ip_mode, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ports, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.ip, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.hostname, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.ip_mode, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.ports, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<kubegen_core::proto::Str, _>(&self.ip, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.hostname, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.ip_mode, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.ports, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.ip, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.hostname, 2)
+            + pb::opt::len::<pb::Str, _>(&self.ip_mode, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.ports, 4)
     }
 }
 /// Apply configuration of [`LoadBalancerIngress`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -69,82 +69,61 @@ impl kubegen_core::proto::Message for NodeAllocatableResourceClaimStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "resourceClaimName")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "containers")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 4, wire, &mut buf, depth, "mapping")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 5, wire, &mut buf, depth, "overhead")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            containers: kubegen_core::proto::trimmed(f0),
-            mapping: kubegen_core::proto::trimmed(f1),
-            overhead: kubegen_core::proto::trimmed(f2),
+            containers: pb::trimmed(f0),
+            mapping: pb::trimmed(f1),
+            overhead: pb::trimmed(f2),
             resource_claim_name: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resource_claim_name, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.containers, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.mapping, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.overhead, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.resource_claim_name, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.containers, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.mapping, 4, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.overhead, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resource_claim_name, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.containers, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.mapping, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.overhead, 5)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.resource_claim_name, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.containers, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.mapping, 4)
+            + pb::opt_list::len::<pb::Msg, _>(&self.overhead, 5)
     }
 }
 /// Apply configuration of [`NodeAllocatableResourceClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -98,6 +98,7 @@ impl kubegen_core::proto::Message for NodeCondition {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -105,45 +106,42 @@ impl kubegen_core::proto::Message for NodeCondition {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f5, wire, &mut buf, depth, "type")?
+                    pb::one::merge::<pb::Str, _>(&mut f5, wire, &mut buf, depth, "type")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "status")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "lastHeartbeatTime")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "lastTransitionTime")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "reason")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "message")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -156,53 +154,22 @@ impl kubegen_core::proto::Message for NodeCondition {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.status, 2, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.last_heartbeat_time, 3, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.last_transition_time, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reason, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.message, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.type_, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.status, 2, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.last_heartbeat_time, 3, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.last_transition_time, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reason, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.message, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.type_, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.status, 2)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.last_heartbeat_time, 3)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.last_transition_time, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reason, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.message, 6)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.type_, 1)
+            + pb::one::len::<pb::Str, _>(&self.status, 2)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.last_heartbeat_time, 3)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.last_transition_time, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reason, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.message, 6)
     }
 }
 /// Apply configuration of [`NodeCondition`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

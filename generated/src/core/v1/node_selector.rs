@@ -49,34 +49,31 @@ impl kubegen_core::proto::Message for NodeSelector {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "nodeSelectorTerms")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            node_selector_terms: kubegen_core::proto::trimmed(f0),
+            node_selector_terms: pb::trimmed(f0),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_selector_terms, 1, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Msg, _>(&self.node_selector_terms, 1, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_selector_terms, 1)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Msg, _>(&self.node_selector_terms, 1)
     }
 }
 /// Apply configuration of [`NodeSelector`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

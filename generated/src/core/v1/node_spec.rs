@@ -103,6 +103,7 @@ impl kubegen_core::proto::Message for NodeSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -112,137 +113,91 @@ impl kubegen_core::proto::Message for NodeSpec {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "podCIDR")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "externalID")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "providerID")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "unschedulable")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, 5, wire, &mut buf, depth, "taints")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "configSource")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 7, wire, &mut buf, depth, "podCIDRs")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "podPreemptionPolicy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             config_source: f0,
             external_id: f1,
             pod_cidr: f2,
-            pod_cidrs: kubegen_core::proto::trimmed(f3),
+            pod_cidrs: pb::trimmed(f3),
             pod_preemption_policy: f4,
             provider_id: f5,
-            taints: kubegen_core::proto::trimmed(f6),
+            taints: pb::trimmed(f6),
             unschedulable: f7,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_cidr, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.external_id, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.provider_id, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.unschedulable, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.taints, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.config_source, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_cidrs, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.pod_preemption_policy, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.pod_cidr, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.external_id, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.provider_id, 3, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.unschedulable, 4, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.taints, 5, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.config_source, 6, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.pod_cidrs, 7, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.pod_preemption_policy, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_cidr, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.external_id, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.provider_id, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.unschedulable, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.taints, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.config_source, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pod_cidrs, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.pod_preemption_policy, 8)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.pod_cidr, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.external_id, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.provider_id, 3)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.unschedulable, 4)
+            + pb::opt_list::len::<pb::Msg, _>(&self.taints, 5)
+            + pb::opt::len::<pb::Shared, _>(&self.config_source, 6)
+            + pb::opt_list::len::<pb::Str, _>(&self.pod_cidrs, 7)
+            + pb::opt::len::<pb::Msg, _>(&self.pod_preemption_policy, 8)
     }
 }
 /// Apply configuration of [`NodeSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

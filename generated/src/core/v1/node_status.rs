@@ -167,6 +167,7 @@ impl kubegen_core::proto::Message for NodeStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -182,227 +183,145 @@ impl kubegen_core::proto::Message for NodeStatus {
         let mut f12 = Default::default();
         let mut f13 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 1, wire, &mut buf, depth, "capacity")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 2, wire, &mut buf, depth, "allocatable")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "phase")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 4, wire, &mut buf, depth, "conditions")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 5, wire, &mut buf, depth, "addresses")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "daemonEndpoints")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "nodeInfo")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f8, 8, wire, &mut buf, depth, "images")?
                 }
                 9 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f13, 9, wire, &mut buf, depth, "volumesInUse")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f12, 10, wire, &mut buf, depth, "volumesAttached")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "config")?
                 }
                 12 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f11, 12, wire, &mut buf, depth, "runtimeHandlers")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "features")?
                 }
                 14 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, 14, wire, &mut buf, depth, "declaredFeatures")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            addresses: kubegen_core::proto::trimmed(f0),
-            allocatable: kubegen_core::proto::trimmed(f1),
-            capacity: kubegen_core::proto::trimmed(f2),
-            conditions: kubegen_core::proto::trimmed(f3),
+            addresses: pb::trimmed(f0),
+            allocatable: pb::trimmed(f1),
+            capacity: pb::trimmed(f2),
+            conditions: pb::trimmed(f3),
             config: f4,
             daemon_endpoints: f5,
-            declared_features: kubegen_core::proto::trimmed(f6),
+            declared_features: pb::trimmed(f6),
             features: f7,
-            images: kubegen_core::proto::trimmed(f8),
+            images: pb::trimmed(f8),
             node_info: f9,
             phase: f10,
-            runtime_handlers: kubegen_core::proto::trimmed(f11),
-            volumes_attached: kubegen_core::proto::trimmed(f12),
-            volumes_in_use: kubegen_core::proto::trimmed(f13),
+            runtime_handlers: pb::trimmed(f11),
+            volumes_attached: pb::trimmed(f12),
+            volumes_in_use: pb::trimmed(f13),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allocatable, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.phase, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.addresses, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.daemon_endpoints, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.node_info, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.images, 8, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volumes_in_use, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volumes_attached, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.config, 11, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.runtime_handlers, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.features, 13, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.declared_features, 14, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_map::encode::<pb::Msg, _>(&self.capacity, 1, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.allocatable, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.phase, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 4, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.addresses, 5, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.daemon_endpoints, 6, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.node_info, 7, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.images, 8, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.volumes_in_use, 9, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.volumes_attached, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.config, 11, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.runtime_handlers, 12, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.features, 13, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.declared_features, 14, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_map::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allocatable, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.phase, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.addresses, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.daemon_endpoints, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.node_info, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.images, 8)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volumes_in_use, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.volumes_attached, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.config, 11)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.runtime_handlers, 12)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.features, 13)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.declared_features, 14)
+        use kubegen_core::proto as pb;
+        pb::opt_map::len::<pb::Msg, _>(&self.capacity, 1)
+            + pb::opt_map::len::<pb::Msg, _>(&self.allocatable, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.phase, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 4)
+            + pb::opt_list::len::<pb::Msg, _>(&self.addresses, 5)
+            + pb::opt::len::<pb::Msg, _>(&self.daemon_endpoints, 6)
+            + pb::opt::len::<pb::Shared, _>(&self.node_info, 7)
+            + pb::opt_list::len::<pb::Msg, _>(&self.images, 8)
+            + pb::opt_list::len::<pb::Str, _>(&self.volumes_in_use, 9)
+            + pb::opt_list::len::<pb::Msg, _>(&self.volumes_attached, 10)
+            + pb::opt::len::<pb::Shared, _>(&self.config, 11)
+            + pb::opt_list::len::<pb::Msg, _>(&self.runtime_handlers, 12)
+            + pb::opt::len::<pb::Msg, _>(&self.features, 13)
+            + pb::opt_list::len::<pb::Str, _>(&self.declared_features, 14)
     }
 }
 /// Apply configuration of [`NodeStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

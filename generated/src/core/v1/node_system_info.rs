@@ -160,6 +160,7 @@ impl kubegen_core::proto::Message for NodeSystemInfo {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -173,81 +174,81 @@ impl kubegen_core::proto::Message for NodeSystemInfo {
         let mut f10 = Default::default();
         let mut f11 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "machineID")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "systemUUID")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "bootID")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "kernelVersion")?
                 }
                 5 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "osImage")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "containerRuntimeVersion")?
                 }
                 7 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "kubeletVersion")?
                 }
                 8 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "kubeProxyVersion")?
                 }
                 9 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "operatingSystem")?
                 }
                 10 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "architecture")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "swap")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "runningInUserNamespace")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -266,101 +267,34 @@ impl kubegen_core::proto::Message for NodeSystemInfo {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.machine_id, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.system_uuid, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.boot_id, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kernel_version, 4, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.os_image, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.container_runtime_version, 6, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kubelet_version, 7, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kube_proxy_version, 8, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.operating_system, 9, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.architecture, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.swap, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.running_in_user_namespace, 12, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.machine_id, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.system_uuid, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.boot_id, 3, buf);
+        pb::one::encode::<pb::Str, _>(&self.kernel_version, 4, buf);
+        pb::one::encode::<pb::Str, _>(&self.os_image, 5, buf);
+        pb::one::encode::<pb::Str, _>(&self.container_runtime_version, 6, buf);
+        pb::one::encode::<pb::Str, _>(&self.kubelet_version, 7, buf);
+        pb::one::encode::<pb::Str, _>(&self.kube_proxy_version, 8, buf);
+        pb::one::encode::<pb::Str, _>(&self.operating_system, 9, buf);
+        pb::one::encode::<pb::Str, _>(&self.architecture, 10, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.swap, 11, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.running_in_user_namespace, 12, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.machine_id, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.system_uuid, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.boot_id, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.kernel_version, 4)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.os_image, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.container_runtime_version, 6)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.kubelet_version, 7)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.kube_proxy_version, 8)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.operating_system, 9)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.architecture, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.swap, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.running_in_user_namespace, 12)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.machine_id, 1)
+            + pb::one::len::<pb::Str, _>(&self.system_uuid, 2)
+            + pb::one::len::<pb::Str, _>(&self.boot_id, 3)
+            + pb::one::len::<pb::Str, _>(&self.kernel_version, 4)
+            + pb::one::len::<pb::Str, _>(&self.os_image, 5)
+            + pb::one::len::<pb::Str, _>(&self.container_runtime_version, 6)
+            + pb::one::len::<pb::Str, _>(&self.kubelet_version, 7)
+            + pb::one::len::<pb::Str, _>(&self.kube_proxy_version, 8)
+            + pb::one::len::<pb::Str, _>(&self.operating_system, 9)
+            + pb::one::len::<pb::Str, _>(&self.architecture, 10)
+            + pb::opt::len::<pb::Msg, _>(&self.swap, 11)
+            + pb::opt::len::<pb::Bool, _>(&self.running_in_user_namespace, 12)
     }
 }
 /// Apply configuration of [`NodeSystemInfo`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

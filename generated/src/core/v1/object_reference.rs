@@ -96,6 +96,7 @@ impl kubegen_core::proto::Message for ObjectReference {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -104,51 +105,51 @@ impl kubegen_core::proto::Message for ObjectReference {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "kind")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "namespace")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "name")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "uid")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "apiVersion")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "resourceVersion")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "fieldPath")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -162,64 +163,24 @@ impl kubegen_core::proto::Message for ObjectReference {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kind, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.namespace, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.uid, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_version, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resource_version, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.field_path, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.kind, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.namespace, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.name, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.uid, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.api_version, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.resource_version, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.field_path, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kind, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.namespace, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.name, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.uid, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.api_version, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.resource_version, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.field_path, 7)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.kind, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.namespace, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.name, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.uid, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.api_version, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.resource_version, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.field_path, 7)
     }
 }
 /// Apply configuration of [`ObjectReference`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

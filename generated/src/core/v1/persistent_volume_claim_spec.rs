@@ -121,6 +121,7 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -131,67 +132,67 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimSpec {
         let mut f7 = Default::default();
         let mut f8 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "accessModes")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "resources")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "volumeName")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "selector")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "storageClassName")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "volumeMode")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "dataSource")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "dataSourceRef")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "volumeAttributesClassName")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            access_modes: kubegen_core::proto::trimmed(f0),
+            access_modes: pb::trimmed(f0),
             data_source: f1,
             data_source_ref: f2,
             resources: f3,
@@ -203,80 +204,28 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.access_modes, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resources, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_name, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.selector, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.storage_class_name, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_mode, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.data_source, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.data_source_ref, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_attributes_class_name, 9, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.access_modes, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.resources, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.volume_name, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.selector, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.storage_class_name, 5, buf);
+        pb::opt::encode::<pb::Str, _>(&self.volume_mode, 6, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.data_source, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.data_source_ref, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.volume_attributes_class_name, 9, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.access_modes, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.resources, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_name, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.selector, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.storage_class_name, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_mode, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.data_source, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.data_source_ref, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_attributes_class_name, 9)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.access_modes, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.resources, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.volume_name, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.selector, 4)
+            + pb::opt::len::<pb::Str, _>(&self.storage_class_name, 5)
+            + pb::opt::len::<pb::Str, _>(&self.volume_mode, 6)
+            + pb::opt::len::<pb::Shared, _>(&self.data_source, 7)
+            + pb::opt::len::<pb::Shared, _>(&self.data_source_ref, 8)
+            + pb::opt::len::<pb::Str, _>(&self.volume_attributes_class_name, 9)
     }
 }
 /// Apply configuration of [`PersistentVolumeClaimSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -169,6 +169,7 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -179,47 +180,47 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimStatus {
         let mut f7 = Default::default();
         let mut f8 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "phase")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "accessModes")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 3, wire, &mut buf, depth, "capacity")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 4, wire, &mut buf, depth, "conditions")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 5, wire, &mut buf, depth, "allocatedResources")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 7, wire, &mut buf, depth, "allocatedResourceStatuses")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(
                         &mut f5,
@@ -230,26 +231,26 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimStatus {
                     )?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "modifyVolumeStatus")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "healthStatus")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            access_modes: kubegen_core::proto::trimmed(f0),
-            allocated_resource_statuses: kubegen_core::proto::trimmed(f1),
-            allocated_resources: kubegen_core::proto::trimmed(f2),
-            capacity: kubegen_core::proto::trimmed(f3),
-            conditions: kubegen_core::proto::trimmed(f4),
+            access_modes: pb::trimmed(f0),
+            allocated_resource_statuses: pb::trimmed(f1),
+            allocated_resources: pb::trimmed(f2),
+            capacity: pb::trimmed(f3),
+            conditions: pb::trimmed(f4),
             current_volume_attributes_class_name: f5,
             health_status: f6,
             modify_volume_status: f7,
@@ -257,80 +258,31 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.phase, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.access_modes, 2, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 4, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allocated_resources, 5, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.allocated_resource_statuses, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.phase, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.access_modes, 2, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.capacity, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 4, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.allocated_resources, 5, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.allocated_resource_statuses, 7, buf);
+        pb::opt::encode::<
+            pb::Str,
             _,
         >(&self.current_volume_attributes_class_name, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.modify_volume_status, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.health_status, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.modify_volume_status, 9, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.health_status, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.phase, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.access_modes, 2)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.capacity, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 4)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allocated_resources, 5)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.allocated_resource_statuses, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.current_volume_attributes_class_name, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.modify_volume_status, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.health_status, 10)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.phase, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.access_modes, 2)
+            + pb::opt_map::len::<pb::Msg, _>(&self.capacity, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 4)
+            + pb::opt_map::len::<pb::Msg, _>(&self.allocated_resources, 5)
+            + pb::opt_map::len::<pb::Str, _>(&self.allocated_resource_statuses, 7)
+            + pb::opt::len::<pb::Str, _>(&self.current_volume_attributes_class_name, 8)
+            + pb::opt::len::<pb::Shared, _>(&self.modify_volume_status, 9)
+            + pb::opt::len::<pb::Shared, _>(&self.health_status, 10)
     }
 }
 /// Apply configuration of [`PersistentVolumeClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

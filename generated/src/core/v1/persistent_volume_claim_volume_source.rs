@@ -57,24 +57,25 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "claimName")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "readOnly")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -83,21 +84,14 @@ impl kubegen_core::proto::Message for PersistentVolumeClaimVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.claim_name, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.claim_name, 1, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.claim_name, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 2)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.claim_name, 1)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 2)
     }
 }
 /// Apply configuration of [`PersistentVolumeClaimVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -295,6 +295,7 @@ impl kubegen_core::proto::Message for PersistentVolumeSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -327,216 +328,216 @@ impl kubegen_core::proto::Message for PersistentVolumeSpec {
         let mut f29 = Default::default();
         let mut f30 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 1, wire, &mut buf, depth, "capacity")?
                 }
                 2 => {
-                    let mut buf = kubegen_core::proto::embedded(
+                    let mut buf = pb::embedded(
                         wire,
                         &mut buf,
                         "persistentVolumeSource",
                     )?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f12, wire, &mut buf, depth, "gcePersistentDisk")?
                             }
                             2 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f1, wire, &mut buf, depth, "awsElasticBlockStore")?
                             }
                             3 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f14, wire, &mut buf, depth, "hostPath")?
                             }
                             4 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f13, wire, &mut buf, depth, "glusterfs")?
                             }
                             5 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f18, wire, &mut buf, depth, "nfs")?
                             }
                             6 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f24, wire, &mut buf, depth, "rbd")?
                             }
                             7 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f15, wire, &mut buf, depth, "iscsi")?
                             }
                             8 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f6, wire, &mut buf, depth, "cinder")?
                             }
                             9 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f5, wire, &mut buf, depth, "cephfs")?
                             }
                             10 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f9, wire, &mut buf, depth, "fc")?
                             }
                             11 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f11, wire, &mut buf, depth, "flocker")?
                             }
                             12 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f10, wire, &mut buf, depth, "flexVolume")?
                             }
                             13 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f3, wire, &mut buf, depth, "azureFile")?
                             }
                             14 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f30, wire, &mut buf, depth, "vsphereVolume")?
                             }
                             15 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f23, wire, &mut buf, depth, "quobyte")?
                             }
                             16 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f2, wire, &mut buf, depth, "azureDisk")?
                             }
                             17 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f21, wire, &mut buf, depth, "photonPersistentDisk")?
                             }
                             18 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f22, wire, &mut buf, depth, "portworxVolume")?
                             }
                             19 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f25, wire, &mut buf, depth, "scaleIO")?
                             }
                             20 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f16, wire, &mut buf, depth, "local")?
                             }
                             21 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f27, wire, &mut buf, depth, "storageos")?
                             }
                             22 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f8, wire, &mut buf, depth, "csi")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 3, wire, &mut buf, depth, "accessModes")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "claimRef")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f20, wire, &mut buf, depth, "persistentVolumeReclaimPolicy")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f26, wire, &mut buf, depth, "storageClassName")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f17, 7, wire, &mut buf, depth, "mountOptions")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f29, wire, &mut buf, depth, "volumeMode")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f19, wire, &mut buf, depth, "nodeAffinity")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f28, wire, &mut buf, depth, "volumeAttributesClassName")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            access_modes: kubegen_core::proto::trimmed(f0),
+            access_modes: pb::trimmed(f0),
             aws_elastic_block_store: f1,
             azure_disk: f2,
             azure_file: f3,
-            capacity: kubegen_core::proto::trimmed(f4),
+            capacity: pb::trimmed(f4),
             cephfs: f5,
             cinder: f6,
             claim_ref: f7,
@@ -549,7 +550,7 @@ impl kubegen_core::proto::Message for PersistentVolumeSpec {
             host_path: f14,
             iscsi: f15,
             local: f16,
-            mount_options: kubegen_core::proto::trimmed(f17),
+            mount_options: pb::trimmed(f17),
             nfs: f18,
             node_affinity: f19,
             persistent_volume_reclaim_policy: f20,
@@ -566,351 +567,106 @@ impl kubegen_core::proto::Message for PersistentVolumeSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 1, buf);
-        kubegen_core::proto::embedded_header(
+        use kubegen_core::proto as pb;
+        pb::opt_map::encode::<pb::Msg, _>(&self.capacity, 1, buf);
+        pb::embedded_header(
             2,
-            kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.gce_persistent_disk, 1)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.aws_elastic_block_store, 2)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.host_path, 3)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.glusterfs, 4)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.nfs, 5)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.rbd, 6)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.iscsi, 7)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.cinder, 8)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.cephfs, 9)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.fc, 10)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.flocker, 11)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.flex_volume, 12)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.azure_file, 13)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.vsphere_volume, 14)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.quobyte, 15)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.azure_disk, 16)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.photon_persistent_disk, 17)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.portworx_volume, 18)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.scale_io, 19)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.local, 20)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.storageos, 21)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.csi, 22),
+            pb::opt::len::<pb::Shared, _>(&self.gce_persistent_disk, 1)
+                + pb::opt::len::<pb::Shared, _>(&self.aws_elastic_block_store, 2)
+                + pb::opt::len::<pb::Shared, _>(&self.host_path, 3)
+                + pb::opt::len::<pb::Shared, _>(&self.glusterfs, 4)
+                + pb::opt::len::<pb::Shared, _>(&self.nfs, 5)
+                + pb::opt::len::<pb::Shared, _>(&self.rbd, 6)
+                + pb::opt::len::<pb::Shared, _>(&self.iscsi, 7)
+                + pb::opt::len::<pb::Shared, _>(&self.cinder, 8)
+                + pb::opt::len::<pb::Shared, _>(&self.cephfs, 9)
+                + pb::opt::len::<pb::Shared, _>(&self.fc, 10)
+                + pb::opt::len::<pb::Shared, _>(&self.flocker, 11)
+                + pb::opt::len::<pb::Shared, _>(&self.flex_volume, 12)
+                + pb::opt::len::<pb::Shared, _>(&self.azure_file, 13)
+                + pb::opt::len::<pb::Shared, _>(&self.vsphere_volume, 14)
+                + pb::opt::len::<pb::Shared, _>(&self.quobyte, 15)
+                + pb::opt::len::<pb::Shared, _>(&self.azure_disk, 16)
+                + pb::opt::len::<pb::Shared, _>(&self.photon_persistent_disk, 17)
+                + pb::opt::len::<pb::Shared, _>(&self.portworx_volume, 18)
+                + pb::opt::len::<pb::Shared, _>(&self.scale_io, 19)
+                + pb::opt::len::<pb::Shared, _>(&self.local, 20)
+                + pb::opt::len::<pb::Shared, _>(&self.storageos, 21)
+                + pb::opt::len::<pb::Shared, _>(&self.csi, 22),
             buf,
         );
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.gce_persistent_disk, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.aws_elastic_block_store, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.host_path, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.glusterfs, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.nfs, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.rbd, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.iscsi, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.cinder, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.cephfs, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.fc, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.flocker, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.flex_volume, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.azure_file, 13, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.vsphere_volume, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.quobyte, 15, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.azure_disk, 16, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.photon_persistent_disk, 17, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.portworx_volume, 18, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.scale_io, 19, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.local, 20, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.storageos, 21, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.csi, 22, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.access_modes, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.claim_ref, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
+        pb::opt::encode::<pb::Shared, _>(&self.gce_persistent_disk, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.aws_elastic_block_store, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.host_path, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.glusterfs, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.nfs, 5, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.rbd, 6, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.iscsi, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.cinder, 8, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.cephfs, 9, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.fc, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.flocker, 11, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.flex_volume, 12, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.azure_file, 13, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.vsphere_volume, 14, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.quobyte, 15, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.azure_disk, 16, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.photon_persistent_disk, 17, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.portworx_volume, 18, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.scale_io, 19, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.local, 20, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.storageos, 21, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.csi, 22, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.access_modes, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.claim_ref, 4, buf);
+        pb::opt::encode_nonzero::<
+            pb::Str,
             _,
         >(&self.persistent_volume_reclaim_policy, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.storage_class_name, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.mount_options, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_mode, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_affinity, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_attributes_class_name, 10, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.storage_class_name, 6, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.mount_options, 7, buf);
+        pb::opt::encode::<pb::Str, _>(&self.volume_mode, 8, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.node_affinity, 9, buf);
+        pb::opt::encode::<pb::Str, _>(&self.volume_attributes_class_name, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_map::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 1)
-            + kubegen_core::proto::embedded_len(
+        use kubegen_core::proto as pb;
+        pb::opt_map::len::<pb::Msg, _>(&self.capacity, 1)
+            + pb::embedded_len(
                 2,
-                kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.gce_persistent_disk, 1)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.aws_elastic_block_store, 2)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.host_path, 3)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.glusterfs, 4)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.nfs, 5)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.rbd, 6)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.iscsi, 7)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.cinder, 8)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.cephfs, 9)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.fc, 10)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.flocker, 11)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.flex_volume, 12)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.azure_file, 13)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.vsphere_volume, 14)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.quobyte, 15)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.azure_disk, 16)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.photon_persistent_disk, 17)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.portworx_volume, 18)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.scale_io, 19)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.local, 20)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.storageos, 21)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.csi, 22),
-            )
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.access_modes, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.claim_ref, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
+                pb::opt::len::<pb::Shared, _>(&self.gce_persistent_disk, 1)
+                    + pb::opt::len::<pb::Shared, _>(&self.aws_elastic_block_store, 2)
+                    + pb::opt::len::<pb::Shared, _>(&self.host_path, 3)
+                    + pb::opt::len::<pb::Shared, _>(&self.glusterfs, 4)
+                    + pb::opt::len::<pb::Shared, _>(&self.nfs, 5)
+                    + pb::opt::len::<pb::Shared, _>(&self.rbd, 6)
+                    + pb::opt::len::<pb::Shared, _>(&self.iscsi, 7)
+                    + pb::opt::len::<pb::Shared, _>(&self.cinder, 8)
+                    + pb::opt::len::<pb::Shared, _>(&self.cephfs, 9)
+                    + pb::opt::len::<pb::Shared, _>(&self.fc, 10)
+                    + pb::opt::len::<pb::Shared, _>(&self.flocker, 11)
+                    + pb::opt::len::<pb::Shared, _>(&self.flex_volume, 12)
+                    + pb::opt::len::<pb::Shared, _>(&self.azure_file, 13)
+                    + pb::opt::len::<pb::Shared, _>(&self.vsphere_volume, 14)
+                    + pb::opt::len::<pb::Shared, _>(&self.quobyte, 15)
+                    + pb::opt::len::<pb::Shared, _>(&self.azure_disk, 16)
+                    + pb::opt::len::<pb::Shared, _>(&self.photon_persistent_disk, 17)
+                    + pb::opt::len::<pb::Shared, _>(&self.portworx_volume, 18)
+                    + pb::opt::len::<pb::Shared, _>(&self.scale_io, 19)
+                    + pb::opt::len::<pb::Shared, _>(&self.local, 20)
+                    + pb::opt::len::<pb::Shared, _>(&self.storageos, 21)
+                    + pb::opt::len::<pb::Shared, _>(&self.csi, 22),
+            ) + pb::opt_list::len::<pb::Str, _>(&self.access_modes, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.claim_ref, 4)
+            + pb::opt::len_nonzero::<
+                pb::Str,
                 _,
             >(&self.persistent_volume_reclaim_policy, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.storage_class_name, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.mount_options, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_mode, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.node_affinity, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_attributes_class_name, 10)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.storage_class_name, 6)
+            + pb::opt_list::len::<pb::Str, _>(&self.mount_options, 7)
+            + pb::opt::len::<pb::Str, _>(&self.volume_mode, 8)
+            + pb::opt::len::<pb::Msg, _>(&self.node_affinity, 9)
+            + pb::opt::len::<pb::Str, _>(&self.volume_attributes_class_name, 10)
     }
 }
 /// Apply configuration of [`PersistentVolumeSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

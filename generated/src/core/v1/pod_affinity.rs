@@ -69,14 +69,15 @@ impl kubegen_core::proto::Message for PodAffinity {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(
                         &mut f1,
@@ -88,8 +89,8 @@ impl kubegen_core::proto::Message for PodAffinity {
                     )?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(
                         &mut f0,
@@ -100,35 +101,33 @@ impl kubegen_core::proto::Message for PodAffinity {
                         "preferredDuringSchedulingIgnoredDuringExecution",
                     )?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            preferred_during_scheduling_ignored_during_execution: kubegen_core::proto::trimmed(
-                f0,
-            ),
-            required_during_scheduling_ignored_during_execution: kubegen_core::proto::trimmed(
-                f1,
-            ),
+            preferred_during_scheduling_ignored_during_execution: pb::trimmed(f0),
+            required_during_scheduling_ignored_during_execution: pb::trimmed(f1),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<
+            pb::Msg,
             _,
         >(&self.required_during_scheduling_ignored_during_execution, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
+        pb::opt_list::encode::<
+            pb::Msg,
             _,
         >(&self.preferred_during_scheduling_ignored_during_execution, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<
+            pb::Msg,
             _,
         >(&self.required_during_scheduling_ignored_during_execution, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
+            + pb::opt_list::len::<
+                pb::Msg,
                 _,
             >(&self.preferred_during_scheduling_ignored_during_execution, 2)
     }

@@ -96,6 +96,7 @@ impl kubegen_core::proto::Message for PodAffinityTerm {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -103,107 +104,73 @@ impl kubegen_core::proto::Message for PodAffinityTerm {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "labelSelector")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, 2, wire, &mut buf, depth, "namespaces")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "topologyKey")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "namespaceSelector")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 5, wire, &mut buf, depth, "matchLabelKeys")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 6, wire, &mut buf, depth, "mismatchLabelKeys")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             label_selector: f0,
-            match_label_keys: kubegen_core::proto::trimmed(f1),
-            mismatch_label_keys: kubegen_core::proto::trimmed(f2),
+            match_label_keys: pb::trimmed(f1),
+            mismatch_label_keys: pb::trimmed(f2),
             namespace_selector: f3,
-            namespaces: kubegen_core::proto::trimmed(f4),
+            namespaces: pb::trimmed(f4),
             topology_key: f5,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.label_selector, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.namespaces, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.topology_key, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.namespace_selector, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.match_label_keys, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.mismatch_label_keys, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.label_selector, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.namespaces, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.topology_key, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.namespace_selector, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.match_label_keys, 5, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.mismatch_label_keys, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.label_selector, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.namespaces, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.topology_key, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.namespace_selector, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.match_label_keys, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.mismatch_label_keys, 6)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.label_selector, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.namespaces, 2)
+            + pb::one::len::<pb::Str, _>(&self.topology_key, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.namespace_selector, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.match_label_keys, 5)
+            + pb::opt_list::len::<pb::Str, _>(&self.mismatch_label_keys, 6)
     }
 }
 /// Apply configuration of [`PodAffinityTerm`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

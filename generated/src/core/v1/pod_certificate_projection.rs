@@ -147,6 +147,7 @@ impl kubegen_core::proto::Message for PodCertificateProjection {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -156,57 +157,57 @@ impl kubegen_core::proto::Message for PodCertificateProjection {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "signerName")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "keyType")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "maxExpirationSeconds")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "credentialBundlePath")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "keyPath")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "certificateChainPath")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, 7, wire, &mut buf, depth, "userAnnotations")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "user")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -217,76 +218,30 @@ impl kubegen_core::proto::Message for PodCertificateProjection {
             max_expiration_seconds: f4,
             signer_name: f5,
             user: f6,
-            user_annotations: kubegen_core::proto::trimmed(f7),
+            user_annotations: pb::trimmed(f7),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.signer_name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.key_type, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.max_expiration_seconds, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.credential_bundle_path, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.key_path, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.certificate_chain_path, 6, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.user_annotations, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.user, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.signer_name, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.key_type, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.max_expiration_seconds, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.credential_bundle_path, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.key_path, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.certificate_chain_path, 6, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.user_annotations, 7, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.user, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.signer_name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.key_type, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.max_expiration_seconds, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.credential_bundle_path, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.key_path, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.certificate_chain_path, 6)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.user_annotations, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.user, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.signer_name, 1)
+            + pb::one::len::<pb::Str, _>(&self.key_type, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.max_expiration_seconds, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.credential_bundle_path, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.key_path, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.certificate_chain_path, 6)
+            + pb::opt_map::len::<pb::Str, _>(&self.user_annotations, 7)
+            + pb::opt::len::<pb::Int64, _>(&self.user, 8)
     }
 }
 /// Apply configuration of [`PodCertificateProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

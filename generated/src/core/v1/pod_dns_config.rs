@@ -60,66 +60,51 @@ impl kubegen_core::proto::Message for PodDNSConfig {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "nameservers")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "searches")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "options")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            nameservers: kubegen_core::proto::trimmed(f0),
-            options: kubegen_core::proto::trimmed(f1),
-            searches: kubegen_core::proto::trimmed(f2),
+            nameservers: pb::trimmed(f0),
+            options: pb::trimmed(f1),
+            searches: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.nameservers, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.searches, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.options, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.nameservers, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.searches, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.options, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.nameservers, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.searches, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.options, 3)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.nameservers, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.searches, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.options, 3)
     }
 }
 /// Apply configuration of [`PodDNSConfig`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -60,50 +60,41 @@ impl kubegen_core::proto::Message for PodExtendedResourceClaimStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "requestMappings")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "resourceClaimName")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            request_mappings: kubegen_core::proto::trimmed(f0),
+            request_mappings: pb::trimmed(f0),
             resource_claim_name: f1,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.request_mappings, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resource_claim_name, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Msg, _>(&self.request_mappings, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.resource_claim_name, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.request_mappings, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.resource_claim_name, 2)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Msg, _>(&self.request_mappings, 1)
+            + pb::one::len::<pb::Str, _>(&self.resource_claim_name, 2)
     }
 }
 /// Apply configuration of [`PodExtendedResourceClaimStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

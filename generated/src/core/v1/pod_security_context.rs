@@ -168,6 +168,7 @@ impl kubegen_core::proto::Message for PodSecurityContext {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -182,87 +183,87 @@ impl kubegen_core::proto::Message for PodSecurityContext {
         let mut f11 = Default::default();
         let mut f12 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "seLinuxOptions")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "runAsUser")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "runAsNonRoot")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt_list::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f9, 4, wire, &mut buf, depth, "supplementalGroups")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "fsGroup")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "runAsGroup")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f11, 7, wire, &mut buf, depth, "sysctls")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "windowsOptions")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "fsGroupChangePolicy")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "seccompProfile")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "appArmorProfile")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "supplementalGroupsPolicy")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "seLinuxChangePolicy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -275,119 +276,43 @@ impl kubegen_core::proto::Message for PodSecurityContext {
             se_linux_change_policy: f6,
             se_linux_options: f7,
             seccomp_profile: f8,
-            supplemental_groups: kubegen_core::proto::trimmed(f9),
+            supplemental_groups: pb::trimmed(f9),
             supplemental_groups_policy: f10,
-            sysctls: kubegen_core::proto::trimmed(f11),
+            sysctls: pb::trimmed(f11),
             windows_options: f12,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.se_linux_options, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.run_as_user, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.run_as_non_root, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.supplemental_groups, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.fs_group, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.run_as_group, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.sysctls, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.windows_options, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_group_change_policy, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.seccomp_profile, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.app_armor_profile, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.supplemental_groups_policy, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.se_linux_change_policy, 13, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.se_linux_options, 1, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.run_as_user, 2, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.run_as_non_root, 3, buf);
+        pb::opt_list::encode::<pb::Int64, _>(&self.supplemental_groups, 4, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.fs_group, 5, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.run_as_group, 6, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.sysctls, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.windows_options, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.fs_group_change_policy, 9, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.seccomp_profile, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.app_armor_profile, 11, buf);
+        pb::opt::encode::<pb::Str, _>(&self.supplemental_groups_policy, 12, buf);
+        pb::opt::encode::<pb::Str, _>(&self.se_linux_change_policy, 13, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.se_linux_options, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.run_as_user, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.run_as_non_root, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.supplemental_groups, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.fs_group, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.run_as_group, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.sysctls, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.windows_options, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_group_change_policy, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.seccomp_profile, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.app_armor_profile, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.supplemental_groups_policy, 12)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.se_linux_change_policy, 13)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.se_linux_options, 1)
+            + pb::opt::len::<pb::Int64, _>(&self.run_as_user, 2)
+            + pb::opt::len::<pb::Bool, _>(&self.run_as_non_root, 3)
+            + pb::opt_list::len::<pb::Int64, _>(&self.supplemental_groups, 4)
+            + pb::opt::len::<pb::Int64, _>(&self.fs_group, 5)
+            + pb::opt::len::<pb::Int64, _>(&self.run_as_group, 6)
+            + pb::opt_list::len::<pb::Msg, _>(&self.sysctls, 7)
+            + pb::opt::len::<pb::Shared, _>(&self.windows_options, 8)
+            + pb::opt::len::<pb::Str, _>(&self.fs_group_change_policy, 9)
+            + pb::opt::len::<pb::Shared, _>(&self.seccomp_profile, 10)
+            + pb::opt::len::<pb::Shared, _>(&self.app_armor_profile, 11)
+            + pb::opt::len::<pb::Str, _>(&self.supplemental_groups_policy, 12)
+            + pb::opt::len::<pb::Str, _>(&self.se_linux_change_policy, 13)
     }
 }
 /// Apply configuration of [`PodSecurityContext`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

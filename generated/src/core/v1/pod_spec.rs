@@ -445,6 +445,7 @@ impl kubegen_core::proto::Message for PodSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -489,302 +490,299 @@ impl kubegen_core::proto::Message for PodSpec {
         let mut f41 = Default::default();
         let mut f42 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f42, 1, wire, &mut buf, depth, "volumes")?
                 }
                 2 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 2, wire, &mut buf, depth, "containers")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f28, wire, &mut buf, depth, "restartPolicy")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f39, wire, &mut buf, depth, "terminationGracePeriodSeconds")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "activeDeadlineSeconds")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "dnsPolicy")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f19, 7, wire, &mut buf, depth, "nodeSelector")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f35, wire, &mut buf, depth, "serviceAccountName")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f34, wire, &mut buf, depth, "serviceAccount")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f18, wire, &mut buf, depth, "nodeName")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "hostNetwork")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "hostPID")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "hostIPC")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f33, wire, &mut buf, depth, "securityContext")?
                 }
                 15 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f16, 15, wire, &mut buf, depth, "imagePullSecrets")?
                 }
                 16 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f14, wire, &mut buf, depth, "hostname")?
                 }
                 17 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f38, wire, &mut buf, depth, "subdomain")?
                 }
                 18 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "affinity")?
                 }
                 19 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f30, wire, &mut buf, depth, "schedulerName")?
                 }
                 20 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f17, 20, wire, &mut buf, depth, "initContainers")?
                 }
                 21 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "automountServiceAccountToken")?
                 }
                 22 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f40, 22, wire, &mut buf, depth, "tolerations")?
                 }
                 23 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, 23, wire, &mut buf, depth, "hostAliases")?
                 }
                 24 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f24, wire, &mut buf, depth, "priorityClassName")?
                 }
                 25 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f23, wire, &mut buf, depth, "priority")?
                 }
                 26 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "dnsConfig")?
                 }
                 27 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f37, wire, &mut buf, depth, "shareProcessNamespace")?
                 }
                 28 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f25, 28, wire, &mut buf, depth, "readinessGates")?
                 }
                 29 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f29, wire, &mut buf, depth, "runtimeClassName")?
                 }
                 30 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "enableServiceLinks")?
                 }
                 31 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f22, wire, &mut buf, depth, "preemptionPolicy")?
                 }
                 32 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f21, 32, wire, &mut buf, depth, "overhead")?
                 }
                 33 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f41, 33, wire, &mut buf, depth, "topologySpreadConstraints")?
                 }
                 34 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, 34, wire, &mut buf, depth, "ephemeralContainers")?
                 }
                 35 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f36, wire, &mut buf, depth, "setHostnameAsFQDN")?
                 }
                 36 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f20, wire, &mut buf, depth, "os")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f20, wire, &mut buf, depth, "os")?
                 }
                 37 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "hostUsers")?
                 }
                 38 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f31, 38, wire, &mut buf, depth, "schedulingGates")?
                 }
                 39 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f26, 39, wire, &mut buf, depth, "resourceClaims")?
                 }
                 40 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f27, wire, &mut buf, depth, "resources")?
                 }
                 41 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f15, wire, &mut buf, depth, "hostnameOverride")?
                 }
                 43 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f32, wire, &mut buf, depth, "schedulingGroup")?
                 }
                 44 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f8, 44, wire, &mut buf, depth, "evictionResponders")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             active_deadline_seconds: f0,
             affinity: f1,
             automount_service_account_token: f2,
-            containers: kubegen_core::proto::trimmed(f3),
+            containers: pb::trimmed(f3),
             dns_config: f4,
             dns_policy: f5,
             enable_service_links: f6,
-            ephemeral_containers: kubegen_core::proto::trimmed(f7),
-            eviction_responders: kubegen_core::proto::trimmed(f8),
-            host_aliases: kubegen_core::proto::trimmed(f9),
+            ephemeral_containers: pb::trimmed(f7),
+            eviction_responders: pb::trimmed(f8),
+            host_aliases: pb::trimmed(f9),
             host_ipc: f10,
             host_network: f11,
             host_pid: f12,
             host_users: f13,
             hostname: f14,
             hostname_override: f15,
-            image_pull_secrets: kubegen_core::proto::trimmed(f16),
-            init_containers: kubegen_core::proto::trimmed(f17),
+            image_pull_secrets: pb::trimmed(f16),
+            init_containers: pb::trimmed(f17),
             node_name: f18,
-            node_selector: kubegen_core::proto::trimmed(f19),
+            node_selector: pb::trimmed(f19),
             os: f20,
-            overhead: kubegen_core::proto::trimmed(f21),
+            overhead: pb::trimmed(f21),
             preemption_policy: f22,
             priority: f23,
             priority_class_name: f24,
-            readiness_gates: kubegen_core::proto::trimmed(f25),
-            resource_claims: kubegen_core::proto::trimmed(f26),
+            readiness_gates: pb::trimmed(f25),
+            resource_claims: pb::trimmed(f26),
             resources: f27,
             restart_policy: f28,
             runtime_class_name: f29,
             scheduler_name: f30,
-            scheduling_gates: kubegen_core::proto::trimmed(f31),
+            scheduling_gates: pb::trimmed(f31),
             scheduling_group: f32,
             security_context: f33,
             service_account: f34,
@@ -793,355 +791,102 @@ impl kubegen_core::proto::Message for PodSpec {
             share_process_namespace: f37,
             subdomain: f38,
             termination_grace_period_seconds: f39,
-            tolerations: kubegen_core::proto::trimmed(f40),
-            topology_spread_constraints: kubegen_core::proto::trimmed(f41),
-            volumes: kubegen_core::proto::trimmed(f42),
+            tolerations: pb::trimmed(f40),
+            topology_spread_constraints: pb::trimmed(f41),
+            volumes: pb::trimmed(f42),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volumes, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.containers, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.restart_policy, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.termination_grace_period_seconds, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.active_deadline_seconds, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.dns_policy, 6, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_selector, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.service_account_name, 8, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.service_account, 9, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_name, 10, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.host_network, 11, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.host_pid, 12, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.host_ipc, 13, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.security_context, 14, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.image_pull_secrets, 15, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.hostname, 16, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.subdomain, 17, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.affinity, 18, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.scheduler_name, 19, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.init_containers, 20, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.automount_service_account_token, 21, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.tolerations, 22, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.host_aliases, 23, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.priority_class_name, 24, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.priority, 25, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.dns_config, 26, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.share_process_namespace, 27, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.readiness_gates, 28, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.runtime_class_name, 29, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.enable_service_links, 30, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.preemption_policy, 31, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.overhead, 32, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.topology_spread_constraints, 33, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ephemeral_containers, 34, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.set_hostname_as_fqdn, 35, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.os, 36, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.host_users, 37, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scheduling_gates, 38, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_claims, 39, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resources, 40, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.hostname_override, 41, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scheduling_group, 43, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.eviction_responders, 44, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.volumes, 1, buf);
+        pb::list::encode::<pb::Msg, _>(&self.containers, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.restart_policy, 3, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.termination_grace_period_seconds, 4, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.active_deadline_seconds, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.dns_policy, 6, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.node_selector, 7, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.service_account_name, 8, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.service_account, 9, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.node_name, 10, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.host_network, 11, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.host_pid, 12, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.host_ipc, 13, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.security_context, 14, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.image_pull_secrets, 15, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.hostname, 16, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.subdomain, 17, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.affinity, 18, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.scheduler_name, 19, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.init_containers, 20, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.automount_service_account_token, 21, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.tolerations, 22, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.host_aliases, 23, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.priority_class_name, 24, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.priority, 25, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.dns_config, 26, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.share_process_namespace, 27, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.readiness_gates, 28, buf);
+        pb::opt::encode::<pb::Str, _>(&self.runtime_class_name, 29, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.enable_service_links, 30, buf);
+        pb::opt::encode::<pb::Str, _>(&self.preemption_policy, 31, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.overhead, 32, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.topology_spread_constraints, 33, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.ephemeral_containers, 34, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.set_hostname_as_fqdn, 35, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.os, 36, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.host_users, 37, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.scheduling_gates, 38, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.resource_claims, 39, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.resources, 40, buf);
+        pb::opt::encode::<pb::Str, _>(&self.hostname_override, 41, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.scheduling_group, 43, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.eviction_responders, 44, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volumes, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.containers, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.restart_policy, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.termination_grace_period_seconds, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.active_deadline_seconds, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.dns_policy, 6)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_selector, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.service_account_name, 8)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.service_account, 9)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_name, 10)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.host_network, 11)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.host_pid, 12)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.host_ipc, 13)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.security_context, 14)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.image_pull_secrets, 15)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.hostname, 16)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.subdomain, 17)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.affinity, 18)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.scheduler_name, 19)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.init_containers, 20)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.automount_service_account_token, 21)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.tolerations, 22)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.host_aliases, 23)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.priority_class_name, 24)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.priority, 25)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.dns_config, 26)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.share_process_namespace, 27)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.readiness_gates, 28)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.runtime_class_name, 29)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.enable_service_links, 30)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.preemption_policy, 31)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.overhead, 32)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.topology_spread_constraints, 33)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.ephemeral_containers, 34)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.set_hostname_as_fqdn, 35)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.os, 36)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.host_users, 37)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.scheduling_gates, 38)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.resource_claims, 39)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.resources, 40)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.hostname_override, 41)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.scheduling_group, 43)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.eviction_responders, 44)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.volumes, 1)
+            + pb::list::len::<pb::Msg, _>(&self.containers, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.restart_policy, 3)
+            + pb::opt::len::<pb::Int64, _>(&self.termination_grace_period_seconds, 4)
+            + pb::opt::len::<pb::Int64, _>(&self.active_deadline_seconds, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.dns_policy, 6)
+            + pb::opt_map::len::<pb::Str, _>(&self.node_selector, 7)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.service_account_name, 8)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.service_account, 9)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.node_name, 10)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.host_network, 11)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.host_pid, 12)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.host_ipc, 13)
+            + pb::opt::len::<pb::Shared, _>(&self.security_context, 14)
+            + pb::opt_list::len::<pb::Msg, _>(&self.image_pull_secrets, 15)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.hostname, 16)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.subdomain, 17)
+            + pb::opt::len::<pb::Shared, _>(&self.affinity, 18)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.scheduler_name, 19)
+            + pb::opt_list::len::<pb::Msg, _>(&self.init_containers, 20)
+            + pb::opt::len::<pb::Bool, _>(&self.automount_service_account_token, 21)
+            + pb::opt_list::len::<pb::Msg, _>(&self.tolerations, 22)
+            + pb::opt_list::len::<pb::Msg, _>(&self.host_aliases, 23)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.priority_class_name, 24)
+            + pb::opt::len::<pb::Int32, _>(&self.priority, 25)
+            + pb::opt::len::<pb::Shared, _>(&self.dns_config, 26)
+            + pb::opt::len::<pb::Bool, _>(&self.share_process_namespace, 27)
+            + pb::opt_list::len::<pb::Msg, _>(&self.readiness_gates, 28)
+            + pb::opt::len::<pb::Str, _>(&self.runtime_class_name, 29)
+            + pb::opt::len::<pb::Bool, _>(&self.enable_service_links, 30)
+            + pb::opt::len::<pb::Str, _>(&self.preemption_policy, 31)
+            + pb::opt_map::len::<pb::Msg, _>(&self.overhead, 32)
+            + pb::opt_list::len::<pb::Msg, _>(&self.topology_spread_constraints, 33)
+            + pb::opt_list::len::<pb::Msg, _>(&self.ephemeral_containers, 34)
+            + pb::opt::len::<pb::Bool, _>(&self.set_hostname_as_fqdn, 35)
+            + pb::opt::len::<pb::Msg, _>(&self.os, 36)
+            + pb::opt::len::<pb::Bool, _>(&self.host_users, 37)
+            + pb::opt_list::len::<pb::Msg, _>(&self.scheduling_gates, 38)
+            + pb::opt_list::len::<pb::Msg, _>(&self.resource_claims, 39)
+            + pb::opt::len::<pb::Shared, _>(&self.resources, 40)
+            + pb::opt::len::<pb::Str, _>(&self.hostname_override, 41)
+            + pb::opt::len::<pb::Msg, _>(&self.scheduling_group, 43)
+            + pb::opt_list::len::<pb::Msg, _>(&self.eviction_responders, 44)
     }
 }
 /// Apply configuration of [`PodSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

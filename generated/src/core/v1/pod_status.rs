@@ -246,6 +246,7 @@ impl kubegen_core::proto::Message for PodStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -269,131 +270,131 @@ impl kubegen_core::proto::Message for PodStatus {
         let mut f20 = Default::default();
         let mut f21 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "phase")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 2, wire, &mut buf, depth, "conditions")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "message")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f16, wire, &mut buf, depth, "reason")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "hostIP")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "podIP")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f20, wire, &mut buf, depth, "startTime")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 8, wire, &mut buf, depth, "containerStatuses")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f15, wire, &mut buf, depth, "qosClass")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, 10, wire, &mut buf, depth, "initContainerStatuses")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "nominatedNodeName")?
                 }
                 12 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f14, 12, wire, &mut buf, depth, "podIPs")?
                 }
                 13 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 13, wire, &mut buf, depth, "ephemeralContainerStatuses")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f17, wire, &mut buf, depth, "resize")?
                 }
                 15 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f18, 15, wire, &mut buf, depth, "resourceClaimStatuses")?
                 }
                 16 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, 16, wire, &mut buf, depth, "hostIPs")?
                 }
                 17 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "observedGeneration")?
                 }
                 18 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "extendedResourceClaimStatus")?
                 }
                 19 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 19, wire, &mut buf, depth, "allocatedResources")?
                 }
                 20 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f19, wire, &mut buf, depth, "resources")?
                 }
                 21 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(
                         &mut f9,
@@ -405,218 +406,94 @@ impl kubegen_core::proto::Message for PodStatus {
                     )?
                 }
                 22 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f21, 22, wire, &mut buf, depth, "volumeHealth")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            allocated_resources: kubegen_core::proto::trimmed(f0),
-            conditions: kubegen_core::proto::trimmed(f1),
-            container_statuses: kubegen_core::proto::trimmed(f2),
-            ephemeral_container_statuses: kubegen_core::proto::trimmed(f3),
+            allocated_resources: pb::trimmed(f0),
+            conditions: pb::trimmed(f1),
+            container_statuses: pb::trimmed(f2),
+            ephemeral_container_statuses: pb::trimmed(f3),
             extended_resource_claim_status: f4,
             host_ip: f5,
-            host_ips: kubegen_core::proto::trimmed(f6),
-            init_container_statuses: kubegen_core::proto::trimmed(f7),
+            host_ips: pb::trimmed(f6),
+            init_container_statuses: pb::trimmed(f7),
             message: f8,
-            node_allocatable_resource_claim_statuses: kubegen_core::proto::trimmed(f9),
+            node_allocatable_resource_claim_statuses: pb::trimmed(f9),
             nominated_node_name: f10,
             observed_generation: f11,
             phase: f12,
             pod_ip: f13,
-            pod_ips: kubegen_core::proto::trimmed(f14),
+            pod_ips: pb::trimmed(f14),
             qos_class: f15,
             reason: f16,
             resize: f17,
-            resource_claim_statuses: kubegen_core::proto::trimmed(f18),
+            resource_claim_statuses: pb::trimmed(f18),
             resources: f19,
             start_time: f20,
-            volume_health: kubegen_core::proto::trimmed(f21),
+            volume_health: pb::trimmed(f21),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.phase, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.message, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reason, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.host_ip, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pod_ip, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.start_time, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.container_statuses, 8, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.qos_class, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.init_container_statuses, 10, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.nominated_node_name, 11, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.pod_ips, 12, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ephemeral_container_statuses, 13, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resize, 14, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_claim_statuses, 15, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.host_ips, 16, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 17, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.extended_resource_claim_status, 18, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allocated_resources, 19, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.resources, 20, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.phase, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.message, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reason, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.host_ip, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.pod_ip, 6, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.start_time, 7, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.container_statuses, 8, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.qos_class, 9, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.init_container_statuses, 10, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.nominated_node_name, 11, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.pod_ips, 12, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.ephemeral_container_statuses, 13, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.resize, 14, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.resource_claim_statuses, 15, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.host_ips, 16, buf);
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.observed_generation, 17, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.extended_resource_claim_status, 18, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.allocated_resources, 19, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.resources, 20, buf);
+        pb::opt_list::encode::<
+            pb::Msg,
             _,
         >(&self.node_allocatable_resource_claim_statuses, 21, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.volume_health, 22, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.volume_health, 22, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.phase, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.message, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reason, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.host_ip, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pod_ip, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.start_time, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.container_statuses, 8)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.qos_class, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.init_container_statuses, 10)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.nominated_node_name, 11)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.pod_ips, 12)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.ephemeral_container_statuses, 13)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.resize, 14)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.resource_claim_statuses, 15)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.host_ips, 16)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.observed_generation, 17)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.extended_resource_claim_status, 18)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allocated_resources, 19)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.resources, 20)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.phase, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.message, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reason, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.host_ip, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.pod_ip, 6)
+            + pb::opt::len::<pb::Msg, _>(&self.start_time, 7)
+            + pb::opt_list::len::<pb::Msg, _>(&self.container_statuses, 8)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.qos_class, 9)
+            + pb::opt_list::len::<pb::Msg, _>(&self.init_container_statuses, 10)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.nominated_node_name, 11)
+            + pb::opt_list::len::<pb::Msg, _>(&self.pod_ips, 12)
+            + pb::opt_list::len::<pb::Msg, _>(&self.ephemeral_container_statuses, 13)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.resize, 14)
+            + pb::opt_list::len::<pb::Msg, _>(&self.resource_claim_statuses, 15)
+            + pb::opt_list::len::<pb::Msg, _>(&self.host_ips, 16)
+            + pb::opt::len_nonzero::<pb::Int64, _>(&self.observed_generation, 17)
+            + pb::opt::len::<pb::Shared, _>(&self.extended_resource_claim_status, 18)
+            + pb::opt_map::len::<pb::Msg, _>(&self.allocated_resources, 19)
+            + pb::opt::len::<pb::Shared, _>(&self.resources, 20)
+            + pb::opt_list::len::<
+                pb::Msg,
                 _,
             >(&self.node_allocatable_resource_claim_statuses, 21)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.volume_health, 22)
+            + pb::opt_list::len::<pb::Msg, _>(&self.volume_health, 22)
     }
 }
 /// Apply configuration of [`PodStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -129,6 +129,7 @@ impl kubegen_core::proto::Message for Probe {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -140,82 +141,78 @@ impl kubegen_core::proto::Message for Probe {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    let mut buf = kubegen_core::proto::embedded(
-                        wire,
-                        &mut buf,
-                        "handler",
-                    )?;
+                    let mut buf = pb::embedded(wire, &mut buf, "handler")?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Msg,
+                                pb::opt::merge::<
+                                    pb::Msg,
                                     _,
                                 >(&mut f0, wire, &mut buf, depth, "exec")?
                             }
                             2 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f3, wire, &mut buf, depth, "httpGet")?
                             }
                             3 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f7, wire, &mut buf, depth, "tcpSocket")?
                             }
                             4 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f2, wire, &mut buf, depth, "grpc")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "initialDelaySeconds")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "timeoutSeconds")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "periodSeconds")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "successThreshold")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "failureThreshold")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "terminationGracePeriodSeconds")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -232,105 +229,40 @@ impl kubegen_core::proto::Message for Probe {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::embedded_header(
+        use kubegen_core::proto as pb;
+        pb::embedded_header(
             1,
-            kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.exec, 1)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.http_get, 2)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.tcp_socket, 3)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.grpc, 4),
+            pb::opt::len::<pb::Msg, _>(&self.exec, 1)
+                + pb::opt::len::<pb::Shared, _>(&self.http_get, 2)
+                + pb::opt::len::<pb::Shared, _>(&self.tcp_socket, 3)
+                + pb::opt::len::<pb::Shared, _>(&self.grpc, 4),
             buf,
         );
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.exec, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.http_get, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.tcp_socket, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.grpc, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.initial_delay_seconds, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.timeout_seconds, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.period_seconds, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.success_threshold, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.failure_threshold, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.termination_grace_period_seconds, 7, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.exec, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.http_get, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.tcp_socket, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.grpc, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.initial_delay_seconds, 2, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.timeout_seconds, 3, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.period_seconds, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.success_threshold, 5, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.failure_threshold, 6, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.termination_grace_period_seconds, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::embedded_len(
+        use kubegen_core::proto as pb;
+        pb::embedded_len(
             1,
-            kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.exec, 1)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.http_get, 2)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.tcp_socket, 3)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.grpc, 4),
-        )
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.initial_delay_seconds, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.timeout_seconds, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.period_seconds, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.success_threshold, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.failure_threshold, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.termination_grace_period_seconds, 7)
+            pb::opt::len::<pb::Msg, _>(&self.exec, 1)
+                + pb::opt::len::<pb::Shared, _>(&self.http_get, 2)
+                + pb::opt::len::<pb::Shared, _>(&self.tcp_socket, 3)
+                + pb::opt::len::<pb::Shared, _>(&self.grpc, 4),
+        ) + pb::opt::len_nonzero::<pb::Int32, _>(&self.initial_delay_seconds, 2)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.timeout_seconds, 3)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.period_seconds, 4)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.success_threshold, 5)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.failure_threshold, 6)
+            + pb::opt::len::<pb::Int64, _>(&self.termination_grace_period_seconds, 7)
     }
 }
 /// Apply configuration of [`Probe`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -89,6 +89,7 @@ impl kubegen_core::proto::Message for QuobyteVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -96,45 +97,45 @@ impl kubegen_core::proto::Message for QuobyteVolumeSource {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "registry")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "volume")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "readOnly")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "user")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "group")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "tenant")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -147,53 +148,22 @@ impl kubegen_core::proto::Message for QuobyteVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.registry, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.user, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.group, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.tenant, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.registry, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.volume, 2, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.user, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.group, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.tenant, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.registry, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.user, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.group, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.tenant, 6)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.registry, 1)
+            + pb::one::len::<pb::Str, _>(&self.volume, 2)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.user, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.group, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.tenant, 6)
     }
 }
 /// Apply configuration of [`QuobyteVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

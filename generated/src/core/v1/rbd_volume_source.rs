@@ -103,6 +103,7 @@ impl kubegen_core::proto::Message for RBDVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -112,64 +113,64 @@ impl kubegen_core::proto::Message for RBDVolumeSource {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 1, wire, &mut buf, depth, "monitors")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "image")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "fsType")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "pool")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "user")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "keyring")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "secretRef")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "readOnly")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             fs_type: f0,
             image: f1,
             keyring: f2,
-            monitors: kubegen_core::proto::trimmed(f3),
+            monitors: pb::trimmed(f3),
             pool: f4,
             read_only: f5,
             secret_ref: f6,
@@ -177,69 +178,26 @@ impl kubegen_core::proto::Message for RBDVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.monitors, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.image, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_type, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pool, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.user, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.keyring, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.secret_ref, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.monitors, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.image, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.fs_type, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.pool, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.user, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.keyring, 6, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.secret_ref, 7, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.monitors, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.image, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_type, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pool, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.user, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.keyring, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.secret_ref, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 8)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.monitors, 1)
+            + pb::one::len::<pb::Str, _>(&self.image, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.fs_type, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.pool, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.user, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.keyring, 6)
+            + pb::opt::len::<pb::Msg, _>(&self.secret_ref, 7)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 8)
     }
 }
 /// Apply configuration of [`RBDVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -72,79 +72,61 @@ impl kubegen_core::proto::Message for ReplicationControllerSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "replicas")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "selector")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "template")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "minReadySeconds")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             min_ready_seconds: f0,
             replicas: f1,
-            selector: kubegen_core::proto::trimmed(f2),
+            selector: pb::trimmed(f2),
             template: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.replicas, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.selector, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.template, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.min_ready_seconds, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int32, _>(&self.replicas, 1, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.selector, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.template, 3, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Int32, _>(&self.replicas, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.selector, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.template, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.min_ready_seconds, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int32, _>(&self.replicas, 1)
+            + pb::opt_map::len::<pb::Str, _>(&self.selector, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.template, 3)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.min_ready_seconds, 4)
     }
 }
 /// Apply configuration of [`ReplicationControllerSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

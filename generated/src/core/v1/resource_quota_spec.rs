@@ -65,63 +65,51 @@ impl kubegen_core::proto::Message for ResourceQuotaSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "hard")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "scopes")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "scopeSelector")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            hard: kubegen_core::proto::trimmed(f0),
+            hard: pb::trimmed(f0),
             scope_selector: f1,
-            scopes: kubegen_core::proto::trimmed(f2),
+            scopes: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.hard, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.scopes, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scope_selector, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_map::encode::<pb::Msg, _>(&self.hard, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.scopes, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.scope_selector, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_map::len::<kubegen_core::proto::Msg, _>(&self.hard, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.scopes, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.scope_selector, 3)
+        use kubegen_core::proto as pb;
+        pb::opt_map::len::<pb::Msg, _>(&self.hard, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.scopes, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.scope_selector, 3)
     }
 }
 /// Apply configuration of [`ResourceQuotaSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

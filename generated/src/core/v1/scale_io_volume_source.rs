@@ -124,6 +124,7 @@ impl kubegen_core::proto::Message for ScaleIOVolumeSource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -135,69 +136,69 @@ impl kubegen_core::proto::Message for ScaleIOVolumeSource {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "gateway")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "system")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "secretRef")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "sslEnabled")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "protectionDomain")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "storagePool")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "storageMode")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "volumeName")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "fsType")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "readOnly")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -214,85 +215,30 @@ impl kubegen_core::proto::Message for ScaleIOVolumeSource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.gateway, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.system, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.secret_ref, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.ssl_enabled, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.protection_domain, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.storage_pool, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.storage_mode, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_name, 8, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_type, 9, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 10, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.gateway, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.system, 2, buf);
+        pb::one::encode::<pb::Msg, _>(&self.secret_ref, 3, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.ssl_enabled, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.protection_domain, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.storage_pool, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.storage_mode, 7, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.volume_name, 8, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.fs_type, 9, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.gateway, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.system, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.secret_ref, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.ssl_enabled, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.protection_domain, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.storage_pool, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.storage_mode, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_name, 8)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_type, 9)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 10)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.gateway, 1)
+            + pb::one::len::<pb::Str, _>(&self.system, 2)
+            + pb::one::len::<pb::Msg, _>(&self.secret_ref, 3)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.ssl_enabled, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.protection_domain, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.storage_pool, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.storage_mode, 7)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.volume_name, 8)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.fs_type, 9)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 10)
     }
 }
 /// Apply configuration of [`ScaleIOVolumeSource`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -144,97 +144,73 @@ impl kubegen_core::proto::Message for Secret {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Base64,
+                    pb::opt_map::merge::<
+                        pb::Base64,
                         _,
                     >(&mut f1, 2, wire, &mut buf, depth, "data")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "type")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, 4, wire, &mut buf, depth, "stringData")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "immutable")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_version: None,
-            data: kubegen_core::proto::trimmed(f1),
+            data: pb::trimmed(f1),
             immutable: f2,
             kind: None,
             metadata: f4,
-            string_data: kubegen_core::proto::trimmed(f5),
+            string_data: pb::trimmed(f5),
             type_: f6,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Base64,
-            _,
-        >(&self.data, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 3, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.string_data, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.immutable, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::opt_map::encode::<pb::Base64, _>(&self.data, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.type_, 3, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.string_data, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.immutable, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Base64,
-                _,
-            >(&self.data, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.type_, 3)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.string_data, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.immutable, 5)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::opt_map::len::<pb::Base64, _>(&self.data, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.type_, 3)
+            + pb::opt_map::len::<pb::Str, _>(&self.string_data, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.immutable, 5)
     }
 }
 /// Apply configuration of [`Secret`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

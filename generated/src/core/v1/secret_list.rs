@@ -70,48 +70,42 @@ impl kubegen_core::proto::Message for SecretList {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 2, wire, &mut buf, depth, "items")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_version: None,
-            items: kubegen_core::proto::trimmed(f1),
+            items: pb::trimmed(f1),
             kind: None,
             metadata: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.items, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::list::encode::<pb::Msg, _>(&self.items, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.items, 2)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::list::len::<pb::Msg, _>(&self.items, 2)
     }
 }

@@ -139,6 +139,7 @@ impl kubegen_core::proto::Message for SecurityContext {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -152,81 +153,81 @@ impl kubegen_core::proto::Message for SecurityContext {
         let mut f10 = Default::default();
         let mut f11 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "capabilities")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "privileged")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "seLinuxOptions")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "runAsUser")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "runAsNonRoot")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "readOnlyRootFilesystem")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allowPrivilegeEscalation")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "runAsGroup")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "procMount")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "windowsOptions")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "seccompProfile")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "appArmorProfile")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -245,104 +246,34 @@ impl kubegen_core::proto::Message for SecurityContext {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.capabilities, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.privileged, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.se_linux_options, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.run_as_user, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.run_as_non_root, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only_root_filesystem, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.allow_privilege_escalation, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.run_as_group, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.proc_mount, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.windows_options, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.seccomp_profile, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.app_armor_profile, 12, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.capabilities, 1, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.privileged, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.se_linux_options, 3, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.run_as_user, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.run_as_non_root, 5, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.read_only_root_filesystem, 6, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.allow_privilege_escalation, 7, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.run_as_group, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.proc_mount, 9, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.windows_options, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.seccomp_profile, 11, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.app_armor_profile, 12, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.capabilities, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.privileged, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.se_linux_options, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.run_as_user, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.run_as_non_root, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only_root_filesystem, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.allow_privilege_escalation, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.run_as_group, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.proc_mount, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.windows_options, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.seccomp_profile, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.app_armor_profile, 12)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.capabilities, 1)
+            + pb::opt::len::<pb::Bool, _>(&self.privileged, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.se_linux_options, 3)
+            + pb::opt::len::<pb::Int64, _>(&self.run_as_user, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.run_as_non_root, 5)
+            + pb::opt::len::<pb::Bool, _>(&self.read_only_root_filesystem, 6)
+            + pb::opt::len::<pb::Bool, _>(&self.allow_privilege_escalation, 7)
+            + pb::opt::len::<pb::Int64, _>(&self.run_as_group, 8)
+            + pb::opt::len::<pb::Str, _>(&self.proc_mount, 9)
+            + pb::opt::len::<pb::Shared, _>(&self.windows_options, 10)
+            + pb::opt::len::<pb::Shared, _>(&self.seccomp_profile, 11)
+            + pb::opt::len::<pb::Shared, _>(&self.app_armor_profile, 12)
     }
 }
 /// Apply configuration of [`SecurityContext`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

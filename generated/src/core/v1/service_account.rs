@@ -143,81 +143,63 @@ impl kubegen_core::proto::Message for ServiceAccount {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, 2, wire, &mut buf, depth, "secrets")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 3, wire, &mut buf, depth, "imagePullSecrets")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "automountServiceAccountToken")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_version: None,
             automount_service_account_token: f1,
-            image_pull_secrets: kubegen_core::proto::trimmed(f2),
+            image_pull_secrets: pb::trimmed(f2),
             kind: None,
             metadata: f4,
-            secrets: kubegen_core::proto::trimmed(f5),
+            secrets: pb::trimmed(f5),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.secrets, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.image_pull_secrets, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.automount_service_account_token, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.secrets, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.image_pull_secrets, 3, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.automount_service_account_token, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.secrets, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.image_pull_secrets, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.automount_service_account_token, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.secrets, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.image_pull_secrets, 3)
+            + pb::opt::len::<pb::Bool, _>(&self.automount_service_account_token, 4)
     }
 }
 /// Apply configuration of [`ServiceAccount`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -229,6 +229,7 @@ impl kubegen_core::proto::Message for ServiceSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -250,148 +251,148 @@ impl kubegen_core::proto::Message for ServiceSpec {
         let mut f18 = Default::default();
         let mut f19 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f13, 1, wire, &mut buf, depth, "ports")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f15, 2, wire, &mut buf, depth, "selector")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "clusterIP")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f19, wire, &mut buf, depth, "type")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 5, wire, &mut buf, depth, "externalIPs")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f16, wire, &mut buf, depth, "sessionAffinity")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "loadBalancerIP")?
                 }
                 9 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f12, 9, wire, &mut buf, depth, "loadBalancerSourceRanges")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "externalName")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "externalTrafficPolicy")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "healthCheckNodePort")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f14, wire, &mut buf, depth, "publishNotReadyAddresses")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f17, wire, &mut buf, depth, "sessionAffinityConfig")?
                 }
                 17 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "ipFamilyPolicy")?
                 }
                 18 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 18, wire, &mut buf, depth, "clusterIPs")?
                 }
                 19 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, 19, wire, &mut buf, depth, "ipFamilies")?
                 }
                 20 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allocateLoadBalancerNodePorts")?
                 }
                 21 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "loadBalancerClass")?
                 }
                 22 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "internalTrafficPolicy")?
                 }
                 23 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f18, wire, &mut buf, depth, "trafficDistribution")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             allocate_load_balancer_node_ports: f0,
             cluster_ip: f1,
-            cluster_ips: kubegen_core::proto::trimmed(f2),
-            external_ips: kubegen_core::proto::trimmed(f3),
+            cluster_ips: pb::trimmed(f2),
+            external_ips: pb::trimmed(f3),
             external_name: f4,
             external_traffic_policy: f5,
             health_check_node_port: f6,
             internal_traffic_policy: f7,
-            ip_families: kubegen_core::proto::trimmed(f8),
+            ip_families: pb::trimmed(f8),
             ip_family_policy: f9,
             load_balancer_class: f10,
             load_balancer_ip: f11,
-            load_balancer_source_ranges: kubegen_core::proto::trimmed(f12),
-            ports: kubegen_core::proto::trimmed(f13),
+            load_balancer_source_ranges: pb::trimmed(f12),
+            ports: pb::trimmed(f13),
             publish_not_ready_addresses: f14,
-            selector: kubegen_core::proto::trimmed(f15),
+            selector: pb::trimmed(f15),
             session_affinity: f16,
             session_affinity_config: f17,
             traffic_distribution: f18,
@@ -399,165 +400,53 @@ impl kubegen_core::proto::Message for ServiceSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.ports, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.selector, 2, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.cluster_ip, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.external_ips, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.session_affinity, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.load_balancer_ip, 8, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.load_balancer_source_ranges, 9, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.external_name, 10, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.external_traffic_policy, 11, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.health_check_node_port, 12, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.ports, 1, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.selector, 2, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.cluster_ip, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.type_, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.external_ips, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.session_affinity, 7, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.load_balancer_ip, 8, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.load_balancer_source_ranges, 9, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.external_name, 10, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.external_traffic_policy, 11, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.health_check_node_port, 12, buf);
+        pb::opt::encode_nonzero::<
+            pb::Bool,
             _,
         >(&self.publish_not_ready_addresses, 13, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.session_affinity_config, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.ip_family_policy, 17, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.cluster_ips, 18, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.ip_families, 19, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.allocate_load_balancer_node_ports, 20, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.load_balancer_class, 21, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.internal_traffic_policy, 22, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.traffic_distribution, 23, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.session_affinity_config, 14, buf);
+        pb::opt::encode::<pb::Str, _>(&self.ip_family_policy, 17, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.cluster_ips, 18, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.ip_families, 19, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.allocate_load_balancer_node_ports, 20, buf);
+        pb::opt::encode::<pb::Str, _>(&self.load_balancer_class, 21, buf);
+        pb::opt::encode::<pb::Str, _>(&self.internal_traffic_policy, 22, buf);
+        pb::opt::encode::<pb::Str, _>(&self.traffic_distribution, 23, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<kubegen_core::proto::Msg, _>(&self.ports, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.selector, 2)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.cluster_ip, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.type_, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.external_ips, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.session_affinity, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.load_balancer_ip, 8)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.load_balancer_source_ranges, 9)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.external_name, 10)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.external_traffic_policy, 11)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.health_check_node_port, 12)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.publish_not_ready_addresses, 13)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.session_affinity_config, 14)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.ip_family_policy, 17)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.cluster_ips, 18)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.ip_families, 19)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.allocate_load_balancer_node_ports, 20)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.load_balancer_class, 21)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.internal_traffic_policy, 22)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.traffic_distribution, 23)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.ports, 1)
+            + pb::opt_map::len::<pb::Str, _>(&self.selector, 2)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.cluster_ip, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.type_, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.external_ips, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.session_affinity, 7)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.load_balancer_ip, 8)
+            + pb::opt_list::len::<pb::Str, _>(&self.load_balancer_source_ranges, 9)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.external_name, 10)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.external_traffic_policy, 11)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.health_check_node_port, 12)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.publish_not_ready_addresses, 13)
+            + pb::opt::len::<pb::Msg, _>(&self.session_affinity_config, 14)
+            + pb::opt::len::<pb::Str, _>(&self.ip_family_policy, 17)
+            + pb::opt_list::len::<pb::Str, _>(&self.cluster_ips, 18)
+            + pb::opt_list::len::<pb::Str, _>(&self.ip_families, 19)
+            + pb::opt::len::<pb::Bool, _>(&self.allocate_load_balancer_node_ports, 20)
+            + pb::opt::len::<pb::Str, _>(&self.load_balancer_class, 21)
+            + pb::opt::len::<pb::Str, _>(&self.internal_traffic_policy, 22)
+            + pb::opt::len::<pb::Str, _>(&self.traffic_distribution, 23)
     }
 }
 /// Apply configuration of [`ServiceSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

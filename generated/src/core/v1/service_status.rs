@@ -54,50 +54,41 @@ impl kubegen_core::proto::Message for ServiceStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "loadBalancer")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "conditions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            conditions: kubegen_core::proto::trimmed(f0),
+            conditions: pb::trimmed(f0),
             load_balancer: f1,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.load_balancer, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Msg, _>(&self.load_balancer, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.load_balancer, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 2)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Msg, _>(&self.load_balancer, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 2)
     }
 }
 /// Apply configuration of [`ServiceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -56,47 +56,36 @@ impl kubegen_core::proto::Message for TopologySelectorLabelRequirement {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
-                1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f0, wire, &mut buf, depth, "key")?
-                }
+                1 => pb::one::merge::<pb::Str, _>(&mut f0, wire, &mut buf, depth, "key")?,
                 2 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 2, wire, &mut buf, depth, "values")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             key: f0,
-            values: kubegen_core::proto::trimmed(f1),
+            values: pb::trimmed(f1),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.key, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.values, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.key, 1, buf);
+        pb::list::encode::<pb::Str, _>(&self.values, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.key, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.values, 2)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.key, 1)
+            + pb::list::len::<pb::Str, _>(&self.values, 2)
     }
 }
 /// Apply configuration of [`TopologySelectorLabelRequirement`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -127,6 +127,7 @@ impl kubegen_core::proto::Message for TopologySpreadConstraint {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -136,62 +137,62 @@ impl kubegen_core::proto::Message for TopologySpreadConstraint {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "maxSkew")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "topologyKey")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "whenUnsatisfiable")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "labelSelector")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "minDomains")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "nodeAffinityPolicy")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "nodeTaintsPolicy")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 8, wire, &mut buf, depth, "matchLabelKeys")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             label_selector: f0,
-            match_label_keys: kubegen_core::proto::trimmed(f1),
+            match_label_keys: pb::trimmed(f1),
             max_skew: f2,
             min_domains: f3,
             node_affinity_policy: f4,
@@ -201,69 +202,26 @@ impl kubegen_core::proto::Message for TopologySpreadConstraint {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.max_skew, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.topology_key, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.when_unsatisfiable, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.label_selector, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.min_domains, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_affinity_policy, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_taints_policy, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.match_label_keys, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.max_skew, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.topology_key, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.when_unsatisfiable, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.label_selector, 4, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.min_domains, 5, buf);
+        pb::opt::encode::<pb::Str, _>(&self.node_affinity_policy, 6, buf);
+        pb::opt::encode::<pb::Str, _>(&self.node_taints_policy, 7, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.match_label_keys, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Int32, _>(&self.max_skew, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.topology_key, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.when_unsatisfiable, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.label_selector, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.min_domains, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_affinity_policy, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_taints_policy, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.match_label_keys, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.max_skew, 1)
+            + pb::one::len::<pb::Str, _>(&self.topology_key, 2)
+            + pb::one::len::<pb::Str, _>(&self.when_unsatisfiable, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.label_selector, 4)
+            + pb::opt::len::<pb::Int32, _>(&self.min_domains, 5)
+            + pb::opt::len::<pb::Str, _>(&self.node_affinity_policy, 6)
+            + pb::opt::len::<pb::Str, _>(&self.node_taints_policy, 7)
+            + pb::opt_list::len::<pb::Str, _>(&self.match_label_keys, 8)
     }
 }
 /// Apply configuration of [`TopologySpreadConstraint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -301,6 +301,7 @@ impl kubegen_core::proto::Message for Volume {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -333,208 +334,204 @@ impl kubegen_core::proto::Message for Volume {
         let mut f29 = Default::default();
         let mut f30 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f19, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    let mut buf = kubegen_core::proto::embedded(
-                        wire,
-                        &mut buf,
-                        "volumeSource",
-                    )?;
+                    let mut buf = pb::embedded(wire, &mut buf, "volumeSource")?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f16, wire, &mut buf, depth, "hostPath")?
                             }
                             2 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f8, wire, &mut buf, depth, "emptyDir")?
                             }
                             3 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f13, wire, &mut buf, depth, "gcePersistentDisk")?
                             }
                             4 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f0, wire, &mut buf, depth, "awsElasticBlockStore")?
                             }
                             5 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f14, wire, &mut buf, depth, "gitRepo")?
                             }
                             6 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f28, wire, &mut buf, depth, "secret")?
                             }
                             7 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f20, wire, &mut buf, depth, "nfs")?
                             }
                             8 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f18, wire, &mut buf, depth, "iscsi")?
                             }
                             9 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f15, wire, &mut buf, depth, "glusterfs")?
                             }
                             10 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Msg,
+                                pb::opt::merge::<
+                                    pb::Msg,
                                     _,
                                 >(&mut f21, wire, &mut buf, depth, "persistentVolumeClaim")?
                             }
                             11 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f26, wire, &mut buf, depth, "rbd")?
                             }
                             12 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f11, wire, &mut buf, depth, "flexVolume")?
                             }
                             13 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f4, wire, &mut buf, depth, "cinder")?
                             }
                             14 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f3, wire, &mut buf, depth, "cephfs")?
                             }
                             15 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f12, wire, &mut buf, depth, "flocker")?
                             }
                             16 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f7, wire, &mut buf, depth, "downwardAPI")?
                             }
                             17 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f10, wire, &mut buf, depth, "fc")?
                             }
                             18 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f2, wire, &mut buf, depth, "azureFile")?
                             }
                             19 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f5, wire, &mut buf, depth, "configMap")?
                             }
                             20 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f30, wire, &mut buf, depth, "vsphereVolume")?
                             }
                             21 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f25, wire, &mut buf, depth, "quobyte")?
                             }
                             22 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f1, wire, &mut buf, depth, "azureDisk")?
                             }
                             23 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f22, wire, &mut buf, depth, "photonPersistentDisk")?
                             }
                             24 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f23, wire, &mut buf, depth, "portworxVolume")?
                             }
                             25 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f27, wire, &mut buf, depth, "scaleIO")?
                             }
                             26 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f24, wire, &mut buf, depth, "projected")?
                             }
                             27 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f29, wire, &mut buf, depth, "storageos")?
                             }
                             28 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f6, wire, &mut buf, depth, "csi")?
                             }
                             29 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f9, wire, &mut buf, depth, "ephemeral")?
                             }
                             30 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f17, wire, &mut buf, depth, "image")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -572,379 +569,108 @@ impl kubegen_core::proto::Message for Volume {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::embedded_header(
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::embedded_header(
             2,
-            kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.host_path, 1)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.empty_dir, 2)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.gce_persistent_disk, 3)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.aws_elastic_block_store, 4)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.git_repo, 5)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.secret, 6)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.nfs, 7)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.iscsi, 8)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.glusterfs, 9)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Msg,
-                    _,
-                >(&self.persistent_volume_claim, 10)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.rbd, 11)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.flex_volume, 12)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.cinder, 13)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.cephfs, 14)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.flocker, 15)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.downward_api, 16)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.fc, 17)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.azure_file, 18)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.config_map, 19)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.vsphere_volume, 20)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.quobyte, 21)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.azure_disk, 22)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.photon_persistent_disk, 23)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.portworx_volume, 24)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.scale_io, 25)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.projected, 26)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.storageos, 27)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.csi, 28)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.ephemeral, 29)
-                + kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.image, 30),
+            pb::opt::len::<pb::Shared, _>(&self.host_path, 1)
+                + pb::opt::len::<pb::Shared, _>(&self.empty_dir, 2)
+                + pb::opt::len::<pb::Shared, _>(&self.gce_persistent_disk, 3)
+                + pb::opt::len::<pb::Shared, _>(&self.aws_elastic_block_store, 4)
+                + pb::opt::len::<pb::Shared, _>(&self.git_repo, 5)
+                + pb::opt::len::<pb::Shared, _>(&self.secret, 6)
+                + pb::opt::len::<pb::Shared, _>(&self.nfs, 7)
+                + pb::opt::len::<pb::Shared, _>(&self.iscsi, 8)
+                + pb::opt::len::<pb::Shared, _>(&self.glusterfs, 9)
+                + pb::opt::len::<pb::Msg, _>(&self.persistent_volume_claim, 10)
+                + pb::opt::len::<pb::Shared, _>(&self.rbd, 11)
+                + pb::opt::len::<pb::Shared, _>(&self.flex_volume, 12)
+                + pb::opt::len::<pb::Shared, _>(&self.cinder, 13)
+                + pb::opt::len::<pb::Shared, _>(&self.cephfs, 14)
+                + pb::opt::len::<pb::Shared, _>(&self.flocker, 15)
+                + pb::opt::len::<pb::Shared, _>(&self.downward_api, 16)
+                + pb::opt::len::<pb::Shared, _>(&self.fc, 17)
+                + pb::opt::len::<pb::Shared, _>(&self.azure_file, 18)
+                + pb::opt::len::<pb::Shared, _>(&self.config_map, 19)
+                + pb::opt::len::<pb::Shared, _>(&self.vsphere_volume, 20)
+                + pb::opt::len::<pb::Shared, _>(&self.quobyte, 21)
+                + pb::opt::len::<pb::Shared, _>(&self.azure_disk, 22)
+                + pb::opt::len::<pb::Shared, _>(&self.photon_persistent_disk, 23)
+                + pb::opt::len::<pb::Shared, _>(&self.portworx_volume, 24)
+                + pb::opt::len::<pb::Shared, _>(&self.scale_io, 25)
+                + pb::opt::len::<pb::Shared, _>(&self.projected, 26)
+                + pb::opt::len::<pb::Shared, _>(&self.storageos, 27)
+                + pb::opt::len::<pb::Shared, _>(&self.csi, 28)
+                + pb::opt::len::<pb::Shared, _>(&self.ephemeral, 29)
+                + pb::opt::len::<pb::Shared, _>(&self.image, 30),
             buf,
         );
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.host_path, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.empty_dir, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.gce_persistent_disk, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.aws_elastic_block_store, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.git_repo, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.secret, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.nfs, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.iscsi, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.glusterfs, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.persistent_volume_claim, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.rbd, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.flex_volume, 12, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.cinder, 13, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.cephfs, 14, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.flocker, 15, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.downward_api, 16, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.fc, 17, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.azure_file, 18, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.config_map, 19, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.vsphere_volume, 20, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.quobyte, 21, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.azure_disk, 22, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.photon_persistent_disk, 23, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.portworx_volume, 24, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.scale_io, 25, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.projected, 26, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.storageos, 27, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.csi, 28, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.ephemeral, 29, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.image, 30, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.host_path, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.empty_dir, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.gce_persistent_disk, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.aws_elastic_block_store, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.git_repo, 5, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.secret, 6, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.nfs, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.iscsi, 8, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.glusterfs, 9, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.persistent_volume_claim, 10, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.rbd, 11, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.flex_volume, 12, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.cinder, 13, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.cephfs, 14, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.flocker, 15, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.downward_api, 16, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.fc, 17, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.azure_file, 18, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.config_map, 19, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.vsphere_volume, 20, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.quobyte, 21, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.azure_disk, 22, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.photon_persistent_disk, 23, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.portworx_volume, 24, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.scale_io, 25, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.projected, 26, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.storageos, 27, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.csi, 28, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.ephemeral, 29, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.image, 30, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::embedded_len(
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::embedded_len(
                 2,
-                kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.host_path, 1)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.empty_dir, 2)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.gce_persistent_disk, 3)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.aws_elastic_block_store, 4)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.git_repo, 5)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.secret, 6)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.nfs, 7)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.iscsi, 8)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.glusterfs, 9)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&self.persistent_volume_claim, 10)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.rbd, 11)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.flex_volume, 12)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.cinder, 13)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.cephfs, 14)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.flocker, 15)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.downward_api, 16)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.fc, 17)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.azure_file, 18)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.config_map, 19)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.vsphere_volume, 20)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.quobyte, 21)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.azure_disk, 22)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.photon_persistent_disk, 23)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.portworx_volume, 24)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.scale_io, 25)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.projected, 26)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.storageos, 27)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.csi, 28)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.ephemeral, 29)
-                    + kubegen_core::proto::opt::len::<
-                        kubegen_core::proto::Shared,
-                        _,
-                    >(&self.image, 30),
+                pb::opt::len::<pb::Shared, _>(&self.host_path, 1)
+                    + pb::opt::len::<pb::Shared, _>(&self.empty_dir, 2)
+                    + pb::opt::len::<pb::Shared, _>(&self.gce_persistent_disk, 3)
+                    + pb::opt::len::<pb::Shared, _>(&self.aws_elastic_block_store, 4)
+                    + pb::opt::len::<pb::Shared, _>(&self.git_repo, 5)
+                    + pb::opt::len::<pb::Shared, _>(&self.secret, 6)
+                    + pb::opt::len::<pb::Shared, _>(&self.nfs, 7)
+                    + pb::opt::len::<pb::Shared, _>(&self.iscsi, 8)
+                    + pb::opt::len::<pb::Shared, _>(&self.glusterfs, 9)
+                    + pb::opt::len::<pb::Msg, _>(&self.persistent_volume_claim, 10)
+                    + pb::opt::len::<pb::Shared, _>(&self.rbd, 11)
+                    + pb::opt::len::<pb::Shared, _>(&self.flex_volume, 12)
+                    + pb::opt::len::<pb::Shared, _>(&self.cinder, 13)
+                    + pb::opt::len::<pb::Shared, _>(&self.cephfs, 14)
+                    + pb::opt::len::<pb::Shared, _>(&self.flocker, 15)
+                    + pb::opt::len::<pb::Shared, _>(&self.downward_api, 16)
+                    + pb::opt::len::<pb::Shared, _>(&self.fc, 17)
+                    + pb::opt::len::<pb::Shared, _>(&self.azure_file, 18)
+                    + pb::opt::len::<pb::Shared, _>(&self.config_map, 19)
+                    + pb::opt::len::<pb::Shared, _>(&self.vsphere_volume, 20)
+                    + pb::opt::len::<pb::Shared, _>(&self.quobyte, 21)
+                    + pb::opt::len::<pb::Shared, _>(&self.azure_disk, 22)
+                    + pb::opt::len::<pb::Shared, _>(&self.photon_persistent_disk, 23)
+                    + pb::opt::len::<pb::Shared, _>(&self.portworx_volume, 24)
+                    + pb::opt::len::<pb::Shared, _>(&self.scale_io, 25)
+                    + pb::opt::len::<pb::Shared, _>(&self.projected, 26)
+                    + pb::opt::len::<pb::Shared, _>(&self.storageos, 27)
+                    + pb::opt::len::<pb::Shared, _>(&self.csi, 28)
+                    + pb::opt::len::<pb::Shared, _>(&self.ephemeral, 29)
+                    + pb::opt::len::<pb::Shared, _>(&self.image, 30),
             )
     }
 }

@@ -124,6 +124,7 @@ impl kubegen_core::proto::Message for VolumeMount {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -133,61 +134,58 @@ impl kubegen_core::proto::Message for VolumeMount {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f3, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f3, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge_nonzero::<
+                        pb::Bool,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "readOnly")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "mountPath")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "subPath")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "mountPropagation")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "subPathExpr")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "recursiveReadOnly")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 8, wire, &mut buf, depth, "bindMountOptions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            bind_mount_options: kubegen_core::proto::trimmed(f0),
+            bind_mount_options: pb::trimmed(f0),
             mount_path: f1,
             mount_propagation: f2,
             name: f3,
@@ -198,69 +196,26 @@ impl kubegen_core::proto::Message for VolumeMount {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.read_only, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.mount_path, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.sub_path, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.mount_propagation, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.sub_path_expr, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.recursive_read_only, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.bind_mount_options, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt::encode_nonzero::<pb::Bool, _>(&self.read_only, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.mount_path, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.sub_path, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.mount_propagation, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.sub_path_expr, 6, buf);
+        pb::opt::encode::<pb::Str, _>(&self.recursive_read_only, 7, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.bind_mount_options, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.read_only, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.mount_path, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.sub_path, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.mount_propagation, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.sub_path_expr, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.recursive_read_only, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.bind_mount_options, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt::len_nonzero::<pb::Bool, _>(&self.read_only, 2)
+            + pb::one::len::<pb::Str, _>(&self.mount_path, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.sub_path, 4)
+            + pb::opt::len::<pb::Str, _>(&self.mount_propagation, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.sub_path_expr, 6)
+            + pb::opt::len::<pb::Str, _>(&self.recursive_read_only, 7)
+            + pb::opt_list::len::<pb::Str, _>(&self.bind_mount_options, 8)
     }
 }
 /// Apply configuration of [`VolumeMount`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

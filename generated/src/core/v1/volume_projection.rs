@@ -115,6 +115,7 @@ impl kubegen_core::proto::Message for VolumeProjection {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -122,45 +123,45 @@ impl kubegen_core::proto::Message for VolumeProjection {
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "secret")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "downwardAPI")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "configMap")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "serviceAccountToken")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "clusterTrustBundle")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "podCertificate")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -173,53 +174,22 @@ impl kubegen_core::proto::Message for VolumeProjection {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.secret, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.downward_api, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.config_map, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.service_account_token, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.cluster_trust_bundle, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.pod_certificate, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.secret, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.downward_api, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.config_map, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.service_account_token, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.cluster_trust_bundle, 5, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.pod_certificate, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Shared, _>(&self.secret, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.downward_api, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.config_map, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.service_account_token, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.cluster_trust_bundle, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.pod_certificate, 6)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.secret, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.downward_api, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.config_map, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.service_account_token, 4)
+            + pb::opt::len::<pb::Shared, _>(&self.cluster_trust_bundle, 5)
+            + pb::opt::len::<pb::Shared, _>(&self.pod_certificate, 6)
     }
 }
 /// Apply configuration of [`VolumeProjection`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

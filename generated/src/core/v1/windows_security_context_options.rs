@@ -79,38 +79,39 @@ impl kubegen_core::proto::Message for WindowsSecurityContextOptions {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "gmsaCredentialSpecName")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "gmsaCredentialSpec")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "runAsUserName")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "hostProcess")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -121,40 +122,18 @@ impl kubegen_core::proto::Message for WindowsSecurityContextOptions {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.gmsa_credential_spec_name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.gmsa_credential_spec, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.run_as_user_name, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.host_process, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.gmsa_credential_spec_name, 1, buf);
+        pb::opt::encode::<pb::Str, _>(&self.gmsa_credential_spec, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.run_as_user_name, 3, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.host_process, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.gmsa_credential_spec_name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.gmsa_credential_spec, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.run_as_user_name, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.host_process, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.gmsa_credential_spec_name, 1)
+            + pb::opt::len::<pb::Str, _>(&self.gmsa_credential_spec, 2)
+            + pb::opt::len::<pb::Str, _>(&self.run_as_user_name, 3)
+            + pb::opt::len::<pb::Bool, _>(&self.host_process, 4)
     }
 }
 /// Apply configuration of [`WindowsSecurityContextOptions`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -107,6 +107,7 @@ impl kubegen_core::proto::Message for Endpoint {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -116,63 +117,60 @@ impl kubegen_core::proto::Message for Endpoint {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "addresses")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "conditions")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "hostname")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "targetRef")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 5, wire, &mut buf, depth, "deprecatedTopology")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "nodeName")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f7, wire, &mut buf, depth, "zone")?
+                    pb::opt::merge::<pb::Str, _>(&mut f7, wire, &mut buf, depth, "zone")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "hints")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            addresses: kubegen_core::proto::trimmed(f0),
+            addresses: pb::trimmed(f0),
             conditions: f1,
-            deprecated_topology: kubegen_core::proto::trimmed(f2),
+            deprecated_topology: pb::trimmed(f2),
             hints: f3,
             hostname: f4,
             node_name: f5,
@@ -181,66 +179,26 @@ impl kubegen_core::proto::Message for Endpoint {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.addresses, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.hostname, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.target_ref, 4, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.deprecated_topology, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_name, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.zone, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.hints, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.addresses, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.conditions, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.hostname, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.target_ref, 4, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.deprecated_topology, 5, buf);
+        pb::opt::encode::<pb::Str, _>(&self.node_name, 6, buf);
+        pb::opt::encode::<pb::Str, _>(&self.zone, 7, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.hints, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.addresses, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.hostname, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.target_ref, 4)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.deprecated_topology, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_name, 6)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Str, _>(&self.zone, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.hints, 8)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.addresses, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.conditions, 2)
+            + pb::opt::len::<pb::Str, _>(&self.hostname, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.target_ref, 4)
+            + pb::opt_map::len::<pb::Str, _>(&self.deprecated_topology, 5)
+            + pb::opt::len::<pb::Str, _>(&self.node_name, 6)
+            + pb::opt::len::<pb::Str, _>(&self.zone, 7)
+            + pb::opt::len::<pb::Shared, _>(&self.hints, 8)
     }
 }
 /// Apply configuration of [`Endpoint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

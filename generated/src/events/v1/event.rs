@@ -223,6 +223,7 @@ impl kubegen_core::proto::Message for Event {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
@@ -239,99 +240,99 @@ impl kubegen_core::proto::Message for Event {
         let mut f15 = Default::default();
         let mut f16 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "eventTime")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f15, wire, &mut buf, depth, "series")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f13, wire, &mut buf, depth, "reportingController")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f14, wire, &mut buf, depth, "reportingInstance")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "action")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "reason")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "regarding")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f12, wire, &mut buf, depth, "related")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "note")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f16, wire, &mut buf, depth, "type")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "deprecatedSource")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "deprecatedFirstTimestamp")?
                 }
                 14 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "deprecatedLastTimestamp")?
                 }
                 15 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge_nonzero::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "deprecatedCount")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -341,11 +342,7 @@ impl kubegen_core::proto::Message for Event {
             deprecated_first_timestamp: f3,
             deprecated_last_timestamp: f4,
             deprecated_source: f5,
-            event_time: kubegen_core::proto::required(
-                f6,
-                "k8s.io.api.events.v1.Event",
-                "eventTime",
-            )?,
+            event_time: pb::required(f6, "k8s.io.api.events.v1.Event", "eventTime")?,
             kind: None,
             metadata: f8,
             note: f9,
@@ -359,125 +356,43 @@ impl kubegen_core::proto::Message for Event {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.event_time, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.series, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reporting_controller, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reporting_instance, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.action, 6, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reason, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.regarding, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.related, 9, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.note, 10, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.type_, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.deprecated_source, 12, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.event_time, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.series, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reporting_controller, 4, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reporting_instance, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.action, 6, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.reason, 7, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.regarding, 8, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.related, 9, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.note, 10, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.type_, 11, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.deprecated_source, 12, buf);
+        pb::opt::encode_or_empty::<
+            pb::Msg,
             _,
         >(&self.deprecated_first_timestamp, 13, buf);
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.deprecated_last_timestamp, 14, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.deprecated_count, 15, buf);
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.deprecated_last_timestamp, 14, buf);
+        pb::opt::encode_nonzero::<pb::Int32, _>(&self.deprecated_count, 15, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.event_time, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.series, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reporting_controller, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reporting_instance, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.action, 6)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reason, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.regarding, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.related, 9)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.note, 10)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.type_, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.deprecated_source, 12)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.deprecated_first_timestamp, 13)
-            + kubegen_core::proto::opt::len_or_empty::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.deprecated_last_timestamp, 14)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.deprecated_count, 15)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::one::len::<pb::Msg, _>(&self.event_time, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.series, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reporting_controller, 4)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reporting_instance, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.action, 6)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.reason, 7)
+            + pb::opt::len::<pb::Msg, _>(&self.regarding, 8)
+            + pb::opt::len::<pb::Msg, _>(&self.related, 9)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.note, 10)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.type_, 11)
+            + pb::opt::len::<pb::Msg, _>(&self.deprecated_source, 12)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.deprecated_first_timestamp, 13)
+            + pb::opt::len_or_empty::<pb::Msg, _>(&self.deprecated_last_timestamp, 14)
+            + pb::opt::len_nonzero::<pb::Int32, _>(&self.deprecated_count, 15)
     }
 }
 /// Apply configuration of [`Event`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

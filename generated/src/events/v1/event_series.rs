@@ -59,29 +59,30 @@ impl kubegen_core::proto::Message for EventSeries {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = None;
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "count")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "lastObservedTime")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             count: f0,
-            last_observed_time: kubegen_core::proto::required(
+            last_observed_time: pb::required(
                 f1,
                 "k8s.io.api.events.v1.EventSeries",
                 "lastObservedTime",
@@ -89,21 +90,14 @@ impl kubegen_core::proto::Message for EventSeries {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.count, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.last_observed_time, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.count, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.last_observed_time, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Int32, _>(&self.count, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.last_observed_time, 2)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.count, 1)
+            + pb::one::len::<pb::Msg, _>(&self.last_observed_time, 2)
     }
 }
 /// Apply configuration of [`EventSeries`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

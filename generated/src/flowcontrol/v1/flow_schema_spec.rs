@@ -82,82 +82,61 @@ impl kubegen_core::proto::Message for FlowSchemaSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "priorityLevelConfiguration")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "matchingPrecedence")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "distinguisherMethod")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 4, wire, &mut buf, depth, "rules")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             distinguisher_method: f0,
             matching_precedence: f1,
             priority_level_configuration: f2,
-            rules: kubegen_core::proto::trimmed(f3),
+            rules: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.priority_level_configuration, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.matching_precedence, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.distinguisher_method, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.rules, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.priority_level_configuration, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.matching_precedence, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.distinguisher_method, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.rules, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.priority_level_configuration, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.matching_precedence, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.distinguisher_method, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.rules, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.priority_level_configuration, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.matching_precedence, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.distinguisher_method, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.rules, 4)
     }
 }
 /// Apply configuration of [`FlowSchemaSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -65,47 +65,41 @@ impl kubegen_core::proto::Message for NonResourcePolicyRule {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 1, wire, &mut buf, depth, "verbs")?
                 }
                 6 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 6, wire, &mut buf, depth, "nonResourceURLs")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            non_resource_urls: kubegen_core::proto::trimmed(f0),
-            verbs: kubegen_core::proto::trimmed(f1),
+            non_resource_urls: pb::trimmed(f0),
+            verbs: pb::trimmed(f1),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.verbs, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.non_resource_urls, 6, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.verbs, 1, buf);
+        pb::list::encode::<pb::Str, _>(&self.non_resource_urls, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.verbs, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.non_resource_urls, 6)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.verbs, 1)
+            + pb::list::len::<pb::Str, _>(&self.non_resource_urls, 6)
     }
 }
 /// Apply configuration of [`NonResourcePolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -64,31 +64,32 @@ impl kubegen_core::proto::Message for QueuingConfiguration {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "queues")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "handSize")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "queueLengthLimit")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -98,29 +99,16 @@ impl kubegen_core::proto::Message for QueuingConfiguration {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.queues, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.hand_size, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.queue_length_limit, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int32, _>(&self.queues, 1, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.hand_size, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.queue_length_limit, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Int32, _>(&self.queues, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.hand_size, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.queue_length_limit, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int32, _>(&self.queues, 1)
+            + pb::opt::len::<pb::Int32, _>(&self.hand_size, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.queue_length_limit, 3)
     }
 }
 /// Apply configuration of [`QueuingConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -108,98 +108,71 @@ impl kubegen_core::proto::Message for EvictionStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "conditions")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "observedGeneration")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 3, wire, &mut buf, depth, "requesters")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 4, wire, &mut buf, depth, "targetResponders")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 5, wire, &mut buf, depth, "responders")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            conditions: kubegen_core::proto::trimmed(f0),
+            conditions: pb::trimmed(f0),
             observed_generation: f1,
-            requesters: kubegen_core::proto::trimmed(f2),
-            responders: kubegen_core::proto::trimmed(f3),
-            target_responders: kubegen_core::proto::trimmed(f4),
+            requesters: pb::trimmed(f2),
+            responders: pb::trimmed(f3),
+            target_responders: pb::trimmed(f4),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.requesters, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.target_responders, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.responders, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 1, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.observed_generation, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.requesters, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.target_responders, 4, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.responders, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.observed_generation, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.requesters, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.target_responders, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.responders, 5)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.conditions, 1)
+            + pb::opt::len::<pb::Int64, _>(&self.observed_generation, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.requesters, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.target_responders, 4)
+            + pb::opt_list::len::<pb::Msg, _>(&self.responders, 5)
     }
 }
 /// Apply configuration of [`EvictionStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

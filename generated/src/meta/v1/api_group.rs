@@ -99,38 +99,36 @@ impl kubegen_core::proto::Message for APIGroup {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         let mut f5 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f2, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, 2, wire, &mut buf, depth, "versions")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "preferredVersion")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 4, wire, &mut buf, depth, "serverAddressByClientCIDRs")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -138,41 +136,22 @@ impl kubegen_core::proto::Message for APIGroup {
             kind: None,
             name: f2,
             preferred_version: f3,
-            server_address_by_client_cidrs: kubegen_core::proto::trimmed(f4),
-            versions: kubegen_core::proto::trimmed(f5),
+            server_address_by_client_cidrs: pb::trimmed(f4),
+            versions: pb::trimmed(f5),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.versions, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.preferred_version, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.server_address_by_client_cidrs, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::list::encode::<pb::Msg, _>(&self.versions, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.preferred_version, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.server_address_by_client_cidrs, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.versions, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.preferred_version, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.server_address_by_client_cidrs, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::list::len::<pb::Msg, _>(&self.versions, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.preferred_version, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.server_address_by_client_cidrs, 4)
     }
 }

@@ -128,6 +128,7 @@ impl kubegen_core::proto::Message for APIResource {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -139,78 +140,72 @@ impl kubegen_core::proto::Message for APIResource {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f3, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f3, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::one::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "namespaced")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "kind")?
+                    pb::one::merge::<pb::Str, _>(&mut f2, wire, &mut buf, depth, "kind")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Items,
+                    pb::one::merge::<
+                        pb::Items,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "verbs")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, 5, wire, &mut buf, depth, "shortNames")?
                 }
                 6 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "singularName")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 7, wire, &mut buf, depth, "categories")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "group")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "version")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "storageVersionHash")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            categories: kubegen_core::proto::trimmed(f0),
+            categories: pb::trimmed(f0),
             group: f1,
             kind: f2,
             name: f3,
             namespaced: f4,
-            short_names: kubegen_core::proto::trimmed(f5),
+            short_names: pb::trimmed(f5),
             singular_name: f6,
             storage_version_hash: f7,
             verbs: f8,
@@ -218,81 +213,29 @@ impl kubegen_core::proto::Message for APIResource {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.namespaced, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.kind, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Items,
-            _,
-        >(&self.verbs, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.short_names, 5, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.singular_name, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.categories, 7, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.group, 8, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.version, 9, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.storage_version_hash, 10, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::one::encode::<pb::Bool, _>(&self.namespaced, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.kind, 3, buf);
+        pb::one::encode::<pb::Items, _>(&self.verbs, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.short_names, 5, buf);
+        pb::one::encode::<pb::Str, _>(&self.singular_name, 6, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.categories, 7, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.group, 8, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.version, 9, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.storage_version_hash, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.namespaced, 2)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.kind, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Items,
-                _,
-            >(&self.verbs, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.short_names, 5)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.singular_name, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.categories, 7)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.group, 8)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.version, 9)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.storage_version_hash, 10)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::one::len::<pb::Bool, _>(&self.namespaced, 2)
+            + pb::one::len::<pb::Str, _>(&self.kind, 3)
+            + pb::one::len::<pb::Items, _>(&self.verbs, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.short_names, 5)
+            + pb::one::len::<pb::Str, _>(&self.singular_name, 6)
+            + pb::opt_list::len::<pb::Str, _>(&self.categories, 7)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.group, 8)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.version, 9)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.storage_version_hash, 10)
     }
 }

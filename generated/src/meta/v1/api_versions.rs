@@ -78,48 +78,42 @@ impl kubegen_core::proto::Message for APIVersions {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 1, wire, &mut buf, depth, "versions")?
                 }
                 2 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "serverAddressByClientCIDRs")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_version: None,
             kind: None,
-            server_address_by_client_cidrs: kubegen_core::proto::trimmed(f2),
-            versions: kubegen_core::proto::trimmed(f3),
+            server_address_by_client_cidrs: pb::trimmed(f2),
+            versions: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.versions, 1, buf);
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.server_address_by_client_cidrs, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.versions, 1, buf);
+        pb::list::encode::<pb::Msg, _>(&self.server_address_by_client_cidrs, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.versions, 1)
-            + kubegen_core::proto::list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.server_address_by_client_cidrs, 2)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.versions, 1)
+            + pb::list::len::<pb::Msg, _>(&self.server_address_by_client_cidrs, 2)
     }
 }

@@ -115,6 +115,7 @@ impl kubegen_core::proto::Message for DeleteOptions {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
@@ -122,41 +123,41 @@ impl kubegen_core::proto::Message for DeleteOptions {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "gracePeriodSeconds")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "preconditions")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "orphanDependents")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "propagationPolicy")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 5, wire, &mut buf, depth, "dryRun")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(
                         &mut f3,
@@ -166,12 +167,12 @@ impl kubegen_core::proto::Message for DeleteOptions {
                         "ignoreStoreReadErrorWithClusterBreakingPotential",
                     )?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             api_version: None,
-            dry_run: kubegen_core::proto::trimmed(f1),
+            dry_run: pb::trimmed(f1),
             grace_period_seconds: f2,
             ignore_store_read_error_with_cluster_breaking_potential: f3,
             kind: None,
@@ -181,54 +182,26 @@ impl kubegen_core::proto::Message for DeleteOptions {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.grace_period_seconds, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.preconditions, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.orphan_dependents, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.propagation_policy, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.dry_run, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int64, _>(&self.grace_period_seconds, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.preconditions, 2, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.orphan_dependents, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.propagation_policy, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.dry_run, 5, buf);
+        pb::opt::encode::<
+            pb::Bool,
             _,
         >(&self.ignore_store_read_error_with_cluster_breaking_potential, 6, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.grace_period_seconds, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.preconditions, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.orphan_dependents, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.propagation_policy, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.dry_run, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int64, _>(&self.grace_period_seconds, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.preconditions, 2)
+            + pb::opt::len::<pb::Bool, _>(&self.orphan_dependents, 3)
+            + pb::opt::len::<pb::Str, _>(&self.propagation_policy, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.dry_run, 5)
+            + pb::opt::len::<
+                pb::Bool,
                 _,
             >(&self.ignore_store_read_error_with_cluster_breaking_potential, 6)
     }

@@ -56,68 +56,48 @@ impl kubegen_core::proto::Message for IngressRule {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "host")?
                 }
                 2 => {
-                    let mut buf = kubegen_core::proto::embedded(
-                        wire,
-                        &mut buf,
-                        "ingressRuleValue",
-                    )?;
+                    let mut buf = pb::embedded(wire, &mut buf, "ingressRuleValue")?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Msg,
+                                pb::opt::merge::<
+                                    pb::Msg,
                                     _,
                                 >(&mut f1, wire, &mut buf, depth, "http")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self { host: f0, http: f1 })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.host, 1, buf);
-        kubegen_core::proto::embedded_header(
-            2,
-            kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.http, 1),
-            buf,
-        );
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.http, 1, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.host, 1, buf);
+        pb::embedded_header(2, pb::opt::len::<pb::Msg, _>(&self.http, 1), buf);
+        pb::opt::encode::<pb::Msg, _>(&self.http, 1, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.host, 1)
-            + kubegen_core::proto::embedded_len(
-                2,
-                kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Msg,
-                    _,
-                >(&self.http, 1),
-            )
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.host, 1)
+            + pb::embedded_len(2, pb::opt::len::<pb::Msg, _>(&self.http, 1))
     }
 }
 /// Apply configuration of [`IngressRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -70,82 +70,61 @@ impl kubegen_core::proto::Message for IngressSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "defaultBackend")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 2, wire, &mut buf, depth, "tls")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 3, wire, &mut buf, depth, "rules")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "ingressClassName")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             default_backend: f0,
             ingress_class_name: f1,
-            rules: kubegen_core::proto::trimmed(f2),
-            tls: kubegen_core::proto::trimmed(f3),
+            rules: pb::trimmed(f2),
+            tls: pb::trimmed(f3),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.default_backend, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.tls, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.rules, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.ingress_class_name, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.default_backend, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.tls, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.rules, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.ingress_class_name, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.default_backend, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.tls, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.rules, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.ingress_class_name, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.default_backend, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.tls, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.rules, 3)
+            + pb::opt::len::<pb::Str, _>(&self.ingress_class_name, 4)
     }
 }
 /// Apply configuration of [`IngressSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -60,31 +60,29 @@ impl kubegen_core::proto::Message for NetworkPolicyPort {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "protocol")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "port")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f1, wire, &mut buf, depth, "port")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "endPort")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -94,26 +92,16 @@ impl kubegen_core::proto::Message for NetworkPolicyPort {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.protocol, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.port, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.end_port, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Str, _>(&self.protocol, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.port, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.end_port, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Str, _>(&self.protocol, 1)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.port, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.end_port, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Str, _>(&self.protocol, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.port, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.end_port, 3)
     }
 }
 /// Apply configuration of [`NetworkPolicyPort`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -83,38 +83,39 @@ impl kubegen_core::proto::Message for PodDisruptionBudgetSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "minAvailable")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "selector")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "maxUnavailable")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "unhealthyPodEvictionPolicy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -125,40 +126,18 @@ impl kubegen_core::proto::Message for PodDisruptionBudgetSpec {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.min_available, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.selector, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.max_unavailable, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.unhealthy_pod_eviction_policy, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Msg, _>(&self.min_available, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.selector, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.max_unavailable, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.unhealthy_pod_eviction_policy, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.min_available, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.selector, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.max_unavailable, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.unhealthy_pod_eviction_policy, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Msg, _>(&self.min_available, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.selector, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.max_unavailable, 3)
+            + pb::opt::len::<pb::Str, _>(&self.unhealthy_pod_eviction_policy, 4)
     }
 }
 /// Apply configuration of [`PodDisruptionBudgetSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

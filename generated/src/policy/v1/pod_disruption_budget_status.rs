@@ -110,6 +110,7 @@ impl kubegen_core::proto::Message for PodDisruptionBudgetStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -118,122 +119,82 @@ impl kubegen_core::proto::Message for PodDisruptionBudgetStatus {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "observedGeneration")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 2, wire, &mut buf, depth, "disruptedPods")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "disruptionsAllowed")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "currentHealthy")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "desiredHealthy")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "expectedPods")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 7, wire, &mut buf, depth, "conditions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            conditions: kubegen_core::proto::trimmed(f0),
+            conditions: pb::trimmed(f0),
             current_healthy: f1,
             desired_healthy: f2,
-            disrupted_pods: kubegen_core::proto::trimmed(f3),
+            disrupted_pods: pb::trimmed(f3),
             disruptions_allowed: f4,
             expected_pods: f5,
             observed_generation: f6,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.disrupted_pods, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.disruptions_allowed, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.current_healthy, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.desired_healthy, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.expected_pods, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.observed_generation, 1, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.disrupted_pods, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.disruptions_allowed, 3, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.current_healthy, 4, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.desired_healthy, 5, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.expected_pods, 6, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.observed_generation, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.disrupted_pods, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.disruptions_allowed, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.current_healthy, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.desired_healthy, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.expected_pods, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 7)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Int64, _>(&self.observed_generation, 1)
+            + pb::opt_map::len::<pb::Msg, _>(&self.disrupted_pods, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.disruptions_allowed, 3)
+            + pb::opt::len::<pb::Int32, _>(&self.current_healthy, 4)
+            + pb::opt::len::<pb::Int32, _>(&self.desired_healthy, 5)
+            + pb::opt::len::<pb::Int32, _>(&self.expected_pods, 6)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 7)
     }
 }
 /// Apply configuration of [`PodDisruptionBudgetStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

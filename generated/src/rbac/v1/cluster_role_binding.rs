@@ -121,31 +121,32 @@ impl kubegen_core::proto::Message for ClusterRoleBinding {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 2, wire, &mut buf, depth, "subjects")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "roleRef")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -153,33 +154,20 @@ impl kubegen_core::proto::Message for ClusterRoleBinding {
             kind: None,
             metadata: f2,
             role_ref: f3,
-            subjects: kubegen_core::proto::trimmed(f4),
+            subjects: pb::trimmed(f4),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.subjects, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.role_ref, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.subjects, 2, buf);
+        pb::one::encode::<pb::Msg, _>(&self.role_ref, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.subjects, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.role_ref, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.subjects, 2)
+            + pb::one::len::<pb::Msg, _>(&self.role_ref, 3)
     }
 }
 /// Apply configuration of [`ClusterRoleBinding`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

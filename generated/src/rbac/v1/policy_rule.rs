@@ -84,95 +84,71 @@ impl kubegen_core::proto::Message for PolicyRule {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, 1, wire, &mut buf, depth, "verbs")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "apiGroups")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 3, wire, &mut buf, depth, "resources")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 4, wire, &mut buf, depth, "resourceNames")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 5, wire, &mut buf, depth, "nonResourceURLs")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            api_groups: kubegen_core::proto::trimmed(f0),
-            non_resource_urls: kubegen_core::proto::trimmed(f1),
-            resource_names: kubegen_core::proto::trimmed(f2),
-            resources: kubegen_core::proto::trimmed(f3),
-            verbs: kubegen_core::proto::trimmed(f4),
+            api_groups: pb::trimmed(f0),
+            non_resource_urls: pb::trimmed(f1),
+            resource_names: pb::trimmed(f2),
+            resources: pb::trimmed(f3),
+            verbs: pb::trimmed(f4),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.verbs, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_groups, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resources, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resource_names, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.non_resource_urls, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::list::encode::<pb::Str, _>(&self.verbs, 1, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.api_groups, 2, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.resources, 3, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.resource_names, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.non_resource_urls, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::list::len::<kubegen_core::proto::Str, _>(&self.verbs, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.api_groups, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.resources, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.resource_names, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.non_resource_urls, 5)
+        use kubegen_core::proto as pb;
+        pb::list::len::<pb::Str, _>(&self.verbs, 1)
+            + pb::opt_list::len::<pb::Str, _>(&self.api_groups, 2)
+            + pb::opt_list::len::<pb::Str, _>(&self.resources, 3)
+            + pb::opt_list::len::<pb::Str, _>(&self.resource_names, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.non_resource_urls, 5)
     }
 }
 /// Apply configuration of [`PolicyRule`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

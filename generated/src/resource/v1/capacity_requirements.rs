@@ -61,34 +61,29 @@ impl kubegen_core::proto::Message for CapacityRequirements {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "requests")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
-        Ok(Self {
-            requests: kubegen_core::proto::trimmed(f0),
-        })
+        Ok(Self { requests: pb::trimmed(f0) })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.requests, 1, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_map::encode::<pb::Msg, _>(&self.requests, 1, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_map::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.requests, 1)
+        use kubegen_core::proto as pb;
+        pb::opt_map::len::<pb::Msg, _>(&self.requests, 1)
     }
 }
 /// Apply configuration of [`CapacityRequirements`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

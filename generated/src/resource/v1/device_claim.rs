@@ -60,66 +60,51 @@ impl kubegen_core::proto::Message for DeviceClaim {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 1, wire, &mut buf, depth, "requests")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 2, wire, &mut buf, depth, "constraints")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 3, wire, &mut buf, depth, "config")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            config: kubegen_core::proto::trimmed(f0),
-            constraints: kubegen_core::proto::trimmed(f1),
-            requests: kubegen_core::proto::trimmed(f2),
+            config: pb::trimmed(f0),
+            constraints: pb::trimmed(f1),
+            requests: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.requests, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.constraints, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.config, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.requests, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.constraints, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.config, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.requests, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.constraints, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.config, 3)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.requests, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.constraints, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.config, 3)
     }
 }
 /// Apply configuration of [`DeviceClaim`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -54,74 +54,51 @@ impl kubegen_core::proto::Message for DeviceClaimConfiguration {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 1, wire, &mut buf, depth, "requests")?
                 }
                 2 => {
-                    let mut buf = kubegen_core::proto::embedded(
-                        wire,
-                        &mut buf,
-                        "deviceConfiguration",
-                    )?;
+                    let mut buf = pb::embedded(wire, &mut buf, "deviceConfiguration")?;
                     while !buf.is_empty() {
-                        let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+                        let (tag, wire) = pb::key(&mut buf)?;
                         match tag {
                             1 => {
-                                kubegen_core::proto::opt::merge::<
-                                    kubegen_core::proto::Shared,
+                                pb::opt::merge::<
+                                    pb::Shared,
                                     _,
                                 >(&mut f0, wire, &mut buf, depth, "opaque")?
                             }
-                            _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                            _ => pb::skip(wire, tag, &mut buf)?,
                         }
                     }
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             opaque: f0,
-            requests: kubegen_core::proto::trimmed(f1),
+            requests: pb::trimmed(f1),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.requests, 1, buf);
-        kubegen_core::proto::embedded_header(
-            2,
-            kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.opaque, 1),
-            buf,
-        );
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.opaque, 1, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.requests, 1, buf);
+        pb::embedded_header(2, pb::opt::len::<pb::Shared, _>(&self.opaque, 1), buf);
+        pb::opt::encode::<pb::Shared, _>(&self.opaque, 1, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.requests, 1)
-            + kubegen_core::proto::embedded_len(
-                2,
-                kubegen_core::proto::opt::len::<
-                    kubegen_core::proto::Shared,
-                    _,
-                >(&self.opaque, 1),
-            )
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.requests, 1)
+            + pb::embedded_len(2, pb::opt::len::<pb::Shared, _>(&self.opaque, 1))
     }
 }
 /// Apply configuration of [`DeviceClaimConfiguration`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

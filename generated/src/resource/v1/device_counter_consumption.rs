@@ -79,66 +79,51 @@ impl kubegen_core::proto::Message for DeviceCounterConsumption {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "counterSet")?
                 }
                 2 => {
-                    kubegen_core::proto::map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "counters")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, 3, wire, &mut buf, depth, "compatibilityGroups")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            compatibility_groups: kubegen_core::proto::trimmed(f0),
+            compatibility_groups: pb::trimmed(f0),
             counter_set: f1,
-            counters: kubegen_core::proto::trimmed(f2),
+            counters: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.counter_set, 1, buf);
-        kubegen_core::proto::map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.counters, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.compatibility_groups, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.counter_set, 1, buf);
+        pb::map::encode::<pb::Msg, _>(&self.counters, 2, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.compatibility_groups, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.counter_set, 1)
-            + kubegen_core::proto::map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.counters, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.compatibility_groups, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.counter_set, 1)
+            + pb::map::len::<pb::Msg, _>(&self.counters, 2)
+            + pb::opt_list::len::<pb::Str, _>(&self.compatibility_groups, 3)
     }
 }
 /// Apply configuration of [`DeviceCounterConsumption`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

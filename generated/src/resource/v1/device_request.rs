@@ -70,63 +70,48 @@ impl kubegen_core::proto::Message for DeviceRequest {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f2, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "exactly")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 3, wire, &mut buf, depth, "firstAvailable")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             exactly: f0,
-            first_available: kubegen_core::proto::trimmed(f1),
+            first_available: pb::trimmed(f1),
             name: f2,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.exactly, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.first_available, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.exactly, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.first_available, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.exactly, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.first_available, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt::len::<pb::Shared, _>(&self.exactly, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.first_available, 3)
     }
 }
 /// Apply configuration of [`DeviceRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

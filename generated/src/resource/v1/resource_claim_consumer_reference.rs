@@ -72,38 +72,31 @@ impl kubegen_core::proto::Message for ResourceClaimConsumerReference {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "apiGroup")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "resource")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "name")?
                 }
-                5 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f3, wire, &mut buf, depth, "uid")?
-                }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                5 => pb::one::merge::<pb::Str, _>(&mut f3, wire, &mut buf, depth, "uid")?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -114,34 +107,18 @@ impl kubegen_core::proto::Message for ResourceClaimConsumerReference {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_group, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.resource, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 4, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.uid, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.api_group, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.resource, 3, buf);
+        pb::one::encode::<pb::Str, _>(&self.name, 4, buf);
+        pb::one::encode::<pb::Str, _>(&self.uid, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.api_group, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.resource, 3)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 4)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.uid, 5)
+        use kubegen_core::proto as pb;
+        pb::opt::len_nonzero::<pb::Str, _>(&self.api_group, 1)
+            + pb::one::len::<pb::Str, _>(&self.resource, 3)
+            + pb::one::len::<pb::Str, _>(&self.name, 4)
+            + pb::one::len::<pb::Str, _>(&self.uid, 5)
     }
 }
 /// Apply configuration of [`ResourceClaimConsumerReference`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -162,6 +162,7 @@ impl kubegen_core::proto::Message for ResourceSliceSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -173,161 +174,106 @@ impl kubegen_core::proto::Message for ResourceSliceSpec {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "driver")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f7, wire, &mut buf, depth, "pool")?
+                    pb::one::merge::<pb::Msg, _>(&mut f7, wire, &mut buf, depth, "pool")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "nodeName")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "nodeSelector")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allNodes")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 6, wire, &mut buf, depth, "devices")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "perDeviceNodeSelection")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f8, 8, wire, &mut buf, depth, "sharedCounters")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "partitionTypeAttribute")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f9, 10, wire, &mut buf, depth, "skipNodeOperations")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             all_nodes: f0,
-            devices: kubegen_core::proto::trimmed(f1),
+            devices: pb::trimmed(f1),
             driver: f2,
             node_name: f3,
             node_selector: f4,
             partition_type_attribute: f5,
             per_device_node_selection: f6,
             pool: f7,
-            shared_counters: kubegen_core::proto::trimmed(f8),
-            skip_node_operations: kubegen_core::proto::trimmed(f9),
+            shared_counters: pb::trimmed(f8),
+            skip_node_operations: pb::trimmed(f9),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.driver, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.pool, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_name, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_selector, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.all_nodes, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.devices, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.per_device_node_selection, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.shared_counters, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.partition_type_attribute, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.skip_node_operations, 10, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.driver, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.pool, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.node_name, 3, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.node_selector, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.all_nodes, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.devices, 6, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.per_device_node_selection, 7, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.shared_counters, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.partition_type_attribute, 9, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.skip_node_operations, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.driver, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.pool, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_name, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.node_selector, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.all_nodes, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.devices, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.per_device_node_selection, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.shared_counters, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.partition_type_attribute, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.skip_node_operations, 10)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.driver, 1)
+            + pb::one::len::<pb::Msg, _>(&self.pool, 2)
+            + pb::opt::len::<pb::Str, _>(&self.node_name, 3)
+            + pb::opt::len::<pb::Msg, _>(&self.node_selector, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.all_nodes, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.devices, 6)
+            + pb::opt::len::<pb::Bool, _>(&self.per_device_node_selection, 7)
+            + pb::opt_list::len::<pb::Msg, _>(&self.shared_counters, 8)
+            + pb::opt::len::<pb::Str, _>(&self.partition_type_attribute, 9)
+            + pb::opt_list::len::<pb::Str, _>(&self.skip_node_operations, 10)
     }
 }
 /// Apply configuration of [`ResourceSliceSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

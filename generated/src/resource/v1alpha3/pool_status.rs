@@ -162,6 +162,7 @@ impl kubegen_core::proto::Message for PoolStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -175,81 +176,81 @@ impl kubegen_core::proto::Message for PoolStatus {
         let mut f10 = Default::default();
         let mut f11 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "driver")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "poolName")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "nodeName")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "totalDevices")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allocatedDevices")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "availableDevices")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "unavailableDevices")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "resourceSliceCount")?
                 }
                 9 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::one::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "generation")?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "validationError")?
                 }
                 11 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, 11, wire, &mut buf, depth, "partitionSummary")?
                 }
                 13 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "shareableSummary")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -258,7 +259,7 @@ impl kubegen_core::proto::Message for PoolStatus {
             driver: f2,
             generation: f3,
             node_name: f4,
-            partition_summary: kubegen_core::proto::trimmed(f5),
+            partition_summary: pb::trimmed(f5),
             pool_name: f6,
             resource_slice_count: f7,
             shareable_summary: f8,
@@ -268,101 +269,34 @@ impl kubegen_core::proto::Message for PoolStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.driver, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pool_name, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_name, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.total_devices, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.allocated_devices, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.available_devices, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.unavailable_devices, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.resource_slice_count, 8, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.generation, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.validation_error, 10, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.partition_summary, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.shareable_summary, 13, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.driver, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.pool_name, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.node_name, 3, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.total_devices, 4, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.allocated_devices, 5, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.available_devices, 6, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.unavailable_devices, 7, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.resource_slice_count, 8, buf);
+        pb::one::encode::<pb::Int64, _>(&self.generation, 9, buf);
+        pb::opt::encode::<pb::Str, _>(&self.validation_error, 10, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.partition_summary, 11, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.shareable_summary, 13, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.driver, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.pool_name, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_name, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.total_devices, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.allocated_devices, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.available_devices, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.unavailable_devices, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.resource_slice_count, 8)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.generation, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.validation_error, 10)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.partition_summary, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.shareable_summary, 13)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.driver, 1)
+            + pb::one::len::<pb::Str, _>(&self.pool_name, 2)
+            + pb::opt::len::<pb::Str, _>(&self.node_name, 3)
+            + pb::opt::len::<pb::Int32, _>(&self.total_devices, 4)
+            + pb::opt::len::<pb::Int32, _>(&self.allocated_devices, 5)
+            + pb::opt::len::<pb::Int32, _>(&self.available_devices, 6)
+            + pb::opt::len::<pb::Int32, _>(&self.unavailable_devices, 7)
+            + pb::opt::len::<pb::Int32, _>(&self.resource_slice_count, 8)
+            + pb::one::len::<pb::Int64, _>(&self.generation, 9)
+            + pb::opt::len::<pb::Str, _>(&self.validation_error, 10)
+            + pb::opt_list::len::<pb::Msg, _>(&self.partition_summary, 11)
+            + pb::opt::len::<pb::Shared, _>(&self.shareable_summary, 13)
     }
 }
 /// Apply configuration of [`PoolStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -70,66 +70,51 @@ impl kubegen_core::proto::Message for ShareableSummaryStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "fullyAvailableDevices")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::one::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "partiallyAvailableDevices")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 3, wire, &mut buf, depth, "capacity")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            capacity: kubegen_core::proto::trimmed(f0),
+            capacity: pb::trimmed(f0),
             fully_available_devices: f1,
             partially_available_devices: f2,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.fully_available_devices, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.partially_available_devices, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Int32, _>(&self.fully_available_devices, 1, buf);
+        pb::one::encode::<pb::Int32, _>(&self.partially_available_devices, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.capacity, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.fully_available_devices, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.partially_available_devices, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.capacity, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Int32, _>(&self.fully_available_devices, 1)
+            + pb::one::len::<pb::Int32, _>(&self.partially_available_devices, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.capacity, 3)
     }
 }
 /// Apply configuration of [`ShareableSummaryStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -76,63 +76,51 @@ impl kubegen_core::proto::Message for CapacityRequestPolicy {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "default")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 3, wire, &mut buf, depth, "validValues")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "validRange")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             default: f0,
             valid_range: f1,
-            valid_values: kubegen_core::proto::trimmed(f2),
+            valid_values: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.default, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.valid_values, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.valid_range, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Msg, _>(&self.default, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.valid_values, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.valid_range, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.default, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.valid_values, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.valid_range, 4)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Msg, _>(&self.default, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.valid_values, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.valid_range, 4)
     }
 }
 /// Apply configuration of [`CapacityRequestPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -60,47 +60,38 @@ impl kubegen_core::proto::Message for CounterSet {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "counters")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            counters: kubegen_core::proto::trimmed(f0),
+            counters: pb::trimmed(f0),
             name: f1,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.counters, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::map::encode::<pb::Msg, _>(&self.counters, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.counters, 2)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::map::len::<pb::Msg, _>(&self.counters, 2)
     }
 }
 /// Apply configuration of [`CounterSet`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -105,6 +105,7 @@ impl kubegen_core::proto::Message for DeviceAttribute {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -114,134 +115,91 @@ impl kubegen_core::proto::Message for DeviceAttribute {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "int")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "bool")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "string")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "version")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt_list::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f3, 6, wire, &mut buf, depth, "ints")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt_list::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f1, 7, wire, &mut buf, depth, "bools")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, 8, wire, &mut buf, depth, "strings")?
                 }
                 9 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, 9, wire, &mut buf, depth, "versions")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             bool: f0,
-            bools: kubegen_core::proto::trimmed(f1),
+            bools: pb::trimmed(f1),
             int: f2,
-            ints: kubegen_core::proto::trimmed(f3),
+            ints: pb::trimmed(f3),
             string: f4,
-            strings: kubegen_core::proto::trimmed(f5),
+            strings: pb::trimmed(f5),
             version: f6,
-            versions: kubegen_core::proto::trimmed(f7),
+            versions: pb::trimmed(f7),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.int, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.bool, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.string, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.version, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.ints, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.bools, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.strings, 8, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.versions, 9, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Int64, _>(&self.int, 2, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.bool, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.string, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.version, 5, buf);
+        pb::opt_list::encode::<pb::Int64, _>(&self.ints, 6, buf);
+        pb::opt_list::encode::<pb::Bool, _>(&self.bools, 7, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.strings, 8, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.versions, 9, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Int64, _>(&self.int, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.bool, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.string, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.version, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.ints, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.bools, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.strings, 8)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.versions, 9)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Int64, _>(&self.int, 2)
+            + pb::opt::len::<pb::Bool, _>(&self.bool, 3)
+            + pb::opt::len::<pb::Str, _>(&self.string, 4)
+            + pb::opt::len::<pb::Str, _>(&self.version, 5)
+            + pb::opt_list::len::<pb::Int64, _>(&self.ints, 6)
+            + pb::opt_list::len::<pb::Bool, _>(&self.bools, 7)
+            + pb::opt_list::len::<pb::Str, _>(&self.strings, 8)
+            + pb::opt_list::len::<pb::Str, _>(&self.versions, 9)
     }
 }
 /// Apply configuration of [`DeviceAttribute`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -178,6 +178,7 @@ impl kubegen_core::proto::Message for DeviceRequest {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -189,69 +190,66 @@ impl kubegen_core::proto::Message for DeviceRequest {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f7, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f7, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "deviceClassName")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f8, 3, wire, &mut buf, depth, "selectors")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "allocationMode")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge_nonzero::<
+                        pb::Int64,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "count")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "adminAccess")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, 7, wire, &mut buf, depth, "firstAvailable")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, 8, wire, &mut buf, depth, "tolerations")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "capacity")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, 10, wire, &mut buf, depth, "derivedAttributes")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -259,94 +257,39 @@ impl kubegen_core::proto::Message for DeviceRequest {
             allocation_mode: f1,
             capacity: f2,
             count: f3,
-            derived_attributes: kubegen_core::proto::trimmed(f4),
+            derived_attributes: pb::trimmed(f4),
             device_class_name: f5,
-            first_available: kubegen_core::proto::trimmed(f6),
+            first_available: pb::trimmed(f6),
             name: f7,
-            selectors: kubegen_core::proto::trimmed(f8),
-            tolerations: kubegen_core::proto::trimmed(f9),
+            selectors: pb::trimmed(f8),
+            tolerations: pb::trimmed(f9),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.device_class_name, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.selectors, 3, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.allocation_mode, 4, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.count, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.admin_access, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.first_available, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.tolerations, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.derived_attributes, 10, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt::encode::<pb::Str, _>(&self.device_class_name, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.selectors, 3, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.allocation_mode, 4, buf);
+        pb::opt::encode_nonzero::<pb::Int64, _>(&self.count, 5, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.admin_access, 6, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.first_available, 7, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.tolerations, 8, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.capacity, 9, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.derived_attributes, 10, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.device_class_name, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.selectors, 3)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.allocation_mode, 4)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.count, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.admin_access, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.first_available, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.tolerations, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.capacity, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.derived_attributes, 10)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt::len::<pb::Str, _>(&self.device_class_name, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.selectors, 3)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.allocation_mode, 4)
+            + pb::opt::len_nonzero::<pb::Int64, _>(&self.count, 5)
+            + pb::opt::len::<pb::Bool, _>(&self.admin_access, 6)
+            + pb::opt_list::len::<pb::Msg, _>(&self.first_available, 7)
+            + pb::opt_list::len::<pb::Msg, _>(&self.tolerations, 8)
+            + pb::opt::len::<pb::Msg, _>(&self.capacity, 9)
+            + pb::opt_list::len::<pb::Msg, _>(&self.derived_attributes, 10)
     }
 }
 /// Apply configuration of [`DeviceRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

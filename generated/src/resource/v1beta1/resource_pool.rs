@@ -73,31 +73,29 @@ impl kubegen_core::proto::Message for ResourcePool {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::one::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "generation")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::one::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "resourceSliceCount")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -107,29 +105,16 @@ impl kubegen_core::proto::Message for ResourcePool {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.generation, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.resource_slice_count, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::one::encode::<pb::Int64, _>(&self.generation, 2, buf);
+        pb::one::encode::<pb::Int64, _>(&self.resource_slice_count, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.generation, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.resource_slice_count, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::one::len::<pb::Int64, _>(&self.generation, 2)
+            + pb::one::len::<pb::Int64, _>(&self.resource_slice_count, 3)
     }
 }
 /// Apply configuration of [`ResourcePool`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

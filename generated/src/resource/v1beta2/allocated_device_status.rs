@@ -108,6 +108,7 @@ impl kubegen_core::proto::Message for AllocatedDeviceStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -116,55 +117,49 @@ impl kubegen_core::proto::Message for AllocatedDeviceStatus {
         let mut f5 = Default::default();
         let mut f6 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "driver")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f5, wire, &mut buf, depth, "pool")?
+                    pb::one::merge::<pb::Str, _>(&mut f5, wire, &mut buf, depth, "pool")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "device")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 4, wire, &mut buf, depth, "conditions")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "data")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f1, wire, &mut buf, depth, "data")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "networkData")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "shareID")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            conditions: kubegen_core::proto::trimmed(f0),
+            conditions: pb::trimmed(f0),
             data: f1,
             device: f2,
             driver: f3,
@@ -174,55 +169,24 @@ impl kubegen_core::proto::Message for AllocatedDeviceStatus {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.driver, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pool, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.device, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.conditions, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.data, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.network_data, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.share_id, 7, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.driver, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.pool, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.device, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.conditions, 4, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.data, 5, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.network_data, 6, buf);
+        pb::opt::encode::<pb::Str, _>(&self.share_id, 7, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.driver, 1)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.pool, 2)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.device, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.conditions, 4)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.data, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.network_data, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.share_id, 7)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.driver, 1)
+            + pb::one::len::<pb::Str, _>(&self.pool, 2)
+            + pb::one::len::<pb::Str, _>(&self.device, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.conditions, 4)
+            + pb::opt::len::<pb::Msg, _>(&self.data, 5)
+            + pb::opt::len::<pb::Shared, _>(&self.network_data, 6)
+            + pb::opt::len::<pb::Str, _>(&self.share_id, 7)
     }
 }
 /// Apply configuration of [`AllocatedDeviceStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -66,31 +66,32 @@ impl kubegen_core::proto::Message for AllocationResult {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "devices")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "nodeSelector")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allocationTimestamp")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -100,29 +101,16 @@ impl kubegen_core::proto::Message for AllocationResult {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.devices, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_selector, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allocation_timestamp, 5, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.devices, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.node_selector, 3, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.allocation_timestamp, 5, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Shared, _>(&self.devices, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.node_selector, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allocation_timestamp, 5)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.devices, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.node_selector, 3)
+            + pb::opt::len::<pb::Msg, _>(&self.allocation_timestamp, 5)
     }
 }
 /// Apply configuration of [`AllocationResult`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

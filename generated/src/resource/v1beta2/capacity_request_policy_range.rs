@@ -75,53 +75,34 @@ impl kubegen_core::proto::Message for CapacityRequestPolicyRange {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
-                1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "min")?
-                }
-                2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f0, wire, &mut buf, depth, "max")?
-                }
+                1 => pb::one::merge::<pb::Msg, _>(&mut f1, wire, &mut buf, depth, "min")?,
+                2 => pb::opt::merge::<pb::Msg, _>(&mut f0, wire, &mut buf, depth, "max")?,
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "step")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f2, wire, &mut buf, depth, "step")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self { max: f0, min: f1, step: f2 })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.min, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.max, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.step, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.min, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.max, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.step, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.min, 1)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.max, 2)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.step, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.min, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.max, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.step, 3)
     }
 }
 /// Apply configuration of [`CapacityRequestPolicyRange`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -201,6 +201,7 @@ impl kubegen_core::proto::Message for Device {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -215,209 +216,133 @@ impl kubegen_core::proto::Message for Device {
         let mut f11 = Default::default();
         let mut f12 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f8, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f8, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "attributes")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, 3, wire, &mut buf, depth, "capacity")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, 4, wire, &mut buf, depth, "consumesCounters")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, wire, &mut buf, depth, "nodeName")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f11, wire, &mut buf, depth, "nodeSelector")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allNodes")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f12, 8, wire, &mut buf, depth, "taints")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "bindsToNode")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f3, 10, wire, &mut buf, depth, "bindingConditions")?
                 }
                 11 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, 11, wire, &mut buf, depth, "bindingFailureConditions")?
                 }
                 12 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "allowMultipleAllocations")?
                 }
                 14 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, 14, wire, &mut buf, depth, "nodeAllocatableResources")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             all_nodes: f0,
             allow_multiple_allocations: f1,
-            attributes: kubegen_core::proto::trimmed(f2),
-            binding_conditions: kubegen_core::proto::trimmed(f3),
-            binding_failure_conditions: kubegen_core::proto::trimmed(f4),
+            attributes: pb::trimmed(f2),
+            binding_conditions: pb::trimmed(f3),
+            binding_failure_conditions: pb::trimmed(f4),
             binds_to_node: f5,
-            capacity: kubegen_core::proto::trimmed(f6),
-            consumes_counters: kubegen_core::proto::trimmed(f7),
+            capacity: pb::trimmed(f6),
+            consumes_counters: pb::trimmed(f7),
             name: f8,
-            node_allocatable_resources: kubegen_core::proto::trimmed(f9),
+            node_allocatable_resources: pb::trimmed(f9),
             node_name: f10,
             node_selector: f11,
-            taints: kubegen_core::proto::trimmed(f12),
+            taints: pb::trimmed(f12),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.attributes, 2, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.capacity, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.consumes_counters, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.node_name, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_selector, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.all_nodes, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.taints, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.binds_to_node, 9, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.binding_conditions, 10, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.binding_failure_conditions, 11, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.allow_multiple_allocations, 12, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.node_allocatable_resources, 14, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.attributes, 2, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.capacity, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.consumes_counters, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.node_name, 5, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.node_selector, 6, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.all_nodes, 7, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.taints, 8, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.binds_to_node, 9, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.binding_conditions, 10, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.binding_failure_conditions, 11, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.allow_multiple_allocations, 12, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.node_allocatable_resources, 14, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.attributes, 2)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.capacity, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.consumes_counters, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.node_name, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.node_selector, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.all_nodes, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.taints, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.binds_to_node, 9)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.binding_conditions, 10)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.binding_failure_conditions, 11)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.allow_multiple_allocations, 12)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.node_allocatable_resources, 14)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::opt_map::len::<pb::Msg, _>(&self.attributes, 2)
+            + pb::opt_map::len::<pb::Msg, _>(&self.capacity, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.consumes_counters, 4)
+            + pb::opt::len::<pb::Str, _>(&self.node_name, 5)
+            + pb::opt::len::<pb::Msg, _>(&self.node_selector, 6)
+            + pb::opt::len::<pb::Bool, _>(&self.all_nodes, 7)
+            + pb::opt_list::len::<pb::Msg, _>(&self.taints, 8)
+            + pb::opt::len::<pb::Bool, _>(&self.binds_to_node, 9)
+            + pb::opt_list::len::<pb::Str, _>(&self.binding_conditions, 10)
+            + pb::opt_list::len::<pb::Str, _>(&self.binding_failure_conditions, 11)
+            + pb::opt::len::<pb::Bool, _>(&self.allow_multiple_allocations, 12)
+            + pb::opt_map::len::<pb::Msg, _>(&self.node_allocatable_resources, 14)
     }
 }
 /// Apply configuration of [`Device`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -66,66 +66,51 @@ impl kubegen_core::proto::Message for DeviceClassSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 1, wire, &mut buf, depth, "selectors")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 2, wire, &mut buf, depth, "config")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "extendedResourceName")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            config: kubegen_core::proto::trimmed(f0),
+            config: pb::trimmed(f0),
             extended_resource_name: f1,
-            selectors: kubegen_core::proto::trimmed(f2),
+            selectors: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.selectors, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.config, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.extended_resource_name, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.selectors, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.config, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.extended_resource_name, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.selectors, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.config, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.extended_resource_name, 4)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.selectors, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.config, 2)
+            + pb::opt::len::<pb::Str, _>(&self.extended_resource_name, 4)
     }
 }
 /// Apply configuration of [`DeviceClassSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -80,66 +80,51 @@ impl kubegen_core::proto::Message for DeviceConstraint {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 1, wire, &mut buf, depth, "requests")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "matchAttribute")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "distinctAttribute")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             distinct_attribute: f0,
             match_attribute: f1,
-            requests: kubegen_core::proto::trimmed(f2),
+            requests: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.requests, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.match_attribute, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.distinct_attribute, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Str, _>(&self.requests, 1, buf);
+        pb::opt::encode::<pb::Str, _>(&self.match_attribute, 2, buf);
+        pb::opt::encode::<pb::Str, _>(&self.distinct_attribute, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.requests, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.match_attribute, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.distinct_attribute, 3)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Str, _>(&self.requests, 1)
+            + pb::opt::len::<pb::Str, _>(&self.match_attribute, 2)
+            + pb::opt::len::<pb::Str, _>(&self.distinct_attribute, 3)
     }
 }
 /// Apply configuration of [`DeviceConstraint`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -169,6 +169,7 @@ impl kubegen_core::proto::Message for DeviceRequestAllocationResult {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -181,176 +182,115 @@ impl kubegen_core::proto::Message for DeviceRequestAllocationResult {
         let mut f9 = Default::default();
         let mut f10 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "request")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "driver")?
                 }
                 3 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f6, wire, &mut buf, depth, "pool")?
+                    pb::one::merge::<pb::Str, _>(&mut f6, wire, &mut buf, depth, "pool")?
                 }
                 4 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "device")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "adminAccess")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f10, 6, wire, &mut buf, depth, "tolerations")?
                 }
                 7 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, 7, wire, &mut buf, depth, "bindingConditions")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 8, wire, &mut buf, depth, "bindingFailureConditions")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "shareID")?
                 }
                 10 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_map::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, 10, wire, &mut buf, depth, "consumedCapacity")?
                 }
                 11 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f9, 11, wire, &mut buf, depth, "skipNodeOperations")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             admin_access: f0,
-            binding_conditions: kubegen_core::proto::trimmed(f1),
-            binding_failure_conditions: kubegen_core::proto::trimmed(f2),
-            consumed_capacity: kubegen_core::proto::trimmed(f3),
+            binding_conditions: pb::trimmed(f1),
+            binding_failure_conditions: pb::trimmed(f2),
+            consumed_capacity: pb::trimmed(f3),
             device: f4,
             driver: f5,
             pool: f6,
             request: f7,
             share_id: f8,
-            skip_node_operations: kubegen_core::proto::trimmed(f9),
-            tolerations: kubegen_core::proto::trimmed(f10),
+            skip_node_operations: pb::trimmed(f9),
+            tolerations: pb::trimmed(f10),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.request, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.driver, 2, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.pool, 3, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.device, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.admin_access, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.tolerations, 6, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.binding_conditions, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.binding_failure_conditions, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.share_id, 9, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.consumed_capacity, 10, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.skip_node_operations, 11, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.request, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.driver, 2, buf);
+        pb::one::encode::<pb::Str, _>(&self.pool, 3, buf);
+        pb::one::encode::<pb::Str, _>(&self.device, 4, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.admin_access, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.tolerations, 6, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.binding_conditions, 7, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.binding_failure_conditions, 8, buf);
+        pb::opt::encode::<pb::Str, _>(&self.share_id, 9, buf);
+        pb::opt_map::encode::<pb::Msg, _>(&self.consumed_capacity, 10, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.skip_node_operations, 11, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.request, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.driver, 2)
-            + kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.pool, 3)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.device, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.admin_access, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.tolerations, 6)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.binding_conditions, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.binding_failure_conditions, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.share_id, 9)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.consumed_capacity, 10)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.skip_node_operations, 11)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.request, 1)
+            + pb::one::len::<pb::Str, _>(&self.driver, 2)
+            + pb::one::len::<pb::Str, _>(&self.pool, 3)
+            + pb::one::len::<pb::Str, _>(&self.device, 4)
+            + pb::opt::len::<pb::Bool, _>(&self.admin_access, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.tolerations, 6)
+            + pb::opt_list::len::<pb::Str, _>(&self.binding_conditions, 7)
+            + pb::opt_list::len::<pb::Str, _>(&self.binding_failure_conditions, 8)
+            + pb::opt::len::<pb::Str, _>(&self.share_id, 9)
+            + pb::opt_map::len::<pb::Msg, _>(&self.consumed_capacity, 10)
+            + pb::opt_list::len::<pb::Str, _>(&self.skip_node_operations, 11)
     }
 }
 /// Apply configuration of [`DeviceRequestAllocationResult`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -74,66 +74,51 @@ impl kubegen_core::proto::Message for WorkloadSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "controllerRef")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "podGroupTemplates")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 3, wire, &mut buf, depth, "compositePodGroupTemplates")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
-            composite_pod_group_templates: kubegen_core::proto::trimmed(f0),
+            composite_pod_group_templates: pb::trimmed(f0),
             controller_ref: f1,
-            pod_group_templates: kubegen_core::proto::trimmed(f2),
+            pod_group_templates: pb::trimmed(f2),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.controller_ref, 1, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.pod_group_templates, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.composite_pod_group_templates, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Shared, _>(&self.controller_ref, 1, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.pod_group_templates, 2, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.composite_pod_group_templates, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.controller_ref, 1)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.pod_group_templates, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.composite_pod_group_templates, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Shared, _>(&self.controller_ref, 1)
+            + pb::opt_list::len::<pb::Msg, _>(&self.pod_group_templates, 2)
+            + pb::opt_list::len::<pb::Msg, _>(&self.composite_pod_group_templates, 3)
     }
 }
 /// Apply configuration of [`WorkloadSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -52,41 +52,35 @@ impl kubegen_core::proto::Message for CompositePodGroupSchedulingPolicy {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Empty,
+                    pb::opt::merge::<
+                        pb::Empty,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "basic")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "gang")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f1, wire, &mut buf, depth, "gang")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self { basic: f0, gang: f1 })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Empty,
-            _,
-        >(&self.basic, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.gang, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Empty, _>(&self.basic, 1, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.gang, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<kubegen_core::proto::Empty, _>(&self.basic, 1)
-            + kubegen_core::proto::opt::len::<kubegen_core::proto::Msg, _>(&self.gang, 2)
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Empty, _>(&self.basic, 1)
+            + pb::opt::len::<pb::Msg, _>(&self.gang, 2)
     }
 }
 /// Apply configuration of [`CompositePodGroupSchedulingPolicy`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

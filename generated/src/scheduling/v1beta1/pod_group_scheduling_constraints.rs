@@ -46,34 +46,29 @@ impl kubegen_core::proto::Message for PodGroupSchedulingConstraints {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f0, 1, wire, &mut buf, depth, "topology")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
-        Ok(Self {
-            topology: kubegen_core::proto::trimmed(f0),
-        })
+        Ok(Self { topology: pb::trimmed(f0) })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.topology, 1, buf);
+        use kubegen_core::proto as pb;
+        pb::opt_list::encode::<pb::Msg, _>(&self.topology, 1, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt_list::len::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.topology, 1)
+        use kubegen_core::proto as pb;
+        pb::opt_list::len::<pb::Msg, _>(&self.topology, 1)
     }
 }
 /// Apply configuration of [`PodGroupSchedulingConstraints`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

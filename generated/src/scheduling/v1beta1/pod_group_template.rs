@@ -120,6 +120,7 @@ impl kubegen_core::proto::Message for PodGroupTemplate {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -129,57 +130,54 @@ impl kubegen_core::proto::Message for PodGroupTemplate {
         let mut f6 = Default::default();
         let mut f7 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
-                        _,
-                    >(&mut f1, wire, &mut buf, depth, "name")?
+                    pb::one::merge::<pb::Str, _>(&mut f1, wire, &mut buf, depth, "name")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "schedulingPolicy")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "schedulingConstraints")?
                 }
                 4 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f5, 4, wire, &mut buf, depth, "resourceClaims")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "disruptionMode")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "priorityClassName")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "priority")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, wire, &mut buf, depth, "preemptionPolicy")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -188,75 +186,32 @@ impl kubegen_core::proto::Message for PodGroupTemplate {
             preemption_policy: f2,
             priority: f3,
             priority_class_name: f4,
-            resource_claims: kubegen_core::proto::trimmed(f5),
+            resource_claims: pb::trimmed(f5),
             scheduling_constraints: f6,
             scheduling_policy: f7,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.name, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scheduling_policy, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.scheduling_constraints, 3, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.resource_claims, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.disruption_mode, 5, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.priority_class_name, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.priority, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.preemption_policy, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.name, 1, buf);
+        pb::one::encode::<pb::Msg, _>(&self.scheduling_policy, 2, buf);
+        pb::opt::encode::<pb::Msg, _>(&self.scheduling_constraints, 3, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.resource_claims, 4, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.disruption_mode, 5, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.priority_class_name, 6, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.priority, 7, buf);
+        pb::opt::encode::<pb::Str, _>(&self.preemption_policy, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.name, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.scheduling_policy, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.scheduling_constraints, 3)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.resource_claims, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.disruption_mode, 5)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.priority_class_name, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.priority, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.preemption_policy, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.name, 1)
+            + pb::one::len::<pb::Msg, _>(&self.scheduling_policy, 2)
+            + pb::opt::len::<pb::Msg, _>(&self.scheduling_constraints, 3)
+            + pb::opt_list::len::<pb::Msg, _>(&self.resource_claims, 4)
+            + pb::opt::len::<pb::Shared, _>(&self.disruption_mode, 5)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.priority_class_name, 6)
+            + pb::opt::len::<pb::Int32, _>(&self.priority, 7)
+            + pb::opt::len::<pb::Str, _>(&self.preemption_policy, 8)
     }
 }
 /// Apply configuration of [`PodGroupTemplate`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -205,6 +205,7 @@ impl kubegen_core::proto::Message for CSIDriverSpec {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
@@ -217,59 +218,59 @@ impl kubegen_core::proto::Message for CSIDriverSpec {
         let mut f9 = Default::default();
         let mut f10 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "attachRequired")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "podInfoOnMount")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f10, 3, wire, &mut buf, depth, "volumeLifecycleModes")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "storageCapacity")?
                 }
                 5 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "fsGroupPolicy")?
                 }
                 6 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f9, 6, wire, &mut buf, depth, "tokenRequests")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f5, wire, &mut buf, depth, "requiresRepublish")?
                 }
                 8 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f6, wire, &mut buf, depth, "seLinuxMount")?
                 }
                 9 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(
                         &mut f2,
@@ -280,18 +281,18 @@ impl kubegen_core::proto::Message for CSIDriverSpec {
                     )?
                 }
                 10 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "serviceAccountTokenInSecrets")?
                 }
                 11 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "preventPodSchedulingIfMissing")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -304,101 +305,43 @@ impl kubegen_core::proto::Message for CSIDriverSpec {
             se_linux_mount: f6,
             service_account_token_in_secrets: f7,
             storage_capacity: f8,
-            token_requests: kubegen_core::proto::trimmed(f9),
-            volume_lifecycle_modes: kubegen_core::proto::trimmed(f10),
+            token_requests: pb::trimmed(f9),
+            volume_lifecycle_modes: pb::trimmed(f10),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.attach_required, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.pod_info_on_mount, 2, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_lifecycle_modes, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.storage_capacity, 4, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.fs_group_policy, 5, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.token_requests, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.requires_republish, 7, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.se_linux_mount, 8, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
+        use kubegen_core::proto as pb;
+        pb::opt::encode::<pb::Bool, _>(&self.attach_required, 1, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.pod_info_on_mount, 2, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.volume_lifecycle_modes, 3, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.storage_capacity, 4, buf);
+        pb::opt::encode::<pb::Str, _>(&self.fs_group_policy, 5, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.token_requests, 6, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.requires_republish, 7, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.se_linux_mount, 8, buf);
+        pb::opt::encode::<
+            pb::Int64,
             _,
         >(&self.node_allocatable_update_period_seconds, 9, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.service_account_token_in_secrets, 10, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.prevent_pod_scheduling_if_missing, 11, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.service_account_token_in_secrets, 10, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.prevent_pod_scheduling_if_missing, 11, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.attach_required, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.pod_info_on_mount, 2)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_lifecycle_modes, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.storage_capacity, 4)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.fs_group_policy, 5)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.token_requests, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.requires_republish, 7)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.se_linux_mount, 8)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
+        use kubegen_core::proto as pb;
+        pb::opt::len::<pb::Bool, _>(&self.attach_required, 1)
+            + pb::opt::len::<pb::Bool, _>(&self.pod_info_on_mount, 2)
+            + pb::opt_list::len::<pb::Str, _>(&self.volume_lifecycle_modes, 3)
+            + pb::opt::len::<pb::Bool, _>(&self.storage_capacity, 4)
+            + pb::opt::len::<pb::Str, _>(&self.fs_group_policy, 5)
+            + pb::opt_list::len::<pb::Msg, _>(&self.token_requests, 6)
+            + pb::opt::len::<pb::Bool, _>(&self.requires_republish, 7)
+            + pb::opt::len::<pb::Bool, _>(&self.se_linux_mount, 8)
+            + pb::opt::len::<
+                pb::Int64,
                 _,
             >(&self.node_allocatable_update_period_seconds, 9)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.service_account_token_in_secrets, 10)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.prevent_pod_scheduling_if_missing, 11)
+            + pb::opt::len::<pb::Bool, _>(&self.service_account_token_in_secrets, 10)
+            + pb::opt::len::<pb::Bool, _>(&self.prevent_pod_scheduling_if_missing, 11)
     }
 }
 /// Apply configuration of [`CSIDriverSpec`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

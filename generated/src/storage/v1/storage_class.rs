@@ -182,6 +182,7 @@ impl kubegen_core::proto::Message for StorageClass {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f4 = Default::default();
@@ -191,136 +192,93 @@ impl kubegen_core::proto::Message for StorageClass {
         let mut f8 = Default::default();
         let mut f9 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f4, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f7, wire, &mut buf, depth, "provisioner")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f6, 3, wire, &mut buf, depth, "parameters")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f8, wire, &mut buf, depth, "reclaimPolicy")?
                 }
                 5 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_list::merge::<
+                        pb::Str,
                         _,
                     >(&mut f5, 5, wire, &mut buf, depth, "mountOptions")?
                 }
                 6 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::opt::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "allowVolumeExpansion")?
                 }
                 7 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge::<
+                        pb::Str,
                         _,
                     >(&mut f9, wire, &mut buf, depth, "volumeBindingMode")?
                 }
                 8 => {
-                    kubegen_core::proto::opt_list::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::opt_list::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f1, 8, wire, &mut buf, depth, "allowedTopologies")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             allow_volume_expansion: f0,
-            allowed_topologies: kubegen_core::proto::trimmed(f1),
+            allowed_topologies: pb::trimmed(f1),
             api_version: None,
             kind: None,
             metadata: f4,
-            mount_options: kubegen_core::proto::trimmed(f5),
-            parameters: kubegen_core::proto::trimmed(f6),
+            mount_options: pb::trimmed(f5),
+            parameters: pb::trimmed(f6),
             provisioner: f7,
             reclaim_policy: f8,
             volume_binding_mode: f9,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.provisioner, 2, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.parameters, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.reclaim_policy, 4, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.mount_options, 5, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.allow_volume_expansion, 6, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.volume_binding_mode, 7, buf);
-        kubegen_core::proto::opt_list::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.allowed_topologies, 8, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.provisioner, 2, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.parameters, 3, buf);
+        pb::opt::encode::<pb::Str, _>(&self.reclaim_policy, 4, buf);
+        pb::opt_list::encode::<pb::Str, _>(&self.mount_options, 5, buf);
+        pb::opt::encode::<pb::Bool, _>(&self.allow_volume_expansion, 6, buf);
+        pb::opt::encode::<pb::Str, _>(&self.volume_binding_mode, 7, buf);
+        pb::opt_list::encode::<pb::Msg, _>(&self.allowed_topologies, 8, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.provisioner, 2)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.parameters, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.reclaim_policy, 4)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.mount_options, 5)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Bool,
-                _,
-            >(&self.allow_volume_expansion, 6)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.volume_binding_mode, 7)
-            + kubegen_core::proto::opt_list::len::<
-                kubegen_core::proto::Msg,
-                _,
-            >(&self.allowed_topologies, 8)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::one::len::<pb::Str, _>(&self.provisioner, 2)
+            + pb::opt_map::len::<pb::Str, _>(&self.parameters, 3)
+            + pb::opt::len::<pb::Str, _>(&self.reclaim_policy, 4)
+            + pb::opt_list::len::<pb::Str, _>(&self.mount_options, 5)
+            + pb::opt::len::<pb::Bool, _>(&self.allow_volume_expansion, 6)
+            + pb::opt::len::<pb::Str, _>(&self.volume_binding_mode, 7)
+            + pb::opt_list::len::<pb::Msg, _>(&self.allowed_topologies, 8)
     }
 }
 /// Apply configuration of [`StorageClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

@@ -60,24 +60,25 @@ impl kubegen_core::proto::Message for TokenRequest {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "audience")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int64,
+                    pb::opt::merge::<
+                        pb::Int64,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "expirationSeconds")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -86,21 +87,14 @@ impl kubegen_core::proto::Message for TokenRequest {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.audience, 1, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int64,
-            _,
-        >(&self.expiration_seconds, 2, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Str, _>(&self.audience, 1, buf);
+        pb::opt::encode::<pb::Int64, _>(&self.expiration_seconds, 2, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Str, _>(&self.audience, 1)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int64,
-                _,
-            >(&self.expiration_seconds, 2)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Str, _>(&self.audience, 1)
+            + pb::opt::len::<pb::Int64, _>(&self.expiration_seconds, 2)
     }
 }
 /// Apply configuration of [`TokenRequest`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

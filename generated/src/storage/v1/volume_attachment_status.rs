@@ -79,79 +79,61 @@ impl kubegen_core::proto::Message for VolumeAttachmentStatus {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         let mut f3 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Bool,
+                    pb::one::merge::<
+                        pb::Bool,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "attached")?
                 }
                 2 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f2, 2, wire, &mut buf, depth, "attachmentMetadata")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "attachError")?
                 }
                 4 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Shared,
+                    pb::opt::merge::<
+                        pb::Shared,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "detachError")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
             attach_error: f0,
             attached: f1,
-            attachment_metadata: kubegen_core::proto::trimmed(f2),
+            attachment_metadata: pb::trimmed(f2),
             detach_error: f3,
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Bool,
-            _,
-        >(&self.attached, 1, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.attachment_metadata, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.attach_error, 3, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Shared,
-            _,
-        >(&self.detach_error, 4, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Bool, _>(&self.attached, 1, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.attachment_metadata, 2, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.attach_error, 3, buf);
+        pb::opt::encode::<pb::Shared, _>(&self.detach_error, 4, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Bool, _>(&self.attached, 1)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.attachment_metadata, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.attach_error, 3)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Shared,
-                _,
-            >(&self.detach_error, 4)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Bool, _>(&self.attached, 1)
+            + pb::opt_map::len::<pb::Str, _>(&self.attachment_metadata, 2)
+            + pb::opt::len::<pb::Shared, _>(&self.attach_error, 3)
+            + pb::opt::len::<pb::Shared, _>(&self.detach_error, 4)
     }
 }
 /// Apply configuration of [`VolumeAttachmentStatus`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

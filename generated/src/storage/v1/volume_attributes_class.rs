@@ -131,31 +131,32 @@ impl kubegen_core::proto::Message for VolumeAttributesClass {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f1 = Default::default();
         let mut f3 = Default::default();
         let mut f4 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Msg,
+                    pb::one::merge::<
+                        pb::Msg,
                         _,
                     >(&mut f3, wire, &mut buf, depth, "metadata")?
                 }
                 2 => {
-                    kubegen_core::proto::one::merge::<
-                        kubegen_core::proto::Str,
+                    pb::one::merge::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "driverName")?
                 }
                 3 => {
-                    kubegen_core::proto::opt_map::merge::<
-                        kubegen_core::proto::Str,
+                    pb::opt_map::merge::<
+                        pb::Str,
                         _,
                     >(&mut f4, 3, wire, &mut buf, depth, "parameters")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -163,33 +164,20 @@ impl kubegen_core::proto::Message for VolumeAttributesClass {
             driver_name: f1,
             kind: None,
             metadata: f3,
-            parameters: kubegen_core::proto::trimmed(f4),
+            parameters: pb::trimmed(f4),
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.metadata, 1, buf);
-        kubegen_core::proto::one::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.driver_name, 2, buf);
-        kubegen_core::proto::opt_map::encode::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.parameters, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::one::encode::<pb::Msg, _>(&self.metadata, 1, buf);
+        pb::one::encode::<pb::Str, _>(&self.driver_name, 2, buf);
+        pb::opt_map::encode::<pb::Str, _>(&self.parameters, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::one::len::<kubegen_core::proto::Msg, _>(&self.metadata, 1)
-            + kubegen_core::proto::one::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.driver_name, 2)
-            + kubegen_core::proto::opt_map::len::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.parameters, 3)
+        use kubegen_core::proto as pb;
+        pb::one::len::<pb::Msg, _>(&self.metadata, 1)
+            + pb::one::len::<pb::Str, _>(&self.driver_name, 2)
+            + pb::opt_map::len::<pb::Str, _>(&self.parameters, 3)
     }
 }
 /// Apply configuration of [`VolumeAttributesClass`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.

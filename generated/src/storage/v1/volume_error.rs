@@ -62,31 +62,29 @@ impl kubegen_core::proto::Message for VolumeError {
         mut buf: &[u8],
         depth: u32,
     ) -> Result<Self, kubegen_core::proto::DecodeError> {
+        use kubegen_core::proto as pb;
         let mut f0 = Default::default();
         let mut f1 = Default::default();
         let mut f2 = Default::default();
         while !buf.is_empty() {
-            let (tag, wire) = kubegen_core::proto::key(&mut buf)?;
+            let (tag, wire) = pb::key(&mut buf)?;
             match tag {
                 1 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Msg,
-                        _,
-                    >(&mut f2, wire, &mut buf, depth, "time")?
+                    pb::opt::merge::<pb::Msg, _>(&mut f2, wire, &mut buf, depth, "time")?
                 }
                 2 => {
-                    kubegen_core::proto::opt::merge_nonzero::<
-                        kubegen_core::proto::Str,
+                    pb::opt::merge_nonzero::<
+                        pb::Str,
                         _,
                     >(&mut f1, wire, &mut buf, depth, "message")?
                 }
                 3 => {
-                    kubegen_core::proto::opt::merge::<
-                        kubegen_core::proto::Int32,
+                    pb::opt::merge::<
+                        pb::Int32,
                         _,
                     >(&mut f0, wire, &mut buf, depth, "errorCode")?
                 }
-                _ => kubegen_core::proto::skip(wire, tag, &mut buf)?,
+                _ => pb::skip(wire, tag, &mut buf)?,
             }
         }
         Ok(Self {
@@ -96,32 +94,16 @@ impl kubegen_core::proto::Message for VolumeError {
         })
     }
     fn encode_fields(&self, buf: &mut Vec<u8>) {
-        kubegen_core::proto::opt::encode_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.time, 1, buf);
-        kubegen_core::proto::opt::encode_nonzero::<
-            kubegen_core::proto::Str,
-            _,
-        >(&self.message, 2, buf);
-        kubegen_core::proto::opt::encode::<
-            kubegen_core::proto::Int32,
-            _,
-        >(&self.error_code, 3, buf);
+        use kubegen_core::proto as pb;
+        pb::opt::encode_or_empty::<pb::Msg, _>(&self.time, 1, buf);
+        pb::opt::encode_nonzero::<pb::Str, _>(&self.message, 2, buf);
+        pb::opt::encode::<pb::Int32, _>(&self.error_code, 3, buf);
     }
     fn fields_len(&self) -> usize {
-        kubegen_core::proto::opt::len_or_empty::<
-            kubegen_core::proto::Msg,
-            _,
-        >(&self.time, 1)
-            + kubegen_core::proto::opt::len_nonzero::<
-                kubegen_core::proto::Str,
-                _,
-            >(&self.message, 2)
-            + kubegen_core::proto::opt::len::<
-                kubegen_core::proto::Int32,
-                _,
-            >(&self.error_code, 3)
+        use kubegen_core::proto as pb;
+        pb::opt::len_or_empty::<pb::Msg, _>(&self.time, 1)
+            + pb::opt::len_nonzero::<pb::Str, _>(&self.message, 2)
+            + pb::opt::len::<pb::Int32, _>(&self.error_code, 3)
     }
 }
 /// Apply configuration of [`VolumeError`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
