@@ -28,13 +28,19 @@ impl<K: Object> Client<K> {
         self.rest.request(req).await
     }
 
-    /// `GET .../{name}` of the object itself, in protobuf when the kind speaks it.
-    pub(crate) async fn do_get_object(&self, name: &str, q: Query) -> Result<K> {
-        let mut req = empty_request(Method::GET, with_query(self.object_path(name, None)?, &q))?;
+    /// Sends `req`, whose answer is the object itself: in protobuf when the
+    /// kind speaks it, decoded by its content type.
+    async fn exchange_object(&self, mut req: http::Request<bytes::Bytes>) -> Result<K> {
         self.accept_object(&mut req, false);
         let what = describe(&req);
         let (body, protobuf) = self.rest.request_negotiated(req).await?;
         wire::decode_object(&what, &body, protobuf)
+    }
+
+    /// `GET .../{name}` of the object itself, in protobuf when the kind speaks it.
+    pub(crate) async fn do_get_object(&self, name: &str, q: Query) -> Result<K> {
+        let req = empty_request(Method::GET, with_query(self.object_path(name, None)?, &q))?;
+        self.exchange_object(req).await
     }
 
     pub(crate) async fn do_list(&self, opts: &ListOptions) -> Result<ObjectList<K>> {
@@ -76,10 +82,8 @@ impl<K: Object> Client<K> {
         let uri = with_query(path, q);
         let what = format!("{method} {}", uri_path(&uri));
         let (bytes, content_type) = self.object_body(&what, obj)?;
-        let mut req = json_request(method, uri, bytes, content_type)?;
-        self.accept_object(&mut req, false);
-        let (body, protobuf) = self.rest.request_negotiated(req).await?;
-        wire::decode_object(&what, &body, protobuf)
+        self.exchange_object(json_request(method, uri, bytes, content_type)?)
+            .await
     }
 
     /// `PATCH .../{name}` of the object itself; the patch is JSON, the
@@ -93,15 +97,9 @@ impl<K: Object> Client<K> {
     ) -> Result<K> {
         check_apply(content_type, opts)?;
         let uri = with_query(self.object_path(name, None)?, &opts.to_query());
-        let what = format!("PATCH {}", uri_path(&uri));
-        let bytes = serde_json::to_vec(body).map_err(|source| Error::Encode {
-            request: what.clone(),
-            source,
-        })?;
-        let mut req = json_request(Method::PATCH, uri, bytes, content_type)?;
-        self.accept_object(&mut req, false);
-        let (body, protobuf) = self.rest.request_negotiated(req).await?;
-        wire::decode_object(&what, &body, protobuf)
+        let bytes = json_body(&format!("PATCH {}", uri_path(&uri)), body)?;
+        self.exchange_object(json_request(Method::PATCH, uri, bytes, content_type)?)
+            .await
     }
 
     async fn send_body<B: Serialize + ?Sized, T: DeserializeOwned>(
@@ -113,10 +111,7 @@ impl<K: Object> Client<K> {
         content_type: &'static str,
     ) -> Result<T> {
         let uri = with_query(path, q);
-        let bytes = serde_json::to_vec(body).map_err(|source| Error::Encode {
-            request: format!("{method} {}", uri_path(&uri)),
-            source,
-        })?;
+        let bytes = json_body(&format!("{method} {}", uri_path(&uri)), body)?;
         self.rest
             .request(json_request(method, uri, bytes, content_type)?)
             .await
@@ -179,10 +174,7 @@ impl<K: Object> Client<K> {
     ) -> Result<DeleteResponse<K>> {
         let path = self.object_path(name, None)?;
         let what = format!("DELETE {path}");
-        let bytes = serde_json::to_vec(opts).map_err(|source| Error::Encode {
-            request: what.clone(),
-            source,
-        })?;
+        let bytes = json_body(&what, opts)?;
         let mut req = json_request(Method::DELETE, path, bytes, JSON)?;
         self.accept_object(&mut req, false);
         let (body, protobuf) = self.rest.request_negotiated(req).await?;
@@ -269,6 +261,14 @@ impl<K: Object> Client<K> {
             }
         })
     }
+}
+
+/// `body` as JSON, an encode failure naming the request `what`.
+pub(super) fn json_body<B: Serialize + ?Sized>(what: &str, body: &B) -> Result<Vec<u8>> {
+    serde_json::to_vec(body).map_err(|source| Error::Encode {
+        request: what.to_owned(),
+        source,
+    })
 }
 
 /// Server-side apply needs a field manager; say so before the server does.

@@ -241,12 +241,7 @@ pub(crate) fn decode_proto_event<K>(
                     .collect(),
             })
         }
-        b"ERROR" => {
-            let mut status: Status = proto::decode(env.raw).map_err(at_object)?;
-            status.api_version = Some(env.api_version.into());
-            status.kind = Some(env.kind.into());
-            WatchEvent::Error(status)
-        }
+        b"ERROR" => WatchEvent::Error(proto::decode_status(&env).map_err(at_object)?),
         other => {
             return Err(Error::Decode {
                 request: request.to_owned(),

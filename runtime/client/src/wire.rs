@@ -10,7 +10,6 @@ use http::{HeaderValue, Request};
 
 use super::{Client, DeleteResponse, ObjectList};
 use kubegen_core::error::{Error, Result, decode_json, decode_protobuf_error};
-use kubegen_core::meta::Status;
 use kubegen_core::proto::{self, Envelope, Protobuf};
 use kubegen_core::resource::Object;
 
@@ -55,12 +54,7 @@ impl<K: Object> Client<K> {
                 codec.encode_envelope(&self.resource.api_version(), &self.resource.kind, obj),
                 proto::MEDIA_TYPE,
             )),
-            None => serde_json::to_vec(obj)
-                .map(|b| (b, super::JSON))
-                .map_err(|source| Error::Encode {
-                    request: what.to_owned(),
-                    source,
-                }),
+            None => super::requests::json_body(what, obj).map(|b| (b, super::JSON)),
         }
     }
 }
@@ -113,11 +107,9 @@ pub(crate) fn decode_object_or_status<T: Object>(
     }
     let env = envelope(what, body)?;
     if env.kind == "Status" {
-        let mut status: Status =
-            proto::decode(env.raw).map_err(|e| decode_protobuf_error(what, e))?;
-        status.api_version = Some(env.api_version.into());
-        status.kind = Some(env.kind.into());
-        return Ok(DeleteResponse::Status(status));
+        return proto::decode_status(&env)
+            .map(DeleteResponse::Status)
+            .map_err(|e| decode_protobuf_error(what, e));
     }
     codec::<T>(what)?
         .decode_envelope(&env)

@@ -420,13 +420,7 @@ pub fn api_error_from_body(code: u16, request: &str, body: &[u8]) -> Error {
     // A protobuf answer (to a request that accepted protobuf) holds its
     // Status in the envelope.
     let status = match crate::proto::decode_envelope(body) {
-        Ok(env) => crate::proto::decode::<Status>(env.raw)
-            .map(|mut s| {
-                s.api_version = Some(env.api_version.into());
-                s.kind = Some(env.kind.into());
-                s
-            })
-            .map_err(|_| ()),
+        Ok(env) => crate::proto::decode_status(&env).map_err(|_| ()),
         Err(_) => serde_json::from_slice::<Status>(body).map_err(|_| ()),
     };
     match status {

@@ -999,6 +999,15 @@ pub fn utf8(b: &[u8]) -> Result<&str> {
     })
 }
 
+/// The `Status` an envelope holds (an error, a delete's answer, a watch's
+/// ERROR event), with the envelope's apiVersion and kind.
+pub fn decode_status(env: &Envelope<'_>) -> Result<crate::meta::Status> {
+    let mut status: crate::meta::Status = decode(env.raw)?;
+    status.api_version = Some(env.api_version.into());
+    status.kind = Some(env.kind.into());
+    Ok(status)
+}
+
 /// Writes `msg` in the envelope, as the server expects a protobuf body.
 pub fn encode_envelope<M: Message>(api_version: &str, kind: &str, msg: &M) -> Vec<u8> {
     envelope(api_version, kind, msg.fields_len(), |buf| {
