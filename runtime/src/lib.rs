@@ -18,8 +18,8 @@
 pub use kubegen_cache::{self as cache, workqueue};
 pub use kubegen_client::{self as client, auth, config, discovery, retry};
 pub use kubegen_core::{
-    apply, dynamic, error, managed_fields, meta, metadata, options, proto, resource, selector,
-    sorted_map, verbs,
+    apply, cbor, dynamic, error, managed_fields, meta, metadata, options, proto, resource,
+    selector, sorted_map, verbs,
 };
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;

@@ -239,7 +239,7 @@ fn metadata_of_configmaps(
     )
 }
 
-/// A 200 answer with a protobuf body.
+/// A 200 answer with a binary (protobuf, CBOR) body.
 fn protobuf(body: &[u8], content_type: &str) -> Vec<u8> {
     let mut r = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
@@ -300,6 +300,53 @@ async fn protobuf_kinds_accept_protobuf_unless_the_config_forces_json() {
     );
     assert!(heads[2].contains("accept: application/json;as=partialobjectmetadata;g=meta.k8s.io;v=v1, application/json\r\n"), "{}", heads[2]);
     assert!(!heads[2].contains("protobuf"), "{}", heads[2]);
+}
+
+/// A 415 answer, as a server without CBOR gives to a CBOR body.
+fn unsupported_media_type() -> String {
+    let body = r#"{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"UnsupportedMediaType","code":415}"#;
+    format!(
+        "HTTP/1.1 415 Unsupported Media Type\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+// Beside the real servers' tests (tests/e2e/tests/cbor.rs): what goes in the headers.
+#[tokio::test]
+async fn cbor_is_asked_for_and_sent_until_the_server_refuses_it() {
+    let cm = kubegen_runtime::cbor::to_vec(&serde_json::from_str::<serde_json::Value>(CM).unwrap())
+        .unwrap();
+    let (url, seen) = serve_bytes(vec![
+        protobuf(&cm, "application/cbor"),
+        unsupported_media_type().into_bytes(),
+        ok(CM, "").into_bytes(),
+        ok(CM, "").into_bytes(),
+    ])
+    .await;
+    let client = configmaps(&url, |c| c.cbor = true);
+    let got = client.get("a", &Default::default()).await.unwrap();
+    assert_eq!(got, new_cm());
+    client.create(&new_cm(), &Default::default()).await.unwrap();
+    client.create(&new_cm(), &Default::default()).await.unwrap();
+    let heads: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let accept_cbor = "accept: application/cbor, application/json;q=0.9\r\n";
+    assert!(heads[0].contains(accept_cbor), "{}", heads[0]);
+    assert!(
+        heads[1].contains("content-type: application/cbor\r\n"),
+        "{}",
+        heads[1]
+    );
+    // The refused create again, in JSON; and JSON from then on.
+    for h in &heads[2..] {
+        assert!(h.contains("content-type: application/json\r\n"), "{h}");
+        assert!(!h.contains("cbor"), "{h}");
+    }
+    assert_eq!(heads.len(), 4);
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test cluster: etcd + kube-apiserver + kube-controller-manager, built from
-# their Go modules (see go.mod here) and run on 127.0.0.1 with TLS.
+# their Go modules (see go.mod here) and run on 127.0.0.1 with TLS; and a
+# second kube-apiserver with CBOR on (kubeconfig context `cbor`).
 #
 #   cluster.sh build               build the binaries into .cache/bin/<version>/ (once per version)
 #   cluster.sh up                  start everything (restarts cleanly if already up), write the kubeconfig
@@ -56,6 +57,7 @@ stop() {
 
 down() {
   stop kube-controller-manager
+  stop kube-apiserver-cbor
   stop kube-apiserver
   stop etcd
   if [[ -f "$state/datadir" ]]; then rm -rf "$(cat "$state/datadir")"; fi
@@ -71,7 +73,7 @@ launch() {
 
 logs_and_fail() {
   echo "cluster: $1" >&2
-  for c in etcd kube-apiserver kube-controller-manager; do
+  for c in etcd kube-apiserver kube-apiserver-cbor kube-controller-manager; do
     if [[ -f "$state/$c.log" ]]; then
       echo "---- last lines of $c.log ----" >&2
       tail -n 25 "$state/$c.log" >&2
@@ -87,8 +89,21 @@ logs_and_fail() {
 start_apiserver() {
   # shellcheck disable=SC1091
   source "$state/env"
-  launch kube-apiserver "$bin/kube-apiserver" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+  launch_apiserver kube-apiserver "$APISERVER_PORT"
+  wait_apiserver kube-apiserver "$APISERVER_URL"
+}
+
+# A second API server on the same etcd with CBOR on (KEP-4222; the gate is
+# alpha and off by default in v1.37), for the CBOR tests; the first one
+# stays as users' servers are, and answers 415 to a CBOR body.
+start_cbor_apiserver() {
+  launch_apiserver kube-apiserver-cbor "$APISERVER_CBOR_PORT" --feature-gates=CBORServingAndStorage=true
+}
+
+launch_apiserver() {
+  local name=$1 port=$2; shift 2
+  launch "$name" "$bin/kube-apiserver" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$port" \
     --endpoint-reconciler-type=none \
     --etcd-servers="$ETCD_ENDPOINT" \
     --tls-cert-file="$state/pki/apiserver.crt" --tls-private-key-file="$state/pki/apiserver.key" \
@@ -102,9 +117,12 @@ start_apiserver() {
     --allow-privileged=true \
     --profiling=false \
     --watch-cache-sizes=podtemplates#0 \
-    --v=1
-  "$bin/harness" wait "$APISERVER_URL/readyz" "$state/pki/ca.crt" "$ADMIN_TOKEN" 120 "$state/kube-apiserver.pid" ||
-    logs_and_fail "kube-apiserver did not become ready"
+    --v=1 "$@"
+}
+
+wait_apiserver() {
+  "$bin/harness" wait "$2/readyz" "$state/pki/ca.crt" "$ADMIN_TOKEN" 120 "$state/$1.pid" ||
+    logs_and_fail "$1 did not become ready"
 }
 
 up() {
@@ -115,7 +133,7 @@ up() {
   data=$(mktemp -d "${TMPDIR:-/tmp}/kubegen-cluster.XXXXXX")
   echo "$data" >"$state/datadir"
   "$bin/harness" pki "$state/pki"
-  mapfile -t ports < <("$bin/harness" ports 4)
+  mapfile -t ports < <("$bin/harness" ports 5)
   local admin_token limited_token
   admin_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   limited_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
@@ -129,6 +147,8 @@ ETCD_PEER_PORT=${ports[1]}
 APISERVER_PORT=${ports[2]}
 APISERVER_URL=https://127.0.0.1:${ports[2]}
 KCM_PORT=${ports[3]}
+APISERVER_CBOR_PORT=${ports[4]}
+APISERVER_CBOR_URL=https://127.0.0.1:${ports[4]}
 ADMIN_TOKEN=$admin_token
 LIMITED_TOKEN=$limited_token
 ENV
@@ -143,7 +163,9 @@ ENV
     --initial-cluster="kubegen=http://127.0.0.1:$ETCD_PEER_PORT" \
     --unsafe-no-fsync --log-level=warn
 
+  start_cbor_apiserver
   start_apiserver
+  wait_apiserver kube-apiserver-cbor "$APISERVER_CBOR_URL"
   write_kubeconfig
   cat >"$state/kcm.kubeconfig" <<KC
 apiVersion: v1
@@ -182,6 +204,10 @@ clusters:
   cluster:
     server: $APISERVER_URL
     certificate-authority-data: $ca
+- name: kubegen-test-cbor
+  cluster:
+    server: $APISERVER_CBOR_URL
+    certificate-authority-data: $ca
 users:
 - name: admin
   user:
@@ -200,6 +226,8 @@ contexts:
   context: {cluster: kubegen-test, user: limited, namespace: default}
 - name: cert
   context: {cluster: kubegen-test, user: cert, namespace: default}
+- name: cbor
+  context: {cluster: kubegen-test-cbor, user: admin, namespace: default}
 current-context: admin
 KC
   chmod 600 "$state/kubeconfig"

@@ -33,8 +33,8 @@ impl<K: Object> Client<K> {
     async fn exchange_object(&self, mut req: http::Request<bytes::Bytes>) -> Result<K> {
         self.accept_object(&mut req, false);
         let what = describe(&req);
-        let (body, protobuf) = self.rest.request_negotiated(req).await?;
-        wire::decode_object(&what, &body, protobuf)
+        let (body, encoding) = self.rest.request_negotiated(req).await?;
+        wire::decode_object(&what, &body, encoding)
     }
 
     /// `GET .../{name}` of the object itself, in protobuf when the kind speaks it.
@@ -50,8 +50,8 @@ impl<K: Object> Client<K> {
         )?;
         self.accept_object(&mut req, true);
         let what = describe(&req);
-        let (body, protobuf) = self.rest.request_negotiated(req).await?;
-        wire::decode_list(&what, &body, protobuf)
+        let (body, encoding) = self.rest.request_negotiated(req).await?;
+        wire::decode_list(&what, &body, encoding)
     }
 
     pub(crate) async fn do_watch(&self, opts: &ListOptions) -> Result<WatchStream<K>> {
@@ -61,17 +61,19 @@ impl<K: Object> Client<K> {
         )?;
         self.accept_object(&mut req, false);
         let what = describe(&req);
-        let (body, protobuf) = self.rest.request_stream_negotiated(req).await?;
-        let codec = if protobuf {
-            Some(wire::codec::<K>(&what)?)
-        } else {
-            None
+        let (body, encoding) = self.rest.request_stream_negotiated(req).await?;
+        let framing = match encoding {
+            wire::Encoding::Json => watch::Framing::Lines,
+            wire::Encoding::Cbor => watch::Framing::Cbor,
+            wire::Encoding::Protobuf => watch::Framing::Protobuf(wire::codec::<K>(&what)?),
         };
-        Ok(Box::pin(watch::decode_stream::<K, _>(what, body, codec)))
+        Ok(Box::pin(watch::decode_stream::<K, _>(what, body, framing)))
     }
 
     /// `POST` (create) or `PUT` (replace) of the object itself, in protobuf
-    /// when the kind speaks it.
+    /// or CBOR when the kind speaks it. A server that refuses a CBOR body
+    /// (415: its CBOR feature gate is off) gets it again in JSON, and JSON
+    /// from then on.
     pub(crate) async fn send_object(
         &self,
         method: Method,
@@ -82,8 +84,19 @@ impl<K: Object> Client<K> {
         let uri = with_query(path, q);
         let what = format!("{method} {}", uri_path(&uri));
         let (bytes, content_type) = self.object_body(&what, obj)?;
-        self.exchange_object(json_request(method, uri, bytes, content_type)?)
-            .await
+        let req = json_request(method.clone(), uri.clone(), bytes, content_type)?;
+        match self.exchange_object(req).await {
+            Err(e)
+                if content_type == kubegen_core::cbor::MEDIA_TYPE
+                    && e.is_unsupported_media_type() =>
+            {
+                self.rest.refuse_cbor();
+                let bytes = json_body(&what, obj)?;
+                self.exchange_object(json_request(method, uri, bytes, JSON)?)
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// `PATCH .../{name}` of the object itself; the patch is JSON, the
@@ -177,8 +190,8 @@ impl<K: Object> Client<K> {
         let bytes = json_body(&what, opts)?;
         let mut req = json_request(Method::DELETE, path, bytes, JSON)?;
         self.accept_object(&mut req, false);
-        let (body, protobuf) = self.rest.request_negotiated(req).await?;
-        wire::decode_object_or_status(&what, &body, protobuf)
+        let (body, encoding) = self.rest.request_negotiated(req).await?;
+        wire::decode_object_or_status(&what, &body, encoding)
     }
 
     pub(crate) async fn do_delete_collection(

@@ -23,6 +23,7 @@
 //! marked sensitive).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -37,6 +38,7 @@ use tracing::Instrument;
 use crate::auth::{Authenticator, ClusterInfo};
 use crate::config::{Config, WarningHandler};
 use crate::transport::{HttpClient, build_http_clients};
+use crate::wire::Encoding;
 use kubegen_core::error::{Error, Result, api_error_from_body, decode_json};
 
 /// Longest `Retry-After` wait honoured.
@@ -66,6 +68,9 @@ struct Inner {
     read_timeout: Option<Duration>,
     max_retries: u32,
     protobuf: bool,
+    cbor: bool,
+    /// The server answered 415 to a CBOR body: JSON from then on.
+    cbor_refused: AtomicBool,
     warning_handler: Option<WarningHandler>,
     default_namespace: String,
 }
@@ -137,6 +142,8 @@ impl RestClient {
                 read_timeout: config.read_timeout,
                 max_retries: config.max_retries,
                 protobuf: config.protobuf,
+                cbor: config.cbor,
+                cbor_refused: AtomicBool::new(false),
                 warning_handler: config.warning_handler,
                 default_namespace: config.default_namespace,
             }),
@@ -151,6 +158,19 @@ impl RestClient {
     /// Whether built-in kinds speak protobuf ([`Config::protobuf`]).
     pub fn protobuf(&self) -> bool {
         self.inner.protobuf
+    }
+
+    /// Whether kinds without protobuf speak CBOR ([`Config::cbor`]), and
+    /// the server has not refused it.
+    pub fn cbor(&self) -> bool {
+        self.inner.cbor && !self.inner.cbor_refused.load(Ordering::Relaxed)
+    }
+
+    /// The server answered 415 to a CBOR body: speak JSON from now on.
+    pub(crate) fn refuse_cbor(&self) {
+        if !self.inner.cbor_refused.swap(true, Ordering::Relaxed) {
+            tracing::info!("the server does not take CBOR bodies (415); sending JSON from now on");
+        }
     }
 
     /// The server's base URL.
@@ -173,36 +193,38 @@ impl RestClient {
             .map_err(|e| Error::transport(what, e))
     }
 
-    /// Send and collect the body, with whether it is protobuf (by its
-    /// `Content-Type`; a request may accept both).
-    pub(crate) async fn request_negotiated(&self, req: Request<Bytes>) -> Result<(Bytes, bool)> {
+    /// Send and collect the body, with its encoding (by its `Content-Type`;
+    /// a request may accept several).
+    pub(crate) async fn request_negotiated(
+        &self,
+        req: Request<Bytes>,
+    ) -> Result<(Bytes, Encoding)> {
         let what = describe(&req);
         let resp = self.execute_mode(req, Mode::Normal).await?;
-        let protobuf = is_protobuf(resp.headers());
+        let encoding = Encoding::of(resp.headers());
         let body = within(self.inner.read_timeout, &what, resp.into_body().collect()).await?;
         let body = body
             .map(|b| b.to_bytes())
             .map_err(|e| Error::transport(what, e))?;
-        Ok((body, protobuf))
+        Ok((body, encoding))
     }
 
-    /// Send and return the body as a stream of chunks, with whether it is
-    /// protobuf.
+    /// Send and return the body as a stream of chunks, with its encoding.
     pub(crate) async fn request_stream_negotiated(
         &self,
         req: Request<Bytes>,
     ) -> Result<(
         impl Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
-        bool,
+        Encoding,
     )> {
         let what = describe(&req);
         let resp = self.execute_mode(req, Mode::Normal).await?;
-        let protobuf = is_protobuf(resp.headers());
+        let encoding = Encoding::of(resp.headers());
         let body = resp
             .into_body()
             .into_data_stream()
             .map_err(move |e| Error::transport(what.clone(), e));
-        Ok((body, protobuf))
+        Ok((body, encoding))
     }
 
     /// Send, collect and decode the JSON body as `T`.
@@ -409,14 +431,6 @@ fn parse_warning(v: &str) -> String {
         .and_then(|r| r.rsplit_once('"').map(|(m, _)| m))
         .unwrap_or(rest);
     rest.replace("\\\"", "\"")
-}
-
-/// Whether a response's body is protobuf.
-fn is_protobuf(headers: &http::HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(kubegen_core::proto::MEDIA_TYPE))
 }
 
 /// `METHOD /path` without the query, for errors and spans.

@@ -4,7 +4,8 @@
 //! Framing: the API server writes one JSON object per event, each followed by
 //! a newline, into a chunked response; in protobuf (built-in kinds), each
 //! event is a `metav1.WatchEvent` message after its 4-byte big-endian length,
-//! its object in the usual envelope. Chunk boundaries fall anywhere, so the
+//! its object in the usual envelope; in CBOR (`application/cbor-seq`), each
+//! event is one self-delimiting CBOR item. Chunk boundaries fall anywhere, so the
 //! decoder buffers bytes and decodes only complete events. When the server
 //! closes the response (its `timeoutSeconds`, or a restart) the stream ends
 //! with `None`; a partial event left in the buffer at that point is reported
@@ -26,7 +27,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use kubegen_core::error::{ApiError, Error, Result, decode_json, decode_protobuf_error};
+use kubegen_core::cbor;
+use kubegen_core::error::{
+    ApiError, Error, Result, decode_cbor, decode_json, decode_protobuf_error,
+};
 use kubegen_core::meta::{ObjectMeta, Status};
 use kubegen_core::proto::{self, Protobuf};
 
@@ -123,28 +127,50 @@ pub(crate) fn decode_event<K: DeserializeOwned>(
     line: &[u8],
 ) -> Result<WatchEvent<K>> {
     let raw: RawEvent<'_> = decode_json(request, line)?;
-    let object = raw.object.get().as_bytes();
-    let event = match raw.type_ {
-        "ADDED" => {
-            WatchEvent::Added(decode_json(request, object).map_err(|e| prefix_path(e, "object"))?)
-        }
-        "MODIFIED" => WatchEvent::Modified(
-            decode_json(request, object).map_err(|e| prefix_path(e, "object"))?,
-        ),
-        "DELETED" => {
-            WatchEvent::Deleted(decode_json(request, object).map_err(|e| prefix_path(e, "object"))?)
-        }
+    typed_event(
+        request,
+        raw.type_,
+        raw.object.get().as_bytes(),
+        ObjectEncoding::Json,
+    )
+}
+
+/// Decode one CBOR event: a map `{object, type}`.
+fn decode_cbor_event<K: DeserializeOwned>(request: &str, item: &[u8]) -> Result<WatchEvent<K>> {
+    let entries = cbor::map_entries(item).map_err(|e| Error::Decode {
+        request: request.to_owned(),
+        path: ".".into(),
+        message: e.to_string(),
+    })?;
+    let field = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or(&[][..], |(_, v)| *v)
+    };
+    let type_: String = decode_cbor(request, field("type")).map_err(|e| prefix_path(e, "type"))?;
+    typed_event(request, &type_, field("object"), ObjectEncoding::Cbor)
+}
+
+/// The event of `type_`, its `object` read as `decode` says.
+fn typed_event<K: DeserializeOwned>(
+    request: &str,
+    type_: &str,
+    object: &[u8],
+    decode: ObjectEncoding,
+) -> Result<WatchEvent<K>> {
+    let event = match type_ {
+        "ADDED" => WatchEvent::Added(decode.object(request, object)?),
+        "MODIFIED" => WatchEvent::Modified(decode.object(request, object)?),
+        "DELETED" => WatchEvent::Deleted(decode.object(request, object)?),
         "BOOKMARK" => {
-            let b: BookmarkObject =
-                decode_json(request, object).map_err(|e| prefix_path(e, "object"))?;
+            let b: BookmarkObject = decode.object(request, object)?;
             WatchEvent::Bookmark(Bookmark {
                 resource_version: b.metadata.resource_version,
                 annotations: b.metadata.annotations.unwrap_or_default(),
             })
         }
-        "ERROR" => {
-            WatchEvent::Error(decode_json(request, object).map_err(|e| prefix_path(e, "object"))?)
-        }
+        "ERROR" => WatchEvent::Error(decode.object(request, object)?),
         other => {
             return Err(Error::Decode {
                 request: request.to_owned(),
@@ -154,6 +180,23 @@ pub(crate) fn decode_event<K: DeserializeOwned>(
         }
     };
     Ok(event)
+}
+
+/// The encoding of a JSON or CBOR event's object.
+#[derive(Clone, Copy)]
+enum ObjectEncoding {
+    Json,
+    Cbor,
+}
+
+impl ObjectEncoding {
+    fn object<T: DeserializeOwned>(self, request: &str, bytes: &[u8]) -> Result<T> {
+        match self {
+            ObjectEncoding::Json => decode_json(request, bytes),
+            ObjectEncoding::Cbor => decode_cbor(request, bytes),
+        }
+        .map_err(|e| prefix_path(e, "object"))
+    }
 }
 
 fn prefix_path(e: Error, prefix: &str) -> Error {
@@ -255,25 +298,48 @@ pub(crate) fn decode_proto_event<K>(
     })
 }
 
-/// Turn a response body (a stream of byte chunks) into a stream of events:
-/// JSON lines, or protobuf frames when `protobuf` holds the kind's codec.
+/// How a watch answer is framed, by its content type.
+pub(crate) enum Framing<K> {
+    /// JSON objects, a line each.
+    Lines,
+    /// Length-prefixed protobuf `WatchEvent`s, objects of the kind's codec.
+    Protobuf(Protobuf<K>),
+    /// A CBOR sequence of `WatchEvent`s.
+    Cbor,
+}
+
+/// Turn a response body (a stream of byte chunks) into a stream of events,
+/// framed as `framing` says.
 pub(crate) fn decode_stream<K, S>(
     request: String,
     body: S,
-    protobuf: Option<Protobuf<K>>,
+    framing: Framing<K>,
 ) -> impl Stream<Item = Result<WatchEvent<K>>> + Send
 where
     K: DeserializeOwned + Send + 'static,
     S: Stream<Item = Result<Bytes>> + Send + Unpin + 'static,
 {
-    decode_stream_limited(request, body, MAX_WATCH_EVENT_BYTES, protobuf)
+    decode_stream_limited(request, body, MAX_WATCH_EVENT_BYTES, framing)
+}
+
+/// What a buffer holds at its start.
+// Moved once per event, as the event itself is: boxing would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+enum Next<K> {
+    /// A decoded event (or its decode error); the stream goes on.
+    Event(Result<WatchEvent<K>>),
+    /// Not a whole event yet.
+    Partial,
+    /// Framing that cannot be trusted (an over-long or malformed frame):
+    /// reported, then the stream ends.
+    Broken(String),
 }
 
 fn decode_stream_limited<K, S>(
     request: String,
     body: S,
     max_event: usize,
-    protobuf: Option<Protobuf<K>>,
+    framing: Framing<K>,
 ) -> impl Stream<Item = Result<WatchEvent<K>>> + Send
 where
     K: DeserializeOwned + Send + 'static,
@@ -282,11 +348,85 @@ where
     struct State<S, K> {
         body: S,
         buf: BytesMut,
-        /// `buf[..scanned]` holds no newline: each byte is searched once.
+        /// Lines: `buf[..scanned]` holds no newline: each byte is searched once.
         scanned: usize,
         request: String,
         done: bool,
-        protobuf: Option<Protobuf<K>>,
+        framing: Framing<K>,
+    }
+    impl<S, K: DeserializeOwned> State<S, K> {
+        fn next_event(&mut self, max_event: usize) -> Next<K> {
+            let request = self.request.as_str();
+            match &self.framing {
+                Framing::Lines => loop {
+                    let Some(pos) = self.buf[self.scanned..].iter().position(|b| *b == b'\n')
+                    else {
+                        self.scanned = self.buf.len();
+                        if self.buf.len() > max_event {
+                            return Next::Broken(format!(
+                                "watch event longer than {max_event} bytes without a line end; stream abandoned"
+                            ));
+                        }
+                        return Next::Partial;
+                    };
+                    let line = self.buf.split_to(self.scanned + pos + 1);
+                    self.scanned = 0;
+                    let line = trim_ascii(&line);
+                    if !line.is_empty() {
+                        return Next::Event(decode_event(request, line));
+                    }
+                },
+                Framing::Protobuf(codec) => {
+                    let Some(len) = self
+                        .buf
+                        .first_chunk::<4>()
+                        .map(|b| u32::from_be_bytes(*b) as usize)
+                    else {
+                        return Next::Partial;
+                    };
+                    if len > max_event {
+                        return Next::Broken(format!(
+                            "watch event of {len} bytes is longer than {max_event}; stream abandoned"
+                        ));
+                    }
+                    if self.buf.len() < 4 + len {
+                        return Next::Partial;
+                    }
+                    let frame = self.buf.split_to(4 + len);
+                    Next::Event(decode_proto_event(request, &frame[4..], codec))
+                }
+                Framing::Cbor => match cbor::item_len(&self.buf) {
+                    Ok(Some(len)) => {
+                        let item = self.buf.split_to(len);
+                        Next::Event(decode_cbor_event(request, &item))
+                    }
+                    Ok(None) if self.buf.len() > max_event => Next::Broken(format!(
+                        "watch event longer than {max_event} bytes; stream abandoned"
+                    )),
+                    Ok(None) => Next::Partial,
+                    Err(e) => Next::Broken(format!("the watch stream is not CBOR: {e}")),
+                },
+            }
+        }
+
+        /// The server closed the stream with `buf` left over: a last line
+        /// decodes (the server may omit its newline); a partial frame is an error.
+        fn trailing(&mut self) -> Option<Result<WatchEvent<K>>> {
+            let rest = self.buf.split();
+            self.scanned = 0;
+            match self.framing {
+                Framing::Lines => match trim_ascii(&rest) {
+                    [] => None,
+                    line => Some(decode_event(&self.request, line)),
+                },
+                _ if rest.is_empty() => None,
+                Framing::Protobuf(_) | Framing::Cbor => Some(Err(Error::Decode {
+                    request: self.request.clone(),
+                    path: ".".into(),
+                    message: "the stream ended inside a watch event".into(),
+                })),
+            }
+        }
     }
     let state = State {
         body,
@@ -294,80 +434,25 @@ where
         scanned: 0,
         request,
         done: false,
-        protobuf,
+        framing,
     };
     futures::stream::unfold(state, move |mut st| async move {
         loop {
-            if let Some(codec) = &st.protobuf {
-                if let Some(len) = st
-                    .buf
-                    .first_chunk::<4>()
-                    .map(|b| u32::from_be_bytes(*b) as usize)
-                {
-                    if len > max_event {
-                        st.done = true;
-                        st.buf.clear();
-                        let err = Error::Decode {
-                            request: st.request.clone(),
-                            path: ".".into(),
-                            message: format!(
-                                "watch event of {len} bytes is longer than {max_event}; stream abandoned"
-                            ),
-                        };
-                        return Some((Err(err), st));
-                    }
-                    if st.buf.len() >= 4 + len {
-                        let frame = st.buf.split_to(4 + len);
-                        let ev = decode_proto_event(&st.request, &frame[4..], codec);
-                        return Some((ev, st));
-                    }
-                }
-                if st.done {
-                    if st.buf.is_empty() {
-                        return None;
-                    }
+            match st.next_event(max_event) {
+                Next::Event(ev) => return Some((ev, st)),
+                Next::Broken(message) => {
+                    st.done = true;
                     st.buf.clear();
+                    st.scanned = 0;
                     let err = Error::Decode {
                         request: st.request.clone(),
                         path: ".".into(),
-                        message: "the stream ended inside a protobuf watch event".into(),
+                        message,
                     };
                     return Some((Err(err), st));
                 }
-            } else if let Some(pos) = st.buf[st.scanned..].iter().position(|b| *b == b'\n') {
-                let line = st.buf.split_to(st.scanned + pos + 1);
-                st.scanned = 0;
-                let line = trim_ascii(&line);
-                if line.is_empty() {
-                    continue;
-                }
-                let ev = decode_event::<K>(&st.request, line);
-                return Some((ev, st));
-            }
-            st.scanned = st.buf.len();
-            if st.done && st.protobuf.is_none() {
-                // The server closed the stream: report a trailing partial event, then end.
-                let rest = trim_ascii(&st.buf).to_vec();
-                st.buf.clear();
-                st.scanned = 0;
-                if rest.is_empty() {
-                    return None;
-                }
-                let ev = decode_event::<K>(&st.request, &rest);
-                return Some((ev, st));
-            }
-            if st.protobuf.is_none() && st.buf.len() > max_event {
-                st.done = true;
-                st.buf.clear();
-                st.scanned = 0;
-                let err = Error::Decode {
-                    request: st.request.clone(),
-                    path: ".".into(),
-                    message: format!(
-                        "watch event longer than {max_event} bytes without a line end; stream abandoned"
-                    ),
-                };
-                return Some((Err(err), st));
+                Next::Partial if st.done => return st.trailing().map(|ev| (ev, st)),
+                Next::Partial => {}
             }
             match st.body.next().await {
                 Some(Ok(chunk)) => st.buf.extend_from_slice(chunk.chunk()),
@@ -413,7 +498,7 @@ mod tests {
             decode_stream::<Cm, _>(
                 "GET /api/v1/configmaps?watch=true".into(),
                 chunks(parts),
-                None,
+                Framing::Lines,
             )
             .collect(),
         )
@@ -503,7 +588,8 @@ mod tests {
             }),
             Ok(Bytes::from_static(b"ignored\n")),
         ]);
-        let evs: Vec<_> = block_on(decode_stream::<Cm, _>("GET x".into(), body, None).collect());
+        let evs: Vec<_> =
+            block_on(decode_stream::<Cm, _>("GET x".into(), body, Framing::Lines).collect());
         assert_eq!(evs.len(), 2);
         assert!(evs[0].is_ok());
         assert!(matches!(&evs[1], Err(Error::Transport { .. })));
@@ -514,8 +600,9 @@ mod tests {
         // A line that never ends, fed in small chunks: the decoder stops at
         // the cap instead of buffering the whole stream.
         let endless = stream::iter((0..1000).map(|_| Ok(Bytes::from_static(&[b'x'; 100]))));
-        let evs: Vec<Result<WatchEvent<Cm>>> =
-            block_on(decode_stream_limited::<Cm, _>("GET x".into(), endless, 4096, None).collect());
+        let evs: Vec<Result<WatchEvent<Cm>>> = block_on(
+            decode_stream_limited::<Cm, _>("GET x".into(), endless, 4096, Framing::Lines).collect(),
+        );
         assert_eq!(evs.len(), 1, "{evs:?}");
         match &evs[0] {
             Err(Error::Decode { message, .. }) => assert!(message.contains("4096"), "{message}"),
@@ -528,7 +615,7 @@ mod tests {
                 "GET x".into(),
                 chunks(&[&line, &line]),
                 A.len() + 1,
-                None,
+                Framing::Lines,
             )
             .collect(),
         );
@@ -545,6 +632,76 @@ mod tests {
         let evs = collect(&parts);
         assert_eq!(evs.len(), 2);
         assert!(evs.iter().all(|e| e.is_ok()));
+    }
+
+    #[test]
+    fn cbor_sequences_split_anywhere_decode() {
+        let event = |t: &str, name: &str| {
+            let object = serde_json::json!({"metadata": {"name": name, "resourceVersion": "7"}, "data": {"k": "v"}});
+            cbor::to_vec(&serde_json::json!({"object": object, "type": t})).unwrap()
+        };
+        let whole = [event("ADDED", "a"), event("BOOKMARK", "")].concat();
+        for size in [1, 3, whole.len()] {
+            let parts: Vec<Result<Bytes>> = whole
+                .chunks(size)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect();
+            let evs: Vec<_> = block_on(
+                decode_stream::<Cm, _>("GET x".into(), stream::iter(parts), Framing::Cbor)
+                    .collect(),
+            );
+            assert_eq!(evs.len(), 2, "{evs:?}");
+            match &evs[0] {
+                Ok(WatchEvent::Added(cm)) => {
+                    assert_eq!(cm.metadata.name.as_deref(), Some("a"));
+                    assert_eq!(cm.data["k"], "v");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(matches!(&evs[1], Ok(WatchEvent::Bookmark(b)) if b.resource_version == "7"));
+        }
+        // A cut-off event, then a stream that is not CBOR at all.
+        let cut = &whole[..whole.len() - 2];
+        let evs: Vec<_> = block_on(
+            decode_stream::<Cm, _>(
+                "GET x".into(),
+                stream::iter(vec![Ok(Bytes::copy_from_slice(cut))]),
+                Framing::Cbor,
+            )
+            .collect(),
+        );
+        assert_eq!(evs.len(), 2);
+        assert!(
+            matches!(&evs[1], Err(Error::Decode { message, .. }) if message.contains("ended inside"))
+        );
+        let evs: Vec<_> = block_on(
+            decode_stream::<Cm, _>(
+                "GET x".into(),
+                stream::iter(vec![Ok(Bytes::from_static(&[0x1c, 0x00]))]),
+                Framing::Cbor,
+            )
+            .collect(),
+        );
+        assert_eq!(evs.len(), 1);
+        assert!(
+            matches!(&evs[0], Err(Error::Decode { message, .. }) if message.contains("not CBOR")),
+            "{evs:?}"
+        );
+        // An object of the wrong shape names its path.
+        let bad =
+            cbor::to_vec(&serde_json::json!({"object": {"data": 3}, "type": "ADDED"})).unwrap();
+        let evs: Vec<_> = block_on(
+            decode_stream::<Cm, _>(
+                "GET x".into(),
+                stream::iter(vec![Ok(Bytes::from(bad))]),
+                Framing::Cbor,
+            )
+            .collect(),
+        );
+        assert!(
+            matches!(&evs[0], Err(Error::Decode { path, .. }) if path.starts_with("object")),
+            "{evs:?}"
+        );
     }
 
     #[test]

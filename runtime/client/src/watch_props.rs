@@ -37,7 +37,7 @@ use proptest::sample::Index;
 use serde_json::{Value, json};
 
 use super::watch::{
-    INITIAL_EVENTS_END_ANNOTATION, MAX_WATCH_EVENT_BYTES, WatchEvent, decode_stream,
+    Framing, INITIAL_EVENTS_END_ANNOTATION, MAX_WATCH_EVENT_BYTES, WatchEvent, decode_stream,
 };
 use kubegen_core::dynamic::DynamicObject;
 use kubegen_core::error::{Error, Result};
@@ -60,7 +60,7 @@ type Decoded = Result<WatchEvent<DynamicObject>>;
 
 fn decode(chunks: Vec<Bytes>) -> Vec<Decoded> {
     let body = futures::stream::iter(chunks.into_iter().map(Ok));
-    block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body, None).collect())
+    block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body, Framing::Lines).collect())
 }
 
 fn decode_whole(bytes: &[u8]) -> Vec<Decoded> {
@@ -645,7 +645,7 @@ fn a_line_longer_than_the_cap_is_refused_without_reading_on() {
         "\n{NEXT}\n"
     )))]));
     let results: Vec<Decoded> =
-        block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body, None).collect());
+        block_on(decode_stream::<DynamicObject, _>(REQ.to_owned(), body, Framing::Lines).collect());
     assert_eq!(
         results.len(),
         1,

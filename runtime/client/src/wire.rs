@@ -2,19 +2,49 @@
 //! (its [`Object::PROTOBUF`] is set) accepts protobuf and sends it unless the
 //! config forces JSON; an answer is decoded by its `Content-Type`, since an
 //! aggregated API may answer JSON. Patches stay JSON (their media types are
-//! JSON's); custom resources and dynamic objects speak JSON.
+//! JSON's); custom resources and dynamic objects speak JSON, or CBOR when
+//! the config asks for it.
 
 use bytes::Bytes;
-use http::header::ACCEPT;
-use http::{HeaderValue, Request};
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Request};
 
 use super::{Client, DeleteResponse, ObjectList};
-use kubegen_core::error::{Error, Result, decode_json, decode_protobuf_error};
+use kubegen_core::cbor;
+use kubegen_core::error::{Error, Result, decode_cbor, decode_json, decode_protobuf_error};
 use kubegen_core::proto::{self, Envelope, Protobuf};
 use kubegen_core::resource::Object;
 
+/// The encoding of an answer, by its `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Json,
+    Protobuf,
+    /// One CBOR item, or a sequence of them (a watch).
+    Cbor,
+}
+
+impl Encoding {
+    pub(crate) fn of(headers: &HeaderMap) -> Self {
+        let media = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if media.starts_with(proto::MEDIA_TYPE) {
+            Encoding::Protobuf
+        } else if media.starts_with(cbor::MEDIA_TYPE) {
+            // `application/cbor` and `application/cbor-seq`.
+            Encoding::Cbor
+        } else {
+            Encoding::Json
+        }
+    }
+}
+
 /// What a request that can take either sends in `Accept`.
 pub(crate) const ACCEPT_PROTOBUF: &str = "application/vnd.kubernetes.protobuf, application/json";
+/// CBOR preferred, JSON still taken (from an aggregated API, say): client-go's.
+const ACCEPT_CBOR: &str = "application/cbor, application/json;q=0.9";
 // Metadata only, as client-go's metadata client asks (a server that cannot
 // transform answers with whole objects in JSON, which decode all the same).
 const METADATA_PROTOBUF: &str = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
@@ -30,11 +60,19 @@ impl<K: Object> Client<K> {
         K::PROTOBUF.filter(|_| self.rest.protobuf())
     }
 
+    /// Whether requests for `K` speak CBOR: a kind without protobuf, when
+    /// the config asks for it and the server has not refused it.
+    pub(crate) fn cbor(&self) -> bool {
+        !K::METADATA_ONLY && self.protobuf().is_none() && self.rest.cbor()
+    }
+
     /// Adds `Accept` for an answer holding `K`, or its list when `list`
-    /// (or a Status): protobuf first when the kind speaks it, and for a
-    /// metadata-only kind the `as=PartialObjectMetadata` form of both.
+    /// (or a Status): protobuf first when the kind speaks it, CBOR first
+    /// when it speaks that, and for a metadata-only kind the
+    /// `as=PartialObjectMetadata` form of both.
     pub(crate) fn accept_object(&self, req: &mut Request<Bytes>, list: bool) {
         let accept = match (K::METADATA_ONLY, self.protobuf().is_some(), list) {
+            (false, false, _) if self.cbor() => ACCEPT_CBOR,
             (false, false, _) => return,
             (false, true, _) => ACCEPT_PROTOBUF,
             (true, true, false) => METADATA_PROTOBUF,
@@ -47,15 +85,22 @@ impl<K: Object> Client<K> {
     }
 
     /// The body of a create or replace of `obj`: protobuf in its envelope
-    /// when the kind speaks it, else JSON. Returns the bytes and their type.
+    /// when the kind speaks it, CBOR when it speaks that, else JSON.
+    /// Returns the bytes and their type.
     pub(crate) fn object_body(&self, what: &str, obj: &K) -> Result<(Vec<u8>, &'static str)> {
-        match self.protobuf() {
-            Some(codec) => Ok((
-                codec.encode_envelope(&self.resource.api_version(), &self.resource.kind, obj),
-                proto::MEDIA_TYPE,
-            )),
-            None => super::requests::json_body(what, obj).map(|b| (b, super::JSON)),
+        if let Some(codec) = self.protobuf() {
+            let body =
+                codec.encode_envelope(&self.resource.api_version(), &self.resource.kind, obj);
+            return Ok((body, proto::MEDIA_TYPE));
         }
+        if self.cbor() {
+            let body = cbor::to_vec(obj).map_err(|e| Error::Encode {
+                request: what.to_owned(),
+                source: serde::ser::Error::custom(e),
+            })?;
+            return Ok((body, cbor::MEDIA_TYPE));
+        }
+        super::requests::json_body(what, obj).map(|b| (b, super::JSON))
     }
 }
 
@@ -72,39 +117,53 @@ pub(crate) fn codec<K: Object>(what: &str) -> Result<Protobuf<K>> {
     })
 }
 
-/// An object from an answer body of either encoding.
-pub(crate) fn decode_object<K: Object>(what: &str, body: &[u8], protobuf: bool) -> Result<K> {
-    if !protobuf {
-        return decode_json(what, body);
+/// An object from an answer body in `encoding`.
+pub(crate) fn decode_object<K: Object>(what: &str, body: &[u8], encoding: Encoding) -> Result<K> {
+    match encoding {
+        Encoding::Json => decode_json(what, body),
+        Encoding::Cbor => decode_cbor(what, body),
+        Encoding::Protobuf => {
+            let env = envelope(what, body)?;
+            codec::<K>(what)?
+                .decode_envelope(&env)
+                .map_err(|e| decode_protobuf_error(what, e))
+        }
     }
-    let env = envelope(what, body)?;
-    codec::<K>(what)?
-        .decode_envelope(&env)
-        .map_err(|e| decode_protobuf_error(what, e))
 }
 
-/// A list from an answer body of either encoding.
+/// A list from an answer body in `encoding`.
 pub(crate) fn decode_list<K: Object>(
     what: &str,
     body: &[u8],
-    protobuf: bool,
+    encoding: Encoding,
 ) -> Result<ObjectList<K>> {
-    if !protobuf {
-        return decode_json(what, body);
+    match encoding {
+        Encoding::Json => decode_json(what, body),
+        Encoding::Cbor => decode_cbor(what, body),
+        Encoding::Protobuf => {
+            ObjectList::from_protobuf(body).map_err(|e| decode_protobuf_error(what, e))
+        }
     }
-    ObjectList::from_protobuf(body).map_err(|e| decode_protobuf_error(what, e))
 }
 
 /// What a delete answered: the object, or a Status.
 pub(crate) fn decode_object_or_status<T: Object>(
     what: &str,
     body: &[u8],
-    protobuf: bool,
+    encoding: Encoding,
 ) -> Result<DeleteResponse<T>> {
-    if !protobuf {
-        let v: serde_json::Value = decode_json(what, body)?;
-        return super::requests::object_or_status(what, v);
-    }
+    let v: serde_json::Value = match encoding {
+        Encoding::Json => decode_json(what, body)?,
+        Encoding::Cbor => decode_cbor(what, body)?,
+        Encoding::Protobuf => return decode_protobuf_object_or_status(what, body),
+    };
+    super::requests::object_or_status(what, v)
+}
+
+fn decode_protobuf_object_or_status<T: Object>(
+    what: &str,
+    body: &[u8],
+) -> Result<DeleteResponse<T>> {
     let env = envelope(what, body)?;
     if env.kind == "Status" {
         return proto::decode_status(&env)

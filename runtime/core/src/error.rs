@@ -310,6 +310,11 @@ impl Error {
     pub fn is_method_not_supported(&self) -> bool {
         self.has_reason(reason::METHOD_NOT_ALLOWED)
     }
+    /// The server does not take the request body's media type (415).
+    pub fn is_unsupported_media_type(&self) -> bool {
+        self.has_reason(reason::UNSUPPORTED_MEDIA_TYPE)
+            || self.api_error().is_some_and(|e| e.code == 415)
+    }
     /// The server could not finish in time (`ServerTimeout` or `Timeout`).
     pub fn is_server_timeout(&self) -> bool {
         self.has_reason(reason::SERVER_TIMEOUT) || self.has_reason(reason::TIMEOUT)
@@ -414,14 +419,40 @@ pub fn decode_json<'de, T: serde::Deserialize<'de>>(request: &str, bytes: &'de [
     })
 }
 
+/// Decode `bytes` as CBOR into `T`, reporting the field path and byte
+/// offset on failure (as [`decode_json`], the path only on the retry).
+pub fn decode_cbor<'de, T: serde::Deserialize<'de>>(request: &str, bytes: &'de [u8]) -> Result<T> {
+    crate::cbor::from_slice(bytes).or_else(|_| {
+        let mut de = crate::cbor::Deserializer::new(bytes);
+        let fail = |path: String, e: crate::cbor::CborError| Error::Decode {
+            request: request.to_owned(),
+            path,
+            message: e.to_string(),
+        };
+        let value = match serde_path_to_error::deserialize(&mut de) {
+            Ok(v) => v,
+            Err(e) => {
+                let path = e.path().to_string();
+                return Err(fail(path, de.locate(e.into_inner())));
+            }
+        };
+        de.end().map_err(|e| fail(".".into(), e))?;
+        Ok(value)
+    })
+}
+
 /// Turn a non-success response into an [`Error::Api`]: the body's `Status`
 /// when it is one, else a status synthesized from the code.
 pub fn api_error_from_body(code: u16, request: &str, body: &[u8]) -> Error {
     // A protobuf answer (to a request that accepted protobuf) holds its
-    // Status in the envelope.
-    let status = match crate::proto::decode_envelope(body) {
-        Ok(env) => crate::proto::decode_status(&env).map_err(|_| ()),
-        Err(_) => serde_json::from_slice::<Status>(body).map_err(|_| ()),
+    // Status in the envelope; a CBOR one starts with the self-described tag.
+    let status = if crate::cbor::is_self_described(body) {
+        crate::cbor::from_slice::<Status>(body).map_err(|_| ())
+    } else {
+        match crate::proto::decode_envelope(body) {
+            Ok(env) => crate::proto::decode_status(&env).map_err(|_| ()),
+            Err(_) => serde_json::from_slice::<Status>(body).map_err(|_| ()),
+        }
     };
     match status {
         Ok(status) if status.kind.as_deref() == Some("Status") || status.reason.is_some() => {

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod apply;
+pub mod cbor;
 pub mod dynamic;
 pub mod error;
 pub mod managed_fields;

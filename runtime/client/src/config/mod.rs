@@ -115,8 +115,16 @@ pub struct Config {
     /// Speak protobuf for built-in kinds (client-go's default since v0.32):
     /// accept it and send it; the server encodes and decodes it several
     /// times faster than JSON. `false` forces JSON. Custom resources and
-    /// dynamic objects speak JSON either way.
+    /// dynamic objects speak JSON, or CBOR when [`cbor`](Self::cbor) is set.
     pub protobuf: bool,
+    /// Speak CBOR (KEP-4222) for kinds without protobuf — custom resources,
+    /// dynamic objects — as client-go's `ClientsAllowCBOR` and
+    /// `ClientsPreferCBOR` together: accept CBOR (JSON still accepted), send
+    /// creates and replaces in CBOR. Needs the server's
+    /// `CBORServingAndStorage` feature gate (alpha, off by default in
+    /// v1.37); a server that answers 415 to a CBOR body gets that request
+    /// again in JSON, and JSON from then on. Off by default.
+    pub cbor: bool,
     /// `User-Agent` header.
     pub user_agent: String,
     /// Receives `Warning:` headers; `None` logs them with `tracing::warn!`.
@@ -153,6 +161,7 @@ impl fmt::Debug for Config {
             .field("rate_limit", &self.rate_limit)
             .field("max_retries", &self.max_retries)
             .field("protobuf", &self.protobuf)
+            .field("cbor", &self.cbor)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
@@ -190,6 +199,7 @@ impl Config {
             rate_limit: None,
             max_retries: 5,
             protobuf: true,
+            cbor: false,
             user_agent: format!("kubegen/{}", env!("CARGO_PKG_VERSION")),
             warning_handler: None,
         }
