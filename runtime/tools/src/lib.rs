@@ -1,5 +1,6 @@
 //! kubegen-tools: what controllers build on top of the typed API.
 //!
+//! A [`controller`] runtime with owner and finalizer helpers,
 //! [`leaderelection`] on the generated `coordination.k8s.io/v1` `Lease`,
 //! event recording ([`record`]) on the generated `core/v1` `Event`, and,
 //! with the `derive` feature, the run-time half of
@@ -8,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+pub mod controller;
 #[cfg(feature = "derive")]
 pub mod crd;
 pub mod leaderelection;

@@ -2,7 +2,8 @@
 //! "Profile notes"). Decodes the decode workload's PodList file (g) with a
 //! counting global allocator, then drops one part of every Pod at a time and
 //! reports the heap it held, per Pod, next to the `size_of` of the generated
-//! types that dominate it.
+//! types that dominate it, and how many allocations the decode made. The
+//! file is JSON, or the server's protobuf (`pods.pb`).
 //!
 //! ```text
 //! cargo run --release --manifest-path bench/kubegen/Cargo.toml --target-dir bench/target --bin heap_profile -- /tmp/kubegen-bench/pods.json
@@ -24,11 +25,13 @@ use kubegen_runtime::meta::{ManagedFieldsEntry, ObjectMeta};
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ALLOCS: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every call is forwarded unchanged to the system allocator.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LIVE.fetch_add(l.size() as isize, Relaxed);
+        ALLOCS.fetch_add(1, Relaxed);
         // SAFETY: the caller's contract is passed on.
         unsafe { System.alloc(l) }
     }
@@ -39,6 +42,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         LIVE.fetch_add(new as isize - l.size() as isize, Relaxed);
+        ALLOCS.fetch_add(1, Relaxed);
         // SAFETY: the caller's contract is passed on.
         unsafe { System.realloc(p, l, new) }
     }
@@ -49,7 +53,7 @@ static ALLOCATOR: Counting = Counting;
 
 fn main() -> Result<()> {
     let Some(path) = std::env::args().nth(1) else {
-        bail!("usage: heap_profile <PodList JSON file>");
+        bail!("usage: heap_profile <PodList file, JSON or protobuf>");
     };
     macro_rules! sizes {
         ($($t:ty),*) => { $( println!("size_of {:<22} {:>5} B", stringify!($t), size_of::<$t>()); )* };
@@ -71,14 +75,21 @@ fn main() -> Result<()> {
     );
     let data = std::fs::read(&path).with_context(|| format!("reading {path}"))?;
     let before = LIVE.load(Relaxed);
-    let mut list: ObjectList<Pod> =
-        serde_json::from_slice(&data).with_context(|| format!("decoding {path}"))?;
+    let allocs = ALLOCS.load(Relaxed);
+    let protobuf = data.starts_with(b"k8s\0");
+    let mut list: ObjectList<Pod> = if protobuf {
+        ObjectList::from_protobuf(&data).with_context(|| format!("decoding {path}"))?
+    } else {
+        serde_json::from_slice(&data).with_context(|| format!("decoding {path}"))?
+    };
     let n = list.items.len().max(1) as isize;
     println!(
-        "{} pods, {} B of JSON each, {} B of heap each (Vec<Pod> slot included)",
+        "{} pods, {} B of {} each, {} B of heap each (Vec<Pod> slot included), {} allocations each",
         list.items.len(),
         data.len() as isize / n,
-        (LIVE.load(Relaxed) - before) / n
+        if protobuf { "protobuf" } else { "JSON" },
+        (LIVE.load(Relaxed) - before) / n,
+        (ALLOCS.load(Relaxed) - allocs) / n
     );
     // What an informer's cache adds per object: the key, the namespace
     // index, the `Arc`'s counts. The copies it holds here are subtracted: the

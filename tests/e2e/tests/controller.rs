@@ -1,0 +1,412 @@
+//! The controller runtime against the real API server: a controller of
+//! ConfigMaps that owns Secrets reconciles every ConfigMap, puts back an
+//! owned Secret deleted behind its back, requeues when asked, retries an
+//! error with backoff, never reconciles one key on two workers at once, and
+//! drains on shutdown; and the finalizer helper holds a deletion until its
+//! cleanup ran.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kubegen_api::core::v1::{ConfigMap, Secret};
+use kubegen_e2e::{admin, drop_namespace, eventually, test_namespace};
+use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
+use kubegen_runtime::controller::{
+    Action, Controller, FinalizerEvent, controller_of, controller_reference, finalizer,
+};
+use kubegen_runtime::meta::ObjectMeta;
+use kubegen_runtime::{Client, CreateOptions, DeleteOptions, GetOptions, RestClient};
+use tokio_util::sync::CancellationToken;
+
+const PREFIX: &str = "parent-";
+
+/// What the reconciles saw.
+#[derive(Default)]
+struct Seen {
+    /// Reconciles per ConfigMap name.
+    count: HashMap<String, usize>,
+    /// Keys being reconciled now.
+    in_flight: HashSet<String>,
+    /// A key was reconciled on two workers at once.
+    overlapped: bool,
+    /// Finalizer cleanups per name.
+    cleaned: HashMap<String, usize>,
+    /// Errors the error policy was given.
+    errors: usize,
+}
+
+struct Ctx {
+    rest: RestClient,
+    seen: Mutex<Seen>,
+}
+
+impl Ctx {
+    fn count(&self, name: &str) -> usize {
+        self.seen
+            .lock()
+            .unwrap()
+            .count
+            .get(name)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum ReconcileError {
+    #[error("failing on purpose ({0} left)")]
+    OnPurpose(usize),
+    #[error(transparent)]
+    Api(#[from] kubegen_runtime::Error),
+}
+
+fn parent(name: &str, annotations: &[(&str, &str)]) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            annotations: Some(
+                annotations
+                    .iter()
+                    .map(|(k, v)| ((*k).into(), (*v).into()))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+        data: Some([("k".into(), "v".into())].into_iter().collect()),
+        ..Default::default()
+    }
+}
+
+/// Ensures the ConfigMap's Secret `<name>-child` exists, controlled by it.
+/// Annotations steer it: `requeue` asks to come back in 100 ms, `fail: N`
+/// fails the first N reconciles.
+async fn reconcile(cm: Arc<ConfigMap>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
+    let name = cm.metadata.name.as_deref().unwrap_or_default().to_owned();
+    if !name.starts_with(PREFIX) {
+        return Ok(Action::AwaitChange);
+    }
+    let seen_before = {
+        let mut seen = ctx.seen.lock().unwrap();
+        if !seen.in_flight.insert(name.clone()) {
+            seen.overlapped = true;
+        }
+        let n = seen.count.entry(name.clone()).or_default();
+        *n += 1;
+        *n - 1
+    };
+    // Long enough for a second worker to take the same key, if it could.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let result = ensure_child(&cm, &ctx, seen_before).await;
+    ctx.seen.lock().unwrap().in_flight.remove(&name);
+    result
+}
+
+async fn ensure_child(
+    cm: &ConfigMap,
+    ctx: &Ctx,
+    seen_before: usize,
+) -> Result<Action, ReconcileError> {
+    let annotations = cm.metadata.annotations.clone().unwrap_or_default();
+    if let Some(fail) = annotations.get("fail") {
+        let fail: usize = fail.parse().unwrap();
+        if seen_before < fail {
+            return Err(ReconcileError::OnPurpose(fail - seen_before));
+        }
+    }
+    let ns = cm.metadata.namespace.as_deref().unwrap();
+    let name = cm.metadata.name.as_deref().unwrap();
+    let secrets = Client::<Secret>::namespaced(ctx.rest.clone(), ns);
+    let child = format!("{name}-child");
+    if secrets
+        .get_opt(&child, &GetOptions::default())
+        .await?
+        .is_none()
+    {
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(child.into()),
+                owner_references: Some(vec![controller_reference(cm).unwrap()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        secrets.create(&secret, &CreateOptions::default()).await?;
+    }
+    Ok(if annotations.contains_key("requeue") {
+        Action::Requeue(Duration::from_millis(100))
+    } else {
+        Action::AwaitChange
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_controller_reconciles_its_kind_and_the_owners_of_what_it_owns() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "controller").await;
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+    let secrets = Client::<Secret>::namespaced(rest.clone(), &ns);
+    for i in 0..6 {
+        cms.create(
+            &parent(&format!("{PREFIX}{i}"), &[]),
+            &CreateOptions::default(),
+        )
+        .await
+        .unwrap();
+    }
+    let factory = InformerFactory::with_options(
+        rest.clone(),
+        Duration::ZERO,
+        FactoryOptions::new().namespace(&ns),
+    );
+    let controller = Controller::<ConfigMap>::new(&factory, "e2e-configmaps")
+        .unwrap()
+        .owns::<Secret>()
+        .unwrap()
+        .concurrency(3);
+    let queue = controller.queue().clone();
+    let ctx = Arc::new(Ctx {
+        rest: rest.clone(),
+        seen: Mutex::default(),
+    });
+    let cancel = CancellationToken::new();
+    factory.start();
+    let run = tokio::spawn(controller.run(
+        reconcile,
+        |_, _, ctx: &Arc<Ctx>| {
+            ctx.seen.lock().unwrap().errors += 1;
+            Action::Backoff
+        },
+        Arc::clone(&ctx),
+        cancel.clone(),
+    ));
+
+    // Every ConfigMap gets its Secret, controlled by it.
+    eventually(
+        Duration::from_secs(30),
+        "every parent to have its child",
+        || {
+            let secrets = secrets.clone();
+            async move {
+                let mut all = true;
+                for i in 0..6 {
+                    let child = secrets
+                        .get_opt(&format!("{PREFIX}{i}-child"), &GetOptions::default())
+                        .await
+                        .unwrap();
+                    all &= child.is_some_and(|s| {
+                        controller_of(&s.metadata).is_some_and(|r| r.name == format!("{PREFIX}{i}"))
+                    });
+                }
+                all
+            }
+        },
+    )
+    .await;
+
+    // An owned Secret deleted behind the controller's back comes back.
+    let before = ctx.count("parent-2");
+    secrets
+        .delete("parent-2-child", &DeleteOptions::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the deleted child to be put back",
+        || {
+            let secrets = secrets.clone();
+            async move {
+                secrets
+                    .get_opt("parent-2-child", &GetOptions::default())
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        },
+    )
+    .await;
+    assert!(ctx.count("parent-2") > before);
+
+    // An error is retried with backoff until it passes; a requeue comes back
+    // without any change.
+    cms.create(
+        &parent("parent-fails", &[("fail", "2")]),
+        &CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    cms.create(
+        &parent("parent-requeues", &[("requeue", "")]),
+        &CreateOptions::default(),
+    )
+    .await
+    .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the failing parent to get its child",
+        || {
+            let secrets = secrets.clone();
+            async move {
+                secrets
+                    .get_opt("parent-fails-child", &GetOptions::default())
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        },
+    )
+    .await;
+    // Two failures through the policy, then success (and maybe one more
+    // reconcile: the child's creation is a change the owner hears of).
+    assert_eq!(ctx.seen.lock().unwrap().errors, 2);
+    assert!(ctx.count("parent-fails") >= 3);
+    let ctx_ = Arc::clone(&ctx);
+    eventually(
+        Duration::from_secs(30),
+        "the requeueing parent to come back",
+        move || {
+            let n = ctx_.count("parent-requeues");
+            async move { n >= 4 }
+        },
+    )
+    .await;
+
+    // Shutdown: the run returns, the queue takes nothing more.
+    cancel.cancel();
+    tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the controller stops within 30 s")
+        .unwrap()
+        .unwrap();
+    assert!(queue.shutting_down());
+    assert!(
+        !ctx.seen.lock().unwrap().overlapped,
+        "a key ran on two workers at once"
+    );
+    factory.shutdown().await;
+    drop_namespace(&rest, &ns).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_finalizer_holds_a_deletion_until_its_cleanup_ran() {
+    const FINALIZER: &str = "e2e.kubegen.dev/cleanup";
+    let rest = admin();
+    let ns = test_namespace(&rest, "finalizer").await;
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+    let factory = InformerFactory::with_options(
+        rest.clone(),
+        Duration::ZERO,
+        FactoryOptions::new().namespace(&ns),
+    );
+    let controller = Controller::<ConfigMap>::new(&factory, "e2e-finalizer").unwrap();
+    let ctx = Arc::new(Ctx {
+        rest: rest.clone(),
+        seen: Mutex::default(),
+    });
+    let cancel = CancellationToken::new();
+    factory.start();
+    let run = tokio::spawn(controller.run(
+        |cm: Arc<ConfigMap>, ctx: Arc<Ctx>| async move {
+            if !cm
+                .metadata
+                .name
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with(PREFIX)
+            {
+                return Ok(Action::AwaitChange);
+            }
+            finalizer(&ctx.rest.clone(), FINALIZER, cm, |event| async {
+                if let FinalizerEvent::Cleanup(cm) = event {
+                    let name = cm.metadata.name.as_deref().unwrap().to_owned();
+                    *ctx.seen.lock().unwrap().cleaned.entry(name).or_default() += 1;
+                }
+                Ok::<_, kubegen_runtime::Error>(Action::AwaitChange)
+            })
+            .await
+        },
+        |_, _, _| Action::Backoff,
+        Arc::clone(&ctx),
+        cancel.clone(),
+    ));
+
+    // One with other finalizers already, one with none.
+    let mut held = parent("parent-held", &[]);
+    held.metadata.finalizers = Some(vec!["e2e.kubegen.dev/other".into()]);
+    cms.create(&held, &CreateOptions::default()).await.unwrap();
+    cms.create(&parent("parent-free", &[]), &CreateOptions::default())
+        .await
+        .unwrap();
+    for (name, want) in [
+        ("parent-held", vec!["e2e.kubegen.dev/other", FINALIZER]),
+        ("parent-free", vec![FINALIZER]),
+    ] {
+        eventually(
+            Duration::from_secs(30),
+            &format!("{name} to carry the finalizer"),
+            || {
+                let cms = cms.clone();
+                let want = want.clone();
+                async move {
+                    let cm = cms.get(name, &GetOptions::default()).await.unwrap();
+                    cm.metadata.finalizers.unwrap_or_default() == want
+                }
+            },
+        )
+        .await;
+    }
+
+    // Deleting one runs the cleanup once, then the server deletes it.
+    cms.delete("parent-free", &DeleteOptions::default())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(30), "parent-free to be deleted", || {
+        let cms = cms.clone();
+        async move {
+            cms.get_opt("parent-free", &GetOptions::default())
+                .await
+                .unwrap()
+                .is_none()
+        }
+    })
+    .await;
+    assert_eq!(
+        ctx.seen.lock().unwrap().cleaned.get("parent-free"),
+        Some(&1)
+    );
+    // The other keeps the finalizer it did not add.
+    cms.delete("parent-held", &DeleteOptions::default())
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "parent-held to lose only our finalizer",
+        || {
+            let cms = cms.clone();
+            async move {
+                let cm = cms
+                    .get("parent-held", &GetOptions::default())
+                    .await
+                    .unwrap();
+                cm.metadata.finalizers.unwrap_or_default() == ["e2e.kubegen.dev/other"]
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        ctx.seen.lock().unwrap().cleaned.get("parent-held"),
+        Some(&1)
+    );
+
+    cancel.cancel();
+    run.await.unwrap().unwrap();
+    // Let the namespace go: drop the other finalizer.
+    let mut last = cms
+        .get("parent-held", &GetOptions::default())
+        .await
+        .unwrap();
+    last.metadata.finalizers = None;
+    cms.update(&last, &Default::default()).await.unwrap();
+    factory.shutdown().await;
+    drop_namespace(&rest, &ns).await;
+}
