@@ -14,11 +14,10 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use kubegen_runtime::cache::FactoryOptions;
+use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::{Config, RestClient};
 use sample_controller::controller::CONTROLLER_AGENT_NAME;
 use sample_controller::{Controller, derived, foo_api};
@@ -109,25 +108,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(ns) => FactoryOptions::new().namespace(ns.clone()),
         None => FactoryOptions::new(),
     };
-    let kube_informers =
-        kubegen_api::SharedInformerFactory::with_options(kube.clone(), resync, options());
-    let sample_informers =
-        foo_api::SharedInformerFactory::with_options(sample.clone(), resync, options());
-
-    let controller = Arc::new(Controller::new(
-        kube,
-        sample,
-        &kube_informers.apps().v1().deployments(),
-        &sample_informers.samplecontroller().v1alpha1().foos(),
-    )?);
+    let informers = InformerFactory::with_options(kube.rest().clone(), resync, options());
+    let controller = Controller::new(kube, sample, &informers)?;
 
     // Informers requested above start now, in their own tasks.
-    kube_informers.start();
-    sample_informers.start();
+    informers.start();
 
     let result = controller.run(usize::from(args.workers), cancel).await;
-    kube_informers.shutdown().await;
-    sample_informers.shutdown().await;
+    informers.shutdown().await;
     result?;
     tracing::info!("stopped");
     Ok(())

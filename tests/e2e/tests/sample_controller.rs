@@ -22,13 +22,12 @@
 // `foo` is the name of this kind's objects here, not a placeholder.
 #![allow(clippy::disallowed_names)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use kubegen_api::apps::v1::Deployment;
 use kubegen_api::core::v1::Event;
 use kubegen_e2e::{admin, apply_crd, drop_namespace, eventually, is_gone, test_namespace};
-use kubegen_runtime::cache::FactoryOptions;
+use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::{
     Client, CreateOptions, GetOptions, ListOptions, Patch, PatchOptions, RestClient,
 };
@@ -60,41 +59,27 @@ async fn install_foo_crd(rest: &RestClient) {
 struct Running {
     cancel: CancellationToken,
     task: JoinHandle<Result<(), RunError>>,
-    kube_informers: kubegen_api::SharedInformerFactory,
-    sample_informers: foo_api::SharedInformerFactory,
+    informers: InformerFactory,
 }
 
 impl Running {
     async fn start(rest: &RestClient, namespace: &str) -> Running {
         let kube = kubegen_api::Clientset::from_rest(rest.clone());
         let sample = foo_api::Clientset::from_rest(rest.clone());
-        let resync = Duration::from_secs(30);
-        let kube_informers = kubegen_api::SharedInformerFactory::with_options(
-            kube.clone(),
-            resync,
+        let informers = InformerFactory::with_options(
+            rest.clone(),
+            Duration::from_secs(30),
             FactoryOptions::new().namespace(namespace),
         );
-        let sample_informers = foo_api::SharedInformerFactory::with_options(
-            sample.clone(),
-            resync,
-            FactoryOptions::new().namespace(namespace),
-        );
-        let controller = Controller::new(
-            kube,
-            sample,
-            &kube_informers.apps().v1().deployments(),
-            &sample_informers.samplecontroller().v1alpha1().foos(),
-        )
-        .unwrap_or_else(|e| panic!("Controller::new: {e}"));
-        kube_informers.start();
-        sample_informers.start();
+        let controller = Controller::new(kube, sample, &informers)
+            .unwrap_or_else(|e| panic!("Controller::new: {e}"));
+        informers.start();
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(Arc::new(controller).run(2, cancel.clone()));
+        let task = tokio::spawn(controller.run(2, cancel.clone()));
         Running {
             cancel,
             task,
-            kube_informers,
-            sample_informers,
+            informers,
         }
     }
 
@@ -106,8 +91,7 @@ impl Running {
             .expect("the controller stops within 15 s of being cancelled")
             .expect("the controller task did not panic");
         assert!(stopped.is_ok(), "the controller failed: {stopped:?}");
-        self.kube_informers.shutdown().await;
-        self.sample_informers.shutdown().await;
+        self.informers.shutdown().await;
     }
 }
 

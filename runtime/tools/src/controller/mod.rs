@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use kubegen_cache::workqueue::{
     BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, QueueConfig,
-    RateLimitingQueue,
+    RateLimiter, RateLimitingQueue,
 };
 use kubegen_cache::{
     DeltaObject, EventHandlerFuncs, InformerError, InformerFactory, Lister,
@@ -63,11 +63,12 @@ use kubegen_cache::{
 use kubegen_core::resource::{Object, Resource, Scope};
 use kubegen_core::verbs;
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 pub use finalizer::{FinalizerError, FinalizerEvent, finalizer};
 pub use owner::{controller_of, controller_reference, is_controlled_by, refers_to};
+/// What stops a [`Controller`], re-exported so a controller needs no other crate for it.
+pub use tokio_util::sync::CancellationToken;
 
 /// The key of an object: its namespace (none for cluster-scoped kinds) and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -174,9 +175,19 @@ where
     K: Object + Resource + verbs::List + verbs::Watch,
 {
     /// A controller of `K` on `factory`'s informers (the caller starts the
-    /// factory), named `name` in logs, metrics and its queue.
+    /// factory), named `name` in logs, metrics and its queue, retrying with
+    /// [`default_rate_limiter`].
     pub fn new(factory: &InformerFactory, name: &str) -> Result<Self, InformerError> {
-        let queue = RateLimitingQueue::with_config(default_rate_limiter(), QueueConfig::new(name));
+        Self::with_rate_limiter(factory, name, default_rate_limiter())
+    }
+
+    /// [`new`](Self::new), pacing retries and backoffs with `limiter`.
+    pub fn with_rate_limiter(
+        factory: &InformerFactory,
+        name: &str,
+        limiter: impl RateLimiter<ObjectRef> + 'static,
+    ) -> Result<Self, InformerError> {
+        let queue = RateLimitingQueue::with_config(limiter, QueueConfig::new(name));
         let informer = factory.resource_informer::<K>();
         let (on_add, on_update, on_delete) = (queue.clone(), queue.clone(), queue.clone());
         let registration = informer.informer().add_event_handler(
