@@ -3,7 +3,8 @@
 //! owned Secret deleted behind its back, requeues when asked, retries an
 //! error with backoff, never reconciles one key on two workers at once, and
 //! drains on shutdown; and the finalizer helper holds a deletion until its
-//! cleanup ran.
+//! cleanup ran; with leader election, only the lease holder reconciles,
+//! and a successor takes over when it lets go.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,7 @@ use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::controller::{
     Action, Controller, FinalizerEvent, controller_of, controller_reference, finalizer,
 };
+use kubegen_runtime::leaderelection::{LeaderElectionConfig, LeaseLock};
 use kubegen_runtime::meta::ObjectMeta;
 use kubegen_runtime::{Client, CreateOptions, DeleteOptions, GetOptions, RestClient};
 use tokio_util::sync::CancellationToken;
@@ -408,5 +410,96 @@ async fn the_finalizer_holds_a_deletion_until_its_cleanup_ran() {
     last.metadata.finalizers = None;
     cms.update(&last, &Default::default()).await.unwrap();
     factory.shutdown().await;
+    drop_namespace(&rest, &ns).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_reconciles_and_a_successor_takes_over() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "controller-lease").await;
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+    cms.create(&parent("parent-0", &[]), &CreateOptions::default())
+        .await
+        .unwrap();
+    let start = |identity: &str| {
+        let factory = InformerFactory::with_options(
+            rest.clone(),
+            Duration::ZERO,
+            FactoryOptions::new().namespace(&ns),
+        );
+        let config = LeaderElectionConfig {
+            lease_duration: Duration::from_secs(4),
+            renew_deadline: Duration::from_secs(3),
+            retry_period: Duration::from_millis(500),
+            release_on_cancel: true,
+            ..Default::default()
+        };
+        let lock = LeaseLock::new(rest.clone(), &ns, "e2e-controller", identity);
+        let controller = Controller::<ConfigMap>::new(&factory, "e2e-lease")
+            .unwrap()
+            .leader_election(config, lock);
+        let ctx = Arc::new(Ctx {
+            rest: rest.clone(),
+            seen: Mutex::default(),
+        });
+        let cancel = CancellationToken::new();
+        factory.start();
+        let run = tokio::spawn(controller.run(
+            reconcile,
+            |_, _, _| Action::Backoff,
+            Arc::clone(&ctx),
+            cancel.clone(),
+        ));
+        (factory, ctx, cancel, run)
+    };
+    let (factory_a, a, cancel_a, run_a) = start("a");
+    let a_ = Arc::clone(&a);
+    eventually(
+        Duration::from_secs(30),
+        "a to lead and reconcile",
+        move || {
+            let n = a_.count("parent-0");
+            async move { n > 0 }
+        },
+    )
+    .await;
+    let (factory_b, b, cancel_b, run_b) = start("b");
+    factory_b.wait_for_cache_sync().await;
+    cms.create(&parent("parent-1", &[]), &CreateOptions::default())
+        .await
+        .unwrap();
+    let a_ = Arc::clone(&a);
+    eventually(
+        Duration::from_secs(30),
+        "a to reconcile the new one",
+        move || {
+            let n = a_.count("parent-1");
+            async move { n > 0 }
+        },
+    )
+    .await;
+    assert_eq!(
+        b.seen.lock().unwrap().count.len(),
+        0,
+        "b reconciled while a led"
+    );
+
+    // a stops and releases the lease; b takes over with what it queued meanwhile.
+    cancel_a.cancel();
+    run_a.await.unwrap().unwrap();
+    let b_ = Arc::clone(&b);
+    eventually(
+        Duration::from_secs(30),
+        "b to lead and reconcile both",
+        move || {
+            let done = b_.count("parent-0") > 0 && b_.count("parent-1") > 0;
+            async move { done }
+        },
+    )
+    .await;
+    cancel_b.cancel();
+    run_b.await.unwrap().unwrap();
+    factory_a.shutdown().await;
+    factory_b.shutdown().await;
     drop_namespace(&rest, &ns).await;
 }

@@ -52,6 +52,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::leaderelection::{LeaderCallbacks, LeaderElectionConfig, LeaderElector, LeaseLock};
 use kubegen_cache::workqueue::{
     BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter, QueueConfig,
     RateLimiter, RateLimitingQueue,
@@ -137,6 +138,12 @@ pub enum RunError {
     /// Cancelled (or an informer stopped) before the caches synced.
     #[error("controller {0}: cancelled before the caches synced")]
     CacheSync(String),
+    /// The leader election could not start (its config is invalid).
+    #[error("controller {0}: leader election: {1}")]
+    LeaderElection(String, String),
+    /// Another replica took the lease; this one stopped reconciling.
+    #[error("controller {0}: lost the lease")]
+    LeaseLost(String),
 }
 
 /// A controller of kind `K`; see the [module docs](self).
@@ -147,6 +154,7 @@ pub struct Controller<K> {
     queue: RateLimitingQueue<ObjectRef>,
     synced: Vec<ResourceEventHandlerRegistration>,
     concurrency: usize,
+    election: Option<(LeaderElectionConfig, LeaseLock)>,
 }
 
 impl<K> fmt::Debug for Controller<K> {
@@ -205,6 +213,7 @@ where
             queue,
             synced: vec![registration],
             concurrency: 1,
+            election: None,
         })
     }
 
@@ -266,16 +275,27 @@ where
         self
     }
 
+    /// Reconcile only while leading the election on `lock` (one Lease per
+    /// controller; candidates are the controller's replicas). Caches sync
+    /// either way, so a new leader starts warm; losing the lease stops the
+    /// run, as controller-runtime's manager does.
+    pub fn leader_election(mut self, config: LeaderElectionConfig, lock: LeaseLock) -> Self {
+        self.election = Some((config, lock));
+        self
+    }
+
     /// The controller's queue: to enqueue a key by hand, or watch its depth.
     pub fn queue(&self) -> &RateLimitingQueue<ObjectRef> {
         &self.queue
     }
 
-    /// Waits for the caches to sync, then reconciles keys on `concurrency`
-    /// workers until `cancel` fires; then takes no new keys, lets the
-    /// reconciles under way finish, and returns.
+    /// Waits for the caches to sync (and, with
+    /// [`leader_election`](Self::leader_election), for the lease), then
+    /// reconciles keys on `concurrency` workers until `cancel` fires or the
+    /// lease is lost; then takes no new keys, lets the reconciles under way
+    /// finish, and returns.
     pub async fn run<C, E, R, F>(
-        self,
+        mut self,
         reconcile: R,
         error_policy: impl Fn(&Arc<K>, &E, &Arc<C>) -> Action + Send + Sync + 'static,
         ctx: Arc<C>,
@@ -293,6 +313,26 @@ where
             self.queue.shut_down();
             return Err(RunError::CacheSync(self.name));
         }
+        let stop = cancel;
+        let mut elector = None;
+        let cancel = match self.election.take() {
+            None => stop.clone(),
+            Some((config, lock)) => match lead(&self.name, config, lock, &stop).await {
+                Ok(Some((leading, task))) => {
+                    elector = Some(task);
+                    leading
+                }
+                // Cancelled while campaigning.
+                Ok(None) => {
+                    self.queue.shut_down();
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.queue.shut_down();
+                    return Err(RunError::LeaderElection(self.name, e));
+                }
+            },
+        };
         tracing::info!(controller = %self.name, workers = self.concurrency, "caches synced; starting workers");
         let worker = Arc::new(Worker {
             name: self.name,
@@ -315,8 +355,55 @@ where
                 tracing::error!(controller = %worker.name, error = %e, "a worker failed");
             }
         }
+        if let Some(elector) = elector {
+            // Done reconciling: give up the lease (with `release_on_cancel`).
+            cancel.cancel();
+            let _ = elector.await;
+            if !stop.is_cancelled() {
+                return Err(RunError::LeaseLost(worker.name.clone()));
+            }
+        }
         Ok(())
     }
+}
+
+/// Campaigns for the lease until leading (`Some`: a token cancelled when
+/// leadership ends or `cancel` fires, and the elector's task) or `cancel`
+/// fires first (`None`).
+async fn lead(
+    name: &str,
+    mut config: LeaderElectionConfig,
+    lock: LeaseLock,
+    cancel: &CancellationToken,
+) -> Result<Option<(CancellationToken, tokio::task::JoinHandle<()>)>, String> {
+    if config.name.is_empty() {
+        config.name = name.to_owned();
+    }
+    let leading = cancel.child_token();
+    let (started, became_leader) = tokio::sync::oneshot::channel::<()>();
+    let started = std::sync::Mutex::new(Some(started));
+    let (on_lost, on_end) = (leading.clone(), leading.clone());
+    let callbacks = LeaderCallbacks::new(
+        move |lease: CancellationToken| {
+            if let Some(started) = started.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                let _ = started.send(());
+            }
+            let on_lost = on_lost.clone();
+            async move {
+                lease.cancelled().await;
+                on_lost.cancel();
+            }
+        },
+        move || on_end.cancel(),
+    );
+    let elector = LeaderElector::new(config, lock, callbacks).map_err(|e| e.to_string())?;
+    let run_until = leading.clone();
+    let task = tokio::spawn(async move { elector.run(run_until).await });
+    tracing::info!(controller = name, "waiting for the lease");
+    Ok(tokio::select! {
+        led = became_leader => led.ok().map(|()| (leading, task)),
+        _ = cancel.cancelled() => None,
+    })
 }
 
 struct Worker<K, R, P, C> {
