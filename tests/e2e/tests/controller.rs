@@ -4,7 +4,8 @@
 //! error with backoff, never reconciles one key on two workers at once, and
 //! drains on shutdown; and the finalizer helper holds a deletion until its
 //! cleanup ran; with leader election, only the lease holder reconciles,
-//! and a successor takes over when it lets go.
+//! and a successor takes over when it lets go; `await_condition` sees the
+//! change it waits for.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,8 @@ use kubegen_api::core::v1::{ConfigMap, Secret};
 use kubegen_e2e::{admin, drop_namespace, eventually, test_namespace};
 use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::controller::{
-    Action, Controller, FinalizerEvent, controller_of, controller_reference, finalizer,
+    Action, Controller, FinalizerEvent, await_condition, controller_of, controller_reference,
+    finalizer,
 };
 use kubegen_runtime::leaderelection::{LeaderElectionConfig, LeaseLock};
 use kubegen_runtime::meta::ObjectMeta;
@@ -501,5 +503,58 @@ async fn only_the_leader_reconciles_and_a_successor_takes_over() {
     run_b.await.unwrap().unwrap();
     factory_a.shutdown().await;
     factory_b.shutdown().await;
+    drop_namespace(&rest, &ns).await;
+}
+
+#[tokio::test]
+async fn await_condition_sees_the_change_it_waits_for_and_a_deletion() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "await").await;
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+    let ready = |cm: Option<&ConfigMap>| {
+        cm.and_then(|c| c.data.as_ref())
+            .is_some_and(|d| d.get("ready").is_some_and(|v| v == "true"))
+    };
+    // Not there yet: the wait starts on an absent object.
+    let waiter = tokio::spawn({
+        let cms = cms.clone();
+        async move { await_condition(&cms, "parent-w", ready).await }
+    });
+    cms.create(&parent("parent-w", &[]), &CreateOptions::default())
+        .await
+        .unwrap();
+    assert!(!waiter.is_finished());
+    let mut cm = cms.get("parent-w", &GetOptions::default()).await.unwrap();
+    cm.data
+        .get_or_insert_default()
+        .insert("ready".into(), "true".into());
+    let updated = cms.update(&cm, &Default::default()).await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(30), waiter)
+        .await
+        .expect("the condition is seen within 30 s")
+        .unwrap()
+        .unwrap()
+        .expect("the object exists when it is ready");
+    assert_eq!(
+        seen.metadata.resource_version,
+        updated.metadata.resource_version
+    );
+    // Already true: returns at once.
+    let now = await_condition(&cms, "parent-w", ready).await.unwrap();
+    assert!(now.is_some());
+    // Deletion.
+    let gone = tokio::spawn({
+        let cms = cms.clone();
+        async move { await_condition(&cms, "parent-w", |cm| cm.is_none()).await }
+    });
+    cms.delete("parent-w", &DeleteOptions::default())
+        .await
+        .unwrap();
+    let gone = tokio::time::timeout(Duration::from_secs(30), gone)
+        .await
+        .expect("the deletion is seen within 30 s")
+        .unwrap()
+        .unwrap();
+    assert!(gone.is_none());
     drop_namespace(&rest, &ns).await;
 }

@@ -46,6 +46,7 @@
 
 mod finalizer;
 mod owner;
+mod wait;
 
 use std::fmt;
 use std::future::Future;
@@ -70,6 +71,7 @@ pub use finalizer::{FinalizerError, FinalizerEvent, finalizer};
 pub use owner::{controller_of, controller_reference, is_controlled_by, refers_to};
 /// What stops a [`Controller`], re-exported so a controller needs no other crate for it.
 pub use tokio_util::sync::CancellationToken;
+pub use wait::await_condition;
 
 /// The key of an object: its namespace (none for cluster-scoped kinds) and name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
