@@ -23,7 +23,7 @@ pub use kubegen_core::{
 };
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;
-pub use kubegen_tools::{controller, leaderelection, record};
+pub use kubegen_tools::{controller, fake, leaderelection, record};
 
 pub use kubegen_client::{
     Client, Config, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream,

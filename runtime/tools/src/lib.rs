@@ -1,6 +1,7 @@
 //! kubegen-tools: what controllers build on top of the typed API.
 //!
-//! A [`controller`] runtime with owner and finalizer helpers,
+//! A [`controller`] runtime with owner and finalizer helpers, a [`fake`]
+//! API server to unit-test controllers on,
 //! [`leaderelection`] on the generated `coordination.k8s.io/v1` `Lease`,
 //! event recording ([`record`]) on the generated `core/v1` `Event`, and,
 //! with the `derive` feature, the run-time half of
@@ -12,5 +13,6 @@
 pub mod controller;
 #[cfg(feature = "derive")]
 pub mod crd;
+pub mod fake;
 pub mod leaderelection;
 pub mod record;
