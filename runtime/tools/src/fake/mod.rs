@@ -19,13 +19,15 @@
 //! instead of the tracker, to inject errors.
 //!
 //! ```no_run
-//! # async fn demo() -> std::io::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use kubegen_api::core::v1::ConfigMap;
+//! use kubegen_client::Client;
 //! use kubegen_tools::fake::FakeCluster;
 //! let fake = FakeCluster::start().await?;
 //! fake.register::<ConfigMap>();
-//! let clientset = kubegen_api::Clientset::from_rest(fake.rest());
-//! // ... run the controller on `clientset`, then inspect `fake.actions()`.
+//! // Or `kubegen_api::Clientset::from_rest(fake.rest())`.
+//! let configmaps = Client::<ConfigMap>::namespaced(fake.rest(), "default");
+//! // ... run the controller on it, then inspect `fake.actions()`.
 //! # Ok(()) }
 //! ```
 
