@@ -29,6 +29,7 @@ mod meta_schemas;
 pub mod metadata;
 pub mod options;
 pub mod proto;
+pub mod quantity;
 pub mod resource;
 pub mod selector;
 #[doc(hidden)]
