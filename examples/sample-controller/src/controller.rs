@@ -22,7 +22,6 @@
 //! store" rule, enforced here by the type system).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kubegen_api::Clientset;
 use kubegen_api::apps::v1::{Deployment, DeploymentSpec};
@@ -37,9 +36,7 @@ use kubegen_runtime::record::{
     ClientEventSink, EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, EventBroadcaster, EventRecorder,
     event_source,
 };
-use kubegen_runtime::workqueue::{
-    BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter,
-};
+use kubegen_runtime::workqueue::MaxOfRateLimiter;
 use kubegen_runtime::{CreateOptions, SortedMap, UpdateOptions};
 use sample_controller_foo_api::Clientset as SampleClientset;
 use sample_controller_foo_api::samplecontroller::v1alpha1::{Foo, FooStatus};
@@ -250,13 +247,7 @@ async fn update_foo_status(
 /// bucket), with the bucket at sample-controller's 50 qps / 300 burst instead
 /// of the default 10 / 100.
 pub fn foo_rate_limiter() -> MaxOfRateLimiter<ObjectRef> {
-    MaxOfRateLimiter::new(vec![
-        Box::new(ItemExponentialFailureRateLimiter::new(
-            Duration::from_millis(5),
-            Duration::from_secs(1000),
-        )),
-        Box::new(BucketRateLimiter::new(50.0, 300)),
-    ])
+    controller::rate_limiter(50.0, 300)
 }
 
 fn create_options() -> CreateOptions {
@@ -404,7 +395,7 @@ mod tests {
             ObjectRef::namespaced("ns", "other"),
         );
         let delays: Vec<_> = (0..4).map(|_| limiter.when(&a)).collect();
-        let ms = |n| Duration::from_millis(n);
+        let ms = |n| std::time::Duration::from_millis(n);
         assert_eq!(delays, [ms(5), ms(10), ms(20), ms(40)]);
         assert_eq!(limiter.num_requeues(&a), 4);
         // Another key has its own backoff.

@@ -144,6 +144,15 @@ async fn ensure_child(
     })
 }
 
+/// Whether the Secret `name` exists.
+async fn exists(secrets: &Client<Secret>, name: &str) -> bool {
+    secrets
+        .get_opt(name, &GetOptions::default())
+        .await
+        .unwrap()
+        .is_some()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_controller_reconciles_its_kind_and_the_owners_of_what_it_owns() {
     let rest = admin();
@@ -217,16 +226,7 @@ async fn a_controller_reconciles_its_kind_and_the_owners_of_what_it_owns() {
     eventually(
         Duration::from_secs(30),
         "the deleted child to be put back",
-        || {
-            let secrets = secrets.clone();
-            async move {
-                secrets
-                    .get_opt("parent-2-child", &GetOptions::default())
-                    .await
-                    .unwrap()
-                    .is_some()
-            }
-        },
+        || exists(&secrets, "parent-2-child"),
     )
     .await;
     assert!(ctx.count("parent-2") > before);
@@ -248,16 +248,7 @@ async fn a_controller_reconciles_its_kind_and_the_owners_of_what_it_owns() {
     eventually(
         Duration::from_secs(30),
         "the failing parent to get its child",
-        || {
-            let secrets = secrets.clone();
-            async move {
-                secrets
-                    .get_opt("parent-fails-child", &GetOptions::default())
-                    .await
-                    .unwrap()
-                    .is_some()
-            }
-        },
+        || exists(&secrets, "parent-fails-child"),
     )
     .await;
     // Two failures through the policy, then success (and maybe one more

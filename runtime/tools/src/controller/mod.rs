@@ -168,15 +168,20 @@ impl<K> fmt::Debug for Controller<K> {
     }
 }
 
-/// Client-go's default controller limiter: per-key exponential backoff
-/// (5 ms to 1000 s), max'ed with an overall token bucket of 10 qps, burst 100.
+/// Client-go's default controller limiter: [`rate_limiter`]`(10.0, 100)`.
 pub fn default_rate_limiter() -> MaxOfRateLimiter<ObjectRef> {
+    rate_limiter(10.0, 100)
+}
+
+/// Client-go's controller limiter shape: per-key exponential backoff (5 ms
+/// to 1000 s), max'ed with an overall token bucket of `qps`, `burst`.
+pub fn rate_limiter(qps: f64, burst: u32) -> MaxOfRateLimiter<ObjectRef> {
     MaxOfRateLimiter::new(vec![
         Box::new(ItemExponentialFailureRateLimiter::new(
             Duration::from_millis(5),
             Duration::from_secs(1000),
         )),
-        Box::new(BucketRateLimiter::new(10.0, 100)),
+        Box::new(BucketRateLimiter::new(qps, burst)),
     ])
 }
 
