@@ -29,7 +29,7 @@ log "building the harness and the client-go program"
 started_cluster=0
 if ! "$bin/harness" -check-cluster -kubeconfig "$kubeconfig" 2>/dev/null; then
   log "no test cluster answers at $kubeconfig: starting one (tests/cluster/cluster.sh up)"
-  tests/cluster/cluster.sh up
+  KUBEGEN_CLUSTER_CBOR=0 tests/cluster/cluster.sh up
   started_cluster=1
   kubeconfig=$repo/.cache/cluster/kubeconfig
 fi

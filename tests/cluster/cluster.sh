@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test cluster: etcd + kube-apiserver + kube-controller-manager, built from
 # their Go modules (see go.mod here) and run on 127.0.0.1 with TLS; and a
-# second kube-apiserver with CBOR on (kubeconfig context `cbor`).
+# second kube-apiserver with CBOR on (kubeconfig context `cbor`) unless
+# KUBEGEN_CLUSTER_CBOR=0.
 #
 #   cluster.sh build               build the binaries into .cache/bin/<version>/ (once per version)
 #   cluster.sh up                  start everything (restarts cleanly if already up), write the kubeconfig
@@ -96,7 +97,12 @@ start_apiserver() {
 # A second API server on the same etcd with CBOR on (KEP-4222; the gate is
 # alpha and off by default in v1.37), for the CBOR tests; the first one
 # stays as users' servers are, and answers 415 to a CBOR body.
+# KUBEGEN_CLUSTER_CBOR=0 leaves it out (the bench: its watch caches would
+# share the machine with what is measured).
+cbor_wanted() { [[ "${KUBEGEN_CLUSTER_CBOR:-1}" != 0 ]]; }
+
 start_cbor_apiserver() {
+  cbor_wanted || return 0
   launch_apiserver kube-apiserver-cbor "$APISERVER_CBOR_PORT" --feature-gates=CBORServingAndStorage=true
 }
 
@@ -165,7 +171,7 @@ ENV
 
   start_cbor_apiserver
   start_apiserver
-  wait_apiserver kube-apiserver-cbor "$APISERVER_CBOR_URL"
+  if cbor_wanted; then wait_apiserver kube-apiserver-cbor "$APISERVER_CBOR_URL"; fi
   write_kubeconfig
   cat >"$state/kcm.kubeconfig" <<KC
 apiVersion: v1
