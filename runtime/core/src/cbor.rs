@@ -10,6 +10,8 @@
 //! goes through `minicbor-serde`, headed by the self-described tag as the
 //! server's own encoder writes it. The wire primitives are minicbor's.
 
+use std::borrow::Cow;
+
 use minicbor::data::Type;
 use minicbor::decode::Decoder;
 use serde::de::{self, IntoDeserializer, Visitor};
@@ -205,27 +207,26 @@ impl<'de> Deserializer<'de> {
                 }
                 visitor.visit_string(s)
             }
-            Type::Bytes => {
-                let b = self.d.bytes()?;
+            kind @ (Type::Bytes | Type::BytesIndef) => {
+                let bytes = if kind == Type::Bytes {
+                    Cow::Borrowed(self.d.bytes()?)
+                } else {
+                    let mut b = Vec::new();
+                    for part in self.d.bytes_iter()? {
+                        b.extend_from_slice(part?);
+                    }
+                    Cow::Owned(b)
+                };
                 if tag == Some(TAG_EXPECTED_BASE64) {
-                    return visitor.visit_string(base64_text(b));
+                    return visitor.visit_string(base64_text(&bytes));
                 }
-                match std::str::from_utf8(b) {
-                    Ok(s) => visitor.visit_borrowed_str(s),
-                    Err(_) => Err(CborError::at("byte string is not UTF-8 text", at)),
-                }
-            }
-            Type::BytesIndef => {
-                let mut b = Vec::new();
-                for part in self.d.bytes_iter()? {
-                    b.extend_from_slice(part?);
-                }
-                if tag == Some(TAG_EXPECTED_BASE64) {
-                    return visitor.visit_string(base64_text(&b));
-                }
-                match String::from_utf8(b) {
-                    Ok(s) => visitor.visit_string(s),
-                    Err(_) => Err(CborError::at("byte string is not UTF-8 text", at)),
+                let not_text = |_| CborError::at("byte string is not UTF-8 text", at);
+                match bytes {
+                    Cow::Borrowed(b) => {
+                        visitor.visit_borrowed_str(std::str::from_utf8(b).map_err(not_text)?)
+                    }
+                    Cow::Owned(b) => visitor
+                        .visit_string(String::from_utf8(b).map_err(|e| not_text(e.utf8_error()))?),
                 }
             }
             other => Err(CborError::at(

@@ -175,15 +175,12 @@ impl ParsedQuantity {
 
     /// The value rounded up to a whole number (Go's `Value`), `None` past `i64`.
     pub fn value(&self) -> Option<i64> {
-        i64::try_from(self.nanos.div_euclid(NANO) + i128::from(self.nanos.rem_euclid(NANO) != 0))
-            .ok()
+        i64::try_from(ceil_div(self.nanos, NANO)).ok()
     }
 
     /// The value in thousandths, rounded up (Go's `MilliValue`), `None` past `i64`.
     pub fn milli_value(&self) -> Option<i64> {
-        let micro = 1_000_000;
-        i64::try_from(self.nanos.div_euclid(micro) + i128::from(self.nanos.rem_euclid(micro) != 0))
-            .ok()
+        i64::try_from(ceil_div(self.nanos, 1_000_000)).ok()
     }
 
     /// Rounded up in magnitude to a multiple of 10^`scale` (Go's `RoundUp`;
@@ -194,8 +191,7 @@ impl ParsedQuantity {
             return Some(*self);
         };
         let step = step?;
-        let magnitude = self.nanos.abs();
-        let rounded = (magnitude / step + i128::from(magnitude % step != 0)).checked_mul(step)?;
+        let rounded = ceil_div(self.nanos.abs(), step).checked_mul(step)?;
         Some(Self {
             nanos: if self.nanos < 0 { -rounded } else { rounded },
             format: self.format,
@@ -359,10 +355,15 @@ fn pow10(p: i32) -> Option<i128> {
     10i128.checked_pow(u32::try_from(p).ok()?)
 }
 
+/// `n / d` rounded towards positive infinity (`d` > 0).
+fn ceil_div(n: i128, d: i128) -> i128 {
+    n.div_euclid(d) + i128::from(n.rem_euclid(d) != 0)
+}
+
 /// `n / 10^p` rounded up (n ≥ 0).
 fn div_ceil_pow10(n: i128, p: i32) -> i128 {
     match pow10(p) {
-        Some(d) => n / d + i128::from(n % d != 0),
+        Some(d) => ceil_div(n, d),
         // Past 10^38 every non-zero n is below one unit: it rounds up to 1.
         None => i128::from(n != 0),
     }

@@ -204,15 +204,9 @@ where
     ) -> Result<Self, InformerError> {
         let queue = RateLimitingQueue::with_config(limiter, QueueConfig::new(name));
         let informer = factory.resource_informer::<K>();
-        let (on_add, on_update, on_delete) = (queue.clone(), queue.clone(), queue.clone());
-        let registration = informer.informer().add_event_handler(
-            EventHandlerFuncs::new()
-                .add_func(move |o: &Arc<K>, _| enqueue(&on_add, ObjectRef::of(o.as_ref())))
-                .update_func(move |_, o: &Arc<K>| enqueue(&on_update, ObjectRef::of(o.as_ref())))
-                .delete_func(move |o: &DeltaObject<K>| {
-                    enqueue(&on_delete, ObjectRef::of(last_state(o)))
-                }),
-        )?;
+        let registration = informer
+            .informer()
+            .add_event_handler(enqueue_mapped(&queue, |o: &K| ObjectRef::of(o)))?;
         Ok(Self {
             name: name.to_owned(),
             factory: factory.clone(),
@@ -253,25 +247,10 @@ where
         O: Object + Resource + verbs::List + verbs::Watch,
         I: IntoIterator<Item = ObjectRef>,
     {
-        let map = Arc::new(map);
-        let (q_add, q_update, q_delete) =
-            (self.queue.clone(), self.queue.clone(), self.queue.clone());
-        let (m_add, m_update, m_delete) = (map.clone(), map.clone(), map);
-        let registration = self.factory.informer_for::<O>().add_event_handler(
-            EventHandlerFuncs::new()
-                .add_func(move |o: &Arc<O>, _| m_add(o).into_iter().for_each(|k| q_add.add(k)))
-                .update_func(move |old: &Arc<O>, new: &Arc<O>| {
-                    // Both: an owner changed is a change to both owners.
-                    for k in m_update(old).into_iter().chain(m_update(new)) {
-                        q_update.add(k);
-                    }
-                })
-                .delete_func(move |o: &DeltaObject<O>| {
-                    m_delete(last_state(o))
-                        .into_iter()
-                        .for_each(|k| q_delete.add(k))
-                }),
-        )?;
+        let registration = self
+            .factory
+            .informer_for::<O>()
+            .add_event_handler(enqueue_mapped(&self.queue, map))?;
         self.synced.push(registration);
         Ok(self)
     }
@@ -487,15 +466,34 @@ where
     }
 }
 
-fn enqueue(queue: &RateLimitingQueue<ObjectRef>, key: Option<ObjectRef>) {
-    if let Some(key) = key {
-        queue.add(key);
-    }
-}
-
-fn last_state<K>(o: &DeltaObject<K>) -> &K {
-    match o {
-        DeltaObject::Object(o) => o,
-        DeltaObject::Tombstone(t) => &t.obj,
-    }
+/// Handlers that put on `queue` the keys `map` gives for each added,
+/// changed or deleted object (for a change, the new object's keys and those
+/// of the old one it no longer maps to: an owner that changed is a change to
+/// both).
+fn enqueue_mapped<O, I>(
+    queue: &RateLimitingQueue<ObjectRef>,
+    map: impl Fn(&O) -> I + Send + Sync + 'static,
+) -> EventHandlerFuncs<O>
+where
+    O: Object,
+    I: IntoIterator<Item = ObjectRef>,
+{
+    let map = Arc::new(map);
+    let (q_add, q_update, q_delete) = (queue.clone(), queue.clone(), queue.clone());
+    let (m_add, m_update, m_delete) = (map.clone(), map.clone(), map);
+    EventHandlerFuncs::new()
+        .add_func(move |o: &Arc<O>, _| m_add(o).into_iter().for_each(|k| q_add.add(k)))
+        .update_func(move |old: &Arc<O>, new: &Arc<O>| {
+            let keys: Vec<ObjectRef> = m_update(new).into_iter().collect();
+            let gone: Vec<ObjectRef> = m_update(old)
+                .into_iter()
+                .filter(|k| !keys.contains(k))
+                .collect();
+            keys.into_iter().chain(gone).for_each(|k| q_update.add(k));
+        })
+        .delete_func(move |o: &DeltaObject<O>| {
+            m_delete(o.object())
+                .into_iter()
+                .for_each(|k| q_delete.add(k))
+        })
 }

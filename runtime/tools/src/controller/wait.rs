@@ -4,7 +4,7 @@
 use futures::StreamExt;
 
 use kubegen_client::{Client, WatchEvent};
-use kubegen_core::error::{ApiError, Result};
+use kubegen_core::error::Result;
 use kubegen_core::options::ListOptions;
 use kubegen_core::resource::Object;
 use kubegen_core::verbs;
@@ -59,14 +59,10 @@ where
                         false
                     }
                     WatchEvent::Error(status) if status.code == Some(410) => continue 'relist,
-                    WatchEvent::Error(status) => {
-                        let code = status.code.and_then(|c| u16::try_from(c).ok());
-                        return Err(ApiError {
-                            code: code.unwrap_or(500),
-                            status,
-                            request: format!("watch {name}"),
-                        }
-                        .into());
+                    error @ WatchEvent::Error(_) => {
+                        // Always an error: the watch's Status as `Error::Api`.
+                        error.into_result(&format!("watch {name}"))?;
+                        false
                     }
                 };
                 if seen && condition(current.as_ref()) {

@@ -51,7 +51,9 @@ use kubegen_client::{Config, RestClient};
 use kubegen_core::resource::{ApiResource, Object, Resource, Scope};
 use kubegen_core::selector::Selector;
 
-use tracker::{Failure, FieldSelector, Outcome, Registered, Target, Tracker, WatchStart};
+use tracker::{
+    Failure, FieldSelector, Outcome, Registered, Target, Tracker, WatchStart, status_body,
+};
 
 /// One request the fake received.
 #[derive(Clone, Debug, PartialEq)]
@@ -267,10 +269,14 @@ fn json_response(code: u16, body: &Value) -> Response<Body> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
 }
 
+fn failure_response(f: &Failure) -> Response<Body> {
+    json_response(f.code, &f.status())
+}
+
 fn outcome_response(outcome: Outcome, created: bool) -> Response<Body> {
     match outcome {
         Ok(body) => json_response(if created { 201 } else { 200 }, &body),
-        Err(f) => json_response(f.code, &f.status()),
+        Err(f) => failure_response(&f),
     }
 }
 
@@ -318,7 +324,7 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
-        Err(e) => return json_response(400, &Failure::bad_request(e.to_string()).status()),
+        Err(e) => return failure_response(&Failure::bad_request(e.to_string())),
     };
     let query: std::collections::HashMap<String, String> =
         form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
@@ -331,7 +337,7 @@ async fn handle(
         .unwrap_or_default()
         .to_owned();
     let Some(t) = target(parts.uri.path(), &state.lock().tracker) else {
-        return json_response(404, &Failure::not_found("path", parts.uri.path()).status());
+        return failure_response(&Failure::not_found("path", parts.uri.path()));
     };
     let watching = matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
     let verb = match (&parts.method, t.name.is_some()) {
@@ -344,12 +350,8 @@ async fn handle(
         (&Method::DELETE, true) => "delete",
         (&Method::DELETE, false) => "deletecollection",
         _ => {
-            let f = Failure {
-                code: 405,
-                reason: "MethodNotAllowed",
-                message: format!("{} is not supported on {}", parts.method, parts.uri.path()),
-            };
-            return json_response(405, &f.status());
+            let message = format!("{} is not supported on {}", parts.method, parts.uri.path());
+            return failure_response(&Failure::new(405, "MethodNotAllowed", message));
         }
     };
     let parsed_body = if body.is_empty() {
@@ -357,12 +359,12 @@ async fn handle(
     } else if content_type.starts_with("application/apply-patch+yaml") {
         match serde_yaml_ng::from_slice::<Value>(&body) {
             Ok(v) => Some(v),
-            Err(e) => return json_response(400, &Failure::bad_request(e.to_string()).status()),
+            Err(e) => return failure_response(&Failure::bad_request(e.to_string())),
         }
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(v) => Some(v),
-            Err(e) => return json_response(400, &Failure::bad_request(e.to_string()).status()),
+            Err(e) => return failure_response(&Failure::bad_request(e.to_string())),
         }
     };
     let action = Action {
@@ -391,13 +393,7 @@ async fn handle(
                 code,
                 reason,
                 message,
-            }) => {
-                let status = serde_json::json!({
-                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                    "message": message, "reason": reason, "code": code,
-                });
-                return json_response(code, &status);
-            }
+            }) => return json_response(code, &status_body(code, &reason, &message)),
             None => {}
         }
     }
@@ -405,11 +401,11 @@ async fn handle(
     let labels = match query.get("labelSelector").map(|s| Selector::parse(s)) {
         None => Selector::everything(),
         Some(Ok(s)) => s,
-        Some(Err(e)) => return json_response(400, &Failure::bad_request(e.to_string()).status()),
+        Some(Err(e)) => return failure_response(&Failure::bad_request(e.to_string())),
     };
     let fields = match FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str)) {
         Ok(f) => f,
-        Err(f) => return json_response(400, &f.status()),
+        Err(f) => return failure_response(&f),
     };
     let dry_run = query.get("dryRun").is_some_and(|v| v == "All");
     let name = t.name.clone().unwrap_or_default();
@@ -439,7 +435,7 @@ async fn handle(
         _ => {
             let patch = match body() {
                 Ok(p) => p,
-                Err(f) => return json_response(f.code, &f.status()),
+                Err(f) => return failure_response(&f),
             };
             let current = match tracker.get(&t, &name) {
                 Ok(c) => c,
@@ -456,7 +452,7 @@ async fn handle(
                     };
                     return outcome_response(tracker.create(&created, object, dry_run), true);
                 }
-                Err(f) => return json_response(f.code, &f.status()),
+                Err(f) => return failure_response(&f),
             };
             outcome_response(
                 patched(current, &patch, &content_type)
@@ -472,11 +468,8 @@ fn patched(mut current: Value, patch: &Value, content_type: &str) -> Outcome {
     if content_type.starts_with("application/json-patch+json") {
         let ops: json_patch::Patch = serde_json::from_value(patch.clone())
             .map_err(|e| Failure::bad_request(format!("invalid JSON patch: {e}")))?;
-        json_patch::patch(&mut current, &ops).map_err(|e| Failure {
-            code: 422,
-            reason: "Invalid",
-            message: format!("the JSON patch failed: {e}"),
-        })?;
+        json_patch::patch(&mut current, &ops)
+            .map_err(|e| Failure::new(422, "Invalid", format!("the JSON patch failed: {e}")))?;
     } else {
         // Merge patches; strategic-merge and apply patches as merges of the fields given.
         json_patch::merge(&mut current, patch);
@@ -505,12 +498,12 @@ fn watch(
             Ok(v) => WatchStart::After(v),
             Err(_) => {
                 let f = Failure::bad_request(format!("invalid resource version {v:?}"));
-                return json_response(400, &f.status());
+                return failure_response(&f);
             }
         },
     };
     if let Err(f) = state.lock().tracker.watch(t, labels, fields, start, sink) {
-        return json_response(f.code, &f.status());
+        return failure_response(&f);
     }
     let timeout = query
         .get("timeoutSeconds")

@@ -30,7 +30,7 @@ pub(super) struct Failure {
 }
 
 impl Failure {
-    fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
             reason,
@@ -48,11 +48,16 @@ impl Failure {
 
     /// The `Status` body.
     pub fn status(&self) -> Value {
-        json!({
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": self.message, "reason": self.reason, "code": self.code,
-        })
+        status_body(self.code, self.reason, &self.message)
     }
+}
+
+/// A failure `Status` as the API server writes it.
+pub(super) fn status_body(code: u16, reason: &str, message: &str) -> Value {
+    json!({
+        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": message, "reason": reason, "code": code,
+    })
 }
 
 pub(super) type Outcome = Result<Value, Failure>;
@@ -215,13 +220,8 @@ impl Tracker {
 
     pub fn list(&self, t: &Target, labels: &Selector, fields: &FieldSelector) -> Outcome {
         let r = self.resource(t)?;
-        let items: Vec<Value> = self.matching(t, labels, fields).cloned().collect();
-        Ok(json!({
-            "apiVersion": r.resource.api_version(),
-            "kind": format!("{}List", r.resource.kind),
-            "metadata": {"resourceVersion": self.version.to_string()},
-            "items": items,
-        }))
+        let items = self.matching(t, labels, fields).cloned().collect();
+        Ok(self.list_body(&r, items))
     }
 
     fn matching<'a>(
@@ -496,12 +496,17 @@ impl Tracker {
             };
             items.push(self.delete(&one, &name, false)?);
         }
-        Ok(json!({
+        Ok(self.list_body(&r, items))
+    }
+
+    /// A `<Kind>List` of `items` at the current resource version.
+    fn list_body(&self, r: &Registered, items: Vec<Value>) -> Value {
+        json!({
             "apiVersion": r.resource.api_version(),
             "kind": format!("{}List", r.resource.kind),
             "metadata": {"resourceVersion": self.version.to_string()},
             "items": items,
-        }))
+        })
     }
 }
 
