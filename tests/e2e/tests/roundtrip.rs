@@ -248,6 +248,13 @@ where
             continue;
         }
         let after = send(rest, http::Method::GET, path, None).await;
+        // A controller may also change it after the PUT (adopting a
+        // ControllerRevision labels it): compare reads of one version.
+        if after["metadata"]["resourceVersion"] != fresh["metadata"]["resourceVersion"]
+            && attempts < 5
+        {
+            continue;
+        }
         if let Some(d) = first_difference(
             "",
             &without_null_members(&after),
