@@ -80,3 +80,14 @@ pub fn etcd_compact() -> String {
     );
     rev
 }
+
+/// A PodTemplate named `name`, not created. The test cluster serves
+/// PodTemplates without a watch cache (`--watch-cache-sizes=podtemplates#0`),
+/// so [`etcd_compact`] reaches their watches as 410 Gone.
+pub fn pod_template(name: &str) -> kubegen_api::core::v1::PodTemplate {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    }))
+    .expect("a PodTemplate")
+}

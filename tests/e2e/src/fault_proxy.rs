@@ -13,6 +13,9 @@
 //!
 //! New connections after a stall or reset go through normally, so a client
 //! that notices the fault and reconnects recovers.
+//!
+//! A test starts one with `FaultProxy::start(apiserver_addr())` and builds its
+//! client from `via(&proxy)`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +26,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+
+/// The real API server's address, from the admin kubeconfig.
+pub fn apiserver_addr() -> SocketAddr {
+    let url = crate::config("admin").cluster_url;
+    let authority = url.authority().expect("cluster URL has a host").as_str();
+    authority
+        .parse()
+        .expect("the test cluster listens on an IP:port")
+}
+
+/// The admin config, talking through `proxy`.
+pub fn via(proxy: &FaultProxy) -> kubegen_runtime::Config {
+    let mut cfg = crate::config("admin");
+    cfg.cluster_url = proxy.url();
+    cfg
+}
 
 /// What one connection does with its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +76,8 @@ struct Shared {
     accepted: AtomicUsize,
     /// Cuts that fired.
     faults: AtomicUsize,
+    /// Bytes forwarded from the server to clients.
+    from_server: AtomicUsize,
 }
 
 /// The proxy; dropping it stops accepting (open connections end with their peers).
@@ -83,6 +104,7 @@ impl FaultProxy {
             rules: Mutex::new(Rules::default()),
             accepted: AtomicUsize::new(0),
             faults: AtomicUsize::new(0),
+            from_server: AtomicUsize::new(0),
         });
         let acceptor = tokio::spawn(accept_loop(listener, shared.clone()));
         Self {
@@ -132,6 +154,11 @@ impl FaultProxy {
     /// Stall the next `count` connections after `bytes` bytes from the server.
     pub fn stall_next_after(&self, count: usize, bytes: usize) {
         self.cut_next(count, bytes, Mode::Stall);
+    }
+
+    /// Bytes the server has sent through the proxy so far (TLS included).
+    pub fn bytes_from_server(&self) -> usize {
+        self.shared.from_server.load(Ordering::SeqCst)
     }
 
     /// How many truncations and delayed stalls have fired.
@@ -276,6 +303,7 @@ async fn relay(
                 };
                 if cw.write_all(&down[..n]).await.is_err() { break; }
                 sent_down += n;
+                shared.from_server.fetch_add(n, Ordering::SeqCst);
                 if let Some(c) = cut && sent_down >= c.after {
                     shared.faults.fetch_add(1, Ordering::SeqCst);
                     stall = c.mode == Mode::Stall;

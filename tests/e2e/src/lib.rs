@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use kubegen_api::apiextensions::v1::CustomResourceDefinition;
+use kubegen_api::coordination::v1::Lease;
 use kubegen_runtime::config::Kubeconfig;
 use kubegen_runtime::meta::ObjectMeta;
 use kubegen_runtime::{
@@ -70,6 +71,19 @@ pub fn unique(prefix: &str) -> String {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// A Lease named `name` in `default`, not created: something for events to
+/// be about.
+pub fn lease_named(name: &str) -> Lease {
+    Lease {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        ..Lease::default()
+    }
 }
 
 /// Create a namespace for one test; delete it with [`drop_namespace`].

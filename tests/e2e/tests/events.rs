@@ -10,6 +10,7 @@
 //! Needs the test cluster: `make cluster-up`, then KUBEGEN_TEST_KUBECONFIG.
 
 use kubegen_api::coordination::v1::Lease;
+use kubegen_e2e::lease_named;
 use kubegen_runtime::record::{ClientEventSink, Event, EventBroadcaster, event_source};
 use kubegen_runtime::{Client, Config, CreateOptions, DeleteOptions, ListOptions, RestClient};
 
@@ -107,15 +108,4 @@ async fn rejected_events_do_not_stop_the_recorder() {
         .await
         .expect("shutdown waits only for writes that can succeed");
     assert!(events_about(&rest("admin"), &name).await.is_empty());
-}
-
-fn lease_named(name: &str) -> Lease {
-    Lease {
-        metadata: kubegen_runtime::meta::ObjectMeta {
-            name: Some(name.into()),
-            namespace: Some("default".into()),
-            ..Default::default()
-        },
-        ..Lease::default()
-    }
 }

@@ -36,38 +36,21 @@
 //!
 //! Each test has its own namespace and proxy, so they run in parallel.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kubegen_api::coordination::v1::Lease;
-use kubegen_e2e::cluster::etcd_compact;
-use kubegen_e2e::fault_proxy::FaultProxy;
+use kubegen_e2e::cluster::{etcd_compact, pod_template};
+use kubegen_e2e::fault_proxy::{FaultProxy, apiserver_addr, via};
 use kubegen_e2e::leadership::Intervals;
 use kubegen_e2e::mirror::{Mirror, assert_converged, cached};
-use kubegen_e2e::{ConfigMap, admin, config, drop_namespace, eventually, test_namespace};
+use kubegen_e2e::{ConfigMap, admin, drop_namespace, eventually, test_namespace};
 use kubegen_runtime::cache::{FactoryOptions, InformerFactory};
 use kubegen_runtime::leaderelection::{
     CancellationToken, LeaderElectionConfig, LeaderElector, LeaseLock,
 };
 use kubegen_runtime::{Client, Config, DeleteOptions, GetOptions, RestClient};
 use tokio::time::Instant;
-
-/// The real API server's address, from the admin kubeconfig.
-fn apiserver_addr() -> SocketAddr {
-    let url = config("admin").cluster_url;
-    let authority = url.authority().expect("cluster URL has a host").as_str();
-    authority
-        .parse()
-        .expect("the test cluster listens on an IP:port")
-}
-
-/// The admin config, talking through `proxy`.
-fn via(proxy: &FaultProxy) -> Config {
-    let mut cfg = config("admin");
-    cfg.cluster_url = proxy.url();
-    cfg
-}
 
 /// A health check of 3 s idle + 2 s ping instead of the default 30 s + 15 s,
 /// so a dead connection is found in seconds.
@@ -490,16 +473,9 @@ async fn watch_expired_by_compaction_while_the_server_stays_up_relists() {
     let rest = admin();
     let ns = test_namespace(&rest, "fault-410-watch").await;
     let direct = Client::<PodTemplate>::namespaced(rest.clone(), &ns);
-    let template = |name: &str| -> PodTemplate {
-        serde_json::from_value(serde_json::json!({
-            "metadata": {"name": name},
-            "template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-        }))
-        .expect("a PodTemplate")
-    };
     for i in 0..10 {
         direct
-            .create(&template(&format!("pt-{i}")), &Default::default())
+            .create(&pod_template(&format!("pt-{i}")), &Default::default())
             .await
             .expect("create");
     }
@@ -541,7 +517,7 @@ async fn watch_expired_by_compaction_while_the_server_stays_up_relists() {
             .expect("delete");
     }
     direct
-        .create(&template("pt-late"), &Default::default())
+        .create(&pod_template("pt-late"), &Default::default())
         .await
         .expect("create");
     tokio::task::spawn_blocking(etcd_compact)

@@ -46,6 +46,7 @@
 
 mod finalizer;
 mod owner;
+mod retry_watcher;
 mod wait;
 
 use std::fmt;
@@ -69,6 +70,7 @@ use tracing::Instrument as _;
 
 pub use finalizer::{FinalizerError, FinalizerEvent, finalizer};
 pub use owner::{controller_of, controller_reference, is_controlled_by, refers_to};
+pub use retry_watcher::retry_watcher;
 /// What stops a [`Controller`], re-exported so a controller needs no other crate for it.
 pub use tokio_util::sync::CancellationToken;
 pub use wait::await_condition;

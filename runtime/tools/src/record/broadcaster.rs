@@ -1,37 +1,30 @@
-use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-
-use super::event::{EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, object_reference};
-use super::events_cache::{Correlated, CorrelatorOptions, EventCorrelator};
+use super::broadcast::{
+    Fanout, MAX_TRIES_PER_EVENT, RETRY_SLEEP, outcome, patch_or_create, write_with_retries,
+};
+use super::event::{event_name, object_reference, valid_event_type};
+use super::events_cache::{CorrelatorOptions, EventCorrelator};
 use kubegen_api::core::v1::{Event, EventSource, ObjectReference};
 use kubegen_client::{Client, Patch, RestClient};
 use kubegen_core::error::{Error, Result};
 use kubegen_core::meta::Time;
 use kubegen_core::options::{CreateOptions, PatchOptions};
 use kubegen_core::resource::{Object, Resource};
+use kubegen_core::verbs;
 
-/// Events queued per watcher before new ones are dropped.
-pub const MAX_QUEUED_EVENTS: usize = 1000;
-
-/// Where the sink writer writes events (client-go's `EventSink`).
-pub trait EventSink: Send + Sync + 'static {
+/// Where the sink writer writes events (client-go's `EventSink`): core/v1
+/// `Event`s by default, events.k8s.io/v1 ones for [`crate::events`].
+pub trait EventSink<E = Event>: Send + Sync + 'static {
     /// Creates `event` in its namespace.
-    fn create(&self, event: &Event) -> impl Future<Output = Result<Event>> + Send;
+    fn create(&self, event: &E) -> impl Future<Output = Result<E>> + Send;
     /// Applies a merge `patch` to the existing `event` (same name and namespace).
-    fn patch(
-        &self,
-        event: &Event,
-        patch: &serde_json::Value,
-    ) -> impl Future<Output = Result<Event>> + Send;
+    fn patch(&self, event: &E, patch: &serde_json::Value)
+    -> impl Future<Output = Result<E>> + Send;
 }
 
-/// Writes core/v1 Events through the API server.
+/// Writes Events (core/v1 or events.k8s.io/v1) through the API server.
 #[derive(Clone, Debug)]
 pub struct ClientEventSink {
     rest: RestClient,
@@ -43,22 +36,25 @@ impl ClientEventSink {
         ClientEventSink { rest }
     }
 
-    fn client(&self, event: &Event) -> Client<Event> {
-        let namespace = event.metadata.namespace.as_deref().unwrap_or("default");
+    fn client<E: Object + Resource>(&self, event: &E) -> Client<E> {
+        let namespace = event.metadata().namespace.as_deref().unwrap_or("default");
         Client::namespaced(self.rest.clone(), namespace)
     }
 }
 
-impl EventSink for ClientEventSink {
-    async fn create(&self, event: &Event) -> Result<Event> {
+impl<E> EventSink<E> for ClientEventSink
+where
+    E: Object + Resource + verbs::Create + verbs::Patch,
+{
+    async fn create(&self, event: &E) -> Result<E> {
         self.client(event)
             .create(event, &CreateOptions::default())
             .await
     }
 
-    async fn patch(&self, event: &Event, patch: &serde_json::Value) -> Result<Event> {
+    async fn patch(&self, event: &E, patch: &serde_json::Value) -> Result<E> {
         let name =
-            event.metadata.name.as_deref().ok_or_else(|| {
+            event.metadata().name.as_deref().ok_or_else(|| {
                 Error::InvalidRequest("patching an event without a name".to_owned())
             })?;
         self.client(event)
@@ -82,8 +78,8 @@ impl Default for SinkOptions {
     fn default() -> Self {
         SinkOptions {
             correlator: CorrelatorOptions::default(),
-            max_tries: 12,
-            retry_sleep: Duration::from_secs(10),
+            max_tries: MAX_TRIES_PER_EVENT,
+            retry_sleep: RETRY_SLEEP,
         }
     }
 }
@@ -106,33 +102,15 @@ impl Default for SinkOptions {
 /// reach it are retried up to 12 times, 10 s apart, the first wait randomised
 /// so replicas do not retry in step. [`EventBroadcaster::shutdown`] stops
 /// accepting events and waits until every queue is written out.
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct EventBroadcaster {
-    inner: Arc<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    /// `None` once shut down.
-    watchers: Mutex<Option<Vec<mpsc::Sender<Event>>>>,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-}
-
-impl fmt::Debug for EventBroadcaster {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let watchers = self.inner.watchers.lock().as_ref().map(Vec::len);
-        f.debug_struct("EventBroadcaster")
-            .field("watchers", &watchers)
-            .finish()
-    }
+    fanout: Fanout<Event>,
 }
 
 impl EventBroadcaster {
     /// A broadcaster with no watchers yet.
     pub fn new() -> Self {
-        let broadcaster = EventBroadcaster::default();
-        *broadcaster.inner.watchers.lock() = Some(Vec::new());
-        broadcaster
+        EventBroadcaster::default()
     }
 
     /// A recorder that stamps events with `source`.
@@ -151,7 +129,7 @@ impl EventBroadcaster {
 
     /// Writes every event to `sink` with `options`.
     pub fn start_recording_to_sink_with(&self, sink: impl EventSink, options: SinkOptions) {
-        self.start_watcher(move |mut events| async move {
+        self.fanout.start_watcher(move |mut events| async move {
             let mut correlator = EventCorrelator::new(options.correlator.clone());
             while let Some(event) = events.recv().await {
                 record_to_sink(&sink, &mut correlator, event, &options).await;
@@ -161,11 +139,7 @@ impl EventBroadcaster {
 
     /// Calls `handler` with every event, in order, on a task of its own.
     pub fn start_event_watcher(&self, handler: impl Fn(&Event) + Send + Sync + 'static) {
-        self.start_watcher(move |mut events| async move {
-            while let Some(event) = events.recv().await {
-                handler(&event);
-            }
-        });
+        self.fanout.start_event_watcher(handler);
     }
 
     /// Logs every event with `tracing` at info level.
@@ -181,49 +155,15 @@ impl EventBroadcaster {
         });
     }
 
-    fn start_watcher<F, Fut>(&self, run: F)
-    where
-        F: FnOnce(mpsc::Receiver<Event>) -> Fut,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let (tx, rx) = mpsc::channel(MAX_QUEUED_EVENTS);
-        {
-            let mut watchers = self.inner.watchers.lock();
-            let Some(watchers) = watchers.as_mut() else {
-                tracing::warn!("event watcher started after the broadcaster shut down");
-                return;
-            };
-            watchers.push(tx);
-        }
-        let task = tokio::spawn(run(rx));
-        self.inner.tasks.lock().push(task);
-    }
-
     fn distribute(&self, event: Event) {
-        let watchers = self.inner.watchers.lock();
-        let Some(watchers) = watchers.as_ref() else {
-            return;
-        };
-        for watcher in watchers {
-            if watcher.try_send(event.clone()).is_err() {
-                tracing::warn!(
-                    reason = event.reason.as_deref().unwrap_or_default(),
-                    "event queue full or closed: event dropped"
-                );
-            }
-        }
+        let reason = event.reason.clone().unwrap_or_default();
+        self.fanout.distribute(event, &reason);
     }
 
     /// Stops accepting events, then waits until every watcher has handled
     /// what was queued (the sink writer including its retries).
     pub async fn shutdown(&self) {
-        self.inner.watchers.lock().take();
-        let tasks = std::mem::take(&mut *self.inner.tasks.lock());
-        for task in tasks {
-            if let Err(e) = task.await {
-                tracing::error!("event watcher failed: {e}");
-            }
-        }
+        self.fanout.shutdown().await;
     }
 }
 
@@ -240,12 +180,7 @@ impl EventRecorder {
     /// (anything else is logged and dropped, as client-go does); `reason` is a
     /// short UpperCamelCase word; `message` is for humans.
     pub fn event(&self, object: &ObjectReference, type_: &str, reason: &str, message: &str) {
-        if type_ != EVENT_TYPE_NORMAL && type_ != EVENT_TYPE_WARNING {
-            tracing::error!(
-                r#type = type_,
-                reason,
-                "unsupported event type: event dropped"
-            );
+        if !valid_event_type(type_, reason) {
             return;
         }
         self.broadcaster
@@ -290,20 +225,10 @@ impl EventRecorder {
             .clone()
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| "default".into());
-        event.metadata.name = Some(kubegen_core::format_compact!(
-            "{}.{:x}",
-            object.name.as_deref().unwrap_or_default(),
-            jiff::Timestamp::now().as_nanosecond()
-        ));
+        event.metadata.name = Some(event_name(object.name.as_deref().unwrap_or_default()));
         event.metadata.namespace = Some(namespace);
         event
     }
-}
-
-enum Outcome {
-    Written(Box<Event>),
-    GiveUp,
-    Retry,
 }
 
 /// Correlates `event` and writes it, retrying while the server is unreachable.
@@ -317,61 +242,15 @@ async fn record_to_sink(
     if correlated.skip {
         return;
     }
-    for attempt in 1..=options.max_tries.max(1) {
-        match write_event(sink, &correlated).await {
-            Outcome::Written(written) => {
-                correlator.update_state(&correlated.key, &written);
-                return;
-            }
-            Outcome::GiveUp => return,
-            Outcome::Retry if attempt == options.max_tries.max(1) => {
-                tracing::error!(
-                    reason = correlated.event.reason.as_deref().unwrap_or_default(),
-                    "unable to write event after {attempt} tries: dropped"
-                );
-            }
-            Outcome::Retry => {
-                // Randomise the first wait so many clients do not retry in step.
-                let pause = if attempt == 1 {
-                    options.retry_sleep.mul_f64(fastrand::f64())
-                } else {
-                    options.retry_sleep
-                };
-                tokio::time::sleep(pause).await;
-            }
-        }
-    }
-}
-
-async fn write_event(sink: &impl EventSink, correlated: &Correlated) -> Outcome {
-    let result = match &correlated.patch {
-        Some(patch) => match sink.patch(&correlated.event, patch).await {
-            // A repeat whose event was deleted (or expired) is written anew.
-            Err(e) if e.is_not_found() => {
-                let mut event = correlated.event.clone();
-                event.metadata.resource_version = None;
-                sink.create(&event).await
-            }
-            other => other,
-        },
-        None => sink.create(&correlated.event).await,
+    let reason = correlated.event.reason.as_deref().unwrap_or_default();
+    let write = || async {
+        let result = patch_or_create(sink, &correlated.event, correlated.patch.as_ref()).await;
+        outcome(result, false)
     };
-    match result {
-        Ok(written) => Outcome::Written(Box::new(written)),
-        Err(e @ Error::Api(_)) => {
-            if !e.is_already_exists() {
-                tracing::error!("server rejected event (will not retry): {e}");
-            }
-            Outcome::GiveUp
-        }
-        Err(e @ (Error::InvalidRequest(_) | Error::Encode { .. })) => {
-            tracing::error!("unable to construct event (will not retry): {e}");
-            Outcome::GiveUp
-        }
-        Err(e) => {
-            tracing::warn!("unable to write event (may retry after sleeping): {e}");
-            Outcome::Retry
-        }
+    if let Some(written) =
+        write_with_retries(options.max_tries, options.retry_sleep, reason, write).await
+    {
+        correlator.update_state(&correlated.key, &written);
     }
 }
 
@@ -386,72 +265,15 @@ mod tests {
     //! - `TestWriteEventError` -> `unreachable_server_is_retried_rejections_are_not`
     //! - `ValidateEventType` -> `invalid_event_type_is_dropped`
     //! - `TestEventWatcher`-like fan-out -> `every_watcher_sees_every_event`
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use crate::record::broadcast::testing::{FakeSink, pod};
     use crate::record::event_source;
     use kubegen_core::error::ApiError;
 
-    /// An in-memory sink; `fail` holds errors to return before succeeding.
-    #[derive(Clone, Default)]
-    struct FakeSink {
-        stored: Arc<Mutex<Vec<Event>>>,
-        calls: Arc<Mutex<Vec<&'static str>>>,
-        fail: Arc<Mutex<Vec<Error>>>,
-    }
-
-    impl FakeSink {
-        fn take_failure(&self) -> Option<Error> {
-            self.fail.lock().pop()
-        }
-    }
-
-    impl EventSink for FakeSink {
-        async fn create(&self, event: &Event) -> Result<Event> {
-            self.calls.lock().push("create");
-            if let Some(e) = self.take_failure() {
-                return Err(e);
-            }
-            let mut stored = event.clone();
-            stored.metadata.resource_version = Some("1".into());
-            self.stored.lock().push(stored.clone());
-            Ok(stored)
-        }
-
-        async fn patch(&self, event: &Event, patch: &serde_json::Value) -> Result<Event> {
-            self.calls.lock().push("patch");
-            if let Some(e) = self.take_failure() {
-                return Err(e);
-            }
-            let mut stored = self.stored.lock();
-            let Some(existing) = stored
-                .iter_mut()
-                .find(|e| e.metadata.name == event.metadata.name)
-            else {
-                return Err(Error::Api(Box::new(ApiError::from_code(
-                    404,
-                    "PATCH event",
-                    "",
-                ))));
-            };
-            existing.count = patch["count"].as_i64().map(|c| c as i32);
-            existing.message = patch["message"].as_str().map(Into::into);
-            Ok(existing.clone())
-        }
-    }
-
-    fn pod() -> ObjectReference {
-        ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: Some("web-0".into()),
-            namespace: Some("prod".into()),
-            uid: Some("uid-1".into()),
-            ..ObjectReference::default()
-        }
-    }
-
-    fn setup() -> (EventBroadcaster, EventRecorder, FakeSink) {
+    fn setup() -> (EventBroadcaster, EventRecorder, FakeSink<Event>) {
         let sink = FakeSink::default();
         let broadcaster = EventBroadcaster::new();
         broadcaster.start_recording_to_sink(sink.clone());

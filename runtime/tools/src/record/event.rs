@@ -8,6 +8,20 @@ pub const EVENT_TYPE_NORMAL: &str = "Normal";
 /// Event type for something that may need attention.
 pub const EVENT_TYPE_WARNING: &str = "Warning";
 
+/// Whether `type_` is `Normal` or `Warning`; logs the event (by `reason`)
+/// as dropped when it is not, as client-go does.
+pub(crate) fn valid_event_type(type_: &str, reason: &str) -> bool {
+    let valid = type_ == EVENT_TYPE_NORMAL || type_ == EVENT_TYPE_WARNING;
+    if !valid {
+        tracing::error!(
+            r#type = type_,
+            reason,
+            "unsupported event type: event dropped"
+        );
+    }
+    valid
+}
+
 /// A reference to `obj` (client-go's `reference.GetReference`).
 pub fn object_reference<K: Object + Resource>(obj: &K) -> ObjectReference {
     let meta = obj.metadata();
@@ -20,6 +34,12 @@ pub fn object_reference<K: Object + Resource>(obj: &K) -> ObjectReference {
         resource_version: meta.resource_version.clone(),
         field_path: None,
     }
+}
+
+/// A fresh event name for an event about the object `object_name`:
+/// `<object_name>.<nanoseconds, hex>`, as client-go names them.
+pub(crate) fn event_name(object_name: &str) -> kubegen_core::CompactString {
+    kubegen_core::format_compact!("{object_name}.{:x}", jiff::Timestamp::now().as_nanosecond())
 }
 
 /// An event source naming `component` only.

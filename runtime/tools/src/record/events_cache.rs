@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::event::event_name;
 use kubegen_api::core::v1::{Event, ObjectReference};
 use kubegen_core::CompactString;
 use kubegen_core::meta::Time;
@@ -179,11 +180,7 @@ impl EventCorrelator {
             record.messages.remove(&any);
         }
         let wall = Time::now();
-        let name = kubegen_core::format_compact!(
-            "{}.{:x}",
-            event.involved_object.name.as_deref().unwrap_or_default(),
-            jiff::Timestamp::now().as_nanosecond()
-        );
+        let name = event_name(event.involved_object.name.as_deref().unwrap_or_default());
         let mut aggregated = Event {
             count: Some(1),
             first_timestamp: Some(wall),
@@ -248,7 +245,7 @@ fn source_parts(event: &Event) -> [&str; 2] {
     ]
 }
 
-fn object_parts(object: &ObjectReference) -> [&str; 5] {
+pub(crate) fn object_parts(object: &ObjectReference) -> [&str; 5] {
     [
         object.kind.as_deref().unwrap_or_default(),
         object.namespace.as_deref().unwrap_or_default(),

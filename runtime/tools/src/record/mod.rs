@@ -30,13 +30,13 @@
 //! # }
 //! ```
 
+pub(crate) mod broadcast;
 mod broadcaster;
-mod event;
-mod events_cache;
+pub(crate) mod event;
+pub(crate) mod events_cache;
 
-pub use broadcaster::{
-    ClientEventSink, EventBroadcaster, EventRecorder, EventSink, MAX_QUEUED_EVENTS, SinkOptions,
-};
+pub use broadcast::MAX_QUEUED_EVENTS;
+pub use broadcaster::{ClientEventSink, EventBroadcaster, EventRecorder, EventSink, SinkOptions};
 pub use event::{EVENT_TYPE_NORMAL, EVENT_TYPE_WARNING, event_source, object_reference};
 pub use events_cache::{
     AGGREGATED_MESSAGE_PREFIX, Correlated, CorrelatorOptions, DEFAULT_AGGREGATE_INTERVAL,
