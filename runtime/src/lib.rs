@@ -5,10 +5,10 @@
 //!
 //! | crate | holds | re-exported here as |
 //! |---|---|---|
-//! | `kubegen-core` | meta types, `Resource`/`Object`, verb markers, selectors, options, errors, apply | [`meta`], [`resource`], [`verbs`], [`selector`], [`options`], [`error`], [`apply`], [`managed_fields`], [`dynamic`] |
+//! | `kubegen-core` | meta types, `Resource`/`Object`, verb markers, selectors, options, errors, apply | [`meta`], [`resource`], [`verbs`], [`selector`], [`fields`], [`quantity`], [`resource_version`], [`options`], [`error`], [`apply`], [`managed_fields`], [`dynamic`] |
 //! | `kubegen-client` | config, auth, transport, `RestClient`, `Client<K>`, watch, discovery | [`client`], [`config`], [`auth`], [`discovery`], [`retry`] |
 //! | `kubegen-cache` | reflector, DeltaFIFO, indexer, shared informer, factory, listers, workqueue | [`cache`], [`workqueue`] |
-//! | `kubegen-tools` | leader election, event recording, CRD support for the derive | [`leaderelection`], [`record`], `crd` |
+//! | `kubegen-tools` | leader election, event recording (core/v1 and events.k8s.io/v1), CRD support for the derive | [`leaderelection`], [`record`], [`events`], `crd` |
 //!
 //! The most used items are at the top level: [`Config`], [`Client`],
 //! [`RestClient`], [`Error`], [`Resource`], the option types.
@@ -18,20 +18,20 @@
 pub use kubegen_cache::{self as cache, workqueue};
 pub use kubegen_client::{self as client, auth, config, discovery, retry};
 pub use kubegen_core::{
-    apply, cbor, dynamic, error, managed_fields, meta, metadata, options, proto, resource,
-    selector, sorted_map, verbs,
+    apply, cbor, dynamic, error, fields, managed_fields, meta, metadata, options, proto, quantity,
+    resource, resource_version, selector, sorted_map, verbs,
 };
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;
-pub use kubegen_tools::{controller, fake, leaderelection, record};
+pub use kubegen_tools::{controller, events, fake, leaderelection, record};
 
 pub use kubegen_client::{
     Client, Config, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream,
 };
 pub use kubegen_core::{
     ApiResource, ApplyOptions, CompactString, CreateOptions, DeleteOptions, DynamicObject, Error,
-    GetOptions, ListOptions, Object, PartialObjectMetadata, PatchOptions, Resource, Result, Scope,
-    Selector, SortedMap, ToCompactString, UpdateOptions, format_compact, object_key,
+    FieldSelector, GetOptions, ListOptions, Object, PartialObjectMetadata, PatchOptions, Resource,
+    Result, Scope, Selector, SortedMap, ToCompactString, UpdateOptions, format_compact, object_key,
 };
 
 /// The repository README's Rust blocks, compiled as doc tests.

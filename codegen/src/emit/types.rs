@@ -27,7 +27,7 @@ use quote::quote;
 use super::doc_attrs;
 use super::names::{extra_field_name, field_names, ident};
 use crate::error::Result;
-use crate::model::{Field, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind};
+use crate::model::{Field, LABEL_SELECTOR, Model, OBJECT_META, Shape, TypeDef, TypeId, TypeKind};
 
 /// The path of a type as seen from `from` (the module being written).
 pub(crate) fn type_path(model: &Model, id: &TypeId, from: &TypeDef) -> TokenStream {
@@ -219,6 +219,9 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
                     Presence::Schema { object },
                 ));
             }
+            if t.id == LABEL_SELECTOR {
+                out.extend(label_selector_conversions(model, t, &s.fields));
+            }
             if api_version_kind
                 && t.defaultable
                 && let Some(g) = t.single_gvk()
@@ -294,6 +297,88 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
                 }
             }
             Ok(out)
+        }
+    }
+}
+
+/// `meta/v1` `LabelSelector` to and from `kubegen_core::Selector`
+/// (apimachinery's `LabelSelectorAsSelector` and `ParseToLabelSelector`),
+/// when the spec's definitions have the shape every release has; nothing
+/// otherwise.
+fn label_selector_conversions(model: &Model, t: &TypeDef, fields: &[Field]) -> TokenStream {
+    let field = |fields: &[Field], name: &str, required: bool| {
+        fields
+            .iter()
+            .find(|f| f.json_name == name && f.required == required && !f.boxed)
+            .map(|f| f.shape.clone())
+    };
+    // The impls build both structs whole: any other field and they are left out.
+    if fields.len() != 2 {
+        return TokenStream::new();
+    }
+    let strings = Shape::Array(Box::new(Shape::String));
+    let requirement = match (
+        field(fields, "matchLabels", false),
+        field(fields, "matchExpressions", false),
+    ) {
+        (Some(Shape::Map(v)), Some(Shape::Array(r))) if *v == Shape::String => match *r {
+            Shape::Ref(id) => id,
+            _ => return TokenStream::new(),
+        },
+        _ => return TokenStream::new(),
+    };
+    let Some(req) = model.types.get(&requirement) else {
+        return TokenStream::new();
+    };
+    let TypeKind::Struct(rs) = &req.kind else {
+        return TokenStream::new();
+    };
+    if rs.fields.len() != 3
+        || field(&rs.fields, "key", true) != Some(Shape::String)
+        || field(&rs.fields, "operator", true) != Some(Shape::String)
+        || field(&rs.fields, "values", false) != Some(strings)
+    {
+        return TokenStream::new();
+    }
+    let name = ident(&t.name);
+    let req_path = type_path(model, &requirement, t);
+    quote! {
+        impl TryFrom<&#name> for kubegen_core::Selector {
+            type Error = kubegen_core::selector::SelectorError;
+            /// The selector this `LabelSelector` stands for; no terms select
+            /// everything (apimachinery's `LabelSelectorAsSelector`).
+            fn try_from(s: &#name) -> Result<Self, Self::Error> {
+                kubegen_core::Selector::from_label_selector(
+                    s.match_labels.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())),
+                    s.match_expressions.iter().flatten().map(|r| {
+                        (r.key.as_str(), r.operator.as_str(), r.values.iter().flatten().map(|v| v.as_str()))
+                    }),
+                )
+            }
+        }
+        impl TryFrom<&kubegen_core::Selector> for #name {
+            type Error = kubegen_core::selector::SelectorError;
+            /// `key=value` terms as `matchLabels`, the others as
+            /// `matchExpressions`; `!=`, `>` and `<` are an error
+            /// (apimachinery's `ParseToLabelSelector`).
+            fn try_from(s: &kubegen_core::Selector) -> Result<Self, Self::Error> {
+                let (labels, expressions) = s.to_label_selector()?;
+                Ok(Self {
+                    match_labels: (!labels.is_empty())
+                        .then(|| labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
+                    match_expressions: (!expressions.is_empty()).then(|| {
+                        expressions
+                            .into_iter()
+                            .map(|(key, operator, values)| #req_path {
+                                key: key.into(),
+                                operator: operator.into(),
+                                values: (!values.is_empty())
+                                    .then(|| values.into_iter().map(Into::into).collect()),
+                            })
+                            .collect()
+                    }),
+                })
+            }
         }
     }
 }

@@ -290,6 +290,9 @@ pub struct SchemaFacts {
 
 /// Well-known type ids that map onto `kubegen_core::meta`.
 pub const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+/// `LabelSelector`'s definition name: it converts to and from
+/// `kubegen_core::Selector`.
+pub const LABEL_SELECTOR: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector";
 /// `IntOrString`'s definition name.
 pub const INT_OR_STRING: &str = "io.k8s.apimachinery.pkg.util.intstr.IntOrString";
 /// `Scale` (autoscaling/v1), the type every scale subresource speaks.

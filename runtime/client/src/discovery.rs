@@ -23,6 +23,39 @@ use kubegen_core::resource::{ApiResource, Scope};
 const AGGREGATED_ACCEPT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,\
 application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
+/// What `GET /version` says (apimachinery's `version.Info`). Fields the
+/// server leaves out are empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServerVersion {
+    /// Major version, e.g. `"1"`.
+    pub major: String,
+    /// Minor version, e.g. `"37"` (some distributions add a `+`).
+    pub minor: String,
+    /// The major version the server emulates, when it emulates an older one.
+    pub emulation_major: String,
+    /// The minor version the server emulates.
+    pub emulation_minor: String,
+    /// The oldest major version the server stays compatible with.
+    pub min_compatibility_major: String,
+    /// The oldest minor version the server stays compatible with.
+    pub min_compatibility_minor: String,
+    /// The full version, e.g. `"v1.37.2"`.
+    pub git_version: String,
+    /// The commit built.
+    pub git_commit: String,
+    /// `"clean"` or `"dirty"`.
+    pub git_tree_state: String,
+    /// When it was built (RFC 3339).
+    pub build_date: String,
+    /// The Go release it was built with.
+    pub go_version: String,
+    /// The Go compiler, e.g. `"gc"`.
+    pub compiler: String,
+    /// `os/arch`, e.g. `"linux/amd64"`.
+    pub platform: String,
+}
+
 /// One API group with its versions, preferred first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiGroup {
@@ -101,6 +134,15 @@ impl Discovery {
     /// Forget the cached result; the next `run` asks the server again.
     pub async fn invalidate(&self) {
         *self.cache.write().await = None;
+    }
+
+    /// The server's build and version (`GET /version`, client-go's
+    /// `ServerVersion`); never cached.
+    pub async fn server_version(&self) -> Result<ServerVersion> {
+        let req = http::Request::get("/version")
+            .body(bytes::Bytes::new())
+            .map_err(|e| Error::InvalidRequest(format!("GET /version: {e}")))?;
+        self.rest.request(req).await
     }
 
     /// A REST mapper over the (cached) discovery result.

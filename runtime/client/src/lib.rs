@@ -170,6 +170,15 @@ impl<K: Object> Client<K> {
         )
     }
 
+    /// The same client with a limit on each call (see
+    /// [`RestClient::with_timeout`]).
+    pub fn with_timeout(&self, timeout: std::time::Duration) -> Self {
+        Self {
+            rest: self.rest.with_timeout(timeout),
+            ..self.clone()
+        }
+    }
+
     /// The resource this client talks to.
     pub fn resource(&self) -> &ApiResource {
         &self.resource

@@ -28,7 +28,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, TryStreamExt};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use http::header::{
+    ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
+};
 use http::{HeaderName, HeaderValue, Method, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -53,6 +55,8 @@ const CONNECTION_RETRY_CAP: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct RestClient {
     inner: Arc<Inner>,
+    /// Limit on each call made through this handle ([`RestClient::with_timeout`]).
+    timeout: Option<Duration>,
 }
 
 struct Inner {
@@ -68,6 +72,8 @@ struct Inner {
     read_timeout: Option<Duration>,
     max_retries: u32,
     protobuf: bool,
+    /// Ask for gzip where whole bodies are read ([`Config::disable_compression`] unset).
+    compression: bool,
     cbor: bool,
     /// The server answered 415 to a CBOR body: JSON from then on.
     cbor_refused: AtomicBool,
@@ -142,11 +148,13 @@ impl RestClient {
                 read_timeout: config.read_timeout,
                 max_retries: config.max_retries,
                 protobuf: config.protobuf,
+                compression: !config.disable_compression,
                 cbor: config.cbor,
                 cbor_refused: AtomicBool::new(false),
                 warning_handler: config.warning_handler,
                 default_namespace: config.default_namespace,
             }),
+            timeout: None,
         })
     }
 
@@ -173,6 +181,19 @@ impl RestClient {
         }
     }
 
+    /// This client with a limit on every call made through it (client-go's
+    /// per-request `Timeout`): a get, list or write must have its whole
+    /// answer within `timeout`, retries included; a watch or other stream
+    /// its response headers. Past it the call fails with
+    /// [`Error::Timeout`]. Clones share the connection pool as ever;
+    /// `Config::read_timeout` still applies within.
+    pub fn with_timeout(&self, timeout: Duration) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            timeout: Some(timeout),
+        }
+    }
+
     /// The server's base URL.
     pub fn base_url(&self) -> &http::Uri {
         &self.inner.base
@@ -186,11 +207,7 @@ impl RestClient {
 
     /// Send and collect the body.
     pub async fn request_bytes(&self, req: Request<Bytes>) -> Result<Bytes> {
-        let what = describe(&req);
-        let resp = self.execute_mode(req, Mode::Normal).await?;
-        let body = within(self.inner.read_timeout, &what, resp.into_body().collect()).await?;
-        body.map(|b| b.to_bytes())
-            .map_err(|e| Error::transport(what, e))
+        Ok(self.request_negotiated(req).await?.0)
     }
 
     /// Send and collect the body, with its encoding (by its `Content-Type`;
@@ -200,13 +217,20 @@ impl RestClient {
         req: Request<Bytes>,
     ) -> Result<(Bytes, Encoding)> {
         let what = describe(&req);
-        let resp = self.execute_mode(req, Mode::Normal).await?;
-        let encoding = Encoding::of(resp.headers());
-        let body = within(self.inner.read_timeout, &what, resp.into_body().collect()).await?;
-        let body = body
-            .map(|b| b.to_bytes())
-            .map_err(|e| Error::transport(what, e))?;
-        Ok((body, encoding))
+        let mut req = req;
+        if self.inner.compression {
+            // Asked for only where the whole body is read: streams stay plain.
+            req.headers_mut()
+                .entry(ACCEPT_ENCODING)
+                .or_insert(HeaderValue::from_static("gzip"));
+        }
+        within(self.timeout, &what, async {
+            let resp = self.execute_mode(req, Mode::Normal).await?;
+            let encoding = Encoding::of(resp.headers());
+            let body = collect_body(resp, self.inner.read_timeout, &what).await?;
+            Ok((body, encoding))
+        })
+        .await?
     }
 
     /// Send and return the body as a stream of chunks, with its encoding.
@@ -257,6 +281,8 @@ impl RestClient {
         self.execute_mode(req, Mode::Upgrade).await
     }
 
+    /// Sends `req`, within this handle's timeout (for a whole-body call, the
+    /// caller's outer limit ends first).
     async fn execute_mode(&self, req: Request<Bytes>, mode: Mode) -> Result<Response<Incoming>> {
         let what = describe(&req);
         let span = tracing::debug_span!(
@@ -265,7 +291,8 @@ impl RestClient {
             path = %req.uri().path(),
             status = tracing::field::Empty
         );
-        self.execute_inner(req, mode, what).instrument(span).await
+        let fut = self.execute_inner(req, mode, what.clone()).instrument(span);
+        within(self.timeout, &what, fut).await?
     }
 
     async fn execute_inner(
@@ -359,11 +386,8 @@ impl RestClient {
             }
             // An error body is small; a server that stalls while sending it
             // gets the read timeout, and what arrived is reported.
-            let body = within(inner.read_timeout, &what, resp.into_body().collect())
+            let body = collect_body(resp, inner.read_timeout, &what)
                 .await
-                .ok()
-                .and_then(|r| r.ok())
-                .map(|b| b.to_bytes())
                 .unwrap_or_default();
             return Err(api_error_from_body(status.as_u16(), &what, &body));
         }
@@ -390,6 +414,30 @@ impl RestClient {
             }
         }
     }
+}
+
+/// The whole body of `resp`, within `limit`, inflated when the server
+/// gzipped it.
+async fn collect_body(
+    resp: Response<Incoming>,
+    limit: Option<Duration>,
+    what: &str,
+) -> Result<Bytes> {
+    let gzipped = resp
+        .headers()
+        .get(CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let body = within(limit, what, resp.into_body().collect())
+        .await?
+        .map_err(|e| Error::transport(what.to_owned(), e))?
+        .to_bytes();
+    if !gzipped {
+        return Ok(body);
+    }
+    let mut inflated = Vec::with_capacity(body.len() * 4);
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
+        .map_err(|e| Error::transport(what.to_owned(), e))?;
+    Ok(inflated.into())
 }
 
 /// `fut`, cut off by [`Error::Timeout`] after `limit` when one is set.

@@ -21,6 +21,7 @@ pub mod apply;
 pub mod cbor;
 pub mod dynamic;
 pub mod error;
+pub mod fields;
 pub mod managed_fields;
 pub mod meta;
 mod meta_proto;
@@ -31,6 +32,7 @@ pub mod options;
 pub mod proto;
 pub mod quantity;
 pub mod resource;
+pub mod resource_version;
 pub mod selector;
 #[doc(hidden)]
 pub mod serde_support;
@@ -42,6 +44,7 @@ pub mod verbs;
 pub use compact_str::{CompactString, ToCompactString, format_compact};
 pub use dynamic::DynamicObject;
 pub use error::{Error, Result};
+pub use fields::FieldSelector;
 pub use metadata::PartialObjectMetadata;
 pub use options::{
     ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions,

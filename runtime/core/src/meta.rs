@@ -381,6 +381,40 @@ impl Default for IntOrString {
     }
 }
 
+impl IntOrString {
+    /// The value against `total`: an integer as it is, a percentage (`"25%"`)
+    /// as that share of `total`, rounded up or down (apimachinery's
+    /// `GetScaledValueFromIntOrPercent`, as for a Deployment's `maxSurge`
+    /// and `maxUnavailable`). A string that is not a percentage is an error.
+    ///
+    /// ```
+    /// use kubegen_core::meta::IntOrString;
+    /// let surge = IntOrString::String("25%".into());
+    /// assert_eq!(surge.scaled_value(10, true), Ok(3));
+    /// assert_eq!(surge.scaled_value(10, false), Ok(2));
+    /// assert_eq!(IntOrString::Int(4).scaled_value(10, true), Ok(4));
+    /// assert!(IntOrString::String("25".into()).scaled_value(10, true).is_err());
+    /// ```
+    pub fn scaled_value(&self, total: i64, round_up: bool) -> Result<i64, String> {
+        let percent = match self {
+            Self::Int(value) => return Ok(i64::from(*value)),
+            Self::String(s) => s
+                .strip_suffix('%')
+                .ok_or_else(|| format!("invalid value {s:?}: not an integer or a percentage"))?
+                .parse::<i64>()
+                .map_err(|e| format!("invalid percentage {s:?}: {e}"))?,
+        };
+        // Exact where Go's float arithmetic is (|percent * total| < 2^53).
+        let share = i128::from(percent) * i128::from(total);
+        let scaled = if round_up {
+            -(-share).div_euclid(100)
+        } else {
+            share.div_euclid(100)
+        };
+        i64::try_from(scaled).map_err(|_| format!("{percent}% of {total} overflows"))
+    }
+}
+
 /// Embedded JSON of any shape (`runtime.RawExtension`, free-form fields).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -389,6 +423,28 @@ pub struct RawExtension(pub serde_json::Value);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// apimachinery's `TestGetIntOrPercentValue` and
+    /// `TestGetScaledValueFromIntOrPercent` cases.
+    #[test]
+    fn int_or_string_scales_as_apimachinery_does() {
+        let cases = [
+            (IntOrString::Int(123), 0, false, Some(123)),
+            (IntOrString::String("90%".into()), 100, true, Some(90)),
+            (IntOrString::String("90%".into()), 95, true, Some(86)),
+            (IntOrString::String("90%".into()), 95, false, Some(85)),
+            (IntOrString::String("%".into()), 0, false, None),
+            (IntOrString::String("#%".into()), 0, false, None),
+            (IntOrString::String("90".into()), 100, false, None),
+            (IntOrString::String("-10%".into()), 15, true, Some(-1)),
+            (IntOrString::String("-10%".into()), 15, false, Some(-2)),
+            (IntOrString::String("+50%".into()), 3, true, Some(2)),
+        ];
+        for (value, total, round_up, want) in cases {
+            let got = value.scaled_value(total, round_up);
+            assert_eq!(got.clone().ok(), want, "{value:?} of {total}: {got:?}");
+        }
+    }
 
     #[test]
     fn fields_v1_keeps_the_servers_text_and_compares_as_json() {

@@ -107,7 +107,8 @@ impl ListOptions {
         self.label_selector = Some(selector.to_string());
         self
     }
-    /// Set the field selector: a string or a [`FieldSelector`].
+    /// Set the field selector: a string or a typed
+    /// [`FieldSelector`](crate::fields::FieldSelector).
     pub fn field_selector(mut self, selector: impl fmt::Display) -> Self {
         self.field_selector = Some(selector.to_string());
         self
@@ -403,61 +404,6 @@ fn push(q: &mut Query, key: &'static str, value: Option<String>) {
     }
 }
 
-/// A typed field selector builder (client-go's `fields.Selector`).
-///
-/// ```
-/// use kubegen_core::options::FieldSelector;
-/// let s = FieldSelector::new().eq("metadata.name", "x").not_eq("status.phase", "Running");
-/// assert_eq!(s.to_string(), "metadata.name=x,status.phase!=Running");
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldSelector {
-    terms: Vec<String>,
-}
-
-impl FieldSelector {
-    /// An empty selector, matching everything.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// `field=value`
-    pub fn eq(mut self, field: &str, value: &str) -> Self {
-        self.terms
-            .push(format!("{field}={}", escape_field_value(value)));
-        self
-    }
-    /// `field!=value`
-    pub fn not_eq(mut self, field: &str, value: &str) -> Self {
-        self.terms
-            .push(format!("{field}!={}", escape_field_value(value)));
-        self
-    }
-}
-
-/// Field selector values escape `\`, `,` and `=` (`fields.EscapeValue`).
-fn escape_field_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        if matches!(c, '\\' | ',' | '=') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-impl fmt::Display for FieldSelector {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.terms.join(","))
-    }
-}
-
-impl From<FieldSelector> for String {
-    fn from(s: FieldSelector) -> Self {
-        s.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -528,14 +474,6 @@ mod tests {
         assert_eq!(
             q,
             vec![("fieldManager", "mgr".into()), ("force", "true".into())]
-        );
-    }
-
-    #[test]
-    fn field_selector_escapes_values() {
-        assert_eq!(
-            FieldSelector::new().eq("a", "x,y=z").to_string(),
-            r"a=x\,y\=z"
         );
     }
 }

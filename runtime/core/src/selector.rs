@@ -221,6 +221,72 @@ impl Selector {
         Ok(sel)
     }
 
+    /// The selector a `LabelSelector`'s `matchLabels` and `matchExpressions`
+    /// stand for (apimachinery's `LabelSelectorAsSelector`); no terms select
+    /// everything. Generated `LabelSelector`s call it from
+    /// `TryFrom<&LabelSelector> for Selector`.
+    pub fn from_label_selector<'a, V>(
+        match_labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+        match_expressions: impl IntoIterator<Item = (&'a str, &'a str, V)>,
+    ) -> Result<Self, SelectorError>
+    where
+        V: IntoIterator<Item = &'a str>,
+    {
+        let mut sel = Self::from_labels(match_labels)?;
+        for (key, operator, values) in match_expressions {
+            let operator = match operator {
+                "In" => Operator::In,
+                "NotIn" => Operator::NotIn,
+                "Exists" => Operator::Exists,
+                "DoesNotExist" => Operator::DoesNotExist,
+                other => {
+                    return Err(SelectorError::new(
+                        0,
+                        format!("`{key}`: {other:?} is not a valid label selector operator"),
+                    ));
+                }
+            };
+            sel = sel.and(Requirement::new(key, operator, values)?);
+        }
+        Ok(sel)
+    }
+
+    /// This selector as a `LabelSelector`'s parts (apimachinery's
+    /// `ParseToLabelSelector`): `key=value` terms become `matchLabels`, the
+    /// others `matchExpressions` (key, operator name, values). `!=`, `>` and
+    /// `<` have no `LabelSelector` form and are an error.
+    #[allow(clippy::type_complexity)]
+    pub fn to_label_selector(
+        &self,
+    ) -> Result<(Vec<(&str, &str)>, Vec<(&str, &'static str, Vec<&str>)>), SelectorError> {
+        let (mut labels, mut expressions) = (Vec::new(), Vec::new());
+        for r in &self.requirements {
+            let operator = match r.operator {
+                Operator::Equals => {
+                    let value = r.values.first().map_or("", String::as_str);
+                    labels.push((r.key.as_str(), value));
+                    continue;
+                }
+                Operator::In => "In",
+                Operator::NotIn => "NotIn",
+                Operator::Exists => "Exists",
+                Operator::DoesNotExist => "DoesNotExist",
+                Operator::NotEquals | Operator::GreaterThan | Operator::LessThan => {
+                    return Err(SelectorError::new(
+                        0,
+                        format!("`{r}`: a LabelSelector has no form for this operator"),
+                    ));
+                }
+            };
+            expressions.push((
+                r.key.as_str(),
+                operator,
+                r.values.iter().map(String::as_str).collect(),
+            ));
+        }
+        Ok((labels, expressions))
+    }
+
     /// This selector with one more requirement.
     pub fn and(mut self, requirement: Requirement) -> Self {
         self.requirements.push(requirement);
@@ -553,6 +619,62 @@ mod tests {
     //! invalid selectors, the canonical string form, and matching semantics of
     //! each operator (including absent labels for `!=`/`notin`).
     use super::*;
+
+    /// apimachinery's `TestLabelSelectorAsSelector` and `TestParseToLabelSelector`.
+    #[test]
+    fn converts_to_and_from_label_selector_parts() {
+        let none: [(&str, &str, Vec<&str>); 0] = [];
+        assert!(
+            Selector::from_label_selector([], none.clone())
+                .unwrap()
+                .is_empty()
+        );
+        let sel = Selector::from_label_selector(
+            [("foo", "bar"), ("baz", "blah")],
+            [
+                ("qux", "In", vec!["b", "a"]),
+                ("zot", "DoesNotExist", vec![]),
+                ("x", "Exists", vec![]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(sel.to_string(), "baz=blah,foo=bar,qux in (a,b),x,!zot");
+        let (labels, expressions) = sel.to_label_selector().unwrap();
+        assert_eq!(labels, [("baz", "blah"), ("foo", "bar")]);
+        assert_eq!(
+            expressions,
+            [
+                ("qux", "In", vec!["a", "b"]),
+                ("x", "Exists", vec![]),
+                ("zot", "DoesNotExist", vec![]),
+            ]
+        );
+        for (key, operator, values) in [
+            ("a", "Equals", vec!["b"]),
+            ("a", "In", vec![]),
+            ("a", "Exists", vec!["b"]),
+            ("a b", "Exists", vec![]),
+        ] {
+            assert!(
+                Selector::from_label_selector([], [(key, operator, values.clone())]).is_err(),
+                "{key} {operator} {values:?}"
+            );
+        }
+        for unrepresentable in ["a!=b", "a>1", "a<1"] {
+            let e = Selector::parse(unrepresentable)
+                .unwrap()
+                .to_label_selector()
+                .unwrap_err();
+            assert!(e.message.contains(unrepresentable), "{e}");
+        }
+        let parsed = Selector::parse("env in (prod),tier notin (web),app==x").unwrap();
+        let (labels, expressions) = parsed.to_label_selector().unwrap();
+        assert_eq!(labels, [("app", "x")]);
+        assert_eq!(
+            expressions,
+            [("env", "In", vec!["prod"]), ("tier", "NotIn", vec!["web"])]
+        );
+    }
 
     fn labels(pairs: &[(&str, &str)]) -> SortedMap<CompactString, CompactString> {
         pairs

@@ -54,6 +54,54 @@ impl<'de> serde::Deserialize<'de> for LabelSelector {
         d.deserialize_map(V)
     }
 }
+impl TryFrom<&LabelSelector> for kubegen_core::Selector {
+    type Error = kubegen_core::selector::SelectorError;
+    /// The selector this `LabelSelector` stands for; no terms select
+    /// everything (apimachinery's `LabelSelectorAsSelector`).
+    fn try_from(s: &LabelSelector) -> Result<Self, Self::Error> {
+        kubegen_core::Selector::from_label_selector(
+            s.match_labels.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())),
+            s
+                .match_expressions
+                .iter()
+                .flatten()
+                .map(|r| {
+                    (
+                        r.key.as_str(),
+                        r.operator.as_str(),
+                        r.values.iter().flatten().map(|v| v.as_str()),
+                    )
+                }),
+        )
+    }
+}
+impl TryFrom<&kubegen_core::Selector> for LabelSelector {
+    type Error = kubegen_core::selector::SelectorError;
+    /// `key=value` terms as `matchLabels`, the others as
+    /// `matchExpressions`; `!=`, `>` and `<` are an error
+    /// (apimachinery's `ParseToLabelSelector`).
+    fn try_from(s: &kubegen_core::Selector) -> Result<Self, Self::Error> {
+        let (labels, expressions) = s.to_label_selector()?;
+        Ok(Self {
+            match_labels: (!labels.is_empty())
+                .then(|| {
+                    labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect()
+                }),
+            match_expressions: (!expressions.is_empty())
+                .then(|| {
+                    expressions
+                        .into_iter()
+                        .map(|(key, operator, values)| super::LabelSelectorRequirement {
+                            key: key.into(),
+                            operator: operator.into(),
+                            values: (!values.is_empty())
+                                .then(|| values.into_iter().map(Into::into).collect()),
+                        })
+                        .collect()
+                }),
+        })
+    }
+}
 /// Protobuf: `k8s.io.apimachinery.pkg.apis.meta.v1.LabelSelector`.
 impl kubegen_core::proto::Message for LabelSelector {
     fn decode_fields(

@@ -76,6 +76,9 @@ pub struct Cluster {
     /// HTTP(S) proxy to reach the server through.
     #[serde(default)]
     pub proxy_url: Option<String>,
+    /// Do not ask the server for gzip-compressed responses.
+    #[serde(default)]
+    pub disable_compression: Option<bool>,
 }
 
 /// A user entry.
@@ -152,6 +155,7 @@ impl std::fmt::Debug for Cluster {
             .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
             .field("tls_server_name", &self.tls_server_name)
             .field("proxy_url", &redact(&self.proxy_url))
+            .field("disable_compression", &self.disable_compression)
             .finish()
     }
 }

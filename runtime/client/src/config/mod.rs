@@ -125,6 +125,12 @@ pub struct Config {
     /// v1.37); a server that answers 415 to a CBOR body gets that request
     /// again in JSON, and JSON from then on. Off by default.
     pub cbor: bool,
+    /// Do not ask for gzip-compressed responses (client-go's
+    /// `DisableCompression`; kubeconfig `disable-compression`). By default
+    /// requests whose whole body is read (gets, lists, writes) accept gzip,
+    /// which the server uses for bodies over 128 KiB: less on the wire,
+    /// some CPU on both ends. Watches and other streams are never compressed.
+    pub disable_compression: bool,
     /// `User-Agent` header.
     pub user_agent: String,
     /// Receives `Warning:` headers; `None` logs them with `tracing::warn!`.
@@ -162,6 +168,7 @@ impl fmt::Debug for Config {
             .field("max_retries", &self.max_retries)
             .field("protobuf", &self.protobuf)
             .field("cbor", &self.cbor)
+            .field("disable_compression", &self.disable_compression)
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
@@ -200,6 +207,7 @@ impl Config {
             max_retries: 5,
             protobuf: true,
             cbor: false,
+            disable_compression: false,
             user_agent: format!("kubegen/{}", env!("CARGO_PKG_VERSION")),
             warning_handler: None,
         }
@@ -309,6 +317,7 @@ impl Config {
             .unwrap_or_else(|| "default".into());
         cfg.tls_server_name = c.tls_server_name.clone().filter(|s| !s.is_empty());
         cfg.insecure_skip_tls_verify = c.insecure_skip_tls_verify.unwrap_or(false);
+        cfg.disable_compression = c.disable_compression.unwrap_or(false);
         cfg.root_cert_pem = pem_field(
             "certificate-authority",
             c.certificate_authority_data.as_deref(),

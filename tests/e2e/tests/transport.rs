@@ -1,0 +1,157 @@
+//! Per-call timeouts and response compression, against the real API server
+//! through the fault proxy (kubegen_e2e::fault_proxy):
+//!
+//! - `a_call_past_its_timeout_fails_and_the_client_goes_on`: a list whose
+//!   answer stalls mid-body fails with `Error::Timeout` at the handle's
+//!   limit (not the config's 295 s read timeout); the same client lists
+//!   again once the stalled connection is gone, and a watch through a
+//!   handle with a limit lives past it (the limit covers its headers only).
+//! - `large_answers_come_gzipped_unless_compression_is_disabled`: a list of
+//!   ~600 KiB crosses the wire in less than half its size with compression
+//!   on (the server gzips bodies over 128 KiB), whole with
+//!   `disable_compression`, and both decode to the same objects.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kubegen_api::core::v1::ConfigMap;
+use kubegen_e2e::fault_proxy::{FaultProxy, apiserver_addr, via};
+use kubegen_e2e::{admin, drop_namespace, test_namespace};
+use kubegen_runtime::meta::ObjectMeta;
+use kubegen_runtime::{Client, CreateOptions, ListOptions, RestClient, WatchEvent};
+
+/// `n` ConfigMaps of ~`size` bytes of data each.
+async fn fill(ns: &str, n: usize, size: usize) {
+    let cms = Client::<ConfigMap>::namespaced(admin(), ns);
+    for i in 0..n {
+        let cm = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(format!("cm-{i}").into()),
+                labels: Some([("fill".into(), "yes".into())].into_iter().collect()),
+                ..Default::default()
+            },
+            // Words, not one repeated byte: gzip still shrinks it several
+            // times, as it does real objects.
+            data: Some(
+                [(
+                    "data".into(),
+                    (0..size / 8)
+                        .map(|w| format!("w{:06} ", (w * 7919 + i) % 1000))
+                        .collect::<String>()
+                        .into(),
+                )]
+                .into_iter()
+                .collect(),
+            ),
+            ..Default::default()
+        };
+        cms.create(&cm, &CreateOptions::default()).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_past_its_timeout_fails_and_the_client_goes_on() {
+    let ns = test_namespace(&admin(), "timeout").await;
+    fill(&ns, 100, 2048).await;
+    let proxy = FaultProxy::start(apiserver_addr()).await;
+    let rest = RestClient::new(via(&proxy)).unwrap();
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+
+    // The answer (~250 KiB, ~60 KiB gzipped) stalls after 16 KiB.
+    proxy.stall_next_after(1, 16 * 1024);
+    let started = Instant::now();
+    let err = cms
+        .with_timeout(Duration::from_millis(500))
+        .list(&ListOptions::default())
+        .await
+        .map(|list| list.items.len())
+        .expect_err("the stalled list ended");
+    assert!(err.is_timeout(), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(proxy.faults_injected(), 1, "the stall was hit");
+
+    // The stalled connection gone, the client (with or without a limit)
+    // goes on.
+    proxy.reset_open();
+    let ours = ListOptions::default().label_selector("fill");
+    assert_eq!(cms.list(&ours).await.unwrap().items.len(), 100);
+    let generous = cms.with_timeout(Duration::from_secs(30));
+    assert_eq!(generous.list(&ours).await.unwrap().items.len(), 100);
+
+    // A watch's limit covers its headers: events past it still arrive.
+    let limited = cms.with_timeout(Duration::from_millis(300));
+    let mut events = limited
+        .watch(&ours.clone().resource_version("0").timeout_seconds(30))
+        .await
+        .unwrap();
+    // The initial ADDED events of the 100 ConfigMaps, then one made later
+    // than the limit.
+    let mut added = 0;
+    while added < 100 {
+        match events.next().await.unwrap().unwrap() {
+            WatchEvent::Added(_) => added += 1,
+            _ => panic!("an event other than ADDED"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    fill_one(&cms, "late").await;
+    let late = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let WatchEvent::Added(cm) = events.next().await.unwrap().unwrap()
+                && cm.metadata.name.as_deref() == Some("late")
+            {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(late.is_ok(), "the watch ended at its handle's limit");
+    drop_namespace(&admin(), &ns).await;
+}
+
+async fn fill_one(cms: &Client<ConfigMap>, name: &str) {
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some([("fill".into(), "yes".into())].into_iter().collect()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    cms.create(&cm, &CreateOptions::default()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_answers_come_gzipped_unless_compression_is_disabled() {
+    let ns = test_namespace(&admin(), "gzip").await;
+    fill(&ns, 150, 4096).await;
+    let ours = ListOptions::default().label_selector("fill");
+    let mut wire = Vec::new();
+    let mut lists = Vec::new();
+    for disable_compression in [false, true] {
+        let proxy = FaultProxy::start(apiserver_addr()).await;
+        let mut config = via(&proxy);
+        config.disable_compression = disable_compression;
+        let cms = Client::<ConfigMap>::namespaced(RestClient::new(config).unwrap(), &ns);
+        let list = cms.list(&ours).await.unwrap();
+        assert_eq!(list.items.len(), 150);
+        wire.push(proxy.bytes_from_server());
+        lists.push(list.items);
+    }
+    let (gzipped, plain) = (wire[0], wire[1]);
+    // ~600 KiB of ConfigMaps; gzip takes it to well under half.
+    assert!(plain > 600_000, "{plain} bytes without compression");
+    assert!(
+        gzipped * 2 < plain,
+        "{gzipped} bytes gzipped against {plain}"
+    );
+    assert!(
+        lists[0] == lists[1],
+        "the two lists decode to the same objects"
+    );
+    drop_namespace(&admin(), &ns).await;
+}
