@@ -90,6 +90,10 @@ pub struct DiscoveredResource {
     pub verbs: Vec<String>,
     /// Short names (`po`, `deploy`).
     pub short_names: Vec<String>,
+    /// The singular name (`pod`); the lowercased kind when the server gives none.
+    pub singular: String,
+    /// Categories it belongs to (`all`, ...).
+    pub categories: Vec<String>,
     /// Subresources (`status`, `scale`, `log`, ...).
     pub subresources: Vec<String>,
 }
@@ -148,6 +152,23 @@ impl Discovery {
     /// A REST mapper over the (cached) discovery result.
     pub async fn rest_mapper(&self) -> Result<RestMapper> {
         Ok(RestMapper::new(&self.run().await?))
+    }
+
+    /// The resource `arg` names ([`RestMapper::resolve`]); when the cached
+    /// discovery does not know it (a CRD installed since), the server is
+    /// asked once more, as client-go's `DeferredDiscoveryRESTMapper` does.
+    pub async fn resolve(&self, arg: &str) -> Result<DiscoveredResource> {
+        if let Some(found) = self.rest_mapper().await?.resolve(arg) {
+            return Ok(found.clone());
+        }
+        self.invalidate().await;
+        self.rest_mapper()
+            .await?
+            .resolve(arg)
+            .cloned()
+            .ok_or_else(|| {
+                Error::InvalidRequest(format!("the server has no resource type {arg:?}"))
+            })
     }
 
     async fn fetch(&self) -> Result<Vec<ApiGroup>> {
@@ -229,6 +250,7 @@ impl Discovery {
                 continue;
             }
             resources.push(DiscoveredResource {
+                singular: singular_or_kind(r.singular_name, &r.kind),
                 resource: ApiResource {
                     group: r.group.unwrap_or_else(|| group.to_owned()),
                     version: r.version.unwrap_or_else(|| version.to_owned()),
@@ -242,6 +264,7 @@ impl Discovery {
                 },
                 verbs: r.verbs,
                 short_names: r.short_names,
+                categories: r.categories,
                 subresources: Vec::new(),
             });
         }
@@ -284,6 +307,7 @@ fn parse_aggregated(root: &str, v: serde_json::Value) -> Result<Vec<ApiGroup>> {
                     // URL's (e.g. autoscaling Scale); the URL location is what a client needs.
                     let _ = (group, version);
                     DiscoveredResource {
+                        singular: singular_or_kind(r.singular_resource, &kind),
                         resource: ApiResource {
                             group: name.clone(),
                             version: v.version.clone(),
@@ -297,6 +321,7 @@ fn parse_aggregated(root: &str, v: serde_json::Value) -> Result<Vec<ApiGroup>> {
                         },
                         verbs: r.verbs,
                         short_names: r.short_names,
+                        categories: r.categories,
                         subresources: r.subresources.into_iter().map(|s| s.subresource).collect(),
                     }
                 })
@@ -344,6 +369,10 @@ struct AggregatedResource {
     verbs: Vec<String>,
     #[serde(default)]
     short_names: Vec<String>,
+    #[serde(default)]
+    singular_resource: String,
+    #[serde(default)]
+    categories: Vec<String>,
     #[serde(default)]
     subresources: Vec<AggregatedSubresource>,
 }
@@ -414,6 +443,20 @@ struct LegacyResource {
     verbs: Vec<String>,
     #[serde(default)]
     short_names: Vec<String>,
+    #[serde(default)]
+    singular_name: String,
+    #[serde(default)]
+    categories: Vec<String>,
+}
+
+/// The server's singular name, or the lowercased kind as client-go guesses
+/// it for servers that leave it out.
+fn singular_or_kind(singular: String, kind: &str) -> String {
+    if singular.is_empty() {
+        kind.to_lowercase()
+    } else {
+        singular
+    }
 }
 
 /// Maps kinds to resources and back (client-go's `meta.RESTMapper`), with
@@ -426,6 +469,9 @@ pub struct RestMapper {
     by_gvr: BTreeMap<(String, String, String), DiscoveredResource>,
     /// group -> versions, preferred first
     versions: BTreeMap<String, Vec<String>>,
+    /// Each resource once, at the most preferred version serving it, groups
+    /// in the server's order: what names and categories resolve against.
+    preferred: Vec<DiscoveredResource>,
 }
 
 impl RestMapper {
@@ -440,6 +486,13 @@ impl RestMapper {
             for v in &g.versions {
                 for r in &v.resources {
                     let ar = &r.resource;
+                    if !m
+                        .preferred
+                        .iter()
+                        .any(|p| p.resource.group == ar.group && p.resource.plural == ar.plural)
+                    {
+                        m.preferred.push(r.clone());
+                    }
                     m.by_gvk
                         .entry((ar.group.clone(), ar.version.clone(), ar.kind.clone()))
                         .or_insert_with(|| r.clone());
@@ -495,6 +548,59 @@ impl RestMapper {
     pub fn preferred_version(&self, group: &str) -> Option<&str> {
         self.versions(group).first().map(String::as_str)
     }
+
+    /// The resource a name as users type it stands for (`kubectl get
+    /// <arg>`): `resource.version.group` exactly, else `resource.group` or
+    /// `resource` at the group's preferred version, where `resource` is a
+    /// short name (`deploy`), the plural (`deployments`), the singular
+    /// (`deployment`) or the kind (`Deployment`), in that precedence, as
+    /// client-go's shortcut expander and RESTMapper have it. Without a group,
+    /// the first group in the server's order wins (`events` is core/v1's).
+    pub fn resolve(&self, arg: &str) -> Option<&DiscoveredResource> {
+        if let [resource, version, group] = arg.splitn(3, '.').collect::<Vec<_>>()[..]
+            && let Some(found) = self.by_gvr.values().find(|r| {
+                r.resource.group == group
+                    && r.resource.version == version
+                    && names(r).any(|n| n.eq_ignore_ascii_case(resource))
+            })
+        {
+            return Some(found);
+        }
+        let (resource, group) = match arg.split_once('.') {
+            Some((resource, group)) => (resource, Some(group)),
+            None => (arg, None),
+        };
+        let candidates = || {
+            self.preferred
+                .iter()
+                .filter(move |r| group.is_none_or(|g| r.resource.group == g))
+        };
+        let lower = resource.to_lowercase();
+        candidates()
+            .find(|r| r.short_names.contains(&lower))
+            .or_else(|| candidates().find(|r| r.resource.plural == lower || r.singular == lower))
+            .or_else(|| candidates().find(|r| r.resource.kind.eq_ignore_ascii_case(resource)))
+    }
+
+    /// The resources in a category (`all`: what `kubectl get all` lists), at
+    /// their preferred versions, in the server's order.
+    pub fn category(&self, name: &str) -> Vec<&DiscoveredResource> {
+        self.preferred
+            .iter()
+            .filter(|r| r.categories.iter().any(|c| c == name))
+            .collect()
+    }
+}
+
+/// Every name a resource answers to.
+fn names(r: &DiscoveredResource) -> impl Iterator<Item = &str> {
+    [
+        r.resource.plural.as_str(),
+        r.singular.as_str(),
+        r.resource.kind.as_str(),
+    ]
+    .into_iter()
+    .chain(r.short_names.iter().map(String::as_str))
 }
 
 #[cfg(test)]

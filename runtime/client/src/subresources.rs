@@ -144,6 +144,28 @@ impl<K: Object> Client<K> {
         self.patch_subresource(name, "scale", patch, opts).await
     }
 
+    /// Server-side apply of the scale subresource (client-go's
+    /// `ApplyScale`): `config` is an `autoscaling/v1` `Scale` apply
+    /// configuration, usually just `spec.replicas`.
+    pub async fn apply_scale<B: Serialize>(
+        &self,
+        name: &str,
+        config: &B,
+        opts: &ApplyOptions,
+    ) -> Result<K::Scale>
+    where
+        K: verbs::Scale,
+    {
+        self.do_patch(
+            name,
+            Some("scale"),
+            config,
+            APPLY_PATCH,
+            &opts.to_patch_options(),
+        )
+        .await
+    }
+
     /// `POST pods/{name}/eviction`: evict, honouring disruption budgets
     /// (a blocked eviction is a 429 `TooManyRequests` error).
     pub async fn evict(

@@ -134,3 +134,131 @@ async fn dynamic_and_typed_clients_agree() {
     assert!(err.to_string().contains("new_with"), "{err}");
     drop_namespace(&rest, &ns).await;
 }
+
+/// Names as `kubectl get <name>` takes them resolve as client-go's
+/// shortcut-expanding RESTMapper resolves them; a resource the cached
+/// discovery does not know yet (a CRD installed after it ran) is found by
+/// asking the server again.
+#[tokio::test]
+async fn names_users_type_resolve_and_a_new_crd_is_found_after_a_refresh() {
+    let rest = admin();
+    let disco = Discovery::new(rest.clone());
+    let mapper = disco.rest_mapper().await.unwrap();
+    let resolve = |arg: &str| {
+        let r = &mapper
+            .resolve(arg)
+            .unwrap_or_else(|| panic!("{arg} resolves to nothing"))
+            .resource;
+        format!("{}/{}/{}", r.group, r.version, r.plural)
+    };
+    for (arg, want) in [
+        ("po", "/v1/pods"),
+        ("pod", "/v1/pods"),
+        ("pods", "/v1/pods"),
+        ("Pod", "/v1/pods"),
+        ("deploy", "apps/v1/deployments"),
+        ("deployment.apps", "apps/v1/deployments"),
+        ("deployments.v1.apps", "apps/v1/deployments"),
+        ("hpa", "autoscaling/v2/horizontalpodautoscalers"),
+        (
+            "horizontalpodautoscalers.v1.autoscaling",
+            "autoscaling/v1/horizontalpodautoscalers",
+        ),
+        // core/v1 comes first in the server's order.
+        ("events", "/v1/events"),
+        ("ev", "/v1/events"),
+        ("events.events.k8s.io", "events.k8s.io/v1/events"),
+        ("crd", "apiextensions.k8s.io/v1/customresourcedefinitions"),
+    ] {
+        assert_eq!(resolve(arg), want, "{arg}");
+    }
+    assert!(mapper.resolve("nosuchthing").is_none());
+    assert!(mapper.resolve("deployments.v1beta9.apps").is_none());
+    let all: BTreeSet<&str> = mapper
+        .category("all")
+        .iter()
+        .map(|r| r.resource.plural.as_str())
+        .collect();
+    for plural in [
+        "pods",
+        "services",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "jobs",
+    ] {
+        assert!(
+            all.contains(plural),
+            "{plural} not in category all: {all:?}"
+        );
+    }
+    assert!(!all.contains("configmaps"));
+
+    // A CRD installed after discovery ran: its short name is unknown to the
+    // cached result, and found once the server is asked again.
+    let suffix = kubegen_e2e::unique("r").replace('-', "");
+    let group = format!("{suffix}.kubegen.test");
+    let crd_name = format!("gizmos.{group}");
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": crd_name},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": "gizmos", "singular": "gizmo", "kind": "Gizmo", "shortNames": [format!("gz{suffix}")], "categories": ["gadgets"]},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    });
+    kubegen_e2e::apply_crd(&rest, &crd_name, &crd, "kubegen-e2e-discovery").await;
+    let short = format!("gz{suffix}");
+    // The server's discovery lists it (aggregated discovery follows the CRD
+    // shortly after Established).
+    kubegen_e2e::eventually(
+        std::time::Duration::from_secs(30),
+        "the CRD in discovery",
+        || {
+            let fresh = Discovery::new(rest.clone());
+            let short = short.clone();
+            async move {
+                fresh
+                    .rest_mapper()
+                    .await
+                    .is_ok_and(|m| m.resolve(&short).is_some())
+            }
+        },
+    )
+    .await;
+    assert!(
+        disco.rest_mapper().await.unwrap().resolve(&short).is_none(),
+        "still cached"
+    );
+    let found = disco.resolve(&short).await.unwrap();
+    assert_eq!(
+        (
+            found.resource.group.as_str(),
+            found.resource.plural.as_str(),
+            found.singular.as_str()
+        ),
+        (group.as_str(), "gizmos", "gizmo")
+    );
+    assert_eq!(found.categories, ["gadgets"]);
+    let refreshed = disco.rest_mapper().await.unwrap();
+    assert_eq!(
+        refreshed
+            .resolve(&format!("gizmo.{group}"))
+            .unwrap()
+            .resource
+            .kind,
+        "Gizmo"
+    );
+    let missing = disco.resolve("nosuchthing").await.unwrap_err();
+    assert!(missing.to_string().contains("nosuchthing"), "{missing}");
+    kubegen_runtime::Client::<kubegen_api::apiextensions::v1::CustomResourceDefinition>::cluster(
+        rest,
+    )
+    .delete(&crd_name, &Default::default())
+    .await
+    .unwrap();
+}

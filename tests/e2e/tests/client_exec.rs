@@ -13,10 +13,10 @@
 // tungstenite's handshake callback returns its (large) `ErrorResponse` by value.
 #![allow(clippy::result_large_err)]
 
-use kubegen_api::core::v1::Node;
-use kubegen_api::core::v1::Pod;
+use futures::StreamExt;
+use kubegen_api::core::v1::{Binding, Node, Pod};
 use kubegen_e2e::{admin, drop_namespace, rest, test_namespace};
-use kubegen_runtime::options::AttachParams;
+use kubegen_runtime::options::{AttachParams, LogOptions};
 use kubegen_runtime::{Client, CreateOptions, DeleteOptions, Error};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -134,27 +134,9 @@ async fn the_limited_user_is_forbidden() {
 /// port-forward protocol; each data frame is answered `port P: <data>`.
 /// Returns its port and a receiver of the request line it got.
 fn kubelet_double(websocket: bool) -> (u16, std::sync::mpsc::Receiver<String>) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     use tokio_tungstenite::tungstenite;
 
-    let pki = kubegen_e2e::kubeconfig_path().with_file_name("pki");
-    let certs = CertificateDer::pem_file_iter(pki.join("apiserver.crt"))
-        .unwrap()
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(pki.join("apiserver.key")).unwrap();
-    let tls = std::sync::Arc::new(
-        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap(),
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (listener, tls) = kubelet_listener();
     let port = listener.local_addr().unwrap().port();
     let (seen_tx, seen_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -164,13 +146,7 @@ fn kubelet_double(websocket: bool) -> (u16, std::sync::mpsc::Receiver<String>) {
         if !websocket {
             // Record the request head and hang up: whatever the API server
             // wanted from the kubelet, it does not get it.
-            use std::io::Read;
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
-            let _ = seen_tx.send(String::from_utf8_lossy(&head).into_owned());
+            let _ = seen_tx.send(read_head(&mut stream));
             return;
         }
         let callback = |req: &tungstenite::handshake::server::Request,
@@ -210,6 +186,92 @@ fn kubelet_double(websocket: bool) -> (u16, std::sync::mpsc::Receiver<String>) {
         }
     });
     (port, seen_rx)
+}
+
+/// A TLS listener on a free loopback port with the API server's certificate
+/// (which the API server does not check for kubelets here).
+fn kubelet_listener() -> (std::net::TcpListener, std::sync::Arc<rustls::ServerConfig>) {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let pki = kubegen_e2e::kubeconfig_path().with_file_name("pki");
+    let certs = CertificateDer::pem_file_iter(pki.join("apiserver.crt"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(pki.join("apiserver.key")).unwrap();
+    let tls = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+    (std::net::TcpListener::bind("127.0.0.1:0").unwrap(), tls)
+}
+
+/// An HTTP/1.1 request head, read byte by byte (so nothing after it is consumed).
+fn read_head(stream: &mut impl std::io::Read) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// A kubelet double serving a container's log over two connections: first
+/// the whole log at once, then, for `follow`, one line each time the test
+/// sends on the returned channel, then the end. Also returns the request
+/// heads it got.
+fn log_kubelet_double(
+    lines: &'static [&'static str],
+) -> (
+    u16,
+    std::sync::mpsc::Sender<()>,
+    std::sync::mpsc::Receiver<String>,
+) {
+    use std::io::Write;
+
+    let (listener, tls) = kubelet_listener();
+    let port = listener.local_addr().unwrap().port();
+    let (next_tx, next_rx) = std::sync::mpsc::channel::<()>();
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for follow in [false, true] {
+            let Ok((tcp, _)) = listener.accept() else {
+                return;
+            };
+            let conn = rustls::ServerConnection::new(tls.clone()).unwrap();
+            let mut stream = rustls::StreamOwned::new(conn, tcp);
+            let _ = seen_tx.send(read_head(&mut stream));
+            let head =
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+            if stream.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            // One chunk per line, flushed: a follower sees each at once.
+            let mut send = |data: &str| {
+                let chunk = format!("{:x}\r\n{data}\r\n", data.len());
+                stream
+                    .write_all(chunk.as_bytes())
+                    .and_then(|()| stream.flush())
+            };
+            for line in lines {
+                if follow && next_rx.recv().is_err() {
+                    return;
+                }
+                if send(&format!("{line}\n")).is_err() {
+                    return;
+                }
+            }
+            let _ = send("");
+        }
+    });
+    (port, next_tx, seen_rx)
 }
 
 /// A Node whose kubelet is at 127.0.0.1:`port`, and pod `p` bound to it in a
@@ -314,4 +376,87 @@ async fn exec_through_the_api_server_reports_a_kubelet_failure_as_a_status() {
         "{head}"
     );
     assert!(head.contains("Upgrade: SPDY/3.1"), "{head}");
+}
+
+/// A pod bound to a node through the binding subresource gets the node in
+/// its spec; its log then comes from that node's kubelet (a double) through
+/// the API server: whole, and followed line by line as the kubelet writes
+/// them.
+#[tokio::test]
+async fn a_bound_pods_log_comes_from_its_kubelet_whole_and_followed() {
+    const LINES: &[&str] = &["starting", "serving on :8080", "stopping"];
+    let rest = admin();
+    let (port, next_line, seen) = log_kubelet_double(LINES);
+    let ns = test_namespace(&rest, "logs").await;
+    let node_name = kubegen_e2e::unique("kubegen-e2e-node");
+    let node: Node = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": node_name},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}
+        }
+    }))
+    .unwrap();
+    Client::<Node>::cluster(rest.clone())
+        .create(&node, &CreateOptions::default())
+        .await
+        .unwrap();
+    let pods = Client::<Pod>::namespaced(rest.clone(), &ns);
+    let result = async {
+        pods.create(&unscheduled("p"), &CreateOptions::default())
+            .await?;
+        let binding: Binding = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p"},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}
+        }))
+        .unwrap();
+        pods.bind("p", &binding, &CreateOptions::default()).await?;
+        let bound = pods.get("p", &Default::default()).await?;
+        let whole = pods.logs("p", &LogOptions::default()).await?;
+        let mut followed = Vec::new();
+        let mut stream = pods
+            .log_stream(
+                "p",
+                &LogOptions {
+                    follow: true,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        for _ in LINES {
+            // The next line is written only once the last one arrived.
+            next_line.send(()).unwrap();
+            let mut line = Vec::new();
+            while !line.ends_with(b"\n") {
+                line.extend_from_slice(&stream.next().await.unwrap()?);
+            }
+            followed.push(String::from_utf8(line).unwrap());
+        }
+        // Then the log ends with the kubelet's (nothing more but empty reads).
+        let tail: Vec<_> = stream.collect().await;
+        Ok::<_, Error>((bound, whole, followed, tail))
+    }
+    .await;
+    drop_node_and_namespace(&rest, &node_name, &ns).await;
+    let (bound, whole, followed, tail) = result.unwrap();
+    assert!(
+        tail.iter().all(|c| c.as_ref().is_ok_and(|b| b.is_empty())),
+        "{tail:?}"
+    );
+    assert_eq!(
+        bound.spec.unwrap().node_name.as_deref(),
+        Some(node_name.as_str())
+    );
+    let want: Vec<String> = LINES.iter().map(|l| format!("{l}\n")).collect();
+    assert_eq!(whole, want.concat());
+    assert_eq!(followed, want);
+    let (first, second) = (seen.recv().unwrap(), seen.recv().unwrap());
+    assert!(
+        first.starts_with(&format!("GET /containerLogs/{ns}/p/c HTTP/1.1")),
+        "{first}"
+    );
+    assert!(
+        second.starts_with(&format!("GET /containerLogs/{ns}/p/c?follow=true HTTP/1.1")),
+        "{second}"
+    );
 }

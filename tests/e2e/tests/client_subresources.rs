@@ -154,3 +154,95 @@ async fn eviction_and_logs_of_a_pod_that_never_runs() {
     .await;
     drop_namespace(&rest, &ns).await;
 }
+
+/// `apply_scale` sets a Deployment's replicas as a field manager of the
+/// scale subresource; an ephemeral container is added to a pod through its
+/// subresource, leaving the spec's containers alone; a resize changes a
+/// container's resources through `resize`.
+#[tokio::test]
+async fn apply_scale_ephemeral_containers_and_resize() {
+    use kubegen_api::core::v1::Pod as TypedPod;
+    use kubegen_runtime::ApplyOptions;
+
+    let rest = admin();
+    let ns = test_namespace(&rest, "sub2").await;
+    let deps = Client::<kubegen_api::apps::v1::Deployment>::namespaced(rest.clone(), &ns);
+    Client::<Deployment>::namespaced(rest.clone(), &ns)
+        .create(&deployment("web"), &CreateOptions::default())
+        .await
+        .unwrap();
+    let scale = deps
+        .apply_scale(
+            "web",
+            &json!({"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": {"name": "web"}, "spec": {"replicas": 4}}),
+            &ApplyOptions::new("kubegen-scaler").force(true),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scale.spec.and_then(|s| s.replicas), Some(4));
+    let dep = deps.get("web", &GetOptions::default()).await.unwrap();
+    assert_eq!(dep.spec.replicas, Some(4));
+    let managers = dep.metadata.managed_fields.unwrap_or_default();
+    assert!(
+        managers
+            .iter()
+            .any(|m| m.manager.as_deref() == Some("kubegen-scaler")
+                && m.subresource.as_deref() == Some("scale")),
+        "{managers:?}"
+    );
+
+    let pods = Client::<TypedPod>::namespaced(rest.clone(), &ns);
+    let pod: TypedPod = serde_json::from_value(json!({
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "registry.invalid/none:1",
+            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "64Mi"}}}]}
+    }))
+    .unwrap();
+    pods.create(&pod, &CreateOptions::default()).await.unwrap();
+
+    let mut current = pods.get_ephemeral_containers("p").await.unwrap();
+    current.spec.as_mut().unwrap().ephemeral_containers = Some(vec![serde_json::from_value(
+        json!({"name": "debug", "image": "registry.invalid/debug:1", "targetContainerName": "c"}),
+    )
+    .unwrap()]);
+    let with_debug = pods
+        .update_ephemeral_containers(&current, &UpdateOptions::default())
+        .await
+        .unwrap();
+    let spec = with_debug.spec.unwrap();
+    let ephemeral = spec.ephemeral_containers.unwrap_or_default();
+    assert_eq!(ephemeral.len(), 1);
+    assert_eq!(ephemeral[0].name, "debug");
+    assert_eq!(spec.containers.len(), 1, "the pod's own containers stay");
+
+    let mut resized = pods.get_resize("p").await.unwrap();
+    let resources = std::sync::Arc::make_mut(
+        resized.spec.as_mut().unwrap().containers[0]
+            .resources
+            .as_mut()
+            .unwrap(),
+    );
+    // Within the pod's QoS class (Burstable), as the server requires.
+    resources
+        .requests
+        .as_mut()
+        .unwrap()
+        .insert("cpu".into(), kubegen_runtime::meta::Quantity("150m".into()));
+    let after = retry_on_conflict(DEFAULT_BACKOFF, || async {
+        let mut fresh = pods.get_resize("p").await?;
+        fresh.spec = resized.spec.clone();
+        pods.update_resize(&fresh, &UpdateOptions::default()).await
+    })
+    .await
+    .unwrap();
+    let spec = after.spec.unwrap();
+    let requests = spec.containers[0]
+        .resources
+        .as_ref()
+        .unwrap()
+        .requests
+        .as_ref()
+        .unwrap();
+    assert_eq!(requests["cpu"].0, "150m");
+    drop_namespace(&rest, &ns).await;
+}
