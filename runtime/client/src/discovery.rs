@@ -143,10 +143,42 @@ impl Discovery {
     /// The server's build and version (`GET /version`, client-go's
     /// `ServerVersion`); never cached.
     pub async fn server_version(&self) -> Result<ServerVersion> {
-        let req = http::Request::get("/version")
-            .body(bytes::Bytes::new())
-            .map_err(|e| Error::InvalidRequest(format!("GET /version: {e}")))?;
-        self.rest.request(req).await
+        self.rest.request(get("/version")?).await
+    }
+
+    /// The OpenAPI v3 documents the server publishes, one per group/version
+    /// (`GET /openapi/v3`, client-go's `openapi3` client): each path
+    /// (`api/v1`, `apis/apps/v1`) with the URL to fetch it from, which
+    /// carries the document's hash. Never cached.
+    pub async fn openapi_v3_paths(&self) -> Result<BTreeMap<String, String>> {
+        #[derive(Deserialize)]
+        struct Paths {
+            #[serde(default)]
+            paths: BTreeMap<String, PathEntry>,
+        }
+        #[derive(Deserialize)]
+        struct PathEntry {
+            #[serde(rename = "serverRelativeURL")]
+            server_relative_url: String,
+        }
+        let paths: Paths = self.rest.request(get("/openapi/v3")?).await?;
+        Ok(paths
+            .paths
+            .into_iter()
+            .map(|(path, entry)| (path, entry.server_relative_url))
+            .collect())
+    }
+
+    /// The OpenAPI v3 document of one group/version path from
+    /// [`openapi_v3_paths`](Self::openapi_v3_paths), e.g. `apis/apps/v1`.
+    pub async fn openapi_v3(&self, path: &str) -> Result<serde_json::Value> {
+        let paths = self.openapi_v3_paths().await?;
+        let url = paths.get(path.trim_matches('/')).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "the server publishes no OpenAPI v3 document for {path:?}"
+            ))
+        })?;
+        self.rest.request(get(url)?).await
     }
 
     /// A REST mapper over the (cached) discovery result.
@@ -238,10 +270,7 @@ impl Discovery {
         } else {
             format!("/apis/{group}/{version}")
         };
-        let req = http::Request::get(&path)
-            .body(bytes::Bytes::new())
-            .map_err(|e| Error::InvalidRequest(format!("GET {path}: {e}")))?;
-        let list: LegacyResourceList = self.rest.request(req).await?;
+        let list: LegacyResourceList = self.rest.request(get(&path)?).await?;
         let mut resources: Vec<DiscoveredResource> = Vec::new();
         let mut subs: Vec<(String, String)> = Vec::new();
         for r in list.resources {
@@ -278,6 +307,13 @@ impl Discovery {
             resources,
         })
     }
+}
+
+/// A `GET` of `path` (relative to the server) without a body.
+fn get(path: &str) -> Result<http::Request<bytes::Bytes>> {
+    http::Request::get(path)
+        .body(bytes::Bytes::new())
+        .map_err(|e| Error::InvalidRequest(format!("GET {path}: {e}")))
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(what: &str, v: serde_json::Value) -> Result<T> {

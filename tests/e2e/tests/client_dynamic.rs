@@ -262,3 +262,41 @@ async fn names_users_type_resolve_and_a_new_crd_is_found_after_a_refresh() {
     .await
     .unwrap();
 }
+
+/// The OpenAPI v3 client lists the server's documents and fetches one; an
+/// unknown path is an error naming it.
+#[tokio::test]
+async fn openapi_v3_documents_are_listed_and_fetched() {
+    let disco = Discovery::new(admin());
+    let paths = disco.openapi_v3_paths().await.unwrap();
+    for path in ["api/v1", "apis/apps/v1", "apis/coordination.k8s.io/v1"] {
+        let url = paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} not in {paths:?}"));
+        assert!(
+            url.starts_with(&format!("/openapi/v3/{path}?hash=")),
+            "{url}"
+        );
+    }
+    let apps = disco.openapi_v3("apis/apps/v1").await.unwrap();
+    assert!(
+        apps["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        apps["openapi"]
+    );
+    let deployment = &apps["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"];
+    assert_eq!(
+        deployment["x-kubernetes-group-version-kind"][0]["kind"], "Deployment",
+        "{deployment}"
+    );
+    assert!(
+        apps["paths"]
+            .as_object()
+            .unwrap()
+            .contains_key("/apis/apps/v1/namespaces/{namespace}/deployments")
+    );
+    let missing = disco.openapi_v3("apis/nosuch/v9").await.unwrap_err();
+    assert!(missing.to_string().contains("apis/nosuch/v9"), "{missing}");
+}
