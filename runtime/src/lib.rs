@@ -8,7 +8,7 @@
 //! | `kubegen-core` | meta types, `Resource`/`Object`, verb markers, selectors, options, errors, apply | [`meta`], [`resource`], [`verbs`], [`selector`], [`fields`], [`quantity`], [`resource_version`], [`options`], [`error`], [`apply`], [`managed_fields`], [`dynamic`] |
 //! | `kubegen-client` | config, auth, transport, `RestClient`, `Client<K>`, watch, discovery | [`client`], [`config`], [`auth`], [`discovery`], [`retry`] |
 //! | `kubegen-cache` | reflector, DeltaFIFO, indexer, shared informer, factory, listers, workqueue | [`cache`], [`workqueue`] |
-//! | `kubegen-tools` | leader election, event recording (core/v1 and events.k8s.io/v1), CRD support for the derive | [`leaderelection`], [`record`], [`events`], `crd` |
+//! | `kubegen-tools` | the controller runtime, the fake API server, leader election, event recording (core/v1 and events.k8s.io/v1), the scale client, CRD support for the derive | [`controller`], [`fake`], [`leaderelection`], [`record`], [`events`], [`scale`], `crd` |
 //!
 //! The most used items are at the top level: [`Config`], [`Client`],
 //! [`RestClient`], [`Error`], [`Resource`], the option types.
@@ -23,7 +23,7 @@ pub use kubegen_core::{
 };
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;
-pub use kubegen_tools::{controller, events, fake, leaderelection, record};
+pub use kubegen_tools::{controller, events, fake, leaderelection, record, scale};
 
 pub use kubegen_client::{
     Client, Config, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream,

@@ -4,7 +4,8 @@
 //! API server to unit-test controllers on,
 //! [`leaderelection`] on the generated `coordination.k8s.io/v1` `Lease`,
 //! event recording on the generated `core/v1` `Event` ([`record`]) and
-//! `events.k8s.io/v1` `Event` ([`events`]), and,
+//! `events.k8s.io/v1` `Event` ([`events`]), a [`scale`] client for any
+//! resource with a scale subresource, and,
 //! with the `derive` feature, the run-time half of
 //! `#[derive(CustomResource)]` ([`crd`]). These sit above `kubegen-api`
 //! and use its types; they never carry copies of them.
@@ -18,3 +19,4 @@ pub mod events;
 pub mod fake;
 pub mod leaderelection;
 pub mod record;
+pub mod scale;

@@ -246,3 +246,96 @@ async fn apply_scale_ephemeral_containers_and_resize() {
     assert_eq!(requests["cpu"].0, "150m");
     drop_namespace(&rest, &ns).await;
 }
+
+/// The scale client reaches a Deployment and a custom resource by the names
+/// users type, and refuses a resource without a scale subresource.
+#[tokio::test]
+async fn the_scale_client_scales_built_in_and_custom_resources_by_name() {
+    use kubegen_runtime::scale::ScaleClient;
+
+    let rest = admin();
+    let ns = test_namespace(&rest, "scale").await;
+    Client::<Deployment>::namespaced(rest.clone(), &ns)
+        .create(&deployment("web"), &CreateOptions::default())
+        .await
+        .unwrap();
+    let suffix = kubegen_e2e::unique("s").replace('-', "");
+    let group = format!("{suffix}.kubegen.test");
+    let crd_name = format!("pools.{group}");
+    let crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": crd_name},
+        "spec": {
+            "group": group, "scope": "Namespaced",
+            "names": {"plural": "pools", "singular": "pool", "kind": "Pool"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    });
+    kubegen_e2e::apply_crd(&rest, &crd_name, &crd, "kubegen-e2e-scale").await;
+    let pool = json!({"apiVersion": format!("{group}/v1"), "kind": "Pool", "metadata": {"name": "p"}, "spec": {"replicas": 2}});
+    rest.request::<serde_json::Value>(
+        http::Request::post(format!("/apis/{group}/v1/namespaces/{ns}/pools"))
+            .header("Content-Type", "application/json")
+            .body(bytes::Bytes::from(pool.to_string()))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let scales = ScaleClient::new(rest.clone());
+    for (resource, name, before) in [
+        ("deploy", "web", 1),
+        (format!("pools.{group}").as_str(), "p", 2),
+    ]
+    .map(|(r, n, b)| (r.to_owned(), n, b))
+    {
+        let mut scale = scales.get(&ns, &resource, name).await.unwrap();
+        assert_eq!(
+            scale.spec.as_ref().and_then(|s| s.replicas),
+            Some(before),
+            "{resource}"
+        );
+        scale.spec.get_or_insert_default().replicas = Some(before + 3);
+        let updated = scales.update(&ns, &resource, &scale).await.unwrap();
+        assert_eq!(
+            updated.spec.and_then(|s| s.replicas),
+            Some(before + 3),
+            "{resource}"
+        );
+        let patched = scales
+            .patch(
+                &ns,
+                &resource,
+                name,
+                &Patch::Merge(json!({"spec": {"replicas": 1}})),
+            )
+            .await
+            .unwrap();
+        assert_eq!(patched.spec.and_then(|s| s.replicas), Some(1), "{resource}");
+    }
+    let pool: serde_json::Value = rest
+        .request(
+            http::Request::get(format!("/apis/{group}/v1/namespaces/{ns}/pools/p"))
+                .body(bytes::Bytes::new())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pool["spec"]["replicas"], 1,
+        "the scale wrote the custom resource's spec"
+    );
+    let refused = scales.get(&ns, "configmaps", "any").await.unwrap_err();
+    assert!(
+        refused.to_string().contains("no scale subresource"),
+        "{refused}"
+    );
+    drop_namespace(&rest, &ns).await;
+    Client::<kubegen_api::apiextensions::v1::CustomResourceDefinition>::cluster(rest)
+        .delete(&crd_name, &Default::default())
+        .await
+        .unwrap();
+}
