@@ -4,7 +4,7 @@
 # second kube-apiserver with CBOR on (kubeconfig context `cbor`) unless
 # KUBEGEN_CLUSTER_CBOR=0.
 #
-#   cluster.sh build               build the binaries into .cache/bin/<version>/ (once per version)
+#   cluster.sh build               build the binaries (and the tests' proxy) into .cache/bin/<version>/ (once per version)
 #   cluster.sh up                  start everything (restarts cleanly if already up), write the kubeconfig
 #   cluster.sh down                stop exactly what `up` started, remove its data
 #   cluster.sh kill-apiserver      kill -9 the kube-apiserver (for reconnect tests)
@@ -29,7 +29,7 @@ need_go() {
 }
 
 build() {
-  if [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" && -x "$bin/harness" ]]; then
+  if [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" && -x "$bin/harness" && -x "$bin/proxy" ]]; then
     return
   fi
   need_go
@@ -38,7 +38,7 @@ build() {
   local ldflags="-s -w -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$k8s_version") -X $pkg.gitTreeState=clean"
   mkdir -p "$bin.tmp"
   (cd "$here" && go build -trimpath -ldflags "$ldflags" -o "$bin.tmp/" \
-    ./cmd/etcd ./cmd/harness k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+    ./cmd/etcd ./cmd/harness ./cmd/proxy k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
   rm -rf "$bin" && mv "$bin.tmp" "$bin"
 }
 
@@ -157,6 +157,7 @@ APISERVER_CBOR_PORT=${ports[4]}
 APISERVER_CBOR_URL=https://127.0.0.1:${ports[4]}
 ADMIN_TOKEN=$admin_token
 LIMITED_TOKEN=$limited_token
+PROXY_BIN=$bin/proxy
 ENV
   chmod 600 "$state/env" "$state/tokens.csv"
   # shellcheck disable=SC1091

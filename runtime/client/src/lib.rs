@@ -26,6 +26,7 @@
 pub mod auth;
 pub mod config;
 pub mod discovery;
+mod proxy;
 pub mod retry;
 mod transport;
 

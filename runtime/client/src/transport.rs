@@ -1,5 +1,6 @@
 //! The HTTP stack under [`RestClient`](crate::RestClient): hyper-util's
-//! pooled client over hyper-rustls, optionally tunnelled through an HTTP proxy.
+//! pooled client over hyper-rustls, optionally through a proxy (which one:
+//! [`crate::proxy`]).
 //!
 //! - TLS via rustls with the `ring` provider. Server certificates are verified
 //!   against the configured CA bundle, or the webpki roots when there is none.
@@ -17,6 +18,15 @@
 //!   frame read, as client-go's `ReadIdleTimeout` does) and closed, failing
 //!   their streams, when the ping is not answered; TCP keepalive probes run on
 //!   every connection. Idle pooled connections are dropped after 90 s.
+//! - Through a proxy, the TLS session with the server runs inside a tunnel:
+//!   HTTP CONNECT (hyper-util's `Tunnel`) to an `http://` proxy, or inside a
+//!   TLS session with an `https://` proxy, which is verified as the server is
+//!   (the same CA bundle, `insecure-skip-tls-verify` and client certificate:
+//!   Go's transport uses the server's TLS configuration for the proxy too)
+//!   but against the proxy's own host name (Go would use `tls-server-name`
+//!   when set), with HTTP/1.1 only; or a SOCKS5
+//!   handshake (hyper-util's `SocksV5`). An `http://` server is reached with
+//!   CONNECT too (Go sends absolute-form requests to an HTTP proxy instead).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,9 +36,11 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::Uri;
 use http_body_util::Full;
-use hyper_rustls::{ConfigBuilderExt as _, FixedServerNameResolver, HttpsConnector};
+use hyper_rustls::{
+    ConfigBuilderExt as _, FixedServerNameResolver, HttpsConnector, MaybeHttpsStream,
+};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
@@ -37,6 +49,7 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
+use crate::proxy::{Protocol, Proxy};
 use kubegen_core::error::{BoxError, Error, Result};
 
 /// The pooled HTTP client every `RestClient` clone shares.
@@ -44,24 +57,31 @@ pub(crate) type HttpClient =
     hyper_util::client::legacy::Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
 
 /// The pooled client (HTTP/2 when the server offers it) and the HTTP/1.1-only
-/// one for upgrades, sharing one TLS configuration.
+/// one for upgrades, sharing one TLS configuration and one proxy (the
+/// environment is read here, once per client).
 pub(crate) fn build_http_clients(cfg: &Config) -> Result<(HttpClient, HttpClient)> {
     let tls = tls_config(cfg)?;
+    let proxy = crate::proxy::proxy_for(cfg, |name| std::env::var(name).ok())?;
     Ok((
-        build_http_client(cfg, tls.clone(), true)?,
-        build_http_client(cfg, tls, false)?,
+        build_http_client(cfg, proxy.as_ref(), tls.clone(), true)?,
+        build_http_client(cfg, proxy.as_ref(), tls, false)?,
     ))
 }
 
-fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Result<HttpClient> {
+fn build_http_client(
+    cfg: &Config,
+    proxy: Option<&Proxy>,
+    tls: rustls::ClientConfig,
+    http2: bool,
+) -> Result<HttpClient> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(cfg.connect_timeout);
     http.set_nodelay(true);
     http.set_keepalive(cfg.tcp_keepalive);
-    let inner = match &cfg.proxy_url {
+    let inner = match proxy {
         None => ProxyConnector::Direct(http),
-        Some(proxy) => ProxyConnector::Tunnel(tunnel(proxy, http)?),
+        Some(proxy) => ProxyConnector::through(proxy, http, &tls)?,
     };
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
@@ -100,25 +120,6 @@ fn build_http_client(cfg: &Config, tls: rustls::ClientConfig, http2: bool) -> Re
             .http2_keep_alive_while_idle(true);
     }
     Ok(client.build(connector))
-}
-
-fn tunnel(proxy: &Uri, http: HttpConnector) -> Result<Tunnel<HttpConnector>> {
-    if proxy.scheme_str() != Some("http") {
-        let proxy = crate::config::redact_userinfo(&proxy.to_string());
-        return Err(Error::Config(format!(
-            "proxy-url {proxy}: only http:// proxies (HTTP CONNECT) are supported"
-        )));
-    }
-    let mut t = Tunnel::new(proxy.clone(), http);
-    if let Some((userinfo, _)) = proxy.authority().and_then(|a| a.as_str().rsplit_once('@')) {
-        use base64::Engine as _;
-        let enc = base64::engine::general_purpose::STANDARD.encode(userinfo);
-        let mut v = http::HeaderValue::from_str(&format!("Basic {enc}"))
-            .map_err(|_| Error::Config("proxy-url credentials are not a valid header".into()))?;
-        v.set_sensitive(true);
-        t = t.with_auth(v);
-    }
-    Ok(t)
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -255,19 +256,70 @@ impl ServerCertVerifier for NoVerify {
     }
 }
 
-/// A TCP connector that goes direct or through an HTTP CONNECT tunnel.
-#[derive(Clone, Debug)]
+/// A TCP connector that goes direct, through an HTTP CONNECT tunnel (over
+/// TLS to an `https://` proxy), or through SOCKS5.
+#[derive(Clone)]
 pub(crate) enum ProxyConnector {
     Direct(HttpConnector),
-    Tunnel(Tunnel<HttpConnector>),
+    Tunnel(Tunnel<HttpsConnector<HttpConnector>>),
+    Socks5(SocksV5<HttpConnector>),
 }
 
-type ConnectFuture = Pin<
-    Box<dyn Future<Output = std::result::Result<TokioIo<tokio::net::TcpStream>, BoxError>> + Send>,
->;
+impl ProxyConnector {
+    fn through(proxy: &Proxy, http: HttpConnector, tls: &rustls::ClientConfig) -> Result<Self> {
+        let credentials = proxy
+            .credentials
+            .as_ref()
+            .map(|(user, password)| (user.clone(), password.expose_secret().to_owned()));
+        if proxy.protocol == Protocol::Socks5 {
+            let socks = SocksV5::new(proxy.uri.clone(), http);
+            return Ok(Self::Socks5(match credentials {
+                Some((user, password)) => socks.with_auth(user, password),
+                None => socks,
+            }));
+        }
+        // TLS to an https:// proxy (none to an http:// one), HTTP/1.1 for the CONNECT.
+        let to_proxy = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls.clone())
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let tunnel = Tunnel::new(proxy.uri.clone(), to_proxy);
+        Ok(Self::Tunnel(match credentials {
+            Some((user, password)) => {
+                use base64::Engine as _;
+                let basic =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                let header =
+                    http::HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
+                        Error::Config("proxy credentials are not a valid header".into())
+                    })?;
+                tunnel.with_auth(header)
+            }
+            None => tunnel,
+        }))
+    }
+}
+
+/// Never shows the proxy's credentials (hyper-util's `SocksV5` would).
+impl std::fmt::Debug for ProxyConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Direct(_) => "ProxyConnector::Direct",
+            Self::Tunnel(_) => "ProxyConnector::Tunnel",
+            Self::Socks5(_) => "ProxyConnector::Socks5",
+        })
+    }
+}
+
+/// TCP to the server or the proxy, the proxy's TLS session when there is one.
+type ProxyStream = MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+
+type ConnectFuture =
+    Pin<Box<dyn Future<Output = std::result::Result<ProxyStream, BoxError>> + Send>>;
 
 impl tower_service::Service<Uri> for ProxyConnector {
-    type Response = TokioIo<tokio::net::TcpStream>;
+    type Response = ProxyStream;
     type Error = BoxError;
     type Future = ConnectFuture;
 
@@ -275,6 +327,7 @@ impl tower_service::Service<Uri> for ProxyConnector {
         match self {
             Self::Direct(c) => c.poll_ready(cx).map_err(Into::into),
             Self::Tunnel(t) => t.poll_ready(cx).map_err(Into::into),
+            Self::Socks5(s) => s.poll_ready(cx).map_err(Into::into),
         }
     }
 
@@ -282,11 +335,15 @@ impl tower_service::Service<Uri> for ProxyConnector {
         match self {
             Self::Direct(c) => {
                 let f = c.call(dst);
-                Box::pin(async move { f.await.map_err(Into::into) })
+                Box::pin(async move { Ok(MaybeHttpsStream::Http(f.await?)) })
             }
             Self::Tunnel(t) => {
                 let f = t.call(dst);
-                Box::pin(async move { f.await.map_err(Into::into) })
+                Box::pin(async move { Ok(f.await?) })
+            }
+            Self::Socks5(s) => {
+                let f = s.call(dst);
+                Box::pin(async move { Ok(MaybeHttpsStream::Http(f.await?)) })
             }
         }
     }

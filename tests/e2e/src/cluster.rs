@@ -20,15 +20,22 @@ pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// A value of the cluster's `.cache/cluster/env` (ports, endpoints, paths).
+pub fn env(key: &str) -> String {
+    let env =
+        std::fs::read_to_string(cluster_root().join(".cache/cluster/env")).expect("cluster env");
+    env.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| {
+            panic!("{key} in the cluster env (restart the cluster: make cluster-down cluster-up)")
+        })
+        .to_owned()
+}
+
 /// POST to etcd's JSON gateway (the cluster's etcd listens on plain HTTP on
 /// 127.0.0.1); used to change state while the apiserver is down.
 pub fn etcd(path: &str, body: &str) -> serde_json::Value {
-    let env =
-        std::fs::read_to_string(cluster_root().join(".cache/cluster/env")).expect("cluster env");
-    let endpoint = env
-        .lines()
-        .find_map(|l| l.strip_prefix("ETCD_ENDPOINT="))
-        .expect("ETCD_ENDPOINT in the cluster env");
+    let endpoint = env("ETCD_ENDPOINT");
     let out = std::process::Command::new("curl")
         .args([
             "-sf",

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod fault_proxy;
 pub mod leadership;
 pub mod mirror;
+pub mod proxy;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -61,6 +62,16 @@ pub fn rest(context: &str) -> RestClient {
 /// A client as the admin.
 pub fn admin() -> RestClient {
     rest("admin")
+}
+
+/// List one namespace with a client built from `cfg`: the smallest request
+/// that shows a connection (TLS, proxy) works.
+pub async fn list_one_namespace(cfg: Config) -> kubegen_runtime::Result<()> {
+    let rest = RestClient::new(cfg)?;
+    Client::<Namespace>::cluster(rest)
+        .list(&kubegen_runtime::ListOptions::default().limit(1))
+        .await
+        .map(|_| ())
 }
 
 /// A name unique to this process and call: `prefix-<pid>-<n>`.

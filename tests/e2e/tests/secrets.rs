@@ -3,7 +3,8 @@
 //! `tracing` event at TRACE, from kubegen and the HTTP stack) on any config
 //! and auth path: each context's config and client, successful, forbidden,
 //! missing and unauthorized requests, a watch, a failing exec plugin given
-//! the token in its arguments and environment, and a proxy URL carrying it.
+//! the token in its arguments and environment, and http, https and socks5
+//! proxy URLs carrying it.
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -135,17 +136,19 @@ async fn no_secret_in_debug_errors_or_logs() {
     shown.push_str(&format!("{cfg:?}\n"));
     exercise(RestClient::new(cfg).expect("client"), &mut shown).await;
 
-    // A proxy URL carrying the token as its password, unreachable.
-    let mut cfg = config("admin");
-    cfg.proxy_url = Some(
-        format!("http://user:{admin_token}@127.0.0.1:1")
-            .parse()
-            .unwrap(),
-    );
-    cfg.max_retries = 0;
-    cfg.connect_timeout = Some(Duration::from_secs(2));
-    shown.push_str(&format!("{cfg:?}\n"));
-    exercise(RestClient::new(cfg).expect("client"), &mut shown).await;
+    // Proxy URLs carrying the token as their password, unreachable.
+    for scheme in ["http", "https", "socks5"] {
+        let mut cfg = config("admin");
+        cfg.proxy_url = Some(
+            format!("{scheme}://user:{admin_token}@127.0.0.1:1")
+                .parse()
+                .unwrap(),
+        );
+        cfg.max_retries = 0;
+        cfg.connect_timeout = Some(Duration::from_secs(2));
+        shown.push_str(&format!("{cfg:?}\n"));
+        exercise(RestClient::new(cfg).expect("client"), &mut shown).await;
+    }
 
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(

@@ -9,16 +9,8 @@
 //! - a CA together with `insecure-skip-tls-verify` is refused up front.
 
 use kubegen_e2e::fault_proxy::FaultProxy;
-use kubegen_e2e::{Namespace, config};
-use kubegen_runtime::{Client, Config, Error, ListOptions, RestClient};
-
-async fn list(cfg: Config) -> kubegen_runtime::Result<()> {
-    let rest = RestClient::new(cfg)?;
-    Client::<Namespace>::cluster(rest)
-        .list(&ListOptions::default().limit(1))
-        .await
-        .map(|_| ())
-}
+use kubegen_e2e::{config, list_one_namespace};
+use kubegen_runtime::{Config, Error, RestClient};
 
 fn with_max_retries_zero(mut cfg: Config) -> Config {
     cfg.max_retries = 0;
@@ -30,7 +22,7 @@ async fn a_ca_that_did_not_sign_the_server_fails_naming_why() {
     let mut cfg = with_max_retries_zero(config("admin"));
     // The public roots know nothing of the test cluster's CA.
     cfg.root_cert_pem = None;
-    let err = list(cfg).await.unwrap_err();
+    let err = list_one_namespace(cfg).await.unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(msg.contains("UnknownIssuer"), "{msg}");
@@ -40,7 +32,7 @@ async fn a_ca_that_did_not_sign_the_server_fails_naming_why() {
 async fn a_name_the_certificate_lacks_fails_and_tls_server_name_fixes_it() {
     let mut cfg = with_max_retries_zero(config("admin"));
     cfg.tls_server_name = Some("elsewhere.example".into());
-    let msg = list(cfg).await.unwrap_err().to_string();
+    let msg = list_one_namespace(cfg).await.unwrap_err().to_string();
     assert!(msg.contains("not valid for name"), "{msg}");
 
     // 127.0.0.2, forwarded to the server, is not in its certificate.
@@ -55,10 +47,15 @@ async fn a_name_the_certificate_lacks_fails_and_tls_server_name_fixes_it() {
     let forward = FaultProxy::start_on("127.0.0.2", server).await;
     let mut cfg = with_max_retries_zero(base);
     cfg.cluster_url = forward.url();
-    let msg = list(cfg.clone()).await.unwrap_err().to_string();
+    let msg = list_one_namespace(cfg.clone())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("not valid for name"), "{msg}");
     cfg.tls_server_name = Some("kubernetes.default".into());
-    list(cfg).await.expect("verified against tls-server-name");
+    list_one_namespace(cfg)
+        .await
+        .expect("verified against tls-server-name");
 }
 
 /// Set in the copy of this test binary that the insecure test runs, so its
@@ -73,7 +70,9 @@ async fn insecure_skip_tls_verify_connects_and_warns_once_on_stderr() {
             let mut cfg = config("admin");
             cfg.root_cert_pem = None;
             cfg.insecure_skip_tls_verify = true;
-            list(cfg).await.expect("unverified, but connected");
+            list_one_namespace(cfg)
+                .await
+                .expect("unverified, but connected");
         }
         return;
     }

@@ -10,6 +10,13 @@
 //!   ~600 KiB crosses the wire in less than half its size with compression
 //!   on (the server gzips bodies over 128 KiB), whole with
 //!   `disable_compression`, and both decode to the same objects.
+//! - `server_warnings_reach_the_handler_once_each_when_deduplicated`: the
+//!   server's warning about a deprecated node label, on each of three pod
+//!   creates, reaches a plain handler three times and a deduplicating one
+//!   once.
+//! - `the_rate_limit_spaces_requests`: 25 gets at 10 QPS with a burst of 5
+//!   take at least the 2 s the token bucket imposes (a lower bound only: a
+//!   slow machine cannot fail it; a limiter that does not limit does).
 
 use std::time::{Duration, Instant};
 
@@ -154,4 +161,70 @@ async fn large_answers_come_gzipped_unless_compression_is_disabled() {
         "the two lists decode to the same objects"
     );
     drop_namespace(&admin(), &ns).await;
+}
+
+#[tokio::test]
+async fn server_warnings_reach_the_handler_once_each_when_deduplicated() {
+    use kubegen_api::core::v1::Pod;
+    use kubegen_runtime::config::WarningHandler;
+    use std::sync::{Arc, Mutex};
+
+    let ns = test_namespace(&admin(), "warnings").await;
+    let mut seen = Vec::new();
+    for deduplicate in [false, true] {
+        let got = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = got.clone();
+        let record = move |w: &str| sink.lock().unwrap().push(w.to_owned());
+        let mut config = kubegen_e2e::config("admin");
+        config.warning_handler = Some(if deduplicate {
+            WarningHandler::deduplicating(record)
+        } else {
+            WarningHandler(Arc::new(record))
+        });
+        let pods = Client::<Pod>::namespaced(RestClient::new(config).unwrap(), &ns);
+        for i in 0..3 {
+            let pod: Pod = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("p{i}-{deduplicate}")},
+                "spec": {
+                    "nodeSelector": {"beta.kubernetes.io/arch": "amd64"},
+                    "containers": [{"name": "c", "image": "registry.invalid/none:1"}]
+                }
+            }))
+            .unwrap();
+            pods.create(&pod, &CreateOptions::default()).await.unwrap();
+        }
+        seen.push(got.lock().unwrap().clone());
+    }
+    let (plain, deduplicated) = (&seen[0], &seen[1]);
+    assert_eq!(plain.len(), 3, "{plain:?}");
+    assert!(plain.iter().all(|w| w == &plain[0]));
+    assert!(
+        plain[0].contains("beta.kubernetes.io/arch") && plain[0].contains("deprecated"),
+        "{plain:?}"
+    );
+    assert_eq!(deduplicated, &plain[..1]);
+    drop_namespace(&admin(), &ns).await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_spaces_requests() {
+    use kubegen_runtime::config::RateLimit;
+
+    let mut config = kubegen_e2e::config("admin");
+    config.rate_limit = Some(RateLimit {
+        qps: 10.0,
+        burst: 5,
+    });
+    let rest = RestClient::new(config).unwrap();
+    let namespaces = Client::<kubegen_api::core::v1::Namespace>::cluster(rest);
+    let started = Instant::now();
+    for _ in 0..25 {
+        namespaces
+            .get("default", &Default::default())
+            .await
+            .unwrap();
+    }
+    // 5 at once, then 20 at 10 per second.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
 }

@@ -73,7 +73,7 @@ pub struct Cluster {
     /// Name to verify the server certificate against, instead of the URL's host.
     #[serde(default)]
     pub tls_server_name: Option<String>,
-    /// HTTP(S) proxy to reach the server through.
+    /// Proxy to reach the server through: `http://`, `https://` or `socks5://`.
     #[serde(default)]
     pub proxy_url: Option<String>,
     /// Do not ask the server for gzip-compressed responses.

@@ -71,6 +71,25 @@ impl RateLimit {
 #[derive(Clone)]
 pub struct WarningHandler(pub Arc<dyn Fn(&str) + Send + Sync>);
 
+impl WarningHandler {
+    /// A handler that passes each distinct warning text to `handler` once
+    /// and drops repeats, as kubectl's (client-go's `WarningWriter` with
+    /// `Deduplicate`): a controller that lists a deprecated kind every few
+    /// seconds warns once.
+    pub fn deduplicating(handler: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        let seen = std::sync::Mutex::new(std::collections::HashSet::<String>::new());
+        Self(Arc::new(move |warning: &str| {
+            let first = seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(warning.to_owned());
+            if first {
+                handler(warning);
+            }
+        }))
+    }
+}
+
 impl fmt::Debug for WarningHandler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("WarningHandler")
@@ -90,7 +109,12 @@ pub struct Config {
     pub tls_server_name: Option<String>,
     /// Skip server certificate verification. Dangerous; logged loudly.
     pub insecure_skip_tls_verify: bool,
-    /// An `http://` proxy to tunnel through (HTTP CONNECT).
+    /// The proxy to reach the server through (kubeconfig `proxy-url`):
+    /// `http://` (HTTP CONNECT), `https://` (CONNECT inside TLS to the
+    /// proxy) or `socks5://`; `user:password@` in it is sent to the proxy.
+    /// `None` takes one from the environment as Go does (`HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `NO_PROXY`; never for loopback servers), read when the
+    /// [`RestClient`](crate::RestClient) is built.
     pub proxy_url: Option<http::Uri>,
     /// Credentials.
     pub auth: AuthConfig,
@@ -565,7 +589,7 @@ current-context: x
 
         // An unsupported proxy scheme names the proxy, not its password.
         let mut bad = cfg.clone();
-        bad.proxy_url = Some("socks5://user:hunter2@proxy.example:1080".parse().unwrap());
+        bad.proxy_url = Some("socks4://user:hunter2@proxy.example:1080".parse().unwrap());
         let err = crate::RestClient::new(bad).unwrap_err().to_string();
         assert!(
             err.contains("proxy.example") && !err.contains("hunter2"),
