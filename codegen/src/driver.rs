@@ -123,7 +123,7 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         .iter()
         .chain(&opts.crds)
         .chain(&opts.proto)
-        .map(|p| p.display().to_string())
+        .map(|p| relative_to(&opts.out, p).display().to_string())
         .chain(cluster_label)
         .collect();
     let mut model = model::build(
@@ -148,6 +148,36 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         ),
     );
     Ok(model)
+}
+
+/// `path` as seen from `base` (both made absolute against the current
+/// directory, without touching the file system), so a crate names its
+/// inputs the same way on every machine. Paths without a common root stay
+/// as given.
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    let (Ok(base), Ok(full)) = (std::path::absolute(base), std::path::absolute(path)) else {
+        return path.to_path_buf();
+    };
+    let (base, full): (Vec<_>, Vec<_>) = (base.components().collect(), full.components().collect());
+    let common = base.iter().zip(&full).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return path.to_path_buf();
+    }
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    relative.extend(&full[common..]);
+    relative
+}
+
+/// The kubegen checkout this generator was built from, while it still
+/// holds the runtime crates: what a standalone crate depends on by default.
+pub fn built_from_checkout() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    root.join("runtime/core/Cargo.toml")
+        .is_file()
+        .then(|| root.to_path_buf())
 }
 
 /// Emits the model into files (in memory).
@@ -261,4 +291,32 @@ fn fetch_cluster(_: &spec::ClusterSource) -> Result<Vec<spec::OpenApiDoc>> {
         "--from-cluster: this kubegen was built without its `cluster` feature (on by default)"
             .into(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative_to;
+    use std::path::Path;
+
+    #[test]
+    fn inputs_are_named_from_the_output_crate() {
+        assert_eq!(
+            relative_to(
+                Path::new("generated"),
+                Path::new("openapi-specs/v1.37/swagger.json")
+            ),
+            Path::new("../openapi-specs/v1.37/swagger.json")
+        );
+        assert_eq!(
+            relative_to(
+                Path::new("/tmp/out/crate"),
+                Path::new("/home/u/crds/a.yaml")
+            ),
+            Path::new("../../../home/u/crds/a.yaml")
+        );
+        assert_eq!(
+            relative_to(Path::new("/w/out"), Path::new("/w/out/crds")),
+            Path::new("crds")
+        );
+    }
 }

@@ -30,7 +30,9 @@ mod driver;
 mod golden;
 
 pub use diagnostics::{Diagnostics, Policy};
-pub use driver::{GenerateOptions, Report, emit_files, generate, load_model, write_files};
+pub use driver::{
+    GenerateOptions, Report, built_from_checkout, emit_files, generate, load_model, write_files,
+};
 pub use emit::Files;
 pub use error::{Error, Location, Result};
 

@@ -71,11 +71,17 @@ struct GenerateArgs {
     /// dependencies and package fields).
     #[arg(long)]
     in_workspace: bool,
-    /// A kubegen checkout to depend on by path in a standalone crate (its
+    /// The kubegen checkout a standalone crate depends on by path (its
     /// runtime/core, runtime/client, runtime/cache and, for CRDs that name
-    /// built-in types, generated/) instead of the crates.io releases.
-    #[arg(long, value_name = "DIR")]
+    /// built-in types, generated/) [default: the checkout this kubegen was
+    /// built from (`cargo install --path codegen`, or `--git`), while it
+    /// exists].
+    #[arg(long, value_name = "DIR", conflicts_with = "crates_io")]
     kubegen_path: Option<std::path::PathBuf>,
+    /// Depend on the crates.io releases of the runtime crates (this
+    /// kubegen's version) instead of a checkout.
+    #[arg(long)]
+    crates_io: bool,
     /// Emit types only, without the clientset.
     #[arg(long)]
     no_clientset: bool,
@@ -108,7 +114,11 @@ fn main() -> ExitCode {
                 keep_going: a.keep_going,
                 crate_name: a.crate_name,
                 in_workspace: a.in_workspace,
-                kubegen_path: a.kubegen_path,
+                kubegen_path: if a.crates_io {
+                    None
+                } else {
+                    a.kubegen_path.or_else(kubegen::built_from_checkout)
+                },
                 progress: !a.quiet,
                 no_clientset: a.no_clientset,
                 proto: a.proto,
