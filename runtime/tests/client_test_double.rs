@@ -561,3 +561,31 @@ async fn expired_continue_token_lists_the_rest_unpaged_each_object_once() {
         "fallback is one unpaged list: {last}"
     );
 }
+
+/// What a real server cannot show here (the test cluster has no pod it can
+/// proxy to): `proxy_get` asks for `{scheme}:{name}:{port}/proxy/{path}`
+/// with each path segment escaped and the query passed on, and returns the
+/// proxied body as it came. The real server's routing is checked in
+/// tests/e2e/tests/client_exec.rs.
+#[tokio::test]
+async fn proxy_get_asks_the_proxy_path_and_returns_the_body() {
+    let body = "# metrics\nup 1\n";
+    let (url, seen) = serve(vec![format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )])
+    .await;
+    let rest = RestClient::new(Config::new(url.parse().unwrap())).unwrap();
+    let pods = Client::<kubegen_api::core::v1::Pod>::namespaced(rest, "d");
+    let query = vec![("since", "1 h".to_owned())];
+    let got = pods
+        .proxy_get("https", "web-0", "8443", "/metrics/a b", &query)
+        .await
+        .unwrap();
+    assert_eq!(got, body.as_bytes());
+    let head = seen.lock().unwrap()[0].clone();
+    assert!(
+        head.starts_with("GET /api/v1/namespaces/d/pods/https%3Aweb-0%3A8443/proxy/metrics/a%20b?since=1+h HTTP/1.1"),
+        "{head}"
+    );
+}

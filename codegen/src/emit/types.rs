@@ -529,6 +529,7 @@ fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> Tok
             "exec" => Some("Exec"),
             "attach" => Some("Attach"),
             "portforward" => Some("PortForward"),
+            "proxy" => Some("Proxy"),
             _ => None,
         };
         if let Some(m) = marker {

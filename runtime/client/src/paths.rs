@@ -63,6 +63,15 @@ pub(super) fn path_segment(plural: &str, what: &str, value: &str) -> Result<Stri
     Ok(percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string())
 }
 
+/// A path of several segments (a proxy's `a/b/c`), each escaped as
+/// [`path_segment`] escapes one; the slashes between them stay.
+pub(super) fn escaped_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The order the server pages in: by namespace, then name.
 pub(super) fn key_of<K: Object>(o: &K) -> Option<(String, String)> {
     let m = o.metadata();

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use futures::Stream;
 use http::Method;
 
-use super::paths::{uri_path, with_query};
+use super::paths::{escaped_path, uri_path, with_query};
 use super::rest::empty_request;
 use super::{AttachedProcess, Client, Portforwarder, exec, portforward, ws};
 use kubegen_core::error::{Error, Result};
@@ -40,6 +40,35 @@ impl<K: Object> Client<K> {
             with_query(self.object_path(name, Some("log"))?, &opts.to_query()),
         )?;
         self.rest.request_stream(req).await
+    }
+
+    /// `GET {pods,services,nodes}/{name}/proxy/{path}` (client-go's
+    /// `ProxyGet`): the API server forwards the request to the object's
+    /// `port` (a number or a port name; `""` for the default) over `scheme`
+    /// (`"https"`, or `""` for http), and its answer's body comes back as it
+    /// is. `path` keeps its slashes; `query` is passed on.
+    pub async fn proxy_get(
+        &self,
+        scheme: &str,
+        name: &str,
+        port: &str,
+        path: &str,
+        query: &Query,
+    ) -> Result<Bytes>
+    where
+        K: verbs::Proxy,
+    {
+        // apimachinery's `JoinSchemeNamePort`.
+        let target = match (scheme, port) {
+            ("", "") => name.to_owned(),
+            ("", port) => format!("{name}:{port}"),
+            (scheme, port) => format!("{scheme}:{name}:{port}"),
+        };
+        let mut uri = self.object_path(&target, Some("proxy"))?;
+        uri.push('/');
+        uri.push_str(&escaped_path(path.trim_start_matches('/')));
+        let req = empty_request(Method::GET, with_query(uri, query))?;
+        self.rest.request_bytes(req).await
     }
 
     /// `pods/{name}/exec` over WebSocket: run `command` (program and

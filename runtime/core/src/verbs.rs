@@ -52,6 +52,9 @@ verb! {
     Attach,
     /// `pods/{name}/portforward`
     PortForward,
+    /// `{pods,services,nodes}/{name}/proxy/{path}`: the API server forwards
+    /// the request to the object's port.
+    Proxy,
 }
 
 /// `.../scale`: get, update and patch through the autoscaling `Scale` kind.

@@ -274,10 +274,8 @@ fn log_kubelet_double(
     (port, next_tx, seen_rx)
 }
 
-/// A Node whose kubelet is at 127.0.0.1:`port`, and pod `p` bound to it in a
-/// fresh namespace. Returns the namespace and the node's name.
-async fn pod_on_a_double_node(rest: &kubegen_runtime::RestClient, port: u16) -> (String, String) {
-    let ns = test_namespace(rest, "via-kubelet").await;
+/// A Node whose kubelet is at 127.0.0.1:`port`; returns its name.
+async fn double_node(rest: &kubegen_runtime::RestClient, port: u16) -> String {
     let node_name = kubegen_e2e::unique("kubegen-e2e-node");
     let node: Node = serde_json::from_value(serde_json::json!({
         "metadata": {"name": node_name},
@@ -291,6 +289,14 @@ async fn pod_on_a_double_node(rest: &kubegen_runtime::RestClient, port: u16) -> 
         .create(&node, &CreateOptions::default())
         .await
         .unwrap();
+    node_name
+}
+
+/// A Node whose kubelet is at 127.0.0.1:`port`, and pod `p` bound to it in a
+/// fresh namespace. Returns the namespace and the node's name.
+async fn pod_on_a_double_node(rest: &kubegen_runtime::RestClient, port: u16) -> (String, String) {
+    let ns = test_namespace(rest, "via-kubelet").await;
+    let node_name = double_node(rest, port).await;
     let mut pod = unscheduled("p");
     pod.spec.as_mut().unwrap().node_name = Some(node_name.as_str().into());
     Client::<Pod>::namespaced(rest.clone(), &ns)
@@ -388,19 +394,7 @@ async fn a_bound_pods_log_comes_from_its_kubelet_whole_and_followed() {
     let rest = admin();
     let (port, next_line, seen) = log_kubelet_double(LINES);
     let ns = test_namespace(&rest, "logs").await;
-    let node_name = kubegen_e2e::unique("kubegen-e2e-node");
-    let node: Node = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": node_name},
-        "status": {
-            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": port}}
-        }
-    }))
-    .unwrap();
-    Client::<Node>::cluster(rest.clone())
-        .create(&node, &CreateOptions::default())
-        .await
-        .unwrap();
+    let node_name = double_node(&rest, port).await;
     let pods = Client::<Pod>::namespaced(rest.clone(), &ns);
     let result = async {
         pods.create(&unscheduled("p"), &CreateOptions::default())
@@ -459,4 +453,57 @@ async fn a_bound_pods_log_comes_from_its_kubelet_whole_and_followed() {
         second.starts_with(&format!("GET /containerLogs/{ns}/p/c?follow=true HTTP/1.1")),
         "{second}"
     );
+}
+
+/// `proxy_get` reaches the proxy subresource of nodes, services and pods:
+/// the API server resolves each target and answers as it does for its
+/// state here (a node's kubelet on loopback and a pod without an IP are not
+/// proxied to; a service without endpoints is unavailable). The body of a
+/// proxied answer is checked against a double in `kubegen-runtime`'s
+/// `tests/client_test_double.rs`.
+#[tokio::test]
+async fn proxy_get_reaches_nodes_services_and_pods() {
+    use kubegen_api::core::v1::Service;
+    use kubegen_runtime::options::Query;
+
+    let rest = admin();
+    let (port, _seen) = kubelet_double(false);
+    let (ns, node) = pod_on_a_double_node(&rest, port).await;
+    let service: Service = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web"},
+        "spec": {"ports": [{"name": "http", "port": 80}]}
+    }))
+    .unwrap();
+    let services = Client::<Service>::namespaced(rest.clone(), &ns);
+    services
+        .create(&service, &CreateOptions::default())
+        .await
+        .unwrap();
+    let query: Query = vec![("verbose", "1".into())];
+    let node_answer = Client::<Node>::cluster(rest.clone())
+        .proxy_get("", &node, "", "healthz", &query)
+        .await;
+    let service_answer = services
+        .proxy_get("", "web", "http", "metrics/x", &query)
+        .await;
+    let pods = Client::<Pod>::namespaced(rest.clone(), &ns);
+    let pod_answer = pods.proxy_get("https", "p", "8443", "", &query).await;
+    let missing_answer = pods.proxy_get("https", "nosuch", "8443", "", &query).await;
+    drop_node_and_namespace(&rest, &node, &ns).await;
+
+    let (code, _, message) = api_error(node_answer, "node proxy");
+    assert_eq!((code, message.as_str()), (400, "address not allowed"));
+    let (code, reason, message) = api_error(service_answer, "service proxy");
+    assert_eq!(
+        (code, reason.as_str()),
+        (503, "ServiceUnavailable"),
+        "{message}"
+    );
+    assert!(message.contains("\"web\""), "{message}");
+    let (code, _, message) = api_error(pod_answer, "pod proxy");
+    assert_eq!((code, message.as_str()), (400, "address not allowed"));
+    // `https:nosuch:8443` names the pod `nosuch`.
+    let (code, reason, message) = api_error(missing_answer, "missing pod proxy");
+    assert_eq!((code, reason.as_str()), (404, "NotFound"), "{message}");
+    assert!(message.contains("\"nosuch\""), "{message}");
 }

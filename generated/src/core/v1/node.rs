@@ -112,6 +112,7 @@ impl kubegen_core::verbs::Patch for Node {}
 impl kubegen_core::verbs::Delete for Node {}
 impl kubegen_core::verbs::DeleteCollection for Node {}
 impl kubegen_core::verbs::StrategicMergePatch for Node {}
+impl kubegen_core::verbs::Proxy for Node {}
 impl kubegen_core::verbs::Status for Node {}
 /// Protobuf: `k8s.io.api.core.v1.Node`.
 impl kubegen_core::proto::Message for Node {

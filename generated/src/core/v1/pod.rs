@@ -123,6 +123,7 @@ impl kubegen_core::verbs::EphemeralContainers for Pod {}
 impl kubegen_core::verbs::Exec for Pod {}
 impl kubegen_core::verbs::Log for Pod {}
 impl kubegen_core::verbs::PortForward for Pod {}
+impl kubegen_core::verbs::Proxy for Pod {}
 impl kubegen_core::verbs::Resize for Pod {}
 impl kubegen_core::verbs::Status for Pod {}
 /// Protobuf: `k8s.io.api.core.v1.Pod`.

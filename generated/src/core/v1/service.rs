@@ -112,6 +112,7 @@ impl kubegen_core::verbs::Patch for Service {}
 impl kubegen_core::verbs::Delete for Service {}
 impl kubegen_core::verbs::DeleteCollection for Service {}
 impl kubegen_core::verbs::StrategicMergePatch for Service {}
+impl kubegen_core::verbs::Proxy for Service {}
 impl kubegen_core::verbs::Status for Service {}
 /// Protobuf: `k8s.io.api.core.v1.Service`.
 impl kubegen_core::proto::Message for Service {
