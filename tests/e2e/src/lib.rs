@@ -134,6 +134,26 @@ where
     }
 }
 
+/// A core/v1 ConfigMap named `name` with these labels and no data.
+pub fn labelled_config_map(
+    name: &str,
+    labels: &[(&str, &str)],
+) -> kubegen_api::core::v1::ConfigMap {
+    kubegen_api::core::v1::ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).into(), (*v).into()))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 /// The status of a CRD's condition of type `ty`, if the server set it.
 pub fn crd_condition(crd: &CustomResourceDefinition, ty: &str) -> Option<CompactString> {
     crd.status

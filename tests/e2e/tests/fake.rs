@@ -23,18 +23,8 @@ use tokio_util::sync::CancellationToken;
 
 fn cm(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
     ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: Some(
-                labels
-                    .iter()
-                    .map(|(k, v)| ((*k).into(), (*v).into()))
-                    .collect(),
-            ),
-            ..Default::default()
-        },
         data: Some([("k".into(), "v".into())].into_iter().collect()),
-        ..Default::default()
+        ..kubegen_e2e::labelled_config_map(name, labels)
     }
 }
 

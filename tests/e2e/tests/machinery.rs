@@ -35,19 +35,7 @@ use std::cmp::Ordering;
 async fn config_maps(ns: &str, objects: &[(&str, &[(&str, &str)])]) -> Client<ConfigMap> {
     let cms = Client::<ConfigMap>::namespaced(admin(), ns);
     for (name, labels) in objects {
-        let cm = ConfigMap {
-            metadata: ObjectMeta {
-                name: Some((*name).into()),
-                labels: Some(
-                    labels
-                        .iter()
-                        .map(|(k, v)| ((*k).into(), (*v).into()))
-                        .collect(),
-                ),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let cm = kubegen_e2e::labelled_config_map(name, labels);
         cms.create(&cm, &CreateOptions::default()).await.unwrap();
     }
     cms
