@@ -19,6 +19,7 @@
 
 #![deny(missing_docs)]
 
+pub mod build_script;
 pub mod diagnostics;
 pub mod emit;
 pub mod error;

@@ -25,7 +25,7 @@ pub mod synth;
 
 pub use chosen::{CHOSEN, Chosen};
 
-include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+include!(concat!(env!("OUT_DIR"), "/kubegen.rs"));
 
 /// `<workspace>/../shared/crds`, where the chosen files are read from.
 pub fn shared_crds_dir() -> std::path::PathBuf {
