@@ -2,22 +2,20 @@
 //! become its types and clients at build time, regenerated when they change.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     kubegen::build_script::generate(&kubegen::GenerateOptions {
-//!         crds: vec!["crds".into()],
-//!         ..Default::default()
-//!     })
-//!     .unwrap_or_else(|e| panic!("kubegen: {e}"));
-//! }
+//! // build.rs, in `fn main`:
+//! kubegen::build_script::generate(&kubegen::GenerateOptions {
+//!     crds: vec!["crds".into()],
+//!     ..Default::default()
+//! })
+//! .unwrap_or_else(|e| panic!("kubegen: {e}"));
 //! // src/lib.rs: include!(concat!(env!("OUT_DIR"), "/kubegen.rs"));
 //! ```
 //!
 //! The crate needs the dependencies a generated crate has (`kubegen-core`,
 //! and for the clients `kubegen-client` and `kubegen-cache`; `kubegen-api`
-//! when the CRDs name built-in types; `serde`, `serde_json`): the
-//! [`GenerateOptions::out`] directory gets the generated `Cargo.toml`, whose
-//! `[dependencies]` list them.
+//! when the CRDs name built-in types; `serde`, `serde_json`), as the
+//! generated `Cargo.toml` (written to `$OUT_DIR/kubegen/` for reference)
+//! lists them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -107,8 +105,12 @@ fn inline_modules(
         };
         let mut file = parse(files, &path)?;
         inline_modules(files, &dir.join(&name), &mut file.items)?;
-        // The file's inner attributes (docs, allows) go onto the inline module.
-        m.attrs.append(&mut file.attrs);
+        // The file's inner attributes (docs, allows) go onto the inline
+        // module, as outer ones after its own.
+        for mut attr in file.attrs.drain(..) {
+            attr.style = syn::AttrStyle::Outer;
+            m.attrs.push(attr);
+        }
         m.content = Some((Default::default(), file.items));
         m.semi = None;
     }

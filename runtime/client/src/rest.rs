@@ -38,7 +38,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::auth::{Authenticator, ClusterInfo};
-use crate::config::{Config, WarningHandler};
+use crate::config::{Config, Middleware, WarningHandler};
 use crate::transport::{HttpClient, build_http_clients};
 use crate::wire::Encoding;
 use kubegen_core::error::{Error, Result, api_error_from_body, decode_json};
@@ -78,6 +78,7 @@ struct Inner {
     /// The server answered 415 to a CBOR body: JSON from then on.
     cbor_refused: AtomicBool,
     warning_handler: Option<WarningHandler>,
+    middleware: Vec<Arc<dyn Middleware>>,
     default_namespace: String,
 }
 
@@ -93,7 +94,6 @@ impl RestClient {
     /// Build the client: TLS, connection pool, credentials, limiter.
     /// Must be called within a Tokio runtime when the config uses a proxy or exec plugin.
     pub fn new(config: Config) -> Result<Self> {
-        let (http, http1) = build_http_clients(&config)?;
         let cluster = ClusterInfo {
             server: config.cluster_url.to_string(),
             tls_server_name: config.tls_server_name.clone(),
@@ -101,6 +101,7 @@ impl RestClient {
             ca_pem: config.root_cert_pem.clone(),
         };
         let auth = Authenticator::new(&config.auth, cluster)?;
+        let (http, http1) = build_http_clients(&config, auth.client_cert())?;
         let impersonate = match &config.auth.impersonate {
             Some(i) => i.headers()?,
             None => Vec::new(),
@@ -152,6 +153,7 @@ impl RestClient {
                 cbor: config.cbor,
                 cbor_refused: AtomicBool::new(false),
                 warning_handler: config.warning_handler,
+                middleware: config.middleware,
                 default_namespace: config.default_namespace,
             }),
             timeout: None,
@@ -329,16 +331,42 @@ impl RestClient {
             let hreq = builder
                 .body(Full::new(body.clone()))
                 .map_err(|e| Error::InvalidRequest(format!("{what}: {e}")))?;
+            let (mut head, hbody) = hreq.into_parts();
+            for m in &inner.middleware {
+                m.before(&mut head);
+            }
+            let sent = (!inner.middleware.is_empty()).then(|| head_copy(&head));
+            let hreq = Request::from_parts(head, hbody);
+            let started = tokio::time::Instant::now();
             let fut = match mode {
                 Mode::Upgrade => inner.http1.request(hreq),
                 Mode::Normal => inner.http.request(hreq),
             };
-            let resp = match within(inner.read_timeout, &what, fut).await? {
-                Ok(resp) => resp,
-                Err(e) => {
+            let answer = match within(inner.read_timeout, &what, fut).await {
+                Ok(Ok(resp)) => Ok(resp),
+                Ok(Err(e)) => {
                     // Refused: the server never saw it, any verb may go again.
                     // Broken later: only a read is safe to repeat.
                     let safe = e.is_connect() || matches!(parts.method, Method::GET | Method::HEAD);
+                    Err((safe, Error::transport(what.clone(), e)))
+                }
+                Err(timeout) => Err((false, timeout)),
+            };
+            let resp = match (answer, &sent) {
+                (Ok(resp), Some(sent)) => {
+                    let (head, body) = resp.into_parts();
+                    for m in &inner.middleware {
+                        m.after(sent, Ok(&head), started.elapsed());
+                    }
+                    Response::from_parts(head, body)
+                }
+                (Ok(resp), None) => resp,
+                (Err((safe, e)), sent) => {
+                    if let Some(sent) = sent {
+                        for m in &inner.middleware {
+                            m.after(sent, Err(&e), started.elapsed());
+                        }
+                    }
                     if safe && attempt < inner.max_retries {
                         let wait = CONNECTION_RETRY_BASE * 2u32.pow(attempt.min(6));
                         attempt += 1;
@@ -346,7 +374,7 @@ impl RestClient {
                         tokio::time::sleep(wait.min(CONNECTION_RETRY_CAP)).await;
                         continue;
                     }
-                    return Err(Error::transport(what.clone(), e));
+                    return Err(e);
                 }
             };
             let status = resp.status();
@@ -414,6 +442,17 @@ impl RestClient {
             }
         }
     }
+}
+
+/// A request head without its extensions (which do not clone), for
+/// [`Middleware::after`](crate::config::Middleware::after).
+fn head_copy(head: &http::request::Parts) -> http::request::Parts {
+    let mut copy = Request::new(()).into_parts().0;
+    copy.method = head.method.clone();
+    copy.uri = head.uri.clone();
+    copy.version = head.version;
+    copy.headers = head.headers.clone();
+    copy
 }
 
 /// The whole body of `resp`, within `limit`, inflated when the server

@@ -11,7 +11,11 @@
 //!   HTTP/1.1-only pool (same TLS, proxy and server name) carries WebSocket
 //!   upgrades (exec, attach, portforward), which HTTP/2 cannot.
 //! - A client certificate, when configured, is presented in the handshake;
-//!   keys may be RSA (PKCS#1), EC (SEC1) or PKCS#8, in PEM.
+//!   keys may be RSA (PKCS#1), EC (SEC1) or PKCS#8, in PEM. One that can
+//!   change (an exec plugin's, or files rotated on disk) is asked for at each
+//!   handshake; when it changes, every connection opened before is ended
+//!   ([`ConnectionRotation`]) so none is reused with the old identity, and
+//!   TLS sessions are not resumed (a resumed session keeps its first identity).
 //! - Dead connections are found without waiting for a reset: HTTP/2
 //!   connections are pinged once they have read nothing for
 //!   `http2_read_idle_timeout` (hyper's keep-alive measures from the last
@@ -30,17 +34,19 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures::task::AtomicWaker;
 use http::Uri;
 use http_body_util::Full;
 use hyper_rustls::{
     ConfigBuilderExt as _, FixedServerNameResolver, HttpsConnector, MaybeHttpsStream,
 };
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject as _;
@@ -48,23 +54,31 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use secrecy::ExposeSecret;
 
+use crate::auth::DynamicClientCert;
 use crate::config::Config;
 use crate::proxy::{Protocol, Proxy};
 use kubegen_core::error::{BoxError, Error, Result};
 
 /// The pooled HTTP client every `RestClient` clone shares.
-pub(crate) type HttpClient =
-    hyper_util::client::legacy::Client<HttpsConnector<ProxyConnector>, Full<Bytes>>;
+pub(crate) type HttpClient = hyper_util::client::legacy::Client<TrackedConnector, Full<Bytes>>;
 
 /// The pooled client (HTTP/2 when the server offers it) and the HTTP/1.1-only
 /// one for upgrades, sharing one TLS configuration and one proxy (the
-/// environment is read here, once per client).
-pub(crate) fn build_http_clients(cfg: &Config) -> Result<(HttpClient, HttpClient)> {
-    let tls = tls_config(cfg)?;
+/// environment is read here, once per client). `client_cert`, when set,
+/// replaces the configuration's fixed client certificate.
+pub(crate) fn build_http_clients(
+    cfg: &Config,
+    client_cert: Option<Arc<DynamicClientCert>>,
+) -> Result<(HttpClient, HttpClient)> {
+    let connections = client_cert
+        .as_ref()
+        .map(|c| c.connections.clone())
+        .unwrap_or_default();
+    let tls = tls_config(cfg, client_cert)?;
     let proxy = crate::proxy::proxy_for(cfg, |name| std::env::var(name).ok())?;
     Ok((
-        build_http_client(cfg, proxy.as_ref(), tls.clone(), true)?,
-        build_http_client(cfg, proxy.as_ref(), tls, false)?,
+        build_http_client(cfg, proxy.as_ref(), tls.clone(), true, &connections)?,
+        build_http_client(cfg, proxy.as_ref(), tls, false, &connections)?,
     ))
 }
 
@@ -73,6 +87,7 @@ fn build_http_client(
     proxy: Option<&Proxy>,
     tls: rustls::ClientConfig,
     http2: bool,
+    connections: &Arc<ConnectionRotation>,
 ) -> Result<HttpClient> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
@@ -95,10 +110,13 @@ fn build_http_client(
         None => builder,
     };
     // ALPN follows the enabled protocols, so the HTTP/1.1 pool never negotiates h2.
-    let connector = if http2 {
-        builder.enable_http1().enable_http2().wrap_connector(inner)
-    } else {
-        builder.enable_http1().wrap_connector(inner)
+    let connector = TrackedConnector {
+        inner: if http2 {
+            builder.enable_http1().enable_http2().wrap_connector(inner)
+        } else {
+            builder.enable_http1().wrap_connector(inner)
+        },
+        connections: connections.clone(),
     };
     let mut client = hyper_util::client::legacy::Client::builder(TokioExecutor::new());
     // Both timers are needed: without them hyper silently ignores the idle
@@ -122,12 +140,16 @@ fn build_http_client(
     Ok(client.build(connector))
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The rustls configuration for `cfg`: trust roots, verification and client certificate.
-pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
+/// The rustls configuration for `cfg`: trust roots, verification and client
+/// certificate (`client_cert` when set, else the configuration's).
+fn tls_config(
+    cfg: &Config,
+    client_cert: Option<Arc<DynamicClientCert>>,
+) -> Result<rustls::ClientConfig> {
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Config(format!("TLS setup: {e}")))?;
@@ -161,8 +183,16 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
     } else {
         builder.with_webpki_roots()
     };
-    let tls = match &cfg.auth.client_certificate {
-        Some(cc) => {
+    let tls = match (client_cert, &cfg.auth.client_certificate) {
+        (Some(dynamic), _) => {
+            let mut tls = builder.with_client_cert_resolver(dynamic);
+            // A resumed session keeps the identity of the one it resumes, so
+            // a new certificate would never be presented (Go does not resume
+            // by default either).
+            tls.resumption = rustls::client::Resumption::disabled();
+            tls
+        }
+        (None, Some(cc)) => {
             let certs = pem_certificates(&cc.cert_pem)
                 .map_err(|e| Error::Config(format!("client certificate: {e}")))?;
             let key = pem_private_key(cc.key_pem.expose_secret())
@@ -171,7 +201,7 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<rustls::ClientConfig> {
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| Error::Config(format!("client certificate and key: {e}")))?
         }
-        None => builder.with_no_client_auth(),
+        (None, None) => builder.with_no_client_auth(),
     };
     Ok(tls)
 }
@@ -346,5 +376,129 @@ impl tower_service::Service<Uri> for ProxyConnector {
                 Box::pin(async move { Ok(MaybeHttpsStream::Http(f.await?)) })
             }
         }
+    }
+}
+
+/// Ends connections opened before the client certificate changed, as
+/// client-go's connection tracker closes them: each connection remembers the
+/// generation it was opened in and, once that is past, reads end (hyper drops
+/// it, idle or not) and writes fail. Its waker is kept here so an idle
+/// connection notices at once rather than at its next use.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionRotation {
+    generation: AtomicU64,
+    open: Mutex<Vec<Weak<AtomicWaker>>>,
+}
+
+impl ConnectionRotation {
+    /// Retire every connection open now.
+    pub(crate) fn rotate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        for waker in open.drain(..).filter_map(|w| w.upgrade()) {
+            waker.wake();
+        }
+    }
+
+    /// Register a new connection: its waker and the generation it belongs to.
+    fn track(&self, waker: &Arc<AtomicWaker>) -> u64 {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.retain(|w| w.strong_count() > 0);
+        open.push(Arc::downgrade(waker));
+        self.generation.load(Ordering::SeqCst)
+    }
+}
+
+/// The pool's connector: TLS (through the proxy, if any) to the server, each
+/// connection tied to the current [`ConnectionRotation`] generation.
+#[derive(Clone)]
+pub(crate) struct TrackedConnector {
+    inner: HttpsConnector<ProxyConnector>,
+    connections: Arc<ConnectionRotation>,
+}
+
+impl tower_service::Service<Uri> for TrackedConnector {
+    type Response = TrackedStream;
+    type Error = BoxError;
+    type Future =
+        Pin<Box<dyn Future<Output = std::result::Result<TrackedStream, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let connecting = self.inner.call(dst);
+        let connections = self.connections.clone();
+        Box::pin(async move {
+            let inner = connecting.await?;
+            let waker = Arc::new(AtomicWaker::new());
+            let generation = connections.track(&waker);
+            Ok(TrackedStream {
+                inner,
+                generation,
+                connections,
+                waker,
+            })
+        })
+    }
+}
+
+/// A connection that ends once its client certificate is replaced.
+pub(crate) struct TrackedStream {
+    inner: MaybeHttpsStream<ProxyStream>,
+    generation: u64,
+    connections: Arc<ConnectionRotation>,
+    waker: Arc<AtomicWaker>,
+}
+
+impl TrackedStream {
+    fn retired(&self) -> bool {
+        self.connections.generation.load(Ordering::SeqCst) != self.generation
+    }
+}
+
+impl hyper::rt::Read for TrackedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        self.waker.register(cx.waker());
+        if self.retired() {
+            // End of stream: hyper closes the connection.
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for TrackedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.retired() {
+            return Poll::Ready(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "the client certificate changed; this connection is retired",
+            )));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl Connection for TrackedStream {
+    fn connected(&self) -> Connected {
+        self.inner.connected()
     }
 }

@@ -81,7 +81,7 @@ impl GetOptions {
 pub struct ListOptions {
     /// Label selector, e.g. `app=web,tier in (a,b)`.
     pub label_selector: Option<String>,
-    /// Field selector, e.g. `metadata.name=x`; see [`FieldSelector`].
+    /// Field selector, e.g. `metadata.name=x`; see [`FieldSelector`](crate::fields::FieldSelector).
     pub field_selector: Option<String>,
     /// Maximum items per response (list only); the server then sets `continue`.
     pub limit: Option<i64>,

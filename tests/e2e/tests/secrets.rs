@@ -3,7 +3,9 @@
 //! `tracing` event at TRACE, from kubegen and the HTTP stack) on any config
 //! and auth path: each context's config and client, successful, forbidden,
 //! missing and unauthorized requests, a watch, a failing exec plugin given
-//! the token in its arguments and environment, and http, https and socks5
+//! the token in its arguments and environment, exec plugins returning the
+//! client key (with its certificate, and with one it does not match), the
+//! key read from files (the same two ways), and http, https and socks5
 //! proxy URLs carrying it.
 
 use std::io::Write;
@@ -60,6 +62,25 @@ fn secrets() -> Vec<String> {
         out.len()
     );
     out
+}
+
+/// The `cert` user's certificate and key, PEM.
+fn cert_user_pem() -> (String, String) {
+    use base64::Engine as _;
+    let kc = kubeconfig();
+    let user = &kc.user("cert").expect("the cert user").user;
+    let decode = |b64: &str| {
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    (
+        decode(user.client_certificate_data.as_deref().unwrap()),
+        decode(user.client_key_data.as_ref().unwrap().expose_secret()),
+    )
 }
 
 async fn exercise(rest: RestClient, shown: &mut String) {
@@ -135,6 +156,54 @@ async fn no_secret_in_debug_errors_or_logs() {
     });
     shown.push_str(&format!("{cfg:?}\n"));
     exercise(RestClient::new(cfg).expect("client"), &mut shown).await;
+
+    // The client key from an exec plugin and from files, with its own
+    // certificate (works) and with the CA's (refused).
+    let (cert_pem, key_pem) = cert_user_pem();
+    let ca_pem = config("cert").root_cert_pem.expect("the cluster CA");
+    let ca_pem = String::from_utf8(ca_pem).unwrap();
+    let dir = std::env::temp_dir().join(format!("kubegen-secrets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, cert) in [("good", &cert_pem), ("mismatched", &ca_pem)] {
+        let out = dir.join(format!("{name}.json"));
+        let credential = serde_json::json!({
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "kind": "ExecCredential",
+            "status": {"clientCertificateData": cert, "clientKeyData": key_pem},
+        });
+        std::fs::write(&out, credential.to_string()).unwrap();
+        let mut cfg = config("admin");
+        cfg.auth.token = None;
+        cfg.auth.exec = Some(ExecAuth {
+            api_version: "client.authentication.k8s.io/v1".into(),
+            command: "cat".into(),
+            args: vec![out.to_string_lossy().into_owned()],
+            interactive_mode: InteractiveMode::Never,
+            ..Default::default()
+        });
+        exercise(RestClient::new(cfg).expect("client"), &mut shown).await;
+
+        let (crt, key) = (
+            dir.join(format!("{name}.crt")),
+            dir.join(format!("{name}.key")),
+        );
+        std::fs::write(&crt, cert).unwrap();
+        std::fs::write(&key, &key_pem).unwrap();
+        let mut cfg = config("cert");
+        if let Some(c) = cfg.auth.client_certificate.as_mut() {
+            c.files = Some((crt, key));
+        }
+        shown.push_str(&format!("{cfg:?}\n"));
+        match RestClient::new(cfg) {
+            Ok(rest) => exercise(rest, &mut shown).await,
+            Err(e) => shown.push_str(&format!("{e}\n{e:?}\n")),
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(
+        shown.contains("do not go together"),
+        "the mismatched pair was refused"
+    );
 
     // Proxy URLs carrying the token as their password, unreachable.
     for scheme in ["http", "https", "socks5"] {

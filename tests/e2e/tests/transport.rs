@@ -14,6 +14,10 @@
 //!   server's warning about a deprecated node label, on each of three pod
 //!   creates, reaches a plain handler three times and a deduplicating one
 //!   once.
+//! - `middleware_changes_requests_and_sees_every_answer`: a middleware
+//!   that adds an `Impersonate-User` header makes the server answer as that
+//!   user (403 where admin may list), and one that records answers sees the
+//!   method, path and status of each request, in the order added.
 //! - `the_rate_limit_spaces_requests`: 25 gets at 10 QPS with a burst of 5
 //!   take at least the 2 s the token bucket imposes (a lower bound only: a
 //!   slow machine cannot fail it; a limiter that does not limit does).
@@ -227,4 +231,60 @@ async fn the_rate_limit_spaces_requests() {
     // 5 at once, then 20 at 10 per second.
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(1900), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn middleware_changes_requests_and_sees_every_answer() {
+    use kubegen_api::core::v1::Secret;
+    use kubegen_runtime::config::Middleware;
+    use std::sync::{Arc, Mutex};
+
+    /// Acts as the `limited` user (admin may impersonate).
+    struct AsLimited;
+    impl Middleware for AsLimited {
+        fn before(&self, request: &mut http::request::Parts) {
+            request.headers.insert(
+                "impersonate-user",
+                http::HeaderValue::from_static("limited"),
+            );
+        }
+    }
+    /// Records what went out and what came back.
+    #[derive(Clone, Default)]
+    struct Record(Arc<Mutex<Vec<String>>>);
+    impl Middleware for Record {
+        fn after(
+            &self,
+            request: &http::request::Parts,
+            answer: Result<&http::response::Parts, &kubegen_runtime::Error>,
+            _elapsed: Duration,
+        ) {
+            let impersonating = request.headers.contains_key("impersonate-user");
+            let status = answer.map_or(0, |a| a.status.as_u16());
+            self.0.lock().unwrap().push(format!(
+                "{} {} {status} {impersonating}",
+                request.method,
+                request.uri.path()
+            ));
+        }
+    }
+
+    let record = Record::default();
+    let admin_only = kubegen_e2e::config("admin").with_middleware(record.clone());
+    let secrets = Client::<Secret>::namespaced(RestClient::new(admin_only).unwrap(), "kube-system");
+    secrets.list(&ListOptions::default()).await.unwrap();
+    let as_limited = kubegen_e2e::config("admin")
+        .with_middleware(AsLimited)
+        .with_middleware(record.clone());
+    let secrets = Client::<Secret>::namespaced(RestClient::new(as_limited).unwrap(), "kube-system");
+    let refused = secrets.list(&ListOptions::default()).await.unwrap_err();
+    assert!(refused.is_forbidden(), "{refused}");
+    assert!(refused.to_string().contains("\"limited\""), "{refused}");
+    assert_eq!(
+        *record.0.lock().unwrap(),
+        [
+            "GET /api/v1/namespaces/kube-system/secrets 200 false",
+            "GET /api/v1/namespaces/kube-system/secrets 403 true",
+        ]
+    );
 }

@@ -5,8 +5,17 @@
 //!   `ExecCredential` whose `spec.interactive` says whether it may prompt, and
 //!   (when `provideClusterInfo`) `spec.cluster`.
 //! - Its stdout must be an `ExecCredential` of the same apiVersion with
-//!   `status.token`. The token is cached until `status.expirationTimestamp`
-//!   (forever when absent) or until the server answers 401.
+//!   `status.token`, or `status.clientCertificateData` and `clientKeyData`
+//!   (PEM), or both. They are cached until `status.expirationTimestamp`
+//!   (forever when absent) or until the server answers 401; the next request
+//!   runs the plugin again (client-go runs it at once on the 401; neither
+//!   repeats the failed request).
+//! - The plugin runs before the first request rather than inside the first
+//!   TLS handshake (client-go), so a certificate-only plugin is run by the
+//!   first request too. A new certificate retires the connections opened
+//!   with the old one (see `client_cert`); a new token alone does not.
+//! - A certificate from a plugin is ignored when the kubeconfig sets a fixed
+//!   client certificate (client-go does not run the plugin at all then).
 //! - Interactive mode: `Never` never connects stdin; `IfAvailable` connects it
 //!   when stdin is a terminal; `Always` fails without a terminal.
 //! - A missing binary is an error naming the command and the `installHint`.
@@ -19,6 +28,7 @@
 
 use std::io::IsTerminal as _;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -27,6 +37,7 @@ use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+use super::DynamicClientCert;
 use kubegen_core::error::{Error, Result};
 
 /// `client.authentication.k8s.io/v1`
@@ -112,6 +123,8 @@ pub(crate) struct ClusterInfo {
 pub(crate) struct ExecRunner {
     auth: ExecAuth,
     cluster: ClusterInfo,
+    /// Where a returned client certificate goes; `None` when it is fixed.
+    client_cert: Option<Arc<DynamicClientCert>>,
     state: tokio::sync::Mutex<State>,
     /// Runs finished; read before waiting for `state` to tell a waiter that
     /// a run ended while it waited.
@@ -127,7 +140,8 @@ struct State {
 
 #[derive(Debug)]
 struct Cached {
-    header: HeaderValue,
+    /// `None` when the plugin returned only a client certificate.
+    header: Option<HeaderValue>,
     expires: Option<jiff::Timestamp>,
 }
 
@@ -151,13 +165,20 @@ struct ExecStatus {
     token: Option<SecretString>,
     #[serde(default)]
     client_certificate_data: Option<String>,
+    #[serde(default)]
+    client_key_data: Option<SecretString>,
 }
 
 impl ExecRunner {
-    pub(crate) fn new(auth: ExecAuth, cluster: ClusterInfo) -> Self {
+    pub(crate) fn new(
+        auth: ExecAuth,
+        cluster: ClusterInfo,
+        client_cert: Option<Arc<DynamicClientCert>>,
+    ) -> Self {
         Self {
             auth,
             cluster,
+            client_cert,
             state: tokio::sync::Mutex::default(),
             runs: AtomicU64::new(0),
         }
@@ -169,7 +190,7 @@ impl ExecRunner {
         if let Some(c) = state.cached.as_ref()
             && c.expires.is_none_or(|t| t > jiff::Timestamp::now())
         {
-            return Ok(Some(c.header.clone()));
+            return Ok(c.header.clone());
         }
         if self.runs.load(Ordering::SeqCst) != runs_before
             && let Some(e) = &state.failed
@@ -185,7 +206,7 @@ impl ExecRunner {
                     cached: Some(fresh),
                     failed: None,
                 };
-                Ok(Some(header))
+                Ok(header)
             }
             Err(e) => {
                 state.cached = None;
@@ -316,19 +337,47 @@ impl ExecRunner {
         let status = cred.status.ok_or_else(|| {
             Error::Auth(format!("exec plugin {:?} returned no status", a.command))
         })?;
-        let Some(token) = status.token.filter(|t| !t.expose_secret().is_empty()) else {
-            return Err(Error::Auth(if status.client_certificate_data.is_some() {
-                format!(
-                    "exec plugin {:?} returned a client certificate; kubegen takes client certificates from \
-                     the kubeconfig (client-certificate/client-key) and only tokens from exec plugins",
+        let token = status.token.filter(|t| !t.expose_secret().is_empty());
+        let cert = status.client_certificate_data.filter(|c| !c.is_empty());
+        let key = status
+            .client_key_data
+            .filter(|k| !k.expose_secret().is_empty());
+        let pair = match (cert, key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) if token.is_none() => {
+                return Err(Error::Auth(format!(
+                    "exec plugin {:?} returned no token and no client certificate",
                     a.command
-                )
-            } else {
-                format!("exec plugin {:?} returned no token", a.command)
-            }));
+                )));
+            }
+            (None, None) => None,
+            _ => {
+                return Err(Error::Auth(format!(
+                    "exec plugin {:?} returned a client certificate or key without the other",
+                    a.command
+                )));
+            }
         };
+        let header = token
+            .map(|t| super::bearer(t.expose_secret()))
+            .transpose()?;
+        match (pair, &self.client_cert) {
+            (Some((cert, key)), Some(target)) => target
+                .set(cert.as_bytes(), key.expose_secret().as_bytes())
+                .map_err(|e| {
+                    Error::Auth(format!(
+                        "exec plugin {:?} returned an unusable client certificate: {e}",
+                        a.command
+                    ))
+                })?,
+            (Some(_), None) => tracing::debug!(
+                command = %a.command,
+                "exec plugin returned a client certificate; the kubeconfig's fixed one is used"
+            ),
+            (None, _) => {}
+        }
         Ok(Cached {
-            header: super::bearer(token.expose_secret())?,
+            header,
             expires: status.expiration_timestamp.map(|t| t.0),
         })
     }
@@ -383,7 +432,7 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
                 c = counter.display()
             ),
         );
-        let r = ExecRunner::new(auth(cmd), ClusterInfo::default());
+        let r = ExecRunner::new(auth(cmd), ClusterInfo::default(), None);
         assert_eq!(r.header().await.unwrap().unwrap(), "Bearer tok-from-env");
         assert_eq!(r.header().await.unwrap().unwrap(), "Bearer tok-from-env");
         assert_eq!(
@@ -411,7 +460,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
                 c = counter.display()
             ),
         );
-        let r = ExecRunner::new(auth(cmd), ClusterInfo::default());
+        let r = ExecRunner::new(auth(cmd), ClusterInfo::default(), None);
         r.header().await.unwrap();
         r.header().await.unwrap();
         assert_eq!(
@@ -424,7 +473,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
     async fn missing_binary_names_command_and_hint() {
         let mut a = auth("/nonexistent/kubegen-plugin".into());
         a.install_hint = Some("install it with: apt-get install kubegen-plugin".into());
-        let err = ExecRunner::new(a, ClusterInfo::default())
+        let err = ExecRunner::new(a, ClusterInfo::default(), None)
             .header()
             .await
             .unwrap_err()
@@ -438,7 +487,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
     #[tokio::test]
     async fn failing_plugin_error_names_it_but_not_its_stderr() {
         let cmd = script("fail", "echo 'password=hunter2' >&2; exit 1");
-        let err = ExecRunner::new(auth(cmd.clone()), ClusterInfo::default())
+        let err = ExecRunner::new(auth(cmd.clone()), ClusterInfo::default(), None)
             .header()
             .await
             .unwrap_err()
@@ -464,7 +513,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
         );
         let mut a = auth(cmd);
         a.timeout = Some(Duration::from_millis(300));
-        let r = std::sync::Arc::new(ExecRunner::new(a, ClusterInfo::default()));
+        let r = std::sync::Arc::new(ExecRunner::new(a, ClusterInfo::default(), None));
         let start = std::time::Instant::now();
         let calls: Vec<_> = (0..4)
             .map(|_| {
@@ -505,7 +554,17 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
             (
                 "notoken",
                 r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{}}'"#,
-                "returned no token",
+                "returned no token and no client certificate",
+            ),
+            (
+                "halfpair",
+                r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientKeyData":"s3cr3t"}}'"#,
+                "without the other",
+            ),
+            (
+                "badpair",
+                r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"clientCertificateData":"x","clientKeyData":"s3cr3t"}}'"#,
+                "unusable client certificate",
             ),
             (
                 "nostatus",
@@ -513,11 +572,15 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
                 "returned no status",
             ),
         ] {
-            let err = ExecRunner::new(auth(script(name, out)), ClusterInfo::default())
-                .header()
-                .await
-                .unwrap_err()
-                .to_string();
+            let err = ExecRunner::new(
+                auth(script(name, out)),
+                ClusterInfo::default(),
+                Some(Arc::default()),
+            )
+            .header()
+            .await
+            .unwrap_err()
+            .to_string();
             assert!(err.contains(want), "{name}: {err}");
             assert!(!err.contains("s3cr3t"), "{name}: output leaked: {err}");
         }

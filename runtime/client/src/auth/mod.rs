@@ -13,11 +13,14 @@
 //!   `expirationTimestamp` (or until the server answers 401), then run again.
 //!
 //! Client certificates are presented during the TLS handshake instead (see
-//! the transport). Impersonation adds `Impersonate-*` headers.
+//! the transport): fixed ones from kubeconfig data; ones read from kubeconfig
+//! files, re-read when the files change; or the one an exec plugin returned
+//! (`client_cert`). Impersonation adds `Impersonate-*` headers.
 //!
 //! Every secret is held in a `secrecy` box and every header built from one is
 //! marked sensitive, so neither `Debug` output, errors nor logs show them.
 
+mod client_cert;
 mod exec;
 mod token_file;
 
@@ -59,6 +62,10 @@ pub struct ClientCertificate {
     pub cert_pem: Vec<u8>,
     /// PEM private key: RSA (PKCS#1), EC (SEC1) or PKCS#8.
     pub key_pem: SecretSlice<u8>,
+    /// The certificate and key files the PEM came from (kubeconfig
+    /// `client-certificate` and `client-key`): when set, the client re-reads
+    /// them when they change instead of using `cert_pem` and `key_pem`.
+    pub files: Option<(PathBuf, PathBuf)>,
 }
 
 impl std::fmt::Debug for ClientCertificate {
@@ -66,6 +73,7 @@ impl std::fmt::Debug for ClientCertificate {
         f.debug_struct("ClientCertificate")
             .field("cert_pem", &format_args!("{} bytes", self.cert_pem.len()))
             .field("key_pem", &"[REDACTED]")
+            .field("files", &self.files)
             .finish()
     }
 }
@@ -137,9 +145,19 @@ fn percent_encode_header_key(k: &str) -> String {
     out
 }
 
-/// Produces the `Authorization` header of each request.
+/// Produces the `Authorization` header of each request, and the client
+/// certificate when it can change.
 #[derive(Clone, Debug)]
-pub(crate) enum Authenticator {
+pub(crate) struct Authenticator {
+    header: HeaderSource,
+    /// The certificate presented when it is not fixed: from an exec plugin or files.
+    client_cert: Option<Arc<DynamicClientCert>>,
+    /// Checked before each request for a rotated certificate.
+    cert_files: Option<Arc<client_cert::CertFiles>>,
+}
+
+#[derive(Clone, Debug)]
+enum HeaderSource {
     None,
     Static(HeaderValue),
     TokenFile(Arc<token_file::TokenFile>),
@@ -148,10 +166,72 @@ pub(crate) enum Authenticator {
 
 impl Authenticator {
     pub(crate) fn new(auth: &AuthConfig, cluster: exec::ClusterInfo) -> Result<Self> {
+        let mut cert_files = None;
+        let client_cert = match &auth.client_certificate {
+            Some(ClientCertificate {
+                files: Some((cert, key)),
+                ..
+            }) => {
+                let target = Arc::new(DynamicClientCert::default());
+                cert_files = Some(Arc::new(client_cert::CertFiles::new(
+                    cert.clone(),
+                    key.clone(),
+                    target.clone(),
+                )?));
+                Some(target)
+            }
+            // A fixed certificate wins over an exec plugin's, as in client-go.
+            Some(_) => None,
+            None => auth.exec.as_ref().map(|_| Arc::default()),
+        };
+        Ok(Self {
+            header: HeaderSource::new(auth, cluster, client_cert.clone())?,
+            client_cert,
+            cert_files,
+        })
+    }
+
+    /// The client certificate to present, when it can change.
+    pub(crate) fn client_cert(&self) -> Option<Arc<DynamicClientCert>> {
+        self.client_cert.clone()
+    }
+
+    /// The header for the next request, refreshing rotated credentials
+    /// (the client certificate files too).
+    pub(crate) async fn header(&self) -> Result<Option<HeaderValue>> {
+        if let Some(files) = &self.cert_files {
+            files.refresh()?;
+        }
+        match &self.header {
+            HeaderSource::None => Ok(None),
+            HeaderSource::Static(v) => Ok(Some(v.clone())),
+            HeaderSource::TokenFile(f) => f.header().map(Some),
+            HeaderSource::Exec(e) => e.header().await,
+        }
+    }
+
+    /// The server answered 401: drop cached credentials so the next request
+    /// fetches fresh ones.
+    pub(crate) fn invalidate(&self) {
+        match &self.header {
+            HeaderSource::TokenFile(f) => f.invalidate(),
+            HeaderSource::Exec(e) => e.invalidate(),
+            HeaderSource::None | HeaderSource::Static(_) => {}
+        }
+    }
+}
+
+impl HeaderSource {
+    fn new(
+        auth: &AuthConfig,
+        cluster: exec::ClusterInfo,
+        client_cert: Option<Arc<DynamicClientCert>>,
+    ) -> Result<Self> {
         if let Some(e) = &auth.exec {
             return Ok(Self::Exec(Arc::new(exec::ExecRunner::new(
                 e.clone(),
                 cluster,
+                client_cert,
             ))));
         }
         if let Some(t) = &auth.token {
@@ -172,26 +252,6 @@ impl Authenticator {
         }
         Ok(Self::None)
     }
-
-    /// The header for the next request, refreshing rotated credentials.
-    pub(crate) async fn header(&self) -> Result<Option<HeaderValue>> {
-        match self {
-            Self::None => Ok(None),
-            Self::Static(v) => Ok(Some(v.clone())),
-            Self::TokenFile(f) => f.header().map(Some),
-            Self::Exec(e) => e.header().await,
-        }
-    }
-
-    /// The server answered 401: drop cached credentials so the next request
-    /// fetches fresh ones.
-    pub(crate) fn invalidate(&self) {
-        match self {
-            Self::TokenFile(f) => f.invalidate(),
-            Self::Exec(e) => e.invalidate(),
-            Self::None | Self::Static(_) => {}
-        }
-    }
 }
 
 /// `Bearer <token>`, marked sensitive so it is never logged.
@@ -203,6 +263,7 @@ pub(crate) fn bearer(token: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
+pub(crate) use client_cert::DynamicClientCert;
 pub(crate) use exec::ClusterInfo;
 
 #[cfg(test)]
@@ -215,6 +276,7 @@ mod tests {
             client_certificate: Some(ClientCertificate {
                 cert_pem: b"CERT".to_vec(),
                 key_pem: SecretSlice::from(b"-----BEGIN PRIVATE KEY----- topsecretkey".to_vec()),
+                files: None,
             }),
             token: Some("topsecrettoken".into()),
             basic: Some(("me".into(), "topsecretpass".into())),

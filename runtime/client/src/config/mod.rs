@@ -96,6 +96,28 @@ impl fmt::Debug for WarningHandler {
     }
 }
 
+/// Code around each HTTP exchange of a client (client-go's
+/// `WrapTransport`; what kube-rs users do with tower layers): set or change
+/// headers before a request goes out (tracing context, an extra credential),
+/// observe every answer (metrics, audit logs). Both run once per attempt,
+/// retries included, in the order the middleware were added; the defaults do
+/// nothing. The headers seen include the credentials: never log them.
+pub trait Middleware: Send + Sync + 'static {
+    /// Before an attempt is sent: its method, URI and headers, which may be
+    /// changed.
+    fn before(&self, _request: &mut http::request::Parts) {}
+
+    /// After an attempt: the request as sent, the answer's status and
+    /// headers or the transport error, and how long the headers took.
+    fn after(
+        &self,
+        _request: &http::request::Parts,
+        _answer: std::result::Result<&http::response::Parts, &kubegen_core::error::Error>,
+        _elapsed: Duration,
+    ) {
+    }
+}
+
 /// Everything needed to build a [`RestClient`](crate::RestClient).
 #[derive(Clone)]
 pub struct Config {
@@ -159,6 +181,8 @@ pub struct Config {
     pub user_agent: String,
     /// Receives `Warning:` headers; `None` logs them with `tracing::warn!`.
     pub warning_handler: Option<WarningHandler>,
+    /// Run around every request, in order ([`Middleware`]).
+    pub middleware: Vec<Arc<dyn Middleware>>,
 }
 
 impl fmt::Debug for Config {
@@ -193,6 +217,7 @@ impl fmt::Debug for Config {
             .field("protobuf", &self.protobuf)
             .field("cbor", &self.cbor)
             .field("disable_compression", &self.disable_compression)
+            .field("middleware", &self.middleware.len())
             .field("user_agent", &self.user_agent)
             .finish_non_exhaustive()
     }
@@ -232,6 +257,7 @@ impl Config {
             protobuf: true,
             cbor: false,
             disable_compression: false,
+            middleware: Vec::new(),
             user_agent: format!("kubegen/{}", env!("CARGO_PKG_VERSION")),
             warning_handler: None,
         }
@@ -246,6 +272,12 @@ impl Config {
     /// Act as another user (`Impersonate-*` headers).
     pub fn impersonate(mut self, imp: Impersonate) -> Self {
         self.auth.impersonate = Some(imp);
+        self
+    }
+
+    /// Run `middleware` around every request, after those added before.
+    pub fn with_middleware(mut self, middleware: impl Middleware) -> Self {
+        self.middleware.push(Arc::new(middleware));
         self
     }
 
@@ -485,6 +517,21 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
         (Some(cert_pem), Some(key)) => Some(ClientCertificate {
             cert_pem,
             key_pem: SecretSlice::from(key),
+            // Only a pair read wholly from files can rotate (as client-go).
+            files: user
+                .client_certificate
+                .as_ref()
+                .zip(user.client_key.as_ref())
+                .filter(|_| {
+                    user.client_certificate_data
+                        .as_deref()
+                        .is_none_or(str::is_empty)
+                        && user
+                            .client_key_data
+                            .as_ref()
+                            .is_none_or(|d| d.expose_secret().is_empty())
+                })
+                .map(|(c, k)| (c.into(), k.into())),
         }),
         (None, None) => None,
         (Some(_), None) => {

@@ -2,7 +2,7 @@
 // depending on openssl or curl: make the cluster's PKI, find free loopback
 // ports, and wait for an HTTPS endpoint to answer 200.
 //
-//	harness pki DIR             CA, apiserver serving cert, admin client cert, SA keys
+//	harness pki DIR             CA, apiserver serving cert, two admin client certs, SA keys
 //	harness ports N             N free TCP ports on 127.0.0.1, one per line
 //	harness wait URL CA TOKEN SECONDS [PIDFILE]   fails early if the process in PIDFILE exits
 package main
@@ -115,6 +115,14 @@ func pki(dir string) error {
 	// system:masters makes the certificate user an administrator.
 	if err := leaf("admin", 3, x509.Certificate{
 		Subject:     pkix.Name{CommonName: "kubegen-cert-admin", Organization: []string{"system:masters"}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return err
+	}
+	// A second administrator, another user: client certificate rotation tests
+	// tell from the server which of the two a connection presented.
+	if err := leaf("admin-2", 4, x509.Certificate{
+		Subject:     pkix.Name{CommonName: "kubegen-cert-admin-2", Organization: []string{"system:masters"}},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}); err != nil {
 		return err
