@@ -43,11 +43,21 @@ fn comparable<T: Serialize>(object: &T) -> Value {
         meta.remove("resourceVersion");
         meta.remove("generation");
         if let Some(entries) = meta.get_mut("managedFields").and_then(Value::as_array_mut) {
-            for e in entries {
+            for e in entries.iter_mut() {
                 if let Some(e) = e.as_object_mut() {
                     e.remove("time");
                 }
             }
+            // The server orders entries by operation, then time to the
+            // second, then manager: a write that moves one entry's time can
+            // move the entry.
+            entries.sort_by_key(|e| {
+                (
+                    e["manager"].to_string(),
+                    e["operation"].to_string(),
+                    e["subresource"].to_string(),
+                )
+            });
         }
     }
     v
