@@ -291,7 +291,22 @@ where
 /// Creates `body` as a `K`, then checks the create answer and a fresh GET,
 /// through JSON and through protobuf. Returns the paths of what it created,
 /// for cleanup.
-async fn round_trip<Ours, Theirs>(rest: &RestClient, ns: &str, body: Value) -> Vec<String>
+///
+/// Boxed: the test awaits one per kind, and a debug build gives its caller a
+/// stack slot for every one of them, past a test thread's 2 MiB.
+fn round_trip<'a, Ours, Theirs>(
+    rest: &'a RestClient,
+    ns: &'a str,
+    body: Value,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Vec<String>> + 'a>>
+where
+    Ours: Object + Resource + verbs::Get + verbs::Create + verbs::Update + 'a,
+    Theirs: Serialize + DeserializeOwned + 'a,
+{
+    Box::pin(round_trip_unboxed::<Ours, Theirs>(rest, ns, body))
+}
+
+async fn round_trip_unboxed<Ours, Theirs>(rest: &RestClient, ns: &str, body: Value) -> Vec<String>
 where
     Ours: Object + Resource + verbs::Get + verbs::Create + verbs::Update,
     Theirs: Serialize + DeserializeOwned,
