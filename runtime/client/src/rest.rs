@@ -352,21 +352,18 @@ impl RestClient {
                 }
                 Err(timeout) => Err((false, timeout)),
             };
-            let resp = match (answer, &sent) {
-                (Ok(resp), Some(sent)) => {
-                    let (head, body) = resp.into_parts();
-                    for m in &inner.middleware {
-                        m.after(sent, Ok(&head), started.elapsed());
-                    }
-                    Response::from_parts(head, body)
+            if let Some(sent) = &sent {
+                let seen = match &answer {
+                    Ok(resp) => Ok((resp.status(), resp.headers())),
+                    Err((_, e)) => Err(e),
+                };
+                for m in &inner.middleware {
+                    m.after(sent, seen, started.elapsed());
                 }
-                (Ok(resp), None) => resp,
-                (Err((safe, e)), sent) => {
-                    if let Some(sent) = sent {
-                        for m in &inner.middleware {
-                            m.after(sent, Err(&e), started.elapsed());
-                        }
-                    }
+            }
+            let resp = match answer {
+                Ok(resp) => resp,
+                Err((safe, e)) => {
                     if safe && attempt < inner.max_retries {
                         let wait = CONNECTION_RETRY_BASE * 2u32.pow(attempt.min(6));
                         attempt += 1;

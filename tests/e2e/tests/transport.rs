@@ -256,11 +256,11 @@ async fn middleware_changes_requests_and_sees_every_answer() {
         fn after(
             &self,
             request: &http::request::Parts,
-            answer: Result<&http::response::Parts, &kubegen_runtime::Error>,
+            answer: Result<(http::StatusCode, &http::HeaderMap), &kubegen_runtime::Error>,
             _elapsed: Duration,
         ) {
             let impersonating = request.headers.contains_key("impersonate-user");
-            let status = answer.map_or(0, |a| a.status.as_u16());
+            let status = answer.map_or(0, |(status, _)| status.as_u16());
             self.0.lock().unwrap().push(format!(
                 "{} {} {status} {impersonating}",
                 request.method,

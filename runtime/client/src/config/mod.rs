@@ -112,7 +112,7 @@ pub trait Middleware: Send + Sync + 'static {
     fn after(
         &self,
         _request: &http::request::Parts,
-        _answer: std::result::Result<&http::response::Parts, &kubegen_core::error::Error>,
+        _answer: std::result::Result<(http::StatusCode, &http::HeaderMap), &Error>,
         _elapsed: Duration,
     ) {
     }
