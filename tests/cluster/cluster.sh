@@ -2,7 +2,8 @@
 # The test cluster: etcd + kube-apiserver + kube-controller-manager, built from
 # their Go modules (see go.mod here) and run on 127.0.0.1 with TLS; and a
 # second kube-apiserver with CBOR on (kubeconfig context `cbor`) unless
-# KUBEGEN_CLUSTER_CBOR=0.
+# KUBEGEN_CLUSTER_CBOR=0; and a small OpenID Connect issuer (cmd/oidc) the
+# API servers trust, for the client's `oidc` auth-provider tests.
 #
 #   cluster.sh build               build the binaries (and the tests' proxy) into .cache/bin/<version>/ (once per version)
 #   cluster.sh up                  start everything (restarts cleanly if already up), write the kubeconfig
@@ -34,7 +35,7 @@ build() {
     need_go
     (cd "$here" && go build -trimpath -o "$bin/" ./cmd/harness)
   fi
-  if [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" && -x "$bin/harness" && -x "$bin/proxy" ]]; then
+  if [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" && -x "$bin/harness" && -x "$bin/proxy" && -x "$bin/oidc" ]]; then
     return
   fi
   need_go
@@ -43,7 +44,7 @@ build() {
   local ldflags="-s -w -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$k8s_version") -X $pkg.gitTreeState=clean"
   mkdir -p "$bin.tmp"
   (cd "$here" && go build -trimpath -ldflags "$ldflags" -o "$bin.tmp/" \
-    ./cmd/etcd ./cmd/harness ./cmd/proxy k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+    ./cmd/etcd ./cmd/harness ./cmd/proxy ./cmd/oidc k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
   rm -rf "$bin" && mv "$bin.tmp" "$bin"
 }
 
@@ -66,6 +67,7 @@ down() {
   stop kube-apiserver-cbor
   stop kube-apiserver
   stop etcd
+  stop oidc
   if [[ -f "$state/datadir" ]]; then rm -rf "$(cat "$state/datadir")"; fi
   rm -rf "$state"
 }
@@ -79,7 +81,7 @@ launch() {
 
 logs_and_fail() {
   echo "cluster: $1" >&2
-  for c in etcd kube-apiserver kube-apiserver-cbor kube-controller-manager; do
+  for c in etcd oidc kube-apiserver kube-apiserver-cbor kube-controller-manager; do
     if [[ -f "$state/$c.log" ]]; then
       echo "---- last lines of $c.log ----" >&2
       tail -n 25 "$state/$c.log" >&2
@@ -128,6 +130,8 @@ launch_apiserver() {
     --allow-privileged=true \
     --profiling=false \
     --watch-cache-sizes=podtemplates#0 \
+    --oidc-issuer-url="$OIDC_ISSUER_URL" --oidc-client-id=kubegen --oidc-ca-file="$state/pki/ca.crt" \
+    --oidc-username-claim=sub --oidc-username-prefix=oidc: \
     --v=1 "$@"
 }
 
@@ -144,10 +148,11 @@ up() {
   data=$(mktemp -d "${TMPDIR:-/tmp}/kubegen-cluster.XXXXXX")
   echo "$data" >"$state/datadir"
   "$bin/harness" pki "$state/pki"
-  mapfile -t ports < <("$bin/harness" ports 5)
-  local admin_token limited_token
+  mapfile -t ports < <("$bin/harness" ports 6)
+  local admin_token limited_token oidc_secret
   admin_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   limited_token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  oidc_secret=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   cat >"$state/tokens.csv" <<CSV
 $admin_token,kubegen-admin,uid-admin,"system:masters"
 $limited_token,kubegen-limited,uid-limited
@@ -163,6 +168,8 @@ APISERVER_CBOR_URL=https://127.0.0.1:${ports[4]}
 ADMIN_TOKEN=$admin_token
 LIMITED_TOKEN=$limited_token
 PROXY_BIN=$bin/proxy
+OIDC_ISSUER_URL=https://127.0.0.1:${ports[5]}
+OIDC_CLIENT_SECRET=$oidc_secret
 ENV
   chmod 600 "$state/env" "$state/tokens.csv"
   # shellcheck disable=SC1091
@@ -174,6 +181,11 @@ ENV
     --initial-advertise-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT" \
     --initial-cluster="kubegen=http://127.0.0.1:$ETCD_PEER_PORT" \
     --unsafe-no-fsync --log-level=warn
+  # The API servers read the issuer's discovery document as they start.
+  OIDC_CLIENT_SECRET=$OIDC_CLIENT_SECRET launch oidc "$bin/oidc" "127.0.0.1:${ports[5]}" \
+    "$state/pki/apiserver.crt" "$state/pki/apiserver.key"
+  "$bin/harness" wait "$OIDC_ISSUER_URL/.well-known/openid-configuration" "$state/pki/ca.crt" "" 30 "$state/oidc.pid" ||
+    logs_and_fail "the OIDC issuer did not start"
 
   start_cbor_apiserver
   start_apiserver

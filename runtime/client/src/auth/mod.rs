@@ -10,7 +10,9 @@
 //!   and at least once a minute, so rotated tokens are picked up (client-go
 //!   re-reads on a one-minute cache);
 //! - an exec plugin: run on first use, its token cached until its
-//!   `expirationTimestamp` (or until the server answers 401), then run again.
+//!   `expirationTimestamp` (or until the server answers 401), then run again;
+//! - the `oidc` auth-provider: its ID token, refreshed through the issuer
+//!   when it expires and written back to the kubeconfig (see `oidc`).
 //!
 //! Client certificates are presented during the TLS handshake instead (see
 //! the transport): fixed ones from kubeconfig data; ones read from kubeconfig
@@ -22,6 +24,7 @@
 
 mod client_cert;
 mod exec;
+mod oidc;
 mod token_file;
 
 use std::collections::BTreeMap;
@@ -33,12 +36,14 @@ use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 pub use exec::{DEFAULT_EXEC_TIMEOUT, ExecAuth, InteractiveMode};
+pub use oidc::OidcAuth;
 
 use kubegen_core::error::{Error, Result};
 
 /// How requests authenticate. Several may be set (a client certificate and a
 /// token, say); then, as in client-go, the token is sent and the certificate
-/// presented, and a token wins over basic auth, an exec plugin over both.
+/// presented, and a token wins over basic auth, an exec plugin over both,
+/// and each of them over an `oidc` provider.
 #[derive(Clone, Debug, Default)]
 pub struct AuthConfig {
     /// Client certificate and key presented in the TLS handshake.
@@ -51,6 +56,8 @@ pub struct AuthConfig {
     pub basic: Option<(String, SecretString)>,
     /// A credential plugin.
     pub exec: Option<ExecAuth>,
+    /// The `oidc` auth-provider.
+    pub oidc: Option<OidcAuth>,
     /// Act as another user.
     pub impersonate: Option<Impersonate>,
 }
@@ -162,6 +169,7 @@ enum HeaderSource {
     Static(HeaderValue),
     TokenFile(Arc<token_file::TokenFile>),
     Exec(Arc<exec::ExecRunner>),
+    Oidc(Arc<oidc::OidcRunner>),
 }
 
 impl Authenticator {
@@ -207,6 +215,7 @@ impl Authenticator {
             HeaderSource::Static(v) => Ok(Some(v.clone())),
             HeaderSource::TokenFile(f) => f.header().map(Some),
             HeaderSource::Exec(e) => e.header().await,
+            HeaderSource::Oidc(o) => o.header().await,
         }
     }
 
@@ -216,7 +225,8 @@ impl Authenticator {
         match &self.header {
             HeaderSource::TokenFile(f) => f.invalidate(),
             HeaderSource::Exec(e) => e.invalidate(),
-            HeaderSource::None | HeaderSource::Static(_) => {}
+            // client-go refreshes an ID token by its expiry, not on a 401.
+            HeaderSource::None | HeaderSource::Static(_) | HeaderSource::Oidc(_) => {}
         }
     }
 }
@@ -249,6 +259,9 @@ impl HeaderSource {
                 .map_err(|_| Error::Auth("basic auth credentials are not a valid header".into()))?;
             v.set_sensitive(true);
             return Ok(Self::Static(v));
+        }
+        if let Some(o) = &auth.oidc {
+            return Ok(Self::Oidc(Arc::new(oidc::OidcRunner::new(o.clone())?)));
         }
         Ok(Self::None)
     }

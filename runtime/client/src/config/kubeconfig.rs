@@ -137,7 +137,8 @@ pub struct User {
     /// A credential plugin.
     #[serde(default)]
     pub exec: Option<ExecConfig>,
-    /// A removed in-tree auth provider (gcp, azure, oidc); only to explain the error.
+    /// An in-tree auth provider: `oidc` (gcp and azure were removed from
+    /// client-go; they are reported with what to use instead).
     #[serde(default)]
     pub auth_provider: Option<AuthProvider>,
 }
@@ -160,12 +161,27 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-/// A removed auth-provider entry.
-#[derive(Clone, Debug, Default, Deserialize)]
+/// An auth-provider entry. `Debug` shows its config's keys, not its values
+/// (tokens, client secrets).
+#[derive(Clone, Default, Deserialize)]
 pub struct AuthProvider {
-    /// `gcp`, `azure`, `oidc`, ...
+    /// `oidc` (`gcp`, `azure`, ... are refused).
     #[serde(default)]
     pub name: String,
+    /// The provider's settings: for `oidc`, `idp-issuer-url`, `client-id`,
+    /// `client-secret`, `id-token`, `refresh-token`,
+    /// `idp-certificate-authority(-data)`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub config: BTreeMap<String, SecretString>,
+}
+
+impl std::fmt::Debug for AuthProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthProvider")
+            .field("name", &self.name)
+            .field("config_keys", &self.config.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// An exec credential plugin (`client.authentication.k8s.io`). `Debug`

@@ -44,7 +44,9 @@ pub use kubeconfig::{
     NamedUser, User,
 };
 
-use crate::auth::{AuthConfig, ClientCertificate, ExecAuth, Impersonate, InteractiveMode};
+use crate::auth::{
+    AuthConfig, ClientCertificate, ExecAuth, Impersonate, InteractiveMode, OidcAuth,
+};
 use kubegen_core::error::{Error, Result};
 
 /// Where the in-cluster service account's files are mounted.
@@ -476,6 +478,44 @@ fn decode_b64(s: &str) -> std::result::Result<Vec<u8>, String> {
         .map_err(|e| format!("invalid base64: {e}"))
 }
 
+/// The `oidc` auth-provider of user `u`; any other provider is refused with
+/// what to use instead.
+fn oidc_provider(p: &AuthProvider, u: &NamedUser) -> std::result::Result<OidcAuth, String> {
+    if p.name != "oidc" {
+        let instead = match p.name.as_str() {
+            "gcp" => "gke-gcloud-auth-plugin",
+            "azure" => "kubelogin (github.com/Azure/kubelogin)",
+            _ => "the provider's exec credential plugin",
+        };
+        return Err(format!(
+            "auth-provider {:?} is not supported (client-go has only `oidc` since 1.26); \
+             configure an `exec` credential plugin instead: {instead}",
+            p.name
+        ));
+    }
+    let get = |key: &str| p.config.get(key).filter(|v| !v.expose_secret().is_empty());
+    let plain = |key: &str| get(key).map(|v| v.expose_secret().to_owned());
+    let required =
+        |key: &str| plain(key).ok_or_else(|| format!("auth-provider oidc: `{key}` is required"));
+    let mut oidc = OidcAuth::new(
+        required("idp-issuer-url")?,
+        required("client-id")?,
+        get("id-token").cloned(),
+        get("refresh-token").cloned(),
+    );
+    oidc.client_secret = get("client-secret").cloned();
+    oidc.issuer_ca_pem = pem_field(
+        "auth-provider oidc `idp-certificate-authority`",
+        plain("idp-certificate-authority-data").as_deref(),
+        plain("idp-certificate-authority").as_deref(),
+        |pem| crate::transport::pem_certificates(pem).map(drop),
+    )?;
+    // Refreshed tokens go back to the file that defines the user.
+    oidc.write_back =
+        (!u.source.as_os_str().is_empty()).then(|| (u.source.clone(), u.name.clone()));
+    Ok(oidc)
+}
+
 fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
     let at = |what: &str| {
         format!(
@@ -485,20 +525,15 @@ fn auth_from_user(u: &NamedUser) -> Result<AuthConfig> {
         )
     };
     let user = &u.user;
-    if let Some(p) = &user.auth_provider {
-        let instead = match p.name.as_str() {
-            "gcp" => "gke-gcloud-auth-plugin",
-            "azure" => "kubelogin (github.com/Azure/kubelogin)",
-            "oidc" => "an OIDC exec plugin such as kubelogin (int128/kubelogin)",
-            _ => "the provider's exec credential plugin",
-        };
-        return Err(Error::Config(at(&format!(
-            "auth-provider {:?} was removed from Kubernetes clients (client-go 1.26); \
-             configure an `exec` credential plugin instead: {instead}",
-            p.name
-        ))));
-    }
     let mut auth = AuthConfig::default();
+    if let Some(p) = &user.auth_provider {
+        if user.exec.is_some() {
+            return Err(Error::Config(at(
+                "an auth-provider and an exec plugin cannot both be set",
+            )));
+        }
+        auth.oidc = Some(oidc_provider(p, u).map_err(|e| Error::Config(at(&e)))?);
+    }
     let cert = pem_field(
         "client-certificate",
         user.client_certificate_data.as_deref(),
@@ -741,6 +776,64 @@ contexts: [{name: x, context: {cluster: c, user: u}}]
             "{err}"
         );
         assert!(!err.contains("abc"), "{err}");
+    }
+
+    #[test]
+    fn oidc_auth_provider_is_read_and_checked() {
+        let parse = |user: &str| {
+            let kc = Kubeconfig::parse(&format!(
+                r#"
+clusters: [{{name: c, cluster: {{server: "https://x"}}}}]
+users: [{{name: u, user: {user}}}]
+contexts: [{{name: x, context: {{cluster: c, user: u}}}}]
+"#
+            ))
+            .unwrap();
+            Config::from_custom_kubeconfig(&kc, Some("x"))
+        };
+        let cfg = parse(
+            "{auth-provider: {name: oidc, config: {idp-issuer-url: https://issuer, client-id: k, \
+             client-secret: secret-s3cr3t, id-token: id-s3cr3t, refresh-token: refresh-s3cr3t}}}",
+        )
+        .unwrap();
+        let oidc = cfg.auth.oidc.as_ref().unwrap();
+        assert_eq!(
+            (oidc.issuer_url.as_str(), oidc.client_id.as_str()),
+            ("https://issuer", "k")
+        );
+        assert!(
+            oidc.write_back.is_none(),
+            "a kubeconfig from memory has no file"
+        );
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("s3cr3t") && shown.contains("https://issuer"),
+            "{shown}"
+        );
+
+        for (user, says) in [
+            (
+                "{auth-provider: {name: oidc, config: {client-id: k}}}",
+                "`idp-issuer-url` is required",
+            ),
+            (
+                "{auth-provider: {name: oidc, config: {idp-issuer-url: https://i}}}",
+                "`client-id` is required",
+            ),
+            (
+                "{auth-provider: {name: oidc, config: {idp-issuer-url: https://i, client-id: k, \
+                 idp-certificate-authority-data: bm90IGEgY2VydA==}}}",
+                "idp-certificate-authority",
+            ),
+            (
+                "{auth-provider: {name: oidc, config: {idp-issuer-url: https://i, client-id: k}}, \
+                 exec: {apiVersion: client.authentication.k8s.io/v1, command: x}}",
+                "cannot both be set",
+            ),
+        ] {
+            let err = parse(user).unwrap_err().to_string();
+            assert!(err.contains(says) && err.contains("user \"u\""), "{err}");
+        }
     }
 
     #[test]
