@@ -18,8 +18,8 @@
 pub use kubegen_cache::{self as cache, workqueue};
 pub use kubegen_client::{self as client, auth, config, discovery, retry};
 pub use kubegen_core::{
-    apply, cbor, dynamic, error, fields, managed_fields, meta, metadata, options, proto, quantity,
-    resource, resource_version, selector, sorted_map, verbs,
+    apply, cbor, dynamic, error, fields, managed_fields, meta, metadata, nullable, options, proto,
+    quantity, resource, resource_version, selector, sorted_map, verbs,
 };
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;
@@ -30,8 +30,9 @@ pub use kubegen_client::{
 };
 pub use kubegen_core::{
     ApiResource, ApplyOptions, CompactString, CreateOptions, DeleteOptions, DynamicObject, Error,
-    FieldSelector, GetOptions, ListOptions, Object, PartialObjectMetadata, PatchOptions, Resource,
-    Result, Scope, Selector, SortedMap, ToCompactString, UpdateOptions, format_compact, object_key,
+    FieldSelector, GetOptions, ListOptions, Nullable, Object, PartialObjectMetadata, PatchOptions,
+    Resource, Result, Scope, Selector, SortedMap, ToCompactString, UpdateOptions, format_compact,
+    object_key,
 };
 
 /// The repository README's Rust blocks, compiled as doc tests.

@@ -4,6 +4,10 @@
 //! Shape rules (why they are what they are):
 //! - Non-required fields are `Option<T>` with `skip_serializing_if`, so an
 //!   unset field is absent from the JSON, not `null`.
+//! - `nullable: true` fields are `kubegen_core::Nullable<T>` (absent, `null`
+//!   or a value; `Option<T>` when also required): the server keeps an explicit
+//!   `null` apart from an absent field, and so must a read-modify-write, or it
+//!   changes the object.
 //! - Strings are `kubegen_core::CompactString` (inline up to 24 bytes), maps
 //!   `kubegen_core::SortedMap` (sorted entries, exact capacity), and large
 //!   optional structs `Arc<T>`, shared at decode time with equal values
@@ -153,6 +157,23 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
                     (
                         ty,
                         quote! { #[serde(#rename default, skip_serializing_if = "kubegen_core::serde_support::is_default")] },
+                    )
+                } else if f.facts.nullable && f.required {
+                    // Present, maybe `null`.
+                    let with = number.then(|| {
+                        quote! { serialize_with = "kubegen_core::serde_support::optional_number", }
+                    });
+                    let attrs = (rename.is_some() || with.is_some())
+                        .then(|| quote! { #[serde(#rename #with)] });
+                    (quote! { Option<#ty> }, quote! { #attrs })
+                } else if f.facts.nullable {
+                    // Absent, `null` or a value, each kept as it came.
+                    let with = number.then(|| {
+                        quote! { serialize_with = "kubegen_core::serde_support::nullable_number", }
+                    });
+                    (
+                        quote! { kubegen_core::Nullable<#ty> },
+                        quote! { #[serde(#rename default, #with skip_serializing_if = "kubegen_core::Nullable::is_absent")] },
                     )
                 } else if f.required {
                     (
@@ -415,16 +436,29 @@ pub(crate) fn lean_deserialize(
     for ((f, n), (v, i)) in fields.iter().zip(names).zip(vars.iter().zip(&idx)) {
         let field = ident(n);
         let json = &f.json_name;
-        let (required, is_meta) = match presence {
-            Presence::AllOptional => (false, false),
+        let (required, is_meta, nullable) = match presence {
+            Presence::AllOptional => (false, false, false),
             Presence::Schema { object } => (
                 f.required,
                 object
                     && f.json_name == "metadata"
                     && matches!(&f.shape, Shape::Ref(r) if r == OBJECT_META),
+                f.facts.nullable,
             ),
         };
         let i = proc_macro2::Literal::usize_unsuffixed(*i);
+        if nullable && !is_meta {
+            // The field's own type (`Option` when required, else
+            // `kubegen_core::Nullable`) reads `null`; a missing required one
+            // is an error, a missing optional one `Absent`.
+            arms.push(quote! { Some(#i) => #v = Some(map.next_value()?), });
+            inits.push(if required {
+                quote! { #field: #v.ok_or_else(|| <A::Error as serde::de::Error>::missing_field(#json))?, }
+            } else {
+                quote! { #field: #v.unwrap_or_default(), }
+            });
+            continue;
+        }
         // serde grows a decoded `Vec` to at least 4 slots; cached objects
         // keep whatever capacity decoding left, so lists are trimmed to length.
         if matches!(f.shape, Shape::Array(_)) {

@@ -193,7 +193,7 @@ pub async fn sync_handler(foo: &Arc<Foo>, ctx: &Context) -> Result<(), SyncError
         return Err(err);
     }
 
-    let deployment = match foo.spec.replicas {
+    let deployment = match foo.spec.replicas.value().copied() {
         Some(want) if deployment.spec.replicas != Some(want) => {
             tracing::info!(
                 foo_replicas = want,
@@ -278,7 +278,7 @@ pub fn new_deployment(foo: &Foo) -> Result<Deployment, SyncError> {
             ..ObjectMeta::default()
         },
         spec: DeploymentSpec {
-            replicas: foo.spec.replicas,
+            replicas: foo.spec.replicas.value().copied(),
             selector: LabelSelector {
                 match_labels: Some(labels.clone()),
                 ..LabelSelector::default()
@@ -320,7 +320,7 @@ mod tests {
             },
             spec: FooSpec {
                 deployment_name: "example-foo-deploy".into(),
-                replicas: Some(3),
+                replicas: 3.into(),
             },
             ..Foo::default()
         }

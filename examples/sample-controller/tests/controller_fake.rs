@@ -31,7 +31,7 @@ fn foo(name: &str, replicas: i32) -> Foo {
     let mut foo = Foo {
         spec: FooSpec {
             deployment_name: format!("{name}-deploy").into(),
-            replicas: Some(replicas),
+            replicas: replicas.into(),
         },
         ..Foo::default()
     };

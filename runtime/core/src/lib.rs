@@ -28,6 +28,7 @@ mod meta_proto;
 #[cfg(feature = "schemars")]
 mod meta_schemas;
 pub mod metadata;
+pub mod nullable;
 pub mod options;
 pub mod proto;
 pub mod quantity;
@@ -46,6 +47,7 @@ pub use dynamic::DynamicObject;
 pub use error::{Error, Result};
 pub use fields::FieldSelector;
 pub use metadata::PartialObjectMetadata;
+pub use nullable::Nullable;
 pub use options::{
     ApplyOptions, CreateOptions, DeleteOptions, GetOptions, ListOptions, PatchOptions,
     UpdateOptions,

@@ -88,6 +88,17 @@ pub fn optional_number<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S:
     }
 }
 
+/// [`number`] for optional `nullable` fields.
+pub fn nullable_number<S: serde::Serializer>(
+    v: &crate::Nullable<f64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        crate::Nullable::Value(v) => number(v, s),
+        crate::Nullable::Absent | crate::Nullable::Null => s.serialize_none(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[derive(serde::Serialize)]

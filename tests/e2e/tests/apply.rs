@@ -579,7 +579,10 @@ async fn widget_ports_list_map_round_trip_and_apply_status() {
         .await
         .unwrap();
     assert_eq!(
-        ignored.status.and_then(|s| s.message).as_deref(),
+        ignored
+            .status
+            .and_then(|s| s.message.into_value())
+            .as_deref(),
         Some("ready")
     );
     drop_namespace(&rest, &ns).await;

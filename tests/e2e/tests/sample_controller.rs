@@ -99,7 +99,7 @@ fn foo(name: &str, deployment_name: &str, replicas: i32) -> Foo {
     let mut foo = Foo {
         spec: FooSpec {
             deployment_name: deployment_name.into(),
-            replicas: Some(replicas),
+            replicas: replicas.into(),
         },
         ..Foo::default()
     };

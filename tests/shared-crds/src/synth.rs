@@ -4,7 +4,8 @@
 //! [`synthesize`] fills every property with a value of its type (enum: the
 //! first value; formats and simple patterns: a value that matches; minimum,
 //! minItems, minLength honoured; maps: one entry; preserve-unknown-fields
-//! without properties: a small object). Whatever the server still rejects is
+//! without properties: a small object; every other `nullable` property an
+//! explicit `null`). Whatever the server still rejects is
 //! taken out by [`prune_at`], using the field path of each `causes[].field`,
 //! so the object keeps as many fields as the server accepts.
 
@@ -70,11 +71,23 @@ fn object(s: &Value, depth: usize) -> Value {
     }
     if let Some(props) = props {
         let excluded = one_of_exclusions(s);
+        let mut nullables = 0;
         for (k, p) in props {
             if excluded.contains(k) {
                 continue;
             }
-            out.insert(k.clone(), value(p, depth + 1));
+            // Every other `nullable` property is an explicit null, which the
+            // server keeps and a round trip must too (not drop as absent).
+            let null = p.get("nullable") == Some(&Value::Bool(true)) && {
+                nullables += 1;
+                nullables % 2 == 1
+            };
+            let v = if null {
+                Value::Null
+            } else {
+                value(p, depth + 1)
+            };
+            out.insert(k.clone(), v);
         }
     } else if let Some(add) = s.get("additionalProperties").filter(|a| a.is_object()) {
         out.insert("key1".into(), value(add, depth + 1));

@@ -19,23 +19,23 @@ pub struct WidgetSpec {
     /// Known values: `Fast`, `Slow`.
     ///
     /// Server default: `"Fast"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<kubegen_core::CompactString>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub mode: kubegen_core::Nullable<kubegen_core::CompactString>,
     /// Ports, merged by name under server-side apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::WidgetSpecPorts>>,
     /// A health check.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<std::sync::Arc<super::WidgetSpecProbe>>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub probe: kubegen_core::Nullable<std::sync::Arc<super::WidgetSpecProbe>>,
     /// Desired copies.
     pub replicas: i32,
     /// A port number or name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<kubegen_core::meta::IntOrString>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub target: kubegen_core::Nullable<kubegen_core::meta::IntOrString>,
     /// An object the widget stamps out, carried whole with its own
     /// apiVersion, kind and metadata.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<std::sync::Arc<super::WidgetSpecTemplate>>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub template: kubegen_core::Nullable<std::sync::Arc<super::WidgetSpecTemplate>>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -79,12 +79,12 @@ impl<'de> serde::Deserialize<'de> for WidgetSpec {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(5) => f5 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(5) => f5 = Some(map.next_value()?),
                         Some(6) => f6 = Some(map.next_value()?),
-                        Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = kubegen_core::serde_support::shared(&mut map)?,
+                        Some(7) => f7 = Some(map.next_value()?),
+                        Some(8) => f8 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -97,15 +97,15 @@ impl<'de> serde::Deserialize<'de> for WidgetSpec {
                         .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
                             "maxReplicas",
                         ))?,
-                    mode: f3,
+                    mode: f3.unwrap_or_default(),
                     ports: f4,
-                    probe: f5,
+                    probe: f5.unwrap_or_default(),
                     replicas: f6
                         .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
                             "replicas",
                         ))?,
-                    target: f7,
-                    template: f8,
+                    target: f7.unwrap_or_default(),
+                    template: f8.unwrap_or_default(),
                 })
             }
         }

@@ -12,8 +12,8 @@ pub struct WidgetSpecPorts {
     /// TCP or UDP.
     ///
     /// Known values: `TCP`, `UDP`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<kubegen_core::CompactString>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub protocol: kubegen_core::Nullable<kubegen_core::CompactString>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecPorts {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -40,7 +40,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecPorts {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
                         Some(1) => f1 = Some(map.next_value()?),
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -55,7 +55,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecPorts {
                         .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
                             "port",
                         ))?,
-                    protocol: f2,
+                    protocol: f2.unwrap_or_default(),
                 })
             }
         }

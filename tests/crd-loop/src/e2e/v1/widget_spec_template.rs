@@ -15,8 +15,8 @@ pub struct WidgetSpecTemplate {
     /// The embedded object's kind.
     pub kind: kubegen_core::CompactString,
     /// The embedded object's metadata.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub metadata: kubegen_core::Nullable<serde_json::Value>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecTemplate {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -45,7 +45,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecTemplate {
                         Some(0) => f0 = Some(map.next_value()?),
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = Some(map.next_value()?),
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -61,7 +61,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecTemplate {
                         .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
                             "kind",
                         ))?,
-                    metadata: f3,
+                    metadata: f3.unwrap_or_default(),
                 })
             }
         }

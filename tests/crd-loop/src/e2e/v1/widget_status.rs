@@ -4,8 +4,8 @@
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetStatus {
     /// Human summary.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<kubegen_core::CompactString>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub message: kubegen_core::Nullable<kubegen_core::CompactString>,
     /// Copies running.
     pub replicas: i32,
 }
@@ -29,7 +29,7 @@ impl<'de> serde::Deserialize<'de> for WidgetStatus {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = Some(map.next_value()?),
                         Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -37,7 +37,7 @@ impl<'de> serde::Deserialize<'de> for WidgetStatus {
                     }
                 }
                 Ok(WidgetStatus {
-                    message: f0,
+                    message: f0.unwrap_or_default(),
                     replicas: f1
                         .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
                             "replicas",

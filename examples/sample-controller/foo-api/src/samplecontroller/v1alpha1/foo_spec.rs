@@ -10,8 +10,8 @@ pub struct FooSpec {
     /// Desired replicas of the Deployment.
     ///
     /// Validation: `self >= 1 && self <= 10` (replicas must be between 1 and 10)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub replicas: kubegen_core::Nullable<i32>,
 }
 impl<'de> serde::Deserialize<'de> for FooSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -36,7 +36,7 @@ impl<'de> serde::Deserialize<'de> for FooSpec {
                 {
                     match key {
                         Some(0) => f0 = Some(map.next_value()?),
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -47,7 +47,7 @@ impl<'de> serde::Deserialize<'de> for FooSpec {
                         .ok_or_else(|| <A::Error as serde::de::Error>::missing_field(
                             "deploymentName",
                         ))?,
-                    replicas: f1,
+                    replicas: f1.unwrap_or_default(),
                 })
             }
         }
