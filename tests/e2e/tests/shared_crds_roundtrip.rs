@@ -15,7 +15,10 @@
 //! 3. the object is read back as raw JSON, decoded into the generated type
 //!    and encoded again: the JSON must equal the server's (every difference
 //!    is reported as a JSON pointer), explicit nulls of `nullable` fields
-//!    included (the corpus keeps some: at least one across the projects);
+//!    included, integers past 2^53, empty lists and maps (the synthesizer
+//!    writes each; at least one of each must reach the server across the
+//!    projects; none of the chosen CRDs declares a `number` property, so
+//!    whole numbers are checked in the CRDs' own round trip, `minimum: 0`);
 //!    then the re-encoded object is PUT back and must be a no-op on the
 //!    server (same resourceVersion, same generation), as a controller's
 //!    read-modify-write that changes nothing must be;
@@ -57,8 +60,50 @@ struct Row {
     fields: usize,
     status_fields: Option<usize>,
     pruned: usize,
-    /// Explicit nulls in the object the server returned.
+    /// The value forms in the object the server returned.
+    forms: Forms,
+}
+
+/// Counts of the value forms a round trip most easily gets wrong.
+#[derive(Clone, Copy, Default)]
+struct Forms {
     nulls: usize,
+    /// Integers past 2^53, which a float64 would round.
+    large_integers: usize,
+    empty_lists: usize,
+    empty_maps: usize,
+}
+
+impl Forms {
+    fn of(v: &Value) -> Self {
+        let mut f = Self::default();
+        f.count(v);
+        f
+    }
+
+    fn count(&mut self, v: &Value) {
+        match v {
+            Value::Null => self.nulls += 1,
+            Value::Number(n) => {
+                self.large_integers +=
+                    usize::from(n.as_i64().is_some_and(|x| x.unsigned_abs() > 1 << 53))
+            }
+            Value::Array(a) if a.is_empty() => self.empty_lists += 1,
+            Value::Object(m) if m.is_empty() => self.empty_maps += 1,
+            Value::Array(a) => a.iter().for_each(|x| self.count(x)),
+            Value::Object(m) => m.values().for_each(|x| self.count(x)),
+            _ => {}
+        }
+    }
+
+    fn add(self, o: Self) -> Self {
+        Self {
+            nulls: self.nulls + o.nulls,
+            large_integers: self.large_integers + o.large_integers,
+            empty_lists: self.empty_lists + o.empty_lists,
+            empty_maps: self.empty_maps + o.empty_maps,
+        }
+    }
 }
 
 /// The generated type of each project's chosen kind, at its storage version.
@@ -239,15 +284,6 @@ async fn accept(
     ))
 }
 
-fn count_nulls(v: &Value) -> usize {
-    match v {
-        Value::Null => 1,
-        Value::Object(m) => m.values().map(count_nulls).sum(),
-        Value::Array(a) => a.iter().map(count_nulls).sum(),
-        _ => 0,
-    }
-}
-
 fn data_leaves(v: &Value, keys: &[&str]) -> usize {
     keys.iter()
         .filter_map(|k| v.get(*k))
@@ -365,7 +401,7 @@ where
             return Err(format!("only {kept} leaf fields kept (floor {floor}); pruned {pruned:?}"));
         }
         let _ = send(rest, http::Method::DELETE, &path, None).await;
-        Ok(Row { version: K::API_VERSION.to_owned(), fields, status_fields, pruned: pruned.len(), nulls: count_nulls(&got) })
+        Ok(Row { version: K::API_VERSION.to_owned(), fields, status_fields, pruned: pruned.len(), forms: Forms::of(&got) })
     }
     .await;
 
@@ -430,7 +466,7 @@ async fn every_shared_crd_project_round_trips_through_its_generated_type() {
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into()),
                 r.pruned,
-                r.nulls
+                r.forms.nulls
             ),
             Err(e) => {
                 println!(
@@ -455,13 +491,23 @@ async fn every_shared_crd_project_round_trips_through_its_generated_type() {
         failures.len(),
         failures.join("\n")
     );
-    // Several projects have `nullable` fields and the synthesizer writes
-    // nulls into them: had none reached the server, the check above would
-    // not have covered null against absent.
-    let nulls: usize = rows
+    // The synthesizer writes each of these forms somewhere (nulls where a
+    // schema says `nullable`); had one never reached the server, the check
+    // above would not have covered it.
+    let total = rows
         .iter()
         .filter_map(|(_, o)| o.as_ref().ok())
-        .map(|r| r.nulls)
-        .sum();
-    assert!(nulls > 0, "no explicit null reached the server");
+        .fold(Forms::default(), |t, r| t.add(r.forms));
+    for (form, n) in [
+        ("explicit null", total.nulls),
+        ("integer past 2^53", total.large_integers),
+        ("empty list", total.empty_lists),
+        ("empty map", total.empty_maps),
+    ] {
+        println!("{form}: {n} across the projects");
+        assert!(
+            n > 0,
+            "no {form} reached the server: the round trip did not cover it"
+        );
+    }
 }

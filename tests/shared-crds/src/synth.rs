@@ -5,7 +5,8 @@
 //! first value; formats and simple patterns: a value that matches; minimum,
 //! minItems, minLength honoured; maps: one entry; preserve-unknown-fields
 //! without properties: a small object; every other `nullable` property an
-//! explicit `null`). Whatever the server still rejects is
+//! explicit `null`; and, spread over properties by name, integers past 2^53,
+//! fractional numbers, empty lists and empty maps). Whatever the server still rejects is
 //! taken out by [`prune_at`], using the field path of each `causes[].field`,
 //! so the object keeps as many fields as the server accepts.
 
@@ -18,10 +19,18 @@ pub const MAX_DEPTH: usize = 24;
 
 /// A value for `schema`, with every property it declares filled in.
 pub fn synthesize(schema: &Value) -> Value {
-    value(schema, 0)
+    value(schema, 0, "")
 }
 
-fn value(s: &Value, depth: usize) -> Value {
+/// Which of the value forms a property named `key` gets (0 to 3), spread
+/// over the properties by name so every form reaches the server somewhere:
+/// 1 large integers and fractional numbers, 2 empty lists and maps; the
+/// plain forms otherwise.
+fn form(key: &str) -> usize {
+    key.bytes().map(usize::from).sum::<usize>() % 4
+}
+
+fn value(s: &Value, depth: usize, key: &str) -> Value {
     if s.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true)) {
         return int_or_string(s);
     }
@@ -37,8 +46,8 @@ fn value(s: &Value, depth: usize) -> Value {
     }
     match ty {
         "string" => Value::String(string(s)),
-        "integer" => json!(integer(s)),
-        "number" => number(s),
+        "integer" => json!(integer(s, form(key))),
+        "number" => number(s, form(key)),
         "boolean" => Value::Bool(true),
         "array" => {
             let n = s
@@ -46,17 +55,20 @@ fn value(s: &Value, depth: usize) -> Value {
                 .and_then(Value::as_u64)
                 .unwrap_or(1)
                 .max(1);
+            if form(key) == 2 && s.get("minItems").is_none() {
+                return json!([]);
+            }
             let items = s.get("items").cloned().unwrap_or(json!({}));
-            let one = value(&items, depth + 1);
+            let one = value(&items, depth + 1, key);
             // Several items only when the schema demands them; vary strings so
             // sets and list-maps get distinct keys.
             Value::Array((0..n).map(|i| distinct(&one, i)).collect())
         }
-        _ => object(s, depth),
+        _ => object(s, depth, key),
     }
 }
 
-fn object(s: &Value, depth: usize) -> Value {
+fn object(s: &Value, depth: usize, key: &str) -> Value {
     let props = s.get("properties").and_then(Value::as_object);
     let preserve = s.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
     let mut out = Map::new();
@@ -85,12 +97,14 @@ fn object(s: &Value, depth: usize) -> Value {
             let v = if null {
                 Value::Null
             } else {
-                value(p, depth + 1)
+                value(p, depth + 1, k)
             };
             out.insert(k.clone(), v);
         }
     } else if let Some(add) = s.get("additionalProperties").filter(|a| a.is_object()) {
-        out.insert("key1".into(), value(add, depth + 1));
+        if form(key) != 2 || s.get("minProperties").is_some() {
+            out.insert("key1".into(), value(add, depth + 1, key));
+        }
     } else if out.is_empty() && (preserve || s.get("type").is_none()) {
         out.insert("free".into(), json!({"form": "value", "n": 1}));
     }
@@ -143,8 +157,10 @@ fn int_or_string(s: &Value) -> Value {
     }
 }
 
-fn integer(s: &Value) -> i64 {
-    let mut v = 1;
+fn integer(s: &Value, form: usize) -> i64 {
+    // Past 2^53, where a float64 would round it.
+    let large = form == 1 && s.get("format").and_then(Value::as_str) != Some("int32");
+    let mut v = if large { 9_007_199_254_740_993 } else { 1 };
     if let Some(min) = s.get("minimum").and_then(Value::as_i64) {
         let excl = s.get("exclusiveMinimum") == Some(&Value::Bool(true));
         v = v.max(if excl { min + 1 } else { min });
@@ -156,13 +172,13 @@ fn integer(s: &Value) -> i64 {
     v
 }
 
-fn number(s: &Value) -> Value {
+fn number(s: &Value, form: usize) -> Value {
     let min = s.get("minimum").and_then(Value::as_f64).unwrap_or(f64::MIN);
     let max = s.get("maximum").and_then(Value::as_f64).unwrap_or(f64::MAX);
-    // A whole value: the server writes it back without a fraction (`2`),
-    // which a client must too.
-    let v = 2_f64.max(min).min(max);
-    json!(v)
+    // Mostly a whole value: the server writes it back without a fraction
+    // (`2`), which a client must too; for form 1 a fraction.
+    let want: f64 = if form == 1 { 2.5 } else { 2.0 };
+    json!(want.max(min).min(max))
 }
 
 /// Candidate strings, tried in order against `format`/`pattern`/length.
