@@ -5,7 +5,7 @@
 # KUBEGEN_CLUSTER_CBOR=0; and a small OpenID Connect issuer (cmd/oidc) the
 # API servers trust, for the client's `oidc` auth-provider tests.
 #
-#   cluster.sh build               build the binaries (and the tests' proxy) into .cache/bin/<version>/ (once per version)
+#   cluster.sh build               build the binaries (and the tests' proxy and aggregated API server) into .cache/bin/<version>/ (once per version)
 #   cluster.sh up                  start everything (restarts cleanly if already up), write the kubeconfig
 #   cluster.sh down                stop exactly what `up` started, remove its data
 #   cluster.sh kill-apiserver      kill -9 the kube-apiserver (for reconnect tests)
@@ -35,7 +35,7 @@ build() {
     need_go
     (cd "$here" && go build -trimpath -o "$bin/" ./cmd/harness)
   fi
-  if [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" && -x "$bin/harness" && -x "$bin/proxy" && -x "$bin/oidc" ]]; then
+  if [[ -x "$bin/kube-apiserver" && -x "$bin/kube-controller-manager" && -x "$bin/etcd" && -x "$bin/harness" && -x "$bin/proxy" && -x "$bin/oidc" && -x "$bin/aggregated" ]]; then
     return
   fi
   need_go
@@ -44,7 +44,7 @@ build() {
   local ldflags="-s -w -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$k8s_version") -X $pkg.gitTreeState=clean"
   mkdir -p "$bin.tmp"
   (cd "$here" && go build -trimpath -ldflags "$ldflags" -o "$bin.tmp/" \
-    ./cmd/etcd ./cmd/harness ./cmd/proxy ./cmd/oidc k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+    ./cmd/etcd ./cmd/harness ./cmd/proxy ./cmd/oidc ./cmd/aggregated k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
   rm -rf "$bin" && mv "$bin.tmp" "$bin"
 }
 
@@ -168,6 +168,7 @@ APISERVER_CBOR_URL=https://127.0.0.1:${ports[4]}
 ADMIN_TOKEN=$admin_token
 LIMITED_TOKEN=$limited_token
 PROXY_BIN=$bin/proxy
+AGGREGATED_BIN=$bin/aggregated
 OIDC_ISSUER_URL=https://127.0.0.1:${ports[5]}
 OIDC_CLIENT_SECRET=$oidc_secret
 ENV
