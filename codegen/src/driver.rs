@@ -81,8 +81,11 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         }
     }
     let mut cluster_label = None;
+    let mut storage_versions = Default::default();
     if let Some(src) = &opts.from_cluster {
         let fetched = fetch_cluster(src)?;
+        storage_versions = fetched.storage_versions;
+        let fetched = fetched.docs;
         cluster_label = Some(match &src.context {
             Some(c) => format!("the cluster of context {c}"),
             None => "the current cluster".to_owned(),
@@ -138,6 +141,11 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
     )?;
     diag.checkpoint()?;
     model.skipped = diag.into_skipped();
+    for r in &mut model.resources {
+        if storage_versions.contains(&(r.group.clone(), r.version.clone(), r.kind.clone())) {
+            r.storage = true;
+        }
+    }
     progress(
         opts.progress,
         start,
@@ -281,12 +289,12 @@ fn remove_empty_dirs(dir: &Path) {
 }
 
 #[cfg(feature = "cluster")]
-fn fetch_cluster(src: &spec::ClusterSource) -> Result<Vec<spec::OpenApiDoc>> {
+fn fetch_cluster(src: &spec::ClusterSource) -> Result<spec::ClusterInputs> {
     spec::cluster::fetch_blocking(src)
 }
 
 #[cfg(not(feature = "cluster"))]
-fn fetch_cluster(_: &spec::ClusterSource) -> Result<Vec<spec::OpenApiDoc>> {
+fn fetch_cluster(_: &spec::ClusterSource) -> Result<spec::ClusterInputs> {
     Err(Error::Usage(
         "--from-cluster: this kubegen was built without its `cluster` feature (on by default)"
             .into(),

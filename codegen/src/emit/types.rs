@@ -129,6 +129,20 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
             format!("{}/{}", g.group, g.version)
         };
         doc.push_str(&format!("\n\nKind `{}` of `{av}`.", g.kind));
+        if let Some(r) = model
+            .resources
+            .iter()
+            .find(|r| r.type_id.as_ref() == Some(&t.id))
+        {
+            if r.storage {
+                doc.push_str(
+                    " The storage version: the API server stores these objects as this version.",
+                );
+            }
+            if r.deprecated {
+                doc.push_str(" Deprecated version.");
+            }
+        }
     }
     let docs = doc_attrs(&doc);
     match &t.kind {

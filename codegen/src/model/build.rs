@@ -411,6 +411,7 @@ fn crd_resource(crd: &Crd, v: &CrdVersion, type_id: &TypeId) -> Resource {
         subresources,
         strategic_merge_patch: false,
         deprecated: v.deprecated,
+        storage: v.storage,
         from_crd: true,
     }
 }

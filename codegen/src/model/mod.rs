@@ -414,6 +414,9 @@ pub struct Resource {
     pub strategic_merge_patch: bool,
     /// Whether this version is deprecated (CRDs).
     pub deprecated: bool,
+    /// Whether this is the version its CRD stores objects as (from CRD
+    /// manifests, or the cluster's CRDs under `--from-cluster`).
+    pub storage: bool,
     /// From a CRD (else from an OpenAPI document).
     pub from_crd: bool,
 }

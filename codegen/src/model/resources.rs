@@ -163,6 +163,7 @@ pub(crate) fn from_operations<'a>(ops: impl Iterator<Item = &'a Operation>) -> V
             subresources: a.subresources,
             strategic_merge_patch: a.strategic,
             deprecated: false,
+            storage: false,
             from_crd: false,
         });
     }

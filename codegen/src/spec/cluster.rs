@@ -3,7 +3,9 @@
 //!
 //! `/openapi/v3` lists one document per group/version; each is fetched and
 //! read like a file. A server without it (404) is read through `/openapi/v2`
-//! instead. Connection, kubeconfig and auth are kubegen-runtime's, the same as
+//! instead. OpenAPI does not say which version of a CRD is stored, so the
+//! cluster's CRDs are listed for that (a user who may not list them gets
+//! no storage marks, nothing else changes). Connection, kubeconfig and auth are kubegen-runtime's, the same as
 //! any client of the generated crate uses. Behind the `cluster` feature (on by
 //! default), so a generator built without it needs no HTTP stack.
 
@@ -12,7 +14,7 @@ use std::path::PathBuf;
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::{ClusterSource, OpenApiDoc};
+use super::{ClusterInputs, ClusterSource, OpenApiDoc};
 use crate::error::{Error, Result};
 
 fn cluster_err(step: &str, e: impl std::fmt::Display) -> Error {
@@ -49,14 +51,57 @@ fn is_group_version(path: &str) -> bool {
     matches!(segs.as_slice(), ["api", _] | ["apis", _, _])
 }
 
-/// Fetches the cluster's OpenAPI documents. Each document's `source` is the
-/// URL it came from, so errors name it.
-pub async fn fetch(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
+/// Reads the cluster's OpenAPI documents and its CRDs' storage versions.
+pub async fn fetch(src: &ClusterSource) -> Result<ClusterInputs> {
     let cfg = config(src).await?;
     let rest = kubegen_client::RestClient::new(cfg).map_err(|e| cluster_err("connecting", e))?;
+    let docs = fetch_docs(&rest).await?;
+    let storage_versions = match get_json(
+        &rest,
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+    )
+    .await
+    {
+        Ok(list) => storage_versions(&list),
+        Err(_) => Default::default(),
+    };
+    Ok(ClusterInputs {
+        docs,
+        storage_versions,
+    })
+}
+
+fn storage_versions(list: &Value) -> std::collections::BTreeSet<(String, String, String)> {
+    let items = list
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    items
+        .filter_map(|crd| {
+            let spec = crd.get("spec")?;
+            let group = spec.get("group")?.as_str()?;
+            let kind = spec.pointer("/names/kind")?.as_str()?;
+            let stored = spec
+                .get("versions")?
+                .as_array()?
+                .iter()
+                .find(|v| v.get("storage") == Some(&Value::Bool(true)))?;
+            Some((
+                group.to_owned(),
+                stored.get("name")?.as_str()?.to_owned(),
+                kind.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// The cluster's OpenAPI documents. Each document's `source` is the URL it
+/// came from, so errors name it.
+async fn fetch_docs(rest: &kubegen_client::RestClient) -> Result<Vec<OpenApiDoc>> {
     let base = rest.base_url().to_string();
     let base = base.trim_end_matches('/');
-    match get_json(&rest, "/openapi/v3").await {
+    match get_json(rest, "/openapi/v3").await {
         Ok(index) => {
             let Some(paths) = index.get("paths").and_then(Value::as_object) else {
                 return Err(cluster_err(
@@ -72,7 +117,7 @@ pub async fn fetch(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| format!("/openapi/v3/{path}"));
-                let doc = get_json(&rest, &url)
+                let doc = get_json(rest, &url)
                     .await
                     .map_err(|e| cluster_err(&format!("fetching {url}"), e))?;
                 docs.push(OpenApiDoc::from_value(
@@ -83,7 +128,7 @@ pub async fn fetch(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
             Ok(docs)
         }
         Err(e) if e.is_not_found() => {
-            let doc = get_json(&rest, "/openapi/v2")
+            let doc = get_json(rest, "/openapi/v2")
                 .await
                 .map_err(|e| cluster_err("fetching /openapi/v2", e))?;
             Ok(vec![OpenApiDoc::from_value(
@@ -97,7 +142,7 @@ pub async fn fetch(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
 
 /// [`fetch`] on a private single-threaded runtime, for callers that are not
 /// async (the CLI).
-pub fn fetch_blocking(src: &ClusterSource) -> Result<Vec<OpenApiDoc>> {
+pub fn fetch_blocking(src: &ClusterSource) -> Result<ClusterInputs> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -118,6 +163,21 @@ mod tests {
     }
 
     #[test]
+    fn storage_versions_come_from_the_crd_list() {
+        let list = serde_json::json!({"items": [
+            {"spec": {"group": "g.io", "names": {"kind": "A"}, "versions": [
+                {"name": "v1", "storage": false}, {"name": "v2", "storage": true}]}},
+            {"spec": {"group": "g.io", "names": {"kind": "Broken"}}},
+            {"not": "a crd"}
+        ]});
+        let got = super::storage_versions(&list);
+        assert_eq!(
+            got.into_iter().collect::<Vec<_>>(),
+            [("g.io".to_owned(), "v2".to_owned(), "A".to_owned())]
+        );
+    }
+
+    #[test]
     fn a_failed_fetch_is_a_cluster_error_naming_its_step() {
         let src = super::ClusterSource {
             kubeconfig: Some("/nonexistent/kubegen/kubeconfig".into()),
@@ -131,7 +191,7 @@ mod tests {
                     "{message}"
                 );
             }
-            other => panic!("{:?}", other.map(|d| d.len())),
+            other => panic!("{:?}", other.map(|d| d.docs.len())),
         }
     }
 }

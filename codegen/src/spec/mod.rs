@@ -31,6 +31,15 @@ pub struct ClusterSource {
     pub context: Option<String>,
 }
 
+/// What a cluster says: its OpenAPI documents, and the storage version of
+/// each CRD.
+pub struct ClusterInputs {
+    /// The OpenAPI documents.
+    pub docs: Vec<OpenApiDoc>,
+    /// (group, version, kind) of every CRD's storage version.
+    pub storage_versions: std::collections::BTreeSet<(String, String, String)>,
+}
+
 /// Files under `dir` (recursively) whose extension is one of `exts`, sorted so
 /// that loading order (and so output) never depends on the file system.
 pub fn files_under(dir: &Path, exts: &[&str]) -> Result<Vec<PathBuf>> {

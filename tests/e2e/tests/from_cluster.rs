@@ -7,7 +7,7 @@
 //! document and a list of its cluster-scoped kind Gizmo). The generator reads
 //! the cluster's OpenAPI v3 (the API server merges the aggregated server's
 //! document into its own), keeping those two groups; every served version of
-//! the CRD gets a module; and a program of its own on the generated crate
+//! the CRD gets a module, the storage version's type says it is; and a program of its own on the generated crate
 //! lists the aggregated kind through the API server and creates, updates,
 //! reads (at another served version) and deletes the custom kind.
 //!
@@ -240,6 +240,16 @@ async fn a_crate_generated_from_the_cluster_reaches_its_crds_and_aggregated_apis
         );
     }
     assert_eq!((report.resources, report.modules), (4, 4));
+    // OpenAPI does not say which version is stored; the cluster's CRDs do.
+    let stored = |v: &str| {
+        std::fs::read_to_string(generated.join(format!("src/ipam/{v}/ip_address.rs")))
+            .unwrap()
+            .contains("The storage version")
+    };
+    assert_eq!(
+        (stored("v1alpha1"), stored("v1beta1"), stored("v1beta2")),
+        (false, false, true)
+    );
 
     std::fs::write(app.join("src/main.rs"), MAIN_RS).unwrap();
     std::fs::write(

@@ -2,7 +2,7 @@
 
 /// A Widget scales a set of ports up to a limit.
 ///
-/// Kind `Widget` of `e2e.kubegen.dev/v1`.
+/// Kind `Widget` of `e2e.kubegen.dev/v1`. The storage version: the API server stores these objects as this version.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Widget {
     /// APIVersion defines the versioned schema of this representation of an object.

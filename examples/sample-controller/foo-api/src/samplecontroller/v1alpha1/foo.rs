@@ -3,7 +3,7 @@
 /// FooSpec is the spec for a Foo resource: run `replicas` copies of the
 /// deployment `deploymentName`.
 ///
-/// Kind `Foo` of `samplecontroller.k8s.io/v1alpha1`.
+/// Kind `Foo` of `samplecontroller.k8s.io/v1alpha1`. The storage version: the API server stores these objects as this version.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Foo {
     /// APIVersion defines the versioned schema of this representation of an object.
