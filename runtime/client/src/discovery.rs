@@ -109,7 +109,14 @@ impl DiscoveredResource {
 #[derive(Clone, Debug)]
 pub struct Discovery {
     rest: RestClient,
-    cache: Arc<RwLock<Option<Arc<Vec<ApiGroup>>>>>,
+    /// The groups and their mapper, built once per fetch.
+    cache: Arc<RwLock<Option<Cached>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Cached {
+    groups: Arc<Vec<ApiGroup>>,
+    mapper: Arc<RestMapper>,
 }
 
 impl Discovery {
@@ -123,16 +130,24 @@ impl Discovery {
 
     /// Every group the server serves (cached after the first call).
     pub async fn run(&self) -> Result<Arc<Vec<ApiGroup>>> {
-        if let Some(groups) = self.cache.read().await.as_ref() {
-            return Ok(groups.clone());
+        Ok(self.cached().await?.groups)
+    }
+
+    async fn cached(&self) -> Result<Cached> {
+        if let Some(c) = self.cache.read().await.as_ref() {
+            return Ok(c.clone());
         }
         let mut cache = self.cache.write().await;
-        if let Some(groups) = cache.as_ref() {
-            return Ok(groups.clone());
+        if let Some(c) = cache.as_ref() {
+            return Ok(c.clone());
         }
-        let groups = Arc::new(self.fetch().await?);
-        *cache = Some(groups.clone());
-        Ok(groups)
+        let groups = self.fetch().await?;
+        let c = Cached {
+            mapper: Arc::new(RestMapper::new(&groups)),
+            groups: Arc::new(groups),
+        };
+        *cache = Some(c.clone());
+        Ok(c)
     }
 
     /// Forget the cached result; the next `run` asks the server again.
@@ -181,9 +196,9 @@ impl Discovery {
         self.rest.request(get(url)?).await
     }
 
-    /// A REST mapper over the (cached) discovery result.
-    pub async fn rest_mapper(&self) -> Result<RestMapper> {
-        Ok(RestMapper::new(&self.run().await?))
+    /// A REST mapper over the (cached) discovery result, built once per fetch.
+    pub async fn rest_mapper(&self) -> Result<Arc<RestMapper>> {
+        Ok(self.cached().await?.mapper)
     }
 
     /// The resource `arg` names ([`RestMapper::resolve`]); when the cached

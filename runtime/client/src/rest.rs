@@ -226,8 +226,9 @@ impl RestClient {
                 .entry(ACCEPT_ENCODING)
                 .or_insert(HeaderValue::from_static("gzip"));
         }
+        // One limit for the headers and the body together.
         within(self.timeout, &what, async {
-            let resp = self.execute_mode(req, Mode::Normal).await?;
+            let resp = self.execute_traced(req, Mode::Normal, what.clone()).await?;
             let encoding = Encoding::of(resp.headers());
             let body = collect_body(resp, self.inner.read_timeout, &what).await?;
             Ok((body, encoding))
@@ -283,18 +284,32 @@ impl RestClient {
         self.execute_mode(req, Mode::Upgrade).await
     }
 
-    /// Sends `req`, within this handle's timeout (for a whole-body call, the
-    /// caller's outer limit ends first).
+    /// Sends `req`; its headers come within this handle's timeout.
     async fn execute_mode(&self, req: Request<Bytes>, mode: Mode) -> Result<Response<Incoming>> {
         let what = describe(&req);
+        within(
+            self.timeout,
+            &what,
+            self.execute_traced(req, mode, what.clone()),
+        )
+        .await?
+    }
+
+    /// Sends `req` in a `kube_request` span, with no limit of this handle's
+    /// (the caller sets it).
+    async fn execute_traced(
+        &self,
+        req: Request<Bytes>,
+        mode: Mode,
+        what: String,
+    ) -> Result<Response<Incoming>> {
         let span = tracing::debug_span!(
             "kube_request",
             method = %req.method(),
             path = %req.uri().path(),
             status = tracing::field::Empty
         );
-        let fut = self.execute_inner(req, mode, what.clone()).instrument(span);
-        within(self.timeout, &what, fut).await?
+        self.execute_inner(req, mode, what).instrument(span).await
     }
 
     async fn execute_inner(
