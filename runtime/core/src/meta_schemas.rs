@@ -87,3 +87,18 @@ impl<K, V: JsonSchema> JsonSchema for crate::SortedMap<K, V> {
         })
     }
 }
+
+/// A `Nullable<T>` field's schema is its `Option`'s, the value's or `null`,
+/// which the CRD builder writes as `nullable: true` (as the generator reads
+/// it back). The field needs `#[serde(default)]` to be optional.
+impl<T: JsonSchema> JsonSchema for crate::Nullable<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> Cow<'static, str> {
+        <Option<T>>::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        <Option<T>>::json_schema(generator)
+    }
+}

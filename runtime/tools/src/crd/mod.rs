@@ -469,6 +469,23 @@ mod tests {
     }
 
     #[test]
+    fn nullable_fields_are_nullable_and_optional() {
+        #[derive(schemars::JsonSchema, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Spec {
+            #[serde(default)]
+            gateway: kubegen_core::Nullable<String>,
+            size: i32,
+        }
+        let schema = schema_for::<Spec>("spec").unwrap();
+        assert_eq!(
+            schema["properties"]["gateway"],
+            json!({"type": "string", "nullable": true})
+        );
+        assert_eq!(schema["required"], json!(["size"]));
+    }
+
+    #[test]
     fn merge_refuses_different_kinds() {
         let a = build(&info("v1"), json!({"type": "object"}), None);
         let mut b = build(&info("v2"), json!({"type": "object"}), None);
