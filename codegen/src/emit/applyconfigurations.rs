@@ -171,12 +171,23 @@ pub(crate) fn emit_apply_configuration(
             value.clone()
         };
         let doc = format!(" `{json}`: see [`{}::{fname}`].", t.name);
+        let with = ident(&format!("with_{}", fname.trim_end_matches('_')));
+        if f.facts.nullable {
+            // An explicit `null` is applied and kept as one (the server
+            // stores it, owned by the manager that applied it).
+            fields.push(quote! {
+                #[doc = #doc]
+                #[serde(#rename default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+                pub #field: kubegen_core::Nullable<#stored>,
+            });
+            builders.push(nullable_builders(&with, &field, f, &value));
+            continue;
+        }
         fields.push(quote! {
             #[doc = #doc]
             #[serde(#rename default, skip_serializing_if = "Option::is_none")]
             pub #field: Option<#stored>,
         });
-        let with = ident(&format!("with_{}", fname.trim_end_matches('_')));
         let item = |shape: &Shape| config_shape(model, shape, t, reach);
         builders.push(field_builder(&with, &field, f, &value, item));
     }
@@ -398,6 +409,30 @@ fn field_builder(
                 pub fn #with(mut self, value: #value) -> Self { self.#ident = Some(#stored); self }
             }
         }
+    }
+}
+
+/// The builders of a `nullable` field: a value (the whole of it), or `null`.
+fn nullable_builders(
+    with: &proc_macro2::Ident,
+    ident: &proc_macro2::Ident,
+    f: &Field,
+    value: &TokenStream,
+) -> TokenStream {
+    let json = &f.json_name;
+    let (param, stored) = match (&f.shape, f.boxed) {
+        (Shape::String, _) => (quote! { impl Into<String> }, quote! { value.into() }),
+        (_, true) => (value.clone(), quote! { Box::new(value) }),
+        (_, false) => (value.clone(), quote! { value }),
+    };
+    let with_null = quote::format_ident!("{}_null", with);
+    let doc = format!(" Set `{json}`.");
+    let null_doc = format!(" Set `{json}` to an explicit `null` (it is `nullable`).");
+    quote! {
+        #[doc = #doc]
+        pub fn #with(mut self, value: #param) -> Self { self.#ident = kubegen_core::Nullable::Value(#stored); self }
+        #[doc = #null_doc]
+        pub fn #with_null(mut self) -> Self { self.#ident = kubegen_core::Nullable::Null; self }
     }
 }
 

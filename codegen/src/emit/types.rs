@@ -423,7 +423,8 @@ fn label_selector_conversions(model: &Model, t: &TypeDef, fields: &[Field]) -> T
 pub(crate) enum Presence {
     /// As the schema says; `object` for a kind whose `metadata` defaults.
     Schema { object: bool },
-    /// Every field is an `Option` (apply configurations).
+    /// Every field is an `Option`, or a `Nullable` where the schema says
+    /// `nullable` (apply configurations).
     AllOptional,
 }
 
@@ -451,7 +452,7 @@ pub(crate) fn lean_deserialize(
         let field = ident(n);
         let json = &f.json_name;
         let (required, is_meta, nullable) = match presence {
-            Presence::AllOptional => (false, false, false),
+            Presence::AllOptional => (false, false, f.facts.nullable),
             Presence::Schema { object } => (
                 f.required,
                 object

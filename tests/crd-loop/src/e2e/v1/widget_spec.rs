@@ -125,23 +125,25 @@ pub struct WidgetSpecApplyConfiguration {
     #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
     pub max_replicas: Option<i32>,
     /// `mode`: see [`WidgetSpec::mode`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub mode: kubegen_core::Nullable<String>,
     /// `ports`: see [`WidgetSpec::ports`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ports: Option<Vec<super::WidgetSpecPortsApplyConfiguration>>,
     /// `probe`: see [`WidgetSpec::probe`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub probe: Option<Box<super::WidgetSpecProbeApplyConfiguration>>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub probe: kubegen_core::Nullable<Box<super::WidgetSpecProbeApplyConfiguration>>,
     /// `replicas`: see [`WidgetSpec::replicas`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
     /// `target`: see [`WidgetSpec::target`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<kubegen_core::meta::IntOrString>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub target: kubegen_core::Nullable<kubegen_core::meta::IntOrString>,
     /// `template`: see [`WidgetSpec::template`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<Box<super::WidgetSpecTemplateApplyConfiguration>>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub template: kubegen_core::Nullable<
+        Box<super::WidgetSpecTemplateApplyConfiguration>,
+    >,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -185,12 +187,12 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
                         Some(4) => f4 = kubegen_core::serde_support::list(&mut map)?,
-                        Some(5) => f5 = map.next_value()?,
+                        Some(5) => f5 = Some(map.next_value()?),
                         Some(6) => f6 = map.next_value()?,
-                        Some(7) => f7 = map.next_value()?,
-                        Some(8) => f8 = map.next_value()?,
+                        Some(7) => f7 = Some(map.next_value()?),
+                        Some(8) => f8 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -200,12 +202,12 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecApplyConfiguration {
                     extra: f0,
                     labels: f1,
                     max_replicas: f2,
-                    mode: f3,
+                    mode: f3.unwrap_or_default(),
                     ports: f4,
-                    probe: f5,
+                    probe: f5.unwrap_or_default(),
                     replicas: f6,
-                    target: f7,
-                    template: f8,
+                    target: f7.unwrap_or_default(),
+                    template: f8.unwrap_or_default(),
                 })
             }
         }
@@ -237,7 +239,12 @@ impl WidgetSpecApplyConfiguration {
     }
     /// Set `mode`.
     pub fn with_mode(mut self, value: impl Into<String>) -> Self {
-        self.mode = Some(value.into());
+        self.mode = kubegen_core::Nullable::Value(value.into());
+        self
+    }
+    /// Set `mode` to an explicit `null` (it is `nullable`).
+    pub fn with_mode_null(mut self) -> Self {
+        self.mode = kubegen_core::Nullable::Null;
         self
     }
     /// Append to `ports` (a keyed or set list: repeated calls add).
@@ -253,7 +260,12 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         value: super::WidgetSpecProbeApplyConfiguration,
     ) -> Self {
-        self.probe = Some(Box::new(value));
+        self.probe = kubegen_core::Nullable::Value(Box::new(value));
+        self
+    }
+    /// Set `probe` to an explicit `null` (it is `nullable`).
+    pub fn with_probe_null(mut self) -> Self {
+        self.probe = kubegen_core::Nullable::Null;
         self
     }
     /// Set `replicas`.
@@ -263,7 +275,12 @@ impl WidgetSpecApplyConfiguration {
     }
     /// Set `target`.
     pub fn with_target(mut self, value: kubegen_core::meta::IntOrString) -> Self {
-        self.target = Some(value);
+        self.target = kubegen_core::Nullable::Value(value);
+        self
+    }
+    /// Set `target` to an explicit `null` (it is `nullable`).
+    pub fn with_target_null(mut self) -> Self {
+        self.target = kubegen_core::Nullable::Null;
         self
     }
     /// Set `template`.
@@ -271,7 +288,12 @@ impl WidgetSpecApplyConfiguration {
         mut self,
         value: super::WidgetSpecTemplateApplyConfiguration,
     ) -> Self {
-        self.template = Some(Box::new(value));
+        self.template = kubegen_core::Nullable::Value(Box::new(value));
+        self
+    }
+    /// Set `template` to an explicit `null` (it is `nullable`).
+    pub fn with_template_null(mut self) -> Self {
+        self.template = kubegen_core::Nullable::Null;
         self
     }
 }

@@ -72,8 +72,8 @@ pub struct WidgetSpecPortsApplyConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<i32>,
     /// `protocol`: see [`WidgetSpecPorts::protocol`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub protocol: Option<String>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub protocol: kubegen_core::Nullable<String>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecPortsApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -100,7 +100,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecPortsApplyConfiguration {
                     match key {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
-                        Some(2) => f2 = map.next_value()?,
+                        Some(2) => f2 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -109,7 +109,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecPortsApplyConfiguration {
                 Ok(WidgetSpecPortsApplyConfiguration {
                     name: f0,
                     port: f1,
-                    protocol: f2,
+                    protocol: f2.unwrap_or_default(),
                 })
             }
         }
@@ -133,7 +133,12 @@ impl WidgetSpecPortsApplyConfiguration {
     }
     /// Set `protocol`.
     pub fn with_protocol(mut self, value: impl Into<String>) -> Self {
-        self.protocol = Some(value.into());
+        self.protocol = kubegen_core::Nullable::Value(value.into());
+        self
+    }
+    /// Set `protocol` to an explicit `null` (it is `nullable`).
+    pub fn with_protocol_null(mut self) -> Self {
+        self.protocol = kubegen_core::Nullable::Null;
         self
     }
 }

@@ -81,8 +81,8 @@ pub struct WidgetSpecTemplateApplyConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// `metadata`: see [`WidgetSpecTemplate::metadata`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metadata: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub metadata: kubegen_core::Nullable<serde_json::Value>,
 }
 impl<'de> serde::Deserialize<'de> for WidgetSpecTemplateApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -111,7 +111,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecTemplateApplyConfiguration {
                         Some(0) => f0 = map.next_value()?,
                         Some(1) => f1 = map.next_value()?,
                         Some(2) => f2 = map.next_value()?,
-                        Some(3) => f3 = map.next_value()?,
+                        Some(3) => f3 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -121,7 +121,7 @@ impl<'de> serde::Deserialize<'de> for WidgetSpecTemplateApplyConfiguration {
                     api_version: f0,
                     data: f1,
                     kind: f2,
-                    metadata: f3,
+                    metadata: f3.unwrap_or_default(),
                 })
             }
         }
@@ -153,7 +153,12 @@ impl WidgetSpecTemplateApplyConfiguration {
     }
     /// Set `metadata`.
     pub fn with_metadata(mut self, value: serde_json::Value) -> Self {
-        self.metadata = Some(value);
+        self.metadata = kubegen_core::Nullable::Value(value);
+        self
+    }
+    /// Set `metadata` to an explicit `null` (it is `nullable`).
+    pub fn with_metadata_null(mut self) -> Self {
+        self.metadata = kubegen_core::Nullable::Null;
         self
     }
 }

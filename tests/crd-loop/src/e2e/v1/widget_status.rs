@@ -52,8 +52,8 @@ impl<'de> serde::Deserialize<'de> for WidgetStatus {
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetStatusApplyConfiguration {
     /// `message`: see [`WidgetStatus::message`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub message: kubegen_core::Nullable<String>,
     /// `replicas`: see [`WidgetStatus::replicas`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
@@ -78,7 +78,7 @@ impl<'de> serde::Deserialize<'de> for WidgetStatusApplyConfiguration {
                     )?
                 {
                     match key {
-                        Some(0) => f0 = map.next_value()?,
+                        Some(0) => f0 = Some(map.next_value()?),
                         Some(1) => f1 = map.next_value()?,
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
@@ -86,7 +86,7 @@ impl<'de> serde::Deserialize<'de> for WidgetStatusApplyConfiguration {
                     }
                 }
                 Ok(WidgetStatusApplyConfiguration {
-                    message: f0,
+                    message: f0.unwrap_or_default(),
                     replicas: f1,
                 })
             }
@@ -101,7 +101,12 @@ impl WidgetStatusApplyConfiguration {
     }
     /// Set `message`.
     pub fn with_message(mut self, value: impl Into<String>) -> Self {
-        self.message = Some(value.into());
+        self.message = kubegen_core::Nullable::Value(value.into());
+        self
+    }
+    /// Set `message` to an explicit `null` (it is `nullable`).
+    pub fn with_message_null(mut self) -> Self {
+        self.message = kubegen_core::Nullable::Null;
         self
     }
     /// Set `replicas`.

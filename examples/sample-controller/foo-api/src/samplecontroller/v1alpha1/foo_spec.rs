@@ -61,8 +61,8 @@ pub struct FooSpecApplyConfiguration {
     #[serde(rename = "deploymentName", default, skip_serializing_if = "Option::is_none")]
     pub deployment_name: Option<String>,
     /// `replicas`: see [`FooSpec::replicas`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "kubegen_core::Nullable::is_absent")]
+    pub replicas: kubegen_core::Nullable<i32>,
 }
 impl<'de> serde::Deserialize<'de> for FooSpecApplyConfiguration {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -87,7 +87,7 @@ impl<'de> serde::Deserialize<'de> for FooSpecApplyConfiguration {
                 {
                     match key {
                         Some(0) => f0 = map.next_value()?,
-                        Some(1) => f1 = map.next_value()?,
+                        Some(1) => f1 = Some(map.next_value()?),
                         _ => {
                             map.next_value::<serde::de::IgnoredAny>()?;
                         }
@@ -95,7 +95,7 @@ impl<'de> serde::Deserialize<'de> for FooSpecApplyConfiguration {
                 }
                 Ok(FooSpecApplyConfiguration {
                     deployment_name: f0,
-                    replicas: f1,
+                    replicas: f1.unwrap_or_default(),
                 })
             }
         }
@@ -114,7 +114,12 @@ impl FooSpecApplyConfiguration {
     }
     /// Set `replicas`.
     pub fn with_replicas(mut self, value: i32) -> Self {
-        self.replicas = Some(value);
+        self.replicas = kubegen_core::Nullable::Value(value);
+        self
+    }
+    /// Set `replicas` to an explicit `null` (it is `nullable`).
+    pub fn with_replicas_null(mut self) -> Self {
+        self.replicas = kubegen_core::Nullable::Null;
         self
     }
 }
