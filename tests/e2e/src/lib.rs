@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod fault_proxy;
 pub mod leadership;
 pub mod mirror;
+pub mod outside;
 pub mod proxy;
 
 use std::path::PathBuf;

@@ -14,11 +14,11 @@
 //! The program builds in `target/outside-crate`, shared with outside_crate.rs.
 
 use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use kubegen_e2e::cluster::env;
+use kubegen_e2e::outside::cargo_run;
 use kubegen_e2e::{
     admin, apply_crd, drop_namespace, eventually, kubeconfig_path, test_namespace, unique,
 };
@@ -82,13 +82,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 "#;
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 async fn send(
     rest: &RestClient,
@@ -214,7 +207,6 @@ async fn a_crate_generated_from_the_cluster_reaches_its_crds_and_aggregated_apis
 
     let home = std::env::temp_dir().join(unique("kubegen-from-cluster"));
     let (generated, app) = (home.join("from-cluster"), home.join("app"));
-    std::fs::create_dir_all(app.join("src")).unwrap();
     let options = kubegen::GenerateOptions {
         from_cluster: Some(kubegen::spec::ClusterSource {
             kubeconfig: Some(kubeconfig_path()),
@@ -251,43 +243,12 @@ async fn a_crate_generated_from_the_cluster_reaches_its_crds_and_aggregated_apis
         (false, false, true)
     );
 
-    std::fs::write(app.join("src/main.rs"), MAIN_RS).unwrap();
-    std::fs::write(
-        app.join("Cargo.toml"),
-        format!(
-            r#"[package]
-name = "from-cluster-app"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[dependencies]
-from-cluster = {{ path = "../from-cluster", features = ["ipam_v1beta1", "ipam_v1beta2"] }}
-kubegen-client = {{ path = {client:?} }}
-tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
-
-[workspace]
-
-[profile.dev]
-debug = false
-"#,
-            client = workspace_root().join("runtime/client"),
-        ),
-    )
-    .unwrap();
-    std::fs::copy(workspace_root().join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let run = Command::new(cargo)
-        .current_dir(&app)
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace_root().join("target/outside-crate"),
-        )
-        .args(["run", "--quiet", "--offline", "--"])
-        .arg(kubeconfig_path())
-        .arg(&ns)
-        .output()
-        .unwrap();
+    let run = cargo_run(
+        &app,
+        r#"from-cluster = { path = "../from-cluster", features = ["ipam_v1beta1", "ipam_v1beta2"] }"#,
+        MAIN_RS,
+        &[kubeconfig_path().as_os_str(), ns.as_ref()],
+    );
     drop(aggregated);
     drop_namespace(&rest, &ns).await;
     let _ = std::fs::remove_dir_all(&home);

@@ -13,9 +13,7 @@
 //! The program's dependencies build in `target/outside-crate` of this
 //! workspace, so a second run is warm.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
+use kubegen_e2e::outside::{cargo_run, workspace_root};
 use kubegen_e2e::{admin, apply_crd, drop_namespace, kubeconfig_path, test_namespace, unique};
 
 const CRD: &str = r#"apiVersion: apiextensions.k8s.io/v1
@@ -63,19 +61,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 "#;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crate_generated_outside_the_workspace_builds_and_talks_to_the_cluster() {
     let home = std::env::temp_dir().join(unique("kubegen-outside"));
     let (crds, generated, app) = (home.join("crds"), home.join("gadgets"), home.join("app"));
     std::fs::create_dir_all(&crds).unwrap();
-    std::fs::create_dir_all(app.join("src")).unwrap();
     std::fs::write(crds.join("gadget.yaml"), CRD).unwrap();
 
     // The generator with a user's defaults: only inputs and output given.
@@ -99,31 +89,6 @@ async fn a_crate_generated_outside_the_workspace_builds_and_talks_to_the_cluster
     let readme = std::fs::read_to_string(generated.join("README.md")).unwrap();
     assert!(readme.contains("from ../crds."), "{readme}");
 
-    std::fs::write(app.join("src/main.rs"), MAIN_RS).unwrap();
-    std::fs::write(
-        app.join("Cargo.toml"),
-        format!(
-            r#"[package]
-name = "outside-app"
-version = "0.1.0"
-edition = "2024"
-publish = false
-
-[dependencies]
-gadgets = {{ path = "../gadgets" }}
-kubegen-client = {{ path = {client:?} }}
-tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
-
-[workspace]
-
-[profile.dev]
-debug = false
-"#,
-            client = checkout.join("runtime/client"),
-        ),
-    )
-    .unwrap();
-
     let rest = admin();
     apply_crd(
         &rest,
@@ -133,21 +98,12 @@ debug = false
     )
     .await;
     let ns = test_namespace(&rest, "outside").await;
-    // The checkout's lock: the same dependency versions as this workspace,
-    // all downloaded already (the build runs offline).
-    std::fs::copy(checkout.join("Cargo.lock"), app.join("Cargo.lock")).unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let run = Command::new(cargo)
-        .current_dir(&app)
-        .env(
-            "CARGO_TARGET_DIR",
-            workspace_root().join("target/outside-crate"),
-        )
-        .args(["run", "--quiet", "--offline", "--"])
-        .arg(kubeconfig_path())
-        .arg(&ns)
-        .output()
-        .unwrap();
+    let run = cargo_run(
+        &app,
+        r#"gadgets = { path = "../gadgets" }"#,
+        MAIN_RS,
+        &[kubeconfig_path().as_os_str(), ns.as_ref()],
+    );
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
     let on_server = kubegen_runtime::Client::<kubegen_runtime::DynamicObject>::new_with(
