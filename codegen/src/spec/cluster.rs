@@ -4,10 +4,11 @@
 //! `/openapi/v3` lists one document per group/version; each is fetched and
 //! read like a file. A server without it (404) is read through `/openapi/v2`
 //! instead. OpenAPI does not say which version of a CRD is stored, so the
-//! cluster's CRDs are listed for that (a user who may not list them gets
-//! no storage marks, nothing else changes). Connection, kubeconfig and auth are kubegen-runtime's, the same as
-//! any client of the generated crate uses. Behind the `cluster` feature (on by
-//! default), so a generator built without it needs no HTTP stack.
+//! cluster's CRDs are listed for that (a user who may not list them gets no
+//! storage marks, nothing else changes). Connection, kubeconfig and auth are
+//! kubegen-runtime's, the same as any client of the generated crate uses.
+//! Behind the `cluster` feature (on by default), so a generator built without
+//! it needs no HTTP stack.
 
 use std::path::PathBuf;
 
