@@ -175,6 +175,20 @@ impl Drop for Aggregated {
     }
 }
 
+/// Whether the APIService's `Available` condition is true.
+async fn available(rest: &RestClient) -> bool {
+    let path = format!("/apis/apiregistration.k8s.io/v1/apiservices/{APISERVICE}");
+    send(rest, http::Method::GET, &path, None)
+        .await
+        .is_ok_and(|s| {
+            s.pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Available" && c["status"] == "True")
+        })
+}
+
 /// Whether the cluster's OpenAPI v3 discovery lists `path`.
 async fn openapi_lists(rest: &RestClient, path: &str) -> bool {
     send(rest, http::Method::GET, "/openapi/v3", None)
@@ -192,13 +206,15 @@ async fn a_crate_generated_from_the_cluster_reaches_its_crds_and_aggregated_apis
     )
     .unwrap();
     apply_crd(&rest, CRD_NAME, &crd, "kubegen-e2e-from-cluster").await;
+    // The aggregator proxies to an APIService only once it is Available.
     eventually(
         Duration::from_secs(60),
-        "the APIService and the CRD in /openapi/v3",
+        "the APIService Available, it and the CRD in /openapi/v3",
         || {
             let rest = rest.clone();
             async move {
-                openapi_lists(&rest, "apis/agg.kubegen.test/v1").await
+                available(&rest).await
+                    && openapi_lists(&rest, "apis/agg.kubegen.test/v1").await
                     && openapi_lists(&rest, "apis/ipam.cluster.x-k8s.io/v1beta2").await
             }
         },
