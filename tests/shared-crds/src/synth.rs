@@ -560,7 +560,7 @@ mod tests {
             "e": {"type": "string", "enum": ["B", "A"]},
             "t": {"type": "string", "format": "date-time"},
             "p": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
-            "i": {"type": "integer", "minimum": 3},
+            "j": {"type": "integer", "minimum": 3},
             "q": {"x-kubernetes-int-or-string": true, "anyOf": [{"type": "integer"}, {"type": "string"}]},
             "m": {"type": "object", "additionalProperties": {"type": "string"}},
             "u": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
@@ -571,13 +571,34 @@ mod tests {
         assert_eq!(v["e"], "B");
         assert_eq!(v["t"], "2024-01-02T03:04:05Z");
         assert_eq!(v["p"], "10s");
-        assert_eq!(v["i"], 3);
+        assert_eq!(v["j"], 3);
         assert_eq!(v["q"], 1);
         assert_eq!(v["m"], json!({"key1": "example"}));
         assert_eq!(v["u"]["free"]["form"], "value");
         assert_eq!(v["l"], json!(["example", "example1"]));
         assert_eq!(v["b"], true);
         assert_eq!(count_leaves(&v), 11);
+    }
+
+    #[test]
+    fn writes_the_forms_a_round_trip_gets_wrong() {
+        // Forms go by the property's name: `i` and `a` get form 1, `f` and `r` form 2.
+        let schema = json!({"type": "object", "properties": {
+            "i": {"type": "integer"},
+            "a": {"type": "number"},
+            "n": {"type": "number"},
+            "f": {"type": "array", "items": {"type": "string"}},
+            "r": {"type": "object", "additionalProperties": {"type": "string"}},
+            "x": {"type": "string", "nullable": true},
+            "y": {"type": "string", "nullable": true}
+        }});
+        let v = synthesize(&schema);
+        assert_eq!(v["i"], json!(9_007_199_254_740_993_i64));
+        assert_eq!(v["a"], json!(2.5));
+        assert_eq!(v["n"], json!(2.0));
+        assert_eq!(v["f"], json!([]));
+        assert_eq!(v["r"], json!({}));
+        assert_eq!((&v["x"], &v["y"]), (&Value::Null, &json!("example")));
     }
 
     #[test]
