@@ -129,11 +129,7 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
             format!("{}/{}", g.group, g.version)
         };
         doc.push_str(&format!("\n\nKind `{}` of `{av}`.", g.kind));
-        if let Some(r) = model
-            .resources
-            .iter()
-            .find(|r| r.type_id.as_ref() == Some(&t.id))
-        {
+        if let Some(r) = model.resource_for(&t.id) {
             if r.storage {
                 doc.push_str(
                     " The storage version: the API server stores these objects as this version.",

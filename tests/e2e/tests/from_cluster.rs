@@ -22,7 +22,8 @@ use kubegen_e2e::outside::cargo_run;
 use kubegen_e2e::{
     admin, apply_crd, drop_namespace, eventually, kubeconfig_path, test_namespace, unique,
 };
-use kubegen_runtime::{RestClient, Result};
+use kubegen_runtime::RestClient;
+use kubegen_shared_crds::crd_install::send;
 use serde_json::{Value, json};
 
 const GROUP: &str = "agg.kubegen.test";
@@ -83,24 +84,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 "#;
 
-async fn send(
-    rest: &RestClient,
-    method: http::Method,
-    path: &str,
-    body: Option<Value>,
-) -> Result<Value> {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("Content-Type", "application/json")
-        .body(
-            body.map(|b| bytes::Bytes::from(b.to_string()))
-                .unwrap_or_default(),
-        )
-        .unwrap();
-    rest.request::<Value>(req).await
-}
-
 /// The aggregated API server process and its APIService; both go when dropped.
 struct Aggregated {
     child: Child,
@@ -132,7 +115,7 @@ impl Aggregated {
             rest,
             http::Method::POST,
             &format!("/api/v1/namespaces/{ns}/services"),
-            Some(json!({
+            Some(&json!({
                 "metadata": {"name": "aggregated"},
                 "spec": {"type": "ExternalName", "externalName": "localhost", "ports": [{"port": port}]}
             })),
@@ -143,7 +126,7 @@ impl Aggregated {
             rest,
             http::Method::POST,
             "/apis/apiregistration.k8s.io/v1/apiservices",
-            Some(json!({
+            Some(&json!({
                 "metadata": {"name": APISERVICE},
                 "spec": {
                     "group": GROUP, "version": "v1",
