@@ -11,8 +11,9 @@
 //! // src/lib.rs: include!(concat!(env!("OUT_DIR"), "/kubegen.rs"));
 //! ```
 //!
-//! The crate needs the dependencies a generated crate has (`kubegen-core`,
-//! and for the clients `kubegen-client` and `kubegen-cache`; `kubegen-api`
+//! The crate needs the dependencies a generated crate has (`kubegen-core`
+//! and, for the kinds' `validate()`, `kubegen-validation`; for the clients
+//! `kubegen-client` and `kubegen-cache`; `kubegen-api`
 //! when the CRDs name built-in types; `serde`, `serde_json`), as the
 //! generated `Cargo.toml` (written to `$OUT_DIR/kubegen/` for reference)
 //! lists them.

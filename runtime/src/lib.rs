@@ -9,6 +9,7 @@
 //! | `kubegen-client` | config, auth, transport, `RestClient`, `Client<K>`, watch, discovery | [`client`], [`config`], [`auth`], [`discovery`], [`retry`] |
 //! | `kubegen-cache` | reflector, DeltaFIFO, indexer, shared informer, factory, listers, workqueue | [`cache`], [`workqueue`] |
 //! | `kubegen-tools` | the controller runtime, the fake API server, leader election, event recording (core/v1 and events.k8s.io/v1), the scale client, CRD support for the derive | [`controller`], [`fake`], [`leaderelection`], [`record`], [`events`], [`scale`], `crd` |
+//! | `kubegen-validation` (feature `validation`) | CRD kinds' `validate()`: schemas and CEL rules, without a server | `validation` |
 //!
 //! The most used items are at the top level: [`Config`], [`Client`],
 //! [`RestClient`], [`Error`], [`Resource`], the option types.
@@ -24,6 +25,8 @@ pub use kubegen_core::{
 #[cfg(feature = "derive")]
 pub use kubegen_tools::crd;
 pub use kubegen_tools::{controller, events, fake, leaderelection, record, scale};
+#[cfg(feature = "validation")]
+pub use kubegen_validation as validation;
 
 pub use kubegen_client::{
     Client, Config, DeleteResponse, ObjectList, Patch, RestClient, WatchEvent, WatchStream,

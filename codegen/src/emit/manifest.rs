@@ -121,6 +121,10 @@ pub(crate) fn cargo_toml(
             .to_owned();
         defaults.insert(0, "\"client\"".to_owned());
     }
+    // `validate()` of CRD kinds: the schema checker and its CEL interpreter.
+    if model.resources.iter().any(|r| r.schema.is_some()) {
+        runtime_deps += &dep("kubegen-validation", "runtime/validation", false, true);
+    }
     let api_dep_line = if api_features.is_empty() {
         String::new()
     } else {

@@ -606,5 +606,34 @@ fn resource_impls(model: &Model, t: &TypeDef, r: &crate::model::Resource) -> Tok
     }
     let traits = traits.into_iter().map(ident);
     out.extend(quote! { #( impl kubegen_core::verbs::#traits for #name {} )* });
+    if let Some(schema) = &r.schema {
+        out.extend(validate_impl(&name, schema));
+    }
     out
+}
+
+/// `Validate` for a CRD kind: its version's schema, kept as the CRD states
+/// it and compiled on first use.
+fn validate_impl(name: &proc_macro2::Ident, schema: &serde_json::Value) -> TokenStream {
+    let json = serde_json::to_string_pretty(schema).unwrap_or_default();
+    // A raw string needs more `#`s than any run of them after a `"` inside.
+    let hashes = "#".repeat(
+        json.split('"')
+            .skip(1)
+            .map(|s| s.chars().take_while(|&c| c == '#').count())
+            .max()
+            .unwrap_or(0)
+            + 1,
+    );
+    let literal: proc_macro2::Literal = format!("r{hashes}\"{json}\"{hashes}")
+        .parse()
+        .expect("a raw string literal parses");
+    quote! {
+        impl kubegen_validation::Validate for #name {
+            fn schema() -> &'static kubegen_validation::Schema {
+                static SCHEMA: std::sync::OnceLock<kubegen_validation::Schema> = std::sync::OnceLock::new();
+                SCHEMA.get_or_init(|| kubegen_validation::Schema::from_json(#literal))
+            }
+        }
+    }
 }

@@ -413,6 +413,7 @@ fn crd_resource(crd: &Crd, v: &CrdVersion, type_id: &TypeId) -> Resource {
         deprecated: v.deprecated,
         storage: v.storage,
         from_crd: true,
+        schema: v.schema.clone(),
     }
 }
 

@@ -419,4 +419,6 @@ pub struct Resource {
     pub storage: bool,
     /// From a CRD (else from an OpenAPI document).
     pub from_crd: bool,
+    /// The CRD version's `openAPIV3Schema`, for the kind's `validate()`.
+    pub schema: Option<serde_json::Value>,
 }

@@ -164,6 +164,7 @@ pub(crate) fn from_operations<'a>(ops: impl Iterator<Item = &'a Operation>) -> V
             strategic_merge_patch: a.strategic,
             deprecated: false,
             storage: false,
+            schema: None,
             from_crd: false,
         });
     }

@@ -19,6 +19,21 @@
 //! backups.create(&nightly, &Default::default()).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! The kinds check themselves against their CRD's schema, as the server
+//! would, without one:
+//!
+//! ```
+//! use crds_in_build_script::example::v1::{Backup, BackupSpec};
+//! use kubegen_validation::Validate;
+//!
+//! let mut backup = Backup::default();
+//! backup.spec = Some(BackupSpec { volume: "data".into(), schedule: "@daily".into(), keep: Some(0) });
+//! let report = backup.validate();
+//! assert_eq!(report.errors[0].field, "spec.keep");
+//! assert_eq!(report.errors[0].to_string(),
+//!     "spec.keep: Invalid value: 0: spec.keep in body should be greater than or equal to 1");
+//! ```
 #![allow(missing_docs)]
 
 include!(concat!(env!("OUT_DIR"), "/kubegen.rs"));

@@ -22,7 +22,12 @@
 //!    then the re-encoded object is PUT back and must be a no-op on the
 //!    server (same resourceVersion, same generation), as a controller's
 //!    read-modify-write that changes nothing must be;
-//! 4. the object keeps at least [`FLOOR`] leaf fields (or every leaf the
+//! 4. every body sent (each create, status update and dry-run trial) is
+//!    also checked by `kubegen_validation::Schema::validate` (an update's by
+//!    `validate_update`): its errors must be the server's, field path and
+//!    reason, and none where the server accepts; the stored object's
+//!    generated type passes its own `validate()`;
+//! 5. the object keeps at least [`FLOOR`] leaf fields (or every leaf the
 //!    schema has, when it has fewer), so a synthesizer that sets nothing fails.
 //!
 //! A table (project, CRD, kind/version, fields set, result) is printed.
@@ -37,8 +42,10 @@ use kubegen_runtime::{Resource, RestClient, Scope};
 use kubegen_shared_crds::crd_install::{crd_document, install, send, uninstall};
 use kubegen_shared_crds::synth::{self, Pruned};
 use kubegen_shared_crds::{CHOSEN, Chosen};
+use kubegen_validation::{Schema, Validate};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// Leaf fields every object must keep (fewer only when the schema has fewer).
 const FLOOR: usize = 10;
@@ -62,6 +69,8 @@ struct Row {
     pruned: usize,
     /// The value forms in the object the server returned.
     forms: Forms,
+    /// `validate()` against the server.
+    verdicts: Verdicts,
 }
 
 /// Counts of the value forms a round trip most easily gets wrong.
@@ -165,6 +174,78 @@ fn all_causes(e: &kubegen_runtime::Error) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `Schema::validate` (or `validate_update` from `old`) against the real
+/// server's verdict on each body sent: the same (field, reason) pairs, or no
+/// error where the server accepts.
+struct Judge<'a> {
+    schema: &'a Schema,
+    old: Option<Value>,
+    verdicts: Verdicts,
+}
+
+/// How `validate()` fared against the server.
+#[derive(Default)]
+struct Verdicts {
+    /// Bodies compared.
+    compared: usize,
+    /// Of those, the server rejected.
+    rejected: usize,
+    /// Bodies where the two disagree, with the difference.
+    disagreements: Vec<String>,
+    /// Checks `validate()` reported it could not make.
+    unevaluated: std::collections::BTreeSet<String>,
+}
+
+impl Judge<'_> {
+    fn compare(&mut self, body: &Value, answer: &kubegen_runtime::Result<Value>) {
+        let server: BTreeSet<(String, String)> = match answer {
+            Ok(_) => BTreeSet::new(),
+            Err(e) if e.is_invalid() => e
+                .causes()
+                .iter()
+                .map(|c| {
+                    let field = c.field.as_deref().unwrap_or_default();
+                    let field = if field == "<nil>" { "" } else { field };
+                    (
+                        field.to_owned(),
+                        c.reason.as_deref().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            // Not a validation verdict (a strict-decoding 400, a conflict).
+            Err(_) => return,
+        };
+        let report = match &self.old {
+            Some(old) => self.schema.validate_update(body, old),
+            None => self.schema.validate(body),
+        };
+        let ours: BTreeSet<(String, String)> = report
+            .errors
+            .iter()
+            .map(|e| (e.field.clone(), e.reason.as_str().to_owned()))
+            .collect();
+        self.verdicts.compared += 1;
+        self.verdicts.rejected += usize::from(!server.is_empty());
+        for u in report.unevaluated {
+            self.verdicts
+                .unevaluated
+                .insert(format!("{} at {}: {}", u.check, u.field, u.why));
+        }
+        if server != ours {
+            let only_server: Vec<_> = server.difference(&ours).collect();
+            let only_ours: Vec<_> = ours.difference(&server).collect();
+            self.verdicts.disagreements.push(format!(
+                "server only {only_server:?}; validate() only {only_ours:?}; server said {}",
+                answer
+                    .as_ref()
+                    .err()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "OK".into())
+            ));
+        }
+    }
+}
+
 /// Sends `body` until the server accepts it, pruning what it rejects.
 /// Returns the server's answer and what was pruned (with the server's reason).
 ///
@@ -181,12 +262,15 @@ async fn accept(
     path: &str,
     body: &mut Value,
     prunable: &[&str],
+    judge: &mut Judge<'_>,
 ) -> Result<(Value, Vec<String>), String> {
     let mut pruned = Vec::new();
     let mut not_served = 0;
     let dry = format!("{path}&dryRun=All");
     for _ in 0..MAX_ATTEMPTS {
-        let e = match send(rest, method.clone(), path, Some(body)).await {
+        let answer = send(rest, method.clone(), path, Some(body)).await;
+        judge.compare(body, &answer);
+        let e = match answer {
             Ok(v) => return Ok((v, pruned)),
             // Established, but the handler may lag a moment behind.
             Err(e) if e.is_not_found() && method == http::Method::POST && not_served < 40 => {
@@ -223,7 +307,7 @@ async fn accept(
             // A trial fixes the cause when it is gone and nothing new
             // appeared (a removed required member would trade a rule
             // failure for "Required value" and skip the rules).
-            let fixes = |r: kubegen_runtime::Result<Value>| match r {
+            let fixes = |r: &kubegen_runtime::Result<Value>| match r {
                 Ok(_) => true,
                 Err(e) if e.is_invalid() => {
                     let now = all_causes(&e);
@@ -243,7 +327,9 @@ async fn accept(
                 for q in &quoted {
                     let mut trial = body.clone();
                     synth::set(&mut trial, &leaf, json!(q));
-                    if fixes(send(rest, method.clone(), &dry, Some(&trial)).await) {
+                    let answer = send(rest, method.clone(), &dry, Some(&trial)).await;
+                    judge.compare(&trial, &answer);
+                    if fixes(&answer) {
                         fixed = Some((trial, format!("set {leaf} = '{q}'")));
                         break 'values;
                     }
@@ -253,7 +339,9 @@ async fn accept(
                 for candidate in synth::descendants(body, field).into_iter().take(400) {
                     let mut trial = body.clone();
                     synth::remove(&mut trial, &candidate);
-                    if fixes(send(rest, method.clone(), &dry, Some(&trial)).await) {
+                    let answer = send(rest, method.clone(), &dry, Some(&trial)).await;
+                    judge.compare(&trial, &answer);
+                    if fixes(&answer) {
                         fixed = Some((trial, format!("removed {candidate}")));
                         break;
                     }
@@ -293,7 +381,7 @@ fn data_leaves(v: &Value, keys: &[&str]) -> usize {
 
 async fn round_trip<K>(rest: &RestClient, ns: &str, c: &Chosen) -> Outcome
 where
-    K: Resource + Serialize + DeserializeOwned,
+    K: Resource + Serialize + DeserializeOwned + Validate,
 {
     let crd = crd_document(c)?;
     let versions = crd
@@ -355,16 +443,19 @@ where
         let data_keys: Vec<String> = obj.keys().filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata")).cloned().collect();
         let keys: Vec<&str> = data_keys.iter().map(String::as_str).collect();
         let path = format!("{collection}/{name}");
+        let compiled = Schema::from_value(schema);
+        let mut judge = Judge { schema: &compiled, old: None, verdicts: Verdicts::default() };
         let (server, mut pruned) =
-            accept(rest, http::Method::POST, &format!("{collection}?fieldValidation=Strict"), &mut body, &keys).await?;
+            accept(rest, http::Method::POST, &format!("{collection}?fieldValidation=Strict"), &mut body, &keys, &mut judge).await?;
         let fields = data_leaves(&body, &keys);
 
         let mut status_fields = None;
         if let (true, Some(status)) = (has_status, status) {
             let mut sbody = server.clone();
             sbody["status"] = status;
+            judge.old = Some(server.clone());
             let (_, more) =
-                accept(rest, http::Method::PUT, &format!("{path}/status?fieldValidation=Strict"), &mut sbody, &["status"]).await?;
+                accept(rest, http::Method::PUT, &format!("{path}/status?fieldValidation=Strict"), &mut sbody, &["status"], &mut judge).await?;
             status_fields = Some(data_leaves(&sbody, &["status"]));
             pruned.extend(more);
         }
@@ -375,6 +466,11 @@ where
         let diffs = synth::differences(&got, &again);
         if !diffs.is_empty() {
             return Err(format!("round trip differs (server vs generated) at {} place(s):\n      {}", diffs.len(), diffs.join("\n      ")));
+        }
+        // The generated type's own validate(): the server stored it, so it passes.
+        let report = typed.validate();
+        if !report.is_valid() {
+            return Err(format!("{}::validate() rejects what the server stored: {report}", std::any::type_name::<K>()));
         }
         let put = send(rest, http::Method::PUT, &path, Some(&again)).await.map_err(|e| format!("PUT {path} back: {e}"))?;
         for at in ["/metadata/resourceVersion", "/metadata/generation"] {
@@ -401,7 +497,7 @@ where
             return Err(format!("only {kept} leaf fields kept (floor {floor}); pruned {pruned:?}"));
         }
         let _ = send(rest, http::Method::DELETE, &path, None).await;
-        Ok(Row { version: K::API_VERSION.to_owned(), fields, status_fields, pruned: pruned.len(), forms: Forms::of(&got) })
+        Ok(Row { version: K::API_VERSION.to_owned(), fields, status_fields, pruned: pruned.len(), forms: Forms::of(&got), verdicts: judge.verdicts })
     }
     .await;
 
@@ -450,14 +546,14 @@ async fn every_shared_crd_project_round_trips_through_its_generated_type() {
     drop_namespace(&rest, &ns).await;
 
     println!(
-        "\n{:<24} {:<72} {:<48} {:>6} {:>6} {:>6} {:>6}  result",
-        "project", "CRD file", "kind (apiVersion)", "spec", "status", "fixes", "nulls"
+        "\n{:<24} {:<72} {:<48} {:>6} {:>6} {:>6} {:>6} {:>9}  result",
+        "project", "CRD file", "kind (apiVersion)", "spec", "status", "fixes", "nulls", "validate"
     );
     let mut failures = Vec::new();
     for (c, outcome) in &rows {
         match outcome {
             Ok(r) => println!(
-                "{:<24} {:<72} {:<48} {:>6} {:>6} {:>6} {:>6}  ok",
+                "{:<24} {:<72} {:<48} {:>6} {:>6} {:>6} {:>6} {:>9}  ok",
                 c.project,
                 c.file,
                 format!("{} ({})", c.kind, r.version),
@@ -466,12 +562,17 @@ async fn every_shared_crd_project_round_trips_through_its_generated_type() {
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "-".into()),
                 r.pruned,
-                r.forms.nulls
+                r.forms.nulls,
+                format!(
+                    "{}/{}",
+                    r.verdicts.compared - r.verdicts.disagreements.len(),
+                    r.verdicts.compared
+                )
             ),
             Err(e) => {
                 println!(
-                    "{:<24} {:<72} {:<48} {:>6} {:>6} {:>6} {:>6}  FAIL: {e}",
-                    c.project, c.file, c.kind, "", "", "", ""
+                    "{:<24} {:<72} {:<48} {:>6} {:>6} {:>6} {:>6} {:>9}  FAIL: {e}",
+                    c.project, c.file, c.kind, "", "", "", "", ""
                 );
                 if !e.starts_with("EXCLUDED") {
                     failures.push(format!("{}: {e}", c.project));
@@ -485,11 +586,51 @@ async fn every_shared_crd_project_round_trips_through_its_generated_type() {
         rows.len(),
         EXCLUDED.len()
     );
+    // validate() against the server, over every body the round trips sent.
+    let ok: Vec<&Row> = rows.iter().filter_map(|(_, o)| o.as_ref().ok()).collect();
+    let compared: usize = ok.iter().map(|r| r.verdicts.compared).sum();
+    let rejected: usize = ok.iter().map(|r| r.verdicts.rejected).sum();
+    let mut disagreements = Vec::new();
+    let mut unevaluated = BTreeSet::new();
+    for (c, outcome) in &rows {
+        if let Ok(r) = outcome {
+            disagreements.extend(
+                r.verdicts
+                    .disagreements
+                    .iter()
+                    .map(|d| format!("{}: {d}", c.project)),
+            );
+            unevaluated.extend(
+                r.verdicts
+                    .unevaluated
+                    .iter()
+                    .map(|u| format!("{}: {u}", c.project)),
+            );
+        }
+    }
+    println!(
+        "validate() agrees with the server on {} of {compared} bodies ({rejected} rejected by the server); {} check(s) reported unevaluated:",
+        compared - disagreements.len(),
+        unevaluated.len()
+    );
+    for u in &unevaluated {
+        println!("  {u}");
+    }
     assert!(
         failures.is_empty(),
         "{} project(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
+    );
+    assert!(
+        disagreements.is_empty(),
+        "validate() disagrees with the server on {} bod(ies):\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
+    assert!(
+        rejected > 0,
+        "the server rejected no body: the comparison covered no error"
     );
     // The synthesizer writes each of these forms somewhere (nulls where a
     // schema says `nullable`); had one never reached the server, the check

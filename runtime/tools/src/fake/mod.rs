@@ -11,8 +11,10 @@
 //! selectors, finalizers and `deletionTimestamp`, the status subresource,
 //! merge and JSON patches, watches (resumed from a version, or a
 //! watch-list's initial events and their bookmark). Strategic-merge and
-//! apply patches are merged as JSON merge patches of the fields given; no
-//! defaulting, validation, admission or garbage collection happens.
+//! apply patches are merged as JSON merge patches of the fields given. With
+//! the `validation` feature, [`FakeCluster::validate_writes`] makes writes of a CRD
+//! kind defaulted and checked against its schema and CEL rules; otherwise no
+//! defaulting or validation happens, and no admission or garbage collection.
 //!
 //! Every request is recorded as an [`Action`]; reactors
 //! ([`prepend_reactor`](FakeCluster::prepend_reactor)) can answer one
@@ -152,10 +154,27 @@ impl FakeCluster {
 
     /// Serves `resource`.
     pub fn register_resource(&self, resource: ApiResource, status_subresource: bool) {
-        self.state.lock().tracker.register(Registered {
-            resource,
-            status_subresource,
-        });
+        self.state
+            .lock()
+            .tracker
+            .register(Registered::new(resource, status_subresource));
+    }
+
+    /// Checks writes of kind `K` as the server does: defaults from its
+    /// schema, then [`validate`](kubegen_validation::Validate::validate) on
+    /// create and `validate_update` on update and patch; an object with
+    /// errors is refused with the server's 422 `Invalid` and its causes.
+    /// Registers `K` (without a status subresource) if it is not yet.
+    #[cfg(feature = "validation")]
+    pub fn validate_writes<K: Resource + kubegen_validation::Validate>(&self) {
+        let mut state = self.state.lock();
+        let mut r = state
+            .tracker
+            .registered(K::GROUP, K::PLURAL)
+            .cloned()
+            .unwrap_or_else(|| Registered::new(K::api_resource(), false));
+        r.schema = Some(K::schema());
+        state.tracker.register(r);
     }
 
     /// A config for the fake: plain HTTP, JSON (the fake speaks no
@@ -177,10 +196,9 @@ impl FakeCluster {
     pub fn add<K: Object + Resource>(&self, obj: &K) -> Result<K, String> {
         let mut state = self.state.lock();
         if state.tracker.registered(K::GROUP, K::PLURAL).is_none() {
-            state.tracker.register(Registered {
-                resource: K::api_resource(),
-                status_subresource: false,
-            });
+            state
+                .tracker
+                .register(Registered::new(K::api_resource(), false));
         }
         let value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
         let target = Target {

@@ -27,6 +27,8 @@ pub(super) struct Failure {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
+    /// `details`, for an Invalid: the kind, name and causes.
+    pub details: Option<Value>,
 }
 
 impl Failure {
@@ -35,6 +37,50 @@ impl Failure {
             code,
             reason,
             message: message.into(),
+            details: None,
+        }
+    }
+
+    /// The server's 422 for an object its schema rejects.
+    #[cfg(feature = "validation")]
+    fn invalid(r: &Registered, name: &str, report: &kubegen_validation::Report) -> Self {
+        let kind = format!("{}.{}", r.resource.kind, r.resource.group);
+        let kind = kind.trim_end_matches('.');
+        let causes: Vec<Value> = report
+            .errors
+            .iter()
+            .map(|e| {
+                let field = if e.field.is_empty() {
+                    "<nil>"
+                } else {
+                    &e.field
+                };
+                json!({"reason": e.reason.as_str(), "message": e.message, "field": field})
+            })
+            .collect();
+        let errors: Vec<String> = report
+            .errors
+            .iter()
+            .map(|e| {
+                let field = if e.field.is_empty() {
+                    "<nil>"
+                } else {
+                    &e.field
+                };
+                format!("{field}: {}", e.message)
+            })
+            .collect();
+        let listed = match errors.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
+        Self {
+            code: 422,
+            reason: "Invalid",
+            message: format!("{kind} {name:?} is invalid: {listed}"),
+            details: Some(json!({
+                "name": name, "group": r.resource.group, "kind": r.resource.kind, "causes": causes,
+            })),
         }
     }
 
@@ -48,7 +94,11 @@ impl Failure {
 
     /// The `Status` body.
     pub fn status(&self) -> Value {
-        status_body(self.code, self.reason, &self.message)
+        let mut status = status_body(self.code, self.reason, &self.message);
+        if let Some(d) = &self.details {
+            status["details"] = d.clone();
+        }
+        status
     }
 }
 
@@ -68,6 +118,37 @@ pub(super) struct Registered {
     pub resource: ApiResource,
     /// Whether writes to the object leave `status` alone (and `/status` only it).
     pub status_subresource: bool,
+    /// The schema writes are defaulted and checked against, as the server does.
+    #[cfg(feature = "validation")]
+    pub schema: Option<&'static kubegen_validation::Schema>,
+}
+
+impl Registered {
+    pub fn new(resource: ApiResource, status_subresource: bool) -> Self {
+        Self {
+            resource,
+            status_subresource,
+            #[cfg(feature = "validation")]
+            schema: None,
+        }
+    }
+
+    /// Defaults `object` and checks it (as an update from `old`, if given).
+    #[cfg_attr(not(feature = "validation"), allow(unused_variables))]
+    fn admit(&self, name: &str, object: &mut Value, old: Option<&Value>) -> Result<(), Failure> {
+        #[cfg(feature = "validation")]
+        if let Some(schema) = self.schema {
+            schema.apply_defaults(object);
+            let report = match old {
+                Some(old) => schema.validate_update(object, old),
+                None => schema.validate(object),
+            };
+            if !report.is_valid() {
+                return Err(Failure::invalid(self, name, &report));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Object key: group, plural, namespace ("" for cluster-scoped), name.
@@ -336,6 +417,8 @@ impl Tracker {
                 format!("{} {name:?} already exists", r.resource.plural),
             ));
         }
+        metadata_of(&mut object)?.insert("name".into(), name.clone().into());
+        r.admit(&name, &mut object, None)?;
         if dry_run {
             return Ok(object);
         }
@@ -408,6 +491,7 @@ impl Tracker {
             object
         };
         set_type(&mut new, &r);
+        r.admit(name, &mut new, Some(&old))?;
         if without(&new, &["metadata", "status"]) != without(&old, &["metadata", "status"]) {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             metadata_of(&mut new)?.insert("generation".into(), generation.into());

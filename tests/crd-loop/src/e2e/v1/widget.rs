@@ -112,6 +112,232 @@ impl kubegen_core::verbs::Patch for Widget {}
 impl kubegen_core::verbs::Delete for Widget {}
 impl kubegen_core::verbs::DeleteCollection for Widget {}
 impl kubegen_core::verbs::Status for Widget {}
+impl kubegen_validation::Validate for Widget {
+    fn schema() -> &'static kubegen_validation::Schema {
+        static SCHEMA: std::sync::OnceLock<kubegen_validation::Schema> = std::sync::OnceLock::new();
+        SCHEMA
+            .get_or_init(|| kubegen_validation::Schema::from_json(
+                r#"{
+  "description": "A Widget scales a set of ports up to a limit.",
+  "properties": {
+    "apiVersion": {
+      "type": "string"
+    },
+    "kind": {
+      "type": "string"
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "description": "A Widget scales a set of ports up to a limit.",
+      "properties": {
+        "extra": {
+          "description": "Anything at all.",
+          "x-kubernetes-preserve-unknown-fields": true
+        },
+        "labels": {
+          "additionalProperties": {
+            "type": "string"
+          },
+          "description": "Free labels.",
+          "type": "object"
+        },
+        "maxReplicas": {
+          "description": "Upper bound for `replicas`.",
+          "format": "int32",
+          "type": "integer"
+        },
+        "mode": {
+          "default": "Fast",
+          "description": "How to roll out; the server fills in `Fast` when it is left out.",
+          "enum": [
+            "Fast",
+            "Slow"
+          ],
+          "nullable": true,
+          "type": "string"
+        },
+        "ports": {
+          "description": "Ports, merged by name under server-side apply.",
+          "items": {
+            "description": "One port.",
+            "properties": {
+              "name": {
+                "description": "Key of the list.",
+                "type": "string"
+              },
+              "port": {
+                "description": "The number.",
+                "format": "int32",
+                "type": "integer",
+                "x-kubernetes-validations": [
+                  {
+                    "message": "port out of range",
+                    "rule": "self > 0 && self < 65536"
+                  }
+                ]
+              },
+              "protocol": {
+                "description": "TCP or UDP.",
+                "enum": [
+                  "TCP",
+                  "UDP"
+                ],
+                "nullable": true,
+                "type": "string"
+              }
+            },
+            "required": [
+              "name",
+              "port"
+            ],
+            "type": "object"
+          },
+          "type": "array",
+          "x-kubernetes-list-map-keys": [
+            "name"
+          ],
+          "x-kubernetes-list-type": "map"
+        },
+        "probe": {
+          "anyOf": [
+            {
+              "required": [
+                "path",
+                "port"
+              ]
+            },
+            {
+              "required": [
+                "command"
+              ]
+            }
+          ],
+          "description": "A health check.",
+          "nullable": true,
+          "properties": {
+            "command": {
+              "description": "argv.",
+              "items": {
+                "type": "string"
+              },
+              "type": "array"
+            },
+            "path": {
+              "description": "URL path.",
+              "type": "string"
+            },
+            "port": {
+              "description": "Port number.",
+              "format": "int32",
+              "type": "integer"
+            },
+            "type": {
+              "enum": [
+                "http",
+                "exec"
+              ],
+              "type": "string"
+            }
+          },
+          "required": [
+            "type"
+          ],
+          "type": "object"
+        },
+        "replicas": {
+          "description": "Desired copies.",
+          "format": "int32",
+          "type": "integer"
+        },
+        "target": {
+          "anyOf": [
+            {
+              "type": "integer"
+            },
+            {
+              "type": "string"
+            }
+          ],
+          "description": "A port number or name.",
+          "nullable": true,
+          "x-kubernetes-int-or-string": true
+        },
+        "template": {
+          "description": "An object the widget stamps out, carried whole with its own\napiVersion, kind and metadata.",
+          "nullable": true,
+          "properties": {
+            "apiVersion": {
+              "description": "The embedded object's apiVersion.",
+              "type": "string"
+            },
+            "data": {
+              "additionalProperties": {
+                "type": "string"
+              },
+              "description": "Payload.",
+              "type": "object"
+            },
+            "kind": {
+              "description": "The embedded object's kind.",
+              "type": "string"
+            },
+            "metadata": {
+              "description": "The embedded object's metadata.",
+              "nullable": true,
+              "type": "object",
+              "x-kubernetes-preserve-unknown-fields": true
+            }
+          },
+          "required": [
+            "apiVersion",
+            "kind"
+          ],
+          "type": "object",
+          "x-kubernetes-embedded-resource": true
+        }
+      },
+      "required": [
+        "replicas",
+        "maxReplicas"
+      ],
+      "type": "object",
+      "x-kubernetes-validations": [
+        {
+          "message": "replicas must not exceed maxReplicas",
+          "rule": "self.replicas <= self.maxReplicas"
+        }
+      ]
+    },
+    "status": {
+      "description": "Observed state.",
+      "properties": {
+        "message": {
+          "description": "Human summary.",
+          "nullable": true,
+          "type": "string"
+        },
+        "replicas": {
+          "description": "Copies running.",
+          "format": "int32",
+          "type": "integer"
+        }
+      },
+      "required": [
+        "replicas"
+      ],
+      "type": "object"
+    }
+  },
+  "required": [
+    "spec"
+  ],
+  "type": "object"
+}"#,
+            ))
+    }
+}
 /// Apply configuration of [`Widget`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WidgetApplyConfiguration {

@@ -109,6 +109,71 @@ impl kubegen_core::verbs::Patch for Foo {}
 impl kubegen_core::verbs::Delete for Foo {}
 impl kubegen_core::verbs::DeleteCollection for Foo {}
 impl kubegen_core::verbs::Status for Foo {}
+impl kubegen_validation::Validate for Foo {
+    fn schema() -> &'static kubegen_validation::Schema {
+        static SCHEMA: std::sync::OnceLock<kubegen_validation::Schema> = std::sync::OnceLock::new();
+        SCHEMA
+            .get_or_init(|| kubegen_validation::Schema::from_json(
+                r#"{
+  "description": "FooSpec is the spec for a Foo resource: run `replicas` copies of the\ndeployment `deploymentName`.",
+  "properties": {
+    "apiVersion": {
+      "type": "string"
+    },
+    "kind": {
+      "type": "string"
+    },
+    "metadata": {
+      "type": "object"
+    },
+    "spec": {
+      "description": "FooSpec is the spec for a Foo resource: run `replicas` copies of the\ndeployment `deploymentName`.",
+      "properties": {
+        "deploymentName": {
+          "description": "Name of the Deployment the Foo owns.",
+          "type": "string"
+        },
+        "replicas": {
+          "description": "Desired replicas of the Deployment.",
+          "format": "int32",
+          "nullable": true,
+          "type": "integer",
+          "x-kubernetes-validations": [
+            {
+              "message": "replicas must be between 1 and 10",
+              "rule": "self >= 1 && self <= 10"
+            }
+          ]
+        }
+      },
+      "required": [
+        "deploymentName"
+      ],
+      "type": "object"
+    },
+    "status": {
+      "description": "FooStatus is the status for a Foo resource.",
+      "properties": {
+        "availableReplicas": {
+          "description": "Replicas of the Deployment that are available.",
+          "format": "int32",
+          "type": "integer"
+        }
+      },
+      "required": [
+        "availableReplicas"
+      ],
+      "type": "object"
+    }
+  },
+  "required": [
+    "spec"
+  ],
+  "type": "object"
+}"#,
+            ))
+    }
+}
 /// Apply configuration of [`Foo`]: only the fields a field manager owns. Every field is optional and an unset field is absent from the JSON.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct FooApplyConfiguration {
