@@ -81,10 +81,10 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
         }
     }
     let mut cluster_label = None;
-    let mut storage_versions = Default::default();
+    let mut crd_versions = Default::default();
     if let Some(src) = &opts.from_cluster {
         let fetched = fetch_cluster(src)?;
-        storage_versions = fetched.storage_versions;
+        crd_versions = fetched.crd_versions;
         let fetched = fetched.docs;
         cluster_label = Some(match &src.context {
             Some(c) => format!("the cluster of context {c}"),
@@ -142,8 +142,9 @@ pub fn load_model(opts: &GenerateOptions) -> Result<Model> {
     diag.checkpoint()?;
     model.skipped = diag.into_skipped();
     for r in &mut model.resources {
-        if storage_versions.contains(&(r.group.clone(), r.version.clone(), r.kind.clone())) {
-            r.storage = true;
+        if let Some(v) = crd_versions.get(&(r.group.clone(), r.version.clone(), r.kind.clone())) {
+            r.storage = v.storage;
+            r.schema = v.schema.clone();
         }
     }
     progress(

@@ -52,49 +52,61 @@ fn is_group_version(path: &str) -> bool {
     matches!(segs.as_slice(), ["api", _] | ["apis", _, _])
 }
 
-/// Reads the cluster's OpenAPI documents and its CRDs' storage versions.
+/// Reads the cluster's OpenAPI documents and its CRDs' versions.
 pub async fn fetch(src: &ClusterSource) -> Result<ClusterInputs> {
     let cfg = config(src).await?;
     let rest = kubegen_client::RestClient::new(cfg).map_err(|e| cluster_err("connecting", e))?;
     let docs = fetch_docs(&rest).await?;
-    let storage_versions = match get_json(
+    let crd_versions = match get_json(
         &rest,
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
     )
     .await
     {
-        Ok(list) => storage_versions(&list),
+        Ok(list) => crd_versions(&list),
         Err(_) => Default::default(),
     };
-    Ok(ClusterInputs {
-        docs,
-        storage_versions,
-    })
+    Ok(ClusterInputs { docs, crd_versions })
 }
 
-fn storage_versions(list: &Value) -> std::collections::BTreeSet<(String, String, String)> {
-    let items = list
+fn crd_versions(
+    list: &Value,
+) -> std::collections::BTreeMap<(String, String, String), super::ClusterCrdVersion> {
+    let mut out = std::collections::BTreeMap::new();
+    for crd in list
         .get("items")
         .and_then(Value::as_array)
         .into_iter()
-        .flatten();
-    items
-        .filter_map(|crd| {
-            let spec = crd.get("spec")?;
-            let group = spec.get("group")?.as_str()?;
-            let kind = spec.pointer("/names/kind")?.as_str()?;
-            let stored = spec
-                .get("versions")?
-                .as_array()?
-                .iter()
-                .find(|v| v.get("storage") == Some(&Value::Bool(true)))?;
-            Some((
-                group.to_owned(),
-                stored.get("name")?.as_str()?.to_owned(),
-                kind.to_owned(),
-            ))
-        })
-        .collect()
+        .flatten()
+    {
+        let Some(spec) = crd.get("spec") else {
+            continue;
+        };
+        let (Some(group), Some(kind)) = (
+            spec.get("group").and_then(Value::as_str),
+            spec.pointer("/names/kind").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        for v in spec
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = v.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            out.insert(
+                (group.to_owned(), name.to_owned(), kind.to_owned()),
+                super::ClusterCrdVersion {
+                    storage: v.get("storage") == Some(&Value::Bool(true)),
+                    schema: v.pointer("/schema/openAPIV3Schema").cloned(),
+                },
+            );
+        }
+    }
+    out
 }
 
 /// The cluster's OpenAPI documents. Each document's `source` is the URL it
@@ -164,17 +176,31 @@ mod tests {
     }
 
     #[test]
-    fn storage_versions_come_from_the_crd_list() {
+    fn storage_versions_and_schemas_come_from_the_crd_list() {
+        let schema = serde_json::json!({"type": "object"});
         let list = serde_json::json!({"items": [
             {"spec": {"group": "g.io", "names": {"kind": "A"}, "versions": [
-                {"name": "v1", "storage": false}, {"name": "v2", "storage": true}]}},
+                {"name": "v1", "storage": false},
+                {"name": "v2", "storage": true, "schema": {"openAPIV3Schema": schema}}]}},
             {"spec": {"group": "g.io", "names": {"kind": "Broken"}}},
             {"not": "a crd"}
         ]});
-        let got = super::storage_versions(&list);
+        let got: Vec<_> = super::crd_versions(&list)
+            .into_iter()
+            .map(|((g, v, k), c)| (g, v, k, c.storage, c.schema))
+            .collect();
+        let a = |v: &str, storage, schema| {
+            (
+                "g.io".to_owned(),
+                v.to_owned(),
+                "A".to_owned(),
+                storage,
+                schema,
+            )
+        };
         assert_eq!(
-            got.into_iter().collect::<Vec<_>>(),
-            [("g.io".to_owned(), "v2".to_owned(), "A".to_owned())]
+            got,
+            [a("v1", false, None), a("v2", true, Some(schema.clone()))]
         );
     }
 

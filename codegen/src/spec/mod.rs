@@ -31,13 +31,22 @@ pub struct ClusterSource {
     pub context: Option<String>,
 }
 
-/// What a cluster says: its OpenAPI documents, and the storage version of
-/// each CRD.
+/// What a cluster says: its OpenAPI documents, and of each CRD's served
+/// versions what those documents leave out.
 pub struct ClusterInputs {
     /// The OpenAPI documents.
     pub docs: Vec<OpenApiDoc>,
-    /// (group, version, kind) of every CRD's storage version.
-    pub storage_versions: std::collections::BTreeSet<(String, String, String)>,
+    /// Each CRD version, by (group, version, kind).
+    pub crd_versions: std::collections::BTreeMap<(String, String, String), ClusterCrdVersion>,
+}
+
+/// A served version of a cluster's CRD.
+pub struct ClusterCrdVersion {
+    /// Whether objects are stored as this version.
+    pub storage: bool,
+    /// Its `openAPIV3Schema` as the CRD states it (the published OpenAPI
+    /// document is a conversion of it), for the kind's `validate()`.
+    pub schema: Option<serde_json::Value>,
 }
 
 /// Files under `dir` (recursively) whose extension is one of `exts`, sorted so

@@ -33,6 +33,7 @@ publish = false
 [dependencies]
 {dependency}
 kubegen-client = {{ path = {client:?} }}
+kubegen-validation = {{ path = {validation:?} }}
 tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
 
 [workspace]
@@ -41,6 +42,7 @@ tokio = {{ version = "1", features = ["macros", "rt-multi-thread"] }}
 debug = false
 "#,
             client = root.join("runtime/client"),
+            validation = root.join("runtime/validation"),
         ),
     )
     .unwrap();

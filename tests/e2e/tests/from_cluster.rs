@@ -33,6 +33,7 @@ const CRD_NAME: &str = "ipaddresses.ipam.cluster.x-k8s.io";
 
 const MAIN_RS: &str = r#"use from_cluster::ipam::{v1beta1, v1beta2};
 use kubegen_client::Config;
+use kubegen_validation::Validate;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -62,6 +63,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         gateway: None,
     };
+    // The CRD's schema came along: an empty address is refused before sending.
+    let mut empty = ip.clone();
+    empty.spec.address = "".into();
+    println!("validate: {} {}", ip.validate().is_valid(), empty.validate());
     let mut created = addresses.create(&ip, &Default::default()).await?;
     created.spec.gateway = Some("10.0.0.1".into());
     let updated = addresses.update(&created, &Default::default()).await?;
@@ -264,6 +269,7 @@ async fn a_crate_generated_from_the_cluster_reaches_its_crds_and_aggregated_apis
             "gizmo beta 2",
             "gizmo gamma 3",
             "got gizmo beta",
+            "validate: true spec.address: Invalid value: \"\": spec.address in body should be at least 1 chars long",
             "ipaddress 10.0.0.5 10.0.0.1 10.0.0.1 as ipam.cluster.x-k8s.io/v1beta1",
             "deleted",
         ],
