@@ -46,7 +46,9 @@ pub(crate) fn validate(root: &Node, object: &Value, old: Option<&Value>) -> Repo
         unevaluated: Vec::new(),
     };
     schema(root, &object, "", true, &mut out);
-    if out.errors.iter().any(|e| BLOCKING.contains(&e.reason)) {
+    if !has_rules(root) {
+        // No CEL rules: nothing to skip, and the server says nothing of them.
+    } else if out.errors.iter().any(|e| BLOCKING.contains(&e.reason)) {
         out.error(
             "",
             Reason::Invalid,
@@ -61,6 +63,16 @@ pub(crate) fn validate(root: &Node, object: &Value, old: Option<&Value>) -> Repo
         errors: out.errors,
         unevaluated: out.unevaluated,
     }
+}
+
+/// Whether `node` or a node below it has CEL rules.
+fn has_rules(node: &Node) -> bool {
+    !node.rules.is_empty()
+        || node.properties.values().any(has_rules)
+        || [&node.additional_properties, &node.items]
+            .into_iter()
+            .flatten()
+            .any(|n| has_rules(n))
 }
 
 /// `path.key`, as schema errors name fields.
@@ -90,8 +102,14 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
+/// What go-openapi takes for an integer: one written as such, or a whole
+/// float within ±(2^53 - 1) (past that a float64 cannot tell).
 fn is_integer(n: &serde_json::Number) -> bool {
-    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+    const MAX: f64 = 9_007_199_254_740_991.0;
+    n.is_i64()
+        || n.is_u64()
+        || n.as_f64()
+            .is_some_and(|f| f.fract() == 0.0 && f.abs() <= MAX)
 }
 
 /// The value as the server quotes it in a message.
@@ -116,7 +134,9 @@ fn schema(node: &Node, value: &Value, path: &str, root: bool, out: &mut Out) -> 
         }
         return out.errors.len() == before;
     }
-    // The type first: nothing else is checked on a value of the wrong type.
+    // A wrong type is reported, and the other checks still run as far as
+    // they apply to the value as it is (go-openapi's validators each check
+    // the kinds of value they know).
     let type_ok = if node.int_or_string {
         matches!(value, Value::String(_)) || matches!(value, Value::Number(n) if is_integer(n))
     } else {
@@ -143,14 +163,16 @@ fn schema(node: &Node, value: &Value, path: &str, root: bool, out: &mut Out) -> 
             Reason::TypeInvalid,
             format!("\"{got}\": {path} in body must be of type {want}: \"{got}\""),
         );
-        if node.ty == Type::Integer && value.is_number() {
-            out.error(
-                "",
-                Reason::Invalid,
-                format!("\"\": Checked value must be of type integer (default format) in {path}"),
-            );
-        }
-        return false;
+    }
+    if node.ty == Type::Integer
+        && let Value::Number(n) = value
+        && n.as_f64().is_some_and(|f| f.fract() != 0.0)
+    {
+        out.error(
+            "",
+            Reason::Invalid,
+            format!("\"\": Checked value must be of type integer (default format) in {path}"),
+        );
     }
     if !node.enum_values.is_empty() && !node.enum_values.iter().any(|e| same(e, value)) {
         let supported: Vec<String> = node.enum_values.iter().map(quoted).collect();
@@ -173,6 +195,16 @@ fn schema(node: &Node, value: &Value, path: &str, root: bool, out: &mut Out) -> 
     }
     composition(node, value, path, out);
     out.errors.len() == before
+}
+
+/// `v` with its numbers as floats, so that equal numbers compare equal.
+fn normal(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => n.as_f64().map_or(v.clone(), Value::from),
+        Value::Array(a) => Value::Array(a.iter().map(normal).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normal(v))).collect()),
+        _ => v.clone(),
+    }
 }
 
 /// JSON equality, numbers by value (`1` equals `1.0`).
@@ -309,44 +341,50 @@ fn array(node: &Node, items: &[Value], path: &str, out: &mut Out) {
             schema(item, v, &format!("{path}[{i}]"), false, out);
         }
     }
-    // x-kubernetes-list-type: each later duplicate is reported.
-    match &node.list_type {
-        ListType::Atomic => {}
-        ListType::Set => {
-            for (i, v) in items.iter().enumerate() {
-                if items[..i].iter().any(|w| same(v, w)) {
-                    out.error(&format!("{path}[{i}]"), Reason::Duplicate, quoted(v));
-                }
-            }
-        }
-        ListType::Map(keys) => {
-            let key_of = |v: &Value| -> Option<Vec<Value>> {
+    // x-kubernetes-list-type: the second of equal items (or keys) is
+    // reported, once per value; a map's items must be objects.
+    let key_of = |v: &Value| -> Option<Value> {
+        match &node.list_type {
+            ListType::Atomic => None,
+            ListType::Set => Some(normal(v)),
+            ListType::Map(keys) => {
                 let m = v.as_object()?;
                 Some(
                     keys.iter()
-                        .map(|k| m.get(k).cloned().unwrap_or(Value::Null))
+                        .map(|k| m.get(k).map(normal).unwrap_or(Value::Null))
                         .collect(),
                 )
-            };
-            for (i, v) in items.iter().enumerate() {
-                let Some(key) = key_of(v) else { continue };
-                if items[..i]
-                    .iter()
-                    .any(|w| key_of(w).is_some_and(|k| k.iter().zip(&key).all(|(a, b)| same(a, b))))
-                {
-                    let shown: serde_json::Map<String, Value> = keys
-                        .iter()
-                        .zip(key)
-                        .filter(|(_, v)| !v.is_null())
-                        .map(|(k, v)| (k.clone(), v))
-                        .collect();
-                    out.error(
-                        &format!("{path}[{i}]"),
-                        Reason::Duplicate,
-                        Value::Object(shown).to_string(),
-                    );
-                }
             }
+        }
+    };
+    if node.list_type == ListType::Atomic {
+        return;
+    }
+    let keys: Vec<Option<Value>> = items.iter().map(key_of).collect();
+    for (i, v) in items.iter().enumerate() {
+        let at = format!("{path}[{i}]");
+        match (&keys[i], &node.list_type) {
+            (None, _) => out.error(
+                &at,
+                Reason::Invalid,
+                format!(
+                    "{}: must be an object for an array of list-type map",
+                    quoted(v)
+                ),
+            ),
+            (Some(k), _) if keys[..i].iter().filter(|w| w.as_ref() == Some(k)).count() == 1 => {
+                let shown = match (&node.list_type, v) {
+                    (ListType::Map(names), Value::Object(m)) => Value::Object(
+                        names
+                            .iter()
+                            .filter_map(|n| Some((n.clone(), m.get(n)?.clone())))
+                            .collect(),
+                    ),
+                    _ => v.clone(),
+                };
+                out.error(&at, Reason::Duplicate, shown.to_string());
+            }
+            _ => {}
         }
     }
 }
@@ -623,5 +661,22 @@ mod tests {
         assert_eq!(join_field_path("spec", ".m['x.y']"), "spec.m.x.y");
         assert_eq!(join_field_path("", ".spec"), "spec");
         assert_eq!(join_field_path("spec", ".l[2]"), "spec.l[2]");
+    }
+}
+
+#[cfg(test)]
+mod integer_tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_whole_float_is_an_integer_up_to_2_53_less_one() {
+        let schema = crate::Schema::from_value(&json!({"type": "object", "properties": {
+            "n": {"type": "integer", "format": "int64"}}}));
+        let errors = |n: f64| schema.validate(&json!({ "n": n })).errors.len();
+        assert_eq!(errors(3.0), 0);
+        assert_eq!(errors(9_007_199_254_740_991.0), 0);
+        assert_eq!(errors(9_007_199_254_740_992.0), 1);
+        // 2.5: the wrong type, and go-openapi's note on the object.
+        assert_eq!(errors(2.5), 2);
     }
 }

@@ -22,8 +22,11 @@
 //!    then the re-encoded object is PUT back and must be a no-op on the
 //!    server (same resourceVersion, same generation), as a controller's
 //!    read-modify-write that changes nothing must be;
-//! 4. every body sent (each create, status update and dry-run trial) is
-//!    also checked by `kubegen_validation::Schema::validate` (an update's by
+//! 4. every body sent (each create, status update and dry-run trial, and a
+//!    dry-run create of the accepted object with each constraint its schema
+//!    puts on a value it has broken in turn: lengths, enum, pattern, format,
+//!    bounds, item counts, duplicates, required members, types) is also
+//!    checked by `kubegen_validation::Schema::validate` (an update's by
 //!    `validate_update`): its errors must be the server's, field path and
 //!    reason, and none where the server accepts; the stored object's
 //!    generated type passes its own `validate()`;
@@ -198,6 +201,11 @@ struct Verdicts {
 
 impl Judge<'_> {
     fn compare(&mut self, body: &Value, answer: &kubegen_runtime::Result<Value>) {
+        self.compare_as("", body, answer);
+    }
+
+    /// As [`compare`](Self::compare), the body described by `what`.
+    fn compare_as(&mut self, what: &str, body: &Value, answer: &kubegen_runtime::Result<Value>) {
         let server: BTreeSet<(String, String)> = match answer {
             Ok(_) => BTreeSet::new(),
             Err(e) if e.is_invalid() => e
@@ -235,7 +243,7 @@ impl Judge<'_> {
             let only_server: Vec<_> = server.difference(&ours).collect();
             let only_ours: Vec<_> = ours.difference(&server).collect();
             self.verdicts.disagreements.push(format!(
-                "server only {only_server:?}; validate() only {only_ours:?}; server said {}",
+                "{what}: server only {only_server:?}; validate() only {only_ours:?}; server said {}",
                 answer
                     .as_ref()
                     .err()
@@ -244,6 +252,149 @@ impl Judge<'_> {
             ));
         }
     }
+}
+
+/// Mutations of an accepted object compared per project (the first ones found).
+const MAX_MUTATIONS: usize = 2000;
+
+/// `body` with one constraint of `schema` broken, for each constraint on a
+/// value the body has: a string past `maxLength` or short of `minLength`,
+/// outside its `enum`, its `pattern` or its `format`; a number past
+/// `minimum`/`maximum`; a list past `maxItems`, short of `minItems`, or with
+/// a duplicated item; an object without a `required` member; a value of the
+/// wrong type. Each with what was broken.
+fn mutations(schema: &Value, body: &Value) -> Vec<(String, Value)> {
+    let mut changes = Vec::new();
+    changes_at(schema, body, "", &mut changes);
+    changes
+        .into_iter()
+        .filter_map(|(pointer, what, new)| {
+            let mut broken = body.clone();
+            match new {
+                Some(v) => *broken.pointer_mut(&pointer)? = v,
+                None => {
+                    let (parent, key) = pointer.rsplit_once('/')?;
+                    broken.pointer_mut(parent)?.as_object_mut()?.remove(key)?;
+                }
+            }
+            Some((format!("{pointer}: {what}"), broken))
+        })
+        .collect()
+}
+
+/// (JSON pointer, what, new value or `None` to remove) for `value` at `at`.
+fn changes_at(
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    out: &mut Vec<(String, String, Option<Value>)>,
+) {
+    let num = |k: &str| schema.get(k).and_then(Value::as_f64);
+    let mut change = |what: String, new: Option<Value>| out.push((at.to_owned(), what, new));
+    match value {
+        Value::String(s) => {
+            if schema.get("x-kubernetes-int-or-string").is_none() {
+                change("a number for a string".into(), Some(json!(12)));
+            }
+            if let Some(max) = num("maxLength") {
+                change(
+                    format!("past maxLength {max}"),
+                    Some(json!("a".repeat(max as usize + 1))),
+                );
+            }
+            if let Some(min) = num("minLength").filter(|&m| m > 0.0) {
+                change(
+                    format!("short of minLength {min}"),
+                    Some(json!(s.chars().take(min as usize - 1).collect::<String>())),
+                );
+            }
+            if schema.get("enum").is_some() {
+                change("outside the enum".into(), Some(json!("NotInTheEnum")));
+            }
+            if let Some(p) = schema.get("pattern") {
+                change(format!("outside pattern {p}"), Some(json!("-!- ~")));
+            }
+            if let Some(f) = schema.get("format").and_then(Value::as_str) {
+                change(format!("not a {f}"), Some(json!("%%% not a value %%%")));
+            }
+        }
+        Value::Number(n) => {
+            change("a string for a number".into(), Some(json!("twelve")));
+            if let Some(min) = num("minimum") {
+                change(format!("below minimum {min}"), Some(json!(min as i64 - 1)));
+            }
+            if let Some(max) = num("maximum").filter(|m| m.abs() < 1e15) {
+                change(format!("above maximum {max}"), Some(json!(max as i64 + 1)));
+            }
+            if n.is_i64() && schema["type"] == "integer" {
+                change(
+                    "a fraction for an integer".into(),
+                    Some(json!(n.as_f64().unwrap_or(0.0) + 0.5)),
+                );
+            }
+        }
+        Value::Bool(_) => change("a string for a boolean".into(), Some(json!("yes"))),
+        Value::Array(items) => {
+            change("an object for a list".into(), Some(json!({})));
+            if let Some(max) = num("maxItems").filter(|&m| m < 64.0) {
+                let first = items.first().cloned().unwrap_or(json!("x"));
+                change(
+                    format!("past maxItems {max}"),
+                    Some(Value::Array(vec![first; max as usize + 1])),
+                );
+            }
+            if num("minItems").is_some_and(|m| m > 0.0) {
+                change("short of minItems".into(), Some(json!([])));
+            }
+            if let Some(first) = items.first() {
+                let mut twice = items.clone();
+                twice.push(first.clone());
+                change("an item twice".into(), Some(Value::Array(twice)));
+            }
+            if let Some(item) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    changes_at(item, v, &format!("{at}/{i}"), out);
+                }
+            }
+        }
+        Value::Object(fields) => {
+            if at != "" {
+                change("a list for an object".into(), Some(json!([])));
+            }
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let meta =
+                    |k: &str| at.is_empty() && matches!(k, "apiVersion" | "kind" | "metadata");
+                if let Some(k) = r.as_str().filter(|k| fields.contains_key(*k) && !meta(k)) {
+                    out.push((
+                        format!("{at}/{}", escape_pointer(k)),
+                        format!("without required {k}"),
+                        None,
+                    ));
+                }
+            }
+            for (k, v) in fields {
+                let child = schema
+                    .get("properties")
+                    .and_then(|p| p.get(k))
+                    .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
+                if let Some(child) = child
+                    && !(at.is_empty() && matches!(k.as_str(), "apiVersion" | "kind" | "metadata"))
+                {
+                    changes_at(child, v, &format!("{at}/{}", escape_pointer(k)), out);
+                }
+            }
+        }
+        Value::Null => {}
+    }
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// Sends `body` until the server accepts it, pruning what it rejects.
@@ -448,6 +599,13 @@ where
         let (server, mut pruned) =
             accept(rest, http::Method::POST, &format!("{collection}?fieldValidation=Strict"), &mut body, &keys, &mut judge).await?;
         let fields = data_leaves(&body, &keys);
+        // Each constraint the accepted object meets, broken one at a time.
+        let mut probe = body.clone();
+        probe["metadata"]["name"] = json!(format!("{name}-probe"));
+        for (what, broken) in mutations(schema, &probe).into_iter().take(MAX_MUTATIONS) {
+            let answer = send(rest, http::Method::POST, &format!("{collection}?dryRun=All"), Some(&broken)).await;
+            judge.compare_as(&what, &broken, &answer);
+        }
 
         let mut status_fields = None;
         if let (true, Some(status)) = (has_status, status) {
