@@ -358,7 +358,7 @@ fn changes_at(
             }
         }
         Value::Object(fields) => {
-            if at != "" {
+            if !at.is_empty() {
                 change("a list for an object".into(), Some(json!([])));
             }
             for r in schema
@@ -461,7 +461,7 @@ async fn accept(
             let fixes = |r: &kubegen_runtime::Result<Value>| match r {
                 Ok(_) => true,
                 Err(e) if e.is_invalid() => {
-                    let now = all_causes(&e);
+                    let now = all_causes(e);
                     !now.iter().any(|(f, m)| f == field && m == message)
                         && now.iter().all(|c| before.contains(c))
                 }
