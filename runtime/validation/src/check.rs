@@ -17,9 +17,13 @@ const BLOCKING: &[Reason] = &[
     Reason::TypeInvalid,
 ];
 
+#[derive(Default)]
 struct Out {
     errors: Vec<FieldError>,
     unevaluated: Vec<Unevaluated>,
+    /// Present properties that passed: go-openapi's measure of how near an
+    /// `anyOf`/`oneOf` alternative came, to pick the one whose errors it reports.
+    matches: usize,
 }
 
 impl Out {
@@ -41,10 +45,7 @@ impl Out {
 pub(crate) fn validate(root: &Node, object: &Value, old: Option<&Value>) -> Report {
     let mut object = object.clone();
     apply_defaults(root, &mut object);
-    let mut out = Out {
-        errors: Vec::new(),
-        unevaluated: Vec::new(),
-    };
+    let mut out = Out::default();
     schema(root, &object, "", true, &mut out);
     if !has_rules(root) {
         // No CEL rules: nothing to skip, and the server says nothing of them.
@@ -426,7 +427,9 @@ fn object(
         if let Some(c) = node.property(key)
             && let Some(v) = present(c, Some(v))
         {
-            schema(c, v, &child(path, key), false, out);
+            if schema(c, v, &child(path, key), false, out) {
+                out.matches += 1;
+            }
         }
     }
     if node.embedded_resource && !root {
@@ -451,14 +454,12 @@ fn object(
 /// when no alternative passed, the errors of the one that failed least.
 fn composition(node: &Node, value: &Value, path: &str, out: &mut Out) {
     let try_one = |n: &Node| {
-        let mut o = Out {
-            errors: Vec::new(),
-            unevaluated: Vec::new(),
-        };
+        let mut o = Out::default();
         schema(n, value, path, false, &mut o);
         o
     };
-    let best = |results: Vec<Out>| results.into_iter().min_by_key(|o| o.errors.len());
+    // The alternative that came nearest: most matches, the first of equals.
+    let best = |results: Vec<Out>| results.into_iter().rev().max_by_key(|o| o.matches);
     let merge = |out: &mut Out, o: Out| {
         out.errors.extend(o.errors);
         for u in o.unevaluated {
