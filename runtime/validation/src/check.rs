@@ -426,10 +426,9 @@ fn object(
     for (key, v) in fields {
         if let Some(c) = node.property(key)
             && let Some(v) = present(c, Some(v))
+            && schema(c, v, &child(path, key), false, out)
         {
-            if schema(c, v, &child(path, key), false, out) {
-                out.matches += 1;
-            }
+            out.matches += 1;
         }
     }
     if node.embedded_resource && !root {

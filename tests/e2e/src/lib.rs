@@ -313,3 +313,40 @@ test_kind!(
     Scale, "autoscaling", "v1", "autoscaling/v1", "scales", Namespaced,
     []
 );
+
+/// A validation verdict as (field, reason) pairs, the object as a whole
+/// named `""`: what `validate()` is compared on.
+pub type Verdict = std::collections::BTreeSet<(String, String)>;
+
+/// The server's verdict on a write: its causes, or none when it accepted;
+/// `None` when the answer is no validation verdict (a conflict, a 400).
+pub fn server_verdict(answer: &kubegen_runtime::Result<serde_json::Value>) -> Option<Verdict> {
+    match answer {
+        Ok(_) => Some(Verdict::new()),
+        Err(e) if e.is_invalid() => Some(
+            e.causes()
+                .iter()
+                .map(|c| {
+                    let field = match c.field.as_deref().unwrap_or_default() {
+                        "<nil>" => "",
+                        f => f,
+                    };
+                    (
+                        field.to_owned(),
+                        c.reason.as_deref().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+        ),
+        Err(_) => None,
+    }
+}
+
+/// `validate()`'s verdict.
+pub fn report_verdict(report: &kubegen_validation::Report) -> Verdict {
+    report
+        .errors
+        .iter()
+        .map(|e| (e.field.clone(), e.reason.as_str().to_owned()))
+        .collect()
+}

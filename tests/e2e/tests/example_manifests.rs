@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kubegen_api::apiextensions::v1::CustomResourceDefinition;
-use kubegen_e2e::{admin, apply_crd, drop_namespace, eventually, test_namespace};
+use kubegen_e2e::{
+    admin, apply_crd, drop_namespace, eventually, report_verdict, server_verdict, test_namespace,
+};
 use kubegen_runtime::{Client, DeleteOptions, GetOptions, RestClient};
 use kubegen_shared_crds::crd_install::send;
 use kubegen_validation::Schema;
@@ -223,32 +225,15 @@ async fn validate_agrees_with_the_server_on_published_examples() {
                     _ => break,
                 }
             }
-            let server: BTreeSet<(String, String)> = match &answer {
-                Ok(_) => BTreeSet::new(),
-                Err(e) if e.is_invalid() => e
-                    .causes()
-                    .iter()
-                    .map(|c| {
-                        let f = c.field.as_deref().unwrap_or_default();
-                        let f = if f == "<nil>" { "" } else { f };
-                        (
-                            f.to_owned(),
-                            c.reason.as_deref().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .filter(|(f, _)| !f.starts_with("metadata."))
-                    .collect(),
-                Err(e) => {
-                    tally.not_verdicts.push(format!("{what}: {e}"));
-                    continue;
-                }
+            let Some(mut server) = server_verdict(&answer) else {
+                tally
+                    .not_verdicts
+                    .push(format!("{what}: {}", answer.unwrap_err()));
+                continue;
             };
+            server.retain(|(f, _)| !f.starts_with("metadata."));
             let report = s.schema.validate(&body);
-            let ours: BTreeSet<(String, String)> = report
-                .errors
-                .iter()
-                .map(|e| (e.field.clone(), e.reason.as_str().to_owned()))
-                .collect();
+            let ours = report_verdict(&report);
             tally.compared += 1;
             tally.rejected += usize::from(!server.is_empty());
             if server != ours {

@@ -40,7 +40,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use kubegen_api::apiextensions::v1::CustomResourceDefinition;
-use kubegen_e2e::{admin, drop_namespace, test_namespace, unique};
+use kubegen_e2e::{admin, drop_namespace, report_verdict, server_verdict, test_namespace, unique};
 use kubegen_runtime::{Resource, RestClient, Scope};
 use kubegen_shared_crds::crd_install::{crd_document, install, send, uninstall};
 use kubegen_shared_crds::synth::{self, Pruned};
@@ -206,32 +206,15 @@ impl Judge<'_> {
 
     /// As [`compare`](Self::compare), the body described by `what`.
     fn compare_as(&mut self, what: &str, body: &Value, answer: &kubegen_runtime::Result<Value>) {
-        let server: BTreeSet<(String, String)> = match answer {
-            Ok(_) => BTreeSet::new(),
-            Err(e) if e.is_invalid() => e
-                .causes()
-                .iter()
-                .map(|c| {
-                    let field = c.field.as_deref().unwrap_or_default();
-                    let field = if field == "<nil>" { "" } else { field };
-                    (
-                        field.to_owned(),
-                        c.reason.as_deref().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect(),
-            // Not a validation verdict (a strict-decoding 400, a conflict).
-            Err(_) => return,
+        // Not a validation verdict (a strict-decoding 400, a conflict).
+        let Some(server) = server_verdict(answer) else {
+            return;
         };
         let report = match &self.old {
             Some(old) => self.schema.validate_update(body, old),
             None => self.schema.validate(body),
         };
-        let ours: BTreeSet<(String, String)> = report
-            .errors
-            .iter()
-            .map(|e| (e.field.clone(), e.reason.as_str().to_owned()))
-            .collect();
+        let ours = report_verdict(&report);
         self.verdicts.compared += 1;
         self.verdicts.rejected += usize::from(!server.is_empty());
         for u in report.unevaluated {

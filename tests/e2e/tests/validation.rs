@@ -12,7 +12,9 @@
 
 use std::collections::BTreeSet;
 
-use kubegen_e2e::{admin, apply_crd, drop_namespace, test_namespace};
+use kubegen_e2e::{
+    Verdict, admin, apply_crd, drop_namespace, report_verdict, server_verdict, test_namespace,
+};
 use kubegen_runtime::RestClient;
 use kubegen_shared_crds::crd_install::send;
 use kubegen_validation::{Reason, Schema};
@@ -286,32 +288,8 @@ fn cases() -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn server_causes(answer: &kubegen_runtime::Result<Value>) -> BTreeSet<(String, String)> {
-    match answer {
-        Ok(_) => BTreeSet::new(),
-        Err(e) => {
-            assert!(e.is_invalid(), "not a validation verdict: {e}");
-            e.causes()
-                .iter()
-                .map(|c| {
-                    let f = c.field.as_deref().unwrap_or_default();
-                    let f = if f == "<nil>" { "" } else { f };
-                    (
-                        f.to_owned(),
-                        c.reason.as_deref().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        }
-    }
-}
-
-fn our_causes(report: &kubegen_validation::Report) -> BTreeSet<(String, String)> {
-    report
-        .errors
-        .iter()
-        .map(|e| (e.field.clone(), e.reason.as_str().to_owned()))
-        .collect()
+fn server_causes(answer: &kubegen_runtime::Result<Value>) -> Verdict {
+    server_verdict(answer).unwrap_or_else(|| panic!("not a validation verdict: {answer:?}"))
 }
 
 async fn dry_run(
@@ -348,7 +326,7 @@ async fn validate_agrees_with_the_server_check_by_check() {
         }
         let server = server_causes(&answer);
         let report = schema.validate(&body);
-        let ours = our_causes(&report);
+        let ours = report_verdict(&report);
         println!("{case}: server {server:?}");
         reasons.extend(server.iter().map(|(_, r)| r.clone()));
         if server != ours {
@@ -394,10 +372,10 @@ async fn validate_agrees_with_the_server_check_by_check() {
         let report = schema.validate_update(&body, &stored);
         println!("{case}: server {server:?}");
         reasons.extend(server.iter().map(|(_, r)| r.clone()));
-        if server != our_causes(&report) {
+        if server != report_verdict(&report) {
             disagreements.push(format!(
                 "{case}: server {server:?}, validate_update() {:?} ({report})",
-                our_causes(&report)
+                report_verdict(&report)
             ));
         }
     }

@@ -46,29 +46,20 @@ impl Failure {
     fn invalid(r: &Registered, name: &str, report: &kubegen_validation::Report) -> Self {
         let kind = format!("{}.{}", r.resource.kind, r.resource.group);
         let kind = kind.trim_end_matches('.');
+        // The server names the object as a whole `<nil>`.
+        let field = |e: &kubegen_validation::FieldError| match e.field.as_str() {
+            "" => "<nil>".to_owned(),
+            f => f.to_owned(),
+        };
         let causes: Vec<Value> = report
             .errors
             .iter()
-            .map(|e| {
-                let field = if e.field.is_empty() {
-                    "<nil>"
-                } else {
-                    &e.field
-                };
-                json!({"reason": e.reason.as_str(), "message": e.message, "field": field})
-            })
+            .map(|e| json!({"reason": e.reason.as_str(), "message": e.message, "field": field(e)}))
             .collect();
         let errors: Vec<String> = report
             .errors
             .iter()
-            .map(|e| {
-                let field = if e.field.is_empty() {
-                    "<nil>"
-                } else {
-                    &e.field
-                };
-                format!("{field}: {}", e.message)
-            })
+            .map(|e| format!("{}: {}", field(e), e.message))
             .collect();
         let listed = match errors.as_slice() {
             [one] => one.clone(),
