@@ -577,7 +577,15 @@ where
         let data_keys: Vec<String> = obj.keys().filter(|k| !matches!(k.as_str(), "apiVersion" | "kind" | "metadata")).cloned().collect();
         let keys: Vec<&str> = data_keys.iter().map(String::as_str).collect();
         let path = format!("{collection}/{name}");
-        let compiled = Schema::from_value(schema);
+        // validate() is judged on the schema the server holds, which is not the
+        // file's when another test installed the CRD first.
+        let served_schema = served
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .and_then(|vs| vs.iter().find(|v| v["name"] == version))
+            .and_then(|v| v.pointer("/schema/openAPIV3Schema"))
+            .ok_or("the served CRD has no schema for the storage version")?;
+        let compiled = Schema::from_value(served_schema);
         let mut judge = Judge { schema: &compiled, old: None, verdicts: Verdicts::default() };
         let (server, mut pruned) =
             accept(rest, http::Method::POST, &format!("{collection}?fieldValidation=Strict"), &mut body, &keys, &mut judge).await?;
