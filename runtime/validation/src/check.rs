@@ -46,7 +46,7 @@ pub(crate) fn validate(root: &Node, object: &Value, old: Option<&Value>) -> Repo
     let mut object = object.clone();
     apply_defaults(root, &mut object);
     let mut out = Out::default();
-    schema(root, &object, "", true, &mut out);
+    schema(root, &object, old, "", true, &mut out);
     if !has_rules(root) {
         // No CEL rules: nothing to skip, and the server says nothing of them.
     } else if out.errors.iter().any(|e| BLOCKING.contains(&e.reason)) {
@@ -120,7 +120,19 @@ fn quoted(v: &Value) -> String {
 
 /// The checks of `node` on `value` (present) at `path`. Returns whether they
 /// all passed.
-fn schema(node: &Node, value: &Value, path: &str, root: bool, out: &mut Out) -> bool {
+fn schema(
+    node: &Node,
+    value: &Value,
+    old: Option<&Value>,
+    path: &str,
+    root: bool,
+    out: &mut Out,
+) -> bool {
+    // Ratcheting: on update, a value the old object holds unchanged is not
+    // checked again (a newer schema may refuse what was stored before it).
+    if old == Some(value) {
+        return true;
+    }
     let before = out.errors.len();
     if value.is_null() {
         if !node.nullable && node.ty != Type::Any {
@@ -190,11 +202,11 @@ fn schema(node: &Node, value: &Value, path: &str, root: bool, out: &mut Out) -> 
     match value {
         Value::String(s) => string(node, s, path, out),
         Value::Number(n) => number(node, n, value, path, out),
-        Value::Array(items) => array(node, items, path, out),
-        Value::Object(fields) => object(node, fields, value, path, root, out),
+        Value::Array(items) => array(node, items, old, path, out),
+        Value::Object(fields) => object(node, fields, value, old, path, root, out),
         _ => {}
     }
-    composition(node, value, path, out);
+    composition(node, value, old, path, out);
     out.errors.len() == before
 }
 
@@ -309,7 +321,7 @@ fn number(node: &Node, n: &serde_json::Number, value: &Value, path: &str, out: &
     }
 }
 
-fn array(node: &Node, items: &[Value], path: &str, out: &mut Out) {
+fn array(node: &Node, items: &[Value], old: Option<&Value>, path: &str, out: &mut Out) {
     let n = items.len() as u64;
     if let Some(min) = node.min_items.filter(|&m| n < m) {
         out.error(
@@ -339,7 +351,14 @@ fn array(node: &Node, items: &[Value], path: &str, out: &mut Out) {
     }
     if let Some(item) = &node.items {
         for (i, v) in items.iter().enumerate() {
-            schema(item, v, &format!("{path}[{i}]"), false, out);
+            schema(
+                item,
+                v,
+                correlated(node, old, v),
+                &format!("{path}[{i}]"),
+                false,
+                out,
+            );
         }
     }
     // x-kubernetes-list-type: the second of equal items (or keys) is
@@ -394,6 +413,7 @@ fn object(
     node: &Node,
     fields: &serde_json::Map<String, Value>,
     value: &Value,
+    old: Option<&Value>,
     path: &str,
     root: bool,
     out: &mut Out,
@@ -426,7 +446,14 @@ fn object(
     for (key, v) in fields {
         if let Some(c) = node.property(key)
             && let Some(v) = present(c, Some(v))
-            && schema(c, v, &child(path, key), false, out)
+            && schema(
+                c,
+                v,
+                old.and_then(|o| o.get(key)),
+                &child(path, key),
+                false,
+                out,
+            )
         {
             out.matches += 1;
         }
@@ -451,10 +478,10 @@ fn object(
 /// `allOf`, `anyOf`, `oneOf` and `not`, with go-openapi's reports: the
 /// composition's own error (on no field, naming the path in its message) and,
 /// when no alternative passed, the errors of the one that failed least.
-fn composition(node: &Node, value: &Value, path: &str, out: &mut Out) {
+fn composition(node: &Node, value: &Value, old: Option<&Value>, path: &str, out: &mut Out) {
     let try_one = |n: &Node| {
         let mut o = Out::default();
-        schema(n, value, path, false, &mut o);
+        schema(n, value, old, path, false, &mut o);
         o
     };
     // The alternative that came nearest: most matches, the first of equals.
@@ -526,6 +553,11 @@ fn rules(node: &Node, value: &Value, old: Option<&Value>, path: &str, root: bool
         return;
     }
     for rule in &node.rules {
+        // Ratcheting: an unchanged value's rules are not evaluated again,
+        // transition rules excepted.
+        if !rule.transition && old == Some(value) {
+            continue;
+        }
         let old = match (rule.transition, old) {
             (false, _) => None,
             (true, Some(old)) => Some(old),
@@ -579,17 +611,29 @@ fn rules(node: &Node, value: &Value, old: Option<&Value>, path: &str, root: bool
                 return;
             };
             for (i, v) in items.iter().enumerate() {
-                let old_item = match (&node.list_type, old.and_then(Value::as_array)) {
-                    (ListType::Map(keys), Some(olds)) => olds
-                        .iter()
-                        .find(|o| keys.iter().all(|k| o.get(k) == v.get(k))),
-                    _ => None,
-                };
-                rules(item, v, old_item, &format!("{path}[{i}]"), false, out);
+                rules(
+                    item,
+                    v,
+                    correlated(node, old, v),
+                    &format!("{path}[{i}]"),
+                    false,
+                    out,
+                );
             }
         }
         _ => {}
     }
+}
+
+/// The old version of list item `item`: the old list's item with the same
+/// keys, for a `map` list (other items do not correlate).
+fn correlated<'o>(list: &Node, old: Option<&'o Value>, item: &Value) -> Option<&'o Value> {
+    let ListType::Map(keys) = &list.list_type else {
+        return None;
+    };
+    old?.as_array()?
+        .iter()
+        .find(|o| keys.iter().all(|k| o.get(k) == item.get(k)))
 }
 
 /// A rule's `fieldPath` (`.a.b`, `['a.b']`, `[0]`) below `path`.
@@ -678,5 +722,44 @@ mod integer_tests {
         assert_eq!(errors(9_007_199_254_740_992.0), 1);
         // 2.5: the wrong type, and go-openapi's note on the object.
         assert_eq!(errors(2.5), 2);
+    }
+}
+
+#[cfg(test)]
+mod ratcheting_tests {
+    use serde_json::json;
+
+    #[test]
+    fn an_unchanged_refused_value_passes_an_update_only() {
+        let schema = crate::Schema::from_value(&json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "name": {"type": "string", "maxLength": 3},
+                "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                    "x-kubernetes-list-map-keys": ["name"],
+                    "items": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "port": {"type": "integer", "maximum": 10}}}},
+                "count": {"type": "integer"}}}}}));
+        let old = json!({"spec": {"name": "toolong", "count": 1,
+            "ports": [{"name": "a", "port": 99}, {"name": "b", "port": 1}]}});
+        let errors = |new: &serde_json::Value| -> Vec<String> {
+            schema
+                .validate_update(new, &old)
+                .errors
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        assert_eq!(
+            schema.validate(&old).errors.len(),
+            2,
+            "a create is checked whole"
+        );
+        // Another field changed; a map-list item reordered and another changed.
+        let new = json!({"spec": {"name": "toolong", "count": 2,
+            "ports": [{"name": "b", "port": 2}, {"name": "a", "port": 99}]}});
+        assert!(errors(&new).is_empty(), "{:?}", errors(&new));
+        let new = json!({"spec": {"name": "stilltoolong", "count": 1,
+            "ports": [{"name": "a", "port": 98}, {"name": "b", "port": 1}]}});
+        assert_eq!(errors(&new), ["spec.name", "spec.ports[0].port"]);
     }
 }

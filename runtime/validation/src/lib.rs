@@ -12,7 +12,10 @@
 //! `x-kubernetes-list-type: set` items and `map` keys; then, when none of
 //! those found a wrong type or an unsupported value (the server stops there
 //! too), the `x-kubernetes-validations` CEL rules, transition rules (those
-//! naming `oldSelf`) on update only.
+//! naming `oldSelf`) on update only. An update is ratcheted as the server
+//! ratchets it: a value the old object holds unchanged is not checked again,
+//! so an object stored before its CRD's schema tightened can still be updated
+//! elsewhere.
 //!
 //! Nothing is passed silently: a rule the CEL interpreter cannot evaluate
 //! (a Kubernetes CEL library it lacks, such as quantities or IP addresses),
@@ -59,8 +62,9 @@ pub trait Validate: serde::Serialize {
         }
     }
 
-    /// Checks `self` as the server checks an update from `old`: transition
-    /// rules (`oldSelf`) are evaluated where the old object has the value.
+    /// Checks `self` as the server checks an update from `old`: values `old`
+    /// holds unchanged are not checked again (ratcheting); transition rules
+    /// (`oldSelf`) are evaluated where the old object has the value.
     fn validate_update(&self, old: &Self) -> Report {
         match (serde_json::to_value(self), serde_json::to_value(old)) {
             (Ok(new), Ok(old)) => Self::schema().validate_update(&new, &old),

@@ -56,7 +56,8 @@ impl Schema {
         report
     }
 
-    /// Checks `object` as the server checks an update from `old`.
+    /// Checks `object` as the server checks an update from `old`: values
+    /// `old` holds unchanged are not checked again (ratcheting).
     pub fn validate_update(&self, object: &Value, old: &Value) -> Report {
         self.checked(object, Some(old))
     }

@@ -476,3 +476,106 @@ async fn the_fake_server_refuses_what_the_schema_refuses() {
         .unwrap();
     assert_eq!(kept.spec.unwrap().keep, Some(3));
 }
+
+/// Ratcheting: an object stored before its CRD's schema tightened can still
+/// be updated elsewhere; changing the refused value to another refused one
+/// is an error, and a create is checked whole. `validate_update` and
+/// `validate` give the server's verdicts.
+#[tokio::test]
+async fn updates_are_ratcheted_as_the_server_ratchets_them() {
+    const NAME: &str = "ratchets.validation.kubegen.test";
+    let crd = |max_length: Option<u64>| {
+        let mut name = json!({"type": "string"});
+        if let Some(m) = max_length {
+            name["maxLength"] = json!(m);
+            name["x-kubernetes-validations"] = json!([{"rule": "self != 'no'"}]);
+        }
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": NAME},
+            "spec": {
+                "group": "validation.kubegen.test",
+                "names": {"kind": "Ratchet", "plural": "ratchets", "singular": "ratchet", "listKind": "RatchetList"},
+                "scope": "Namespaced",
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {
+                        "name": name, "count": {"type": "integer"}
+                    }}}
+                }}}]
+            }
+        })
+    };
+    let rest = admin();
+    apply_crd(&rest, NAME, &crd(None), "kubegen-e2e-validation").await;
+    let ns = test_namespace(&rest, "ratchet").await;
+    let collection = format!("/apis/validation.kubegen.test/v1/namespaces/{ns}/ratchets");
+    let body = json!({"apiVersion": "validation.kubegen.test/v1", "kind": "Ratchet",
+        "metadata": {"name": "r"}, "spec": {"name": "much-too-long", "count": 1}});
+    // The CRD's handler may lag a moment behind Established.
+    let mut stored = send(&rest, http::Method::POST, &collection, Some(&body)).await;
+    for _ in 0..40 {
+        match &stored {
+            Err(e) if e.is_not_found() => {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                stored = send(&rest, http::Method::POST, &collection, Some(&body)).await;
+            }
+            _ => break,
+        }
+    }
+    let stored = stored.unwrap();
+
+    // The schema tightens: at most 5 characters, and a rule.
+    let tight = crd(Some(5));
+    apply_crd(&rest, NAME, &tight, "kubegen-e2e-validation").await;
+    let schema = Schema::from_value(&tight["spec"]["versions"][0]["schema"]["openAPIV3Schema"]);
+    let path = format!("{collection}/r");
+    let with = |name: &str, count: i64| {
+        let mut b = stored.clone();
+        b["spec"] = json!({"name": name, "count": count});
+        b
+    };
+    let other = with("much-too-long", 2);
+    // The server takes the new schema a moment after the CRD changes.
+    let mut created = BTreeSet::new();
+    for _ in 0..40 {
+        let mut fresh = body.clone();
+        fresh["metadata"]["name"] = json!("r-fresh");
+        created = server_causes(&dry_run(&rest, http::Method::POST, &collection, &fresh).await);
+        if !created.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        created,
+        report_verdict(&schema.validate(&body)),
+        "a create is checked whole"
+    );
+    assert!(!created.is_empty());
+    let mut disagreements = Vec::new();
+    for (case, new) in [
+        ("another field changed", other),
+        (
+            "the refused value changed to another",
+            with("still-too-long", 1),
+        ),
+        (
+            "the refused value changed to one the rule refuses",
+            with("no", 1),
+        ),
+        ("the refused value mended", with("ok", 1)),
+    ] {
+        let server = server_causes(&dry_run(&rest, http::Method::PUT, &path, &new).await);
+        let ours = report_verdict(&schema.validate_update(&new, &stored));
+        println!("{case}: server {server:?}");
+        if server != ours {
+            disagreements.push(format!(
+                "{case}: server {server:?}, validate_update() {ours:?}"
+            ));
+        }
+    }
+    drop_namespace(&rest, &ns).await;
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
