@@ -42,12 +42,17 @@ impl Out {
     }
 }
 
-pub(crate) fn validate(root: &Node, object: &Value, old: Option<&Value>) -> Report {
+pub(crate) fn validate(
+    root: &Node,
+    has_rules: bool,
+    object: &Value,
+    old: Option<&Value>,
+) -> Report {
     let mut object = object.clone();
     apply_defaults(root, &mut object);
     let mut out = Out::default();
     schema(root, &object, old, "", true, &mut out);
-    if !has_rules(root) {
+    if !has_rules {
         // No CEL rules: nothing to skip, and the server says nothing of them.
     } else if out.errors.iter().any(|e| BLOCKING.contains(&e.reason)) {
         out.error(
@@ -67,7 +72,7 @@ pub(crate) fn validate(root: &Node, object: &Value, old: Option<&Value>) -> Repo
 }
 
 /// Whether `node` or a node below it has CEL rules.
-fn has_rules(node: &Node) -> bool {
+pub(crate) fn has_rules(node: &Node) -> bool {
     !node.rules.is_empty()
         || node.properties.values().any(has_rules)
         || [&node.additional_properties, &node.items]
@@ -77,7 +82,7 @@ fn has_rules(node: &Node) -> bool {
 }
 
 /// `path.key`, as schema errors name fields.
-fn child(path: &str, key: &str) -> String {
+pub(crate) fn child(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
     } else {
@@ -210,20 +215,16 @@ fn schema(
     out.errors.len() == before
 }
 
-/// `v` with its numbers as floats, so that equal numbers compare equal.
-fn normal(v: &Value) -> Value {
-    match v {
-        Value::Number(n) => n.as_f64().map_or(v.clone(), Value::from),
-        Value::Array(a) => Value::Array(a.iter().map(normal).collect()),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), normal(v))).collect()),
-        _ => v.clone(),
-    }
-}
-
-/// JSON equality, numbers by value (`1` equals `1.0`).
+/// JSON equality, numbers by value (`1` equals `1.0`) at any depth.
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -366,12 +367,13 @@ fn array(node: &Node, items: &[Value], old: Option<&Value>, path: &str, out: &mu
     let key_of = |v: &Value| -> Option<Value> {
         match &node.list_type {
             ListType::Atomic => None,
-            ListType::Set => Some(normal(v)),
-            ListType::Map(keys) => {
+            ListType::Set => Some(v.clone()),
+            ListType::Map(names) => {
                 let m = v.as_object()?;
                 Some(
-                    keys.iter()
-                        .map(|k| m.get(k).map(normal).unwrap_or(Value::Null))
+                    names
+                        .iter()
+                        .map(|k| m.get(k).cloned().unwrap_or(Value::Null))
                         .collect(),
                 )
             }
@@ -383,28 +385,32 @@ fn array(node: &Node, items: &[Value], old: Option<&Value>, path: &str, out: &mu
     let keys: Vec<Option<Value>> = items.iter().map(key_of).collect();
     for (i, v) in items.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        match (&keys[i], &node.list_type) {
-            (None, _) => out.error(
+        let Some(k) = &keys[i] else {
+            out.error(
                 &at,
                 Reason::Invalid,
                 format!(
                     "{}: must be an object for an array of list-type map",
                     quoted(v)
                 ),
-            ),
-            (Some(k), _) if keys[..i].iter().filter(|w| w.as_ref() == Some(k)).count() == 1 => {
-                let shown = match (&node.list_type, v) {
-                    (ListType::Map(names), Value::Object(m)) => Value::Object(
-                        names
-                            .iter()
-                            .filter_map(|n| Some((n.clone(), m.get(n)?.clone())))
-                            .collect(),
-                    ),
-                    _ => v.clone(),
-                };
-                out.error(&at, Reason::Duplicate, shown.to_string());
-            }
-            _ => {}
+            );
+            continue;
+        };
+        let earlier = keys[..i]
+            .iter()
+            .filter(|w| w.as_ref().is_some_and(|w| same(w, k)))
+            .count();
+        if earlier == 1 {
+            let shown = match (&node.list_type, v) {
+                (ListType::Map(names), Value::Object(m)) => Value::Object(
+                    names
+                        .iter()
+                        .filter_map(|n| Some((n.clone(), m.get(n)?.clone())))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            out.error(&at, Reason::Duplicate, shown.to_string());
         }
     }
 }
@@ -477,7 +483,7 @@ fn object(
 
 /// `allOf`, `anyOf`, `oneOf` and `not`, with go-openapi's reports: the
 /// composition's own error (on no field, naming the path in its message) and,
-/// when no alternative passed, the errors of the one that failed least.
+/// when no alternative passed, the errors of the one that came nearest.
 fn composition(node: &Node, value: &Value, old: Option<&Value>, path: &str, out: &mut Out) {
     let try_one = |n: &Node| {
         let mut o = Out::default();

@@ -11,9 +11,12 @@ use crate::{Reason, Report};
 /// An `openAPIV3Schema`, ready to validate objects against.
 #[derive(Debug)]
 pub struct Schema {
-    pub(crate) root: Node,
+    root: Node,
+    /// Whether any node has CEL rules (the server's "rules not checked"
+    /// note is only given then).
+    has_rules: bool,
     /// Why the schema could not be read, if it could not.
-    pub(crate) unreadable: Option<String>,
+    unreadable: Option<String>,
 }
 
 impl Schema {
@@ -25,6 +28,7 @@ impl Schema {
             Ok(v) => Self::from_value(&v),
             Err(e) => Self {
                 root: Node::read(&Value::Null),
+                has_rules: false,
                 unreadable: Some(format!("the schema is not JSON: {e}")),
             },
         }
@@ -33,8 +37,10 @@ impl Schema {
     /// Reads a schema (a CRD version's `schema.openAPIV3Schema`). Never fails:
     /// what cannot be compiled is reported by every validation it applies to.
     pub fn from_value(schema: &Value) -> Self {
+        let root = Node::read(schema);
         Self {
-            root: Node::read(schema),
+            has_rules: crate::check::has_rules(&root),
+            root,
             unreadable: None,
         }
     }
@@ -45,15 +51,18 @@ impl Schema {
     }
 
     fn checked(&self, object: &Value, old: Option<&Value>) -> Report {
-        let mut report = crate::check::validate(&self.root, object, old);
-        if let Some(why) = &self.unreadable {
-            report.unevaluated.push(crate::Unevaluated {
-                field: String::new(),
-                check: "the schema".to_owned(),
-                why: why.clone(),
-            });
-        }
+        let mut report = crate::check::validate(&self.root, self.has_rules, object, old);
+        report.unevaluated.extend(self.unreadable());
         report
+    }
+
+    /// The note that the schema could not be read, if it could not.
+    fn unreadable(&self) -> Option<crate::Unevaluated> {
+        Some(crate::Unevaluated {
+            field: String::new(),
+            check: "the schema".to_owned(),
+            why: self.unreadable.clone()?,
+        })
     }
 
     /// Checks `object` as the server checks an update from `old`: values
@@ -67,14 +76,7 @@ impl Schema {
     /// patterns the `regex` crate cannot compile, formats not checked here.
     /// `field` is the schema's place (`[*]` for any item or map value).
     pub fn unsupported(&self) -> Vec<crate::Unevaluated> {
-        let mut out = Vec::new();
-        if let Some(why) = &self.unreadable {
-            out.push(crate::Unevaluated {
-                field: String::new(),
-                check: "the schema".to_owned(),
-                why: why.clone(),
-            });
-        }
+        let mut out: Vec<_> = self.unreadable().into_iter().collect();
         self.root.unsupported("", &mut out);
         out
     }
@@ -202,9 +204,7 @@ impl Node {
             _ => ListType::Atomic,
         };
         let additional_properties = match v.get("additionalProperties") {
-            Some(Value::Object(_)) => v
-                .get("additionalProperties")
-                .map(|a| Box::new(Node::read(a))),
+            Some(a @ Value::Object(_)) => Some(Box::new(Node::read(a))),
             Some(Value::Bool(true)) => Some(Box::new(Node::read(&Value::Null))),
             _ => None,
         };
@@ -295,14 +295,7 @@ impl Node {
             );
         }
         for (k, c) in &self.properties {
-            c.unsupported(
-                &if at.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{at}.{k}")
-                },
-                out,
-            );
+            c.unsupported(&crate::check::child(at, k), out);
         }
         for c in [&self.additional_properties, &self.items]
             .into_iter()

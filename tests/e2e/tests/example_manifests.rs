@@ -53,26 +53,10 @@ fn module_dir(module: &str, version: &str) -> PathBuf {
     }
 }
 
-fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            yaml_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
-}
-
 /// Every YAML document of the module that parses, with its path in the module.
 fn documents(dir: &Path) -> Vec<(String, Value)> {
-    let mut files = Vec::new();
-    yaml_files(dir, &mut files);
+    let files = kubegen::spec::files_under(dir, &["yaml", "yml"])
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
     let mut docs = Vec::new();
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else {
