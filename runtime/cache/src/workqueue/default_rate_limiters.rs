@@ -12,6 +12,7 @@
 
 use std::fmt;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hashbrown::HashMap;
@@ -44,9 +45,69 @@ where
     ])
 }
 
+/// Failures per item, for the per-item limiters.
+///
+/// `forget` runs after every successful reconcile, almost always for an item
+/// that never failed, so it checks a count of tracked items before taking
+/// the lock: a limiter with no failures costs the workers no shared lock.
+struct Failures<T> {
+    counts: Mutex<HashMap<T, u32>>,
+    /// `counts.len()`, written under the lock.
+    tracked: AtomicUsize,
+}
+
+impl<T> Default for Failures<T> {
+    fn default() -> Self {
+        Failures {
+            counts: Mutex::new(HashMap::new()),
+            tracked: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl<T> Failures<T> {
+    fn tracked(&self) -> usize {
+        self.tracked.load(Ordering::Relaxed)
+    }
+}
+
+impl<T: Clone + Eq + Hash> Failures<T> {
+    /// Counts a failure of `item`; returns its failures so far, this one included.
+    fn count(&self, item: &T) -> u32 {
+        let mut counts = self.counts.lock();
+        let count = match counts.get_mut(item) {
+            Some(count) => {
+                *count = count.saturating_add(1);
+                *count
+            }
+            None => {
+                counts.insert(item.clone(), 1);
+                1
+            }
+        };
+        self.tracked.store(counts.len(), Ordering::Release);
+        count
+    }
+
+    fn forget(&self, item: &T) {
+        // A failure counted before this call (in any thread this one has
+        // synchronized with) was stored with Release, so it is seen here.
+        if self.tracked.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut counts = self.counts.lock();
+        counts.remove(item);
+        self.tracked.store(counts.len(), Ordering::Release);
+    }
+
+    fn of(&self, item: &T) -> usize {
+        self.counts.lock().get(item).map_or(0, |&n| n as usize)
+    }
+}
+
 /// Per-item exponential backoff: `base * 2^failures`, capped at `max`.
 pub struct ItemExponentialFailureRateLimiter<T> {
-    failures: Mutex<HashMap<T, u32>>,
+    failures: Failures<T>,
     base_delay: Duration,
     max_delay: Duration,
 }
@@ -56,7 +117,7 @@ impl<T> fmt::Debug for ItemExponentialFailureRateLimiter<T> {
         f.debug_struct("ItemExponentialFailureRateLimiter")
             .field("base_delay", &self.base_delay)
             .field("max_delay", &self.max_delay)
-            .field("tracked", &self.failures.lock().len())
+            .field("tracked", &self.failures.tracked())
             .finish()
     }
 }
@@ -65,7 +126,7 @@ impl<T: Clone + Eq + Hash> ItemExponentialFailureRateLimiter<T> {
     /// Backoff from `base_delay`, doubling per failure, never above `max_delay`.
     pub fn new(base_delay: Duration, max_delay: Duration) -> Self {
         ItemExponentialFailureRateLimiter {
-            failures: Mutex::new(HashMap::new()),
+            failures: Failures::default(),
             base_delay,
             max_delay,
         }
@@ -74,20 +135,7 @@ impl<T: Clone + Eq + Hash> ItemExponentialFailureRateLimiter<T> {
 
 impl<T: Clone + Eq + Hash + Send + Sync> RateLimiter<T> for ItemExponentialFailureRateLimiter<T> {
     fn when(&self, item: &T) -> Duration {
-        let exponent = {
-            let mut failures = self.failures.lock();
-            match failures.get_mut(item) {
-                Some(count) => {
-                    let exponent = *count;
-                    *count = count.saturating_add(1);
-                    exponent
-                }
-                None => {
-                    failures.insert(item.clone(), 1);
-                    0
-                }
-            }
-        };
+        let exponent = self.failures.count(item) - 1;
         // Float arithmetic so huge exponents saturate instead of overflowing.
         let backoff = self.base_delay.as_secs_f64() * 2f64.powi(exponent.min(1024) as i32);
         if !backoff.is_finite() || backoff >= self.max_delay.as_secs_f64() {
@@ -97,11 +145,11 @@ impl<T: Clone + Eq + Hash + Send + Sync> RateLimiter<T> for ItemExponentialFailu
     }
 
     fn forget(&self, item: &T) {
-        self.failures.lock().remove(item);
+        self.failures.forget(item);
     }
 
     fn num_requeues(&self, item: &T) -> usize {
-        self.failures.lock().get(item).map_or(0, |&n| n as usize)
+        self.failures.of(item)
     }
 }
 
@@ -169,7 +217,7 @@ impl<T> RateLimiter<T> for BucketRateLimiter {
 
 /// Fast retries for the first `max_fast_attempts` failures of an item, then slow ones.
 pub struct ItemFastSlowRateLimiter<T> {
-    failures: Mutex<HashMap<T, u32>>,
+    failures: Failures<T>,
     fast_delay: Duration,
     slow_delay: Duration,
     max_fast_attempts: u32,
@@ -189,7 +237,7 @@ impl<T: Clone + Eq + Hash> ItemFastSlowRateLimiter<T> {
     /// `fast_delay` for the first `max_fast_attempts` failures, `slow_delay` after.
     pub fn new(fast_delay: Duration, slow_delay: Duration, max_fast_attempts: u32) -> Self {
         ItemFastSlowRateLimiter {
-            failures: Mutex::new(HashMap::new()),
+            failures: Failures::default(),
             fast_delay,
             slow_delay,
             max_fast_attempts,
@@ -199,19 +247,7 @@ impl<T: Clone + Eq + Hash> ItemFastSlowRateLimiter<T> {
 
 impl<T: Clone + Eq + Hash + Send + Sync> RateLimiter<T> for ItemFastSlowRateLimiter<T> {
     fn when(&self, item: &T) -> Duration {
-        let attempts = {
-            let mut failures = self.failures.lock();
-            match failures.get_mut(item) {
-                Some(count) => {
-                    *count = count.saturating_add(1);
-                    *count
-                }
-                None => {
-                    failures.insert(item.clone(), 1);
-                    1
-                }
-            }
-        };
+        let attempts = self.failures.count(item);
         if attempts <= self.max_fast_attempts {
             self.fast_delay
         } else {
@@ -220,11 +256,11 @@ impl<T: Clone + Eq + Hash + Send + Sync> RateLimiter<T> for ItemFastSlowRateLimi
     }
 
     fn forget(&self, item: &T) {
-        self.failures.lock().remove(item);
+        self.failures.forget(item);
     }
 
     fn num_requeues(&self, item: &T) -> usize {
-        self.failures.lock().get(item).map_or(0, |&n| n as usize)
+        self.failures.of(item)
     }
 }
 

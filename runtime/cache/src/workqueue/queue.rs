@@ -1,10 +1,13 @@
-use std::collections::VecDeque;
 use std::fmt;
 use std::hash::{BuildHasher, Hash};
 use std::pin::pin;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
+use crossbeam_queue::SegQueue;
+use crossbeam_utils::CachePadded;
 use hashbrown::hash_table::{Entry as TableEntry, HashTable};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -114,15 +117,20 @@ impl QueueConfig {
 ///
 /// # Why it is built this way
 ///
-/// The benchmark runs add/get/done from several workers with many duplicates,
-/// so each operation takes one short lock and one hash lookup:
-/// the item's dirty/processing flags (and, with metrics on, its timestamps)
-/// live in one table entry instead of client-go's two sets and two maps, the
-/// hash is computed before the lock is taken, and a queued item carries its
-/// hash so `get` does not hash under the lock. An item is cloned once per
-/// round (into the table). Waiting workers park on a [`tokio::sync::Notify`].
-/// The lock is `std::sync::Mutex`: in workload d it took 20–34% less time
-/// than `parking_lot`'s with 2 and 8 workers (1 worker: ~15% more).
+/// A producer adds while workers get and finish, all at once, so the queue
+/// keeps them off each other's locks. Each item's dirty/processing flags
+/// (and, with metrics on, its timestamps) live in one entry of a hash table
+/// split into 64 tables, each behind its own lock, chosen by the
+/// item's hash (computed before any lock is taken); the FIFO of waiting items
+/// is crossbeam's lock-free `SegQueue`, whose tail only producers touch and
+/// whose head only workers do. So a hash lookup, which usually misses the CPU
+/// cache, never holds up another thread's add, get or done, and no lock is
+/// shared by all. Shutdown takes every shard's lock once, so an add either
+/// finished before it or sees it. The FIFO holds only hashes: `get` takes a
+/// waiting entry with that hash (any one will do if two items share it)
+/// without comparing items, and clones the item it hands out, so an add
+/// allocates nothing. Waiting workers park on a [`tokio::sync::Notify`],
+/// which an add touches only when a worker waits.
 pub struct Queue<T> {
     inner: Arc<Inner<T>>,
 }
@@ -137,20 +145,36 @@ impl<T> Clone for Queue<T> {
 
 impl<T> fmt::Debug for Queue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.state();
         f.debug_struct("Queue")
             .field("name", &self.inner.name)
-            .field("len", &state.queue.len())
-            .field("processing", &state.processing)
-            .field("shutting_down", &state.shutting_down)
+            .field("len", &self.inner.fifo.len())
+            .field("processing", &self.inner.processing.load(SeqCst))
+            .field("shutting_down", &self.inner.shutting_down.load(SeqCst))
             .finish()
     }
 }
 
+/// How many tables the items' entries are split over (a power of two).
+const SHARDS: usize = 64;
+
 pub(crate) struct Inner<T> {
     name: String,
     hasher: hashbrown::DefaultHashBuilder,
-    state: Mutex<State<T>>,
+    /// The entries, by [`shard_of`] their hash; each lock on a cache line of
+    /// its own, so threads taking different locks do not slow each other.
+    shards: Box<[CachePadded<Mutex<Shard<T>>>]>,
+    /// The hashes of the items waiting to be handed out, in order. There are
+    /// as many of a hash here as entries with it that are dirty and not
+    /// processing.
+    fifo: SegQueue<u64>,
+    /// Entries with `processing` set. Raised before an item leaves the FIFO,
+    /// so a drain never misses one that is in neither.
+    processing: AtomicUsize,
+    /// Set with every shard's lock held; adds read it under theirs.
+    shutting_down: AtomicBool,
+    drain: AtomicBool,
+    /// Workers registered to wait in `get`; an add skips `item_ready` at 0.
+    waiting: AtomicUsize,
     /// Wakes workers parked in `get`.
     item_ready: Notify,
     /// Wakes `shut_down_with_drain` when the processing set may have emptied.
@@ -158,25 +182,8 @@ pub(crate) struct Inner<T> {
     metrics: Option<QueueMetrics>,
 }
 
-impl<T> Inner<T> {
-    /// The queue's state. No code panics while holding it, so a poisoned lock
-    /// still holds consistent state.
-    fn state(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-struct State<T> {
-    /// Items waiting to be handed out, with their hashes. Every item here has a
-    /// table entry that is dirty and not processing.
-    queue: VecDeque<(u64, T)>,
-    /// One entry per item that is dirty, processing, or both.
-    table: HashTable<Slot<T>>,
-    /// Entries with `processing` set.
-    processing: usize,
-    shutting_down: bool,
-    drain: bool,
-}
+/// One of the tables the entries are split over.
+type Shard<T> = HashTable<Slot<T>>;
 
 struct Slot<T> {
     hash: u64,
@@ -189,6 +196,66 @@ struct Slot<T> {
     added_at: Option<Instant>,
     /// When a worker got it; only kept when metrics are on.
     started_at: Option<Instant>,
+}
+
+impl<T: Eq> Slot<T> {
+    /// Whether this is `item`'s entry. The whole hash is compared first: the
+    /// table matched only 7 of its bits, and the item usually lies elsewhere
+    /// in memory, out of the CPU's cache.
+    fn is(&self, hash: u64, item: &T) -> bool {
+        self.hash == hash && self.item == *item
+    }
+}
+
+/// The shard of a hash: bits above those hashbrown uses for a bucket's index
+/// (the low ones) and for its control byte (the top seven).
+fn shard_of(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
+/// Counts a worker in `waiting` while it lives, also when its `get` is dropped.
+struct Registered<'a>(&'a AtomicUsize);
+
+impl<'a> Registered<'a> {
+    fn new(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, SeqCst);
+        Registered(waiting)
+    }
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
+/// No code panics while holding one of the queue's locks, so a poisoned lock
+/// still guards consistent state.
+fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T> Inner<T> {
+    fn shard(&self, hash: u64) -> MutexGuard<'_, Shard<T>> {
+        lock(&self.shards[shard_of(hash)])
+    }
+
+    /// Lowers the processing count, waking a drain that waits for 0.
+    fn finish_one(&self) {
+        if self.processing.fetch_sub(1, SeqCst) == 1 && self.drain.load(SeqCst) {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Wakes one worker waiting in `get`, if any registered to wait. Called
+    /// after a push; the fence pairs with the one in `get`, so either the
+    /// worker sees the item or this sees the worker.
+    fn wake_one(&self) {
+        fence(SeqCst);
+        if self.waiting.load(SeqCst) > 0 {
+            self.item_ready.notify_one();
+        }
+    }
 }
 
 impl<T> Default for Queue<T>
@@ -219,13 +286,14 @@ where
         let inner = Arc::new(Inner {
             name: config.name,
             hasher: hashbrown::DefaultHashBuilder::default(),
-            state: Mutex::new(State {
-                queue: VecDeque::new(),
-                table: HashTable::new(),
-                processing: 0,
-                shutting_down: false,
-                drain: false,
-            }),
+            shards: (0..SHARDS)
+                .map(|_| CachePadded::new(Mutex::new(HashTable::new())))
+                .collect(),
+            fifo: SegQueue::new(),
+            processing: AtomicUsize::new(0),
+            shutting_down: AtomicBool::new(false),
+            drain: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
             item_ready: Notify::new(),
             drained: Notify::new(),
             metrics,
@@ -242,55 +310,46 @@ where
     pub fn add(&self, item: T) {
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one(&item);
-        let queued = {
-            let mut guard = inner.state();
-            let state = &mut *guard;
-            if state.shutting_down {
-                return;
-            }
-            match state
-                .table
-                .entry(hash, |slot| slot.item == item, |slot| slot.hash)
-            {
-                TableEntry::Occupied(mut occupied) => {
-                    let slot = occupied.get_mut();
-                    if slot.dirty {
-                        return;
-                    }
-                    // Present but not dirty means processing: `done` requeues it.
-                    slot.dirty = true;
-                    if let Some(metrics) = &inner.metrics {
-                        metrics.add(&mut slot.added_at);
-                    }
-                    false
+        let mut shard = inner.shard(hash);
+        if inner.shutting_down.load(SeqCst) {
+            return;
+        }
+        match shard.entry(hash, |slot| slot.is(hash, &item), |slot| slot.hash) {
+            TableEntry::Occupied(mut occupied) => {
+                let slot = occupied.get_mut();
+                if slot.dirty {
+                    return;
                 }
-                TableEntry::Vacant(vacant) => {
-                    let mut slot = Slot {
-                        hash,
-                        item: item.clone(),
-                        dirty: true,
-                        processing: false,
-                        added_at: None,
-                        started_at: None,
-                    };
-                    if let Some(metrics) = &inner.metrics {
-                        metrics.add(&mut slot.added_at);
-                    }
-                    vacant.insert(slot);
-                    state.queue.push_back((hash, item));
-                    true
+                // Present but not dirty means processing: `done` requeues it.
+                slot.dirty = true;
+                if let Some(metrics) = &inner.metrics {
+                    metrics.add(&mut slot.added_at);
                 }
             }
-        };
-        if queued {
-            inner.item_ready.notify_one();
+            TableEntry::Vacant(vacant) => {
+                let mut slot = Slot {
+                    hash,
+                    item,
+                    dirty: true,
+                    processing: false,
+                    added_at: None,
+                    started_at: None,
+                };
+                if let Some(metrics) = &inner.metrics {
+                    metrics.add(&mut slot.added_at);
+                }
+                vacant.insert(slot);
+                inner.fifo.push(hash);
+                drop(shard);
+                inner.wake_one();
+            }
         }
     }
 
     /// The number of items waiting to be handed out. For information only:
     /// another task may change it right after.
     pub fn len(&self) -> usize {
-        self.inner.state().queue.len()
+        self.inner.fifo.len()
     }
 
     /// Whether no item is waiting (see [`len`](Self::len)).
@@ -305,11 +364,15 @@ where
         if let Some(next) = self.try_get() {
             return next;
         }
+        let inner = &*self.inner;
         loop {
             // Register before looking, so an add between the look and the
-            // await still wakes this task.
-            let mut notified = pin!(self.inner.item_ready.notified());
+            // await still wakes this task; `waiting` is raised before the look
+            // too, so that add sees it (the fence pairs with `wake_one`'s).
+            let mut notified = pin!(inner.item_ready.notified());
             notified.as_mut().enable();
+            let _waiting = Registered::new(&inner.waiting);
+            fence(SeqCst);
             if let Some(next) = self.try_get() {
                 return next;
             }
@@ -321,20 +384,27 @@ where
     /// and empty, `None` when the caller has to wait.
     fn try_get(&self) -> Option<Option<T>> {
         let inner = &*self.inner;
-        let mut guard = inner.state();
-        let state = &mut *guard;
-        let Some((hash, item)) = state.queue.pop_front() else {
-            return state.shutting_down.then_some(None);
+        // Read first: shutdown happens after every add that pushed before it.
+        let shutting_down = inner.shutting_down.load(SeqCst);
+        inner.processing.fetch_add(1, SeqCst);
+        let Some(hash) = inner.fifo.pop() else {
+            inner.finish_one();
+            return shutting_down.then_some(None);
         };
-        if let Some(slot) = state.table.find_mut(hash, |slot| slot.item == item) {
-            slot.dirty = false;
-            slot.processing = true;
-            if let Some(metrics) = &inner.metrics {
-                metrics.get(&mut slot.added_at, &mut slot.started_at);
-            }
+        // An add of the item before this lookup finds it dirty and not yet
+        // processing, and leaves it to this round: the worker has not started.
+        let mut shard = inner.shard(hash);
+        let slot = shard
+            .find_mut(hash, |slot| {
+                slot.hash == hash && slot.dirty && !slot.processing
+            })
+            .expect("every hash in the FIFO has a waiting entry");
+        slot.dirty = false;
+        slot.processing = true;
+        if let Some(metrics) = &inner.metrics {
+            metrics.get(&mut slot.added_at, &mut slot.started_at);
         }
-        state.processing += 1;
-        Some(Some(item))
+        Some(Some(slot.item.clone()))
     }
 
     /// Marks `item` as finished. If it was added again while processing, it
@@ -343,10 +413,9 @@ where
     pub fn done(&self, item: &T) {
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one(item);
-        let (requeued, drained) = {
-            let mut guard = inner.state();
-            let state = &mut *guard;
-            let Ok(mut occupied) = state.table.find_entry(hash, |slot| slot.item == *item) else {
+        let requeued = {
+            let mut shard = inner.shard(hash);
+            let Ok(mut occupied) = shard.find_entry(hash, |slot| slot.is(hash, item)) else {
                 return;
             };
             let slot = occupied.get_mut();
@@ -357,41 +426,36 @@ where
             if let Some(metrics) = &inner.metrics {
                 metrics.done(&mut slot.started_at);
             }
-            let requeued = slot.dirty;
-            if requeued {
-                state.queue.push_back((hash, slot.item.clone()));
+            if slot.dirty {
+                // Even after shutdown, as client-go: a drain waits for it.
+                inner.fifo.push(hash);
+                true
             } else {
                 occupied.remove();
+                false
             }
-            state.processing -= 1;
-            (requeued, state.processing == 0 && state.drain)
         };
         if requeued {
-            inner.item_ready.notify_one();
+            inner.wake_one();
         }
-        if drained {
-            inner.drained.notify_waiters();
-        }
+        inner.finish_one();
     }
 
     /// Whether `item` is waiting or processing (client-go's `Find`).
     pub fn contains(&self, item: &T) -> bool {
         let inner = &*self.inner;
         let hash = inner.hasher.hash_one(item);
-        let state = inner.state();
-        state.table.find(hash, |slot| slot.item == *item).is_some()
+        inner
+            .shard(hash)
+            .find(hash, |slot| slot.is(hash, item))
+            .is_some()
     }
 
     /// Ignores further adds and tells workers to stop once nothing is waiting;
     /// does not wait for processing items. Releases a pending
     /// [`shut_down_with_drain`](Self::shut_down_with_drain).
     pub fn shut_down(&self) {
-        {
-            let mut state = self.inner.state();
-            state.shutting_down = true;
-            state.drain = false;
-        }
-        self.inner.item_ready.notify_waiters();
+        self.start_shut_down(false);
         self.inner.drained.notify_waiters();
     }
 
@@ -405,24 +469,28 @@ where
 
     /// The synchronous half of `shut_down_with_drain`: shutdown starts now.
     pub(crate) fn start_shut_down_with_drain(&self) {
+        self.start_shut_down(true);
+    }
+
+    fn start_shut_down(&self, drain: bool) {
+        let inner = &*self.inner;
         {
-            let mut state = self.inner.state();
-            state.shutting_down = true;
-            state.drain = true;
+            // Every shard's lock, so no add is between its check and its push.
+            let _shards: Vec<_> = inner.shards.iter().map(|shard| lock(shard)).collect();
+            inner.shutting_down.store(true, SeqCst);
+            inner.drain.store(drain, SeqCst);
         }
-        self.inner.item_ready.notify_waiters();
+        inner.item_ready.notify_waiters();
     }
 
     /// Waits until nothing is processing or a `shut_down` cancels the drain.
     pub(crate) async fn wait_for_drain(&self) {
+        let inner = &*self.inner;
         loop {
-            let mut notified = pin!(self.inner.drained.notified());
+            let mut notified = pin!(inner.drained.notified());
             notified.as_mut().enable();
-            {
-                let state = self.inner.state();
-                if state.processing == 0 || !state.drain {
-                    return;
-                }
+            if inner.processing.load(SeqCst) == 0 || !inner.drain.load(SeqCst) {
+                return;
             }
             notified.await;
         }
@@ -430,7 +498,7 @@ where
 
     /// Whether shutdown has started.
     pub fn shutting_down(&self) -> bool {
-        self.inner.state().shutting_down
+        self.inner.shutting_down.load(SeqCst)
     }
 
     /// The queue's name from its config.
@@ -465,13 +533,15 @@ where
         loop {
             ticker.tick().await;
             let Some(inner) = weak.upgrade() else { return };
-            let state = inner.state();
-            if state.shutting_down {
+            if inner.shutting_down.load(SeqCst) {
                 return;
             }
             if let Some(metrics) = &inner.metrics {
-                metrics
-                    .update_unfinished_work(state.table.iter().filter_map(|slot| slot.started_at));
+                let mut started = Vec::new();
+                for shard in &*inner.shards {
+                    started.extend(lock(shard).iter().filter_map(|slot| slot.started_at));
+                }
+                metrics.update_unfinished_work(started.into_iter());
             }
         }
     });
@@ -492,7 +562,8 @@ mod tests {
     //! - `TestQueueDrainageUsingShutDownWithDrainWithDirtyItem` -> `drain_waits_for_dirty_item_round`
     //! - `TestGarbageCollection` -> `done_items_are_released` (the queue keeps no reference)
     //!
-    //! Beyond client-go's list: `never_two_workers_on_one_item`, `get_is_cancel_safe`.
+    //! Beyond client-go's list: `never_two_workers_on_one_item`, `get_is_cancel_safe`,
+    //! `adds_racing_shutdown_leave_nothing_behind`.
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -581,7 +652,7 @@ mod tests {
                 .collect();
             // Let the workers go round before shutting down, as client-go's
             // test does by waiting for its producers.
-            while !queue.is_empty() || queue.inner.state().processing > 0 {
+            while !queue.is_empty() || queue.inner.processing.load(SeqCst) > 0 {
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
             if drain {
@@ -766,6 +837,44 @@ mod tests {
         queue.shut_down();
         for worker in workers {
             worker.await.unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn adds_racing_shutdown_leave_nothing_behind() {
+        // An add that saw no shutdown has pushed its item before shutdown
+        // completes, so the worker's final `None` comes after every item.
+        for round in 0..2000u32 {
+            let queue: Queue<u32> = Queue::new();
+            let adders: Vec<_> = (0..2u32)
+                .map(|adder| {
+                    let queue = queue.clone();
+                    tokio::spawn(async move {
+                        let mut i = adder;
+                        while !queue.shutting_down() {
+                            queue.add(i);
+                            i += 2;
+                        }
+                    })
+                })
+                .collect();
+            let worker = tokio::spawn({
+                let queue = queue.clone();
+                async move {
+                    while let Some(item) = queue.get().await {
+                        queue.done(&item);
+                    }
+                }
+            });
+            for _ in 0..round % 7 {
+                tokio::task::yield_now().await;
+            }
+            queue.shut_down();
+            for adder in adders {
+                adder.await.unwrap();
+            }
+            worker.await.unwrap();
+            assert_eq!(queue.len(), 0, "round {round}: an item outlived shutdown");
         }
     }
 
