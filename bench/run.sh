@@ -22,8 +22,8 @@ log() { echo "[bench $(date +%T)] $*" >&2; }
 command -v go >/dev/null || { echo "bench: Go is required (apt-get install -y golang-go)" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "bench: cargo is required (rustup)" >&2; exit 1; }
 
-log "building the harness and the client-go program"
-(cd bench/go && go build -o "$bin/" ./cmd/harness ./cmd/client-go-bench)
+log "building the harness, the client-go and the controller-runtime programs"
+(cd bench/go && go build -o "$bin/" ./cmd/harness ./cmd/client-go-bench ./cmd/controller-runtime-bench)
 
 # Start the cluster only if none answers; stop only what we started.
 started_cluster=0
@@ -57,6 +57,7 @@ else
   log "kubegen program did not build: its column stays empty"
 fi
 args+=(--client-go "$bin/client-go-bench")
+args+=(--controller-runtime "$bin/controller-runtime-bench") # the client-go column of h
 
 # shellcheck disable=SC2086 # BENCH_ARGS is a list of flags
 "$bin/harness" -kubeconfig "$kubeconfig" -context admin -repo "$repo" -out "$repo/bench/results" \

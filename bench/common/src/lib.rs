@@ -2,13 +2,19 @@
 //! bench/go/internal/benchutil and bench/go/internal/fixture, so all three
 //! clients are measured alike. A change here must be made there too.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, bail};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 /// The annotation the harness's writer stamps with its send time (Unix ns).
 pub const SENT_ANNOTATION: &str = "bench.kubegen.io/sent";
+
+/// The annotation the writer of workload h sets to the run's stamp.
+pub const STAMP_ANNOTATION: &str = "bench.kubegen.io/stamp";
 
 /// Command-line flags: `--name value` pairs after the workload.
 pub struct Flags(HashMap<String, String>);
@@ -178,6 +184,162 @@ pub fn configmap_fixture(i: usize) -> (BTreeMap<String, String>, BTreeMap<String
     (own(&labels), own(&data))
 }
 
+/// The bookkeeping of workload h (the controller), shared by every
+/// reconcile: which ConfigMaps were reconciled at least once (phase 1), and
+/// which were reconciled carrying the run's stamp (phase 2), with the lag
+/// from the writer's send time. The same as bench/go's `benchutil.Tally`.
+pub struct Tally {
+    count: usize,
+    updates: usize,
+    stamp: String,
+    state: Mutex<TallyState>,
+    all_once: Notify,
+    all_stamped: Notify,
+}
+
+#[derive(Default)]
+struct TallyState {
+    reconciles: usize,
+    seen: HashSet<String>,
+    stamped: HashSet<String>,
+    lags: Vec<f64>,
+    all_once_at: Option<Instant>,
+    ready_at: Option<Instant>,
+    /// The first reconcile that saw the stamp.
+    first_at: Option<Instant>,
+    /// The reconcile that saw the last stamped object.
+    all_at: Option<Instant>,
+}
+
+impl Tally {
+    /// Waits for `count` objects to be reconciled once, then for `updates`
+    /// objects to be reconciled carrying `stamp`.
+    pub fn new(count: usize, updates: usize, stamp: &str) -> Self {
+        Self {
+            count,
+            updates,
+            stamp: stamp.to_owned(),
+            state: Mutex::new(TallyState {
+                seen: HashSet::with_capacity(count),
+                stamped: HashSet::with_capacity(updates),
+                lags: Vec::with_capacity(updates),
+                ..TallyState::default()
+            }),
+            all_once: Notify::new(),
+            all_stamped: Notify::new(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, TallyState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records one reconcile of the object `name`, which carries the stamp
+    /// and sent annotations given.
+    pub fn reconciled(&self, name: &str, stamp: Option<&str>, sent: Option<&str>) {
+        let now = Instant::now();
+        let mut s = self.state();
+        s.reconciles += 1;
+        if !s.seen.contains(name) {
+            s.seen.insert(name.to_owned());
+            if s.seen.len() == self.count {
+                s.all_once_at = Some(now);
+                // Stores a permit if the waiter is not waiting yet.
+                self.all_once.notify_one();
+            }
+        }
+        if stamp != Some(self.stamp.as_str()) || s.stamped.contains(name) {
+            return;
+        }
+        s.stamped.insert(name.to_owned());
+        if let Some(sent) = sent.and_then(|v| v.parse::<i128>().ok()) {
+            s.lags.push((nanos_now() - sent) as f64 / 1e6);
+        }
+        s.first_at.get_or_insert(now);
+        if s.stamped.len() == self.updates {
+            s.all_at = Some(now);
+            self.all_stamped.notify_one();
+        }
+    }
+
+    /// Returns once every object was reconciled, or, at `deadline`, an error
+    /// saying how many were.
+    pub async fn wait_all_once(&self, deadline: Instant) -> Result<()> {
+        let wait = async {
+            while self.state().all_once_at.is_none() {
+                self.all_once.notified().await;
+            }
+        };
+        if tokio::time::timeout_at(deadline.into(), wait)
+            .await
+            .is_err()
+        {
+            let n = self.state().seen.len();
+            bail!(
+                "reconciled {n} of {} ConfigMaps: the timeout passed",
+                self.count
+            );
+        }
+        Ok(())
+    }
+
+    /// Marks the start of phase 2; the caller prints READY right after.
+    pub fn ready(&self) {
+        self.state().ready_at = Some(Instant::now());
+    }
+
+    /// Returns once every updated object was reconciled carrying the stamp,
+    /// or, at `deadline`, an error saying how many were.
+    pub async fn wait_all_stamped(&self, deadline: Instant) -> Result<()> {
+        let wait = async {
+            while self.state().all_at.is_none() {
+                self.all_stamped.notified().await;
+            }
+        };
+        if tokio::time::timeout_at(deadline.into(), wait)
+            .await
+            .is_err()
+        {
+            let n = self.state().stamped.len();
+            bail!(
+                "reconciled {n} of {} updated ConfigMaps carrying stamp {}: the timeout passed",
+                self.updates,
+                self.stamp
+            );
+        }
+        Ok(())
+    }
+
+    /// The JSON result of a finished run; `start` is the process start.
+    pub fn result(&self, start: Instant) -> Result<Value> {
+        let mut s = self.state();
+        if s.seen.len() != self.count {
+            // Phase 1 ended at the count-th distinct object: with more
+            // objects in the namespace it ended early.
+            bail!(
+                "reconciled {} distinct ConfigMaps, but --count is {}: the namespace holds other objects",
+                s.seen.len(),
+                self.count
+            );
+        }
+        let (Some(once), Some(ready), Some(first), Some(all)) =
+            (s.all_once_at, s.ready_at, s.first_at, s.all_at)
+        else {
+            bail!("the tally is not finished");
+        };
+        Ok(json!({
+            "objects": self.count,
+            "updates": self.updates,
+            "reconciles": s.reconciles,
+            "sync_reconciled_ms": ms(once - start),
+            "updates_reconciled_ms": ms(all - ready),
+            "updates_span_ms": ms(all - first),
+            "lag_p50_ms": percentile(&mut s.lags, 50.0),
+            "lag_p99_ms": percentile(&mut s.lags, 99.0),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +354,35 @@ mod tests {
         assert!(counts.iter().all(|&c| c == 2));
         // The same order as bench/go's WorkqueueKeys (its test checks these too).
         assert_eq!(keys[..6], [201, 48, 227, 398, 153, 375]);
+    }
+
+    /// The same sequence as bench/go's Tally test.
+    #[test]
+    fn tally_counts_each_object_once_and_each_stamp_once() {
+        let start = Instant::now();
+        let tally = Tally::new(3, 2, "s1");
+        let sent = nanos_now().to_string();
+        for name in ["a", "b", "a", "c"] {
+            // The last run's stamp counts for phase 1 only.
+            tally.reconciled(name, Some("s0"), Some(&sent));
+        }
+        assert!(tally.state().all_once_at.is_some());
+        tally.ready();
+        tally.reconciled("a", Some("s1"), Some(&sent));
+        tally.reconciled("a", Some("s1"), Some(&sent)); // seen with the stamp already
+        tally.reconciled("c", None, None);
+        assert!(tally.state().all_at.is_none());
+        tally.reconciled("b", Some("s1"), Some(&sent));
+        let got = tally.result(start).unwrap();
+        assert_eq!(
+            (&got["reconciles"], &got["objects"], &got["updates"]),
+            (&json!(8), &json!(3), &json!(2))
+        );
+        tally.reconciled("d", None, None);
+        assert!(
+            tally.result(start).is_err(),
+            "a fourth object when --count is 3"
+        );
     }
 
     #[test]

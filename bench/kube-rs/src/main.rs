@@ -1,12 +1,12 @@
 //! kube-rs-bench: the kube-rs column of the benchmark (issue 8).
 //!
 //! Runs one workload with kube 5 and k8s-openapi 0.29 the way kube-rs users
-//! write it: `Api<K>`, the `watcher` + `reflector` store, and the controller
+//! write it: `Api<K>`, the `watcher` + `reflector` store, the controller
 //! runtime's `applier` (scheduler + runner) as the closest thing kube-rs has
-//! to client-go's workqueue.
+//! to client-go's workqueue, and its `Controller`.
 //!
 //! ```text
-//! kube-rs-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
+//! kube-rs-bench <list|informer|metadata-informer|watch|workqueue|crud|decode|controller> --kubeconfig F [--context C] --namespace NS [flags]
 //! ```
 //!
 //! Each workload prints one JSON line of results on stdout (and `watch`
@@ -20,25 +20,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use bench_common::{
-    Flags, SENT_ANNOTATION, configmap_fixture, ms, nanos_now, per_object, percentile, settled_rss,
-    workqueue_keys,
+    Flags, SENT_ANNOTATION, STAMP_ANNOTATION, Tally, configmap_fixture, ms, nanos_now, per_object,
+    percentile, settled_rss, workqueue_keys,
 };
 use futures::{StreamExt, TryStreamExt, future, stream};
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{DeleteParams, ListParams, PartialObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::controller::{Action, Config as ControllerConfig};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt as _, applier, watcher};
 use kube::{Api, Client};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 fn main() {
+    // The controller's phase 1 counts from here: before clients and caches.
+    let start = Instant::now();
     let args: Vec<String> = std::env::args().collect();
     let Some(workload) = args.get(1).cloned() else {
         eprintln!(
-            "usage: kube-rs-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> [--name value]..."
+            "usage: kube-rs-bench <list|informer|metadata-informer|watch|workqueue|crud|decode|controller> [--name value]..."
         );
         std::process::exit(2);
     };
@@ -46,7 +48,7 @@ fn main() {
         .enable_all()
         .build()
         .context("starting the tokio runtime")
-        .and_then(|rt| rt.block_on(run(&workload, &args[2..])));
+        .and_then(|rt| rt.block_on(run(&workload, &args[2..], start)));
     match result {
         Ok(mut v) => {
             v["client"] = json!("kube-rs");
@@ -63,9 +65,13 @@ fn main() {
     }
 }
 
-async fn run(workload: &str, args: &[String]) -> Result<Value> {
+async fn run(workload: &str, args: &[String], start: Instant) -> Result<Value> {
     let flags = Flags::parse(args)?;
     let timeout = Duration::from_secs(flags.num("timeout-secs", 300)? as u64);
+    if workload == "controller" {
+        // Bounds its own waits, to say how far it got.
+        return controller(&flags, start, start + timeout).await;
+    }
     let work = async {
         match workload {
             "list" => list(&flags).await,
@@ -76,7 +82,7 @@ async fn run(workload: &str, args: &[String]) -> Result<Value> {
             "crud" => crud(&flags).await,
             "decode" => decode(&flags),
             other => bail!(
-                "unknown workload {other:?} (want list, informer, metadata-informer, watch, workqueue, crud or decode)"
+                "unknown workload {other:?} (want list, informer, metadata-informer, watch, workqueue, crud, decode or controller)"
             ),
         }
     };
@@ -384,6 +390,84 @@ impl Drain {
             self.empty.notified().await;
         }
     }
+}
+
+/// Workload h: kube-runtime's `Controller` over the namespace's ConfigMaps
+/// (its own watcher and store, `watcher::Config::default()`) with
+/// `concurrency` = `--workers`; each reconcile reads the object it is handed
+/// (from the controller's store) and records it. Phase 1: from process start
+/// until each of the `--count` ConfigMaps was reconciled once; then READY,
+/// and phase 2 until each of the `--updates` ConfigMaps the harness stamps
+/// was reconciled carrying `--stamp`.
+async fn controller(flags: &Flags, start: Instant, deadline: Instant) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let count = flags.num("count", 0)?;
+    let updates = flags.num("updates", 0)?;
+    let workers = flags.num("workers", 2)?;
+    let stamp = flags.str("stamp")?;
+    if count == 0 || updates == 0 || updates > count || workers == 0 || workers > u16::MAX as usize
+    {
+        bail!(
+            "want 0 < --updates ({updates}) <= --count ({count}) and --workers ({workers}) in 1..=65535"
+        );
+    }
+    let tally = Arc::new(Tally::new(count, updates, stamp));
+    let api: Api<ConfigMap> = Api::namespaced(client(flags).await?, ns);
+    // Graceful shutdown: no new reconciles, those under way finish, then
+    // the stream ends.
+    let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let results = Controller::new(api, watcher::Config::default())
+        .with_config(ControllerConfig::default().concurrency(workers as u16))
+        .graceful_shutdown_on(async move {
+            let _ = on_shutdown.await;
+        })
+        .run(reconcile, |_, e: &Infallible, _| match *e {}, tally.clone());
+    // The stream reports each reconcile, and the watcher's errors (which it
+    // retries); those are counted and reported.
+    let mut run = tokio::spawn(async move {
+        let mut errors = 0usize;
+        let mut first_error = None;
+        let mut results = std::pin::pin!(results);
+        while let Some(r) = results.next().await {
+            if let Err(e) = r {
+                errors += 1;
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        (errors, first_error)
+    });
+    tokio::select! {
+        waited = tally.wait_all_once(deadline) => waited?,
+        stopped = &mut run => bail!("the controller stopped before phase 1 ended: {stopped:?}"),
+    }
+    tally.ready();
+    println!("READY");
+    tokio::select! {
+        waited = tally.wait_all_stamped(deadline) => waited?,
+        stopped = &mut run => bail!("the controller stopped before phase 2 ended: {stopped:?}"),
+    }
+    let _ = shutdown.send(());
+    let (errors, first_error) = run.await.context("the controller task panicked")?;
+    let mut result = tally.result(start)?;
+    result["workers"] = json!(workers);
+    result["errors"] = json!(errors);
+    if let Some(e) = first_error {
+        result["first_error"] = json!(e);
+    }
+    Ok(result)
+}
+
+/// h's reconcile: the object comes from the controller's store.
+async fn reconcile(cm: Arc<ConfigMap>, tally: Arc<Tally>) -> Result<Action, Infallible> {
+    let annotations = cm.metadata.annotations.as_ref();
+    let stamp = annotations.and_then(|a| a.get(STAMP_ANNOTATION));
+    let sent = annotations.and_then(|a| a.get(SENT_ANNOTATION));
+    tally.reconciled(
+        cm.metadata.name.as_deref().unwrap_or_default(),
+        stamp.map(String::as_str),
+        sent.map(String::as_str),
+    );
+    Ok(Action::await_change())
 }
 
 /// The ~1 KB fixture ConfigMap (bench_common::configmap_fixture).

@@ -2,11 +2,11 @@
 //!
 //! Runs one workload with kubegen-api (the generated `Clientset` and types)
 //! (its `SharedInformerFactory` of typed informers and listers) and
-//! kubegen-runtime (the rate-limiting workqueue), written the way a kubegen
-//! user would (as examples/sample-controller).
+//! kubegen-runtime (the rate-limiting workqueue, the controller runtime),
+//! written the way a kubegen user would (as examples/sample-controller).
 //!
 //! ```text
-//! kubegen-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> --kubeconfig F [--context C] --namespace NS [flags]
+//! kubegen-bench <list|informer|metadata-informer|watch|workqueue|crud|decode|controller> --kubeconfig F [--context C] --namespace NS [flags]
 //! ```
 //!
 //! Each workload prints one JSON line of results on stdout (and `watch`
@@ -17,18 +17,20 @@
 //! `--content-type application/json` forces JSON (`Config::protobuf = false`),
 //! for the benchmark's "kubegen (JSON)" column.
 
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use bench_common::{
-    Flags, SENT_ANNOTATION, configmap_fixture, ms, nanos_now, per_object, percentile, settled_rss,
-    workqueue_keys,
+    Flags, SENT_ANNOTATION, STAMP_ANNOTATION, Tally, configmap_fixture, ms, nanos_now, per_object,
+    percentile, settled_rss, workqueue_keys,
 };
 use kubegen_api::core::v1::{ConfigMap, Pod, PodListerExt as _};
 use kubegen_api::{Clientset, SharedInformerFactory};
 use kubegen_runtime::cache::transform::strip_managed_fields;
 use kubegen_runtime::cache::{EventHandlerFuncs, FactoryOptions};
+use kubegen_runtime::controller::{Action, CancellationToken, Controller};
 use kubegen_runtime::selector::Selector;
 use kubegen_runtime::workqueue::{RateLimitingQueue, default_controller_rate_limiter};
 use kubegen_runtime::{
@@ -38,10 +40,12 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 fn main() {
+    // The controller's phase 1 counts from here: before clients and caches.
+    let start = Instant::now();
     let args: Vec<String> = std::env::args().collect();
     let Some(workload) = args.get(1).cloned() else {
         eprintln!(
-            "usage: kubegen-bench <list|informer|metadata-informer|watch|workqueue|crud|decode> [--name value]..."
+            "usage: kubegen-bench <list|informer|metadata-informer|watch|workqueue|crud|decode|controller> [--name value]..."
         );
         std::process::exit(2);
     };
@@ -49,7 +53,7 @@ fn main() {
         .enable_all()
         .build()
         .context("starting the tokio runtime")
-        .and_then(|rt| rt.block_on(run(&workload, &args[2..])));
+        .and_then(|rt| rt.block_on(run(&workload, &args[2..], start)));
     match result {
         Ok(mut v) => {
             v["client"] = json!("kubegen");
@@ -66,9 +70,13 @@ fn main() {
     }
 }
 
-async fn run(workload: &str, args: &[String]) -> Result<Value> {
+async fn run(workload: &str, args: &[String], start: Instant) -> Result<Value> {
     let flags = Flags::parse(args)?;
     let timeout = Duration::from_secs(flags.num("timeout-secs", 300)? as u64);
+    if workload == "controller" {
+        // Bounds its own waits, to say how far it got.
+        return controller(&flags, start, start + timeout).await;
+    }
     let work = async {
         match workload {
             "list" => list(&flags).await,
@@ -79,7 +87,7 @@ async fn run(workload: &str, args: &[String]) -> Result<Value> {
             "crud" => crud(&flags).await,
             "decode" => decode(&flags),
             other => bail!(
-                "unknown workload {other:?} (want list, informer, metadata-informer, watch, workqueue, crud or decode)"
+                "unknown workload {other:?} (want list, informer, metadata-informer, watch, workqueue, crud, decode or controller)"
             ),
         }
     };
@@ -340,6 +348,73 @@ async fn workqueue(flags: &Flags) -> Result<Value> {
         "elapsed_ms": ms(elapsed),
         "ops_per_s": ops as f64 / elapsed.as_secs_f64(),
     }))
+}
+
+/// Workload h: kubegen's controller runtime over the namespace's ConfigMaps
+/// with `--workers` concurrent reconciles, each reading the object from the
+/// informer's cache (the `Arc<ConfigMap>` it is handed) and recording it.
+/// Phase 1: from process start until each of the `--count` ConfigMaps was
+/// reconciled once; then READY, and phase 2 until each of the `--updates`
+/// ConfigMaps the harness stamps was reconciled carrying `--stamp`.
+async fn controller(flags: &Flags, start: Instant, deadline: Instant) -> Result<Value> {
+    let ns = flags.str("namespace")?;
+    let count = flags.num("count", 0)?;
+    let updates = flags.num("updates", 0)?;
+    let workers = flags.num("workers", 2)?;
+    let stamp = flags.str("stamp")?;
+    if count == 0 || updates == 0 || updates > count || workers == 0 {
+        bail!("want 0 < --updates ({updates}) <= --count ({count}) and --workers ({workers}) >= 1");
+    }
+    let tally = Arc::new(Tally::new(count, updates, stamp));
+    let factory = SharedInformerFactory::with_options(
+        clientset(flags)?,
+        Duration::ZERO,
+        FactoryOptions::new().namespace(ns),
+    );
+    let controller = Controller::<ConfigMap>::new(factory.factory(), "bench")
+        .context("building the controller")?
+        .concurrency(workers);
+    factory.start();
+    let cancel = CancellationToken::new();
+    let mut run = tokio::spawn(controller.run(
+        reconcile,
+        |_, e: &Infallible, _| match *e {},
+        tally.clone(),
+        cancel.clone(),
+    ));
+    // A controller that stops on its own (its caches never synced) ends the
+    // waits too, with its error.
+    tokio::select! {
+        waited = tally.wait_all_once(deadline) => waited?,
+        stopped = &mut run => bail!("the controller stopped before phase 1 ended: {stopped:?}"),
+    }
+    tally.ready();
+    println!("READY");
+    tokio::select! {
+        waited = tally.wait_all_stamped(deadline) => waited?,
+        stopped = &mut run => bail!("the controller stopped before phase 2 ended: {stopped:?}"),
+    }
+    cancel.cancel();
+    run.await
+        .context("the controller panicked")?
+        .context("the controller failed")?;
+    factory.shutdown().await;
+    let mut result = tally.result(start)?;
+    result["workers"] = json!(workers);
+    Ok(result)
+}
+
+/// h's reconcile: the object comes from the informer's cache.
+async fn reconcile(cm: Arc<ConfigMap>, tally: Arc<Tally>) -> Result<Action, Infallible> {
+    let annotations = cm.metadata.annotations.as_ref();
+    let stamp = annotations.and_then(|a| a.get(STAMP_ANNOTATION));
+    let sent = annotations.and_then(|a| a.get(SENT_ANNOTATION));
+    tally.reconciled(
+        cm.metadata.name.as_deref().unwrap_or_default(),
+        stamp.map(|v| v.as_str()),
+        sent.map(|v| v.as_str()),
+    );
+    Ok(Action::AwaitChange)
 }
 
 /// The ~1 KB fixture ConfigMap (bench_common::configmap_fixture).

@@ -21,7 +21,10 @@ import (
 
 // benchNamespaces are every namespace the harness creates; cleanup deletes
 // exactly these.
-var benchNamespaces = []string{fixture.NamespaceList, fixture.NamespacePods, fixture.NamespaceWatch, fixture.NamespaceCrud}
+var benchNamespaces = []string{fixture.NamespaceList, fixture.NamespacePods, fixture.NamespaceWatch, fixture.NamespaceCrud, fixture.NamespaceCtrl}
+
+// ctrlName is the name of workload h's i-th ConfigMap.
+func ctrlName(i int) string { return "ctrl-" + strconv.Itoa(i) }
 
 // ensureNamespace creates ns, first waiting out a Terminating namespace of
 // the same name left by an earlier run.
@@ -108,9 +111,13 @@ feed:
 
 // createFixtures makes the objects every workload reads: scale ConfigMaps in
 // bench-list, scale Pods in bench-pods, watchObjects ConfigMaps in
-// bench-watch, and the empty bench-crud namespace.
+// bench-watch, the empty bench-crud namespace, and, when workload h runs
+// (ctrlObjects > 0), ctrlObjects ConfigMaps in bench-ctrl.
 func createFixtures(ctx context.Context, cs kubernetes.Interface, p params) error {
 	for _, ns := range benchNamespaces {
+		if ns == fixture.NamespaceCtrl && p.ctrlObjects == 0 {
+			continue
+		}
 		if err := ensureNamespace(ctx, cs, ns); err != nil {
 			return err
 		}
@@ -166,7 +173,52 @@ func createFixtures(ctx context.Context, cs kubernetes.Interface, p params) erro
 		return err
 	}
 	logf("fixtures: %d configmaps in %s", p.watchObjects, fixture.NamespaceWatch)
-	return nil
+
+	if p.ctrlObjects == 0 {
+		return nil
+	}
+	start = time.Now()
+	err = createAll(ctx, p.ctrlObjects, p.parallel, func(ctx context.Context, i int) error {
+		name := ctrlName(i)
+		_, err := cs.CoreV1().ConfigMaps(fixture.NamespaceCtrl).Create(ctx, fixture.ConfigMap(fixture.NamespaceCtrl, name, i), metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("creating configmap %s/%s: %w", fixture.NamespaceCtrl, name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	logf("fixtures: %d configmaps in %s (%.1fs)", p.ctrlObjects, fixture.NamespaceCtrl, time.Since(start).Seconds())
+	// The controllers of h reconcile every ConfigMap of the namespace,
+	// kube-root-ca.crt included (see ctrlConfigMaps): wait until it is there.
+	return waitConfigMap(ctx, cs, fixture.NamespaceCtrl, rootCAConfigMap)
+}
+
+// rootCAConfigMap is the ConfigMap kube-controller-manager's root-CA
+// publisher puts in every namespace.
+const rootCAConfigMap = "kube-root-ca.crt"
+
+// ctrlConfigMaps is how many ConfigMaps bench-ctrl holds, all of which the
+// controllers of h reconcile: the fixtures and kube-root-ca.crt.
+func ctrlConfigMaps(p params) int { return p.ctrlObjects + 1 }
+
+// waitConfigMap waits for kube-controller-manager to create ConfigMap ns/name.
+func waitConfigMap(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("configmap %s/%s: %w", ns, name, err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("configmap %s/%s not created within a minute: is kube-controller-manager running?", ns, name)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // dumpPodList writes the server's list of the fixture pods in the wire

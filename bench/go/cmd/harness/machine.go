@@ -45,6 +45,10 @@ func collectMachine() machineInfo {
 			}
 		}
 	}
+	// controller-runtime (workload h) is not linked into the harness.
+	if v := goModVersion("bench/go/go.mod", "sigs.k8s.io/controller-runtime"); v != "" {
+		versions = append(versions, "controller-runtime "+v)
+	}
 	versions = append(versions, cargoLockVersions("bench/kube-rs/Cargo.lock", "kube", "k8s-openapi")...)
 	versions = append(versions, "kubegen "+m.Commit)
 	m.Versions = strings.Join(versions, ", ")
@@ -72,6 +76,20 @@ func commandLine(name string, args ...string) string {
 		return name + " unavailable"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// goModVersion reads the version go.mod at path requires of module.
+func goModVersion(path, module string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == module {
+			return f[1]
+		}
+	}
+	return ""
 }
 
 // cargoLockVersions reads the resolved versions of the named packages.

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -41,6 +42,9 @@ type params struct {
 	watchUpdates  int // updates the writer of c makes per run
 	crud          int // objects created, updated and deleted per run of e
 	adds          int // workqueue adds per run of d
+	ctrlObjects   int // ConfigMaps the controller of h reconciles (0: h does not run)
+	ctrlUpdates   int // of them, the ones the writer of h updates per run
+	ctrlWorkers   int // concurrent reconciles in h, the same for every client
 	parallel      int // concurrent requests of the fixture loader and writer
 	writerThreads int
 }
@@ -55,12 +59,14 @@ func main() {
 		kubeContext  = flag.String("context", "admin", "kubeconfig context")
 		repo         = flag.String("repo", ".", "repository root (for workload f and README.md)")
 		out          = flag.String("out", "bench/results", "directory for latest.md and latest.json")
-		scale        = flag.Int("scale", 10000, "objects for a, b (and its floor), g; the other sizes follow (c: scale/2 updates, e: scale/5, d: 100*scale adds)")
+		scale        = flag.Int("scale", 10000, "objects for a, b (and its floor), g, h; the other sizes follow (c and h: scale/2 updates, e: scale/5, d: 100*scale adds)")
 		runs         = flag.Int("runs", 3, "runs of each workload per client")
-		workloads    = flag.String("workloads", "a,b,c,d,e,f,g", "workloads to run")
+		workloads    = flag.String("workloads", "a,b,c,d,e,f,g,h", "workloads to run")
 		kubegenBin   = flag.String("kubegen", "", "kubegen bench binary (empty: column left out)")
 		kubeRsBin    = flag.String("kube-rs", "", "kube-rs bench binary (empty: column left out)")
 		clientGoBin  = flag.String("client-go", "", "client-go bench binary (empty: column left out)")
+		crBin        = flag.String("controller-runtime", "", "controller-runtime bench binary: the client-go column of workload h (empty: that cell stays empty)")
+		ctrlWorkers  = flag.Int("ctrl-workers", 2, "concurrent reconciles of every controller in workload h")
 		deadlineUnix = flag.Int64("deadline-unix", 0, "stop starting work after this Unix time (0: now + --budget)")
 		budget       = flag.Duration("budget", 28*time.Minute, "time budget when --deadline-unix is not given")
 		keep         = flag.Bool("keep-fixtures", false, "leave the bench namespaces in place (for repeated development runs)")
@@ -82,6 +88,10 @@ func main() {
 	if *deadlineUnix > 0 {
 		deadline = time.Unix(*deadlineUnix, 0)
 	}
+	selected, err := parseWorkloads(*workloads)
+	if err != nil {
+		fail(err)
+	}
 	p := params{
 		scale:         *scale,
 		watchObjects:  min(500, *scale),
@@ -90,6 +100,10 @@ func main() {
 		adds:          100 * *scale,
 		parallel:      48,
 		writerThreads: 16,
+		ctrlWorkers:   *ctrlWorkers,
+	}
+	if selected["h"] {
+		p.ctrlObjects, p.ctrlUpdates = *scale, max(1, *scale/2)
 	}
 	var clients []client
 	// kubegen and client-go speak protobuf to the server for built-in kinds;
@@ -99,10 +113,17 @@ func main() {
 	// metadata client speaks protobuf whatever its config says.
 	jsonFlags := []string{"--content-type", "application/json"}
 	jsonCases := []string{"a", "b", "bs", "c", "e"}
+	// The client-go column of the controller (h) is controller-runtime, the
+	// controller runtime Go controllers use, built on client-go.
+	clientGo := client{name: "client-go", bin: *clientGoBin, caseBins: map[string]string{"h": *crBin}}
+	if *crBin == "" {
+		logf("no controller-runtime binary given: the client-go cells of h stay empty")
+		clientGo = client{name: "client-go", bin: *clientGoBin, except: []string{"h"}}
+	}
 	for _, c := range []client{
 		{name: "kubegen", bin: *kubegenBin},
 		{name: kubegenJSON, bin: *kubegenBin, flags: jsonFlags, cases: jsonCases},
-		{name: "client-go", bin: *clientGoBin},
+		clientGo,
 		{name: clientGoJSON, bin: *clientGoBin, flags: jsonFlags, cases: jsonCases},
 		{name: "kube-rs", bin: *kubeRsBin, except: []string{"gp"}},
 	} {
@@ -115,11 +136,12 @@ func main() {
 			fail(err)
 		}
 		c.bin = abs
+		for id, bin := range c.caseBins {
+			if c.caseBins[id], err = filepath.Abs(bin); err != nil {
+				fail(err)
+			}
+		}
 		clients = append(clients, c)
-	}
-	selected, err := parseWorkloads(*workloads)
-	if err != nil {
-		fail(err)
 	}
 	if err := os.MkdirAll(*cacheDir, 0o755); err != nil {
 		fail(fmt.Errorf("scratch directory %s: %w", *cacheDir, err))
@@ -135,7 +157,7 @@ func main() {
 	defer cancel()
 
 	rep := newReport(p, *runs, clients, selected)
-	needCluster := selected["a"] || selected["b"] || selected["c"] || selected["e"] || selected["g"]
+	needCluster := selected["a"] || selected["b"] || selected["c"] || selected["e"] || selected["g"] || selected["h"]
 	var cs *kubernetes.Clientset
 	if needCluster {
 		var cfg *rest.Config
@@ -209,6 +231,20 @@ func main() {
 		{id: "e", args: append([]string{"crud", "--namespace", fixture.NamespaceCrud, "--count", strconv.Itoa(p.crud)}, common...)},
 		{id: "g", args: []string{"decode", "--file", decodeFile, "--count", strconv.Itoa(p.scale)}},
 		{id: "gp", args: []string{"decode", "--file", decodeFilePB, "--count", strconv.Itoa(p.scale)}},
+		{id: "h", args: append([]string{"controller", "--namespace", fixture.NamespaceCtrl, "--count", strconv.Itoa(ctrlConfigMaps(p)),
+			"--updates", strconv.Itoa(p.ctrlUpdates), "--workers", strconv.Itoa(p.ctrlWorkers)}, common...),
+			// A fresh stamp per process: the objects still carry the last
+			// run's, so only this run's updates match it.
+			perRun: func() ([]string, func(context.Context) error) {
+				stamp := strconv.FormatInt(time.Now().UnixNano(), 10)
+				return []string{"--stamp", stamp}, func(ctx context.Context) error {
+					rate, err := stampUpdates(ctx, cs, p.ctrlUpdates, p.writerThreads, stamp)
+					if err == nil {
+						rep.ctrlWriterRates = append(rep.ctrlWriterRates, rate)
+					}
+					return err
+				}
+			}},
 	}
 
 	for r := 0; r < *runs; r++ {
@@ -235,7 +271,15 @@ func main() {
 				if c.floor != nil {
 					res, err = c.floor(ctx, bc.id)
 				} else {
-					res, err = runClient(ctx, c, 5*time.Minute, bc.args, bc.onReady)
+					args, onReady := bc.args, bc.onReady
+					if bc.perRun != nil {
+						extra, ready := bc.perRun()
+						args, onReady = append(slices.Clone(args), extra...), ready
+					}
+					if bin, ok := c.caseBins[bc.id]; ok {
+						c.bin = bin
+					}
+					res, err = runClient(ctx, c, 5*time.Minute, args, onReady)
 				}
 				if err != nil {
 					rep.note("%s run %d of %s failed: %v", bc.id, r+1, c.name, err)
@@ -262,21 +306,23 @@ func main() {
 }
 
 // benchCase is one row group: a workload with its arguments; onReady runs
-// when the client prints READY (the writer of c).
+// when the client prints READY (the writer of c). perRun, if set, gives
+// each process more arguments and its own onReady (h's stamp and writer).
 type benchCase struct {
 	id      string
 	args    []string
 	onReady func(context.Context) error
+	perRun  func() (args []string, onReady func(context.Context) error)
 }
 
 func parseWorkloads(s string) (map[string]bool, error) {
 	sel := map[string]bool{}
 	for _, w := range splitComma(s) {
 		switch w {
-		case "a", "b", "c", "d", "e", "f", "g":
+		case "a", "b", "c", "d", "e", "f", "g", "h":
 			sel[w] = true
 		default:
-			return nil, fmt.Errorf("--workloads: unknown workload %q (want letters a..g)", w)
+			return nil, fmt.Errorf("--workloads: unknown workload %q (want letters a..h)", w)
 		}
 	}
 	return sel, nil

@@ -18,6 +18,9 @@ const (
 	clientGoJSON = "client-go (JSON)"
 )
 
+// ctrlRuntime names what the client-go column runs in workload h.
+const ctrlRuntime = "controller-runtime"
+
 // columns are the clients' columns, in table order.
 var columns = []string{"kubegen", kubegenJSON, "client-go", clientGoJSON, "kube-rs"}
 
@@ -58,10 +61,13 @@ type report struct {
 	Notes       []string       `json:"notes"`
 	Runs        []runResult    `json:"runs"`
 	WriterRates []float64      `json:"writer_updates_per_s"`
+	// CtrlWriterRates are the writer of h's patches per second, per run.
+	CtrlWriterRates []float64 `json:"ctrl_writer_updates_per_s"`
 
-	p           params
-	selected    map[string]bool
-	writerRates []float64
+	p               params
+	selected        map[string]bool
+	writerRates     []float64
+	ctrlWriterRates []float64
 }
 
 // stat is the median with min and max of one metric over the runs.
@@ -99,6 +105,9 @@ func newReport(p params, runs int, clients []client, selected map[string]bool) *
 			"crud_objects":       p.crud,
 			"workqueue_adds":     p.adds,
 			"list_page_size":     500,
+			"ctrl_objects":       p.ctrlObjects,
+			"ctrl_updates":       p.ctrlUpdates,
+			"ctrl_workers":       p.ctrlWorkers,
 		},
 	}
 	for _, c := range clients {
@@ -176,6 +185,13 @@ func (r *report) metrics() []metric {
 		{"g", "g. decode: peak RSS", "MiB", "lower", peakMB},
 		{"gp", "g. decode the same list from protobuf: time", "ms", "lower", reported("elapsed_ms")},
 		{"gp", "g. decode from protobuf: peak RSS", "MiB", "lower", peakMB},
+		{"h", fmt.Sprintf("h. controller over %d ConfigMaps, %d workers (client-go column: %s): time to reconcile each once", p.ctrlObjects, p.ctrlWorkers, ctrlRuntime),
+			"ms", "lower", reported("sync_reconciled_ms")},
+		{"h", fmt.Sprintf("h. controller: time to reconcile %d updates, from READY", p.ctrlUpdates), "ms", "lower", reported("updates_reconciled_ms")},
+		{"h", "h. controller: update-to-reconcile lag p50", "ms", "lower", reported("lag_p50_ms")},
+		{"h", "h. controller: update-to-reconcile lag p99", "ms", "lower", reported("lag_p99_ms")},
+		{"h", "h. controller: process CPU time", "ms", "lower", cpuMS},
+		{"h", "h. controller: peak RSS", "MiB", "lower", peakMB},
 	}
 }
 
@@ -405,6 +421,14 @@ func (r *report) markdown(headline bool) string {
 		if len(r.WriterRates) > 0 {
 			fmt.Fprintf(&b, "\nWriter of c (shared by all clients): %s updates/s median over all runs.\n", fmtNum(summarize(r.WriterRates).Median))
 		}
+		if r.selected["h"] {
+			fmt.Fprintf(&b, "\nh. controller: the client-go column is %s %s (on client-go), so its kubegen / client-go ratio is kubegen / %s; "+
+				"the (JSON) columns do not run h.", ctrlRuntime, r.ctrlRuntimeVersion(), ctrlRuntime)
+			if len(r.CtrlWriterRates) > 0 {
+				fmt.Fprintf(&b, " Writer of h (shared by all clients): %s updates/s median over all runs.", fmtNum(summarize(r.CtrlWriterRates).Median))
+			}
+			b.WriteString("\n")
+		}
 		if len(r.Notes) > 0 {
 			b.WriteString("\n## Notes\n\n")
 			for _, n := range r.Notes {
@@ -415,6 +439,16 @@ func (r *report) markdown(headline bool) string {
 	return b.String()
 }
 
+// ctrlRuntimeVersion is the controller-runtime version the h runs reported.
+func (r *report) ctrlRuntimeVersion() string {
+	for _, run := range r.Runs {
+		if v, ok := run.Reported["controller_runtime"].(string); ok && run.Case == "h" {
+			return v
+		}
+	}
+	return "(version not reported)"
+}
+
 func isHeadline(row summaryRow) bool {
 	switch {
 	case strings.HasSuffix(row.Metric, ": time") && (row.Case == "a" || row.Case == "g" || row.Case == "gp"):
@@ -422,6 +456,8 @@ func isHeadline(row summaryRow) bool {
 	case strings.Contains(row.Metric, "time to synced"), strings.Contains(row.Metric, "per cached Pod"):
 		return true
 	case strings.Contains(row.Metric, "events/s"), row.Case == "d8", strings.HasSuffix(row.Metric, "ConfigMaps: p50"):
+		return true
+	case row.Case == "h" && strings.HasSuffix(row.Metric, "reconcile each once"):
 		return true
 	}
 	return false
@@ -436,6 +472,7 @@ const (
 // on stdout and (if README.md has the markers) the README headline block.
 func finish(r *report, out, repo string, updateReadme bool) {
 	r.WriterRates = r.writerRates
+	r.CtrlWriterRates = r.ctrlWriterRates
 	r.computeRows()
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		logf("results directory %s: %v", out, err)

@@ -23,6 +23,9 @@ type client struct {
 	flags  []string // appended to every run's arguments
 	cases  []string // the case ids it runs (b, bs, bm, gp, ...); empty: all
 	except []string // case ids it cannot run (kube-rs: gp, no protobuf)
+	// caseBins runs another binary for a case id in this column (client-go's
+	// column runs controller-runtime-bench for h).
+	caseBins map[string]string
 	// floor, if set, is run in-process instead of bin (floor.go).
 	floor func(ctx context.Context, caseID string) (runResult, error)
 }

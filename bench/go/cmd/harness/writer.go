@@ -18,9 +18,30 @@ import (
 // writeUpdates is the writer of workload c: `updates` merge patches spread
 // over the bench-watch ConfigMaps, `parallel` at a time, as fast as the
 // server accepts them. Each patch stamps SentAnnotation with its send time,
-// so the watching client can compute lag. A failed patch is retried (the
-// client waits for exactly `updates` events).
+// so the watching client can compute lag.
 func writeUpdates(ctx context.Context, cs kubernetes.Interface, objects, updates, parallel int) (float64, error) {
+	return patchEach(ctx, cs, fixture.NamespaceWatch, updates, parallel, func(i int) (string, string) {
+		return "watch-" + strconv.Itoa(i%objects), fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}},"data":{"seq":"%d"}}`,
+			fixture.SentAnnotation, time.Now().UnixNano(), i)
+	})
+}
+
+// stampUpdates is the writer of workload h: one merge patch to each of the
+// bench-ctrl ConfigMaps ctrl-0 .. ctrl-(updates-1), `parallel` at a time,
+// setting StampAnnotation to the run's stamp (and SentAnnotation to the
+// send time, for the lag).
+func stampUpdates(ctx context.Context, cs kubernetes.Interface, updates, parallel int, stamp string) (float64, error) {
+	return patchEach(ctx, cs, fixture.NamespaceCtrl, updates, parallel, func(i int) (string, string) {
+		return ctrlName(i), fmt.Sprintf(`{"metadata":{"annotations":{%q:%q,%q:"%d"}}}`,
+			fixture.StampAnnotation, stamp, fixture.SentAnnotation, time.Now().UnixNano())
+	})
+}
+
+// patchEach makes n merge patches in namespace ns, `parallel` at a time;
+// patch(i) gives the i-th one's object name and body (built at send time).
+// A failed patch is retried (the clients wait for exactly n updates). It
+// returns the patches per second.
+func patchEach(ctx context.Context, cs kubernetes.Interface, ns string, n, parallel int, patch func(i int) (name, body string)) (float64, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, parallel)
@@ -31,21 +52,21 @@ func writeUpdates(ctx context.Context, cs kubernetes.Interface, objects, updates
 			defer wg.Done()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= updates {
+				if i >= n {
 					return
 				}
-				name := "watch-" + strconv.Itoa(i%objects)
+				var name string
 				var err error
 				for attempt := 0; attempt < 5; attempt++ {
-					patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}},"data":{"seq":"%d"}}`,
-						fixture.SentAnnotation, time.Now().UnixNano(), i)
-					_, err = cs.CoreV1().ConfigMaps(fixture.NamespaceWatch).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+					var body string
+					name, body = patch(i)
+					_, err = cs.CoreV1().ConfigMaps(ns).Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{})
 					if err == nil || ctx.Err() != nil {
 						break
 					}
 				}
 				if err != nil {
-					errs <- fmt.Errorf("writer: patching %s/%s: %w", fixture.NamespaceWatch, name, err)
+					errs <- fmt.Errorf("writer: patching %s/%s: %w", ns, name, err)
 					return
 				}
 			}
@@ -56,5 +77,5 @@ func writeUpdates(ctx context.Context, cs kubernetes.Interface, objects, updates
 	if err := <-errs; err != nil {
 		return 0, err
 	}
-	return float64(updates) / time.Since(start).Seconds(), nil
+	return float64(n) / time.Since(start).Seconds(), nil
 }
