@@ -265,22 +265,13 @@ impl Tally {
     /// Returns once every object was reconciled, or, at `deadline`, an error
     /// saying how many were.
     pub async fn wait_all_once(&self, deadline: Instant) -> Result<()> {
-        let wait = async {
-            while self.state().all_once_at.is_none() {
-                self.all_once.notified().await;
-            }
-        };
-        if tokio::time::timeout_at(deadline.into(), wait)
-            .await
-            .is_err()
-        {
-            let n = self.state().seen.len();
-            bail!(
-                "reconciled {n} of {} ConfigMaps: the timeout passed",
-                self.count
-            );
-        }
-        Ok(())
+        self.wait(
+            &self.all_once,
+            |s| s.all_once_at.is_some(),
+            deadline,
+            |s| format!("reconciled {} of {} ConfigMaps", s.seen.len(), self.count),
+        )
+        .await
     }
 
     /// Marks the start of phase 2; the caller prints READY right after.
@@ -291,21 +282,41 @@ impl Tally {
     /// Returns once every updated object was reconciled carrying the stamp,
     /// or, at `deadline`, an error saying how many were.
     pub async fn wait_all_stamped(&self, deadline: Instant) -> Result<()> {
+        self.wait(
+            &self.all_stamped,
+            |s| s.all_at.is_some(),
+            deadline,
+            |s| {
+                format!(
+                    "reconciled {} of {} updated ConfigMaps carrying stamp {}",
+                    s.stamped.len(),
+                    self.updates,
+                    self.stamp
+                )
+            },
+        )
+        .await
+    }
+
+    /// Returns once `done` holds (checked again each time `notify` fires),
+    /// or, at `deadline`, an error of `progress`.
+    async fn wait(
+        &self,
+        notify: &Notify,
+        done: impl Fn(&TallyState) -> bool,
+        deadline: Instant,
+        progress: impl FnOnce(&TallyState) -> String,
+    ) -> Result<()> {
         let wait = async {
-            while self.state().all_at.is_none() {
-                self.all_stamped.notified().await;
+            while !done(&self.state()) {
+                notify.notified().await;
             }
         };
         if tokio::time::timeout_at(deadline.into(), wait)
             .await
             .is_err()
         {
-            let n = self.state().stamped.len();
-            bail!(
-                "reconciled {n} of {} updated ConfigMaps carrying stamp {}: the timeout passed",
-                self.updates,
-                self.stamp
-            );
+            bail!("{}: the timeout passed", progress(&self.state()));
         }
         Ok(())
     }

@@ -141,8 +141,6 @@ func clientset(o options) (*kubernetes.Clientset, error) {
 	return kubernetes.NewForConfig(cfg)
 }
 
-func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
-
 // runList is workload a: list all ConfigMaps of the namespace in pages of
 // 500, keeping every decoded item, as a pager-based List does.
 func runList(ctx context.Context, o options) (map[string]any, error) {
@@ -170,7 +168,7 @@ func runList(ctx context.Context, o options) (map[string]any, error) {
 	if len(items) < o.count {
 		return nil, fmt.Errorf("listed %d configmaps in %s, want at least %d", len(items), o.namespace, o.count)
 	}
-	return map[string]any{"items": len(items), "pages": pages, "elapsed_ms": ms(elapsed)}, nil
+	return map[string]any{"items": len(items), "pages": pages, "elapsed_ms": benchutil.Ms(elapsed)}, nil
 }
 
 // settle returns freed memory to the OS so RSS reflects live data only.
@@ -238,7 +236,7 @@ func runInformer(ctx context.Context, o options) (map[string]any, error) {
 	runtime.KeepAlive(informer)
 	return map[string]any{
 		"items":                 n,
-		"sync_ms":               ms(syncTime),
+		"sync_ms":               benchutil.Ms(syncTime),
 		"rss_before":            rssBefore,
 		"rss_after":             rssAfter,
 		"bytes_per_object":      perObject(rssAfter, rssBefore, n),
@@ -295,7 +293,7 @@ func runMetadataInformer(ctx context.Context, o options) (map[string]any, error)
 	runtime.KeepAlive(informer)
 	return map[string]any{
 		"items":                 n,
-		"sync_ms":               ms(syncTime),
+		"sync_ms":               benchutil.Ms(syncTime),
 		"rss_before":            rssBefore,
 		"rss_after":             rssAfter,
 		"bytes_per_object":      perObject(rssAfter, rssBefore, n),
@@ -377,7 +375,7 @@ func runWatch(ctx context.Context, o options) (map[string]any, error) {
 	span := last.Sub(first)
 	return map[string]any{
 		"events":       len(lags),
-		"elapsed_ms":   ms(span),
+		"elapsed_ms":   benchutil.Ms(span),
 		"events_per_s": float64(len(lags)) / span.Seconds(),
 		"lag_p50_ms":   benchutil.Percentile(lags, 50),
 		"lag_p99_ms":   benchutil.Percentile(lags, 99),
@@ -428,7 +426,7 @@ func runWorkqueue(o options) (map[string]any, error) {
 		"workers":    o.workers,
 		"adds":       len(keys),
 		"gets":       total,
-		"elapsed_ms": ms(elapsed),
+		"elapsed_ms": benchutil.Ms(elapsed),
 		"ops_per_s":  float64(ops) / elapsed.Seconds(),
 	}, nil
 }
@@ -454,7 +452,7 @@ func runCrud(ctx context.Context, o options) (map[string]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("create %s%d: %w", prefix, i, err)
 		}
-		createLat = append(createLat, ms(time.Since(t)))
+		createLat = append(createLat, benchutil.Ms(time.Since(t)))
 		created[i] = cm
 	}
 	for i, cm := range created {
@@ -463,7 +461,7 @@ func runCrud(ctx context.Context, o options) (map[string]any, error) {
 		if _, err := api.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 			return nil, fmt.Errorf("update %s: %w", cm.Name, err)
 		}
-		updateLat = append(updateLat, ms(time.Since(t)))
+		updateLat = append(updateLat, benchutil.Ms(time.Since(t)))
 		created[i] = nil
 	}
 	for i := 0; i < o.count; i++ {
@@ -472,12 +470,12 @@ func runCrud(ctx context.Context, o options) (map[string]any, error) {
 		if err := api.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
 			return nil, fmt.Errorf("delete %s: %w", name, err)
 		}
-		deleteLat = append(deleteLat, ms(time.Since(t)))
+		deleteLat = append(deleteLat, benchutil.Ms(time.Since(t)))
 	}
 	elapsed := time.Since(start)
 	return map[string]any{
 		"objects":       o.count,
-		"elapsed_ms":    ms(elapsed),
+		"elapsed_ms":    benchutil.Ms(elapsed),
 		"create_p50_ms": benchutil.Percentile(createLat, 50),
 		"create_p99_ms": benchutil.Percentile(createLat, 99),
 		"update_p50_ms": benchutil.Percentile(updateLat, 50),
@@ -520,7 +518,7 @@ func runDecode(o options) (map[string]any, error) {
 	return map[string]any{
 		"items":      len(list.Items),
 		"bytes":      len(data),
-		"elapsed_ms": ms(elapsed),
+		"elapsed_ms": benchutil.Ms(elapsed),
 		"mb_per_s":   float64(len(data)) / 1e6 / elapsed.Seconds(),
 	}, nil
 }

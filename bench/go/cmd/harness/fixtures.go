@@ -23,8 +23,23 @@ import (
 // exactly these.
 var benchNamespaces = []string{fixture.NamespaceList, fixture.NamespacePods, fixture.NamespaceWatch, fixture.NamespaceCrud, fixture.NamespaceCtrl}
 
-// ctrlName is the name of workload h's i-th ConfigMap.
-func ctrlName(i int) string { return "ctrl-" + strconv.Itoa(i) }
+// The names of the i-th fixture ConfigMap of a, c and h.
+func listName(i int) string  { return "cm-" + strconv.Itoa(i) }
+func watchName(i int) string { return "watch-" + strconv.Itoa(i) }
+func ctrlName(i int) string  { return "ctrl-" + strconv.Itoa(i) }
+
+// createConfigMaps creates n fixture ConfigMaps named name(0..n-1) in ns,
+// parallel at a time.
+func createConfigMaps(ctx context.Context, cs kubernetes.Interface, ns string, n, parallel int, name func(int) string) error {
+	return createAll(ctx, n, parallel, func(ctx context.Context, i int) error {
+		name := name(i)
+		_, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, fixture.ConfigMap(ns, name, i), metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("creating configmap %s/%s: %w", ns, name, err)
+		}
+		return nil
+	})
+}
 
 // ensureNamespace creates ns, first waiting out a Terminating namespace of
 // the same name left by an earlier run.
@@ -123,15 +138,7 @@ func createFixtures(ctx context.Context, cs kubernetes.Interface, p params) erro
 		}
 	}
 	start := time.Now()
-	err := createAll(ctx, p.scale, p.parallel, func(ctx context.Context, i int) error {
-		name := "cm-" + strconv.Itoa(i)
-		_, err := cs.CoreV1().ConfigMaps(fixture.NamespaceList).Create(ctx, fixture.ConfigMap(fixture.NamespaceList, name, i), metav1.CreateOptions{})
-		if err != nil {
-			return fmt.Errorf("creating configmap %s/%s: %w", fixture.NamespaceList, name, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := createConfigMaps(ctx, cs, fixture.NamespaceList, p.scale, p.parallel, listName); err != nil {
 		return err
 	}
 	logf("fixtures: %d configmaps in %s (%.1fs)", p.scale, fixture.NamespaceList, time.Since(start).Seconds())
@@ -161,15 +168,7 @@ func createFixtures(ctx context.Context, cs kubernetes.Interface, p params) erro
 	}
 	logf("fixtures: %d pods in %s (%.1fs)", p.scale, fixture.NamespacePods, time.Since(start).Seconds())
 
-	err = createAll(ctx, p.watchObjects, p.parallel, func(ctx context.Context, i int) error {
-		name := "watch-" + strconv.Itoa(i)
-		_, err := cs.CoreV1().ConfigMaps(fixture.NamespaceWatch).Create(ctx, fixture.ConfigMap(fixture.NamespaceWatch, name, i), metav1.CreateOptions{})
-		if err != nil {
-			return fmt.Errorf("creating configmap %s/%s: %w", fixture.NamespaceWatch, name, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := createConfigMaps(ctx, cs, fixture.NamespaceWatch, p.watchObjects, p.parallel, watchName); err != nil {
 		return err
 	}
 	logf("fixtures: %d configmaps in %s", p.watchObjects, fixture.NamespaceWatch)
@@ -178,15 +177,7 @@ func createFixtures(ctx context.Context, cs kubernetes.Interface, p params) erro
 		return nil
 	}
 	start = time.Now()
-	err = createAll(ctx, p.ctrlObjects, p.parallel, func(ctx context.Context, i int) error {
-		name := ctrlName(i)
-		_, err := cs.CoreV1().ConfigMaps(fixture.NamespaceCtrl).Create(ctx, fixture.ConfigMap(fixture.NamespaceCtrl, name, i), metav1.CreateOptions{})
-		if err != nil {
-			return fmt.Errorf("creating configmap %s/%s: %w", fixture.NamespaceCtrl, name, err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := createConfigMaps(ctx, cs, fixture.NamespaceCtrl, p.ctrlObjects, p.parallel, ctrlName); err != nil {
 		return err
 	}
 	logf("fixtures: %d configmaps in %s (%.1fs)", p.ctrlObjects, fixture.NamespaceCtrl, time.Since(start).Seconds())

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +20,7 @@ import (
 // so the watching client can compute lag.
 func writeUpdates(ctx context.Context, cs kubernetes.Interface, objects, updates, parallel int) (float64, error) {
 	return patchEach(ctx, cs, fixture.NamespaceWatch, updates, parallel, func(i int) (string, string) {
-		return "watch-" + strconv.Itoa(i%objects), fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}},"data":{"seq":"%d"}}`,
+		return watchName(i % objects), fmt.Sprintf(`{"metadata":{"annotations":{%q:"%d"}},"data":{"seq":"%d"}}`,
 			fixture.SentAnnotation, time.Now().UnixNano(), i)
 	})
 }

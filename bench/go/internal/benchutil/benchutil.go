@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RSSBytes returns the current resident set size (VmRSS) of this process.
@@ -50,6 +51,9 @@ func statusBytes(key string) (uint64, error) {
 	}
 	return 0, fmt.Errorf("/proc/self/status has no %s line", key)
 }
+
+// Ms is d in milliseconds, as the result lines give times.
+func Ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 
 // Percentile returns the nearest-rank percentile p (0..100] of values, which
 // it sorts in place. It returns NaN for an empty slice.

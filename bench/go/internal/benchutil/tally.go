@@ -81,14 +81,9 @@ func (t *Tally) Reconciled(name, stamp, sent string) {
 // WaitAllOnce returns once every object was reconciled, or, when ctx ends
 // first, an error saying how many were and why it ended.
 func (t *Tally) WaitAllOnce(ctx context.Context) error {
-	select {
-	case <-t.allOnce:
-		return nil
-	case <-ctx.Done():
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return fmt.Errorf("reconciled %d of %d ConfigMaps: %v", len(t.seen), t.count, context.Cause(ctx))
-	}
+	return t.wait(ctx, t.allOnce, func() string {
+		return fmt.Sprintf("reconciled %d of %d ConfigMaps", len(t.seen), t.count)
+	})
 }
 
 // Ready marks the start of phase 2; the caller prints READY right after.
@@ -102,13 +97,21 @@ func (t *Tally) Ready() {
 // the stamp, or, when ctx ends first, an error saying how many were and why
 // it ended.
 func (t *Tally) WaitAllStamped(ctx context.Context) error {
+	return t.wait(ctx, t.allStamped, func() string {
+		return fmt.Sprintf("reconciled %d of %d updated ConfigMaps carrying stamp %s", len(t.stamped), t.updates, t.stamp)
+	})
+}
+
+// wait returns once done is closed, or, when ctx ends first, an error of
+// progress (called with the lock held) and why ctx ended.
+func (t *Tally) wait(ctx context.Context, done <-chan struct{}, progress func() string) error {
 	select {
-	case <-t.allStamped:
+	case <-done:
 		return nil
 	case <-ctx.Done():
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		return fmt.Errorf("reconciled %d of %d updated ConfigMaps carrying stamp %s: %v", len(t.stamped), t.updates, t.stamp, context.Cause(ctx))
+		return fmt.Errorf("%s: %v", progress(), context.Cause(ctx))
 	}
 }
 
@@ -121,14 +124,13 @@ func (t *Tally) Result(start time.Time) (map[string]any, error) {
 		// in the namespace it ended early.
 		return nil, fmt.Errorf("reconciled %d distinct ConfigMaps, but --count is %d: the namespace holds other objects", len(t.seen), t.count)
 	}
-	ms := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
 	return map[string]any{
 		"objects":               t.count,
 		"updates":               t.updates,
 		"reconciles":            t.reconciles,
-		"sync_reconciled_ms":    ms(t.allOnceAt.Sub(start)),
-		"updates_reconciled_ms": ms(t.allAt.Sub(t.readyAt)),
-		"updates_span_ms":       ms(t.allAt.Sub(t.firstAt)),
+		"sync_reconciled_ms":    Ms(t.allOnceAt.Sub(start)),
+		"updates_reconciled_ms": Ms(t.allAt.Sub(t.readyAt)),
+		"updates_span_ms":       Ms(t.allAt.Sub(t.firstAt)),
 		"lag_p50_ms":            Percentile(t.lags, 50),
 		"lag_p99_ms":            Percentile(t.lags, 99),
 	}, nil
