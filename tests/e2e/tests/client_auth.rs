@@ -202,9 +202,10 @@ fn credential(status: Value) -> Value {
 }
 
 /// An exec plugin that prints `outputs[n]` on its n-th run (the last one on
-/// later runs), and the number of times it ran so far.
+/// later runs), and the number of times it ran so far. The script is passed to
+/// `/bin/sh` rather than executed itself: a process forked by a concurrent test
+/// while it was open for writing would make that fail with ETXTBSY.
 fn plugin_printing(name: &str, outputs: &[Value]) -> (ExecAuth, impl Fn() -> usize + use<>) {
-    use std::os::unix::fs::PermissionsExt as _;
     let dir = temp(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -215,16 +216,16 @@ fn plugin_printing(name: &str, outputs: &[Value]) -> (ExecAuth, impl Fn() -> usi
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\ncd {dir:?}\necho run >> runs\nn=$(wc -l < runs)\n\
+            "cd {dir:?}\necho run >> runs\nn=$(wc -l < runs)\n\
              [ \"$n\" -gt {last} ] && n={last}\ncat out-$n.json\n",
             last = outputs.len()
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let exec = ExecAuth {
         api_version: "client.authentication.k8s.io/v1".into(),
-        command: script.to_string_lossy().into_owned(),
+        command: "/bin/sh".into(),
+        args: vec![script.to_string_lossy().into_owned()],
         interactive_mode: InteractiveMode::Never,
         ..Default::default()
     };

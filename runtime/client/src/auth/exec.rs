@@ -399,14 +399,6 @@ fn decide_interactive(a: &ExecAuth, terminal: bool) -> Result<bool> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    fn script(name: &str, body: &str) -> String {
-        let p = std::env::temp_dir().join(format!("kubegen-exec-{name}-{}", std::process::id()));
-        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        p.to_string_lossy().into_owned()
-    }
 
     fn auth(command: String) -> ExecAuth {
         ExecAuth {
@@ -418,12 +410,24 @@ mod tests {
         }
     }
 
+    /// A plugin running `body` in `/bin/sh`. The script is passed to the shell rather than
+    /// executed itself: a process forked by a concurrent test while the script was open for
+    /// writing would make executing it fail with ETXTBSY ("Text file busy").
+    fn plugin(name: &str, body: &str) -> ExecAuth {
+        let p = std::env::temp_dir().join(format!("kubegen-exec-{name}-{}", std::process::id()));
+        std::fs::write(&p, format!("{body}\n")).unwrap();
+        ExecAuth {
+            args: vec![p.to_string_lossy().into_owned()],
+            ..auth("/bin/sh".into())
+        }
+    }
+
     #[tokio::test]
     async fn token_is_cached_until_expiry() {
         let counter =
             std::env::temp_dir().join(format!("kubegen-exec-count-{}", std::process::id()));
         let _ = std::fs::remove_file(&counter);
-        let cmd = script(
+        let a = plugin(
             "cache",
             &format!(
                 r#"echo x >> {c}
@@ -432,7 +436,7 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
                 c = counter.display()
             ),
         );
-        let r = ExecRunner::new(auth(cmd), ClusterInfo::default(), None);
+        let r = ExecRunner::new(a, ClusterInfo::default(), None);
         assert_eq!(r.header().await.unwrap().unwrap(), "Bearer tok-from-env");
         assert_eq!(r.header().await.unwrap().unwrap(), "Bearer tok-from-env");
         assert_eq!(
@@ -452,7 +456,7 @@ printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"
         let counter =
             std::env::temp_dir().join(format!("kubegen-exec-count2-{}", std::process::id()));
         let _ = std::fs::remove_file(&counter);
-        let cmd = script(
+        let a = plugin(
             "expired",
             &format!(
                 r#"echo x >> {c}
@@ -460,7 +464,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
                 c = counter.display()
             ),
         );
-        let r = ExecRunner::new(auth(cmd), ClusterInfo::default(), None);
+        let r = ExecRunner::new(a, ClusterInfo::default(), None);
         r.header().await.unwrap();
         r.header().await.unwrap();
         assert_eq!(
@@ -486,14 +490,14 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
 
     #[tokio::test]
     async fn failing_plugin_error_names_it_but_not_its_stderr() {
-        let cmd = script("fail", "echo 'password=hunter2' >&2; exit 1");
-        let err = ExecRunner::new(auth(cmd.clone()), ClusterInfo::default(), None)
+        let a = plugin("fail", "echo 'password=hunter2' >&2; exit 1");
+        let err = ExecRunner::new(a, ClusterInfo::default(), None)
             .header()
             .await
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains(&cmd) && err.contains("exit status: 1"),
+            err.contains("\"/bin/sh\"") && err.contains("exit status: 1"),
             "{err}"
         );
         assert!(
@@ -507,11 +511,10 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
         let counter =
             std::env::temp_dir().join(format!("kubegen-exec-hang-count-{}", std::process::id()));
         let _ = std::fs::remove_file(&counter);
-        let cmd = script(
+        let mut a = plugin(
             "hang",
             &format!("echo x >> {}; sleep 600", counter.display()),
         );
-        let mut a = auth(cmd);
         a.timeout = Some(Duration::from_millis(300));
         let r = std::sync::Arc::new(ExecRunner::new(a, ClusterInfo::default(), None));
         let start = std::time::Instant::now();
@@ -573,7 +576,7 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","
             ),
         ] {
             let err = ExecRunner::new(
-                auth(script(name, out)),
+                plugin(name, out),
                 ClusterInfo::default(),
                 Some(Arc::default()),
             )
