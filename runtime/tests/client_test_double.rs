@@ -4,6 +4,7 @@
 //! request was read, a server that never answers, and `Warning:` headers.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures::StreamExt;
 use kubegen_runtime::{
@@ -309,6 +310,59 @@ fn unsupported_media_type() -> String {
         "HTTP/1.1 415 Unsupported Media Type\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
+}
+
+/// Beside the real server's paging tests (tests/e2e/tests/protobuf.rs,
+/// client_crud.rs), what they cannot see: the pager asks for page 2 while
+/// page 1 is still with its consumer, in protobuf (the token read before the
+/// items are decoded) and in JSON (the token read from the decoded page).
+#[tokio::test]
+async fn the_pager_asks_for_the_next_page_before_it_is_wanted() {
+    let pb = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+    // ListMeta { continue (3) = "tok" }, items (2) = [{ metadata { name = "a" } }].
+    let first = envelope(
+        "PartialObjectMetadataList",
+        &[
+            0x0a, 5, 0x1a, 3, b't', b'o', b'k', 0x12, 5, 0x0a, 3, 0x0a, 1, b'a',
+        ],
+    );
+    let last = envelope(
+        "PartialObjectMetadataList",
+        &[0x0a, 0, 0x12, 5, 0x0a, 3, 0x0a, 1, b'b'],
+    );
+    for (pages, protobuf_on) in [
+        (vec![protobuf(&first, pb), protobuf(&last, pb)], true),
+        (
+            vec![
+                ok(
+                    r#"{"metadata":{"continue":"tok"},"items":[{"metadata":{"name":"a"}}]}"#,
+                    "",
+                )
+                .into_bytes(),
+                ok(r#"{"metadata":{},"items":[{"metadata":{"name":"b"}}]}"#, "").into_bytes(),
+            ],
+            false,
+        ),
+    ] {
+        let (url, seen) = serve_bytes(pages).await;
+        let meta = metadata_of_configmaps(&url, |c| c.protobuf = protobuf_on);
+        let mut stream = std::pin::pin!(meta.list_pages(&ListOptions::default().limit(1)));
+        let page = stream.next().await.unwrap().unwrap();
+        assert_eq!(page.items[0].metadata.name.as_deref(), Some("a"));
+        // Page 1 is held, the stream not polled: page 2 is asked for anyway.
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while seen.lock().unwrap().len() < 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("page 2 was not asked for while page 1 was held");
+        assert!(seen.lock().unwrap()[1].contains("continue=tok"));
+        let page = stream.next().await.unwrap().unwrap();
+        assert_eq!(page.items[0].metadata.name.as_deref(), Some("b"));
+        assert!(stream.next().await.is_none());
+        assert_eq!(seen.lock().unwrap().len(), 2, "protobuf {protobuf_on}");
+    }
 }
 
 // Beside the real servers' tests (tests/e2e/tests/cbor.rs): what goes in the headers.

@@ -26,6 +26,7 @@ use bench_common::{
     Flags, SENT_ANNOTATION, STAMP_ANNOTATION, Tally, configmap_fixture, ms, nanos_now, per_object,
     percentile, settled_rss, workqueue_keys,
 };
+use futures::StreamExt as _;
 use kubegen_api::core::v1::{ConfigMap, Pod, PodListerExt as _};
 use kubegen_api::{Clientset, SharedInformerFactory};
 use kubegen_runtime::cache::transform::strip_managed_fields;
@@ -112,7 +113,8 @@ fn clientset(flags: &Flags) -> Result<Clientset> {
 }
 
 /// Workload a: list every ConfigMap of the namespace in pages of 500,
-/// keeping all decoded items.
+/// keeping all decoded items, with the client's pager (`list_pages`: it asks
+/// for each next page as soon as the current one's continue token is known).
 async fn list(flags: &Flags) -> Result<Value> {
     let ns = flags.str("namespace")?;
     let want = flags.num("count", 0)?;
@@ -120,18 +122,12 @@ async fn list(flags: &Flags) -> Result<Value> {
     let start = Instant::now();
     let mut items = Vec::new();
     let mut pages = 0;
-    let mut opts = ListOptions::default().limit(500);
-    loop {
-        let page = cms
-            .list(&opts)
-            .await
-            .with_context(|| format!("listing configmaps in {ns} (page {})", pages + 1))?;
+    let mut stream = std::pin::pin!(cms.list_pages(&ListOptions::default().limit(500)));
+    while let Some(page) = stream.next().await {
+        let page =
+            page.with_context(|| format!("listing configmaps in {ns} (page {})", pages + 1))?;
         pages += 1;
         items.extend(page.items);
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => opts = opts.continue_token(token),
-            _ => break,
-        }
     }
     let elapsed = start.elapsed();
     if items.len() < want {

@@ -73,6 +73,28 @@ impl<K: kubegen_core::Object> ObjectList<K> {
     }
 }
 
+impl<K> ObjectList<K> {
+    /// The continue token of a list answered in protobuf, read from its
+    /// `ListMeta` alone, which the server writes before the items: the pager
+    /// asks for the next page before it decodes this one. `None` when there
+    /// is no further page or the body does not parse (its decode says why).
+    pub(crate) fn protobuf_continue_token(body: &[u8]) -> Option<String> {
+        let mut buf = proto::decode_envelope(body).ok()?.raw;
+        while !buf.is_empty() {
+            let (tag, wire) = proto::key(&mut buf).ok()?;
+            if tag != 1 {
+                proto::skip(wire, tag, &mut buf).ok()?;
+                continue;
+            }
+            let mut metadata = ListMeta::default();
+            proto::one::merge::<proto::Msg, _>(&mut metadata, wire, &mut buf, 0, "metadata")
+                .ok()?;
+            return metadata.continue_.filter(|c| !c.is_empty()).map(Into::into);
+        }
+        None
+    }
+}
+
 impl<K> IntoIterator for ObjectList<K> {
     type Item = K;
     type IntoIter = std::vec::IntoIter<K>;
@@ -92,6 +114,31 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protobuf_continue_token_is_read_without_the_items() {
+        // The `k8s\0` envelope: TypeMeta (1) { apiVersion "v1", kind "L" }, raw (2).
+        let body = |raw: &[u8]| {
+            let mut b = b"k8s\0\x0a\x07\x0a\x02v1\x12\x01L\x12".to_vec();
+            b.push(raw.len() as u8);
+            b.extend_from_slice(raw);
+            b
+        };
+        let meta = [0x0a, 5, 0x1a, 3, b't', b'o', b'k']; // ListMeta { continue (3) = "tok" }
+        let item = [0x12, 2, 0xde, 0xad]; // not decoded, so not checked
+        let token = ObjectList::<()>::protobuf_continue_token;
+        assert_eq!(
+            token(&body(&[&meta[..], &item].concat())).as_deref(),
+            Some("tok")
+        );
+        assert_eq!(
+            token(&body(&[&item[..], &meta].concat())).as_deref(),
+            Some("tok")
+        );
+        assert_eq!(token(&body(&[0x0a, 0, 0x12, 0])), None, "last page");
+        assert_eq!(token(&body(&[0x0a, 9, 0x1a])), None, "truncated");
+        assert_eq!(token(b"{}"), None, "no envelope");
+    }
 
     #[test]
     fn null_items_decode_as_empty() {

@@ -5,6 +5,7 @@ use futures::Stream;
 use http::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::paths::{key_of, uri_path, with_query};
 use super::rest::{describe, empty_request, json_request};
@@ -44,14 +45,8 @@ impl<K: Object> Client<K> {
     }
 
     pub(crate) async fn do_list(&self, opts: &ListOptions) -> Result<ObjectList<K>> {
-        let mut req = empty_request(
-            Method::GET,
-            with_query(self.collection_path()?, &opts.to_list_query()),
-        )?;
-        self.accept_object(&mut req, true);
-        let what = describe(&req);
-        let (body, encoding) = self.rest.request_negotiated(req).await?;
-        wire::decode_list(&what, &body, encoding)
+        let raw = self.fetch_list(opts).await?;
+        wire::decode_list(&raw.what, &raw.body, raw.encoding)
     }
 
     pub(crate) async fn do_watch(&self, opts: &ListOptions) -> Result<WatchStream<K>> {
@@ -212,10 +207,51 @@ impl<K: Object> Client<K> {
         object_or_status(&format!("DELETE {path}"), v)
     }
 
+    /// The body of one page of a list, not yet decoded.
+    async fn fetch_list(&self, opts: &ListOptions) -> Result<RawList> {
+        let mut req = empty_request(
+            Method::GET,
+            with_query(self.collection_path()?, &opts.to_list_query()),
+        )?;
+        self.accept_object(&mut req, true);
+        let what = describe(&req);
+        let (body, encoding) = self.rest.request_negotiated(req).await?;
+        Ok(RawList {
+            what,
+            body,
+            encoding,
+        })
+    }
+
+    /// Starts fetching the page after `opts` at `token` in a task of its own,
+    /// so the server works on it while this page is decoded and consumed.
+    fn prefetch(&self, opts: &ListOptions, token: String) -> Prefetch {
+        let mut o = opts.clone();
+        o.continue_ = Some(token);
+        // A continued list must not repeat the resourceVersion.
+        o.resource_version = None;
+        o.resource_version_match = None;
+        let this = self.clone();
+        let fetch = {
+            let o = o.clone();
+            async move { this.fetch_list(&o).await }
+        };
+        Prefetch {
+            opts: o,
+            task: AbortOnDropHandle::new(tokio::spawn(fetch)),
+        }
+    }
+
     /// Pages of a list, following `continue` tokens, each page at most
     /// `opts.limit` items (500 when unset, as client-go's pager). The first
     /// page's resource version applies to all (the server guarantees a
     /// consistent snapshot across continue tokens).
+    ///
+    /// The next page is asked for as soon as this page's token is known: in
+    /// protobuf, from the list metadata the server writes before the items,
+    /// so the server serves page n+1 while page n is decoded; in JSON, once
+    /// page n is decoded, while its consumer works on it. Dropping the stream
+    /// cancels the page in flight.
     ///
     /// If a continue token expires mid-way (410: etcd compacted the
     /// snapshot), the rest comes from one unpaged list with the original
@@ -226,54 +262,85 @@ impl<K: Object> Client<K> {
         &self,
         opts: &ListOptions,
     ) -> impl Stream<Item = Result<ObjectList<K>>> + Send + use<K> {
-        struct Next {
-            opts: ListOptions,
-            /// The (namespace, name) of the last object returned.
-            last: Option<(String, String)>,
+        enum Next {
+            First(ListOptions),
+            /// A continued page, in flight, and the (namespace, name) of the
+            /// last object returned before it.
+            Continued(Prefetch, Option<(String, String)>),
         }
         let original = opts.clone();
         let mut first = opts.clone();
         first.limit = Some(first.limit.unwrap_or(500));
         let this = self.clone();
-        let start = Next {
-            opts: first,
-            last: None,
-        };
-        futures::stream::try_unfold(Some(start), move |next| {
+        futures::stream::try_unfold(Some(Next::First(first)), move |next| {
             let this = this.clone();
             let original = original.clone();
             async move {
-                let Some(Next { opts, last }) = next else {
-                    return Ok(None);
-                };
-                let page = match this.do_list(&opts).await {
-                    Err(e) if e.is_resource_expired() && opts.continue_.is_some() => {
-                        tracing::debug!(error = %e, "continue token expired; listing the rest unpaged");
-                        let mut full = original.clone();
-                        full.limit = None;
-                        full.continue_ = None;
-                        let mut list = this.do_list(&full).await?;
-                        if let Some(last) = &last {
-                            list.items
-                                .retain(|o| key_of(o).as_ref().is_some_and(|k| k > last));
-                        }
-                        return Ok(Some((list, None)));
+                let (opts, raw, last) = match next {
+                    None => return Ok(None),
+                    Some(Next::First(opts)) => {
+                        let raw = this.fetch_list(&opts).await?;
+                        (opts, raw, None)
                     }
-                    other => other?,
+                    Some(Next::Continued(Prefetch { opts, task }, last)) => {
+                        let fetched = match task.await {
+                            Ok(fetched) => fetched,
+                            // The fetch panicked: a bug, passed on as if it were not in a task.
+                            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                            Err(e) => Err(Error::Transport {
+                                request: "GET (next page of a list)".into(),
+                                message: format!("the page's fetch was cancelled: {e}"),
+                                source: None,
+                            }),
+                        };
+                        match fetched {
+                            Err(e) if e.is_resource_expired() => {
+                                tracing::debug!(error = %e, "continue token expired; listing the rest unpaged");
+                                let mut full = original.clone();
+                                full.limit = None;
+                                full.continue_ = None;
+                                let mut list = this.do_list(&full).await?;
+                                if let Some(last) = &last {
+                                    list.items
+                                        .retain(|o| key_of(o).as_ref().is_some_and(|k| k > last));
+                                }
+                                return Ok(Some((list, None)));
+                            }
+                            other => (opts, other?, last),
+                        }
+                    }
                 };
+                let mut prefetch = match raw.encoding {
+                    wire::Encoding::Protobuf => ObjectList::<K>::protobuf_continue_token(&raw.body)
+                        .map(|token| this.prefetch(&opts, token)),
+                    _ => None,
+                };
+                let page = wire::decode_list::<K>(&raw.what, &raw.body, raw.encoding)?;
+                if prefetch.is_none() {
+                    prefetch = page
+                        .continue_token()
+                        .map(|token| this.prefetch(&opts, token.to_owned()));
+                }
                 let last = page.items.last().and_then(key_of).or(last);
-                let next = page.continue_token().map(|c| {
-                    let mut o = opts.clone();
-                    o.continue_ = Some(c.to_owned());
-                    // A continued list must not repeat the resourceVersion.
-                    o.resource_version = None;
-                    o.resource_version_match = None;
-                    Next { opts: o, last }
-                });
-                Ok(Some((page, next)))
+                Ok(Some((page, prefetch.map(|p| Next::Continued(p, last)))))
             }
         })
     }
+}
+
+/// A list page's body as the server sent it.
+struct RawList {
+    /// The request, for errors.
+    what: String,
+    body: bytes::Bytes,
+    encoding: wire::Encoding,
+}
+
+/// A continued list page being fetched.
+struct Prefetch {
+    /// The page's options (with its continue token).
+    opts: ListOptions,
+    task: AbortOnDropHandle<Result<RawList>>,
 }
 
 /// `body` as JSON, an encode failure naming the request `what`.
