@@ -30,7 +30,9 @@
 //!   informer turns that into a visible failure, see
 //!   [`SharedIndexInformer`](super::SharedIndexInformer)).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
