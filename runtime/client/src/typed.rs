@@ -44,6 +44,8 @@ impl<K: Object> Client<K> {
     }
 
     /// Pages of a list, following `continue` (page size `opts.limit`, default 500).
+    /// Each next page is asked for as soon as its token is known, so the server
+    /// serves it while the current page is decoded and consumed.
     pub fn list_pages(
         &self,
         opts: &ListOptions,
