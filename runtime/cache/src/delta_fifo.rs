@@ -31,10 +31,9 @@
 //!   [`SharedIndexInformer`](super::SharedIndexInformer)).
 
 use std::collections::VecDeque;
-
-use hashbrown::{HashMap, HashSet};
 use std::sync::Arc;
 
+use hashbrown::{HashMap, HashSet};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 

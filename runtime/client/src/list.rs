@@ -73,26 +73,23 @@ impl<K: kubegen_core::Object> ObjectList<K> {
     }
 }
 
-impl<K> ObjectList<K> {
-    /// The continue token of a list answered in protobuf, read from its
-    /// `ListMeta` alone, which the server writes before the items: the pager
-    /// asks for the next page before it decodes this one. `None` when there
-    /// is no further page or the body does not parse (its decode says why).
-    pub(crate) fn protobuf_continue_token(body: &[u8]) -> Option<String> {
-        let mut buf = proto::decode_envelope(body).ok()?.raw;
-        while !buf.is_empty() {
-            let (tag, wire) = proto::key(&mut buf).ok()?;
-            if tag != 1 {
-                proto::skip(wire, tag, &mut buf).ok()?;
-                continue;
-            }
-            let mut metadata = ListMeta::default();
-            proto::one::merge::<proto::Msg, _>(&mut metadata, wire, &mut buf, 0, "metadata")
-                .ok()?;
-            return metadata.continue_.filter(|c| !c.is_empty()).map(Into::into);
+/// The continue token of a list answered in protobuf, read from its
+/// `ListMeta` alone, which the server writes before the items: the pager
+/// asks for the next page before it decodes this one. `None` when there is
+/// no further page or the body does not parse (its decode says why).
+pub(crate) fn protobuf_continue_token(body: &[u8]) -> Option<String> {
+    let mut buf = proto::decode_envelope(body).ok()?.raw;
+    while !buf.is_empty() {
+        let (tag, wire) = proto::key(&mut buf).ok()?;
+        if tag != 1 {
+            proto::skip(wire, tag, &mut buf).ok()?;
+            continue;
         }
-        None
+        let mut metadata = ListMeta::default();
+        proto::one::merge::<proto::Msg, _>(&mut metadata, wire, &mut buf, 0, "metadata").ok()?;
+        return metadata.continue_.filter(|c| !c.is_empty()).map(Into::into);
     }
+    None
 }
 
 impl<K> IntoIterator for ObjectList<K> {
@@ -126,7 +123,7 @@ mod tests {
         };
         let meta = [0x0a, 5, 0x1a, 3, b't', b'o', b'k']; // ListMeta { continue (3) = "tok" }
         let item = [0x12, 2, 0xde, 0xad]; // not decoded, so not checked
-        let token = ObjectList::<()>::protobuf_continue_token;
+        let token = protobuf_continue_token;
         assert_eq!(
             token(&body(&[&meta[..], &item].concat())).as_deref(),
             Some("tok")

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::task::AbortOnDropHandle;
 
+use super::list::protobuf_continue_token;
 use super::paths::{key_of, uri_path, with_query};
 use super::rest::{describe, empty_request, json_request};
 use super::{APPLY_PATCH, Client, DeleteResponse, JSON, ObjectList, WatchStream, watch, wire};
@@ -311,8 +312,9 @@ impl<K: Object> Client<K> {
                     }
                 };
                 let mut prefetch = match raw.encoding {
-                    wire::Encoding::Protobuf => ObjectList::<K>::protobuf_continue_token(&raw.body)
-                        .map(|token| this.prefetch(&opts, token)),
+                    wire::Encoding::Protobuf => {
+                        protobuf_continue_token(&raw.body).map(|token| this.prefetch(&opts, token))
+                    }
                     _ => None,
                 };
                 let page = wire::decode_list::<K>(&raw.what, &raw.body, raw.encoding)?;
