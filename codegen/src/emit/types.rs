@@ -253,9 +253,12 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
             if t.id == LABEL_SELECTOR {
                 out.extend(label_selector_conversions(model, t, &s.fields));
             }
-            if api_version_kind
-                && t.defaultable
-                && let Some(g) = t.single_gvk()
+            // `Default` is derived, or written with `apiVersion` and `kind`
+            // set, or absent (a required field without a zero).
+            let default_gvk = api_version_kind.then(|| t.single_gvk()).flatten();
+            let has_default = derive_default || (t.defaultable && default_gvk.is_some());
+            if t.defaultable
+                && let Some(g) = default_gvk
             {
                 let av = if g.group.is_empty() {
                     g.version.clone()
@@ -303,17 +306,24 @@ pub(crate) fn emit_type(model: &Model, t: &TypeDef, protobuf: bool) -> Result<To
                         })
                         .map(|(_, n)| ident(n))
                 };
+                // A kind without `Default` has no empty value to hold a
+                // failed item's place in a parallel decode.
+                let codec = if has_default {
+                    quote! { kubegen_core::proto::Protobuf::new() }
+                } else {
+                    quote! { kubegen_core::proto::Protobuf::without_empty() }
+                };
                 let protobuf = protobuf.then(|| match (field_of("apiVersion"), field_of("kind")) {
                     (Some(av), Some(k)) => quote! {
                         const PROTOBUF: Option<kubegen_core::proto::Protobuf<Self>> = Some(
-                            kubegen_core::proto::Protobuf::new().with_type_meta(|o, api_version, kind| {
+                            #codec.with_type_meta(|o, api_version, kind| {
                                 o.#av = Some(api_version.into());
                                 o.#k = Some(kind.into());
                             }),
                         );
                     },
                     _ => quote! {
-                        const PROTOBUF: Option<kubegen_core::proto::Protobuf<Self>> = Some(kubegen_core::proto::Protobuf::new());
+                        const PROTOBUF: Option<kubegen_core::proto::Protobuf<Self>> = Some(#codec);
                     },
                 });
                 out.extend(quote! {

@@ -148,6 +148,7 @@ pub struct Protobuf<K> {
     encode: fn(&K, &mut Vec<u8>),
     len: fn(&K) -> usize,
     set_type_meta: fn(&mut K, &str, &str),
+    empty: Option<fn() -> K>,
 }
 
 impl<K> Clone for Protobuf<K> {
@@ -158,14 +159,27 @@ impl<K> Clone for Protobuf<K> {
 
 impl<K> Copy for Protobuf<K> {}
 
-impl<K: Message> Protobuf<K> {
+impl<K: Message + Default> Protobuf<K> {
     /// The codec of a message type.
     pub const fn new() -> Self {
+        Self {
+            empty: Some(K::default),
+            ..Self::without_empty()
+        }
+    }
+}
+
+impl<K: Message> Protobuf<K> {
+    /// The codec of a message type that has no empty value (a required
+    /// field without a zero, as events.k8s.io Event's `eventTime`): its large
+    /// lists decode on one thread (see [`empty`](Self::empty)).
+    pub const fn without_empty() -> Self {
         Self {
             decode: K::decode_fields,
             encode: K::encode_fields,
             len: K::fields_len,
             set_type_meta: |_, _, _| {},
+            empty: None,
         }
     }
 
@@ -177,7 +191,7 @@ impl<K: Message> Protobuf<K> {
     }
 }
 
-impl<K: Message> Default for Protobuf<K> {
+impl<K: Message + Default> Default for Protobuf<K> {
     fn default() -> Self {
         Self::new()
     }
@@ -207,6 +221,13 @@ impl<K> Protobuf<K> {
     /// Appends the object's message bytes.
     pub fn encode(&self, obj: &K, buf: &mut Vec<u8>) {
         (self.encode)(obj, buf)
+    }
+
+    /// The kind's empty value, when it has one: what holds a failed item's
+    /// place while a list's items decode in parallel, until the error drops
+    /// the list.
+    pub fn empty(&self) -> Option<fn() -> K> {
+        self.empty
     }
 }
 
@@ -701,7 +722,11 @@ pub fn occurrences(tag: u32, wire: WireType, buf: &[u8]) -> usize {
     if skip(wire, tag, &mut rest).is_err() {
         return n;
     }
-    while let Ok((t, w)) = key(&mut rest) {
+    // The end of the message is not read as a key: that fails, and a
+    // failure allocates its error.
+    while !rest.is_empty()
+        && let Ok((t, w)) = key(&mut rest)
+    {
         if t != tag || skip(w, t, &mut rest).is_err() {
             break;
         }

@@ -5,65 +5,91 @@
 //! Generated types hold optional sub-objects as `Arc<T>`, and decoding hands
 //! a value equal to one decoded recently the same allocation.
 //!
-//! Per type, the pool remembers the last [`RECENT`] distinct values, by weak
-//! reference: it never keeps a value alive, and its size is fixed, whatever
-//! was decoded. Lists come sorted by namespace and name, so the objects of
-//! one template arrive close together and a short memory finds them.
+//! Per type and thread, the pool remembers the last [`RECENT`] distinct
+//! values, by weak reference: it never keeps a value alive, and its size is
+//! fixed, whatever was decoded. Lists come sorted by namespace and name, so
+//! the objects of one template arrive close together and a short memory
+//! finds them. The pools are per thread so that decoding takes no lock
+//! (threads decoding one list's items in parallel each find their runs'
+//! repeats; a value at most gets one copy per thread).
 
 use std::any::{Any, TypeId};
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::{Arc, Weak};
 
 /// Distinct values remembered per type.
 const RECENT: usize = 16;
 
-type Pools = HashMap<TypeId, Box<dyn Any + Send>>;
+type Pools = std::collections::HashMap<TypeId, Box<dyn Any>, foldhash::fast::FixedState>;
 
-fn pools() -> &'static Mutex<Pools> {
-    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
-    POOLS.get_or_init(Default::default)
+thread_local! {
+    static POOLS: RefCell<Pools> = RefCell::default();
+}
+
+/// The pool of type `P` of this thread, made on first use, borrowed for `f`.
+/// `f` must not decode: decoding uses the pools itself.
+fn with_pool<P: Default + 'static, R>(f: impl FnOnce(&mut P) -> R) -> R {
+    POOLS.with_borrow_mut(|pools| {
+        let pool = pools
+            .entry(TypeId::of::<P>())
+            .or_insert_with(|| Box::<P>::default());
+        match pool.downcast_mut::<P>() {
+            Some(pool) => f(pool),
+            // Unreachable: the entry of `P`'s TypeId holds a `P`.
+            None => f(&mut P::default()),
+        }
+    })
 }
 
 /// `value` in an `Arc`: the allocation of an equal live value decoded
 /// recently, else a new one, remembered.
 pub(crate) fn share<T: PartialEq + Send + Sync + 'static>(value: T) -> Arc<T> {
-    // A poisoned lock only means a panic elsewhere while it was held; the
-    // pools are still valid.
-    let mut pools = pools().lock().unwrap_or_else(|e| e.into_inner());
-    let entry = pools
-        .entry(TypeId::of::<T>())
-        .or_insert_with(|| Box::new(VecDeque::<Weak<T>>::with_capacity(RECENT)));
-    let Some(recent) = entry.downcast_mut::<VecDeque<Weak<T>>>() else {
-        return Arc::new(value);
-    };
-    let mut i = 0;
-    while i < recent.len() {
-        match recent[i].upgrade() {
-            Some(live) if *live == value => {
-                // Most recently used first, so runs of equal values stay cheap.
-                if i > 0 {
-                    let hit = recent.remove(i).unwrap_or_default();
-                    recent.push_front(hit);
+    with_pool(|Recent::<T>(recent)| {
+        let mut i = 0;
+        while i < recent.len() {
+            match recent[i].upgrade() {
+                Some(live) if *live == value => {
+                    // Most recently used first, so runs of equal values stay cheap.
+                    if i > 0 {
+                        let hit = recent.remove(i).unwrap_or_default();
+                        recent.push_front(hit);
+                    }
+                    return live;
                 }
-                return live;
-            }
-            Some(_) => i += 1,
-            None => {
-                recent.remove(i);
+                Some(_) => i += 1,
+                None => {
+                    recent.remove(i);
+                }
             }
         }
+        let fresh = Arc::new(value);
+        if recent.len() == RECENT {
+            recent.pop_back();
+        }
+        recent.push_front(Arc::downgrade(&fresh));
+        fresh
+    })
+}
+
+/// Values by themselves.
+struct Recent<T>(VecDeque<Weak<T>>);
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self(VecDeque::with_capacity(RECENT))
     }
-    let fresh = Arc::new(value);
-    if recent.len() == RECENT {
-        recent.pop_back();
-    }
-    recent.push_front(Arc::downgrade(&fresh));
-    fresh
 }
 
 /// Values by the protobuf bytes they were decoded from: a hit skips the
 /// decode itself (equal bytes decode to equal values).
 struct ByBytes<T>(VecDeque<(Box<[u8]>, Weak<T>)>);
+
+impl<T> Default for ByBytes<T> {
+    fn default() -> Self {
+        Self(VecDeque::with_capacity(RECENT))
+    }
+}
 
 /// Encodings longer than this are not remembered, so the pool's memory
 /// stays small and fixed.
@@ -76,13 +102,9 @@ pub(crate) fn share_encoded<T: PartialEq + Send + Sync + 'static, E>(
     encoded: &[u8],
     decode: impl FnOnce() -> Result<T, E>,
 ) -> Result<Arc<T>, E> {
-    if encoded.len() <= MAX_REMEMBERED_BYTES {
-        let mut pools = pools().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(recent) = pools
-            .get_mut(&TypeId::of::<ByBytes<T>>())
-            .and_then(|p| p.downcast_mut::<ByBytes<T>>())
-        {
-            let recent = &mut recent.0;
+    let remembered = encoded.len() <= MAX_REMEMBERED_BYTES;
+    if remembered {
+        let hit = with_pool(|ByBytes::<T>(recent)| {
             let mut i = 0;
             while i < recent.len() {
                 if *recent[i].0 != *encoded {
@@ -95,28 +117,28 @@ pub(crate) fn share_encoded<T: PartialEq + Send + Sync + 'static, E>(
                             let hit = recent.remove(i).unwrap_or_default();
                             recent.push_front(hit);
                         }
-                        return Ok(live);
+                        return Some(live);
                     }
                     None => {
                         recent.remove(i);
                     }
                 }
             }
+            None
+        });
+        if let Some(live) = hit {
+            return Ok(live);
         }
     }
-    // Not under the lock: decoding shares the value's own parts.
+    // Outside the pool's borrow: decoding shares the value's own parts.
     let value = share(decode()?);
-    if encoded.len() <= MAX_REMEMBERED_BYTES {
-        let mut pools = pools().lock().unwrap_or_else(|e| e.into_inner());
-        let entry = pools
-            .entry(TypeId::of::<ByBytes<T>>())
-            .or_insert_with(|| Box::new(ByBytes::<T>(VecDeque::with_capacity(RECENT))));
-        if let Some(ByBytes(recent)) = entry.downcast_mut::<ByBytes<T>>() {
+    if remembered {
+        with_pool(|ByBytes::<T>(recent)| {
             if recent.len() == RECENT {
                 recent.pop_back();
             }
             recent.push_front((encoded.into(), Arc::downgrade(&value)));
-        }
+        });
     }
     Ok(value)
 }
@@ -169,11 +191,7 @@ mod tests {
         drop(first);
         assert!(weak.upgrade().is_none(), "the pool held a value alive");
         let kept: Vec<_> = (1..=10 * RECENT).map(|i| share(Unique(i))).collect();
-        let pools = pools().lock().unwrap();
-        let recent = pools[&TypeId::of::<Unique>()]
-            .downcast_ref::<VecDeque<Weak<Unique>>>()
-            .unwrap();
-        assert_eq!(recent.len(), RECENT);
+        assert_eq!(with_pool(|Recent::<Unique>(recent)| recent.len()), RECENT);
         drop(kept);
     }
 }

@@ -181,6 +181,34 @@ async fn a_paginated_list_through_protobuf_matches_one_through_json() {
     drop_namespace(&rest, &ns).await;
 }
 
+/// A list of more than a MiB decodes its items on every core (the
+/// `ObjectList::from_protobuf` unit tests cover the order and errors); here,
+/// against the server's own bytes.
+#[tokio::test]
+async fn a_large_list_through_protobuf_matches_one_through_json() {
+    let rest = admin();
+    let ns = test_namespace(&rest, "pb-large").await;
+    let cms = Client::<ConfigMap>::namespaced(rest.clone(), &ns);
+    for i in 0..40 {
+        let data = format!("{i:02}").repeat(20_000); // 40 KB each, 1.6 MB in all
+        cms.create(&cm(&format!("cm-{i:02}"), &data), &Default::default())
+            .await
+            .unwrap();
+    }
+    let opts = ListOptions::default().label_selector("suite=protobuf");
+    let through_protobuf = cms.list(&opts).await.unwrap();
+    let through_json = Client::<ConfigMap>::namespaced(json_only(), &ns)
+        .list(&opts)
+        .await
+        .unwrap();
+    assert_eq!(through_protobuf.items.len(), 40);
+    assert_eq!(
+        through_protobuf.items, through_json.items,
+        "the same objects, field by field, in the same order"
+    );
+    drop_namespace(&rest, &ns).await;
+}
+
 #[tokio::test]
 async fn errors_come_back_typed_from_a_protobuf_status() {
     let rest = admin();

@@ -187,7 +187,7 @@ impl<'de> serde::Deserialize<'de> for Event {
 }
 impl kubegen_core::Object for Event {
     const PROTOBUF: Option<kubegen_core::proto::Protobuf<Self>> = Some(
-        kubegen_core::proto::Protobuf::new()
+        kubegen_core::proto::Protobuf::without_empty()
             .with_type_meta(|o, api_version, kind| {
                 o.api_version = Some(api_version.into());
                 o.kind = Some(kind.into());
