@@ -265,6 +265,11 @@ func main() {
 					rep.note("interrupted: %s run %d of %s skipped", bc.id, r+1, c.name)
 					continue
 				}
+				if waited, quiet, err := awaitQuiet(); err != nil {
+					rep.note("waiting for a quiet machine: %v", err)
+				} else if !quiet {
+					rep.note("%s run %d of %s started on a busy machine (not quiet after %s)", bc.id, r+1, c.name, waited.Round(time.Second))
+				}
 				logf("run %d/%d: %s %s", r+1, *runs, c.name, bc.id)
 				var res runResult
 				var err error
