@@ -1,10 +1,10 @@
 package main
 
 // Each run starts on a quiet machine. Runs of different clients are
-// interleaved, so without this a run starts while the server still
-// garbage-collects the previous run's objects (a JSON watch-list of 10,000
-// Pods leaves the API server busy for a second after its client is done),
-// and which client pays for that depends on the order, not on the client.
+// interleaved, so without this a run may start while the API server is
+// still busy with the run before (collecting the garbage of a JSON
+// watch-list of 10,000 Pods, say), and which client pays for that depends
+// on the order, not on the client.
 
 import (
 	"bufio"
