@@ -171,13 +171,7 @@ mod tests {
 
     #[test]
     fn protobuf_continue_token_is_read_without_the_items() {
-        // The `k8s\0` envelope: TypeMeta (1) { apiVersion "v1", kind "L" }, raw (2).
-        let body = |raw: &[u8]| {
-            let mut b = b"k8s\0\x0a\x07\x0a\x02v1\x12\x01L\x12".to_vec();
-            b.push(raw.len() as u8);
-            b.extend_from_slice(raw);
-            b
-        };
+        let body = in_envelope;
         let meta = [0x0a, 5, 0x1a, 3, b't', b'o', b'k']; // ListMeta { continue (3) = "tok" }
         let item = [0x12, 2, 0xde, 0xad]; // not decoded, so not checked
         let token = protobuf_continue_token;
@@ -194,26 +188,24 @@ mod tests {
         assert_eq!(token(b"{}"), None, "no envelope");
     }
 
+    /// `raw`, a list's message bytes, in the `k8s\0` envelope: TypeMeta (1)
+    /// { apiVersion "v1", kind "L" }, raw (2).
+    fn in_envelope(raw: &[u8]) -> Vec<u8> {
+        let mut body = b"k8s\0\x0a\x07\x0a\x02v1\x12\x01L".to_vec();
+        proto::embedded_header(2, raw.len(), &mut body);
+        body.extend_from_slice(raw);
+        body
+    }
+
     /// A protobuf list body of `items` (message bytes each), in the
     /// envelope.
     fn protobuf_list(items: &[Vec<u8>]) -> Vec<u8> {
-        fn varint(mut n: usize, out: &mut Vec<u8>) {
-            while n >= 0x80 {
-                out.push(n as u8 | 0x80);
-                n >>= 7;
-            }
-            out.push(n as u8);
-        }
         let mut raw = vec![0x0a, 0]; // metadata: an empty ListMeta
         for item in items {
-            raw.push(0x12);
-            varint(item.len(), &mut raw);
+            proto::embedded_header(2, item.len(), &mut raw);
             raw.extend_from_slice(item);
         }
-        let mut body = b"k8s\0\x0a\x07\x0a\x02v1\x12\x01L\x12".to_vec();
-        varint(raw.len(), &mut body);
-        body.extend(raw);
-        body
+        in_envelope(&raw)
     }
 
     #[test]

@@ -50,11 +50,7 @@ pub(crate) fn share<T: PartialEq + Send + Sync + 'static>(value: T) -> Arc<T> {
         while i < recent.len() {
             match recent[i].upgrade() {
                 Some(live) if *live == value => {
-                    // Most recently used first, so runs of equal values stay cheap.
-                    if i > 0 {
-                        let hit = recent.remove(i).unwrap_or_default();
-                        recent.push_front(hit);
-                    }
+                    to_front(recent, i);
                     return live;
                 }
                 Some(_) => i += 1,
@@ -64,12 +60,26 @@ pub(crate) fn share<T: PartialEq + Send + Sync + 'static>(value: T) -> Arc<T> {
             }
         }
         let fresh = Arc::new(value);
-        if recent.len() == RECENT {
-            recent.pop_back();
-        }
-        recent.push_front(Arc::downgrade(&fresh));
+        remember(recent, Arc::downgrade(&fresh));
         fresh
     })
+}
+
+/// Moves entry `i` first: most recently used first, so runs of equal values
+/// stay cheap.
+fn to_front<E: Default>(recent: &mut VecDeque<E>, i: usize) {
+    if i > 0 {
+        let hit = recent.remove(i).unwrap_or_default();
+        recent.push_front(hit);
+    }
+}
+
+/// Puts `entry` first, forgetting the oldest when the pool is full.
+fn remember<E>(recent: &mut VecDeque<E>, entry: E) {
+    if recent.len() == RECENT {
+        recent.pop_back();
+    }
+    recent.push_front(entry);
 }
 
 /// Values by themselves.
@@ -113,10 +123,7 @@ pub(crate) fn share_encoded<T: PartialEq + Send + Sync + 'static, E>(
                 }
                 match recent[i].1.upgrade() {
                     Some(live) => {
-                        if i > 0 {
-                            let hit = recent.remove(i).unwrap_or_default();
-                            recent.push_front(hit);
-                        }
+                        to_front(recent, i);
                         return Some(live);
                     }
                     None => {
@@ -134,10 +141,7 @@ pub(crate) fn share_encoded<T: PartialEq + Send + Sync + 'static, E>(
     let value = share(decode()?);
     if remembered {
         with_pool(|ByBytes::<T>(recent)| {
-            if recent.len() == RECENT {
-                recent.pop_back();
-            }
-            recent.push_front((encoded.into(), Arc::downgrade(&value)));
+            remember(recent, (encoded.into(), Arc::downgrade(&value)))
         });
     }
     Ok(value)
