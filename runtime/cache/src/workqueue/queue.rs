@@ -119,7 +119,7 @@ impl QueueConfig {
 ///
 /// A producer adds while workers get and finish, all at once, so the queue
 /// keeps them off each other's locks. Each item's dirty/processing flags
-/// (and, with metrics on, its timestamps) live in one entry of a hash table
+/// (and, with metrics on, a box of its timestamps) live in one entry of a hash table
 /// split into 64 tables, each behind its own lock, chosen by the
 /// item's hash (computed before any lock is taken); the FIFO of waiting items
 /// is crossbeam's lock-free `SegQueue`, whose tail only producers touch and
@@ -192,10 +192,24 @@ struct Slot<T> {
     dirty: bool,
     /// Handed to a worker and not yet done (client-go's processing set).
     processing: bool,
-    /// First add since the last get; only kept when metrics are on.
+    /// Only with metrics on. Boxed: inline, the two timestamps made every
+    /// entry half as large again (72 rather than 48 bytes with a `String`
+    /// item), and adds, which mostly wait on memory, ~12% slower.
+    times: Option<Box<Times>>,
+}
+
+#[derive(Default)]
+struct Times {
+    /// First add since the last get.
     added_at: Option<Instant>,
-    /// When a worker got it; only kept when metrics are on.
+    /// When a worker got it.
     started_at: Option<Instant>,
+}
+
+impl<T> Slot<T> {
+    fn times(&mut self) -> &mut Times {
+        self.times.get_or_insert_with(Box::default)
+    }
 }
 
 impl<T: Eq> Slot<T> {
@@ -323,7 +337,7 @@ where
                 // Present but not dirty means processing: `done` requeues it.
                 slot.dirty = true;
                 if let Some(metrics) = &inner.metrics {
-                    metrics.add(&mut slot.added_at);
+                    metrics.add(&mut slot.times().added_at);
                 }
             }
             TableEntry::Vacant(vacant) => {
@@ -332,11 +346,10 @@ where
                     item,
                     dirty: true,
                     processing: false,
-                    added_at: None,
-                    started_at: None,
+                    times: None,
                 };
                 if let Some(metrics) = &inner.metrics {
-                    metrics.add(&mut slot.added_at);
+                    metrics.add(&mut slot.times().added_at);
                 }
                 vacant.insert(slot);
                 inner.fifo.push(hash);
@@ -402,7 +415,8 @@ where
         slot.dirty = false;
         slot.processing = true;
         if let Some(metrics) = &inner.metrics {
-            metrics.get(&mut slot.added_at, &mut slot.started_at);
+            let times = slot.times();
+            metrics.get(&mut times.added_at, &mut times.started_at);
         }
         Some(Some(slot.item.clone()))
     }
@@ -424,7 +438,7 @@ where
             }
             slot.processing = false;
             if let Some(metrics) = &inner.metrics {
-                metrics.done(&mut slot.started_at);
+                metrics.done(&mut slot.times().started_at);
             }
             if slot.dirty {
                 // Even after shutdown, as client-go: a drain waits for it.
@@ -539,7 +553,11 @@ where
             if let Some(metrics) = &inner.metrics {
                 let mut started = Vec::new();
                 for shard in &*inner.shards {
-                    started.extend(lock(shard).iter().filter_map(|slot| slot.started_at));
+                    started.extend(
+                        lock(shard)
+                            .iter()
+                            .filter_map(|slot| slot.times.as_ref()?.started_at),
+                    );
                 }
                 metrics.update_unfinished_work(started.into_iter());
             }
