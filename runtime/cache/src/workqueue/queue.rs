@@ -119,8 +119,8 @@ impl QueueConfig {
 ///
 /// A producer adds while workers get and finish, all at once, so the queue
 /// keeps them off each other's locks. Each item's dirty/processing flags
-/// (and, with metrics on, a box of its timestamps) live in one entry of a hash table
-/// split into 64 tables, each behind its own lock, chosen by the
+/// (and, with metrics on, a box of its timestamps) live in one entry of a
+/// hash table split into 64 tables, each behind its own lock, chosen by the
 /// item's hash (computed before any lock is taken); the FIFO of waiting items
 /// is crossbeam's lock-free `SegQueue`, whose tail only producers touch and
 /// whose head only workers do. So a hash lookup, which usually misses the CPU
